@@ -1,0 +1,138 @@
+# mbox — one plain Makefile for the C library, the programs, the tests and the local stack.
+# `make help` lists the targets.
+
+CC ?= cc
+CLANG ?= clang
+BUILD ?= build
+PKGS := json-c yaml-0.1 libcurl openssl libpq
+FUZZ_SECONDS ?= 60
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers -Wno-format-truncation -Werror
+BASE_CFLAGS := -std=gnu17 -D_GNU_SOURCE -g -fstack-protector-strong -fno-strict-aliasing $(WARN) -Ipkg
+OPT_CFLAGS ?= -O2 -D_FORTIFY_SOURCE=2
+# pkg-config is read lazily so that `make` can first install the -dev packages it names.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+PKG_SRC := $(sort $(wildcard pkg/*.c pkg/*/*.c))
+PKG_OBJ := $(PKG_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libmbox.a
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ITEST_SRC := $(sort $(wildcard tests/integration/c/test-*.c))
+ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(BUILD)/itests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+DEPS_STAMP := $(BUILD)/.deps-installed
+
+.PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
+        cluster-up cluster-down cluster-status binaries up down
+
+all: $(LIB) $(UNIT_BIN) $(ITEST_BIN)
+
+help:
+	@echo 'up / down        start / stop the main job (today: the local control plane)'
+	@echo 'all              build libmbox, the programs and the unit tests'
+	@echo 'test             unit tests, then integration tests against the local cluster (the test command)'
+	@echo 'unit             unit tests only'
+	@echo 'check-asan       unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer'
+	@echo 'check-valgrind   unit tests under valgrind'
+	@echo 'fuzz             each libFuzzer target for FUZZ_SECONDS (default 60)'
+	@echo 'format           clang-format the C sources; format-check only reports'
+	@echo 'lint             cppcheck and the banned-function check'
+	@echo 'compile_commands.json  for clangd'
+	@echo 'binaries         build the Kubernetes, etcd, KWOK and agent-sandbox binaries into the cache'
+	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
+
+# Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): hack/install-deps.sh
+	@bash hack/install-deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(PKG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB) $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/itests/%: tests/integration/c/%.c tests/integration/c/testcluster.c tests/integration/c/testcluster.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/integration/c -o $@ $< tests/integration/c/testcluster.c $(LIB) \
+		$(CHECK_LIBS) $(LIBS)
+
+-include $(PKG_OBJ:.o=.d)
+
+unit: $(UNIT_BIN)
+	@bash tests/run-unit.sh $(UNIT_BIN)
+
+test: $(UNIT_BIN) $(ITEST_BIN)
+	@MBOX_C_ITESTS='$(ITEST_BIN)' bash tests/run.sh $(UNIT_BIN)
+
+integration: $(ITEST_BIN)
+	@MBOX_C_ITESTS='$(ITEST_BIN)' bash tests/integration/run.sh
+
+check-asan:
+	@$(MAKE) --no-print-directory unit BUILD=build-asan OPT_CFLAGS='-O1' \
+		CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+
+check-valgrind: $(UNIT_BIN)
+	@CK_FORK=no MBOX_TEST_WRAPPER='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
+		bash tests/run-unit.sh $(UNIT_BIN)
+
+# libFuzzer targets are built with clang and link the library sources directly.
+build-fuzz/%: tests/fuzz/%.c $(PKG_SRC) $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) -std=gnu17 -D_GNU_SOURCE -g -O1 -Ipkg $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(PKG_SRC) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+format:
+	clang-format -i $(C_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(C_FILES)
+
+lint: $(DEPS_STAMP)
+	bash hack/check-banned.sh $(C_FILES)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --inline-suppr \
+		--suppress=missingIncludeSystem --std=c11 -Ipkg $(filter %.c,$(C_FILES))
+
+compile_commands.json: $(DEPS_STAMP)
+	bear --output $@ -- $(MAKE) --no-print-directory -B all
+
+binaries:
+	bash hack/build-binaries.sh
+
+# The main job. Today: the local control plane; the operator, apiserver and console join as they land.
+up:
+	@bash hack/cluster.sh up
+	@echo 'make up: mbox-operator, mbox-apiserver and the console are not built yet; only the local control plane runs.'
+
+down:
+	@bash hack/cluster.sh down
+
+cluster-up:
+	bash hack/cluster.sh up
+
+cluster-down:
+	bash hack/cluster.sh down
+
+cluster-status:
+	bash hack/cluster.sh status
+
+clean:
+	rm -rf build build-asan build-fuzz compile_commands.json

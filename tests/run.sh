@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command (`make test`): unit tests, then integration tests against the local cluster, then one
+# closing line over both: "N passed, N failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+rc=0
+bash "$here/run-unit.sh" "$@" | tee -a "$out" || rc=1
+bash "$here/integration/run.sh" | tee -a "$out" || rc=1
+p=$(grep -E '^(unit|integration): [0-9]+ passed' "$out" | awk '{s += $2} END {print s + 0}')
+f=$(grep -E '^(unit|integration): [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')
+[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+echo "total: $p passed, $f failed"
+exit $rc
