@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Structured logging: one line per event, as key=value (logfmt) or as a JSON object, chosen by the program
+ * (usually from a --log-format flag). Library code logs at debug level only; each error is logged once, by
+ * the program that handles it.
+ *
+ *   log_info("reconcile done", "controller", "sandbox", "key", "demo/web");
+ *   → time=2026-11-26T04:59:45.123456Z level=info msg="reconcile done" controller=sandbox key=demo/web
+ *   → {"time":"2026-11-26T04:59:45.123456Z","level":"info","msg":"reconcile done","controller":"sandbox",...}
+ *
+ * Fields are pairs of C strings after the message; the macros add the terminating NULL. A NULL value is
+ * printed as an empty string. Each event is written with a single write() so lines from threads never mix.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "macro.h"
+
+enum log_level {
+        LOG_LEVEL_DEBUG,
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_WARN,
+        LOG_LEVEL_ERROR,
+};
+
+enum log_format {
+        LOG_FORMAT_TEXT, /* key=value */
+        LOG_FORMAT_JSON,
+};
+
+/* Process-wide settings, made once by the program before it starts threads. */
+void log_setup(enum log_level level, enum log_format format, int fd);
+
+/* Parse a --log-level / --log-format value ("debug", "info", "warn", "error"; "text", "json").
+ * Return the value or -EINVAL. */
+int log_level_from_string(const char *s);
+int log_format_from_string(const char *s);
+const char *log_level_to_string(enum log_level level);
+
+bool log_enabled(enum log_level level);
+
+/* Writes one event; the variadic part is key, value, key, value, ..., NULL. */
+void log_event(enum log_level level, const char *msg, ...) _sentinel_;
+
+#define log_debug(msg, ...) log_event(LOG_LEVEL_DEBUG, msg, ##__VA_ARGS__, (const char *) NULL)
+#define log_info(msg, ...) log_event(LOG_LEVEL_INFO, msg, ##__VA_ARGS__, (const char *) NULL)
+#define log_warn(msg, ...) log_event(LOG_LEVEL_WARN, msg, ##__VA_ARGS__, (const char *) NULL)
+#define log_error(msg, ...) log_event(LOG_LEVEL_ERROR, msg, ##__VA_ARGS__, (const char *) NULL)
