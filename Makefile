@@ -31,7 +31,7 @@ C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down
+        cluster-up cluster-down cluster-status binaries up down api-docs
 
 all: $(LIB) $(UNIT_BIN) $(ITEST_BIN)
 
@@ -46,6 +46,7 @@ help:
 	@echo 'format           clang-format the C sources; format-check only reports'
 	@echo 'lint             cppcheck and the banned-function check'
 	@echo 'compile_commands.json  for clangd'
+	@echo 'api-docs         regenerate docs/api.md from crds/'
 	@echo 'binaries         build the Kubernetes, etcd, KWOK and agent-sandbox binaries into the cache'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
@@ -116,6 +117,10 @@ compile_commands.json: $(DEPS_STAMP)
 
 binaries:
 	bash hack/build-binaries.sh
+
+# docs/api.md is generated from the CRD schemas; the integration tests fail when it is stale.
+api-docs:
+	bash hack/gen-api-docs.sh
 
 # The main job. Today: the local control plane; the operator, apiserver and console join as they land.
 up:

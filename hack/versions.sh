@@ -3,11 +3,13 @@
 K8S_VERSION=1.36.3
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
+# bumped whenever hack/ changes how KWOK is built (hack/kwok/), so a stale cached binary is never reused
+KWOK_BUILD=mbox2
 AGENT_SANDBOX_VERSION=1.0.3
 
 # Built binaries live outside the repository, keyed by version, and are reused when present.
 MBOX_CACHE_DIR=${MBOX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mbox}
 K8S_BIN=$MBOX_CACHE_DIR/k8s-v$K8S_VERSION
 ETCD_BIN=$MBOX_CACHE_DIR/etcd-v$ETCD_VERSION
-KWOK_BIN=$MBOX_CACHE_DIR/kwok-v$KWOK_VERSION
+KWOK_BIN=$MBOX_CACHE_DIR/kwok-v$KWOK_VERSION-$KWOK_BUILD
 AGENT_SANDBOX_BIN=$MBOX_CACHE_DIR/agent-sandbox-v$AGENT_SANDBOX_VERSION

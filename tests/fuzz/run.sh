@@ -18,7 +18,7 @@ for bin in "$@"; do
         if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
                 -artifact_prefix=build-fuzz/findings/"$name"- "$corpus" >build-fuzz/"$name".log 2>&1; then
                 passed=$((passed + 1))
-                grep -E '^stat::number_of_executed_runs' build-fuzz/"$name".log | sed "s/^/fuzz: $name: /"
+                grep -E '^stat::(number_of_executed_units|new_units_added)' build-fuzz/"$name".log | sed "s/^/fuzz: $name: /"
         else
                 failed=$((failed + 1))
                 tail -n 40 build-fuzz/"$name".log

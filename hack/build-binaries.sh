@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Builds the local control plane's binaries from Go modules into a cache outside the repository:
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd, KWOK and
+# the agent-sandbox controller. Each component is skipped when its versioned directory is complete.
+# Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox ...]   (default: all)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
+export GOPROXY=${GOPROXY:-https://proxy.golang.org}
+work=$MBOX_CACHE_DIR/src
+mkdir -p "$work"
+
+log() { printf 'build: %s\n' "$*" >&2; }
+
+# ldflags that stamp the real version into k8s.io binaries (the same -X targets as upstream's version.sh)
+stamp() { # version major minor
+        local v=$1 ld="-s -w" d p
+        d=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+                ld="$ld -X $p.gitVersion=$v -X $p.gitMajor=$2 -X $p.gitMinor=$3 -X $p.gitTreeState=clean"
+                ld="$ld -X $p.gitCommit=none -X $p.buildDate=$d"
+        done
+        printf '%s' "$ld"
+}
+
+complete() { # dir binaries...
+        local d=$1 b
+        shift
+        for b in "$@"; do [ -x "$d/$b" ] || return 1; done
+}
+
+build_k8s() {
+        local out=$K8S_BIN bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+        complete "$out" "${bins[@]}" && { log "kubernetes v$K8S_VERSION cached"; return; }
+        log "kubernetes v$K8S_VERSION: building ${bins[*]} (cold: tens of minutes on 2 cores)"
+        local d=$work/k8s-v$K8S_VERSION m gomod minor=${K8S_VERSION#1.}
+        minor=${minor%%.*}
+        rm -rf "$d" && mkdir -p "$d" && cd "$d"
+        printf 'module mbox.local/k8sbins\n\ngo 1.26.0\n' >go.mod
+        # k8s.io/kubernetes requires its staging modules at v0.0.0 and resolves them with replace lines that
+        # Go ignores in dependencies, so each one is replaced here by its published v0.X.Y twin.
+        gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+        for m in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod"); do
+                go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"
+        done
+        cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+        go get "k8s.io/kubernetes@v$K8S_VERSION"
+        go mod tidy
+        mkdir -p "$out.tmp"
+        go build -p 2 -trimpath -ldflags "$(stamp "v$K8S_VERSION" 1 "$minor")" -o "$out.tmp/" \
+                k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+                k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+        rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
+build_etcd() {
+        complete "$ETCD_BIN" etcd && { log "etcd v$ETCD_VERSION cached"; return; }
+        log "etcd v$ETCD_VERSION: building"
+        local d=$work/etcd-v$ETCD_VERSION
+        rm -rf "$d" && mkdir -p "$d" && cd "$d"
+        # etcd's server module carries replace lines of its own, so it is wrapped in a module of ours that
+        # only calls its main; kept apart from Kubernetes so their dependency pins never mix.
+        printf 'module mbox.local/etcdbin\n\ngo 1.26.0\n' >go.mod
+        cat >main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+        go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+        go mod tidy
+        mkdir -p "$ETCD_BIN.tmp"
+        go build -trimpath -ldflags "-s -w" -o "$ETCD_BIN.tmp/etcd" .
+        rm -rf "$ETCD_BIN" && mv "$ETCD_BIN.tmp" "$ETCD_BIN"
+}
+
+build_kwok() {
+        complete "$KWOK_BIN" kwok && [ -d "$KWOK_BIN/kustomize" ] && { log "kwok v$KWOK_VERSION cached"; return; }
+        log "kwok v$KWOK_VERSION: building"
+        local d=$work/kwok-v$KWOK_VERSION src
+        src=$(go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+        rm -rf "$d" && cp -r "$src" "$d" && chmod -R u+w "$d" && cd "$d"
+        # Two fixes to KWOK's exec, so it behaves like a kubelet; the build fails loudly if the lines they
+        # touch ever change upstream. Exit codes: see hack/kwok/exit_code.go; the two returns of a failed
+        # wait are routed through it.
+        cp "$here/kwok/exit_code.go" pkg/utils/exec/mbox_exit_code.go
+        sed -i 's/return nil, fmt.Errorf("cmd wait: \(.*\))$/return nil, withExitCode(fmt.Errorf("cmd wait: \1))/' \
+                pkg/utils/exec/exec.go
+        # stdin: KWOK copies the client's stdin into the command but never closes the pipe, so a command
+        # that reads to the end of its input (`cat`, `sh -s`) never finishes; close it when the copy ends.
+        sed -i 's/_, _ = io.Copy(inPipe, opt.In)$/_, _ = io.Copy(inPipe, opt.In); _ = inPipe.Close()/' \
+                pkg/utils/exec/exec.go
+        [ "$(grep -c 'withExitCode(fmt.Errorf("cmd wait' pkg/utils/exec/exec.go)" = 2 ] &&
+                grep -q 'inPipe.Close()' pkg/utils/exec/exec.go ||
+                { log "kwok: pkg/utils/exec/exec.go changed upstream; update hack/build-binaries.sh"; exit 1; }
+        mkdir -p "$KWOK_BIN.tmp/kustomize"
+        go build -trimpath -ldflags "-s -w" \
+                -o "$KWOK_BIN.tmp/kwok" ./cmd/kwok
+        # kwok reads its stage definitions and CRDs at run time; keep the module's copies beside the binary.
+        cp -r "$src/kustomize/stage" "$src/kustomize/crd" "$KWOK_BIN.tmp/kustomize/"
+        chmod -R u+w "$KWOK_BIN.tmp"
+        rm -rf "$KWOK_BIN" && mv "$KWOK_BIN.tmp" "$KWOK_BIN"
+}
+
+build_agent_sandbox() {
+        complete "$AGENT_SANDBOX_BIN" agent-sandbox-controller && [ -d "$AGENT_SANDBOX_BIN/crds" ] &&
+                { log "agent-sandbox v$AGENT_SANDBOX_VERSION cached"; return; }
+        log "agent-sandbox v$AGENT_SANDBOX_VERSION: building"
+        # `go install pkg@version` asks the proxy for the module's version list, which it does not serve for
+        # this module; a wrapper module that requires the exact version needs no list.
+        local d=$work/agent-sandbox-v$AGENT_SANDBOX_VERSION src
+        rm -rf "$d" && mkdir -p "$d" && cd "$d"
+        printf 'module mbox.local/agentsandboxbin\n\ngo 1.26.0\n' >go.mod
+        cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import _ "sigs.k8s.io/agent-sandbox/cmd/agent-sandbox-controller"
+GO
+        go mod edit -require="sigs.k8s.io/agent-sandbox@v$AGENT_SANDBOX_VERSION"
+        go mod tidy
+        mkdir -p "$AGENT_SANDBOX_BIN.tmp"
+        go build -trimpath -ldflags "-s -w" -o "$AGENT_SANDBOX_BIN.tmp/agent-sandbox-controller" \
+                sigs.k8s.io/agent-sandbox/cmd/agent-sandbox-controller
+        src=$(go list -m -json "sigs.k8s.io/agent-sandbox" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+        cp -r "$src/k8s/crds" "$AGENT_SANDBOX_BIN.tmp/crds"
+        chmod -R u+w "$AGENT_SANDBOX_BIN.tmp"
+        rm -rf "$AGENT_SANDBOX_BIN" && mv "$AGENT_SANDBOX_BIN.tmp" "$AGENT_SANDBOX_BIN"
+}
+
+what=("$@")
+[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s)
+for w in "${what[@]}"; do
+        case $w in
+        k8s) (build_k8s) ;;
+        etcd) (build_etcd) ;;
+        kwok) (build_kwok) ;;
+        agent-sandbox) (build_agent_sandbox) ;;
+        *) log "unknown component '$w'"; exit 2 ;;
+        esac
+done
+log "done: binaries in $MBOX_CACHE_DIR"
