@@ -48,8 +48,22 @@ alive() { # name
 
 port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
-need_port() { # port what
-        port_free "$1" || die "port $1 for $2 is already in use by a process this script did not start; set the MBOX_*_PORT variable for $2 or stop that process"
+need_port() { # port what variable
+        port_free "$1" || die "port $1 for $2 is already in use by a process this script did not start; set $3 to a free port or stop that process"
+}
+
+# Every port is checked before anything starts, so a conflict leaves nothing half-started.
+check_ports() {
+        alive etcd || { need_port "$ETCD_PORT" etcd MBOX_ETCD_PORT; need_port "$ETCD_PEER_PORT" etcd MBOX_ETCD_PEER_PORT; }
+        alive kube-apiserver || need_port "$APISERVER_PORT" kube-apiserver MBOX_APISERVER_PORT
+        alive kube-controller-manager || need_port "$KCM_PORT" kube-controller-manager MBOX_KCM_PORT
+        alive kube-scheduler || need_port "$SCHEDULER_PORT" kube-scheduler MBOX_SCHEDULER_PORT
+        alive kwok || need_port "$KWOK_PORT" kwok MBOX_KWOK_PORT
+        alive agent-sandbox || {
+                need_port "$AGENT_SANDBOX_METRICS_PORT" agent-sandbox MBOX_AGENT_SANDBOX_METRICS_PORT
+                need_port "$AGENT_SANDBOX_HEALTH_PORT" agent-sandbox MBOX_AGENT_SANDBOX_HEALTH_PORT
+        }
+        alive postgres || need_port "$PG_PORT" postgres MBOX_PG_PORT
 }
 
 waitfor() { # what command...
@@ -107,8 +121,6 @@ check_binaries() {
 
 up_etcd() {
         alive etcd && return
-        need_port "$ETCD_PORT" etcd
-        need_port "$ETCD_PEER_PORT" etcd
         start etcd "$ETCD_BIN/etcd" --name=node0 --data-dir="$STATE/etcd" \
                 --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
                 --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -119,7 +131,6 @@ up_etcd() {
 
 up_apiserver() {
         alive kube-apiserver && return
-        need_port "$APISERVER_PORT" kube-apiserver
         start kube-apiserver "$K8S_BIN/kube-apiserver" \
                 --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
                 --bind-address=127.0.0.1 --secure-port="$APISERVER_PORT" --advertise-address=127.0.0.1 \
@@ -141,7 +152,6 @@ up_apiserver() {
 
 up_controllers() {
         if ! alive kube-controller-manager; then
-                need_port "$KCM_PORT" kube-controller-manager
                 start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
                         --kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
                         --authentication-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
@@ -153,7 +163,6 @@ up_controllers() {
                         --service-cluster-ip-range=10.96.0.0/16
         fi
         if ! alive kube-scheduler; then
-                need_port "$SCHEDULER_PORT" kube-scheduler
                 start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig="$STATE/kube-scheduler.kubeconfig" \
                         --authentication-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
                         --authorization-kubeconfig="$STATE/kube-scheduler.kubeconfig" \
@@ -176,7 +185,6 @@ spec:
       workDir: $STATE/pods/_default
 YAML
         if ! alive kwok; then
-                need_port "$KWOK_PORT" kwok
                 HOME=$STATE start kwok "$KWOK_BIN/kwok" --kubeconfig="$STATE/kwok.kubeconfig" \
                         --config="$STAGES/node/fast/node-initialize.yaml" \
                         --config="$STAGES/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
@@ -213,8 +221,6 @@ up_agent_sandbox() {
         # the controller builds its REST mappings once at start: the CRDs must be served before it runs
         kctl wait --for=condition=Established --timeout="${WAIT}s" -f "$crds/" >/dev/null
         alive agent-sandbox && return
-        need_port "$AGENT_SANDBOX_METRICS_PORT" agent-sandbox
-        need_port "$AGENT_SANDBOX_HEALTH_PORT" agent-sandbox
         start agent-sandbox "$AGENT_SANDBOX_BIN/agent-sandbox-controller" --kubeconfig="$STATE/agent-sandbox.kubeconfig" \
                 --extensions=true --leader-elect=false \
                 --metrics-bind-address="127.0.0.1:$AGENT_SANDBOX_METRICS_PORT" \
@@ -234,7 +240,6 @@ up_postgres() {
         local data=$STATE/postgres sock=$STATE/postgres-run
         [ -n "$PG_BIN" ] || die "PostgreSQL server binaries are missing; run hack/install-deps.sh"
         alive postgres && return
-        need_port "$PG_PORT" postgres
         mkdir -p "$data" "$sock"
         [ "$(id -u)" -eq 0 ] && chown postgres: "$data" "$sock" && chmod 755 "$STATE"
         if [ ! -f "$data/PG_VERSION" ]; then
@@ -258,6 +263,7 @@ cmd_up() {
         local t0=$SECONDS
         check_binaries
         mkdir -p "$STATE" "$LOGS" "$PIDS"
+        check_ports
         bash "$here/pki.sh" "$PKI"
         kubeconfig "$KUBECONFIG_ADMIN" mbox-admin admin
         kubeconfig "$STATE/kube-controller-manager.kubeconfig" kube-controller-manager kube-controller-manager
