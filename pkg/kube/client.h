@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A Kubernetes REST client over libcurl.
+ *
+ * One client holds one CURL easy handle, reused for every request, so connections are kept alive and
+ * reused. TLS material comes from memory (CURLOPT_SSLCERT_BLOB, SSLKEY_BLOB, CAINFO_BLOB). Every response
+ * body is read into a size-capped buffer; the HTTP status is checked before the body is decoded, and a
+ * non-2xx body is decoded as a metav1.Status (kube/status.h), whose errno mapping callers branch on:
+ * -ENOENT not found, -EEXIST already exists, -ESTALE conflict (re-read and retry), -ENODATA expired,
+ * -EAGAIN retry later, -EACCES forbidden, -EPERM unauthorized, -EINVAL invalid (see status.h).
+ * Transport failures: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ECONNRESET, -EPROTO (TLS handshake or
+ * verification), -EFBIG (body over the cap).
+ *
+ * Thread safety: a client is not thread-safe. Use one client per thread, or serialise calls on a shared
+ * client with a mutex. Different clients share nothing (curl_global_init is done once, under pthread_once).
+ *
+ * Ownership: objects passed in are borrowed; objects returned through ret are owned by the caller
+ * (json_object_put()). ret may be NULL when the caller does not want the response; ret is set only on
+ * success, and may be set to NULL when a successful response had an empty body.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json_object.h>
+
+#include "buf.h"
+#include "kube/config.h"
+#include "kube/status.h"
+#include "merr.h"
+
+#define KUBE_DEFAULT_MAX_BODY   (64u * 1024 * 1024)
+#define KUBE_DEFAULT_TIMEOUT_MS 30000L
+#define KUBE_MAX_JSON_DEPTH     128
+
+struct kube_client;
+
+/* Creates a client; takes ownership of cfg (also on failure). */
+int kube_client_new(struct kube_config *cfg, struct kube_client **ret, struct merr *err);
+struct kube_client *kube_client_free(struct kube_client *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct kube_client *, kube_client_free);
+
+/* Whole-request timeout (0: none; default 30 s) and response body cap (default 64 MiB). */
+void kube_client_set_timeout(struct kube_client *c, long timeout_ms);
+void kube_client_set_max_body(struct kube_client *c, size_t max);
+
+/* The config in use (borrowed), e.g. for its namespace. */
+const struct kube_config *kube_client_config(const struct kube_client *c);
+
+/* How many connections the client has opened so far (keep-alive reuses one for many requests). */
+unsigned long kube_client_connections(const struct kube_client *c);
+
+/* The Status of the last failed request (http_code 0 when it failed before a response). Borrowed, valid
+ * until the next request. */
+const struct kube_error *kube_client_last_error(const struct kube_client *c);
+
+/* Names a resource or collection. group NULL or "" is the core group (/api/v1). namespace NULL for
+ * cluster-scoped resources (or all namespaces in a list); name NULL for the collection; subresource
+ * ("status", "scale") needs a name. */
+struct kube_resource {
+        const char *group;
+        const char *version;
+        const char *resource; /* plural: "configmaps", "sandboxtemplates" */
+        const char *namespace;
+        const char *name;
+        const char *subresource;
+};
+
+/* Appends the URL path of r ("/apis/g/v/namespaces/ns/res/name/sub"), each segment URL-escaped. */
+int kube_resource_path(const struct kube_resource *r, struct buf *out, struct merr *err);
+
+struct kube_list_opts {
+        long limit;                 /* 0: no limit */
+        const char *continue_token; /* from the previous page's metadata.continue */
+        const char *label_selector;
+        const char *field_selector;
+        const char *resource_version;
+};
+
+struct kube_write_opts {
+        bool dry_run;              /* dryRun=All */
+        const char *field_manager; /* fieldManager; required for server-side apply */
+        bool force;                /* force=true, server-side apply only */
+};
+
+struct kube_delete_opts {
+        const char *propagation_policy; /* "Foreground", "Background", "Orphan" or NULL */
+        const char *uid;                /* preconditions.uid */
+        const char *resource_version;   /* preconditions.resourceVersion */
+        long grace_period_seconds;      /* < 0: server default */
+        bool dry_run;
+};
+
+enum kube_patch_type {
+        KUBE_PATCH_MERGE,     /* application/merge-patch+json */
+        KUBE_PATCH_JSON,      /* application/json-patch+json */
+        KUBE_PATCH_STRATEGIC, /* application/strategic-merge-patch+json (built-in types only) */
+        KUBE_PATCH_APPLY,     /* application/apply-patch+yaml (server-side apply; JSON is YAML) */
+};
+
+int kube_get(struct kube_client *c, const struct kube_resource *r, json_object **ret, struct merr *err);
+/* One page of a list; the next page's token is the result's metadata.continue. */
+int kube_list(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
+        json_object **ret, struct merr *err);
+int kube_create(struct kube_client *c, const struct kube_resource *r, json_object *obj,
+        const struct kube_write_opts *o, json_object **ret, struct merr *err);
+/* PUT; obj carries metadata.resourceVersion for optimistic concurrency (-ESTALE when it is stale). */
+int kube_update(struct kube_client *c, const struct kube_resource *r, json_object *obj,
+        const struct kube_write_opts *o, json_object **ret, struct merr *err);
+int kube_patch(struct kube_client *c, const struct kube_resource *r, enum kube_patch_type type,
+        const char *patch, size_t len, const struct kube_write_opts *o, json_object **ret, struct merr *err);
+/* Server-side apply of obj with o->field_manager (required) and o->force. */
+int kube_apply(struct kube_client *c, const struct kube_resource *r, json_object *obj,
+        const struct kube_write_opts *o, json_object **ret, struct merr *err);
+/* ret receives the object (being deleted) or a Status, as the server answers. */
+int kube_delete(struct kube_client *c, const struct kube_resource *r, const struct kube_delete_opts *o,
+        json_object **ret, struct merr *err);
+
+/*
+ * The request under all of the above: method, a path with its query already escaped, an optional body
+ * with its content type. 2xx bodies are parsed as JSON into ret; anything else is decoded as a Status.
+ * Returns the HTTP code (2xx) on success.
+ */
+int kube_request(struct kube_client *c, const char *method, const char *path_and_query,
+        const char *content_type, const char *body, size_t len, json_object **ret, struct merr *err);
