@@ -20,6 +20,13 @@ struct kube_client {
         unsigned long connections;
         char errbuf[CURL_ERROR_SIZE];
         struct kube_error last;
+
+        /* set only during kube_watch(): a 2xx body goes to the decoder instead of the buffer */
+        struct kube_watch_decoder *stream;
+        kube_watch_event_fn stream_cb;
+        void *stream_userdata;
+        int stream_r;
+        struct merr stream_err;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -42,7 +49,19 @@ struct kube_client *kube_client_free(struct kube_client *c) {
 
 static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         struct kube_client *c = userdata;
+        long code = 0;
 
+        if (c->stream && curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+                code >= 200 && code <= 299) {
+                int r = kube_watch_decoder_feed(
+                        c->stream, data, size * n, c->stream_cb, c->stream_userdata, &c->stream_err);
+
+                if (r < 0) {
+                        c->stream_r = r;
+                        return 0; /* stop the transfer: the error is in stream_err */
+                }
+                return size * n;
+        }
         if (buf_append(&c->body, data, size * n) < 0) {
                 c->overflow = true;
                 return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -314,6 +333,10 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
                 memset(hdr.data, 0, hdr.len);
 
         if (cc != CURLE_OK) {
+                if (c->stream && c->stream_r < 0) {
+                        (void) merr_set(err, c->stream_r, "%s", merr_msg(&c->stream_err));
+                        return request_error(method, path, c->stream_r, err);
+                }
                 if (c->overflow)
                         return merr_set(err, -EFBIG, "%s '%s': response body larger than %zu bytes", method,
                                 path, c->max_body);
@@ -524,4 +547,60 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const stru
         }
         k = kube_request(c, "DELETE", buf_str(&p), body ? "application/json" : NULL, body, len, ret, err);
         return k < 0 ? k : 0;
+}
+
+int kube_watch(struct kube_client *c, const struct kube_resource *r, const struct kube_watch_opts *o,
+        kube_watch_event_fn cb, void *userdata, struct merr *err) {
+        _cleanup_(buf_release) struct buf p = BUF_INIT(64 * 1024);
+        _cleanup_(kube_watch_decoder_freep) struct kube_watch_decoder *d = NULL;
+        long saved_timeout = c->timeout_ms, timeout = o && o->timeout_seconds > 0 ? o->timeout_seconds : 300;
+        char secs[32];
+        int k;
+
+        if (r->name)
+                return merr_set(err, -EINVAL, "watch: use a fieldSelector on metadata.name, not a name");
+        k = build_path(r, &p, "GET", err);
+        if (k >= 0)
+                k = query_add(c, &p, "watch", "1", err);
+        if (k >= 0)
+                k = query_add(c, &p, "allowWatchBookmarks", "true", err);
+        (void) snprintf(secs, sizeof(secs), "%ld", timeout);
+        if (k >= 0)
+                k = query_add(c, &p, "timeoutSeconds", secs, err);
+        if (k >= 0 && o) {
+                k = query_add(c, &p, "resourceVersion", o->resource_version, err);
+                if (k >= 0)
+                        k = query_add(c, &p, "labelSelector", o->label_selector, err);
+                if (k >= 0)
+                        k = query_add(c, &p, "fieldSelector", o->field_selector, err);
+                if (k >= 0 && o->send_initial_events) {
+                        k = query_add(c, &p, "sendInitialEvents", "true", err);
+                        if (k >= 0)
+                                k = query_add(c, &p, "resourceVersionMatch", "NotOlderThan", err);
+                }
+        }
+        if (k < 0)
+                return k;
+        k = kube_watch_decoder_new(o && o->max_event_bytes ? o->max_event_bytes : c->max_body, &d);
+        if (k < 0)
+                return merr_set(err, k, "out of memory");
+
+        c->stream = d;
+        c->stream_cb = cb;
+        c->stream_userdata = userdata;
+        c->stream_r = 0;
+        merr_clear(&c->stream_err);
+        /* the server ends the watch after timeoutSeconds; the client gives it a margin before giving up */
+        c->timeout_ms = (timeout + 30) * 1000;
+        k = kube_request(c, "GET", buf_str(&p), NULL, NULL, 0, NULL, err);
+        c->timeout_ms = saved_timeout;
+        c->stream = NULL;
+        c->stream_cb = NULL;
+        c->stream_userdata = NULL;
+        if (k < 0)
+                return k;
+        k = kube_watch_decoder_finish(d, err);
+        if (k < 0)
+                return merr_wrap(err, k, "watch '%s'", buf_str(&p));
+        return 0;
 }

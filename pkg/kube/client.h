@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "kube/config.h"
 #include "kube/status.h"
+#include "kube/watch.h"
 #include "merr.h"
 
 #define KUBE_DEFAULT_MAX_BODY   (64u * 1024 * 1024)
@@ -124,3 +125,19 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const stru
  */
 int kube_request(struct kube_client *c, const char *method, const char *path_and_query,
         const char *content_type, const char *body, size_t len, json_object **ret, struct merr *err);
+
+struct kube_watch_opts {
+        const char *resource_version; /* resume after this; NULL or "" for the current state first */
+        const char *label_selector;
+        const char *field_selector;
+        long timeout_seconds;     /* the server ends the watch after this (default 300) */
+        bool send_initial_events; /* streaming list: ADDED for every object, then the end bookmark */
+        size_t max_event_bytes;   /* cap on one event (default: the client's body cap) */
+};
+
+/* Watches a collection (bookmarks allowed) and calls cb for each event as it arrives, without buffering
+ * the response. Returns 0 when the server ends the watch (timeout), what cb returned when it stopped the
+ * watch (< 0), or a negative errno. A watch that is too old arrives as an ERROR event (see
+ * kube_watch_event_is_expired()), not as an error return. */
+int kube_watch(struct kube_client *c, const struct kube_resource *r, const struct kube_watch_opts *o,
+        kube_watch_event_fn cb, void *userdata, struct merr *err);
