@@ -2,6 +2,7 @@
 #include "kube/client.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct kube_client {
         void *stream_userdata;
         int stream_r;
         struct merr stream_err;
+
+        const atomic_bool *cancel; /* when set and true, the request in flight is abandoned */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -69,6 +72,19 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         return size * n;
 }
 
+/* curl calls this about once a second even on an idle stream, so a long watch can be cancelled. */
+static int on_progress(
+        void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        struct kube_client *c = userdata;
+
+        (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+        return c->cancel && atomic_load(c->cancel) ? 1 : 0;
+}
+
+void kube_client_set_cancel(struct kube_client *c, const atomic_bool *flag) {
+        c->cancel = flag;
+}
+
 static int set_blob(CURL *curl, CURLoption opt, const struct kube_blob *b) {
         struct curl_blob blob = {.data = b->data, .len = b->len, .flags = CURL_BLOB_COPY};
 
@@ -100,6 +116,9 @@ int kube_client_new(struct kube_config *cfg, struct kube_client **ret, struct me
                 curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
                 curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
                 curl_easy_setopt(h, CURLOPT_WRITEDATA, c) != CURLE_OK ||
+                curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK ||
+                curl_easy_setopt(h, CURLOPT_XFERINFODATA, c) != CURLE_OK ||
+                curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
                 curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http") != CURLE_OK ||
                 curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
                 curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
@@ -158,6 +177,8 @@ const struct kube_error *kube_client_last_error(const struct kube_client *c) {
 
 static int curl_errno(CURLcode cc) {
         switch (cc) {
+        case CURLE_ABORTED_BY_CALLBACK:
+                return -ECANCELED;
         case CURLE_COULDNT_CONNECT:
                 return -ECONNREFUSED;
         case CURLE_COULDNT_RESOLVE_HOST:

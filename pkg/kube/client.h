@@ -20,6 +20,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,6 +46,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct kube_client *, kube_client_free);
 /* Whole-request timeout (0: none; default 30 s) and response body cap (default 64 MiB). */
 void kube_client_set_timeout(struct kube_client *c, long timeout_ms);
 void kube_client_set_max_body(struct kube_client *c, size_t max);
+
+/* While *flag is true, requests (a long watch included) are abandoned within about a second with
+ * -ECANCELED. The flag is borrowed; NULL removes it. */
+void kube_client_set_cancel(struct kube_client *c, const atomic_bool *flag);
 
 /* The config in use (borrowed), e.g. for its namespace. */
 const struct kube_config *kube_client_config(const struct kube_client *c);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An informer for one resource type: a reflector thread that lists (in pages) and then watches from the
+ * list's resourceVersion, keeping a read-only cache of the objects, and calling handlers for each change.
+ * A watch that ends is resumed from the newest resourceVersion seen (bookmarks included); an expired one
+ * (410) leads to a relist, whose differences from the cache are delivered as adds, updates and deletes, so
+ * the cache never loses or duplicates an object. Failures back off from 0.8 s to 30 s with jitter.
+ *
+ * Handlers run on the informer's thread and should only enqueue keys (workqueue.h); the objects they get
+ * are borrowed for the call. Cache reads are safe from any thread and hand out references
+ * (json_object_put() them).
+ *
+ * Keys are "namespace/name", or "name" for cluster-scoped objects, as client-go's MetaNamespaceKeyFunc.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kube/client.h"
+#include "merr.h"
+
+struct informer_handlers {
+        void (*on_add)(const char *key, json_object *obj, void *userdata);
+        void (*on_update)(const char *key, json_object *old_obj, json_object *new_obj, void *userdata);
+        void (*on_delete)(const char *key, json_object *last_obj, void *userdata);
+        void *userdata;
+};
+
+struct informer_options {
+        const char *label_selector;
+        const char *field_selector;
+        long page_size;             /* list page size (default 500) */
+        long watch_timeout_seconds; /* 0: random in [300, 600) as client-go */
+};
+
+struct informer;
+
+/* Takes ownership of cfg (also on failure); copies r and the options' strings. */
+int informer_new(struct kube_config *cfg, const struct kube_resource *r, const struct informer_options *o,
+        const struct informer_handlers *h, struct informer **ret, struct merr *err);
+/* Stops the thread if it runs, then frees. */
+struct informer *informer_free(struct informer *inf);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct informer *, informer_free);
+
+int informer_start(struct informer *inf, struct merr *err);
+void informer_stop(struct informer *inf);
+
+/* Waits until the first list has filled the cache; false on timeout. */
+bool informer_wait_synced(struct informer *inf, long timeout_ms);
+
+/* A new reference to the cached object, or NULL. */
+json_object *informer_get(struct informer *inf, const char *key);
+size_t informer_len(struct informer *inf);
+/* Calls fn for every cached object in namespace ns (NULL: all), under the cache lock: fn must not call
+ * back into the informer. */
+void informer_foreach(struct informer *inf, const char *ns,
+        void (*fn)(const char *key, json_object *obj, void *ud), void *ud);
+
+/* How many lists the reflector has made (1 after the first sync; more after expiries). */
+unsigned long informer_lists(struct informer *inf);
+
+/* The key of obj ("ns/name" or "name"); writes at most size bytes. Returns 0 or -EINVAL. */
+int kube_object_key(json_object *obj, char *buf, size_t size);
+/* The key of obj's controller owner when that owner is of the given kind (e.g. a SandboxClaim's key for
+ * its Sandbox), so a child's events can be routed to its parent's reconcile. 0, or -ENOENT when none. */
+int kube_controller_owner_key(json_object *obj, const char *kind, char *buf, size_t size);
