@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Leader election between real processes on the real cluster: exactly one of two candidates leads; after
+ * kill -9 of the leader the other takes over once the lease runs out; a clean stop hands over at once.
+ * Each candidate is a child process that reports "L" (started leading) and "S" (stopped) on a pipe.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kube/leader.h"
+#include "testcluster.h"
+#include "testutil.h"
+
+#define LEASE_MS    3000
+#define DEADLINE_MS 2000
+#define RETRY_MS    500
+
+static char *ns;
+
+static void setup(void) {
+        ns = tc_namespace_new("kube-leader");
+        ck_assert_ptr_nonnull(ns);
+}
+
+static void teardown(void) {
+        if (ns)
+                (void) tc_namespace_delete(ns);
+        free(ns);
+        ns = NULL;
+}
+
+struct candidate {
+        pid_t pid;
+        int fd; /* read end: 'L' and 'S' from the child */
+};
+
+static int report_fd;
+static atomic_bool term;
+
+static void on_term(int sig) {
+        (void) sig;
+        atomic_store(&term, true);
+}
+
+static void started(void *ud) {
+        (void) ud;
+        (void) !write(report_fd, "L", 1);
+}
+
+static void stopped(void *ud) {
+        (void) ud;
+        (void) !write(report_fd, "S", 1);
+}
+
+static struct candidate spawn(const char *identity) {
+        struct candidate c;
+        int p[2];
+
+        ck_assert_int_eq(pipe(p), 0);
+        c.pid = fork();
+        ck_assert_int_ge(c.pid, 0);
+        if (c.pid == 0) {
+                _cleanup_free_ char *kc = tc_kubeconfig();
+                struct kube_config *cfg = NULL;
+                struct leader *l = NULL;
+                struct leader_options o = {.namespace = ns,
+                        .name = "mbox-test",
+                        .identity = identity,
+                        .lease_duration_ms = LEASE_MS,
+                        .renew_deadline_ms = DEADLINE_MS,
+                        .retry_period_ms = RETRY_MS};
+                struct leader_callbacks cb = {.started = started, .stopped = stopped};
+
+                close(p[0]);
+                report_fd = p[1];
+                signal(SIGTERM, on_term);
+                if (kube_config_load(kc, NULL, &cfg, NULL) < 0 || leader_new(cfg, &o, &cb, &l, NULL) < 0 ||
+                        leader_start(l, NULL) < 0)
+                        _exit(2);
+                while (!atomic_load(&term))
+                        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+                leader_free(l); /* stops and releases */
+                _exit(0);
+        }
+        close(p[1]);
+        c.fd = p[0];
+        return c;
+}
+
+/* Waits up to ms for the next report from c; returns it, or 0 on timeout. */
+static char next_report(struct candidate *c, int ms) {
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        char ch = 0;
+
+        if (poll(&pfd, 1, ms) == 1 && read(c->fd, &ch, 1) == 1)
+                return ch;
+        return 0;
+}
+
+static double now_s(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void reap(struct candidate *c) {
+        if (c->pid > 0) {
+                kill(c->pid, SIGKILL);
+                waitpid(c->pid, NULL, 0);
+        }
+        close(c->fd);
+}
+
+START_TEST(test_exactly_one_leads_and_kill_hands_over) {
+        struct candidate a, b, *leader, *standby;
+        char ra, rb;
+        double t0, took;
+
+        a = spawn("candidate-a");
+        b = spawn("candidate-b");
+        /* one of them leads within a few retry periods; the other stays quiet */
+        ra = next_report(&a, 10000);
+        rb = next_report(&b, ra == 'L' ? 2 * LEASE_MS : 10000);
+        ck_assert_msg(
+                (ra == 'L') != (rb == 'L'), "a reported '%c', b reported '%c'", ra ? ra : '-', rb ? rb : '-');
+        leader = ra == 'L' ? &a : &b;
+        standby = ra == 'L' ? &b : &a;
+        /* and stays the only one for longer than a lease */
+        ck_assert_int_eq(next_report(standby, 2 * LEASE_MS), 0);
+
+        t0 = now_s();
+        kill(leader->pid, SIGKILL);
+        waitpid(leader->pid, NULL, 0);
+        leader->pid = 0;
+        ck_assert_int_eq(next_report(standby, LEASE_MS + 3 * RETRY_MS + 2000), 'L');
+        took = now_s() - t0;
+        /* the lease had to run out first: not at once, but within the lease duration plus a retry */
+        ck_assert_msg(took <= (LEASE_MS + 2.2 * RETRY_MS) / 1000.0 + 1.0, "handover took %.2fs", took);
+        reap(&a);
+        reap(&b);
+}
+END_TEST
+
+START_TEST(test_clean_stop_releases_at_once) {
+        struct candidate a, b;
+        double t0, took;
+
+        a = spawn("first");
+        ck_assert_int_eq(next_report(&a, 10000), 'L');
+        b = spawn("second");
+        ck_assert_int_eq(next_report(&b, LEASE_MS), 0);
+        t0 = now_s();
+        kill(a.pid, SIGTERM);
+        ck_assert_int_eq(next_report(&a, 5000), 'S');
+        ck_assert_int_eq(next_report(&b, LEASE_MS + 2000), 'L');
+        took = now_s() - t0;
+        /* released: the standby needs about one retry period, far less than the lease */
+        ck_assert_msg(took < (LEASE_MS - 500) / 1000.0, "handover after a clean stop took %.2fs", took);
+        waitpid(a.pid, NULL, 0);
+        a.pid = 0;
+        reap(&a);
+        reap(&b);
+}
+END_TEST
+
+START_TEST(test_bad_timings_are_refused) {
+        struct leader_options o = {.namespace = "x",
+                .name = "y",
+                .identity = "z",
+                .lease_duration_ms = 1000,
+                .renew_deadline_ms = 2000,
+                .retry_period_ms = 500};
+        _cleanup_free_ char *kc = tc_kubeconfig();
+        struct kube_config *cfg = NULL;
+        struct leader *l = NULL;
+        struct merr e = MERR_INIT;
+
+        ck_assert_int_eq(kube_config_load(kc, NULL, &cfg, &e), 0);
+        ck_assert_int_eq(leader_new(cfg, &o, NULL, &l, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "must exceed the renew deadline"));
+}
+END_TEST
+
+static Suite *leader_suite(void) {
+        Suite *s = suite_create("kube-leader");
+        TCase *tc = tcase_create("leader");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 90);
+        tcase_add_test(tc, test_exactly_one_leads_and_kill_hands_over);
+        tcase_add_test(tc, test_clean_stop_releases_at_once);
+        tcase_add_test(tc, test_bad_timings_are_refused);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MBOX_TEST_MAIN(leader_suite)
