@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Typed view of mbox.dev/v1alpha1 Project (cluster-scoped): parse with the validation and defaults of
+ * crds/mbox.dev_projects.yaml, check updates, compare and emit. See common.h for ownership and messages.
+ */
+#pragma once
+
+#include "api/common.h"
+
+struct project_template_ref {
+        char *name;
+        char *namespace; /* NULL: the project namespace */
+};
+
+struct project_member {
+        char *kind; /* User, Group, ServiceAccount */
+        char *name;
+        char *namespace; /* ServiceAccount only */
+        char *role;      /* Admin, Developer, Viewer */
+};
+
+struct project_egress_port {
+        int64_t port;
+        int64_t end_port; /* 0: a single port */
+        char *protocol;   /* TCP (default), UDP, SCTP */
+};
+
+struct project_egress {
+        char *cidr;
+        struct api_strv except;
+        struct project_egress_port *ports;
+        size_t n_ports;
+        bool has_ports;
+};
+
+struct project_credential {
+        char *secret_name;
+        struct project_template_ref *templates;
+        size_t n_templates;
+        char *description;
+};
+
+struct project_spec {
+        char *display_name;
+        char *description;
+        char *slug;
+        char *repository_url;
+        char *namespace;
+        bool has_default_template;
+        struct project_template_ref default_template;
+        bool has_quota;
+        struct {
+                bool has_max_sandboxes, has_max_running;
+                int64_t max_sandboxes, max_running;
+                struct api_quantity cpu, memory, storage;
+        } quota;
+        struct project_member *members;
+        size_t n_members;
+        bool has_members;
+        struct {
+                struct {
+                        bool allow_dns;      /* default true */
+                        bool allow_internet; /* default false */
+                        struct project_egress *egress;
+                        size_t n_egress;
+                        bool has_egress;
+                } network;
+                struct api_strv allowed_runtime_classes;
+                bool has_lifecycle;
+                struct {
+                        struct api_duration max_lifetime, idle_timeout, stopped_retention;
+                } lifecycle;
+                bool allow_public_previews; /* default false */
+                struct project_credential *credentials;
+                size_t n_credentials;
+                bool has_credentials;
+        } policy;
+};
+
+struct project_status {
+        bool has_observed_generation;
+        int64_t observed_generation;
+        char *namespace;
+        int64_t sandboxes, running_sandboxes, templates;
+        struct api_conditions conditions;
+};
+
+struct project {
+        struct api_meta meta;
+        struct project_spec spec;
+        bool has_status;
+        struct project_status status;
+};
+
+/* Parses and validates obj (borrowed), applying the CRD defaults. On success *ret is a new project owned by
+ * the caller; on failure err lists every problem ("spec.quota.cpu: ...") and *ret is untouched. */
+int project_from_json(json_object *obj, struct project **ret, struct merr *err);
+/* The rules for an update from old to new (spec.namespace and spec.slug keep their effective values). */
+int project_validate_update(const struct project *old, const struct project *new, struct merr *err);
+/* apiVersion, kind, metadata and spec (new object owned by the caller); status separately. */
+int project_to_json(const struct project *p, json_object **ret);
+int project_status_to_json(const struct project *p, json_object **ret);
+/* Metadata (name, namespace, labels, annotations), spec and status. */
+bool project_equal(const struct project *a, const struct project *b);
+/* The namespace the project owns: spec.namespace or mbox-<name>. Borrowed or written into buf. */
+const char *project_namespace(const struct project *p, char *buf, size_t size);
+/* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
+ * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()
+ * them) and check it with project_validate(). NULL when out of memory. */
+struct project *project_new(const char *name, const char *namespace);
+/* Applies every rule of project_from_json() to an object built in C (by emitting and parsing it again). */
+int project_validate(const struct project *p, struct merr *err);
+struct project *project_free(struct project *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct project *, project_free);

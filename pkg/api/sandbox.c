@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "api/sandbox.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const struct api_str_rule label63 = {.max_len = 63, .pattern = API_PAT_DNS_LABEL};
+static const struct api_str_rule reason_rule = {.max_len = 1024, .pattern = API_PAT_REASON};
+static const struct api_str_rule message_rule = {.max_len = 4096};
+
+struct sandbox *sandbox_free(struct sandbox *s) {
+        if (!s)
+                return NULL;
+        api_meta_release(&s->meta);
+        free(s->spec.display_name);
+        free(s->spec.slug);
+        free(s->spec.project_ref_name);
+        free(s->spec.template_ref_name);
+        free(s->spec.template_ref_namespace);
+        free(s->spec.state);
+        for (size_t i = 0; i < s->spec.n_ports; i++) {
+                free(s->spec.ports[i].name);
+                free(s->spec.ports[i].visibility);
+        }
+        free(s->spec.ports);
+        api_env_release(&s->spec.env);
+        api_duration_release(&s->spec.lifetime.max_lifetime);
+        api_duration_release(&s->spec.lifetime.idle_timeout);
+        free(s->spec.service_account_name);
+        free(s->status.phase);
+        free(s->status.reason);
+        free(s->status.message);
+        api_conditions_release(&s->status.conditions);
+        free(s);
+        return NULL;
+}
+
+static void parse_ports(json_object *spec, struct sandbox_spec *s, struct api_errors *e) {
+        static const char *const vis[] = {"Private", "Project", "Public", NULL};
+        static const struct api_str_rule name_rule = {
+                .required = true, .min_len = 1, .max_len = 15, .pattern = API_PAT_IANA_SVC};
+        static const struct api_str_rule vis_rule = {.enum_values = vis};
+        char ip[API_PATH_MAX];
+        json_object *arr = NULL;
+        char **keys;
+        size_t n;
+
+        if (api_get_arr(spec, "ports", "spec", false, 0, 16, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->ports = calloc(n ? n : 1, sizeof(*s->ports));
+        keys = calloc(n ? n : 1, sizeof(char *));
+        if (!s->ports || !keys) {
+                free(keys);
+                e->oom = true;
+                return;
+        }
+        s->has_ports = true;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct sandbox_port *p = &s->ports[s->n_ports];
+
+                api_path_idx(ip, sizeof(ip), "spec.ports", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_ports++;
+                (void) api_get_str(it, "name", ip, &name_rule, &p->name, e);
+                keys[i] = p->name;
+                (void) api_get_int(it, "port", ip, true, 1, 65535, &p->port, e);
+                if (api_get_str(it, "visibility", ip, &vis_rule, &p->visibility, e) == 0 &&
+                        !api_has(it, "visibility"))
+                        p->visibility = api_strdup("Private", e);
+        }
+        api_check_unique_keys(keys, n, "spec.ports", e);
+        free(keys);
+        for (size_t i = 0; i < s->n_ports; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (s->ports[i].port && s->ports[i].port == s->ports[j].port) {
+                                api_errors_add(e, "spec.ports", "Invalid value: port numbers must be unique");
+                                return;
+                        }
+}
+
+static void parse_spec(json_object *spec, struct sandbox_spec *s, struct api_errors *e) {
+        static const char *const states[] = {"Running", "Stopped", NULL};
+        static const struct api_str_rule r128 = {.max_len = 128};
+        static const struct api_str_rule state_rule = {.enum_values = states};
+        static const struct api_str_rule project_rule = {
+                .required = true, .max_len = 58, .pattern = API_PAT_DNS_LABEL};
+        static const struct api_str_rule tname_rule = {
+                .required = true, .max_len = 63, .pattern = API_PAT_DNS_LABEL};
+        static const struct api_str_rule sa_rule = {.max_len = 253, .pattern = API_PAT_DNS_SUBDOMAIN};
+        json_object *o = NULL;
+
+        (void) api_get_str(spec, "displayName", "spec", &r128, &s->display_name, e);
+        (void) api_get_str(spec, "slug", "spec", &label63, &s->slug, e);
+        if (api_get_obj(spec, "projectRef", "spec", false, &o, e) > 0) {
+                s->has_project_ref = true;
+                (void) api_get_str(o, "name", "spec.projectRef", &project_rule, &s->project_ref_name, e);
+        }
+        o = NULL;
+        if (api_get_obj(spec, "templateRef", "spec", false, &o, e) > 0) {
+                s->has_template_ref = true;
+                (void) api_get_str(o, "name", "spec.templateRef", &tname_rule, &s->template_ref_name, e);
+                (void) api_get_str(
+                        o, "namespace", "spec.templateRef", &label63, &s->template_ref_namespace, e);
+        }
+        if (api_get_str(spec, "state", "spec", &state_rule, &s->state, e) == 0 && !(api_has(spec, "state")))
+                s->state = api_strdup("Running", e);
+        parse_ports(spec, s, e);
+        (void) api_get_env(spec, "spec", false, &s->env, e);
+        o = NULL;
+        if (api_get_obj(spec, "lifetime", "spec", false, &o, e) > 0) {
+                s->has_lifetime = true;
+                (void) api_get_duration(o, "maxLifetime", "spec.lifetime", &s->lifetime.max_lifetime, e);
+                (void) api_get_duration(o, "idleTimeout", "spec.lifetime", &s->lifetime.idle_timeout, e);
+        }
+        if (api_get_str(spec, "serviceAccountName", "spec", &sa_rule, &s->service_account_name, e) == 0 &&
+                !(api_has(spec, "serviceAccountName")))
+                s->service_account_name = api_strdup("mbox-sandbox", e);
+}
+
+int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err) {
+        static const char *const phases[] = {"Pending", "Starting", "Running", "Stopping", "Stopped",
+                "Failed", "Expired", "Terminating", NULL};
+        static const struct api_str_rule phase_rule = {.enum_values = phases};
+        struct api_errors e = API_ERRORS_INIT;
+        struct sandbox *s = calloc(1, sizeof(*s));
+        json_object *spec = NULL, *st = NULL;
+        int r;
+
+        if (!s)
+                return merr_set(err, -ENOMEM, "out of memory");
+        if (api_meta_from_json(obj, "Sandbox", API_NAME_DNS1035_LABEL, 63, true, &s->meta, &e) > 0) {
+                (void) api_get_obj(obj, "spec", "", false, &spec, &e);
+                parse_spec(spec, &s->spec, &e);
+                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
+                        json_object *conds = NULL;
+                        s->has_status = true;
+                        s->status.has_observed_generation =
+                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                        &s->status.observed_generation, &e) > 0;
+                        (void) api_get_str(st, "phase", "status", &phase_rule, &s->status.phase, &e);
+                        (void) api_get_str(st, "reason", "status", &reason_rule, &s->status.reason, &e);
+                        (void) api_get_str(st, "message", "status", &message_rule, &s->status.message, &e);
+                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
+                                (void) api_conditions_from_json(
+                                        conds, "status.conditions", &s->status.conditions, &e);
+                }
+        }
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0) {
+                sandbox_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+int sandbox_validate_update(const struct sandbox *old, const struct sandbox *new, struct merr *err) {
+        struct api_errors e = API_ERRORS_INIT;
+        int r;
+
+        if (!api_str_equal(old->spec.slug ? old->spec.slug : old->meta.name,
+                    new->spec.slug ? new->spec.slug : new->meta.name))
+                api_errors_add(&e, "spec.slug",
+                        "Invalid value: spec.slug is immutable: a sandbox keeps the slug it was created with "
+                        "(default metadata.name)");
+        if (old->spec.has_template_ref != new->spec.has_template_ref ||
+                !api_str_equal(old->spec.template_ref_name, new->spec.template_ref_name) ||
+                !api_str_equal(old->spec.template_ref_namespace, new->spec.template_ref_namespace))
+                api_errors_add(&e, "spec.templateRef",
+                        "Invalid value: templateRef is immutable: it cannot be added, changed or removed "
+                        "after "
+                        "creation");
+        if (old->spec.has_project_ref != new->spec.has_project_ref ||
+                !api_str_equal(old->spec.project_ref_name, new->spec.project_ref_name))
+                api_errors_add(&e, "spec.projectRef",
+                        "Invalid value: projectRef is immutable: it cannot be added, changed or removed "
+                        "after "
+                        "creation");
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        return r;
+}
+
+static json_object *spec_to_json(const struct sandbox_spec *s) {
+        json_object *o = json_object_new_object(), *x;
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        r |= api_put_str(o, "displayName", s->display_name);
+        r |= api_put_str(o, "slug", s->slug);
+        if (s->has_project_ref) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "projectRef", x);
+                if (x)
+                        r |= api_put_str(x, "name", s->project_ref_name);
+        }
+        if (s->has_template_ref) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "templateRef", x);
+                if (x) {
+                        r |= api_put_str(x, "name", s->template_ref_name);
+                        r |= api_put_str(x, "namespace", s->template_ref_namespace);
+                }
+        }
+        r |= api_put_str(o, "state", s->state);
+        if (s->has_ports) {
+                json_object *a = json_object_new_array();
+                r |= api_put_obj(o, "ports", a);
+                for (size_t i = 0; a && i < s->n_ports; i++) {
+                        x = json_object_new_object();
+                        if (!x || json_object_array_add(a, x) < 0) {
+                                json_object_put(x);
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", s->ports[i].name);
+                        r |= api_put_int(x, "port", s->ports[i].port);
+                        r |= api_put_str(x, "visibility", s->ports[i].visibility);
+                }
+        }
+        r |= api_put_env(o, "env", &s->env);
+        if (s->has_lifetime) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "lifetime", x);
+                if (x) {
+                        r |= api_put_str(x, "maxLifetime", s->lifetime.max_lifetime.text);
+                        r |= api_put_str(x, "idleTimeout", s->lifetime.idle_timeout.text);
+                }
+        }
+        r |= api_put_str(o, "serviceAccountName", s->service_account_name);
+        if (r != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int sandbox_to_json(const struct sandbox *s, json_object **ret) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        if (api_meta_to_json(&s->meta, "Sandbox", o) < 0 ||
+                api_put_obj(o, "spec", spec_to_json(&s->spec)) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+int sandbox_status_to_json(const struct sandbox *s, json_object **ret) {
+        const struct sandbox_status *st = &s->status;
+        json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        if (st->has_observed_generation)
+                r |= api_put_int(o, "observedGeneration", st->observed_generation);
+        r |= api_put_str(o, "phase", st->phase);
+        r |= api_put_str(o, "reason", st->reason);
+        r |= api_put_str(o, "message", st->message);
+        if (st->conditions.n > 0)
+                r |= api_put_obj(o, "conditions", api_conditions_to_json(&st->conditions));
+        if (r != 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+bool sandbox_equal(const struct sandbox *a, const struct sandbox *b) {
+        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
+        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+
+        json_object_put(x);
+        json_object_put(y);
+        if (!eq || a->has_status != b->has_status)
+                return false;
+        if (!a->has_status)
+                return true;
+        x = y = NULL;
+        eq = sandbox_status_to_json(a, &x) == 0 && sandbox_status_to_json(b, &y) == 0 &&
+             json_object_equal(x, y);
+        json_object_put(x);
+        json_object_put(y);
+        return eq;
+}
+
+struct sandbox *sandbox_new(const char *name, const char *namespace) {
+        struct sandbox *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return NULL;
+        if (!(s->meta.name = strdup(name))) {
+                sandbox_free(s);
+                return NULL;
+        }
+        if (namespace && !(s->meta.namespace = strdup(namespace))) {
+                sandbox_free(s);
+                return NULL;
+        }
+        s->spec.state = strdup("Running");
+        s->spec.service_account_name = strdup("mbox-sandbox");
+        if (!s->spec.state || !s->spec.service_account_name) {
+                sandbox_free(s);
+                return NULL;
+        }
+        return s;
+}
+
+int sandbox_validate(const struct sandbox *s, struct merr *err) {
+        json_object *o = NULL;
+        struct sandbox *back = NULL;
+        int r;
+
+        r = sandbox_to_json(s, &o);
+        if (r < 0)
+                return merr_set(err, r, "emit Sandbox");
+        if (s->has_status) {
+                json_object *st = NULL;
+                r = sandbox_status_to_json(s, &st);
+                if (r < 0 || api_put_obj(o, "status", st) < 0) {
+                        json_object_put(o);
+                        return merr_set(err, -ENOMEM, "emit Sandbox status");
+                }
+        }
+        r = sandbox_from_json(o, &back, err);
+        json_object_put(o);
+        sandbox_free(back);
+        return r;
+}

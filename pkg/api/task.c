@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "api/task.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "jsonutil.h"
+
+struct task *task_free(struct task *t) {
+        if (!t)
+                return NULL;
+        api_meta_release(&t->meta);
+        free(t->spec.sandbox_ref_name);
+        api_strv_release(&t->spec.command);
+        free(t->spec.working_dir);
+        api_env_release(&t->spec.env);
+        free(t->spec.stdin_data);
+        for (size_t i = 0; i < t->spec.n_artifacts; i++) {
+                free(t->spec.artifacts[i].name);
+                free(t->spec.artifacts[i].path);
+                free(t->spec.artifacts[i].content_type);
+        }
+        free(t->spec.artifacts);
+        api_map_release(&t->spec.metadata);
+        free(t->status.phase);
+        free(t->status.reason);
+        free(t->status.message);
+        api_conditions_release(&t->status.conditions);
+        free(t);
+        return NULL;
+}
+
+bool task_phase_is_final(const char *phase) {
+        return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0 ||
+                                strcmp(phase, "Canceled") == 0 || strcmp(phase, "TimedOut") == 0);
+}
+
+static void parse_artifacts(json_object *spec, struct task_spec *s, struct api_errors *e) {
+        static const struct api_str_rule name_rule = {
+                .required = true, .max_len = 63, .pattern = API_PAT_DNS_LABEL};
+        static const struct api_str_rule path_rule = {
+                .required = true, .max_len = 1024, .pattern = API_PAT_ABS_PATH};
+        static const struct api_str_rule ct_rule = {.max_len = 255, .pattern = API_PAT_MEDIA_TYPE};
+        char ip[API_PATH_MAX];
+        json_object *arr = NULL;
+        char **keys;
+        size_t n;
+
+        if (api_get_arr(spec, "artifacts", "spec", false, 0, 32, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->artifacts = calloc(n ? n : 1, sizeof(*s->artifacts));
+        keys = calloc(n ? n : 1, sizeof(char *));
+        if (!s->artifacts || !keys) {
+                free(keys);
+                e->oom = true;
+                return;
+        }
+        s->has_artifacts = true;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct task_artifact *a = &s->artifacts[s->n_artifacts];
+
+                api_path_idx(ip, sizeof(ip), "spec.artifacts", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_artifacts++;
+                (void) api_get_str(it, "name", ip, &name_rule, &a->name, e);
+                keys[i] = a->name;
+                (void) api_get_str(it, "path", ip, &path_rule, &a->path, e);
+                (void) api_get_str(it, "contentType", ip, &ct_rule, &a->content_type, e);
+                (void) api_get_bool(it, "optional", ip, &a->optional, e);
+        }
+        api_check_unique_keys(keys, n, "spec.artifacts", e);
+        free(keys);
+        for (size_t i = 0; i < s->n_artifacts; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (s->artifacts[i].path &&
+                                api_str_equal(s->artifacts[i].path, s->artifacts[j].path)) {
+                                api_errors_add(
+                                        e, "spec.artifacts", "Invalid value: artifact paths must be unique");
+                                return;
+                        }
+}
+
+/* ^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$
+ * and at most 253 characters in all */
+static bool metadata_key_ok(const char *k) {
+        const char *slash = strchr(k, '/'), *name = k;
+        size_t n;
+
+        if (strlen(k) > 253)
+                return false;
+        if (slash) {
+                struct api_errors tmp = API_ERRORS_INIT;
+                char prefix[254];
+                static const struct api_str_rule sub = {.pattern = API_PAT_DNS_SUBDOMAIN};
+                bool ok;
+
+                n = (size_t) (slash - k);
+                memcpy(prefix, k, n);
+                prefix[n] = '\0';
+                ok = api_check_str(prefix, "", &sub, &tmp);
+                api_errors_release(&tmp);
+                if (!ok)
+                        return false;
+                name = slash + 1;
+        }
+        n = strlen(name);
+        if (n == 0 || n > 63)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = name[i];
+                bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+                if ((i == 0 || i == n - 1) && !alnum)
+                        return false;
+                if (!alnum && c != '-' && c != '_' && c != '.')
+                        return false;
+        }
+        return true;
+}
+
+static void parse_metadata(json_object *spec, struct task_spec *s, struct api_errors *e) {
+        static const struct api_str_rule value_rule = {.max_len = 1024};
+        json_object *m = NULL;
+        char kp[API_PATH_MAX];
+        size_t n;
+        bool bad_key = false;
+
+        if (api_get_obj(spec, "metadata", "spec", false, &m, e) <= 0)
+                return;
+        n = (size_t) json_object_object_length(m);
+        if (n > 32) {
+                api_errors_add(e, "spec.metadata", "Too many: %zu: must have at most 32 items", n);
+                return;
+        }
+        s->has_metadata = true;
+        s->metadata.items = calloc(n ? n : 1, sizeof(*s->metadata.items));
+        if (!s->metadata.items) {
+                e->oom = true;
+                return;
+        }
+        json_object_object_foreach (m, k, v) {
+                api_path(kp, sizeof(kp), "spec.metadata", k);
+                if (!v || !json_object_is_type(v, json_type_string)) {
+                        api_errors_add(
+                                e, kp, "Invalid value: \"%s\": must be of type string", json_type_label(v));
+                        continue;
+                }
+                if (!api_check_str(json_object_get_string(v), kp, &value_rule, e))
+                        continue;
+                if (!metadata_key_ok(k))
+                        bad_key = true;
+                s->metadata.items[s->metadata.n].key = api_strdup(k, e);
+                s->metadata.items[s->metadata.n].value = api_strdup(json_object_get_string(v), e);
+                s->metadata.n++;
+        }
+        if (bad_key)
+                api_errors_add(e, "spec.metadata",
+                        "Invalid value: keys must be label-like: an optional DNS prefix and /, then at most "
+                        "63 "
+                        "letters, digits, -, _ and ., starting and ending with a letter or digit");
+}
+
+static void parse_spec(json_object *spec, struct task_spec *s, struct api_errors *e) {
+        static const struct api_str_rule sb_rule = {
+                .required = true, .max_len = 63, .pattern = API_PAT_DNS1035_LABEL};
+        static const struct api_str_rule cmd_rule = {.max_len = 8192};
+        static const struct api_str_rule wd_rule = {.max_len = 1024, .pattern = API_PAT_ABS_PATH};
+        static const struct api_str_rule stdin_rule = {.max_len = 262144};
+        json_object *o = NULL;
+
+        if (api_get_obj(spec, "sandboxRef", "spec", true, &o, e) > 0)
+                (void) api_get_str(o, "name", "spec.sandboxRef", &sb_rule, &s->sandbox_ref_name, e);
+        if (api_get_strv(spec, "command", "spec", 1, 128, &cmd_rule, &s->command, e) > 0 &&
+                s->command.v[0][0] == '\0')
+                api_errors_add(e, "spec.command",
+                        "Invalid value: command must not be empty: the first element is the program to run");
+        if (!api_has(spec, "command"))
+                api_errors_add(e, "spec.command", "Required value");
+        (void) api_get_str(spec, "workingDir", "spec", &wd_rule, &s->working_dir, e);
+        (void) api_get_env(spec, "spec", false, &s->env, e);
+        (void) api_get_str(spec, "stdin", "spec", &stdin_rule, &s->stdin_data, e);
+        s->timeout_seconds = 600;
+        (void) api_get_int(spec, "timeoutSeconds", "spec", false, 1, 86400, &s->timeout_seconds, e);
+        (void) api_get_bool(spec, "cancel", "spec", &s->cancel, e);
+        parse_artifacts(spec, s, e);
+        s->has_ttl_seconds_after_finished = api_get_int(spec, "ttlSecondsAfterFinished", "spec", false, 0,
+                                                    31536000, &s->ttl_seconds_after_finished, e) > 0;
+        parse_metadata(spec, s, e);
+}
+
+int task_from_json(json_object *obj, struct task **ret, struct merr *err) {
+        static const char *const phases[] = {
+                "Pending", "Running", "Succeeded", "Failed", "Canceled", "TimedOut", NULL};
+        static const struct api_str_rule phase_rule = {.enum_values = phases};
+        static const struct api_str_rule reason_rule = {.max_len = 1024, .pattern = API_PAT_REASON};
+        static const struct api_str_rule message_rule = {.max_len = 4096};
+        struct api_errors e = API_ERRORS_INIT;
+        struct task *t = calloc(1, sizeof(*t));
+        json_object *spec = NULL, *st = NULL;
+        int r;
+
+        if (!t)
+                return merr_set(err, -ENOMEM, "out of memory");
+        if (api_meta_from_json(obj, "ExecutionTask", API_NAME_DNS_SUBDOMAIN, 253, true, &t->meta, &e) > 0) {
+                if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
+                        parse_spec(spec, &t->spec, &e);
+                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
+                        json_object *conds = NULL;
+                        t->has_status = true;
+                        t->status.has_observed_generation =
+                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                        &t->status.observed_generation, &e) > 0;
+                        (void) api_get_str(st, "phase", "status", &phase_rule, &t->status.phase, &e);
+                        (void) api_get_str(st, "reason", "status", &reason_rule, &t->status.reason, &e);
+                        (void) api_get_str(st, "message", "status", &message_rule, &t->status.message, &e);
+                        t->status.has_exit_code = api_get_int(st, "exitCode", "status", false, INT32_MIN,
+                                                          INT32_MAX, &t->status.exit_code, &e) > 0;
+                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
+                                (void) api_conditions_from_json(
+                                        conds, "status.conditions", &t->status.conditions, &e);
+                }
+        }
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0) {
+                task_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+static bool artifacts_equal(const struct task_spec *a, const struct task_spec *b) {
+        if (a->has_artifacts != b->has_artifacts || a->n_artifacts != b->n_artifacts)
+                return false;
+        for (size_t i = 0; i < a->n_artifacts; i++) {
+                const struct task_artifact *x = &a->artifacts[i], *y = &b->artifacts[i];
+                if (!api_str_equal(x->name, y->name) || !api_str_equal(x->path, y->path) ||
+                        !api_str_equal(x->content_type, y->content_type) || x->optional != y->optional)
+                        return false;
+        }
+        return true;
+}
+
+int task_validate_update(const struct task *old, const struct task *new, struct merr *err) {
+        struct api_errors e = API_ERRORS_INIT;
+        const char *suffix = "is immutable: create a new ExecutionTask to run something else";
+        int r;
+
+        if (!api_str_equal(old->spec.sandbox_ref_name, new->spec.sandbox_ref_name))
+                api_errors_add(&e, "spec.sandboxRef", "Invalid value: sandboxRef %s", suffix);
+        if (!api_strv_equal(&old->spec.command, &new->spec.command))
+                api_errors_add(&e, "spec.command", "Invalid value: command %s", suffix);
+        if (!api_str_equal(old->spec.working_dir, new->spec.working_dir))
+                api_errors_add(&e, "spec.workingDir", "Invalid value: workingDir %s", suffix);
+        if (!api_env_equal(&old->spec.env, &new->spec.env))
+                api_errors_add(&e, "spec.env", "Invalid value: env %s", suffix);
+        if (!api_str_equal(old->spec.stdin_data, new->spec.stdin_data))
+                api_errors_add(&e, "spec.stdin", "Invalid value: stdin %s", suffix);
+        if (old->spec.timeout_seconds != new->spec.timeout_seconds)
+                api_errors_add(&e, "spec.timeoutSeconds", "Invalid value: timeoutSeconds %s", suffix);
+        if (!artifacts_equal(&old->spec, &new->spec))
+                api_errors_add(&e, "spec.artifacts", "Invalid value: artifacts %s", suffix);
+        if (old->spec.has_metadata != new->spec.has_metadata ||
+                !api_map_equal(&old->spec.metadata, &new->spec.metadata))
+                api_errors_add(&e, "spec.metadata", "Invalid value: metadata %s", suffix);
+        if (old->spec.cancel && !new->spec.cancel)
+                api_errors_add(
+                        &e, "spec.cancel", "Forbidden: cancel cannot be set back to false once it is true");
+        if (old->has_status && new->has_status && task_phase_is_final(old->status.phase) &&
+                !api_str_equal(old->status.phase, new->status.phase))
+                api_errors_add(&e, "status.phase", "Invalid value: a finished task keeps its phase");
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        return r;
+}
+
+static json_object *spec_to_json(const struct task_spec *s) {
+        json_object *o = json_object_new_object(), *x;
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        x = json_object_new_object();
+        r |= api_put_obj(o, "sandboxRef", x);
+        if (x)
+                r |= api_put_str(x, "name", s->sandbox_ref_name);
+        r |= api_put_strv(o, "command", &s->command);
+        r |= api_put_str(o, "workingDir", s->working_dir);
+        r |= api_put_env(o, "env", &s->env);
+        r |= api_put_str(o, "stdin", s->stdin_data);
+        r |= api_put_int(o, "timeoutSeconds", s->timeout_seconds);
+        r |= api_put_bool(o, "cancel", s->cancel);
+        if (s->has_artifacts) {
+                json_object *a = json_object_new_array();
+                r |= api_put_obj(o, "artifacts", a);
+                for (size_t i = 0; a && i < s->n_artifacts; i++) {
+                        x = json_object_new_object();
+                        if (!x || json_object_array_add(a, x) < 0) {
+                                json_object_put(x);
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", s->artifacts[i].name);
+                        r |= api_put_str(x, "path", s->artifacts[i].path);
+                        r |= api_put_str(x, "contentType", s->artifacts[i].content_type);
+                        r |= api_put_bool(x, "optional", s->artifacts[i].optional);
+                }
+        }
+        if (s->has_ttl_seconds_after_finished)
+                r |= api_put_int(o, "ttlSecondsAfterFinished", s->ttl_seconds_after_finished);
+        if (s->has_metadata) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "metadata", x);
+                for (size_t i = 0; x && i < s->metadata.n; i++)
+                        r |= api_put_str(x, s->metadata.items[i].key, s->metadata.items[i].value);
+        }
+        if (r != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int task_to_json(const struct task *t, json_object **ret) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        if (api_meta_to_json(&t->meta, "ExecutionTask", o) < 0 ||
+                api_put_obj(o, "spec", spec_to_json(&t->spec)) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+int task_status_to_json(const struct task *t, json_object **ret) {
+        const struct task_status *st = &t->status;
+        json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        if (st->has_observed_generation)
+                r |= api_put_int(o, "observedGeneration", st->observed_generation);
+        r |= api_put_str(o, "phase", st->phase);
+        r |= api_put_str(o, "reason", st->reason);
+        r |= api_put_str(o, "message", st->message);
+        if (st->has_exit_code)
+                r |= api_put_int(o, "exitCode", st->exit_code);
+        if (st->conditions.n > 0)
+                r |= api_put_obj(o, "conditions", api_conditions_to_json(&st->conditions));
+        if (r != 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+bool task_equal(const struct task *a, const struct task *b) {
+        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
+        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+
+        json_object_put(x);
+        json_object_put(y);
+        if (!eq || a->has_status != b->has_status)
+                return false;
+        if (!a->has_status)
+                return true;
+        x = y = NULL;
+        eq = task_status_to_json(a, &x) == 0 && task_status_to_json(b, &y) == 0 && json_object_equal(x, y);
+        json_object_put(x);
+        json_object_put(y);
+        return eq;
+}
+
+struct task *task_new(const char *name, const char *namespace) {
+        struct task *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return NULL;
+        if (!(t->meta.name = strdup(name))) {
+                task_free(t);
+                return NULL;
+        }
+        if (namespace && !(t->meta.namespace = strdup(namespace))) {
+                task_free(t);
+                return NULL;
+        }
+        t->spec.timeout_seconds = 600;
+        return t;
+}
+
+int task_validate(const struct task *t, struct merr *err) {
+        json_object *o = NULL;
+        struct task *back = NULL;
+        int r;
+
+        r = task_to_json(t, &o);
+        if (r < 0)
+                return merr_set(err, r, "emit ExecutionTask");
+        if (t->has_status) {
+                json_object *st = NULL;
+                r = task_status_to_json(t, &st);
+                if (r < 0 || api_put_obj(o, "status", st) < 0) {
+                        json_object_put(o);
+                        return merr_set(err, -ENOMEM, "emit ExecutionTask status");
+                }
+        }
+        r = task_from_json(o, &back, err);
+        json_object_put(o);
+        task_free(back);
+        return r;
+}

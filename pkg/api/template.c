@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "api/template.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void spec_release(struct template_spec *s) {
+        free(s->display_name);
+        free(s->description);
+        free(s->runtime_type);
+        free(s->use_case);
+        for (size_t i = 0; i < s->n_entrypoints; i++) {
+                free(s->entrypoints[i].name);
+                free(s->entrypoints[i].type);
+                free(s->entrypoints[i].port);
+                api_strv_release(&s->entrypoints[i].command);
+                free(s->entrypoints[i].description);
+        }
+        free(s->entrypoints);
+        free(s->image);
+        free(s->image_pull_policy);
+        api_strv_release(&s->command);
+        api_strv_release(&s->args);
+        free(s->working_dir);
+        api_env_release(&s->env);
+        free(s->resource_preset);
+        api_quantity_release(&s->resources.requests_cpu);
+        api_quantity_release(&s->resources.requests_memory);
+        api_quantity_release(&s->resources.limits_cpu);
+        api_quantity_release(&s->resources.limits_memory);
+        api_quantity_release(&s->storage.size);
+        free(s->storage.storage_class_name);
+        free(s->storage.mount_path);
+        for (size_t i = 0; i < s->n_ports; i++) {
+                free(s->ports[i].name);
+                free(s->ports[i].protocol);
+                free(s->ports[i].description);
+        }
+        free(s->ports);
+        free(s->runtime_class_name);
+        free(s->network_egress);
+        api_duration_release(&s->lifecycle.max_lifetime);
+        api_duration_release(&s->lifecycle.idle_timeout);
+        api_strv_release(&s->check.command);
+}
+
+struct template *template_free(struct template *t) {
+        if (!t)
+                return NULL;
+        api_meta_release(&t->meta);
+        spec_release(&t->spec);
+        free(t->status.version);
+        free(t->status.resolved_image);
+        api_conditions_release(&t->status.conditions);
+        free(t);
+        return NULL;
+}
+
+const struct template_port *template_find_port(const struct template *t, const char *name) {
+        for (size_t i = 0; i < t->spec.n_ports; i++)
+                if (api_str_equal(t->spec.ports[i].name, name))
+                        return &t->spec.ports[i];
+        return NULL;
+}
+
+static void parse_entrypoints(json_object *spec, struct template_spec *s, struct api_errors *e) {
+        static const char *const types[] = {"Terminal", "Preview", "IDE", "Notebook", NULL};
+        static const struct api_str_rule name_rule = {
+                .required = true, .max_len = 63, .pattern = API_PAT_DNS_LABEL};
+        static const struct api_str_rule type_rule = {.required = true, .enum_values = types};
+        static const struct api_str_rule port_rule = {
+                .min_len = 1, .max_len = 15, .pattern = API_PAT_IANA_SVC};
+        static const struct api_str_rule cmd_rule = {.max_len = 4096};
+        static const struct api_str_rule desc_rule = {.max_len = 256};
+        char ip[API_PATH_MAX], fp[API_PATH_MAX];
+        json_object *arr = NULL;
+        char **keys;
+        size_t n;
+
+        if (api_get_arr(spec, "entrypoints", "spec", false, 0, 8, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->entrypoints = calloc(n ? n : 1, sizeof(*s->entrypoints));
+        keys = calloc(n ? n : 1, sizeof(char *));
+        if (!s->entrypoints || !keys) {
+                free(keys);
+                e->oom = true;
+                return;
+        }
+        s->has_entrypoints = true;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct template_entrypoint *ep = &s->entrypoints[s->n_entrypoints];
+                bool has_port, has_cmd;
+
+                api_path_idx(ip, sizeof(ip), "spec.entrypoints", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_entrypoints++;
+                (void) api_get_str(it, "name", ip, &name_rule, &ep->name, e);
+                keys[i] = ep->name;
+                (void) api_get_str(it, "type", ip, &type_rule, &ep->type, e);
+                (void) api_get_str(it, "port", ip, &port_rule, &ep->port, e);
+                (void) api_get_strv(it, "command", ip, 0, 16, &cmd_rule, &ep->command, e);
+                (void) api_get_str(it, "description", ip, &desc_rule, &ep->description, e);
+                has_port = api_has(it, "port");
+                has_cmd = api_has(it, "command");
+                if (ep->type) {
+                        bool terminal = strcmp(ep->type, "Terminal") == 0;
+                        if (terminal == has_port)
+                                api_errors_add(e, api_path(fp, sizeof(fp), ip, "port"),
+                                        "Invalid value: port is required for Preview, IDE and Notebook "
+                                        "entrypoints "
+                                        "and not allowed for Terminal");
+                        if (has_cmd && !terminal)
+                                api_errors_add(e, api_path(fp, sizeof(fp), ip, "command"),
+                                        "Invalid value: command is only allowed for Terminal entrypoints");
+                }
+        }
+        api_check_unique_keys(keys, n, "spec.entrypoints", e);
+        free(keys);
+}
+
+static void parse_ports(json_object *spec, struct template_spec *s, struct api_errors *e) {
+        static const char *const protocols[] = {"TCP", NULL};
+        static const struct api_str_rule name_rule = {
+                .required = true, .min_len = 1, .max_len = 15, .pattern = API_PAT_IANA_SVC};
+        static const struct api_str_rule proto_rule = {.enum_values = protocols};
+        static const struct api_str_rule desc_rule = {.max_len = 256};
+        char ip[API_PATH_MAX];
+        json_object *arr = NULL;
+        char **keys;
+        size_t n;
+
+        if (api_get_arr(spec, "ports", "spec", false, 0, 16, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->ports = calloc(n ? n : 1, sizeof(*s->ports));
+        keys = calloc(n ? n : 1, sizeof(char *));
+        if (!s->ports || !keys) {
+                free(keys);
+                e->oom = true;
+                return;
+        }
+        s->has_ports = true;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct template_port *p = &s->ports[s->n_ports];
+
+                api_path_idx(ip, sizeof(ip), "spec.ports", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_ports++;
+                (void) api_get_str(it, "name", ip, &name_rule, &p->name, e);
+                keys[i] = p->name;
+                (void) api_get_int(it, "port", ip, true, 1, 65535, &p->port, e);
+                if (api_get_str(it, "protocol", ip, &proto_rule, &p->protocol, e) == 0 &&
+                        !api_has(it, "protocol"))
+                        p->protocol = api_strdup("TCP", e);
+                (void) api_get_str(it, "description", ip, &desc_rule, &p->description, e);
+        }
+        api_check_unique_keys(keys, n, "spec.ports", e);
+        free(keys);
+        for (size_t i = 0; i < s->n_ports; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (s->ports[i].port && s->ports[i].port == s->ports[j].port) {
+                                api_errors_add(e, "spec.ports", "Invalid value: port numbers must be unique");
+                                return;
+                        }
+}
+
+static void check_limit(const struct api_quantity *req, const struct api_quantity *lim, const char *path,
+        const char *what, struct api_errors *e) {
+        if (req->text && lim->text && quantity_cmp(&lim->q, &req->q) < 0)
+                api_errors_add(
+                        e, path, "Invalid value: limits.%s must not be lower than requests.%s", what, what);
+}
+
+static void parse_spec(json_object *spec, struct template_spec *s, struct api_errors *e) {
+        static const char *const pull[] = {"Always", "IfNotPresent", "Never", NULL};
+        static const char *const presets[] = {"Small", "Medium", "Large", NULL};
+        static const char *const egress[] = {"Denied", "Restricted", "Allowed", NULL};
+        static const struct api_str_rule r128 = {.max_len = 128};
+        static const struct api_str_rule r1024 = {.max_len = 1024};
+        static const struct api_str_rule r63 = {.max_len = 63};
+        static const struct api_str_rule r256 = {.max_len = 256};
+        static const struct api_str_rule r4096 = {.max_len = 4096};
+        static const struct api_str_rule image_rule = {
+                .required = true, .min_len = 1, .max_len = 1024, .pattern = API_PAT_NO_SPACE};
+        static const struct api_str_rule pull_rule = {.enum_values = pull};
+        static const struct api_str_rule preset_rule = {.enum_values = presets};
+        static const struct api_str_rule egress_rule = {.enum_values = egress};
+        static const struct api_str_rule abs_rule = {.max_len = 1024, .pattern = API_PAT_ABS_PATH};
+        static const struct api_str_rule sub_rule = {.max_len = 253, .pattern = API_PAT_DNS_SUBDOMAIN};
+        json_object *o = NULL, *x = NULL;
+
+        (void) api_get_str(spec, "displayName", "spec", &r128, &s->display_name, e);
+        (void) api_get_str(spec, "description", "spec", &r1024, &s->description, e);
+        (void) api_get_str(spec, "runtimeType", "spec", &r63, &s->runtime_type, e);
+        (void) api_get_str(spec, "useCase", "spec", &r256, &s->use_case, e);
+        parse_entrypoints(spec, s, e);
+        (void) api_get_str(spec, "image", "spec", &image_rule, &s->image, e);
+        (void) api_get_str(spec, "imagePullPolicy", "spec", &pull_rule, &s->image_pull_policy, e);
+        (void) api_get_strv(spec, "command", "spec", 0, 64, &r4096, &s->command, e);
+        (void) api_get_strv(spec, "args", "spec", 0, 64, &r4096, &s->args, e);
+        if (api_get_str(spec, "workingDir", "spec", &abs_rule, &s->working_dir, e) == 0 &&
+                !api_has(spec, "workingDir"))
+                s->working_dir = api_strdup("/workspace", e);
+        (void) api_get_env(spec, "spec", true, &s->env, e);
+        (void) api_get_str(spec, "resourcePreset", "spec", &preset_rule, &s->resource_preset, e);
+        if (api_get_obj(spec, "resources", "spec", false, &o, e) > 0) {
+                s->has_resources = true;
+                if (api_get_obj(o, "requests", "spec.resources", false, &x, e) > 0) {
+                        s->resources.has_requests = true;
+                        (void) api_get_quantity(
+                                x, "cpu", "spec.resources.requests", false, &s->resources.requests_cpu, e);
+                        (void) api_get_quantity(x, "memory", "spec.resources.requests", false,
+                                &s->resources.requests_memory, e);
+                }
+                x = NULL;
+                if (api_get_obj(o, "limits", "spec.resources", false, &x, e) > 0) {
+                        s->resources.has_limits = true;
+                        (void) api_get_quantity(
+                                x, "cpu", "spec.resources.limits", false, &s->resources.limits_cpu, e);
+                        (void) api_get_quantity(
+                                x, "memory", "spec.resources.limits", false, &s->resources.limits_memory, e);
+                }
+                check_limit(&s->resources.requests_cpu, &s->resources.limits_cpu, "spec.resources.limits.cpu",
+                        "cpu", e);
+                check_limit(&s->resources.requests_memory, &s->resources.limits_memory,
+                        "spec.resources.limits.memory", "memory", e);
+        }
+        o = NULL;
+        if (api_get_obj(spec, "storage", "spec", false, &o, e) > 0) {
+                s->has_storage = true;
+                (void) api_get_quantity(o, "size", "spec.storage", true, &s->storage.size, e);
+                (void) api_get_str(
+                        o, "storageClassName", "spec.storage", &sub_rule, &s->storage.storage_class_name, e);
+                (void) api_get_str(o, "mountPath", "spec.storage", &abs_rule, &s->storage.mount_path, e);
+        }
+        parse_ports(spec, s, e);
+        for (size_t i = 0; i < s->n_entrypoints; i++)
+                if (s->entrypoints[i].port) {
+                        bool found = false;
+                        for (size_t j = 0; j < s->n_ports; j++)
+                                if (api_str_equal(s->ports[j].name, s->entrypoints[i].port))
+                                        found = true;
+                        if (!found) {
+                                api_errors_add(e, "spec.entrypoints",
+                                        "Invalid value: every entrypoint port must name a port declared in "
+                                        "spec.ports");
+                                break;
+                        }
+                }
+        (void) api_get_str(spec, "runtimeClassName", "spec", &sub_rule, &s->runtime_class_name, e);
+        o = NULL;
+        if (api_get_obj(spec, "network", "spec", false, &o, e) > 0)
+                (void) api_get_str(o, "egress", "spec.network", &egress_rule, &s->network_egress, e);
+        if (!s->network_egress && !api_has(o, "egress"))
+                s->network_egress = api_strdup("Restricted", e);
+        o = NULL;
+        if (api_get_obj(spec, "lifecycle", "spec", false, &o, e) > 0) {
+                s->has_lifecycle = true;
+                (void) api_get_duration(o, "maxLifetime", "spec.lifecycle", &s->lifecycle.max_lifetime, e);
+                (void) api_get_duration(o, "idleTimeout", "spec.lifecycle", &s->lifecycle.idle_timeout, e);
+        }
+        o = NULL;
+        if (api_get_obj(spec, "warmPool", "spec", false, &o, e) > 0)
+                (void) api_get_int(o, "replicas", "spec.warmPool", false, 0, 100, &s->warm_pool_replicas, e);
+        o = NULL;
+        s->check.timeout_seconds = 300;
+        if (api_get_obj(spec, "check", "spec", false, &o, e) > 0) {
+                s->has_check = true;
+                if (api_get_strv(o, "command", "spec.check", 1, 64, &r4096, &s->check.command, e) > 0 &&
+                        s->check.command.v[0][0] == '\0')
+                        api_errors_add(e, "spec.check.command",
+                                "Invalid value: the first element (the program) must not be empty");
+                if (!api_has(o, "command"))
+                        api_errors_add(e, "spec.check.command", "Required value");
+                (void) api_get_int(
+                        o, "timeoutSeconds", "spec.check", false, 1, 3600, &s->check.timeout_seconds, e);
+        }
+}
+
+int template_from_json(json_object *obj, struct template **ret, struct merr *err) {
+        static const struct api_str_rule any = {.max_len = 0};
+        struct api_errors e = API_ERRORS_INIT;
+        struct template *t = calloc(1, sizeof(*t));
+        json_object *spec = NULL, *st = NULL;
+        int r;
+
+        if (!t)
+                return merr_set(err, -ENOMEM, "out of memory");
+        if (api_meta_from_json(obj, "EnvironmentTemplate", API_NAME_DNS_LABEL, 63, true, &t->meta, &e) > 0) {
+                if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
+                        parse_spec(spec, &t->spec, &e);
+                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
+                        json_object *conds = NULL;
+                        t->has_status = true;
+                        t->status.has_observed_generation =
+                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                        &t->status.observed_generation, &e) > 0;
+                        (void) api_get_str(st, "version", "status", &any, &t->status.version, &e);
+                        (void) api_get_str(
+                                st, "resolvedImage", "status", &any, &t->status.resolved_image, &e);
+                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
+                                (void) api_conditions_from_json(
+                                        conds, "status.conditions", &t->status.conditions, &e);
+                }
+        }
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0) {
+                template_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+int template_validate_update(const struct template *old, const struct template *new, struct merr *err) {
+        if (!api_str_equal(old->meta.name, new->meta.name))
+                return merr_set(err, -EINVAL, "metadata.name: Invalid value: field is immutable");
+        if (!api_str_equal(old->meta.namespace, new->meta.namespace))
+                return merr_set(err, -EINVAL, "metadata.namespace: Invalid value: field is immutable");
+        return 0;
+}
+
+static int put_strv_item_obj(json_object *a, json_object *o) {
+        if (!o || json_object_array_add(a, o) < 0) {
+                json_object_put(o);
+                return -1;
+        }
+        return 0;
+}
+
+static json_object *spec_to_json(const struct template_spec *s) {
+        json_object *o = json_object_new_object(), *x;
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        r |= api_put_str(o, "displayName", s->display_name);
+        r |= api_put_str(o, "description", s->description);
+        r |= api_put_str(o, "runtimeType", s->runtime_type);
+        r |= api_put_str(o, "useCase", s->use_case);
+        if (s->has_entrypoints) {
+                json_object *a = json_object_new_array();
+                r |= api_put_obj(o, "entrypoints", a);
+                for (size_t i = 0; a && i < s->n_entrypoints; i++) {
+                        const struct template_entrypoint *ep = &s->entrypoints[i];
+                        x = json_object_new_object();
+                        if (put_strv_item_obj(a, x) < 0) {
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", ep->name);
+                        r |= api_put_str(x, "type", ep->type);
+                        r |= api_put_str(x, "port", ep->port);
+                        r |= api_put_strv(x, "command", &ep->command);
+                        r |= api_put_str(x, "description", ep->description);
+                }
+        }
+        r |= api_put_str(o, "image", s->image);
+        r |= api_put_str(o, "imagePullPolicy", s->image_pull_policy);
+        r |= api_put_strv(o, "command", &s->command);
+        r |= api_put_strv(o, "args", &s->args);
+        r |= api_put_str(o, "workingDir", s->working_dir);
+        r |= api_put_env(o, "env", &s->env);
+        r |= api_put_str(o, "resourcePreset", s->resource_preset);
+        if (s->has_resources) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "resources", x);
+                if (x && s->resources.has_requests) {
+                        json_object *q = json_object_new_object();
+                        r |= api_put_obj(x, "requests", q);
+                        if (q) {
+                                r |= api_put_quantity(q, "cpu", &s->resources.requests_cpu);
+                                r |= api_put_quantity(q, "memory", &s->resources.requests_memory);
+                        }
+                }
+                if (x && s->resources.has_limits) {
+                        json_object *q = json_object_new_object();
+                        r |= api_put_obj(x, "limits", q);
+                        if (q) {
+                                r |= api_put_quantity(q, "cpu", &s->resources.limits_cpu);
+                                r |= api_put_quantity(q, "memory", &s->resources.limits_memory);
+                        }
+                }
+        }
+        if (s->has_storage) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "storage", x);
+                if (x) {
+                        r |= api_put_quantity(x, "size", &s->storage.size);
+                        r |= api_put_str(x, "storageClassName", s->storage.storage_class_name);
+                        r |= api_put_str(x, "mountPath", s->storage.mount_path);
+                }
+        }
+        if (s->has_ports) {
+                json_object *a = json_object_new_array();
+                r |= api_put_obj(o, "ports", a);
+                for (size_t i = 0; a && i < s->n_ports; i++) {
+                        x = json_object_new_object();
+                        if (put_strv_item_obj(a, x) < 0) {
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", s->ports[i].name);
+                        r |= api_put_int(x, "port", s->ports[i].port);
+                        r |= api_put_str(x, "protocol", s->ports[i].protocol);
+                        r |= api_put_str(x, "description", s->ports[i].description);
+                }
+        }
+        r |= api_put_str(o, "runtimeClassName", s->runtime_class_name);
+        x = json_object_new_object();
+        r |= api_put_obj(o, "network", x);
+        if (x)
+                r |= api_put_str(x, "egress", s->network_egress);
+        if (s->has_lifecycle) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "lifecycle", x);
+                if (x) {
+                        r |= api_put_str(x, "maxLifetime", s->lifecycle.max_lifetime.text);
+                        r |= api_put_str(x, "idleTimeout", s->lifecycle.idle_timeout.text);
+                }
+        }
+        x = json_object_new_object();
+        r |= api_put_obj(o, "warmPool", x);
+        if (x)
+                r |= api_put_int(x, "replicas", s->warm_pool_replicas);
+        if (s->has_check) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "check", x);
+                if (x) {
+                        r |= api_put_strv(x, "command", &s->check.command);
+                        r |= api_put_int(x, "timeoutSeconds", s->check.timeout_seconds);
+                }
+        }
+        if (r != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int template_to_json(const struct template *t, json_object **ret) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        if (api_meta_to_json(&t->meta, "EnvironmentTemplate", o) < 0 ||
+                api_put_obj(o, "spec", spec_to_json(&t->spec)) < 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+int template_status_to_json(const struct template *t, json_object **ret) {
+        const struct template_status *s = &t->status;
+        json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        if (s->has_observed_generation)
+                r |= api_put_int(o, "observedGeneration", s->observed_generation);
+        r |= api_put_str(o, "version", s->version);
+        r |= api_put_str(o, "resolvedImage", s->resolved_image);
+        if (s->conditions.n > 0)
+                r |= api_put_obj(o, "conditions", api_conditions_to_json(&s->conditions));
+        if (r != 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+bool template_equal(const struct template *a, const struct template *b) {
+        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
+        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+
+        json_object_put(x);
+        json_object_put(y);
+        if (!eq || a->has_status != b->has_status)
+                return false;
+        if (!a->has_status)
+                return true;
+        x = y = NULL;
+        eq = template_status_to_json(a, &x) == 0 && template_status_to_json(b, &y) == 0 &&
+             json_object_equal(x, y);
+        json_object_put(x);
+        json_object_put(y);
+        return eq;
+}
+
+struct template *template_new(const char *name, const char *namespace) {
+        struct template *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return NULL;
+        if (!(t->meta.name = strdup(name))) {
+                template_free(t);
+                return NULL;
+        }
+        if (namespace && !(t->meta.namespace = strdup(namespace))) {
+                template_free(t);
+                return NULL;
+        }
+        t->spec.working_dir = strdup("/workspace");
+        t->spec.network_egress = strdup("Restricted");
+        t->spec.check.timeout_seconds = 300;
+        if (!t->spec.working_dir || !t->spec.network_egress) {
+                template_free(t);
+                return NULL;
+        }
+        return t;
+}
+
+int template_validate(const struct template *t, struct merr *err) {
+        json_object *o = NULL;
+        struct template *back = NULL;
+        int r;
+
+        r = template_to_json(t, &o);
+        if (r < 0)
+                return merr_set(err, r, "emit EnvironmentTemplate");
+        if (t->has_status) {
+                json_object *st = NULL;
+                r = template_status_to_json(t, &st);
+                if (r < 0 || api_put_obj(o, "status", st) < 0) {
+                        json_object_put(o);
+                        return merr_set(err, -ENOMEM, "emit EnvironmentTemplate status");
+                }
+        }
+        r = template_from_json(o, &back, err);
+        json_object_put(o);
+        template_free(back);
+        return r;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Typed view of mbox.dev/v1alpha1 EnvironmentTemplate (namespaced): parse with the validation and defaults
+ * of crds/mbox.dev_environmenttemplates.yaml, compare and emit. See common.h for ownership and messages.
+ */
+#pragma once
+
+#include "api/common.h"
+
+struct template_entrypoint {
+        char *name;
+        char *type;              /* Terminal, Preview, IDE, Notebook */
+        char *port;              /* name of a spec.ports entry; NULL for Terminal */
+        struct api_strv command; /* Terminal only */
+        char *description;
+};
+
+struct template_port {
+        char *name;
+        int64_t port;
+        char *protocol; /* TCP (default) */
+        char *description;
+};
+
+struct template_spec {
+        char *display_name;
+        char *description;
+        char *runtime_type;
+        char *use_case;
+        struct template_entrypoint *entrypoints;
+        size_t n_entrypoints;
+        bool has_entrypoints;
+        char *image;
+        char *image_pull_policy;
+        struct api_strv command;
+        struct api_strv args;
+        char *working_dir; /* default /workspace */
+        struct api_env env;
+        char *resource_preset; /* Small, Medium, Large */
+        bool has_resources;
+        struct {
+                bool has_requests, has_limits;
+                struct api_quantity requests_cpu, requests_memory, limits_cpu, limits_memory;
+        } resources;
+        bool has_storage;
+        struct {
+                struct api_quantity size;
+                char *storage_class_name;
+                char *mount_path;
+        } storage;
+        struct template_port *ports;
+        size_t n_ports;
+        bool has_ports;
+        char *runtime_class_name;
+        char *network_egress; /* Denied, Restricted (default), Allowed */
+        bool has_lifecycle;
+        struct {
+                struct api_duration max_lifetime, idle_timeout;
+        } lifecycle;
+        int64_t warm_pool_replicas; /* default 0 */
+        bool has_check;
+        struct {
+                struct api_strv command;
+                int64_t timeout_seconds; /* default 300 */
+        } check;
+};
+
+struct template_status {
+        bool has_observed_generation;
+        int64_t observed_generation;
+        char *version;
+        char *resolved_image;
+        struct api_conditions conditions;
+};
+
+struct template {
+        struct api_meta meta;
+        struct template_spec spec;
+        bool has_status;
+        struct template_status status;
+};
+
+int template_from_json(json_object *obj, struct template **ret, struct merr *err);
+/* Templates have no transition rules in the CRD; this checks that name and namespace did not change. */
+int template_validate_update(const struct template *old, const struct template *new, struct merr *err);
+int template_to_json(const struct template *t, json_object **ret);
+int template_status_to_json(const struct template *t, json_object **ret);
+bool template_equal(const struct template *a, const struct template *b);
+/* Borrowed pointer to the port of that name, or NULL. */
+const struct template_port *template_find_port(const struct template *t, const char *name);
+/* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
+ * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()
+ * them) and check it with template_validate(). NULL when out of memory. */
+struct template *template_new(const char *name, const char *namespace);
+/* Applies every rule of template_from_json() to an object built in C (by emitting and parsing it again). */
+int template_validate(const struct template *t, struct merr *err);
+struct template *template_free(struct template *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct template *, template_free);

@@ -1,0 +1,747 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The typed views of the mbox.dev kinds against the CRD test tables: every tests/integration/testdata/
+ * invalid/ manifest is refused with an error naming its "# field:" path (update cases through *_validate_update
+ * from their "# update-of:" base), every valid/, base/ and examples/ manifest is accepted and round-trips
+ * through to_json and from_json to an equal object.
+ *
+ * MBOX_TESTDATA (default tests/integration/testdata) and MBOX_EXAMPLES (default examples) locate the data,
+ * relative to the repository root, where make runs the tests.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/project.h"
+#include "api/sandbox.h"
+#include "api/task.h"
+#include "api/template.h"
+#include "jsonutil.h"
+#include "testutil.h"
+#include "yaml2json.h"
+
+#define MAX_FILE (1024 * 1024)
+
+static const char *testdata(void) {
+        const char *d = secure_getenv("MBOX_TESTDATA");
+        return d && *d ? d : "tests/integration/testdata";
+}
+
+static const char *examples(void) {
+        const char *d = secure_getenv("MBOX_EXAMPLES");
+        return d && *d ? d : "examples";
+}
+
+static char *read_file(const char *path, size_t *ret_len) {
+        FILE *f = fopen(path, "re");
+        char *data;
+        size_t n;
+
+        ck_assert_msg(f != NULL, "open '%s': %s", path, strerror(errno));
+        data = malloc(MAX_FILE + 1);
+        ck_assert(data != NULL);
+        n = fread(data, 1, MAX_FILE, f);
+        ck_assert(!ferror(f));
+        fclose(f);
+        data[n] = '\0';
+        *ret_len = n;
+        return data;
+}
+
+/* The value of the first "# name: value" header line, copied into buf; NULL when absent. */
+static const char *header(const char *text, const char *name, char *buf, size_t size) {
+        char key[64];
+        const char *p;
+
+        (void) snprintf(key, sizeof(key), "# %s: ", name);
+        p = strstr(text, key);
+        if (!p)
+                return NULL;
+        p += strlen(key);
+        (void) snprintf(buf, size, "%.*s", (int) strcspn(p, "\n"), p);
+        return buf;
+}
+
+/* A parsed object of any of the four kinds, behind one interface for the table-driven tests. */
+struct any {
+        const char *kind;
+        void *obj;
+};
+
+static int any_from_json(json_object *doc, struct any *ret, struct merr *err) {
+        json_object *k = NULL;
+        const char *kind;
+        int r;
+
+        if (!json_object_object_get_ex(doc, "kind", &k) || !json_object_is_type(k, json_type_string))
+                return merr_set(err, -EINVAL, "kind: Required value");
+        kind = json_object_get_string(k);
+        if (strcmp(kind, "Project") == 0) {
+                struct project *p = NULL;
+                r = project_from_json(doc, &p, err);
+                *ret = (struct any){"Project", p};
+        } else if (strcmp(kind, "EnvironmentTemplate") == 0) {
+                struct template *t = NULL;
+                r = template_from_json(doc, &t, err);
+                *ret = (struct any){"EnvironmentTemplate", t};
+        } else if (strcmp(kind, "Sandbox") == 0) {
+                struct sandbox *s = NULL;
+                r = sandbox_from_json(doc, &s, err);
+                *ret = (struct any){"Sandbox", s};
+        } else if (strcmp(kind, "ExecutionTask") == 0) {
+                struct task *t = NULL;
+                r = task_from_json(doc, &t, err);
+                *ret = (struct any){"ExecutionTask", t};
+        } else
+                return merr_set(err, -EINVAL, "kind: Unsupported value: '%s'", kind);
+        return r;
+}
+
+static void any_free(struct any *a) {
+        if (!a->kind)
+                return;
+        if (strcmp(a->kind, "Project") == 0)
+                project_free(a->obj);
+        else if (strcmp(a->kind, "EnvironmentTemplate") == 0)
+                template_free(a->obj);
+        else if (strcmp(a->kind, "Sandbox") == 0)
+                sandbox_free(a->obj);
+        else
+                task_free(a->obj);
+        *a = (struct any){0};
+}
+
+static int any_to_json(const struct any *a, json_object **ret) {
+        if (strcmp(a->kind, "Project") == 0)
+                return project_to_json(a->obj, ret);
+        if (strcmp(a->kind, "EnvironmentTemplate") == 0)
+                return template_to_json(a->obj, ret);
+        if (strcmp(a->kind, "Sandbox") == 0)
+                return sandbox_to_json(a->obj, ret);
+        return task_to_json(a->obj, ret);
+}
+
+static bool any_equal(const struct any *a, const struct any *b) {
+        if (strcmp(a->kind, b->kind) != 0)
+                return false;
+        if (strcmp(a->kind, "Project") == 0)
+                return project_equal(a->obj, b->obj);
+        if (strcmp(a->kind, "EnvironmentTemplate") == 0)
+                return template_equal(a->obj, b->obj);
+        if (strcmp(a->kind, "Sandbox") == 0)
+                return sandbox_equal(a->obj, b->obj);
+        return task_equal(a->obj, b->obj);
+}
+
+static int any_validate_update(const struct any *old, const struct any *new, struct merr *err) {
+        ck_assert_str_eq(old->kind, new->kind);
+        if (strcmp(old->kind, "Project") == 0)
+                return project_validate_update(old->obj, new->obj, err);
+        if (strcmp(old->kind, "EnvironmentTemplate") == 0)
+                return template_validate_update(old->obj, new->obj, err);
+        if (strcmp(old->kind, "Sandbox") == 0)
+                return sandbox_validate_update(old->obj, new->obj, err);
+        return task_validate_update(old->obj, new->obj, err);
+}
+
+static json_object *load_yaml(const char *path, char **ret_text) {
+        struct merr err = MERR_INIT;
+        json_object *doc = NULL;
+        size_t len;
+        char *text = read_file(path, &len);
+
+        ck_assert_msg(yaml_to_json_one(text, len, NULL, &doc, &err) == 0, "%s: %s", path, merr_msg(&err));
+        if (ret_text)
+                *ret_text = text;
+        else
+                free(text);
+        return doc;
+}
+
+/* Sorted *.yaml names in dir. */
+static size_t list_yaml(const char *dir, char ***ret) {
+        struct dirent **names = NULL;
+        char **out;
+        size_t k = 0;
+        int n = scandir(dir, &names, NULL, alphasort);
+
+        ck_assert_msg(n >= 0, "scandir '%s': %s", dir, strerror(errno));
+        out = calloc((size_t) n + 1, sizeof(char *));
+        ck_assert(out != NULL);
+        for (int i = 0; i < n; i++) {
+                size_t l = strlen(names[i]->d_name);
+                if (l > 5 && strcmp(names[i]->d_name + l - 5, ".yaml") == 0)
+                        ck_assert(asprintf(&out[k++], "%s/%s", dir, names[i]->d_name) > 0);
+                free(names[i]);
+        }
+        free(names);
+        *ret = out;
+        return k;
+}
+
+static void free_list(char **l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(l[i]);
+        free(l);
+}
+
+/* Accepts doc and checks from_json -> to_json -> from_json -> equal, and that to_json is a fixed point. */
+static void check_accepts(const char *path, json_object *doc) {
+        struct merr err = MERR_INIT;
+        struct any a = {0}, b = {0}, c = {0};
+        json_object *out = NULL, *out2 = NULL;
+
+        ck_assert_msg(any_from_json(doc, &a, &err) == 0, "%s: refused: %s", path, merr_msg(&err));
+        ck_assert_int_eq(any_to_json(&a, &out), 0);
+        ck_assert_msg(any_from_json(out, &b, &err) == 0, "%s: own output refused: %s (%s)", path,
+                merr_msg(&err), json_object_to_json_string(out));
+        ck_assert_msg(any_equal(&a, &b), "%s: round trip differs", path);
+        ck_assert_int_eq(any_to_json(&b, &out2), 0);
+        ck_assert_msg(json_object_equal(out, out2), "%s: to_json not stable:\n%s\n%s", path,
+                json_object_to_json_string(out), json_object_to_json_string(out2));
+        /* the emitted object passes again through YAML text, as a CLI file would */
+        {
+                const char *s = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN);
+                json_object *again = NULL;
+                ck_assert_int_eq(yaml_to_json_one(s, strlen(s), NULL, &again, NULL), 0);
+                ck_assert_int_eq(any_from_json(again, &c, &err), 0);
+                ck_assert(any_equal(&a, &c));
+                json_object_put(again);
+        }
+        json_object_put(out);
+        json_object_put(out2);
+        any_free(&a);
+        any_free(&b);
+        any_free(&c);
+}
+
+static size_t check_accepts_dir(const char *dir) {
+        char **files;
+        size_t n = list_yaml(dir, &files);
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *doc = load_yaml(files[i], NULL);
+                check_accepts(files[i], doc);
+                json_object_put(doc);
+        }
+        free_list(files, n);
+        return n;
+}
+
+START_TEST(test_valid) {
+        char dir[512];
+
+        (void) snprintf(dir, sizeof(dir), "%s/valid", testdata());
+        ck_assert_uint_ge(check_accepts_dir(dir), 8);
+}
+END_TEST
+
+START_TEST(test_base) {
+        char dir[512];
+
+        (void) snprintf(dir, sizeof(dir), "%s/base", testdata());
+        ck_assert_uint_ge(check_accepts_dir(dir), 4);
+}
+END_TEST
+
+START_TEST(test_examples) {
+        ck_assert_uint_ge(check_accepts_dir(examples()), 5);
+}
+END_TEST
+
+START_TEST(test_invalid) {
+        char dir[512], **files;
+        size_t n, expect_hits = 0, expect_total = 0;
+
+        (void) snprintf(dir, sizeof(dir), "%s/invalid", testdata());
+        n = list_yaml(dir, &files);
+        ck_assert_uint_ge(n, 61);
+        for (size_t i = 0; i < n; i++) {
+                char field[256], base[256], *text = NULL;
+                struct merr err = MERR_INIT;
+                struct any a = {0};
+                json_object *doc = load_yaml(files[i], &text);
+                int r;
+
+                ck_assert_msg(header(text, "field", field, sizeof(field)), "%s: no '# field:'", files[i]);
+                if (header(text, "update-of", base, sizeof(base))) {
+                        char bpath[1024];
+                        struct any old = {0};
+                        json_object *bdoc;
+
+                        (void) snprintf(bpath, sizeof(bpath), "%s/%s", dir, base);
+                        bdoc = load_yaml(bpath, NULL);
+                        ck_assert_msg(any_from_json(bdoc, &old, &err) == 0, "%s: %s", bpath, merr_msg(&err));
+                        ck_assert_msg(any_from_json(doc, &a, &err) == 0, "%s: new object refused: %s",
+                                files[i], merr_msg(&err));
+                        r = any_validate_update(&old, &a, &err);
+                        any_free(&old);
+                        json_object_put(bdoc);
+                } else
+                        r = any_from_json(doc, &a, &err);
+                ck_assert_msg(r == -EINVAL, "%s: accepted (%d)", files[i], r);
+                ck_assert_msg(strstr(merr_msg(&err), field), "%s: error does not name '%s': %s", files[i],
+                        field, merr_msg(&err));
+                /* the API server's wording, where one is given */
+                for (const char *p = text; (p = strstr(p, "# expect: ")); p++) {
+                        char phrase[256];
+                        const char *v = p + strlen("# expect: ");
+                        (void) snprintf(phrase, sizeof(phrase), "%.*s", (int) strcspn(v, "\n"), v);
+                        expect_total++;
+                        if (strstr(merr_msg(&err), phrase))
+                                expect_hits++;
+                        else
+                                fprintf(stderr, "%s: expect '%s' not in: %s\n", files[i], phrase,
+                                        merr_msg(&err));
+                }
+                any_free(&a);
+                json_object_put(doc);
+                free(text);
+        }
+        ck_assert_uint_eq(expect_hits, expect_total);
+        free_list(files, n);
+}
+END_TEST
+
+static json_object *parse(const char *yaml) {
+        json_object *doc = NULL;
+        struct merr err = MERR_INIT;
+
+        ck_assert_msg(yaml_to_json_one(yaml, strlen(yaml), NULL, &doc, &err) == 0, "%s", merr_msg(&err));
+        return doc;
+}
+
+/* Rules the CRD test tables do not exercise: each snippet is a whole manifest after the common header of
+ * its kind; field is the path the error must name, or NULL when the object is valid. */
+#define P "apiVersion: mbox.dev/v1alpha1\nkind: Project\nmetadata: {name: p}\n"
+#define T "apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\nmetadata: {name: t, namespace: n}\n"
+#define S "apiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s}\n"
+#define X "apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: x}\n"
+static const struct {
+        const char *yaml;
+        const char *field;
+} rules[] = {
+        {P "spec: {repositoryURL: 'git@github.com:example/demo.git'}", NULL},
+        {P "spec: {repositoryURL: 'https://github.com/example/demo'}", NULL},
+        {P "spec: {repositoryURL: 'https:///x'}", "spec.repositoryURL"},
+        {P "spec: {members: [{kind: User, name: a, role: Admin, namespace: ns}]}",
+                "spec.members[0].namespace"},
+        {P "spec: {members: [{kind: ServiceAccount, name: A_B, namespace: ns, role: Admin}]}",
+                "spec.members[0].name"},
+        {P "spec: {members: [{kind: ServiceAccount, name: ci, namespace: a, role: Admin},"
+           " {kind: ServiceAccount, name: ci, namespace: b, role: Viewer}]}",
+                NULL},
+        {P "spec: {policy: {network: {egress: [{cidr: 10.0.0.0/8, ports: [{port: 80, endPort: 79}]}]}}}",
+                "spec.policy.network.egress[0].ports[0].endPort"},
+        {P "spec: {policy: {network: {egress: [{cidr: 10.0.0.0/8, ports: [{port: 80, protocol: ICMP}]}]}}}",
+                "spec.policy.network.egress[0].ports[0].protocol"},
+        {P "spec: {policy: {network: {egress: [{cidr: '2001:db8::/32', except: ['2001:db8:1::/48']}]}}}",
+                NULL},
+        {P "spec: {policy: {network: {egress: [{cidr: '2001:db8::/32', except: ['10.0.0.0/8']}]}}}",
+                "spec.policy.network.egress[0].except"},
+        {P "spec: {policy: {allowedRuntimeClasses: [gvisor, gvisor]}}",
+                "spec.policy.allowedRuntimeClasses[1]"},
+        {P "spec: {policy: {credentials: [{secretName: a, templates: [{name: t}]}, {secretName: a, "
+           "templates: "
+           "[{name: u}]}]}}",
+                "spec.policy.credentials[1]"},
+        {P "spec: {quota: {cpu: 8, memory: 16Gi, maxSandboxes: 3, maxRunning: 3}}", NULL},
+        {P "spec: {quota: {maxSandboxes: 10001}}", "spec.quota.maxSandboxes"},
+        {P "spec: {policy: {lifecycle: {maxLifetime: 1h, idleTimeout: 1h, stoppedRetention: 1.5h}}}", NULL},
+        {P "spec: {policy: {lifecycle: {idleTimeout: 10\xc2\xb5s}}}", NULL},
+        {P "spec: {policy: {lifecycle: {idleTimeout: -1s}}}", "spec.policy.lifecycle.idleTimeout"},
+        {"apiVersion: mbox.dev/v1alpha1\nkind: Project\nmetadata: {name: p, labels: {'a b': x}}\n",
+                "metadata.labels.a b"},
+        {"apiVersion: mbox.dev/v1alpha1\nkind: Project\nmetadata: {labels: {a: b}}\n", "metadata.name"},
+        {T "spec: {image: x, entrypoints: [{name: sh, type: Terminal, port: web}], ports: [{name: web, port: "
+           "1}]}",
+                "spec.entrypoints[0].port"},
+        {T "spec: {image: x, entrypoints: [{name: web, type: Preview, port: web, command: [x]}], ports: "
+           "[{name: "
+           "web, port: 1}]}",
+                "spec.entrypoints[0].command"},
+        {T "spec: {image: x, entrypoints: [{name: a, type: Terminal}, {name: a, type: Terminal}]}",
+                "spec.entrypoints[1]"},
+        {T "spec: {image: 'a b'}", "spec.image"},
+        {T "spec: {image: x, check: {command: ['', x]}}", "spec.check.command"},
+        {T "spec: {image: x, check: {timeoutSeconds: 5}}", "spec.check.command"},
+        {T "spec: {image: x, env: [{name: A, valueFrom: {}}]}", "spec.env[0].valueFrom.secretKeyRef"},
+        {T "spec: {image: x, env: [{name: A}, {name: A}]}", "spec.env[1]"},
+        {T "spec: {image: x, resources: {requests: {cpu: 2}, limits: {cpu: 1500m}}}",
+                "spec.resources.limits.cpu"},
+        {T "spec: {image: x, resources: {requests: {cpu: 1}, limits: {cpu: 1000m}}}", NULL},
+        {T "spec: {image: x, storage: {mountPath: /w}}", "spec.storage.size"},
+        {T "spec: {image: x, ports: [{name: a--b, port: 1}]}", "spec.ports[0].name"},
+        {T "spec: {image: x, ports: [{name: abcdefghijklmnop, port: 1}]}", "spec.ports[0].name"},
+        {T "spec: {image: x, warmPool: {replicas: 101}}", "spec.warmPool.replicas"},
+        {T "spec: {image: x, ports: [{name: web, port: 1.5}]}", "spec.ports[0].port"},
+        {"apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\nmetadata: {name: t, namespace: N}\nspec: "
+         "{image: x}",
+                "metadata.namespace"},
+        {"apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\nmetadata: {name: t}\n", "spec"},
+        {S "spec: {ports: [{name: a, port: 1}, {name: a, port: 2}]}", "spec.ports[1]"},
+        {S "spec: {projectRef: {}}", "spec.projectRef.name"},
+        {S "spec: {templateRef: {name: T}}", "spec.templateRef.name"},
+        {S "spec: {env: [{name: A, valueFrom: {secretKeyRef: {name: s, key: k}}}]}", NULL},
+        {S "spec: {lifetime: {idleTimeout: 0.5s}}", NULL},
+        {S "spec: {slug: -x}", "spec.slug"},
+        {S "spec: null", NULL},
+        {S "spec: {state: null, serviceAccountName: ~, ports: [{name: a, port: 1, visibility: null}]}", NULL},
+        {T "spec: {image: x, network: {egress: null}, workingDir: null, check: {command: [x], "
+           "timeoutSeconds: null}}",
+                NULL},
+        {T "spec: {image: x, entrypoints: [{name: a, type: Terminal, port: null}]}", NULL},
+        {S "status: {phase: Lost}", "status.phase"},
+        {S "status: {phase: Running, conditions: [{type: Ready, status: Maybe, lastTransitionTime: "
+           "'2026-01-01T00:00:00Z', reason: R, message: ''}]}",
+                "status.conditions[0].status"},
+        {S "status: {conditions: [{type: Ready, status: 'True', lastTransitionTime: yesterday, reason: R, "
+           "message: ''}]}",
+                "status.conditions[0].lastTransitionTime"},
+        {X "spec: {sandboxRef: {name: s}}", "spec.command"},
+        {X "spec: {sandboxRef: {name: 1s}, command: [x]}", "spec.sandboxRef.name"},
+        {X "spec: {sandboxRef: {name: s}, command: [x], artifacts: [{name: a, path: /a}, {name: a, path: "
+           "/b}]}",
+                "spec.artifacts[1]"},
+        {X "spec: {sandboxRef: {name: s}, command: [x], artifacts: [{name: a, path: /a, contentType: "
+           "'text/plain;charset=utf-8'}]}",
+                NULL},
+        {X "spec: {sandboxRef: {name: s}, command: [x], ttlSecondsAfterFinished: -1}",
+                "spec.ttlSecondsAfterFinished"},
+        {X "spec: {sandboxRef: {name: s}, command: [x], metadata: {a: 1}}", "spec.metadata.a"},
+        {X "spec: {sandboxRef: {name: s}, command: [x], metadata: {'example.com/a': b, 'Ab_c.D': e}}", NULL},
+        {X "spec: {sandboxRef: {name: s}, command: [x], metadata: {'-a': b}}", "spec.metadata"},
+        {X "spec: {sandboxRef: {name: s}, command: [x], env: [{name: A, valueFrom: {secretKeyRef: {name: s, "
+           "key: "
+           "k}}}]}",
+                NULL},
+        {"apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: a.b.c}\nspec: {sandboxRef: "
+         "{name: "
+         "s}, command: [x]}",
+                NULL},
+        {"apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: A}\nspec: {sandboxRef: {name: "
+         "s}, command: [x]}",
+                "metadata.name"},
+};
+
+START_TEST(test_rules) {
+        for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+                json_object *doc = parse(rules[i].yaml);
+                struct merr err = MERR_INIT;
+                struct any a = {0};
+                int r = any_from_json(doc, &a, &err);
+
+                if (!rules[i].field) {
+                        ck_assert_msg(r == 0, "%zu: refused: %s", i, merr_msg(&err));
+                        check_accepts("rules", doc);
+                } else {
+                        ck_assert_msg(
+                                r == -EINVAL, "%zu: accepted, expected an error at '%s'", i, rules[i].field);
+                        ck_assert_msg(strstr(err.msg, rules[i].field), "%zu: error does not name '%s': %s", i,
+                                rules[i].field, err.msg);
+                }
+                any_free(&a);
+                json_object_put(doc);
+        }
+}
+END_TEST
+
+START_TEST(test_defaults) {
+        json_object *doc =
+                parse("apiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s, namespace: n}\n"
+                      "spec: {ports: [{name: web, port: 80}]}\n");
+        struct sandbox *s = NULL;
+        struct task *t = NULL;
+        struct project *p = NULL;
+        json_object *out = NULL, *v = NULL;
+        char buf[64];
+
+        ck_assert_int_eq(sandbox_from_json(doc, &s, NULL), 0);
+        ck_assert_str_eq(s->spec.state, "Running");
+        ck_assert_str_eq(s->spec.service_account_name, "mbox-sandbox");
+        ck_assert_str_eq(s->spec.ports[0].visibility, "Private");
+        ck_assert_int_eq(sandbox_to_json(s, &out), 0);
+        ck_assert_int_eq(json_lookup(out, "spec.ports[0].visibility", &v, NULL), 1);
+        ck_assert_str_eq(json_object_get_string(v), "Private");
+        ck_assert_int_eq(json_lookup(out, "metadata.namespace", &v, NULL), 1);
+        ck_assert_str_eq(json_object_get_string(v), "n");
+        json_object_put(out);
+        json_object_put(doc);
+        sandbox_free(s);
+
+        doc = parse("apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
+                    "spec: {sandboxRef: {name: s}, command: [x]}\n");
+        ck_assert_int_eq(task_from_json(doc, &t, NULL), 0);
+        ck_assert_int_eq(t->spec.timeout_seconds, 600);
+        ck_assert(!t->spec.cancel);
+        json_object_put(doc);
+        task_free(t);
+
+        doc = parse("apiVersion: mbox.dev/v1alpha1\nkind: Project\nmetadata: {name: demo}\n");
+        ck_assert_int_eq(project_from_json(doc, &p, NULL), 0);
+        ck_assert(p->spec.policy.network.allow_dns);
+        ck_assert(!p->spec.policy.network.allow_internet);
+        ck_assert_str_eq(project_namespace(p, buf, sizeof(buf)), "mbox-demo");
+        json_object_put(doc);
+        project_free(p);
+
+        ck_assert_ptr_null(project_free(NULL));
+        ck_assert_ptr_null(template_free(NULL));
+        ck_assert_ptr_null(sandbox_free(NULL));
+        ck_assert_ptr_null(task_free(NULL));
+}
+END_TEST
+
+START_TEST(test_errors_collected) {
+        json_object *doc =
+                parse("apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\nmetadata: {name: t}\n"
+                      "spec: {image: x, ports: [{name: web, port: 0}, {name: web, port: 70000}]}\n");
+        struct template *t = NULL;
+        struct merr err = MERR_INIT;
+
+        ck_assert_int_eq(template_from_json(doc, &t, &err), -EINVAL);
+        ck_assert_ptr_null(t);
+        ck_assert_ptr_nonnull(strstr(
+                err.msg, "spec.ports[0].port: Invalid value: 0: should be greater than or equal to 1"));
+        ck_assert_ptr_nonnull(strstr(
+                err.msg, "spec.ports[1].port: Invalid value: 70000: should be less than or equal to 65535"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "spec.ports[1]: Duplicate value: \"web\""));
+        json_object_put(doc);
+
+        doc = parse("apiVersion: v1\nkind: Pod\nmetadata: {name: t}\n");
+        ck_assert_int_eq(template_from_json(doc, &t, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "apiVersion: Unsupported value"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "kind: Unsupported value"));
+        json_object_put(doc);
+}
+END_TEST
+
+START_TEST(test_names_cidr) {
+        ck_assert(api_is_dns_label("a-1"));
+        ck_assert(!api_is_dns_label("a."));
+        ck_assert(!api_is_dns_label("-a"));
+        ck_assert(api_is_dns1035_label("a1"));
+        ck_assert(!api_is_dns1035_label("1a"));
+        ck_assert(api_is_dns_subdomain("a.b-c.d"));
+        ck_assert(!api_is_dns_subdomain("a..b"));
+        ck_assert(api_is_iana_svc_name("http-alt"));
+        ck_assert(!api_is_iana_svc_name("8080"));
+        ck_assert(!api_is_iana_svc_name("a--b"));
+        ck_assert(!api_is_iana_svc_name("abcdefghijklmnop"));
+        ck_assert(api_is_cidr("10.0.0.0/8"));
+        ck_assert(api_is_cidr("2001:db8::/32"));
+        ck_assert(api_is_cidr("0.0.0.0/0"));
+        ck_assert(!api_is_cidr("10.0.0.0/33"));
+        ck_assert(!api_is_cidr("10.0.0.0"));
+        ck_assert(!api_is_cidr("10.0.0.0/08"));
+        ck_assert(api_cidr_contains("10.0.0.0/8", "10.1.0.0/16"));
+        ck_assert(!api_cidr_contains("10.0.0.0/8", "192.168.0.0/16"));
+        ck_assert(!api_cidr_contains("10.0.0.0/16", "10.0.0.0/8"));
+        ck_assert(!api_cidr_contains("::/0", "10.0.0.0/8"));
+}
+END_TEST
+
+START_TEST(test_conditions) {
+        struct api_conditions c = {NULL, 0};
+        struct timestamp t1 = {1000, 0}, t2 = {2000, 0}, t3 = {3000, 0};
+        const struct api_condition *x;
+        json_object *j;
+        struct api_errors e = API_ERRORS_INIT;
+        struct api_conditions back = {NULL, 0};
+
+        ck_assert_int_eq(api_condition_set(&c, "Ready", "False", "Starting", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_set(&c, "Ready", "False", "Starting", "", 1, &t2), 0);
+        ck_assert_int_eq(api_condition_set(&c, "Ready", "False", "Waiting", "pod", 2, &t2), 1);
+        x = api_condition_find(&c, "Ready");
+        ck_assert_ptr_nonnull(x);
+        ck_assert_int_eq(x->last_transition_time.sec, 1000);
+        ck_assert_int_eq(api_condition_set(&c, "Ready", "True", "Running", "", 2, &t3), 1);
+        ck_assert_int_eq(x->last_transition_time.sec, 3000);
+        ck_assert_ptr_null(api_condition_find(&c, "Other"));
+        j = api_conditions_to_json(&c);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_int_eq(api_conditions_from_json(j, "status.conditions", &back, &e), 1);
+        ck_assert(!api_errors_any(&e));
+        ck_assert(api_conditions_equal(&c, &back));
+        json_object_put(j);
+        api_conditions_release(&back);
+        api_conditions_release(&c);
+}
+END_TEST
+
+START_TEST(test_updates) {
+        json_object *a = parse("apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
+                               "spec: {sandboxRef: {name: s}, command: [x]}\n");
+        json_object *b = parse(
+                "apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
+                "spec: {sandboxRef: {name: s}, command: [x], cancel: true, ttlSecondsAfterFinished: 5}\n");
+        struct task *ta = NULL, *tb = NULL;
+        struct merr err = MERR_INIT;
+
+        ck_assert_int_eq(task_from_json(a, &ta, NULL), 0);
+        ck_assert_int_eq(task_from_json(b, &tb, NULL), 0);
+        ck_assert_int_eq(task_validate_update(ta, tb, &err), 0);
+        ck_assert_int_eq(task_validate_update(tb, ta, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "spec.cancel"));
+        ck_assert_int_eq(task_validate_update(ta, ta, NULL), 0);
+        task_free(ta);
+        task_free(tb);
+        json_object_put(a);
+        json_object_put(b);
+}
+END_TEST
+
+START_TEST(test_update_rules) {
+        static const struct {
+                const char *old, *new, *field; /* field NULL: the update is allowed */
+        } cases[] = {
+                {S "spec: {projectRef: {name: a}}", S "spec: {projectRef: {name: b}}", "spec.projectRef"},
+                {S "spec: {}", S "spec: {projectRef: {name: b}}", "spec.projectRef"},
+                {S "spec: {}", S "spec: {slug: s}", NULL}, /* the effective slug stays metadata.name */
+                {S "spec: {}", S "spec: {slug: t}", "spec.slug"},
+                {S "spec: {state: Running, templateRef: {name: a}}",
+                        S "spec: {state: Stopped, templateRef: {name: a}}", NULL},
+                {S "spec: {templateRef: {name: a}}", S "spec: {templateRef: {name: a, namespace: b}}",
+                        "spec.templateRef"},
+                {P "spec: {}", P "spec: {namespace: mbox-p}", NULL},
+                {P "spec: {}", P "spec: {namespace: other}", "spec.namespace"},
+                {P "spec: {displayName: a}", P "spec: {displayName: b}", NULL},
+                {X "spec: {sandboxRef: {name: s}, command: [x]}",
+                        X "spec: {sandboxRef: {name: s}, command: [x], "
+                          "timeoutSeconds: 600}",
+                        NULL},
+                {X "spec: {sandboxRef: {name: s}, command: [x]}",
+                        X "spec: {sandboxRef: {name: s}, command: [x], "
+                          "timeoutSeconds: 60}",
+                        "spec.timeoutSeconds"},
+                {X "spec: {sandboxRef: {name: s}, command: [x]}",
+                        X "spec: {sandboxRef: {name: t}, command: [x]}", "spec.sandboxRef"},
+                {X "spec: {sandboxRef: {name: s}, command: [x]}",
+                        X "spec: {sandboxRef: {name: s}, command: [x], "
+                          "env: [{name: A}]}",
+                        "spec.env"},
+                {X "spec: {sandboxRef: {name: s}, command: [x], metadata: {a: b}}",
+                        X "spec: {sandboxRef: {name: s}, command: [x], metadata: {a: c}}", "spec.metadata"},
+                {X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Succeeded}",
+                        X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Failed}",
+                        "status.phase"},
+                {X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Running}",
+                        X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Failed}", NULL},
+                {T "spec: {image: a}", T "spec: {image: b}", NULL},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                json_object *o = parse(cases[i].old), *n = parse(cases[i].new);
+                struct any a = {0}, b = {0};
+                struct merr err = MERR_INIT;
+                int r;
+
+                ck_assert_msg(any_from_json(o, &a, &err) == 0, "%zu: %s", i, merr_msg(&err));
+                ck_assert_msg(any_from_json(n, &b, &err) == 0, "%zu: %s", i, merr_msg(&err));
+                r = any_validate_update(&a, &b, &err);
+                if (!cases[i].field)
+                        ck_assert_msg(r == 0, "%zu: refused: %s", i, merr_msg(&err));
+                else {
+                        ck_assert_msg(r == -EINVAL, "%zu: allowed", i);
+                        ck_assert_msg(strstr(err.msg, cases[i].field), "%zu: %s", i, err.msg);
+                }
+                any_free(&a);
+                any_free(&b);
+                json_object_put(o);
+                json_object_put(n);
+        }
+}
+END_TEST
+
+START_TEST(test_errors_json) {
+        struct api_errors e = API_ERRORS_INIT;
+        struct merr err = MERR_INIT;
+        json_object *j;
+
+        ck_assert_int_eq(api_errors_to_merr(&e, &err), 0);
+        for (int i = 0; i < API_ERRORS_MAX + 3; i++)
+                api_errors_add(&e, "spec.x", "rule %d", i);
+        ck_assert_int_eq(api_errors_to_merr(&e, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "spec.x: rule 0; spec.x: rule 1"));
+        j = api_errors_to_json(&e);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_uint_eq(json_object_array_length(j), API_ERRORS_MAX);
+        ck_assert_uint_eq(e.dropped, 3);
+        json_object_put(j);
+        api_errors_release(&e);
+        ck_assert(!api_errors_any(&e));
+}
+END_TEST
+
+START_TEST(test_build) {
+        struct merr err = MERR_INIT;
+        struct sandbox *s = sandbox_new("demo", "mbox-demo");
+        struct task *t = task_new("run", "mbox-demo");
+        struct template *tp = template_new("tpl", "mbox-demo");
+        struct project *p = project_new("demo", NULL);
+        struct timestamp now = {1700000000, 0};
+        json_object *j = NULL, *v = NULL;
+
+        ck_assert(s && t && tp && p);
+        ck_assert_int_eq(sandbox_validate(s, &err), 0);
+        ck_assert_int_eq(project_validate(p, &err), 0);
+        ck_assert_int_eq(template_validate(tp, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "spec.image: Required value"));
+        tp->spec.image = strdup("busybox:1.36");
+        ck_assert_int_eq(template_validate(tp, &err), 0);
+
+        ck_assert_int_eq(task_validate(t, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "spec.sandboxRef.name: Required value"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "spec.command: Required value"));
+        t->spec.sandbox_ref_name = strdup("demo");
+        t->spec.command.v = calloc(2, sizeof(char *));
+        t->spec.command.v[0] = strdup("true");
+        t->spec.command.n = 1;
+        ck_assert_int_eq(task_validate(t, &err), 0);
+
+        /* status: a condition set in C is emitted as metav1.Condition and validates */
+        s->has_status = true;
+        s->status.phase = strdup("Running");
+        ck_assert_int_eq(
+                api_condition_set(&s->status.conditions, "Ready", "True", "Running", "", 1, &now), 1);
+        ck_assert_int_eq(sandbox_validate(s, &err), 0);
+        ck_assert_int_eq(sandbox_status_to_json(s, &j), 0);
+        ck_assert_int_eq(json_lookup(j, "conditions[0].lastTransitionTime", &v, NULL), 1);
+        ck_assert_str_eq(json_object_get_string(v), "2023-11-14T22:13:20Z");
+        json_object_put(j);
+        free(s->status.phase);
+        s->status.phase = strdup("Sleeping");
+        ck_assert_int_eq(sandbox_validate(s, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "status.phase: Unsupported value"));
+
+        sandbox_free(s);
+        task_free(t);
+        template_free(tp);
+        project_free(p);
+}
+END_TEST
+
+static Suite *api_suite(void) {
+        Suite *s = suite_create("api");
+        TCase *tc = tcase_create("core");
+
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_valid);
+        tcase_add_test(tc, test_base);
+        tcase_add_test(tc, test_examples);
+        tcase_add_test(tc, test_invalid);
+        tcase_add_test(tc, test_rules);
+        tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_errors_collected);
+        tcase_add_test(tc, test_names_cidr);
+        tcase_add_test(tc, test_conditions);
+        tcase_add_test(tc, test_updates);
+        tcase_add_test(tc, test_update_rules);
+        tcase_add_test(tc, test_errors_json);
+        tcase_add_test(tc, test_build);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MBOX_TEST_MAIN(api_suite)
