@@ -15,7 +15,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-LIBS = $(PKG_LIBS) -lpthread -lm
+# wslay ships no pkg-config file
+LIBS = $(PKG_LIBS) -lwslay -lpthread -lm
 
 PKG_SRC := $(sort $(wildcard pkg/*.c pkg/*/*.c))
 PKG_OBJ := $(PKG_SRC:%.c=$(BUILD)/%.o)

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pods/exec over WebSocket (kube-protocols.md §1): offers v5.channel.k8s.io and falls back to
+ * v4.channel.k8s.io; streams stdin with a half-close (v5), delivers stdout and stderr separately as they
+ * arrive, decodes the status channel into an exit code, and sends terminal resizes for TTY sessions.
+ *
+ * The WebSocket framing is wslay's (Debian libwslay-dev): a small, well-kept library that only encodes
+ * and decodes frames and leaves sockets, TLS and the event loop to us, so the connection uses the same
+ * OpenSSL credentials (kept in memory) as the REST client, and there is no hidden thread or global state.
+ * See docs/kube-client.md.
+ *
+ * kube_exec() blocks until the command ends. All exec state lives in the call: any number of execs may
+ * run at once, each on its own thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kube/client.h"
+#include "merr.h"
+
+struct kube_exec_opts {
+        const char *namespace;
+        const char *pod;
+        const char *container;      /* NULL: the pod's only container */
+        const char *const *command; /* NULL-terminated argv */
+        bool tty;                   /* stderr is merged into stdout by the pty */
+
+        /* stdin: read(2) from stdin_fd until EOF (then half-close), or the bytes in stdin_data */
+        int stdin_fd; /* -1: none */
+        const char *stdin_data;
+        size_t stdin_len;
+        bool has_stdin;
+
+        /* output sinks; returning < 0 aborts the exec with that error */
+        int (*on_stdout)(const char *data, size_t len, void *userdata);
+        int (*on_stderr)(const char *data, size_t len, void *userdata);
+        /* TTY size: the first call gives the initial size; later calls, about every 100 ms, may report a
+         * change by returning true. NULL: no resizes. */
+        bool (*get_size)(unsigned *width, unsigned *height, void *userdata);
+        void *userdata;
+
+        long timeout_ms; /* 0: none */
+};
+
+struct kube_exec_result {
+        int exit_code;       /* 0..255 */
+        char protocol[32];   /* the negotiated subprotocol */
+        size_t stdout_bytes; /* what arrived on each stream */
+        size_t stderr_bytes;
+};
+
+/* Runs the command. Returns 0 with the exit code in ret (also for non-zero exits), or a negative errno:
+ * the API server's refusal (404 pod, 403, 400) as its Status, or a failure inside the session (a
+ * container that is not running, a lost connection, a timeout). */
+int kube_exec(struct kube_client *c, const struct kube_exec_opts *o, struct kube_exec_result *ret,
+        struct merr *err);

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kube_exec() through kube-apiserver into a pod on a KWOK node (which runs the command on the host in the
+ * pod's own directory): exit codes, stdout and stderr apart, stdin with a half-close, 10 MiB of binary
+ * output byte for byte, and the API server's refusals.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "jsonutil.h"
+#include "kube/exec.h"
+#include "testcluster.h"
+#include "testutil.h"
+
+static char *ns;
+
+static struct kube_client *client(void) {
+        _cleanup_free_ char *kc = tc_kubeconfig();
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        struct merr e = MERR_INIT;
+
+        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_msg(kube_client_new(cfg, &c, &e) == 0, "%s", merr_msg(&e));
+        return c;
+}
+
+static void setup(void) {
+        _cleanup_(buf_release) struct buf out = BUF_INIT(4096);
+        _cleanup_free_ char *manifest = NULL;
+        char path[256];
+        FILE *f;
+
+        ns = tc_namespace_new("kube-exec");
+        ck_assert_ptr_nonnull(ns);
+        snprintf(path, sizeof(path), "%s/exec-pod-%s.yaml", tc_state_dir(), ns);
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f,
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: %s}\n"
+                "spec: {containers: [{name: main, image: busybox:1.36, command: [sh, -c, 'tail -f "
+                "/dev/null']}]}\n",
+                ns);
+        fclose(f);
+        ck_assert_int_eq(tc_kubectl(NULL, "apply", "-f", path, NULL), 0);
+        remove(path);
+        ck_assert_int_eq(
+                tc_kubectl(NULL, "-n", ns, "wait", "--for=condition=Ready", "pod/p", "--timeout=60s", NULL),
+                0);
+        /* the pod's own KWOK Exec (hack/kwok-pods.sh) */
+        for (int i = 0; i < 120 &&
+                        tc_kubectl(&out, "-n", ns, "get", "exec.kwok.x-k8s.io", "p", "-o", "name", NULL) != 0;
+                i++)
+                usleep(250000);
+}
+
+static void teardown(void) {
+        if (ns)
+                (void) tc_namespace_delete(ns);
+        free(ns);
+        ns = NULL;
+}
+
+static int to_buf(const char *data, size_t len, void *ud) {
+        return buf_append(ud, data, len);
+}
+
+struct outputs {
+        struct buf out, err;
+};
+
+static int sink_out(const char *d, size_t n, void *ud) {
+        return buf_append(&((struct outputs *) ud)->out, d, n);
+}
+
+static int sink_err(const char *d, size_t n, void *ud) {
+        return buf_append(&((struct outputs *) ud)->err, d, n);
+}
+
+static int run(struct kube_client *c, const char *const *argv, const char *in, struct outputs *o,
+        struct kube_exec_result *res, struct merr *e) {
+        struct kube_exec_opts opts = {.namespace = ns,
+                .pod = "p",
+                .command = argv,
+                .stdin_fd = -1,
+                .on_stdout = sink_out,
+                .on_stderr = sink_err,
+                .userdata = o,
+                .timeout_ms = 60000};
+
+        if (in) {
+                opts.has_stdin = true;
+                opts.stdin_data = in;
+                opts.stdin_len = strlen(in);
+        }
+        return kube_exec(c, &opts, res, e);
+}
+
+START_TEST(test_exit_codes_and_streams) {
+        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        struct outputs o = {BUF_INIT(1 << 20), BUF_INIT(1 << 20)};
+        struct kube_exec_result res;
+        struct merr e = MERR_INIT;
+        const char *ok[] = {"sh", "-c", "echo out; echo err >&2", NULL};
+        const char *one[] = {"sh", "-c", "exit 1", NULL};
+        const char *k137[] = {"sh", "-c", "exit 137", NULL};
+
+        ck_assert_msg(run(c, ok, NULL, &o, &res, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_int_eq(res.exit_code, 0);
+        ck_assert_str_eq(buf_str(&o.out), "out\n");
+        ck_assert_str_eq(buf_str(&o.err), "err\n");
+        ck_assert_str_eq(res.protocol, "v5.channel.k8s.io");
+        ck_assert_msg(run(c, one, NULL, &o, &res, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_int_eq(res.exit_code, 1);
+        ck_assert_msg(run(c, k137, NULL, &o, &res, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_int_eq(res.exit_code, 137);
+        buf_release(&o.out);
+        buf_release(&o.err);
+}
+END_TEST
+
+START_TEST(test_stdin_is_half_closed) {
+        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        struct outputs o = {BUF_INIT(1 << 20), BUF_INIT(1 << 20)};
+        struct kube_exec_result res;
+        struct merr e = MERR_INIT;
+        const char *wc[] = {"sh", "-c", "cat | tr a-z A-Z", NULL};
+
+        /* cat only ends when stdin is closed: the v5 half-close */
+        ck_assert_msg(run(c, wc, "piped through stdin\n", &o, &res, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_int_eq(res.exit_code, 0);
+        ck_assert_str_eq(buf_str(&o.out), "PIPED THROUGH STDIN\n");
+        buf_release(&o.out);
+        buf_release(&o.err);
+}
+END_TEST
+
+START_TEST(test_ten_mib_binary_byte_for_byte) {
+        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        struct outputs o = {BUF_INIT(16 << 20), BUF_INIT(1 << 20)};
+        struct kube_exec_result res;
+        struct merr e = MERR_INIT;
+        const char *make[] = {
+                "sh", "-c", "head -c 10485760 /dev/urandom > blob && sha256sum blob | cut -d' ' -f1", NULL};
+        const char *cat[] = {"cat", "blob", NULL};
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 2] = "";
+        char want[128];
+
+        ck_assert_msg(run(c, make, NULL, &o, &res, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_int_eq(res.exit_code, 0);
+        snprintf(want, sizeof(want), "%s", buf_str(&o.out));
+        buf_reset(&o.out);
+        ck_assert_msg(run(c, cat, NULL, &o, &res, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_int_eq(res.exit_code, 0);
+        ck_assert_uint_eq(o.out.len, 10485760);
+        ck_assert_uint_eq(res.stdout_bytes, 10485760);
+        EVP_Digest(o.out.data, o.out.len, md, &mdlen, EVP_sha256(), NULL);
+        for (unsigned i = 0; i < mdlen; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        hex[2 * mdlen] = '\n';
+        hex[2 * mdlen + 1] = '\0';
+        ck_assert_str_eq(hex, want);
+        buf_release(&o.out);
+        buf_release(&o.err);
+}
+END_TEST
+
+START_TEST(test_refusals_are_status_errors) {
+        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        struct buf out = BUF_INIT(1024);
+        struct kube_exec_result res;
+        struct merr e = MERR_INIT;
+        const char *argv[] = {"true", NULL};
+        struct kube_exec_opts o = {.namespace = ns,
+                .pod = "no-such-pod",
+                .command = argv,
+                .stdin_fd = -1,
+                .on_stdout = to_buf,
+                .userdata = &out};
+
+        ck_assert_int_eq(kube_exec(c, &o, &res, &e), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(e.msg, "no-such-pod"));
+        buf_release(&out);
+}
+END_TEST
+
+static Suite *exec_suite(void) {
+        Suite *s = suite_create("kube-exec");
+        TCase *tc = tcase_create("exec");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_exit_codes_and_streams);
+        tcase_add_test(tc, test_stdin_is_half_closed);
+        tcase_add_test(tc, test_ten_mib_binary_byte_for_byte);
+        tcase_add_test(tc, test_refusals_are_status_errors);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MBOX_TEST_MAIN(exec_suite)
