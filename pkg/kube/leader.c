@@ -45,20 +45,27 @@ int leader_new(struct kube_config *cfg, const struct leader_options *o, const st
                 kube_config_free(cfg);
                 return merr_set(err, -EINVAL, "leader election needs a lease namespace, name and identity");
         }
-        l = calloc(1, sizeof(*l));
-        if (!l) {
-                kube_config_free(cfg);
-                return merr_set(err, -ENOMEM, "out of memory");
-        }
-        l->lease_ms = o->lease_duration_ms > 0 ? o->lease_duration_ms : 15000;
-        l->deadline_ms = o->renew_deadline_ms > 0 ? o->renew_deadline_ms : 10000;
-        l->retry_ms = o->retry_period_ms > 0 ? o->retry_period_ms : 2000;
-        if (!(l->lease_ms > l->deadline_ms && l->deadline_ms * 10 > l->retry_ms * 12)) {
-                kube_config_free(cfg);
-                return merr_set(err, -EINVAL,
-                        "leader election: lease duration (%ld ms) must exceed the renew deadline (%ld ms), "
-                        "which must exceed 1.2 x the retry period (%ld ms)",
-                        l->lease_ms, l->deadline_ms, l->retry_ms);
+        {
+                long lease = o->lease_duration_ms > 0 ? o->lease_duration_ms : 15000;
+                long deadline = o->renew_deadline_ms > 0 ? o->renew_deadline_ms : 10000;
+                long retry = o->retry_period_ms > 0 ? o->retry_period_ms : 2000;
+
+                if (!(lease > deadline && deadline * 10 > retry * 12)) {
+                        kube_config_free(cfg);
+                        return merr_set(err, -EINVAL,
+                                "leader election: lease duration (%ld ms) must exceed the renew deadline "
+                                "(%ld ms), "
+                                "which must exceed 1.2 x the retry period (%ld ms)",
+                                lease, deadline, retry);
+                }
+                l = calloc(1, sizeof(*l));
+                if (!l) {
+                        kube_config_free(cfg);
+                        return merr_set(err, -ENOMEM, "out of memory");
+                }
+                l->lease_ms = lease;
+                l->deadline_ms = deadline;
+                l->retry_ms = retry;
         }
         k = kube_client_new(cfg, &l->client, err);
         if (k < 0)
