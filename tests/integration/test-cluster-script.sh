@@ -23,3 +23,12 @@ test_taken_port_is_refused() {
         [ -z "$(ls "$state/pids" 2>/dev/null)" ] || fail "components were started despite the refusal: $(ls "$state/pids")"
         rm -rf "$state"
 }
+
+test_binaries_report_their_real_versions() {
+        local v
+        v=$(kubectl version -o json)
+        assert_eq "v$K8S_VERSION" "$(jq -r .clientVersion.gitVersion <<<"$v")" "kubectl client version"
+        assert_eq "v$K8S_VERSION" "$(jq -r .serverVersion.gitVersion <<<"$v")" "kube-apiserver version"
+        assert_contains "$("$ETCD_BIN/etcd" --version)" "etcd Version: $ETCD_VERSION" "etcd version"
+        assert_contains "$("$KWOK_BIN/kwok" --version)" "v$KWOK_VERSION" "kwok version"
+}
