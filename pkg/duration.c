@@ -7,62 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TWO63       (UINT64_C(1) << 63)
-#define QUOTE_BYTES 48
-#define QUOTE_SIZE  (QUOTE_BYTES * 4 + 4)
+#define fail(err, code, s, n, ...) merr_set_input(err, code, "duration", s, n, __VA_ARGS__)
+#define describe                   merr_describe_at
+#define quote                      merr_quote
+
+#define TWO63 (UINT64_C(1) << 63)
 
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
-}
-
-/* Renders untrusted bytes for a message: printable ASCII as is, anything else as \xNN, cut with "...". */
-static const char *quote(const char *s, size_t n, char *out, size_t size) {
-        size_t o = 0;
-
-        for (size_t i = 0; i < n && o + 8 < size; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (i == QUOTE_BYTES) {
-                        memcpy(out + o, "...", 3);
-                        o += 3;
-                        break;
-                }
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        out[o++] = (char) c;
-                } else {
-                        (void) snprintf(out + o, size - o, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        out[o] = '\0';
-        return out;
-}
-
-/* What is at offset i: "'x'", "byte 0xNN" or "end of input". */
-static const char *describe(const char *s, size_t n, size_t i, char *out, size_t size) {
-        unsigned char c;
-
-        if (i >= n)
-                return "end of input";
-        c = (unsigned char) s[i];
-        if (c >= 0x20 && c < 0x7f)
-                (void) snprintf(out, size, "'%c'", c);
-        else
-                (void) snprintf(out, size, "byte 0x%02x", c);
-        return out;
-}
-
-static int fail(struct merr *err, int code, const char *s, size_t n, const char *fmt, ...) _printf_(5, 6);
-static int fail(struct merr *err, int code, const char *s, size_t n, const char *fmt, ...) {
-        char q[QUOTE_SIZE], detail[MERR_MSG_MAX];
-        va_list ap;
-
-        if (!err)
-                return code;
-        va_start(ap, fmt);
-        (void) vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
-        return merr_set(err, code, "duration '%s': %s", quote(s, n, q, sizeof(q)), detail);
 }
 
 static const struct {
@@ -159,7 +111,7 @@ int duration_parsen(const char *s, size_t n, int64_t *ret, struct merr *err) {
                         return fail(err, -EINVAL, s, n, "missing unit at offset %zu", i);
                 unit = lookup_unit(s + ustart, i - ustart);
                 if (unit == 0) {
-                        char q[QUOTE_SIZE];
+                        char q[MERR_QUOTE_SIZE];
 
                         return fail(err, -EINVAL, s, n,
                                 "unknown unit '%s' at offset %zu (valid units are ns, us, ms, s, m, h)",

@@ -61,3 +61,51 @@ void merr_clear(struct merr *err) {
         err->code = 0;
         err->msg[0] = '\0';
 }
+
+const char *merr_quote(const char *s, size_t n, char *out, size_t size) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < n && o + 8 < size; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (i == MERR_QUOTE_BYTES) {
+                        memcpy(out + o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                if (c >= 0x20 && c < 0x7f && c != '\\') {
+                        out[o++] = (char) c;
+                } else {
+                        (void) snprintf(out + o, size - o, "\\x%02x", c);
+                        o += 4;
+                }
+        }
+        out[o] = '\0';
+        return out;
+}
+
+const char *merr_describe_at(const char *s, size_t n, size_t i, char *out, size_t size) {
+        unsigned char c;
+
+        if (i >= n)
+                return "end of input";
+        c = (unsigned char) s[i];
+        if (c >= 0x20 && c < 0x7f)
+                (void) snprintf(out, size, "'%c'", c);
+        else
+                (void) snprintf(out, size, "byte 0x%02x", c);
+        return out;
+}
+
+int merr_set_input(
+        struct merr *err, int code, const char *what, const char *s, size_t n, const char *fmt, ...) {
+        char q[MERR_QUOTE_SIZE], detail[MERR_MSG_MAX];
+        va_list ap;
+
+        if (!err)
+                return normalize(code);
+        va_start(ap, fmt);
+        (void) vsnprintf(detail, sizeof(detail), fmt, ap);
+        va_end(ap);
+        return merr_set(err, code, "%s '%s': %s", what, merr_quote(s, n, q, sizeof(q)), detail);
+}

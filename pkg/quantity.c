@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#define fail(err, code, s, n, ...) merr_set_input(err, code, "quantity", s, n, __VA_ARGS__)
+#define describe                   merr_describe_at
+#define quote                      merr_quote
+
 typedef __int128 i128;
 typedef unsigned __int128 u128;
 
@@ -17,8 +21,6 @@ typedef unsigned __int128 u128;
 /* Highest power of ten that fits an unsigned 128-bit integer. */
 #define POW10_MAX 38
 /* How much of a hostile input an error message repeats. */
-#define QUOTE_BYTES 48
-#define QUOTE_SIZE  (QUOTE_BYTES * 4 + 4)
 
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
@@ -26,56 +28,6 @@ static bool is_digit(char c) {
 
 static bool is_letter(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Renders untrusted bytes for a message: printable ASCII as is, anything else as \xNN, cut with "...". */
-static const char *quote(const char *s, size_t n, char *out, size_t size) {
-        size_t o = 0;
-
-        for (size_t i = 0; i < n && o + 8 < size; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (i == QUOTE_BYTES) {
-                        memcpy(out + o, "...", 3);
-                        o += 3;
-                        break;
-                }
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        out[o++] = (char) c;
-                } else {
-                        (void) snprintf(out + o, size - o, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        out[o] = '\0';
-        return out;
-}
-
-/* What is at offset i: "'x'", "byte 0xNN" or "end of input". */
-static const char *describe(const char *s, size_t n, size_t i, char *out, size_t size) {
-        unsigned char c;
-
-        if (i >= n)
-                return "end of input";
-        c = (unsigned char) s[i];
-        if (c >= 0x20 && c < 0x7f)
-                (void) snprintf(out, size, "'%c'", c);
-        else
-                (void) snprintf(out, size, "byte 0x%02x", c);
-        return out;
-}
-
-static int fail(struct merr *err, int code, const char *s, size_t n, const char *fmt, ...) _printf_(5, 6);
-static int fail(struct merr *err, int code, const char *s, size_t n, const char *fmt, ...) {
-        char q[QUOTE_SIZE], detail[MERR_MSG_MAX];
-        va_list ap;
-
-        if (!err)
-                return code;
-        va_start(ap, fmt);
-        (void) vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
-        return merr_set(err, code, "quantity '%s': %s", quote(s, n, q, sizeof(q)), detail);
 }
 
 static int fail_unexpected(struct merr *err, const char *s, size_t n, size_t i) {
@@ -170,7 +122,7 @@ static int parse_suffix(const char *s, size_t n, size_t i, enum quantity_fmt *re
                 return fail_unexpected(err, s, n, i);
         sfx = lookup_suffix(s + i, j - i);
         if (!sfx) {
-                char q[QUOTE_SIZE];
+                char q[MERR_QUOTE_SIZE];
 
                 if (j - i == 1 && s[i] == 'e')
                         return fail(err, -EINVAL, s, n, "expected exponent digits at offset %zu, found %s", j,

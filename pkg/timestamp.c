@@ -8,64 +8,16 @@
 #include <string.h>
 #include <time.h>
 
+/* Every timestamp error is -EINVAL and quotes the input. */
+#define fail(err, s, n, ...) merr_set_input(err, -EINVAL, "timestamp", s, n, __VA_ARGS__)
+#define describe             merr_describe_at
+
 #define NSEC_PER_SEC 1000000000
 #define SEC_PER_DAY  86400
 #define YEAR_LIMIT   INT64_C(1000000000000) /* the range of timestamp_days_from_civil() */
-#define QUOTE_BYTES  48
-#define QUOTE_SIZE   (QUOTE_BYTES * 4 + 4)
 
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
-}
-
-/* Renders untrusted bytes for a message: printable ASCII as is, anything else as \xNN, cut with "...". */
-static const char *quote(const char *s, size_t n, char *out, size_t size) {
-        size_t o = 0;
-
-        for (size_t i = 0; i < n && o + 8 < size; i++) {
-                unsigned char c = (unsigned char) s[i];
-
-                if (i == QUOTE_BYTES) {
-                        memcpy(out + o, "...", 3);
-                        o += 3;
-                        break;
-                }
-                if (c >= 0x20 && c < 0x7f && c != '\\') {
-                        out[o++] = (char) c;
-                } else {
-                        (void) snprintf(out + o, size - o, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        out[o] = '\0';
-        return out;
-}
-
-/* What is at offset i: "'x'", "byte 0xNN" or "end of input". */
-static const char *describe(const char *s, size_t n, size_t i, char *out, size_t size) {
-        unsigned char c;
-
-        if (i >= n)
-                return "end of input";
-        c = (unsigned char) s[i];
-        if (c >= 0x20 && c < 0x7f)
-                (void) snprintf(out, size, "'%c'", c);
-        else
-                (void) snprintf(out, size, "byte 0x%02x", c);
-        return out;
-}
-
-static int fail(struct merr *err, const char *s, size_t n, const char *fmt, ...) _printf_(4, 5);
-static int fail(struct merr *err, const char *s, size_t n, const char *fmt, ...) {
-        char q[QUOTE_SIZE], detail[MERR_MSG_MAX];
-        va_list ap;
-
-        if (!err)
-                return -EINVAL;
-        va_start(ap, fmt);
-        (void) vsnprintf(detail, sizeof(detail), fmt, ap);
-        va_end(ap);
-        return merr_set(err, -EINVAL, "timestamp '%s': %s", quote(s, n, q, sizeof(q)), detail);
 }
 
 static bool is_leap(int64_t y) {
@@ -138,7 +90,8 @@ static int range(
 }
 
 int timestamp_parsen(const char *s, size_t n, struct timestamp *ret, struct merr *err) {
-        int year, month, day, hour, minute, second, nsec = 0, off = 0, oh, om, r;
+        int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, nsec = 0, off = 0, oh = 0, om = 0,
+            r;
         size_t i;
 
         if (!s || !ret)
