@@ -9,37 +9,14 @@
 #include "testcluster.h"
 #include "testutil.h"
 
-static char *ns;
-
-static void setup(void) {
-        ns = tc_namespace_new("kube-events");
-        ck_assert_ptr_nonnull(ns);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
-}
-
-static struct kube_config *config(void) {
-        _cleanup_free_ char *kc = tc_kubeconfig();
-        struct kube_config *cfg = NULL;
-        struct merr e = MERR_INIT;
-
-        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
-        return cfg;
-}
-
 START_TEST(test_events_show_in_describe_and_repeats_aggregate) {
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
         _cleanup_(kube_events_freep) struct kube_event_recorder *rec = NULL;
         _cleanup_json_ json_object *cm = NULL, *created = NULL, *list = NULL;
         _cleanup_(buf_release) struct buf out = BUF_INIT(1 << 20);
-        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = ns};
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
         struct kube_resource evr = {
-                .group = "events.k8s.io", .version = "v1", .resource = "events", .namespace = ns};
+                .group = "events.k8s.io", .version = "v1", .resource = "events", .namespace = tc_ns};
         struct merr e = MERR_INIT;
         const char *body =
                 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"subject\"}}";
@@ -47,11 +24,11 @@ START_TEST(test_events_show_in_describe_and_repeats_aggregate) {
         int synced = 0, failed = 0;
         int64_t count = 0;
 
-        ck_assert_int_eq(kube_client_new(config(), &c, &e), 0);
+        ck_assert_int_eq(kube_client_new(tc_config(), &c, &e), 0);
         ck_assert_int_eq(json_parse(body, strlen(body), 0, &cm, &e), 0);
         ck_assert_msg(kube_create(c, &r, cm, NULL, &created, &e) == 0, "%s", merr_msg(&e));
-        ck_assert_msg(
-                kube_events_new(config(), "mbox.dev/operator", "test_1", &rec, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_msg(kube_events_new(tc_config(), "mbox.dev/operator", "test_1", &rec, &e) == 0, "%s",
+                merr_msg(&e));
         for (int i = 0; i < 3; i++)
                 ck_assert_int_eq(kube_event(rec, created, "Normal", "Synced", "Reconcile", "pass %d", i), 0);
         ck_assert_int_eq(
@@ -75,7 +52,7 @@ START_TEST(test_events_show_in_describe_and_repeats_aggregate) {
         ck_assert_int_ge(count, 2);
         ck_assert_int_eq(failed, 1);
 
-        ck_assert_int_eq(tc_kubectl(&out, "-n", ns, "describe", "configmap", "subject", NULL), 0);
+        ck_assert_int_eq(tc_kubectl(&out, "-n", tc_ns, "describe", "configmap", "subject", NULL), 0);
         ck_assert_msg(strstr(buf_str(&out), "Synced") && strstr(buf_str(&out), "mbox.dev/operator") &&
                               strstr(buf_str(&out), "image 'x' not found") &&
                               strstr(buf_str(&out), "(x2 over"),
@@ -87,7 +64,7 @@ static Suite *events_suite(void) {
         Suite *s = suite_create("kube-events");
         TCase *tc = tcase_create("events");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, tc_ns_setup, tc_ns_teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_events_show_in_describe_and_repeats_aggregate);
         suite_add_tcase(s, tc);

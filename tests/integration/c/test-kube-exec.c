@@ -16,53 +16,32 @@
 #include "testcluster.h"
 #include "testutil.h"
 
-static char *ns;
-
-static struct kube_client *client(void) {
-        _cleanup_free_ char *kc = tc_kubeconfig();
-        struct kube_config *cfg = NULL;
-        struct kube_client *c = NULL;
-        struct merr e = MERR_INIT;
-
-        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
-        ck_assert_msg(kube_client_new(cfg, &c, &e) == 0, "%s", merr_msg(&e));
-        return c;
-}
-
 static void setup(void) {
         _cleanup_(buf_release) struct buf out = BUF_INIT(4096);
         _cleanup_free_ char *manifest = NULL;
         char path[256];
         FILE *f;
 
-        ns = tc_namespace_new("kube-exec");
-        ck_assert_ptr_nonnull(ns);
-        snprintf(path, sizeof(path), "%s/exec-pod-%s.yaml", tc_state_dir(), ns);
+        tc_ns_setup();
+        snprintf(path, sizeof(path), "%s/exec-pod-%s.yaml", tc_state_dir(), tc_ns);
         f = fopen(path, "we");
         ck_assert_ptr_nonnull(f);
         fprintf(f,
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: %s}\n"
                 "spec: {containers: [{name: main, image: busybox:1.36, command: [sh, -c, 'tail -f "
                 "/dev/null']}]}\n",
-                ns);
+                tc_ns);
         fclose(f);
         ck_assert_int_eq(tc_kubectl(NULL, "apply", "-f", path, NULL), 0);
         remove(path);
-        ck_assert_int_eq(
-                tc_kubectl(NULL, "-n", ns, "wait", "--for=condition=Ready", "pod/p", "--timeout=60s", NULL),
+        ck_assert_int_eq(tc_kubectl(NULL, "-n", tc_ns, "wait", "--for=condition=Ready", "pod/p",
+                                 "--timeout=60s", NULL),
                 0);
         /* the pod's own KWOK Exec (hack/kwok-pods.sh) */
-        for (int i = 0; i < 120 &&
-                        tc_kubectl(&out, "-n", ns, "get", "exec.kwok.x-k8s.io", "p", "-o", "name", NULL) != 0;
+        for (int i = 0; i < 120 && tc_kubectl(&out, "-n", tc_ns, "get", "exec.kwok.x-k8s.io", "p", "-o",
+                                           "name", NULL) != 0;
                 i++)
                 usleep(250000);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
 }
 
 static int to_buf(const char *data, size_t len, void *ud) {
@@ -83,7 +62,7 @@ static int sink_err(const char *d, size_t n, void *ud) {
 
 static int run(struct kube_client *c, const char *const *argv, const char *in, struct outputs *o,
         struct kube_exec_result *res, struct merr *e) {
-        struct kube_exec_opts opts = {.namespace = ns,
+        struct kube_exec_opts opts = {.namespace = tc_ns,
                 .pod = "p",
                 .command = argv,
                 .stdin_fd = -1,
@@ -101,7 +80,7 @@ static int run(struct kube_client *c, const char *const *argv, const char *in, s
 }
 
 START_TEST(test_exit_codes_and_streams) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct outputs o = {BUF_INIT(1 << 20), BUF_INIT(1 << 20)};
         struct kube_exec_result res;
         struct merr e = MERR_INIT;
@@ -124,7 +103,7 @@ START_TEST(test_exit_codes_and_streams) {
 END_TEST
 
 START_TEST(test_stdin_is_half_closed) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct outputs o = {BUF_INIT(1 << 20), BUF_INIT(1 << 20)};
         struct kube_exec_result res;
         struct merr e = MERR_INIT;
@@ -140,7 +119,7 @@ START_TEST(test_stdin_is_half_closed) {
 END_TEST
 
 START_TEST(test_ten_mib_binary_byte_for_byte) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct outputs o = {BUF_INIT(16 << 20), BUF_INIT(1 << 20)};
         struct kube_exec_result res;
         struct merr e = MERR_INIT;
@@ -172,12 +151,12 @@ START_TEST(test_ten_mib_binary_byte_for_byte) {
 END_TEST
 
 START_TEST(test_refusals_are_status_errors) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct buf out = BUF_INIT(1024);
         struct kube_exec_result res;
         struct merr e = MERR_INIT;
         const char *argv[] = {"true", NULL};
-        struct kube_exec_opts o = {.namespace = ns,
+        struct kube_exec_opts o = {.namespace = tc_ns,
                 .pod = "no-such-pod",
                 .command = argv,
                 .stdin_fd = -1,
@@ -194,7 +173,7 @@ static Suite *exec_suite(void) {
         Suite *s = suite_create("kube-exec");
         TCase *tc = tcase_create("exec");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, setup, tc_ns_teardown);
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_exit_codes_and_streams);
         tcase_add_test(tc, test_stdin_is_half_closed);

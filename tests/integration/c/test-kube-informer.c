@@ -14,29 +14,6 @@
 #include "testcluster.h"
 #include "testutil.h"
 
-static char *ns;
-
-static void setup(void) {
-        ns = tc_namespace_new("kube-informer");
-        ck_assert_ptr_nonnull(ns);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
-}
-
-static struct kube_config *config(void) {
-        _cleanup_free_ char *kc = tc_kubeconfig();
-        struct kube_config *cfg = NULL;
-        struct merr e = MERR_INIT;
-
-        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
-        return cfg;
-}
-
 struct counts {
         atomic_int adds, updates, deletes;
 };
@@ -58,7 +35,7 @@ static void on_delete(const char *key, json_object *obj, void *ud) {
 
 static void create_cm(struct kube_client *c, const char *name) {
         _cleanup_json_ json_object *obj = NULL;
-        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = ns};
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
         struct merr e = MERR_INIT;
         char body[256];
 
@@ -96,7 +73,7 @@ static bool reached(void *arg) {
 START_TEST(test_list_then_watch_keeps_cache_current) {
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
         _cleanup_(informer_freep) struct informer *inf = NULL;
-        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = ns};
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
         struct informer_options o = {
                 .label_selector = "app=inf", .page_size = 50, .watch_timeout_seconds = 5};
         struct counts n = {0};
@@ -107,12 +84,12 @@ START_TEST(test_list_then_watch_keeps_cache_current) {
         char name[64], key[128];
         json_object *got;
 
-        ck_assert_int_eq(kube_client_new(config(), &c, &e), 0);
+        ck_assert_int_eq(kube_client_new(tc_config(), &c, &e), 0);
         for (int i = 0; i < 120; i++) {
                 snprintf(name, sizeof(name), "cm-%03d", i);
                 create_cm(c, name);
         }
-        ck_assert_msg(informer_new(config(), &r, &o, &h, &inf, &e) == 0, "%s", merr_msg(&e));
+        ck_assert_msg(informer_new(tc_config(), &r, &o, &h, &inf, &e) == 0, "%s", merr_msg(&e));
         ck_assert_int_eq(informer_start(inf, &e), 0);
         ck_assert(informer_wait_synced(inf, 30000));
         ck_assert_uint_eq(informer_len(inf), 120);
@@ -129,7 +106,7 @@ START_TEST(test_list_then_watch_keeps_cache_current) {
         x = (struct expect){.inf = inf, .n = &n, .adds = 121, .updates = 1, .deletes = 1, .len = 120};
         ck_assert_msg(eventually(reached, &x), "adds %d updates %d deletes %d len %zu", atomic_load(&n.adds),
                 atomic_load(&n.updates), atomic_load(&n.deletes), informer_len(inf));
-        snprintf(key, sizeof(key), "%s/cm-007", ns);
+        snprintf(key, sizeof(key), "%s/cm-007", tc_ns);
         got = informer_get(inf, key);
         ck_assert_ptr_nonnull(got);
         {
@@ -139,7 +116,7 @@ START_TEST(test_list_then_watch_keeps_cache_current) {
                 ck_assert_str_eq(v, "v");
         }
         json_object_put(got);
-        snprintf(key, sizeof(key), "%s/cm-008", ns);
+        snprintf(key, sizeof(key), "%s/cm-008", tc_ns);
         ck_assert_ptr_null(informer_get(inf, key));
 
         /* the 5 s watches end and resume from the newest resourceVersion, without relisting */
@@ -154,12 +131,12 @@ END_TEST
 
 START_TEST(test_stop_is_prompt) {
         _cleanup_(informer_freep) struct informer *inf = NULL;
-        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = ns};
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
         struct informer_options o = {.watch_timeout_seconds = 300};
         struct merr e = MERR_INIT;
         struct timespec t0, t1;
 
-        ck_assert_int_eq(informer_new(config(), &r, &o, NULL, &inf, &e), 0);
+        ck_assert_int_eq(informer_new(tc_config(), &r, &o, NULL, &inf, &e), 0);
         ck_assert_int_eq(informer_start(inf, &e), 0);
         ck_assert(informer_wait_synced(inf, 30000));
         nanosleep(&(struct timespec){.tv_nsec = 500 * 1000000L}, NULL);
@@ -192,7 +169,7 @@ static Suite *informer_suite(void) {
         Suite *s = suite_create("kube-informer");
         TCase *tc = tcase_create("informer");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, tc_ns_setup, tc_ns_teardown);
         tcase_set_timeout(tc, 90);
         tcase_add_test(tc, test_list_then_watch_keeps_cache_current);
         tcase_add_test(tc, test_stop_is_prompt);

@@ -22,20 +22,6 @@
 #define DEADLINE_MS 2000
 #define RETRY_MS    500
 
-static char *ns;
-
-static void setup(void) {
-        ns = tc_namespace_new("kube-leader");
-        ck_assert_ptr_nonnull(ns);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
-}
-
 struct candidate {
         pid_t pid;
         int fd; /* read end: 'L' and 'S' from the child */
@@ -70,7 +56,7 @@ static struct candidate spawn(const char *identity) {
                 _cleanup_free_ char *kc = tc_kubeconfig();
                 struct kube_config *cfg = NULL;
                 struct leader *l = NULL;
-                struct leader_options o = {.namespace = ns,
+                struct leader_options o = {.namespace = tc_ns,
                         .name = "mbox-test",
                         .identity = identity,
                         .lease_duration_ms = LEASE_MS,
@@ -193,7 +179,7 @@ static Suite *leader_suite(void) {
         Suite *s = suite_create("kube-leader");
         TCase *tc = tcase_create("leader");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, tc_ns_setup, tc_ns_teardown);
         tcase_set_timeout(tc, 90);
         tcase_add_test(tc, test_exactly_one_leads_and_kill_hands_over);
         tcase_add_test(tc, test_clean_stop_releases_at_once);

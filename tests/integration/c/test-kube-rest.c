@@ -16,31 +16,6 @@
 #include "testcluster.h"
 #include "testutil.h"
 
-static char *ns;
-
-static void setup(void) {
-        ns = tc_namespace_new("kube-rest");
-        ck_assert_ptr_nonnull(ns);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
-}
-
-static struct kube_client *client(void) {
-        _cleanup_free_ char *kc = tc_kubeconfig();
-        struct kube_config *cfg = NULL;
-        struct kube_client *c = NULL;
-        struct merr e = MERR_INIT;
-
-        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
-        ck_assert_msg(kube_client_new(cfg, &c, &e) == 0, "%s", merr_msg(&e));
-        return c;
-}
-
 static json_object *parse(const char *fmt, ...) _printf_(1, 2);
 static json_object *parse(const char *fmt, ...) {
         _cleanup_free_ char *s = NULL;
@@ -64,10 +39,10 @@ static const char *str(json_object *o, const char *path) {
 }
 
 #define CM(name_) \
-        { .version = "v1", .resource = "configmaps", .namespace = ns, .name = (name_) }
+        { .version = "v1", .resource = "configmaps", .namespace = tc_ns, .name = (name_) }
 
 START_TEST(test_configmap_crud) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *obj = NULL, *got = NULL, *upd = NULL, *patched = NULL, *dry = NULL;
         struct kube_resource coll = CM(NULL), one = CM("web");
         struct kube_write_opts dry_opts = {.dry_run = true};
@@ -119,12 +94,12 @@ START_TEST(test_configmap_crud) {
 END_TEST
 
 START_TEST(test_crd_object_crud) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *obj = NULL, *got = NULL, *patched = NULL, *list = NULL;
         struct kube_resource r = {.group = "extensions.agents.x-k8s.io",
                 .version = "v1beta1",
                 .resource = "sandboxtemplates",
-                .namespace = ns};
+                .namespace = tc_ns};
         struct merr e = MERR_INIT;
         json_object *items;
 
@@ -166,7 +141,7 @@ START_TEST(test_crd_object_crud) {
 END_TEST
 
 START_TEST(test_conflict_and_retry) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *obj = NULL, *a = NULL, *b = NULL, *fresh = NULL;
         struct kube_resource coll = CM(NULL), one = CM("counter");
         struct merr e = MERR_INIT;
@@ -196,7 +171,7 @@ START_TEST(test_conflict_and_retry) {
 END_TEST
 
 START_TEST(test_server_side_apply) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *obj = NULL, *res = NULL, *other = NULL;
         struct kube_resource one = CM("applied");
         struct kube_write_opts mine = {.field_manager = "mbox-test"},
@@ -232,7 +207,7 @@ START_TEST(test_server_side_apply) {
 END_TEST
 
 START_TEST(test_delete_preconditions) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *obj = NULL, *created = NULL;
         struct kube_resource coll = CM(NULL), one = CM("guarded");
         struct merr e = MERR_INIT;
@@ -267,7 +242,7 @@ END_TEST
 #define N_PAGED 520
 
 START_TEST(test_pagination) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource coll = CM(NULL);
         static unsigned char seen[N_PAGED];
         _cleanup_free_ char *token = NULL;
@@ -468,7 +443,7 @@ static Suite *kube_rest_suite(void) {
         TCase *tc = tcase_create("rest");
 
         tcase_set_timeout(tc, 120);
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, tc_ns_setup, tc_ns_teardown);
         tcase_add_test(tc, test_configmap_crud);
         tcase_add_test(tc, test_crd_object_crud);
         tcase_add_test(tc, test_conflict_and_retry);

@@ -19,29 +19,6 @@
 #include "testcluster.h"
 #include "testutil.h"
 
-static char *ns;
-
-static void setup(void) {
-        ns = tc_namespace_new("kube-restart");
-        ck_assert_ptr_nonnull(ns);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
-}
-
-static struct kube_config *config(void) {
-        _cleanup_free_ char *kc = tc_kubeconfig();
-        struct kube_config *cfg = NULL;
-        struct merr e = MERR_INIT;
-
-        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
-        return cfg;
-}
-
 struct counts {
         atomic_int adds, deletes;
 };
@@ -58,7 +35,7 @@ static void on_delete(const char *key, json_object *obj, void *ud) {
 
 static void create_cm(struct kube_client *c, const char *name) {
         _cleanup_json_ json_object *obj = NULL;
-        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = ns};
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
         struct merr e = MERR_INIT;
         char body[256];
 
@@ -87,7 +64,7 @@ static const char compact_etcd[] =
 START_TEST(test_informer_survives_apiserver_restart_and_compaction) {
         _cleanup_(kube_client_freep) struct kube_client *c = NULL;
         _cleanup_(informer_freep) struct informer *inf = NULL;
-        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = ns};
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
         struct informer_options o = {.label_selector = "app=rs", .watch_timeout_seconds = 60};
         struct counts n = {0};
         struct informer_handlers h = {.on_add = on_add, .on_delete = on_delete, .userdata = &n};
@@ -96,12 +73,12 @@ START_TEST(test_informer_survives_apiserver_restart_and_compaction) {
         char name[32];
         int i;
 
-        ck_assert_int_eq(kube_client_new(config(), &c, &e), 0);
+        ck_assert_int_eq(kube_client_new(tc_config(), &c, &e), 0);
         for (i = 0; i < 5; i++) {
                 snprintf(name, sizeof(name), "before-%d", i);
                 create_cm(c, name);
         }
-        ck_assert_int_eq(informer_new(config(), &r, &o, &h, &inf, &e), 0);
+        ck_assert_int_eq(informer_new(tc_config(), &r, &o, &h, &inf, &e), 0);
         ck_assert_int_eq(informer_start(inf, &e), 0);
         ck_assert(informer_wait_synced(inf, 30000));
         ck_assert_uint_eq(informer_len(inf), 5);
@@ -146,7 +123,7 @@ static Suite *restart_suite(void) {
         Suite *s = suite_create("kube-restart");
         TCase *tc = tcase_create("restart");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, tc_ns_setup, tc_ns_teardown);
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_informer_survives_apiserver_restart_and_compaction);
         suite_add_tcase(s, tc);

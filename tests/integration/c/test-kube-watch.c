@@ -14,31 +14,6 @@
 #include "testcluster.h"
 #include "testutil.h"
 
-static char *ns;
-
-static void setup(void) {
-        ns = tc_namespace_new("kube-watch");
-        ck_assert_ptr_nonnull(ns);
-}
-
-static void teardown(void) {
-        if (ns)
-                (void) tc_namespace_delete(ns);
-        free(ns);
-        ns = NULL;
-}
-
-static struct kube_client *client(void) {
-        _cleanup_free_ char *kc = tc_kubeconfig();
-        struct kube_config *cfg = NULL;
-        struct kube_client *c = NULL;
-        struct merr e = MERR_INIT;
-
-        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
-        ck_assert_msg(kube_client_new(cfg, &c, &e) == 0, "%s", merr_msg(&e));
-        return c;
-}
-
 struct recorder {
         char log[4096];
         int n;
@@ -70,7 +45,7 @@ static int record(const struct kube_watch_event *ev, void *userdata) {
 }
 
 static struct kube_resource configmaps(void) {
-        return (struct kube_resource){.version = "v1", .resource = "configmaps", .namespace = ns};
+        return (struct kube_resource){.version = "v1", .resource = "configmaps", .namespace = tc_ns};
 }
 
 struct watcher {
@@ -82,7 +57,7 @@ struct watcher {
 
 static void *run_watch(void *arg) {
         struct watcher *w = arg;
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource r = configmaps();
         struct kube_watch_opts o = {.resource_version = w->rv, .timeout_seconds = 30};
 
@@ -91,7 +66,7 @@ static void *run_watch(void *arg) {
 }
 
 START_TEST(test_events_arrive_as_they_happen) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *list = NULL, *obj = NULL, *out = NULL;
         struct kube_resource r = configmaps();
         static struct watcher w;
@@ -127,7 +102,7 @@ START_TEST(test_events_arrive_as_they_happen) {
 END_TEST
 
 START_TEST(test_too_old_resource_version_is_expired) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource r = configmaps();
         struct kube_watch_opts o = {.resource_version = "1", .timeout_seconds = 10};
         struct recorder rec = {0};
@@ -141,7 +116,7 @@ START_TEST(test_too_old_resource_version_is_expired) {
 END_TEST
 
 START_TEST(test_streaming_list_ends_with_bookmark) {
-        _cleanup_(kube_client_freep) struct kube_client *c = client();
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource r = configmaps();
         struct kube_watch_opts o = {.send_initial_events = true, .timeout_seconds = 3};
         struct recorder rec = {0};
@@ -169,7 +144,7 @@ static Suite *watch_suite(void) {
         Suite *s = suite_create("kube-watch-cluster");
         TCase *tc = tcase_create("watch");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, tc_ns_setup, tc_ns_teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_events_arrive_as_they_happen);
         tcase_add_test(tc, test_too_old_resource_version_is_expired);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "testcluster.h"
 
+#include <check.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -8,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "kube/client.h"
 
 #define TC_MAX_ARGS 64
 
@@ -109,4 +113,39 @@ char *tc_namespace_new(const char *prefix) {
 
 int tc_namespace_delete(const char *name) {
         return tc_kubectl(NULL, "delete", "namespace", name, "--wait=false", NULL);
+}
+
+char *tc_ns;
+
+void tc_ns_setup(void) {
+        const char *prog = program_invocation_short_name;
+
+        if (strncmp(prog, "test-", 5) == 0)
+                prog += 5;
+        tc_ns = tc_namespace_new(prog);
+        ck_assert_ptr_nonnull(tc_ns);
+}
+
+void tc_ns_teardown(void) {
+        if (tc_ns)
+                (void) tc_namespace_delete(tc_ns);
+        free(tc_ns);
+        tc_ns = NULL;
+}
+
+struct kube_config *tc_config(void) {
+        _cleanup_free_ char *kc = tc_kubeconfig();
+        struct kube_config *cfg = NULL;
+        struct merr e = MERR_INIT;
+
+        ck_assert_msg(kube_config_load(kc, NULL, &cfg, &e) == 0, "%s", merr_msg(&e));
+        return cfg;
+}
+
+struct kube_client *tc_client(void) {
+        struct kube_client *c = NULL;
+        struct merr e = MERR_INIT;
+
+        ck_assert_msg(kube_client_new(tc_config(), &c, &e) == 0, "%s", merr_msg(&e));
+        return c;
 }

@@ -7,6 +7,9 @@
  *   tc_kubectl(out, args...)     runs the cluster's kubectl with the admin kubeconfig; stdout into out
  *   tc_namespace_new(prefix)     creates a fresh namespace "<prefix>-<random>" and returns its name
  *   tc_namespace_delete(name)    deletes it without waiting (what tests do when they end)
+ *   tc_ns_setup/tc_ns_teardown   a Check fixture giving each test a fresh namespace in tc_ns, named after
+ *                                the test program ("kube-exec-1a2b3c4d" for test-kube-exec)
+ *   tc_config(), tc_client()     the admin kubeconfig loaded, and a client over it (they assert)
  *
  * Strings returned are owned by the caller (free()).
  */
@@ -24,3 +27,10 @@ int tc_kubectl(struct buf *out, ...) _sentinel_;
 
 char *tc_namespace_new(const char *prefix);
 int tc_namespace_delete(const char *name);
+
+extern char *tc_ns;
+void tc_ns_setup(void);
+void tc_ns_teardown(void);
+
+struct kube_config *tc_config(void);
+struct kube_client *tc_client(void);
