@@ -32,7 +32,7 @@ C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down api-docs
+        cluster-up cluster-down cluster-status binaries up down api-docs bench-cluster
 
 all: $(LIB) $(UNIT_BIN) $(ITEST_BIN)
 
@@ -49,6 +49,7 @@ help:
 	@echo 'compile_commands.json  for clangd'
 	@echo 'api-docs         regenerate docs/api.md from crds/'
 	@echo 'binaries         build the Kubernetes, etcd, KWOK and agent-sandbox binaries into the cache'
+	@echo 'bench-cluster    build and cluster-up figures of the local control plane'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -134,6 +135,10 @@ down:
 
 cluster-up:
 	bash hack/cluster.sh up
+
+# The local control plane's figures (docs/local-cluster.md), as one table.
+bench-cluster:
+	@bash bench/cluster.sh
 
 cluster-down:
 	bash hack/cluster.sh down

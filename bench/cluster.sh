@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Figures for the local control plane (`make bench-cluster`), printed as one table:
+#   - the cold build time of each binary set, as recorded by hack/build-binaries.sh when it built them;
+#   - cluster-up to ready with a new state directory (PKI, initdb), and again with that state kept;
+# measured on a second cluster on its own ports and state directory, which is removed afterwards.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/hack/versions.sh"
+bash "$root/hack/build-binaries.sh" >/dev/null 2>&1
+
+export MBOX_STATE_DIR=$(mktemp -d /var/tmp/mbox-bench.XXXXXX)
+export MBOX_ETCD_PORT=32379 MBOX_ETCD_PEER_PORT=32380 MBOX_APISERVER_PORT=36443 MBOX_KCM_PORT=30257 \
+        MBOX_SCHEDULER_PORT=30259 MBOX_KWOK_PORT=30247 MBOX_AGENT_SANDBOX_METRICS_PORT=38080 \
+        MBOX_AGENT_SANDBOX_HEALTH_PORT=38081 MBOX_PG_PORT=35432
+trap 'bash "$root/hack/cluster.sh" down --purge >/dev/null 2>&1' EXIT
+
+up() { # prints seconds to ready
+        local t0 t1
+        t0=$(date +%s.%N)
+        bash "$root/hack/cluster.sh" up >/dev/null 2>&1
+        t1=$(date +%s.%N)
+        awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}'
+}
+fresh=$(up)
+bash "$root/hack/cluster.sh" down >/dev/null 2>&1
+kept=$(up)
+
+build() { [ -f "$1/.build-seconds" ] && awk -v s="$(cat "$1/.build-seconds")" 'BEGIN {printf "%d min %d s", s / 60, s % 60}' || echo "not recorded (built before this was kept)"; }
+printf '%-58s %s\n' "figure" "value"
+printf '%-58s %s\n' "cold build: kubernetes v$K8S_VERSION (4 binaries)" "$(build "$K8S_BIN")"
+printf '%-58s %s\n' "cold build: etcd v$ETCD_VERSION" "$(build "$ETCD_BIN")"
+printf '%-58s %s\n' "cold build: kwok v$KWOK_VERSION" "$(build "$KWOK_BIN")"
+printf '%-58s %s\n' "cold build: agent-sandbox v$AGENT_SANDBOX_VERSION" "$(build "$AGENT_SANDBOX_BIN")"
+printf '%-58s %s s\n' "cluster-up to ready, new state (target < 30 s)" "$fresh"
+printf '%-58s %s s\n' "cluster-up to ready, state kept (target < 30 s)" "$kept"
