@@ -464,7 +464,9 @@ static int send_object(struct kube_client *c, const char *method, const struct k
 }
 
 static const char *to_json(json_object *obj, size_t *len) {
-        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, len);
+        /* "\/" is valid JSON but not valid YAML, and server-side apply bodies are decoded as YAML */
+        const char *s = json_object_to_json_string_length(
+                obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 
         return s;
 }

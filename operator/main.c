@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox-operator: flags, logging, the health and metrics server, signals; everything else is
+ * pkg/operator.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "duration.h"
+#include "health.h"
+#include "httpd.h"
+#include "log.h"
+#include "metrics.h"
+#include "operator/operator.h"
+
+static struct operator *the_operator;
+
+static void on_signal(int sig) {
+        (void) sig;
+        if (the_operator)
+                operator_stop(the_operator);
+}
+
+static void usage(FILE *f) {
+        fputs("Usage: mbox-operator [OPTION]...\n"
+              "Reconciles mbox.dev Projects, EnvironmentTemplates and Sandboxes into namespaces, policy and\n"
+              "agent-sandbox resources.\n"
+              "\n"
+              "Connection:\n"
+              "      --kubeconfig=PATHS         kubeconfig files, colon-separated (default: $KUBECONFIG,\n"
+              "                                 ~/.kube/config, then the in-cluster ServiceAccount)\n"
+              "      --context=NAME             kubeconfig context (default: current-context)\n"
+              "\n"
+              "Behaviour:\n"
+              "      --library-namespace=NS     namespace of the platform template library, usable by every\n"
+              "                                 project; also where mbox-apiserver runs (default mbox-system)\n"
+              "      --project-workers=N        concurrent Project reconciles (default 2)\n"
+              "      --template-workers=N       concurrent EnvironmentTemplate reconciles (default 2)\n"
+              "      --sandbox-workers=N        concurrent Sandbox reconciles (default 8)\n"
+              "      --preview-base-url=URL     prefix of the preview URLs written to sandbox status, e.g. the\n"
+              "                                 kube-apiserver's address (default: none, URLs are paths)\n"
+              "      --resync=DURATION          reconcile every object again after this long (default 10m)\n"
+              "\n"
+              "Leader election (a coordination.k8s.io/v1 Lease; standby replicas wait for it):\n"
+              "      --leader-elect[=BOOL]      take the Lease before doing any work (default false)\n"
+              "      --leader-election-namespace=NS  the Lease's namespace (default mbox-system)\n"
+              "      --leader-election-id=NAME  the Lease's name (default mbox-operator)\n"
+              "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"
+              "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"
+              "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default 10s)\n"
+              "      --retry-period=DURATION    between renewals and attempts (default 2s)\n"
+              "\n"
+              "Observability:\n"
+              "      --health-address=ADDR      serve /healthz, /livez, /readyz and /metrics (default :8081;\n"
+              "                                 empty to disable)\n"
+              "      --metrics-address=ADDR     also serve /metrics here (default: only on the health address)\n"
+              "      --log-format=text|json     (default text)\n"
+              "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
+              "  -h, --help                     this help\n",
+                f);
+}
+
+static int parse_bool(const char *s, bool *ret) {
+        if (!s || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+                *ret = true;
+        else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_ms(const char *flag, const char *s, long *ret) {
+        int64_t ns;
+        struct merr err = MERR_INIT;
+        if (duration_parse(s, &ns, &err) < 0 || ns <= 0) {
+                fprintf(stderr, "mbox-operator: --%s: %s\n", flag, err.code ? merr_msg(&err) : "must be positive");
+                return -EINVAL;
+        }
+        *ret = (long) (ns / 1000000);
+        return 0;
+}
+
+static int parse_int(const char *flag, const char *s, int *ret) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*s == '\0' || *end != '\0' || v < 1 || v > 1000) {
+                fprintf(stderr, "mbox-operator: --%s: expected a number from 1 to 1000, got '%s'\n", flag, s);
+                return -EINVAL;
+        }
+        *ret = (int) v;
+        return 0;
+}
+
+static bool ready(void *ud, struct buf *why) {
+        if (operator_ready(ud))
+                return true;
+        buf_puts(why, "caches not synced yet");
+        return false;
+}
+
+enum {
+        OPT_KUBECONFIG = 256,
+        OPT_CONTEXT,
+        OPT_LIBRARY,
+        OPT_PW,
+        OPT_TW,
+        OPT_SW,
+        OPT_PREVIEW,
+        OPT_RESYNC,
+        OPT_LE,
+        OPT_LE_NS,
+        OPT_LE_ID,
+        OPT_LE_IDENTITY,
+        OPT_LEASE,
+        OPT_RENEW,
+        OPT_RETRY,
+        OPT_HEALTH,
+        OPT_METRICS,
+        OPT_LOG_FORMAT,
+        OPT_LOG_LEVEL,
+};
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+                {"context", required_argument, NULL, OPT_CONTEXT},
+                {"library-namespace", required_argument, NULL, OPT_LIBRARY},
+                {"project-workers", required_argument, NULL, OPT_PW},
+                {"template-workers", required_argument, NULL, OPT_TW},
+                {"sandbox-workers", required_argument, NULL, OPT_SW},
+                {"preview-base-url", required_argument, NULL, OPT_PREVIEW},
+                {"resync", required_argument, NULL, OPT_RESYNC},
+                {"leader-elect", optional_argument, NULL, OPT_LE},
+                {"leader-election-namespace", required_argument, NULL, OPT_LE_NS},
+                {"leader-election-id", required_argument, NULL, OPT_LE_ID},
+                {"leader-election-identity", required_argument, NULL, OPT_LE_IDENTITY},
+                {"lease-duration", required_argument, NULL, OPT_LEASE},
+                {"renew-deadline", required_argument, NULL, OPT_RENEW},
+                {"retry-period", required_argument, NULL, OPT_RETRY},
+                {"health-address", required_argument, NULL, OPT_HEALTH},
+                {"metrics-address", required_argument, NULL, OPT_METRICS},
+                {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+                {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        struct operator_options o = {0};
+        const char *health_addr = ":8081", *metrics_addr = NULL;
+        int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c;
+        long resync_ms = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                int r = 0;
+                switch (c) {
+                case OPT_KUBECONFIG: o.kubeconfig = optarg; break;
+                case OPT_CONTEXT: o.context = optarg; break;
+                case OPT_LIBRARY: o.library_namespace = optarg; break;
+                case OPT_PW: r = parse_int("project-workers", optarg, &o.project_workers); break;
+                case OPT_TW: r = parse_int("template-workers", optarg, &o.template_workers); break;
+                case OPT_SW: r = parse_int("sandbox-workers", optarg, &o.sandbox_workers); break;
+                case OPT_PREVIEW: o.preview_base_url = optarg; break;
+                case OPT_RESYNC: r = parse_ms("resync", optarg, &resync_ms); break;
+                case OPT_LE:
+                        if ((r = parse_bool(optarg, &o.leader_elect)) < 0)
+                                fprintf(stderr, "mbox-operator: --leader-elect: expected true or false, got '%s'\n",
+                                        optarg);
+                        break;
+                case OPT_LE_NS: o.leader_namespace = optarg; break;
+                case OPT_LE_ID: o.leader_name = optarg; break;
+                case OPT_LE_IDENTITY: o.leader_identity = optarg; break;
+                case OPT_LEASE: r = parse_ms("lease-duration", optarg, &o.lease_duration_ms); break;
+                case OPT_RENEW: r = parse_ms("renew-deadline", optarg, &o.renew_deadline_ms); break;
+                case OPT_RETRY: r = parse_ms("retry-period", optarg, &o.retry_period_ms); break;
+                case OPT_HEALTH: health_addr = optarg; break;
+                case OPT_METRICS: metrics_addr = optarg; break;
+                case OPT_LOG_FORMAT:
+                        if ((log_format = log_format_from_string(optarg)) < 0) {
+                                fprintf(stderr, "mbox-operator: --log-format: expected text or json, got '%s'\n", optarg);
+                                r = -EINVAL;
+                        }
+                        break;
+                case OPT_LOG_LEVEL:
+                        if ((log_level = log_level_from_string(optarg)) < 0) {
+                                fprintf(stderr, "mbox-operator: --log-level: expected debug, info, warn or error, got '%s'\n",
+                                        optarg);
+                                r = -EINVAL;
+                        }
+                        break;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 2;
+                }
+                if (r < 0)
+                        return 2;
+        }
+        if (optind < argc) {
+                fprintf(stderr, "mbox-operator: unexpected argument '%s' (see --help)\n", argv[optind]);
+                return 2;
+        }
+        o.resync_ns = (int64_t) resync_ms * 1000000;
+        log_setup(log_level, log_format, STDERR_FILENO);
+
+        struct merr err = MERR_INIT;
+        _cleanup_(metrics_freep) struct metrics *m = NULL;
+        _cleanup_(operator_freep) struct operator *op = NULL;
+        _cleanup_(httpd_freep) struct httpd *health = NULL, *metrics_srv = NULL;
+        if (metrics_new(&m) < 0) {
+                log_error("out of memory");
+                return 1;
+        }
+        if (operator_new(&o, m, &op, &err) < 0) {
+                log_error("cannot start", "error", merr_msg(&err));
+                return 1;
+        }
+        the_operator = op;
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        if (health_addr && *health_addr) {
+                struct httpd_options ho = {.listen = health_addr, .max_connections = 8};
+                if (httpd_new(&ho, &health, &err) < 0 || health_serve(health, m, ready, op) < 0 ||
+                        httpd_start(health, &err) < 0) {
+                        log_error("cannot serve health", "address", health_addr, "error", merr_msg(&err));
+                        return 1;
+                }
+        }
+        if (metrics_addr && *metrics_addr) {
+                struct httpd_options mo = {.listen = metrics_addr, .max_connections = 4};
+                if (httpd_new(&mo, &metrics_srv, &err) < 0 || health_serve(metrics_srv, m, ready, op) < 0 ||
+                        httpd_start(metrics_srv, &err) < 0) {
+                        log_error("cannot serve metrics", "address", metrics_addr, "error", merr_msg(&err));
+                        return 1;
+                }
+        }
+        log_info("mbox-operator starting", "health", health_addr ? health_addr : "",
+                "leader_elect", o.leader_elect ? "true" : "false");
+        int rc = operator_run(op, &err);
+        the_operator = NULL;
+        if (rc < 0) {
+                log_error("stopped", "error", merr_msg(&err));
+                return 1;
+        }
+        log_info("stopped");
+        return 0;
+}

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * How the controllers write: every write is compared first against the informer's cache, so a reconcile
+ * of a converged object makes no request at all; owned objects are server-side applied (field manager
+ * mbox-operator, forced, so a hand edit of a field mbox owns is put back); status is replaced with an
+ * optimistic update, so a stale view loses the race (-ESTALE) and is retried from a fresh cache.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "operator/internal.h"
+#include "timestamp.h"
+
+bool op_json_subset(json_object *want, json_object *have) {
+        if (!want)
+                return true;
+        if (!have)
+                return false;
+        enum json_type t = json_object_get_type(want);
+        if (t != json_object_get_type(have)) {
+                /* 1 and 1.0 are one number to the API server */
+                if ((t == json_type_int || t == json_type_double) &&
+                        (json_object_is_type(have, json_type_int) || json_object_is_type(have, json_type_double)))
+                        return json_object_get_double(want) == json_object_get_double(have);
+                return false;
+        }
+        switch (t) {
+        case json_type_object:
+                json_object_object_foreach(want, k, v) {
+                        json_object *h = NULL;
+                        if (!json_object_object_get_ex(have, k, &h)) {
+                                if (!v)
+                                        continue;
+                                return false;
+                        }
+                        if (!op_json_subset(v, h))
+                                return false;
+                }
+                return true;
+        case json_type_array: {
+                size_t n = json_object_array_length(want);
+                if (n != json_object_array_length(have))
+                        return false;
+                for (size_t i = 0; i < n; i++)
+                        if (!op_json_subset(json_object_array_get_idx(want, i), json_object_array_get_idx(have, i)))
+                                return false;
+                return true;
+        }
+        default:
+                return json_object_equal(want, have);
+        }
+}
+
+static void count_write(struct op_ctx *cx, enum op_res res, const char *verb) {
+        cx->writes++;
+        if (cx->op->m_writes)
+                metric_add(cx->op->m_writes, (const char *const[]) {op_res_info[res].resource, verb}, 1);
+}
+
+static struct kube_resource res_of(enum op_res res, const char *ns, const char *name) {
+        const struct op_res_info *i = &op_res_info[res];
+        return (struct kube_resource) {
+                .group = i->group,
+                .version = i->version,
+                .resource = i->resource,
+                .namespace = i->namespaced ? ns : NULL,
+                .name = name,
+        };
+}
+
+int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err) {
+        const char *ns = op_str(desired, "metadata.namespace"), *name = op_str(desired, "metadata.name");
+        char key[512];
+        if (kube_object_key(desired, key, sizeof(key)) < 0)
+                return merr_set(err, -EINVAL, "desired %s has no name", op_res_info[res].kind);
+        _cleanup_json_ json_object *cached = op_get(cx->op, res, key);
+        if (cached && op_json_subset(desired, cached))
+                return 0;
+        struct kube_resource r = res_of(res, ns, name);
+        struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER, .force = true};
+        count_write(cx, res, "apply");
+        int rc = kube_apply(cx->c, &r, desired, &wo, NULL, err);
+        if (rc < 0)
+                return merr_wrap(err, rc, "applying %s %s", op_res_info[res].kind, key);
+        log_debug("applied", "kind", op_res_info[res].kind, "key", key);
+        return 1;
+}
+
+int op_write_status(struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err) {
+        json_object *old = NULL;
+        json_object_object_get_ex(obj, "status", &old);
+        if (old && json_object_equal(old, status))
+                return 0;
+        _cleanup_json_ json_object *copy = NULL;
+        if (json_object_deep_copy(obj, &copy, NULL) < 0)
+                return merr_set(err, -ENOMEM, "copying object");
+        json_object_object_add(copy, "status", json_object_get(status));
+        struct kube_resource r = res_of(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
+        r.subresource = "status";
+        count_write(cx, res, "status");
+        int rc = kube_update(cx->c, &r, copy, NULL, NULL, err);
+        if (rc < 0)
+                return merr_wrap(err, rc, "updating the status of %s %s", op_res_info[res].kind, r.name);
+        return 1;
+}
+
+bool op_has_finalizer(json_object *obj) {
+        json_object *f = NULL;
+        if (json_pointer_get(obj, "/metadata/finalizers", &f) < 0 || !json_object_is_type(f, json_type_array))
+                return false;
+        for (size_t i = 0; i < json_object_array_length(f); i++)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(f, i)), OP_FINALIZER) == 0)
+                        return true;
+        return false;
+}
+
+int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool present, struct merr *err) {
+        if (op_has_finalizer(obj) == present)
+                return 0;
+        _cleanup_json_ json_object *list = json_object_new_array();
+        json_object *f = NULL;
+        if (json_pointer_get(obj, "/metadata/finalizers", &f) == 0 && json_object_is_type(f, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(f); i++) {
+                        json_object *v = json_object_array_get_idx(f, i);
+                        if (strcmp(json_object_get_string(v), OP_FINALIZER) != 0)
+                                json_object_array_add(list, json_object_get(v));
+                }
+        if (present)
+                json_object_array_add(list, json_object_new_string(OP_FINALIZER));
+        /* the resourceVersion makes it optimistic: a finalizer someone added meanwhile is never dropped */
+        _cleanup_json_ json_object *patch = json_object_new_object();
+        json_object *meta = json_object_new_object();
+        json_object_object_add(patch, "metadata", meta);
+        json_object_object_add(meta, "finalizers", json_object_get(list));
+        json_object_object_add(meta, "resourceVersion", json_object_new_string(op_str(obj, "metadata.resourceVersion")));
+        const char *s = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        int rc = op_patch(cx, res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), s, err);
+        return rc < 0 ? rc : 1;
+}
+
+int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
+        struct merr *err) {
+        struct kube_resource r = res_of(res, ns, name);
+        struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
+        count_write(cx, res, "patch");
+        int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), &wo, NULL, err);
+        if (rc < 0)
+                return merr_wrap(err, rc, "patching %s %s%s%s", op_res_info[res].kind, ns ? ns : "", ns ? "/" : "",
+                        name);
+        return 1;
+}
+
+int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, struct merr *err) {
+        struct kube_resource r = res_of(res, ns, name);
+        struct kube_delete_opts o = {.propagation_policy = "Background", .grace_period_seconds = -1};
+        count_write(cx, res, "delete");
+        int rc = kube_delete(cx->c, &r, &o, NULL, err);
+        if (rc == -ENOENT) {
+                merr_clear(err);
+                return 0;
+        }
+        if (rc < 0)
+                return merr_wrap(err, rc, "deleting %s %s", op_res_info[res].kind, name);
+        return 1;
+}
+
+void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char *reason, const char *fmt, ...) {
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (!cx->op->events)
+                return;
+        int rc = kube_event(cx->op->events, obj, type, reason, reason, "%s", msg);
+        if (rc < 0)
+                log_warn("recording an event failed", "reason", reason, "error", strerror(-rc));
+}
+
+const char *op_str(json_object *obj, const char *path) {
+        json_object *v = obj;
+        char part[128];
+        while (v && *path) {
+                size_t n = strcspn(path, ".");
+                if (n >= sizeof(part))
+                        return NULL;
+                memcpy(part, path, n);
+                part[n] = '\0';
+                if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, part, &v))
+                        return NULL;
+                path += n + (path[n] == '.');
+        }
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+json_object *op_meta(const char *name, const char *ns, const char *project) {
+        json_object *meta = json_object_new_object(), *labels = json_object_new_object();
+        json_object_object_add(meta, "name", json_object_new_string(name));
+        if (ns)
+                json_object_object_add(meta, "namespace", json_object_new_string(ns));
+        json_object_object_add(labels, LABEL_MANAGED_BY, json_object_new_string(OP_FIELD_MANAGER));
+        if (project)
+                json_object_object_add(labels, LABEL_PROJECT, json_object_new_string(project));
+        json_object_object_add(meta, "labels", labels);
+        return meta;
+}
+
+void op_owner_ref(json_object *meta, json_object *owner, bool controller) {
+        json_object *refs = json_object_new_array(), *ref = json_object_new_object();
+        json_object_object_add(ref, "apiVersion", json_object_new_string(op_str(owner, "apiVersion")));
+        json_object_object_add(ref, "kind", json_object_new_string(op_str(owner, "kind")));
+        json_object_object_add(ref, "name", json_object_new_string(op_str(owner, "metadata.name")));
+        json_object_object_add(ref, "uid", json_object_new_string(op_str(owner, "metadata.uid")));
+        if (controller) {
+                json_object_object_add(ref, "controller", json_object_new_boolean(true));
+                json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(true));
+        }
+        json_object_array_add(refs, ref);
+        json_object_object_add(meta, "ownerReferences", refs);
+}
+
+static json_object *find_condition(json_object *conds, const char *type) {
+        if (!conds || !json_object_is_type(conds, json_type_array))
+                return NULL;
+        for (size_t i = 0; i < json_object_array_length(conds); i++) {
+                json_object *c = json_object_array_get_idx(conds, i);
+                const char *t = op_str(c, "type");
+                if (t && strcmp(t, type) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
+void op_now(char *buf, size_t size) {
+        struct timestamp now;
+        timestamp_now(&now);
+        now.nsec = 0; /* metav1.Time has whole seconds */
+        timestamp_format(&now, buf, size);
+}
+
+void op_condition(json_object *conds, json_object *old, const char *type, bool status, const char *reason,
+        const char *message, int64_t generation) {
+        const char *st = status ? "True" : "False";
+        json_object *prev = find_condition(old, type);
+        const char *ltt = NULL;
+        char now[64];
+        if (prev && op_str(prev, "status") && strcmp(op_str(prev, "status"), st) == 0)
+                ltt = op_str(prev, "lastTransitionTime");
+        if (!ltt) {
+                op_now(now, sizeof(now));
+                ltt = now;
+        }
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "type", json_object_new_string(type));
+        json_object_object_add(c, "status", json_object_new_string(st));
+        json_object_object_add(c, "observedGeneration", json_object_new_int64(generation));
+        json_object_object_add(c, "lastTransitionTime", json_object_new_string(ltt));
+        json_object_object_add(c, "reason", json_object_new_string(reason));
+        json_object_object_add(c, "message", json_object_new_string(message ? message : ""));
+        json_object_array_add(conds, c);
+}
+
+const char *op_condition_status(json_object *obj, const char *path, const char *type, const char **ret_reason,
+        const char **ret_message) {
+        json_object *conds = NULL;
+        if (json_pointer_get(obj, path, &conds) < 0)
+                conds = NULL;
+        json_object *c = find_condition(conds, type);
+        if (ret_reason)
+                *ret_reason = c ? op_str(c, "reason") : NULL;
+        if (ret_message)
+                *ret_message = c ? op_str(c, "message") : NULL;
+        return c ? op_str(c, "status") : NULL;
+}
+
+const char *op_hash(const char *s, char *buf) {
+        uint32_t h = 2166136261u;
+        for (; *s; s++) {
+                h ^= (uint8_t) *s;
+                h *= 16777619u;
+        }
+        snprintf(buf, 9, "%08x", h);
+        return buf;
+}
+
+struct prune_ctx {
+        const char *project;
+        const char *const *keep;
+        char **doomed;
+        size_t n, cap;
+};
+
+static void prune_fn(const char *key, json_object *obj, void *ud) {
+        struct prune_ctx *p = ud;
+        const char *name = op_str(obj, "metadata.name");
+        json_object *labels = NULL, *v = NULL;
+        (void) key;
+        if (!name)
+                return;
+        if (p->project && (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
+                                  !json_object_object_get_ex(labels, LABEL_PROJECT, &v) ||
+                                  strcmp(json_object_get_string(v), p->project) != 0))
+                return;
+        for (const char *const *k = p->keep; k && *k; k++)
+                if (strcmp(*k, name) == 0)
+                        return;
+        if (p->n == p->cap) {
+                size_t cap = p->cap ? p->cap * 2 : 8;
+                char **d = realloc(p->doomed, cap * sizeof(*d));
+                if (!d)
+                        return;
+                p->doomed = d;
+                p->cap = cap;
+        }
+        p->doomed[p->n] = strdup(name);
+        if (p->doomed[p->n])
+                p->n++;
+}
+
+int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,
+        struct merr *err) {
+        struct prune_ctx p = {.project = project, .keep = keep};
+        int rc = 0, sent = 0;
+        informer_foreach(cx->op->inf[res], ns, prune_fn, &p);
+        for (size_t i = 0; i < p.n; i++) {
+                if (rc >= 0) {
+                        rc = op_delete(cx, res, ns, p.doomed[i], err);
+                        sent += rc > 0;
+                }
+                free(p.doomed[i]);
+        }
+        free(p.doomed);
+        return rc < 0 ? rc : sent;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the operator's controllers share: the watched resources, the caches, the queues, and the helpers
+ * every reconcile uses to write only what differs (apply.c). Not installed; only pkg/operator includes it.
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kube/client.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/leader.h"
+#include "kube/workqueue.h"
+#include "merr.h"
+#include "metrics.h"
+#include "operator/operator.h"
+#include "strmap.h"
+
+#define OP_FIELD_MANAGER "mbox-operator"
+#define OP_FINALIZER     "mbox.dev/cleanup"
+
+/* Labels on everything the operator creates. */
+#define LABEL_MANAGED_BY    "app.kubernetes.io/managed-by"
+#define LABEL_PROJECT       "mbox.dev/project"
+#define LABEL_SANDBOX       "mbox.dev/sandbox"
+#define LABEL_TEMPLATE      "mbox.dev/template"
+#define LABEL_TEMPLATE_NS   "mbox.dev/template-namespace"
+#define LABEL_TEMPLATE_VER  "mbox.dev/template-version"
+#define SANDBOX_SA          "mbox-sandbox"
+#define WORKSPACE_VOLUME    "workspace"
+
+enum op_res {
+        RES_PROJECT,
+        RES_TEMPLATE,
+        RES_SANDBOX,
+        RES_NAMESPACE,
+        RES_SERVICEACCOUNT,
+        RES_NETWORKPOLICY,
+        RES_RESOURCEQUOTA,
+        RES_LIMITRANGE,
+        RES_ROLEBINDING,
+        RES_AS_TEMPLATE,
+        RES_AS_POOL,
+        RES_AS_CLAIM,
+        RES_AS_SANDBOX,
+        RES__MAX,
+};
+
+struct op_res_info {
+        const char *group, *version, *resource, *kind;
+        bool namespaced;
+        bool managed; /* only objects labelled managed-by=mbox-operator are watched */
+};
+
+extern const struct op_res_info op_res_info[RES__MAX];
+
+enum op_ctl { CTL_PROJECT, CTL_TEMPLATE, CTL_SANDBOX, CTL__MAX };
+
+struct op_ctx;
+typedef int (*op_reconcile_fn)(struct op_ctx *cx, const char *key, struct merr *err);
+
+struct op_route {
+        struct operator *op;
+        enum op_res res;
+};
+
+struct operator {
+        struct operator_options opt;
+        struct op_route routes[RES__MAX];
+        atomic_bool leading;
+        struct informer *inf[RES__MAX];
+        struct workqueue *queue[CTL__MAX];
+        struct kube_event_recorder *events;
+        struct leader *leader;
+        pthread_t *threads;
+        size_t n_threads;
+        atomic_bool stop;
+        atomic_bool synced;
+        atomic_bool lost;
+        pthread_mutex_t lock; /* guards admitted and the admission decision */
+        pthread_cond_t cond;
+        struct strmap *admitted; /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
+
+        struct metrics *metrics;
+        struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_sandboxes;
+};
+
+struct op_ctx {
+        struct operator *op;
+        struct kube_client *c;
+        enum op_ctl ctl;
+        int64_t requeue_after_ns; /* set by a reconcile that needs another look later (0: none) */
+        unsigned long writes;     /* API writes made in this reconcile */
+};
+
+int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err);
+int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err);
+int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
+
+/* ---- cache and queue ---- */
+/* A new reference to the cached object of resource res under key, or NULL. */
+json_object *op_get(struct operator *op, enum op_res res, const char *key);
+void op_enqueue(struct operator *op, enum op_ctl ctl, const char *key);
+void op_enqueue_after(struct operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);
+/* Enqueues every mbox Sandbox of namespace ns. */
+void op_enqueue_sandboxes(struct operator *op, const char *ns);
+/* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
+const char *op_project_of_namespace(struct operator *op, const char *ns, char *buf, size_t size);
+
+/* ---- writes (apply.c) ---- */
+/* True when every field of want is in have with the same value (objects recursively; arrays item by item,
+ * same length). Fields the server adds (defaults, metadata) do not matter. */
+bool op_json_subset(json_object *want, json_object *have);
+/* Server-side applies desired (borrowed) unless the cached object already holds it. 1 written, 0 not. */
+int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err);
+/* Writes status (borrowed) to obj's status subresource unless equal to obj's status. 1 written, 0 not. */
+int op_write_status(struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err);
+/* Adds or removes OP_FINALIZER on obj (optimistic: -ESTALE when obj is stale). 1 written, 0 not. */
+int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool present, struct merr *err);
+bool op_has_finalizer(json_object *obj);
+/* Deletes name in ns (background propagation); absence is success. 1 when a request was made. */
+int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, struct merr *err);
+/* A merge patch of obj. */
+int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
+        struct merr *err);
+/* Records an Event about obj (best effort; failures are logged). */
+void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char *reason, const char *fmt, ...)
+        _printf_(5, 6);
+
+/* ---- JSON helpers ---- */
+const char *op_str(json_object *obj, const char *path); /* borrowed string at a dotted path, or NULL */
+json_object *op_meta(const char *name, const char *ns, const char *project); /* new metadata with labels */
+void op_owner_ref(json_object *meta, json_object *owner, bool controller);
+/* metav1.Condition list handling: sets type in conds (array, new or existing), keeping lastTransitionTime
+ * when the status did not change relative to old (the object's current conditions, may be NULL). */
+void op_condition(json_object *conds, json_object *old, const char *type, bool status, const char *reason,
+        const char *message, int64_t generation);
+/* "True"/"False" of a condition in a conditions array, NULL when absent; reason through ret_reason. */
+const char *op_condition_status(json_object *obj, const char *path, const char *type, const char **ret_reason,
+        const char **ret_message);
+void op_now(char *buf, size_t size); /* RFC 3339 now */
+/* FNV-1a 32 of s as 8 hex digits into buf (at least 9 bytes). */
+const char *op_hash(const char *s, char *buf);
+/* Deletes the objects of res in ns labelled project=<project> (any object when project is NULL) whose names are not
+ * in keep (NULL-terminated). Returns how many deletes were sent, or a negative errno. */
+int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,
+        struct merr *err);

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The operator's runtime: one informer per watched resource (owned children are watched through the
+ * managed-by label, so the caches hold only what mbox made), a work queue per controller, and workers.
+ * Informer handlers only route keys: a child's change enqueues its owner (a namespace's policy objects
+ * their Project, a claim its mbox Sandbox, an agent-sandbox Sandbox its claim's mbox Sandbox, a
+ * projected SandboxTemplate or pool its EnvironmentTemplate); everything else happens in reconciles,
+ * which read the caches and write only what differs (apply.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "operator/internal.h"
+
+const struct op_res_info op_res_info[RES__MAX] = {
+        [RES_PROJECT] = {"mbox.dev", "v1alpha1", "projects", "Project", false, false},
+        [RES_TEMPLATE] = {"mbox.dev", "v1alpha1", "environmenttemplates", "EnvironmentTemplate", true, false},
+        [RES_SANDBOX] = {"mbox.dev", "v1alpha1", "sandboxes", "Sandbox", true, false},
+        [RES_NAMESPACE] = {"", "v1", "namespaces", "Namespace", false, true},
+        [RES_SERVICEACCOUNT] = {"", "v1", "serviceaccounts", "ServiceAccount", true, true},
+        [RES_NETWORKPOLICY] = {"networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, true},
+        [RES_RESOURCEQUOTA] = {"", "v1", "resourcequotas", "ResourceQuota", true, true},
+        [RES_LIMITRANGE] = {"", "v1", "limitranges", "LimitRange", true, true},
+        [RES_ROLEBINDING] = {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, true},
+        [RES_AS_TEMPLATE] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxtemplates", "SandboxTemplate", true,
+                true},
+        [RES_AS_POOL] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxwarmpools", "SandboxWarmPool", true,
+                true},
+        [RES_AS_CLAIM] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxclaims", "SandboxClaim", true, true},
+        /* pool Sandboxes and claimed ones carry no label of ours: all of them are watched */
+        [RES_AS_SANDBOX] = {"agents.x-k8s.io", "v1beta1", "sandboxes", "Sandbox", true, false},
+};
+
+static const char *const ctl_names[CTL__MAX] = {"project", "template", "sandbox"};
+static const op_reconcile_fn ctl_fns[CTL__MAX] = {
+        op_reconcile_project,
+        op_reconcile_template,
+        op_reconcile_sandbox,
+};
+static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX};
+
+static int load_config(struct operator *op, struct kube_config **ret, struct merr *err) {
+        if (op->opt.kubeconfig)
+                return kube_config_load(op->opt.kubeconfig, op->opt.context, ret, err);
+        return kube_config_default(op->opt.context, ret, err);
+}
+
+json_object *op_get(struct operator *op, enum op_res res, const char *key) {
+        return op->inf[res] ? informer_get(op->inf[res], key) : NULL;
+}
+
+void op_enqueue(struct operator *op, enum op_ctl ctl, const char *key) {
+        if (workqueue_add(op->queue[ctl], key) == -ENOMEM)
+                log_error("out of memory queueing a key", "key", key);
+}
+
+void op_enqueue_after(struct operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns) {
+        if (workqueue_add_after(op->queue[ctl], key, delay_ns) == -ENOMEM)
+                log_error("out of memory queueing a key", "key", key);
+}
+
+static void enqueue_sandbox_fn(const char *key, json_object *obj, void *ud) {
+        (void) obj;
+        op_enqueue(ud, CTL_SANDBOX, key);
+}
+
+void op_enqueue_sandboxes(struct operator *op, const char *ns) {
+        informer_foreach(op->inf[RES_SANDBOX], ns, enqueue_sandbox_fn, op);
+}
+
+const char *op_project_of_namespace(struct operator *op, const char *ns, char *buf, size_t size) {
+        _cleanup_json_ json_object *nsobj = op_get(op, RES_NAMESPACE, ns);
+        json_object *labels = NULL, *v = NULL;
+        if (!nsobj || json_pointer_get(nsobj, "/metadata/labels", &labels) < 0 ||
+                !json_object_object_get_ex(labels, LABEL_PROJECT, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        snprintf(buf, size, "%s", json_object_get_string(v));
+        return buf;
+}
+
+/* The namespace a Project owns, as project_namespace() computes it, from the raw object. */
+static const char *project_ns(json_object *obj, char *buf, size_t size) {
+        const char *ns = op_str(obj, "spec.namespace");
+        if (ns)
+                return ns;
+        snprintf(buf, size, "mbox-%s", op_str(obj, "metadata.name") ? op_str(obj, "metadata.name") : "");
+        return buf;
+}
+
+static const char *label(json_object *obj, const char *name) {
+        json_object *labels = NULL, *v = NULL;
+        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 || !json_object_object_get_ex(labels, name, &v) ||
+                !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void route(struct operator *op, enum op_res res, const char *key, json_object *obj, bool deleted) {
+        const char *ns = op_str(obj, "metadata.namespace"), *v;
+        char buf[512];
+        switch (res) {
+        case RES_PROJECT:
+                op_enqueue(op, CTL_PROJECT, key);
+                op_enqueue_sandboxes(op, project_ns(obj, buf, sizeof(buf)));
+                break;
+        case RES_TEMPLATE:
+                op_enqueue(op, CTL_TEMPLATE, key);
+                op_enqueue_sandboxes(op, ns && strcmp(ns, op->opt.library_namespace) == 0 ? NULL : ns);
+                break;
+        case RES_SANDBOX:
+                op_enqueue(op, CTL_SANDBOX, key);
+                if (ns && op_project_of_namespace(op, ns, buf, sizeof(buf)))
+                        op_enqueue(op, CTL_PROJECT, buf);
+                /* room may have appeared for a sandbox waiting on its project's quota */
+                if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")))
+                        op_enqueue_sandboxes(op, ns);
+                break;
+        case RES_NAMESPACE:
+        case RES_SERVICEACCOUNT:
+        case RES_NETWORKPOLICY:
+        case RES_RESOURCEQUOTA:
+        case RES_LIMITRANGE:
+        case RES_ROLEBINDING:
+                if ((v = label(obj, LABEL_PROJECT)))
+                        op_enqueue(op, CTL_PROJECT, v);
+                break;
+        case RES_AS_TEMPLATE:
+        case RES_AS_POOL:
+                if ((v = label(obj, LABEL_TEMPLATE)) && label(obj, LABEL_TEMPLATE_NS)) {
+                        snprintf(buf, sizeof(buf), "%s/%s", label(obj, LABEL_TEMPLATE_NS), v);
+                        op_enqueue(op, CTL_TEMPLATE, buf);
+                }
+                break;
+        case RES_AS_CLAIM:
+                if ((v = label(obj, LABEL_SANDBOX)) && ns) {
+                        snprintf(buf, sizeof(buf), "%s/%s", ns, v);
+                        op_enqueue(op, CTL_SANDBOX, buf);
+                }
+                break;
+        case RES_AS_SANDBOX:
+                /* a claimed Sandbox is owned by its claim, which is named like the mbox Sandbox */
+                if (kube_controller_owner_key(obj, "SandboxClaim", buf, sizeof(buf)) == 0)
+                        op_enqueue(op, CTL_SANDBOX, buf);
+                break;
+        default:
+                break;
+        }
+}
+
+static void on_add(const char *key, json_object *obj, void *ud) {
+        struct op_route *r = ud;
+        route(r->op, r->res, key, obj, false);
+}
+
+static void on_update(const char *key, json_object *old_obj, json_object *new_obj, void *ud) {
+        struct op_route *r = ud;
+        (void) old_obj;
+        route(r->op, r->res, key, new_obj, false);
+}
+
+static void on_delete(const char *key, json_object *obj, void *ud) {
+        struct op_route *r = ud;
+        route(r->op, r->res, key, obj, true);
+}
+
+static const double duration_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+int operator_new(const struct operator_options *o, struct metrics *m, struct operator **ret, struct merr *err) {
+        struct operator *op = calloc(1, sizeof(*op));
+        int rc;
+        if (!op)
+                return merr_set(err, -ENOMEM, "allocating the operator");
+        op->opt = *o;
+        if (!op->opt.library_namespace)
+                op->opt.library_namespace = "mbox-system";
+        if (op->opt.project_workers <= 0)
+                op->opt.project_workers = 2;
+        if (op->opt.template_workers <= 0)
+                op->opt.template_workers = 2;
+        if (op->opt.sandbox_workers <= 0)
+                op->opt.sandbox_workers = 8;
+        if (!op->opt.leader_namespace)
+                op->opt.leader_namespace = "mbox-system";
+        if (!op->opt.leader_name)
+                op->opt.leader_name = "mbox-operator";
+        if (op->opt.resync_ns <= 0)
+                op->opt.resync_ns = 600LL * 1000000000;
+        pthread_mutex_init(&op->lock, NULL);
+        pthread_cond_init(&op->cond, NULL);
+        op->admitted = strmap_new(NULL);
+        if (!op->admitted) {
+                rc = merr_set(err, -ENOMEM, "allocating the operator");
+                goto fail;
+        }
+
+        op->metrics = m;
+        if (m) {
+                op->m_reconciles = metrics_counter(m, "mbox_operator_reconcile_total",
+                        "Reconciles by controller and result (success, error, requeue).",
+                        (const char *const[]) {"controller", "result", NULL});
+                op->m_reconcile_seconds = metrics_histogram(m, "mbox_operator_reconcile_duration_seconds",
+                        "Time spent in one reconcile.", (const char *const[]) {"controller", NULL},
+                        duration_buckets, ARRAY_SIZE(duration_buckets));
+                op->m_writes = metrics_counter(m, "mbox_operator_api_writes_total",
+                        "Writes to the Kubernetes API by resource and verb (apply, patch, status, create, delete).",
+                        (const char *const[]) {"resource", "verb", NULL});
+                op->m_queue_depth = metrics_gauge(m, "mbox_operator_workqueue_depth",
+                        "Keys waiting in each controller's queue.", (const char *const[]) {"controller", NULL});
+                op->m_sandboxes = metrics_gauge(m, "mbox_operator_sandboxes", "mbox Sandboxes by phase.",
+                        (const char *const[]) {"phase", NULL});
+        }
+
+        for (int c = 0; c < CTL__MAX; c++) {
+                struct workqueue_options qo = {.base_delay_ns = 5000000, .max_delay_ns = 300LL * 1000000000,
+                        .qps = 50, .burst = 300};
+                rc = workqueue_new(&qo, &op->queue[c]);
+                if (rc < 0) {
+                        merr_set(err, rc, "creating the %s queue", ctl_names[c]);
+                        goto fail;
+                }
+        }
+
+        for (int i = 0; i < RES__MAX; i++) {
+                struct kube_config *cfg = NULL;
+                rc = load_config(op, &cfg, err);
+                if (rc < 0)
+                        goto fail;
+                const struct op_res_info *ri = &op_res_info[i];
+                struct kube_resource r = {.group = ri->group, .version = ri->version, .resource = ri->resource};
+                struct informer_options io = {
+                        .label_selector = ri->managed ? LABEL_MANAGED_BY "=" OP_FIELD_MANAGER : NULL};
+                op->routes[i] = (struct op_route) {op, i};
+                struct informer_handlers h = {on_add, on_update, on_delete, &op->routes[i]};
+                rc = informer_new(cfg, &r, &io, &h, &op->inf[i], err);
+                if (rc < 0)
+                        goto fail;
+        }
+
+        struct kube_config *cfg = NULL;
+        rc = load_config(op, &cfg, err);
+        if (rc < 0)
+                goto fail;
+        char host[128] = "mbox-operator";
+        gethostname(host, sizeof(host) - 1);
+        rc = kube_events_new(cfg, OP_FIELD_MANAGER, host, &op->events, err);
+        if (rc < 0)
+                goto fail;
+        *ret = op;
+        return 0;
+fail:
+        operator_free(op);
+        return rc;
+}
+
+static void stop_threads(struct operator *op) {
+        for (int c = 0; c < CTL__MAX; c++)
+                if (op->queue[c])
+                        workqueue_shutdown(op->queue[c]);
+        for (size_t i = 0; i < op->n_threads; i++)
+                pthread_join(op->threads[i], NULL);
+        free(op->threads);
+        op->threads = NULL;
+        op->n_threads = 0;
+}
+
+struct operator *operator_free(struct operator *op) {
+        if (!op)
+                return NULL;
+        stop_threads(op);
+        op->leader = leader_free(op->leader);
+        for (int i = 0; i < RES__MAX; i++)
+                op->inf[i] = informer_free(op->inf[i]);
+        for (int c = 0; c < CTL__MAX; c++)
+                op->queue[c] = workqueue_free(op->queue[c]);
+        op->events = kube_events_free(op->events);
+        strmap_free(op->admitted);
+        pthread_mutex_destroy(&op->lock);
+        pthread_cond_destroy(&op->cond);
+        free(op);
+        return NULL;
+}
+
+void operator_stop(struct operator *op) {
+        atomic_store(&op->stop, true);
+}
+
+bool operator_ready(struct operator *op) {
+        return atomic_load(&op->synced) && !atomic_load(&op->lost);
+}
+
+static double seconds_since(const struct timespec *t0) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        return (double) (t1.tv_sec - t0->tv_sec) + (double) (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+struct worker {
+        struct operator *op;
+        enum op_ctl ctl;
+};
+
+static void *worker_main(void *arg) {
+        struct worker *w = arg;
+        struct operator *op = w->op;
+        enum op_ctl ctl = w->ctl;
+        free(w);
+        struct kube_config *cfg = NULL;
+        struct merr err = MERR_INIT;
+        _cleanup_(kube_client_freep) struct kube_client *c = NULL;
+        if (load_config(op, &cfg, &err) < 0 || kube_client_new(cfg, &c, &err) < 0) {
+                log_error("worker cannot reach the API server", "error", merr_msg(&err));
+                atomic_store(&op->lost, true);
+                return NULL;
+        }
+        const char *const lbl[] = {ctl_names[ctl], NULL};
+        for (;;) {
+                _cleanup_free_ char *key = NULL;
+                if (workqueue_get(op->queue[ctl], &key) < 0)
+                        break;
+                struct op_ctx cx = {.op = op, .c = c, .ctl = ctl};
+                struct timespec t0;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                merr_clear(&err);
+                int rc = ctl_fns[ctl](&cx, key, &err);
+                double secs = seconds_since(&t0);
+                const char *result = "success";
+                if (rc < 0) {
+                        result = "error";
+                        /* conflicts are expected under concurrency: the next pass reads a fresher cache */
+                        if (rc == -ESTALE)
+                                log_debug("reconcile conflict", "controller", ctl_names[ctl], "key", key);
+                        else
+                                log_warn("reconcile failed", "controller", ctl_names[ctl], "key", key, "error",
+                                        merr_msg(&err));
+                        workqueue_add_rate_limited(op->queue[ctl], key);
+                } else {
+                        workqueue_forget(op->queue[ctl], key);
+                        if (cx.requeue_after_ns > 0) {
+                                result = "requeue";
+                                workqueue_add_after(op->queue[ctl], key, cx.requeue_after_ns);
+                        }
+                }
+                workqueue_done(op->queue[ctl], key);
+                if (op->m_reconciles) {
+                        metric_add(op->m_reconciles, (const char *const[]) {ctl_names[ctl], result, NULL}, 1);
+                        metric_observe(op->m_reconcile_seconds, lbl, secs);
+                }
+        }
+        return NULL;
+}
+
+static int start_workers(struct operator *op, struct merr *err) {
+        int counts[CTL__MAX] = {op->opt.project_workers, op->opt.template_workers, op->opt.sandbox_workers};
+        size_t total = 0;
+        for (int c = 0; c < CTL__MAX; c++)
+                total += (size_t) counts[c];
+        op->threads = calloc(total, sizeof(pthread_t));
+        if (!op->threads)
+                return merr_set(err, -ENOMEM, "allocating workers");
+        for (int c = 0; c < CTL__MAX; c++)
+                for (int i = 0; i < counts[c]; i++) {
+                        struct worker *w = malloc(sizeof(*w));
+                        if (!w)
+                                return merr_set(err, -ENOMEM, "allocating workers");
+                        *w = (struct worker) {op, c};
+                        int rc = pthread_create(&op->threads[op->n_threads], NULL, worker_main, w);
+                        if (rc != 0) {
+                                free(w);
+                                return merr_set(err, -rc, "starting a worker");
+                        }
+                        op->n_threads++;
+                }
+        log_info("workers started");
+        return 0;
+}
+
+static void enqueue_all_fn(const char *key, json_object *obj, void *ud) {
+        struct op_route *r = ud;
+        (void) obj;
+        for (int c = 0; c < CTL__MAX; c++)
+                if (ctl_primary[c] == r->res)
+                        op_enqueue(r->op, c, key);
+}
+
+struct phase_count {
+        const char *phase;
+        double n;
+};
+
+static void count_phase_fn(const char *key, json_object *obj, void *ud) {
+        struct phase_count *pc = ud;
+        const char *p = op_str(obj, "status.phase");
+        (void) key;
+        for (; pc->phase; pc++)
+                if (p && strcmp(pc->phase, p) == 0) {
+                        pc->n++;
+                        return;
+                }
+        pc->n++; /* the terminator row counts those without a phase yet */
+}
+
+static void update_gauges(struct operator *op) {
+        if (!op->metrics)
+                return;
+        for (int c = 0; c < CTL__MAX; c++)
+                metric_set(op->m_queue_depth, (const char *const[]) {ctl_names[c], NULL},
+                        (double) workqueue_len(op->queue[c]));
+        struct phase_count pc[] = {{"Pending", 0}, {"Starting", 0}, {"Running", 0}, {"Stopping", 0},
+                {"Stopped", 0}, {"Failed", 0}, {"Expired", 0}, {"Terminating", 0}, {NULL, 0}};
+        informer_foreach(op->inf[RES_SANDBOX], NULL, count_phase_fn, pc);
+        for (size_t i = 0; pc[i].phase; i++)
+                metric_set(op->m_sandboxes, (const char *const[]) {pc[i].phase, NULL}, pc[i].n);
+}
+
+static void leader_started(void *ud) {
+        struct operator *op = ud;
+        log_info("became leader", "lease", op->opt.leader_name);
+        atomic_store(&op->leading, true);
+}
+
+static void leader_stopped(void *ud) {
+        struct operator *op = ud;
+        if (atomic_load(&op->leading))
+                atomic_store(&op->lost, true);
+}
+
+int operator_run(struct operator *op, struct merr *err) {
+        int rc;
+        for (int i = 0; i < RES__MAX; i++) {
+                rc = informer_start(op->inf[i], err);
+                if (rc < 0)
+                        return rc;
+        }
+        for (int i = 0; i < RES__MAX; i++)
+                while (!informer_wait_synced(op->inf[i], 1000))
+                        if (atomic_load(&op->stop))
+                                return 0;
+                        else
+                                log_info("waiting for a cache to sync", "resource", op_res_info[i].resource);
+        atomic_store(&op->synced, true);
+        log_info("caches synced");
+
+        if (op->opt.leader_elect) {
+                struct kube_config *cfg = NULL;
+                char identity[256];
+                if (!op->opt.leader_identity) {
+                        char host[128] = "mbox-operator";
+                        gethostname(host, sizeof(host) - 1);
+                        snprintf(identity, sizeof(identity), "%s_%ld", host, (long) getpid());
+                } else
+                        snprintf(identity, sizeof(identity), "%s", op->opt.leader_identity);
+                rc = load_config(op, &cfg, err);
+                if (rc < 0)
+                        return rc;
+                struct leader_options lo = {.namespace = op->opt.leader_namespace, .name = op->opt.leader_name,
+                        .identity = identity, .lease_duration_ms = op->opt.lease_duration_ms,
+                        .renew_deadline_ms = op->opt.renew_deadline_ms, .retry_period_ms = op->opt.retry_period_ms};
+                struct leader_callbacks cb = {leader_started, leader_stopped, op};
+                rc = leader_new(cfg, &lo, &cb, &op->leader, err);
+                if (rc < 0)
+                        return rc;
+                rc = leader_start(op->leader, err);
+                if (rc < 0)
+                        return rc;
+                log_info("waiting for leadership", "lease", op->opt.leader_name, "identity", identity);
+        } else
+                atomic_store(&op->leading, true);
+
+        bool started = false;
+        struct timespec last_resync, last_gauges;
+        clock_gettime(CLOCK_MONOTONIC, &last_resync);
+        last_gauges = last_resync;
+        rc = 0;
+        while (!atomic_load(&op->stop)) {
+                if (atomic_load(&op->lost)) {
+                        rc = merr_set(err, -ENOLCK, "leadership of Lease %s/%s was lost",
+                                op->opt.leader_namespace, op->opt.leader_name);
+                        break;
+                }
+                if (!started && atomic_load(&op->leading)) {
+                        rc = start_workers(op, err);
+                        if (rc < 0)
+                                break;
+                        started = true;
+                }
+                if (seconds_since(&last_resync) * 1e9 >= (double) op->opt.resync_ns) {
+                        clock_gettime(CLOCK_MONOTONIC, &last_resync);
+                        for (int c = 0; c < CTL__MAX; c++)
+                                informer_foreach(op->inf[ctl_primary[c]], NULL, enqueue_all_fn,
+                                        &op->routes[ctl_primary[c]]);
+                }
+                if (seconds_since(&last_gauges) >= 2) {
+                        clock_gettime(CLOCK_MONOTONIC, &last_gauges);
+                        update_gauges(op);
+                }
+                nanosleep(&(struct timespec) {0, 100000000}, NULL);
+        }
+        stop_threads(op);
+        if (op->leader)
+                leader_stop(op->leader);
+        for (int i = 0; i < RES__MAX; i++)
+                informer_stop(op->inf[i]);
+        return rc;
+}

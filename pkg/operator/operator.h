@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox-operator as a library: the Project, EnvironmentTemplate and Sandbox controllers that reconcile the
+ * mbox.dev objects into namespaces, policy objects and agent-sandbox resources (docs/operator.md).
+ *
+ * operator_new() loads the configuration and builds one informer per watched resource, a work queue per
+ * controller and the metrics; operator_run() starts the informers, waits for their caches, takes the
+ * leader Lease when asked to, and runs the workers until operator_stop() (from any thread, or a signal
+ * handler through the atomic flag) or until leadership is lost. Losing the Lease ends the run with
+ * -ENOLCK: the process should exit, as client-go's controllers do, so that it never writes without it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "merr.h"
+
+struct metrics;
+
+struct operator_options {
+        const char *kubeconfig;        /* NULL: $KUBECONFIG, ~/.kube/config, then in-cluster */
+        const char *context;           /* NULL: current-context */
+        const char *library_namespace; /* templates usable by every project (default mbox-system) */
+        int project_workers;           /* default 2 */
+        int template_workers;          /* default 2 */
+        int sandbox_workers;           /* default 8 */
+        bool leader_elect;
+        const char *leader_namespace; /* default mbox-system */
+        const char *leader_name;      /* default mbox-operator */
+        const char *leader_identity;  /* default <hostname>_<pid> */
+        long lease_duration_ms, renew_deadline_ms, retry_period_ms;
+        const char *preview_base_url; /* preview URLs are <base>/<namespace>/<sandbox>/<port>/ */
+        int64_t resync_ns;            /* every object is reconciled again after this (default 10 min) */
+};
+
+struct operator;
+
+int operator_new(const struct operator_options *o, struct metrics *m, struct operator **ret, struct merr *err);
+struct operator *operator_free(struct operator *op);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct operator *, operator_free);
+
+/* Runs until operator_stop() (returns 0) or until leadership is lost (-ENOLCK). */
+int operator_run(struct operator *op, struct merr *err);
+/* Async-signal-safe. */
+void operator_stop(struct operator *op);
+
+/* True once every cache has synced (and, with leader election, whether leading or standing by). */
+bool operator_ready(struct operator *op);

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Project controller: the project's namespace (Pod Security "restricted" enforced), the sandbox
+ * ServiceAccount without token automount, a default-deny NetworkPolicy with DNS, the project's egress
+ * policy and ingress from mbox-apiserver allowed explicitly, ResourceQuota and LimitRange from
+ * spec.quota, RoleBindings for spec.members, and status with counts. Deletion removes the project's
+ * sandboxes first (each through its own finalizer), then its namespace, and reports progress in status.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/project.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "operator/internal.h"
+
+#define NP_DENY    "mbox-default-deny"
+#define NP_DNS     "mbox-allow-dns"
+#define NP_INGRESS "mbox-allow-apiserver"
+#define NP_EGRESS  "mbox-project-egress"
+#define QUOTA_NAME "mbox-quota"
+#define LIMIT_NAME "mbox-defaults"
+
+static json_object *obj_new(const char *api_version, const char *kind, json_object *meta) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "apiVersion", json_object_new_string(api_version));
+        json_object_object_add(o, "kind", json_object_new_string(kind));
+        json_object_object_add(o, "metadata", meta);
+        return o;
+}
+
+static json_object *strs(const char *a, const char *b) {
+        json_object *arr = json_object_new_array();
+        json_object_array_add(arr, json_object_new_string(a));
+        if (b)
+                json_object_array_add(arr, json_object_new_string(b));
+        return arr;
+}
+
+static json_object *label_selector(const char *k, const char *v) {
+        json_object *sel = json_object_new_object(), *m = json_object_new_object();
+        if (k)
+                json_object_object_add(m, k, json_object_new_string(v));
+        json_object_object_add(sel, "matchLabels", m);
+        return sel;
+}
+
+static json_object *np_new(const char *name, const char *ns, json_object *owner, const char *types0,
+        const char *types1) {
+        json_object *meta = op_meta(name, ns, op_str(owner, "metadata.name"));
+        op_owner_ref(meta, owner, true);
+        json_object *np = obj_new("networking.k8s.io/v1", "NetworkPolicy", meta), *spec = json_object_new_object();
+        json_object_object_add(spec, "podSelector", json_object_new_object());
+        json_object_object_add(spec, "policyTypes", strs(types0, types1));
+        json_object_object_add(np, "spec", spec);
+        return np;
+}
+
+static json_object *port(const char *protocol, int64_t p, int64_t end) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "protocol", json_object_new_string(protocol));
+        json_object_object_add(o, "port", json_object_new_int64(p));
+        if (end)
+                json_object_object_add(o, "endPort", json_object_new_int64(end));
+        return o;
+}
+
+/* Egress to cluster DNS: kube-dns pods in any namespace, UDP and TCP 53. */
+static json_object *np_dns(const char *ns, json_object *owner) {
+        json_object *np = np_new(NP_DNS, ns, owner, "Egress", NULL), *spec = json_object_object_get(np, "spec");
+        json_object *rules = json_object_new_array(), *rule = json_object_new_object(), *to = json_object_new_array(),
+                    *peer = json_object_new_object(), *ports = json_object_new_array();
+        json_object_object_add(peer, "namespaceSelector", label_selector(NULL, NULL));
+        json_object_object_add(peer, "podSelector", label_selector("k8s-app", "kube-dns"));
+        json_object_array_add(to, peer);
+        json_object_array_add(ports, port("UDP", 53, 0));
+        json_object_array_add(ports, port("TCP", 53, 0));
+        json_object_object_add(rule, "to", to);
+        json_object_object_add(rule, "ports", ports);
+        json_object_array_add(rules, rule);
+        json_object_object_add(spec, "egress", rules);
+        return np;
+}
+
+/* Ingress only from mbox-apiserver, which proxies terminals and previews. */
+static json_object *np_ingress(const char *ns, json_object *owner, const char *apiserver_ns) {
+        json_object *np = np_new(NP_INGRESS, ns, owner, "Ingress", NULL), *spec = json_object_object_get(np, "spec");
+        json_object *rules = json_object_new_array(), *rule = json_object_new_object(), *from = json_object_new_array(),
+                    *peer = json_object_new_object();
+        json_object_object_add(peer, "namespaceSelector", label_selector("kubernetes.io/metadata.name", apiserver_ns));
+        json_object_object_add(peer, "podSelector", label_selector("app.kubernetes.io/name", "mbox-apiserver"));
+        json_object_array_add(from, peer);
+        json_object_object_add(rule, "from", from);
+        json_object_array_add(rules, rule);
+        json_object_object_add(spec, "ingress", rules);
+        return np;
+}
+
+static json_object *ip_block(const char *cidr, const char *const *except, size_t n) {
+        json_object *peer = json_object_new_object(), *b = json_object_new_object();
+        json_object_object_add(b, "cidr", json_object_new_string(cidr));
+        if (n) {
+                json_object *ex = json_object_new_array();
+                for (size_t i = 0; i < n; i++)
+                        json_object_array_add(ex, json_object_new_string(except[i]));
+                json_object_object_add(b, "except", ex);
+        }
+        json_object_object_add(peer, "ipBlock", b);
+        return peer;
+}
+
+/* The project's egress policy: its CIDR rules, and the public internet when allowed. NULL when none. */
+static json_object *np_egress(const struct project *p, const char *ns, json_object *owner) {
+        static const char *const private4[] = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"};
+        static const char *const private6[] = {"fc00::/7", "fe80::/10"};
+        if (!p->spec.policy.network.allow_internet && p->spec.policy.network.n_egress == 0)
+                return NULL;
+        json_object *np = np_new(NP_EGRESS, ns, owner, "Egress", NULL), *spec = json_object_object_get(np, "spec");
+        json_object *rules = json_object_new_array();
+        if (p->spec.policy.network.allow_internet) {
+                json_object *rule = json_object_new_object(), *to = json_object_new_array();
+                json_object_array_add(to, ip_block("0.0.0.0/0", private4, ARRAY_SIZE(private4)));
+                json_object_array_add(to, ip_block("::/0", private6, ARRAY_SIZE(private6)));
+                json_object_object_add(rule, "to", to);
+                json_object_array_add(rules, rule);
+        }
+        for (size_t i = 0; i < p->spec.policy.network.n_egress; i++) {
+                const struct project_egress *e = &p->spec.policy.network.egress[i];
+                json_object *rule = json_object_new_object(), *to = json_object_new_array();
+                json_object_array_add(to, ip_block(e->cidr, (const char *const *) e->except.v, e->except.n));
+                json_object_object_add(rule, "to", to);
+                if (e->n_ports) {
+                        json_object *ports = json_object_new_array();
+                        for (size_t j = 0; j < e->n_ports; j++)
+                                json_object_array_add(ports, port(e->ports[j].protocol ? e->ports[j].protocol : "TCP",
+                                                                     e->ports[j].port, e->ports[j].end_port));
+                        json_object_object_add(rule, "ports", ports);
+                }
+                json_object_array_add(rules, rule);
+        }
+        json_object_object_add(spec, "egress", rules);
+        return np;
+}
+
+static void put_quantity(json_object *obj, const char *key, const struct api_quantity *q) {
+        char buf[64];
+        if (!q->text)
+                return;
+        /* the API server stores quantities of built-in kinds in canonical form; compare like with like */
+        quantity_format(&q->q, buf, sizeof(buf));
+        json_object_object_add(obj, key, json_object_new_string(buf));
+}
+
+static json_object *quota(const struct project *p, const char *ns, json_object *owner) {
+        if (!p->spec.has_quota || (!p->spec.quota.cpu.text && !p->spec.quota.memory.text && !p->spec.quota.storage.text))
+                return NULL;
+        json_object *meta = op_meta(QUOTA_NAME, ns, p->meta.name);
+        op_owner_ref(meta, owner, true);
+        json_object *o = obj_new("v1", "ResourceQuota", meta), *spec = json_object_new_object(),
+                    *hard = json_object_new_object();
+        put_quantity(hard, "requests.cpu", &p->spec.quota.cpu);
+        put_quantity(hard, "requests.memory", &p->spec.quota.memory);
+        put_quantity(hard, "requests.storage", &p->spec.quota.storage);
+        json_object_object_add(spec, "hard", hard);
+        json_object_object_add(o, "spec", spec);
+        return o;
+}
+
+/* Requests for containers that name none, so that a CPU or memory quota never rejects a pod for it. */
+static json_object *limit_range(const struct project *p, const char *ns, json_object *owner) {
+        json_object *meta = op_meta(LIMIT_NAME, ns, p->meta.name);
+        op_owner_ref(meta, owner, true);
+        json_object *o = obj_new("v1", "LimitRange", meta), *spec = json_object_new_object(),
+                    *limits = json_object_new_array(), *item = json_object_new_object(),
+                    *req = json_object_new_object();
+        json_object_object_add(req, "cpu", json_object_new_string("100m"));
+        json_object_object_add(req, "memory", json_object_new_string("128Mi"));
+        json_object_object_add(item, "type", json_object_new_string("Container"));
+        json_object_object_add(item, "defaultRequest", req);
+        json_object_array_add(limits, item);
+        json_object_object_add(spec, "limits", limits);
+        json_object_object_add(o, "spec", spec);
+        return o;
+}
+
+static const char *role_cluster_role(const char *role) {
+        if (strcmp(role, "Admin") == 0)
+                return "mbox-admin";
+        if (strcmp(role, "Developer") == 0)
+                return "mbox-developer";
+        return "mbox-viewer";
+}
+
+static json_object *role_binding(const struct project *p, const struct project_member *m, const char *ns,
+        json_object *owner, char *name, size_t size) {
+        char id[512], h[9];
+        snprintf(id, sizeof(id), "%s/%s/%s/%s", m->kind, m->namespace ? m->namespace : "", m->name, m->role);
+        snprintf(name, size, "mbox-%s-%s", role_cluster_role(m->role) + 5, op_hash(id, h));
+        json_object *meta = op_meta(name, ns, p->meta.name);
+        op_owner_ref(meta, owner, true);
+        json_object *o = obj_new("rbac.authorization.k8s.io/v1", "RoleBinding", meta),
+                    *ref = json_object_new_object(), *subjects = json_object_new_array(),
+                    *s = json_object_new_object();
+        json_object_object_add(ref, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
+        json_object_object_add(ref, "kind", json_object_new_string("ClusterRole"));
+        json_object_object_add(ref, "name", json_object_new_string(role_cluster_role(m->role)));
+        json_object_object_add(s, "kind", json_object_new_string(m->kind));
+        json_object_object_add(s, "name", json_object_new_string(m->name));
+        if (strcmp(m->kind, "ServiceAccount") == 0)
+                json_object_object_add(s, "namespace", json_object_new_string(m->namespace ? m->namespace : ns));
+        else
+                json_object_object_add(s, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
+        json_object_array_add(subjects, s);
+        json_object_object_add(o, "roleRef", ref);
+        json_object_object_add(o, "subjects", subjects);
+        return o;
+}
+
+static int ensure_owned(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err) {
+        _cleanup_json_ json_object *d = desired;
+        return d ? op_ensure(cx, res, d, err) : 0;
+}
+
+struct counts {
+        int64_t all, running, terminating;
+};
+
+static void count_fn(const char *key, json_object *obj, void *ud) {
+        struct counts *c = ud;
+        const char *phase = op_str(obj, "status.phase");
+        (void) key;
+        c->all++;
+        if (phase && strcmp(phase, "Running") == 0)
+                c->running++;
+        if (op_str(obj, "metadata.deletionTimestamp"))
+                c->terminating++;
+}
+
+static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, bool ready, const char *reason,
+        const char *message, struct merr *err) {
+        struct counts sb = {0}, tpl = {0};
+        int64_t gen = 0;
+        json_object *old = NULL;
+        informer_foreach(cx->op->inf[RES_SANDBOX], ns, count_fn, &sb);
+        informer_foreach(cx->op->inf[RES_TEMPLATE], ns, count_fn, &tpl);
+        json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
+        json_pointer_get(obj, "/status/conditions", &old);
+        _cleanup_json_ json_object *st = json_object_new_object();
+        json_object *conds = json_object_new_array();
+        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
+        json_object_object_add(st, "namespace", json_object_new_string(ns));
+        json_object_object_add(st, "sandboxes", json_object_new_int64(sb.all));
+        json_object_object_add(st, "runningSandboxes", json_object_new_int64(sb.running));
+        json_object_object_add(st, "templates", json_object_new_int64(tpl.all));
+        op_condition(conds, old, "Ready", ready, reason, message, gen);
+        json_object_object_add(st, "conditions", conds);
+        return op_write_status(cx, RES_PROJECT, obj, st, err);
+}
+
+/* Deletion: sandboxes first (their finalizers release the runtime), then the namespace, then the
+ * finalizer. Progress goes to status; each step waits for the caches to show it done. */
+static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct merr *err) {
+        struct counts sb = {0};
+        char msg[256];
+        int rc;
+        if (!op_has_finalizer(obj))
+                return 0;
+        informer_foreach(cx->op->inf[RES_SANDBOX], ns, count_fn, &sb);
+        if (sb.all > 0) {
+                if (sb.terminating < sb.all) {
+                        op_event(cx, obj, "Normal", "DeletingSandboxes", "Deleting %lld sandboxes in namespace %s",
+                                (long long) (sb.all - sb.terminating), ns);
+                        rc = op_prune(cx, RES_SANDBOX, ns, NULL, NULL, err);
+                        if (rc < 0)
+                                return rc;
+                }
+                snprintf(msg, sizeof(msg), "waiting for %lld sandboxes to be deleted", (long long) sb.all);
+                cx->requeue_after_ns = 2000000000;
+                rc = write_status(cx, obj, ns, false, "Deleting", msg, err);
+                return rc < 0 ? rc : 0;
+        }
+        _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
+        if (nsobj) {
+                if (!op_str(nsobj, "metadata.deletionTimestamp")) {
+                        rc = op_delete(cx, RES_NAMESPACE, NULL, ns, err);
+                        if (rc < 0)
+                                return rc;
+                        op_event(cx, obj, "Normal", "DeletingNamespace", "Deleting namespace %s", ns);
+                }
+                snprintf(msg, sizeof(msg), "waiting for namespace %s to be deleted", ns);
+                cx->requeue_after_ns = 2000000000;
+                rc = write_status(cx, obj, ns, false, "Deleting", msg, err);
+                return rc < 0 ? rc : 0;
+        }
+        rc = op_set_finalizer(cx, RES_PROJECT, obj, false, err);
+        return rc < 0 ? rc : 0;
+}
+
+int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
+        _cleanup_json_ json_object *obj = op_get(cx->op, RES_PROJECT, key);
+        _cleanup_(project_freep) struct project *p = NULL;
+        char nsbuf[128], name[128];
+        int rc;
+        if (!obj)
+                return 0;
+        struct merr perr = MERR_INIT;
+        if (project_from_json(obj, &p, &perr) < 0) {
+                /* the API server validated it; a mismatch means a newer schema than this operator knows */
+                op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
+                return write_status(cx, obj, op_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
+        }
+        const char *ns = project_namespace(p, nsbuf, sizeof(nsbuf));
+        if (op_str(obj, "metadata.deletionTimestamp"))
+                return finalize(cx, obj, ns, err);
+        rc = op_set_finalizer(cx, RES_PROJECT, obj, true, err);
+        if (rc != 0)
+                return rc < 0 ? rc : 0; /* the update brings the object back with the finalizer */
+
+        /* a namespace that another project already owns is never taken over */
+        _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
+        char other[128];
+        if (op_project_of_namespace(cx->op, ns, other, sizeof(other)) && strcmp(other, p->meta.name) != 0) {
+                snprintf(name, sizeof(name), "namespace %s belongs to project %s", ns, other);
+                op_event(cx, obj, "Warning", "NamespaceConflict", "%s: choose another spec.namespace", name);
+                rc = write_status(cx, obj, ns, false, "NamespaceConflict", name, err);
+                return rc < 0 ? rc : 0;
+        }
+
+        json_object *meta = op_meta(ns, NULL, p->meta.name), *labels = json_object_object_get(meta, "labels");
+        json_object_object_add(labels, "pod-security.kubernetes.io/enforce", json_object_new_string("restricted"));
+        json_object_object_add(labels, "pod-security.kubernetes.io/enforce-version", json_object_new_string("latest"));
+        op_owner_ref(meta, obj, false);
+        bool created = !nsobj;
+        rc = ensure_owned(cx, RES_NAMESPACE, obj_new("v1", "Namespace", meta), err);
+        if (rc < 0)
+                return rc;
+        if (created && rc > 0)
+                op_event(cx, obj, "Normal", "NamespaceCreated", "Created namespace %s", ns);
+
+        meta = op_meta(SANDBOX_SA, ns, p->meta.name);
+        op_owner_ref(meta, obj, true);
+        json_object *sa = obj_new("v1", "ServiceAccount", meta);
+        json_object_object_add(sa, "automountServiceAccountToken", json_object_new_boolean(false));
+        if ((rc = ensure_owned(cx, RES_SERVICEACCOUNT, sa, err)) < 0)
+                return rc;
+
+        const char *nps[5] = {NP_DENY, NP_INGRESS};
+        size_t n_nps = 2;
+        if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, np_new(NP_DENY, ns, obj, "Ingress", "Egress"), err)) < 0 ||
+                (rc = ensure_owned(cx, RES_NETWORKPOLICY, np_ingress(ns, obj, cx->op->opt.library_namespace), err)) < 0)
+                return rc;
+        if (p->spec.policy.network.allow_dns) {
+                nps[n_nps++] = NP_DNS;
+                if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, np_dns(ns, obj), err)) < 0)
+                        return rc;
+        }
+        json_object *egress = np_egress(p, ns, obj);
+        if (egress) {
+                nps[n_nps++] = NP_EGRESS;
+                if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, egress, err)) < 0)
+                        return rc;
+        }
+        if ((rc = op_prune(cx, RES_NETWORKPOLICY, ns, p->meta.name, nps, err)) < 0)
+                return rc;
+
+        json_object *q = quota(p, ns, obj);
+        const char *quotas[2] = {q ? QUOTA_NAME : NULL};
+        if ((rc = ensure_owned(cx, RES_RESOURCEQUOTA, q, err)) < 0 ||
+                (rc = op_prune(cx, RES_RESOURCEQUOTA, ns, p->meta.name, quotas, err)) < 0)
+                return rc;
+        if ((rc = ensure_owned(cx, RES_LIMITRANGE, limit_range(p, ns, obj), err)) < 0)
+                return rc;
+
+        /* one RoleBinding per member; bindings of removed members go */
+        char names[64][80];
+        const char *keep[65] = {NULL};
+        size_t n_keep = 0;
+        for (size_t i = 0; i < p->spec.n_members && n_keep < 64; i++) {
+                rc = ensure_owned(cx, RES_ROLEBINDING,
+                        role_binding(p, &p->spec.members[i], ns, obj, names[n_keep], sizeof(names[n_keep])), err);
+                if (rc < 0)
+                        return rc;
+                keep[n_keep] = names[n_keep];
+                n_keep++;
+        }
+        if ((rc = op_prune(cx, RES_ROLEBINDING, ns, p->meta.name, keep, err)) < 0)
+                return rc;
+
+        rc = write_status(cx, obj, ns, true, "Provisioned", "namespace, policies and bindings are in place", err);
+        return rc < 0 ? rc : 0;
+}

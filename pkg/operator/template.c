@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The EnvironmentTemplate controller: projects the template's current version into agent-sandbox
+ * (runtime.c) in its own namespace, and again in every namespace where a library template was launched;
+ * removes old versions nobody's claim uses; reports version, image and warm pool in status. Validation
+ * (status.validation) belongs to the validation runner and is carried over untouched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/template.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "operator/internal.h"
+#include "operator/runtime.h"
+
+struct projection {
+        char ns[128], name[128], version[16];
+};
+
+struct scan {
+        const char *tname, *tns;
+        struct projection *items;
+        size_t n, cap;
+};
+
+static const char *label_of(json_object *obj, const char *k) {
+        json_object *labels = NULL, *v = NULL;
+        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 || !json_object_object_get_ex(labels, k, &v) ||
+                !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void scan_fn(const char *key, json_object *obj, void *ud) {
+        struct scan *s = ud;
+        const char *t = label_of(obj, LABEL_TEMPLATE), *tns = label_of(obj, LABEL_TEMPLATE_NS),
+                   *ver = label_of(obj, LABEL_TEMPLATE_VER);
+        (void) key;
+        if (!t || !tns || !ver || strcmp(t, s->tname) != 0 || strcmp(tns, s->tns) != 0)
+                return;
+        if (s->n == s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 8;
+                struct projection *p = realloc(s->items, cap * sizeof(*p));
+                if (!p)
+                        return;
+                s->items = p;
+                s->cap = cap;
+        }
+        struct projection *p = &s->items[s->n++];
+        snprintf(p->ns, sizeof(p->ns), "%s", op_str(obj, "metadata.namespace"));
+        snprintf(p->name, sizeof(p->name), "%s", op_str(obj, "metadata.name"));
+        snprintf(p->version, sizeof(p->version), "%s", ver);
+}
+
+struct use {
+        const char *pool;
+        bool used;
+};
+
+static void use_fn(const char *key, json_object *obj, void *ud) {
+        struct use *u = ud;
+        const char *pool = op_str(obj, "spec.warmPoolRef.name");
+        (void) key;
+        if (pool && strcmp(pool, u->pool) == 0)
+                u->used = true;
+}
+
+/* Removes projections of versions other than current (NULL: all) that no claim in their namespace uses. */
+static int collect_garbage(struct op_ctx *cx, struct scan *s, const char *current, struct merr *err) {
+        for (size_t i = 0; i < s->n; i++) {
+                struct projection *p = &s->items[i];
+                if (current && strcmp(p->version, current) == 0)
+                        continue;
+                struct use u = {.pool = p->name};
+                informer_foreach(cx->op->inf[RES_AS_CLAIM], p->ns, use_fn, &u);
+                if (u.used)
+                        continue;
+                int rc = op_delete(cx, RES_AS_POOL, p->ns, p->name, err);
+                if (rc >= 0)
+                        rc = op_delete(cx, RES_AS_TEMPLATE, p->ns, p->name, err);
+                if (rc < 0)
+                        return rc;
+                if (rc > 0)
+                        log_info("removed an unused template version", "namespace", p->ns, "name", p->name);
+        }
+        return 0;
+}
+
+static int split_key(const char *key, char *ns, size_t ns_size, const char **name) {
+        const char *slash = strchr(key, '/');
+        if (!slash || (size_t) (slash - key) >= ns_size)
+                return -EINVAL;
+        memcpy(ns, key, (size_t) (slash - key));
+        ns[slash - key] = '\0';
+        *name = slash + 1;
+        return 0;
+}
+
+static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image, json_object *pool,
+        bool ready, const char *reason, const char *message, struct merr *err) {
+        int64_t gen = 0, replicas = 0, ready_replicas = 0;
+        json_object *old = NULL, *validation = NULL;
+        json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
+        json_pointer_get(obj, "/status/conditions", &old);
+        _cleanup_json_ json_object *st = json_object_new_object();
+        json_object *conds = json_object_new_array();
+        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
+        if (version)
+                json_object_object_add(st, "version", json_object_new_string(version));
+        if (image)
+                json_object_object_add(st, "resolvedImage", json_object_new_string(image));
+        if (json_pointer_get(obj, "/status/validation", &validation) == 0)
+                json_object_object_add(st, "validation", json_object_get(validation));
+        else {
+                validation = json_object_new_object();
+                json_object_object_add(validation, "status", json_object_new_string("NotTested"));
+                json_object_object_add(st, "validation", validation);
+        }
+        if (pool) {
+                json_object *wp = json_object_new_object();
+                json_get_int64(pool, "status.replicas", JSON_OPTIONAL, &replicas, NULL);
+                json_get_int64(pool, "status.readyReplicas", JSON_OPTIONAL, &ready_replicas, NULL);
+                json_object_object_add(wp, "replicas", json_object_new_int64(replicas));
+                json_object_object_add(wp, "readyReplicas", json_object_new_int64(ready_replicas));
+                json_object_object_add(st, "warmPool", wp);
+        }
+        op_condition(conds, old, "Ready", ready, reason, message, gen);
+        json_object_object_add(st, "conditions", conds);
+        return op_write_status(cx, RES_TEMPLATE, obj, st, err);
+}
+
+int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) {
+        char tns[128], pool[128], version[9], pkey[300];
+        const char *tname;
+        struct scan s = {0};
+        int rc;
+        if (split_key(key, tns, sizeof(tns), &tname) < 0)
+                return 0;
+        s.tname = tname;
+        s.tns = tns;
+        informer_foreach(cx->op->inf[RES_AS_TEMPLATE], NULL, scan_fn, &s);
+
+        _cleanup_json_ json_object *obj = op_get(cx->op, RES_TEMPLATE, key);
+        if (!obj) {
+                rc = collect_garbage(cx, &s, NULL, err);
+                free(s.items);
+                return rc;
+        }
+        _cleanup_(template_freep) struct template *t = NULL;
+        struct merr perr = MERR_INIT;
+        if (template_from_json(obj, &t, &perr) < 0) {
+                free(s.items);
+                op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
+                rc = write_status(cx, obj, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr), err);
+                return rc < 0 ? rc : 0;
+        }
+        rc = runtime_version(t, cx->op->opt.library_namespace, version);
+        if (rc < 0) {
+                free(s.items);
+                return merr_set(err, rc, "rendering template %s", key);
+        }
+        bool library = strcmp(tns, cx->op->opt.library_namespace) == 0;
+        if (!library)
+                rc = runtime_project(cx, t, obj, tns, pool, sizeof(pool), err);
+        /* a library template is projected where sandboxes launched it: follow its new version there */
+        for (size_t i = 0; rc >= 0 && i < s.n; i++) {
+                if (strcmp(s.items[i].ns, tns) == 0 || strcmp(s.items[i].version, version) == 0)
+                        continue;
+                bool seen = false;
+                for (size_t j = 0; j < i; j++)
+                        seen |= strcmp(s.items[j].ns, s.items[i].ns) == 0;
+                if (!seen)
+                        rc = runtime_project(cx, t, obj, s.items[i].ns, pool, sizeof(pool), err);
+        }
+        if (rc >= 0)
+                rc = collect_garbage(cx, &s, version, err);
+        free(s.items);
+        if (rc < 0)
+                return rc;
+
+        runtime_name(t->meta.name, version, pool, sizeof(pool));
+        snprintf(pkey, sizeof(pkey), "%s/%s", tns, pool);
+        _cleanup_json_ json_object *wp = library ? NULL : op_get(cx->op, RES_AS_POOL, pkey);
+        char msg[256];
+        if (library)
+                snprintf(msg, sizeof(msg), "library template: projected into each namespace that launches it");
+        else
+                snprintf(msg, sizeof(msg), "projected as SandboxTemplate and SandboxWarmPool %s", pool);
+        rc = write_status(cx, obj, version, t->spec.image, wp, true, "Projected", msg, err);
+        return rc < 0 ? rc : 0;
+}
