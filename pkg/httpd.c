@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "httpd.h"
+#include "log.h"
+
+#define HTTPD_DEFAULT_CONNECTIONS 1024
+#define HTTPD_DEFAULT_THREADS     4
+#define HTTPD_MAX_THREADS         256
+#define HTTPD_DEFAULT_IDLE_S      60
+#define HTTPD_STATUS_MAX          (64 * 1024)
+/* Per connection: request line and headers must fit (libmicrohttpd answers 431 otherwise). */
+#define HTTPD_CONNECTION_MEMORY (64 * 1024)
+
+struct route {
+        char *path;
+        bool prefix;
+        httpd_handler_fn fn;
+        void *userdata;
+};
+
+struct attachment {
+        void *data;
+        void (*destroy)(void *data);
+};
+
+struct httpd {
+        char *listen; /* as given, for messages */
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        bool any; /* ":port": every address, IPv6 and IPv4 when the host has IPv6 */
+        unsigned max_connections;
+        unsigned threads;
+        unsigned idle_timeout_s;
+        struct route *routes;
+        size_t n_routes;
+        struct attachment *attached;
+        size_t n_attached;
+        struct MHD_Daemon *daemon;
+        int port;
+};
+
+/* What we keep of one request between libmicrohttpd's callbacks: it hands the raw URI only to the URI log
+ * callback, and the query must be decoded from it (its own decoding differs from Go's, see
+ * httpd_query_value()). */
+struct conn_state {
+        bool answered;
+        char uri[];
+};
+
+/* Values decoded for one request, freed when its handler returns. */
+struct decoded {
+        struct decoded *next;
+        char value[];
+};
+
+struct httpd_request {
+        struct httpd *h;
+        struct MHD_Connection *conn;
+        const char *method;
+        const char *path;
+        const char *query; /* raw, after '?', or NULL */
+        int status;        /* sent, or 0 */
+        struct decoded *decoded;
+};
+
+static bool valid_port(const char *s, unsigned *ret) {
+        size_t n = strspn(s, "0123456789");
+        unsigned long v = 0;
+
+        if (n == 0 || n > 5 || s[n] != '\0')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + (unsigned long) (s[i] - '0');
+        if (v > 65535)
+                return false;
+        *ret = (unsigned) v;
+        return true;
+}
+
+/* Numeric hosts only: resolving names at startup would make the bound address depend on DNS. */
+static int parse_listen(struct httpd *h, const char *listen, struct merr *err) {
+        char host[INET6_ADDRSTRLEN + 1];
+        const char *port_s;
+        unsigned port;
+        size_t hlen;
+
+        if (!listen || !*listen)
+                return merr_set(err, -EINVAL, "listen address is empty");
+        if (listen[0] == '[') {
+                struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &h->addr;
+                const char *end = strchr(listen, ']');
+
+                if (!end || end[1] != ':')
+                        return merr_set(
+                                err, -EINVAL, "listen address '%s': expected '[address]:port'", listen);
+                hlen = (size_t) (end - listen - 1);
+                port_s = end + 2;
+                if (hlen >= sizeof(host))
+                        return merr_set(err, -EINVAL, "listen address '%s': bad IPv6 address", listen);
+                memcpy(host, listen + 1, hlen);
+                host[hlen] = '\0';
+                if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+                        return merr_set(err, -EINVAL, "listen address '%s': bad IPv6 address", listen);
+                if (!valid_port(port_s, &port))
+                        return merr_set(err, -EINVAL, "listen address '%s': bad port", listen);
+                a6->sin6_family = AF_INET6;
+                a6->sin6_port = htons((uint16_t) port);
+                h->addr_len = sizeof(*a6);
+                return 0;
+        }
+
+        port_s = strrchr(listen, ':');
+        if (!port_s)
+                return merr_set(err, -EINVAL, "listen address '%s': expected 'host:port' or ':port'", listen);
+        hlen = (size_t) (port_s - listen);
+        port_s++;
+        if (!valid_port(port_s, &port))
+                return merr_set(err, -EINVAL, "listen address '%s': bad port", listen);
+        if (hlen == 0) {
+                struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &h->addr;
+
+                a6->sin6_family = AF_INET6;
+                a6->sin6_addr = in6addr_any;
+                a6->sin6_port = htons((uint16_t) port);
+                h->addr_len = sizeof(*a6);
+                h->any = true;
+                return 0;
+        }
+        struct sockaddr_in *a4 = (struct sockaddr_in *) &h->addr;
+        if (hlen >= sizeof(host))
+                return merr_set(err, -EINVAL, "listen address '%s': bad IPv4 address", listen);
+        memcpy(host, listen, hlen);
+        host[hlen] = '\0';
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+                return merr_set(
+                        err, -EINVAL, "listen address '%s': bad IPv4 address (numeric hosts only)", listen);
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t) port);
+        h->addr_len = sizeof(*a4);
+        return 0;
+}
+
+int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *err) {
+        _cleanup_free_ struct httpd *h = NULL;
+        int r;
+
+        assert(o && ret);
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return merr_set(err, -ENOMEM, "httpd");
+        r = parse_listen(h, o->listen, err);
+        if (r < 0)
+                return r;
+        h->listen = strdup(o->listen);
+        if (!h->listen)
+                return merr_set(err, -ENOMEM, "httpd");
+        h->max_connections = o->max_connections ? o->max_connections : HTTPD_DEFAULT_CONNECTIONS;
+        h->threads = o->threads ? o->threads : HTTPD_DEFAULT_THREADS;
+        if (h->threads > HTTPD_MAX_THREADS)
+                h->threads = HTTPD_MAX_THREADS;
+        /* libmicrohttpd splits the connection limit among its threads; each needs a share of one at least */
+        if (h->threads > h->max_connections)
+                h->threads = h->max_connections;
+        h->idle_timeout_s = o->idle_timeout_s ? o->idle_timeout_s : HTTPD_DEFAULT_IDLE_S;
+        h->port = -ENOTCONN;
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int httpd_handle(struct httpd *h, const char *path, httpd_handler_fn fn, void *userdata) {
+        struct route *p;
+        size_t n;
+
+        assert(h && fn);
+        if (h->daemon)
+                return -EBUSY;
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        for (size_t i = 0; i < h->n_routes; i++)
+                if (strcmp(h->routes[i].path, path) == 0)
+                        return -EEXIST;
+        p = reallocarray(h->routes, h->n_routes + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        h->routes = p;
+        n = strlen(path);
+        p[h->n_routes] = (struct route){
+                .path = strdup(path),
+                .prefix = n > 1 && path[n - 1] == '/',
+                .fn = fn,
+                .userdata = userdata,
+        };
+        if (!p[h->n_routes].path)
+                return -ENOMEM;
+        h->n_routes++;
+        return 0;
+}
+
+int httpd_attach(struct httpd *h, void *data, void (*destroy)(void *data)) {
+        struct attachment *p;
+
+        assert(h && destroy);
+        p = reallocarray(h->attached, h->n_attached + 1, sizeof(*p));
+        if (!p) {
+                destroy(data);
+                return -ENOMEM;
+        }
+        h->attached = p;
+        p[h->n_attached++] = (struct attachment){.data = data, .destroy = destroy};
+        return 0;
+}
+
+static const struct route *route_find(const struct httpd *h, const char *path) {
+        const struct route *best = NULL;
+        size_t best_len = 0;
+
+        for (size_t i = 0; i < h->n_routes; i++) {
+                const struct route *rt = &h->routes[i];
+                size_t n = strlen(rt->path);
+
+                if (!rt->prefix) {
+                        if (strcmp(rt->path, path) == 0)
+                                return rt;
+                        continue;
+                }
+                if (n > best_len && strncmp(rt->path, path, n) == 0) {
+                        best = rt;
+                        best_len = n;
+                }
+        }
+        return best;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+        size_t n = strlen(uri);
+        struct conn_state *st;
+
+        (void) cls;
+        (void) conn;
+        /* NULL would make the access handler see no state and answer 500: the right outcome without memory */
+        st = malloc(sizeof(*st) + n + 1);
+        if (st) {
+                st->answered = false;
+                memcpy(st->uri, uri, n + 1);
+        }
+        return st;
+}
+
+static void on_completed(
+        void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        (void) cls;
+        (void) conn;
+        (void) toe;
+        free(*con_cls);
+        *con_cls = NULL;
+}
+
+static void request_release(struct httpd_request *r) {
+        while (r->decoded) {
+                struct decoded *d = r->decoded;
+                r->decoded = d->next;
+                free(d);
+        }
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls) {
+        struct httpd *h = cls;
+        struct conn_state *st = *con_cls;
+        struct httpd_request req = {.h = h, .conn = conn, .method = method, .path = url ? url : ""};
+        const struct route *rt;
+
+        (void) version;
+        (void) upload_data;
+        if (st && st->answered) {
+                /* a request body nobody reads: libmicrohttpd calls again for each piece of it */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (!st) {
+                (void) httpd_respond_status(&req, 500, "InternalError", "out of memory");
+                return req.status ? MHD_YES : MHD_NO;
+        }
+        st->answered = true;
+        req.query = strchr(st->uri, '?');
+        if (req.query)
+                req.query++;
+
+        rt = route_find(h, req.path);
+        if (rt)
+                rt->fn(&req, rt->userdata);
+        else
+                (void) httpd_respond_status(
+                        &req, 404, "NotFound", "the server could not find the requested resource");
+        if (req.status == 0) {
+                log_debug("httpd: handler sent no response", "path", req.path);
+                (void) httpd_respond_status(&req, 500, "InternalError", "the handler sent no response");
+        }
+        request_release(&req);
+        return req.status > 0 ? MHD_YES : MHD_NO;
+}
+
+_printf_(2, 0) static void on_log(void *cls, const char *fmt, va_list ap) {
+        char msg[512];
+        size_t n;
+
+        (void) cls;
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        n = strlen(msg);
+        while (n > 0 && msg[n - 1] == '\n')
+                msg[--n] = '\0';
+        log_debug("httpd: libmicrohttpd", "message", msg);
+}
+
+static int listen_socket(struct httpd *h, int *ret_fd, int *ret_port) {
+        struct sockaddr_storage bound;
+        socklen_t len = sizeof(bound);
+        int fd, one = 1, zero = 0;
+
+        fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* Restarting must not wait out TIME_WAIT of the previous process's connections. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (h->any)
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        if (bind(fd, (struct sockaddr *) &h->addr, h->addr_len) < 0 || listen(fd, SOMAXCONN) < 0 ||
+                getsockname(fd, (struct sockaddr *) &bound, &len) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret_port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &bound)->sin6_port
+                                                      : ((struct sockaddr_in *) &bound)->sin_port);
+        *ret_fd = fd;
+        return 0;
+}
+
+int httpd_start(struct httpd *h, struct merr *err) {
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+        int fd = -1, port = 0, r;
+
+        assert(h);
+        if (h->daemon)
+                return merr_set(err, -EALREADY, "http server on '%s' already started", h->listen);
+
+        /* We bind the socket ourselves: libmicrohttpd reports a failed bind only as a log line, and this way
+         * the caller gets the errno (EADDRINUSE) and we get the port that port 0 picked. */
+        r = listen_socket(h, &fd, &port);
+        if (r < 0 && h->any && (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)) {
+                /* ":port" on a host without IPv6: every IPv4 address then */
+                struct sockaddr_in *a4 = (struct sockaddr_in *) &h->addr;
+                uint16_t p = ((struct sockaddr_in6 *) &h->addr)->sin6_port;
+
+                memset(&h->addr, 0, sizeof(h->addr));
+                a4->sin_family = AF_INET;
+                a4->sin_addr.s_addr = htonl(INADDR_ANY);
+                a4->sin_port = p;
+                h->addr_len = sizeof(*a4);
+                h->any = false;
+                r = listen_socket(h, &fd, &port);
+        }
+        if (r < 0)
+                return merr_set(err, r, "listen on '%s': %s", h->listen, strerror(-r));
+
+        if (h->addr.ss_family == AF_INET6)
+                flags |= MHD_USE_IPv6;
+        h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET,
+                (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE, h->threads, MHD_OPTION_CONNECTION_LIMIT,
+                h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
+                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
+        if (!h->daemon) {
+                close(fd);
+                return merr_set(err, -EIO, "start http server on '%s' (libmicrohttpd)", h->listen);
+        }
+        h->port = port;
+        return 0;
+}
+
+int httpd_port(struct httpd *h) {
+        assert(h);
+        return h->daemon ? h->port : -ENOTCONN;
+}
+
+struct httpd *httpd_free(struct httpd *h) {
+        if (!h)
+                return NULL;
+        /* closes the listen socket too */
+        if (h->daemon)
+                MHD_stop_daemon(h->daemon);
+        for (size_t i = 0; i < h->n_routes; i++)
+                free(h->routes[i].path);
+        free(h->routes);
+        for (size_t i = 0; i < h->n_attached; i++)
+                h->attached[i].destroy(h->attached[i].data);
+        free(h->attached);
+        free(h->listen);
+        free(h);
+        return NULL;
+}
+
+const char *httpd_request_method(struct httpd_request *r) {
+        return r->method ? r->method : "";
+}
+
+const char *httpd_request_path(struct httpd_request *r) {
+        return r->path;
+}
+
+const char *httpd_request_header(struct httpd_request *r, const char *name) {
+        return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Decodes s[0..n) into dst (at least n + 1 bytes, NUL-terminated). Returns the decoded length, or -1 on a
+ * malformed escape. */
+static ssize_t query_unescape(const char *s, size_t n, char *dst) {
+        size_t j = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '+') {
+                        dst[j++] = ' ';
+                } else if (s[i] == '%') {
+                        int hi, lo;
+                        if (i + 2 >= n)
+                                return -1;
+                        hi = unhex(s[i + 1]);
+                        lo = unhex(s[i + 2]);
+                        if (hi < 0 || lo < 0)
+                                return -1;
+                        dst[j++] = (char) (hi << 4 | lo);
+                        i += 2;
+                } else {
+                        dst[j++] = s[i];
+                }
+        }
+        dst[j] = '\0';
+        return (ssize_t) j;
+}
+
+/* Looks at one "k=v" pair of [p, end): 1 with the decoded value in *ret when its key is key, 0 when not or
+ * when the pair is malformed, -ENOMEM. k is scratch space of end - p + 1 bytes at least. */
+static int query_pair(const char *p, const char *end, const char *key, char *k, char **ret) {
+        const char *eq = memchr(p, '=', (size_t) (end - p));
+        const char *key_end = eq ? eq : end;
+        size_t key_len = strlen(key);
+        _cleanup_free_ char *v = NULL;
+        size_t vlen;
+
+        /* Go rejects semicolons as separators since 1.17: such a pair is skipped. */
+        if (end == p || memchr(p, ';', (size_t) (end - p)))
+                return 0;
+        /* Compared with its length so that "a%00b" is not taken for "a". */
+        if (query_unescape(p, (size_t) (key_end - p), k) != (ssize_t) key_len || memcmp(k, key, key_len) != 0)
+                return 0;
+        vlen = eq ? (size_t) (end - eq - 1) : 0;
+        v = malloc(vlen + 1);
+        if (!v)
+                return -ENOMEM;
+        if (query_unescape(eq ? eq + 1 : end, vlen, v) < 0)
+                return 0;
+        *ret = TAKE_PTR(v);
+        return 1;
+}
+
+int httpd_query_value(const char *query, size_t len, const char *key, char **ret) {
+        _cleanup_free_ char *k = NULL;
+        const char *p, *end;
+
+        if (!query)
+                return 0;
+        p = query;
+        end = query + len;
+        /* A key can be no longer than the whole query, so one scratch buffer fits every decoded key. */
+        k = malloc(len + 1);
+        if (!k)
+                return -ENOMEM;
+        while (p < end) {
+                const char *amp = memchr(p, '&', (size_t) (end - p));
+                const char *pair_end = amp ? amp : end;
+                int r = query_pair(p, pair_end, key, k, ret);
+
+                if (r != 0)
+                        return r;
+                p = pair_end + 1;
+        }
+        return 0;
+}
+
+const char *httpd_request_query(struct httpd_request *r, const char *key) {
+        _cleanup_free_ char *v = NULL;
+        struct decoded *d;
+        size_t n;
+
+        if (!r->query || httpd_query_value(r->query, strlen(r->query), key, &v) <= 0)
+                return NULL;
+        n = strlen(v);
+        d = malloc(sizeof(*d) + n + 1);
+        if (!d)
+                return NULL;
+        memcpy(d->value, v, n + 1);
+        d->next = r->decoded;
+        r->decoded = d;
+        return d->value;
+}
+
+int httpd_respond(
+        struct httpd_request *r, int status, const char *content_type, const void *body, size_t len) {
+        struct MHD_Response *resp;
+        enum MHD_Result ok;
+
+        if (r->status != 0)
+                return -EALREADY;
+        assert(status >= 100 && status <= 999);
+        /* libmicrohttpd copies the body, so the caller's buffer may go away as soon as we return; it also
+         * sends no body for HEAD while keeping Content-Length. */
+        resp = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return -ENOMEM;
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        if (ok == MHD_YES)
+                ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (ok == MHD_YES)
+                ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (ok == MHD_YES)
+                ok = MHD_queue_response(r->conn, (unsigned) status, resp);
+        MHD_destroy_response(resp);
+        if (ok != MHD_YES)
+                return -EPIPE;
+        r->status = status;
+        return 0;
+}
+
+int httpd_respond_status(struct httpd_request *r, int status, const char *reason, const char *fmt, ...) {
+        _cleanup_(buf_release) struct buf msg = BUF_INIT(HTTPD_STATUS_MAX);
+        json_object *o;
+        const char *text;
+        va_list ap;
+        int ret;
+
+        va_start(ap, fmt);
+        (void) buf_vprintf(&msg, fmt, ap);
+        va_end(ap);
+
+        /* Built with json-c so that any text in the message is escaped. */
+        o = json_object_new_object();
+        if (!o)
+                return httpd_respond(r, status, "text/plain; charset=utf-8", reason, strlen(reason));
+        json_object_object_add(o, "kind", json_object_new_string("Status"));
+        json_object_object_add(o, "apiVersion", json_object_new_string("v1"));
+        json_object_object_add(o, "metadata", json_object_new_object());
+        json_object_object_add(o, "status", json_object_new_string("Failure"));
+        json_object_object_add(o, "message", json_object_new_string(buf_str(&msg)));
+        json_object_object_add(o, "reason", json_object_new_string(reason));
+        json_object_object_add(o, "code", json_object_new_int(status));
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        ret = httpd_respond(r, status, "application/json", text, strlen(text));
+        json_object_put(o);
+        return ret;
+}

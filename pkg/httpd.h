@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An embedded HTTP/1.1 server over libmicrohttpd (docs/http-server.md says why that library).
+ *
+ *   struct httpd_options o = { .listen = "127.0.0.1:0" };
+ *   _cleanup_(httpd_freep) struct httpd *h = NULL;
+ *   r = httpd_new(&o, &h, &err);
+ *   r = httpd_handle(h, "/healthz", on_healthz, NULL);
+ *   r = httpd_start(h, &err);
+ *   ... httpd_port(h) ...
+ *
+ * A few server threads (options.threads) each run an epoll loop over their share of the connections and
+ * call the handlers, so handlers run concurrently and must be quick: render and respond, never wait on the
+ * network. Every handler responds exactly once; one that returns without responding gets a 500. Requests
+ * for paths without a handler get a 404 metav1.Status. Request bodies are not read (yet). Routes are fixed
+ * before httpd_start().
+ *
+ * Request data (method, path, query values, headers) is borrowed: valid until the handler returns.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "macro.h"
+#include "merr.h"
+
+struct httpd;
+struct httpd_request;
+
+struct httpd_options {
+        /* "127.0.0.1:8080", "[::1]:0", ":8080" (every address, IPv6 and IPv4); numeric hosts only; port 0
+         * picks a free port (see httpd_port()). */
+        const char *listen;
+        unsigned max_connections; /* concurrent connections, more are refused; 0 means 1024 */
+        unsigned threads;         /* server threads; 0 means 4 */
+        unsigned idle_timeout_s;  /* a connection silent this long is closed; 0 means 60 */
+        /* TLS fields come with mbox-apiserver. */
+};
+
+typedef void (*httpd_handler_fn)(struct httpd_request *req, void *userdata);
+
+/* Checks and copies the options. Returns 0, -EINVAL for a malformed listen address, or -ENOMEM. */
+int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *err);
+
+/* Routes path to fn: an exact path, or "/prefix/" (trailing slash) for every path under it; the exact match
+ * wins, then the longest prefix. Only before httpd_start(). Returns 0, -EEXIST, -EBUSY after start,
+ * -EINVAL for a path not starting with '/', or -ENOMEM. */
+int httpd_handle(struct httpd *h, const char *path, httpd_handler_fn fn, void *userdata);
+
+/* Hands data to h, which calls destroy(data) when it is freed, after the last handler returned: for the
+ * userdata of routes registered by helpers (health_serve()). Returns 0 or -ENOMEM (data is then
+ * destroyed). */
+int httpd_attach(struct httpd *h, void *data, void (*destroy)(void *data));
+
+/* Binds and starts serving. Returns 0, or a negative errno with the reason in err: the bind's errno
+ * (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES), or -EIO when libmicrohttpd does not start. */
+int httpd_start(struct httpd *h, struct merr *err);
+
+/* The bound port (useful with port 0), or -ENOTCONN before httpd_start(). */
+int httpd_port(struct httpd *h);
+
+/* Stops (closes the listen socket and every connection, waits for handlers in progress), then frees.
+ * Accepts NULL; returns NULL. */
+struct httpd *httpd_free(struct httpd *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct httpd *, httpd_free);
+
+/* "GET", "HEAD", ... */
+const char *httpd_request_method(struct httpd_request *r);
+/* The URL-decoded path, without the query ("/metrics"). Dot segments are left as sent: routes match bytes. */
+const char *httpd_request_path(struct httpd_request *r);
+/* The decoded value of the first query parameter named key ("" for "?key" or "?key="), or NULL when absent
+ * or when memory runs out. */
+const char *httpd_request_query(struct httpd_request *r, const char *key);
+/* A request header by case-insensitive name, or NULL. */
+const char *httpd_request_header(struct httpd_request *r, const char *name);
+
+/* Sends the whole response with Content-Length (no body for HEAD). Returns 0, -EALREADY when the request
+ * was already answered, or -EPIPE when the client went away. */
+int httpd_respond(
+        struct httpd_request *r, int status, const char *content_type, const void *body, size_t len);
+
+/* Responds with a metav1.Status object, as Kubernetes API servers report errors: reason is its machine
+ * reason ("NotFound", "ServiceUnavailable"), the message is formatted. Returns like httpd_respond(). */
+int httpd_respond_status(struct httpd_request *r, int status, const char *reason, const char *fmt, ...)
+        _printf_(4, 5);
+
+/*
+ * Query decoding, exposed for its fuzz target: finds the first parameter named key in a raw query string
+ * ("a=1&b=x%20y"; '+' is a space), as Go's url.ParseQuery does, skipping pairs with malformed escapes.
+ * Returns 1 with the decoded value in *ret (free() it), 0 when absent, or -ENOMEM.
+ */
+int httpd_query_value(const char *query, size_t len, const char *key, char **ret);
