@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "kube/websocket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "kube/status.h"
+
+#define WS_GUID       "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define HANDSHAKE_MAX (64 * 1024)
+#define STATUS_MAX    (64 * 1024)
+
+static const char *ssl_error(void) {
+        unsigned long e = ERR_get_error();
+
+        return e ? ERR_reason_error_string(e) : "unknown TLS error";
+}
+
+/* TLS credentials from the in-memory blobs of the config: the same ones the REST client uses. */
+static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *host, struct merr *err) {
+        s->ctx = SSL_CTX_new(TLS_client_method());
+        if (!s->ctx)
+                return merr_set(err, -ENOMEM, "TLS: %s", ssl_error());
+        (void) SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+        /* wslay resends the rest of a frame after a partial or blocked write, from a buffer that may move */
+        (void) SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        if (cfg->insecure)
+                SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
+        else {
+                SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
+                if (cfg->ca.len > 0) {
+                        X509_STORE *store = SSL_CTX_get_cert_store(s->ctx);
+                        BIO *bio = BIO_new_mem_buf(cfg->ca.data, (int) cfg->ca.len);
+                        X509 *x;
+                        int n = 0;
+
+                        while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+                                (void) X509_STORE_add_cert(store, x);
+                                X509_free(x);
+                                n++;
+                        }
+                        BIO_free(bio);
+                        ERR_clear_error();
+                        if (n == 0)
+                                return merr_set(
+                                        err, -EINVAL, "%s: no CA certificate could be read", cfg->source);
+                } else if (SSL_CTX_set_default_verify_paths(s->ctx) != 1)
+                        return merr_set(err, -EIO, "TLS: cannot load the system CAs");
+        }
+        if (cfg->cert.len > 0) {
+                BIO *cb = BIO_new_mem_buf(cfg->cert.data, (int) cfg->cert.len);
+                BIO *kb = BIO_new_mem_buf(cfg->key.data, (int) cfg->key.len);
+                X509 *cert = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+                EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+                bool ok = cert && key && SSL_CTX_use_certificate(s->ctx, cert) == 1 &&
+                          SSL_CTX_use_PrivateKey(s->ctx, key) == 1;
+
+                X509_free(cert);
+                EVP_PKEY_free(key);
+                BIO_free(cb);
+                BIO_free(kb);
+                if (!ok)
+                        return merr_set(err, -EINVAL, "%s: client certificate: %s", cfg->source, ssl_error());
+        }
+        s->ssl = SSL_new(s->ctx);
+        if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1)
+                return merr_set(err, -ENOMEM, "TLS: %s", ssl_error());
+        (void) SSL_set_tlsext_host_name(s->ssl, host);
+        if (!cfg->insecure) {
+                /* an IP address is matched against IP SANs, a name against DNS SANs */
+                X509_VERIFY_PARAM *param = SSL_get0_param(s->ssl);
+
+                if (X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 && SSL_set1_host(s->ssl, host) != 1)
+                        return merr_set(err, -EIO, "TLS: cannot set the expected host '%s'", host);
+                ERR_clear_error();
+        }
+        if (SSL_connect(s->ssl) != 1)
+                return merr_set(err, -EPROTO, "TLS handshake with '%s' failed: %s", host, ssl_error());
+        return 0;
+}
+
+/* Splits "https://host:port/prefix" into its parts. */
+static int parse_server(const char *server, char *host, size_t hsize, char *port, size_t psize,
+        const char **prefix, struct merr *err) {
+        const char *p, *end, *colon;
+
+        if (strncmp(server, "https://", 8) != 0)
+                return merr_set(err, -EPROTONOSUPPORT, "WebSocket needs an https server, not '%s'", server);
+        p = server + 8;
+        end = p + strcspn(p, "/");
+        *prefix = end;
+        if (*p == '[') { /* [v6]:port */
+                const char *close = memchr(p, ']', (size_t) (end - p));
+
+                if (!close)
+                        return merr_set(err, -EINVAL, "bad server address '%s'", server);
+                (void) snprintf(host, hsize, "%.*s", (int) (close - p - 1), p + 1);
+                colon = close[1] == ':' ? close + 1 : NULL;
+        } else {
+                colon = memchr(p, ':', (size_t) (end - p));
+                (void) snprintf(host, hsize, "%.*s", (int) ((colon ? colon : end) - p), p);
+        }
+        (void) snprintf(port, psize, "%.*s", colon ? (int) (end - colon - 1) : 3, colon ? colon + 1 : "443");
+        return 0;
+}
+
+static int dial(const char *host, const char *port, struct merr *err) {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        int fd = -1, r;
+
+        r = getaddrinfo(host, port, &hints, &ai);
+        if (r != 0)
+                return merr_set(err, -EHOSTUNREACH, "cannot resolve '%s': %s", host, gai_strerror(r));
+        for (struct addrinfo *a = ai; a; a = a->ai_next) {
+                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+                if (fd < 0)
+                        continue;
+                if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+                        break;
+                r = -errno;
+                close(fd);
+                fd = -1;
+        }
+        freeaddrinfo(ai);
+        if (fd < 0)
+                return merr_set(err, r < 0 ? r : -ECONNREFUSED, "cannot connect to '%s:%s'", host, port);
+        return fd;
+}
+
+static int ssl_write_all(SSL *ssl, const char *p, size_t n) {
+        while (n > 0) {
+                int w = SSL_write(ssl, p, (int) (n > INT32_MAX ? INT32_MAX : n));
+
+                if (w <= 0)
+                        return -EIO;
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+static void base64(const unsigned char *in, size_t n, char *out) {
+        (void) EVP_EncodeBlock((unsigned char *) out, in, (int) n);
+}
+
+static const char *header_value(const char *headers, const char *name, char *out, size_t size) {
+        size_t nl = strlen(name);
+
+        for (const char *l = strstr(headers, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
+                const char *line = l + 2;
+
+                if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+                        const char *v = line + nl + 1;
+                        size_t len;
+
+                        v += strspn(v, " \t");
+                        len = strcspn(v, "\r");
+                        (void) snprintf(out, size, "%.*s", (int) len, v);
+                        return out;
+                }
+        }
+        return NULL;
+}
+
+static int handshake(struct kws *s, const char *token, const char *host, const char *port, const char *path,
+        const char *const *protocols, const char *what, struct merr *err) {
+        _cleanup_(buf_release) struct buf req = BUF_INIT(256 * 1024), resp = BUF_INIT(HANDSHAKE_MAX);
+        unsigned char nonce[16], sha[EVP_MAX_MD_SIZE];
+        char key[32], accept[64], want[64], proto[64], keyguid[128];
+        unsigned shalen = 0;
+        char *end;
+        long code;
+        int r;
+
+        if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t) sizeof(nonce))
+                return merr_set(err, -EIO, "no randomness for the WebSocket key");
+        base64(nonce, sizeof(nonce), key);
+        r = buf_printf(&req,
+                "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nUser-Agent: mbox/0.1\r\n"
+                "Sec-WebSocket-Protocol: ",
+                path, host, port, key);
+        for (size_t i = 0; r >= 0 && protocols[i]; i++)
+                r = buf_printf(&req, "%s%s", i ? ", " : "", protocols[i]);
+        if (r >= 0)
+                r = buf_puts(&req, "\r\n");
+        if (r >= 0 && token)
+                r = buf_printf(&req, "Authorization: Bearer %s\r\n", token);
+        if (r >= 0)
+                r = buf_puts(&req, "\r\n");
+        if (r < 0)
+                return merr_set(err, -E2BIG, "%s: request too long", what);
+        r = ssl_write_all(s->ssl, req.data, req.len);
+        memset(req.data, 0, req.len);
+        if (r < 0)
+                return merr_set(err, -ECONNRESET, "%s: sending the upgrade request failed", what);
+
+        /* read up to the end of the headers, byte by byte so nothing of the WebSocket stream is consumed */
+        while (!strstr(buf_str(&resp), "\r\n\r\n")) {
+                char ch;
+
+                if (SSL_read(s->ssl, &ch, 1) != 1)
+                        return merr_set(err, -ECONNRESET, "%s: connection closed during the upgrade", what);
+                if (buf_putc(&resp, ch) < 0)
+                        return merr_set(err, -E2BIG, "%s: upgrade response headers too large", what);
+        }
+        if (strncmp(buf_str(&resp), "HTTP/1.1 ", 9) != 0)
+                return merr_set(err, -EPROTO, "%s: not an HTTP/1.1 response", what);
+        errno = 0;
+        code = strtol(buf_str(&resp) + 9, &end, 10);
+        if (errno != 0 || end == buf_str(&resp) + 9)
+                return merr_set(err, -EPROTO, "%s: bad status line", what);
+        if (code != 101) {
+                /* a refusal before the upgrade: an ordinary response with a Status body */
+                _cleanup_(buf_release) struct buf body = BUF_INIT(STATUS_MAX);
+                char clen[32];
+                long want_len = -1;
+                struct kube_error ke;
+
+                if (header_value(buf_str(&resp), "Content-Length", clen, sizeof(clen)))
+                        want_len = strtol(clen, NULL, 10);
+                while (want_len < 0 || (long) body.len < want_len) {
+                        char chunk[4096];
+                        int n = SSL_read(s->ssl, chunk, sizeof(chunk));
+
+                        if (n <= 0 || buf_append(&body, chunk, (size_t) n) < 0)
+                                break;
+                }
+                return kube_status_decode((int) code, body.data, body.len, &ke, err);
+        }
+        if (!header_value(buf_str(&resp), "Sec-WebSocket-Accept", accept, sizeof(accept)))
+                return merr_set(err, -EPROTO, "%s: upgrade without Sec-WebSocket-Accept", what);
+        (void) snprintf(keyguid, sizeof(keyguid), "%s%s", key, WS_GUID);
+        if (EVP_Digest(keyguid, strlen(keyguid), sha, &shalen, EVP_sha1(), NULL) != 1)
+                return merr_set(err, -EIO, "%s: SHA-1 unavailable", what);
+        base64(sha, shalen, want);
+        if (strcmp(accept, want) != 0)
+                return merr_set(err, -EPROTO, "%s: wrong Sec-WebSocket-Accept", what);
+        if (!header_value(buf_str(&resp), "Sec-WebSocket-Protocol", proto, sizeof(proto)))
+                return merr_set(err, -EPROTO, "%s: the server chose no subprotocol", what);
+        for (size_t i = 0; protocols[i]; i++)
+                if (strcmp(proto, protocols[i]) == 0) {
+                        (void) snprintf(s->protocol, sizeof(s->protocol), "%s", proto);
+                        return 0;
+                }
+        return merr_set(err, -EPROTO, "%s: unexpected subprotocol '%s'", what, proto);
+}
+
+static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *data, size_t len, int flags, void *user) {
+        struct kws *s = user;
+        int n;
+
+        (void) flags;
+        if (s->can_recv && !s->can_recv(s->userdata)) {
+                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+                return -1;
+        }
+        if (s->replaying) {
+                size_t left = s->replay_len - s->replay_off;
+
+                if (left == 0) {
+                        s->closed = true;
+                        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+                        return -1;
+                }
+                /* odd chunk sizes, so frames straddle reads as they do on a socket */
+                if (len > left)
+                        len = left;
+                if (len > 7)
+                        len = len / 2 + 1;
+                memcpy(data, s->replay + s->replay_off, len);
+                s->replay_off += len;
+                return (ssize_t) len;
+        }
+        n = SSL_read(s->ssl, data, (int) (len > INT32_MAX ? INT32_MAX : len));
+        if (n > 0)
+                return n;
+        switch (SSL_get_error(s->ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE:
+                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+                return -1;
+        default:
+                s->closed = true;
+                wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+                return -1;
+        }
+}
+
+static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user) {
+        struct kws *s = user;
+        int n;
+
+        (void) flags;
+        if (s->replaying)
+                return (ssize_t) len;
+        n = SSL_write(s->ssl, data, (int) (len > INT32_MAX ? INT32_MAX : len));
+        if (n > 0)
+                return n;
+        switch (SSL_get_error(s->ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE:
+                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+                return -1;
+        default:
+                wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+                return -1;
+        }
+}
+
+static int ws_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user) {
+        struct kws *s = user;
+
+        (void) ctx;
+        if (s->replaying) {
+                memset(buf, 0, len);
+                return 0;
+        }
+        return getrandom(buf, len, 0) == (ssize_t) len ? 0 : -1;
+}
+
+static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *user) {
+        struct kws *s = user;
+
+        (void) ctx;
+        if (m->opcode == WSLAY_CONNECTION_CLOSE) {
+                s->closed = true;
+                return;
+        }
+        /* empty messages carry nothing; text frames belong to the base64 protocols, which are not offered */
+        if (m->opcode != WSLAY_BINARY_FRAME || m->msg_length == 0)
+                return;
+        if (s->on_msg)
+                s->on_msg(s, m->msg, m->msg_length, s->userdata);
+}
+
+static int ws_init(struct kws *w) {
+        struct wslay_event_callbacks cbs = {.recv_callback = ws_recv,
+                .send_callback = ws_send,
+                .genmask_callback = ws_genmask,
+                .on_msg_recv_callback = ws_on_msg};
+
+        if (wslay_event_context_client_init(&w->ws, &cbs, w) != 0)
+                return -ENOMEM;
+        wslay_event_config_set_max_recv_msg_length(w->ws, KWS_MAX_MSG);
+        return 0;
+}
+
+int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, const char *const *protocols,
+        const char *what, struct merr *err) {
+        _cleanup_(buf_release) struct buf path = BUF_INIT(256 * 1024);
+        const struct kube_config *cfg = kube_client_config(c);
+        char host[256], port[16];
+        const char *prefix = "", *token = NULL;
+        int r;
+
+        r = parse_server(cfg->server, host, sizeof(host), port, sizeof(port), &prefix, err);
+        if (r < 0)
+                return r;
+        if (buf_puts(&path, prefix) < 0 || buf_puts(&path, path_query) < 0)
+                return merr_set(err, -E2BIG, "%s: request too long", what);
+        w->fd = dial(host, port, err);
+        if (w->fd < 0) {
+                r = w->fd;
+                w->fd = -1;
+                return r;
+        }
+        /* the token first: an exec credential plugin that runs again may also renew the certificate */
+        r = kube_config_token((struct kube_config *) cfg, &token, err);
+        if (r >= 0 || token)
+                r = tls_setup(w, cfg, host, err);
+        if (r >= 0)
+                r = handshake(w, token, host, port, buf_str(&path), protocols, what, err);
+        if (r >= 0 && ws_init(w) < 0)
+                r = merr_set(err, -ENOMEM, "out of memory");
+        if (r < 0) {
+                kws_close(w);
+                return r;
+        }
+        (void) fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) | O_NONBLOCK);
+        return 0;
+}
+
+int kws_replay_init(struct kws *w, const uint8_t *data, size_t len) {
+        w->replaying = true;
+        w->replay = data;
+        w->replay_len = len;
+        w->replay_off = 0;
+        return ws_init(w);
+}
+
+void kws_close(struct kws *w) {
+        if (w->ws)
+                wslay_event_context_free(w->ws);
+        w->ws = NULL;
+        if (w->ssl) {
+                (void) SSL_shutdown(w->ssl);
+                SSL_free(w->ssl);
+        }
+        w->ssl = NULL;
+        if (w->ctx)
+                SSL_CTX_free(w->ctx);
+        w->ctx = NULL;
+        if (w->fd >= 0)
+                close(w->fd);
+        w->fd = -1;
+        ERR_clear_error();
+}
+
+int kws_queue_raw(struct kws *w, const void *msg, size_t len) {
+        struct wslay_event_msg m = {.opcode = WSLAY_BINARY_FRAME, .msg = msg, .msg_length = len};
+
+        return wslay_event_queue_msg(w->ws, &m) == 0 ? 0 : -ENOMEM; /* wslay copies the message */
+}
+
+int kws_queue(struct kws *w, uint8_t channel, const void *data, size_t len) {
+        _cleanup_free_ uint8_t *msg = malloc(len + 1);
+
+        if (!msg)
+                return -ENOMEM;
+        msg[0] = channel;
+        if (len)
+                memcpy(msg + 1, data, len);
+        return kws_queue_raw(w, msg, len + 1);
+}
+
+size_t kws_queued(struct kws *w) {
+        return wslay_event_get_queued_msg_count(w->ws);
+}
+
+bool kws_active(struct kws *w) {
+        return !w->closed && (wslay_event_want_read(w->ws) || wslay_event_want_write(w->ws));
+}
+
+static bool may_recv(struct kws *w) {
+        return wslay_event_want_read(w->ws) && (!w->can_recv || w->can_recv(w->userdata));
+}
+
+short kws_events(struct kws *w) {
+        short ev = 0;
+
+        if (w->closed)
+                return 0;
+        if (may_recv(w))
+                ev |= POLLIN;
+        if (wslay_event_want_write(w->ws))
+                ev |= POLLOUT;
+        return ev;
+}
+
+bool kws_pending(struct kws *w) {
+        return !w->closed && w->ssl && SSL_pending(w->ssl) > 0 && may_recv(w);
+}
+
+void kws_dispatch(struct kws *w, short revents) {
+        if (w->closed)
+                return;
+        if ((kws_pending(w) || (revents & (POLLIN | POLLHUP | POLLERR))) && may_recv(w) &&
+                wslay_event_recv(w->ws) != 0)
+                w->closed = true;
+        if (!w->closed && wslay_event_want_write(w->ws) && wslay_event_send(w->ws) != 0)
+                w->closed = true;
+}
+
+int kws_pump(struct kws *w, int timeout_ms) {
+        struct pollfd pfd = {.fd = w->fd, .events = kws_events(w)};
+
+        if (w->closed)
+                return 0;
+        if (w->replaying) {
+                kws_dispatch(w, POLLIN);
+                return 0;
+        }
+        if (kws_pending(w))
+                pfd.revents = POLLIN;
+        else if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+                return -errno;
+        kws_dispatch(w, pfd.revents);
+        return 0;
+}
+
+void kws_sigpipe_block(sigset_t *old) {
+        sigset_t pipe_set;
+
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        (void) pthread_sigmask(SIG_BLOCK, &pipe_set, old);
+}
+
+void kws_sigpipe_restore(const sigset_t *old) {
+        sigset_t pipe_set;
+        struct timespec zero = {0};
+
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
+                ;
+        (void) pthread_sigmask(SIG_SETMASK, old, NULL);
+}
