@@ -4,9 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -18,11 +23,30 @@
 
 #include "buf.h"
 #include "jsonutil.h"
+#include "timestamp.h"
 #include "yaml2json.h"
 
 #define MAX_FILES             64
 #define TOKEN_RECHECK_SECONDS 60
 #define SA_DIR                "/var/run/secrets/kubernetes.io/serviceaccount"
+#define EXEC_TIMEOUT_MS       60000
+#define EXEC_STDERR_MAX       4096
+#define EXEC_MAX_ARGS         256
+#define EXEC_V1               "client.authentication.k8s.io/v1"
+#define EXEC_V1BETA1          "client.authentication.k8s.io/v1beta1"
+
+extern char **environ;
+
+/* A user's exec credential plugin, ready to run. */
+struct kube_exec_plugin {
+        char *where;       /* "kubeconfig '/x/config': users[0].user.exec", for messages */
+        char *name;        /* the command as written */
+        char *api_version; /* EXEC_V1 or EXEC_V1BETA1 */
+        char *install_hint;
+        char **argv; /* the resolved command, then args; NULL-terminated */
+        char **env;  /* "NAME=value" set on top of the process environment, KUBERNETES_EXEC_INFO last */
+        size_t n_env;
+};
 
 /* One kubeconfig file (or document) taking part in a merge. */
 struct kc_file {
@@ -46,6 +70,45 @@ static void blob_free(struct kube_blob *b) {
         *b = (struct kube_blob){0};
 }
 
+static void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static void exec_plugin_free(struct kube_exec_plugin *p) {
+        if (!p)
+                return;
+        free(p->where);
+        free(p->name);
+        free(p->api_version);
+        free(p->install_hint);
+        strv_free(p->argv);
+        for (size_t i = 0; p->env && i < p->n_env; i++) {
+                OPENSSL_cleanse(p->env[i], strlen(p->env[i]));
+                free(p->env[i]);
+        }
+        free(p->env);
+        free(p);
+}
+
+static void token_free(char **t) {
+        if (*t) {
+                OPENSSL_cleanse(*t, strlen(*t));
+                free(*t);
+        }
+        *t = NULL;
+}
+
+void kube_exec_credential_release(struct kube_exec_credential *c) {
+        if (!c)
+                return;
+        token_free(&c->token);
+        blob_free(&c->cert);
+        blob_free(&c->key);
+        c->expiry = 0;
+}
+
 struct kube_config *kube_config_free(struct kube_config *c) {
         if (!c)
                 return NULL;
@@ -56,11 +119,9 @@ struct kube_config *kube_config_free(struct kube_config *c) {
         blob_free(&c->ca);
         blob_free(&c->cert);
         blob_free(&c->key);
-        if (c->token) {
-                OPENSSL_cleanse(c->token, strlen(c->token));
-                free(c->token);
-        }
+        token_free(&c->token);
         free(c->token_file);
+        exec_plugin_free(c->exec);
         free(c);
         return NULL;
 }
@@ -227,6 +288,99 @@ static EVP_PKEY *pem_key(const struct kube_blob *b) {
         BIO_free(bio);
         ERR_clear_error();
         return k;
+}
+
+/* ---- exec credential plugins: what they print */
+
+static int blob_from_string(const char *s, struct kube_blob *ret) {
+        ret->len = strlen(s);
+        ret->data = (unsigned char *) strdup(s);
+        return ret->data ? 0 : -ENOMEM;
+}
+
+int kube_exec_credential_parse(const char *data, size_t len, const char *api_version,
+        struct kube_exec_credential *ret, struct merr *err) {
+        _cleanup_json_ json_object *doc = NULL;
+        struct kube_exec_credential cred = {0};
+        const char *kind = NULL, *av = NULL, *token = NULL, *cert = NULL, *key = NULL, *exp = NULL;
+        char q[MERR_QUOTE_SIZE];
+        json_object *status;
+        int r;
+
+        r = json_parse(data, len, 16, &doc, err);
+        if (r < 0)
+                return merr_wrap(err, r, "output is not JSON");
+        if (!json_object_is_type(doc, json_type_object))
+                return merr_set(
+                        err, -EINVAL, "output is not an ExecCredential but a JSON %s", json_type_label(doc));
+        if (json_get_string(doc, "kind", 0, &kind, err) < 0 ||
+                json_get_string(doc, "apiVersion", 0, &av, err) < 0)
+                return merr_wrap(err, -EINVAL, "output");
+        if (strcmp(kind, "ExecCredential") != 0)
+                return merr_set(err, -EINVAL, "output: kind '%s' is not 'ExecCredential'",
+                        merr_quote(kind, strlen(kind), q, sizeof(q)));
+        if (strcmp(av, api_version) != 0)
+                return merr_set(err, -EINVAL, "output: apiVersion '%s' is not the configured '%s'",
+                        merr_quote(av, strlen(av), q, sizeof(q)), api_version);
+        r = json_get_object(doc, "status", 0, &status, err);
+        if (r >= 0)
+                r = json_get_string(status, "token", JSON_OPTIONAL, &token, err);
+        if (r >= 0)
+                r = json_get_string(status, "clientCertificateData", JSON_OPTIONAL, &cert, err);
+        if (r >= 0)
+                r = json_get_string(status, "clientKeyData", JSON_OPTIONAL, &key, err);
+        if (r >= 0)
+                r = json_get_string(status, "expirationTimestamp", JSON_OPTIONAL, &exp, err);
+        if (r < 0)
+                return merr_wrap(err, r == -ENOENT ? -EINVAL : r, "output");
+        if (token && (!*token || strpbrk(token, "\r\n")))
+                return merr_set(err, -EINVAL, "output: status.token must be one non-empty line");
+        if (cert && !*cert)
+                cert = NULL;
+        if (key && !*key)
+                key = NULL;
+        if (!cert != !key)
+                return merr_set(err, -EINVAL, "output: status.%s without status.%s",
+                        cert ? "clientCertificateData" : "clientKeyData",
+                        cert ? "clientKeyData" : "clientCertificateData");
+        if (!token && !cert)
+                return merr_set(err, -EINVAL,
+                        "output: status has neither a token nor clientCertificateData and clientKeyData");
+        if (exp) {
+                struct timestamp ts;
+
+                r = timestamp_parse(exp, &ts, err);
+                if (r < 0)
+                        return merr_wrap(err, r, "output: status.expirationTimestamp");
+                /* an expiry at or before the epoch is one that has passed: 1 keeps it distinct from "none" */
+                cred.expiry = ts.sec > 0 ? (time_t) ts.sec : 1;
+        }
+        if (token && !(cred.token = strdup(token)))
+                return merr_set(err, -ENOMEM, "out of memory");
+        if (cert) {
+                EVP_PKEY *k;
+                X509 *x;
+
+                if (blob_from_string(cert, &cred.cert) < 0 || blob_from_string(key, &cred.key) < 0) {
+                        kube_exec_credential_release(&cred);
+                        return merr_set(err, -ENOMEM, "out of memory");
+                }
+                x = pem_cert(&cred.cert);
+                k = x ? pem_key(&cred.key) : NULL;
+                r = x && k ? X509_check_private_key(x, k) : 0;
+                ERR_clear_error();
+                X509_free(x);
+                EVP_PKEY_free(k);
+                if (r != 1) {
+                        kube_exec_credential_release(&cred);
+                        return merr_set(err, -EINVAL, "output: status.%s",
+                                !x   ? "clientCertificateData is not a PEM certificate"
+                                : !k ? "clientKeyData is not an unencrypted PEM private key"
+                                     : "clientKeyData does not match clientCertificateData");
+                }
+        }
+        *ret = cred;
+        return 0;
 }
 
 /* ---- kubeconfig */
@@ -500,10 +654,20 @@ static time_t monotonic_seconds(void) {
         return ts.tv_sec;
 }
 
+static int exec_refresh(struct kube_config *c, struct merr *err);
+
 int kube_config_token(struct kube_config *c, const char **ret, struct merr *err) {
         struct stat st;
         time_t now;
         int r = 0;
+
+        if (c->exec && c->exec_expiry && time(NULL) >= c->exec_expiry) {
+                r = exec_refresh(c, err);
+                if (r < 0)
+                        token_free(&c->token); /* an expired token would only be refused */
+                *ret = c->token;
+                return r;
+        }
 
         if (c->token_file) {
                 now = monotonic_seconds();
@@ -521,9 +685,371 @@ int kube_config_token(struct kube_config *c, const char **ret, struct merr *err)
         return r;
 }
 
+/* ---- exec credential plugins: running them */
+
+static long long mono_ms(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The process environment with the plugin's variables set on top of it. Borrowed strings. */
+static char **plugin_envp(const struct kube_exec_plugin *p) {
+        size_t n = 0, k = 0;
+        char **envp;
+
+        while (environ && environ[n])
+                n++;
+        envp = calloc(n + p->n_env + 1, sizeof(char *));
+        if (!envp)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char *eq = strchr(environ[i], '=');
+                size_t nl = eq ? (size_t) (eq - environ[i]) : strlen(environ[i]);
+                bool overridden = false;
+
+                for (size_t j = 0; j < p->n_env && !overridden; j++)
+                        overridden = strncmp(p->env[j], environ[i], nl) == 0 && p->env[j][nl] == '=';
+                if (!overridden)
+                        envp[k++] = environ[i];
+        }
+        for (size_t j = 0; j < p->n_env; j++)
+                envp[k++] = p->env[j];
+        envp[k] = NULL;
+        return envp;
+}
+
+/* ": <first line of what the plugin wrote to stderr>" for a message, or "". */
+static const char *stderr_line(const struct buf *b, char *out, size_t size) {
+        char q[MERR_QUOTE_SIZE];
+        const char *s = buf_str(b);
+        size_t n;
+
+        s += strspn(s, " \t\r\n");
+        n = strcspn(s, "\r\n");
+        if (n == 0)
+                return "";
+        (void) snprintf(out, size, ": '%s'", merr_quote(s, n, q, sizeof(q)));
+        return out;
+}
+
+/* The executable to run: a path as it is, a bare name from PATH (looked up here, so that a missing plugin
+ * is reported the same way whatever posix_spawn does with a failed exec). */
+static int plugin_path(const char *cmd, char **ret) {
+        const char *path = secure_getenv("PATH");
+        int r = -ENOENT;
+
+        if (strchr(cmd, '/')) {
+                if (access(cmd, X_OK) < 0)
+                        return -errno;
+                *ret = strdup(cmd);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!path || !*path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, ":");
+                char *cand = NULL;
+
+                if (asprintf(&cand, "%.*s/%s", (int) n, n ? p : ".", cmd) < 0)
+                        return -ENOMEM;
+                if (access(cand, X_OK) == 0) {
+                        *ret = cand;
+                        return 0;
+                }
+                if (errno != ENOENT && errno != ENOTDIR)
+                        r = -errno;
+                free(cand);
+                p += n;
+                if (*p == ':')
+                        p++;
+        }
+        return r;
+}
+
+/* Runs the plugin without a terminal and parses what it prints. */
+static int exec_plugin_run(
+        const struct kube_exec_plugin *p, struct kube_exec_credential *ret, struct merr *err) {
+        _cleanup_(buf_release) struct buf out = BUF_INIT(KUBE_CONFIG_MAX_FILE),
+                                          errb = BUF_INIT(EXEC_STDERR_MAX);
+        _cleanup_free_ char **envp = plugin_envp(p);
+        _cleanup_free_ char *exe = NULL;
+        posix_spawn_file_actions_t fa;
+        int opipe[2] = {-1, -1}, epipe[2] = {-1, -1}, status = 0, r;
+        long long deadline = mono_ms() + EXEC_TIMEOUT_MS;
+        bool timed_out = false, too_big = false;
+        char line[MERR_QUOTE_SIZE + 8];
+        pid_t pid;
+
+        if (!envp)
+                return merr_set(err, -ENOMEM, "out of memory");
+        r = plugin_path(p->argv[0], &exe);
+        if (r < 0)
+                return merr_set(err, r, "%s: cannot run credential plugin '%s': %s%s%s", p->where, p->name,
+                        strerror(-r), p->install_hint ? "; " : "", p->install_hint ? p->install_hint : "");
+        if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0) {
+                r = -errno;
+                if (opipe[0] >= 0) {
+                        close(opipe[0]);
+                        close(opipe[1]);
+                }
+                return merr_set(
+                        err, r, "%s: credential plugin '%s': pipe: %s", p->where, p->name, strerror(-r));
+        }
+        r = posix_spawn_file_actions_init(&fa);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, opipe[1], STDOUT_FILENO);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, epipe[1], STDERR_FILENO);
+        if (r == 0)
+                r = posix_spawn(&pid, exe, &fa, NULL, p->argv, envp);
+        (void) posix_spawn_file_actions_destroy(&fa);
+        close(opipe[1]);
+        close(epipe[1]);
+        if (r != 0) {
+                close(opipe[0]);
+                close(epipe[0]);
+                return merr_set(err, -r, "%s: cannot run credential plugin '%s': %s%s%s", p->where, p->name,
+                        strerror(r), p->install_hint ? "; " : "", p->install_hint ? p->install_hint : "");
+        }
+        for (struct pollfd pfd[2] = {{.fd = opipe[0], .events = POLLIN}, {.fd = epipe[0], .events = POLLIN}};
+                pfd[0].fd >= 0 || pfd[1].fd >= 0;) {
+                long long left = deadline - mono_ms();
+
+                if (left <= 0) {
+                        timed_out = true;
+                        break;
+                }
+                if (poll(pfd, 2, (int) left) < 0 && errno != EINTR)
+                        break;
+                for (int i = 0; i < 2; i++) {
+                        char chunk[8192];
+                        ssize_t n;
+
+                        if (pfd[i].fd < 0 || !pfd[i].revents)
+                                continue;
+                        n = read(pfd[i].fd, chunk, sizeof(chunk));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                close(pfd[i].fd);
+                                pfd[i].fd = -1;
+                                continue;
+                        }
+                        if (i == 0 && buf_append(&out, chunk, (size_t) n) < 0)
+                                too_big = true;
+                        else if (i == 1) /* keep the start of stderr; the rest is drained */
+                                (void) buf_append(&errb, chunk,
+                                        (size_t) n < errb.max - errb.len ? (size_t) n : errb.max - errb.len);
+                }
+                if (too_big)
+                        break;
+        }
+        if (timed_out || too_big)
+                (void) kill(pid, SIGKILL);
+        close(opipe[0]);
+        close(epipe[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        status = 0;
+                        break;
+                }
+        if (timed_out)
+                return merr_set(err, -ETIMEDOUT, "%s: credential plugin '%s' did not finish within %d s",
+                        p->where, p->name, EXEC_TIMEOUT_MS / 1000);
+        if (too_big)
+                return merr_set(err, -EFBIG, "%s: credential plugin '%s' printed more than %u bytes",
+                        p->where, p->name, KUBE_CONFIG_MAX_FILE);
+        if (WIFSIGNALED(status))
+                return merr_set(err, -EIO, "%s: credential plugin '%s' was killed by signal %d%s", p->where,
+                        p->name, WTERMSIG(status), stderr_line(&errb, line, sizeof(line)));
+        if (WEXITSTATUS(status) != 0)
+                return merr_set(err, -EIO, "%s: credential plugin '%s' exited with status %d%s", p->where,
+                        p->name, WEXITSTATUS(status), stderr_line(&errb, line, sizeof(line)));
+        r = kube_exec_credential_parse(out.data ? out.data : "", out.len, p->api_version, ret, err);
+        if (out.data)
+                OPENSSL_cleanse(out.data, out.len);
+        if (r < 0)
+                return merr_wrap(err, r, "%s: credential plugin '%s'", p->where, p->name);
+        return 0;
+}
+
+/* Runs the config's plugin and takes what it returned. */
+static int exec_refresh(struct kube_config *c, struct merr *err) {
+        struct kube_exec_credential cred = {0};
+        int r;
+
+        r = exec_plugin_run(c->exec, &cred, err);
+        if (r < 0)
+                return r;
+        token_free(&c->token);
+        c->token = TAKE_PTR(cred.token);
+        if (cred.cert.len > 0) {
+                blob_free(&c->cert);
+                blob_free(&c->key);
+                c->cert = cred.cert;
+                c->key = cred.key;
+                cred.cert = cred.key = (struct kube_blob){0};
+        }
+        c->exec_expiry = cred.expiry;
+        kube_exec_credential_release(&cred);
+        return 0;
+}
+
+static bool is_env_name(const char *s) {
+        if (!*s || strchr(s, '='))
+                return false;
+        return true;
+}
+
+/* KUBERNETES_EXEC_INFO: what client-go gives a plugin, never interactive here. */
+static char *exec_info(const char *api_version, bool cluster_info, const struct kube_config *c) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *spec = json_object_new_object();
+        const char *s;
+
+        if (!o || !spec)
+                return NULL;
+        json_object_object_add(o, "apiVersion", json_object_new_string(api_version));
+        json_object_object_add(o, "kind", json_object_new_string("ExecCredential"));
+        json_object_object_add(spec, "interactive", json_object_new_boolean(0));
+        if (cluster_info) {
+                json_object *cl = json_object_new_object();
+
+                if (!cl)
+                        return NULL;
+                json_object_object_add(cl, "server", json_object_new_string(c->server));
+                if (c->insecure)
+                        json_object_object_add(cl, "insecure-skip-tls-verify", json_object_new_boolean(1));
+                if (c->ca.len > 0 && c->ca.len < KUBE_CONFIG_MAX_FILE) {
+                        _cleanup_free_ char *b = malloc(4 * ((c->ca.len + 2) / 3) + 1);
+
+                        if (!b) {
+                                json_object_put(cl);
+                                return NULL;
+                        }
+                        (void) EVP_EncodeBlock((unsigned char *) b, c->ca.data, (int) c->ca.len);
+                        json_object_object_add(cl, "certificate-authority-data", json_object_new_string(b));
+                }
+                json_object_object_add(spec, "cluster", cl);
+        }
+        json_object_object_add(o, "spec", json_object_get(spec));
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        return s ? strdup(s) : NULL;
+}
+
+/* Reads users[].user.exec into c->exec and runs the plugin once. */
+static int load_exec(const struct kc_ref *ref, struct kube_config *c, struct merr *err) {
+        struct kube_exec_plugin *p;
+        json_object *args = NULL, *env = NULL;
+        const char *av, *cmd, *mode = NULL, *hint = NULL;
+        char where[PATH_MAX + 96], field[128];
+        bool cluster_info = false;
+        size_t nargs, nenv;
+        int r;
+
+        (void) snprintf(where, sizeof(where), "kubeconfig '%s': %s.user.exec", ref->file->name, ref->path);
+        r = ref_string(ref, "user.exec.apiVersion", 0, &av, err);
+        if (r < 0)
+                return r;
+        if (strcmp(av, EXEC_V1) != 0 && strcmp(av, EXEC_V1BETA1) != 0)
+                return merr_set(err, -EOPNOTSUPP, "%s.apiVersion: '%s' is not supported (%s or %s)", where,
+                        av, EXEC_V1, EXEC_V1BETA1);
+        r = ref_string(ref, "user.exec.command", 0, &cmd, err);
+        if (r >= 0)
+                r = ref_string(ref, "user.exec.interactiveMode", JSON_OPTIONAL, &mode, err);
+        if (r >= 0)
+                r = ref_string(ref, "user.exec.installHint", JSON_OPTIONAL, &hint, err);
+        if (r < 0)
+                return r;
+        if (!mode && strcmp(av, EXEC_V1) == 0)
+                return merr_set(err, -EINVAL, "%s.interactiveMode: must be set for %s", where, EXEC_V1);
+        if (mode && strcmp(mode, "Never") != 0 && strcmp(mode, "IfAvailable") != 0) {
+                if (strcmp(mode, "Always") == 0)
+                        return merr_set(err, -EOPNOTSUPP,
+                                "%s.interactiveMode: 'Always' needs a terminal, and credential plugins run "
+                                "without one here",
+                                where);
+                return merr_set(err, -EINVAL, "%s.interactiveMode: '%s' is not Never, IfAvailable or Always",
+                        where, mode);
+        }
+        (void) snprintf(field, sizeof(field), "%s.user.exec.provideClusterInfo", ref->path);
+        r = json_get_bool(ref->file->doc, field, JSON_OPTIONAL, &cluster_info, err);
+        (void) snprintf(field, sizeof(field), "%s.user.exec.args", ref->path);
+        if (r >= 0)
+                r = json_get_array(ref->file->doc, field, JSON_OPTIONAL, &args, err);
+        (void) snprintf(field, sizeof(field), "%s.user.exec.env", ref->path);
+        if (r >= 0)
+                r = json_get_array(ref->file->doc, field, JSON_OPTIONAL, &env, err);
+        if (r < 0)
+                return merr_wrap(err, r, "kubeconfig '%s'", ref->file->name);
+        nargs = args ? json_object_array_length(args) : 0;
+        nenv = env ? json_object_array_length(env) : 0;
+        if (nargs > EXEC_MAX_ARGS || nenv > EXEC_MAX_ARGS)
+                return merr_set(err, -E2BIG, "%s: more than %d args or env entries", where, EXEC_MAX_ARGS);
+        if (!ref->file->dir)
+                return merr_set(err, -EPERM, "%s: credential plugins are not run for this kubeconfig", where);
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return merr_set(err, -ENOMEM, "out of memory");
+        c->exec = p;
+        p->where = strdup(where);
+        p->name = strdup(cmd);
+        p->api_version = strdup(av);
+        p->install_hint = hint ? strdup(hint) : NULL;
+        p->argv = calloc(nargs + 2, sizeof(char *));
+        p->env = calloc(nenv + 2, sizeof(char *));
+        if (!p->where || !p->name || !p->api_version || (hint && !p->install_hint) || !p->argv || !p->env)
+                return merr_set(err, -ENOMEM, "out of memory");
+        if (strchr(cmd, '/')) { /* a path: relative to the kubeconfig, as client-go resolves it */
+                r = resolve_path(ref, "user.exec.command", cmd, &p->argv[0], err);
+                if (r < 0)
+                        return r;
+        } else if (!(p->argv[0] = strdup(cmd)))
+                return merr_set(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < nargs; i++) {
+                const char *a;
+
+                (void) snprintf(field, sizeof(field), "%s.user.exec.args[%zu]", ref->path, i);
+                r = json_get_string(ref->file->doc, field, 0, &a, err);
+                if (r < 0)
+                        return merr_wrap(err, r, "kubeconfig '%s'", ref->file->name);
+                if (!(p->argv[i + 1] = strdup(a)))
+                        return merr_set(err, -ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < nenv; i++) {
+                const char *name, *value;
+
+                (void) snprintf(field, sizeof(field), "%s.user.exec.env[%zu].name", ref->path, i);
+                r = json_get_string(ref->file->doc, field, 0, &name, err);
+                if (r >= 0) {
+                        (void) snprintf(field, sizeof(field), "%s.user.exec.env[%zu].value", ref->path, i);
+                        r = json_get_string(ref->file->doc, field, 0, &value, err);
+                }
+                if (r < 0)
+                        return merr_wrap(err, r, "kubeconfig '%s'", ref->file->name);
+                if (!is_env_name(name))
+                        return merr_set(err, -EINVAL, "%s.env[%zu].name: '%s' is not a variable name", where,
+                                i, name);
+                if (asprintf(&p->env[p->n_env], "%s=%s", name, value) < 0)
+                        return merr_set(err, -ENOMEM, "out of memory");
+                p->n_env++;
+        }
+        {
+                _cleanup_free_ char *info = exec_info(av, cluster_info, c);
+
+                if (!info || asprintf(&p->env[p->n_env], "KUBERNETES_EXEC_INFO=%s", info) < 0)
+                        return merr_set(err, -ENOMEM, "out of memory");
+                p->n_env++;
+        }
+        return exec_refresh(c, err);
+}
+
 static int load_user(const struct kc_ref *ref, struct kube_config *c, struct merr *err) {
         static const char *const unsupported[][2] = {
-                {"user.exec", "exec credential plugins are not supported yet"},
                 {"user.auth-provider", "auth-provider plugins are not supported"},
                 {"user.username", "basic authentication is not supported"},
                 {"user.as", "impersonation is not supported yet"},
@@ -591,6 +1117,14 @@ static int load_user(const struct kc_ref *ref, struct kube_config *c, struct mer
                         return merr_wrap(
                                 err, r, "kubeconfig '%s': %s.user.tokenFile", ref->file->name, ref->path);
                 c->token_checked = monotonic_seconds();
+        }
+        if (ref_has(ref, "user.exec")) {
+                if (c->token || c->token_file)
+                        return merr_set(err, -EINVAL,
+                                "kubeconfig '%s': %s.user: exec and token or tokenFile are mutually "
+                                "exclusive",
+                                ref->file->name, ref->path);
+                return load_exec(ref, c, err);
         }
         return 0;
 }

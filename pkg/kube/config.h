@@ -10,10 +10,24 @@
  *   clusters[].cluster: server, certificate-authority (file), certificate-authority-data (base64),
  *                       insecure-skip-tls-verify, tls-server-name is ignored
  *   users[].user:       client-certificate / client-key (files), client-certificate-data /
- *                       client-key-data (base64), token, tokenFile
+ *                       client-key-data (base64), token, tokenFile, exec (credential plugins, below)
  *   contexts[].context: cluster, user, namespace
- * Not supported yet, each a clear error when the selected user uses it: exec credential plugins,
- * auth-provider, username/password, impersonation (as, as-groups).
+ * Not supported, each a clear error when the selected user uses it: auth-provider, username/password,
+ * impersonation (as, as-groups).
+ *
+ * Exec credential plugins (client.authentication.k8s.io/v1 and v1beta1, as client-go runs them): command
+ * with args, the process environment plus env, and KUBERNETES_EXEC_INFO holding an ExecCredential whose
+ * spec.interactive is false (plus spec.cluster with provideClusterInfo). The library never gives a plugin
+ * a terminal: stdin is /dev/null, so interactiveMode Always is refused, Never and IfAvailable run
+ * non-interactively; v1 requires interactiveMode to be set. A command containing '/' is relative to the
+ * kubeconfig's directory, a bare name is looked up in PATH. The plugin runs when the config is loaded (so
+ * a client certificate it returns is there for kube_client_new()) and again from kube_config_token() once
+ * status.expirationTimestamp has passed; without one its credential is kept for the config's life. It
+ * gets 60 seconds; its stdout is capped at KUBE_CONFIG_MAX_FILE and its stderr is quoted in errors, which
+ * name the plugin: "kubeconfig '/x/config': users[0].user.exec: credential plugin 'aws': exited with
+ * status 1: <stderr>". A token from a plugin cannot be combined with user.token or user.tokenFile. A REST
+ * client keeps the client certificate it was created with; exec and port-forward sessions take the
+ * current one.
  *
  * Relative file paths are resolved against the directory of the kubeconfig that defines them. Certificates
  * and keys are read into memory and checked to be PEM (a key must match its certificate); they are handed
@@ -35,6 +49,8 @@
 
 #include "merr.h"
 
+struct kube_exec_plugin;
+
 /* Bytes in memory: PEM certificates and keys. */
 struct kube_blob {
         unsigned char *data; /* owned; NUL-terminated (not counted in len) for convenience */
@@ -53,7 +69,9 @@ struct kube_config {
         char *token;      /* bearer token; NULL for none */
         char *token_file; /* when set, token is read from it and re-read when it changes */
         struct timespec token_mtime;
-        time_t token_checked; /* CLOCK_MONOTONIC seconds of the last mtime check */
+        time_t token_checked;          /* CLOCK_MONOTONIC seconds of the last mtime check */
+        struct kube_exec_plugin *exec; /* when set, token and certificate come from this plugin */
+        time_t exec_expiry;            /* when the plugin's credential expires (UTC seconds); 0: never */
 };
 
 /* Limits on what is read: a kubeconfig file, a certificate, key or token file. */
@@ -90,13 +108,30 @@ int kube_config_default(const char *context, struct kube_config **ret, struct me
 /*
  * The current bearer token (borrowed, valid until the next call; NULL when there is none). When the token
  * comes from a file, the file's mtime is checked if the last check is at least a minute old, and the
- * file is re-read when it changed. A failed re-read keeps the old token and returns the error.
+ * file is re-read when it changed. A failed re-read keeps the old token and returns the error. When it
+ * comes from an exec plugin whose credential has expired, the plugin is run again; when that fails the
+ * expired token is dropped (NULL) and the error returned.
  */
 int kube_config_token(struct kube_config *c, const char **ret, struct merr *err);
 
 /* Frees c (NULL is fine) and returns NULL. Key material is wiped before it is freed. */
 struct kube_config *kube_config_free(struct kube_config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kube_config *, kube_config_free);
+
+/* What an exec credential plugin printed: status of an ExecCredential. */
+struct kube_exec_credential {
+        char *token;           /* NULL when none */
+        struct kube_blob cert; /* PEM; both empty or both set */
+        struct kube_blob key;
+        time_t expiry; /* status.expirationTimestamp in UTC seconds; 0: none */
+};
+
+/* Parses a plugin's output: an ExecCredential of api_version with a token, or a client certificate with
+ * its key, or both. Errors describe the output ("kind: expected 'ExecCredential'"); the caller names the
+ * plugin. Exposed for tests and fuzzing. */
+int kube_exec_credential_parse(const char *data, size_t len, const char *api_version,
+        struct kube_exec_credential *ret, struct merr *err);
+void kube_exec_credential_release(struct kube_exec_credential *c);
 
 /* Decodes standard base64 (with padding; line breaks allowed). Returns 0 and an allocated, NUL-terminated
  * blob, or -EINVAL. Exposed for tests. */

@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "jsonutil.h"
 #include "kube/config.h"
 #include "testutil.h"
 
@@ -369,9 +370,27 @@ START_TEST(test_malformed) {
                 {notkey, -EINVAL,
                         "kubeconfig 'mem': users[0].user.client-key-data: not an unencrypted PEM private "
                         "key"},
-                {HEAD CLUSTER "users:\n- name: u\n  user:\n    exec: {command: aws}\n", -EOPNOTSUPP,
-                        "kubeconfig 'mem': users[0].user.exec: exec credential plugins are not supported "
-                        "yet"},
+                {HEAD CLUSTER "users:\n- name: u\n  user:\n    exec: {apiVersion: "
+                              "client.authentication.k8s.io/v1, command: aws, interactiveMode: Never}\n",
+                        -EPERM,
+                        "kubeconfig 'mem': users[0].user.exec: credential plugins are not run for this "
+                        "kubeconfig"},
+                {HEAD CLUSTER "users:\n- name: u\n  user:\n    exec: {apiVersion: "
+                              "client.authentication.k8s.io/v1alpha1, command: aws}\n",
+                        -EOPNOTSUPP,
+                        "~users[0].user.exec.apiVersion: 'client.authentication.k8s.io/v1alpha1' is "
+                        "not supported"},
+                {HEAD CLUSTER "users:\n- name: u\n  user:\n    exec: {apiVersion: "
+                              "client.authentication.k8s.io/v1, command: aws}\n",
+                        -EINVAL,
+                        "~users[0].user.exec.interactiveMode: must be set for "
+                        "client.authentication.k8s.io/v1"},
+                {HEAD CLUSTER "users:\n- name: u\n  user:\n    exec: {apiVersion: "
+                              "client.authentication.k8s.io/v1, command: aws, interactiveMode: Always}\n",
+                        -EOPNOTSUPP, "~interactiveMode: 'Always' needs a terminal"},
+                {HEAD CLUSTER "users:\n- name: u\n  user:\n    token: t\n    exec: {apiVersion: "
+                              "client.authentication.k8s.io/v1beta1, command: aws}\n",
+                        -EINVAL, "~exec and token or tokenFile are mutually exclusive"},
                 {HEAD CLUSTER "users:\n- name: u\n  user: {username: a, password: b}\n", -EOPNOTSUPP,
                         "kubeconfig 'mem': users[0].user.username: basic authentication is not supported"},
                 {HEAD CLUSTER "users:\n- name: u\n  user: {token: 5}\n", -EINVAL,
@@ -409,6 +428,226 @@ START_TEST(test_missing_key_or_cert) {
                 0);
         ck_assert_int_eq(kube_config_load_data(y, strlen(y), "mem", NULL, NULL, &c, &e), -EINVAL);
         ck_assert_str_eq(e.msg, "kubeconfig 'mem': users[0].user: client-certificate without client-key");
+}
+END_TEST
+
+/* ---- exec credential plugins */
+
+/* Writes an executable shell script into the test directory and returns its path. */
+static char *put_plugin(const char *name, const char *body) {
+        _cleanup_free_ char *script = NULL;
+        char *p;
+
+        ck_assert_int_ge(asprintf(&script, "#!/bin/sh\n%s", body), 0);
+        p = put(name, script);
+        ck_assert_int_eq(chmod(p, 0700), 0);
+        return p;
+}
+
+static char *slurp(const char *name) {
+        _cleanup_free_ char *p = NULL;
+        char *buf = calloc(1, 65536);
+        FILE *f;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
+        f = fopen(p, "re");
+        ck_assert_msg(f != NULL, "%s", p);
+        (void) !fread(buf, 1, 65535, f);
+        fclose(f);
+        return buf;
+}
+
+static int load_exec_user(const char *user_yaml, struct kube_config **ret, struct merr *e) {
+        _cleanup_free_ char *yaml = NULL, *p = NULL;
+
+        ck_assert_int_ge(
+                asprintf(&yaml,
+                        "current-context: x\nclusters:\n- name: c\n  cluster: {server: 'https://a:1', "
+                        "certificate-authority-data: '%s'}\nusers:\n- name: u\n  user:\n%s"
+                        "contexts:\n- name: x\n  context: {cluster: c, user: u}\n",
+                        "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkRENDQVJ1Z0F3SUJBZ0lVUnpvZXlLcU1JdFp6OFNv"
+                        "OXJFY3hoUWNCclJnd0NnWUlLb1pJemowRUF3SXcKRHpFTk1Bc0dBMVVFQXd3RWRHVnpkREFnRncweU5qRXhN"
+                        "all3TmpFNE5USmFHQTh5TVRJMk1URXdNakEyTVRnMQpNbG93RHpFTk1Bc0dBMVVFQXd3RWRHVnpkREJaTUJN"
+                        "R0J5cUdTTTQ5QWdFR0NDcUdTTTQ5QXdFSEEwSUFCTDlkClVvSnBqRWRMQlVlYTdrYWVCWDR4MkhkTWJ4cXFa"
+                        "RUFJNFNnQ0t6L1gwS0p3MzB4UnVWRjJSaFl3NlhLQi9zZ1QKTStrcE5UTGpRUFh5anhkeDllK2pVekJSTUIw"
+                        "R0ExVWREZ1FXQkJReTczNWp5RVo5ODM4OFBERXJHeG91VzVhcApaREFmQmdOVkhTTUVHREFXZ0JReTczNWp5"
+                        "RVo5ODM4OFBERXJHeG91VzVhcFpEQVBCZ05WSFJNQkFmOEVCVEFECkFRSC9NQW9HQ0NxR1NNNDlCQU1DQTBj"
+                        "QU1FUUNJRklaMnN6Z1FycndKN0pHTHk1Qlo1N0NFRytXTzJjWW9hNlMKRmlqNXJ3WlhBaUFkb0llclMxM2Rt"
+                        "Rnk4WHhiU3dGY1ZFZ1ZIelZ4blMzeitFbHFLL2hjRWtnPT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo"
+                        "=",
+                        user_yaml),
+                0);
+        p = put("config", yaml);
+        return kube_config_load(p, NULL, ret, e);
+}
+
+START_TEST(test_exec_plugin_token_args_env_and_info) {
+        _cleanup_(kube_config_freep) struct kube_config *c = NULL;
+        _cleanup_free_ char *args = NULL, *info = NULL, *env = NULL;
+        struct merr e = MERR_INIT;
+        const char *t;
+
+        free(put_plugin("bin/plugin",
+                "d=$(dirname \"$0\")\nprintf '%s|' \"$@\" >\"$d/../args\"\n"
+                "printf '%s' \"$KUBERNETES_EXEC_INFO\" >\"$d/../info\"\n"
+                "printf '%s %s' \"$GREETING\" \"$(cat)\" >\"$d/../env\"\n"
+                "echo run >>\"$d/../runs\"\n"
+                "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+                "\"status\":{\"token\":\"tok-'$(wc -l <\"$d/../runs\")'\","
+                "\"expirationTimestamp\":\"2999-01-01T00:00:00Z\"}}'\n"));
+        ck_assert_msg(
+                load_exec_user("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                               "      command: ./bin/plugin\n      args: [get-token, --cluster, 'a b']\n"
+                               "      env: [{name: GREETING, value: hello}]\n"
+                               "      interactiveMode: IfAvailable\n      provideClusterInfo: true\n",
+                        &c, &e) == 0,
+                "%s", merr_msg(&e));
+        ck_assert_ptr_nonnull(c->exec);
+        ck_assert_int_eq(kube_config_token(c, &t, &e), 0);
+        ck_assert_str_eq(t, "tok-1");
+        ck_assert_int_eq(c->exec_expiry, 32472144000); /* 2999-01-01 */
+        /* relative to the kubeconfig's directory, with its args, env and an empty stdin */
+        args = slurp("args");
+        ck_assert_str_eq(args, "get-token|--cluster|a b|");
+        env = slurp("env");
+        ck_assert_str_eq(env, "hello ");
+        info = slurp("info");
+        ck_assert_msg(strstr(info, "\"apiVersion\":\"client.authentication.k8s.io/v1\"") &&
+                              strstr(info, "\"kind\":\"ExecCredential\"") &&
+                              strstr(info, "\"interactive\":false") &&
+                              strstr(info, "\"server\":\"https://a:1\"") &&
+                              strstr(info, "\"certificate-authority-data\":\"LS0t"),
+                "%s", info);
+        /* cached until it expires */
+        ck_assert_int_eq(kube_config_token(c, &t, &e), 0);
+        ck_assert_str_eq(t, "tok-1");
+        c->exec_expiry = time(NULL) - 1;
+        ck_assert_int_eq(kube_config_token(c, &t, &e), 0);
+        ck_assert_str_eq(t, "tok-2");
+}
+END_TEST
+
+START_TEST(test_exec_plugin_expired_and_failing) {
+        _cleanup_(kube_config_freep) struct kube_config *c = NULL;
+        struct merr e = MERR_INIT;
+        const char *t;
+
+        /* first run: a token that has already expired; later runs fail with a message on stderr */
+        free(put_plugin("plugin", "d=$(dirname \"$0\")\nif [ -e \"$d/ran\" ]; then echo 'token service down' "
+                                  ">&2; echo more >&2; exit 3; fi\n: >\"$d/ran\"\n"
+                                  "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+                                  "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"old\","
+                                  "\"expirationTimestamp\":\"2001-01-01T00:00:00Z\"}}'\n"));
+        ck_assert_msg(load_exec_user("    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: "
+                                     "./plugin}\n",
+                              &c, &e) == 0,
+                "%s", merr_msg(&e));
+        ck_assert_str_eq(c->token, "old");
+        /* expired: the plugin runs again, fails, and the expired token is dropped */
+        ck_assert_int_eq(kube_config_token(c, &t, &e), -EIO);
+        ck_assert_ptr_null(t);
+        ck_assert_msg(strstr(e.msg, "users[0].user.exec: credential plugin './plugin' exited with status 3: "
+                                    "'token service down'"),
+                "%s", e.msg);
+}
+END_TEST
+
+START_TEST(test_exec_plugin_client_certificate) {
+        _cleanup_(kube_config_freep) struct kube_config *c = NULL;
+        _cleanup_json_ json_object *o = json_object_new_object(), *st = json_object_new_object();
+        struct merr e = MERR_INIT;
+        const char *t;
+
+        json_object_object_add(o, "apiVersion", json_object_new_string("client.authentication.k8s.io/v1"));
+        json_object_object_add(o, "kind", json_object_new_string("ExecCredential"));
+        json_object_object_add(st, "clientCertificateData", json_object_new_string(cert_pem));
+        json_object_object_add(st, "clientKeyData", json_object_new_string(key_pem));
+        json_object_object_add(o, "status", json_object_get(st));
+        free(put("cred.json", json_object_to_json_string(o)));
+        free(put_plugin("plugin", "cat \"$(dirname \"$0\")/cred.json\"\n"));
+        ck_assert_msg(load_exec_user("    exec: {apiVersion: client.authentication.k8s.io/v1, command: "
+                                     "./plugin, interactiveMode: Never}\n",
+                              &c, &e) == 0,
+                "%s", merr_msg(&e));
+        ck_assert_str_eq((const char *) c->cert.data, cert_pem);
+        ck_assert_str_eq((const char *) c->key.data, key_pem);
+        ck_assert_int_eq(c->exec_expiry, 0);
+        ck_assert_int_eq(kube_config_token(c, &t, &e), 0);
+        ck_assert_ptr_null(t);
+}
+END_TEST
+
+START_TEST(test_exec_plugin_errors_name_the_plugin) {
+        static const struct {
+                const char *body; /* NULL: no such command */
+                int code;
+                const char *msg;
+        } cases[] = {
+                {"echo 'not json'\n", -EINVAL, "credential plugin './plugin': output is not JSON"},
+                {"echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"Other\"}'\n", -EINVAL,
+                        "credential plugin './plugin': output: kind 'Other' is not 'ExecCredential'"},
+                {"echo '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\","
+                 "\"status\":{\"token\":\"x\"}}'\n",
+                        -EINVAL,
+                        "output: apiVersion 'client.authentication.k8s.io/v1beta1' is not the "
+                        "configured 'client.authentication.k8s.io/v1'"},
+                {"echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+                 "\"status\":{}}'\n",
+                        -EINVAL, "output: status has neither a token nor clientCertificateData"},
+                {"echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+                 "\"status\":{\"token\":\"x\",\"expirationTimestamp\":\"soon\"}}'\n",
+                        -EINVAL, "output: status.expirationTimestamp"},
+                {"kill -9 $$\n", -EIO, "credential plugin './plugin' was killed by signal 9"},
+                {NULL, -ENOENT,
+                        "users[0].user.exec: cannot run credential plugin 'mbox-no-such-plugin': No such "
+                        "file "
+                        "or directory; install it with: apt install nothing"},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct kube_config *c = NULL;
+                struct merr e = MERR_INIT;
+                int r;
+
+                if (cases[i].body) {
+                        free(put_plugin("plugin", cases[i].body));
+                        r = load_exec_user("    exec: {apiVersion: client.authentication.k8s.io/v1, command: "
+                                           "./plugin, interactiveMode: Never}\n",
+                                &c, &e);
+                } else
+                        r = load_exec_user(
+                                "    exec: {apiVersion: client.authentication.k8s.io/v1, command: "
+                                "mbox-no-such-plugin, interactiveMode: Never, installHint: 'install "
+                                "it with: apt install nothing'}\n",
+                                &c, &e);
+                ck_assert_msg(r == cases[i].code, "case %zu: %d %s", i, r, e.msg);
+                ck_assert_ptr_null(c);
+                ck_assert_msg(
+                        strstr(e.msg, cases[i].msg), "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].msg);
+                ck_assert_msg(strncmp(e.msg, "kubeconfig '", 12) == 0, "%s", e.msg);
+        }
+}
+END_TEST
+
+START_TEST(test_exec_credential_parse) {
+        struct kube_exec_credential cred = {0};
+        struct merr e = MERR_INIT;
+        const char *ok = "{\"apiVersion\":\"v\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\","
+                         "\"expirationTimestamp\":\"1970-01-01T00:00:10Z\"}}";
+
+        ck_assert_int_eq(kube_exec_credential_parse(ok, strlen(ok), "v", &cred, &e), 0);
+        ck_assert_str_eq(cred.token, "t");
+        ck_assert_int_eq(cred.expiry, 10);
+        kube_exec_credential_release(&cred);
+        ck_assert_int_eq(kube_exec_credential_parse("[]", 2, "v", &cred, &e), -EINVAL);
+        ck_assert_str_eq(e.msg, "output is not an ExecCredential but a JSON array");
+        ok = "{\"apiVersion\":\"v\",\"kind\":\"ExecCredential\",\"status\":{\"clientKeyData\":\"k\"}}";
+        ck_assert_int_eq(kube_exec_credential_parse(ok, strlen(ok), "v", &cred, &e), -EINVAL);
+        ck_assert_str_eq(e.msg, "output: status.clientKeyData without status.clientCertificateData");
+        ok = "{\"apiVersion\":\"v\",\"kind\":\"ExecCredential\",\"status\":{\"clientKeyData\":\"k\","
+             "\"clientCertificateData\":\"c\"}}";
+        ck_assert_int_eq(kube_exec_credential_parse(ok, strlen(ok), "v", &cred, &e), -EINVAL);
+        ck_assert_str_eq(e.msg, "output: status.clientCertificateData is not a PEM certificate");
 }
 END_TEST
 
@@ -482,6 +721,11 @@ static Suite *kube_config_suite(void) {
         tcase_add_test(tc, test_malformed);
         tcase_add_test(tc, test_missing_key_or_cert);
         tcase_add_test(tc, test_in_cluster);
+        tcase_add_test(tc, test_exec_plugin_token_args_env_and_info);
+        tcase_add_test(tc, test_exec_plugin_expired_and_failing);
+        tcase_add_test(tc, test_exec_plugin_client_certificate);
+        tcase_add_test(tc, test_exec_plugin_errors_name_the_plugin);
+        tcase_add_test(tc, test_exec_credential_parse);
         suite_add_tcase(s, tc);
         return s;
 }
