@@ -4,7 +4,7 @@
 CC ?= cc
 CLANG ?= clang
 BUILD ?= build
-PKGS := json-c yaml-0.1 libcurl openssl libpq
+PKGS := json-c yaml-0.1 libcurl openssl libpq libmicrohttpd
 FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers -Wno-format-truncation -Werror
@@ -27,14 +27,16 @@ ITEST_SRC := $(sort $(wildcard tests/integration/c/test-*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(BUILD)/itests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+PROGRAMS := $(BUILD)/mbox-operator
 C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 DEPS_STAMP := $(BUILD)/.deps-installed
+.SECONDEXPANSION:
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down api-docs bench-cluster
+        cluster-up cluster-down cluster-status binaries up down api-docs bench-cluster bench-kube
 
-all: $(LIB) $(UNIT_BIN) $(ITEST_BIN)
+all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
 
 help:
 	@echo 'up / down        start / stop the main job (today: the local control plane)'
@@ -50,6 +52,7 @@ help:
 	@echo 'api-docs         regenerate docs/api.md from crds/'
 	@echo 'binaries         build the Kubernetes, etcd, KWOK and agent-sandbox binaries into the cache'
 	@echo 'bench-cluster    build and cluster-up figures of the local control plane'
+	@echo 'bench-kube       the C Kubernetes client against client-go: list, informer cache, watch'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -65,6 +68,11 @@ $(BUILD)/%.o: %.c $(DEPS_STAMP)
 $(LIB): $(PKG_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# Programs are thin: one directory of sources each, over libmbox.
+$(BUILD)/mbox-%: $$(wildcard %/*.c) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -139,6 +147,9 @@ cluster-up:
 # The local control plane's figures (docs/local-cluster.md), as one table.
 bench-cluster:
 	@bash bench/cluster.sh
+
+bench-kube: all
+	@bash bench/kube/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down

@@ -230,6 +230,9 @@ int main(int argc, char **argv) {
                         log_error("cannot serve health", "address", health_addr, "error", merr_msg(&err));
                         return 1;
                 }
+                char port[16];
+                snprintf(port, sizeof(port), "%d", httpd_port(health));
+                log_info("serving /healthz, /readyz and /metrics", "address", health_addr, "port", port);
         }
         if (metrics_addr && *metrics_addr) {
                 struct httpd_options mo = {.listen = metrics_addr, .max_connections = 4};

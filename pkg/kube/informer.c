@@ -194,9 +194,23 @@ static int relist(struct informer *inf, struct merr *err) {
                         json_get_string(page, "metadata.continue", JSON_OPTIONAL, &c, err) < 0)
                         return merr_wrap(err, -EINVAL, "list %s", inf->resource);
                 (void) snprintf(rv, sizeof(rv), "%s", prv);
+                /* List items of built-in kinds come without apiVersion and kind, watch events with them:
+                 * give every cached object both, as one shared string each, so the cache is uniform */
+                _cleanup_json_ json_object *kind = NULL, *api_version = NULL;
+                const char *lk = NULL, *lv = NULL;
+                if (json_get_string(page, "kind", JSON_OPTIONAL, &lk, NULL) == 1 && strlen(lk) > 4 &&
+                        strcmp(lk + strlen(lk) - 4, "List") == 0)
+                        kind = json_object_new_string_len(lk, (int) strlen(lk) - 4);
+                if (json_get_string(page, "apiVersion", JSON_OPTIONAL, &lv, NULL) == 1)
+                        api_version = json_object_new_string(lv);
                 for (size_t i = 0; items && i < json_object_array_length(items); i++) {
                         json_object *it = json_object_array_get_idx(items, i);
                         char key[KEY_MAX];
+
+                        if (kind && api_version && !json_object_object_get_ex(it, "kind", NULL)) {
+                                json_object_object_add(it, "apiVersion", json_object_get(api_version));
+                                json_object_object_add(it, "kind", json_object_get(kind));
+                        }
 
                         if (kube_object_key(it, key, sizeof(key)) < 0)
                                 continue;
@@ -397,10 +411,16 @@ bool informer_wait_synced(struct informer *inf, long timeout_ms) {
 json_object *informer_get(struct informer *inf, const char *key) {
         json_object *o;
 
+        json_object *copy = NULL;
+
+        /* json-c's reference counts are not atomic (Debian builds it without ENABLE_THREADING), so a
+         * cached object is never shared with another thread: the caller gets its own copy */
         (void) pthread_mutex_lock(&inf->lock);
-        o = json_object_get(strmap_get(inf->cache, key));
+        o = strmap_get(inf->cache, key);
+        if (o && json_object_deep_copy(o, &copy, NULL) < 0)
+                copy = NULL;
         (void) pthread_mutex_unlock(&inf->lock);
-        return o;
+        return copy;
 }
 
 size_t informer_len(struct informer *inf) {

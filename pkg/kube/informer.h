@@ -7,7 +7,7 @@
  * the cache never loses or duplicates an object. Failures back off from 0.8 s to 30 s with jitter.
  *
  * Handlers run on the informer's thread and should only enqueue keys (workqueue.h); the objects they get
- * are borrowed for the call. Cache reads are safe from any thread and hand out references
+ * are borrowed for the call. Cache reads are safe from any thread and hand out copies
  * (json_object_put() them).
  *
  * Keys are "namespace/name", or "name" for cluster-scoped objects, as client-go's MetaNamespaceKeyFunc.
@@ -50,7 +50,8 @@ void informer_stop(struct informer *inf);
 /* Waits until the first list has filled the cache; false on timeout. */
 bool informer_wait_synced(struct informer *inf, long timeout_ms);
 
-/* A new reference to the cached object, or NULL. */
+/* A deep copy of the cached object, owned by the caller, or NULL (absent or out of memory). A copy, not a
+ * reference: json-c's reference counts are not thread-safe, so cached objects never leave the cache. */
 json_object *informer_get(struct informer *inf, const char *key);
 size_t informer_len(struct informer *inf);
 /* Calls fn for every cached object in namespace ns (NULL: all), under the cache lock: fn must not call

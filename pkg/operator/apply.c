@@ -30,7 +30,7 @@ bool op_json_subset(json_object *want, json_object *have) {
                 return false;
         }
         switch (t) {
-        case json_type_object:
+        case json_type_object: {
                 json_object_object_foreach(want, k, v) {
                         json_object *h = NULL;
                         if (!json_object_object_get_ex(have, k, &h)) {
@@ -42,6 +42,7 @@ bool op_json_subset(json_object *want, json_object *have) {
                                 return false;
                 }
                 return true;
+        }
         case json_type_array: {
                 size_t n = json_object_array_length(want);
                 if (n != json_object_array_length(have))

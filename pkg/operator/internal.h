@@ -103,7 +103,7 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
 
 /* ---- cache and queue ---- */
-/* A new reference to the cached object of resource res under key, or NULL. */
+/* A copy of the cached object of resource res under key (the caller's), or NULL. */
 json_object *op_get(struct operator *op, enum op_res res, const char *key);
 void op_enqueue(struct operator *op, enum op_ctl ctl, const char *key);
 void op_enqueue_after(struct operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);

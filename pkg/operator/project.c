@@ -40,8 +40,12 @@ static json_object *strs(const char *a, const char *b) {
 
 static json_object *label_selector(const char *k, const char *v) {
         json_object *sel = json_object_new_object(), *m = json_object_new_object();
-        if (k)
-                json_object_object_add(m, k, json_object_new_string(v));
+        /* the API server drops an empty matchLabels; an empty selector is written as {} to match */
+        if (!k) {
+                json_object_put(m);
+                return sel;
+        }
+        json_object_object_add(m, k, json_object_new_string(v));
         json_object_object_add(sel, "matchLabels", m);
         return sel;
 }

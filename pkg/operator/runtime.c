@@ -148,8 +148,11 @@ static json_object *container(const struct template *t) {
 
 static json_object *selector(const char *k, const char *v) {
         json_object *s = json_object_new_object(), *m = json_object_new_object();
-        if (k)
-                json_object_object_add(m, k, json_object_new_string(v));
+        if (!k) {
+                json_object_put(m);
+                return s;
+        }
+        json_object_object_add(m, k, json_object_new_string(v));
         json_object_object_add(s, "matchLabels", m);
         return s;
 }

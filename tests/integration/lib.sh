@@ -61,8 +61,79 @@ _cleanup() {
         while read -r kind v; do
                 case $kind in
                 pid) kill "$v" 2>/dev/null ;;
+                file) rm -f "$v" ;;
+                project) forget_project "$v" ;;
                 *) kubectl delete namespace "$kind" --wait=false >/dev/null 2>&1 ;;
                 esac
         done <"$_cleanup_file"
         rm -f "$_cleanup_file"
+}
+
+# ---- mbox-operator ----
+# install_operator_rbac: the CRDs, the mbox-system namespace, and the operator's ServiceAccount and RBAC
+# from manifests/base (idempotent), so the operator under test runs with exactly the rights it ships with.
+install_operator_rbac() {
+        local root
+        root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+        kubectl apply --server-side -f "$root/crds/" >/dev/null
+        kubectl apply -f "$root/manifests/base/namespace.yaml" -f "$root/manifests/base/serviceaccounts.yaml" \
+                -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/rbac-user-roles.yaml" >/dev/null
+}
+
+# operator_kubeconfig FILE: a kubeconfig for the mbox-operator ServiceAccount (a short-lived token).
+operator_kubeconfig() {
+        local token server ca
+        token=$(kubectl -n mbox-system create token mbox-operator --duration=2h) || fail "cannot get a token"
+        server=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
+        ca=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+        if [ -z "$ca" ]; then
+                ca=$(base64 -w0 <"$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority}')")
+        fi
+        cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority-data: "$ca"}}]
+users: [{name: mbox-operator, user: {token: "$token"}}]
+contexts: [{name: mbox-operator, context: {cluster: local, user: mbox-operator}}]
+current-context: mbox-operator
+KC
+}
+
+# start_operator LOG [ARGS...]: runs build/mbox-operator as its ServiceAccount, logging to LOG, and waits
+# until it is ready; prints its health port. Refuses to run beside the operator of `make up`.
+start_operator() {
+        local log=$1 root kc pidfile port
+        shift
+        root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+        pidfile=${MBOX_STATE_DIR:-/var/tmp/mbox-$USER}/pids/mbox-operator.pid
+        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+                fail "the operator of 'make up' is running; stop it with 'make down' before the tests"
+        fi
+        kc=$(mktemp)
+        printf 'file %s\n' "$kc" >>"$_cleanup_file"
+        operator_kubeconfig "$kc"
+        bg_start "$root/build/mbox-operator" --kubeconfig="$kc" --health-address=127.0.0.1:0 "$@" >"$log" 2>&1
+        wait_for "the operator to log its health port" 20 grep -q 'port=' "$log"
+        port=$(sed -nE 's/.*msg="serving .* port=([0-9]+).*/\1/p' "$log" | head -n 1)
+        wait_for "the operator to be ready" 60 curl -fs "http://127.0.0.1:$port/readyz"
+        printf '%s' "$port"
+}
+
+# metric PORT NAME: the sum of every series of a metric family on the operator's /metrics.
+metric() {
+        curl -fs "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"({|$)" {s += $NF} END {printf "%d", s}'
+}
+
+# forget_project NAME: removes a test project whatever state it is in, without an operator: finalizers of
+# its sandboxes and of the project are dropped, then the project and its namespace are deleted.
+forget_project() {
+        local ns
+        ns=$(kubectl get projects.mbox.dev "$1" -o jsonpath='{.status.namespace}' 2>/dev/null)
+        [ -n "$ns" ] || ns=mbox-$1
+        for sb in $(kubectl -n "$ns" get sandboxes.mbox.dev -o name 2>/dev/null); do
+                kubectl -n "$ns" patch "$sb" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+        done
+        kubectl patch projects.mbox.dev "$1" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+        kubectl delete projects.mbox.dev "$1" --wait=false >/dev/null 2>&1
+        kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1
 }

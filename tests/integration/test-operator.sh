@@ -1,0 +1,299 @@
+# mbox-operator end to end, driven as a user drives it: kubectl apply of mbox objects, then what
+# kubectl get/describe shows. The operator runs as its own ServiceAccount with the RBAC of manifests/, the
+# real agent-sandbox controller makes Sandboxes, and KWOK runs their pods.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# new_project [SPEC-YAML]: a project named t-<random> with namespace mbox-<name>; prints the name.
+new_project() {
+        local name
+        name="t-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        printf 'project %s\n' "$name" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Project
+metadata: {name: $name}
+spec:
+  displayName: Test $name
+${1:-}
+YAML
+        wait_for "project $name Ready" 30 kubectl wait --for=condition=Ready "projects.mbox.dev/$name" --timeout=1s
+        printf '%s' "$name"
+}
+
+# template NS NAME [EXTRA-SPEC-YAML]: a small template (BusyBox, workspace 1Gi, cold start).
+template() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: EnvironmentTemplate
+metadata: {name: $2, namespace: $1}
+spec:
+  image: busybox:1.36
+  command: ["sh", "-c", "tail -f /dev/null"]
+  resourcePreset: Small
+${3:-}
+YAML
+}
+
+# sandbox NS NAME [EXTRA-SPEC-YAML]
+sandbox() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Sandbox
+metadata: {name: $2, namespace: $1}
+spec:
+  templateRef: {name: ${TEMPLATE:-box}}
+${3:-}
+YAML
+}
+
+phase() { kubectl -n "$1" get sandboxes.mbox.dev "$2" -o jsonpath='{.status.phase}'; }
+reason() { kubectl -n "$1" get sandboxes.mbox.dev "$2" -o jsonpath='{.status.reason}'; }
+phase_is() { [ "$(phase "$1" "$2")" = "$3" ]; }
+reason_is() { [ "$(reason "$1" "$2")" = "$3" ]; }
+gone() { ! kubectl -n "$1" get "$2" "$3" >/dev/null 2>&1; }
+count() { kubectl -n "$1" get "$2" -o name ${3:+-l "$3"} 2>/dev/null | wc -l; }
+
+setup_operator() {
+        install_operator_rbac
+        OPLOG=$(mktemp)
+        printf 'file %s\n' "$OPLOG" >>"$_cleanup_file"
+        PORT=$(start_operator "$OPLOG" --resync=2s "$@")
+}
+
+test_walkthrough_examples() {
+        setup_operator
+        # the examples as they are, in their own namespace: a project, two templates, a sandbox
+        local p ns=mbox-demo
+        if kubectl get projects.mbox.dev demo >/dev/null 2>&1; then
+                fail "a project 'demo' already exists; the walkthrough needs the examples' own names"
+        fi
+        printf 'project demo\n' >>"$_cleanup_file"
+        kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
+        kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=30s >/dev/null
+        kubectl apply -f "$root/examples/01-template-nodejs.yaml" -f "$root/examples/02-template-busybox.yaml" \
+                -f "$root/examples/03-sandbox.yaml" >/dev/null
+        kubectl -n $ns wait --for=condition=Ready sandboxes.mbox.dev/demo-sandbox --timeout=60s >/dev/null ||
+                fail "demo-sandbox not Ready: $(kubectl -n $ns get sandboxes.mbox.dev demo-sandbox -o jsonpath='{.status}')"
+        assert_eq Running "$(phase $ns demo-sandbox)" "phase"
+        assert_eq restricted "$(kubectl get ns $ns -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')" \
+                "Pod Security level of the project namespace"
+        p=$(kubectl -n $ns get sandboxes.mbox.dev demo-sandbox -o jsonpath='{.status.podName}')
+        [ -n "$p" ] || fail "no podName in status"
+        assert_eq false "$(kubectl -n $ns get pod "$p" -o jsonpath='{.spec.automountServiceAccountToken}')" "token automount"
+        assert_eq true "$(kubectl -n $ns get pod "$p" -o jsonpath='{.spec.securityContext.runAsNonRoot}')" "runAsNonRoot"
+        assert_eq false "$(kubectl -n $ns get pod "$p" -o jsonpath='{.spec.containers[0].securityContext.allowPrivilegeEscalation}')" \
+                "allowPrivilegeEscalation"
+        assert_eq RuntimeDefault "$(kubectl -n $ns get pod "$p" -o jsonpath='{.spec.securityContext.seccompProfile.type}')" "seccomp"
+        assert_eq /workspace "$(kubectl -n $ns get pod "$p" -o jsonpath='{.spec.containers[0].volumeMounts[?(@.name=="workspace")].mountPath}')" \
+                "workspace mount"
+        local pvc
+        pvc=$(kubectl -n $ns get pod "$p" -o jsonpath='{.spec.volumes[?(@.name=="workspace")].persistentVolumeClaim.claimName}')
+        assert_eq Bound "$(kubectl -n $ns get pvc "$pvc" -o jsonpath='{.status.phase}')" "workspace PVC"
+        assert_eq false "$(kubectl -n $ns get sa mbox-sandbox -o jsonpath='{.automountServiceAccountToken}')" "sandbox SA"
+        [ "$(count $ns networkpolicies)" -ge 3 ] || fail "network policies missing"
+        assert_contains "$(kubectl get projects.mbox.dev demo)" "mbox-demo" "kubectl get project"
+        assert_contains "$(kubectl -n $ns describe sandboxes.mbox.dev demo-sandbox)" "ClaimCreated" "events in describe"
+
+        # converged: further passes (a resync every 2 s) write nothing
+        sleep 3
+        local before after
+        before=$(metric "$PORT" mbox_operator_api_writes_total)
+        sleep 5
+        after=$(metric "$PORT" mbox_operator_api_writes_total)
+        assert_eq "$before" "$after" "API writes over two resyncs of converged objects"
+        [ "$(metric "$PORT" mbox_operator_reconcile_total)" -gt 0 ] || fail "no reconciles counted"
+
+        # deleting the project removes everything it owns
+        kubectl delete projects.mbox.dev demo --timeout=90s >/dev/null || fail "project deletion did not finish"
+        gone "" namespace $ns || fail "namespace $ns still exists"
+}
+
+test_stop_start_delete() {
+        setup_operator
+        local p ns
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box "  storage: {size: 1Gi}"
+        sandbox "$ns" s1
+        wait_for "s1 Running" 60 phase_is "$ns" s1 Running
+        local pvc pvc_uid
+        pvc=$(kubectl -n "$ns" get pvc -o name | head -n 1)
+        pvc_uid=$(kubectl -n "$ns" get "$pvc" -o jsonpath='{.metadata.uid}')
+
+        kubectl -n "$ns" patch sandboxes.mbox.dev s1 --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
+        wait_for "s1 Stopped" 30 phase_is "$ns" s1 Stopped
+        assert_eq 0 "$(count "$ns" pods)" "pods of a stopped sandbox"
+        assert_eq "$pvc_uid" "$(kubectl -n "$ns" get "$pvc" -o jsonpath='{.metadata.uid}')" "PVC kept while stopped"
+
+        kubectl -n "$ns" patch sandboxes.mbox.dev s1 --type=merge -p '{"spec":{"state":"Running"}}' >/dev/null
+        wait_for "s1 Running again" 30 phase_is "$ns" s1 Running
+        assert_eq "$pvc_uid" "$(kubectl -n "$ns" get "$pvc" -o jsonpath='{.metadata.uid}')" "same PVC after start"
+        assert_eq 1 "$(count "$ns" pods)" "pods after start"
+
+        kubectl -n "$ns" delete sandboxes.mbox.dev s1 --timeout=60s >/dev/null || fail "delete did not finish"
+        # nothing left behind: every kind a sandbox makes
+        for kind in sandboxes.mbox.dev sandboxclaims.extensions.agents.x-k8s.io sandboxes.agents.x-k8s.io pods \
+                persistentvolumeclaims services; do
+                assert_eq 0 "$(count "$ns" $kind)" "$kind left after delete"
+        done
+}
+
+test_template_change_keeps_running_sandbox() {
+        setup_operator
+        local p ns v1 v2 pod_uid
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" old
+        wait_for "old Running" 60 phase_is "$ns" old Running
+        v1=$(kubectl -n "$ns" get sandboxes.mbox.dev old -o jsonpath='{.status.templateVersion}')
+        pod_uid=$(kubectl -n "$ns" get pod -o jsonpath='{.items[0].metadata.uid}')
+
+        template "$ns" box "  env: [{name: GREETING, value: hello}]"
+        wait_for "a second template version" 30 test "$(count "$ns" sandboxtemplates.extensions.agents.x-k8s.io)" -eq 2
+        v2=$(kubectl -n "$ns" get environmenttemplates.mbox.dev box -o jsonpath='{.status.version}')
+        [ "$v1" != "$v2" ] || fail "template version did not change"
+        sandbox "$ns" new
+        wait_for "new Running" 60 phase_is "$ns" new Running
+        assert_eq "$v2" "$(kubectl -n "$ns" get sandboxes.mbox.dev new -o jsonpath='{.status.templateVersion}')" "new sandbox's version"
+        assert_eq "$v1" "$(kubectl -n "$ns" get sandboxes.mbox.dev old -o jsonpath='{.status.templateVersion}')" "old sandbox's version"
+        assert_eq Running "$(phase "$ns" old)" "old sandbox after the change"
+        kubectl -n "$ns" get pods -o jsonpath='{.items[*].metadata.uid}' | grep -q "$pod_uid" ||
+                fail "the running sandbox's pod was replaced"
+        assert_contains "$(kubectl -n "$ns" get pod "$(kubectl -n "$ns" get sandboxes.mbox.dev new -o jsonpath='{.status.podName}')" -o jsonpath='{.spec.containers[0].env}')" \
+                GREETING "new sandbox's pod env"
+
+        # the old version goes once nothing uses it
+        kubectl -n "$ns" delete sandboxes.mbox.dev old --timeout=60s >/dev/null
+        wait_for "the old version to be removed" 30 test "$(count "$ns" sandboxtemplates.extensions.agents.x-k8s.io)" -eq 1
+}
+
+test_quota_max_sandboxes() {
+        setup_operator
+        local p ns
+        p=$(new_project "  quota: {maxSandboxes: 2}")
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" a
+        sandbox "$ns" b
+        sandbox "$ns" c
+        wait_for "a Running" 60 phase_is "$ns" a Running
+        wait_for "b Running" 60 phase_is "$ns" b Running
+        wait_for "c waiting on quota" 30 reason_is "$ns" c QuotaExceeded
+        assert_eq Pending "$(phase "$ns" c)" "phase of the third sandbox"
+        assert_contains "$(kubectl -n "$ns" get sandboxes.mbox.dev c -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" \
+                QuotaExceeded "Ready condition"
+        assert_contains "$(kubectl -n "$ns" get events --field-selector involvedObject.name=c -o jsonpath='{.items[*].reason}')" \
+                QuotaExceeded "event"
+        assert_eq 2 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims under quota"
+        kubectl -n "$ns" delete sandboxes.mbox.dev a --timeout=60s >/dev/null
+        wait_for "c Running after room appeared" 60 phase_is "$ns" c Running
+}
+
+test_lifetimes() {
+        setup_operator
+        local p ns
+        p=$(new_project "  policy: {lifecycle: {stoppedRetention: 6s}}")
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" idle "  lifetime: {idleTimeout: 3s}"
+        sandbox "$ns" short "  lifetime: {maxLifetime: 8s}"
+        wait_for "idle Running" 60 phase_is "$ns" idle Running
+        wait_for "idle stopped by its idle timeout" 30 reason_is "$ns" idle IdleTimeout
+        wait_for "idle Stopped" 30 phase_is "$ns" idle Stopped
+        assert_eq Stopped "$(kubectl -n "$ns" get sandboxes.mbox.dev idle -o jsonpath='{.spec.state}')" "spec.state after idle"
+        wait_for "short Expired" 40 phase_is "$ns" short Expired
+        assert_eq MaxLifetimeExceeded "$(reason "$ns" short)" "reason of an expired sandbox"
+        # stopped retention deletes what stayed stopped
+        wait_for "idle deleted after the stopped retention" 40 gone "$ns" sandboxes.mbox.dev idle
+        wait_for "short deleted after the stopped retention" 40 gone "$ns" sandboxes.mbox.dev short
+}
+
+test_bad_references() {
+        setup_operator
+        local p q ns
+        p=$(new_project)
+        q=$(new_project)
+        ns=mbox-$p
+        # a template that does not exist, then does
+        TEMPLATE=later sandbox "$ns" s1
+        wait_for "TemplateNotFound" 30 reason_is "$ns" s1 TemplateNotFound
+        assert_contains "$(kubectl -n "$ns" describe sandboxes.mbox.dev s1)" "EnvironmentTemplate later not found" "describe"
+        template "$ns" later
+        wait_for "s1 Running once the template exists" 60 phase_is "$ns" s1 Running
+        # a template of another project
+        template "mbox-$q" theirs
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Sandbox
+metadata: {name: s2, namespace: $ns}
+spec:
+  templateRef: {name: theirs, namespace: mbox-$q}
+YAML
+        wait_for "TemplateNotAllowed" 30 reason_is "$ns" s2 TemplateNotAllowed
+        assert_contains "$(kubectl -n "$ns" get events --field-selector involvedObject.name=s2 -o jsonpath='{.items[*].type}')" \
+                Warning "a Warning event"
+        # a namespace no project owns, until a project takes it
+        local orphan="mbox-o-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        kubectl create namespace "$orphan" >/dev/null
+        printf '%s\n' "$orphan" >>"$_cleanup_file"
+        template "$orphan" box
+        sandbox "$orphan" s3
+        wait_for "ProjectNotFound" 30 reason_is "$orphan" s3 ProjectNotFound
+        local r="p-${orphan#mbox-o-}"
+        printf 'project %s\n' "$r" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Project
+metadata: {name: $r}
+spec: {namespace: $orphan}
+YAML
+        wait_for "s3 Running once a project owns the namespace" 60 phase_is "$orphan" s3 Running
+}
+
+test_kill_and_restart_converges() {
+        setup_operator --sandbox-workers=4
+        local p ns i pid
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box
+        for i in $(seq 1 50); do
+                printf -- '---\napiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s%d, namespace: %s}\nspec: {templateRef: {name: box}}\n' "$i" "$ns"
+        done | kubectl apply -f - >/dev/null
+        sleep 1
+        pid=$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | tail -n 1)
+        kill -9 "$pid"
+        local claims_at_kill
+        claims_at_kill=$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)
+        log "killed the operator with $claims_at_kill of 50 claims made"
+        PORT=$(start_operator "$OPLOG.2" --resync=2s)
+        wait_for "50 sandboxes Running" 180 test "$(kubectl -n "$ns" get sandboxes.mbox.dev -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq 50
+        assert_eq 50 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims"
+        assert_eq 50 "$(count "$ns" sandboxes.agents.x-k8s.io)" "agent-sandbox Sandboxes"
+        assert_eq 50 "$(count "$ns" pods)" "pods"
+        assert_eq 50 "$(count "$ns" persistentvolumeclaims)" "PVCs"
+}
+
+test_leader_election_only_leader_writes() {
+        install_operator_rbac
+        local p ns a b la lb holder port_a port_b
+        la=$(mktemp) lb=$(mktemp)
+        printf 'file %s\nfile %s\n' "$la" "$lb" >>"$_cleanup_file"
+        port_a=$(start_operator "$la" --leader-elect --leader-election-identity=replica-a --resync=2s)
+        wait_for "replica-a leads" 20 grep -q "became leader" "$la"
+        port_b=$(start_operator "$lb" --leader-elect --leader-election-identity=replica-b --resync=2s)
+        holder=$(kubectl -n mbox-system get lease mbox-operator -o jsonpath='{.spec.holderIdentity}')
+        assert_eq replica-a "$holder" "Lease holder"
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" s1
+        wait_for "s1 Running" 60 phase_is "$ns" s1 Running
+        [ "$(metric "$port_a" mbox_operator_api_writes_total)" -gt 0 ] || fail "the leader wrote nothing"
+        assert_eq 0 "$(metric "$port_b" mbox_operator_api_writes_total)" "writes by the standby"
+        ! grep -q "became leader" "$lb" || fail "the standby claims to lead"
+        # a clean stop of the leader hands over at once
+        kill "$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | head -n 1)"
+        wait_for "replica-b leads after a clean stop" 10 grep -q "became leader" "$lb"
+}
