@@ -34,12 +34,13 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down api-docs bench-cluster bench-kube
+        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube
 
 all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
 
 help:
-	@echo 'up / down        start / stop the main job (today: the local control plane)'
+	@echo 'up / down        start / stop the main job: the local control plane and mbox-operator'
+	@echo 'demo             apply examples/ and wait until the demo sandbox is Running'
 	@echo 'all              build libmbox, the programs and the unit tests'
 	@echo 'test             unit tests, then integration tests against the local cluster (the test command)'
 	@echo 'unit             unit tests only'
@@ -134,12 +135,14 @@ api-docs:
 	bash hack/gen-api-docs.sh
 
 # The main job. Today: the local control plane; the operator, apiserver and console join as they land.
-up:
-	@bash hack/cluster.sh up
-	@echo 'make up: mbox-operator, mbox-apiserver and the console are not built yet; only the local control plane runs.'
+up: all
+	@bash hack/mbox.sh up
 
 down:
-	@bash hack/cluster.sh down
+	@bash hack/mbox.sh down
+
+demo:
+	@bash hack/mbox.sh demo
 
 cluster-up:
 	bash hack/cluster.sh up

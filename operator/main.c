@@ -18,7 +18,7 @@
 #include "metrics.h"
 #include "operator/operator.h"
 
-static struct operator *the_operator;
+static struct operator* the_operator;
 
 static void on_signal(int sig) {
         (void) sig;
@@ -38,11 +38,13 @@ static void usage(FILE *f) {
               "\n"
               "Behaviour:\n"
               "      --library-namespace=NS     namespace of the platform template library, usable by every\n"
-              "                                 project; also where mbox-apiserver runs (default mbox-system)\n"
+              "                                 project; also where mbox-apiserver runs (default "
+              "mbox-system)\n"
               "      --project-workers=N        concurrent Project reconciles (default 2)\n"
               "      --template-workers=N       concurrent EnvironmentTemplate reconciles (default 2)\n"
               "      --sandbox-workers=N        concurrent Sandbox reconciles (default 8)\n"
-              "      --preview-base-url=URL     prefix of the preview URLs written to sandbox status, e.g. the\n"
+              "      --preview-base-url=URL     prefix of the preview URLs written to sandbox status, e.g. "
+              "the\n"
               "                                 kube-apiserver's address (default: none, URLs are paths)\n"
               "      --resync=DURATION          reconcile every object again after this long (default 10m)\n"
               "\n"
@@ -52,13 +54,16 @@ static void usage(FILE *f) {
               "      --leader-election-id=NAME  the Lease's name (default mbox-operator)\n"
               "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"
               "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"
-              "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default 10s)\n"
+              "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default "
+              "10s)\n"
               "      --retry-period=DURATION    between renewals and attempts (default 2s)\n"
               "\n"
               "Observability:\n"
-              "      --health-address=ADDR      serve /healthz, /livez, /readyz and /metrics (default :8081;\n"
+              "      --health-address=ADDR      serve /healthz, /livez, /readyz and /metrics (default "
+              ":8081;\n"
               "                                 empty to disable)\n"
-              "      --metrics-address=ADDR     also serve /metrics here (default: only on the health address)\n"
+              "      --metrics-address=ADDR     also serve /metrics here (default: only on the health "
+              "address)\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
               "  -h, --help                     this help\n",
@@ -79,7 +84,8 @@ static int parse_ms(const char *flag, const char *s, long *ret) {
         int64_t ns;
         struct merr err = MERR_INIT;
         if (duration_parse(s, &ns, &err) < 0 || ns <= 0) {
-                fprintf(stderr, "mbox-operator: --%s: %s\n", flag, err.code ? merr_msg(&err) : "must be positive");
+                fprintf(stderr, "mbox-operator: --%s: %s\n", flag,
+                        err.code ? merr_msg(&err) : "must be positive");
                 return -EINVAL;
         }
         *ret = (long) (ns / 1000000);
@@ -157,42 +163,83 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 int r = 0;
                 switch (c) {
-                case OPT_KUBECONFIG: o.kubeconfig = optarg; break;
-                case OPT_CONTEXT: o.context = optarg; break;
-                case OPT_LIBRARY: o.library_namespace = optarg; break;
-                case OPT_PW: r = parse_int("project-workers", optarg, &o.project_workers); break;
-                case OPT_TW: r = parse_int("template-workers", optarg, &o.template_workers); break;
-                case OPT_SW: r = parse_int("sandbox-workers", optarg, &o.sandbox_workers); break;
-                case OPT_PREVIEW: o.preview_base_url = optarg; break;
-                case OPT_RESYNC: r = parse_ms("resync", optarg, &resync_ms); break;
+                case OPT_KUBECONFIG:
+                        o.kubeconfig = optarg;
+                        break;
+                case OPT_CONTEXT:
+                        o.context = optarg;
+                        break;
+                case OPT_LIBRARY:
+                        o.library_namespace = optarg;
+                        break;
+                case OPT_PW:
+                        r = parse_int("project-workers", optarg, &o.project_workers);
+                        break;
+                case OPT_TW:
+                        r = parse_int("template-workers", optarg, &o.template_workers);
+                        break;
+                case OPT_SW:
+                        r = parse_int("sandbox-workers", optarg, &o.sandbox_workers);
+                        break;
+                case OPT_PREVIEW:
+                        o.preview_base_url = optarg;
+                        break;
+                case OPT_RESYNC:
+                        r = parse_ms("resync", optarg, &resync_ms);
+                        break;
                 case OPT_LE:
                         if ((r = parse_bool(optarg, &o.leader_elect)) < 0)
-                                fprintf(stderr, "mbox-operator: --leader-elect: expected true or false, got '%s'\n",
+                                fprintf(stderr,
+                                        "mbox-operator: --leader-elect: expected true or false, got '%s'\n",
                                         optarg);
                         break;
-                case OPT_LE_NS: o.leader_namespace = optarg; break;
-                case OPT_LE_ID: o.leader_name = optarg; break;
-                case OPT_LE_IDENTITY: o.leader_identity = optarg; break;
-                case OPT_LEASE: r = parse_ms("lease-duration", optarg, &o.lease_duration_ms); break;
-                case OPT_RENEW: r = parse_ms("renew-deadline", optarg, &o.renew_deadline_ms); break;
-                case OPT_RETRY: r = parse_ms("retry-period", optarg, &o.retry_period_ms); break;
-                case OPT_HEALTH: health_addr = optarg; break;
-                case OPT_METRICS: metrics_addr = optarg; break;
+                case OPT_LE_NS:
+                        o.leader_namespace = optarg;
+                        break;
+                case OPT_LE_ID:
+                        o.leader_name = optarg;
+                        break;
+                case OPT_LE_IDENTITY:
+                        o.leader_identity = optarg;
+                        break;
+                case OPT_LEASE:
+                        r = parse_ms("lease-duration", optarg, &o.lease_duration_ms);
+                        break;
+                case OPT_RENEW:
+                        r = parse_ms("renew-deadline", optarg, &o.renew_deadline_ms);
+                        break;
+                case OPT_RETRY:
+                        r = parse_ms("retry-period", optarg, &o.retry_period_ms);
+                        break;
+                case OPT_HEALTH:
+                        health_addr = optarg;
+                        break;
+                case OPT_METRICS:
+                        metrics_addr = optarg;
+                        break;
                 case OPT_LOG_FORMAT:
                         if ((log_format = log_format_from_string(optarg)) < 0) {
-                                fprintf(stderr, "mbox-operator: --log-format: expected text or json, got '%s'\n", optarg);
+                                fprintf(stderr,
+                                        "mbox-operator: --log-format: expected text or json, got '%s'\n",
+                                        optarg);
                                 r = -EINVAL;
                         }
                         break;
                 case OPT_LOG_LEVEL:
                         if ((log_level = log_level_from_string(optarg)) < 0) {
-                                fprintf(stderr, "mbox-operator: --log-level: expected debug, info, warn or error, got '%s'\n",
+                                fprintf(stderr,
+                                        "mbox-operator: --log-level: expected debug, info, warn or error, "
+                                        "got '%s'\n",
                                         optarg);
                                 r = -EINVAL;
                         }
                         break;
-                case 'h': usage(stdout); return 0;
-                default: usage(stderr); return 2;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
                 }
                 if (r < 0)
                         return 2;
@@ -206,7 +253,7 @@ int main(int argc, char **argv) {
 
         struct merr err = MERR_INIT;
         _cleanup_(metrics_freep) struct metrics *m = NULL;
-        _cleanup_(operator_freep) struct operator *op = NULL;
+        _cleanup_(operator_freep) struct operator* op = NULL;
         _cleanup_(httpd_freep) struct httpd *health = NULL, *metrics_srv = NULL;
         if (metrics_new(&m) < 0) {
                 log_error("out of memory");
@@ -242,8 +289,8 @@ int main(int argc, char **argv) {
                         return 1;
                 }
         }
-        log_info("mbox-operator starting", "health", health_addr ? health_addr : "",
-                "leader_elect", o.leader_elect ? "true" : "false");
+        log_info("mbox-operator starting", "health", health_addr ? health_addr : "", "leader_elect",
+                o.leader_elect ? "true" : "false");
         int rc = operator_run(op, &err);
         the_operator = NULL;
         if (rc < 0) {

@@ -25,13 +25,14 @@ bool op_json_subset(json_object *want, json_object *have) {
         if (t != json_object_get_type(have)) {
                 /* 1 and 1.0 are one number to the API server */
                 if ((t == json_type_int || t == json_type_double) &&
-                        (json_object_is_type(have, json_type_int) || json_object_is_type(have, json_type_double)))
+                        (json_object_is_type(have, json_type_int) ||
+                                json_object_is_type(have, json_type_double)))
                         return json_object_get_double(want) == json_object_get_double(have);
                 return false;
         }
         switch (t) {
         case json_type_object: {
-                json_object_object_foreach(want, k, v) {
+                json_object_object_foreach (want, k, v) {
                         json_object *h = NULL;
                         if (!json_object_object_get_ex(have, k, &h)) {
                                 if (!v)
@@ -48,7 +49,8 @@ bool op_json_subset(json_object *want, json_object *have) {
                 if (n != json_object_array_length(have))
                         return false;
                 for (size_t i = 0; i < n; i++)
-                        if (!op_json_subset(json_object_array_get_idx(want, i), json_object_array_get_idx(have, i)))
+                        if (!op_json_subset(
+                                    json_object_array_get_idx(want, i), json_object_array_get_idx(have, i)))
                                 return false;
                 return true;
         }
@@ -60,12 +62,12 @@ bool op_json_subset(json_object *want, json_object *have) {
 static void count_write(struct op_ctx *cx, enum op_res res, const char *verb) {
         cx->writes++;
         if (cx->op->m_writes)
-                metric_add(cx->op->m_writes, (const char *const[]) {op_res_info[res].resource, verb}, 1);
+                metric_add(cx->op->m_writes, (const char *const[]){op_res_info[res].resource, verb}, 1);
 }
 
 static struct kube_resource res_of(enum op_res res, const char *ns, const char *name) {
         const struct op_res_info *i = &op_res_info[res];
-        return (struct kube_resource) {
+        return (struct kube_resource){
                 .group = i->group,
                 .version = i->version,
                 .resource = i->resource,
@@ -92,7 +94,8 @@ int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct m
         return 1;
 }
 
-int op_write_status(struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err) {
+int op_write_status(
+        struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err) {
         json_object *old = NULL;
         json_object_object_get_ex(obj, "status", &old);
         if (old && json_object_equal(old, status))
@@ -138,8 +141,10 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
         json_object *meta = json_object_new_object();
         json_object_object_add(patch, "metadata", meta);
         json_object_object_add(meta, "finalizers", json_object_get(list));
-        json_object_object_add(meta, "resourceVersion", json_object_new_string(op_str(obj, "metadata.resourceVersion")));
-        const char *s = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        json_object_object_add(
+                meta, "resourceVersion", json_object_new_string(op_str(obj, "metadata.resourceVersion")));
+        const char *s = json_object_to_json_string_ext(
+                patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         int rc = op_patch(cx, res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), s, err);
         return rc < 0 ? rc : 1;
 }
@@ -151,8 +156,8 @@ int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *nam
         count_write(cx, res, "patch");
         int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), &wo, NULL, err);
         if (rc < 0)
-                return merr_wrap(err, rc, "patching %s %s%s%s", op_res_info[res].kind, ns ? ns : "", ns ? "/" : "",
-                        name);
+                return merr_wrap(err, rc, "patching %s %s%s%s", op_res_info[res].kind, ns ? ns : "",
+                        ns ? "/" : "", name);
         return 1;
 }
 
@@ -170,7 +175,8 @@ int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *na
         return 1;
 }
 
-void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char *reason, const char *fmt, ...) {
+void op_event(
+        struct op_ctx *cx, json_object *obj, const char *type, const char *reason, const char *fmt, ...) {
         char msg[1024];
         va_list ap;
         va_start(ap, fmt);

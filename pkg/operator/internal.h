@@ -25,14 +25,14 @@
 #define OP_FINALIZER     "mbox.dev/cleanup"
 
 /* Labels on everything the operator creates. */
-#define LABEL_MANAGED_BY    "app.kubernetes.io/managed-by"
-#define LABEL_PROJECT       "mbox.dev/project"
-#define LABEL_SANDBOX       "mbox.dev/sandbox"
-#define LABEL_TEMPLATE      "mbox.dev/template"
-#define LABEL_TEMPLATE_NS   "mbox.dev/template-namespace"
-#define LABEL_TEMPLATE_VER  "mbox.dev/template-version"
-#define SANDBOX_SA          "mbox-sandbox"
-#define WORKSPACE_VOLUME    "workspace"
+#define LABEL_MANAGED_BY   "app.kubernetes.io/managed-by"
+#define LABEL_PROJECT      "mbox.dev/project"
+#define LABEL_SANDBOX      "mbox.dev/sandbox"
+#define LABEL_TEMPLATE     "mbox.dev/template"
+#define LABEL_TEMPLATE_NS  "mbox.dev/template-namespace"
+#define LABEL_TEMPLATE_VER "mbox.dev/template-version"
+#define SANDBOX_SA         "mbox-sandbox"
+#define WORKSPACE_VOLUME   "workspace"
 
 enum op_res {
         RES_PROJECT,
@@ -65,11 +65,11 @@ struct op_ctx;
 typedef int (*op_reconcile_fn)(struct op_ctx *cx, const char *key, struct merr *err);
 
 struct op_route {
-        struct operator *op;
+        struct operator* op;
         enum op_res res;
 };
 
-struct operator {
+struct operator{
         struct operator_options opt;
         struct op_route routes[RES__MAX];
         atomic_bool leading;
@@ -91,7 +91,7 @@ struct operator {
 };
 
 struct op_ctx {
-        struct operator *op;
+        struct operator* op;
         struct kube_client *c;
         enum op_ctl ctl;
         int64_t requeue_after_ns; /* set by a reconcile that needs another look later (0: none) */
@@ -104,13 +104,13 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
 
 /* ---- cache and queue ---- */
 /* A copy of the cached object of resource res under key (the caller's), or NULL. */
-json_object *op_get(struct operator *op, enum op_res res, const char *key);
-void op_enqueue(struct operator *op, enum op_ctl ctl, const char *key);
-void op_enqueue_after(struct operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);
+json_object *op_get(struct operator* op, enum op_res res, const char *key);
+void op_enqueue(struct operator* op, enum op_ctl ctl, const char *key);
+void op_enqueue_after(struct operator* op, enum op_ctl ctl, const char *key, int64_t delay_ns);
 /* Enqueues every mbox Sandbox of namespace ns. */
-void op_enqueue_sandboxes(struct operator *op, const char *ns);
+void op_enqueue_sandboxes(struct operator* op, const char *ns);
 /* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
-const char *op_project_of_namespace(struct operator *op, const char *ns, char *buf, size_t size);
+const char *op_project_of_namespace(struct operator* op, const char *ns, char *buf, size_t size);
 
 /* ---- writes (apply.c) ---- */
 /* True when every field of want is in have with the same value (objects recursively; arrays item by item,
@@ -119,7 +119,8 @@ bool op_json_subset(json_object *want, json_object *have);
 /* Server-side applies desired (borrowed) unless the cached object already holds it. 1 written, 0 not. */
 int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err);
 /* Writes status (borrowed) to obj's status subresource unless equal to obj's status. 1 written, 0 not. */
-int op_write_status(struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err);
+int op_write_status(
+        struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err);
 /* Adds or removes OP_FINALIZER on obj (optimistic: -ESTALE when obj is stale). 1 written, 0 not. */
 int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool present, struct merr *err);
 bool op_has_finalizer(json_object *obj);

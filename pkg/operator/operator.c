@@ -28,11 +28,12 @@ const struct op_res_info op_res_info[RES__MAX] = {
         [RES_RESOURCEQUOTA] = {"", "v1", "resourcequotas", "ResourceQuota", true, true},
         [RES_LIMITRANGE] = {"", "v1", "limitranges", "LimitRange", true, true},
         [RES_ROLEBINDING] = {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, true},
-        [RES_AS_TEMPLATE] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxtemplates", "SandboxTemplate", true,
-                true},
+        [RES_AS_TEMPLATE] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxtemplates", "SandboxTemplate",
+                true, true},
         [RES_AS_POOL] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxwarmpools", "SandboxWarmPool", true,
                 true},
-        [RES_AS_CLAIM] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxclaims", "SandboxClaim", true, true},
+        [RES_AS_CLAIM] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxclaims", "SandboxClaim", true,
+                true},
         /* pool Sandboxes and claimed ones carry no label of ours: all of them are watched */
         [RES_AS_SANDBOX] = {"agents.x-k8s.io", "v1beta1", "sandboxes", "Sandbox", true, false},
 };
@@ -45,22 +46,22 @@ static const op_reconcile_fn ctl_fns[CTL__MAX] = {
 };
 static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX};
 
-static int load_config(struct operator *op, struct kube_config **ret, struct merr *err) {
+static int load_config(struct operator* op, struct kube_config **ret, struct merr *err) {
         if (op->opt.kubeconfig)
                 return kube_config_load(op->opt.kubeconfig, op->opt.context, ret, err);
         return kube_config_default(op->opt.context, ret, err);
 }
 
-json_object *op_get(struct operator *op, enum op_res res, const char *key) {
+json_object *op_get(struct operator* op, enum op_res res, const char *key) {
         return op->inf[res] ? informer_get(op->inf[res], key) : NULL;
 }
 
-void op_enqueue(struct operator *op, enum op_ctl ctl, const char *key) {
+void op_enqueue(struct operator* op, enum op_ctl ctl, const char *key) {
         if (workqueue_add(op->queue[ctl], key) == -ENOMEM)
                 log_error("out of memory queueing a key", "key", key);
 }
 
-void op_enqueue_after(struct operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns) {
+void op_enqueue_after(struct operator* op, enum op_ctl ctl, const char *key, int64_t delay_ns) {
         if (workqueue_add_after(op->queue[ctl], key, delay_ns) == -ENOMEM)
                 log_error("out of memory queueing a key", "key", key);
 }
@@ -70,15 +71,16 @@ static void enqueue_sandbox_fn(const char *key, json_object *obj, void *ud) {
         op_enqueue(ud, CTL_SANDBOX, key);
 }
 
-void op_enqueue_sandboxes(struct operator *op, const char *ns) {
+void op_enqueue_sandboxes(struct operator* op, const char *ns) {
         informer_foreach(op->inf[RES_SANDBOX], ns, enqueue_sandbox_fn, op);
 }
 
-const char *op_project_of_namespace(struct operator *op, const char *ns, char *buf, size_t size) {
+const char *op_project_of_namespace(struct operator* op, const char *ns, char *buf, size_t size) {
         _cleanup_json_ json_object *nsobj = op_get(op, RES_NAMESPACE, ns);
         json_object *labels = NULL, *v = NULL;
         if (!nsobj || json_pointer_get(nsobj, "/metadata/labels", &labels) < 0 ||
-                !json_object_object_get_ex(labels, LABEL_PROJECT, &v) || !json_object_is_type(v, json_type_string))
+                !json_object_object_get_ex(labels, LABEL_PROJECT, &v) ||
+                !json_object_is_type(v, json_type_string))
                 return NULL;
         snprintf(buf, size, "%s", json_object_get_string(v));
         return buf;
@@ -95,13 +97,13 @@ static const char *project_ns(json_object *obj, char *buf, size_t size) {
 
 static const char *label(json_object *obj, const char *name) {
         json_object *labels = NULL, *v = NULL;
-        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 || !json_object_object_get_ex(labels, name, &v) ||
-                !json_object_is_type(v, json_type_string))
+        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
+                !json_object_object_get_ex(labels, name, &v) || !json_object_is_type(v, json_type_string))
                 return NULL;
         return json_object_get_string(v);
 }
 
-static void route(struct operator *op, enum op_res res, const char *key, json_object *obj, bool deleted) {
+static void route(struct operator* op, enum op_res res, const char *key, json_object *obj, bool deleted) {
         const char *ns = op_str(obj, "metadata.namespace"), *v;
         char buf[512];
         switch (res) {
@@ -171,8 +173,9 @@ static void on_delete(const char *key, json_object *obj, void *ud) {
 
 static const double duration_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-int operator_new(const struct operator_options *o, struct metrics *m, struct operator **ret, struct merr *err) {
-        struct operator *op = calloc(1, sizeof(*op));
+int operator_new(
+        const struct operator_options *o, struct metrics *m, struct operator** ret, struct merr *err) {
+        struct operator* op = calloc(1, sizeof(*op));
         int rc;
         if (!op)
                 return merr_set(err, -ENOMEM, "allocating the operator");
@@ -203,22 +206,26 @@ int operator_new(const struct operator_options *o, struct metrics *m, struct ope
         if (m) {
                 op->m_reconciles = metrics_counter(m, "mbox_operator_reconcile_total",
                         "Reconciles by controller and result (success, error, requeue).",
-                        (const char *const[]) {"controller", "result", NULL});
+                        (const char *const[]){"controller", "result", NULL});
                 op->m_reconcile_seconds = metrics_histogram(m, "mbox_operator_reconcile_duration_seconds",
-                        "Time spent in one reconcile.", (const char *const[]) {"controller", NULL},
+                        "Time spent in one reconcile.", (const char *const[]){"controller", NULL},
                         duration_buckets, ARRAY_SIZE(duration_buckets));
                 op->m_writes = metrics_counter(m, "mbox_operator_api_writes_total",
-                        "Writes to the Kubernetes API by resource and verb (apply, patch, status, create, delete).",
-                        (const char *const[]) {"resource", "verb", NULL});
+                        "Writes to the Kubernetes API by resource and verb (apply, patch, status, create, "
+                        "delete).",
+                        (const char *const[]){"resource", "verb", NULL});
                 op->m_queue_depth = metrics_gauge(m, "mbox_operator_workqueue_depth",
-                        "Keys waiting in each controller's queue.", (const char *const[]) {"controller", NULL});
+                        "Keys waiting in each controller's queue.",
+                        (const char *const[]){"controller", NULL});
                 op->m_sandboxes = metrics_gauge(m, "mbox_operator_sandboxes", "mbox Sandboxes by phase.",
-                        (const char *const[]) {"phase", NULL});
+                        (const char *const[]){"phase", NULL});
         }
 
         for (int c = 0; c < CTL__MAX; c++) {
-                struct workqueue_options qo = {.base_delay_ns = 5000000, .max_delay_ns = 300LL * 1000000000,
-                        .qps = 50, .burst = 300};
+                struct workqueue_options qo = {.base_delay_ns = 5000000,
+                        .max_delay_ns = 300LL * 1000000000,
+                        .qps = 50,
+                        .burst = 300};
                 rc = workqueue_new(&qo, &op->queue[c]);
                 if (rc < 0) {
                         merr_set(err, rc, "creating the %s queue", ctl_names[c]);
@@ -232,10 +239,11 @@ int operator_new(const struct operator_options *o, struct metrics *m, struct ope
                 if (rc < 0)
                         goto fail;
                 const struct op_res_info *ri = &op_res_info[i];
-                struct kube_resource r = {.group = ri->group, .version = ri->version, .resource = ri->resource};
+                struct kube_resource r = {
+                        .group = ri->group, .version = ri->version, .resource = ri->resource};
                 struct informer_options io = {
                         .label_selector = ri->managed ? LABEL_MANAGED_BY "=" OP_FIELD_MANAGER : NULL};
-                op->routes[i] = (struct op_route) {op, i};
+                op->routes[i] = (struct op_route){op, i};
                 struct informer_handlers h = {on_add, on_update, on_delete, &op->routes[i]};
                 rc = informer_new(cfg, &r, &io, &h, &op->inf[i], err);
                 if (rc < 0)
@@ -258,7 +266,7 @@ fail:
         return rc;
 }
 
-static void stop_threads(struct operator *op) {
+static void stop_threads(struct operator* op) {
         for (int c = 0; c < CTL__MAX; c++)
                 if (op->queue[c])
                         workqueue_shutdown(op->queue[c]);
@@ -269,7 +277,7 @@ static void stop_threads(struct operator *op) {
         op->n_threads = 0;
 }
 
-struct operator *operator_free(struct operator *op) {
+struct operator* operator_free(struct operator* op) {
         if (!op)
                 return NULL;
         stop_threads(op);
@@ -286,11 +294,11 @@ struct operator *operator_free(struct operator *op) {
         return NULL;
 }
 
-void operator_stop(struct operator *op) {
+void operator_stop(struct operator* op) {
         atomic_store(&op->stop, true);
 }
 
-bool operator_ready(struct operator *op) {
+bool operator_ready(struct operator* op) {
         return atomic_load(&op->synced) && !atomic_load(&op->lost);
 }
 
@@ -301,13 +309,13 @@ static double seconds_since(const struct timespec *t0) {
 }
 
 struct worker {
-        struct operator *op;
+        struct operator* op;
         enum op_ctl ctl;
 };
 
 static void *worker_main(void *arg) {
         struct worker *w = arg;
-        struct operator *op = w->op;
+        struct operator* op = w->op;
         enum op_ctl ctl = w->ctl;
         free(w);
         struct kube_config *cfg = NULL;
@@ -336,8 +344,8 @@ static void *worker_main(void *arg) {
                         if (rc == -ESTALE)
                                 log_debug("reconcile conflict", "controller", ctl_names[ctl], "key", key);
                         else
-                                log_warn("reconcile failed", "controller", ctl_names[ctl], "key", key, "error",
-                                        merr_msg(&err));
+                                log_warn("reconcile failed", "controller", ctl_names[ctl], "key", key,
+                                        "error", merr_msg(&err));
                         workqueue_add_rate_limited(op->queue[ctl], key);
                 } else {
                         workqueue_forget(op->queue[ctl], key);
@@ -348,14 +356,14 @@ static void *worker_main(void *arg) {
                 }
                 workqueue_done(op->queue[ctl], key);
                 if (op->m_reconciles) {
-                        metric_add(op->m_reconciles, (const char *const[]) {ctl_names[ctl], result, NULL}, 1);
+                        metric_add(op->m_reconciles, (const char *const[]){ctl_names[ctl], result, NULL}, 1);
                         metric_observe(op->m_reconcile_seconds, lbl, secs);
                 }
         }
         return NULL;
 }
 
-static int start_workers(struct operator *op, struct merr *err) {
+static int start_workers(struct operator* op, struct merr *err) {
         int counts[CTL__MAX] = {op->opt.project_workers, op->opt.template_workers, op->opt.sandbox_workers};
         size_t total = 0;
         for (int c = 0; c < CTL__MAX; c++)
@@ -368,7 +376,7 @@ static int start_workers(struct operator *op, struct merr *err) {
                         struct worker *w = malloc(sizeof(*w));
                         if (!w)
                                 return merr_set(err, -ENOMEM, "allocating workers");
-                        *w = (struct worker) {op, c};
+                        *w = (struct worker){op, c};
                         int rc = pthread_create(&op->threads[op->n_threads], NULL, worker_main, w);
                         if (rc != 0) {
                                 free(w);
@@ -405,32 +413,32 @@ static void count_phase_fn(const char *key, json_object *obj, void *ud) {
         pc->n++; /* the terminator row counts those without a phase yet */
 }
 
-static void update_gauges(struct operator *op) {
+static void update_gauges(struct operator* op) {
         if (!op->metrics)
                 return;
         for (int c = 0; c < CTL__MAX; c++)
-                metric_set(op->m_queue_depth, (const char *const[]) {ctl_names[c], NULL},
+                metric_set(op->m_queue_depth, (const char *const[]){ctl_names[c], NULL},
                         (double) workqueue_len(op->queue[c]));
         struct phase_count pc[] = {{"Pending", 0}, {"Starting", 0}, {"Running", 0}, {"Stopping", 0},
                 {"Stopped", 0}, {"Failed", 0}, {"Expired", 0}, {"Terminating", 0}, {NULL, 0}};
         informer_foreach(op->inf[RES_SANDBOX], NULL, count_phase_fn, pc);
         for (size_t i = 0; pc[i].phase; i++)
-                metric_set(op->m_sandboxes, (const char *const[]) {pc[i].phase, NULL}, pc[i].n);
+                metric_set(op->m_sandboxes, (const char *const[]){pc[i].phase, NULL}, pc[i].n);
 }
 
 static void leader_started(void *ud) {
-        struct operator *op = ud;
+        struct operator* op = ud;
         log_info("became leader", "lease", op->opt.leader_name);
         atomic_store(&op->leading, true);
 }
 
 static void leader_stopped(void *ud) {
-        struct operator *op = ud;
+        struct operator* op = ud;
         if (atomic_load(&op->leading))
                 atomic_store(&op->lost, true);
 }
 
-int operator_run(struct operator *op, struct merr *err) {
+int operator_run(struct operator* op, struct merr *err) {
         int rc;
         for (int i = 0; i < RES__MAX; i++) {
                 rc = informer_start(op->inf[i], err);
@@ -458,9 +466,12 @@ int operator_run(struct operator *op, struct merr *err) {
                 rc = load_config(op, &cfg, err);
                 if (rc < 0)
                         return rc;
-                struct leader_options lo = {.namespace = op->opt.leader_namespace, .name = op->opt.leader_name,
-                        .identity = identity, .lease_duration_ms = op->opt.lease_duration_ms,
-                        .renew_deadline_ms = op->opt.renew_deadline_ms, .retry_period_ms = op->opt.retry_period_ms};
+                struct leader_options lo = {.namespace = op->opt.leader_namespace,
+                        .name = op->opt.leader_name,
+                        .identity = identity,
+                        .lease_duration_ms = op->opt.lease_duration_ms,
+                        .renew_deadline_ms = op->opt.renew_deadline_ms,
+                        .retry_period_ms = op->opt.retry_period_ms};
                 struct leader_callbacks cb = {leader_started, leader_stopped, op};
                 rc = leader_new(cfg, &lo, &cb, &op->leader, err);
                 if (rc < 0)
@@ -499,7 +510,7 @@ int operator_run(struct operator *op, struct merr *err) {
                         clock_gettime(CLOCK_MONOTONIC, &last_gauges);
                         update_gauges(op);
                 }
-                nanosleep(&(struct timespec) {0, 100000000}, NULL);
+                nanosleep(&(struct timespec){0, 100000000}, NULL);
         }
         stop_threads(op);
         if (op->leader)

@@ -50,11 +50,12 @@ static json_object *label_selector(const char *k, const char *v) {
         return sel;
 }
 
-static json_object *np_new(const char *name, const char *ns, json_object *owner, const char *types0,
-        const char *types1) {
+static json_object *np_new(
+        const char *name, const char *ns, json_object *owner, const char *types0, const char *types1) {
         json_object *meta = op_meta(name, ns, op_str(owner, "metadata.name"));
         op_owner_ref(meta, owner, true);
-        json_object *np = obj_new("networking.k8s.io/v1", "NetworkPolicy", meta), *spec = json_object_new_object();
+        json_object *np = obj_new("networking.k8s.io/v1", "NetworkPolicy", meta),
+                    *spec = json_object_new_object();
         json_object_object_add(spec, "podSelector", json_object_new_object());
         json_object_object_add(spec, "policyTypes", strs(types0, types1));
         json_object_object_add(np, "spec", spec);
@@ -72,9 +73,11 @@ static json_object *port(const char *protocol, int64_t p, int64_t end) {
 
 /* Egress to cluster DNS: kube-dns pods in any namespace, UDP and TCP 53. */
 static json_object *np_dns(const char *ns, json_object *owner) {
-        json_object *np = np_new(NP_DNS, ns, owner, "Egress", NULL), *spec = json_object_object_get(np, "spec");
-        json_object *rules = json_object_new_array(), *rule = json_object_new_object(), *to = json_object_new_array(),
-                    *peer = json_object_new_object(), *ports = json_object_new_array();
+        json_object *np = np_new(NP_DNS, ns, owner, "Egress", NULL),
+                    *spec = json_object_object_get(np, "spec");
+        json_object *rules = json_object_new_array(), *rule = json_object_new_object(),
+                    *to = json_object_new_array(), *peer = json_object_new_object(),
+                    *ports = json_object_new_array();
         json_object_object_add(peer, "namespaceSelector", label_selector(NULL, NULL));
         json_object_object_add(peer, "podSelector", label_selector("k8s-app", "kube-dns"));
         json_object_array_add(to, peer);
@@ -89,11 +92,14 @@ static json_object *np_dns(const char *ns, json_object *owner) {
 
 /* Ingress only from mbox-apiserver, which proxies terminals and previews. */
 static json_object *np_ingress(const char *ns, json_object *owner, const char *apiserver_ns) {
-        json_object *np = np_new(NP_INGRESS, ns, owner, "Ingress", NULL), *spec = json_object_object_get(np, "spec");
-        json_object *rules = json_object_new_array(), *rule = json_object_new_object(), *from = json_object_new_array(),
-                    *peer = json_object_new_object();
-        json_object_object_add(peer, "namespaceSelector", label_selector("kubernetes.io/metadata.name", apiserver_ns));
-        json_object_object_add(peer, "podSelector", label_selector("app.kubernetes.io/name", "mbox-apiserver"));
+        json_object *np = np_new(NP_INGRESS, ns, owner, "Ingress", NULL),
+                    *spec = json_object_object_get(np, "spec");
+        json_object *rules = json_object_new_array(), *rule = json_object_new_object(),
+                    *from = json_object_new_array(), *peer = json_object_new_object();
+        json_object_object_add(
+                peer, "namespaceSelector", label_selector("kubernetes.io/metadata.name", apiserver_ns));
+        json_object_object_add(
+                peer, "podSelector", label_selector("app.kubernetes.io/name", "mbox-apiserver"));
         json_object_array_add(from, peer);
         json_object_object_add(rule, "from", from);
         json_object_array_add(rules, rule);
@@ -116,11 +122,13 @@ static json_object *ip_block(const char *cidr, const char *const *except, size_t
 
 /* The project's egress policy: its CIDR rules, and the public internet when allowed. NULL when none. */
 static json_object *np_egress(const struct project *p, const char *ns, json_object *owner) {
-        static const char *const private4[] = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"};
+        static const char *const private4[] = {
+                "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"};
         static const char *const private6[] = {"fc00::/7", "fe80::/10"};
         if (!p->spec.policy.network.allow_internet && p->spec.policy.network.n_egress == 0)
                 return NULL;
-        json_object *np = np_new(NP_EGRESS, ns, owner, "Egress", NULL), *spec = json_object_object_get(np, "spec");
+        json_object *np = np_new(NP_EGRESS, ns, owner, "Egress", NULL),
+                    *spec = json_object_object_get(np, "spec");
         json_object *rules = json_object_new_array();
         if (p->spec.policy.network.allow_internet) {
                 json_object *rule = json_object_new_object(), *to = json_object_new_array();
@@ -137,8 +145,9 @@ static json_object *np_egress(const struct project *p, const char *ns, json_obje
                 if (e->n_ports) {
                         json_object *ports = json_object_new_array();
                         for (size_t j = 0; j < e->n_ports; j++)
-                                json_object_array_add(ports, port(e->ports[j].protocol ? e->ports[j].protocol : "TCP",
-                                                                     e->ports[j].port, e->ports[j].end_port));
+                                json_object_array_add(
+                                        ports, port(e->ports[j].protocol ? e->ports[j].protocol : "TCP",
+                                                       e->ports[j].port, e->ports[j].end_port));
                         json_object_object_add(rule, "ports", ports);
                 }
                 json_object_array_add(rules, rule);
@@ -157,7 +166,8 @@ static void put_quantity(json_object *obj, const char *key, const struct api_qua
 }
 
 static json_object *quota(const struct project *p, const char *ns, json_object *owner) {
-        if (!p->spec.has_quota || (!p->spec.quota.cpu.text && !p->spec.quota.memory.text && !p->spec.quota.storage.text))
+        if (!p->spec.has_quota ||
+                (!p->spec.quota.cpu.text && !p->spec.quota.memory.text && !p->spec.quota.storage.text))
                 return NULL;
         json_object *meta = op_meta(QUOTA_NAME, ns, p->meta.name);
         op_owner_ref(meta, owner, true);
@@ -212,7 +222,8 @@ static json_object *role_binding(const struct project *p, const struct project_m
         json_object_object_add(s, "kind", json_object_new_string(m->kind));
         json_object_object_add(s, "name", json_object_new_string(m->name));
         if (strcmp(m->kind, "ServiceAccount") == 0)
-                json_object_object_add(s, "namespace", json_object_new_string(m->namespace ? m->namespace : ns));
+                json_object_object_add(
+                        s, "namespace", json_object_new_string(m->namespace ? m->namespace : ns));
         else
                 json_object_object_add(s, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
         json_object_array_add(subjects, s);
@@ -273,7 +284,8 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
         informer_foreach(cx->op->inf[RES_SANDBOX], ns, count_fn, &sb);
         if (sb.all > 0) {
                 if (sb.terminating < sb.all) {
-                        op_event(cx, obj, "Normal", "DeletingSandboxes", "Deleting %lld sandboxes in namespace %s",
+                        op_event(cx, obj, "Normal", "DeletingSandboxes",
+                                "Deleting %lld sandboxes in namespace %s",
                                 (long long) (sb.all - sb.terminating), ns);
                         rc = op_prune(cx, RES_SANDBOX, ns, NULL, NULL, err);
                         if (rc < 0)
@@ -312,7 +324,8 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if (project_from_json(obj, &p, &perr) < 0) {
                 /* the API server validated it; a mismatch means a newer schema than this operator knows */
                 op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
-                return write_status(cx, obj, op_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
+                return write_status(
+                        cx, obj, op_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
         }
         const char *ns = project_namespace(p, nsbuf, sizeof(nsbuf));
         if (op_str(obj, "metadata.deletionTimestamp"))
@@ -332,8 +345,10 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         }
 
         json_object *meta = op_meta(ns, NULL, p->meta.name), *labels = json_object_object_get(meta, "labels");
-        json_object_object_add(labels, "pod-security.kubernetes.io/enforce", json_object_new_string("restricted"));
-        json_object_object_add(labels, "pod-security.kubernetes.io/enforce-version", json_object_new_string("latest"));
+        json_object_object_add(
+                labels, "pod-security.kubernetes.io/enforce", json_object_new_string("restricted"));
+        json_object_object_add(
+                labels, "pod-security.kubernetes.io/enforce-version", json_object_new_string("latest"));
         op_owner_ref(meta, obj, false);
         bool created = !nsobj;
         rc = ensure_owned(cx, RES_NAMESPACE, obj_new("v1", "Namespace", meta), err);
@@ -351,8 +366,10 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
 
         const char *nps[5] = {NP_DENY, NP_INGRESS};
         size_t n_nps = 2;
-        if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, np_new(NP_DENY, ns, obj, "Ingress", "Egress"), err)) < 0 ||
-                (rc = ensure_owned(cx, RES_NETWORKPOLICY, np_ingress(ns, obj, cx->op->opt.library_namespace), err)) < 0)
+        if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, np_new(NP_DENY, ns, obj, "Ingress", "Egress"), err)) <
+                        0 ||
+                (rc = ensure_owned(
+                         cx, RES_NETWORKPOLICY, np_ingress(ns, obj, cx->op->opt.library_namespace), err)) < 0)
                 return rc;
         if (p->spec.policy.network.allow_dns) {
                 nps[n_nps++] = NP_DNS;
@@ -382,7 +399,8 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         size_t n_keep = 0;
         for (size_t i = 0; i < p->spec.n_members && n_keep < 64; i++) {
                 rc = ensure_owned(cx, RES_ROLEBINDING,
-                        role_binding(p, &p->spec.members[i], ns, obj, names[n_keep], sizeof(names[n_keep])), err);
+                        role_binding(p, &p->spec.members[i], ns, obj, names[n_keep], sizeof(names[n_keep])),
+                        err);
                 if (rc < 0)
                         return rc;
                 keep[n_keep] = names[n_keep];
@@ -391,6 +409,7 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if ((rc = op_prune(cx, RES_ROLEBINDING, ns, p->meta.name, keep, err)) < 0)
                 return rc;
 
-        rc = write_status(cx, obj, ns, true, "Provisioned", "namespace, policies and bindings are in place", err);
+        rc = write_status(
+                cx, obj, ns, true, "Provisioned", "namespace, policies and bindings are in place", err);
         return rc < 0 ? rc : 0;
 }

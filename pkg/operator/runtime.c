@@ -56,7 +56,8 @@ static json_object *resources(const struct template *t) {
         for (size_t i = 0; t->spec.resource_preset && i < ARRAY_SIZE(presets); i++)
                 if (strcmp(presets[i].name, t->spec.resource_preset) == 0)
                         p = &presets[i];
-        json_object *r = json_object_new_object(), *req = json_object_new_object(), *lim = json_object_new_object();
+        json_object *r = json_object_new_object(), *req = json_object_new_object(),
+                    *lim = json_object_new_object();
         put_res(req, "cpu", &t->spec.resources.requests_cpu, p ? p->req_cpu : NULL);
         put_res(req, "memory", &t->spec.resources.requests_memory, p ? p->req_mem : NULL);
         put_res(lim, "cpu", &t->spec.resources.limits_cpu, p ? p->lim_cpu : NULL);
@@ -73,8 +74,8 @@ static json_object *resources(const struct template *t) {
 }
 
 static json_object *restricted_container_sc(void) {
-        json_object *sc = json_object_new_object(), *caps = json_object_new_object(), *drop = json_object_new_array(),
-                    *seccomp = json_object_new_object();
+        json_object *sc = json_object_new_object(), *caps = json_object_new_object(),
+                    *drop = json_object_new_array(), *seccomp = json_object_new_object();
         json_object_array_add(drop, json_object_new_string("ALL"));
         json_object_object_add(caps, "drop", drop);
         json_object_object_add(seccomp, "type", json_object_new_string("RuntimeDefault"));
@@ -131,7 +132,8 @@ static json_object *container(const struct template *t) {
                 for (size_t i = 0; i < t->spec.n_ports; i++) {
                         json_object *p = json_object_new_object();
                         put_str(p, "name", t->spec.ports[i].name);
-                        json_object_object_add(p, "containerPort", json_object_new_int64(t->spec.ports[i].port));
+                        json_object_object_add(
+                                p, "containerPort", json_object_new_int64(t->spec.ports[i].port));
                         put_str(p, "protocol", t->spec.ports[i].protocol ? t->spec.ports[i].protocol : "TCP");
                         json_object_array_add(ports, p);
                 }
@@ -158,9 +160,12 @@ static json_object *selector(const char *k, const char *v) {
 }
 
 static json_object *network_policy(const struct template *t, const char *apiserver_ns) {
-        json_object *np = json_object_new_object(), *ingress = json_object_new_array(), *egress = json_object_new_array();
-        json_object *rule = json_object_new_object(), *from = json_object_new_array(), *peer = json_object_new_object();
-        json_object_object_add(peer, "namespaceSelector", selector("kubernetes.io/metadata.name", apiserver_ns));
+        json_object *np = json_object_new_object(), *ingress = json_object_new_array(),
+                    *egress = json_object_new_array();
+        json_object *rule = json_object_new_object(), *from = json_object_new_array(),
+                    *peer = json_object_new_object();
+        json_object_object_add(
+                peer, "namespaceSelector", selector("kubernetes.io/metadata.name", apiserver_ns));
         json_object_object_add(peer, "podSelector", selector("app.kubernetes.io/name", "mbox-apiserver"));
         json_object_array_add(from, peer);
         json_object_object_add(rule, "from", from);
@@ -198,9 +203,9 @@ static json_object *network_policy(const struct template *t, const char *apiserv
 }
 
 json_object *runtime_template_spec(const struct template *t, const char *apiserver_ns) {
-        json_object *spec = json_object_new_object(), *pt = json_object_new_object(), *pmeta = json_object_new_object(),
-                    *labels = json_object_new_object(), *pod = json_object_new_object(),
-                    *containers = json_object_new_array();
+        json_object *spec = json_object_new_object(), *pt = json_object_new_object(),
+                    *pmeta = json_object_new_object(), *labels = json_object_new_object(),
+                    *pod = json_object_new_object(), *containers = json_object_new_array();
         put_str(labels, LABEL_TEMPLATE, t->meta.name);
         json_object_object_add(pmeta, "labels", labels);
         json_object_object_add(pt, "metadata", pmeta);
@@ -214,9 +219,10 @@ json_object *runtime_template_spec(const struct template *t, const char *apiserv
         json_object_object_add(pt, "spec", pod);
         json_object_object_add(spec, "podTemplate", pt);
 
-        json_object *vcts = json_object_new_array(), *vct = json_object_new_object(), *vmeta = json_object_new_object(),
-                    *vspec = json_object_new_object(), *modes = json_object_new_array(),
-                    *vres = json_object_new_object(), *vreq = json_object_new_object();
+        json_object *vcts = json_object_new_array(), *vct = json_object_new_object(),
+                    *vmeta = json_object_new_object(), *vspec = json_object_new_object(),
+                    *modes = json_object_new_array(), *vres = json_object_new_object(),
+                    *vreq = json_object_new_object();
         put_str(vmeta, "name", WORKSPACE_VOLUME);
         json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
         json_object_object_add(vspec, "accessModes", modes);
@@ -250,8 +256,8 @@ void runtime_name(const char *template_name, const char *version, char *buf, siz
         snprintf(buf, size, "%.40s-%s", template_name, version);
 }
 
-static json_object *projected_meta(const struct template *t, const char *name, const char *ns, const char *version,
-        json_object *owner) {
+static json_object *projected_meta(
+        const struct template *t, const char *name, const char *ns, const char *version, json_object *owner) {
         json_object *meta = op_meta(name, ns, NULL), *labels = json_object_object_get(meta, "labels");
         put_str(labels, LABEL_TEMPLATE, t->meta.name);
         put_str(labels, LABEL_TEMPLATE_NS, t->meta.namespace);
@@ -262,8 +268,8 @@ static json_object *projected_meta(const struct template *t, const char *name, c
         return meta;
 }
 
-int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns, char *pool,
-        size_t size, struct merr *err) {
+int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
+        char *pool, size_t size, struct merr *err) {
         const char *apiserver_ns = cx->op->opt.library_namespace;
         char version[9];
         int rc = runtime_version(t, apiserver_ns, version);

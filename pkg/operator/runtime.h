@@ -22,5 +22,5 @@ void runtime_name(const char *template_name, const char *version, char *buf, siz
 const char *runtime_mount_path(const struct template *t);
 /* Ensures the SandboxTemplate and SandboxWarmPool of t's current version in ns; the pool's name (which
  * claims reference) goes to pool. */
-int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns, char *pool,
-        size_t size, struct merr *err);
+int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
+        char *pool, size_t size, struct merr *err);

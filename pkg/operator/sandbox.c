@@ -25,7 +25,7 @@
 #include "operator/runtime.h"
 #include "timestamp.h"
 
-#define NS_PER_S 1000000000LL
+#define NS_PER_S     1000000000LL
 #define AS_NAME_HASH "agents.x-k8s.io/sandbox-name-hash"
 
 struct view {
@@ -84,7 +84,7 @@ static void put_time(json_object *o, const char *k, const struct timestamp *t) {
 /* ---- admission against the project's quota ---- */
 
 struct admission {
-        struct operator *op;
+        struct operator* op;
         const char *ns, *self;
         int64_t all, running;
 };
@@ -112,7 +112,8 @@ static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
         json_object *labels = NULL, *v = NULL;
         char k[512];
         (void) key;
-        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 || !json_object_object_get_ex(labels, LABEL_SANDBOX, &v))
+        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
+                !json_object_object_get_ex(labels, LABEL_SANDBOX, &v))
                 return;
         snprintf(k, sizeof(k), "%s/%s", a->ns, json_object_get_string(v));
         if (!strmap_contains(a->op->admitted, k))
@@ -121,8 +122,8 @@ static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
 
 /* Counts the admitted sandboxes of ns other than self: those with a claim in the cache, and those given one
  * so recently that the cache does not show it yet. Call with op->lock held. */
-static void count_admitted(struct operator *op, const char *ns, const char *self, struct admission *a) {
-        *a = (struct admission) {.op = op, .ns = ns, .self = self};
+static void count_admitted(struct operator* op, const char *ns, const char *self, struct admission *a) {
+        *a = (struct admission){.op = op, .ns = ns, .self = self};
         informer_foreach(op->inf[RES_AS_CLAIM], ns, admission_claim_fn, a);
         size_t iter = 0, n = strlen(ns);
         const char *k;
@@ -132,10 +133,11 @@ static void count_admitted(struct operator *op, const char *ns, const char *self
                         count_key(a, k);
 }
 
-static const char *quota_problem(const struct project *p, const struct admission *a, bool running, char *buf,
-        size_t size) {
+static const char *quota_problem(
+        const struct project *p, const struct admission *a, bool running, char *buf, size_t size) {
         if (p->spec.quota.has_max_sandboxes && a->all >= p->spec.quota.max_sandboxes) {
-                snprintf(buf, size, "project %s allows %lld sandboxes and has %lld; waiting until one is deleted",
+                snprintf(buf, size,
+                        "project %s allows %lld sandboxes and has %lld; waiting until one is deleted",
                         p->meta.name, (long long) p->spec.quota.max_sandboxes, (long long) a->all);
                 return buf;
         }
@@ -192,19 +194,25 @@ static int write_status(struct op_ctx *cx, json_object *obj, const struct sandbo
         put_time(st, "lastActivityAt", activity);
         put_time(st, "expiresAt", expires);
         json_object *conds = json_object_new_array();
-        op_condition(conds, old, "Ready", v->ready, v->ready_reason ? v->ready_reason : v->reason ? v->reason : v->phase,
+        op_condition(conds, old, "Ready", v->ready,
+                v->ready_reason ? v->ready_reason
+                : v->reason     ? v->reason
+                                : v->phase,
                 v->message, gen);
-        op_condition(conds, old, "Admitted", v->admitted, v->admitted_reason ? v->admitted_reason : "Admitted",
+        op_condition(conds, old, "Admitted", v->admitted,
+                v->admitted_reason ? v->admitted_reason : "Admitted",
                 v->admitted ? "within the project's quota" : v->message, gen);
         op_condition(conds, old, "RuntimeProjected", v->runtime_projected,
-                v->runtime_reason ? v->runtime_reason : (v->runtime_projected ? "ClaimCreated" : "NotProjected"),
-                v->runtime_projected ? "SandboxClaim created through the template's warm pool" : v->message, gen);
+                v->runtime_reason ? v->runtime_reason
+                                  : (v->runtime_projected ? "ClaimCreated" : "NotProjected"),
+                v->runtime_projected ? "SandboxClaim created through the template's warm pool" : v->message,
+                gen);
         json_object_object_add(st, "conditions", conds);
         (void) sb;
         return op_write_status(cx, RES_SANDBOX, obj, st, err);
 }
 
-static json_object *preview_urls(struct operator *op, const struct sandbox *sb, const char *ns) {
+static json_object *preview_urls(struct operator* op, const struct sandbox *sb, const char *ns) {
         if (!sb->spec.n_ports)
                 return NULL;
         json_object *arr = json_object_new_array();
@@ -212,8 +220,9 @@ static json_object *preview_urls(struct operator *op, const struct sandbox *sb, 
         for (size_t i = 0; i < sb->spec.n_ports; i++) {
                 const struct sandbox_port *p = &sb->spec.ports[i];
                 char url[1024];
-                snprintf(url, sizeof(url), "%s/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/previews/%s-%s/proxy/", base,
-                        ns, sb->meta.name, p->name);
+                snprintf(url, sizeof(url),
+                        "%s/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/previews/%s-%s/proxy/", base, ns,
+                        sb->meta.name, p->name);
                 json_object *o = json_object_new_object();
                 put(o, "name", p->name);
                 json_object_object_add(o, "port", json_object_new_int64(p->port));
@@ -237,7 +246,8 @@ static int count_children(struct op_ctx *cx, const char *resource, const char *n
         if (rc < 0)
                 return rc;
         json_object *items = NULL;
-        *ret = json_object_object_get_ex(list, "items", &items) ? (int64_t) json_object_array_length(items) : 0;
+        *ret = json_object_object_get_ex(list, "items", &items) ? (int64_t) json_object_array_length(items)
+                                                                : 0;
         return 0;
 }
 
@@ -254,7 +264,8 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
                 as_name = op_str(claim, "status.sandbox.name");
         if (!as_name)
                 as_name = name; /* the cold path names the Sandbox like the claim */
-        struct view v = {.phase = "Terminating", .reason = "Deleting", .project = op_str(obj, "status.project")};
+        struct view v = {
+                .phase = "Terminating", .reason = "Deleting", .project = op_str(obj, "status.project")};
         if (claim && !op_str(claim, "metadata.deletionTimestamp")) {
                 rc = op_delete(cx, RES_AS_CLAIM, ns, name, err);
                 if (rc < 0)
@@ -270,8 +281,8 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
                         return rc;
         }
         if (claim || as || pods || pvcs) {
-                set_msg(&v, "waiting for %s%s%s%s to be deleted", claim ? "the claim " : "", as ? "the Sandbox " : "",
-                        pods ? "the Pod " : "", pvcs ? "the workspace volume" : "");
+                set_msg(&v, "waiting for %s%s%s%s to be deleted", claim ? "the claim " : "",
+                        as ? "the Sandbox " : "", pods ? "the Pod " : "", pvcs ? "the workspace volume" : "");
                 cx->requeue_after_ns = NS_PER_S;
                 rc = write_status(cx, obj, NULL, &v, NULL, NULL, NULL, NULL, NULL, err);
                 return rc < 0 ? rc : 0;
@@ -287,8 +298,8 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
 
 /* ---- the reconcile ---- */
 
-static int waiting(struct op_ctx *cx, json_object *obj, const struct sandbox *sb, struct view *v, const char *reason,
-        bool warn, struct merr *err) {
+static int waiting(struct op_ctx *cx, json_object *obj, const struct sandbox *sb, struct view *v,
+        const char *reason, bool warn, struct merr *err) {
         const char *old_reason = op_str(obj, "status.reason");
         v->phase = "Pending";
         v->reason = reason;
@@ -299,7 +310,7 @@ static int waiting(struct op_ctx *cx, json_object *obj, const struct sandbox *sb
 }
 
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
-        struct operator *op = cx->op;
+        struct operator* op = cx->op;
         char ns[128], pname[128], tkey[300], pool[128], buf[512];
         const char *name;
         int rc;
@@ -337,7 +348,9 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         v.admitted = claim != NULL;
         v.runtime_projected = claim != NULL;
         if (!op_project_of_namespace(op, ns, pname, sizeof(pname))) {
-                set_msg(&v, "namespace %s belongs to no mbox Project: create a Project with spec.namespace: %s", ns, ns);
+                set_msg(&v,
+                        "namespace %s belongs to no mbox Project: create a Project with spec.namespace: %s",
+                        ns, ns);
                 v.admitted_reason = v.runtime_reason = "ProjectNotFound";
                 return claim ? 0 : waiting(cx, obj, sb, &v, "ProjectNotFound", true, err);
         }
@@ -372,8 +385,10 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         v.template_name = tname;
         v.template_ns = tns;
         if (strcmp(tns, ns) != 0 && strcmp(tns, op->opt.library_namespace) != 0) {
-                set_msg(&v, "template %s/%s is in another project's namespace; use a template of namespace %s or the "
-                            "library namespace %s",
+                set_msg(&v,
+                        "template %s/%s is in another project's namespace; use a template of namespace %s or "
+                        "the "
+                        "library namespace %s",
                         tns, tname, ns, op->opt.library_namespace);
                 v.admitted_reason = v.runtime_reason = "TemplateNotAllowed";
                 return claim ? 0 : waiting(cx, obj, sb, &v, "TemplateNotAllowed", true, err);
@@ -396,7 +411,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         get_time(obj, "status.lastActivityAt", &activity);
 
         /* lifetimes: the sandbox's own values within the template's and the project's */
-        int64_t max_life = min_dur(sb->spec.lifetime.max_lifetime.ns, p->spec.policy.lifecycle.max_lifetime.ns);
+        int64_t max_life =
+                min_dur(sb->spec.lifetime.max_lifetime.ns, p->spec.policy.lifecycle.max_lifetime.ns);
         int64_t idle = min_dur(sb->spec.lifetime.idle_timeout.ns, p->spec.policy.lifecycle.idle_timeout.ns);
         int64_t retention = p->spec.policy.lifecycle.stopped_retention.ns;
         if (t) {
@@ -430,12 +446,14 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 char version[9];
                 runtime_version(t, op->opt.library_namespace, version);
                 _cleanup_json_ json_object *c = json_object_new_object();
-                json_object *meta = op_meta(name, ns, pname), *labels = json_object_object_get(meta, "labels"),
+                json_object *meta = op_meta(name, ns, pname),
+                            *labels = json_object_object_get(meta, "labels"),
                             *spec = json_object_new_object(), *ref = json_object_new_object();
                 json_object_object_add(labels, LABEL_SANDBOX, json_object_new_string(name));
                 json_object_object_add(labels, LABEL_TEMPLATE_VER, json_object_new_string(version));
                 op_owner_ref(meta, obj, true);
-                json_object_object_add(c, "apiVersion", json_object_new_string("extensions.agents.x-k8s.io/v1beta1"));
+                json_object_object_add(
+                        c, "apiVersion", json_object_new_string("extensions.agents.x-k8s.io/v1beta1"));
                 json_object_object_add(c, "kind", json_object_new_string("SandboxClaim"));
                 json_object_object_add(c, "metadata", meta);
                 json_object_object_add(ref, "name", json_object_new_string(pool));
@@ -446,7 +464,9 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                 json_object *e = json_object_new_object();
                                 put(e, "name", sb->spec.env.items[i].name);
                                 json_object_object_add(e, "value",
-                                        json_object_new_string(sb->spec.env.items[i].value ? sb->spec.env.items[i].value : ""));
+                                        json_object_new_string(sb->spec.env.items[i].value
+                                                                       ? sb->spec.env.items[i].value
+                                                                       : ""));
                                 json_object_array_add(env, e);
                         }
                         json_object_object_add(spec, "env", env);
@@ -458,8 +478,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 pthread_mutex_unlock(&op->lock);
                 if (rc < 0)
                         return rc;
-                op_event(cx, obj, "Normal", "ClaimCreated", "Created SandboxClaim %s from template %s (version %s)", name,
-                        tkey, version);
+                op_event(cx, obj, "Normal", "ClaimCreated",
+                        "Created SandboxClaim %s from template %s (version %s)", name, tkey, version);
                 v.claim = name;
                 v.admitted = v.runtime_projected = true;
                 v.version = version;
@@ -481,7 +501,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 snprintf(buf, sizeof(buf), "%s/%s", ns, as_name);
                 as = op_get(op, RES_AS_SANDBOX, buf);
         }
-        bool was_stopped = strcmp(op_str(obj, "status.phase") ? op_str(obj, "status.phase") : "", "Stopped") == 0;
+        bool was_stopped =
+                strcmp(op_str(obj, "status.phase") ? op_str(obj, "status.phase") : "", "Stopped") == 0;
         if (as && want_running) {
                 const char *mode = op_str(as, "spec.operatingMode");
                 if (mode && strcmp(mode, "Suspended") == 0) {
@@ -501,26 +522,32 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                         max_life ? &expires : NULL, err);
                                 return rc < 0 ? rc : 0;
                         }
-                        rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name, "{\"spec\":{\"operatingMode\":\"Running\"}}", err);
+                        rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
+                                "{\"spec\":{\"operatingMode\":\"Running\"}}", err);
                         if (rc < 0)
                                 return rc;
-                        op_event(cx, obj, "Normal", "Starting", "Starting the sandbox again on its workspace volume");
+                        op_event(cx, obj, "Normal", "Starting",
+                                "Starting the sandbox again on its workspace volume");
                 }
         } else if (as) {
                 const char *mode = op_str(as, "spec.operatingMode");
                 if (!mode || strcmp(mode, "Suspended") != 0) {
-                        rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name, "{\"spec\":{\"operatingMode\":\"Suspended\"}}", err);
+                        rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
+                                "{\"spec\":{\"operatingMode\":\"Suspended\"}}", err);
                         if (rc < 0)
                                 return rc;
                         op_event(cx, obj, expired ? "Warning" : "Normal", expired ? "Expired" : "Stopping",
-                                expired ? "The sandbox reached its maximum lifetime; stopping it" : "Stopping the sandbox; its workspace volume is kept");
+                                expired ? "The sandbox reached its maximum lifetime; stopping it"
+                                        : "Stopping the sandbox; its workspace volume is kept");
                 }
         }
 
         /* phase */
         const char *reason = NULL, *message = NULL;
-        const char *ready = as ? op_condition_status(as, "/status/conditions", "Ready", &reason, &message) : NULL;
-        const char *suspended = as ? op_condition_status(as, "/status/conditions", "Suspended", NULL, NULL) : NULL;
+        const char *ready =
+                as ? op_condition_status(as, "/status/conditions", "Ready", &reason, &message) : NULL;
+        const char *suspended =
+                as ? op_condition_status(as, "/status/conditions", "Suspended", NULL, NULL) : NULL;
         v.sandbox = as_name;
         if (!as) {
                 const char *cr = NULL, *cm = NULL;
@@ -530,17 +557,26 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 set_msg(&v, "%s", cm ? cm : "waiting for agent-sandbox to provide a Sandbox");
         } else if (!want_running) {
                 bool pod_gone = (suspended && strcmp(suspended, "True") == 0) ||
-                        (reason && strcmp(reason, "SandboxSuspended") == 0 && ready && strcmp(ready, "False") == 0);
+                                (reason && strcmp(reason, "SandboxSuspended") == 0 && ready &&
+                                        strcmp(ready, "False") == 0);
                 v.phase = pod_gone ? (expired ? "Expired" : "Stopped") : "Stopping";
-                v.reason = expired ? "MaxLifetimeExceeded" : (op_str(obj, "status.reason") && strcmp(op_str(obj, "status.reason"), "IdleTimeout") == 0 ? "IdleTimeout" : "StoppedByUser");
-                set_msg(&v, "%s", expired ? "the sandbox reached its maximum lifetime" : pod_gone ? "the pod is gone; the workspace volume is kept" : "waiting for the pod to stop");
+                v.reason = expired ? "MaxLifetimeExceeded"
+                                   : (op_str(obj, "status.reason") && strcmp(op_str(obj, "status.reason"),
+                                                                              "IdleTimeout") == 0
+                                                     ? "IdleTimeout"
+                                                     : "StoppedByUser");
+                set_msg(&v, "%s",
+                        expired    ? "the sandbox reached its maximum lifetime"
+                        : pod_gone ? "the pod is gone; the workspace volume is kept"
+                                   : "waiting for the pod to stop");
         } else if (ready && strcmp(ready, "True") == 0) {
                 v.phase = "Running";
                 v.reason = "Ready";
                 v.ready = true;
                 set_msg(&v, "the sandbox is running");
-        } else if (reason && (strcmp(reason, "PodFailed") == 0 || strcmp(reason, "ReconcilerError") == 0 ||
-                                     strcmp(reason, "MultiplePods") == 0 || strcmp(reason, "SandboxExpired") == 0)) {
+        } else if (reason &&
+                   (strcmp(reason, "PodFailed") == 0 || strcmp(reason, "ReconcilerError") == 0 ||
+                           strcmp(reason, "MultiplePods") == 0 || strcmp(reason, "SandboxExpired") == 0)) {
                 v.phase = "Failed";
                 v.reason = reason;
                 set_msg(&v, "%s", message ? message : reason);
@@ -575,7 +611,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         stopped = now;
         }
         if (phase_changed && strcmp(v.phase, "Starting") != 0)
-                op_event(cx, obj, strcmp(v.phase, "Failed") == 0 ? "Warning" : "Normal", v.phase, "%s", v.message);
+                op_event(cx, obj, strcmp(v.phase, "Failed") == 0 ? "Warning" : "Normal", v.phase, "%s",
+                        v.message);
         (void) was_stopped;
 
         /* idle timeout and stopped retention */
@@ -587,12 +624,15 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 timestamp_diff(&deadline, &now, &left);
                 if (left <= 0) {
                         op_event(cx, obj, "Normal", "IdleTimeout", "No activity for %s; stopping the sandbox",
-                                sb->spec.lifetime.idle_timeout.text ? sb->spec.lifetime.idle_timeout.text : "the idle timeout");
+                                sb->spec.lifetime.idle_timeout.text ? sb->spec.lifetime.idle_timeout.text
+                                                                    : "the idle timeout");
                         v.reason = "IdleTimeout";
                         set_msg(&v, "stopped after the idle timeout");
-                        rc = write_status(cx, obj, sb, &v, NULL, &started, &stopped, &activity, max_life ? &expires : NULL, err);
+                        rc = write_status(cx, obj, sb, &v, NULL, &started, &stopped, &activity,
+                                max_life ? &expires : NULL, err);
                         if (rc >= 0)
-                                rc = op_patch(cx, RES_SANDBOX, ns, name, "{\"spec\":{\"state\":\"Stopped\"}}", err);
+                                rc = op_patch(
+                                        cx, RES_SANDBOX, ns, name, "{\"spec\":{\"state\":\"Stopped\"}}", err);
                         return rc < 0 ? rc : 0;
                 }
                 next = left;
@@ -619,6 +659,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 cx->requeue_after_ns = next + NS_PER_S / 10;
 
         _cleanup_json_ json_object *urls = strcmp(v.phase, "Running") == 0 ? preview_urls(op, sb, ns) : NULL;
-        rc = write_status(cx, obj, sb, &v, urls, &started, &stopped, &activity, max_life ? &expires : NULL, err);
+        rc = write_status(
+                cx, obj, sb, &v, urls, &started, &stopped, &activity, max_life ? &expires : NULL, err);
         return rc < 0 ? rc : 0;
 }

@@ -28,8 +28,8 @@ struct scan {
 
 static const char *label_of(json_object *obj, const char *k) {
         json_object *labels = NULL, *v = NULL;
-        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 || !json_object_object_get_ex(labels, k, &v) ||
-                !json_object_is_type(v, json_type_string))
+        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
+                !json_object_object_get_ex(labels, k, &v) || !json_object_is_type(v, json_type_string))
                 return NULL;
         return json_object_get_string(v);
 }
@@ -99,8 +99,8 @@ static int split_key(const char *key, char *ns, size_t ns_size, const char **nam
         return 0;
 }
 
-static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image, json_object *pool,
-        bool ready, const char *reason, const char *message, struct merr *err) {
+static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image,
+        json_object *pool, bool ready, const char *reason, const char *message, struct merr *err) {
         int64_t gen = 0, replicas = 0, ready_replicas = 0;
         json_object *old = NULL, *validation = NULL;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
@@ -186,7 +186,8 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         _cleanup_json_ json_object *wp = library ? NULL : op_get(cx->op, RES_AS_POOL, pkey);
         char msg[256];
         if (library)
-                snprintf(msg, sizeof(msg), "library template: projected into each namespace that launches it");
+                snprintf(
+                        msg, sizeof(msg), "library template: projected into each namespace that launches it");
         else
                 snprintf(msg, sizeof(msg), "projected as SandboxTemplate and SandboxWarmPool %s", pool);
         rc = write_status(cx, obj, version, t->spec.image, wp, true, "Projected", msg, err);

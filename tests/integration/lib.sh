@@ -73,30 +73,12 @@ _cleanup() {
 # install_operator_rbac: the CRDs, the mbox-system namespace, and the operator's ServiceAccount and RBAC
 # from manifests/base (idempotent), so the operator under test runs with exactly the rights it ships with.
 install_operator_rbac() {
-        local root
-        root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-        kubectl apply --server-side -f "$root/crds/" >/dev/null
-        kubectl apply -f "$root/manifests/base/namespace.yaml" -f "$root/manifests/base/serviceaccounts.yaml" \
-                -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/rbac-user-roles.yaml" >/dev/null
+        bash "$(dirname "${BASH_SOURCE[0]}")/../../hack/mbox.sh" install
 }
 
-# operator_kubeconfig FILE: a kubeconfig for the mbox-operator ServiceAccount (a short-lived token).
+# operator_kubeconfig FILE: a kubeconfig for the mbox-operator ServiceAccount.
 operator_kubeconfig() {
-        local token server ca
-        token=$(kubectl -n mbox-system create token mbox-operator --duration=2h) || fail "cannot get a token"
-        server=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
-        ca=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
-        if [ -z "$ca" ]; then
-                ca=$(base64 -w0 <"$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority}')")
-        fi
-        cat >"$1" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: local, cluster: {server: "$server", certificate-authority-data: "$ca"}}]
-users: [{name: mbox-operator, user: {token: "$token"}}]
-contexts: [{name: mbox-operator, context: {cluster: local, user: mbox-operator}}]
-current-context: mbox-operator
-KC
+        bash "$(dirname "${BASH_SOURCE[0]}")/../../hack/mbox.sh" kubeconfig "$1" || fail "cannot write a kubeconfig for mbox-operator"
 }
 
 # start_operator LOG [ARGS...]: runs build/mbox-operator as its ServiceAccount, logging to LOG, and waits

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The operator's pure parts: the cache comparison that decides whether to write, and the rendering of a
+ * template into the SandboxTemplate spec mbox sends (security context, resources, workspace, version). */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/template.h"
+#include "jsonutil.h"
+#include "operator/internal.h"
+#include "operator/runtime.h"
+#include "testutil.h"
+
+static json_object *parse(const char *s) {
+        json_object *o = NULL;
+        struct merr e = MERR_INIT;
+        ck_assert_msg(json_parse(s, strlen(s), 0, &o, &e) == 0, "%s", merr_msg(&e));
+        return o;
+}
+
+static bool subset(const char *want, const char *have) {
+        _cleanup_json_ json_object *w = parse(want), *h = parse(have);
+        return op_json_subset(w, h);
+}
+
+START_TEST(test_subset) {
+        /* fields the server adds do not matter */
+        ck_assert(subset("{\"a\":1}", "{\"a\":1,\"b\":2}"));
+        ck_assert(subset("{\"m\":{\"x\":\"y\"}}", "{\"m\":{\"x\":\"y\",\"uid\":\"u\"}}"));
+        /* a changed or missing field does */
+        ck_assert(!subset("{\"a\":1}", "{\"a\":2}"));
+        ck_assert(!subset("{\"a\":1}", "{\"b\":1}"));
+        ck_assert(!subset("{\"a\":\"1\"}", "{\"a\":1}"));
+        /* arrays compare item by item, with the same length */
+        ck_assert(subset("{\"l\":[{\"n\":\"a\"}]}", "{\"l\":[{\"n\":\"a\",\"d\":1}]}"));
+        ck_assert(!subset("{\"l\":[{\"n\":\"a\"}]}", "{\"l\":[{\"n\":\"a\"},{\"n\":\"b\"}]}"));
+        ck_assert(!subset("{\"l\":[\"a\",\"b\"]}", "{\"l\":[\"b\",\"a\"]}"));
+        /* numbers are numbers */
+        ck_assert(subset("{\"n\":1}", "{\"n\":1.0}"));
+        /* an empty object wanted matches an empty object kept */
+        ck_assert(subset("{\"s\":{}}", "{\"s\":{}}"));
+        ck_assert(!subset("{\"s\":{\"matchLabels\":{}}}", "{\"s\":{}}"));
+}
+END_TEST
+
+static struct template *tpl(const char *extra) {
+        char buf[2048];
+        struct template *t = NULL;
+        struct merr e = MERR_INIT;
+        snprintf(buf, sizeof(buf),
+                "{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"EnvironmentTemplate\","
+                "\"metadata\":{\"name\":\"box\",\"namespace\":\"p\"},"
+                "\"spec\":{\"image\":\"busybox:1.36\",\"command\":[\"sh\"]%s}}",
+                extra);
+        _cleanup_json_ json_object *o = parse(buf);
+        ck_assert_msg(template_from_json(o, &t, &e) == 0, "%s", merr_msg(&e));
+        return t;
+}
+
+static const char *str(json_object *o, const char *path) {
+        const char *s = NULL;
+        ck_assert_msg(json_get_string(o, path, 0, &s, NULL) == 1, "%s", path);
+        return s;
+}
+
+START_TEST(test_render_restricted_pod) {
+        _cleanup_(template_freep) struct template *t = tpl(",\"resourcePreset\":\"Medium\"");
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system");
+        bool b;
+        int64_t n;
+
+        ck_assert_int_eq(
+                json_get_bool(spec, "podTemplate.spec.automountServiceAccountToken", 0, &b, NULL), 1);
+        ck_assert(!b);
+        ck_assert_int_eq(
+                json_get_bool(spec, "podTemplate.spec.securityContext.runAsNonRoot", 0, &b, NULL), 1);
+        ck_assert(b);
+        ck_assert_int_eq(json_get_int64(spec, "podTemplate.spec.securityContext.runAsUser", 0, &n, NULL), 1);
+        ck_assert_int_ne(n, 0);
+        ck_assert_str_eq(str(spec, "podTemplate.spec.securityContext.seccompProfile.type"), "RuntimeDefault");
+        ck_assert_str_eq(str(spec, "podTemplate.spec.serviceAccountName"), "mbox-sandbox");
+        ck_assert_int_eq(
+                json_get_bool(spec, "podTemplate.spec.containers[0].securityContext.allowPrivilegeEscalation",
+                        0, &b, NULL),
+                1);
+        ck_assert(!b);
+        ck_assert_str_eq(
+                str(spec, "podTemplate.spec.containers[0].securityContext.capabilities.drop[0]"), "ALL");
+        /* Medium preset */
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.cpu"), "500m");
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.limits.memory"), "2Gi");
+        /* workspace: a 1Gi PVC at the default working dir */
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].workingDir"), "/workspace");
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].volumeMounts[0].mountPath"), "/workspace");
+        ck_assert_str_eq(str(spec, "volumeClaimTemplates[0].metadata.name"), "workspace");
+        ck_assert_str_eq(str(spec, "volumeClaimTemplates[0].spec.resources.requests.storage"), "1Gi");
+        /* explicit network policy: DNS allowed, ingress only from mbox-apiserver */
+        ck_assert_str_eq(str(spec, "networkPolicy.egress[0].ports[0].protocol"), "UDP");
+        ck_assert_str_eq(str(spec, "networkPolicy.ingress[0].from[0].podSelector.matchLabels.app\\."
+                                   "kubernetes\\.io/name"),
+                "mbox-apiserver");
+}
+END_TEST
+
+START_TEST(test_render_explicit_values_win) {
+        _cleanup_(template_freep) struct template *t =
+                tpl(",\"resourcePreset\":\"Small\",\"resources\":{\"requests\":{\"cpu\":\"2\"}},"
+                    "\"storage\":{\"size\":\"5Gi\",\"mountPath\":\"/data\"},\"workingDir\":\"/src\"");
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system");
+
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.cpu"), "2");
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.memory"), "512Mi");
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].volumeMounts[0].mountPath"), "/data");
+        ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].workingDir"), "/src");
+        ck_assert_str_eq(str(spec, "volumeClaimTemplates[0].spec.resources.requests.storage"), "5Gi");
+}
+END_TEST
+
+START_TEST(test_version_follows_content) {
+        _cleanup_(template_freep) struct template *a = tpl(""), *b = tpl(""),
+                                                  *c = tpl(",\"env\":[{\"name\":\"X\",\"value\":\"1\"}]");
+        char va[9], vb[9], vc[9], name[128];
+
+        ck_assert_int_eq(runtime_version(a, "mbox-system", va), 0);
+        ck_assert_int_eq(runtime_version(b, "mbox-system", vb), 0);
+        ck_assert_int_eq(runtime_version(c, "mbox-system", vc), 0);
+        ck_assert_str_eq(va, vb);
+        ck_assert_str_ne(va, vc);
+        ck_assert_uint_eq(strlen(va), 8);
+        runtime_name("a-very-long-template-name-that-goes-on-and-on-and-on", va, name, sizeof(name));
+        ck_assert_uint_le(strlen(name), 49); /* pool sandboxes add -xxxxx and must stay DNS labels */
+}
+END_TEST
+
+START_TEST(test_hash_matches_agent_sandbox) {
+        char h[9];
+        /* FNV-1a 32 of "", the label agent-sandbox puts on a sandbox's pods and PVCs uses the same hash */
+        ck_assert_str_eq(op_hash("", h), "811c9dc5");
+        ck_assert_str_eq(op_hash("a", h), "e40c292c");
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("operator");
+        TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_subset);
+        tcase_add_test(tc, test_render_restricted_pod);
+        tcase_add_test(tc, test_render_explicit_values_win);
+        tcase_add_test(tc, test_version_follows_content);
+        tcase_add_test(tc, test_hash_matches_agent_sandbox);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+MBOX_TEST_MAIN(suite)
