@@ -17,13 +17,18 @@ struct delayed {
         char *key;
 };
 
+struct ready {
+        char *key;
+        int64_t at; /* CLOCK_MONOTONIC ns */
+};
+
 struct workqueue {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         struct workqueue_options opts;
 
-        /* FIFO of keys ready to hand out: a ring of owned strings */
-        char **fifo;
+        /* FIFO of keys ready to hand out: a ring of owned strings, each with the time it became ready */
+        struct ready *fifo;
         size_t head, len, cap;
 
         struct strmap *dirty;      /* keys that need processing (queued or re-added while held) */
@@ -86,7 +91,7 @@ struct workqueue *workqueue_free(struct workqueue *q) {
         if (!q)
                 return NULL;
         for (size_t i = 0; i < q->len; i++)
-                free(q->fifo[(q->head + i) % q->cap]);
+                free(q->fifo[(q->head + i) % q->cap].key);
         free(q->fifo);
         for (size_t i = 0; i < q->nheap; i++)
                 free(q->heap[i].key);
@@ -107,7 +112,7 @@ static int fifo_push(struct workqueue *q, const char *key) {
 
         if (q->len == q->cap) {
                 size_t cap = q->cap ? q->cap * 2 : 16;
-                char **f = malloc(cap * sizeof(*f));
+                struct ready *f = malloc(cap * sizeof(*f));
 
                 if (!f)
                         return -ENOMEM;
@@ -121,7 +126,7 @@ static int fifo_push(struct workqueue *q, const char *key) {
         k = strdup(key);
         if (!k)
                 return -ENOMEM;
-        q->fifo[(q->head + q->len) % q->cap] = k;
+        q->fifo[(q->head + q->len) % q->cap] = (struct ready){k, now_ns()};
         q->len++;
         return 0;
 }
@@ -290,7 +295,12 @@ static int64_t promote_locked(struct workqueue *q) {
 }
 
 int workqueue_get(struct workqueue *q, char **ret_key) {
+        return workqueue_get_waited(q, ret_key, NULL);
+}
+
+int workqueue_get_waited(struct workqueue *q, char **ret_key, int64_t *ret_waited_ns) {
         char *key;
+        int64_t ready_at;
 
         (void) pthread_mutex_lock(&q->lock);
         for (;;) {
@@ -310,7 +320,8 @@ int workqueue_get(struct workqueue *q, char **ret_key) {
                 } else
                         (void) pthread_cond_wait(&q->cond, &q->lock);
         }
-        key = q->fifo[q->head];
+        key = q->fifo[q->head].key;
+        ready_at = q->fifo[q->head].at;
         q->head = (q->head + 1) % q->cap;
         q->len--;
         strmap_remove(q->dirty, key);
@@ -323,6 +334,8 @@ int workqueue_get(struct workqueue *q, char **ret_key) {
         }
         (void) pthread_mutex_unlock(&q->lock);
         *ret_key = key;
+        if (ret_waited_ns)
+                *ret_waited_ns = now_ns() - ready_at;
         return 0;
 }
 

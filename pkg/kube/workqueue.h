@@ -45,6 +45,8 @@ unsigned workqueue_num_requeues(struct workqueue *q, const char *key);
 
 /* Blocks until a key is ready and returns it (caller frees) with 0, or -ESHUTDOWN once shut down. */
 int workqueue_get(struct workqueue *q, char **ret_key);
+/* The same, also telling how long the key waited in the queue once it was ready (queue latency). */
+int workqueue_get_waited(struct workqueue *q, char **ret_key, int64_t *ret_waited_ns);
 /* Marks the key no longer held; if it was added meanwhile it is queued now. */
 void workqueue_done(struct workqueue *q, const char *key);
 

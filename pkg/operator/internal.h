@@ -87,7 +87,7 @@ struct operator{
         struct strmap *admitted; /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
 
         struct metrics *metrics;
-        struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_sandboxes;
+        struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait, *m_sandboxes;
 };
 
 struct op_ctx {

@@ -217,6 +217,10 @@ int operator_new(
                 op->m_queue_depth = metrics_gauge(m, "mbox_operator_workqueue_depth",
                         "Keys waiting in each controller's queue.",
                         (const char *const[]){"controller", NULL});
+                op->m_queue_wait = metrics_histogram(m, "mbox_operator_workqueue_latency_seconds",
+                        "How long a key waited in a controller's queue once it was ready.",
+                        (const char *const[]){"controller", NULL}, duration_buckets,
+                        ARRAY_SIZE(duration_buckets));
                 op->m_sandboxes = metrics_gauge(m, "mbox_operator_sandboxes", "mbox Sandboxes by phase.",
                         (const char *const[]){"phase", NULL});
         }
@@ -329,8 +333,11 @@ static void *worker_main(void *arg) {
         const char *const lbl[] = {ctl_names[ctl], NULL};
         for (;;) {
                 _cleanup_free_ char *key = NULL;
-                if (workqueue_get(op->queue[ctl], &key) < 0)
+                int64_t waited = 0;
+                if (workqueue_get_waited(op->queue[ctl], &key, &waited) < 0)
                         break;
+                if (op->m_queue_wait)
+                        metric_observe(op->m_queue_wait, lbl, (double) waited / 1e9);
                 struct op_ctx cx = {.op = op, .c = c, .ctl = ctl};
                 struct timespec t0;
                 clock_gettime(CLOCK_MONOTONIC, &t0);

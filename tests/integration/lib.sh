@@ -58,14 +58,15 @@ assert_contains() { # haystack needle what
 
 _cleanup() {
         local kind v
-        while read -r kind v; do
+        # the list is read on fd 3: commands in the loop (kubectl) must not eat it from stdin
+        while read -r kind v <&3; do
                 case $kind in
                 pid) kill "$v" 2>/dev/null ;;
                 file) rm -f "$v" ;;
                 project) forget_project "$v" ;;
                 *) kubectl delete namespace "$kind" --wait=false >/dev/null 2>&1 ;;
                 esac
-        done <"$_cleanup_file"
+        done 3<"$_cleanup_file"
         rm -f "$_cleanup_file"
 }
 

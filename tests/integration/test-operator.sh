@@ -260,13 +260,16 @@ test_kill_and_restart_converges() {
         template "$ns" box
         for i in $(seq 1 50); do
                 printf -- '---\napiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s%d, namespace: %s}\nspec: {templateRef: {name: box}}\n' "$i" "$ns"
-        done | kubectl apply -f - >/dev/null
-        sleep 1
+        done | kubectl apply -f - >/dev/null &
+        # kill it while the sandboxes are still being created
+        wait_for "the first claims" 60 test "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" -ge 5
         pid=$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | tail -n 1)
         kill -9 "$pid"
         local claims_at_kill
         claims_at_kill=$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)
         log "killed the operator with $claims_at_kill of 50 claims made"
+        wait
+        printf 'file %s.2\n' "$OPLOG" >>"$_cleanup_file"
         PORT=$(start_operator "$OPLOG.2" --resync=2s)
         wait_for "50 sandboxes Running" 180 test "$(kubectl -n "$ns" get sandboxes.mbox.dev -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq 50
         assert_eq 50 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims"

@@ -252,6 +252,23 @@ START_TEST(test_shutdown_wakes_waiters) {
 }
 END_TEST
 
+START_TEST(test_get_reports_queue_latency) {
+        _cleanup_(workqueue_freep) struct workqueue *q = NULL;
+        char *key = NULL;
+        int64_t waited = -1;
+
+        ck_assert_int_eq(workqueue_new(NULL, &q), 0);
+        ck_assert_int_eq(workqueue_add(q, "ns/a"), 0);
+        nanosleep(&(struct timespec){0, 30 * 1000 * 1000}, NULL);
+        ck_assert_int_eq(workqueue_get_waited(q, &key, &waited), 0);
+        ck_assert_str_eq(key, "ns/a");
+        ck_assert_int_ge(waited, 30 * 1000 * 1000);
+        ck_assert_int_lt(waited, 5LL * 1000 * 1000 * 1000);
+        workqueue_done(q, key);
+        free(key);
+}
+END_TEST
+
 static Suite *workqueue_suite(void) {
         Suite *s = suite_create("workqueue");
         TCase *tc = tcase_create("core");
@@ -260,6 +277,7 @@ static Suite *workqueue_suite(void) {
         tcase_add_test(tc, test_dedup_and_requeue_after_done);
         tcase_add_test(tc, test_one_key_never_held_by_two_workers);
         tcase_add_test(tc, test_add_after_waits);
+        tcase_add_test(tc, test_get_reports_queue_latency);
         tcase_add_test(tc, test_per_item_backoff_and_forget);
         tcase_add_test(tc, test_token_bucket_limits_all_keys);
         tcase_add_test(tc, test_shutdown_and_drain);
