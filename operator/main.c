@@ -18,7 +18,7 @@
 #include "metrics.h"
 #include "operator/operator.h"
 
-static struct operator* the_operator;
+static struct mbox_operator *the_operator;
 
 static void on_signal(int sig) {
         (void) sig;
@@ -253,7 +253,7 @@ int main(int argc, char **argv) {
 
         struct merr err = MERR_INIT;
         _cleanup_(metrics_freep) struct metrics *m = NULL;
-        _cleanup_(operator_freep) struct operator* op = NULL;
+        _cleanup_(operator_freep) struct mbox_operator *op = NULL;
         _cleanup_(httpd_freep) struct httpd *health = NULL, *metrics_srv = NULL;
         if (metrics_new(&m) < 0) {
                 log_error("out of memory");

@@ -34,6 +34,7 @@ struct workqueue {
         struct strmap *dirty;      /* keys that need processing (queued or re-added while held) */
         struct strmap *processing; /* keys a worker holds */
         struct strmap *failures;   /* key -> (uintptr_t) count */
+        struct strmap *delayed;    /* key -> (uintptr_t) its earliest ready time in the heap */
 
         /* min-heap of delayed keys by ready time */
         struct delayed *heap;
@@ -74,7 +75,8 @@ int workqueue_new(const struct workqueue_options *opts, struct workqueue **ret) 
         q->dirty = strmap_new(NULL);
         q->processing = strmap_new(NULL);
         q->failures = strmap_new(NULL);
-        if (!q->dirty || !q->processing || !q->failures) {
+        q->delayed = strmap_new(NULL);
+        if (!q->dirty || !q->processing || !q->failures || !q->delayed) {
                 workqueue_free(q);
                 return -ENOMEM;
         }
@@ -99,6 +101,7 @@ struct workqueue *workqueue_free(struct workqueue *q) {
         strmap_free(q->dirty);
         strmap_free(q->processing);
         strmap_free(q->failures);
+        strmap_free(q->delayed);
         if (q->dirty) { /* fully constructed: the lock and condition exist */
                 (void) pthread_mutex_destroy(&q->lock);
                 (void) pthread_cond_destroy(&q->cond);
@@ -209,11 +212,20 @@ static struct delayed heap_pop(struct workqueue *q) {
 }
 
 static int add_after_locked(struct workqueue *q, const char *key, int64_t delay_ns) {
+        int64_t at = now_ns() + delay_ns;
         int r;
 
         if (delay_ns <= 0)
                 return add_locked(q, key);
-        r = heap_push(q, key, now_ns() + delay_ns);
+        /* a key already waiting for an earlier time is not queued twice (client-go keeps the earliest) */
+        if (strmap_contains(q->delayed, key) && (int64_t) (uintptr_t) strmap_get(q->delayed, key) <= at)
+                return 0;
+        r = strmap_put(q->delayed, key, (void *) (uintptr_t) at);
+        if (r < 0)
+                return r;
+        r = heap_push(q, key, at);
+        if (r < 0)
+                strmap_remove(q->delayed, key);
         if (r == 0)
                 (void) pthread_cond_broadcast(&q->cond); /* a waiter may need an earlier wake-up */
         return r;
@@ -288,7 +300,11 @@ static int64_t promote_locked(struct workqueue *q) {
         while (q->nheap > 0 && q->heap[0].ready_at <= now) {
                 struct delayed d = heap_pop(q);
 
-                (void) add_locked(q, d.key); /* on -ENOMEM the key is lost, as memory is */
+                /* only the entry with the key's earliest time counts; later duplicates were never pushed */
+                if ((int64_t) (uintptr_t) strmap_get(q->delayed, d.key) == d.ready_at) {
+                        strmap_remove(q->delayed, d.key);
+                        (void) add_locked(q, d.key); /* on -ENOMEM the key is lost, as memory is */
+                }
                 free(d.key);
         }
         return q->nheap > 0 ? q->heap[0].ready_at : 0;

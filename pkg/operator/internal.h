@@ -65,11 +65,11 @@ struct op_ctx;
 typedef int (*op_reconcile_fn)(struct op_ctx *cx, const char *key, struct merr *err);
 
 struct op_route {
-        struct operator* op;
+        struct mbox_operator *op;
         enum op_res res;
 };
 
-struct operator{
+struct mbox_operator {
         struct operator_options opt;
         struct op_route routes[RES__MAX];
         atomic_bool leading;
@@ -87,11 +87,12 @@ struct operator{
         struct strmap *admitted; /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
 
         struct metrics *metrics;
-        struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait, *m_sandboxes;
+        struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,
+                *m_sandboxes;
 };
 
 struct op_ctx {
-        struct operator* op;
+        struct mbox_operator *op;
         struct kube_client *c;
         enum op_ctl ctl;
         int64_t requeue_after_ns; /* set by a reconcile that needs another look later (0: none) */
@@ -104,13 +105,13 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
 
 /* ---- cache and queue ---- */
 /* A copy of the cached object of resource res under key (the caller's), or NULL. */
-json_object *op_get(struct operator* op, enum op_res res, const char *key);
-void op_enqueue(struct operator* op, enum op_ctl ctl, const char *key);
-void op_enqueue_after(struct operator* op, enum op_ctl ctl, const char *key, int64_t delay_ns);
-/* Enqueues every mbox Sandbox of namespace ns. */
-void op_enqueue_sandboxes(struct operator* op, const char *ns);
+json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key);
+void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key);
+void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);
+/* Enqueues the mbox Sandboxes of namespace ns (NULL: all): every one, or only those without a claim yet. */
+void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only);
 /* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
-const char *op_project_of_namespace(struct operator* op, const char *ns, char *buf, size_t size);
+const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size);
 
 /* ---- writes (apply.c) ---- */
 /* True when every field of want is in have with the same value (objects recursively; arrays item by item,

@@ -46,22 +46,22 @@ static const op_reconcile_fn ctl_fns[CTL__MAX] = {
 };
 static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX};
 
-static int load_config(struct operator* op, struct kube_config **ret, struct merr *err) {
+static int load_config(struct mbox_operator *op, struct kube_config **ret, struct merr *err) {
         if (op->opt.kubeconfig)
                 return kube_config_load(op->opt.kubeconfig, op->opt.context, ret, err);
         return kube_config_default(op->opt.context, ret, err);
 }
 
-json_object *op_get(struct operator* op, enum op_res res, const char *key) {
+json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key) {
         return op->inf[res] ? informer_get(op->inf[res], key) : NULL;
 }
 
-void op_enqueue(struct operator* op, enum op_ctl ctl, const char *key) {
+void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key) {
         if (workqueue_add(op->queue[ctl], key) == -ENOMEM)
                 log_error("out of memory queueing a key", "key", key);
 }
 
-void op_enqueue_after(struct operator* op, enum op_ctl ctl, const char *key, int64_t delay_ns) {
+void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns) {
         if (workqueue_add_after(op->queue[ctl], key, delay_ns) == -ENOMEM)
                 log_error("out of memory queueing a key", "key", key);
 }
@@ -71,11 +71,17 @@ static void enqueue_sandbox_fn(const char *key, json_object *obj, void *ud) {
         op_enqueue(ud, CTL_SANDBOX, key);
 }
 
-void op_enqueue_sandboxes(struct operator* op, const char *ns) {
-        informer_foreach(op->inf[RES_SANDBOX], ns, enqueue_sandbox_fn, op);
+static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
+        if (!op_str(obj, "status.claimName"))
+                op_enqueue(ud, CTL_SANDBOX, key);
 }
 
-const char *op_project_of_namespace(struct operator* op, const char *ns, char *buf, size_t size) {
+void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only) {
+        informer_foreach(
+                op->inf[RES_SANDBOX], ns, waiting_only ? enqueue_waiting_fn : enqueue_sandbox_fn, op);
+}
+
+const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size) {
         _cleanup_json_ json_object *nsobj = op_get(op, RES_NAMESPACE, ns);
         json_object *labels = NULL, *v = NULL;
         if (!nsobj || json_pointer_get(nsobj, "/metadata/labels", &labels) < 0 ||
@@ -103,25 +109,46 @@ static const char *label(json_object *obj, const char *name) {
         return json_object_get_string(v);
 }
 
-static void route(struct operator* op, enum op_res res, const char *key, json_object *obj, bool deleted) {
+/* Whether an update changed more than status: a new generation or the start of deletion. */
+static bool spec_changed(json_object *old_obj, json_object *new_obj) {
+        int64_t a = 0, b = 0;
+        if (!old_obj)
+                return true;
+        json_get_int64(old_obj, "metadata.generation", JSON_OPTIONAL, &a, NULL);
+        json_get_int64(new_obj, "metadata.generation", JSON_OPTIONAL, &b, NULL);
+        return a != b || !op_str(old_obj, "metadata.deletionTimestamp") !=
+                                 !op_str(new_obj, "metadata.deletionTimestamp");
+}
+
+/*
+ * Fan-out is kept to what can change an outcome, so that status writes never cascade: a Project's spec
+ * change concerns every sandbox of its namespace (lifetimes, quota), its status changes none; a template,
+ * a new project or a deleted sandbox can only unblock sandboxes still waiting for a claim.
+ */
+static void route(struct mbox_operator *op, enum op_res res, const char *key, json_object *old_obj,
+        json_object *obj, bool deleted) {
         const char *ns = op_str(obj, "metadata.namespace"), *v;
         char buf[512];
         switch (res) {
         case RES_PROJECT:
                 op_enqueue(op, CTL_PROJECT, key);
-                op_enqueue_sandboxes(op, project_ns(obj, buf, sizeof(buf)));
+                if (spec_changed(old_obj, obj) || deleted)
+                        op_enqueue_sandboxes(op, project_ns(obj, buf, sizeof(buf)), !old_obj || deleted);
                 break;
         case RES_TEMPLATE:
                 op_enqueue(op, CTL_TEMPLATE, key);
-                op_enqueue_sandboxes(op, ns && strcmp(ns, op->opt.library_namespace) == 0 ? NULL : ns);
+                if (spec_changed(old_obj, obj) || deleted)
+                        op_enqueue_sandboxes(
+                                op, ns && strcmp(ns, op->opt.library_namespace) == 0 ? NULL : ns, true);
                 break;
         case RES_SANDBOX:
                 op_enqueue(op, CTL_SANDBOX, key);
+                /* the project's counts: at most one status write a second, however many sandboxes change */
                 if (ns && op_project_of_namespace(op, ns, buf, sizeof(buf)))
-                        op_enqueue(op, CTL_PROJECT, buf);
+                        op_enqueue_after(op, CTL_PROJECT, buf, 1000000000);
                 /* room may have appeared for a sandbox waiting on its project's quota */
                 if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")))
-                        op_enqueue_sandboxes(op, ns);
+                        op_enqueue_sandboxes(op, ns, true);
                 break;
         case RES_NAMESPACE:
         case RES_SERVICEACCOUNT:
@@ -157,25 +184,24 @@ static void route(struct operator* op, enum op_res res, const char *key, json_ob
 
 static void on_add(const char *key, json_object *obj, void *ud) {
         struct op_route *r = ud;
-        route(r->op, r->res, key, obj, false);
+        route(r->op, r->res, key, NULL, obj, false);
 }
 
 static void on_update(const char *key, json_object *old_obj, json_object *new_obj, void *ud) {
         struct op_route *r = ud;
-        (void) old_obj;
-        route(r->op, r->res, key, new_obj, false);
+        route(r->op, r->res, key, old_obj, new_obj, false);
 }
 
 static void on_delete(const char *key, json_object *obj, void *ud) {
         struct op_route *r = ud;
-        route(r->op, r->res, key, obj, true);
+        route(r->op, r->res, key, NULL, obj, true);
 }
 
 static const double duration_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 int operator_new(
-        const struct operator_options *o, struct metrics *m, struct operator** ret, struct merr *err) {
-        struct operator* op = calloc(1, sizeof(*op));
+        const struct operator_options *o, struct metrics *m, struct mbox_operator **ret, struct merr *err) {
+        struct mbox_operator *op = calloc(1, sizeof(*op));
         int rc;
         if (!op)
                 return merr_set(err, -ENOMEM, "allocating the operator");
@@ -270,7 +296,7 @@ fail:
         return rc;
 }
 
-static void stop_threads(struct operator* op) {
+static void stop_threads(struct mbox_operator *op) {
         for (int c = 0; c < CTL__MAX; c++)
                 if (op->queue[c])
                         workqueue_shutdown(op->queue[c]);
@@ -281,7 +307,7 @@ static void stop_threads(struct operator* op) {
         op->n_threads = 0;
 }
 
-struct operator* operator_free(struct operator* op) {
+struct mbox_operator *operator_free(struct mbox_operator *op) {
         if (!op)
                 return NULL;
         stop_threads(op);
@@ -298,11 +324,11 @@ struct operator* operator_free(struct operator* op) {
         return NULL;
 }
 
-void operator_stop(struct operator* op) {
+void operator_stop(struct mbox_operator *op) {
         atomic_store(&op->stop, true);
 }
 
-bool operator_ready(struct operator* op) {
+bool operator_ready(struct mbox_operator *op) {
         return atomic_load(&op->synced) && !atomic_load(&op->lost);
 }
 
@@ -313,13 +339,13 @@ static double seconds_since(const struct timespec *t0) {
 }
 
 struct worker {
-        struct operator* op;
+        struct mbox_operator *op;
         enum op_ctl ctl;
 };
 
 static void *worker_main(void *arg) {
         struct worker *w = arg;
-        struct operator* op = w->op;
+        struct mbox_operator *op = w->op;
         enum op_ctl ctl = w->ctl;
         free(w);
         struct kube_config *cfg = NULL;
@@ -370,7 +396,7 @@ static void *worker_main(void *arg) {
         return NULL;
 }
 
-static int start_workers(struct operator* op, struct merr *err) {
+static int start_workers(struct mbox_operator *op, struct merr *err) {
         int counts[CTL__MAX] = {op->opt.project_workers, op->opt.template_workers, op->opt.sandbox_workers};
         size_t total = 0;
         for (int c = 0; c < CTL__MAX; c++)
@@ -420,7 +446,7 @@ static void count_phase_fn(const char *key, json_object *obj, void *ud) {
         pc->n++; /* the terminator row counts those without a phase yet */
 }
 
-static void update_gauges(struct operator* op) {
+static void update_gauges(struct mbox_operator *op) {
         if (!op->metrics)
                 return;
         for (int c = 0; c < CTL__MAX; c++)
@@ -434,18 +460,18 @@ static void update_gauges(struct operator* op) {
 }
 
 static void leader_started(void *ud) {
-        struct operator* op = ud;
+        struct mbox_operator *op = ud;
         log_info("became leader", "lease", op->opt.leader_name);
         atomic_store(&op->leading, true);
 }
 
 static void leader_stopped(void *ud) {
-        struct operator* op = ud;
+        struct mbox_operator *op = ud;
         if (atomic_load(&op->leading))
                 atomic_store(&op->lost, true);
 }
 
-int operator_run(struct operator* op, struct merr *err) {
+int operator_run(struct mbox_operator *op, struct merr *err) {
         int rc;
         for (int i = 0; i < RES__MAX; i++) {
                 rc = informer_start(op->inf[i], err);

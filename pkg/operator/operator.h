@@ -35,17 +35,17 @@ struct operator_options {
         int64_t resync_ns;            /* every object is reconciled again after this (default 10 min) */
 };
 
-struct operator;
+struct mbox_operator;
 
 int operator_new(
-        const struct operator_options *o, struct metrics *m, struct operator** ret, struct merr *err);
-struct operator* operator_free(struct operator* op);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct operator*, operator_free);
+        const struct operator_options *o, struct metrics *m, struct mbox_operator **ret, struct merr *err);
+struct mbox_operator *operator_free(struct mbox_operator *op);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct mbox_operator *, operator_free);
 
 /* Runs until operator_stop() (returns 0) or until leadership is lost (-ENOLCK). */
-int operator_run(struct operator* op, struct merr *err);
+int operator_run(struct mbox_operator *op, struct merr *err);
 /* Async-signal-safe. */
-void operator_stop(struct operator* op);
+void operator_stop(struct mbox_operator *op);
 
 /* True once every cache has synced (and, with leader election, whether leading or standing by). */
-bool operator_ready(struct operator* op);
+bool operator_ready(struct mbox_operator *op);

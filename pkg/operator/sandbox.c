@@ -84,8 +84,9 @@ static void put_time(json_object *o, const char *k, const struct timestamp *t) {
 /* ---- admission against the project's quota ---- */
 
 struct admission {
-        struct operator* op;
+        struct mbox_operator *op;
         const char *ns, *self;
+        struct strmap *keys; /* "ns/name" of the admitted sandboxes */
         int64_t all, running;
 };
 
@@ -98,15 +99,6 @@ static bool wants_running(json_object *sb) {
         return !(phase && strcmp(phase, "Expired") == 0);
 }
 
-static void count_key(struct admission *a, const char *key) {
-        if (strcmp(key, a->self) == 0)
-                return;
-        a->all++;
-        _cleanup_json_ json_object *sb = op_get(a->op, RES_SANDBOX, key);
-        if (wants_running(sb))
-                a->running++;
-}
-
 static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
         struct admission *a = ud;
         json_object *labels = NULL, *v = NULL;
@@ -116,21 +108,36 @@ static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
                 !json_object_object_get_ex(labels, LABEL_SANDBOX, &v))
                 return;
         snprintf(k, sizeof(k), "%s/%s", a->ns, json_object_get_string(v));
-        if (!strmap_contains(a->op->admitted, k))
-                count_key(a, k);
+        (void) strmap_put(a->keys, k, NULL);
+}
+
+static void admission_sandbox_fn(const char *key, json_object *obj, void *ud) {
+        struct admission *a = ud;
+        if (strcmp(key, a->self) == 0 || !strmap_contains(a->keys, key) ||
+                op_str(obj, "metadata.deletionTimestamp"))
+                return;
+        a->all++;
+        if (wants_running(obj))
+                a->running++;
 }
 
 /* Counts the admitted sandboxes of ns other than self: those with a claim in the cache, and those given one
- * so recently that the cache does not show it yet. Call with op->lock held. */
-static void count_admitted(struct operator* op, const char *ns, const char *self, struct admission *a) {
-        *a = (struct admission){.op = op, .ns = ns, .self = self};
+ * so recently that the cache does not show it yet; sandboxes being deleted no longer count. Cached objects
+ * are only looked at, never copied. Call with op->lock held. Returns 0 or -ENOMEM. */
+static int count_admitted(struct mbox_operator *op, const char *ns, const char *self, struct admission *a) {
+        *a = (struct admission){.op = op, .ns = ns, .self = self, .keys = strmap_new(NULL)};
+        if (!a->keys)
+                return -ENOMEM;
         informer_foreach(op->inf[RES_AS_CLAIM], ns, admission_claim_fn, a);
         size_t iter = 0, n = strlen(ns);
         const char *k;
         void *val;
         while (strmap_next(op->admitted, &iter, &k, &val))
                 if (strncmp(k, ns, n) == 0 && k[n] == '/')
-                        count_key(a, k);
+                        (void) strmap_put(a->keys, k, NULL);
+        informer_foreach(op->inf[RES_SANDBOX], ns, admission_sandbox_fn, a);
+        a->keys = strmap_free(a->keys);
+        return 0;
 }
 
 static const char *quota_problem(
@@ -212,7 +219,7 @@ static int write_status(struct op_ctx *cx, json_object *obj, const struct sandbo
         return op_write_status(cx, RES_SANDBOX, obj, st, err);
 }
 
-static json_object *preview_urls(struct operator* op, const struct sandbox *sb, const char *ns) {
+static json_object *preview_urls(struct mbox_operator *op, const struct sandbox *sb, const char *ns) {
         if (!sb->spec.n_ports)
                 return NULL;
         json_object *arr = json_object_new_array();
@@ -310,7 +317,7 @@ static int waiting(struct op_ctx *cx, json_object *obj, const struct sandbox *sb
 }
 
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
-        struct operator* op = cx->op;
+        struct mbox_operator *op = cx->op;
         char ns[128], pname[128], tkey[300], pool[128], buf[512];
         const char *name;
         int rc;
@@ -434,7 +441,10 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         return rc;
                 pthread_mutex_lock(&op->lock);
                 struct admission a;
-                count_admitted(op, ns, key, &a);
+                if (count_admitted(op, ns, key, &a) < 0) {
+                        pthread_mutex_unlock(&op->lock);
+                        return merr_set(err, -ENOMEM, "counting the sandboxes of %s", ns);
+                }
                 const char *why = quota_problem(p, &a, want_running, buf, sizeof(buf));
                 if (why) {
                         pthread_mutex_unlock(&op->lock);
@@ -509,8 +519,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         /* a start counts against maxRunning like a launch */
                         pthread_mutex_lock(&op->lock);
                         struct admission a;
-                        count_admitted(op, ns, key, &a);
-                        const char *why = quota_problem(p, &a, true, buf, sizeof(buf));
+                        int crc = count_admitted(op, ns, key, &a);
+                        const char *why = crc < 0 ? NULL : quota_problem(p, &a, true, buf, sizeof(buf));
                         pthread_mutex_unlock(&op->lock);
                         if (why && p->spec.quota.has_max_running && a.running >= p->spec.quota.max_running) {
                                 set_msg(&v, "%s", why);

@@ -269,6 +269,30 @@ START_TEST(test_get_reports_queue_latency) {
 }
 END_TEST
 
+START_TEST(test_add_after_keeps_the_earliest_only) {
+        _cleanup_(workqueue_freep) struct workqueue *q = NULL;
+        char *key = NULL;
+        const int64_t ms = 1000 * 1000;
+
+        ck_assert_int_eq(workqueue_new(NULL, &q), 0);
+        for (int i = 0; i < 100; i++)
+                ck_assert_int_eq(workqueue_add_after(q, "ns/a", 300 * ms), 0);
+        ck_assert_int_eq(workqueue_add_after(q, "ns/a", 20 * ms), 0);
+        ck_assert_int_eq(workqueue_get(q, &key), 0);
+        ck_assert_str_eq(key, "ns/a");
+        workqueue_done(q, key);
+        free(key);
+        /* the later duplicates are gone: nothing more arrives after their time */
+        nanosleep(&(struct timespec){0, 400 * ms}, NULL);
+        ck_assert_int_eq(workqueue_add(q, "ns/b"), 0);
+        ck_assert_int_eq(workqueue_get(q, &key), 0);
+        ck_assert_str_eq(key, "ns/b");
+        workqueue_done(q, key);
+        free(key);
+        ck_assert_uint_eq(workqueue_len(q), 0);
+}
+END_TEST
+
 static Suite *workqueue_suite(void) {
         Suite *s = suite_create("workqueue");
         TCase *tc = tcase_create("core");
@@ -278,6 +302,7 @@ static Suite *workqueue_suite(void) {
         tcase_add_test(tc, test_one_key_never_held_by_two_workers);
         tcase_add_test(tc, test_add_after_waits);
         tcase_add_test(tc, test_get_reports_queue_latency);
+        tcase_add_test(tc, test_add_after_keeps_the_earliest_only);
         tcase_add_test(tc, test_per_item_backoff_and_forget);
         tcase_add_test(tc, test_token_bucket_limits_all_keys);
         tcase_add_test(tc, test_shutdown_and_drain);
