@@ -145,8 +145,27 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
                 meta, "resourceVersion", json_object_new_string(op_str(obj, "metadata.resourceVersion")));
         const char *s = json_object_to_json_string_ext(
                 patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        int rc = op_patch(cx, res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), s, err);
-        return rc < 0 ? rc : 1;
+        struct kube_resource r = res_of(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
+        struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
+        _cleanup_json_ json_object *updated = NULL;
+        count_write(cx, res, "patch");
+        int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, s, strlen(s), &wo, &updated, err);
+        if (rc == -ENOENT && !present) {
+                merr_clear(err); /* already gone: nothing left to release */
+                return 0;
+        }
+        if (rc < 0)
+                return merr_wrap(err, rc, "%s the finalizer of %s %s", present ? "adding" : "removing",
+                        op_res_info[res].kind, r.name);
+        /* the caller goes on with the object as it now is, so its later writes are not stale */
+        json_object *own = NULL, *rv = NULL, *fins = NULL;
+        if (updated && json_object_object_get_ex(obj, "metadata", &own) &&
+                json_pointer_get(updated, "/metadata/resourceVersion", &rv) == 0) {
+                json_object_object_add(own, "resourceVersion", json_object_get(rv));
+                if (json_pointer_get(updated, "/metadata/finalizers", &fins) == 0)
+                        json_object_object_add(own, "finalizers", json_object_get(fins));
+        }
+        return 1;
 }
 
 int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,

@@ -122,7 +122,8 @@ int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct m
 /* Writes status (borrowed) to obj's status subresource unless equal to obj's status. 1 written, 0 not. */
 int op_write_status(
         struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err);
-/* Adds or removes OP_FINALIZER on obj (optimistic: -ESTALE when obj is stale). 1 written, 0 not. */
+/* Adds or removes OP_FINALIZER on obj (optimistic: -ESTALE when obj is stale). 1 written (obj then carries
+ * the new resourceVersion and finalizers, so the reconcile can go on), 0 not. */
 int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool present, struct merr *err);
 bool op_has_finalizer(json_object *obj);
 /* Deletes name in ns (background propagation); absence is success. 1 when a request was made. */

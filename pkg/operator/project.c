@@ -331,8 +331,8 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if (op_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, ns, err);
         rc = op_set_finalizer(cx, RES_PROJECT, obj, true, err);
-        if (rc != 0)
-                return rc < 0 ? rc : 0; /* the update brings the object back with the finalizer */
+        if (rc < 0)
+                return rc;
 
         /* a namespace that another project already owns is never taken over */
         _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);

@@ -276,6 +276,10 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
         if (rc < 0)
                 return merr_set(err, rc, "rendering template %s", t->meta.name);
         runtime_name(t->meta.name, version, pool, size);
+        /* a namespace on its way out accepts nothing new; what is there goes with it */
+        _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
+        if (nsobj && op_str(nsobj, "metadata.deletionTimestamp"))
+                return 0;
 
         _cleanup_json_ json_object *st = json_object_new_object();
         put_str(st, "apiVersion", AS_EXT_GV);

@@ -332,9 +332,10 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         }
         if (op_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, key, ns, name, err);
+        /* the claim is made in this same pass: a new sandbox goes through the queue once */
         rc = op_set_finalizer(cx, RES_SANDBOX, obj, true, err);
-        if (rc != 0)
-                return rc < 0 ? rc : 0;
+        if (rc < 0)
+                return rc;
 
         struct view v = {0};
         _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
@@ -439,13 +440,18 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 rc = runtime_project(cx, t, tobj, ns, pool, sizeof(pool), err);
                 if (rc < 0)
                         return rc;
-                pthread_mutex_lock(&op->lock);
-                struct admission a;
-                if (count_admitted(op, ns, key, &a) < 0) {
-                        pthread_mutex_unlock(&op->lock);
-                        return merr_set(err, -ENOMEM, "counting the sandboxes of %s", ns);
+                /* with a sandbox-count quota, deciding and claiming happen under one lock */
+                bool counted = p->spec.quota.has_max_sandboxes || p->spec.quota.has_max_running;
+                const char *why = NULL;
+                if (counted) {
+                        pthread_mutex_lock(&op->lock);
+                        struct admission a;
+                        if (count_admitted(op, ns, key, &a) < 0) {
+                                pthread_mutex_unlock(&op->lock);
+                                return merr_set(err, -ENOMEM, "counting the sandboxes of %s", ns);
+                        }
+                        why = quota_problem(p, &a, want_running, buf, sizeof(buf));
                 }
-                const char *why = quota_problem(p, &a, want_running, buf, sizeof(buf));
                 if (why) {
                         pthread_mutex_unlock(&op->lock);
                         set_msg(&v, "%s", why);
@@ -483,9 +489,11 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 }
                 json_object_object_add(c, "spec", spec);
                 rc = op_ensure(cx, RES_AS_CLAIM, c, err);
-                if (rc >= 0)
-                        rc = strmap_put(op->admitted, key, NULL);
-                pthread_mutex_unlock(&op->lock);
+                if (counted) {
+                        if (rc >= 0)
+                                rc = strmap_put(op->admitted, key, NULL);
+                        pthread_mutex_unlock(&op->lock);
+                }
                 if (rc < 0)
                         return rc;
                 op_event(cx, obj, "Normal", "ClaimCreated",
