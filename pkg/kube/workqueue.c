@@ -111,6 +111,7 @@ struct workqueue *workqueue_free(struct workqueue *q) {
 }
 
 static int fifo_push(struct workqueue *q, const char *key) {
+        struct ready *r;
         char *k;
 
         if (q->len == q->cap) {
@@ -129,7 +130,9 @@ static int fifo_push(struct workqueue *q, const char *key) {
         k = strdup(key);
         if (!k)
                 return -ENOMEM;
-        q->fifo[(q->head + q->len) % q->cap] = (struct ready){k, now_ns()};
+        r = &q->fifo[(q->head + q->len) % q->cap];
+        r->key = k;
+        r->at = now_ns();
         q->len++;
         return 0;
 }

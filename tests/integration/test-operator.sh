@@ -53,6 +53,12 @@ phase_is() { [ "$(phase "$1" "$2")" = "$3" ]; }
 reason_is() { [ "$(reason "$1" "$2")" = "$3" ]; }
 gone() { ! kubectl -n "$1" get "$2" "$3" >/dev/null 2>&1; }
 count() { kubectl -n "$1" get "$2" -o name ${3:+-l "$3"} 2>/dev/null | wc -l; }
+# count_is NS KIND OP N: for wait_for, which must re-run the count each time (a "$(count)" argument would
+# be expanded once, before waiting)
+count_is() { [ "$(count "$1" "$2")" "$3" "$4" ]; }
+running_is() {
+        [ "$(kubectl -n "$1" get sandboxes.mbox.dev -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq "$2" ]
+}
 
 setup_operator() {
         install_operator_rbac
@@ -151,7 +157,7 @@ test_template_change_keeps_running_sandbox() {
         pod_uid=$(kubectl -n "$ns" get pod -o jsonpath='{.items[0].metadata.uid}')
 
         template "$ns" box "  env: [{name: GREETING, value: hello}]"
-        wait_for "a second template version" 30 test "$(count "$ns" sandboxtemplates.extensions.agents.x-k8s.io)" -eq 2
+        wait_for "a second template version" 30 count_is "$ns" sandboxtemplates.extensions.agents.x-k8s.io -eq 2
         v2=$(kubectl -n "$ns" get environmenttemplates.mbox.dev box -o jsonpath='{.status.version}')
         [ "$v1" != "$v2" ] || fail "template version did not change"
         sandbox "$ns" new
@@ -166,7 +172,7 @@ test_template_change_keeps_running_sandbox() {
 
         # the old version goes once nothing uses it
         kubectl -n "$ns" delete sandboxes.mbox.dev old --timeout=60s >/dev/null
-        wait_for "the old version to be removed" 30 test "$(count "$ns" sandboxtemplates.extensions.agents.x-k8s.io)" -eq 1
+        wait_for "the old version to be removed" 30 count_is "$ns" sandboxtemplates.extensions.agents.x-k8s.io -eq 1
 }
 
 test_quota_max_sandboxes() {
@@ -262,7 +268,7 @@ test_kill_and_restart_converges() {
                 printf -- '---\napiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s%d, namespace: %s}\nspec: {templateRef: {name: box}}\n' "$i" "$ns"
         done | kubectl apply -f - >/dev/null &
         # kill it while the sandboxes are still being created
-        wait_for "the first claims" 60 test "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" -ge 5
+        wait_for "the first claims" 60 count_is "$ns" sandboxclaims.extensions.agents.x-k8s.io -ge 5
         pid=$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | tail -n 1)
         kill -9 "$pid"
         local claims_at_kill
@@ -271,7 +277,7 @@ test_kill_and_restart_converges() {
         wait
         printf 'file %s.2\n' "$OPLOG" >>"$_cleanup_file"
         PORT=$(start_operator "$OPLOG.2" --resync=2s)
-        wait_for "50 sandboxes Running" 180 test "$(kubectl -n "$ns" get sandboxes.mbox.dev -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq 50
+        wait_for "50 sandboxes Running" 180 running_is "$ns" 50
         assert_eq 50 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims"
         assert_eq 50 "$(count "$ns" sandboxes.agents.x-k8s.io)" "agent-sandbox Sandboxes"
         assert_eq 50 "$(count "$ns" pods)" "pods"
