@@ -106,6 +106,24 @@ void buf_reset(struct buf *b) {
                 b->data[0] = '\0';
 }
 
+void buf_shrink(struct buf *b, size_t keep) {
+        char *p;
+
+        if (!b->data || b->alloc <= keep)
+                return;
+        if (b->len == 0) {
+                buf_release(b);
+                return;
+        }
+        if (b->len + 1 >= b->alloc)
+                return;
+        p = realloc(b->data, b->len + 1);
+        if (!p)
+                return; /* the larger block stays in use: still correct */
+        b->data = p;
+        b->alloc = b->len + 1;
+}
+
 void buf_release(struct buf *b) {
         free(b->data);
         b->data = NULL;

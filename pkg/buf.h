@@ -38,8 +38,13 @@ const char *buf_str(const struct buf *b);
 /* Drops the first n bytes (all of them when n >= len), keeping the memory. */
 void buf_consume(struct buf *b, size_t n);
 
-/* Empties the buffer and keeps its memory for reuse. */
+/* Empties the buffer and keeps its memory for reuse (see buf_shrink()). */
 void buf_reset(struct buf *b);
+
+/* Gives memory back after a large use: when more than keep bytes are allocated, frees them if the buffer is
+ * empty, or cuts the allocation down to the contents otherwise. Call it between uses of a buffer that is
+ * reset and reused, so that one large body does not stay allocated for the buffer's life. */
+void buf_shrink(struct buf *b, size_t keep);
 
 /* Frees the memory; the buffer is empty afterwards and keeps its cap. */
 void buf_release(struct buf *b);

@@ -39,6 +39,34 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
  * owns *ret. */
 int json_parse(const char *data, size_t len, int max_depth, json_object **ret, struct merr *err);
 
+/*
+ * The same parse fed in pieces, e.g. as a response body arrives from the network, with the same checks and
+ * located errors as json_parse() (offsets count from the first byte fed). json_stream_feed() returns 0 or
+ * a negative errno with err set; after an error, the stream only repeats that errno. json_stream_finish()
+ * ends the input and hands the value to the caller (*ret). Feeding nothing at all is an error ("unexpected
+ * end of input"), as for json_parse().
+ *
+ * JSON_PARSE_COMPACT shrinks the hash table json-c gives every JSON object (16 slots) to fit its keys, as
+ * the tree is built: a parsed Kubernetes list then takes about half the memory. The objects stay ordinary
+ * json-c objects (they grow again when keys are added).
+ */
+enum {
+        JSON_PARSE_COMPACT = 1 << 0,
+};
+
+struct json_stream;
+
+int json_stream_new(int max_depth, unsigned flags, struct json_stream **ret);
+struct json_stream *json_stream_free(struct json_stream *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_stream *, json_stream_free);
+int json_stream_feed(struct json_stream *s, const char *data, size_t len, struct merr *err);
+int json_stream_finish(struct json_stream *s, json_object **ret, struct merr *err);
+/* Bytes fed so far. */
+size_t json_stream_bytes(const struct json_stream *s);
+
+/* Shrinks the hash tables of obj and of every object under it to fit their keys (see JSON_PARSE_COMPACT). */
+void json_compact(json_object *obj);
+
 /* Looks up path under obj. Returns 1 found (ret may be NULL), 0 absent or null, -EINVAL bad path. */
 int json_lookup(json_object *obj, const char *path, json_object **ret, struct merr *err);
 

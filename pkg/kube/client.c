@@ -30,7 +30,16 @@ struct kube_client {
         struct merr stream_err;
 
         const atomic_bool *cancel; /* when set and true, the request in flight is abandoned */
+
+        /* a 2xx body is parsed as it arrives (parse set: the caller wants it) or dropped, never buffered */
+        struct json_stream *parse;
+        size_t received; /* bytes of the 2xx body so far, against max_body */
+        int parse_r;
+        struct merr parse_err;
 };
+
+/* After a request, a body buffer larger than this is given back (a large list must not stay allocated). */
+#define KUBE_BODY_KEEP (64u * 1024)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -53,9 +62,26 @@ struct kube_client *kube_client_free(struct kube_client *c) {
 static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         struct kube_client *c = userdata;
         long code = 0;
+        bool ok = curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+                  code <= 299;
 
-        if (c->stream && curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
-                code >= 200 && code <= 299) {
+        if (ok && !c->stream) {
+                if (size * n > c->max_body - c->received) {
+                        c->overflow = true;
+                        return 0;
+                }
+                c->received += size * n;
+                if (c->parse) {
+                        int r = json_stream_feed(c->parse, data, size * n, &c->parse_err);
+
+                        if (r < 0) {
+                                c->parse_r = r;
+                                return 0; /* stop the transfer: the error is in parse_err */
+                        }
+                }
+                return size * n;
+        }
+        if (ok) {
                 int r = kube_watch_decoder_feed(
                         c->stream, data, size * n, c->stream_cb, c->stream_userdata, &c->stream_err);
 
@@ -276,7 +302,7 @@ static int request_error(const char *method, const char *path, int r, struct mer
         return merr_wrap(err, r, "%s '%s'", method, path);
 }
 
-int kube_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
+static int request(struct kube_client *c, const char *method, const char *path, const char *content_type,
         const char *body, size_t len, json_object **ret, struct merr *err) {
         _cleanup_(buf_release) struct buf url = BUF_INIT(64 * 1024), hdr = BUF_INIT(64 * 1024);
         struct curl_slist *headers = NULL, *h;
@@ -358,6 +384,11 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
                         (void) merr_set(err, c->stream_r, "%s", merr_msg(&c->stream_err));
                         return request_error(method, path, c->stream_r, err);
                 }
+                if (c->parse && c->parse_r < 0) {
+                        (void) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+                        (void) merr_set(err, c->parse_r, "%s", merr_msg(&c->parse_err));
+                        return merr_wrap(err, c->parse_r, "%s '%s': %ld response", method, path, code);
+                }
                 if (c->overflow)
                         return merr_set(err, -EFBIG, "%s '%s': response body larger than %zu bytes", method,
                                 path, c->max_body);
@@ -374,14 +405,35 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
         if (ret) {
                 json_object *o = NULL;
 
-                if (c->body.len > 0) {
-                        r = json_parse(c->body.data, c->body.len, KUBE_MAX_JSON_DEPTH, &o, err);
+                if (c->parse && json_stream_bytes(c->parse) > 0) {
+                        r = json_stream_finish(c->parse, &o, err);
                         if (r < 0)
                                 return merr_wrap(err, r, "%s '%s': %ld response", method, path, code);
                 }
                 *ret = o;
         }
         return (int) code;
+}
+
+int kube_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
+        const char *body, size_t len, json_object **ret, struct merr *err) {
+        _cleanup_(json_stream_freep) struct json_stream *parse = NULL;
+        int r;
+
+        /* the body is parsed as it arrives: never held whole next to its tree */
+        if (ret) {
+                r = json_stream_new(KUBE_MAX_JSON_DEPTH, JSON_PARSE_COMPACT, &parse);
+                if (r < 0)
+                        return merr_set(err, r, "out of memory");
+        }
+        c->parse = parse;
+        c->received = 0;
+        c->parse_r = 0;
+        merr_clear(&c->parse_err);
+        r = request(c, method, path, content_type, body, len, ret, err);
+        c->parse = NULL;
+        buf_shrink(&c->body, KUBE_BODY_KEEP);
+        return r;
 }
 
 static int build_path(const struct kube_resource *r, struct buf *b, const char *method, struct merr *err) {

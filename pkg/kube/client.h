@@ -4,8 +4,10 @@
  *
  * One client holds one CURL easy handle, reused for every request, so connections are kept alive and
  * reused. TLS material comes from memory (CURLOPT_SSLCERT_BLOB, SSLKEY_BLOB, CAINFO_BLOB). Every response
- * body is read into a size-capped buffer; the HTTP status is checked before the body is decoded, and a
- * non-2xx body is decoded as a metav1.Status (kube/status.h), whose errno mapping callers branch on:
+ * body is size-capped; the HTTP status is checked before the body is decoded. A 2xx body is parsed as it
+ * arrives (json_stream, with json_parse()'s checks, into a tree with compacted hash tables), never held
+ * whole next to its tree; a non-2xx body is read into a buffer (given back after a large one) and decoded
+ * as a metav1.Status (kube/status.h), whose errno mapping callers branch on:
  * -ENOENT not found, -EEXIST already exists, -ESTALE conflict (re-read and retry), -ENODATA expired,
  * -EAGAIN retry later, -EACCES forbidden, -EPERM unauthorized, -EINVAL invalid (see status.h).
  * Transport failures: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ECONNRESET, -EPROTO (TLS handshake or

@@ -22,6 +22,7 @@ struct informer {
         char *group, *version, *resource, *namespace;
         char *label_selector, *field_selector;
         long page_size, watch_timeout;
+        bool keep_managed_fields;
         struct informer_handlers h;
 
         pthread_t thread;
@@ -30,14 +31,132 @@ struct informer {
 
         pthread_mutex_t lock; /* guards cache, synced, lists */
         pthread_cond_t cond;
-        struct strmap *cache; /* key -> json_object (owned) */
+        struct strmap *cache; /* key -> struct cached (owned) */
         bool synced;
         unsigned long lists;
         char rv[RV_MAX];
 };
 
-static void put_json(void *v) {
-        json_object_put(v);
+/* A cached object: its compact JSON text, then its metadata.resourceVersion (for the relist's diff), both
+ * NUL-terminated, in one allocation. The text is what json-c wrote from a tree that json_parse() accepted,
+ * so reading it back needs no strictness checks. */
+struct cached {
+        size_t len; /* of the JSON text */
+        char data[];
+};
+
+static const char *cached_rv(const struct cached *c) {
+        return c->data + c->len + 1;
+}
+
+static struct cached *cached_make(const char *text, size_t len, const char *rv, size_t rvlen) {
+        struct cached *c = malloc(sizeof(*c) + len + 1 + rvlen + 1);
+
+        if (!c)
+                return NULL;
+        c->len = len;
+        memcpy(c->data, text, len);
+        c->data[len] = '\0';
+        memcpy(c->data + len + 1, rv, rvlen);
+        c->data[len + 1 + rvlen] = '\0';
+        return c;
+}
+
+/* The JSON text and resourceVersion of obj (borrowed from obj). */
+static const char *object_text(json_object *obj, size_t *len, const char **rv) {
+        *rv = NULL;
+        (void) json_get_string(obj, "metadata.resourceVersion", JSON_OPTIONAL, rv, NULL);
+        if (!*rv)
+                *rv = "";
+        return json_object_to_json_string_length(
+                obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+static struct cached *cached_new(json_object *obj) {
+        const char *rv, *text;
+        size_t len = 0;
+
+        text = object_text(obj, &len, &rv);
+        return text ? cached_make(text, len, rv, strlen(rv)) : NULL;
+}
+
+/* A page's objects as text, staged until the page's tree is freed: made then, the cache entries fill the
+ * tree's memory instead of ending up scattered between its pieces. Records: the header, then key, text and
+ * resourceVersion, each NUL-terminated. */
+struct stage_hdr {
+        size_t klen, tlen, rvlen;
+};
+
+static int stage_add(struct buf *stage, const char *key, json_object *obj) {
+        struct stage_hdr h;
+        const char *rv, *text = object_text(obj, &h.tlen, &rv);
+
+        if (!text)
+                return -ENOMEM;
+        h.klen = strlen(key);
+        h.rvlen = strlen(rv);
+        if (buf_append(stage, &h, sizeof(h)) < 0 || buf_append(stage, key, h.klen + 1) < 0 ||
+                buf_append(stage, text, h.tlen + 1) < 0 || buf_append(stage, rv, h.rvlen + 1) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Moves the staged objects into fresh (key -> struct cached, a key listed twice: the last one wins). */
+static int stage_flush(struct buf *stage, struct strmap *fresh) {
+        size_t off = 0;
+
+        while (off + sizeof(struct stage_hdr) <= stage->len) {
+                struct stage_hdr h;
+                const char *key, *text, *rv;
+                struct cached *ent;
+
+                memcpy(&h, stage->data + off, sizeof(h));
+                key = stage->data + off + sizeof(h);
+                text = key + h.klen + 1;
+                rv = text + h.tlen + 1;
+                off += sizeof(h) + h.klen + 1 + h.tlen + 1 + h.rvlen + 1;
+                ent = cached_make(text, h.tlen, rv, h.rvlen);
+                if (!ent)
+                        return -ENOMEM;
+                free(strmap_get(fresh, key));
+                if (strmap_put(fresh, key, ent) < 0) {
+                        free(ent);
+                        (void) strmap_remove(fresh, key);
+                        return -ENOMEM;
+                }
+        }
+        buf_release(stage);
+        return 0;
+}
+
+/* A tree of a cached object, owned by the caller; NULL when out of memory. tok may be NULL (one is made). */
+static json_object *cached_parse(const struct cached *c, json_tokener *tok) {
+        json_tokener *own = NULL;
+        json_object *o;
+
+        if (!tok) {
+                tok = own = json_tokener_new_ex(KUBE_MAX_JSON_DEPTH + 1);
+                if (!tok)
+                        return NULL;
+        } else
+                json_tokener_reset(tok);
+        o = json_tokener_parse_ex(tok, c->data, (int) c->len);
+        if (o && json_tokener_get_error(tok) != json_tokener_success) {
+                json_object_put(o);
+                o = NULL;
+        }
+        if (own)
+                json_tokener_free(own);
+        return o;
+}
+
+/* What the informer keeps of an object: without metadata.managedFields unless asked to keep them. */
+static void transform(struct informer *inf, json_object *obj) {
+        json_object *md = NULL;
+
+        if (!inf->keep_managed_fields && json_object_object_get_ex(obj, "metadata", &md) &&
+                json_object_is_type(md, json_type_object))
+                json_object_object_del(md, "managedFields");
 }
 
 int kube_object_key(json_object *obj, char *buf, size_t size) {
@@ -91,7 +210,7 @@ int informer_new(struct kube_config *cfg, const struct kube_resource *r, const s
         }
         (void) pthread_mutex_init(&inf->lock, NULL);
         (void) pthread_cond_init(&inf->cond, NULL);
-        inf->cache = strmap_new(put_json);
+        inf->cache = strmap_new(free);
         if (!inf->cache) {
                 kube_config_free(cfg);
                 return merr_set(err, -ENOMEM, "out of memory");
@@ -108,6 +227,7 @@ int informer_new(struct kube_config *cfg, const struct kube_resource *r, const s
         inf->field_selector = dup_or_null(o ? o->field_selector : NULL);
         inf->page_size = o && o->page_size > 0 ? o->page_size : 500;
         inf->watch_timeout = o ? o->watch_timeout_seconds : 0;
+        inf->keep_managed_fields = o && o->keep_managed_fields;
         inf->res = (struct kube_resource){.group = inf->group,
                 .version = inf->version,
                 .resource = inf->resource,
@@ -136,41 +256,66 @@ struct informer *informer_free(struct informer *inf) {
         return NULL;
 }
 
-/* Stores obj (taking a reference) and tells the handlers what changed. Called on the reflector thread. */
-static void upsert(struct informer *inf, const char *key, json_object *obj) {
-        json_object *old;
+/* Stores ent (taking it) and tells the handlers what changed; obj is the object's tree when the caller has
+ * one (NULL: built from ent when a handler needs it). Called on the reflector thread, the only writer of the
+ * cache, so ent stays valid after the lock is dropped. */
+static void upsert(struct informer *inf, const char *key, struct cached *ent, json_object *obj) {
+        _cleanup_json_ json_object *old_obj = NULL, *new_obj = NULL;
+        struct cached *old;
+        bool had;
 
         (void) pthread_mutex_lock(&inf->lock);
         old = strmap_get(inf->cache, key);
-        if (old)
-                json_object_get(old); /* keep it alive for the handler */
-        if (strmap_put(inf->cache, key, json_object_get(obj)) < 0)
-                json_object_put(obj);
-        (void) pthread_mutex_unlock(&inf->lock);
+        had = old != NULL;
         if (old && inf->h.on_update)
-                inf->h.on_update(key, old, obj, inf->h.userdata);
-        else if (!old && inf->h.on_add)
+                old_obj = cached_parse(old, NULL); /* before the entry is replaced and freed */
+        if (strmap_put(inf->cache, key, ent) < 0) {
+                free(ent);
+                ent = NULL;
+        }
+        (void) pthread_mutex_unlock(&inf->lock);
+        if (!ent || (had ? !inf->h.on_update : !inf->h.on_add))
+                return;
+        if (!obj)
+                obj = new_obj = cached_parse(ent, NULL);
+        if (!obj)
+                return;
+        if (had && old_obj)
+                inf->h.on_update(key, old_obj, obj, inf->h.userdata);
+        else if (!had)
                 inf->h.on_add(key, obj, inf->h.userdata);
-        json_object_put(old);
 }
 
 static void remove_key(struct informer *inf, const char *key, json_object *last) {
-        json_object *old;
+        _cleanup_json_ json_object *old_obj = NULL;
+        struct cached *old;
 
         (void) pthread_mutex_lock(&inf->lock);
         old = strmap_get(inf->cache, key);
-        if (old)
-                json_object_get(old);
+        if (old && !last && inf->h.on_delete)
+                old_obj = cached_parse(old, NULL);
         (void) strmap_remove(inf->cache, key);
         (void) pthread_mutex_unlock(&inf->lock);
-        if ((old || last) && inf->h.on_delete)
-                inf->h.on_delete(key, last ? last : old, inf->h.userdata);
-        json_object_put(old);
+        if ((old || last) && inf->h.on_delete && (last || old_obj))
+                inf->h.on_delete(key, last ? last : old_obj, inf->h.userdata);
+}
+
+/* A map of fresh entries (values not owned by the map): frees them too. */
+static void fresh_free(struct strmap **m) {
+        size_t it = 0;
+        const char *key;
+        void *v;
+
+        if (!*m)
+                return;
+        while (strmap_next(*m, &it, &key, &v))
+                free(v);
+        *m = strmap_free(*m);
 }
 
 /* Lists every page into a fresh map, then reconciles the cache with it. */
 static int relist(struct informer *inf, struct merr *err) {
-        _cleanup_(strmap_freep) struct strmap *fresh = strmap_new(put_json);
+        _cleanup_(fresh_free) struct strmap *fresh = strmap_new(NULL);
         _cleanup_free_ char *cont = NULL;
         char rv[RV_MAX] = "";
         struct kube_list_opts lo = {.limit = inf->page_size,
@@ -182,6 +327,7 @@ static int relist(struct informer *inf, struct merr *err) {
                 return merr_set(err, -ENOMEM, "out of memory");
         do {
                 _cleanup_json_ json_object *page = NULL;
+                _cleanup_(buf_release) struct buf stage = BUF_INIT(SIZE_MAX);
                 json_object *items = NULL;
                 const char *c = NULL, *prv = NULL;
 
@@ -211,16 +357,17 @@ static int relist(struct informer *inf, struct merr *err) {
                                 json_object_object_add(it, "apiVersion", json_object_get(api_version));
                                 json_object_object_add(it, "kind", json_object_get(kind));
                         }
-
                         if (kube_object_key(it, key, sizeof(key)) < 0)
                                 continue;
-                        if (strmap_put(fresh, key, json_object_get(it)) < 0) {
-                                json_object_put(it);
+                        transform(inf, it);
+                        if (stage_add(&stage, key, it) < 0)
                                 return merr_set(err, -ENOMEM, "out of memory");
-                        }
                 }
                 free(cont);
                 cont = c && *c ? strdup(c) : NULL;
+                json_object_put(TAKE_PTR(page));
+                if (stage_flush(&stage, fresh) < 0)
+                        return merr_set(err, -ENOMEM, "out of memory");
         } while (cont && !atomic_load(&inf->stop));
 
         /* deletes first (what the cache has and the list does not), then adds and updates */
@@ -248,20 +395,21 @@ static int relist(struct informer *inf, struct merr *err) {
                 const char *key;
                 void *obj;
 
+                /* every entry goes to the cache or is freed here: the map keeps only its keys after */
                 while (strmap_next(fresh, &it, &key, &obj)) {
-                        json_object *cur;
-                        const char *a = NULL, *b = NULL;
-                        bool same = false;
+                        struct cached *cur, *ent = obj;
+                        bool same;
 
                         (void) pthread_mutex_lock(&inf->lock);
                         cur = strmap_get(inf->cache, key);
-                        if (cur && json_get_string(cur, "metadata.resourceVersion", 0, &a, NULL) > 0 &&
-                                json_get_string(obj, "metadata.resourceVersion", 0, &b, NULL) > 0)
-                                same = strcmp(a, b) == 0;
+                        same = cur && *cached_rv(cur) && strcmp(cached_rv(cur), cached_rv(ent)) == 0;
                         (void) pthread_mutex_unlock(&inf->lock);
-                        if (!same)
-                                upsert(inf, key, obj);
+                        if (same)
+                                free(ent);
+                        else
+                                upsert(inf, key, ent, NULL);
                 }
+                fresh = strmap_free(fresh);
         }
         (void) pthread_mutex_lock(&inf->lock);
         (void) snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
@@ -294,10 +442,16 @@ static int on_event(const struct kube_watch_event *ev, void *userdata) {
         if (ev->type != KUBE_EVENT_BOOKMARK) {
                 if (kube_object_key(ev->object, key, sizeof(key)) < 0)
                         return 0;
+                transform(inf, ev->object);
                 if (ev->type == KUBE_EVENT_DELETED)
                         remove_key(inf, key, ev->object);
-                else
-                        upsert(inf, key, ev->object);
+                else {
+                        struct cached *ent = cached_new(ev->object);
+
+                        if (!ent)
+                                return -ENOMEM;
+                        upsert(inf, key, ent, ev->object);
+                }
         }
         (void) pthread_mutex_lock(&inf->lock);
         (void) snprintf(inf->rv, sizeof(inf->rv), "%s", ev->resource_version);
@@ -409,16 +563,15 @@ bool informer_wait_synced(struct informer *inf, long timeout_ms) {
 }
 
 json_object *informer_get(struct informer *inf, const char *key) {
-        json_object *o;
-
+        struct cached *c;
         json_object *copy = NULL;
 
-        /* json-c's reference counts are not atomic (Debian builds it without ENABLE_THREADING), so a
-         * cached object is never shared with another thread: the caller gets its own copy */
+        /* json-c's reference counts are not atomic (Debian builds it without ENABLE_THREADING), so a tree
+         * is never shared with another thread: the caller gets its own, built from the cached text */
         (void) pthread_mutex_lock(&inf->lock);
-        o = strmap_get(inf->cache, key);
-        if (o && json_object_deep_copy(o, &copy, NULL) < 0)
-                copy = NULL;
+        c = strmap_get(inf->cache, key);
+        if (c)
+                copy = cached_parse(c, NULL);
         (void) pthread_mutex_unlock(&inf->lock);
         return copy;
 }
@@ -436,13 +589,22 @@ void informer_foreach(struct informer *inf, const char *ns,
         void (*fn)(const char *key, json_object *obj, void *ud), void *ud) {
         size_t it = 0, nslen = ns ? strlen(ns) : 0;
         const char *key;
-        void *obj;
+        void *ent;
+        json_tokener *tok = json_tokener_new_ex(KUBE_MAX_JSON_DEPTH + 1);
 
+        if (!tok)
+                return;
         (void) pthread_mutex_lock(&inf->lock);
-        while (strmap_next(inf->cache, &it, &key, &obj))
-                if (!ns || (strncmp(key, ns, nslen) == 0 && key[nslen] == '/'))
-                        fn(key, obj, ud);
+        while (strmap_next(inf->cache, &it, &key, &ent))
+                if (!ns || (strncmp(key, ns, nslen) == 0 && key[nslen] == '/')) {
+                        json_object *obj = cached_parse(ent, tok);
+
+                        if (obj)
+                                fn(key, obj, ud);
+                        json_object_put(obj);
+                }
         (void) pthread_mutex_unlock(&inf->lock);
+        json_tokener_free(tok);
 }
 
 unsigned long informer_lists(struct informer *inf) {

@@ -10,6 +10,11 @@
  * are borrowed for the call. Cache reads are safe from any thread and hand out copies
  * (json_object_put() them).
  *
+ * The cache keeps each object as its compact JSON text (about the size of the object on the wire; a json-c
+ * tree is ten times that) and builds a tree when one is asked for. metadata.managedFields is dropped from
+ * every object, cached or handed to handlers, unless keep_managed_fields is set (as client-go users do with
+ * a transform): it is most of a typical object's JSON and only server-side apply needs it.
+ *
  * Keys are "namespace/name", or "name" for cluster-scoped objects, as client-go's MetaNamespaceKeyFunc.
  */
 #pragma once
@@ -33,6 +38,7 @@ struct informer_options {
         const char *field_selector;
         long page_size;             /* list page size (default 500) */
         long watch_timeout_seconds; /* 0: random in [300, 600) as client-go */
+        bool keep_managed_fields;   /* keep metadata.managedFields (dropped by default) */
 };
 
 struct informer;
@@ -55,7 +61,8 @@ bool informer_wait_synced(struct informer *inf, long timeout_ms);
 json_object *informer_get(struct informer *inf, const char *key);
 size_t informer_len(struct informer *inf);
 /* Calls fn for every cached object in namespace ns (NULL: all), under the cache lock: fn must not call
- * back into the informer. */
+ * back into the informer. obj is built for the call (from the cached text) and freed after it: borrowed, as
+ * before, and not shared with anything else. */
 void informer_foreach(struct informer *inf, const char *ns,
         void (*fn)(const char *key, json_object *obj, void *ud), void *ud);
 

@@ -102,6 +102,36 @@ START_TEST(test_growth_many_appends) {
 }
 END_TEST
 
+START_TEST(test_shrink) {
+        _cleanup_(buf_release) struct buf b = BUF_INIT(1 << 20);
+        char big[4096];
+
+        memset(big, 'x', sizeof(big));
+        ck_assert_int_eq(buf_append(&b, big, sizeof(big)), 0);
+        ck_assert_uint_ge(b.alloc, sizeof(big) + 1);
+        /* under the threshold: nothing changes */
+        buf_shrink(&b, 1 << 20);
+        ck_assert_uint_eq(b.len, sizeof(big));
+        /* contents are kept, the allocation fits them */
+        ck_assert_int_eq(buf_puts(&b, "y"), 0);
+        buf_shrink(&b, 64);
+        ck_assert_uint_eq(b.len, sizeof(big) + 1);
+        ck_assert_uint_eq(b.alloc, sizeof(big) + 2);
+        ck_assert_int_eq(b.data[sizeof(big)], 'y');
+        ck_assert_int_eq(b.data[b.len], '\0');
+        /* an empty buffer gives its memory back and stays usable */
+        buf_reset(&b);
+        buf_shrink(&b, 64);
+        ck_assert_ptr_null(b.data);
+        ck_assert_uint_eq(b.alloc, 0);
+        ck_assert_str_eq(buf_str(&b), "");
+        ck_assert_int_eq(buf_puts(&b, "again"), 0);
+        ck_assert_str_eq(buf_str(&b), "again");
+        buf_shrink(&b, 0);
+        ck_assert_str_eq(buf_str(&b), "again");
+}
+END_TEST
+
 static Suite *buf_suite(void) {
         Suite *s = suite_create("buf");
         TCase *tc = tcase_create("core");
@@ -114,6 +144,7 @@ static Suite *buf_suite(void) {
         tcase_add_test(tc, test_consume_reset_detach);
         tcase_add_test(tc, test_detach_empty);
         tcase_add_test(tc, test_growth_many_appends);
+        tcase_add_test(tc, test_shrink);
         suite_add_tcase(s, tc);
         return s;
 }

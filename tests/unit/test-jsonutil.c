@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonutil.h"
@@ -169,6 +170,168 @@ START_TEST(test_parse_numbers_and_whitespace) {
         json_object_put(o);
         ck_assert_int_eq(json_parse("1.5e3", 5, 0, &o, &e), 0);
         json_object_put(o);
+        /* json-c takes these; JSON (and Kubernetes) does not */
+        ck_assert_int_eq(parse_err("1.", 2, 0, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "malformed number"));
+        ck_assert_int_eq(parse_err("[-.5]", 5, 0, &e), -EINVAL);
+        ck_assert_int_eq(parse_err("[-01]", 5, 0, &e), -EINVAL);
+        ck_assert_int_eq(parse_err("00", 2, 0, &e), -EINVAL);
+        ck_assert_int_eq(parse_err("{\"a\":1.e5}", 10, 0, &e), -EINVAL);
+}
+END_TEST
+
+/* Feeds doc in pieces of step bytes. */
+static int parse_pieces(
+        const char *text, size_t len, size_t step, unsigned flags, json_object **ret, struct merr *e) {
+        _cleanup_(json_stream_freep) struct json_stream *s = NULL;
+        int r;
+
+        ck_assert_int_eq(json_stream_new(0, flags, &s), 0);
+        for (size_t i = 0; i < len; i += step) {
+                r = json_stream_feed(s, text + i, len - i < step ? len - i : step, e);
+                if (r < 0)
+                        return r;
+        }
+        ck_assert_uint_eq(json_stream_bytes(s), len);
+        return json_stream_finish(s, ret, e);
+}
+
+START_TEST(test_stream_matches_parse) {
+        static const char *const good[] = {
+                "{\"a\":[1,2.5,-3e2,true,false,null,\"x\\\"y\"],\"b\":{\"c\":{}}}",
+                "  42\n",
+                "7",
+                "-0.5",
+                "[\"a\xc3\xa9z\xe2\x82\xacq\xf0\x9f\x98\x80w\"]",
+                "{\"k\xc3\xa9y\":\"\\u00e9\\ud83d\\ude00\"}",
+                "[]",
+                "\"s\"",
+                "null",
+                "true",
+        };
+        static const char *const bad[] = {
+                "{\"a\":1",
+                "{} {}",
+                "[1,]",
+                "{'a':1}",
+                "[NaN]",
+                "99999999999999999999999",
+                "[\"\xff\"]",
+                "[1.]",
+                "[-.5]",
+                "[01]",
+                "1.e5",
+                "[1,2",
+                "",
+                "[\"\xe2\x82\"]",
+                "{\"a\":1e99999}",
+        };
+
+        for (size_t d = 0; d < ARRAY_SIZE(good); d++) {
+                size_t len = strlen(good[d]);
+                _cleanup_json_ json_object *whole = NULL;
+                struct merr e = MERR_INIT;
+
+                ck_assert_int_eq(json_parse(good[d], len, 0, &whole, &e), 0);
+                for (size_t step = 1; step <= len; step++)
+                        for (unsigned flags = 0; flags <= JSON_PARSE_COMPACT; flags += JSON_PARSE_COMPACT) {
+                                _cleanup_json_ json_object *o = NULL;
+
+                                ck_assert_msg(parse_pieces(good[d], len, step, flags, &o, &e) == 0,
+                                        "doc %zu step %zu: %s", d, step, e.msg);
+                                ck_assert(json_object_equal(o, whole));
+                        }
+        }
+        for (size_t d = 0; d < ARRAY_SIZE(bad); d++) {
+                size_t len = strlen(bad[d]);
+                struct merr e = MERR_INIT;
+
+                ck_assert_msg(parse_err(bad[d], len, 0, &e) == -EINVAL, "doc %zu parsed", d);
+                for (size_t step = 1; step <= (len ? len : 1); step++) {
+                        json_object *o = NULL;
+
+                        ck_assert_msg(parse_pieces(bad[d], len, step, 0, &o, &e) == -EINVAL,
+                                "doc %zu step %zu parsed", d, step);
+                        ck_assert_ptr_null(o);
+                        ck_assert_ptr_nonnull(strstr(e.msg, "json: "));
+                }
+        }
+}
+END_TEST
+
+START_TEST(test_stream_errors) {
+        _cleanup_(json_stream_freep) struct json_stream *s = NULL;
+        struct merr e = MERR_INIT;
+        json_object *o = NULL;
+
+        /* located across pieces: line 2, column 3 */
+        ck_assert_int_eq(json_stream_new(0, 0, &s), 0);
+        ck_assert_int_eq(json_stream_feed(s, "{\"a\":\n", 6, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, "  x}", 4, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "line 2, column 3 (offset 8)"));
+        /* after an error, only the error */
+        ck_assert_int_eq(json_stream_feed(s, "1", 1, &e), -EINVAL);
+        ck_assert_int_eq(json_stream_finish(s, &o, &e), -EINVAL);
+        ck_assert_ptr_null(o);
+        s = json_stream_free(s);
+
+        /* NUL bytes, trailing data in a later piece */
+        ck_assert_int_eq(json_stream_new(0, 0, &s), 0);
+        ck_assert_int_eq(json_stream_feed(s, "[1]", 3, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, " \n", 2, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, " x", 2, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "unexpected data after the document"));
+        s = json_stream_free(s);
+        ck_assert_int_eq(json_stream_new(0, 0, &s), 0);
+        ck_assert_int_eq(json_stream_feed(s, "[\"a", 3, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, "\0\"]", 3, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "NUL byte"));
+        s = json_stream_free(s);
+
+        /* a number split between pieces is checked whole (json-c alone takes "75" "3-" for 753) */
+        ck_assert_int_eq(json_stream_new(0, 0, &s), 0);
+        ck_assert_int_eq(json_stream_feed(s, "[753", 4, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, "-", 1, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, "]", 1, &e), 0);
+        ck_assert_int_eq(json_stream_finish(s, &o, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "line 1, column 6 (offset 5): malformed number"));
+        s = json_stream_free(s);
+
+        /* the depth limit holds across pieces */
+        ck_assert_int_eq(json_stream_new(2, 0, &s), 0);
+        ck_assert_int_eq(json_stream_feed(s, "[[", 2, &e), 0);
+        ck_assert_int_eq(json_stream_feed(s, "[]]]", 4, &e), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_compact) {
+        _cleanup_json_ json_object *o = NULL, *copy = NULL;
+        struct merr e = MERR_INIT;
+        const char *text =
+                "{\"items\":[{\"a\":{},\"b\":{\"c\":1,\"d\":[{}]}},{\"e\":\"f\"}],\"m\":{\"x\":1}}";
+        json_object *b = NULL;
+        const char *str;
+
+        ck_assert_int_eq(parse_pieces(text, strlen(text), 5, JSON_PARSE_COMPACT, &o, &e), 0);
+        ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), text);
+        ck_assert_int_lt(json_object_get_object(o)->size, 16);
+        ck_assert_int_eq(json_get_object(o, "items[0].b", 0, &b, &e), 1);
+        ck_assert_int_lt(json_object_get_object(b)->size, 16);
+        /* compacted objects are ordinary objects: they grow, keep their order, delete, copy */
+        for (int i = 0; i < 40; i++) {
+                char k[16];
+
+                (void) snprintf(k, sizeof(k), "k%d", i);
+                ck_assert_int_eq(json_object_object_add(b, k, json_object_new_int(i)), 0);
+        }
+        json_object_object_del(b, "c");
+        ck_assert_int_eq(json_get_string(o, "items[1].e", 0, &str, &e), 1);
+        ck_assert_str_eq(str, "f");
+        ck_assert_int_eq(json_object_object_length(b), 41);
+        ck_assert_int_eq(json_object_deep_copy(o, &copy, NULL), 0);
+        ck_assert(json_object_equal(o, copy));
+        json_compact(copy);
+        ck_assert(json_object_equal(o, copy));
 }
 END_TEST
 
@@ -184,6 +347,9 @@ static Suite *jsonutil_suite(void) {
         tcase_add_test(tc, test_parse_errors_are_located);
         tcase_add_test(tc, test_parse_depth_limit);
         tcase_add_test(tc, test_parse_numbers_and_whitespace);
+        tcase_add_test(tc, test_stream_matches_parse);
+        tcase_add_test(tc, test_stream_errors);
+        tcase_add_test(tc, test_compact);
         suite_add_tcase(s, tc);
         return s;
 }
