@@ -34,7 +34,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube
+        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator
 
 all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
 
@@ -54,6 +54,7 @@ help:
 	@echo 'binaries         build the Kubernetes, etcd, KWOK and agent-sandbox binaries into the cache'
 	@echo 'bench-cluster    build and cluster-up figures of the local control plane'
 	@echo 'bench-kube       the C Kubernetes client against client-go: list, informer cache, watch'
+	@echo 'bench-operator   mbox-operator against agent-sandbox alone: burst, memory, claim latency, writes'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -153,6 +154,9 @@ bench-cluster:
 
 bench-kube: all
 	@bash bench/kube/run.sh
+
+bench-operator: all
+	@bash bench/operator/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down

@@ -60,9 +60,14 @@ bool op_json_subset(json_object *want, json_object *have) {
 }
 
 static void count_write(struct op_ctx *cx, enum op_res res, const char *verb) {
+        const struct op_res_info *i = &op_res_info[res];
+        char name[128];
         cx->writes++;
-        if (cx->op->m_writes)
-                metric_add(cx->op->m_writes, (const char *const[]){op_res_info[res].resource, verb}, 1);
+        if (!cx->op->m_writes)
+                return;
+        /* resource.group, as kubectl names it: mbox and agent-sandbox both have "sandboxes" */
+        snprintf(name, sizeof(name), "%s%s%s", i->resource, *i->group ? "." : "", i->group);
+        metric_add(cx->op->m_writes, (const char *const[]){name, verb}, 1);
 }
 
 static struct kube_resource res_of(enum op_res res, const char *ns, const char *name) {
