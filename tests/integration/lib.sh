@@ -58,6 +58,8 @@ assert_contains() { # haystack needle what
 
 _cleanup() {
         local kind v
+        # the test body ran under set -e; cleanup must go through every entry whatever fails
+        set +e
         # the list is read on fd 3: commands in the loop (kubectl) must not eat it from stdin
         while read -r kind v <&3; do
                 case $kind in

@@ -76,7 +76,8 @@ test_walkthrough_examples() {
         fi
         printf 'project demo\n' >>"$_cleanup_file"
         kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
-        kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=30s >/dev/null
+        kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=60s >/dev/null ||
+                fail "project demo not Ready: $(kubectl get projects.mbox.dev demo -o jsonpath='{.status.conditions}')"
         kubectl apply -f "$root/examples/01-template-nodejs.yaml" -f "$root/examples/02-template-busybox.yaml" \
                 -f "$root/examples/03-sandbox.yaml" >/dev/null
         kubectl -n $ns wait --for=condition=Ready sandboxes.mbox.dev/demo-sandbox --timeout=60s >/dev/null ||
@@ -171,7 +172,7 @@ test_template_change_keeps_running_sandbox() {
                 GREETING "new sandbox's pod env"
 
         # the old version goes once nothing uses it
-        kubectl -n "$ns" delete sandboxes.mbox.dev old --timeout=60s >/dev/null
+        kubectl -n "$ns" delete sandboxes.mbox.dev old --timeout=60s >/dev/null || fail "delete of old did not finish"
         wait_for "the old version to be removed" 30 count_is "$ns" sandboxtemplates.extensions.agents.x-k8s.io -eq 1
 }
 
@@ -193,7 +194,7 @@ test_quota_max_sandboxes() {
         assert_contains "$(kubectl -n "$ns" get events --field-selector involvedObject.name=c -o jsonpath='{.items[*].reason}')" \
                 QuotaExceeded "event"
         assert_eq 2 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims under quota"
-        kubectl -n "$ns" delete sandboxes.mbox.dev a --timeout=60s >/dev/null
+        kubectl -n "$ns" delete sandboxes.mbox.dev a --timeout=60s >/dev/null || fail "delete of a did not finish"
         wait_for "c Running after room appeared" 60 phase_is "$ns" c Running
 }
 
@@ -274,7 +275,7 @@ test_kill_and_restart_converges() {
         local claims_at_kill
         claims_at_kill=$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)
         log "killed the operator with $claims_at_kill of 50 claims made"
-        wait
+        wait $! || fail "kubectl apply of the 50 sandboxes failed"
         printf 'file %s.2\n' "$OPLOG" >>"$_cleanup_file"
         PORT=$(start_operator "$OPLOG.2" --resync=2s)
         wait_for "50 sandboxes Running" 180 running_is "$ns" 50
