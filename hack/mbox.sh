@@ -8,13 +8,13 @@
 #   install   only the CRDs, namespace, ServiceAccounts and RBAC (idempotent; tests use it)
 #   kubeconfig FILE   writes a kubeconfig for the mbox-operator ServiceAccount (a token valid 24 h)
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
-# 127.0.0.1:$MBOX_OPERATOR_PORT (default 18081). mbox-apiserver and the console join `up` when they exist.
+# 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091). mbox-apiserver and the console join `up` when they exist.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/versions.sh"
 STATE=${MBOX_STATE_DIR:-/var/tmp/mbox-$(id -un)}
-OPERATOR_PORT=${MBOX_OPERATOR_PORT:-18081}
+OPERATOR_PORT=${MBOX_OPERATOR_PORT:-18091}
 PIDFILE=$STATE/pids/mbox-operator.pid
 LOG=$STATE/logs/mbox-operator.log
 export KUBECONFIG=$STATE/kubeconfig
@@ -58,6 +58,10 @@ cmd_up() {
         if running; then
                 echo "mbox-operator is already running (pid $(cat "$PIDFILE"))"
         else
+                if curl -s -o /dev/null "http://127.0.0.1:$OPERATOR_PORT/" 2>/dev/null; then
+                        echo "port $OPERATOR_PORT is taken by another process: set MBOX_OPERATOR_PORT" >&2
+                        exit 1
+                fi
                 mkdir -p "$STATE/pids" "$STATE/logs"
                 cmd_kubeconfig "$STATE/mbox-operator.kubeconfig"
                 echo "Starting mbox-operator (log: $LOG)"
@@ -70,7 +74,8 @@ cmd_up() {
                         running || { tail -n 20 "$LOG" >&2; echo "mbox-operator exited" >&2; exit 1; }
                         sleep 0.5
                 done
-                curl -fs "http://127.0.0.1:$OPERATOR_PORT/readyz" >/dev/null || { echo "mbox-operator is not ready" >&2; exit 1; }
+                running && curl -fs "http://127.0.0.1:$OPERATOR_PORT/readyz" >/dev/null ||
+                        { tail -n 20 "$LOG" >&2; echo "mbox-operator is not ready" >&2; exit 1; }
         fi
         cat <<MSG
 
