@@ -328,14 +328,11 @@ struct prune_ctx {
 
 static void prune_fn(const char *key, json_object *obj, void *ud) {
         struct prune_ctx *p = ud;
-        const char *name = op_str(obj, "metadata.name");
-        json_object *labels = NULL, *v = NULL;
+        const char *name = op_str(obj, "metadata.name"), *owner = op_label(obj, LABEL_PROJECT);
         (void) key;
         if (!name)
                 return;
-        if (p->project && (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
-                                  !json_object_object_get_ex(labels, LABEL_PROJECT, &v) ||
-                                  strcmp(json_object_get_string(v), p->project) != 0))
+        if (p->project && (!owner || strcmp(owner, p->project) != 0))
                 return;
         for (const char *const *k = p->keep; k && *k; k++)
                 if (strcmp(*k, name) == 0)
@@ -367,4 +364,22 @@ int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *pro
         }
         free(p.doomed);
         return rc < 0 ? rc : sent;
+}
+
+const char *op_label(json_object *obj, const char *name) {
+        json_object *labels = NULL, *v = NULL;
+        if (!obj || json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
+                !json_object_object_get_ex(labels, name, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+int op_split_key(const char *key, char *ns, size_t size, const char **name) {
+        const char *slash = strchr(key, '/');
+        if (!slash || (size_t) (slash - key) >= size)
+                return -EINVAL;
+        memcpy(ns, key, (size_t) (slash - key));
+        ns[slash - key] = '\0';
+        *name = slash + 1;
+        return 0;
 }

@@ -136,7 +136,10 @@ void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char 
         _printf_(5, 6);
 
 /* ---- JSON helpers ---- */
-const char *op_str(json_object *obj, const char *path); /* borrowed string at a dotted path, or NULL */
+const char *op_str(json_object *obj, const char *path);   /* borrowed string at a dotted path, or NULL */
+const char *op_label(json_object *obj, const char *name); /* borrowed label value, or NULL */
+/* Splits "ns/name" into ns (copied into a buffer of size bytes) and name (borrowed from key); -EINVAL. */
+int op_split_key(const char *key, char *ns, size_t size, const char **name);
 json_object *op_meta(const char *name, const char *ns, const char *project); /* new metadata with labels */
 void op_owner_ref(json_object *meta, json_object *owner, bool controller);
 /* metav1.Condition list handling: sets type in conds (array, new or existing), keeping lastTransitionTime

@@ -83,12 +83,10 @@ void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting
 
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size) {
         _cleanup_json_ json_object *nsobj = op_get(op, RES_NAMESPACE, ns);
-        json_object *labels = NULL, *v = NULL;
-        if (!nsobj || json_pointer_get(nsobj, "/metadata/labels", &labels) < 0 ||
-                !json_object_object_get_ex(labels, LABEL_PROJECT, &v) ||
-                !json_object_is_type(v, json_type_string))
+        const char *v = nsobj ? op_label(nsobj, LABEL_PROJECT) : NULL;
+        if (!v)
                 return NULL;
-        snprintf(buf, size, "%s", json_object_get_string(v));
+        snprintf(buf, size, "%s", v);
         return buf;
 }
 
@@ -99,14 +97,6 @@ static const char *project_ns(json_object *obj, char *buf, size_t size) {
                 return ns;
         snprintf(buf, size, "mbox-%s", op_str(obj, "metadata.name") ? op_str(obj, "metadata.name") : "");
         return buf;
-}
-
-static const char *label(json_object *obj, const char *name) {
-        json_object *labels = NULL, *v = NULL;
-        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
-                !json_object_object_get_ex(labels, name, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
 }
 
 /* Whether an update changed more than status: a new generation or the start of deletion. */
@@ -156,18 +146,18 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
         case RES_RESOURCEQUOTA:
         case RES_LIMITRANGE:
         case RES_ROLEBINDING:
-                if ((v = label(obj, LABEL_PROJECT)))
+                if ((v = op_label(obj, LABEL_PROJECT)))
                         op_enqueue(op, CTL_PROJECT, v);
                 break;
         case RES_AS_TEMPLATE:
         case RES_AS_POOL:
-                if ((v = label(obj, LABEL_TEMPLATE)) && label(obj, LABEL_TEMPLATE_NS)) {
-                        snprintf(buf, sizeof(buf), "%s/%s", label(obj, LABEL_TEMPLATE_NS), v);
+                if ((v = op_label(obj, LABEL_TEMPLATE)) && op_label(obj, LABEL_TEMPLATE_NS)) {
+                        snprintf(buf, sizeof(buf), "%s/%s", op_label(obj, LABEL_TEMPLATE_NS), v);
                         op_enqueue(op, CTL_TEMPLATE, buf);
                 }
                 break;
         case RES_AS_CLAIM:
-                if ((v = label(obj, LABEL_SANDBOX)) && ns) {
+                if ((v = op_label(obj, LABEL_SANDBOX)) && ns) {
                         snprintf(buf, sizeof(buf), "%s/%s", ns, v);
                         op_enqueue(op, CTL_SANDBOX, buf);
                 }

@@ -51,16 +51,6 @@ static void set_msg(struct view *v, const char *fmt, ...) {
         va_end(ap);
 }
 
-static int split_key(const char *key, char *ns, size_t size, const char **name) {
-        const char *slash = strchr(key, '/');
-        if (!slash || (size_t) (slash - key) >= size)
-                return -EINVAL;
-        memcpy(ns, key, (size_t) (slash - key));
-        ns[slash - key] = '\0';
-        *name = slash + 1;
-        return 0;
-}
-
 static bool get_time(json_object *obj, const char *path, struct timestamp *t) {
         const char *s = op_str(obj, path);
         return s && timestamp_parse(s, t, NULL) == 0;
@@ -101,13 +91,12 @@ static bool wants_running(json_object *sb) {
 
 static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
         struct admission *a = ud;
-        json_object *labels = NULL, *v = NULL;
+        const char *sb = op_label(obj, LABEL_SANDBOX);
         char k[512];
         (void) key;
-        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
-                !json_object_object_get_ex(labels, LABEL_SANDBOX, &v))
+        if (!sb)
                 return;
-        snprintf(k, sizeof(k), "%s/%s", a->ns, json_object_get_string(v));
+        snprintf(k, sizeof(k), "%s/%s", a->ns, sb);
         (void) strmap_put(a->keys, k, NULL);
 }
 
@@ -321,7 +310,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         char ns[128], pname[128], tkey[300], pool[128], buf[512];
         const char *name;
         int rc;
-        if (split_key(key, ns, sizeof(ns), &name) < 0)
+        if (op_split_key(key, ns, sizeof(ns), &name) < 0)
                 return 0;
         _cleanup_json_ json_object *obj = op_get(op, RES_SANDBOX, key);
         if (!obj) {
@@ -509,10 +498,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         }
 
         /* the runtime, through the claim */
-        json_object *labels = NULL, *lv = NULL;
-        if (json_pointer_get(claim, "/metadata/labels", &labels) == 0 &&
-                json_object_object_get_ex(labels, LABEL_TEMPLATE_VER, &lv))
-                v.version = json_object_get_string(lv);
+        v.version = op_label(claim, LABEL_TEMPLATE_VER);
         const char *as_name = op_str(claim, "status.sandbox.name");
         _cleanup_json_ json_object *as = NULL;
         if (as_name) {

@@ -26,18 +26,10 @@ struct scan {
         size_t n, cap;
 };
 
-static const char *label_of(json_object *obj, const char *k) {
-        json_object *labels = NULL, *v = NULL;
-        if (json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
-                !json_object_object_get_ex(labels, k, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static void scan_fn(const char *key, json_object *obj, void *ud) {
         struct scan *s = ud;
-        const char *t = label_of(obj, LABEL_TEMPLATE), *tns = label_of(obj, LABEL_TEMPLATE_NS),
-                   *ver = label_of(obj, LABEL_TEMPLATE_VER);
+        const char *t = op_label(obj, LABEL_TEMPLATE), *tns = op_label(obj, LABEL_TEMPLATE_NS),
+                   *ver = op_label(obj, LABEL_TEMPLATE_VER);
         (void) key;
         if (!t || !tns || !ver || strcmp(t, s->tname) != 0 || strcmp(tns, s->tns) != 0)
                 return;
@@ -89,16 +81,6 @@ static int collect_garbage(struct op_ctx *cx, struct scan *s, const char *curren
         return 0;
 }
 
-static int split_key(const char *key, char *ns, size_t ns_size, const char **name) {
-        const char *slash = strchr(key, '/');
-        if (!slash || (size_t) (slash - key) >= ns_size)
-                return -EINVAL;
-        memcpy(ns, key, (size_t) (slash - key));
-        ns[slash - key] = '\0';
-        *name = slash + 1;
-        return 0;
-}
-
 static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image,
         json_object *pool, bool ready, const char *reason, const char *message, struct merr *err) {
         int64_t gen = 0, replicas = 0, ready_replicas = 0;
@@ -137,7 +119,7 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         const char *tname;
         struct scan s = {0};
         int rc;
-        if (split_key(key, tns, sizeof(tns), &tname) < 0)
+        if (op_split_key(key, tns, sizeof(tns), &tname) < 0)
                 return 0;
         s.tname = tname;
         s.tns = tns;
