@@ -60,11 +60,12 @@ static void setup(void) {
                 i++)
                 usleep(250000);
         ck_assert_int_lt(i, 120);
-        /* 8080 greets with its directory, then echoes; 8081 sends 1 MiB; 8082 stores what it receives */
+        /* 8080 greets with its directory, then echoes; 8081 sends 1 MiB; 8082 stores 1 MiB and answers with its hash */
         pod_sh(NULL, "printf '#!/bin/sh\\necho \"server in $PWD\"\\nexec cat\\n' >.kwok-port-8080 && "
                      "printf '#!/bin/sh\\nhead -c 1048576 /dev/urandom >blob && sha256sum blob >blob.sha && "
                      "cat blob\\n' >.kwok-port-8081 && "
-                     "printf '#!/bin/sh\\nexec cat >upload\\n' >.kwok-port-8082 && chmod +x .kwok-port-808*");
+                     "printf '#!/bin/sh\\nhead -c 1048576 >upload && sha256sum upload | cut -d\\\\  -f1\\n' "
+                     ">.kwok-port-8082 && chmod +x .kwok-port-808*");
 }
 
 static void read_exact(struct kube_portforward *pf, char *buf, size_t n) {
@@ -149,7 +150,6 @@ START_TEST(test_download_and_upload_one_mib) {
         _cleanup_free_ char *data = malloc(MIB);
         struct merr e = MERR_INIT;
         char hex[2 * EVP_MAX_MD_SIZE + 1];
-        int i;
 
         /* pod → client: what arrives hashes to what sha256sum computed in the pod */
         ck_assert_msg(kube_portforward_open(c, tc_ns, "p", 8081, &pf, &e) == 0, "%s", merr_msg(&e));
@@ -160,21 +160,22 @@ START_TEST(test_download_and_upload_one_mib) {
         ck_assert_int_eq(strncmp(buf_str(&out), hex, strlen(hex)), 0);
         ck_assert_str_eq(buf_str(&out) + strlen(hex), "\n");
 
-        /* client → pod: the server stores the stream; closing the session ends its input */
+        /* client → pod: the server stores exactly 1 MiB, then answers on the same stream with the
+         * sha256sum of what it stored. The answer is the acknowledgement: port-forward has no
+         * half-close, so closing before it arrives could cut the upload short. */
+        char answer[66];
         ck_assert_int_eq(RAND_bytes((unsigned char *) data, MIB), 1);
         sha256_hex(data, MIB, hex);
         hex[64] = '\n';
         hex[65] = '\0';
         ck_assert_msg(kube_portforward_open(c, tc_ns, "p", 8082, &pf, &e) == 0, "%s", merr_msg(&e));
         ck_assert_msg(kube_portforward_write(pf, data, MIB, 30000, &e) == 0, "%s", merr_msg(&e));
+        read_exact(pf, answer, 65);
+        answer[65] = '\0';
         pf = kube_portforward_close(pf);
-        for (i = 0; i < 80; i++) {
-                buf_reset(&out);
-                pod_sh(&out, "sha256sum upload 2>/dev/null | cut -d' ' -f1");
-                if (strcmp(buf_str(&out), hex) == 0)
-                        break;
-                usleep(250000);
-        }
+        ck_assert_str_eq(answer, hex);
+        buf_reset(&out);
+        pod_sh(&out, "sha256sum upload | cut -d' ' -f1");
         ck_assert_str_eq(buf_str(&out), hex);
 }
 END_TEST
