@@ -206,6 +206,10 @@ static int exec_session(struct kube_client *c, const struct kube_exec_opts *o, s
         while (s.abort_r == 0 && kws_active(&s.w)) {
                 long long now = mono_ms();
 
+                if (o->cancel && atomic_load(o->cancel)) {
+                        r = merr_set(err, -ECANCELED, "exec in pod '%s/%s': canceled", o->namespace, o->pod);
+                        break;
+                }
                 if (deadline && now > deadline) {
                         r = merr_set(err, -ETIMEDOUT, "exec in pod '%s/%s': timed out after %ld ms",
                                 o->namespace, o->pod, o->timeout_ms);

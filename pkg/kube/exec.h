@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +43,9 @@ struct kube_exec_opts {
         void *userdata;
 
         long timeout_ms; /* 0: none */
+        /* set from another thread to end the session (seen within about 100 ms); NULL: never. Ending the
+         * session does not by itself stop the remote process (kubelet may keep it running). */
+        const atomic_bool *cancel;
 };
 
 struct kube_exec_result {
@@ -53,6 +57,6 @@ struct kube_exec_result {
 
 /* Runs the command. Returns 0 with the exit code in ret (also for non-zero exits), or a negative errno:
  * the API server's refusal (404 pod, 403, 400) as its Status, or a failure inside the session (a
- * container that is not running, a lost connection, a timeout). */
+ * container that is not running, a lost connection, a timeout: -ETIMEDOUT, a cancel: -ECANCELED). */
 int kube_exec(struct kube_client *c, const struct kube_exec_opts *o, struct kube_exec_result *ret,
         struct merr *err);
