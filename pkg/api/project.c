@@ -291,6 +291,11 @@ static void parse_spec(json_object *spec, struct project_spec *s, struct api_err
                                                      &s->quota.max_sandboxes, e) > 0;
                 s->quota.has_max_running = api_get_int(o, "maxRunning", "spec.quota", false, 0, 10000,
                                                    &s->quota.max_running, e) > 0;
+                s->quota.has_max_running_tasks = api_get_int(o, "maxRunningTasks", "spec.quota", false, 1,
+                                                         10000, &s->quota.max_running_tasks, e) > 0;
+                s->quota.has_max_running_tasks_per_sandbox =
+                        api_get_int(o, "maxRunningTasksPerSandbox", "spec.quota", false, 1, 10000,
+                                &s->quota.max_running_tasks_per_sandbox, e) > 0;
                 (void) api_get_quantity(o, "cpu", "spec.quota", false, &s->quota.cpu, e);
                 (void) api_get_quantity(o, "memory", "spec.quota", false, &s->quota.memory, e);
                 (void) api_get_quantity(o, "storage", "spec.quota", false, &s->quota.storage, e);
@@ -417,6 +422,11 @@ static json_object *spec_to_json(const struct project_spec *s) {
                                 r |= api_put_int(q, "maxSandboxes", s->quota.max_sandboxes);
                         if (s->quota.has_max_running)
                                 r |= api_put_int(q, "maxRunning", s->quota.max_running);
+                        if (s->quota.has_max_running_tasks)
+                                r |= api_put_int(q, "maxRunningTasks", s->quota.max_running_tasks);
+                        if (s->quota.has_max_running_tasks_per_sandbox)
+                                r |= api_put_int(q, "maxRunningTasksPerSandbox",
+                                        s->quota.max_running_tasks_per_sandbox);
                         r |= api_put_quantity(q, "cpu", &s->quota.cpu);
                         r |= api_put_quantity(q, "memory", &s->quota.memory);
                         r |= api_put_quantity(q, "storage", &s->quota.storage);

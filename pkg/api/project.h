@@ -52,6 +52,8 @@ struct project_spec {
         struct {
                 bool has_max_sandboxes, has_max_running;
                 int64_t max_sandboxes, max_running;
+                bool has_max_running_tasks, has_max_running_tasks_per_sandbox;
+                int64_t max_running_tasks, max_running_tasks_per_sandbox;
                 struct api_quantity cpu, memory, storage;
         } quota;
         struct project_member *members;

@@ -348,6 +348,8 @@ static const struct {
                 "spec.policy.credentials[1]"},
         {P "spec: {quota: {cpu: 8, memory: 16Gi, maxSandboxes: 3, maxRunning: 3}}", NULL},
         {P "spec: {quota: {maxSandboxes: 10001}}", "spec.quota.maxSandboxes"},
+        {P "spec: {quota: {maxRunningTasks: 20, maxRunningTasksPerSandbox: 8}}", NULL},
+        {P "spec: {quota: {maxRunningTasksPerSandbox: 0}}", "spec.quota.maxRunningTasksPerSandbox"},
         {P "spec: {policy: {lifecycle: {maxLifetime: 1h, idleTimeout: 1h, stoppedRetention: 1.5h}}}", NULL},
         {P "spec: {policy: {lifecycle: {idleTimeout: 10\xc2\xb5s}}}", NULL},
         {P "spec: {policy: {lifecycle: {idleTimeout: -1s}}}", "spec.policy.lifecycle.idleTimeout"},
