@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+#define POOL_MAX        16
+#define MIGRATION_LOCK  "7238201935" /* pg_advisory_xact_lock key shared by every mbox program */
+
+struct migration {
+        int version;
+        const char *name;
+        const char *sql;
+};
+
+/* Append only: a released migration never changes; a new one gets the next version. */
+static const struct migration migrations[] = {
+        {1, "task output",
+                "CREATE TABLE task_outputs ("
+                "  task_uid uuid PRIMARY KEY,"
+                "  namespace text NOT NULL,"
+                "  task_name text NOT NULL,"
+                "  stdout_bytes bigint NOT NULL DEFAULT 0,"
+                "  stderr_bytes bigint NOT NULL DEFAULT 0,"
+                "  complete boolean NOT NULL DEFAULT false,"
+                "  error text,"
+                "  started_at timestamptz NOT NULL DEFAULT now(),"
+                "  finished_at timestamptz);"
+                "CREATE INDEX task_outputs_by_task ON task_outputs (namespace, task_name, started_at);"
+                "CREATE TABLE task_output_chunks ("
+                "  task_uid uuid NOT NULL REFERENCES task_outputs ON DELETE CASCADE,"
+                "  stream smallint NOT NULL CHECK (stream IN (1, 2)),"
+                "  seq integer NOT NULL,"
+                "  data bytea NOT NULL,"
+                "  PRIMARY KEY (task_uid, stream, seq));"},
+};
+
+struct store {
+        char *url;
+        pthread_mutex_t lock;
+        PGconn *idle[POOL_MAX];
+        size_t n_idle;
+        atomic_bool migrated;
+};
+
+int store_schema_version(void) {
+        return migrations[ARRAY_SIZE(migrations) - 1].version;
+}
+
+int store_new(const char *url, struct store **ret, struct merr *err) {
+        struct store *s = calloc(1, sizeof(*s));
+        if (!s || !(s->url = strdup(url))) {
+                free(s);
+                return merr_set(err, -ENOMEM, "allocating the store");
+        }
+        pthread_mutex_init(&s->lock, NULL);
+        *ret = s;
+        return 0;
+}
+
+struct store *store_free(struct store *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_idle; i++)
+                PQfinish(s->idle[i]);
+        pthread_mutex_destroy(&s->lock);
+        free(s->url);
+        free(s);
+        return NULL;
+}
+
+/* The first line of libpq's message (they end with a newline and may carry a detail line). */
+static int pg_error(struct merr *err, const char *msg, const char *what) {
+        size_t n = strcspn(msg, "\n");
+        return merr_set(err, -EIO, "%s: %.*s", what, (int) n, msg);
+}
+
+static int exec_ok(PGconn *conn, const char *sql, struct merr *err, const char *what) {
+        PGresult *res = PQexec(conn, sql);
+        ExecStatusType st = PQresultStatus(res);
+        int r = 0;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                r = pg_error(err, PQresultErrorMessage(res), what);
+        PQclear(res);
+        return r;
+}
+
+int store_migrate(PGconn *conn, struct merr *err) {
+        int r = exec_ok(conn,
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT "
+                "NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                err, "creating schema_migrations");
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(migrations); i++) {
+                const struct migration *m = &migrations[i];
+                char version[16];
+                snprintf(version, sizeof(version), "%d", m->version);
+                r = exec_ok(conn, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", err,
+                        "locking the schema");
+                if (r < 0)
+                        break;
+                const char *params[] = {version, m->name};
+                PGresult *res = PQexecParams(conn,
+                        "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL, NULL, 0);
+                bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+                if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                        r = pg_error(err, PQresultErrorMessage(res), "reading schema_migrations");
+                PQclear(res);
+                if (r >= 0 && !done) {
+                        r = exec_ok(conn, m->sql, err, m->name);
+                        if (r >= 0) {
+                                res = PQexecParams(conn,
+                                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                                        NULL, params, NULL, NULL, 0);
+                                if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                                        r = pg_error(err, PQresultErrorMessage(res),
+                                                "recording a migration");
+                                PQclear(res);
+                        }
+                        if (r < 0)
+                                (void) merr_wrap(err, r, "schema migration %d (%s)", m->version, m->name);
+                }
+                (void) exec_ok(conn, r < 0 ? "ROLLBACK" : "COMMIT", r < 0 ? NULL : err, "committing");
+        }
+        return r;
+}
+
+int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
+        PGconn *conn = NULL;
+        pthread_mutex_lock(&s->lock);
+        if (s->n_idle > 0)
+                conn = s->idle[--s->n_idle];
+        pthread_mutex_unlock(&s->lock);
+        if (conn && PQstatus(conn) != CONNECTION_OK) {
+                PQfinish(conn);
+                conn = NULL;
+        }
+        if (!conn) {
+                conn = PQconnectdb(s->url);
+                if (!conn)
+                        return merr_set(err, -ENOMEM, "connecting to the database");
+                if (PQstatus(conn) != CONNECTION_OK) {
+                        int r = pg_error(err, PQerrorMessage(conn), "connecting to the database");
+                        PQfinish(conn);
+                        return r;
+                }
+        }
+        if (!atomic_load(&s->migrated)) {
+                int r = store_migrate(conn, err);
+                if (r < 0) {
+                        PQfinish(conn);
+                        return r;
+                }
+                atomic_store(&s->migrated, true);
+        }
+        *ret = conn;
+        return 0;
+}
+
+void store_release(struct store *s, PGconn *conn) {
+        if (!conn)
+                return;
+        if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+                pthread_mutex_lock(&s->lock);
+                if (s->n_idle < POOL_MAX) {
+                        s->idle[s->n_idle++] = conn;
+                        conn = NULL;
+                }
+                pthread_mutex_unlock(&s->lock);
+        }
+        PQfinish(conn);
+}

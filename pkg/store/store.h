@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox's Postgres database: a small pool of libpq connections to one URL, and the schema, kept by
+ * versioned migrations that run once, under an advisory lock, the first time any mbox program connects
+ * (docs/store.md). Each table has one writer: the operator writes task output (taskoutput.h), the
+ * apiserver everything it mirrors.
+ *
+ * The store never blocks start-up: store_new() only records the URL; connections are made on demand and
+ * a database that is down is an error of that call, so callers can report it and carry on.
+ */
+#pragma once
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "macro.h"
+#include "merr.h"
+
+struct store;
+
+/* url: a libpq connection string or postgres:// URL. */
+int store_new(const char *url, struct store **ret, struct merr *err);
+struct store *store_free(struct store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct store *, store_free);
+
+/* A connection with the schema up to date: an idle one from the pool or a new one. */
+int store_acquire(struct store *s, PGconn **ret, struct merr *err);
+/* Gives conn back (kept when healthy and the pool has room, closed otherwise). */
+void store_release(struct store *s, PGconn *conn);
+
+/* Runs the migrations conn has not seen yet, in order, each in its own transaction. */
+int store_migrate(PGconn *conn, struct merr *err);
+/* The schema version the migrations lead to. */
+int store_schema_version(void);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/taskoutput.h"
+
+struct stream_buf {
+        char *data;
+        size_t len;
+        int seq;
+        uint64_t total;
+};
+
+struct task_output {
+        struct store *store;
+        PGconn *conn;
+        char uid[64];
+        struct stream_buf s[2];
+        int failed; /* the first failure's code; later writes return it */
+};
+
+static int pg_fail(struct task_output *o, PGresult *res, const char *what, struct merr *err) {
+        const char *msg = PQresultErrorMessage(res);
+        o->failed = -EIO;
+        return merr_set(err, -EIO, "%s: %.*s", what, (int) strcspn(msg, "\n"), msg);
+}
+
+int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid,
+        struct task_output **ret, struct merr *err) {
+        struct task_output *o = calloc(1, sizeof(*o));
+        if (!o)
+                return merr_set(err, -ENOMEM, "allocating task output");
+        o->store = s;
+        snprintf(o->uid, sizeof(o->uid), "%s", uid);
+        for (int i = 0; i < 2; i++)
+                if (!(o->s[i].data = malloc(TASK_OUTPUT_CHUNK))) {
+                        task_output_abandon(o);
+                        return merr_set(err, -ENOMEM, "allocating task output");
+                }
+        int r = store_acquire(s, &o->conn, err);
+        if (r < 0) {
+                task_output_abandon(o);
+                return r;
+        }
+        const char *params[] = {uid, ns, name};
+        PGresult *res = PQexecParams(o->conn,
+                "INSERT INTO task_outputs (task_uid, namespace, task_name) VALUES ($1, $2, $3) "
+                "ON CONFLICT (task_uid) DO UPDATE SET complete = false, finished_at = NULL",
+                3, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                r = pg_fail(o, res, "recording the task output", err);
+        PQclear(res);
+        if (r < 0) {
+                task_output_abandon(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int flush(struct task_output *o, enum task_stream stream, struct merr *err) {
+        struct stream_buf *b = &o->s[stream - 1];
+        if (b->len == 0)
+                return 0;
+        char st[4], seq[16];
+        snprintf(st, sizeof(st), "%d", (int) stream);
+        snprintf(seq, sizeof(seq), "%d", b->seq);
+        const char *params[] = {o->uid, st, seq, b->data};
+        const int lengths[] = {0, 0, 0, (int) b->len};
+        const int formats[] = {0, 0, 0, 1}; /* data goes as binary: no escaping, no copy */
+        PGresult *res = PQexecParams(o->conn,
+                "INSERT INTO task_output_chunks (task_uid, stream, seq, data) VALUES ($1, $2, $3, $4)", 4,
+                NULL, params, lengths, formats, 0);
+        int r = 0;
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                r = pg_fail(o, res, "writing task output", err);
+        PQclear(res);
+        if (r == 0) {
+                b->seq++;
+                b->len = 0;
+        }
+        return r;
+}
+
+int task_output_write(struct task_output *o, enum task_stream stream, const char *data, size_t len,
+        struct merr *err) {
+        if (o->failed)
+                return merr_set(err, o->failed, "task output: an earlier write failed");
+        if (stream != TASK_STDOUT && stream != TASK_STDERR)
+                return merr_set(err, -EINVAL, "task output: unknown stream %d", (int) stream);
+        struct stream_buf *b = &o->s[stream - 1];
+        b->total += len;
+        while (len > 0) {
+                size_t n = TASK_OUTPUT_CHUNK - b->len < len ? TASK_OUTPUT_CHUNK - b->len : len;
+                memcpy(b->data + b->len, data, n);
+                b->len += n;
+                data += n;
+                len -= n;
+                if (b->len == TASK_OUTPUT_CHUNK) {
+                        int r = flush(o, stream, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int task_output_end(struct task_output *o, bool complete, const char *error, struct merr *err) {
+        int r = o->failed ? merr_set(err, o->failed, "task output: an earlier write failed") : 0;
+        if (r == 0)
+                r = flush(o, TASK_STDOUT, err);
+        if (r == 0)
+                r = flush(o, TASK_STDERR, err);
+        if (r == 0) {
+                char out[32], errb[32];
+                snprintf(out, sizeof(out), "%" PRIu64, o->s[0].total);
+                snprintf(errb, sizeof(errb), "%" PRIu64, o->s[1].total);
+                const char *params[] = {o->uid, out, errb, complete ? "true" : "false", error};
+                PGresult *res = PQexecParams(o->conn,
+                        "UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, "
+                        "error = $5, finished_at = now() WHERE task_uid = $1",
+                        5, NULL, params, NULL, NULL, 0);
+                if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                        r = pg_fail(o, res, "finishing the task output", err);
+                PQclear(res);
+        }
+        task_output_abandon(o);
+        return r;
+}
+
+void task_output_abandon(struct task_output *o) {
+        if (!o)
+                return;
+        if (o->conn)
+                store_release(o->store, o->conn);
+        free(o->s[0].data);
+        free(o->s[1].data);
+        free(o);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The full output of an ExecutionTask, written to Postgres as it arrives: each stream is cut into chunks
+ * of at most TASK_OUTPUT_CHUNK bytes (rows of task_output_chunks, numbered from 0), and one task_outputs
+ * row per task carries the byte counts and whether the output is complete. Memory stays at one chunk per
+ * stream however much the command writes. The operator is the only writer of these tables.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "merr.h"
+#include "store/store.h"
+
+#define TASK_OUTPUT_CHUNK (256 * 1024)
+
+enum task_stream { TASK_STDOUT = 1, TASK_STDERR = 2 };
+
+struct task_output;
+
+/* Takes a connection from s and records the task (namespace, name, uid) as started. */
+int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid,
+        struct task_output **ret, struct merr *err);
+/* Appends bytes to a stream; a full chunk is written at once. After a failure every call fails. */
+int task_output_write(struct task_output *o, enum task_stream stream, const char *data, size_t len,
+        struct merr *err);
+/* Writes what is buffered and the totals; complete says whether every byte of the command's output went
+ * through task_output_write() (false when the command's session broke, error saying why). Frees o and
+ * gives its connection back. */
+int task_output_end(struct task_output *o, bool complete, const char *error, struct merr *err);
+/* Frees o without writing anything more (the task_outputs row stays incomplete). */
+void task_output_abandon(struct task_output *o);
