@@ -66,7 +66,9 @@ cmd_up() {
                 cmd_kubeconfig "$STATE/mbox-operator.kubeconfig"
                 echo "Starting mbox-operator (log: $LOG)"
                 setsid "$root/build/mbox-operator" --kubeconfig="$STATE/mbox-operator.kubeconfig" \
-                        --health-address="127.0.0.1:$OPERATOR_PORT" --leader-elect >>"$LOG" 2>&1 </dev/null &
+                        --health-address="127.0.0.1:$OPERATOR_PORT" --leader-elect \
+                        --database-url="postgresql://postgres@127.0.0.1:${MBOX_PG_PORT:-15432}/mbox" \
+                        >>"$LOG" 2>&1 </dev/null &
                 echo $! >"$PIDFILE"
                 local i
                 for ((i = 0; i < 120; i++)); do

@@ -29,7 +29,7 @@ static void on_signal(int sig) {
 static void usage(FILE *f) {
         fputs("Usage: mbox-operator [OPTION]...\n"
               "Reconciles mbox.dev Projects, EnvironmentTemplates and Sandboxes into namespaces, policy and\n"
-              "agent-sandbox resources.\n"
+              "agent-sandbox resources, and runs ExecutionTasks in sandbox pods.\n"
               "\n"
               "Connection:\n"
               "      --kubeconfig=PATHS         kubeconfig files, colon-separated (default: $KUBECONFIG,\n"
@@ -47,6 +47,20 @@ static void usage(FILE *f) {
               "the\n"
               "                                 kube-apiserver's address (default: none, URLs are paths)\n"
               "      --resync=DURATION          reconcile every object again after this long (default 10m)\n"
+              "\n"
+              "Execution tasks:\n"
+              "      --task-workers=N           concurrent ExecutionTask reconciles (default 4)\n"
+              "      --max-running-tasks=N      commands running at once over all projects; more wait in\n"
+              "                                 Pending with reason ConcurrencyLimit (default 64)\n"
+              "      --task-tail-bytes=N        size of status.stdoutTail and stderrTail (default 4096, at\n"
+              "                                 most 16384)\n"
+              "      --task-start-timeout=DURATION  how long a task waits for its sandbox to be ready "
+              "before\n"
+              "                                 it fails with reason SandboxNotReady (default 5m)\n"
+              "      --database-url=URL         Postgres that keeps the full output of every task, e.g.\n"
+              "                                 postgresql://mbox@127.0.0.1:5432/mbox (default: the\n"
+              "                                 environment variable MBOX_DATABASE_URL, else none: only the\n"
+              "                                 tails in status are kept, and status says so)\n"
               "\n"
               "Leader election (a coordination.k8s.io/v1 Lease; standby replicas wait for it):\n"
               "      --leader-elect[=BOOL]      take the Lease before doing any work (default false)\n"
@@ -119,6 +133,11 @@ enum {
         OPT_SW,
         OPT_PREVIEW,
         OPT_RESYNC,
+        OPT_TASK_WORKERS,
+        OPT_MAX_TASKS,
+        OPT_TAIL,
+        OPT_TASK_START,
+        OPT_DB,
         OPT_LE,
         OPT_LE_NS,
         OPT_LE_ID,
@@ -142,6 +161,11 @@ int main(int argc, char **argv) {
                 {"sandbox-workers", required_argument, NULL, OPT_SW},
                 {"preview-base-url", required_argument, NULL, OPT_PREVIEW},
                 {"resync", required_argument, NULL, OPT_RESYNC},
+                {"task-workers", required_argument, NULL, OPT_TASK_WORKERS},
+                {"max-running-tasks", required_argument, NULL, OPT_MAX_TASKS},
+                {"task-tail-bytes", required_argument, NULL, OPT_TAIL},
+                {"task-start-timeout", required_argument, NULL, OPT_TASK_START},
+                {"database-url", required_argument, NULL, OPT_DB},
                 {"leader-elect", optional_argument, NULL, OPT_LE},
                 {"leader-election-namespace", required_argument, NULL, OPT_LE_NS},
                 {"leader-election-id", required_argument, NULL, OPT_LE_ID},
@@ -159,7 +183,7 @@ int main(int argc, char **argv) {
         struct operator_options o = {0};
         const char *health_addr = ":8081", *metrics_addr = NULL;
         int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c;
-        long resync_ms = 0;
+        long resync_ms = 0, task_start_ms = 0;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 int r = 0;
                 switch (c) {
@@ -186,6 +210,31 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_RESYNC:
                         r = parse_ms("resync", optarg, &resync_ms);
+                        break;
+                case OPT_TASK_WORKERS:
+                        r = parse_int("task-workers", optarg, &o.task_workers);
+                        break;
+                case OPT_MAX_TASKS:
+                        r = parse_int("max-running-tasks", optarg, &o.max_running_tasks);
+                        break;
+                case OPT_TAIL: {
+                        char *end;
+                        long v = strtol(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || v < 1 || v > 16384) {
+                                fprintf(stderr,
+                                        "mbox-operator: --task-tail-bytes: expected a number from 1 to "
+                                        "16384, got '%s'\n",
+                                        optarg);
+                                r = -EINVAL;
+                        } else
+                                o.task_tail_bytes = (size_t) v;
+                        break;
+                }
+                case OPT_TASK_START:
+                        r = parse_ms("task-start-timeout", optarg, &task_start_ms);
+                        break;
+                case OPT_DB:
+                        o.database_url = optarg;
                         break;
                 case OPT_LE:
                         if ((r = parse_bool(optarg, &o.leader_elect)) < 0)
@@ -248,7 +297,12 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "mbox-operator: unexpected argument '%s' (see --help)\n", argv[optind]);
                 return 2;
         }
+        if (!o.database_url) {
+                const char *url = secure_getenv("MBOX_DATABASE_URL");
+                o.database_url = url && *url ? url : NULL;
+        }
         o.resync_ns = (int64_t) resync_ms * 1000000;
+        o.task_start_timeout_ns = (int64_t) task_start_ms * 1000000;
         log_setup(log_level, log_format, STDERR_FILENO);
 
         struct merr err = MERR_INIT;

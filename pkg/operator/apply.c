@@ -70,7 +70,7 @@ static void count_write(struct op_ctx *cx, enum op_res res, const char *verb) {
         metric_add(cx->op->m_writes, (const char *const[]){name, verb}, 1);
 }
 
-static struct kube_resource res_of(enum op_res res, const char *ns, const char *name) {
+struct kube_resource op_resource(enum op_res res, const char *ns, const char *name) {
         const struct op_res_info *i = &op_res_info[res];
         return (struct kube_resource){
                 .group = i->group,
@@ -89,7 +89,7 @@ int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct m
         _cleanup_json_ json_object *cached = op_get(cx->op, res, key);
         if (cached && op_json_subset(desired, cached))
                 return 0;
-        struct kube_resource r = res_of(res, ns, name);
+        struct kube_resource r = op_resource(res, ns, name);
         struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER, .force = true};
         count_write(cx, res, "apply");
         int rc = kube_apply(cx->c, &r, desired, &wo, NULL, err);
@@ -109,7 +109,8 @@ int op_write_status(
         if (json_object_deep_copy(obj, &copy, NULL) < 0)
                 return merr_set(err, -ENOMEM, "copying object");
         json_object_object_add(copy, "status", json_object_get(status));
-        struct kube_resource r = res_of(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
+        struct kube_resource r =
+                op_resource(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
         r.subresource = "status";
         count_write(cx, res, "status");
         int rc = kube_update(cx->c, &r, copy, NULL, NULL, err);
@@ -150,7 +151,8 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
                 meta, "resourceVersion", json_object_new_string(op_str(obj, "metadata.resourceVersion")));
         const char *s = json_object_to_json_string_ext(
                 patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        struct kube_resource r = res_of(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
+        struct kube_resource r =
+                op_resource(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
         struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
         _cleanup_json_ json_object *updated = NULL;
         count_write(cx, res, "patch");
@@ -175,7 +177,7 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
 
 int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
         struct merr *err) {
-        struct kube_resource r = res_of(res, ns, name);
+        struct kube_resource r = op_resource(res, ns, name);
         struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
         count_write(cx, res, "patch");
         int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), &wo, NULL, err);
@@ -186,7 +188,7 @@ int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *nam
 }
 
 int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, struct merr *err) {
-        struct kube_resource r = res_of(res, ns, name);
+        struct kube_resource r = op_resource(res, ns, name);
         struct kube_delete_opts o = {.propagation_policy = "Background", .grace_period_seconds = -1};
         count_write(cx, res, "delete");
         int rc = kube_delete(cx->c, &r, &o, NULL, err);

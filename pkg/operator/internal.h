@@ -48,6 +48,7 @@ enum op_res {
         RES_AS_POOL,
         RES_AS_CLAIM,
         RES_AS_SANDBOX,
+        RES_TASK,
         RES__MAX,
 };
 
@@ -59,7 +60,7 @@ struct op_res_info {
 
 extern const struct op_res_info op_res_info[RES__MAX];
 
-enum op_ctl { CTL_PROJECT, CTL_TEMPLATE, CTL_SANDBOX, CTL__MAX };
+enum op_ctl { CTL_PROJECT, CTL_TEMPLATE, CTL_SANDBOX, CTL_TASK, CTL__MAX };
 
 struct op_ctx;
 typedef int (*op_reconcile_fn)(struct op_ctx *cx, const char *key, struct merr *err);
@@ -84,11 +85,16 @@ struct mbox_operator {
         atomic_bool lost;
         pthread_mutex_t lock; /* guards admitted and the admission decision */
         pthread_cond_t cond;
-        struct strmap *admitted; /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
+        struct strmap *admitted;  /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
+        struct strmap *runs;      /* "ns/name" of the ExecutionTasks running here -> struct task_run */
+        size_t n_threads_running; /* task threads not yet ended (guarded by lock; cond signals a change) */
+        struct kube_client *idle_clients[16]; /* kept for task threads (guarded by lock) */
+        size_t n_idle_clients;
+        struct store *store; /* task output; NULL without --database-url */
 
         struct metrics *metrics;
         struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,
-                *m_sandboxes;
+                *m_sandboxes, *m_tasks, *m_tasks_running;
 };
 
 struct op_ctx {
@@ -102,6 +108,11 @@ struct op_ctx {
 int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
+int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err);
+/* Ends every running task as the operator stops (killed, reason OperatorStopped); waits up to wait_ms. */
+void op_tasks_stop(struct mbox_operator *op, long wait_ms);
+/* Enqueues the unfinished tasks of namespace ns that wait for sandbox (NULL: any), oldest first, at most n. */
+void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n);
 
 /* ---- cache and queue ---- */
 /* A copy of the cached object of resource res under key (the caller's), or NULL. */
@@ -128,6 +139,8 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
 bool op_has_finalizer(json_object *obj);
 /* Deletes name in ns (background propagation); absence is success. 1 when a request was made. */
 int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, struct merr *err);
+/* The API path parts of an object of res. */
+struct kube_resource op_resource(enum op_res res, const char *ns, const char *name);
 /* A merge patch of obj. */
 int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
         struct merr *err);

@@ -17,6 +17,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "operator/internal.h"
+#include "store/store.h"
 
 const struct op_res_info op_res_info[RES__MAX] = {
         [RES_PROJECT] = {"mbox.dev", "v1alpha1", "projects", "Project", false, false},
@@ -36,15 +37,17 @@ const struct op_res_info op_res_info[RES__MAX] = {
                 true},
         /* pool Sandboxes and claimed ones carry no label of ours: all of them are watched */
         [RES_AS_SANDBOX] = {"agents.x-k8s.io", "v1beta1", "sandboxes", "Sandbox", true, false},
+        [RES_TASK] = {"mbox.dev", "v1alpha1", "executiontasks", "ExecutionTask", true, false},
 };
 
-static const char *const ctl_names[CTL__MAX] = {"project", "template", "sandbox"};
+static const char *const ctl_names[CTL__MAX] = {"project", "template", "sandbox", "task"};
 static const op_reconcile_fn ctl_fns[CTL__MAX] = {
         op_reconcile_project,
         op_reconcile_template,
         op_reconcile_sandbox,
+        op_reconcile_task,
 };
-static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX};
+static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX, RES_TASK};
 
 static int load_config(struct mbox_operator *op, struct kube_config **ret, struct merr *err) {
         if (op->opt.kubeconfig)
@@ -110,6 +113,21 @@ static bool spec_changed(json_object *old_obj, json_object *new_obj) {
                                  !op_str(new_obj, "metadata.deletionTimestamp");
 }
 
+/* Whether a Sandbox's phase, readiness or pod changed (what a waiting task looks at). */
+static bool sandbox_state_changed(json_object *old_obj, json_object *new_obj) {
+        static const char *const paths[] = {"status.phase", "status.podName", "metadata.deletionTimestamp"};
+        if (!old_obj)
+                return true;
+        for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+                const char *a = op_str(old_obj, paths[i]), *b = op_str(new_obj, paths[i]);
+                if (!a != !b || (a && strcmp(a, b) != 0))
+                        return true;
+        }
+        const char *a = op_condition_status(old_obj, "/status/conditions", "Ready", NULL, NULL),
+                   *b = op_condition_status(new_obj, "/status/conditions", "Ready", NULL, NULL);
+        return !a != !b || (a && strcmp(a, b) != 0);
+}
+
 /*
  * Fan-out is kept to what can change an outcome, so that status writes never cascade: a Project's spec
  * change concerns every sandbox of its namespace (lifetimes, quota), its status changes none; a template,
@@ -139,6 +157,12 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 /* room may have appeared for a sandbox waiting on its project's quota */
                 if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")))
                         op_enqueue_sandboxes(op, ns, true);
+                /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
+                if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj)))
+                        op_enqueue_waiting_tasks(op, ns, op_str(obj, "metadata.name"), 64);
+                break;
+        case RES_TASK:
+                op_enqueue(op, CTL_TASK, key);
                 break;
         case RES_NAMESPACE:
         case RES_SERVICEACCOUNT:
@@ -210,12 +234,29 @@ int operator_new(
                 op->opt.leader_name = "mbox-operator";
         if (op->opt.resync_ns <= 0)
                 op->opt.resync_ns = 600LL * 1000000000;
+        if (op->opt.task_workers <= 0)
+                op->opt.task_workers = 4;
+        if (op->opt.max_running_tasks <= 0)
+                op->opt.max_running_tasks = 64;
+        if (op->opt.task_tail_bytes == 0)
+                op->opt.task_tail_bytes = 4096;
+        if (op->opt.task_tail_bytes > 16384)
+                op->opt.task_tail_bytes = 16384;
+        if (op->opt.task_start_timeout_ns <= 0)
+                op->opt.task_start_timeout_ns = 300LL * 1000000000;
         pthread_mutex_init(&op->lock, NULL);
         pthread_cond_init(&op->cond, NULL);
         op->admitted = strmap_new(NULL);
-        if (!op->admitted) {
+        op->runs = strmap_new(NULL);
+        if (!op->admitted || !op->runs) {
                 rc = merr_set(err, -ENOMEM, "allocating the operator");
                 goto fail;
+        }
+
+        if (op->opt.database_url) {
+                rc = store_new(op->opt.database_url, &op->store, err);
+                if (rc < 0)
+                        goto fail;
         }
 
         op->metrics = m;
@@ -239,6 +280,10 @@ int operator_new(
                         ARRAY_SIZE(duration_buckets));
                 op->m_sandboxes = metrics_gauge(m, "mbox_operator_sandboxes", "mbox Sandboxes by phase.",
                         (const char *const[]){"phase", NULL});
+                op->m_tasks = metrics_counter(m, "mbox_operator_tasks_total",
+                        "ExecutionTasks that ended, by final phase.", (const char *const[]){"phase", NULL});
+                op->m_tasks_running = metrics_gauge(
+                        m, "mbox_operator_tasks_running", "ExecutionTask commands running now.", NULL);
         }
 
         for (int c = 0; c < CTL__MAX; c++) {
@@ -301,6 +346,12 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
         if (!op)
                 return NULL;
         stop_threads(op);
+        /* task threads use the caches and queues: none may outlive them */
+        op_tasks_stop(op, 60000);
+        pthread_mutex_lock(&op->lock);
+        while (op->n_threads_running > 0)
+                pthread_cond_wait(&op->cond, &op->lock);
+        pthread_mutex_unlock(&op->lock);
         op->leader = leader_free(op->leader);
         for (int i = 0; i < RES__MAX; i++)
                 op->inf[i] = informer_free(op->inf[i]);
@@ -308,6 +359,10 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
                 op->queue[c] = workqueue_free(op->queue[c]);
         op->events = kube_events_free(op->events);
         strmap_free(op->admitted);
+        strmap_free(op->runs);
+        for (size_t i = 0; i < op->n_idle_clients; i++)
+                kube_client_free(op->idle_clients[i]);
+        store_free(op->store);
         pthread_mutex_destroy(&op->lock);
         pthread_cond_destroy(&op->cond);
         free(op);
@@ -387,7 +442,8 @@ static void *worker_main(void *arg) {
 }
 
 static int start_workers(struct mbox_operator *op, struct merr *err) {
-        int counts[CTL__MAX] = {op->opt.project_workers, op->opt.template_workers, op->opt.sandbox_workers};
+        int counts[CTL__MAX] = {op->opt.project_workers, op->opt.template_workers, op->opt.sandbox_workers,
+                op->opt.task_workers};
         size_t total = 0;
         for (int c = 0; c < CTL__MAX; c++)
                 total += (size_t) counts[c];
@@ -536,6 +592,7 @@ int operator_run(struct mbox_operator *op, struct merr *err) {
                 nanosleep(&(struct timespec){0, 100000000}, NULL);
         }
         stop_threads(op);
+        op_tasks_stop(op, 20000);
         if (op->leader)
                 leader_stop(op->leader);
         for (int i = 0; i < RES__MAX; i++)

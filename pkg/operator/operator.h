@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mbox-operator as a library: the Project, EnvironmentTemplate and Sandbox controllers that reconcile the
- * mbox.dev objects into namespaces, policy objects and agent-sandbox resources (docs/operator.md).
+ * mbox.dev objects into namespaces, policy objects and agent-sandbox resources, and the ExecutionTask
+ * controller that runs commands in sandboxes (docs/operator.md, docs/tasks.md).
  *
  * operator_new() loads the configuration and builds one informer per watched resource, a work queue per
  * controller and the metrics; operator_run() starts the informers, waits for their caches, takes the
@@ -31,8 +32,13 @@ struct operator_options {
         const char *leader_name;      /* default mbox-operator */
         const char *leader_identity;  /* default <hostname>_<pid> */
         long lease_duration_ms, renew_deadline_ms, retry_period_ms;
-        const char *preview_base_url; /* preview URLs are <base>/<namespace>/<sandbox>/<port>/ */
-        int64_t resync_ns;            /* every object is reconciled again after this (default 10 min) */
+        const char *preview_base_url;  /* preview URLs are <base>/<namespace>/<sandbox>/<port>/ */
+        int64_t resync_ns;             /* every object is reconciled again after this (default 10 min) */
+        int task_workers;              /* concurrent ExecutionTask reconciles (default 4) */
+        int max_running_tasks;         /* commands running at once, over all projects (default 64) */
+        size_t task_tail_bytes;        /* stdoutTail / stderrTail size (default 4096, at most 16384) */
+        int64_t task_start_timeout_ns; /* how long a task waits for its sandbox to be ready (default 5m) */
+        const char *database_url;      /* Postgres for the full task output; NULL: tails only */
 };
 
 struct mbox_operator;

@@ -1,0 +1,1009 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The ExecutionTask controller (docs/tasks.md). A reconcile decides; a thread per running task does the
+ * waiting. A task waits in Pending until its Sandbox is Running and Ready (up to --task-start-timeout),
+ * and until the concurrency limits (the project's maxRunningTasks and maxRunningTasksPerSandbox, the
+ * operator's --max-running-tasks) leave room. It is then recorded as Running (an update on the cached
+ * resourceVersion, so two operators can never both start it) before its thread execs the command in the
+ * sandbox's Pod: a task runs at most once.
+ *
+ * The command runs under `env MBOX_TASK_UID=<uid>`: every process it starts inherits that variable, so a
+ * timeout, a cancel, a deletion or an operator restart can find and kill the whole process tree in the
+ * pod (a closed exec stream alone leaves it running). Output goes to bounded tails for status and, with
+ * a database, in full to Postgres (pkg/store/taskoutput.h). Declared artifacts are checked (size, sha256
+ * digest, content type) once the command exits.
+ *
+ * A task found Running that no thread of this process runs was started by an operator that is gone: its
+ * processes are killed and it ends Failed with reason OperatorRestarted; it is never run again.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/project.h"
+#include "api/task.h"
+#include "duration.h"
+#include "jsonutil.h"
+#include "kube/exec.h"
+#include "log.h"
+#include "operator/internal.h"
+#include "store/taskoutput.h"
+#include "timestamp.h"
+
+#define NS_PER_S          1000000000LL
+#define NOT_FOUND_GRACE_S 10 /* a task may be applied just before its sandbox (one kubectl apply -f dir) */
+#define ACTIVITY_STEP_S   15
+
+enum run_end { END_NONE, END_CANCEL, END_DELETED, END_SHUTDOWN };
+
+struct tail {
+        char *buf;
+        size_t cap, len, pos; /* ring: the newest byte is at pos - 1 */
+        uint64_t total;
+};
+
+struct task_run {
+        struct mbox_operator *op;
+        char key[320], ns[64], name[256], uid[64], sandbox[64], pod[256];
+        json_object *task; /* the object as it was started (owned) */
+        atomic_bool cancel;
+        atomic_int end; /* enum run_end: why cancel was set */
+        struct timestamp started;
+        struct tail out, err;
+        struct task_output *store_out; /* NULL when not stored */
+        char store_error[256];         /* why the full output is not stored */
+        bool store_partial;            /* stored up to where the command was stopped */
+};
+
+static void run_free(struct task_run *r) {
+        if (!r)
+                return;
+        json_object_put(r->task);
+        free(r->out.buf);
+        free(r->err.buf);
+        task_output_abandon(r->store_out);
+        free(r);
+}
+
+/* ---- helpers ---- */
+
+static void tail_add(struct tail *t, const char *data, size_t len) {
+        t->total += len;
+        if (len >= t->cap) {
+                memcpy(t->buf, data + len - t->cap, t->cap);
+                t->len = t->cap;
+                t->pos = 0;
+                return;
+        }
+        size_t first = t->cap - t->pos < len ? t->cap - t->pos : len;
+        memcpy(t->buf + t->pos, data, first);
+        memcpy(t->buf, data + first, len - first);
+        t->pos = (t->pos + len) % t->cap;
+        t->len = t->len + len > t->cap ? t->cap : t->len + len;
+}
+
+/* The tail as a JSON string: oldest byte first, starting at a character boundary, and with every byte that
+ * is not part of valid UTF-8 replaced by '?' (status is JSON text). */
+static json_object *tail_json(const struct tail *t) {
+        char *s = malloc(t->len + 1);
+        if (!s)
+                return NULL;
+        size_t start = t->len == t->cap ? t->pos : 0;
+        for (size_t i = 0; i < t->len; i++)
+                s[i] = t->buf[(start + i) % t->cap];
+        size_t i = 0, o = 0;
+        if (t->total > t->len) /* cut: skip continuation bytes at the front */
+                while (i < t->len && (s[i] & 0xC0) == 0x80)
+                        i++;
+        while (i < t->len) {
+                unsigned char c = (unsigned char) s[i];
+                size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+                bool ok = n > 0 && i + n <= t->len && (n != 2 || c >= 0xC2) && (n != 4 || c <= 0xF4);
+                for (size_t k = 1; ok && k < n; k++)
+                        ok = ((unsigned char) s[i + k] & 0xC0) == 0x80;
+                if (ok && n == 3)
+                        ok = !(c == 0xE0 && (unsigned char) s[i + 1] < 0xA0) &&
+                             !(c == 0xED && (unsigned char) s[i + 1] >= 0xA0);
+                if (ok && n == 4)
+                        ok = !(c == 0xF0 && (unsigned char) s[i + 1] < 0x90) &&
+                             !(c == 0xF4 && (unsigned char) s[i + 1] >= 0x90);
+                if (!ok) {
+                        s[o++] = '?';
+                        i++;
+                        continue;
+                }
+                memmove(s + o, s + i, n);
+                o += n;
+                i += n;
+        }
+        json_object *j = json_object_new_string_len(s, (int) o);
+        free(s);
+        return j;
+}
+
+static void put(json_object *o, const char *k, const char *v) {
+        if (v && *v)
+                json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void put_time(json_object *o, const char *k, const struct timestamp *t) {
+        char buf[64];
+        struct timestamp w = *t;
+        w.nsec = 0;
+        if (t->sec && timestamp_format(&w, buf, sizeof(buf)) >= 0)
+                put(o, k, buf);
+}
+
+static int64_t age_ns(json_object *obj) {
+        struct timestamp created, now;
+        int64_t d = 0;
+        const char *s = op_str(obj, "metadata.creationTimestamp");
+        if (!s || timestamp_parse(s, &created, NULL) < 0)
+                return 0;
+        timestamp_now(&now);
+        timestamp_diff(&now, &created, &d);
+        return d;
+}
+
+static void count_task(struct mbox_operator *op, const char *phase) {
+        if (op->m_tasks)
+                metric_add(op->m_tasks, (const char *const[]){phase, NULL}, 1);
+}
+
+/* ---- clients for task threads (a kube_client is used by one thread at a time) ---- */
+
+static int client_get(struct mbox_operator *op, struct kube_client **ret, struct merr *err) {
+        pthread_mutex_lock(&op->lock);
+        struct kube_client *c = op->n_idle_clients ? op->idle_clients[--op->n_idle_clients] : NULL;
+        pthread_mutex_unlock(&op->lock);
+        if (c) {
+                *ret = c;
+                return 0;
+        }
+        struct kube_config *cfg = NULL;
+        int r = op->opt.kubeconfig ? kube_config_load(op->opt.kubeconfig, op->opt.context, &cfg, err)
+                                   : kube_config_default(op->opt.context, &cfg, err);
+        if (r < 0)
+                return r;
+        return kube_client_new(cfg, ret, err);
+}
+
+static void client_put(struct mbox_operator *op, struct kube_client *c) {
+        pthread_mutex_lock(&op->lock);
+        if (op->n_idle_clients < ARRAY_SIZE(op->idle_clients)) {
+                op->idle_clients[op->n_idle_clients++] = c;
+                c = NULL;
+        }
+        pthread_mutex_unlock(&op->lock);
+        kube_client_free(c);
+}
+
+/* ---- the status a task shows ---- */
+
+struct outcome {
+        const char *phase, *reason;
+        char message[1024];
+        bool has_exit;
+        int exit_code;
+        struct timestamp completed;
+};
+
+static void set_msg(struct outcome *o, const char *fmt, ...) _printf_(2, 3);
+static void set_msg(struct outcome *o, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(o->message, sizeof(o->message), fmt, ap);
+        va_end(ap);
+}
+
+/* Status for obj: phase, reason and message, plus what a run adds (NULL when it has not started). */
+static json_object *build_status(json_object *obj, const struct outcome *oc, const struct task_run *run,
+        json_object *artifacts) {
+        int64_t gen = 0;
+        json_object *old = NULL, *st = json_object_new_object();
+        json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
+        json_pointer_get(obj, "/status/conditions", &old);
+        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
+        put(st, "phase", oc->phase);
+        put(st, "reason", oc->reason);
+        put(st, "message", oc->message);
+        bool final = task_phase_is_final(oc->phase);
+        if (oc->has_exit)
+                json_object_object_add(st, "exitCode", json_object_new_int(oc->exit_code));
+        /* a task that ends before it starts keeps what an earlier status said (an orphan's start) */
+        const char *start = op_str(obj, "status.startTime"), *pod = op_str(obj, "status.podName");
+        if (run) {
+                put_time(st, "startTime", &run->started);
+                put(st, "podName", run->pod);
+        } else {
+                put(st, "startTime", start);
+                put(st, "podName", pod);
+        }
+        if (final) {
+                put_time(st, "completionTime", &oc->completed);
+                struct timestamp s;
+                int64_t d = 0;
+                char dur[DURATION_STR_MAX];
+                if (run)
+                        timestamp_diff(&oc->completed, &run->started, &d);
+                else if (start && timestamp_parse(start, &s, NULL) == 0)
+                        timestamp_diff(&oc->completed, &s, &d);
+                if ((run || start) && duration_format(d / 1000000 * 1000000, dur, sizeof(dur)) > 0)
+                        put(st, "duration", dur);
+        }
+        if (run && final) {
+                json_object_object_add(st, "stdoutTail", tail_json(&run->out));
+                json_object_object_add(st, "stderrTail", tail_json(&run->err));
+                json_object_object_add(st, "stdoutBytes", json_object_new_int64((int64_t) run->out.total));
+                json_object_object_add(st, "stderrBytes", json_object_new_int64((int64_t) run->err.total));
+                if (!run->store_error[0]) {
+                        json_object *ref = json_object_new_object();
+                        char uri[512];
+                        snprintf(uri, sizeof(uri), "/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/taskoutputs/%s",
+                                run->ns, run->name);
+                        put(ref, "name", run->name);
+                        put(ref, "uri", uri);
+                        json_object_object_add(st, "logRef", ref);
+                }
+        }
+        if (artifacts)
+                json_object_object_add(st, "artifacts", json_object_get(artifacts));
+        json_object *conds = json_object_new_array();
+        bool started = run || start;
+        op_condition(conds, old, "Started", started, started ? "Started" : oc->reason ? oc->reason : "Pending",
+                started ? "the command was started in the sandbox pod" : oc->message, gen);
+        op_condition(conds, old, "Completed", final, final ? oc->phase : "NotFinished",
+                final ? oc->message : "the task has not finished", gen);
+        if (run && final) {
+                bool stored = !run->store_error[0];
+                op_condition(conds, old, "OutputStored", stored,
+                        !stored                ? "NotStored"
+                        : run->store_partial ? "StoredUntilStopped"
+                                             : "Stored",
+                        !stored              ? run->store_error
+                        : run->store_partial ? "the output is stored up to where the command was stopped"
+                                             : "the full output is stored",
+                        gen);
+        }
+        json_object_object_add(st, "conditions", conds);
+        return st;
+}
+
+/* Writes a status from a run's thread: read fresh, check it is still the same task, update; conflicts
+ * are retried. Returns 0, or -ENOENT when the task is gone. */
+static int write_final(struct kube_client *c, struct task_run *run, const struct outcome *oc,
+        json_object *artifacts, struct merr *err) {
+        struct kube_resource r = op_resource(RES_TASK, run->ns, run->name);
+        int rc = -EIO;
+        for (int attempt = 0; attempt < 60; attempt++) {
+                _cleanup_json_ json_object *cur = NULL;
+                merr_clear(err);
+                rc = kube_get(c, &r, &cur, err);
+                if (rc == -ENOENT)
+                        return rc;
+                if (rc == 0) {
+                        const char *uid = op_str(cur, "metadata.uid");
+                        if (!uid || strcmp(uid, run->uid) != 0)
+                                return -ENOENT;
+                        if (task_phase_is_final(op_str(cur, "status.phase")))
+                                return merr_set(err, -EALREADY, "the task already ended as %s",
+                                        op_str(cur, "status.phase"));
+                        json_object_object_add(cur, "status", build_status(cur, oc, run, artifacts));
+                        struct kube_resource rs = r;
+                        rs.subresource = "status";
+                        if (run->op->m_writes)
+                                metric_add(run->op->m_writes,
+                                        (const char *const[]){"executiontasks.mbox.dev", "status", NULL}, 1);
+                        rc = kube_update(c, &rs, cur, NULL, NULL, err);
+                        if (rc == 0 || rc == -ENOENT)
+                                return rc;
+                }
+                /* refusals do not change by retrying; an API server that is away may come back */
+                if (rc == -EINVAL || rc == -EPERM || rc == -EACCES)
+                        return rc;
+                if (atomic_load(&run->end) == END_SHUTDOWN && attempt >= 4)
+                        return rc;
+                if (rc != -ESTALE)
+                        nanosleep(&(struct timespec){attempt < 5 ? 0 : 1, attempt < 5 ? 200000000 : 0}, NULL);
+        }
+        return rc;
+}
+
+/* Moves the sandbox's status.lastActivityAt to now, so idle timeouts see task work (best effort). Idle
+ * timeouts count in minutes: a time less than ACTIVITY_STEP_S old is left as it is. */
+static void touch_sandbox(struct kube_client *c, struct task_run *run) {
+        char now[64], patch[160], key[160];
+        struct merr err = MERR_INIT;
+        struct timestamp last, t;
+        snprintf(key, sizeof(key), "%s/%s", run->ns, run->sandbox);
+        _cleanup_json_ json_object *sb = op_get(run->op, RES_SANDBOX, key);
+        const char *s = sb ? op_str(sb, "status.lastActivityAt") : NULL;
+        int64_t since = 0;
+        timestamp_now(&t);
+        if (s && timestamp_parse(s, &last, NULL) == 0 && timestamp_diff(&t, &last, &since) == 0 &&
+                since < ACTIVITY_STEP_S * NS_PER_S)
+                return;
+        op_now(now, sizeof(now));
+        snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", now);
+        struct kube_resource r = op_resource(RES_SANDBOX, run->ns, run->sandbox);
+        r.subresource = "status";
+        if (run->op->m_writes)
+                metric_add(run->op->m_writes, (const char *const[]){"sandboxes.mbox.dev", "patch", NULL}, 1);
+        if (kube_patch(c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, NULL, &err) < 0)
+                log_warn("cannot record sandbox activity", "sandbox", run->sandbox, "error", merr_msg(&err));
+}
+
+/* ---- commands in the pod ---- */
+
+static const char KILL_SCRIPT[] =
+        "for i in 1 2 3 4 5 6 7 8 9 10; do "
+        "l=$(grep -ls \"MBOX_TASK_UID=$0\" /proc/[0-9]*/environ); [ -n \"$l\" ] || exit 0; "
+        "for f in $l; do p=${f#/proc/}; kill -KILL \"${p%/environ}\" 2>/dev/null; done; sleep 0.2; done; "
+        "echo 'processes survived SIGKILL' >&2; exit 1";
+
+/* Kills every process of the task in the pod (those carrying MBOX_TASK_UID=<uid>). */
+static int kill_remote(struct kube_client *c, const char *ns, const char *pod, const char *uid,
+        struct merr *err) {
+        const char *const argv[] = {"sh", "-c", KILL_SCRIPT, uid, NULL};
+        struct kube_exec_opts o = {
+                .namespace = ns, .pod = pod, .command = argv, .stdin_fd = -1, .timeout_ms = 30000};
+        struct kube_exec_result res;
+        int rc = kube_exec(c, &o, &res, err);
+        if (rc == 0 && res.exit_code != 0)
+                rc = merr_set(err, -EBUSY, "processes of task %s survived SIGKILL", uid);
+        return rc;
+}
+
+static const char COLLECT_SCRIPT[] =
+        "for p; do if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
+        "s=$(wc -c <\"$p\") && d=$(sha256sum <\"$p\") && echo ok $s ${d%% *} || echo unreadable; "
+        "elif [ -e \"$p\" ]; then echo notfile; else echo missing; fi; done";
+
+struct collect {
+        char buf[8192];
+        size_t len;
+};
+
+static int collect_sink(const char *data, size_t len, void *ud) {
+        struct collect *c = ud;
+        size_t n = sizeof(c->buf) - 1 - c->len < len ? sizeof(c->buf) - 1 - c->len : len;
+        memcpy(c->buf + c->len, data, n);
+        c->len += n;
+        c->buf[c->len] = '\0';
+        return 0;
+}
+
+static const char *guess_type(const char *path) {
+        static const struct {
+                const char *ext, *type;
+        } types[] = {{".json", "application/json"}, {".txt", "text/plain"}, {".log", "text/plain"},
+                {".md", "text/markdown"}, {".html", "text/html"}, {".xml", "application/xml"},
+                {".csv", "text/csv"}, {".yaml", "application/yaml"}, {".yml", "application/yaml"},
+                {".tar", "application/x-tar"}, {".gz", "application/gzip"}, {".tgz", "application/gzip"},
+                {".zip", "application/zip"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
+                {".svg", "image/svg+xml"}, {".pdf", "application/pdf"}};
+        size_t n = strlen(path);
+        for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+                size_t e = strlen(types[i].ext);
+                if (n > e && strcasecmp(path + n - e, types[i].ext) == 0)
+                        return types[i].type;
+        }
+        return "application/octet-stream";
+}
+
+/* Checks the declared artifacts; *missing names the first required one that is not there. */
+static int collect_artifacts(struct kube_client *c, struct task_run *run, json_object *decl, json_object **ret,
+        char *missing, size_t missing_size, struct merr *err) {
+        size_t n = json_object_array_length(decl);
+        const char **argv = calloc(n + 5, sizeof(*argv));
+        if (!argv)
+                return merr_set(err, -ENOMEM, "collecting artifacts");
+        argv[0] = "sh";
+        argv[1] = "-c";
+        argv[2] = COLLECT_SCRIPT;
+        argv[3] = "mbox-artifacts";
+        for (size_t i = 0; i < n; i++)
+                argv[4 + i] = op_str(json_object_array_get_idx(decl, i), "path");
+        struct collect col = {.len = 0};
+        struct kube_exec_opts o = {.namespace = run->ns,
+                .pod = run->pod,
+                .command = argv,
+                .stdin_fd = -1,
+                .on_stdout = collect_sink,
+                .userdata = &col,
+                .timeout_ms = 120000};
+        struct kube_exec_result res;
+        int rc = kube_exec(c, &o, &res, err);
+        free(argv);
+        if (rc < 0)
+                return rc;
+        json_object *list = json_object_new_array();
+        char *save = NULL, *line = strtok_r(col.buf, "\n", &save);
+        for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {
+                json_object *d = json_object_array_get_idx(decl, i), *a = json_object_new_object();
+                const char *name = op_str(d, "name"), *path = op_str(d, "path"), *ct = op_str(d, "contentType");
+                bool optional = false;
+                json_get_bool(d, "optional", JSON_OPTIONAL, &optional, NULL);
+                put(a, "name", name);
+                put(a, "path", path);
+                long long size = 0;
+                char digest[80] = "";
+                if (line && sscanf(line, "ok %lld %64s", &size, digest) == 2 && strlen(digest) == 64) {
+                        char uri[1100], artifact[320], full[80];
+                        snprintf(uri, sizeof(uri), "workspace://%s", path);
+                        snprintf(full, sizeof(full), "sha256:%s", digest);
+                        snprintf(artifact, sizeof(artifact), "%.190s-%.60s", run->name, name);
+                        put(a, "uri", uri);
+                        put(a, "contentType", ct ? ct : guess_type(path));
+                        json_object_object_add(a, "sizeBytes", json_object_new_int64(size));
+                        put(a, "digest", full);
+                        put(a, "artifactName", artifact);
+                } else if (!optional && !missing[0])
+                        snprintf(missing, missing_size, "%s (%s): %s", name, path,
+                                line && strcmp(line, "notfile") == 0      ? "not a regular file"
+                                : line && strcmp(line, "unreadable") == 0 ? "cannot be read"
+                                                                          : "no such file");
+                json_object_array_add(list, a);
+        }
+        *ret = list;
+        return 0;
+}
+
+/* ---- a run ---- */
+
+static int on_out(const char *data, size_t len, void *ud, struct tail *t, enum task_stream s) {
+        struct task_run *run = ud;
+        tail_add(t, data, len);
+        if (run->store_out) {
+                struct merr err = MERR_INIT;
+                if (task_output_write(run->store_out, s, data, len, &err) < 0) {
+                        snprintf(run->store_error, sizeof(run->store_error),
+                                "the full output could not be stored: %s", merr_msg(&err));
+                        task_output_abandon(run->store_out);
+                        run->store_out = NULL;
+                }
+        }
+        return 0;
+}
+
+static int on_stdout(const char *data, size_t len, void *ud) {
+        return on_out(data, len, ud, &((struct task_run *) ud)->out, TASK_STDOUT);
+}
+
+static int on_stderr(const char *data, size_t len, void *ud) {
+        return on_out(data, len, ud, &((struct task_run *) ud)->err, TASK_STDERR);
+}
+
+/* argv: env MBOX_TASK_UID=<uid> [NAME=VALUE]... COMMAND..., behind `cd DIR` when workingDir is set. */
+static char **build_argv(struct task_run *run) {
+        json_object *cmd = NULL, *env = NULL;
+        json_pointer_get(run->task, "/spec/command", &cmd);
+        json_pointer_get(run->task, "/spec/env", &env);
+        size_t nc = cmd ? json_object_array_length(cmd) : 0, ne = env ? json_object_array_length(env) : 0;
+        char **argv = calloc(nc + ne + 8, sizeof(char *));
+        size_t i = 0;
+        const char *dir = op_str(run->task, "spec.workingDir");
+        if (!argv)
+                return NULL;
+        if (dir) {
+                argv[i++] = strdup("sh");
+                argv[i++] = strdup("-c");
+                argv[i++] = strdup("cd -- \"$0\" && exec env \"$@\"");
+                argv[i++] = strdup(dir);
+        } else
+                argv[i++] = strdup("env");
+        argv[i++] = strdup("--");
+        if (asprintf(&argv[i++], "MBOX_TASK_UID=%s", run->uid) < 0)
+                argv[i - 1] = NULL;
+        for (size_t k = 0; k < ne; k++) {
+                json_object *e = json_object_array_get_idx(env, k);
+                const char *v = op_str(e, "value");
+                if (asprintf(&argv[i++], "%s=%s", op_str(e, "name"), v ? v : "") < 0)
+                        argv[i - 1] = NULL;
+        }
+        for (size_t k = 0; k < nc; k++)
+                argv[i++] = strdup(json_object_get_string(json_object_array_get_idx(cmd, k)));
+        for (size_t k = 0; k < i; k++)
+                if (!argv[k]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(argv[j]);
+                        free(argv);
+                        return NULL;
+                }
+        return argv;
+}
+
+static void run_command(struct kube_client *c, struct task_run *run, struct outcome *oc, json_object **artifacts) {
+        struct merr err = MERR_INIT;
+        int64_t timeout = 600;
+        json_get_int64(run->task, "spec.timeoutSeconds", JSON_OPTIONAL, &timeout, NULL);
+        const char *stdin_data = op_str(run->task, "spec.stdin");
+        char **argv = build_argv(run);
+        if (!argv) {
+                oc->phase = "Failed";
+                oc->reason = "ExecFailed";
+                set_msg(oc, "out of memory building the command");
+                return;
+        }
+        if (run->op->store) {
+                if (task_output_begin(run->op->store, run->ns, run->name, run->uid, &run->store_out, &err) < 0)
+                        snprintf(run->store_error, sizeof(run->store_error),
+                                "the full output could not be stored: %s", merr_msg(&err));
+        } else
+                snprintf(run->store_error, sizeof(run->store_error),
+                        "the full output is not stored: mbox-operator runs without --database-url");
+        merr_clear(&err);
+        struct kube_exec_opts o = {.namespace = run->ns,
+                .pod = run->pod,
+                .command = (const char *const *) argv,
+                .stdin_fd = -1,
+                .has_stdin = stdin_data != NULL,
+                .stdin_data = stdin_data,
+                .stdin_len = stdin_data ? strlen(stdin_data) : 0,
+                .on_stdout = on_stdout,
+                .on_stderr = on_stderr,
+                .userdata = run,
+                .timeout_ms = (long) timeout * 1000,
+                .cancel = &run->cancel};
+        struct kube_exec_result res;
+        int rc = kube_exec(c, &o, &res, &err);
+        for (size_t i = 0; argv[i]; i++)
+                free(argv[i]);
+        free(argv);
+
+        enum run_end end = atomic_load(&run->end);
+        if (rc == 0) {
+                oc->has_exit = true;
+                oc->exit_code = res.exit_code;
+                oc->phase = res.exit_code == 0 ? "Succeeded" : "Failed";
+                oc->reason = res.exit_code == 0 ? "Succeeded" : "NonZeroExitCode";
+                set_msg(oc, "the command exited with code %d", res.exit_code);
+        } else {
+                struct merr kerr = MERR_INIT;
+                int k = kill_remote(c, run->ns, run->pod, run->uid, &kerr);
+                const char *killed = k == 0 ? "its processes were killed" : merr_msg(&kerr);
+                if (rc == -ETIMEDOUT) {
+                        oc->phase = "TimedOut";
+                        oc->reason = "TimedOut";
+                        set_msg(oc, "the command ran longer than timeoutSeconds (%" PRId64 " s); %s", timeout,
+                                killed);
+                } else if (rc == -ECANCELED && end == END_SHUTDOWN) {
+                        oc->phase = "Failed";
+                        oc->reason = "OperatorStopped";
+                        set_msg(oc, "mbox-operator stopped while the command ran; %s. Create the task again to "
+                                    "run it again",
+                                killed);
+                } else if (rc == -ECANCELED) {
+                        oc->phase = "Canceled";
+                        oc->reason = "Canceled";
+                        set_msg(oc, "%s; %s", end == END_DELETED ? "the task was deleted" : "spec.cancel was set",
+                                killed);
+                } else {
+                        oc->phase = "Failed";
+                        oc->reason = "ExecFailed";
+                        set_msg(oc, "%s (%s)", merr_msg(&err), killed);
+                }
+        }
+        if (run->store_out) {
+                bool complete = rc == 0;
+                merr_clear(&err);
+                if (task_output_end(run->store_out, complete, complete ? NULL : oc->message, &err) < 0)
+                        snprintf(run->store_error, sizeof(run->store_error),
+                                "the full output could not be stored: %s", merr_msg(&err));
+                else
+                        run->store_partial = !complete;
+                run->store_out = NULL;
+        }
+
+        json_object *decl = NULL;
+        if (rc == 0 && json_pointer_get(run->task, "/spec/artifacts", &decl) == 0 &&
+                json_object_array_length(decl) > 0) {
+                char missing[512] = "";
+                merr_clear(&err);
+                if (collect_artifacts(c, run, decl, artifacts, missing, sizeof(missing), &err) < 0) {
+                        if (oc->exit_code == 0) {
+                                oc->phase = "Failed";
+                                oc->reason = "ArtifactCollectionFailed";
+                                set_msg(oc, "the command exited with code 0, but its artifacts could not be "
+                                            "checked: %s",
+                                        merr_msg(&err));
+                        }
+                } else if (missing[0] && oc->exit_code == 0) {
+                        oc->phase = "Failed";
+                        oc->reason = "ArtifactMissing";
+                        set_msg(oc, "the command exited with code 0, but artifact %s", missing);
+                }
+        }
+}
+
+static void *run_main(void *arg) {
+        struct task_run *run = arg;
+        struct mbox_operator *op = run->op;
+        struct kube_client *c = NULL;
+        struct merr err = MERR_INIT;
+        struct outcome oc = {0};
+        _cleanup_json_ json_object *artifacts = NULL;
+
+        if (client_get(op, &c, &err) < 0) {
+                oc.phase = "Failed";
+                oc.reason = "ExecFailed";
+                set_msg(&oc, "cannot reach the API server: %s", merr_msg(&err));
+        } else {
+                touch_sandbox(c, run);
+                run_command(c, run, &oc, &artifacts);
+                touch_sandbox(c, run);
+        }
+        timestamp_now(&oc.completed);
+        if (atomic_load(&run->end) != END_DELETED && c) {
+                merr_clear(&err);
+                int rc = write_final(c, run, &oc, artifacts, &err);
+                if (rc < 0 && rc != -ENOENT)
+                        log_error("cannot record the end of a task", "task", run->key, "phase", oc.phase,
+                                "error", merr_msg(&err));
+                struct op_ctx cx = {.op = op, .c = c, .ctl = CTL_TASK};
+                if (rc == 0)
+                        op_event(&cx, run->task, strcmp(oc.phase, "Succeeded") == 0 ? "Normal" : "Warning",
+                                oc.reason, "%s", oc.message);
+        }
+        log_info("task finished", "task", run->key, "phase", oc.phase, "reason", oc.reason);
+        count_task(op, oc.phase);
+        if (c)
+                client_put(op, c);
+
+        pthread_mutex_lock(&op->lock);
+        if (strmap_get(op->runs, run->key) == run)
+                strmap_remove(op->runs, run->key);
+        if (op->m_tasks_running)
+                metric_set(op->m_tasks_running, NULL, (double) strmap_size(op->runs));
+        op->n_threads_running--;
+        pthread_cond_broadcast(&op->cond);
+        pthread_mutex_unlock(&op->lock);
+        /* room for the next ones */
+        op_enqueue_waiting_tasks(op, run->ns, run->sandbox, 8);
+        op_enqueue_waiting_tasks(op, run->ns, NULL, 8);
+        op_enqueue(op, CTL_TASK, run->key);
+        run_free(run);
+        return NULL;
+}
+
+/* ---- waiting tasks ---- */
+
+struct waiting {
+        const char *sandbox;
+        struct waiting_item {
+                char key[320];
+                char created[64];
+        } *items;
+        size_t n, cap;
+};
+
+static void collect_waiting_fn(const char *key, json_object *obj, void *ud) {
+        struct waiting *w = ud;
+        const char *phase = op_str(obj, "status.phase"), *sb = op_str(obj, "spec.sandboxRef.name");
+        if ((phase && strcmp(phase, "Pending") != 0) || (w->sandbox && (!sb || strcmp(sb, w->sandbox) != 0)))
+                return;
+        if (w->n == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 64;
+                struct waiting_item *n = realloc(w->items, cap * sizeof(*n));
+                if (!n)
+                        return;
+                w->items = n;
+                w->cap = cap;
+        }
+        const char *created = op_str(obj, "metadata.creationTimestamp");
+        snprintf(w->items[w->n].key, sizeof(w->items[w->n].key), "%s", key);
+        snprintf(w->items[w->n].created, sizeof(w->items[w->n].created), "%s", created ? created : "");
+        w->n++;
+}
+
+static int cmp_waiting(const void *a, const void *b) {
+        const struct waiting_item *x = a, *y = b;
+        int c = strcmp(x->created, y->created);
+        return c ? c : strcmp(x->key, y->key);
+}
+
+void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n) {
+        struct waiting w = {.sandbox = sandbox};
+        informer_foreach(op->inf[RES_TASK], ns, collect_waiting_fn, &w);
+        qsort(w.items, w.n, sizeof(*w.items), cmp_waiting);
+        for (size_t i = 0; i < w.n && i < n; i++)
+                op_enqueue(op, CTL_TASK, w.items[i].key);
+        free(w.items);
+}
+
+/* ---- the reconcile ---- */
+
+/* Whether the limits leave room for one more task in ns/sandbox; why says which does not. Under lock. */
+static bool has_room(struct mbox_operator *op, const struct project *p, const char *ns, const char *sandbox,
+        char *why, size_t size) {
+        size_t in_ns = 0, in_sb = 0, iter = 0;
+        const char *k;
+        void *v;
+        while (strmap_next(op->runs, &iter, &k, &v)) {
+                struct task_run *r = v;
+                if (strcmp(r->ns, ns) == 0) {
+                        in_ns++;
+                        if (strcmp(r->sandbox, sandbox) == 0)
+                                in_sb++;
+                }
+        }
+        if (p && p->spec.quota.has_max_running_tasks_per_sandbox &&
+                (int64_t) in_sb >= p->spec.quota.max_running_tasks_per_sandbox)
+                snprintf(why, size, "%zu tasks run in sandbox %s, the most Project %s allows per sandbox "
+                                    "(spec.quota.maxRunningTasksPerSandbox)",
+                        in_sb, sandbox, p->meta.name);
+        else if (p && p->spec.quota.has_max_running_tasks && (int64_t) in_ns >= p->spec.quota.max_running_tasks)
+                snprintf(why, size, "%zu tasks run in Project %s, the most it allows (spec.quota.maxRunningTasks)",
+                        in_ns, p->meta.name);
+        else if (strmap_size(op->runs) >= (size_t) op->opt.max_running_tasks)
+                snprintf(why, size, "mbox-operator already runs %zu tasks, its limit (--max-running-tasks)",
+                        strmap_size(op->runs));
+        else
+                return true;
+        return false;
+}
+
+static int write_status(struct op_ctx *cx, json_object *obj, struct outcome *oc, struct merr *err) {
+        if (task_phase_is_final(oc->phase))
+                timestamp_now(&oc->completed);
+        _cleanup_json_ json_object *st = build_status(obj, oc, NULL, NULL);
+        int rc = op_write_status(cx, RES_TASK, obj, st, err);
+        if (rc > 0 && task_phase_is_final(oc->phase)) {
+                op_event(cx, obj, "Warning", oc->reason, "%s", oc->message);
+                count_task(cx->op, oc->phase);
+        }
+        return rc < 0 ? rc : 0;
+}
+
+static int finish_early(struct op_ctx *cx, json_object *obj, const char *phase, const char *reason,
+        struct merr *err, const char *fmt, ...) _printf_(6, 7);
+static int finish_early(struct op_ctx *cx, json_object *obj, const char *phase, const char *reason,
+        struct merr *err, const char *fmt, ...) {
+        struct outcome oc = {.phase = phase, .reason = reason};
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(oc.message, sizeof(oc.message), fmt, ap);
+        va_end(ap);
+        return write_status(cx, obj, &oc, err);
+}
+
+static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason, int64_t recheck_ns,
+        struct merr *err, const char *fmt, ...) _printf_(6, 7);
+static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason, int64_t recheck_ns,
+        struct merr *err, const char *fmt, ...) {
+        struct outcome oc = {.phase = "Pending", .reason = reason};
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(oc.message, sizeof(oc.message), fmt, ap);
+        va_end(ap);
+        cx->requeue_after_ns = recheck_ns;
+        return write_status(cx, obj, &oc, err);
+}
+
+static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err) {
+        int64_t ttl = -1;
+        struct timestamp done, now;
+        const char *ct = op_str(obj, "status.completionTime");
+        json_get_int64(obj, "spec.ttlSecondsAfterFinished", JSON_OPTIONAL, &ttl, NULL);
+        if (ttl < 0 || !ct || timestamp_parse(ct, &done, NULL) < 0)
+                return 0;
+        int64_t since = 0;
+        timestamp_now(&now);
+        timestamp_diff(&now, &done, &since);
+        if (since < ttl * NS_PER_S) {
+                cx->requeue_after_ns = ttl * NS_PER_S - since;
+                return 0;
+        }
+        int rc = op_delete(cx, RES_TASK, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), err);
+        return rc < 0 ? rc : 0;
+}
+
+/* A task left Running by an operator that is gone: kill what may still run and end it honestly. */
+static int reconcile_orphan(struct op_ctx *cx, json_object *obj, const char *ns, struct merr *err) {
+        const char *pod = op_str(obj, "status.podName"), *uid = op_str(obj, "metadata.uid");
+        char killed[512] = "no pod was recorded";
+        if (pod && uid) {
+                struct merr kerr = MERR_INIT;
+                if (kill_remote(cx->c, ns, pod, uid, &kerr) == 0)
+                        snprintf(killed, sizeof(killed), "its processes in pod %s were killed", pod);
+                else
+                        snprintf(killed, sizeof(killed), "killing its processes failed: %s", merr_msg(&kerr));
+        }
+        return finish_early(cx, obj, "Failed", "OperatorRestarted", err,
+                "mbox-operator restarted while the command ran, so its exit code and output are unknown; %s. "
+                "The task is not run again: create it again to rerun it",
+                killed);
+}
+
+static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const char *ns, const char *name,
+        const char *sandbox, const char *pod, const struct project *p, struct merr *err) {
+        struct mbox_operator *op = cx->op;
+        char why[512];
+        struct task_run *run = calloc(1, sizeof(*run));
+        size_t tail = op->opt.task_tail_bytes;
+        if (!run || !(run->out.buf = malloc(tail)) || !(run->err.buf = malloc(tail))) {
+                run_free(run);
+                return merr_set(err, -ENOMEM, "allocating a task run");
+        }
+        run->out.cap = run->err.cap = tail;
+        run->op = op;
+        snprintf(run->key, sizeof(run->key), "%s", key);
+        snprintf(run->ns, sizeof(run->ns), "%s", ns);
+        snprintf(run->name, sizeof(run->name), "%s", name);
+        snprintf(run->uid, sizeof(run->uid), "%s", op_str(obj, "metadata.uid"));
+        snprintf(run->sandbox, sizeof(run->sandbox), "%s", sandbox);
+        snprintf(run->pod, sizeof(run->pod), "%s", pod);
+        run->task = json_object_get(obj);
+        timestamp_now(&run->started);
+        run->started.nsec = 0;
+
+        pthread_mutex_lock(&op->lock);
+        bool room = has_room(op, p, ns, sandbox, why, sizeof(why));
+        if (room && strmap_put(op->runs, key, run) < 0)
+                room = false, snprintf(why, sizeof(why), "out of memory");
+        pthread_mutex_unlock(&op->lock);
+        if (!room) {
+                run_free(run);
+                return wait_pending(cx, obj, "ConcurrencyLimit", 30 * NS_PER_S, err, "waiting: %s", why);
+        }
+
+        /* Running is recorded first, on the cached resourceVersion: a task starts once or not at all */
+        struct outcome oc = {.phase = "Running", .reason = "Started"};
+        set_msg(&oc, "running in pod %s", pod);
+        _cleanup_json_ json_object *st = build_status(obj, &oc, run, NULL);
+        int rc = op_write_status(cx, RES_TASK, obj, st, err);
+        pthread_t t;
+        pthread_attr_t attr;
+        if (rc >= 0) {
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                pthread_mutex_lock(&op->lock);
+                op->n_threads_running++;
+                if (op->m_tasks_running)
+                        metric_set(op->m_tasks_running, NULL, (double) strmap_size(op->runs));
+                pthread_mutex_unlock(&op->lock);
+                int e = pthread_create(&t, &attr, run_main, run);
+                pthread_attr_destroy(&attr);
+                if (e == 0) {
+                        op_event(cx, obj, "Normal", "Started", "running %s in pod %s",
+                                op_str(obj, "spec.command[0]") ? op_str(obj, "spec.command[0]") : "the command",
+                                pod);
+                        return 0;
+                }
+                rc = merr_set(err, -e, "starting a task thread");
+                pthread_mutex_lock(&op->lock);
+                op->n_threads_running--;
+                pthread_mutex_unlock(&op->lock);
+        }
+        pthread_mutex_lock(&op->lock);
+        strmap_remove(op->runs, key);
+        pthread_mutex_unlock(&op->lock);
+        run_free(run);
+        return rc;
+}
+
+int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
+        struct mbox_operator *op = cx->op;
+        _cleanup_json_ json_object *obj = op_get(op, RES_TASK, key);
+        char ns[64], sbkey[160];
+        const char *name;
+        if (op_split_key(key, ns, sizeof(ns), &name) < 0)
+                return 0;
+
+        /* a run of this process: deletion and spec.cancel stop it; its thread writes the end */
+        pthread_mutex_lock(&op->lock);
+        struct task_run *run = strmap_get(op->runs, key);
+        bool mine = run && obj && strcmp(run->uid, op_str(obj, "metadata.uid") ? op_str(obj, "metadata.uid") : "") == 0;
+        if (run && !mine) {
+                atomic_store(&run->end, END_DELETED);
+                atomic_store(&run->cancel, true);
+        } else if (mine) {
+                bool cancel = false;
+                json_get_bool(obj, "spec.cancel", JSON_OPTIONAL, &cancel, NULL);
+                if (cancel && !atomic_load(&run->cancel)) {
+                        atomic_store(&run->end, END_CANCEL);
+                        atomic_store(&run->cancel, true);
+                }
+        }
+        pthread_mutex_unlock(&op->lock);
+        if (!obj || mine)
+                return 0;
+        if (run) { /* a task recreated under the name of one still being stopped */
+                cx->requeue_after_ns = NS_PER_S;
+                return 0;
+        }
+
+        const char *phase = op_str(obj, "status.phase");
+        if (task_phase_is_final(phase))
+                return reconcile_final(cx, obj, err);
+        if (phase && strcmp(phase, "Running") == 0)
+                return reconcile_orphan(cx, obj, ns, err);
+
+        bool cancel = false;
+        json_get_bool(obj, "spec.cancel", JSON_OPTIONAL, &cancel, NULL);
+        if (cancel)
+                return finish_early(cx, obj, "Canceled", "Canceled", err,
+                        "spec.cancel was set before the command started; it never ran");
+        if (op_str(obj, "metadata.deletionTimestamp"))
+                return 0;
+
+        const char *sbname = op_str(obj, "spec.sandboxRef.name");
+        snprintf(sbkey, sizeof(sbkey), "%s/%s", ns, sbname ? sbname : "");
+        _cleanup_json_ json_object *sb = sbname ? op_get(op, RES_SANDBOX, sbkey) : NULL;
+        int64_t age = age_ns(obj), bound = op->opt.task_start_timeout_ns;
+        if (!sb) {
+                if (age < NOT_FOUND_GRACE_S * NS_PER_S)
+                        return wait_pending(cx, obj, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age, err,
+                                "waiting for Sandbox %s to appear in namespace %s", sbname, ns);
+                return finish_early(cx, obj, "Failed", "SandboxNotFound", err,
+                        "there is no Sandbox %s in namespace %s (a task runs in a sandbox of its own namespace)",
+                        sbname, ns);
+        }
+        const char *sphase = op_str(sb, "status.phase"), *pod = op_str(sb, "status.podName");
+        const char *ready = op_condition_status(sb, "/status/conditions", "Ready", NULL, NULL);
+        if (op_str(sb, "metadata.deletionTimestamp"))
+                return finish_early(cx, obj, "Failed", "SandboxTerminating", err,
+                        "Sandbox %s is being deleted", sbname);
+        if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0 ||
+                              strcmp(sphase, "Expired") == 0))
+                return finish_early(cx, obj, "Failed", "SandboxStopped", err,
+                        "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again", sbname,
+                        sphase, op_str(sb, "status.reason") ? op_str(sb, "status.reason") : "stopped");
+        if (sphase && strcmp(sphase, "Failed") == 0)
+                return finish_early(cx, obj, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s", sbname,
+                        op_str(sb, "status.message") ? op_str(sb, "status.message") : "no details");
+        if (!sphase || strcmp(sphase, "Running") != 0 || !ready || strcmp(ready, "True") != 0 || !pod) {
+                if (age >= bound) {
+                        char d[DURATION_STR_MAX] = "";
+                        duration_format(bound, d, sizeof(d));
+                        return finish_early(cx, obj, "Failed", "SandboxNotReady", err,
+                                "Sandbox %s was not ready within %s (phase %s): the task did not run", sbname, d,
+                                sphase ? sphase : "none yet");
+                }
+                return wait_pending(cx, obj, "SandboxNotReady", bound - age, err,
+                        "waiting for Sandbox %s to be Running and Ready (phase %s)", sbname,
+                        sphase ? sphase : "none yet");
+        }
+
+        _cleanup_(project_freep) struct project *p = NULL;
+        char pname[256];
+        if (op_project_of_namespace(op, ns, pname, sizeof(pname))) {
+                _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
+                struct merr perr = MERR_INIT;
+                if (pobj && project_from_json(pobj, &p, &perr) < 0)
+                        p = NULL;
+        }
+        return start_run(cx, obj, key, ns, name, sbname, pod, p, err);
+}
+
+void op_tasks_stop(struct mbox_operator *op, long wait_ms) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += wait_ms / 1000;
+        deadline.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (deadline.tv_nsec >= 1000000000) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&op->lock);
+        size_t iter = 0;
+        const char *k;
+        void *v;
+        while (strmap_next(op->runs, &iter, &k, &v)) {
+                struct task_run *r = v;
+                if (!atomic_load(&r->cancel)) {
+                        atomic_store(&r->end, END_SHUTDOWN);
+                        atomic_store(&r->cancel, true);
+                }
+        }
+        while (op->n_threads_running > 0)
+                if (pthread_cond_timedwait(&op->cond, &op->lock, &deadline) == ETIMEDOUT)
+                        break;
+        if (op->n_threads_running > 0)
+                log_warn("tasks still ending at shutdown", "count", op->n_threads_running > 1 ? "several" : "1");
+        pthread_mutex_unlock(&op->lock);
+}
