@@ -122,3 +122,68 @@ forget_project() {
         kubectl delete projects.mbox.dev "$1" --wait=false >/dev/null 2>&1
         kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1
 }
+
+# ---- mbox objects, for the operator and task tests ----
+
+# new_project [SPEC-YAML]: a project named t-<random> with namespace mbox-<name>; prints the name.
+new_project() {
+        local name
+        name="t-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        printf 'project %s\n' "$name" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Project
+metadata: {name: $name}
+spec:
+  displayName: Test $name
+${1:-}
+YAML
+        wait_for "project $name Ready" 30 kubectl wait --for=condition=Ready "projects.mbox.dev/$name" --timeout=1s
+        printf '%s' "$name"
+}
+
+# template NS NAME [EXTRA-SPEC-YAML]: a small template (BusyBox, workspace 1Gi, cold start).
+template() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: EnvironmentTemplate
+metadata: {name: $2, namespace: $1}
+spec:
+  image: busybox:1.36
+  command: ["sh", "-c", "tail -f /dev/null"]
+  resourcePreset: Small
+${3:-}
+YAML
+}
+
+# sandbox NS NAME [EXTRA-SPEC-YAML]
+sandbox() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Sandbox
+metadata: {name: $2, namespace: $1}
+spec:
+  templateRef: {name: ${TEMPLATE:-box}}
+${3:-}
+YAML
+}
+
+phase() { kubectl -n "$1" get sandboxes.mbox.dev "$2" -o jsonpath='{.status.phase}'; }
+reason() { kubectl -n "$1" get sandboxes.mbox.dev "$2" -o jsonpath='{.status.reason}'; }
+phase_is() { [ "$(phase "$1" "$2")" = "$3" ]; }
+reason_is() { [ "$(reason "$1" "$2")" = "$3" ]; }
+gone() { ! kubectl -n "$1" get "$2" "$3" >/dev/null 2>&1; }
+count() { kubectl -n "$1" get "$2" -o name ${3:+-l "$3"} 2>/dev/null | wc -l; }
+# count_is NS KIND OP N: for wait_for, which must re-run the count each time (a "$(count)" argument would
+# be expanded once, before waiting)
+count_is() { [ "$(count "$1" "$2")" "$3" "$4" ]; }
+running_is() {
+        [ "$(kubectl -n "$1" get sandboxes.mbox.dev -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq "$2" ]
+}
+
+setup_operator() {
+        install_operator_rbac
+        OPLOG=$(mktemp)
+        printf 'file %s\n' "$OPLOG" >>"$_cleanup_file"
+        PORT=$(start_operator "$OPLOG" --resync=2s "$@")
+}

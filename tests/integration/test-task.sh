@@ -1,0 +1,215 @@
+# ExecutionTasks end to end, as a user runs them: kubectl apply of a task, then what kubectl get shows in
+# its status, what the sandbox's pod holds, and the full output in Postgres. KWOK runs each exec for real
+# in the pod's directory on this machine, so processes and files can be checked here.
+
+# setup_tasks [PROJECT-SPEC-YAML]: operator (with the database), a project, a template and a Running
+# sandbox "box"; sets NS, POD and DIR (the pod's working directory).
+setup_tasks() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        local p
+        p=$(new_project "${1:-}")
+        NS=mbox-$p
+        template "$NS" box
+        sandbox "$NS" box
+        wait_for "sandbox box Running" 60 phase_is "$NS" box Running
+        POD=$(kubectl -n "$NS" get sandboxes.mbox.dev box -o jsonpath='{.status.podName}')
+        DIR=$(kubectl -n "$NS" exec "$POD" -- pwd)
+}
+
+# task NAME COMMAND-JSON [EXTRA-SPEC-YAML]
+task() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: $1, namespace: $NS}
+spec:
+  sandboxRef: {name: ${SANDBOX:-box}}
+  command: $2
+${3:-}
+YAML
+}
+
+tget() { kubectl -n "$NS" get executiontasks.mbox.dev "$1" -o jsonpath="{$2}"; }
+tphase_is() { [ "$(tget "$1" .status.phase)" = "$2" ]; }
+finished() { case $(tget "$1" .status.phase) in Succeeded | Failed | Canceled | TimedOut) return 0 ;; esac; return 1; }
+# processes_of UID: host processes that carry the task's marker (KWOK runs commands on this machine)
+processes_of() { grep -l "MBOX_TASK_UID=$1" /proc/[0-9]*/environ 2>/dev/null | wc -l; }
+no_processes() { [ "$(processes_of "$1")" -eq 0 ]; }
+# stored_sha UID STREAM: sha256 of a task's stored output stream (1 stdout, 2 stderr)
+stored_sha() {
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \
+                "select encode(sha256(coalesce(string_agg(data, ''::bytea order by seq), ''::bytea)), 'hex') from task_output_chunks where task_uid = '$1' and stream = $2"
+}
+
+test_task_runs_and_reports() {
+        setup_tasks
+        task list '["sh", "-lc", "pwd && ls -la"]'
+        wait_for "list finished" 30 finished list
+        assert_eq Succeeded "$(tget list .status.phase)" "phase of pwd && ls -la"
+        assert_eq 0 "$(tget list .status.exitCode)" "exit code"
+        assert_contains "$(tget list .status.stdoutTail)" "$DIR" "pwd in the sandbox's working directory"
+        assert_contains "$(tget list .status.stdoutTail)" ".kwok-pod.log" "ls -la of the pod directory"
+        assert_eq "$POD" "$(tget list .status.podName)" "podName"
+        [ -n "$(tget list .status.duration)" ] || fail "no duration"
+        assert_contains "$(kubectl -n "$NS" get mtask list)" "Succeeded" "kubectl get mtask"
+        assert_eq True "$(tget list '.status.conditions[?(@.type=="OutputStored")].status')" "output stored"
+        local uid
+        uid=$(tget list .metadata.uid)
+        assert_eq "$(tget list .status.stdoutTail | sha256sum | cut -d' ' -f1)" "$(stored_sha "$uid" 1)" "stored output"
+
+        task three '["sh", "-c", "echo before; exit 3"]'
+        task streams '["sh", "-c", "echo to-out; echo to-err >&2"]'
+        task input '["cat"]' '  stdin: "hello from stdin\n"'
+        task envdir '["sh", "-c", "echo $GREETING; pwd"]' '  env: [{name: GREETING, value: hi}]
+  workingDir: /tmp'
+        for t in three streams input envdir; do wait_for "$t finished" 30 finished $t; done
+        assert_eq Failed "$(tget three .status.phase)" "phase of exit 3"
+        assert_eq 3 "$(tget three .status.exitCode)" "exit code of exit 3"
+        assert_eq NonZeroExitCode "$(tget three .status.reason)" "reason of exit 3"
+        assert_eq "to-out" "$(tget streams .status.stdoutTail)" "stdout"
+        assert_eq "to-err" "$(tget streams .status.stderrTail)" "stderr kept apart"
+        assert_eq 7 "$(tget streams .status.stderrBytes)" "stderr bytes"
+        assert_eq "hello from stdin" "$(tget input .status.stdoutTail)" "stdin reaches the command"
+        assert_eq "hi
+/tmp" "$(tget envdir .status.stdoutTail)" "env and workingDir"
+        assert_contains "$(kubectl -n "$NS" get events --field-selector involvedObject.name=three -o jsonpath='{.items[*].reason}')" \
+                NonZeroExitCode "event of a failed task"
+}
+
+test_task_artifacts_and_ttl() {
+        setup_tasks
+        task report '["sh", "-c", "mkdir -p reports && printf \"{}\\n\" > reports/r.json"]' "  artifacts:
+  - {name: report, path: $DIR/reports/r.json}
+  - {name: extra, path: $DIR/reports/none.txt, optional: true}"
+        task lost '["true"]' "  artifacts: [{name: gone, path: $DIR/no/such/file}]"
+        task brief '["true"]' '  ttlSecondsAfterFinished: 2'
+        wait_for "report finished" 30 finished report
+        assert_eq Succeeded "$(tget report .status.phase)" "phase with its artifact present"
+        assert_eq 3 "$(tget report '.status.artifacts[?(@.name=="report")].sizeBytes')" "artifact size"
+        assert_eq "sha256:$(printf '{}\n' | sha256sum | cut -d' ' -f1)" \
+                "$(tget report '.status.artifacts[?(@.name=="report")].digest')" "artifact digest"
+        assert_eq application/json "$(tget report '.status.artifacts[?(@.name=="report")].contentType')" "content type"
+        assert_eq "workspace://$DIR/reports/r.json" "$(tget report '.status.artifacts[?(@.name=="report")].uri')" "uri"
+        wait_for "lost finished" 30 finished lost
+        assert_eq Failed "$(tget lost .status.phase)" "phase with a required artifact missing"
+        assert_eq ArtifactMissing "$(tget lost .status.reason)" "reason"
+        assert_contains "$(tget lost .status.message)" "no/such/file" "message names the path"
+        wait_for "brief deleted after its TTL" 30 gone "$NS" executiontasks.mbox.dev brief
+}
+
+test_task_full_output_is_kept() {
+        setup_tasks
+        task big '["sh", "-c", "head -c 20971520 /dev/urandom | tee big.out"]'
+        wait_for "big finished" 120 finished big
+        assert_eq Succeeded "$(tget big .status.phase)" "phase"
+        assert_eq 20971520 "$(tget big .status.stdoutBytes)" "stdoutBytes"
+        local tail_len want uid
+        tail_len=$(tget big .status.stdoutTail | wc -c)
+        [ "$tail_len" -le 4200 ] || fail "stdoutTail is $tail_len bytes, over its bound"
+        uid=$(tget big .metadata.uid)
+        want=$(sha256sum "$DIR/big.out" | cut -d' ' -f1)
+        assert_eq "$want" "$(stored_sha "$uid" 1)" "stored output byte-identical to what the command wrote"
+        assert_eq "t|20971520" "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \
+                "select complete, stdout_bytes from task_outputs where task_uid = '$uid'")" "task_outputs row"
+        rm -f "$DIR/big.out"
+}
+
+test_task_timeout_cancel_delete_kill_the_process() {
+        setup_tasks
+        task slow '["sleep", "600"]' '  timeoutSeconds: 2'
+        task stopme '["sh", "-c", "sleep 600; echo never"]'
+        task dropme '["sh", "-c", "sleep 600"]'
+        wait_for "stopme Running" 30 tphase_is stopme Running
+        wait_for "dropme Running" 30 tphase_is dropme Running
+        local slow_uid stop_uid drop_uid
+        slow_uid=$(tget slow .metadata.uid) stop_uid=$(tget stopme .metadata.uid) drop_uid=$(tget dropme .metadata.uid)
+        wait_for "processes of stopme on the host" 10 test "$(processes_of "$stop_uid")" -gt 0
+        wait_for "slow TimedOut" 15 tphase_is slow TimedOut
+        assert_contains "$(tget slow .status.message)" "killed" "message of a timed-out task"
+        wait_for "slow's processes gone" 5 no_processes "$slow_uid"
+
+        kubectl -n "$NS" patch mtask stopme --type=merge -p '{"spec":{"cancel":true}}' >/dev/null
+        wait_for "stopme Canceled" 15 tphase_is stopme Canceled
+        wait_for "stopme's processes gone" 5 no_processes "$stop_uid"
+        assert_contains "$(kubectl -n "$NS" patch mtask stopme --type=merge -p '{"spec":{"cancel":false}}' 2>&1)" \
+                "cancel cannot be set back to false" "cancel is one-way"
+
+        kubectl -n "$NS" delete mtask dropme >/dev/null
+        wait_for "dropme's processes gone after its deletion" 15 no_processes "$drop_uid"
+}
+
+test_task_concurrency_limit() {
+        setup_tasks "  quota: {maxRunningTasksPerSandbox: 8}"
+        local i
+        # each task counts the tasks running beside it (files running.*) and records its name once
+        for i in $(seq 1 200); do
+                printf -- '---\napiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: c%d, namespace: %s}\nspec:\n  sandboxRef: {name: box}\n  command: ["sh", "-c", "touch running.$$; ls running.* | wc -l >> seen.log; sleep 0.3; echo c%d >> done.log; rm running.$$"]\n' "$i" "$NS" "$i"
+        done | kubectl apply -f - >/dev/null
+        local max_running=0 n
+        all_done() { [ "$(kubectl -n "$NS" get mtask -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Succeeded$')" -eq 200 ]; }
+        for i in $(seq 1 600); do
+                n=$(kubectl -n "$NS" get mtask -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$' || true)
+                [ "$n" -gt "$max_running" ] && max_running=$n
+                all_done && break
+                sleep 0.3
+        done
+        all_done || fail "not every task Succeeded: $(kubectl -n "$NS" get mtask --no-headers | awk '{print $3}' | sort | uniq -c | tr '\n' ' ')"
+        log "at most $max_running tasks Running at once in status; at most $(sort -n "$DIR/seen.log" | tail -n 1) seen by the commands"
+        [ "$max_running" -le 8 ] || fail "$max_running tasks Running at once (limit 8)"
+        [ "$(sort -n "$DIR/seen.log" | tail -n 1)" -le 8 ] || fail "a command saw more than 8 running"
+        assert_eq 200 "$(wc -l <"$DIR/done.log")" "commands that ran"
+        assert_eq 200 "$(sort -u "$DIR/done.log" | wc -l)" "distinct commands that ran (none twice)"
+        rm -f "$DIR/seen.log" "$DIR/done.log"
+}
+
+test_task_bad_references() {
+        setup_tasks
+        local q
+        q=$(new_project)
+        template "mbox-$q" box
+        sandbox "mbox-$q" theirs
+        SANDBOX=missing task nosuch '["true"]'
+        SANDBOX=theirs task other '["true"]'
+        sandbox "$NS" stopped "  state: Stopped"
+        wait_for "sandbox stopped is Stopped" 60 phase_is "$NS" stopped Stopped
+        SANDBOX=stopped task onstopped '["true"]'
+        wait_for "onstopped finished" 20 finished onstopped
+        assert_eq Failed "$(tget onstopped .status.phase)" "task on a stopped sandbox"
+        assert_eq SandboxStopped "$(tget onstopped .status.reason)" "reason"
+        assert_contains "$(tget onstopped .status.message)" "start it" "message says what to do"
+        wait_for "nosuch finished" 30 finished nosuch
+        assert_eq SandboxNotFound "$(tget nosuch .status.reason)" "task on a missing sandbox"
+        wait_for "other finished" 30 finished other
+        assert_eq SandboxNotFound "$(tget other .status.reason)" "task on another project's sandbox"
+        assert_contains "$(tget other .status.message)" "own namespace" "message"
+        # invalid tasks never get in
+        local out
+        out=$(task empty '[]' 2>&1) && fail "an empty command was accepted"
+        assert_contains "$out" "command" "error for an empty command"
+        out=$(task neg '["true"]' '  timeoutSeconds: 0' 2>&1) && fail "timeoutSeconds 0 was accepted"
+        assert_contains "$out" "timeoutSeconds" "error for timeoutSeconds 0"
+}
+
+test_task_operator_kill_ends_tasks_honestly() {
+        setup_tasks
+        local i pid
+        for i in $(seq 1 20); do
+                printf -- '---\napiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: k%d, namespace: %s}\nspec:\n  sandboxRef: {name: box}\n  command: ["sh", "-c", "echo k%d >> started.log; sleep 600"]\n' "$i" "$NS" "$i"
+        done | kubectl apply -f - >/dev/null
+        running20() { [ "$(kubectl -n "$NS" get mtask -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq 20 ]; }
+        wait_for "20 tasks Running" 60 running20
+        wait_for "20 commands started" 20 test "$(wc -l <"$DIR/started.log")" -eq 20
+        pid=$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | tail -n 1)
+        kill -9 "$pid"
+        printf 'file %s.2\n' "$OPLOG" >>"$_cleanup_file"
+        PORT=$(start_operator "$OPLOG.2" --resync=2s --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox")
+        all_failed() { [ "$(kubectl -n "$NS" get mtask -o jsonpath='{range .items[*]}{.status.reason}{"\n"}{end}' | grep -c '^OperatorRestarted$')" -eq 20 ]; }
+        wait_for "20 tasks Failed with reason OperatorRestarted" 90 all_failed
+        for i in $(seq 1 20); do
+                assert_eq Failed "$(tget k$i .status.phase)" "phase of k$i"
+                wait_for "k$i's processes gone" 10 no_processes "$(tget k$i .metadata.uid)"
+        done
+        sleep 2
+        assert_eq 20 "$(wc -l <"$DIR/started.log")" "commands started (none run twice)"
+        rm -f "$DIR/started.log"
+}
