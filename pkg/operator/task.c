@@ -32,6 +32,7 @@
 #include "log.h"
 #include "operator/internal.h"
 #include "store/taskoutput.h"
+#include "tail.h"
 #include "timestamp.h"
 
 #define NS_PER_S          1000000000LL
@@ -39,12 +40,6 @@
 #define ACTIVITY_STEP_S   15
 
 enum run_end { END_NONE, END_CANCEL, END_DELETED, END_SHUTDOWN };
-
-struct tail {
-        char *buf;
-        size_t cap, len, pos; /* ring: the newest byte is at pos - 1 */
-        uint64_t total;
-};
 
 struct task_run {
         struct mbox_operator *op;
@@ -63,64 +58,18 @@ static void run_free(struct task_run *r) {
         if (!r)
                 return;
         json_object_put(r->task);
-        free(r->out.buf);
-        free(r->err.buf);
+        tail_release(&r->out);
+        tail_release(&r->err);
         task_output_abandon(r->store_out);
         free(r);
 }
 
 /* ---- helpers ---- */
 
-static void tail_add(struct tail *t, const char *data, size_t len) {
-        t->total += len;
-        if (len >= t->cap) {
-                memcpy(t->buf, data + len - t->cap, t->cap);
-                t->len = t->cap;
-                t->pos = 0;
-                return;
-        }
-        size_t first = t->cap - t->pos < len ? t->cap - t->pos : len;
-        memcpy(t->buf + t->pos, data, first);
-        memcpy(t->buf, data + first, len - first);
-        t->pos = (t->pos + len) % t->cap;
-        t->len = t->len + len > t->cap ? t->cap : t->len + len;
-}
-
-/* The tail as a JSON string: oldest byte first, starting at a character boundary, and with every byte that
- * is not part of valid UTF-8 replaced by '?' (status is JSON text). */
 static json_object *tail_json(const struct tail *t) {
-        char *s = malloc(t->len + 1);
-        if (!s)
-                return NULL;
-        size_t start = t->len == t->cap ? t->pos : 0;
-        for (size_t i = 0; i < t->len; i++)
-                s[i] = t->buf[(start + i) % t->cap];
-        size_t i = 0, o = 0;
-        if (t->total > t->len) /* cut: skip continuation bytes at the front */
-                while (i < t->len && (s[i] & 0xC0) == 0x80)
-                        i++;
-        while (i < t->len) {
-                unsigned char c = (unsigned char) s[i];
-                size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-                bool ok = n > 0 && i + n <= t->len && (n != 2 || c >= 0xC2) && (n != 4 || c <= 0xF4);
-                for (size_t k = 1; ok && k < n; k++)
-                        ok = ((unsigned char) s[i + k] & 0xC0) == 0x80;
-                if (ok && n == 3)
-                        ok = !(c == 0xE0 && (unsigned char) s[i + 1] < 0xA0) &&
-                             !(c == 0xED && (unsigned char) s[i + 1] >= 0xA0);
-                if (ok && n == 4)
-                        ok = !(c == 0xF0 && (unsigned char) s[i + 1] < 0x90) &&
-                             !(c == 0xF4 && (unsigned char) s[i + 1] >= 0x90);
-                if (!ok) {
-                        s[o++] = '?';
-                        i++;
-                        continue;
-                }
-                memmove(s + o, s + i, n);
-                o += n;
-                i += n;
-        }
-        json_object *j = json_object_new_string_len(s, (int) o);
+        size_t n = 0;
+        char *s = tail_text(t, &n);
+        json_object *j = s ? json_object_new_string_len(s, (int) n) : NULL;
         free(s);
         return j;
 }
@@ -201,8 +150,8 @@ static void set_msg(struct outcome *o, const char *fmt, ...) {
 }
 
 /* Status for obj: phase, reason and message, plus what a run adds (NULL when it has not started). */
-static json_object *build_status(json_object *obj, const struct outcome *oc, const struct task_run *run,
-        json_object *artifacts) {
+static json_object *build_status(
+        json_object *obj, const struct outcome *oc, const struct task_run *run, json_object *artifacts) {
         int64_t gen = 0;
         json_object *old = NULL, *st = json_object_new_object();
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
@@ -243,8 +192,9 @@ static json_object *build_status(json_object *obj, const struct outcome *oc, con
                 if (!run->store_error[0]) {
                         json_object *ref = json_object_new_object();
                         char uri[512];
-                        snprintf(uri, sizeof(uri), "/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/taskoutputs/%s",
-                                run->ns, run->name);
+                        snprintf(uri, sizeof(uri),
+                                "/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/taskoutputs/%s", run->ns,
+                                run->name);
                         put(ref, "name", run->name);
                         put(ref, "uri", uri);
                         json_object_object_add(st, "logRef", ref);
@@ -254,14 +204,17 @@ static json_object *build_status(json_object *obj, const struct outcome *oc, con
                 json_object_object_add(st, "artifacts", json_object_get(artifacts));
         json_object *conds = json_object_new_array();
         bool started = run || start;
-        op_condition(conds, old, "Started", started, started ? "Started" : oc->reason ? oc->reason : "Pending",
+        op_condition(conds, old, "Started", started,
+                started      ? "Started"
+                : oc->reason ? oc->reason
+                             : "Pending",
                 started ? "the command was started in the sandbox pod" : oc->message, gen);
         op_condition(conds, old, "Completed", final, final ? oc->phase : "NotFinished",
                 final ? oc->message : "the task has not finished", gen);
         if (run && final) {
                 bool stored = !run->store_error[0];
                 op_condition(conds, old, "OutputStored", stored,
-                        !stored                ? "NotStored"
+                        !stored              ? "NotStored"
                         : run->store_partial ? "StoredUntilStopped"
                                              : "Stored",
                         !stored              ? run->store_error
@@ -346,8 +299,8 @@ static const char KILL_SCRIPT[] =
         "echo 'processes survived SIGKILL' >&2; exit 1";
 
 /* Kills every process of the task in the pod (those carrying MBOX_TASK_UID=<uid>). */
-static int kill_remote(struct kube_client *c, const char *ns, const char *pod, const char *uid,
-        struct merr *err) {
+static int kill_remote(
+        struct kube_client *c, const char *ns, const char *pod, const char *uid, struct merr *err) {
         const char *const argv[] = {"sh", "-c", KILL_SCRIPT, uid, NULL};
         struct kube_exec_opts o = {
                 .namespace = ns, .pod = pod, .command = argv, .stdin_fd = -1, .timeout_ms = 30000};
@@ -396,8 +349,8 @@ static const char *guess_type(const char *path) {
 }
 
 /* Checks the declared artifacts; *missing names the first required one that is not there. */
-static int collect_artifacts(struct kube_client *c, struct task_run *run, json_object *decl, json_object **ret,
-        char *missing, size_t missing_size, struct merr *err) {
+static int collect_artifacts(struct kube_client *c, struct task_run *run, json_object *decl,
+        json_object **ret, char *missing, size_t missing_size, struct merr *err) {
         size_t n = json_object_array_length(decl);
         const char **argv = calloc(n + 5, sizeof(*argv));
         if (!argv)
@@ -425,7 +378,8 @@ static int collect_artifacts(struct kube_client *c, struct task_run *run, json_o
         char *save = NULL, *line = strtok_r(col.buf, "\n", &save);
         for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {
                 json_object *d = json_object_array_get_idx(decl, i), *a = json_object_new_object();
-                const char *name = op_str(d, "name"), *path = op_str(d, "path"), *ct = op_str(d, "contentType");
+                const char *name = op_str(d, "name"), *path = op_str(d, "path"),
+                           *ct = op_str(d, "contentType");
                 bool optional = false;
                 json_get_bool(d, "optional", JSON_OPTIONAL, &optional, NULL);
                 put(a, "name", name);
@@ -517,7 +471,8 @@ static char **build_argv(struct task_run *run) {
         return argv;
 }
 
-static void run_command(struct kube_client *c, struct task_run *run, struct outcome *oc, json_object **artifacts) {
+static void run_command(
+        struct kube_client *c, struct task_run *run, struct outcome *oc, json_object **artifacts) {
         struct merr err = MERR_INIT;
         int64_t timeout = 600;
         json_get_int64(run->task, "spec.timeoutSeconds", JSON_OPTIONAL, &timeout, NULL);
@@ -530,7 +485,8 @@ static void run_command(struct kube_client *c, struct task_run *run, struct outc
                 return;
         }
         if (run->op->store) {
-                if (task_output_begin(run->op->store, run->ns, run->name, run->uid, &run->store_out, &err) < 0)
+                if (task_output_begin(run->op->store, run->ns, run->name, run->uid, &run->store_out, &err) <
+                        0)
                         snprintf(run->store_error, sizeof(run->store_error),
                                 "the full output could not be stored: %s", merr_msg(&err));
         } else
@@ -574,14 +530,15 @@ static void run_command(struct kube_client *c, struct task_run *run, struct outc
                 } else if (rc == -ECANCELED && end == END_SHUTDOWN) {
                         oc->phase = "Failed";
                         oc->reason = "OperatorStopped";
-                        set_msg(oc, "mbox-operator stopped while the command ran; %s. Create the task again to "
-                                    "run it again",
+                        set_msg(oc,
+                                "mbox-operator stopped while the command ran; %s. Create the task again to "
+                                "run it again",
                                 killed);
                 } else if (rc == -ECANCELED) {
                         oc->phase = "Canceled";
                         oc->reason = "Canceled";
-                        set_msg(oc, "%s; %s", end == END_DELETED ? "the task was deleted" : "spec.cancel was set",
-                                killed);
+                        set_msg(oc, "%s; %s",
+                                end == END_DELETED ? "the task was deleted" : "spec.cancel was set", killed);
                 } else {
                         oc->phase = "Failed";
                         oc->reason = "ExecFailed";
@@ -608,8 +565,9 @@ static void run_command(struct kube_client *c, struct task_run *run, struct outc
                         if (oc->exit_code == 0) {
                                 oc->phase = "Failed";
                                 oc->reason = "ArtifactCollectionFailed";
-                                set_msg(oc, "the command exited with code 0, but its artifacts could not be "
-                                            "checked: %s",
+                                set_msg(oc,
+                                        "the command exited with code 0, but its artifacts could not be "
+                                        "checked: %s",
                                         merr_msg(&err));
                         }
                 } else if (missing[0] && oc->exit_code == 0) {
@@ -677,7 +635,7 @@ struct waiting {
         struct waiting_item {
                 char key[320];
                 char created[64];
-        } *items;
+        } * items;
         size_t n, cap;
 };
 
@@ -733,12 +691,15 @@ static bool has_room(struct mbox_operator *op, const struct project *p, const ch
         }
         if (p && p->spec.quota.has_max_running_tasks_per_sandbox &&
                 (int64_t) in_sb >= p->spec.quota.max_running_tasks_per_sandbox)
-                snprintf(why, size, "%zu tasks run in sandbox %s, the most Project %s allows per sandbox "
-                                    "(spec.quota.maxRunningTasksPerSandbox)",
+                snprintf(why, size,
+                        "%zu tasks run in sandbox %s, the most Project %s allows per sandbox "
+                        "(spec.quota.maxRunningTasksPerSandbox)",
                         in_sb, sandbox, p->meta.name);
-        else if (p && p->spec.quota.has_max_running_tasks && (int64_t) in_ns >= p->spec.quota.max_running_tasks)
-                snprintf(why, size, "%zu tasks run in Project %s, the most it allows (spec.quota.maxRunningTasks)",
-                        in_ns, p->meta.name);
+        else if (p && p->spec.quota.has_max_running_tasks &&
+                 (int64_t) in_ns >= p->spec.quota.max_running_tasks)
+                snprintf(why, size,
+                        "%zu tasks run in Project %s, the most it allows (spec.quota.maxRunningTasks)", in_ns,
+                        p->meta.name);
         else if (strmap_size(op->runs) >= (size_t) op->opt.max_running_tasks)
                 snprintf(why, size, "mbox-operator already runs %zu tasks, its limit (--max-running-tasks)",
                         strmap_size(op->runs));
@@ -798,7 +759,8 @@ static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err
                 cx->requeue_after_ns = ttl * NS_PER_S - since;
                 return 0;
         }
-        int rc = op_delete(cx, RES_TASK, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), err);
+        int rc =
+                op_delete(cx, RES_TASK, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), err);
         return rc < 0 ? rc : 0;
 }
 
@@ -825,11 +787,10 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         char why[512];
         struct task_run *run = calloc(1, sizeof(*run));
         size_t tail = op->opt.task_tail_bytes;
-        if (!run || !(run->out.buf = malloc(tail)) || !(run->err.buf = malloc(tail))) {
+        if (!run || tail_init(&run->out, tail) < 0 || tail_init(&run->err, tail) < 0) {
                 run_free(run);
                 return merr_set(err, -ENOMEM, "allocating a task run");
         }
-        run->out.cap = run->err.cap = tail;
         run->op = op;
         snprintf(run->key, sizeof(run->key), "%s", key);
         snprintf(run->ns, sizeof(run->ns), "%s", ns);
@@ -870,7 +831,8 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
                 pthread_attr_destroy(&attr);
                 if (e == 0) {
                         op_event(cx, obj, "Normal", "Started", "running %s in pod %s",
-                                op_str(obj, "spec.command[0]") ? op_str(obj, "spec.command[0]") : "the command",
+                                op_str(obj, "spec.command[0]") ? op_str(obj, "spec.command[0]")
+                                                               : "the command",
                                 pod);
                         return 0;
                 }
@@ -897,7 +859,8 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         /* a run of this process: deletion and spec.cancel stop it; its thread writes the end */
         pthread_mutex_lock(&op->lock);
         struct task_run *run = strmap_get(op->runs, key);
-        bool mine = run && obj && strcmp(run->uid, op_str(obj, "metadata.uid") ? op_str(obj, "metadata.uid") : "") == 0;
+        bool mine = run && obj &&
+                    strcmp(run->uid, op_str(obj, "metadata.uid") ? op_str(obj, "metadata.uid") : "") == 0;
         if (run && !mine) {
                 atomic_store(&run->end, END_DELETED);
                 atomic_store(&run->cancel, true);
@@ -937,22 +900,24 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         int64_t age = age_ns(obj), bound = op->opt.task_start_timeout_ns;
         if (!sb) {
                 if (age < NOT_FOUND_GRACE_S * NS_PER_S)
-                        return wait_pending(cx, obj, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age, err,
-                                "waiting for Sandbox %s to appear in namespace %s", sbname, ns);
+                        return wait_pending(cx, obj, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age,
+                                err, "waiting for Sandbox %s to appear in namespace %s", sbname, ns);
                 return finish_early(cx, obj, "Failed", "SandboxNotFound", err,
-                        "there is no Sandbox %s in namespace %s (a task runs in a sandbox of its own namespace)",
+                        "there is no Sandbox %s in namespace %s (a task runs in a sandbox of its own "
+                        "namespace)",
                         sbname, ns);
         }
         const char *sphase = op_str(sb, "status.phase"), *pod = op_str(sb, "status.podName");
         const char *ready = op_condition_status(sb, "/status/conditions", "Ready", NULL, NULL);
         if (op_str(sb, "metadata.deletionTimestamp"))
-                return finish_early(cx, obj, "Failed", "SandboxTerminating", err,
-                        "Sandbox %s is being deleted", sbname);
+                return finish_early(
+                        cx, obj, "Failed", "SandboxTerminating", err, "Sandbox %s is being deleted", sbname);
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0 ||
                               strcmp(sphase, "Expired") == 0))
                 return finish_early(cx, obj, "Failed", "SandboxStopped", err,
-                        "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again", sbname,
-                        sphase, op_str(sb, "status.reason") ? op_str(sb, "status.reason") : "stopped");
+                        "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again",
+                        sbname, sphase,
+                        op_str(sb, "status.reason") ? op_str(sb, "status.reason") : "stopped");
         if (sphase && strcmp(sphase, "Failed") == 0)
                 return finish_early(cx, obj, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s", sbname,
                         op_str(sb, "status.message") ? op_str(sb, "status.message") : "no details");
@@ -961,8 +926,8 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                         char d[DURATION_STR_MAX] = "";
                         duration_format(bound, d, sizeof(d));
                         return finish_early(cx, obj, "Failed", "SandboxNotReady", err,
-                                "Sandbox %s was not ready within %s (phase %s): the task did not run", sbname, d,
-                                sphase ? sphase : "none yet");
+                                "Sandbox %s was not ready within %s (phase %s): the task did not run", sbname,
+                                d, sphase ? sphase : "none yet");
                 }
                 return wait_pending(cx, obj, "SandboxNotReady", bound - age, err,
                         "waiting for Sandbox %s to be Running and Ready (phase %s)", sbname,
@@ -1004,6 +969,7 @@ void op_tasks_stop(struct mbox_operator *op, long wait_ms) {
                 if (pthread_cond_timedwait(&op->cond, &op->lock, &deadline) == ETIMEDOUT)
                         break;
         if (op->n_threads_running > 0)
-                log_warn("tasks still ending at shutdown", "count", op->n_threads_running > 1 ? "several" : "1");
+                log_warn("tasks still ending at shutdown", "count",
+                        op->n_threads_running > 1 ? "several" : "1");
         pthread_mutex_unlock(&op->lock);
 }
