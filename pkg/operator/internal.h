@@ -25,14 +25,15 @@
 #define OP_FINALIZER     "mbox.dev/cleanup"
 
 /* Labels on everything the operator creates. */
-#define LABEL_MANAGED_BY   "app.kubernetes.io/managed-by"
-#define LABEL_PROJECT      "mbox.dev/project"
-#define LABEL_SANDBOX      "mbox.dev/sandbox"
-#define LABEL_TEMPLATE     "mbox.dev/template"
-#define LABEL_TEMPLATE_NS  "mbox.dev/template-namespace"
-#define LABEL_TEMPLATE_VER "mbox.dev/template-version"
-#define SANDBOX_SA         "mbox-sandbox"
-#define WORKSPACE_VOLUME   "workspace"
+#define LABEL_MANAGED_BY    "app.kubernetes.io/managed-by"
+#define LABEL_PROJECT       "mbox.dev/project"
+#define LABEL_SANDBOX       "mbox.dev/sandbox"
+#define LABEL_TEMPLATE      "mbox.dev/template"
+#define LABEL_TEMPLATE_NS   "mbox.dev/template-namespace"
+#define LABEL_TEMPLATE_VER  "mbox.dev/template-version"
+#define LABEL_VALIDATION_OF "mbox.dev/validation-of" /* on the Sandbox and task that validate a template */
+#define SANDBOX_SA          "mbox-sandbox"
+#define WORKSPACE_VOLUME    "workspace"
 
 enum op_res {
         RES_PROJECT,
@@ -109,6 +110,11 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err);
+struct template;
+/* status.validation of template obj (parsed as t) at version, as a new object in *ret; starts, follows and
+ * clears the validation run (validation.c). library: obj is in the library namespace. */
+int op_validate_template(struct op_ctx *cx, json_object *obj, const struct template *t, const char *version,
+        bool library, json_object **ret, struct merr *err);
 /* Ends every running task as the operator stops (killed, reason OperatorStopped); waits up to wait_ms. */
 void op_tasks_stop(struct mbox_operator *op, long wait_ms);
 /* Enqueues the unfinished tasks of namespace ns that wait for sandbox (NULL: any), oldest first, at most n. */

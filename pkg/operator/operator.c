@@ -158,11 +158,26 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")))
                         op_enqueue_sandboxes(op, ns, true);
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
-                if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj)))
+                if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj))) {
                         op_enqueue_waiting_tasks(op, ns, op_str(obj, "metadata.name"), 64);
+                        /* the first ready sandbox of a version validates a template without a check */
+                        if ((v = op_str(obj, "status.template.name"))) {
+                                const char *tns = op_str(obj, "status.template.namespace");
+                                snprintf(buf, sizeof(buf), "%s/%s", tns ? tns : ns, v);
+                                op_enqueue(op, CTL_TEMPLATE, buf);
+                        }
+                }
+                if ((v = op_label(obj, LABEL_VALIDATION_OF)) && ns) {
+                        snprintf(buf, sizeof(buf), "%s/%s", ns, v);
+                        op_enqueue(op, CTL_TEMPLATE, buf);
+                }
                 break;
         case RES_TASK:
                 op_enqueue(op, CTL_TASK, key);
+                if ((v = op_label(obj, LABEL_VALIDATION_OF)) && ns) {
+                        snprintf(buf, sizeof(buf), "%s/%s", ns, v);
+                        op_enqueue(op, CTL_TEMPLATE, buf);
+                }
                 break;
         case RES_NAMESPACE:
         case RES_SERVICEACCOUNT:

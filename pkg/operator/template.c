@@ -2,8 +2,8 @@
 /*
  * The EnvironmentTemplate controller: projects the template's current version into agent-sandbox
  * (runtime.c) in its own namespace, and again in every namespace where a library template was launched;
- * removes old versions nobody's claim uses; reports version, image and warm pool in status. Validation
- * (status.validation) belongs to the validation runner and is carried over untouched.
+ * removes old versions nobody's claim uses; reports version, image, warm pool and validation (validation.c)
+ * in status.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,10 +81,12 @@ static int collect_garbage(struct op_ctx *cx, struct scan *s, const char *curren
         return 0;
 }
 
+/* validation: the new status.validation (borrowed), or NULL to keep the current one */
 static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image,
-        json_object *pool, bool ready, const char *reason, const char *message, struct merr *err) {
+        json_object *pool, json_object *new_validation, bool ready, const char *reason, const char *message,
+        struct merr *err) {
         int64_t gen = 0, replicas = 0, ready_replicas = 0;
-        json_object *old = NULL, *validation = NULL;
+        json_object *old = NULL, *validation = new_validation;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
         json_pointer_get(obj, "/status/conditions", &old);
         _cleanup_json_ json_object *st = json_object_new_object();
@@ -94,7 +96,7 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *version
                 json_object_object_add(st, "version", json_object_new_string(version));
         if (image)
                 json_object_object_add(st, "resolvedImage", json_object_new_string(image));
-        if (json_pointer_get(obj, "/status/validation", &validation) == 0)
+        if (validation || json_pointer_get(obj, "/status/validation", &validation) == 0)
                 json_object_object_add(st, "validation", json_object_get(validation));
         else {
                 validation = json_object_new_object();
@@ -136,7 +138,8 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         if (template_from_json(obj, &t, &perr) < 0) {
                 free(s.items);
                 op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
-                rc = write_status(cx, obj, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr), err);
+                rc = write_status(
+                        cx, obj, NULL, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr), err);
                 return rc < 0 ? rc : 0;
         }
         rc = runtime_version(t, cx->op->opt.library_namespace, version);
@@ -172,6 +175,10 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
                         msg, sizeof(msg), "library template: projected into each namespace that launches it");
         else
                 snprintf(msg, sizeof(msg), "projected as SandboxTemplate and SandboxWarmPool %s", pool);
-        rc = write_status(cx, obj, version, t->spec.image, wp, true, "Projected", msg, err);
+        _cleanup_json_ json_object *validation = NULL;
+        rc = op_validate_template(cx, obj, t, version, library, &validation, err);
+        if (rc < 0)
+                return rc;
+        rc = write_status(cx, obj, version, t->spec.image, wp, validation, true, "Projected", msg, err);
         return rc < 0 ? rc : 0;
 }

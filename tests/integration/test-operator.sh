@@ -42,12 +42,21 @@ test_walkthrough_examples() {
         assert_contains "$(kubectl get projects.mbox.dev demo)" "mbox-demo" "kubectl get project"
         assert_contains "$(kubectl -n $ns describe sandboxes.mbox.dev demo-sandbox)" "ClaimCreated" "events in describe"
 
+        # validation: busybox-terminal's check runs in a sandbox of its own, removed afterwards;
+        # nodejs-workspace has no check and is passed by demo-sandbox
+        validated() { [ "$(kubectl -n $ns get envtpl "$1" -o jsonpath='{.status.validation.status}')" = Passed ]; }
+        wait_for "busybox-terminal validation Passed" 90 validated busybox-terminal
+        wait_for "nodejs-workspace validation Passed" 30 validated nodejs-workspace
+        wait_for "the validation sandbox to go" 60 count_is $ns sandboxes.mbox.dev -eq 1
+
         # converged: further passes (a resync every 2 s) write nothing
         sleep 3
-        local before after
+        local before after series
         before=$(metric "$PORT" mbox_operator_api_writes_total)
+        series=$(curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^mbox_operator_api_writes_total')
         sleep 5
         after=$(metric "$PORT" mbox_operator_api_writes_total)
+        [ "$before" = "$after" ] || log "writes by series, before and after: $series $(curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^mbox_operator_api_writes_total')"
         assert_eq "$before" "$after" "API writes over two resyncs of converged objects"
         [ "$(metric "$PORT" mbox_operator_reconcile_total)" -gt 0 ] || fail "no reconciles counted"
 

@@ -213,3 +213,39 @@ test_task_operator_kill_ends_tasks_honestly() {
         assert_eq 20 "$(wc -l <"$DIR/started.log")" "commands started (none run twice)"
         rm -f "$DIR/started.log"
 }
+
+test_template_validation() {
+        setup_operator
+        local p ns
+        p=$(new_project)
+        ns=mbox-$p
+        vget() { kubectl -n "$ns" get envtpl "$1" -o jsonpath="{.status.validation.$2}"; }
+        validation_is() { [ "$(vget "$1" status)" = "$2" ]; }
+        template "$ns" good '  check: {command: ["sh", "-c", "echo the check ran"], timeoutSeconds: 60}'
+        template "$ns" bad '  check: {command: ["no-such-binary", "--version"], timeoutSeconds: 60}'
+        template "$ns" plain
+        wait_for "good Passed" 90 validation_is good Passed
+        assert_contains "$(vget good output)" "the check ran" "output of the check"
+        assert_eq "$(kubectl -n "$ns" get envtpl good -o jsonpath='{.status.version}')" "$(vget good version)" "validated version"
+        [ -n "$(vget good time)" ] || fail "no validation time"
+        wait_for "bad Failed" 90 validation_is bad Failed
+        assert_contains "$(vget bad output)" "no-such-binary" "output of the failed check"
+        assert_contains "$(vget bad message)" "NonZeroExitCode" "message of the failed check"
+        assert_contains "$(kubectl -n "$ns" get envtpl)" "Failed" "kubectl get envtpl shows the validation"
+        # the validation sandboxes and tasks go once their result is recorded
+        wait_for "validation sandboxes removed" 60 count_is "$ns" sandboxes.mbox.dev -eq 0
+        assert_eq 0 "$(count "$ns" executiontasks.mbox.dev)" "validation tasks left"
+        # without a check, the first ready sandbox of the version passes it
+        assert_eq NotTested "$(vget plain status)" "plain before any sandbox"
+        TEMPLATE=plain sandbox "$ns" user
+        wait_for "plain Passed by its first sandbox" 60 validation_is plain Passed
+        assert_contains "$(vget plain message)" "user" "message names the sandbox"
+        # a new version is validated again
+        local v1
+        v1=$(vget good version)
+        template "$ns" good '  env: [{name: RUN, value: second}]
+  check: {command: ["sh", "-c", "echo second run"], timeoutSeconds: 60}'
+        second() { [ "$(vget good status)" = Passed ] && [ "$(vget good version)" != "$v1" ]; }
+        wait_for "good Passed again for its new version" 90 second
+        assert_contains "$(vget good output)" "second run" "output of the new version's check"
+}
