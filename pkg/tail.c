@@ -37,7 +37,11 @@ void tail_add(struct tail *t, const char *data, size_t len) {
 /* Length of the well-formed UTF-8 sequence at s (n bytes available), or 0 (RFC 3629, Table 3-7). */
 static size_t utf8_len(const unsigned char *s, size_t n) {
         unsigned char c = s[0];
-        size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        size_t k = c < 0x80                 ? 1
+                   : c >= 0xC2 && c <= 0xDF ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 0;
         if (k == 0 || k > n)
                 return 0;
         for (size_t i = 1; i < k; i++)

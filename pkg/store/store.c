@@ -8,8 +8,8 @@
 
 #include "store/store.h"
 
-#define POOL_MAX        16
-#define MIGRATION_LOCK  "7238201935" /* pg_advisory_xact_lock key shared by every mbox program */
+#define POOL_MAX       16
+#define MIGRATION_LOCK "7238201935" /* pg_advisory_xact_lock key shared by every mbox program */
 
 struct migration {
         int version;
@@ -103,8 +103,8 @@ int store_migrate(PGconn *conn, struct merr *err) {
                 if (r < 0)
                         break;
                 const char *params[] = {version, m->name};
-                PGresult *res = PQexecParams(conn,
-                        "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL, NULL, 0);
+                PGresult *res = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
+                        NULL, params, NULL, NULL, 0);
                 bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
                 if (PQresultStatus(res) != PGRES_TUPLES_OK)
                         r = pg_error(err, PQresultErrorMessage(res), "reading schema_migrations");
@@ -116,8 +116,7 @@ int store_migrate(PGconn *conn, struct merr *err) {
                                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
                                         NULL, params, NULL, NULL, 0);
                                 if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                                        r = pg_error(err, PQresultErrorMessage(res),
-                                                "recording a migration");
+                                        r = pg_error(err, PQresultErrorMessage(res), "recording a migration");
                                 PQclear(res);
                         }
                         if (r < 0)

@@ -85,8 +85,8 @@ static int flush(struct task_output *o, enum task_stream stream, struct merr *er
         return r;
 }
 
-int task_output_write(struct task_output *o, enum task_stream stream, const char *data, size_t len,
-        struct merr *err) {
+int task_output_write(
+        struct task_output *o, enum task_stream stream, const char *data, size_t len, struct merr *err) {
         if (o->failed)
                 return merr_set(err, o->failed, "task output: an earlier write failed");
         if (stream != TASK_STDOUT && stream != TASK_STDERR)

@@ -24,8 +24,8 @@ struct task_output;
 int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid,
         struct task_output **ret, struct merr *err);
 /* Appends bytes to a stream; a full chunk is written at once. After a failure every call fails. */
-int task_output_write(struct task_output *o, enum task_stream stream, const char *data, size_t len,
-        struct merr *err);
+int task_output_write(
+        struct task_output *o, enum task_stream stream, const char *data, size_t len, struct merr *err);
 /* Writes what is buffered and the totals; complete says whether every byte of the command's output went
  * through task_output_write() (false when the command's session broke, error saying why). Frees o and
  * gives its connection back. */
