@@ -34,7 +34,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator
+        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks
 
 all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
 
@@ -55,6 +55,7 @@ help:
 	@echo 'bench-cluster    build and cluster-up figures of the local control plane'
 	@echo 'bench-kube       the C Kubernetes client against client-go: list, informer cache, watch'
 	@echo 'bench-operator   mbox-operator against agent-sandbox alone: burst, memory, claim latency, writes'
+	@echo 'bench-tasks      ExecutionTasks beside kubectl exec: latency, throughput, operator memory, output'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -157,6 +158,9 @@ bench-kube: all
 
 bench-operator: all
 	@bash bench/operator/run.sh
+
+bench-tasks: all
+	@bash bench/tasks/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down
