@@ -407,6 +407,35 @@ static int collect_artifacts(struct kube_client *c, struct task_run *run, json_o
         return 0;
 }
 
+/* Records the artifacts found (those with a digest) in the database, with their provenance (best effort:
+ * status lists them either way). */
+static void record_artifacts(struct task_run *run, json_object *list) {
+        if (!run->op->store || !list)
+                return;
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *a = json_object_array_get_idx(list, i);
+                int64_t size = 0;
+                if (!op_str(a, "digest"))
+                        continue;
+                json_get_int64(a, "sizeBytes", JSON_OPTIONAL, &size, NULL);
+                struct task_artifact_record rec = {.task_uid = run->uid,
+                        .namespace = run->ns,
+                        .task_name = run->name,
+                        .sandbox = run->sandbox,
+                        .pod = run->pod,
+                        .name = op_str(a, "name"),
+                        .path = op_str(a, "path"),
+                        .uri = op_str(a, "uri"),
+                        .content_type = op_str(a, "contentType"),
+                        .digest = op_str(a, "digest"),
+                        .artifact_name = op_str(a, "artifactName"),
+                        .size_bytes = size};
+                struct merr err = MERR_INIT;
+                if (task_artifact_record(run->op->store, &rec, &err) < 0)
+                        log_warn("cannot record an artifact", "task", run->key, "error", merr_msg(&err));
+        }
+}
+
 /* ---- a run ---- */
 
 static int on_out(const char *data, size_t len, void *ud, struct tail *t, enum task_stream s) {
@@ -570,10 +599,13 @@ static void run_command(
                                         "checked: %s",
                                         merr_msg(&err));
                         }
-                } else if (missing[0] && oc->exit_code == 0) {
-                        oc->phase = "Failed";
-                        oc->reason = "ArtifactMissing";
-                        set_msg(oc, "the command exited with code 0, but artifact %s", missing);
+                } else {
+                        record_artifacts(run, *artifacts);
+                        if (missing[0] && oc->exit_code == 0) {
+                                oc->phase = "Failed";
+                                oc->reason = "ArtifactMissing";
+                                set_msg(oc, "the command exited with code 0, but artifact %s", missing);
+                        }
                 }
         }
 }

@@ -37,6 +37,23 @@ static const struct migration migrations[] = {
                 "  seq integer NOT NULL,"
                 "  data bytea NOT NULL,"
                 "  PRIMARY KEY (task_uid, stream, seq));"},
+        {2, "task artifacts",
+                "CREATE TABLE task_artifacts ("
+                "  task_uid uuid NOT NULL,"
+                "  name text NOT NULL,"
+                "  namespace text NOT NULL,"
+                "  task_name text NOT NULL,"
+                "  sandbox text NOT NULL,"
+                "  pod text NOT NULL,"
+                "  path text NOT NULL,"
+                "  uri text NOT NULL,"
+                "  content_type text NOT NULL,"
+                "  size_bytes bigint NOT NULL,"
+                "  digest text NOT NULL,"
+                "  artifact_name text NOT NULL,"
+                "  created_at timestamptz NOT NULL DEFAULT now(),"
+                "  PRIMARY KEY (task_uid, name));"
+                "CREATE INDEX task_artifacts_by_name ON task_artifacts (namespace, artifact_name);"},
 };
 
 struct store {

@@ -90,6 +90,10 @@ test_task_artifacts_and_ttl() {
                 "$(tget report '.status.artifacts[?(@.name=="report")].digest')" "artifact digest"
         assert_eq application/json "$(tget report '.status.artifacts[?(@.name=="report")].contentType')" "content type"
         assert_eq "workspace://$DIR/reports/r.json" "$(tget report '.status.artifacts[?(@.name=="report")].uri')" "uri"
+        # the artifact record, with its provenance, kept in the database beyond the task
+        assert_eq "box|$POD|3|report-report" "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \
+                "select sandbox, pod, size_bytes, artifact_name from task_artifacts where task_uid = '$(tget report .metadata.uid)'")" \
+                "artifact record"
         wait_for "lost finished" 30 finished lost
         assert_eq Failed "$(tget lost .status.phase)" "phase with a required artifact missing"
         assert_eq ArtifactMissing "$(tget lost .status.reason)" "reason"
