@@ -24,11 +24,11 @@
 #include "operator/internal.h"
 #include "timestamp.h"
 
-#define NS_PER_S 1000000000LL
+#define NS_PER_S   1000000000LL
 #define OUTPUT_MAX 16384
 
-static json_object *result(const char *status, const char *version, const char *message, const char *time,
-        const char *output) {
+static json_object *result(
+        const char *status, const char *version, const char *message, const char *time, const char *output) {
         json_object *v = json_object_new_object();
         json_object_object_add(v, "status", json_object_new_string(status));
         if (message && *message)
@@ -54,8 +54,8 @@ static void ready_fn(const char *key, json_object *obj, void *ud) {
         const char *ready = op_condition_status(obj, "/status/conditions", "Ready", NULL, NULL);
         (void) key;
         if (s->found[0] || !v || !t || !phase || !ready || strcmp(v, s->version) != 0 ||
-                strcmp(t, s->tname) != 0 || (tns && strcmp(tns, s->tns) != 0) || strcmp(phase, "Running") != 0 ||
-                strcmp(ready, "True") != 0)
+                strcmp(t, s->tname) != 0 || (tns && strcmp(tns, s->tns) != 0) ||
+                strcmp(phase, "Running") != 0 || strcmp(ready, "True") != 0)
                 return;
         snprintf(s->found, sizeof(s->found), "%s", op_str(obj, "metadata.name"));
 }
@@ -81,7 +81,8 @@ static json_object *desired(json_object *tpl, const char *kind, const char *name
         json_object_object_add(o, "apiVersion", json_object_new_string("mbox.dev/v1alpha1"));
         json_object_object_add(o, "kind", json_object_new_string(kind));
         json_object_object_get_ex(meta, "labels", &labels);
-        json_object_object_add(labels, LABEL_VALIDATION_OF, json_object_new_string(op_str(tpl, "metadata.name")));
+        json_object_object_add(
+                labels, LABEL_VALIDATION_OF, json_object_new_string(op_str(tpl, "metadata.name")));
         op_owner_ref(meta, tpl, true);
         json_object_object_add(o, "metadata", meta);
         return o;
@@ -100,7 +101,8 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         op_now(now, sizeof(now));
 
         /* this version has its result: keep it, and clear what the run left */
-        if (old_version && strcmp(old_version, version) == 0 && old_status && strcmp(old_status, "NotTested") != 0) {
+        if (old_version && strcmp(old_version, version) == 0 && old_status &&
+                strcmp(old_status, "NotTested") != 0) {
                 json_object *v = NULL;
                 json_pointer_get(obj, "/status/validation", &v);
                 *ret = json_object_get(v);
@@ -111,7 +113,8 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                 char msg[256];
                 informer_foreach(cx->op->inf[RES_SANDBOX], library ? NULL : ns, ready_fn, &s);
                 if (s.found[0]) {
-                        snprintf(msg, sizeof(msg), "Sandbox %s, started from this version, became ready%s", s.found,
+                        snprintf(msg, sizeof(msg), "Sandbox %s, started from this version, became ready%s",
+                                s.found,
                                 library ? " (library templates are validated by their first sandbox)" : "");
                         *ret = result("Passed", version, msg, now, NULL);
                 } else
@@ -121,18 +124,19 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                 return 0;
         }
 
-        _cleanup_json_ json_object *sb = op_get(cx->op, RES_SANDBOX, key), *task = op_get(cx->op, RES_TASK, key);
+        _cleanup_json_ json_object *sb = op_get(cx->op, RES_SANDBOX, key),
+                                   *task = op_get(cx->op, RES_TASK, key);
         int rc = 0;
         if (!sb) {
-                _cleanup_json_ json_object *d = desired(obj, "Sandbox", name, ns), *spec = json_object_new_object(),
-                                           *ref = json_object_new_object();
+                _cleanup_json_ json_object *d = desired(obj, "Sandbox", name, ns),
+                                           *spec = json_object_new_object(), *ref = json_object_new_object();
                 json_object_object_add(ref, "name", json_object_new_string(tname));
                 json_object_object_add(spec, "templateRef", json_object_get(ref));
                 json_object_object_add(d, "spec", json_object_get(spec));
                 rc = op_ensure(cx, RES_SANDBOX, d, err);
                 if (rc > 0)
-                        op_event(cx, obj, "Normal", "Validating", "validating version %s in Sandbox %s", version,
-                                name);
+                        op_event(cx, obj, "Normal", "Validating", "validating version %s in Sandbox %s",
+                                version, name);
         }
         if (rc >= 0 && !task) {
                 _cleanup_json_ json_object *d = desired(obj, "ExecutionTask", name, ns),
@@ -143,7 +147,8 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                 for (size_t i = 0; i < t->spec.check.command.n; i++)
                         json_object_array_add(cmd, json_object_new_string(t->spec.check.command.v[i]));
                 json_object_object_add(spec, "command", json_object_get(cmd));
-                json_object_object_add(spec, "timeoutSeconds", json_object_new_int64(t->spec.check.timeout_seconds));
+                json_object_object_add(
+                        spec, "timeoutSeconds", json_object_new_int64(t->spec.check.timeout_seconds));
                 json_object_object_add(d, "spec", json_object_get(spec));
                 rc = op_ensure(cx, RES_TASK, d, err);
         }
@@ -153,14 +158,16 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         const char *phase = task ? op_str(task, "status.phase") : NULL;
         if (phase && task_phase_is_final(phase)) {
                 bool passed = strcmp(phase, "Succeeded") == 0;
-                const char *out = op_str(task, "status.stdoutTail"), *errs = op_str(task, "status.stderrTail");
+                const char *out = op_str(task, "status.stdoutTail"),
+                           *errs = op_str(task, "status.stderrTail");
                 char msg[1200], output[OUTPUT_MAX + 1];
                 size_t no = out ? strlen(out) : 0, ne = errs ? strlen(errs) : 0;
                 /* stdout then stderr, each cut from the front so that the end of both fits */
                 size_t keep_e = ne > OUTPUT_MAX / 2 && no > OUTPUT_MAX / 2 ? OUTPUT_MAX / 2 : ne;
                 keep_e = keep_e > OUTPUT_MAX ? OUTPUT_MAX : keep_e;
                 size_t keep_o = no > OUTPUT_MAX - keep_e ? OUTPUT_MAX - keep_e : no;
-                snprintf(output, sizeof(output), "%s%s", out ? out + no - keep_o : "", errs ? errs + ne - keep_e : "");
+                snprintf(output, sizeof(output), "%s%s", out ? out + no - keep_o : "",
+                        errs ? errs + ne - keep_e : "");
                 if (passed)
                         snprintf(msg, sizeof(msg), "the check command succeeded in Sandbox %s", name);
                 else
@@ -169,8 +176,8 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                                 op_str(task, "status.message") ? op_str(task, "status.message") : "");
                 const char *done = op_str(task, "status.completionTime");
                 *ret = result(passed ? "Passed" : "Failed", version, msg, done ? done : now, output);
-                op_event(cx, obj, passed ? "Normal" : "Warning", passed ? "ValidationPassed" : "ValidationFailed",
-                        "version %s: %s", version, msg);
+                op_event(cx, obj, passed ? "Normal" : "Warning",
+                        passed ? "ValidationPassed" : "ValidationFailed", "version %s: %s", version, msg);
                 return cleanup(cx, ns, name, err);
         }
 
@@ -184,7 +191,8 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         if (sb && age >= bound) {
                 char msg[1200];
                 snprintf(msg, sizeof(msg),
-                        "validation did not finish within %lld s (spec.check.timeoutSeconds): sandbox %s, task %s",
+                        "validation did not finish within %lld s (spec.check.timeoutSeconds): sandbox %s, "
+                        "task %s",
                         (long long) t->spec.check.timeout_seconds,
                         op_str(sb, "status.phase") ? op_str(sb, "status.phase") : "not started",
                         phase ? phase : "not started");
