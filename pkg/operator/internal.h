@@ -86,12 +86,11 @@ struct mbox_operator {
         atomic_bool lost;
         pthread_mutex_t lock; /* guards admitted and the admission decision */
         pthread_cond_t cond;
-        struct strmap *admitted;  /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
-        struct strmap *runs;      /* "ns/name" of the ExecutionTasks running here -> struct task_run */
-        size_t n_threads_running; /* task threads not yet ended (guarded by lock; cond signals a change) */
-        struct kube_client *idle_clients[16]; /* kept for task threads (guarded by lock) */
-        size_t n_idle_clients;
-        struct store *store; /* task output; NULL without --database-url */
+        struct strmap *admitted;   /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
+        struct strmap *runs;       /* "ns/name" of the ExecutionTasks running here -> struct task_run */
+        size_t n_threads_running;  /* task threads not yet ended (guarded by lock; cond signals a change) */
+        struct kube_pool *clients; /* for task threads */
+        struct store *store;       /* task output; NULL without --database-url */
 
         struct metrics *metrics;
         struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,

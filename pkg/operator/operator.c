@@ -17,6 +17,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "operator/internal.h"
+#include "kube/pool.h"
 #include "store/store.h"
 
 const struct op_res_info op_res_info[RES__MAX] = {
@@ -268,6 +269,9 @@ int operator_new(
                 goto fail;
         }
 
+        rc = kube_pool_new(op->opt.kubeconfig, op->opt.context, 16, &op->clients, err);
+        if (rc < 0)
+                goto fail;
         if (op->opt.database_url) {
                 rc = store_new(op->opt.database_url, &op->store, err);
                 if (rc < 0)
@@ -375,8 +379,7 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
         op->events = kube_events_free(op->events);
         strmap_free(op->admitted);
         strmap_free(op->runs);
-        for (size_t i = 0; i < op->n_idle_clients; i++)
-                kube_client_free(op->idle_clients[i]);
+        kube_pool_free(op->clients);
         store_free(op->store);
         pthread_mutex_destroy(&op->lock);
         pthread_cond_destroy(&op->cond);

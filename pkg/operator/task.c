@@ -29,6 +29,7 @@
 #include "duration.h"
 #include "jsonutil.h"
 #include "kube/exec.h"
+#include "kube/pool.h"
 #include "log.h"
 #include "operator/internal.h"
 #include "store/taskoutput.h"
@@ -101,34 +102,6 @@ static int64_t age_ns(json_object *obj) {
 static void count_task(struct mbox_operator *op, const char *phase) {
         if (op->m_tasks)
                 metric_add(op->m_tasks, (const char *const[]){phase, NULL}, 1);
-}
-
-/* ---- clients for task threads (a kube_client is used by one thread at a time) ---- */
-
-static int client_get(struct mbox_operator *op, struct kube_client **ret, struct merr *err) {
-        pthread_mutex_lock(&op->lock);
-        struct kube_client *c = op->n_idle_clients ? op->idle_clients[--op->n_idle_clients] : NULL;
-        pthread_mutex_unlock(&op->lock);
-        if (c) {
-                *ret = c;
-                return 0;
-        }
-        struct kube_config *cfg = NULL;
-        int r = op->opt.kubeconfig ? kube_config_load(op->opt.kubeconfig, op->opt.context, &cfg, err)
-                                   : kube_config_default(op->opt.context, &cfg, err);
-        if (r < 0)
-                return r;
-        return kube_client_new(cfg, ret, err);
-}
-
-static void client_put(struct mbox_operator *op, struct kube_client *c) {
-        pthread_mutex_lock(&op->lock);
-        if (op->n_idle_clients < ARRAY_SIZE(op->idle_clients)) {
-                op->idle_clients[op->n_idle_clients++] = c;
-                c = NULL;
-        }
-        pthread_mutex_unlock(&op->lock);
-        kube_client_free(c);
 }
 
 /* ---- the status a task shows ---- */
@@ -618,7 +591,7 @@ static void *run_main(void *arg) {
         struct outcome oc = {0};
         _cleanup_json_ json_object *artifacts = NULL;
 
-        if (client_get(op, &c, &err) < 0) {
+        if (kube_pool_get(op->clients, &c, &err) < 0) {
                 oc.phase = "Failed";
                 oc.reason = "ExecFailed";
                 set_msg(&oc, "cannot reach the API server: %s", merr_msg(&err));
@@ -642,7 +615,7 @@ static void *run_main(void *arg) {
         log_info("task finished", "task", run->key, "phase", oc.phase, "reason", oc.reason);
         count_task(op, oc.phase);
         if (c)
-                client_put(op, c);
+                kube_pool_put(op->clients, c);
 
         pthread_mutex_lock(&op->lock);
         if (strmap_get(op->runs, run->key) == run)
