@@ -4,7 +4,7 @@
 CC ?= cc
 CLANG ?= clang
 BUILD ?= build
-PKGS := json-c yaml-0.1 libcurl openssl libpq libmicrohttpd
+PKGS := json-c yaml-0.1 libcurl openssl libpq libmicrohttpd gnutls
 FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers -Wno-format-truncation -Werror
@@ -27,7 +27,7 @@ ITEST_SRC := $(sort $(wildcard tests/integration/c/test-*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(BUILD)/itests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-PROGRAMS := $(BUILD)/mbox-operator
+PROGRAMS := $(BUILD)/mbox-operator $(BUILD)/mbox-apiserver
 C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 DEPS_STAMP := $(BUILD)/.deps-installed

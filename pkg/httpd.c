@@ -3,6 +3,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -52,6 +55,7 @@ struct httpd {
         size_t n_attached;
         struct MHD_Daemon *daemon;
         int port;
+        char *tls_cert, *tls_key, *client_ca;
 };
 
 /* What we keep of one request between libmicrohttpd's callbacks: it hands the raw URI only to the URI log
@@ -178,6 +182,18 @@ int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *er
                 h->threads = h->max_connections;
         h->idle_timeout_s = o->idle_timeout_s ? o->idle_timeout_s : HTTPD_DEFAULT_IDLE_S;
         h->port = -ENOTCONN;
+        if (!o->tls_cert_pem != !o->tls_key_pem)
+                return merr_set(err, -EINVAL, "httpd: TLS needs both a certificate and a key");
+        if (o->client_ca_pem && !o->tls_cert_pem)
+                return merr_set(err, -EINVAL, "httpd: client certificates need TLS");
+        if ((o->tls_cert_pem && !(h->tls_cert = strdup(o->tls_cert_pem))) ||
+                (o->tls_key_pem && !(h->tls_key = strdup(o->tls_key_pem))) ||
+                (o->client_ca_pem && !(h->client_ca = strdup(o->client_ca_pem)))) {
+                free(h->tls_cert);
+                free(h->tls_key);
+                free(h->listen);
+                return merr_set(err, -ENOMEM, "httpd");
+        }
         *ret = TAKE_PTR(h);
         return 0;
 }
@@ -380,10 +396,20 @@ int httpd_start(struct httpd *h, struct merr *err) {
 
         if (h->addr.ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_LISTEN_SOCKET,
-                (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE, h->threads, MHD_OPTION_CONNECTION_LIMIT,
-                h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
+        struct MHD_OptionItem tls[4] = {{MHD_OPTION_END, 0, NULL}};
+        size_t n_tls = 0;
+        if (h->tls_cert) {
+                flags |= MHD_USE_TLS;
+                tls[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
+                tls[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+                if (h->client_ca)
+                        tls[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, h->client_ca};
+                tls[n_tls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        }
+        h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, tls,
+                MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE, h->threads,
+                MHD_OPTION_CONNECTION_LIMIT, h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                h->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
         if (!h->daemon) {
@@ -392,6 +418,37 @@ int httpd_start(struct httpd *h, struct merr *err) {
         }
         h->port = port;
         return 0;
+}
+
+int httpd_request_client_cn(struct httpd_request *r, char *cn, size_t size) {
+        const union MHD_ConnectionInfo *ci;
+        const gnutls_datum_t *peers;
+        unsigned n = 0, status = 0;
+        gnutls_x509_crt_t crt;
+        size_t len = size;
+
+        if (!r->h->client_ca)
+                return 0;
+        ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ci || !ci->tls_session)
+                return 0;
+        peers = gnutls_certificate_get_peers((gnutls_session_t) ci->tls_session, &n);
+        if (!peers || n == 0)
+                return 0;
+        if (gnutls_certificate_verify_peers2((gnutls_session_t) ci->tls_session, &status) < 0 || status != 0)
+                return -EACCES;
+        if (gnutls_x509_crt_init(&crt) < 0)
+                return -ENOMEM;
+        int rc = gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER);
+        if (rc >= 0)
+                rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len);
+        gnutls_x509_crt_deinit(crt);
+        if (rc < 0) {
+                if (size)
+                        cn[0] = '\0';
+                return -EACCES;
+        }
+        return 1;
 }
 
 int httpd_port(struct httpd *h) {
@@ -412,6 +469,11 @@ struct httpd *httpd_free(struct httpd *h) {
                 h->attached[i].destroy(h->attached[i].data);
         free(h->attached);
         free(h->listen);
+        free(h->tls_cert);
+        if (h->tls_key)
+                explicit_bzero(h->tls_key, strlen(h->tls_key));
+        free(h->tls_key);
+        free(h->client_ca);
         free(h);
         return NULL;
 }
@@ -426,6 +488,33 @@ const char *httpd_request_path(struct httpd_request *r) {
 
 const char *httpd_request_header(struct httpd_request *r, const char *name) {
         return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_walk {
+        const char *name;
+        size_t len;
+        bool prefix;
+        void (*fn)(const char *name, const char *value, void *ud);
+        void *ud;
+        size_t n;
+};
+
+static enum MHD_Result header_fn(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        struct header_walk *w = cls;
+        (void) kind;
+        if (key && value &&
+                (w->prefix ? strncasecmp(key, w->name, w->len) == 0 : strcasecmp(key, w->name) == 0)) {
+                w->fn(key, value, w->ud);
+                w->n++;
+        }
+        return MHD_YES;
+}
+
+size_t httpd_request_headers(struct httpd_request *r, const char *name, bool prefix,
+        void (*fn)(const char *name, const char *value, void *ud), void *ud) {
+        struct header_walk w = {name, strlen(name), prefix, fn, ud, 0};
+        (void) MHD_get_connection_values(r->conn, MHD_HEADER_KIND, header_fn, &w);
+        return w.n;
 }
 
 static int unhex(char c) {

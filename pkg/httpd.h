@@ -19,6 +19,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -34,7 +35,12 @@ struct httpd_options {
         unsigned max_connections; /* concurrent connections, more are refused; 0 means 1024 */
         unsigned threads;         /* server threads; 0 means 4 */
         unsigned idle_timeout_s;  /* a connection silent this long is closed; 0 means 60 */
-        /* TLS fields come with mbox-apiserver. */
+        /* TLS (GnuTLS inside libmicrohttpd; docs/http-server.md): PEM text, copied. Both or neither. */
+        const char *tls_cert_pem; /* the serving certificate, then its chain */
+        const char *tls_key_pem;
+        /* CA(s) that client certificates are checked against (httpd_request_client_cn()); NULL: clients
+         * are not asked for certificates. A request without one is still served: handlers decide. */
+        const char *client_ca_pem;
 };
 
 typedef void (*httpd_handler_fn)(struct httpd_request *req, void *userdata);
@@ -73,6 +79,15 @@ const char *httpd_request_path(struct httpd_request *r);
 const char *httpd_request_query(struct httpd_request *r, const char *key);
 /* A request header by case-insensitive name, or NULL. */
 const char *httpd_request_header(struct httpd_request *r, const char *name);
+/* Every header whose name is name (case-insensitive), or starts with name when prefix is true, in the
+ * order sent: calls fn(name, value, ud) for each. Returns how many. */
+size_t httpd_request_headers(struct httpd_request *r, const char *name, bool prefix,
+        void (*fn)(const char *name, const char *value, void *ud), void *ud);
+
+/* The common name of the client certificate the request came with, once its chain verified against
+ * client_ca_pem, into cn. Returns 1, 0 when the client sent none (or the server is not TLS), or -EACCES
+ * when it sent one that does not verify. */
+int httpd_request_client_cn(struct httpd_request *r, char *cn, size_t size);
 
 /* Sends the whole response with Content-Length (no body for HEAD). Returns 0, -EALREADY when the request
  * was already answered, or -EPIPE when the client went away. */
