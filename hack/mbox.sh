@@ -6,7 +6,8 @@
 #   down      stops mbox-operator (by its PID), then the local control plane
 #   demo      applies examples/ in order and waits until the demo sandbox is Running
 #   install   only the CRDs, namespace, ServiceAccounts and RBAC (idempotent; tests use it)
-#   kubeconfig FILE   writes a kubeconfig for the mbox-operator ServiceAccount (a token valid 24 h)
+#   kubeconfig FILE [SA]  writes a kubeconfig for ServiceAccount mbox-system/SA (default mbox-operator; a
+#                     token valid 24 h)
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
 # 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091). mbox-apiserver and the console join `up` when they exist.
 set -euo pipefail
@@ -24,12 +25,13 @@ cmd_install() {
         kubectl apply --server-side -f "$root/crds/" >/dev/null
         kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
         kubectl apply -f "$root/manifests/base/namespace.yaml" -f "$root/manifests/base/serviceaccounts.yaml" \
-                -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/rbac-user-roles.yaml" >/dev/null
+                -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/rbac-apiserver.yaml" \
+                -f "$root/manifests/base/rbac-user-roles.yaml" >/dev/null
 }
 
 cmd_kubeconfig() {
-        local out=$1 token server ca
-        token=$(kubectl -n mbox-system create token mbox-operator --duration=24h)
+        local out=$1 sa=${2:-mbox-operator} token server ca
+        token=$(kubectl -n mbox-system create token "$sa" --duration=24h)
         server=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
         ca=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
         if [ -z "$ca" ]; then
@@ -41,9 +43,9 @@ cmd_kubeconfig() {
 apiVersion: v1
 kind: Config
 clusters: [{name: local, cluster: {server: "$server", certificate-authority-data: "$ca"}}]
-users: [{name: mbox-operator, user: {token: "$token"}}]
-contexts: [{name: mbox-operator, context: {cluster: local, user: mbox-operator}}]
-current-context: mbox-operator
+users: [{name: $sa, user: {token: "$token"}}]
+contexts: [{name: $sa, context: {cluster: local, user: $sa}}]
+current-context: $sa
 KC
         )
 }
@@ -125,6 +127,6 @@ up) cmd_up ;;
 down) shift; cmd_down "$@" ;;
 demo) cmd_demo ;;
 install) cmd_install ;;
-kubeconfig) cmd_kubeconfig "$2" ;;
-*) echo "usage: $0 up|down|demo|install|kubeconfig FILE" >&2; exit 2 ;;
+kubeconfig) cmd_kubeconfig "$2" "${3:-}" ;;
+*) echo "usage: $0 up|down|demo|install|kubeconfig FILE [SERVICEACCOUNT]" >&2; exit 2 ;;
 esac

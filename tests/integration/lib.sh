@@ -66,6 +66,7 @@ _cleanup() {
                 pid) kill "$v" 2>/dev/null ;;
                 file) rm -f "$v" ;;
                 project) forget_project "$v" ;;
+                object) kubectl delete $v --ignore-not-found --wait=false >/dev/null 2>&1 ;; # "KIND/NAME [-n NS]"
                 *) kubectl delete namespace "$kind" --wait=false >/dev/null 2>&1 ;;
                 esac
         done 3<"$_cleanup_file"

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox-apiserver: flags, certificates, logging and signals; the server is pkg/apiserver.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apiserver/apiserver.h"
+#include "log.h"
+#include "macro.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) {
+        (void) sig;
+        stop = 1;
+}
+
+static void usage(FILE *f) {
+        fputs("Usage: mbox-apiserver [OPTION]...\n"
+              "Serves the runtime.mbox.dev aggregated API (task output) behind kube-apiserver.\n"
+              "\n"
+              "Serving:\n"
+              "      --bind-address=ADDR        address to listen on (default 0.0.0.0; 127.0.0.1 for a local\n"
+              "                                 process)\n"
+              "      --secure-port=PORT         HTTPS port (default 8443; 0 picks a free one, logged)\n"
+              "      --tls-cert-file=FILE       serving certificate (PEM, then its chain)\n"
+              "      --tls-private-key-file=FILE  its key (PEM)\n"
+              "\n"
+              "Authentication and authorization (the aggregation layer's front proxy):\n"
+              "      --requestheader-client-ca-file=FILE  CA of kube-apiserver's front-proxy client\n"
+              "                                 certificate; only requests with such a certificate are served\n"
+              "      --requestheader-allowed-names=NAMES  common names that certificate may have, comma-\n"
+              "                                 separated (default: any)\n"
+              "      --kubeconfig=PATHS         for SubjectAccessReviews (default: $KUBECONFIG, ~/.kube/config,\n"
+              "                                 then the in-cluster ServiceAccount)\n"
+              "      --context=NAME             kubeconfig context\n"
+              "      --authorization-cache-ttl=MS  reuse a SubjectAccessReview answer this long (default 10000)\n"
+              "\n"
+              "Data:\n"
+              "      --database-url=URL         Postgres with mbox's records (default: the environment\n"
+              "                                 variable MBOX_DATABASE_URL; without one, records answer 503)\n"
+              "\n"
+              "      --log-format=text|json     (default text)\n"
+              "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
+              "  -h, --help                     this help\n",
+                f);
+}
+
+static char *read_file(const char *flag, const char *path) {
+        FILE *f = fopen(path, "re");
+        char *data = NULL;
+        size_t len = 0;
+        if (!f) {
+                fprintf(stderr, "mbox-apiserver: --%s: cannot open '%s': %s\n", flag, path, strerror(errno));
+                return NULL;
+        }
+        FILE *m = open_memstream(&data, &len);
+        char chunk[4096];
+        size_t n;
+        while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+                fwrite(chunk, 1, n, m);
+        fclose(f);
+        if (!m || fclose(m) != 0) {
+                free(data);
+                fprintf(stderr, "mbox-apiserver: --%s: cannot read '%s'\n", flag, path);
+                return NULL;
+        }
+        return data;
+}
+
+enum { OPT_BIND = 256, OPT_PORT, OPT_CERT, OPT_KEY, OPT_RH_CA, OPT_RH_NAMES, OPT_KUBECONFIG, OPT_CONTEXT, OPT_AUTHZ_TTL, OPT_DB, OPT_LOG_FORMAT, OPT_LOG_LEVEL };
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                {"bind-address", required_argument, NULL, OPT_BIND},
+                {"secure-port", required_argument, NULL, OPT_PORT},
+                {"tls-cert-file", required_argument, NULL, OPT_CERT},
+                {"tls-private-key-file", required_argument, NULL, OPT_KEY},
+                {"requestheader-client-ca-file", required_argument, NULL, OPT_RH_CA},
+                {"requestheader-allowed-names", required_argument, NULL, OPT_RH_NAMES},
+                {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+                {"context", required_argument, NULL, OPT_CONTEXT},
+                {"authorization-cache-ttl", required_argument, NULL, OPT_AUTHZ_TTL},
+                {"database-url", required_argument, NULL, OPT_DB},
+                {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+                {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *bind = "0.0.0.0", *port = "8443", *cert_file = NULL, *key_file = NULL, *ca_file = NULL,
+                   *names = NULL;
+        struct apiserver_options o = {0};
+        int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case OPT_BIND:
+                        bind = optarg;
+                        break;
+                case OPT_PORT:
+                        port = optarg;
+                        break;
+                case OPT_CERT:
+                        cert_file = optarg;
+                        break;
+                case OPT_KEY:
+                        key_file = optarg;
+                        break;
+                case OPT_RH_CA:
+                        ca_file = optarg;
+                        break;
+                case OPT_RH_NAMES:
+                        names = optarg;
+                        break;
+                case OPT_KUBECONFIG:
+                        o.kubeconfig = optarg;
+                        break;
+                case OPT_CONTEXT:
+                        o.context = optarg;
+                        break;
+                case OPT_AUTHZ_TTL: {
+                        char *end;
+                        o.authz_cache_ms = strtol(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || o.authz_cache_ms < 1) {
+                                fprintf(stderr, "mbox-apiserver: --authorization-cache-ttl: expected milliseconds, got '%s'\n", optarg);
+                                return 2;
+                        }
+                        break;
+                }
+                case OPT_DB:
+                        o.database_url = optarg;
+                        break;
+                case OPT_LOG_FORMAT:
+                        if ((log_format = log_format_from_string(optarg)) < 0) {
+                                fprintf(stderr, "mbox-apiserver: --log-format: expected text or json, got '%s'\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case OPT_LOG_LEVEL:
+                        if ((log_level = log_level_from_string(optarg)) < 0) {
+                                fprintf(stderr, "mbox-apiserver: --log-level: expected debug, info, warn or error, got '%s'\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "mbox-apiserver: unexpected argument '%s' (see --help)\n", argv[optind]);
+                return 2;
+        }
+        if (!cert_file || !key_file || !ca_file) {
+                fprintf(stderr, "mbox-apiserver: --tls-cert-file, --tls-private-key-file and "
+                                "--requestheader-client-ca-file are required (see --help)\n");
+                return 2;
+        }
+        if (!o.database_url) {
+                const char *url = secure_getenv("MBOX_DATABASE_URL");
+                o.database_url = url && *url ? url : NULL;
+        }
+        log_setup(log_level, log_format, STDERR_FILENO);
+
+        _cleanup_free_ char *cert = read_file("tls-cert-file", cert_file), *key = read_file("tls-private-key-file", key_file),
+                            *ca = read_file("requestheader-client-ca-file", ca_file), *names_copy = names ? strdup(names) : NULL;
+        if (!cert || !key || !ca)
+                return 1;
+        const char *allowed[32] = {NULL};
+        size_t n = 0;
+        for (char *save = NULL, *t = names_copy ? strtok_r(names_copy, ",", &save) : NULL; t && n < ARRAY_SIZE(allowed) - 1;
+                t = strtok_r(NULL, ",", &save))
+                allowed[n++] = t;
+        char listen[300];
+        snprintf(listen, sizeof(listen), strchr(bind, ':') ? "[%s]:%s" : "%s:%s", bind, port);
+        o.listen = listen;
+        o.tls_cert_pem = cert;
+        o.tls_key_pem = key;
+        o.requestheader_ca_pem = ca;
+        o.allowed_names = allowed;
+
+        struct merr err = MERR_INIT;
+        _cleanup_(apiserver_freep) struct apiserver *s = NULL;
+        if (apiserver_new(&o, &s, &err) < 0 || apiserver_start(s, &err) < 0) {
+                log_error("cannot start", "error", merr_msg(&err));
+                return 1;
+        }
+        explicit_bzero(key, strlen(key));
+        char p[16];
+        snprintf(p, sizeof(p), "%d", apiserver_port(s));
+        log_info("serving runtime.mbox.dev", "address", listen, "port", p, "database", o.database_url ? "yes" : "no");
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        while (!stop)
+                pause();
+        log_info("stopped");
+        return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox-apiserver as a library: the runtime.mbox.dev aggregated API (docs/apiserver.md). kube-apiserver
+ * proxies requests here with its front-proxy client certificate and the caller's identity in X-Remote-*
+ * headers; every request but /healthz, /livez and /readyz is authenticated that way and authorized with
+ * a SubjectAccessReview (cached briefly). Records come from Postgres (pkg/store).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "macro.h"
+#include "merr.h"
+
+struct apiserver_options {
+        const char *listen;                    /* "127.0.0.1:8443", ":8443" */
+        const char *tls_cert_pem, *tls_key_pem; /* serving certificate and key (PEM text) */
+        const char *requestheader_ca_pem;      /* CA of the front-proxy client certificate */
+        const char *const *allowed_names;      /* CNs it may have (NULL-terminated; NULL or empty: any) */
+        const char *kubeconfig, *context;      /* for SubjectAccessReviews (NULL: in-cluster / default) */
+        const char *database_url;              /* NULL: records answer 503 */
+        long authz_cache_ms;                   /* how long a SubjectAccessReview answer is reused (default 10 s) */
+};
+
+struct apiserver;
+
+int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, struct merr *err);
+/* Binds and serves (threads of its own); returns once listening. */
+int apiserver_start(struct apiserver *s, struct merr *err);
+int apiserver_port(struct apiserver *s);
+struct apiserver *apiserver_free(struct apiserver *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct apiserver *, apiserver_free);

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Who is asking and may they: front-proxy authentication as kube-apiserver's aggregation layer does it
+ * (the client certificate chains to the requestheader CA and its CN is an allowed name; only then are
+ * X-Remote-User and X-Remote-Group believed), and delegated authorization through SubjectAccessReviews,
+ * whose answers are reused for a short while.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+#include "jsonutil.h"
+#include "log.h"
+
+#define AUTHZ_CACHE_MAX 4096
+
+struct group_walk {
+        struct api_user *u;
+        size_t used;
+        bool overflow;
+};
+
+static void add_group(const char *name, const char *value, void *ud) {
+        struct group_walk *w = ud;
+        size_t n = strlen(value) + 1;
+        (void) name;
+        if (w->used + n + 1 > sizeof(w->u->groups)) {
+                w->overflow = true;
+                return;
+        }
+        memcpy(w->u->groups + w->used, value, n);
+        w->used += n;
+        w->u->groups[w->used] = '\0';
+        w->u->n_groups++;
+}
+
+int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_user *user) {
+        char cn[256] = "";
+        int r = httpd_request_client_cn(req, cn, sizeof(cn));
+        *user = (struct api_user){.name = ""};
+        if (r < 0) {
+                httpd_respond_status(req, 401, "Unauthorized", "the client certificate does not verify");
+                return -EACCES;
+        }
+        if (r == 0) {
+                httpd_respond_status(req, 401, "Unauthorized",
+                        "authentication required: mbox-apiserver is reached through kube-apiserver (the "
+                        "aggregation layer); bearer tokens are not accepted directly");
+                return -EACCES;
+        }
+        bool allowed = !s->allowed || !s->allowed[0];
+        for (size_t i = 0; s->allowed && s->allowed[i]; i++)
+                allowed |= strcmp(s->allowed[i], cn) == 0;
+        if (!allowed) {
+                httpd_respond_status(req, 401, "Unauthorized", "client certificate '%s' is not an allowed front proxy", cn);
+                return -EACCES;
+        }
+        const char *u = httpd_request_header(req, "X-Remote-User");
+        if (!u || !*u || strlen(u) >= sizeof(user->name)) {
+                httpd_respond_status(req, 401, "Unauthorized", "the front proxy sent no X-Remote-User");
+                return -EACCES;
+        }
+        snprintf(user->name, sizeof(user->name), "%s", u);
+        struct group_walk w = {.u = user};
+        httpd_request_headers(req, "X-Remote-Group", false, add_group, &w);
+        if (w.overflow) {
+                httpd_respond_status(req, 401, "Unauthorized", "too many X-Remote-Group headers");
+                return -EACCES;
+        }
+        return 0;
+}
+
+struct cached {
+        long long expires_ms;
+        bool allowed;
+        char reason[256];
+};
+
+static long long now_ms(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void put_str(json_object *o, const char *k, const char *v) {
+        if (v && *v)
+                json_object_object_add(o, k, json_object_new_string(v));
+}
+
+/* Asks kube-apiserver. Returns 1 allowed, 0 denied (reason in why), or a negative errno. */
+static int review(struct apiserver *s, const struct api_user *user, const struct api_attrs *a, char *why,
+        size_t size, struct merr *err) {
+        _cleanup_json_ json_object *sar = json_object_new_object(), *res = NULL;
+        json_object *spec = json_object_new_object(), *ra = json_object_new_object(),
+                    *groups = json_object_new_array();
+        json_object_object_add(sar, "apiVersion", json_object_new_string("authorization.k8s.io/v1"));
+        json_object_object_add(sar, "kind", json_object_new_string("SubjectAccessReview"));
+        json_object_object_add(sar, "spec", spec);
+        put_str(spec, "user", user->name);
+        for (const char *g = user->groups; *g; g += strlen(g) + 1)
+                json_object_array_add(groups, json_object_new_string(g));
+        json_object_object_add(spec, "groups", groups);
+        put_str(ra, "verb", a->verb);
+        put_str(ra, "namespace", a->namespace);
+        put_str(ra, "group", API_GROUP);
+        put_str(ra, "version", API_VERSION);
+        put_str(ra, "resource", a->resource);
+        put_str(ra, "subresource", a->subresource);
+        put_str(ra, "name", a->name);
+        json_object_object_add(spec, "resourceAttributes", ra);
+
+        struct kube_client *c = NULL;
+        int r = kube_pool_get(s->clients, &c, err);
+        if (r < 0)
+                return r;
+        struct kube_resource rs = {
+                .group = "authorization.k8s.io", .version = "v1", .resource = "subjectaccessreviews"};
+        r = kube_create(c, &rs, sar, NULL, &res, err);
+        kube_pool_put(s->clients, c);
+        if (r < 0)
+                return r;
+        bool allowed = false;
+        json_get_bool(res, "status.allowed", JSON_OPTIONAL, &allowed, NULL);
+        const char *reason = NULL;
+        json_get_string(res, "status.reason", JSON_OPTIONAL, &reason, NULL);
+        snprintf(why, size, "%s", reason ? reason : "");
+        return allowed ? 1 : 0;
+}
+
+int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
+        const struct api_attrs *a) {
+        char key[2048], why[256] = "";
+        size_t n = 0;
+        n += (size_t) snprintf(key + n, sizeof(key) - n, "%s|%s|%s|%s|%s|%s|", user->name, a->verb,
+                a->namespace ? a->namespace : "", a->resource, a->subresource ? a->subresource : "",
+                a->name ? a->name : "");
+        for (const char *g = user->groups; *g && n < sizeof(key); g += strlen(g) + 1)
+                n += (size_t) snprintf(key + n, sizeof(key) - n, "%s,", g);
+        long long now = now_ms();
+        int r = -1;
+        pthread_mutex_lock(&s->lock);
+        struct cached *c = strmap_get(s->authz, key);
+        if (c && c->expires_ms > now) {
+                r = c->allowed;
+                snprintf(why, sizeof(why), "%s", c->reason);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0) {
+                struct merr err = MERR_INIT;
+                r = review(s, user, a, why, sizeof(why), &err);
+                if (r < 0) {
+                        log_warn("SubjectAccessReview failed", "user", user->name, "error", merr_msg(&err));
+                        httpd_respond_status(req, 500, "InternalError", "authorization failed: %s", merr_msg(&err));
+                        return r;
+                }
+                struct cached *nc = malloc(sizeof(*nc));
+                if (nc) {
+                        *nc = (struct cached){.expires_ms = now + s->opt.authz_cache_ms, .allowed = r == 1};
+                        snprintf(nc->reason, sizeof(nc->reason), "%s", why);
+                        pthread_mutex_lock(&s->lock);
+                        if (strmap_size(s->authz) >= AUTHZ_CACHE_MAX) {
+                                strmap_free(s->authz);
+                                s->authz = strmap_new(free);
+                        }
+                        if (!s->authz || strmap_put(s->authz, key, nc) < 0)
+                                free(nc);
+                        pthread_mutex_unlock(&s->lock);
+                }
+        }
+        if (r == 1)
+                return 0;
+        char what[512], where[160] = "";
+        snprintf(what, sizeof(what), "%s%s%s", a->resource, a->subresource ? "/" : "", a->subresource ? a->subresource : "");
+        if (a->namespace)
+                snprintf(where, sizeof(where), " in the namespace \"%s\"", a->namespace);
+        httpd_respond_status(req, 403, "Forbidden",
+                "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\"%s%s%s",
+                a->resource, a->name ? a->name : "", user->name, a->verb, what, API_GROUP, where, why[0] ? ": " : "",
+                why);
+        return -EPERM;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the apiserver's files share. Not installed; only pkg/apiserver includes it. */
+#pragma once
+
+#include <json-c/json.h>
+#include <pthread.h>
+
+#include "apiserver/apiserver.h"
+#include "httpd.h"
+#include "kube/pool.h"
+#include "store/store.h"
+#include "strmap.h"
+
+#define API_GROUP   "runtime.mbox.dev"
+#define API_VERSION "v1alpha1"
+#define API_GV      API_GROUP "/" API_VERSION
+#define API_PREFIX  "/apis/" API_GV
+
+struct apiserver {
+        struct apiserver_options opt;
+        char **allowed; /* copies */
+        struct httpd *httpd;
+        struct kube_pool *clients;
+        struct store *store;
+        pthread_mutex_t lock; /* guards authz */
+        struct strmap *authz; /* cached SubjectAccessReview answers */
+};
+
+/* The caller, from the front-proxy headers. */
+struct api_user {
+        char name[256];
+        char groups[1024]; /* NUL-separated, ends with an empty string */
+        size_t n_groups;
+};
+
+/* What a request asks for, as a SubjectAccessReview's resourceAttributes. */
+struct api_attrs {
+        const char *verb, *namespace, *resource, *subresource, *name;
+};
+
+/* Authenticates the request (front-proxy client certificate + headers) into user. On failure the request
+ * has been answered (401) and a negative errno is returned. */
+int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_user *user);
+/* Authorizes user for attrs with a SubjectAccessReview (cached). On refusal or failure the request has
+ * been answered (403, 500) and a negative errno is returned. */
+int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
+        const struct api_attrs *attrs);
+
+/* Responds with obj as JSON (200). */
+void api_respond_json(struct httpd_request *req, json_object *obj);
+
+/* Handlers. */
+void api_discovery(struct httpd_request *req, void *userdata);                /* /apis, group, version */
+void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
+        const char *ns, const char *name, const char *sub);                 /* taskoutputs[/name[/log]] */

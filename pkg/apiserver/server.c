@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The server: routes, the request path of the one resource group (authenticate, authorize, dispatch), and
+ * health. Discovery documents are discovery.c, resources one file each.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/internal.h"
+#include "buf.h"
+#include "health.h"
+#include "log.h"
+
+void api_respond_json(struct httpd_request *req, json_object *obj) {
+        size_t len = 0;
+        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        if (!s) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+                return;
+        }
+        httpd_respond(req, 200, "application/json", s, len);
+}
+
+/* Discovery: any authenticated caller (kube-apiserver's aggregator reads it as itself). */
+static void on_discovery(struct httpd_request *req, void *userdata) {
+        struct apiserver *s = userdata;
+        struct api_user user;
+        if (api_authenticate(s, req, &user) < 0)
+                return;
+        api_discovery(req, s);
+}
+
+/* /apis/runtime.mbox.dev/v1alpha1/[namespaces/NS/]RESOURCE[/NAME[/SUB]] */
+static void on_resources(struct httpd_request *req, void *userdata) {
+        struct apiserver *s = userdata;
+        struct api_user user;
+        char path[1024], *parts[8];
+        size_t n = 0;
+        const char *p = httpd_request_path(req) + strlen(API_PREFIX);
+        if (api_authenticate(s, req, &user) < 0)
+                return;
+        if (strcmp(p, "/") == 0 || *p == '\0') {
+                api_discovery(req, s);
+                return;
+        }
+        if (strlen(p) >= sizeof(path)) {
+                httpd_respond_status(req, 414, "RequestURITooLong", "path too long");
+                return;
+        }
+        snprintf(path, sizeof(path), "%s", p + 1);
+        for (char *save = NULL, *t = strtok_r(path, "/", &save); t && n < ARRAY_SIZE(parts); t = strtok_r(NULL, "/", &save))
+                parts[n++] = t;
+        const char *ns = NULL;
+        size_t i = 0;
+        if (n >= 2 && strcmp(parts[0], "namespaces") == 0) {
+                ns = parts[1];
+                i = 2;
+        }
+        if (n <= i || n - i > 3) {
+                httpd_respond_status(req, 404, "NotFound", "the server could not find the requested resource");
+                return;
+        }
+        const char *resource = parts[i], *name = n - i >= 2 ? parts[i + 1] : NULL,
+                   *sub = n - i == 3 ? parts[i + 2] : NULL;
+        if (strcmp(httpd_request_method(req), "GET") != 0) {
+                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s", httpd_request_method(req), resource);
+                return;
+        }
+        const char *watch = httpd_request_query(req, "watch");
+        if (watch && (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0)) {
+                httpd_respond_status(req, 405, "MethodNotAllowed", "watch is not supported on %s yet", resource);
+                return;
+        }
+        struct api_attrs attrs = {.verb = name ? "get" : "list", .namespace = ns, .resource = resource, .subresource = sub, .name = name};
+        if (strcmp(resource, "taskoutputs") == 0 && (!sub || strcmp(sub, "log") == 0)) {
+                if (api_authorize(s, req, &user, &attrs) < 0)
+                        return;
+                api_taskoutputs(req, s, &user, ns, name, sub);
+                return;
+        }
+        httpd_respond_status(req, 404, "NotFound", "the server could not find the requested resource (%s)", resource);
+}
+
+static bool ready(void *ud, struct buf *why) {
+        (void) ud;
+        (void) why;
+        return true;
+}
+
+int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, struct merr *err) {
+        struct apiserver *s = calloc(1, sizeof(*s));
+        int r;
+        if (!s)
+                return merr_set(err, -ENOMEM, "allocating the apiserver");
+        s->opt = *o;
+        if (s->opt.authz_cache_ms <= 0)
+                s->opt.authz_cache_ms = 10000;
+        pthread_mutex_init(&s->lock, NULL);
+        s->authz = strmap_new(free);
+        size_t n = 0;
+        while (o->allowed_names && o->allowed_names[n])
+                n++;
+        s->allowed = calloc(n + 1, sizeof(char *));
+        if (!s->authz || !s->allowed) {
+                apiserver_free(s);
+                return merr_set(err, -ENOMEM, "allocating the apiserver");
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!(s->allowed[i] = strdup(o->allowed_names[i]))) {
+                        apiserver_free(s);
+                        return merr_set(err, -ENOMEM, "allocating the apiserver");
+                }
+        struct httpd_options ho = {.listen = o->listen,
+                .max_connections = 256,
+                .threads = 4,
+                .tls_cert_pem = o->tls_cert_pem,
+                .tls_key_pem = o->tls_key_pem,
+                .client_ca_pem = o->requestheader_ca_pem};
+        r = httpd_new(&ho, &s->httpd, err);
+        if (r >= 0)
+                r = kube_pool_new(o->kubeconfig, o->context, 8, &s->clients, err);
+        if (r >= 0 && o->database_url)
+                r = store_new(o->database_url, &s->store, err);
+        if (r >= 0)
+                r = health_serve(s->httpd, NULL, ready, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, "/apis", on_discovery, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, "/apis/" API_GROUP, on_discovery, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, API_PREFIX, on_discovery, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, API_PREFIX "/", on_resources, s);
+        if (r < 0) {
+                apiserver_free(s);
+                return err->code ? r : merr_set(err, r, "setting up the apiserver");
+        }
+        *ret = s;
+        return 0;
+}
+
+int apiserver_start(struct apiserver *s, struct merr *err) {
+        return httpd_start(s->httpd, err);
+}
+
+int apiserver_port(struct apiserver *s) {
+        return httpd_port(s->httpd);
+}
+
+struct apiserver *apiserver_free(struct apiserver *s) {
+        if (!s)
+                return NULL;
+        httpd_free(s->httpd);
+        kube_pool_free(s->clients);
+        store_free(s->store);
+        strmap_free(s->authz);
+        for (size_t i = 0; s->allowed && s->allowed[i]; i++)
+                free(s->allowed[i]);
+        free(s->allowed);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+}

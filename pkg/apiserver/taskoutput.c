@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TaskOutput (runtime.mbox.dev/v1alpha1, namespaced, read-only): the full output of an ExecutionTask, as
+ * the operator stored it (pkg/store/taskoutput.h). Named like its task; when a task name was used more
+ * than once, the latest run. get and list return the record (byte counts, complete, times); list also as
+ * a Table for kubectl get; the log subresource returns the bytes of one stream (?stream=stdout|stderr,
+ * ?limitBytes=N for the first N).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+#include "buf.h"
+#include "jsonutil.h"
+#include "timestamp.h"
+
+#define LOG_MAX (64 * 1024 * 1024) /* a larger log is served in parts with limitBytes */
+
+static const char LIST_SQL[] =
+        "SELECT DISTINCT ON (namespace, task_name) namespace, task_name, task_uid, stdout_bytes, stderr_bytes, "
+        "complete, coalesce(error, ''), to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
+        "FROM task_outputs WHERE ($1 = '' OR namespace = $1) AND ($2 = '' OR task_name = $2) "
+        "ORDER BY namespace, task_name, started_at DESC";
+
+static json_object *record(PGresult *res, int row) {
+        json_object *o = json_object_new_object(), *meta = json_object_new_object(), *st = json_object_new_object();
+        json_object_object_add(o, "apiVersion", json_object_new_string(API_GV));
+        json_object_object_add(o, "kind", json_object_new_string("TaskOutput"));
+        json_object_object_add(meta, "name", json_object_new_string(PQgetvalue(res, row, 1)));
+        json_object_object_add(meta, "namespace", json_object_new_string(PQgetvalue(res, row, 0)));
+        json_object_object_add(meta, "uid", json_object_new_string(PQgetvalue(res, row, 2)));
+        json_object_object_add(meta, "creationTimestamp", json_object_new_string(PQgetvalue(res, row, 7)));
+        json_object_object_add(o, "metadata", meta);
+        json_object_object_add(st, "taskUID", json_object_new_string(PQgetvalue(res, row, 2)));
+        json_object_object_add(st, "stdoutBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 3), NULL, 10)));
+        json_object_object_add(st, "stderrBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 4), NULL, 10)));
+        json_object_object_add(st, "complete", json_object_new_boolean(PQgetvalue(res, row, 5)[0] == 't'));
+        if (*PQgetvalue(res, row, 6))
+                json_object_object_add(st, "error", json_object_new_string(PQgetvalue(res, row, 6)));
+        json_object_object_add(st, "startedAt", json_object_new_string(PQgetvalue(res, row, 7)));
+        if (*PQgetvalue(res, row, 8))
+                json_object_object_add(st, "finishedAt", json_object_new_string(PQgetvalue(res, row, 8)));
+        json_object_object_add(o, "status", st);
+        return o;
+}
+
+/* kubectl's age: 42s, 5m, 3h, 2d. */
+static void age(const char *rfc3339, char *buf, size_t size) {
+        struct timestamp t, now;
+        int64_t d = 0;
+        timestamp_now(&now);
+        if (timestamp_parse(rfc3339, &t, NULL) < 0 || timestamp_diff(&now, &t, &d) < 0) {
+                snprintf(buf, size, "<unknown>");
+                return;
+        }
+        int64_t s = d / 1000000000;
+        if (s < 120)
+                snprintf(buf, size, "%" PRId64 "s", s < 0 ? 0 : s);
+        else if (s < 7200)
+                snprintf(buf, size, "%" PRId64 "m", s / 60);
+        else if (s < 172800)
+                snprintf(buf, size, "%" PRId64 "h", s / 3600);
+        else
+                snprintf(buf, size, "%" PRId64 "d", s / 86400);
+}
+
+static json_object *column(const char *name, const char *type, const char *format, const char *desc) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "name", json_object_new_string(name));
+        json_object_object_add(c, "type", json_object_new_string(type));
+        json_object_object_add(c, "format", json_object_new_string(format));
+        json_object_object_add(c, "description", json_object_new_string(desc));
+        json_object_object_add(c, "priority", json_object_new_int(0));
+        return c;
+}
+
+static json_object *table(PGresult *res) {
+        json_object *t = json_object_new_object(), *cols = json_object_new_array(), *rows = json_object_new_array(),
+                    *meta = json_object_new_object();
+        json_object_object_add(t, "kind", json_object_new_string("Table"));
+        json_object_object_add(t, "apiVersion", json_object_new_string("meta.k8s.io/v1"));
+        json_object_object_add(meta, "resourceVersion", json_object_new_string(""));
+        json_object_object_add(t, "metadata", meta);
+        json_object_array_add(cols, column("Name", "string", "name", "Name of the ExecutionTask."));
+        json_object_array_add(cols, column("Stdout", "integer", "", "Bytes written to standard output."));
+        json_object_array_add(cols, column("Stderr", "integer", "", "Bytes written to standard error."));
+        json_object_array_add(cols, column("Complete", "boolean", "", "Whether every byte was stored."));
+        json_object_array_add(cols, column("Age", "string", "", "Time since the command started."));
+        json_object_object_add(t, "columnDefinitions", cols);
+        for (int i = 0; i < PQntuples(res); i++) {
+                json_object *row = json_object_new_object(), *cells = json_object_new_array(),
+                            *obj = json_object_new_object(), *m = json_object_new_object();
+                char a[32];
+                age(PQgetvalue(res, i, 7), a, sizeof(a));
+                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, 1)));
+                json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, 3), NULL, 10)));
+                json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, 4), NULL, 10)));
+                json_object_array_add(cells, json_object_new_boolean(PQgetvalue(res, i, 5)[0] == 't'));
+                json_object_array_add(cells, json_object_new_string(a));
+                json_object_object_add(row, "cells", cells);
+                json_object_object_add(obj, "kind", json_object_new_string("PartialObjectMetadata"));
+                json_object_object_add(obj, "apiVersion", json_object_new_string("meta.k8s.io/v1"));
+                json_object_object_add(m, "name", json_object_new_string(PQgetvalue(res, i, 1)));
+                json_object_object_add(m, "namespace", json_object_new_string(PQgetvalue(res, i, 0)));
+                json_object_object_add(m, "uid", json_object_new_string(PQgetvalue(res, i, 2)));
+                json_object_object_add(m, "creationTimestamp", json_object_new_string(PQgetvalue(res, i, 7)));
+                json_object_object_add(obj, "metadata", m);
+                json_object_object_add(row, "object", obj);
+                json_object_array_add(rows, row);
+        }
+        json_object_object_add(t, "rows", rows);
+        return t;
+}
+
+static bool wants_table(struct httpd_request *req) {
+        const char *accept = httpd_request_header(req, "Accept");
+        return accept && strstr(accept, "as=Table") && strstr(accept, "g=meta.k8s.io");
+}
+
+static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, const char *name) {
+        const char *stream = httpd_request_query(req, "stream"), *limit_s = httpd_request_query(req, "limitBytes");
+        const char *st = !stream || strcmp(stream, "stdout") == 0 ? "1" : strcmp(stream, "stderr") == 0 ? "2" : NULL;
+        long long limit = LOG_MAX;
+        if (!st) {
+                httpd_respond_status(req, 400, "BadRequest", "stream must be stdout or stderr, not '%s'", stream);
+                return;
+        }
+        if (limit_s) {
+                char *end;
+                limit = strtoll(limit_s, &end, 10);
+                if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > LOG_MAX) {
+                        httpd_respond_status(req, 400, "BadRequest", "limitBytes must be a number from 1 to %d", LOG_MAX);
+                        return;
+                }
+        }
+        const char *params[] = {uid, st};
+        PGresult *res = PQexecParams(conn,
+                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 ORDER BY seq", 2, NULL,
+                params, NULL, NULL, 1);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "reading the output of %s: %s", name,
+                        PQresultErrorMessage(res));
+                PQclear(res);
+                return;
+        }
+        long long total = 0;
+        for (int i = 0; i < PQntuples(res); i++)
+                total += PQgetlength(res, i, 0);
+        if (total > limit && !limit_s) {
+                PQclear(res);
+                httpd_respond_status(req, 413, "RequestEntityTooLarge",
+                        "the output of %s is %lld bytes; ask for it in parts with limitBytes (at most %d)", name, total,
+                        LOG_MAX);
+                return;
+        }
+        _cleanup_(buf_release) struct buf b = BUF_INIT(LOG_MAX);
+        for (int i = 0; i < PQntuples(res) && b.len < (size_t) limit; i++) {
+                size_t n = (size_t) PQgetlength(res, i, 0);
+                if (b.len + n > (size_t) limit)
+                        n = (size_t) limit - b.len;
+                if (buf_append(&b, PQgetvalue(res, i, 0), n) < 0) {
+                        PQclear(res);
+                        httpd_respond_status(req, 500, "InternalError", "out of memory");
+                        return;
+                }
+        }
+        PQclear(res);
+        httpd_respond(req, 200, "text/plain", b.len ? b.data : "", b.len);
+}
+
+void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
+        const char *ns, const char *name, const char *sub) {
+        PGconn *conn = NULL;
+        struct merr err = MERR_INIT;
+        (void) user;
+        if (!s->store) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "task output is not available: mbox-apiserver runs without a database");
+                return;
+        }
+        if (store_acquire(s->store, &conn, &err) < 0) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "task output is not available: %s", merr_msg(&err));
+                return;
+        }
+        const char *params[] = {ns ? ns : "", name ? name : ""};
+        PGresult *res = PQexecParams(conn, LIST_SQL, 2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "reading task output: %s", PQresultErrorMessage(res));
+        } else if (name && PQntuples(res) == 0) {
+                httpd_respond_status(req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);
+        } else if (name && sub) {
+                char uid[64];
+                snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
+                serve_log(req, conn, uid, name);
+        } else if (name) {
+                _cleanup_json_ json_object *o = record(res, 0);
+                api_respond_json(req, o);
+        } else if (wants_table(req)) {
+                _cleanup_json_ json_object *t = table(res);
+                api_respond_json(req, t);
+        } else {
+                _cleanup_json_ json_object *list = json_object_new_object(), *items = json_object_new_array(),
+                                           *meta = json_object_new_object();
+                json_object_object_add(list, "apiVersion", json_object_new_string(API_GV));
+                json_object_object_add(list, "kind", json_object_new_string("TaskOutputList"));
+                json_object_object_add(meta, "resourceVersion", json_object_new_string(""));
+                json_object_object_add(list, "metadata", json_object_get(meta));
+                for (int i = 0; i < PQntuples(res); i++)
+                        json_object_array_add(items, record(res, i));
+                json_object_object_add(list, "items", json_object_get(items));
+                api_respond_json(req, list);
+        }
+        PQclear(res);
+        store_release(s->store, conn);
+}

@@ -1,0 +1,95 @@
+# mbox-apiserver behind kube-apiserver, as a user reaches it: kubectl get of task output through the
+# aggregation layer, with the apiserver running as its ServiceAccount (SubjectAccessReviews) and reading
+# what mbox-operator stored in Postgres.
+
+# start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback, and the
+# APIService that routes runtime.mbox.dev to it; sets APIPORT.
+start_apiserver() {
+        local dir kc log
+        dir=$(mktemp -d)
+        printf 'file %s/tls.key\nfile %s/tls.crt\nfile %s/tls.csr\nfile %s/ext\n' "$dir" "$dir" "$dir" "$dir" >>"$_cleanup_file"
+        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=mbox-apiserver.mbox-system.svc" \
+                -out "$dir/tls.csr" 2>/dev/null
+        printf 'subjectAltName=DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
+        openssl x509 -req -in "$dir/tls.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 1 \
+                -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+        kc=$(mktemp) log=$(mktemp)
+        APILOG=$log
+        printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
+        bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
+        bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
+                --tls-private-key-file="$dir/tls.key" --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+                --requestheader-allowed-names=front-proxy-client --kubeconfig="$kc" \
+                --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" >"$log" 2>&1
+        wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
+        APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
+        printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: mbox-apiserver, namespace: mbox-system}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.runtime.mbox.dev}
+spec:
+  group: runtime.mbox.dev
+  version: v1alpha1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service: {name: mbox-apiserver, namespace: mbox-system, port: $APIPORT}
+  caBundle: $(base64 -w0 "$PKI/ca.crt")
+YAML
+        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null ||
+                fail "APIService not Available: $(kubectl get apiservice v1alpha1.runtime.mbox.dev -o jsonpath='{.status.conditions}') $(tail -5 "$log")"
+}
+
+test_task_output_through_kubectl() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        local p ns
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" box
+        wait_for "sandbox box Running" 60 phase_is "$ns" box Running
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: hello, namespace: $ns}
+spec:
+  sandboxRef: {name: box}
+  command: ["sh", "-c", "seq 1 100000; echo oops >&2"]
+YAML
+        done_() { [ "$(kubectl -n "$ns" get mtask hello -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        wait_for "hello Succeeded" 30 done_
+        assert_contains "$(kubectl api-resources --api-group=runtime.mbox.dev)" "taskoutputs" "kubectl api-resources"
+        local out
+        out=$(kubectl -n "$ns" get taskoutputs)
+        assert_contains "$out" "STDOUT" "Table columns in kubectl get"
+        assert_contains "$out" "hello" "the task's output listed"
+        assert_contains "$out" "588895" "stdout bytes in the table"
+        assert_eq 588895 "$(kubectl -n "$ns" get taskoutput hello -o jsonpath='{.status.stdoutBytes}')" "kubectl get -o jsonpath"
+        assert_eq true "$(kubectl -n "$ns" get taskoutput hello -o jsonpath='{.status.complete}')" "complete"
+        # the full output, byte for byte, through kube-apiserver
+        assert_eq "$(seq 1 100000 | sha256sum)" \
+                "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log" | sha256sum)" "stdout"
+        assert_eq oops "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?stream=stderr")" "stderr"
+        assert_eq "1" "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?limitBytes=1")" "limitBytes"
+        assert_contains "$(kubectl -n "$ns" get taskoutput nosuch 2>&1)" "NotFound" "a missing record"
+        # a project viewer reads it; someone without a role is refused
+        kubectl -n "$ns" create rolebinding view-carol --clusterrole=mbox-viewer --user=carol >/dev/null
+        wait_for "carol can read" 20 kubectl -n "$ns" get taskoutput hello --as=carol
+        assert_contains "$(kubectl -n "$ns" get taskoutput hello --as=dave 2>&1)" "forbidden" "dave is refused"
+        # the apiserver itself refuses what does not come through the front proxy
+        local code
+        code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
+        assert_eq 401 "$code" "a request without the front-proxy certificate"
+        # and asks kube-apiserver about each caller: the front proxy's certificate with a user who has no role
+        code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" \
+                --key "$PKI/front-proxy-client.key" -H 'X-Remote-User: dave' \
+                "https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello")
+        assert_eq 403 "$code" "a user without a role, straight to the apiserver"
+        assert_eq ok "$(curl -fs --cacert "$PKI/ca.crt" "https://127.0.0.1:$APIPORT/healthz")" "healthz without authentication"
+}
