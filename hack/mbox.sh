@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The main job on the local control plane (make up / make down / make demo):
-#   up        hack/cluster.sh up, then the mbox CRDs and the operator's namespace, ServiceAccount and RBAC
-#             from manifests/base, then mbox-operator as a local process that authenticates as its
-#             ServiceAccount (so it has exactly the rights its manifests give it); prints what to do next
-#   down      stops mbox-operator (by its PID), then the local control plane
+#   up        hack/cluster.sh up, then the mbox CRDs and the namespace, ServiceAccounts and RBAC from
+#             manifests/base, then mbox-operator and mbox-apiserver as local processes that authenticate
+#             as their ServiceAccounts (so they have exactly the rights their manifests give them), the
+#             apiserver registered with the aggregation layer (a Service and the APIService
+#             v1alpha1.runtime.mbox.dev); prints what to do next
+#   down      stops mbox-apiserver and mbox-operator (by their PIDs), then the local control plane
 #   demo      applies examples/ in order and waits until the demo sandbox is Running
 #   install   only the CRDs, namespace, ServiceAccounts and RBAC (idempotent; tests use it)
 #   kubeconfig FILE [SA]  writes a kubeconfig for ServiceAccount mbox-system/SA (default mbox-operator; a
 #                     token valid 24 h)
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
-# 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091). mbox-apiserver and the console join `up` when they exist.
+# 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091); mbox-apiserver logs to logs/mbox-apiserver.log and serves
+# HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA.
+# The console joins `up` when it exists.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -18,6 +22,10 @@ STATE=${MBOX_STATE_DIR:-/var/tmp/mbox-$(id -un)}
 OPERATOR_PORT=${MBOX_OPERATOR_PORT:-18091}
 PIDFILE=$STATE/pids/mbox-operator.pid
 LOG=$STATE/logs/mbox-operator.log
+API_PORT=${MBOX_APISERVER_LOCAL_PORT:-18443}
+API_PIDFILE=$STATE/pids/mbox-apiserver.pid
+API_LOG=$STATE/logs/mbox-apiserver.log
+DATABASE_URL="postgresql://postgres@127.0.0.1:${MBOX_PG_PORT:-15432}/mbox"
 export KUBECONFIG=$STATE/kubeconfig
 export PATH=$K8S_BIN:$PATH
 
@@ -51,6 +59,62 @@ KC
 }
 
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+api_running() { [ -f "$API_PIDFILE" ] && kill -0 "$(cat "$API_PIDFILE")" 2>/dev/null; }
+
+# mbox-apiserver on loopback, and the Service + APIService that route runtime.mbox.dev to it
+start_apiserver() {
+        local pki=$STATE/pki dir=$STATE/apiserver i
+        if api_running; then
+                echo "mbox-apiserver is already running (pid $(cat "$API_PIDFILE"))"
+                return
+        fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null; then
+                echo "port $API_PORT is taken by another process: set MBOX_APISERVER_LOCAL_PORT" >&2
+                exit 1
+        fi
+        mkdir -p "$dir"
+        if [ ! -f "$dir/tls.crt" ] || ! openssl x509 -checkend 86400 -noout -in "$dir/tls.crt" >/dev/null; then
+                (
+                        umask 077
+                        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" \
+                                -subj "/CN=mbox-apiserver.mbox-system.svc" -out "$dir/tls.csr" 2>/dev/null
+                        printf 'subjectAltName=DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
+                        openssl x509 -req -in "$dir/tls.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+                                -days 365 -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+                )
+        fi
+        cmd_kubeconfig "$STATE/mbox-apiserver.kubeconfig" mbox-apiserver
+        echo "Starting mbox-apiserver (log: $API_LOG)"
+        setsid "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port="$API_PORT" \
+                --tls-cert-file="$dir/tls.crt" --tls-private-key-file="$dir/tls.key" \
+                --requestheader-client-ca-file="$pki/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+                --kubeconfig="$STATE/mbox-apiserver.kubeconfig" --database-url="$DATABASE_URL" >>"$API_LOG" 2>&1 </dev/null &
+        echo $! >"$API_PIDFILE"
+        for ((i = 0; i < 40; i++)); do
+                curl -fs --cacert "$pki/ca.crt" "https://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break
+                api_running || { tail -n 20 "$API_LOG" >&2; echo "mbox-apiserver exited" >&2; exit 1; }
+                sleep 0.25
+        done
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: mbox-apiserver, namespace: mbox-system, labels: {app.kubernetes.io/name: mbox-apiserver}}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.runtime.mbox.dev, labels: {app.kubernetes.io/name: mbox-apiserver}}
+spec:
+  group: runtime.mbox.dev
+  version: v1alpha1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service: {name: mbox-apiserver, namespace: mbox-system, port: $API_PORT}
+  caBundle: $(base64 -w0 "$pki/ca.crt")
+YAML
+        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null ||
+                { tail -n 20 "$API_LOG" >&2; echo "the APIService v1alpha1.runtime.mbox.dev is not Available" >&2; exit 1; }
+}
 
 cmd_up() {
         bash "$here/cluster.sh" up
@@ -69,7 +133,7 @@ cmd_up() {
                 echo "Starting mbox-operator (log: $LOG)"
                 setsid "$root/build/mbox-operator" --kubeconfig="$STATE/mbox-operator.kubeconfig" \
                         --health-address="127.0.0.1:$OPERATOR_PORT" --leader-elect \
-                        --database-url="postgresql://postgres@127.0.0.1:${MBOX_PG_PORT:-15432}/mbox" \
+                        --database-url="$DATABASE_URL" \
                         >>"$LOG" 2>&1 </dev/null &
                 echo $! >"$PIDFILE"
                 local i
@@ -81,18 +145,27 @@ cmd_up() {
                 running && curl -fs "http://127.0.0.1:$OPERATOR_PORT/readyz" >/dev/null ||
                         { tail -n 20 "$LOG" >&2; echo "mbox-operator is not ready" >&2; exit 1; }
         fi
+        start_apiserver
         cat <<MSG
 
-mbox is up: the local control plane and mbox-operator (metrics: http://127.0.0.1:$OPERATOR_PORT/metrics).
+mbox is up: the local control plane, mbox-operator (metrics: http://127.0.0.1:$OPERATOR_PORT/metrics) and
+mbox-apiserver (runtime.mbox.dev through kube-apiserver).
   export KUBECONFIG=$KUBECONFIG
   export PATH=$K8S_BIN:\$PATH
   make demo                                  # the walkthrough: a project, templates, a running sandbox
   kubectl get mbox -A                        # every mbox object
-Not yet part of up: mbox-apiserver and the console. Stop everything with: make down
+  kubectl -n mbox-demo get taskoutputs       # the full output of the demo's tasks (runtime.mbox.dev)
+Not yet part of up: the console. Stop everything with: make down
 MSG
 }
 
 cmd_down() {
+        if api_running; then
+                kill "$(cat "$API_PIDFILE")"
+                kubectl delete apiservice v1alpha1.runtime.mbox.dev --ignore-not-found --wait=false >/dev/null 2>&1 || true
+                echo "stopped mbox-apiserver"
+        fi
+        rm -f "$API_PIDFILE"
         if running; then
                 local pid
                 pid=$(cat "$PIDFILE")

@@ -5,7 +5,10 @@
 # start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback, and the
 # APIService that routes runtime.mbox.dev to it; sets APIPORT.
 start_apiserver() {
-        local dir kc log
+        local dir kc log pidfile=$MBOX_STATE_DIR/pids/mbox-apiserver.pid
+        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+                fail "the apiserver of 'make up' is running; stop it with 'make down' before the tests"
+        fi
         dir=$(mktemp -d)
         printf 'file %s/tls.key\nfile %s/tls.crt\nfile %s/tls.csr\nfile %s/ext\n' "$dir" "$dir" "$dir" "$dir" >>"$_cleanup_file"
         openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=mbox-apiserver.mbox-system.svc" \
