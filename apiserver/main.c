@@ -26,7 +26,8 @@ static void usage(FILE *f) {
               "Serves the runtime.mbox.dev aggregated API (task output) behind kube-apiserver.\n"
               "\n"
               "Serving:\n"
-              "      --bind-address=ADDR        address to listen on (default 0.0.0.0; 127.0.0.1 for a local\n"
+              "      --bind-address=ADDR        address to listen on (default 0.0.0.0; 127.0.0.1 for a "
+              "local\n"
               "                                 process)\n"
               "      --secure-port=PORT         HTTPS port (default 8443; 0 picks a free one, logged)\n"
               "      --tls-cert-file=FILE       serving certificate (PEM, then its chain)\n"
@@ -34,17 +35,23 @@ static void usage(FILE *f) {
               "\n"
               "Authentication and authorization (the aggregation layer's front proxy):\n"
               "      --requestheader-client-ca-file=FILE  CA of kube-apiserver's front-proxy client\n"
-              "                                 certificate; only requests with such a certificate are served\n"
+              "                                 certificate; only requests with such a certificate are "
+              "served\n"
+              "                                 (default: from ConfigMap kube-system/extension-apiserver-\n"
+              "                                 authentication, with the allowed names)\n"
               "      --requestheader-allowed-names=NAMES  common names that certificate may have, comma-\n"
-              "                                 separated (default: any)\n"
-              "      --kubeconfig=PATHS         for SubjectAccessReviews (default: $KUBECONFIG, ~/.kube/config,\n"
+              "                                 separated (default: any, or the ConfigMap's list)\n"
+              "      --kubeconfig=PATHS         for SubjectAccessReviews (default: $KUBECONFIG, "
+              "~/.kube/config,\n"
               "                                 then the in-cluster ServiceAccount)\n"
               "      --context=NAME             kubeconfig context\n"
-              "      --authorization-cache-ttl=MS  reuse a SubjectAccessReview answer this long (default 10000)\n"
+              "      --authorization-cache-ttl=MS  reuse a SubjectAccessReview answer this long (default "
+              "10000)\n"
               "\n"
               "Data:\n"
               "      --database-url=URL         Postgres with mbox's records (default: the environment\n"
-              "                                 variable MBOX_DATABASE_URL; without one, records answer 503)\n"
+              "                                 variable MBOX_DATABASE_URL; without one, records answer "
+              "503)\n"
               "\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
@@ -74,7 +81,20 @@ static char *read_file(const char *flag, const char *path) {
         return data;
 }
 
-enum { OPT_BIND = 256, OPT_PORT, OPT_CERT, OPT_KEY, OPT_RH_CA, OPT_RH_NAMES, OPT_KUBECONFIG, OPT_CONTEXT, OPT_AUTHZ_TTL, OPT_DB, OPT_LOG_FORMAT, OPT_LOG_LEVEL };
+enum {
+        OPT_BIND = 256,
+        OPT_PORT,
+        OPT_CERT,
+        OPT_KEY,
+        OPT_RH_CA,
+        OPT_RH_NAMES,
+        OPT_KUBECONFIG,
+        OPT_CONTEXT,
+        OPT_AUTHZ_TTL,
+        OPT_DB,
+        OPT_LOG_FORMAT,
+        OPT_LOG_LEVEL
+};
 
 int main(int argc, char **argv) {
         static const struct option opts[] = {
@@ -127,7 +147,10 @@ int main(int argc, char **argv) {
                         char *end;
                         o.authz_cache_ms = strtol(optarg, &end, 10);
                         if (*optarg == '\0' || *end != '\0' || o.authz_cache_ms < 1) {
-                                fprintf(stderr, "mbox-apiserver: --authorization-cache-ttl: expected milliseconds, got '%s'\n", optarg);
+                                fprintf(stderr,
+                                        "mbox-apiserver: --authorization-cache-ttl: expected milliseconds, "
+                                        "got '%s'\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
@@ -137,13 +160,18 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_LOG_FORMAT:
                         if ((log_format = log_format_from_string(optarg)) < 0) {
-                                fprintf(stderr, "mbox-apiserver: --log-format: expected text or json, got '%s'\n", optarg);
+                                fprintf(stderr,
+                                        "mbox-apiserver: --log-format: expected text or json, got '%s'\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
                 case OPT_LOG_LEVEL:
                         if ((log_level = log_level_from_string(optarg)) < 0) {
-                                fprintf(stderr, "mbox-apiserver: --log-level: expected debug, info, warn or error, got '%s'\n", optarg);
+                                fprintf(stderr,
+                                        "mbox-apiserver: --log-level: expected debug, info, warn or error, "
+                                        "got '%s'\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
@@ -159,9 +187,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "mbox-apiserver: unexpected argument '%s' (see --help)\n", argv[optind]);
                 return 2;
         }
-        if (!cert_file || !key_file || !ca_file) {
-                fprintf(stderr, "mbox-apiserver: --tls-cert-file, --tls-private-key-file and "
-                                "--requestheader-client-ca-file are required (see --help)\n");
+        if (!cert_file || !key_file) {
+                fprintf(stderr, "mbox-apiserver: --tls-cert-file and --tls-private-key-file are required "
+                                "(see --help)\n");
                 return 2;
         }
         if (!o.database_url) {
@@ -170,15 +198,26 @@ int main(int argc, char **argv) {
         }
         log_setup(log_level, log_format, STDERR_FILENO);
 
-        _cleanup_free_ char *cert = read_file("tls-cert-file", cert_file), *key = read_file("tls-private-key-file", key_file),
-                            *ca = read_file("requestheader-client-ca-file", ca_file), *names_copy = names ? strdup(names) : NULL;
-        if (!cert || !key || !ca)
+        struct merr err = MERR_INIT;
+        _cleanup_free_ char *cert = read_file("tls-cert-file", cert_file),
+                            *key = read_file("tls-private-key-file", key_file),
+                            *ca = ca_file ? read_file("requestheader-client-ca-file", ca_file) : NULL,
+                            *names_copy = names ? strdup(names) : NULL;
+        char **cm_names = NULL;
+        if (!cert || !key || (ca_file && !ca))
                 return 1;
+        if (!ca_file && apiserver_load_requestheader(o.kubeconfig, o.context, &ca, &cm_names, &err) < 0) {
+                log_error("no --requestheader-client-ca-file, and the cluster's could not be read", "error",
+                        merr_msg(&err));
+                return 1;
+        }
         const char *allowed[32] = {NULL};
         size_t n = 0;
-        for (char *save = NULL, *t = names_copy ? strtok_r(names_copy, ",", &save) : NULL; t && n < ARRAY_SIZE(allowed) - 1;
-                t = strtok_r(NULL, ",", &save))
+        for (char *save = NULL, *t = names_copy ? strtok_r(names_copy, ",", &save) : NULL;
+                t && n < ARRAY_SIZE(allowed) - 1; t = strtok_r(NULL, ",", &save))
                 allowed[n++] = t;
+        for (size_t i = 0; !names && cm_names && cm_names[i] && n < ARRAY_SIZE(allowed) - 1; i++)
+                allowed[n++] = cm_names[i];
         char listen[300];
         snprintf(listen, sizeof(listen), strchr(bind, ':') ? "[%s]:%s" : "%s:%s", bind, port);
         o.listen = listen;
@@ -187,7 +226,6 @@ int main(int argc, char **argv) {
         o.requestheader_ca_pem = ca;
         o.allowed_names = allowed;
 
-        struct merr err = MERR_INIT;
         _cleanup_(apiserver_freep) struct apiserver *s = NULL;
         if (apiserver_new(&o, &s, &err) < 0 || apiserver_start(s, &err) < 0) {
                 log_error("cannot start", "error", merr_msg(&err));
@@ -196,7 +234,8 @@ int main(int argc, char **argv) {
         explicit_bzero(key, strlen(key));
         char p[16];
         snprintf(p, sizeof(p), "%d", apiserver_port(s));
-        log_info("serving runtime.mbox.dev", "address", listen, "port", p, "database", o.database_url ? "yes" : "no");
+        log_info("serving runtime.mbox.dev", "address", listen, "port", p, "database",
+                o.database_url ? "yes" : "no");
         struct sigaction sa = {.sa_handler = on_signal};
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
@@ -205,5 +244,8 @@ int main(int argc, char **argv) {
         while (!stop)
                 pause();
         log_info("stopped");
+        for (size_t i = 0; cm_names && cm_names[i]; i++)
+                free(cm_names[i]);
+        free(cm_names);
         return 0;
 }

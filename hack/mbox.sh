@@ -87,7 +87,6 @@ start_apiserver() {
         echo "Starting mbox-apiserver (log: $API_LOG)"
         setsid "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port="$API_PORT" \
                 --tls-cert-file="$dir/tls.crt" --tls-private-key-file="$dir/tls.key" \
-                --requestheader-client-ca-file="$pki/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
                 --kubeconfig="$STATE/mbox-apiserver.kubeconfig" --database-url="$DATABASE_URL" >>"$API_LOG" 2>&1 </dev/null &
         echo $! >"$API_PIDFILE"
         for ((i = 0; i < 40; i++)); do

@@ -13,13 +13,13 @@
 #include "merr.h"
 
 struct apiserver_options {
-        const char *listen;                    /* "127.0.0.1:8443", ":8443" */
+        const char *listen;                     /* "127.0.0.1:8443", ":8443" */
         const char *tls_cert_pem, *tls_key_pem; /* serving certificate and key (PEM text) */
-        const char *requestheader_ca_pem;      /* CA of the front-proxy client certificate */
-        const char *const *allowed_names;      /* CNs it may have (NULL-terminated; NULL or empty: any) */
-        const char *kubeconfig, *context;      /* for SubjectAccessReviews (NULL: in-cluster / default) */
-        const char *database_url;              /* NULL: records answer 503 */
-        long authz_cache_ms;                   /* how long a SubjectAccessReview answer is reused (default 10 s) */
+        const char *requestheader_ca_pem;       /* CA of the front-proxy client certificate */
+        const char *const *allowed_names;       /* CNs it may have (NULL-terminated; NULL or empty: any) */
+        const char *kubeconfig, *context;       /* for SubjectAccessReviews (NULL: in-cluster / default) */
+        const char *database_url;               /* NULL: records answer 503 */
+        long authz_cache_ms; /* how long a SubjectAccessReview answer is reused (default 10 s) */
 };
 
 struct apiserver;
@@ -30,3 +30,8 @@ int apiserver_start(struct apiserver *s, struct merr *err);
 int apiserver_port(struct apiserver *s);
 struct apiserver *apiserver_free(struct apiserver *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct apiserver *, apiserver_free);
+
+/* The requestheader CA (PEM) and allowed names (NULL-terminated; caller frees both) from ConfigMap
+ * kube-system/extension-apiserver-authentication, as kube-apiserver publishes them. */
+int apiserver_load_requestheader(
+        const char *kubeconfig, const char *context, char **ret_ca, char ***ret_names, struct merr *err);

@@ -56,7 +56,8 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
         for (size_t i = 0; s->allowed && s->allowed[i]; i++)
                 allowed |= strcmp(s->allowed[i], cn) == 0;
         if (!allowed) {
-                httpd_respond_status(req, 401, "Unauthorized", "client certificate '%s' is not an allowed front proxy", cn);
+                httpd_respond_status(req, 401, "Unauthorized",
+                        "client certificate '%s' is not an allowed front proxy", cn);
                 return -EACCES;
         }
         const char *u = httpd_request_header(req, "X-Remote-User");
@@ -154,7 +155,8 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
                 r = review(s, user, a, why, sizeof(why), &err);
                 if (r < 0) {
                         log_warn("SubjectAccessReview failed", "user", user->name, "error", merr_msg(&err));
-                        httpd_respond_status(req, 500, "InternalError", "authorization failed: %s", merr_msg(&err));
+                        httpd_respond_status(
+                                req, 500, "InternalError", "authorization failed: %s", merr_msg(&err));
                         return r;
                 }
                 struct cached *nc = malloc(sizeof(*nc));
@@ -174,12 +176,13 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
         if (r == 1)
                 return 0;
         char what[512], where[160] = "";
-        snprintf(what, sizeof(what), "%s%s%s", a->resource, a->subresource ? "/" : "", a->subresource ? a->subresource : "");
+        snprintf(what, sizeof(what), "%s%s%s", a->resource, a->subresource ? "/" : "",
+                a->subresource ? a->subresource : "");
         if (a->namespace)
                 snprintf(where, sizeof(where), " in the namespace \"%s\"", a->namespace);
         httpd_respond_status(req, 403, "Forbidden",
                 "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\"%s%s%s",
-                a->resource, a->name ? a->name : "", user->name, a->verb, what, API_GROUP, where, why[0] ? ": " : "",
-                why);
+                a->resource, a->name ? a->name : "", user->name, a->verb, what, API_GROUP, where,
+                why[0] ? ": " : "", why);
         return -EPERM;
 }

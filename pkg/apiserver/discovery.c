@@ -22,8 +22,10 @@ static json_object *group(void) {
         return g;
 }
 
-static json_object *resource(const char *name, const char *singular, const char *kind, const char *const *verbs) {
-        json_object *r = json_object_new_object(), *v = json_object_new_array(), *cats = json_object_new_array();
+static json_object *resource(
+        const char *name, const char *singular, const char *kind, const char *const *verbs) {
+        json_object *r = json_object_new_object(), *v = json_object_new_array(),
+                    *cats = json_object_new_array();
         json_object_object_add(r, "name", json_object_new_string(name));
         json_object_object_add(r, "singularName", json_object_new_string(singular));
         json_object_object_add(r, "namespaced", json_object_new_boolean(1));
@@ -61,8 +63,8 @@ void api_discovery(struct httpd_request *req, void *userdata) {
                 json_object_object_add(doc, "groupVersion", json_object_new_string(API_GV));
                 json_object_array_add(res, resource("taskoutputs", "taskoutput", "TaskOutput",
                                                    (const char *const[]){"get", "list", NULL}));
-                json_object_array_add(res, resource("taskoutputs/log", "", "TaskOutput",
-                                                   (const char *const[]){"get", NULL}));
+                json_object_array_add(res,
+                        resource("taskoutputs/log", "", "TaskOutput", (const char *const[]){"get", NULL}));
                 json_object_object_add(doc, "resources", res);
         }
         api_respond_json(req, doc);

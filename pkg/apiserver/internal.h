@@ -49,7 +49,15 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
 /* Responds with obj as JSON (200). */
 void api_respond_json(struct httpd_request *req, json_object *obj);
 
+/* A resource path after API_PREFIX ("/namespaces/NS/RESOURCE/NAME/SUB", namespace and the last two
+ * optional), split into buf (size bytes) and pointed at by the fields. Returns 0, or -ENOENT when the path
+ * has no such shape, -ENAMETOOLONG when it does not fit. */
+struct api_path {
+        const char *namespace, *resource, *name, *subresource;
+};
+int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret);
+
 /* Handlers. */
-void api_discovery(struct httpd_request *req, void *userdata);                /* /apis, group, version */
+void api_discovery(struct httpd_request *req, void *userdata); /* /apis, group, version */
 void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
-        const char *ns, const char *name, const char *sub);                 /* taskoutputs[/name[/log]] */
+        const char *ns, const char *name, const char *sub); /* taskoutputs[/name[/log]] */

@@ -15,7 +15,8 @@
 
 void api_respond_json(struct httpd_request *req, json_object *obj) {
         size_t len = 0;
-        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        const char *s = json_object_to_json_string_length(
+                obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         if (!s) {
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
                 return;
@@ -32,12 +33,45 @@ static void on_discovery(struct httpd_request *req, void *userdata) {
         api_discovery(req, s);
 }
 
+int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret) {
+        char *parts[6];
+        size_t n = 0, i = 0;
+        if (strlen(path) >= size)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, strlen(path) + 1);
+        /* empty segments ("//") are refused, not skipped: a path names one thing */
+        for (char *p = buf; n < ARRAY_SIZE(parts);) {
+                if (*p != '/')
+                        return -ENOENT;
+                *p++ = '\0';
+                if (*p == '\0' || *p == '/')
+                        return -ENOENT;
+                parts[n++] = p;
+                p += strcspn(p, "/");
+                if (*p == '\0')
+                        break;
+        }
+        if (n == ARRAY_SIZE(parts) && parts[n - 1][strcspn(parts[n - 1], "/")] != '\0')
+                return -ENOENT;
+        *ret = (struct api_path){0};
+        if (n >= 2 && strcmp(parts[0], "namespaces") == 0) {
+                ret->namespace = parts[1];
+                i = 2;
+        }
+        if (n <= i || n - i > 3)
+                return -ENOENT;
+        ret->resource = parts[i];
+        ret->name = n - i >= 2 ? parts[i + 1] : NULL;
+        ret->subresource = n - i == 3 ? parts[i + 2] : NULL;
+        return 0;
+}
+
 /* /apis/runtime.mbox.dev/v1alpha1/[namespaces/NS/]RESOURCE[/NAME[/SUB]] */
 static void on_resources(struct httpd_request *req, void *userdata) {
         struct apiserver *s = userdata;
         struct api_user user;
-        char path[1024], *parts[8];
-        size_t n = 0;
+        struct api_path ap;
+        char buf[1024];
         const char *p = httpd_request_path(req) + strlen(API_PREFIX);
         if (api_authenticate(s, req, &user) < 0)
                 return;
@@ -45,42 +79,41 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 api_discovery(req, s);
                 return;
         }
-        if (strlen(p) >= sizeof(path)) {
+        int r = api_parse_path(p, buf, sizeof(buf), &ap);
+        if (r == -ENAMETOOLONG) {
                 httpd_respond_status(req, 414, "RequestURITooLong", "path too long");
                 return;
         }
-        snprintf(path, sizeof(path), "%s", p + 1);
-        for (char *save = NULL, *t = strtok_r(path, "/", &save); t && n < ARRAY_SIZE(parts); t = strtok_r(NULL, "/", &save))
-                parts[n++] = t;
-        const char *ns = NULL;
-        size_t i = 0;
-        if (n >= 2 && strcmp(parts[0], "namespaces") == 0) {
-                ns = parts[1];
-                i = 2;
-        }
-        if (n <= i || n - i > 3) {
-                httpd_respond_status(req, 404, "NotFound", "the server could not find the requested resource");
+        if (r < 0) {
+                httpd_respond_status(
+                        req, 404, "NotFound", "the server could not find the requested resource");
                 return;
         }
-        const char *resource = parts[i], *name = n - i >= 2 ? parts[i + 1] : NULL,
-                   *sub = n - i == 3 ? parts[i + 2] : NULL;
         if (strcmp(httpd_request_method(req), "GET") != 0) {
-                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s", httpd_request_method(req), resource);
+                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s",
+                        httpd_request_method(req), ap.resource);
                 return;
         }
         const char *watch = httpd_request_query(req, "watch");
         if (watch && (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0)) {
-                httpd_respond_status(req, 405, "MethodNotAllowed", "watch is not supported on %s yet", resource);
+                httpd_respond_status(
+                        req, 405, "MethodNotAllowed", "watch is not supported on %s yet", ap.resource);
                 return;
         }
-        struct api_attrs attrs = {.verb = name ? "get" : "list", .namespace = ns, .resource = resource, .subresource = sub, .name = name};
-        if (strcmp(resource, "taskoutputs") == 0 && (!sub || strcmp(sub, "log") == 0)) {
+        struct api_attrs attrs = {.verb = ap.name ? "get" : "list",
+                .namespace = ap.namespace,
+                .resource = ap.resource,
+                .subresource = ap.subresource,
+                .name = ap.name};
+        if (strcmp(ap.resource, "taskoutputs") == 0 &&
+                (!ap.subresource || strcmp(ap.subresource, "log") == 0)) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
-                api_taskoutputs(req, s, &user, ns, name, sub);
+                api_taskoutputs(req, s, &user, ap.namespace, ap.name, ap.subresource);
                 return;
         }
-        httpd_respond_status(req, 404, "NotFound", "the server could not find the requested resource (%s)", resource);
+        httpd_respond_status(
+                req, 404, "NotFound", "the server could not find the requested resource (%s)", ap.resource);
 }
 
 static bool ready(void *ud, struct buf *why) {

@@ -21,14 +21,17 @@
 #define LOG_MAX (64 * 1024 * 1024) /* a larger log is served in parts with limitBytes */
 
 static const char LIST_SQL[] =
-        "SELECT DISTINCT ON (namespace, task_name) namespace, task_name, task_uid, stdout_bytes, stderr_bytes, "
-        "complete, coalesce(error, ''), to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "SELECT DISTINCT ON (namespace, task_name) namespace, task_name, task_uid, stdout_bytes, "
+        "stderr_bytes, "
+        "complete, coalesce(error, ''), to_char(started_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
         "FROM task_outputs WHERE ($1 = '' OR namespace = $1) AND ($2 = '' OR task_name = $2) "
         "ORDER BY namespace, task_name, started_at DESC";
 
 static json_object *record(PGresult *res, int row) {
-        json_object *o = json_object_new_object(), *meta = json_object_new_object(), *st = json_object_new_object();
+        json_object *o = json_object_new_object(), *meta = json_object_new_object(),
+                    *st = json_object_new_object();
         json_object_object_add(o, "apiVersion", json_object_new_string(API_GV));
         json_object_object_add(o, "kind", json_object_new_string("TaskOutput"));
         json_object_object_add(meta, "name", json_object_new_string(PQgetvalue(res, row, 1)));
@@ -37,8 +40,10 @@ static json_object *record(PGresult *res, int row) {
         json_object_object_add(meta, "creationTimestamp", json_object_new_string(PQgetvalue(res, row, 7)));
         json_object_object_add(o, "metadata", meta);
         json_object_object_add(st, "taskUID", json_object_new_string(PQgetvalue(res, row, 2)));
-        json_object_object_add(st, "stdoutBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 3), NULL, 10)));
-        json_object_object_add(st, "stderrBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 4), NULL, 10)));
+        json_object_object_add(
+                st, "stdoutBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 3), NULL, 10)));
+        json_object_object_add(
+                st, "stderrBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 4), NULL, 10)));
         json_object_object_add(st, "complete", json_object_new_boolean(PQgetvalue(res, row, 5)[0] == 't'));
         if (*PQgetvalue(res, row, 6))
                 json_object_object_add(st, "error", json_object_new_string(PQgetvalue(res, row, 6)));
@@ -80,8 +85,8 @@ static json_object *column(const char *name, const char *type, const char *forma
 }
 
 static json_object *table(PGresult *res) {
-        json_object *t = json_object_new_object(), *cols = json_object_new_array(), *rows = json_object_new_array(),
-                    *meta = json_object_new_object();
+        json_object *t = json_object_new_object(), *cols = json_object_new_array(),
+                    *rows = json_object_new_array(), *meta = json_object_new_object();
         json_object_object_add(t, "kind", json_object_new_string("Table"));
         json_object_object_add(t, "apiVersion", json_object_new_string("meta.k8s.io/v1"));
         json_object_object_add(meta, "resourceVersion", json_object_new_string(""));
@@ -123,25 +128,30 @@ static bool wants_table(struct httpd_request *req) {
 }
 
 static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, const char *name) {
-        const char *stream = httpd_request_query(req, "stream"), *limit_s = httpd_request_query(req, "limitBytes");
-        const char *st = !stream || strcmp(stream, "stdout") == 0 ? "1" : strcmp(stream, "stderr") == 0 ? "2" : NULL;
+        const char *stream = httpd_request_query(req, "stream"),
+                   *limit_s = httpd_request_query(req, "limitBytes");
+        const char *st = !stream || strcmp(stream, "stdout") == 0 ? "1"
+                         : strcmp(stream, "stderr") == 0          ? "2"
+                                                                  : NULL;
         long long limit = LOG_MAX;
         if (!st) {
-                httpd_respond_status(req, 400, "BadRequest", "stream must be stdout or stderr, not '%s'", stream);
+                httpd_respond_status(
+                        req, 400, "BadRequest", "stream must be stdout or stderr, not '%s'", stream);
                 return;
         }
         if (limit_s) {
                 char *end;
                 limit = strtoll(limit_s, &end, 10);
                 if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > LOG_MAX) {
-                        httpd_respond_status(req, 400, "BadRequest", "limitBytes must be a number from 1 to %d", LOG_MAX);
+                        httpd_respond_status(
+                                req, 400, "BadRequest", "limitBytes must be a number from 1 to %d", LOG_MAX);
                         return;
                 }
         }
         const char *params[] = {uid, st};
         PGresult *res = PQexecParams(conn,
-                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 ORDER BY seq", 2, NULL,
-                params, NULL, NULL, 1);
+                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 ORDER BY seq", 2,
+                NULL, params, NULL, NULL, 1);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 httpd_respond_status(req, 503, "ServiceUnavailable", "reading the output of %s: %s", name,
                         PQresultErrorMessage(res));
@@ -154,8 +164,8 @@ static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, 
         if (total > limit && !limit_s) {
                 PQclear(res);
                 httpd_respond_status(req, 413, "RequestEntityTooLarge",
-                        "the output of %s is %lld bytes; ask for it in parts with limitBytes (at most %d)", name, total,
-                        LOG_MAX);
+                        "the output of %s is %lld bytes; ask for it in parts with limitBytes (at most %d)",
+                        name, total, LOG_MAX);
                 return;
         }
         _cleanup_(buf_release) struct buf b = BUF_INIT(LOG_MAX);
@@ -179,19 +189,23 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struc
         struct merr err = MERR_INIT;
         (void) user;
         if (!s->store) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "task output is not available: mbox-apiserver runs without a database");
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "task output is not available: mbox-apiserver runs without a database");
                 return;
         }
         if (store_acquire(s->store, &conn, &err) < 0) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "task output is not available: %s", merr_msg(&err));
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "task output is not available: %s", merr_msg(&err));
                 return;
         }
         const char *params[] = {ns ? ns : "", name ? name : ""};
         PGresult *res = PQexecParams(conn, LIST_SQL, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "reading task output: %s", PQresultErrorMessage(res));
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "reading task output: %s", PQresultErrorMessage(res));
         } else if (name && PQntuples(res) == 0) {
-                httpd_respond_status(req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);
+                httpd_respond_status(
+                        req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);
         } else if (name && sub) {
                 char uid[64];
                 snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));

@@ -2,7 +2,8 @@
 # aggregation layer, with the apiserver running as its ServiceAccount (SubjectAccessReviews) and reading
 # what mbox-operator stored in Postgres.
 
-# start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback, and the
+# start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback (the front
+# proxy's CA and names read from kube-system/extension-apiserver-authentication, as in a cluster), and the
 # APIService that routes runtime.mbox.dev to it; sets APIPORT.
 start_apiserver() {
         local dir kc log pidfile=$MBOX_STATE_DIR/pids/mbox-apiserver.pid
@@ -21,8 +22,7 @@ start_apiserver() {
         printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
         bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
         bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
-                --tls-private-key-file="$dir/tls.key" --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
-                --requestheader-allowed-names=front-proxy-client --kubeconfig="$kc" \
+                --tls-private-key-file="$dir/tls.key" --kubeconfig="$kc" \
                 --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" >"$log" 2>&1
         wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
         APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
