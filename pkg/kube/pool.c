@@ -18,7 +18,8 @@ int kube_pool_new(const char *kubeconfig, const char *context, size_t max_idle, 
         struct merr *err) {
         struct kube_pool *p = calloc(1, sizeof(*p));
         if (!p || !(p->idle = calloc(max_idle ? max_idle : 1, sizeof(*p->idle))) ||
-                (kubeconfig && !(p->kubeconfig = strdup(kubeconfig))) || (context && !(p->context = strdup(context)))) {
+                (kubeconfig && !(p->kubeconfig = strdup(kubeconfig))) ||
+                (context && !(p->context = strdup(context)))) {
                 if (p) {
                         free(p->idle);
                         free(p->kubeconfig);
