@@ -13,7 +13,11 @@ setup_tasks() {
         sandbox "$NS" box
         wait_for "sandbox box Running" 60 phase_is "$NS" box Running
         POD=$(kubectl -n "$NS" get sandboxes.mbox.dev box -o jsonpath='{.status.podName}')
-        DIR=$(kubectl -n "$NS" exec "$POD" -- pwd)
+        # KWOK gives a new pod its own directory a moment after it starts (hack/kwok-pods.sh); until then
+        # commands run in a shared default one
+        own_dir() { [ "$(kubectl -n "$NS" exec "$POD" -- pwd)" = "$MBOX_STATE_DIR/pods/$NS/$POD" ]; }
+        wait_for "pod $POD's own directory" 30 own_dir
+        DIR=$MBOX_STATE_DIR/pods/$NS/$POD
 }
 
 # task NAME COMMAND-JSON [EXTRA-SPEC-YAML]
