@@ -88,6 +88,7 @@ struct mbox_operator {
         pthread_cond_t cond;
         struct strmap *admitted;   /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
         struct strmap *runs;       /* "ns/name" of the ExecutionTasks running here -> struct task_run */
+        struct strmap *limited;    /* "ns/name" of tasks waiting on a concurrency limit -> struct task_wait */
         size_t n_threads_running;  /* task threads not yet ended (guarded by lock; cond signals a change) */
         struct kube_pool *clients; /* for task threads */
         struct store *store;       /* task output; NULL without --database-url */

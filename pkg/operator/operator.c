@@ -264,7 +264,8 @@ int operator_new(
         pthread_cond_init(&op->cond, NULL);
         op->admitted = strmap_new(NULL);
         op->runs = strmap_new(NULL);
-        if (!op->admitted || !op->runs) {
+        op->limited = strmap_new(free);
+        if (!op->admitted || !op->runs || !op->limited) {
                 rc = merr_set(err, -ENOMEM, "allocating the operator");
                 goto fail;
         }
@@ -379,6 +380,7 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
         op->events = kube_events_free(op->events);
         strmap_free(op->admitted);
         strmap_free(op->runs);
+        strmap_free(op->limited);
         kube_pool_free(op->clients);
         store_free(op->store);
         pthread_mutex_destroy(&op->lock);

@@ -55,6 +55,8 @@ struct task_run {
         bool store_partial;            /* stored up to where the command was stopped */
 };
 
+static void enqueue_limited(struct mbox_operator *op, const char *ns, const char *sb);
+
 static void run_free(struct task_run *r) {
         if (!r)
                 return;
@@ -626,14 +628,69 @@ static void *run_main(void *arg) {
         pthread_cond_broadcast(&op->cond);
         pthread_mutex_unlock(&op->lock);
         /* room for the next ones */
-        op_enqueue_waiting_tasks(op, run->ns, run->sandbox, 8);
-        op_enqueue_waiting_tasks(op, run->ns, NULL, 8);
+        enqueue_limited(op, run->ns, run->sandbox);
         op_enqueue(op, CTL_TASK, run->key);
         run_free(run);
         return NULL;
 }
 
 /* ---- waiting tasks ---- */
+
+/* A task waiting on a concurrency limit (op->limited), so that a run's end wakes the next ones without
+ * reading every task of the namespace. */
+struct task_wait {
+        char created[64], ns[64], sandbox[64], key[320];
+};
+
+static int cmp_wait(const void *a, const void *b) {
+        const struct task_wait *x = *(struct task_wait *const *) a, *y = *(struct task_wait *const *) b;
+        int c = strcmp(x->created, y->created);
+        return c ? c : strcmp(x->key, y->key);
+}
+
+/* Enqueues the oldest waiting tasks of sandbox sb (8) and of namespace ns (8 more). */
+static void enqueue_limited(struct mbox_operator *op, const char *ns, const char *sb) {
+        const struct task_wait **list = NULL;
+        size_t n = 0, iter = 0;
+        const char *k;
+        void *v;
+        pthread_mutex_lock(&op->lock);
+        list = calloc(strmap_size(op->limited) + 1, sizeof(*list));
+        while (list && strmap_next(op->limited, &iter, &k, &v))
+                if (strcmp(((struct task_wait *) v)->ns, ns) == 0)
+                        list[n++] = v;
+        if (list)
+                qsort(list, n, sizeof(*list), cmp_wait);
+        size_t same = 0, any = 0;
+        for (size_t i = 0; i < n && (same < 8 || any < 8); i++) {
+                bool mine = strcmp(list[i]->sandbox, sb) == 0;
+                if (mine && same < 8)
+                        same++;
+                else if (any < 8)
+                        any++;
+                else
+                        continue;
+                op_enqueue(op, CTL_TASK, list[i]->key);
+        }
+        pthread_mutex_unlock(&op->lock);
+        free(list);
+}
+
+static void set_limited(
+        struct mbox_operator *op, const char *key, json_object *obj, const char *ns, const char *sb) {
+        struct task_wait *w = calloc(1, sizeof(*w));
+        const char *c = op_str(obj, "metadata.creationTimestamp");
+        if (!w)
+                return;
+        snprintf(w->created, sizeof(w->created), "%s", c ? c : "");
+        snprintf(w->ns, sizeof(w->ns), "%s", ns);
+        snprintf(w->sandbox, sizeof(w->sandbox), "%s", sb);
+        snprintf(w->key, sizeof(w->key), "%s", key);
+        pthread_mutex_lock(&op->lock);
+        if (strmap_put(op->limited, key, w) < 0)
+                free(w);
+        pthread_mutex_unlock(&op->lock);
+}
 
 struct waiting {
         const char *sandbox;
@@ -814,6 +871,7 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         pthread_mutex_unlock(&op->lock);
         if (!room) {
                 run_free(run);
+                set_limited(op, key, obj, ns, sandbox);
                 return wait_pending(cx, obj, "ConcurrencyLimit", 30 * NS_PER_S, err, "waiting: %s", why);
         }
 
@@ -861,8 +919,10 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         if (op_split_key(key, ns, sizeof(ns), &name) < 0)
                 return 0;
 
-        /* a run of this process: deletion and spec.cancel stop it; its thread writes the end */
+        /* a run of this process: deletion and spec.cancel stop it; its thread writes the end. A task
+         * waiting on a limit is listed again below if it still has to wait. */
         pthread_mutex_lock(&op->lock);
+        strmap_remove(op->limited, key);
         struct task_run *run = strmap_get(op->runs, key);
         bool mine = run && obj &&
                     strcmp(run->uid, op_str(obj, "metadata.uid") ? op_str(obj, "metadata.uid") : "") == 0;
