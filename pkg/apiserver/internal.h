@@ -57,7 +57,17 @@ struct api_path {
 };
 int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret);
 
+/* Table output (table.c). */
+bool api_wants_table(struct httpd_request *req);
+void api_age(const char *rfc3339, char *buf, size_t size); /* kubectl's age: 42s, 5m, 3h, 2d */
+json_object *api_column(const char *name, const char *type, const char *format, const char *desc);
+json_object *api_table(json_object *columns); /* takes columns */
+void api_table_row(json_object *table, json_object *cells, const char *ns, const char *name, const char *uid,
+        const char *created); /* takes cells */
+
 /* Handlers. */
 void api_discovery(struct httpd_request *req, void *userdata); /* /apis, group, version */
 void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
         const char *ns, const char *name, const char *sub); /* taskoutputs[/name[/log]] */
+void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *ns,
+        const char *name); /* artifacts[/name] */

@@ -13,8 +13,8 @@
 #include "jsonutil.h"
 #include "kube/pool.h"
 
-int apiserver_load_requestheader(const char *kubeconfig, const char *context, char **ret_ca, char ***ret_names,
-        struct merr *err) {
+int apiserver_load_requestheader(
+        const char *kubeconfig, const char *context, char **ret_ca, char ***ret_names, struct merr *err) {
         _cleanup_(kube_pool_freep) struct kube_pool *pool = NULL;
         struct kube_client *c = NULL;
         _cleanup_json_ json_object *cm = NULL, *names = NULL;
@@ -42,7 +42,8 @@ int apiserver_load_requestheader(const char *kubeconfig, const char *context, ch
         if (names_json && *names_json) {
                 names = json_tokener_parse(names_json);
                 if (!names || !json_object_is_type(names, json_type_array))
-                        return merr_set(err, -EINVAL, "requestheader-allowed-names is not a JSON array of strings");
+                        return merr_set(
+                                err, -EINVAL, "requestheader-allowed-names is not a JSON array of strings");
                 n = json_object_array_length(names);
         }
         char **list = calloc(n + 1, sizeof(char *)), *ca_copy = strdup(ca);

@@ -112,6 +112,12 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 api_taskoutputs(req, s, &user, ap.namespace, ap.name, ap.subresource);
                 return;
         }
+        if (strcmp(ap.resource, "artifacts") == 0 && !ap.subresource) {
+                if (api_authorize(s, req, &user, &attrs) < 0)
+                        return;
+                api_artifacts(req, s, ap.namespace, ap.name);
+                return;
+        }
         httpd_respond_status(
                 req, 404, "NotFound", "the server could not find the requested resource (%s)", ap.resource);
 }

@@ -11,12 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "apiserver/internal.h"
 #include "buf.h"
 #include "jsonutil.h"
-#include "timestamp.h"
 
 #define LOG_MAX (64 * 1024 * 1024) /* a larger log is served in parts with limitBytes */
 
@@ -54,77 +52,27 @@ static json_object *record(PGresult *res, int row) {
         return o;
 }
 
-/* kubectl's age: 42s, 5m, 3h, 2d. */
-static void age(const char *rfc3339, char *buf, size_t size) {
-        struct timestamp t, now;
-        int64_t d = 0;
-        timestamp_now(&now);
-        if (timestamp_parse(rfc3339, &t, NULL) < 0 || timestamp_diff(&now, &t, &d) < 0) {
-                snprintf(buf, size, "<unknown>");
-                return;
-        }
-        int64_t s = d / 1000000000;
-        if (s < 120)
-                snprintf(buf, size, "%" PRId64 "s", s < 0 ? 0 : s);
-        else if (s < 7200)
-                snprintf(buf, size, "%" PRId64 "m", s / 60);
-        else if (s < 172800)
-                snprintf(buf, size, "%" PRId64 "h", s / 3600);
-        else
-                snprintf(buf, size, "%" PRId64 "d", s / 86400);
-}
-
-static json_object *column(const char *name, const char *type, const char *format, const char *desc) {
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "name", json_object_new_string(name));
-        json_object_object_add(c, "type", json_object_new_string(type));
-        json_object_object_add(c, "format", json_object_new_string(format));
-        json_object_object_add(c, "description", json_object_new_string(desc));
-        json_object_object_add(c, "priority", json_object_new_int(0));
-        return c;
-}
-
 static json_object *table(PGresult *res) {
-        json_object *t = json_object_new_object(), *cols = json_object_new_array(),
-                    *rows = json_object_new_array(), *meta = json_object_new_object();
-        json_object_object_add(t, "kind", json_object_new_string("Table"));
-        json_object_object_add(t, "apiVersion", json_object_new_string("meta.k8s.io/v1"));
-        json_object_object_add(meta, "resourceVersion", json_object_new_string(""));
-        json_object_object_add(t, "metadata", meta);
-        json_object_array_add(cols, column("Name", "string", "name", "Name of the ExecutionTask."));
-        json_object_array_add(cols, column("Stdout", "integer", "", "Bytes written to standard output."));
-        json_object_array_add(cols, column("Stderr", "integer", "", "Bytes written to standard error."));
-        json_object_array_add(cols, column("Complete", "boolean", "", "Whether every byte was stored."));
-        json_object_array_add(cols, column("Age", "string", "", "Time since the command started."));
-        json_object_object_add(t, "columnDefinitions", cols);
+        json_object *cols = json_object_new_array();
+        json_object_array_add(cols, api_column("Name", "string", "name", "Name of the ExecutionTask."));
+        json_object_array_add(cols, api_column("Stdout", "integer", "", "Bytes written to standard output."));
+        json_object_array_add(cols, api_column("Stderr", "integer", "", "Bytes written to standard error."));
+        json_object_array_add(cols, api_column("Complete", "boolean", "", "Whether every byte was stored."));
+        json_object_array_add(cols, api_column("Age", "string", "", "Time since the command started."));
+        json_object *t = api_table(cols);
         for (int i = 0; i < PQntuples(res); i++) {
-                json_object *row = json_object_new_object(), *cells = json_object_new_array(),
-                            *obj = json_object_new_object(), *m = json_object_new_object();
+                json_object *cells = json_object_new_array();
                 char a[32];
-                age(PQgetvalue(res, i, 7), a, sizeof(a));
+                api_age(PQgetvalue(res, i, 7), a, sizeof(a));
                 json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, 1)));
                 json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, 3), NULL, 10)));
                 json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, 4), NULL, 10)));
                 json_object_array_add(cells, json_object_new_boolean(PQgetvalue(res, i, 5)[0] == 't'));
                 json_object_array_add(cells, json_object_new_string(a));
-                json_object_object_add(row, "cells", cells);
-                json_object_object_add(obj, "kind", json_object_new_string("PartialObjectMetadata"));
-                json_object_object_add(obj, "apiVersion", json_object_new_string("meta.k8s.io/v1"));
-                json_object_object_add(m, "name", json_object_new_string(PQgetvalue(res, i, 1)));
-                json_object_object_add(m, "namespace", json_object_new_string(PQgetvalue(res, i, 0)));
-                json_object_object_add(m, "uid", json_object_new_string(PQgetvalue(res, i, 2)));
-                json_object_object_add(m, "creationTimestamp", json_object_new_string(PQgetvalue(res, i, 7)));
-                json_object_object_add(obj, "metadata", m);
-                json_object_object_add(row, "object", obj);
-                json_object_array_add(rows, row);
+                api_table_row(t, cells, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                        PQgetvalue(res, i, 7));
         }
-        json_object_object_add(t, "rows", rows);
         return t;
-}
-
-static bool wants_table(struct httpd_request *req) {
-        const char *accept = httpd_request_header(req, "Accept");
-        return accept && strstr(accept, "as=Table") && strstr(accept, "g=meta.k8s.io");
 }
 
 static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, const char *name) {
@@ -213,7 +161,7 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struc
         } else if (name) {
                 _cleanup_json_ json_object *o = record(res, 0);
                 api_respond_json(req, o);
-        } else if (wants_table(req)) {
+        } else if (api_wants_table(req)) {
                 _cleanup_json_ json_object *t = table(res);
                 api_respond_json(req, t);
         } else {

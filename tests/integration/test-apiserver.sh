@@ -81,6 +81,27 @@ YAML
         assert_eq oops "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?stream=stderr")" "stderr"
         assert_eq "1" "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?limitBytes=1")" "limitBytes"
         assert_contains "$(kubectl -n "$ns" get taskoutput nosuch 2>&1)" "NotFound" "a missing record"
+        # artifacts a task produced, with their provenance
+        local f=/tmp/mbox-art-$ns.json
+        printf 'file %s\n' "$f" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: report, namespace: $ns}
+spec:
+  sandboxRef: {name: box}
+  command: ["sh", "-c", "echo '{}' > $f"]
+  artifacts: [{name: result, path: $f}]
+YAML
+        reported() { [ "$(kubectl -n "$ns" get mtask report -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        wait_for "report Succeeded" 30 reported
+        out=$(kubectl -n "$ns" get artifacts)
+        assert_contains "$out" "report-result" "kubectl get artifacts"
+        assert_contains "$out" "application/json" "content type column"
+        assert_eq box "$(kubectl -n "$ns" get artifact report-result -o jsonpath='{.spec.sandbox}')" "provenance: sandbox"
+        assert_eq report "$(kubectl -n "$ns" get artifact report-result -o jsonpath='{.spec.task.name}')" "provenance: task"
+        assert_eq "sha256:$(printf '{}\n' | sha256sum | cut -d' ' -f1)" \
+                "$(kubectl -n "$ns" get artifact report-result -o jsonpath='{.spec.digest}')" "digest"
         # a project viewer reads it; someone without a role is refused
         kubectl -n "$ns" create rolebinding view-carol --clusterrole=mbox-viewer --user=carol >/dev/null
         wait_for "carol can read" 20 kubectl -n "$ns" get taskoutput hello --as=carol
