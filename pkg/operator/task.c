@@ -201,16 +201,17 @@ static json_object *build_status(
         return st;
 }
 
-/* Writes a status from a run's thread: read fresh, check it is still the same task, update; conflicts
- * are retried. Returns 0, or -ENOENT when the task is gone. */
+/* Writes a status from a run's thread: first on the cached object (usually current: the Running write
+ * came back through the watch while the command ran), then, after a conflict, read fresh; checks it is
+ * still the same task. Returns 0, or -ENOENT when the task is gone. */
 static int write_final(struct kube_client *c, struct task_run *run, const struct outcome *oc,
         json_object *artifacts, struct merr *err) {
         struct kube_resource r = op_resource(RES_TASK, run->ns, run->name);
         int rc = -EIO;
         for (int attempt = 0; attempt < 60; attempt++) {
-                _cleanup_json_ json_object *cur = NULL;
+                _cleanup_json_ json_object *cur = attempt == 0 ? op_get(run->op, RES_TASK, run->key) : NULL;
                 merr_clear(err);
-                rc = kube_get(c, &r, &cur, err);
+                rc = cur ? 0 : kube_get(c, &r, &cur, err);
                 if (rc == -ENOENT)
                         return rc;
                 if (rc == 0) {
