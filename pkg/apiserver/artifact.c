@@ -12,21 +12,36 @@
 #include "jsonutil.h"
 
 static const char SQL[] =
-        "SELECT DISTINCT ON (namespace, artifact_name) namespace, artifact_name, task_uid, name, task_name, sandbox, "
+        "SELECT DISTINCT ON (namespace, artifact_name) namespace, artifact_name, task_uid, name, task_name, "
+        "sandbox, "
         "pod, path, uri, content_type, size_bytes, digest, "
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
         "FROM task_artifacts WHERE ($1 = '' OR namespace = $1) AND ($2 = '' OR artifact_name = $2) "
         "ORDER BY namespace, artifact_name, created_at DESC";
 
-enum { C_NS, C_NAME, C_TASK_UID, C_ARTIFACT, C_TASK, C_SANDBOX, C_POD, C_PATH, C_URI, C_TYPE, C_SIZE, C_DIGEST, C_CREATED };
+enum {
+        C_NS,
+        C_NAME,
+        C_TASK_UID,
+        C_ARTIFACT,
+        C_TASK,
+        C_SANDBOX,
+        C_POD,
+        C_PATH,
+        C_URI,
+        C_TYPE,
+        C_SIZE,
+        C_DIGEST,
+        C_CREATED
+};
 
 static void put(json_object *o, const char *k, const char *v) {
         json_object_object_add(o, k, json_object_new_string(v));
 }
 
 static json_object *record(PGresult *res, int i) {
-        json_object *o = json_object_new_object(), *meta = json_object_new_object(), *spec = json_object_new_object(),
-                    *task = json_object_new_object();
+        json_object *o = json_object_new_object(), *meta = json_object_new_object(),
+                    *spec = json_object_new_object(), *task = json_object_new_object();
         char uid[128];
         put(o, "apiVersion", API_GV);
         put(o, "kind", "Artifact");
@@ -40,7 +55,8 @@ static json_object *record(PGresult *res, int i) {
         put(spec, "uri", PQgetvalue(res, i, C_URI));
         put(spec, "path", PQgetvalue(res, i, C_PATH));
         put(spec, "contentType", PQgetvalue(res, i, C_TYPE));
-        json_object_object_add(spec, "sizeBytes", json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10)));
+        json_object_object_add(
+                spec, "sizeBytes", json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10)));
         put(spec, "digest", PQgetvalue(res, i, C_DIGEST));
         put(task, "name", PQgetvalue(res, i, C_TASK));
         put(task, "uid", PQgetvalue(res, i, C_TASK_UID));
@@ -53,7 +69,8 @@ static json_object *record(PGresult *res, int i) {
 
 static json_object *table(PGresult *res) {
         json_object *cols = json_object_new_array();
-        json_object_array_add(cols, api_column("Name", "string", "name", "Name of the artifact record (<task>-<artifact>)."));
+        json_object_array_add(cols,
+                api_column("Name", "string", "name", "Name of the artifact record (<task>-<artifact>)."));
         json_object_array_add(cols, api_column("Task", "string", "", "ExecutionTask that produced it."));
         json_object_array_add(cols, api_column("Sandbox", "string", "", "Sandbox it was produced in."));
         json_object_array_add(cols, api_column("Type", "string", "", "Media type."));
@@ -68,9 +85,11 @@ static json_object *table(PGresult *res) {
                 json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_TASK)));
                 json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_SANDBOX)));
                 json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_TYPE)));
-                json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10)));
+                json_object_array_add(
+                        cells, json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10)));
                 json_object_array_add(cells, json_object_new_string(a));
-                snprintf(uid, sizeof(uid), "%s-%s", PQgetvalue(res, i, C_TASK_UID), PQgetvalue(res, i, C_ARTIFACT));
+                snprintf(uid, sizeof(uid), "%s-%s", PQgetvalue(res, i, C_TASK_UID),
+                        PQgetvalue(res, i, C_ARTIFACT));
                 api_table_row(t, cells, PQgetvalue(res, i, C_NS), PQgetvalue(res, i, C_NAME), uid,
                         PQgetvalue(res, i, C_CREATED));
         }
@@ -81,17 +100,20 @@ void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *n
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
         if (!s->store) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "artifacts are not available: mbox-apiserver runs without a database");
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "artifacts are not available: mbox-apiserver runs without a database");
                 return;
         }
         if (store_acquire(s->store, &conn, &err) < 0) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "artifacts are not available: %s", merr_msg(&err));
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "artifacts are not available: %s", merr_msg(&err));
                 return;
         }
         const char *params[] = {ns ? ns : "", name ? name : ""};
         PGresult *res = PQexecParams(conn, SQL, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                httpd_respond_status(req, 503, "ServiceUnavailable", "reading artifacts: %s", PQresultErrorMessage(res));
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "reading artifacts: %s", PQresultErrorMessage(res));
         else if (name && PQntuples(res) == 0)
                 httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
         else if (name) {

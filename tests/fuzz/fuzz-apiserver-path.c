@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         check(!parts[i] || (*parts[i] && !strchr(parts[i], '/')));
                 check(p.resource != NULL && (!p.subresource || p.name));
                 snprintf(again, sizeof(again), "%s%s%s/%s%s%s%s%s", p.namespace ? "/namespaces/" : "",
-                        p.namespace ? p.namespace : "", "", p.resource, p.name ? "/" : "", p.name ? p.name : "",
-                        p.subresource ? "/" : "", p.subresource ? p.subresource : "");
+                        p.namespace ? p.namespace : "", "", p.resource, p.name ? "/" : "",
+                        p.name ? p.name : "", p.subresource ? "/" : "", p.subresource ? p.subresource : "");
                 check(strcmp(again, path) == 0);
         }
         free(path);
