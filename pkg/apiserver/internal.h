@@ -22,7 +22,9 @@ struct apiserver {
         struct httpd *httpd;
         struct kube_pool *clients;
         struct store *store;
-        pthread_mutex_t lock; /* guards authz */
+        pthread_mutex_t lock; /* guards authz and the database check */
+        long long db_checked_ms;
+        bool db_ok;
         struct strmap *authz; /* cached SubjectAccessReview answers */
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiserver/internal.h"
 #include "buf.h"
@@ -122,10 +123,37 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 req, 404, "NotFound", "the server could not find the requested resource (%s)", ap.resource);
 }
 
+/* Ready when the database answers (checked at most every 2 s): records come from it. Without a database
+ * configured the server is ready and answers records with 503. */
 static bool ready(void *ud, struct buf *why) {
-        (void) ud;
-        (void) why;
-        return true;
+        struct apiserver *s = ud;
+        struct timespec t;
+        PGconn *conn = NULL;
+        struct merr err = MERR_INIT;
+        if (!s->store)
+                return true;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long long now = (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+        pthread_mutex_lock(&s->lock);
+        bool fresh = now - s->db_checked_ms < 2000, ok = s->db_ok;
+        pthread_mutex_unlock(&s->lock);
+        if (!fresh) {
+                ok = store_acquire(s->store, &conn, &err) == 0 && PQstatus(conn) == CONNECTION_OK;
+                if (ok) {
+                        PGresult *res = PQexec(conn, "SELECT 1");
+                        ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+                        PQclear(res);
+                }
+                store_release(s->store, conn);
+                pthread_mutex_lock(&s->lock);
+                s->db_checked_ms = now;
+                s->db_ok = ok;
+                pthread_mutex_unlock(&s->lock);
+        }
+        if (!ok)
+                buf_printf(why, "the database does not answer%s%s", err.code ? ": " : "",
+                        err.code ? merr_msg(&err) : "");
+        return ok;
 }
 
 int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, struct merr *err) {

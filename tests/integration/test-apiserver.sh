@@ -117,3 +117,32 @@ YAML
         assert_eq 403 "$code" "a user without a role, straight to the apiserver"
         assert_eq ok "$(curl -fs --cacert "$PKI/ca.crt" "https://127.0.0.1:$APIPORT/healthz")" "healthz without authentication"
 }
+
+test_without_database_not_ready_and_503() {
+        install_operator_rbac
+        local dir kc log port code body
+        dir=$(mktemp -d)
+        printf 'file %s/tls.key\nfile %s/tls.crt\nfile %s/tls.csr\nfile %s/ext\n' "$dir" "$dir" "$dir" "$dir" >>"$_cleanup_file"
+        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=localhost" -out "$dir/tls.csr" 2>/dev/null
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
+        openssl x509 -req -in "$dir/tls.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 1 \
+                -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+        kc=$(mktemp) log=$(mktemp)
+        printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
+        bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
+        # a database that is not there: port 1 refuses connections
+        bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
+                --tls-private-key-file="$dir/tls.key" --kubeconfig="$kc" \
+                --database-url="postgresql://postgres@127.0.0.1:1/mbox?connect_timeout=2" >"$log" 2>&1
+        wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
+        port=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
+        assert_eq ok "$(curl -fs --cacert "$PKI/ca.crt" "https://127.0.0.1:$port/healthz")" "healthz: the process is alive"
+        code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "https://127.0.0.1:$port/readyz")
+        assert_eq 503 "$code" "readyz without a database"
+        body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
+                -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' \
+                "https://127.0.0.1:$port/apis/runtime.mbox.dev/v1alpha1/namespaces/default/taskoutputs")
+        assert_eq 503 "$(jq -r .code <<<"$body")" "a record request without a database"
+        assert_eq Status "$(jq -r .kind <<<"$body")" "answered as a metav1.Status"
+        assert_contains "$(jq -r .message <<<"$body")" "not available" "the message says why"
+}
