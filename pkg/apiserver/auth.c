@@ -2,10 +2,12 @@
 /*
  * Who is asking and may they: front-proxy authentication as kube-apiserver's aggregation layer does it
  * (the client certificate chains to the requestheader CA and its CN is an allowed name; only then are
- * X-Remote-User and X-Remote-Group believed), and delegated authorization through SubjectAccessReviews,
- * whose answers are reused for a short while.
+ * X-Remote-User and X-Remote-Group believed), or a bearer token checked with a TokenReview (clients that
+ * reach the server directly); then delegated authorization through SubjectAccessReviews. Both answers
+ * are reused for a short while.
  */
 #include <errno.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,83 @@ static void add_group(const char *name, const char *value, void *ud) {
         w->u->n_groups++;
 }
 
+struct cached_user {
+        long long expires_ms;
+        struct api_user user;
+};
+
+static long long now_ms(void);
+
+/* The user of a bearer token, from a TokenReview (answers kept for the authorization cache's time, keyed
+ * by the token's SHA-256, never the token). Answers the request on failure. */
+static int token_user(
+        struct apiserver *s, struct httpd_request *req, const char *token, struct api_user *user) {
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        char key[2 * SHA256_DIGEST_LENGTH + 8] = "token:";
+        SHA256((const unsigned char *) token, strlen(token), md);
+        for (size_t i = 0; i < sizeof(md); i++)
+                snprintf(key + 6 + 2 * i, 3, "%02x", md[i]);
+        long long now = now_ms();
+        pthread_mutex_lock(&s->lock);
+        struct cached_user *c = strmap_get(s->tokens, key);
+        bool hit = c && c->expires_ms > now;
+        if (hit)
+                *user = c->user;
+        pthread_mutex_unlock(&s->lock);
+        if (hit)
+                return 0;
+
+        _cleanup_json_ json_object *tr = json_object_new_object(), *res = NULL;
+        json_object *spec = json_object_new_object();
+        json_object_object_add(tr, "apiVersion", json_object_new_string("authentication.k8s.io/v1"));
+        json_object_object_add(tr, "kind", json_object_new_string("TokenReview"));
+        json_object_object_add(spec, "token", json_object_new_string(token));
+        json_object_object_add(tr, "spec", spec);
+        struct kube_client *kc = NULL;
+        struct merr err = MERR_INIT;
+        struct kube_resource rs = {
+                .group = "authentication.k8s.io", .version = "v1", .resource = "tokenreviews"};
+        int r = kube_pool_get(s->clients, &kc, &err);
+        if (r >= 0) {
+                r = kube_create(kc, &rs, tr, NULL, &res, &err);
+                kube_pool_put(s->clients, kc);
+        }
+        if (r < 0) {
+                log_warn("TokenReview failed", "error", merr_msg(&err));
+                httpd_respond_status(req, 500, "InternalError", "authentication failed: %s", merr_msg(&err));
+                return r;
+        }
+        bool ok = false;
+        const char *name = NULL;
+        json_object *groups = NULL;
+        json_get_bool(res, "status.authenticated", JSON_OPTIONAL, &ok, NULL);
+        json_get_string(res, "status.user.username", JSON_OPTIONAL, &name, NULL);
+        if (!ok || !name || !*name || strlen(name) >= sizeof(user->name)) {
+                httpd_respond_status(req, 401, "Unauthorized", "the bearer token is not valid");
+                return -EACCES;
+        }
+        *user = (struct api_user){.name = ""};
+        snprintf(user->name, sizeof(user->name), "%s", name);
+        struct group_walk w = {.u = user};
+        if (json_pointer_get(res, "/status/user/groups", &groups) == 0 &&
+                json_object_is_type(groups, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(groups); i++)
+                        add_group(NULL, json_object_get_string(json_object_array_get_idx(groups, i)), &w);
+        struct cached_user *nc = malloc(sizeof(*nc));
+        if (nc) {
+                *nc = (struct cached_user){.expires_ms = now + s->opt.authz_cache_ms, .user = *user};
+                pthread_mutex_lock(&s->lock);
+                if (strmap_size(s->tokens) >= AUTHZ_CACHE_MAX) {
+                        strmap_free(s->tokens);
+                        s->tokens = strmap_new(free);
+                }
+                if (!s->tokens || strmap_put(s->tokens, key, nc) < 0)
+                        free(nc);
+                pthread_mutex_unlock(&s->lock);
+        }
+        return 0;
+}
+
 int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_user *user) {
         char cn[256] = "";
         int r = httpd_request_client_cn(req, cn, sizeof(cn));
@@ -47,9 +126,12 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
                 return -EACCES;
         }
         if (r == 0) {
+                const char *auth = httpd_request_header(req, "Authorization");
+                if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
+                        return token_user(s, req, auth + 7, user);
                 httpd_respond_status(req, 401, "Unauthorized",
-                        "authentication required: mbox-apiserver is reached through kube-apiserver (the "
-                        "aggregation layer); bearer tokens are not accepted directly");
+                        "authentication required: a bearer token, or the front proxy of kube-apiserver (the "
+                        "aggregation layer)");
                 return -EACCES;
         }
         bool allowed = !s->allowed || !s->allowed[0];

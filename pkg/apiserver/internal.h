@@ -22,10 +22,11 @@ struct apiserver {
         struct httpd *httpd;
         struct kube_pool *clients;
         struct store *store;
-        pthread_mutex_t lock; /* guards authz and the database check */
+        pthread_mutex_t lock; /* guards authz, tokens and the database check */
         long long db_checked_ms;
         bool db_ok;
-        struct strmap *authz; /* cached SubjectAccessReview answers */
+        struct strmap *authz;  /* cached SubjectAccessReview answers */
+        struct strmap *tokens; /* cached TokenReview answers, by the token's SHA-256 */
 };
 
 /* The caller, from the front-proxy headers. */

@@ -166,11 +166,12 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 s->opt.authz_cache_ms = 10000;
         pthread_mutex_init(&s->lock, NULL);
         s->authz = strmap_new(free);
+        s->tokens = strmap_new(free);
         size_t n = 0;
         while (o->allowed_names && o->allowed_names[n])
                 n++;
         s->allowed = calloc(n + 1, sizeof(char *));
-        if (!s->authz || !s->allowed) {
+        if (!s->authz || !s->tokens || !s->allowed) {
                 apiserver_free(s);
                 return merr_set(err, -ENOMEM, "allocating the apiserver");
         }
@@ -223,6 +224,7 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         kube_pool_free(s->clients);
         store_free(s->store);
         strmap_free(s->authz);
+        strmap_free(s->tokens);
         for (size_t i = 0; s->allowed && s->allowed[i]; i++)
                 free(s->allowed[i]);
         free(s->allowed);

@@ -116,6 +116,19 @@ YAML
                 "https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello")
         assert_eq 403 "$code" "a user without a role, straight to the apiserver"
         assert_eq ok "$(curl -fs --cacert "$PKI/ca.crt" "https://127.0.0.1:$APIPORT/healthz")" "healthz without authentication"
+        # clients that reach the server directly authenticate with a bearer token (TokenReview)
+        local url="https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello" tok
+        kubectl -n "$ns" create serviceaccount reader >/dev/null
+        kubectl -n "$ns" create serviceaccount stranger >/dev/null
+        kubectl -n "$ns" create rolebinding view-reader --clusterrole=mbox-viewer --serviceaccount="$ns:reader" >/dev/null
+        tok=$(kubectl -n "$ns" create token reader)
+        assert_eq 588895 "$(curl -fs --cacert "$PKI/ca.crt" -H "Authorization: Bearer $tok" "$url" | jq -r .status.stdoutBytes)" \
+                "a project viewer's token"
+        tok=$(kubectl -n "$ns" create token stranger)
+        assert_eq 403 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" -H "Authorization: Bearer $tok" "$url")" \
+                "a token without a role"
+        assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" -H "Authorization: Bearer not-a-token" "$url")" \
+                "an invalid token"
 }
 
 test_without_database_not_ready_and_503() {
