@@ -97,43 +97,6 @@ static json_object *table(PGresult *res) {
 }
 
 void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name) {
-        PGconn *conn = NULL;
-        struct merr err = MERR_INIT;
-        if (!s->store) {
-                httpd_respond_status(req, 503, "ServiceUnavailable",
-                        "artifacts are not available: mbox-apiserver runs without a database");
-                return;
-        }
-        if (store_acquire(s->store, &conn, &err) < 0) {
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "artifacts are not available: %s", merr_msg(&err));
-                return;
-        }
-        const char *params[] = {ns ? ns : "", name ? name : ""};
-        PGresult *res = PQexecParams(conn, SQL, 2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "reading artifacts: %s", PQresultErrorMessage(res));
-        else if (name && PQntuples(res) == 0)
-                httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
-        else if (name) {
-                _cleanup_json_ json_object *o = record(res, 0);
-                api_respond_json(req, o);
-        } else if (api_wants_table(req)) {
-                _cleanup_json_ json_object *t = table(res);
-                api_respond_json(req, t);
-        } else {
-                _cleanup_json_ json_object *list = json_object_new_object();
-                json_object *items = json_object_new_array(), *meta = json_object_new_object();
-                put(list, "apiVersion", API_GV);
-                put(list, "kind", "ArtifactList");
-                put(meta, "resourceVersion", "");
-                json_object_object_add(list, "metadata", meta);
-                for (int i = 0; i < PQntuples(res); i++)
-                        json_object_array_add(items, record(res, i));
-                json_object_object_add(list, "items", items);
-                api_respond_json(req, list);
-        }
-        PQclear(res);
-        store_release(s->store, conn);
+        static const struct api_kind kind = {"artifacts", "Artifact", SQL, record, table, NULL};
+        api_serve_records(req, s, &kind, ns, name, NULL);
 }

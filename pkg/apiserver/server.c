@@ -110,7 +110,7 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 (!ap.subresource || strcmp(ap.subresource, "log") == 0)) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
-                api_taskoutputs(req, s, &user, ap.namespace, ap.name, ap.subresource);
+                api_taskoutputs(req, s, ap.namespace, ap.name, ap.subresource);
                 return;
         }
         if (strcmp(ap.resource, "artifacts") == 0 && !ap.subresource) {

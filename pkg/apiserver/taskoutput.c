@@ -131,51 +131,14 @@ static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, 
         httpd_respond(req, 200, "text/plain", b.len ? b.data : "", b.len);
 }
 
-void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
-        const char *ns, const char *name, const char *sub) {
-        PGconn *conn = NULL;
-        struct merr err = MERR_INIT;
-        (void) user;
-        if (!s->store) {
-                httpd_respond_status(req, 503, "ServiceUnavailable",
-                        "task output is not available: mbox-apiserver runs without a database");
-                return;
-        }
-        if (store_acquire(s->store, &conn, &err) < 0) {
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "task output is not available: %s", merr_msg(&err));
-                return;
-        }
-        const char *params[] = {ns ? ns : "", name ? name : ""};
-        PGresult *res = PQexecParams(conn, LIST_SQL, 2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "reading task output: %s", PQresultErrorMessage(res));
-        } else if (name && PQntuples(res) == 0) {
-                httpd_respond_status(
-                        req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);
-        } else if (name && sub) {
-                char uid[64];
-                snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
-                serve_log(req, conn, uid, name);
-        } else if (name) {
-                _cleanup_json_ json_object *o = record(res, 0);
-                api_respond_json(req, o);
-        } else if (api_wants_table(req)) {
-                _cleanup_json_ json_object *t = table(res);
-                api_respond_json(req, t);
-        } else {
-                _cleanup_json_ json_object *list = json_object_new_object(), *items = json_object_new_array(),
-                                           *meta = json_object_new_object();
-                json_object_object_add(list, "apiVersion", json_object_new_string(API_GV));
-                json_object_object_add(list, "kind", json_object_new_string("TaskOutputList"));
-                json_object_object_add(meta, "resourceVersion", json_object_new_string(""));
-                json_object_object_add(list, "metadata", json_object_get(meta));
-                for (int i = 0; i < PQntuples(res); i++)
-                        json_object_array_add(items, record(res, i));
-                json_object_object_add(list, "items", json_object_get(items));
-                api_respond_json(req, list);
-        }
-        PQclear(res);
-        store_release(s->store, conn);
+static void log_of(struct httpd_request *req, PGconn *conn, PGresult *res, const char *name) {
+        char uid[64];
+        snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
+        serve_log(req, conn, uid, name);
+}
+
+void api_taskoutputs(
+        struct httpd_request *req, struct apiserver *s, const char *ns, const char *name, const char *sub) {
+        static const struct api_kind kind = {"taskoutputs", "TaskOutput", LIST_SQL, record, table, log_of};
+        api_serve_records(req, s, &kind, ns, name, sub);
 }
