@@ -73,6 +73,17 @@ _cleanup() {
         rm -f "$_cleanup_file"
 }
 
+# serving_cert DIR CN SAN: DIR/tls.crt and DIR/tls.key for CN with subjectAltName SAN, signed by the cluster
+# CA (what the aggregation layer trusts through an APIService's caBundle); removed when the test ends.
+serving_cert() {
+        local dir=$1
+        printf 'file %s/tls.key\nfile %s/tls.crt\nfile %s/tls.csr\nfile %s/ext\n' "$dir" "$dir" "$dir" "$dir" >>"$_cleanup_file"
+        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=$2" -out "$dir/tls.csr" 2>/dev/null
+        printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$3" >"$dir/ext"
+        openssl x509 -req -in "$dir/tls.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 1 \
+                -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null || fail "cannot sign a serving certificate for $2"
+}
+
 # ---- mbox-operator ----
 # install_operator_rbac: the CRDs, the mbox-system namespace, and the operator's ServiceAccount and RBAC
 # from manifests/base (idempotent), so the operator under test runs with exactly the rights it ships with.

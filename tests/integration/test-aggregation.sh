@@ -7,10 +7,7 @@ test_apiservice_available_and_identity_forwarded() {
         dir=$(mktemp -d)
         port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
         # serving certificate for the name the aggregator dials: <service>.<namespace>.svc
-        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=whoami.$ns.svc" -out "$dir/tls.csr" 2>/dev/null
-        printf 'subjectAltName=DNS:whoami.%s.svc,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' "$ns" >"$dir/ext"
-        openssl x509 -req -in "$dir/tls.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 1 \
-                -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+        serving_cert "$dir" "whoami.$ns.svc" "DNS:whoami.$ns.svc,DNS:localhost,IP:127.0.0.1"
         bg_start python3 "$(dirname "${BASH_SOURCE[0]}")/whoami-server.py" "$port" "$dir/tls.crt" "$dir/tls.key" \
                 "$PKI/front-proxy-ca.crt" front-proxy-client
         kubectl apply -f - >/dev/null <<YAML

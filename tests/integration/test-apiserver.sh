@@ -11,12 +11,7 @@ start_apiserver() {
                 fail "the apiserver of 'make up' is running; stop it with 'make down' before the tests"
         fi
         dir=$(mktemp -d)
-        printf 'file %s/tls.key\nfile %s/tls.crt\nfile %s/tls.csr\nfile %s/ext\n' "$dir" "$dir" "$dir" "$dir" >>"$_cleanup_file"
-        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=mbox-apiserver.mbox-system.svc" \
-                -out "$dir/tls.csr" 2>/dev/null
-        printf 'subjectAltName=DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
-        openssl x509 -req -in "$dir/tls.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 1 \
-                -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+        serving_cert "$dir" mbox-apiserver.mbox-system.svc DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1
         kc=$(mktemp) log=$(mktemp)
         APILOG=$log
         printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
@@ -135,11 +130,7 @@ test_without_database_not_ready_and_503() {
         install_operator_rbac
         local dir kc log port code body
         dir=$(mktemp -d)
-        printf 'file %s/tls.key\nfile %s/tls.crt\nfile %s/tls.csr\nfile %s/ext\n' "$dir" "$dir" "$dir" "$dir" >>"$_cleanup_file"
-        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -subj "/CN=localhost" -out "$dir/tls.csr" 2>/dev/null
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
-        openssl x509 -req -in "$dir/tls.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial -days 1 \
-                -extfile "$dir/ext" -out "$dir/tls.crt" 2>/dev/null
+        serving_cert "$dir" localhost DNS:localhost,IP:127.0.0.1
         kc=$(mktemp) log=$(mktemp)
         printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
         bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
