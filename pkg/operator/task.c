@@ -730,7 +730,8 @@ static int cmp_waiting(const void *a, const void *b) {
 void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n) {
         struct waiting w = {.sandbox = sandbox};
         informer_foreach(op->inf[RES_TASK], ns, collect_waiting_fn, &w);
-        qsort(w.items, w.n, sizeof(*w.items), cmp_waiting);
+        if (w.n > 1)
+                qsort(w.items, w.n, sizeof(*w.items), cmp_waiting);
         for (size_t i = 0; i < w.n && i < n; i++)
                 op_enqueue(op, CTL_TASK, w.items[i].key);
         free(w.items);
