@@ -9,8 +9,8 @@
 #include "apiserver/internal.h"
 #include "jsonutil.h"
 
-void api_serve_records(struct httpd_request *req, struct apiserver *s, const struct api_kind *k, const char *ns,
-        const char *name, const char *sub) {
+void api_serve_records(struct httpd_request *req, struct apiserver *s, const struct api_kind *k,
+        const char *ns, const char *name, const char *sub) {
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
         if (!s->store) {
@@ -19,8 +19,8 @@ void api_serve_records(struct httpd_request *req, struct apiserver *s, const str
                 return;
         }
         if (store_acquire(s->store, &conn, &err) < 0) {
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "%s are not available: %s", k->resource, merr_msg(&err));
+                httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s", k->resource,
+                        merr_msg(&err));
                 return;
         }
         const char *params[] = {ns ? ns : "", name ? name : ""};
@@ -29,7 +29,8 @@ void api_serve_records(struct httpd_request *req, struct apiserver *s, const str
                 httpd_respond_status(req, 503, "ServiceUnavailable", "reading %s: %s", k->resource,
                         PQresultErrorMessage(res));
         else if (name && PQntuples(res) == 0)
-                httpd_respond_status(req, 404, "NotFound", "%s.%s \"%s\" not found", k->resource, API_GROUP, name);
+                httpd_respond_status(
+                        req, 404, "NotFound", "%s.%s \"%s\" not found", k->resource, API_GROUP, name);
         else if (name && sub)
                 k->subresource(req, conn, res, name);
         else if (name) {
