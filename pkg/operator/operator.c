@@ -160,7 +160,7 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                         op_enqueue_sandboxes(op, ns, true);
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
                 if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj))) {
-                        op_enqueue_waiting_tasks(op, ns, op_str(obj, "metadata.name"), 64);
+                        op_enqueue_waiting_tasks(op, ns, op_str(obj, "metadata.name"), SIZE_MAX);
                         /* the first ready sandbox of a version validates a template without a check */
                         if ((v = op_str(obj, "status.template.name"))) {
                                 const char *tns = op_str(obj, "status.template.namespace");

@@ -996,7 +996,9 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                                 "Sandbox %s was not ready within %s (phase %s): the task did not run", sbname,
                                 d, sphase ? sphase : "none yet");
                 }
-                return wait_pending(cx, obj, "SandboxNotReady", bound - age, err,
+                /* the sandbox's changes wake it; a look every 30 s is the safety net */
+                return wait_pending(cx, obj, "SandboxNotReady",
+                        bound - age < 30 * NS_PER_S ? bound - age : 30 * NS_PER_S, err,
                         "waiting for Sandbox %s to be Running and Ready (phase %s)", sbname,
                         sphase ? sphase : "none yet");
         }
