@@ -94,18 +94,18 @@ static struct kube_portforward *pf_new(uint16_t port) {
 }
 
 struct kube_portforward *kube_portforward_close(struct kube_portforward *pf) {
+        sigset_t old;
         if (!pf)
                 return NULL;
+        /* the TLS shutdown in kws_close() writes too: a peer that already hung up must not raise SIGPIPE */
+        kws_sigpipe_block(&old);
         if (pf->w.ws && !pf->w.closed && !pf->w.replaying) {
-                sigset_t old;
-
                 /* a polite close frame when it goes out at once; the socket closes regardless */
-                kws_sigpipe_block(&old);
                 (void) wslay_event_queue_close(pf->w.ws, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
                 (void) wslay_event_send(pf->w.ws);
-                kws_sigpipe_restore(&old);
         }
         kws_close(&pf->w);
+        kws_sigpipe_restore(&old);
         buf_release(&pf->rx);
         buf_release(&pf->error);
         free(pf);
