@@ -255,5 +255,6 @@ test_template_validation() {
   check: {command: ["sh", "-c", "echo second run"], timeoutSeconds: 60}'
         second() { [ "$(vget good status)" = Passed ] && [ "$(vget good version)" != "$v1" ]; }
         wait_for "good Passed again for its new version" 90 second
-        assert_contains "$(vget good output)" "second run" "output of the new version's check"
+        # a run of its own: the message names the new version's validation sandbox
+        assert_contains "$(vget good message)" "v-good-$(vget good version)" "the new version's validation run"
 }
