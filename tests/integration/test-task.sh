@@ -131,7 +131,8 @@ test_task_timeout_cancel_delete_kill_the_process() {
         wait_for "dropme Running" 30 tphase_is dropme Running
         local slow_uid stop_uid drop_uid
         slow_uid=$(tget slow .metadata.uid) stop_uid=$(tget stopme .metadata.uid) drop_uid=$(tget dropme .metadata.uid)
-        wait_for "processes of stopme on the host" 10 test "$(processes_of "$stop_uid")" -gt 0
+        has_processes() { [ "$(processes_of "$1")" -gt 0 ]; }
+        wait_for "processes of stopme on the host" 10 has_processes "$stop_uid"
         wait_for "slow TimedOut" 15 tphase_is slow TimedOut
         assert_contains "$(tget slow .status.message)" "killed" "message of a timed-out task"
         wait_for "slow's processes gone" 5 no_processes "$slow_uid"
@@ -206,7 +207,8 @@ test_task_operator_kill_ends_tasks_honestly() {
         done | kubectl apply -f - >/dev/null
         running20() { [ "$(kubectl -n "$NS" get mtask -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq 20 ]; }
         wait_for "20 tasks Running" 60 running20
-        wait_for "20 commands started" 20 test "$(wc -l <"$DIR/started.log")" -eq 20
+        started20() { [ "$(wc -l <"$DIR/started.log" 2>/dev/null)" -eq 20 ]; }
+        wait_for "20 commands started" 20 started20
         pid=$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | tail -n 1)
         kill -9 "$pid"
         printf 'file %s.2\n' "$OPLOG" >>"$_cleanup_file"
