@@ -59,7 +59,9 @@ static void *run_watch(void *arg) {
         struct watcher *w = arg;
         _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource r = configmaps();
-        struct kube_watch_opts o = {.resource_version = w->rv, .timeout_seconds = 30};
+        /* only the test's object: the namespace's own objects (kube-root-ca.crt) may appear meanwhile */
+        struct kube_watch_opts o = {
+                .resource_version = w->rv, .timeout_seconds = 30, .field_selector = "metadata.name=watched"};
 
         w->result = kube_watch(c, &r, &o, record, &w->rec, &w->err);
         return NULL;
