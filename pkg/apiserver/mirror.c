@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The history mirror (docs/apiserver.md): every state of every mbox object, as watches deliver them, kept
+ * in Postgres (object_history) after the object is gone.
+ *
+ * One watcher thread per resource lists and watches it and queues what it sees; one writer thread stores
+ * the queue in batches: one INSERT ... SELECT over a JSON array of rows per batch, in a transaction that
+ * also moves the resource's resume point (mirror_state) to the newest event stored. A watcher starts from
+ * that point, so a restart replays exactly what was not stored; a row is a state, (uid, resourceVersion),
+ * and a replayed one finds its row and adds nothing. When the events since the resume point are gone
+ * (410), the watcher relists: each listed object's state is stored unless it is there already, and an
+ * object the history has alive but the list has not gets a DELETED row. While the database is down the
+ * writer keeps its batch and retries (0.8 s to 4 s), and the watchers wait once the queue is full; the
+ * watch resumes where it stopped, so nothing is lost.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+#include "buf.h"
+#include "jsonutil.h"
+#include "log.h"
+
+#define QUEUE_MAX    4096 /* watchers wait beyond this many queued states */
+#define BATCH_MAX    1000 /* rows in one INSERT */
+#define BATCH_WAIT_MS 50  /* how long the writer waits for a batch to fill */
+
+struct mirror_resource {
+        const char *group, *version, *resource, *kind;
+        const char *label_selector;
+        bool claimed_only; /* only objects a SandboxClaim owns (agent-sandbox Sandboxes) */
+};
+
+static const struct mirror_resource resources[] = {
+        {"mbox.dev", "v1alpha1", "projects", "Project", NULL, false},
+        {"mbox.dev", "v1alpha1", "environmenttemplates", "EnvironmentTemplate", NULL, false},
+        {"mbox.dev", "v1alpha1", "sandboxes", "Sandbox", NULL, false},
+        {"mbox.dev", "v1alpha1", "executiontasks", "ExecutionTask", NULL, false},
+        {"extensions.agents.x-k8s.io", "v1beta1", "sandboxclaims", "SandboxClaim",
+                "app.kubernetes.io/managed-by=mbox-operator", false},
+        {"agents.x-k8s.io", "v1beta1", "sandboxes", "Sandbox", NULL, true},
+};
+#define N_RESOURCES ARRAY_SIZE(resources)
+
+enum item_type {
+        ITEM_ROW,      /* a state to store; rv (when set) is where the watch resumes after it */
+        ITEM_BOOKMARK, /* only a newer resume point */
+        ITEM_RELISTED, /* a relist ended: data is the JSON array of the uids listed, rv the list's */
+};
+
+struct item {
+        struct item *next;
+        size_t res;
+        enum item_type type;
+        char *rv;
+        char *data;
+};
+
+struct watcher {
+        struct api_mirror *m;
+        size_t res;
+};
+
+struct api_mirror {
+        struct apiserver *s;
+        struct watcher args[N_RESOURCES];
+        pthread_t writer, watchers[N_RESOURCES];
+        size_t n_watchers;
+        bool writer_running;
+        pthread_mutex_t lock;
+        pthread_cond_t cond; /* an item was queued, or room was made */
+        struct item *head, *tail;
+        size_t n;
+        atomic_bool stop;
+};
+
+static void item_free(struct item *it) {
+        if (!it)
+                return;
+        free(it->rv);
+        free(it->data);
+        free(it);
+}
+
+static void pause_ms(struct api_mirror *m, long ms) {
+        for (long slept = 0; slept < ms && !atomic_load(&m->stop); slept += 50)
+                nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000L}, NULL);
+}
+
+/* The pause before the next try (jittered up to twice the step), and the next step, up to max_ms. */
+static long next_backoff(long *backoff, long max_ms) {
+        uint32_t v = 0;
+        long b = *backoff;
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t) sizeof(v))
+                v = (uint32_t) time(NULL);
+        *backoff = b * 2 > max_ms ? max_ms : b * 2;
+        return b + (long) (v % (uint32_t) b);
+}
+
+/* Queues an item (takes rv and data), waiting while the queue is full. -ECANCELED when stopping. */
+static int enqueue(struct api_mirror *m, size_t res, enum item_type type, char *rv, char *data) {
+        struct item *it = calloc(1, sizeof(*it));
+        if (!it) {
+                free(rv);
+                free(data);
+                return -ENOMEM;
+        }
+        *it = (struct item){.res = res, .type = type, .rv = rv, .data = data};
+        pthread_mutex_lock(&m->lock);
+        while (m->n >= QUEUE_MAX && !atomic_load(&m->stop))
+                pthread_cond_wait(&m->cond, &m->lock);
+        if (atomic_load(&m->stop)) {
+                pthread_mutex_unlock(&m->lock);
+                item_free(it);
+                return -ECANCELED;
+        }
+        if (m->tail)
+                m->tail->next = it;
+        else
+                m->head = it;
+        m->tail = it;
+        m->n++;
+        pthread_cond_broadcast(&m->cond);
+        pthread_mutex_unlock(&m->lock);
+        return 0;
+}
+
+static bool owned_by_claim(json_object *obj) {
+        json_object *refs = NULL;
+        if (json_get_array(obj, "metadata.ownerReferences", JSON_OPTIONAL, &refs, NULL) != 1)
+                return false;
+        for (size_t i = 0; i < json_object_array_length(refs); i++) {
+                const char *kind = NULL;
+                if (json_get_string(json_object_array_get_idx(refs, i), "kind", JSON_OPTIONAL, &kind, NULL) ==
+                                1 &&
+                        strcmp(kind, "SandboxClaim") == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* The row of obj's state (obj is changed: metadata.managedFields goes), as JSON text; NULL when obj has no
+ * uid or the row cannot be built. sync: from a list (the event is worked out when stored). */
+static char *row_of(const struct mirror_resource *r, json_object *obj, const char *event, bool sync) {
+        const char *name = NULL, *ns = "", *uid = NULL, *rv = NULL, *phase = "", *changed = NULL;
+        json_object *meta = NULL, *mf = NULL;
+        char api_version[128];
+        if (json_get_string(obj, "metadata.name", 0, &name, NULL) < 0 ||
+                json_get_string(obj, "metadata.uid", 0, &uid, NULL) < 0 ||
+                json_get_string(obj, "metadata.resourceVersion", 0, &rv, NULL) < 0)
+                return NULL;
+        /* a Project is read where its namespace is: its members see its history there */
+        if (strcmp(r->kind, "Project") == 0 && strcmp(r->group, "mbox.dev") == 0) {
+                if (json_get_string(obj, "status.namespace", JSON_OPTIONAL, &ns, NULL) != 1 &&
+                        json_get_string(obj, "spec.namespace", JSON_OPTIONAL, &ns, NULL) != 1)
+                        ns = "";
+        } else
+                (void) json_get_string(obj, "metadata.namespace", JSON_OPTIONAL, &ns, NULL);
+        (void) json_get_string(obj, "status.phase", JSON_OPTIONAL, &phase, NULL);
+        /* when the state came to be: the newest write any field manager made (second precision); a
+         * deletion happens when it is seen */
+        if (strcmp(event, "DELETED") != 0 &&
+                json_get_array(obj, "metadata.managedFields", JSON_OPTIONAL, &mf, NULL) == 1)
+                for (size_t i = 0; i < json_object_array_length(mf); i++) {
+                        const char *t = NULL;
+                        if (json_get_string(json_object_array_get_idx(mf, i), "time", JSON_OPTIONAL, &t,
+                                    NULL) == 1 &&
+                                (!changed || strcmp(t, changed) > 0))
+                                changed = t;
+                }
+        snprintf(api_version, sizeof(api_version), "%s/%s", r->group, r->version);
+        json_object *row = json_object_new_object();
+        if (!row)
+                return NULL;
+        json_object_object_add(row, "api_version", json_object_new_string(api_version));
+        json_object_object_add(row, "kind", json_object_new_string(r->kind));
+        json_object_object_add(row, "namespace", json_object_new_string(ns));
+        json_object_object_add(row, "name", json_object_new_string(name));
+        json_object_object_add(row, "uid", json_object_new_string(uid));
+        json_object_object_add(row, "rv", json_object_new_string(rv));
+        json_object_object_add(row, "event", json_object_new_string(event));
+        json_object_object_add(row, "phase", json_object_new_string(phase));
+        json_object_object_add(row, "changed_at", changed ? json_object_new_string(changed) : NULL);
+        json_object_object_add(row, "sync", json_object_new_boolean(sync));
+        /* the strings above are copies: now managedFields may go */
+        if (json_object_object_get_ex(obj, "metadata", &meta))
+                json_object_object_del(meta, "managedFields");
+        if (!json_object_object_get_ex(obj, "kind", NULL)) {
+                json_object_object_add(obj, "apiVersion", json_object_new_string(api_version));
+                json_object_object_add(obj, "kind", json_object_new_string(r->kind));
+        }
+        json_object_object_add(row, "object", json_object_get(obj));
+        const char *text = json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN);
+        char *copy = text ? strdup(text) : NULL;
+        json_object_put(row);
+        return copy;
+}
+
+/* The stored resume point of resource res: 1 with *ret set, 0 when there is none, < 0 on failure. */
+static int load_rv(struct api_mirror *m, size_t res, char **ret, struct merr *err) {
+        PGconn *conn = NULL;
+        char key[160];
+        int r = store_acquire(m->s->store, &conn, err);
+        if (r < 0)
+                return r;
+        snprintf(key, sizeof(key), "%s/%s", resources[res].group, resources[res].resource);
+        const char *params[] = {key};
+        PGresult *pr = PQexecParams(
+                conn, "SELECT resource_version FROM mirror_state WHERE resource = $1", 1, NULL, params, NULL,
+                NULL, 0);
+        if (PQresultStatus(pr) != PGRES_TUPLES_OK)
+                r = merr_set(err, -EIO, "reading mirror_state: %s", PQresultErrorMessage(pr));
+        else if (PQntuples(pr) == 1) {
+                *ret = strdup(PQgetvalue(pr, 0, 0));
+                r = *ret ? 1 : merr_set(err, -ENOMEM, "out of memory");
+        }
+        PQclear(pr);
+        store_release(m->s->store, conn);
+        return r;
+}
+
+/* Lists resource res in pages, queueing each object's state, then the uids listed. *rv: the list's. */
+static int relist(struct api_mirror *m, struct kube_client *c, size_t res, char **rv, struct merr *err) {
+        const struct mirror_resource *r = &resources[res];
+        struct kube_resource kr = {.group = r->group, .version = r->version, .resource = r->resource};
+        struct kube_list_opts lo = {.limit = 500, .label_selector = r->label_selector};
+        _cleanup_free_ char *cont = NULL, *list_rv = NULL;
+        _cleanup_json_ json_object *uids = json_object_new_array();
+        size_t n = 0;
+        int k;
+        if (!uids)
+                return merr_set(err, -ENOMEM, "out of memory");
+        do {
+                _cleanup_json_ json_object *page = NULL;
+                json_object *items = NULL;
+                const char *c2 = NULL, *prv = NULL;
+                lo.continue_token = cont;
+                k = kube_list(c, &kr, &lo, &page, err);
+                if (k < 0)
+                        return k;
+                if (json_get_array(page, "items", JSON_OPTIONAL, &items, err) < 0 ||
+                        json_get_string(page, "metadata.resourceVersion", 0, &prv, err) < 0 ||
+                        json_get_string(page, "metadata.continue", JSON_OPTIONAL, &c2, err) < 0)
+                        return merr_wrap(err, -EINVAL, "list %s", r->resource);
+                free(list_rv);
+                list_rv = strdup(prv);
+                for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+                        json_object *it = json_object_array_get_idx(items, i);
+                        const char *uid = NULL;
+                        if (json_get_string(it, "metadata.uid", 0, &uid, NULL) < 0)
+                                continue;
+                        json_object_array_add(uids, json_object_new_string(uid));
+                        if (r->claimed_only && !owned_by_claim(it))
+                                continue;
+                        char *row = row_of(r, it, "ADDED", true);
+                        if (!row)
+                                continue;
+                        k = enqueue(m, res, ITEM_ROW, NULL, row);
+                        if (k < 0)
+                                return merr_set(err, k, "queueing %s", r->resource);
+                        n++;
+                }
+                free(cont);
+                cont = c2 && *c2 ? strdup(c2) : NULL;
+        } while (cont && !atomic_load(&m->stop));
+        if (atomic_load(&m->stop) || !list_rv)
+                return merr_set(err, -ECANCELED, "stopping");
+        const char *text = json_object_to_json_string_ext(uids, JSON_C_TO_STRING_PLAIN);
+        k = enqueue(m, res, ITEM_RELISTED, strdup(list_rv), text ? strdup(text) : NULL);
+        if (k < 0)
+                return merr_set(err, k, "queueing %s", r->resource);
+        char count[24];
+        snprintf(count, sizeof(count), "%zu", n);
+        log_info("history: listed", "resource", r->resource, "group", r->group, "objects", count,
+                "resourceVersion", list_rv);
+        free(*rv);
+        *rv = TAKE_PTR(list_rv);
+        return 0;
+}
+
+struct watch_state {
+        struct api_mirror *m;
+        size_t res;
+        char **rv;
+        bool expired;
+};
+
+static int on_event(const struct kube_watch_event *ev, void *userdata) {
+        struct watch_state *ws = userdata;
+        const struct mirror_resource *r = &resources[ws->res];
+        int k = 0;
+        if (atomic_load(&ws->m->stop))
+                return -ECANCELED;
+        if (ev->type == KUBE_EVENT_ERROR) {
+                if (kube_watch_event_is_expired(ev)) {
+                        ws->expired = true;
+                        return -ENODATA;
+                }
+                log_warn("history: watch error", "resource", r->resource, "message",
+                        ev->status_message ? ev->status_message : "");
+                return -EIO;
+        }
+        if (!ev->resource_version || !*ev->resource_version)
+                return 0;
+        if (ev->type == KUBE_EVENT_BOOKMARK)
+                k = enqueue(ws->m, ws->res, ITEM_BOOKMARK, strdup(ev->resource_version), NULL);
+        else if (!r->claimed_only || owned_by_claim(ev->object)) {
+                char *row = row_of(r, ev->object, kube_event_type_to_string(ev->type), false);
+                if (row)
+                        k = enqueue(ws->m, ws->res, ITEM_ROW, strdup(ev->resource_version), row);
+        }
+        if (k < 0)
+                return k;
+        char *copy = strdup(ev->resource_version);
+        if (!copy)
+                return -ENOMEM;
+        free(*ws->rv);
+        *ws->rv = copy;
+        return 0;
+}
+
+static void *watcher(void *arg) {
+        struct watcher *w = arg;
+        struct api_mirror *m = w->m;
+        const struct mirror_resource *r = &resources[w->res];
+        struct kube_resource kr = {.group = r->group, .version = r->version, .resource = r->resource};
+        struct kube_client *c = NULL;
+        _cleanup_free_ char *rv = NULL;
+        bool loaded = false, need_list = false;
+        long backoff = 800;
+        while (!atomic_load(&m->stop)) {
+                struct merr err = MERR_INIT;
+                int k = 0;
+                if (!c && kube_pool_get(m->s->clients, &c, &err) >= 0)
+                        kube_client_set_cancel(c, &m->stop);
+                else if (!c)
+                        k = -EIO;
+                if (k >= 0 && !loaded) {
+                        k = load_rv(m, w->res, &rv, &err);
+                        if (k >= 0) {
+                                loaded = true;
+                                need_list = k == 0;
+                        }
+                }
+                if (k >= 0 && need_list) {
+                        k = relist(m, c, w->res, &rv, &err);
+                        if (k >= 0)
+                                need_list = false;
+                }
+                if (k >= 0) {
+                        struct watch_state ws = {.m = m, .res = w->res, .rv = &rv};
+                        struct kube_watch_opts wo = {.resource_version = rv,
+                                .label_selector = r->label_selector,
+                                .timeout_seconds = 300 + (long) (random() % 300)};
+                        k = kube_watch(c, &kr, &wo, on_event, &ws, &err);
+                        if (ws.expired || k == -ENODATA) {
+                                log_info("history: resume point expired, relisting", "resource", r->resource,
+                                        "resourceVersion", rv ? rv : "");
+                                need_list = true;
+                                continue;
+                        }
+                }
+                if (atomic_load(&m->stop))
+                        break;
+                if (k < 0) {
+                        log_warn("history: watching failed, retrying", "resource", r->resource, "group",
+                                r->group, "error", merr_msg(&err));
+                        pause_ms(m, next_backoff(&backoff, 30000));
+                        continue;
+                }
+                backoff = 800;
+        }
+        if (c) {
+                kube_client_set_cancel(c, NULL);
+                kube_pool_put(m->s->clients, c);
+        }
+        return NULL;
+}
+
+static const char INSERT_ROWS[] =
+        "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, "
+        "phase, changed_at, object) "
+        "SELECT v->>'api_version', v->>'kind', v->>'namespace', v->>'name', (v->>'uid')::uuid, v->>'rv', "
+        "CASE WHEN NOT (v->>'sync')::boolean THEN v->>'event' "
+        "WHEN EXISTS (SELECT 1 FROM object_history h WHERE h.uid = (v->>'uid')::uuid) THEN 'MODIFIED' "
+        "ELSE 'ADDED' END, "
+        "v->>'phase', coalesce((v->>'changed_at')::timestamptz, now()), v->'object' "
+        "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord) ORDER BY ord "
+        "ON CONFLICT (uid, resource_version) DO NOTHING";
+
+/* After a relist: what the history has alive of this kind and the list had not is gone. */
+static const char INSERT_GONE[] =
+        "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, "
+        "phase, changed_at, object) "
+        "SELECT l.api_version, l.kind, l.namespace, l.name, l.uid, $3, 'DELETED', l.phase, now(), l.object "
+        "FROM (SELECT DISTINCT ON (uid) * FROM object_history WHERE api_version = $1 AND kind = $2 "
+        "ORDER BY uid, id DESC) l "
+        "WHERE l.event <> 'DELETED' AND l.uid::text NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
+        "ON CONFLICT (uid, resource_version) DO NOTHING";
+
+static const char SAVE_RV[] =
+        "INSERT INTO mirror_state (resource, resource_version) VALUES ($1, $2) ON CONFLICT (resource) DO "
+        "UPDATE SET resource_version = EXCLUDED.resource_version, updated_at = now()";
+
+static int exec_params(PGconn *conn, const char *sql, int n, const char *const *params, struct merr *err) {
+        PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+        int r = 0;
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+                r = merr_set(err, -EIO, "%.*s", (int) strcspn(PQresultErrorMessage(res), "\n"),
+                        PQresultErrorMessage(res));
+        PQclear(res);
+        return r;
+}
+
+static int flush_rows(PGconn *conn, struct buf *rows, struct merr *err) {
+        if (rows->len == 0)
+                return 0;
+        if (buf_putc(rows, ']') < 0)
+                return merr_set(err, -ENOMEM, "out of memory");
+        const char *params[] = {buf_str(rows)};
+        int r = exec_params(conn, INSERT_ROWS, 1, params, err);
+        buf_reset(rows);
+        return r;
+}
+
+/* Stores the first n queued items in one transaction. */
+static int store_batch(struct api_mirror *m, struct item *first, size_t n, struct merr *err) {
+        _cleanup_(buf_release) struct buf rows = BUF_INIT(SIZE_MAX);
+        const char *resume[N_RESOURCES] = {NULL};
+        PGconn *conn = NULL;
+        int r = store_acquire(m->s->store, &conn, err);
+        if (r < 0)
+                return r;
+        r = exec_params(conn, "BEGIN", 0, NULL, err);
+        struct item *it = first;
+        for (size_t i = 0; r >= 0 && i < n; i++, it = it->next) {
+                if (it->rv)
+                        resume[it->res] = it->rv;
+                if (it->type == ITEM_ROW) {
+                        if (buf_putc(&rows, rows.len ? ',' : '[') < 0 || buf_puts(&rows, it->data) < 0)
+                                r = merr_set(err, -ENOMEM, "out of memory");
+                } else if (it->type == ITEM_RELISTED) {
+                        char api_version[128];
+                        const struct mirror_resource *res = &resources[it->res];
+                        snprintf(api_version, sizeof(api_version), "%s/%s", res->group, res->version);
+                        const char *params[] = {api_version, res->kind, it->rv, it->data ? it->data : "[]"};
+                        r = flush_rows(conn, &rows, err);
+                        if (r >= 0)
+                                r = exec_params(conn, INSERT_GONE, 4, params, err);
+                }
+        }
+        if (r >= 0)
+                r = flush_rows(conn, &rows, err);
+        for (size_t i = 0; r >= 0 && i < N_RESOURCES; i++) {
+                char key[160];
+                if (!resume[i])
+                        continue;
+                snprintf(key, sizeof(key), "%s/%s", resources[i].group, resources[i].resource);
+                const char *params[] = {key, resume[i]};
+                r = exec_params(conn, SAVE_RV, 2, params, err);
+        }
+        if (r >= 0)
+                r = exec_params(conn, "COMMIT", 0, NULL, err);
+        else
+                (void) exec_params(conn, "ROLLBACK", 0, NULL, NULL);
+        store_release(m->s->store, conn);
+        return r;
+}
+
+static void *writer(void *arg) {
+        struct api_mirror *m = arg;
+        long backoff = 800;
+        bool failing = false;
+        for (;;) {
+                struct merr err = MERR_INIT;
+                pthread_mutex_lock(&m->lock);
+                while (!m->head && !atomic_load(&m->stop))
+                        pthread_cond_wait(&m->cond, &m->lock);
+                if (!m->head) {
+                        pthread_mutex_unlock(&m->lock);
+                        break;
+                }
+                if (m->n < BATCH_MAX && !atomic_load(&m->stop)) {
+                        /* let a burst gather into one batch */
+                        struct timespec until;
+                        clock_gettime(CLOCK_REALTIME, &until);
+                        until.tv_nsec += BATCH_WAIT_MS * 1000000L;
+                        if (until.tv_nsec >= 1000000000L) {
+                                until.tv_sec++;
+                                until.tv_nsec -= 1000000000L;
+                        }
+                        (void) pthread_cond_timedwait(&m->cond, &m->lock, &until);
+                }
+                /* only this thread takes items off, and watchers only append: the first n stay put */
+                size_t n = m->n < BATCH_MAX ? m->n : BATCH_MAX;
+                struct item *first = m->head;
+                pthread_mutex_unlock(&m->lock);
+
+                if (store_batch(m, first, n, &err) < 0) {
+                        if (atomic_load(&m->stop))
+                                break;
+                        if (!failing)
+                                log_warn("history: cannot store, keeping the changes and retrying", "error",
+                                        merr_msg(&err));
+                        failing = true;
+                        /* a database is cheap to ask again: catch up soon after it returns */
+                        pause_ms(m, next_backoff(&backoff, 4000));
+                        continue;
+                }
+                if (failing)
+                        log_info("history: storing again");
+                failing = false;
+                backoff = 800;
+                pthread_mutex_lock(&m->lock);
+                for (size_t i = 0; i < n; i++) {
+                        struct item *it = m->head;
+                        m->head = it->next;
+                        item_free(it);
+                }
+                if (!m->head)
+                        m->tail = NULL;
+                m->n -= n;
+                pthread_cond_broadcast(&m->cond);
+                pthread_mutex_unlock(&m->lock);
+        }
+        return NULL;
+}
+
+int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err) {
+        struct api_mirror *m = calloc(1, sizeof(*m));
+        if (!m)
+                return merr_set(err, -ENOMEM, "allocating the history mirror");
+        m->s = s;
+        pthread_mutex_init(&m->lock, NULL);
+        pthread_cond_init(&m->cond, NULL);
+        int k = pthread_create(&m->writer, NULL, writer, m);
+        if (k != 0) {
+                api_mirror_stop(m);
+                return merr_set(err, -k, "starting the history writer");
+        }
+        m->writer_running = true;
+        for (size_t i = 0; i < N_RESOURCES; i++) {
+                m->args[i] = (struct watcher){.m = m, .res = i};
+                if ((k = pthread_create(&m->watchers[i], NULL, watcher, &m->args[i])) != 0) {
+                        api_mirror_stop(m);
+                        return merr_set(err, -k, "starting the history watchers");
+                }
+                m->n_watchers++;
+        }
+        *ret = m;
+        return 0;
+}
+
+void api_mirror_stop(struct api_mirror *m) {
+        if (!m)
+                return;
+        pthread_mutex_lock(&m->lock);
+        atomic_store(&m->stop, true);
+        pthread_cond_broadcast(&m->cond);
+        pthread_mutex_unlock(&m->lock);
+        for (size_t i = 0; i < m->n_watchers; i++)
+                pthread_join(m->watchers[i], NULL);
+        if (m->writer_running)
+                pthread_join(m->writer, NULL);
+        while (m->head) {
+                struct item *it = m->head;
+                m->head = it->next;
+                item_free(it);
+        }
+        pthread_cond_destroy(&m->cond);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+}
