@@ -67,6 +67,8 @@ void api_discovery(struct httpd_request *req, void *userdata) {
                         resource("taskoutputs/log", "", "TaskOutput", (const char *const[]){"get", NULL}));
                 json_object_array_add(res, resource("artifacts", "artifact", "Artifact",
                                                    (const char *const[]){"get", "list", NULL}));
+                json_object_array_add(res, resource("objecthistories", "objecthistory", "ObjectHistory",
+                                                   (const char *const[]){"get", "list", NULL}));
                 json_object_object_add(doc, "resources", res);
         }
         api_respond_json(req, doc);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "apiserver/apiserver.h"
+#include "buf.h"
 #include "httpd.h"
 #include "kube/pool.h"
 #include "store/store.h"
@@ -27,6 +28,7 @@ struct apiserver {
         bool db_ok;
         struct strmap *authz;  /* cached SubjectAccessReview answers */
         struct strmap *tokens; /* cached TokenReview answers, by the token's SHA-256 */
+        struct api_mirror *mirror;
 };
 
 /* The caller, from the front-proxy headers. */
@@ -86,3 +88,28 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char 
         const char *sub); /* taskoutputs[/name[/log]] */
 void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *ns,
         const char *name); /* artifacts[/name] */
+void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns,
+        const char *name); /* objecthistories[/name] */
+
+/* The history mirror (mirror.c): watches the mbox kinds and stores every state in object_history. */
+struct api_mirror;
+int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err);
+void api_mirror_stop(struct api_mirror *m);
+
+/* Selectors as SQL (selector.c): conditions appended to where (each " AND (...)"), values as parameters
+ * $1..$n. Start with q = {.where = BUF_INIT(cap)}; api_query_free() after. */
+#define API_QUERY_MAX_PARAMS 96
+struct api_query {
+        struct buf where;
+        char *params[API_QUERY_MAX_PARAMS];
+        int n;
+};
+struct api_field {
+        const char *name, *sql; /* "object.kind", "kind"; the table ends with {NULL} */
+};
+void api_query_free(struct api_query *q);
+int api_query_param(struct api_query *q, const char *s, size_t len);
+/* labels: the SQL expression of the jsonb labels object. -EINVAL with a message for a bad selector. */
+int api_label_selector(const char *sel, const char *labels, struct api_query *q, struct merr *err);
+int api_field_selector(
+        const char *sel, const struct api_field *fields, struct api_query *q, struct merr *err);

@@ -119,6 +119,12 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 api_artifacts(req, s, ap.namespace, ap.name);
                 return;
         }
+        if (strcmp(ap.resource, "objecthistories") == 0 && !ap.subresource) {
+                if (api_authorize(s, req, &user, &attrs) < 0)
+                        return;
+                api_objecthistories(req, s, ap.namespace, ap.name);
+                return;
+        }
         httpd_respond_status(
                 req, 404, "NotFound", "the server could not find the requested resource (%s)", ap.resource);
 }
@@ -210,7 +216,10 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
 }
 
 int apiserver_start(struct apiserver *s, struct merr *err) {
-        return httpd_start(s->httpd, err);
+        int r = httpd_start(s->httpd, err);
+        if (r >= 0 && s->store && !s->mirror)
+                r = api_mirror_start(s, &s->mirror, err);
+        return r;
 }
 
 int apiserver_port(struct apiserver *s) {
@@ -220,6 +229,7 @@ int apiserver_port(struct apiserver *s) {
 struct apiserver *apiserver_free(struct apiserver *s) {
         if (!s)
                 return NULL;
+        api_mirror_stop(s->mirror);
         httpd_free(s->httpd);
         kube_pool_free(s->clients);
         store_free(s->store);

@@ -19,6 +19,7 @@ start_apiserver() {
         bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
                 --tls-private-key-file="$dir/tls.key" --kubeconfig="$kc" \
                 --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" >"$log" 2>&1
+        APIPID=$!
         wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
         APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
         printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
@@ -149,4 +150,180 @@ test_without_database_not_ready_and_503() {
         assert_eq 503 "$(jq -r .code <<<"$body")" "a record request without a database"
         assert_eq Status "$(jq -r .kind <<<"$body")" "answered as a metav1.Status"
         assert_contains "$(jq -r .message <<<"$body")" "not available" "the message says why"
+}
+
+# history NS QUERY: the objecthistories of NS through kube-apiserver, one "TYPE PHASE" line per state
+history() {
+        kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$1/objecthistories?$2" |
+                jq -r '.items[] | "\(.type) \(.phase)"'
+}
+
+test_history_of_a_sandbox() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        local p ns p2 ns2 out sel
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" s1
+        wait_for "s1 Running" 60 phase_is "$ns" s1 Running
+        kubectl -n "$ns" patch sandboxes.mbox.dev s1 --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
+        wait_for "s1 Stopped" 30 phase_is "$ns" s1 Stopped
+        kubectl -n "$ns" patch sandboxes.mbox.dev s1 --type=merge -p '{"spec":{"state":"Running"}}' >/dev/null
+        wait_for "s1 Running again" 30 phase_is "$ns" s1 Running
+        kubectl -n "$ns" delete sandboxes.mbox.dev s1 --timeout=60s >/dev/null || fail "delete did not finish"
+
+        # after the object is gone, its history holds every phase in order, ending with its deletion
+        sel="fieldSelector=object.kind=Sandbox,object.name=s1,object.apiVersion=mbox.dev/v1alpha1"
+        deleted() { history "$ns" "$sel" | tail -n 1 | grep -q '^DELETED'; }
+        wait_for "the deletion in the history" 20 deleted
+        out=$(history "$ns" "$sel")
+        assert_eq "ADDED" "$(head -n 1 <<<"$out" | cut -d' ' -f1)" "the first state"
+        # phases as they changed (repeats folded): Running, Stopped, Running, then the deletion's
+        local phases
+        phases=$(awk '$2 != "" && $2 != last {printf "%s ", $2; last = $2}' <<<"$out")
+        [[ $phases =~ Running\ (Stopping\ )?Stopped\ (Starting\ )?Running ]] ||
+                fail "phases in order: expected Running, Stopped, Running; got $phases"
+        [ "$(grep -c . <<<"$out")" -eq "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories?$sel" |
+                jq '[.items[].object.resourceVersion] | unique | length')" ] || fail "a state is recorded twice"
+        # kubectl get shows it as a table; the project's own states are in its namespace
+        assert_contains "$(kubectl api-resources --api-group=runtime.mbox.dev)" "objecthistories" "kubectl api-resources"
+        out=$(kubectl -n "$ns" get objecthistories --field-selector object.name=s1)
+        assert_contains "$out" "PHASE" "Table columns"
+        assert_contains "$out" "SandboxClaim.extensions.agents.x-k8s.io" "the claim underneath, named with its group"
+        assert_contains "$(kubectl -n "$ns" get objecthistories --field-selector object.kind=Project)" "$p" "the project's history"
+        # time range: nothing changed in the future
+        assert_eq "" "$(history "$ns" "$sel&since=2999-01-01T00:00:00Z")" "since"
+        assert_eq "$(history "$ns" "$sel")" "$(history "$ns" "$sel&until=2999-01-01T00:00:00Z")" "until"
+        # labels of the state: the claim carries the operator's label
+        assert_contains "$(history "$ns" "labelSelector=app.kubernetes.io/managed-by%3Dmbox-operator,mbox.dev/sandbox%20in%20(s1)")" \
+                "ADDED" "label selector"
+        # pages: limit and continue give every state exactly once
+        local all paged token q
+        all=$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories" | jq -r '.items[].metadata.name')
+        paged="" token=""
+        while :; do
+                q=$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories?limit=3${token:+&continue=$token}")
+                paged+=$(jq -r '.items[].metadata.name' <<<"$q")$'\n'
+                token=$(jq -r '.metadata.continue // ""' <<<"$q")
+                [ -n "$token" ] || break
+        done
+        assert_eq "$all" "$(grep . <<<"$paged")" "pages of 3"
+        assert_eq "$(head -n 1 <<<"$all")" "$(kubectl -n "$ns" get objecthistory "$(head -n 1 <<<"$all")" -o jsonpath='{.metadata.name}')" "get by name"
+
+        # a project viewer reads that project's history and is refused another's
+        p2=$(new_project)
+        ns2=mbox-$p2
+        kubectl -n "$ns" create rolebinding view-erin --clusterrole=mbox-viewer --user=erin >/dev/null
+        wait_for "erin can read" 20 kubectl -n "$ns" get objecthistories --as=erin
+        assert_contains "$(kubectl -n "$ns2" get objecthistories --as=erin 2>&1)" "forbidden" "another project's history"
+        out=$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns2/objecthistories" --as=erin 2>&1 || true)
+        assert_contains "$out" "forbidden" "a 403 Status through the aggregator"
+
+        # bad requests are 400 Status answers that say what is wrong
+        local base="https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories" body
+        for q in "labelSelector=a%20in%20(b," "fieldSelector=spec.x%3Dy" "continue=garbage" "limit=-1" "since=yesterday" \
+                "labelSelector=%3Dx"; do
+                body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
+                        -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' "$base?$q")
+                assert_eq "Status 400" "$(jq -r '"\(.kind) \(.code)"' <<<"$body")" "$q"
+        done
+        assert_contains "$(kubectl -n "$ns" get objecthistories --field-selector spec.x=y 2>&1)" "field label not supported: spec.x" "kubectl shows the reason"
+}
+
+# patch_burst NS N OUT: N merge patches spread over templates t0..t4 of NS straight to kube-apiserver (as
+# fast as one connection goes); the resourceVersion of each new state is appended to OUT
+patch_burst() {
+        local server i
+        server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+        for ((i = 0; i < $2; i++)); do
+                [ "$i" -eq 0 ] || echo next
+                printf 'url = "%s/apis/mbox.dev/v1alpha1/namespaces/%s/environmenttemplates/t%d"\n' "$server" "$1" $((i % 5))
+                printf 'request = "PATCH"\nheader = "Content-Type: application/merge-patch+json"\n'
+                printf 'data = "{\\"metadata\\":{\\"annotations\\":{\\"n\\":\\"%s-%d\\"}}}"\n' "$RANDOM" "$i"
+                printf 'cacert = "%s"\ncert = "%s"\nkey = "%s"\nwrite-out = "\\n"\nsilent\n' \
+                        "$PKI/ca.crt" "$PKI/admin.crt" "$PKI/admin.key"
+        done | curl -K - | jq -r .metadata.resourceVersion >>"$3"
+}
+
+stored_states() { # NS: rows and distinct states of t0..t4 in the database
+        psql_ -tAc "SELECT count(*), count(DISTINCT (uid, resource_version)) FROM object_history
+                WHERE namespace = '$1' AND kind = 'EnvironmentTemplate'"
+}
+psql_() { "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox "$@"; }
+
+test_history_exactly_once_across_restarts() {
+        install_operator_rbac
+        start_apiserver
+        local ns rvs pg_bin
+        ns=$(new_namespace hist)
+        rvs=$(mktemp)
+        printf 'file %s\n' "$rvs" >>"$_cleanup_file"
+        for i in 0 1 2 3 4; do template "$ns" "t$i"; done
+        kubectl -n "$ns" get environmenttemplates -o jsonpath='{range .items[*]}{.metadata.resourceVersion}{"\n"}{end}' >"$rvs"
+        # kill -9 of the apiserver during a burst of 500 changes, a restart after it
+        patch_burst "$ns" 250 "$rvs"
+        kill -9 "$APIPID"
+        wait "$APIPID" 2>/dev/null || true
+        patch_burst "$ns" 250 "$rvs"
+        start_apiserver
+        all_stored() { [ "$(stored_states "$ns")" = "505|505" ]; }
+        wait_for "505 states stored" 60 all_stored
+        # then a Postgres restart during another burst
+        pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+        patch_burst "$ns" 100 "$rvs"
+        runuser -u postgres -- "$pg_bin/pg_ctl" -D "$MBOX_STATE_DIR/postgres" -m fast -w stop >/dev/null
+        patch_burst "$ns" 200 "$rvs"
+        bash "$root/hack/cluster.sh" up >/dev/null 2>&1 || fail "cannot start Postgres again"
+        patch_burst "$ns" 200 "$rvs"
+        all_stored() { [ "$(stored_states "$ns")" = "1005|1005" ]; }
+        wait_for "1005 states stored" 90 all_stored
+        # every state written is stored, exactly once, and nothing else
+        assert_eq 1005 "$(sort -u "$rvs" | wc -l)" "resourceVersions written"
+        assert_eq "$(sort "$rvs")" "$(psql_ -tAc "SELECT resource_version FROM object_history WHERE namespace = '$ns'
+                AND kind = 'EnvironmentTemplate'" | sort)" "the stored states are the written ones"
+        assert_eq 1005 "$(kubectl -n "$ns" get objecthistories -o name | wc -l)" "served through kubectl"
+}
+
+test_history_relists_when_its_resume_point_is_gone() {
+        install_operator_rbac
+        start_apiserver
+        local ns i p
+        ns=$(new_namespace hist)
+        for i in 0 1 2 3 4; do template "$ns" "t$i"; done
+        states() { psql_ -tAc "SELECT string_agg(event, ' ' ORDER BY id) FROM object_history
+                WHERE namespace = '$ns' AND name = '$1'"; }
+        five() { [ "$(psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns'")" = 5 ]; }
+        wait_for "the templates stored" 30 five
+        # while mbox-apiserver is down: changes, a deletion, and etcd compacted past its resume point, with
+        # kube-apiserver restarted so that no cache holds the events either
+        kill -9 "$APIPID"
+        wait "$APIPID" 2>/dev/null || true
+        for i in 0 1 2 3; do kubectl -n "$ns" annotate environmenttemplate "t$i" changed=yes >/dev/null; done
+        kubectl -n "$ns" delete environmenttemplate t4 >/dev/null
+        p=$(cat "$MBOX_STATE_DIR/pids/kube-apiserver.pid")
+        kill -9 "$p"
+        gone_() { ! kill -0 "$p"; }
+        wait_for "kube-apiserver to exit" 30 gone_
+        rev=$(curl -fsS -X POST "http://127.0.0.1:${MBOX_ETCD_PORT:-2379}/v3/kv/range" -d '{"key":"AA=="}' | jq -r .header.revision)
+        curl -fsS -X POST "http://127.0.0.1:${MBOX_ETCD_PORT:-2379}/v3/kv/compaction" \
+                -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null || fail "cannot compact etcd"
+        for i in 1 2 3 4 5; do bash "$root/hack/cluster.sh" up >/dev/null 2>&1 && break; sleep 2; done
+        kubectl get --raw /readyz >/dev/null || fail "kube-apiserver did not come back"
+        start_apiserver
+        relisted() { [ "$(states t4)" = "ADDED DELETED" ]; }
+        wait_for "the deletion found by a relist" 60 relisted
+        grep -q 'resume point expired, relisting' "$APILOG" || fail "no relist in the log: $(tail -5 "$APILOG")"
+        for i in 0 1 2 3; do
+                assert_eq "ADDED MODIFIED" "$(states "t$i")" "t$i's states"
+                assert_eq "$(kubectl -n "$ns" get environmenttemplate "t$i" -o jsonpath='{.metadata.resourceVersion}')" \
+                        "$(psql_ -tAc "SELECT resource_version FROM object_history WHERE namespace = '$ns' AND name = 't$i'
+                                ORDER BY id DESC LIMIT 1")" "t$i's newest state"
+        done
+        # another restart from a valid resume point adds nothing
+        kill -9 "$APIPID"
+        wait "$APIPID" 2>/dev/null || true
+        start_apiserver
+        sleep 2
+        assert_eq 10 "$(psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns'")" "rows after a plain restart"
 }

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ObjectHistory (runtime.mbox.dev/v1alpha1, namespaced, read-only): one state of an mbox object as the
+ * mirror stored it (mirror.c), kept after the object is gone. Named <object>.<id>, ordered by id (the
+ * order the states were seen). A Project's states are in its namespace. list takes:
+ *   fieldSelector  object.kind, object.name, object.uid, object.apiVersion, type, phase,
+ *                  metadata.name, metadata.namespace (=, ==, !=)
+ *   labelSelector  on the object's labels in that state
+ *   since, until   RFC 3339: states that came to be at or after since, before until
+ *   limit, continue
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/internal.h"
+#include "jsonutil.h"
+#include "timestamp.h"
+
+#define PAGE_MAX  5000 /* items in one answer without a smaller limit; the rest come with continue */
+#define TOKEN_PFX "h1."
+
+static const struct api_field fields[] = {
+        {"object.kind", "kind"},
+        {"object.name", "name"},
+        {"object.uid", "uid::text"},
+        {"object.apiVersion", "api_version"},
+        {"type", "event"},
+        {"phase", "phase"},
+        {"metadata.name", "(name || '.' || id::text)"},
+        {"metadata.namespace", "namespace"},
+        {NULL, NULL},
+};
+
+static const char SELECT[] =
+        "SELECT id, api_version, kind, namespace, name, uid, resource_version, event, phase, "
+        "to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), object::text "
+        "FROM object_history WHERE true";
+
+enum { C_ID, C_API_VERSION, C_KIND, C_NS, C_NAME, C_UID, C_RV, C_EVENT, C_PHASE, C_CHANGED, C_RECORDED, C_OBJECT };
+
+static void put(json_object *o, const char *k, const char *v) {
+        json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static json_object *record(PGresult *res, int i) {
+        json_object *o = json_object_new_object(), *meta = json_object_new_object(),
+                    *ref = json_object_new_object();
+        char name[400];
+        snprintf(name, sizeof(name), "%s.%s", PQgetvalue(res, i, C_NAME), PQgetvalue(res, i, C_ID));
+        put(o, "apiVersion", API_GV);
+        put(o, "kind", "ObjectHistory");
+        put(meta, "name", name);
+        put(meta, "namespace", PQgetvalue(res, i, C_NS));
+        put(meta, "resourceVersion", PQgetvalue(res, i, C_ID));
+        put(meta, "creationTimestamp", PQgetvalue(res, i, C_CHANGED));
+        json_object_object_add(o, "metadata", meta);
+        put(ref, "apiVersion", PQgetvalue(res, i, C_API_VERSION));
+        put(ref, "kind", PQgetvalue(res, i, C_KIND));
+        put(ref, "name", PQgetvalue(res, i, C_NAME));
+        put(ref, "uid", PQgetvalue(res, i, C_UID));
+        put(ref, "resourceVersion", PQgetvalue(res, i, C_RV));
+        json_object_object_add(o, "object", ref);
+        put(o, "type", PQgetvalue(res, i, C_EVENT));
+        put(o, "phase", PQgetvalue(res, i, C_PHASE));
+        put(o, "changedAt", PQgetvalue(res, i, C_CHANGED));
+        put(o, "recordedAt", PQgetvalue(res, i, C_RECORDED));
+        json_object *state = json_tokener_parse(PQgetvalue(res, i, C_OBJECT));
+        json_object_object_add(o, "state", state ? state : json_object_new_object());
+        return o;
+}
+
+static json_object *table(PGresult *res, int n) {
+        json_object *cols = json_object_new_array();
+        json_object_array_add(cols, api_column("Name", "string", "name", "<object>.<sequence number>."));
+        json_object_array_add(cols, api_column("Kind", "string", "", "Kind of the object."));
+        json_object_array_add(cols, api_column("Object", "string", "", "Name of the object."));
+        json_object_array_add(cols, api_column("Type", "string", "", "ADDED, MODIFIED or DELETED."));
+        json_object_array_add(cols, api_column("Phase", "string", "", "status.phase in this state."));
+        json_object_array_add(cols, api_column("Changed", "string", "date-time", "When the state came to be."));
+        json_object *t = api_table(cols);
+        for (int i = 0; i < n; i++) {
+                json_object *cells = json_object_new_array();
+                char name[400];
+                snprintf(name, sizeof(name), "%s.%s", PQgetvalue(res, i, C_NAME), PQgetvalue(res, i, C_ID));
+                json_object_array_add(cells, json_object_new_string(name));
+                /* Kind.group for what is not mbox.dev's, as kubectl names resources */
+                const char *av = PQgetvalue(res, i, C_API_VERSION);
+                char kind[300];
+                if (strncmp(av, "mbox.dev/", 9) == 0)
+                        snprintf(kind, sizeof(kind), "%s", PQgetvalue(res, i, C_KIND));
+                else
+                        snprintf(kind, sizeof(kind), "%s.%.*s", PQgetvalue(res, i, C_KIND), (int) strcspn(av, "/"), av);
+                json_object_array_add(cells, json_object_new_string(kind));
+                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_NAME)));
+                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_EVENT)));
+                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_PHASE)));
+                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_CHANGED)));
+                api_table_row(t, cells, PQgetvalue(res, i, C_NS), name, "", PQgetvalue(res, i, C_CHANGED));
+        }
+        return t;
+}
+
+/* A decimal in [min, max] that is all of s. */
+static bool parse_num(const char *s, long long min, long long max, long long *ret) {
+        char *end;
+        if (!s || *s < '0' || *s > '9' || strlen(s) > 18)
+                return false;
+        *ret = strtoll(s, &end, 10);
+        return *end == '\0' && *ret >= min && *ret <= max;
+}
+
+/* The WHERE conditions of a list from its query parameters; answers 400 and returns < 0 when one is bad. */
+static int list_query(struct httpd_request *req, struct api_query *q, long long *limit) {
+        const char *ls = httpd_request_query(req, "labelSelector"),
+                   *fs = httpd_request_query(req, "fieldSelector"), *cont = httpd_request_query(req, "continue"),
+                   *lim = httpd_request_query(req, "limit"), *since = httpd_request_query(req, "since"),
+                   *until = httpd_request_query(req, "until");
+        struct merr err = MERR_INIT;
+        long long after = 0;
+        int k;
+        *limit = PAGE_MAX;
+        if (lim && *lim && !parse_num(lim, 0, 1000000, limit)) {
+                httpd_respond_status(req, 400, "BadRequest", "limit: expected a number of items, got \"%.64s\"", lim);
+                return -EINVAL;
+        }
+        if (*limit == 0 || *limit > PAGE_MAX)
+                *limit = PAGE_MAX;
+        if (cont && *cont &&
+                (strncmp(cont, TOKEN_PFX, strlen(TOKEN_PFX)) != 0 ||
+                        !parse_num(cont + strlen(TOKEN_PFX), 1, 999999999999999999LL, &after))) {
+                httpd_respond_status(req, 400, "BadRequest",
+                        "continue: the token is not one this server gave out; list again without it");
+                return -EINVAL;
+        }
+        if ((ls && api_label_selector(ls, "(object->'metadata'->'labels')", q, &err) < 0) ||
+                (fs && api_field_selector(fs, fields, q, &err) < 0)) {
+                httpd_respond_status(req, 400, "BadRequest", "%s", merr_msg(&err));
+                return -EINVAL;
+        }
+        const char *times[] = {since, until};
+        for (size_t i = 0; i < 2; i++) {
+                struct timestamp t;
+                if (!times[i] || !*times[i])
+                        continue;
+                if (timestamp_parse(times[i], &t, &err) < 0) {
+                        httpd_respond_status(req, 400, "BadRequest", "%s: %s", i ? "until" : "since", merr_msg(&err));
+                        return -EINVAL;
+                }
+                if ((k = api_query_param(q, times[i], strlen(times[i]))) < 0 ||
+                        buf_printf(&q->where, " AND changed_at %s $%d::timestamptz", i ? "<" : ">=", k) < 0)
+                        goto too_long;
+        }
+        if (after) {
+                char a[24];
+                snprintf(a, sizeof(a), "%lld", after);
+                if ((k = api_query_param(q, a, strlen(a))) < 0 ||
+                        buf_printf(&q->where, " AND id > $%d", k) < 0)
+                        goto too_long;
+        }
+        return 0;
+too_long:
+        httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        return -E2BIG;
+}
+
+void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name) {
+        struct api_query q = {.where = BUF_INIT(64 * 1024)};
+        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        long long limit = 1, id = 0;
+        int k = 0;
+        if (name) {
+                const char *dot = strrchr(name, '.');
+                if (!dot || !parse_num(dot + 1, 1, 999999999999999999LL, &id)) {
+                        httpd_respond_status(req, 404, "NotFound", "objecthistories.%s \"%s\" not found", API_GROUP, name);
+                        return;
+                }
+                char a[24];
+                snprintf(a, sizeof(a), "%lld", id);
+                k = api_query_param(&q, a, strlen(a));
+                if (k >= 0)
+                        k = buf_printf(&q.where, " AND id = $%d", k);
+                if (k >= 0 && (k = api_query_param(&q, name, (size_t) (dot - name))) >= 0)
+                        k = buf_printf(&q.where, " AND name = $%d", k);
+        } else if (list_query(req, &q, &limit) < 0) {
+                api_query_free(&q);
+                return;
+        }
+        if (k >= 0 && ns && (k = api_query_param(&q, ns, strlen(ns))) >= 0)
+                k = buf_printf(&q.where, " AND namespace = $%d", k);
+        if (k >= 0)
+                k = buf_printf(&sql, "%s%s ORDER BY id LIMIT %lld", SELECT, buf_str(&q.where), limit + 1);
+        if (k < 0) {
+                httpd_respond_status(req, 400, "BadRequest", "request too large");
+                api_query_free(&q);
+                return;
+        }
+        if (!s->store || store_acquire(s->store, &conn, &err) < 0) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "objecthistories are not available: %s",
+                        s->store ? merr_msg(&err) : "mbox-apiserver runs without a database");
+                api_query_free(&q);
+                return;
+        }
+        PGresult *res = PQexecParams(conn, buf_str(&sql), q.n, NULL, (const char *const *) q.params, NULL, NULL, 0);
+        api_query_free(&q);
+        int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+        int n = rows > limit ? (int) limit : rows;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                httpd_respond_status(req, 503, "ServiceUnavailable", "reading objecthistories: %s",
+                        PQresultErrorMessage(res));
+        else if (name && rows == 0)
+                httpd_respond_status(req, 404, "NotFound", "objecthistories.%s \"%s\" not found", API_GROUP, name);
+        else if (name) {
+                _cleanup_json_ json_object *o = record(res, 0);
+                api_respond_json(req, o);
+        } else {
+                char token[64] = "";
+                if (rows > n)
+                        snprintf(token, sizeof(token), TOKEN_PFX "%s", PQgetvalue(res, n - 1, C_ID));
+                _cleanup_json_ json_object *out = NULL;
+                if (api_wants_table(req))
+                        out = table(res, n);
+                else {
+                        json_object *items = json_object_new_array();
+                        out = json_object_new_object();
+                        put(out, "apiVersion", API_GV);
+                        put(out, "kind", "ObjectHistoryList");
+                        json_object_object_add(out, "metadata", json_object_new_object());
+                        for (int i = 0; i < n; i++)
+                                json_object_array_add(items, record(res, i));
+                        json_object_object_add(out, "items", items);
+                }
+                json_object *meta = NULL;
+                json_object_object_get_ex(out, "metadata", &meta);
+                put(meta, "resourceVersion", "");
+                if (*token)
+                        put(meta, "continue", token);
+                api_respond_json(req, out);
+        }
+        PQclear(res);
+        store_release(s->store, conn);
+}
