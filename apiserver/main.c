@@ -23,7 +23,8 @@ static void on_signal(int sig) {
 
 static void usage(FILE *f) {
         fputs("Usage: mbox-apiserver [OPTION]...\n"
-              "Serves the runtime.mbox.dev aggregated API (task output) behind kube-apiserver.\n"
+              "Serves the runtime.mbox.dev aggregated API (object history, task output, artifacts) behind\n"
+              "kube-apiserver, and mirrors every state of the mbox kinds into the database.\n"
               "\n"
               "Serving:\n"
               "      --bind-address=ADDR        address to listen on (default 0.0.0.0; 127.0.0.1 for a "
@@ -53,6 +54,8 @@ static void usage(FILE *f) {
               "      --database-url=URL         Postgres with mbox's records (default: the environment\n"
               "                                 variable MBOX_DATABASE_URL; without one, records answer "
               "503)\n"
+              "                                 The history mirror runs while there is one: it lists and\n"
+              "                                 watches the mbox kinds with --kubeconfig's identity.\n"
               "\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
