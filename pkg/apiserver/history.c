@@ -39,7 +39,20 @@ static const char SELECT[] =
         "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), object::text "
         "FROM object_history WHERE true";
 
-enum { C_ID, C_API_VERSION, C_KIND, C_NS, C_NAME, C_UID, C_RV, C_EVENT, C_PHASE, C_CHANGED, C_RECORDED, C_OBJECT };
+enum {
+        C_ID,
+        C_API_VERSION,
+        C_KIND,
+        C_NS,
+        C_NAME,
+        C_UID,
+        C_RV,
+        C_EVENT,
+        C_PHASE,
+        C_CHANGED,
+        C_RECORDED,
+        C_OBJECT
+};
 
 static void put(json_object *o, const char *k, const char *v) {
         json_object_object_add(o, k, json_object_new_string(v));
@@ -79,7 +92,8 @@ static json_object *table(PGresult *res, int n) {
         json_object_array_add(cols, api_column("Object", "string", "", "Name of the object."));
         json_object_array_add(cols, api_column("Type", "string", "", "ADDED, MODIFIED or DELETED."));
         json_object_array_add(cols, api_column("Phase", "string", "", "status.phase in this state."));
-        json_object_array_add(cols, api_column("Changed", "string", "date-time", "When the state came to be."));
+        json_object_array_add(
+                cols, api_column("Changed", "string", "date-time", "When the state came to be."));
         json_object *t = api_table(cols);
         for (int i = 0; i < n; i++) {
                 json_object *cells = json_object_new_array();
@@ -92,7 +106,8 @@ static json_object *table(PGresult *res, int n) {
                 if (strncmp(av, "mbox.dev/", 9) == 0)
                         snprintf(kind, sizeof(kind), "%s", PQgetvalue(res, i, C_KIND));
                 else
-                        snprintf(kind, sizeof(kind), "%s.%.*s", PQgetvalue(res, i, C_KIND), (int) strcspn(av, "/"), av);
+                        snprintf(kind, sizeof(kind), "%s.%.*s", PQgetvalue(res, i, C_KIND),
+                                (int) strcspn(av, "/"), av);
                 json_object_array_add(cells, json_object_new_string(kind));
                 json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_NAME)));
                 json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_EVENT)));
@@ -115,15 +130,16 @@ static bool parse_num(const char *s, long long min, long long max, long long *re
 /* The WHERE conditions of a list from its query parameters; answers 400 and returns < 0 when one is bad. */
 static int list_query(struct httpd_request *req, struct api_query *q, long long *limit) {
         const char *ls = httpd_request_query(req, "labelSelector"),
-                   *fs = httpd_request_query(req, "fieldSelector"), *cont = httpd_request_query(req, "continue"),
-                   *lim = httpd_request_query(req, "limit"), *since = httpd_request_query(req, "since"),
-                   *until = httpd_request_query(req, "until");
+                   *fs = httpd_request_query(req, "fieldSelector"),
+                   *cont = httpd_request_query(req, "continue"), *lim = httpd_request_query(req, "limit"),
+                   *since = httpd_request_query(req, "since"), *until = httpd_request_query(req, "until");
         struct merr err = MERR_INIT;
         long long after = 0;
         int k;
         *limit = PAGE_MAX;
         if (lim && *lim && !parse_num(lim, 0, 1000000, limit)) {
-                httpd_respond_status(req, 400, "BadRequest", "limit: expected a number of items, got \"%.64s\"", lim);
+                httpd_respond_status(
+                        req, 400, "BadRequest", "limit: expected a number of items, got \"%.64s\"", lim);
                 return -EINVAL;
         }
         if (*limit == 0 || *limit > PAGE_MAX)
@@ -146,7 +162,8 @@ static int list_query(struct httpd_request *req, struct api_query *q, long long 
                 if (!times[i] || !*times[i])
                         continue;
                 if (timestamp_parse(times[i], &t, &err) < 0) {
-                        httpd_respond_status(req, 400, "BadRequest", "%s: %s", i ? "until" : "since", merr_msg(&err));
+                        httpd_respond_status(
+                                req, 400, "BadRequest", "%s: %s", i ? "until" : "since", merr_msg(&err));
                         return -EINVAL;
                 }
                 if ((k = api_query_param(q, times[i], strlen(times[i]))) < 0 ||
@@ -176,7 +193,8 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
         if (name) {
                 const char *dot = strrchr(name, '.');
                 if (!dot || !parse_num(dot + 1, 1, 999999999999999999LL, &id)) {
-                        httpd_respond_status(req, 404, "NotFound", "objecthistories.%s \"%s\" not found", API_GROUP, name);
+                        httpd_respond_status(
+                                req, 404, "NotFound", "objecthistories.%s \"%s\" not found", API_GROUP, name);
                         return;
                 }
                 char a[24];
@@ -205,7 +223,8 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                 api_query_free(&q);
                 return;
         }
-        PGresult *res = PQexecParams(conn, buf_str(&sql), q.n, NULL, (const char *const *) q.params, NULL, NULL, 0);
+        PGresult *res =
+                PQexecParams(conn, buf_str(&sql), q.n, NULL, (const char *const *) q.params, NULL, NULL, 0);
         api_query_free(&q);
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
         int n = rows > limit ? (int) limit : rows;
@@ -213,7 +232,8 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                 httpd_respond_status(req, 503, "ServiceUnavailable", "reading objecthistories: %s",
                         PQresultErrorMessage(res));
         else if (name && rows == 0)
-                httpd_respond_status(req, 404, "NotFound", "objecthistories.%s \"%s\" not found", API_GROUP, name);
+                httpd_respond_status(
+                        req, 404, "NotFound", "objecthistories.%s \"%s\" not found", API_GROUP, name);
         else if (name) {
                 _cleanup_json_ json_object *o = record(res, 0);
                 api_respond_json(req, o);

@@ -95,6 +95,12 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
 struct api_mirror;
 int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err);
 void api_mirror_stop(struct api_mirror *m);
+/* Stores states, len bytes of lines in COPY's text format (api_version, kind, namespace, name, uid,
+ * resource_version, event, phase, changed_at, object; event SYNC for a listed state), inside the caller's
+ * transaction, each state at most once. maybe_stored: some may be stored already (go the careful way at
+ * once); otherwise COPY is tried first. What the mirror does with a batch, and what bench/apiserver
+ * measures. */
+int api_history_store(PGconn *conn, const char *lines, size_t len, bool maybe_stored, struct merr *err);
 
 /* Selectors as SQL (selector.c): conditions appended to where (each " AND (...)"), values as parameters
  * $1..$n. Start with q = {.where = BUF_INIT(cap)}; api_query_free() after. */

@@ -4,10 +4,11 @@
  * in Postgres (object_history) after the object is gone.
  *
  * One watcher thread per resource lists and watches it and queues what it sees; one writer thread stores
- * the queue in batches: one INSERT ... SELECT over a JSON array of rows per batch, in a transaction that
- * also moves the resource's resume point (mirror_state) to the newest event stored. A watcher starts from
+ * the queue in batches: one COPY per batch, in a transaction that also moves the resource's resume point
+ * (mirror_state) to the newest event stored. A watcher starts from
  * that point, so a restart replays exactly what was not stored; a row is a state, (uid, resourceVersion),
- * and a replayed one finds its row and adds nothing. When the events since the resume point are gone
+ * unique in the table: a batch with a replayed state fails its COPY and is stored again through a scratch
+ * table, each state unless its row is there. When the events since the resume point are gone
  * (410), the watcher relists: each listed object's state is stored unless it is there already, and an
  * object the history has alive but the list has not gets a DELETED row. While the database is down the
  * writer keeps its batch and retries (0.8 s to 4 s), and the watchers wait once the queue is full; the
@@ -25,9 +26,9 @@
 #include "jsonutil.h"
 #include "log.h"
 
-#define QUEUE_MAX    4096 /* watchers wait beyond this many queued states */
-#define BATCH_MAX    1000 /* rows in one INSERT */
-#define BATCH_WAIT_MS 50  /* how long the writer waits for a batch to fill */
+#define QUEUE_MAX     4096 /* watchers wait beyond this many queued states */
+#define BATCH_MAX     1000 /* rows in one INSERT */
+#define BATCH_WAIT_MS 50   /* how long the writer waits for a batch to fill */
 
 struct mirror_resource {
         const char *group, *version, *resource, *kind;
@@ -143,12 +144,27 @@ static bool owned_by_claim(json_object *obj) {
         return false;
 }
 
-/* The row of obj's state (obj is changed: metadata.managedFields goes), as JSON text; NULL when obj has no
- * uid or the row cannot be built. sync: from a list (the event is worked out when stored). */
-static char *row_of(const struct mirror_resource *r, json_object *obj, const char *event, bool sync) {
+/* Appends s as a field of COPY's text format: backslash, tab, newline and carriage return escaped. */
+static int copy_field(struct buf *b, const char *s, char end) {
+        for (; *s; s++) {
+                const char *esc = *s == '\\'   ? "\\\\"
+                                  : *s == '\t' ? "\\t"
+                                  : *s == '\n' ? "\\n"
+                                  : *s == '\r' ? "\\r"
+                                               : NULL;
+                if ((esc ? buf_puts(b, esc) : buf_putc(b, *s)) < 0)
+                        return -ENOMEM;
+        }
+        return buf_putc(b, end);
+}
+
+/* The row of obj's state (obj is changed: metadata.managedFields goes) as a line of COPY's text format in
+ * the columns of HISTORY_COLUMNS; NULL when obj has no uid or the row cannot be built. event "SYNC": from a
+ * list, the event is worked out when stored. */
+static char *row_of(const struct mirror_resource *r, json_object *obj, const char *event) {
         const char *name = NULL, *ns = "", *uid = NULL, *rv = NULL, *phase = "", *changed = NULL;
         json_object *meta = NULL, *mf = NULL;
-        char api_version[128];
+        char api_version[128], now[64];
         if (json_get_string(obj, "metadata.name", 0, &name, NULL) < 0 ||
                 json_get_string(obj, "metadata.uid", 0, &uid, NULL) < 0 ||
                 json_get_string(obj, "metadata.resourceVersion", 0, &rv, NULL) < 0)
@@ -162,42 +178,43 @@ static char *row_of(const struct mirror_resource *r, json_object *obj, const cha
                 (void) json_get_string(obj, "metadata.namespace", JSON_OPTIONAL, &ns, NULL);
         (void) json_get_string(obj, "status.phase", JSON_OPTIONAL, &phase, NULL);
         /* when the state came to be: the newest write any field manager made (second precision); a
-         * deletion happens when it is seen */
+         * deletion, or an object without managedFields, when it is seen */
         if (strcmp(event, "DELETED") != 0 &&
                 json_get_array(obj, "metadata.managedFields", JSON_OPTIONAL, &mf, NULL) == 1)
                 for (size_t i = 0; i < json_object_array_length(mf); i++) {
                         const char *t = NULL;
-                        if (json_get_string(json_object_array_get_idx(mf, i), "time", JSON_OPTIONAL, &t,
-                                    NULL) == 1 &&
+                        if (json_get_string(
+                                    json_object_array_get_idx(mf, i), "time", JSON_OPTIONAL, &t, NULL) == 1 &&
                                 (!changed || strcmp(t, changed) > 0))
                                 changed = t;
                 }
+        if (!changed) {
+                struct timespec ts;
+                struct tm tm;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                gmtime_r(&ts.tv_sec, &tm);
+                strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                changed = now;
+        }
         snprintf(api_version, sizeof(api_version), "%s/%s", r->group, r->version);
-        json_object *row = json_object_new_object();
-        if (!row)
-                return NULL;
-        json_object_object_add(row, "api_version", json_object_new_string(api_version));
-        json_object_object_add(row, "kind", json_object_new_string(r->kind));
-        json_object_object_add(row, "namespace", json_object_new_string(ns));
-        json_object_object_add(row, "name", json_object_new_string(name));
-        json_object_object_add(row, "uid", json_object_new_string(uid));
-        json_object_object_add(row, "rv", json_object_new_string(rv));
-        json_object_object_add(row, "event", json_object_new_string(event));
-        json_object_object_add(row, "phase", json_object_new_string(phase));
-        json_object_object_add(row, "changed_at", changed ? json_object_new_string(changed) : NULL);
-        json_object_object_add(row, "sync", json_object_new_boolean(sync));
-        /* the strings above are copies: now managedFields may go */
+        struct buf line = BUF_INIT(SIZE_MAX);
+        int k = 0;
+        const char *const fields[] = {api_version, r->kind, ns, name, uid, rv, event, phase, changed};
+        for (size_t i = 0; k >= 0 && i < ARRAY_SIZE(fields); i++)
+                k = copy_field(&line, fields[i], '\t');
+        /* the fields are written: now managedFields may go */
         if (json_object_object_get_ex(obj, "metadata", &meta))
                 json_object_object_del(meta, "managedFields");
         if (!json_object_object_get_ex(obj, "kind", NULL)) {
                 json_object_object_add(obj, "apiVersion", json_object_new_string(api_version));
                 json_object_object_add(obj, "kind", json_object_new_string(r->kind));
         }
-        json_object_object_add(row, "object", json_object_get(obj));
-        const char *text = json_object_to_json_string_ext(row, JSON_C_TO_STRING_PLAIN);
-        char *copy = text ? strdup(text) : NULL;
-        json_object_put(row);
-        return copy;
+        const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+        if (k < 0 || !text || copy_field(&line, text, '\n') < 0) {
+                buf_release(&line);
+                return NULL;
+        }
+        return line.data;
 }
 
 /* The stored resume point of resource res: 1 with *ret set, 0 when there is none, < 0 on failure. */
@@ -209,9 +226,8 @@ static int load_rv(struct api_mirror *m, size_t res, char **ret, struct merr *er
                 return r;
         snprintf(key, sizeof(key), "%s/%s", resources[res].group, resources[res].resource);
         const char *params[] = {key};
-        PGresult *pr = PQexecParams(
-                conn, "SELECT resource_version FROM mirror_state WHERE resource = $1", 1, NULL, params, NULL,
-                NULL, 0);
+        PGresult *pr = PQexecParams(conn, "SELECT resource_version FROM mirror_state WHERE resource = $1", 1,
+                NULL, params, NULL, NULL, 0);
         if (PQresultStatus(pr) != PGRES_TUPLES_OK)
                 r = merr_set(err, -EIO, "reading mirror_state: %s", PQresultErrorMessage(pr));
         else if (PQntuples(pr) == 1) {
@@ -256,7 +272,7 @@ static int relist(struct api_mirror *m, struct kube_client *c, size_t res, char 
                         json_object_array_add(uids, json_object_new_string(uid));
                         if (r->claimed_only && !owned_by_claim(it))
                                 continue;
-                        char *row = row_of(r, it, "ADDED", true);
+                        char *row = row_of(r, it, "SYNC");
                         if (!row)
                                 continue;
                         k = enqueue(m, res, ITEM_ROW, NULL, row);
@@ -309,7 +325,7 @@ static int on_event(const struct kube_watch_event *ev, void *userdata) {
         if (ev->type == KUBE_EVENT_BOOKMARK)
                 k = enqueue(ws->m, ws->res, ITEM_BOOKMARK, strdup(ev->resource_version), NULL);
         else if (!r->claimed_only || owned_by_claim(ev->object)) {
-                char *row = row_of(r, ev->object, kube_event_type_to_string(ev->type), false);
+                char *row = row_of(r, ev->object, kube_event_type_to_string(ev->type));
                 if (row)
                         k = enqueue(ws->m, ws->res, ITEM_ROW, strdup(ev->resource_version), row);
         }
@@ -381,16 +397,27 @@ static void *watcher(void *arg) {
         return NULL;
 }
 
-static const char INSERT_ROWS[] =
-        "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, "
-        "phase, changed_at, object) "
-        "SELECT v->>'api_version', v->>'kind', v->>'namespace', v->>'name', (v->>'uid')::uuid, v->>'rv', "
-        "CASE WHEN NOT (v->>'sync')::boolean THEN v->>'event' "
-        "WHEN EXISTS (SELECT 1 FROM object_history h WHERE h.uid = (v->>'uid')::uuid) THEN 'MODIFIED' "
-        "ELSE 'ADDED' END, "
-        "v->>'phase', coalesce((v->>'changed_at')::timestamptz, now()), v->'object' "
-        "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, ord) ORDER BY ord "
-        "ON CONFLICT (uid, resource_version) DO NOTHING";
+#define HISTORY_COLUMNS \
+        "api_version, kind, namespace, name, uid, resource_version, event, phase, changed_at, object"
+
+/* States that may be stored already (replayed after a restart, or listed) go through a scratch table:
+ * each is inserted unless its (uid, resourceVersion) is there, and a listed one is ADDED when its object
+ * is new to the history, MODIFIED otherwise. */
+static const char *const DEDUPE[] = {
+        "SET LOCAL client_min_messages = warning",
+        "CREATE TEMP TABLE IF NOT EXISTS mirror_batch (ord bigserial, api_version text, kind text, namespace "
+        "text, "
+        "name text, uid uuid, resource_version text, event text, phase text, changed_at timestamptz, object "
+        "jsonb) ON COMMIT DELETE ROWS",
+        "COPY mirror_batch (" HISTORY_COLUMNS ") FROM STDIN",
+        "INSERT INTO object_history (" HISTORY_COLUMNS ") "
+        "SELECT b.api_version, b.kind, b.namespace, b.name, b.uid, b.resource_version, "
+        "CASE WHEN b.event <> 'SYNC' THEN b.event "
+        "WHEN EXISTS (SELECT 1 FROM object_history h WHERE h.uid = b.uid) THEN 'MODIFIED' ELSE 'ADDED' END, "
+        "b.phase, b.changed_at, b.object FROM mirror_batch b ORDER BY b.ord "
+        "ON CONFLICT (uid, resource_version) DO NOTHING",
+        "DELETE FROM mirror_batch",
+};
 
 /* After a relist: what the history has alive of this kind and the list had not is gone. */
 static const char INSERT_GONE[] =
@@ -416,14 +443,60 @@ static int exec_params(PGconn *conn, const char *sql, int n, const char *const *
         return r;
 }
 
-static int flush_rows(PGconn *conn, struct buf *rows, struct merr *err) {
-        if (rows->len == 0)
+/* COPY ... FROM STDIN of len bytes of lines. */
+static int copy_in(PGconn *conn, const char *sql, const char *lines, size_t len, struct merr *err) {
+        PGresult *res = PQexec(conn, sql);
+        int r = 0;
+        if (PQresultStatus(res) != PGRES_COPY_IN)
+                r = merr_set(err, -EIO, "%.*s", (int) strcspn(PQresultErrorMessage(res), "\n"),
+                        PQresultErrorMessage(res));
+        PQclear(res);
+        if (r < 0)
+                return r;
+        for (size_t off = 0; off < len;) {
+                int n = len - off > (1 << 20) ? (1 << 20) : (int) (len - off);
+                if (PQputCopyData(conn, lines + off, n) != 1)
+                        break;
+                off += (size_t) n;
+        }
+        if (PQputCopyEnd(conn, NULL) != 1)
+                return merr_set(err, -EIO, "%s", PQerrorMessage(conn));
+        while ((res = PQgetResult(conn))) {
+                if (r >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+                        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+                        /* 23505: unique_violation, a state stored before */
+                        r = merr_set(err, state && strcmp(state, "23505") == 0 ? -EEXIST : -EIO, "%.*s",
+                                (int) strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
+                }
+                PQclear(res);
+        }
+        return r;
+}
+
+int api_history_store(PGconn *conn, const char *lines, size_t len, bool maybe_stored, struct merr *err) {
+        int r;
+        if (len == 0)
                 return 0;
-        if (buf_putc(rows, ']') < 0)
-                return merr_set(err, -ENOMEM, "out of memory");
-        const char *params[] = {buf_str(rows)};
-        int r = exec_params(conn, INSERT_ROWS, 1, params, err);
-        buf_reset(rows);
+        if (!maybe_stored) {
+                /* new states, the steady case: straight in with COPY; if one was stored after all, the
+                 * savepoint takes the attempt back and the states go the careful way */
+                r = exec_params(conn, "SAVEPOINT rows", 0, NULL, err);
+                if (r >= 0)
+                        r = copy_in(conn, "COPY object_history (" HISTORY_COLUMNS ") FROM STDIN", lines, len,
+                                err);
+                if (r >= 0)
+                        return exec_params(conn, "RELEASE SAVEPOINT rows", 0, NULL, err);
+                if (r != -EEXIST)
+                        return r;
+                merr_clear(err);
+                r = exec_params(conn, "ROLLBACK TO SAVEPOINT rows", 0, NULL, err);
+                if (r < 0)
+                        return r;
+        }
+        r = 0;
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(DEDUPE); i++)
+                r = strncmp(DEDUPE[i], "COPY", 4) == 0 ? copy_in(conn, DEDUPE[i], lines, len, err)
+                                                       : exec_params(conn, DEDUPE[i], 0, NULL, err);
         return r;
 }
 
@@ -431,6 +504,7 @@ static int flush_rows(PGconn *conn, struct buf *rows, struct merr *err) {
 static int store_batch(struct api_mirror *m, struct item *first, size_t n, struct merr *err) {
         _cleanup_(buf_release) struct buf rows = BUF_INIT(SIZE_MAX);
         const char *resume[N_RESOURCES] = {NULL};
+        bool maybe_stored = false;
         PGconn *conn = NULL;
         int r = store_acquire(m->s->store, &conn, err);
         if (r < 0)
@@ -441,20 +515,22 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
                 if (it->rv)
                         resume[it->res] = it->rv;
                 if (it->type == ITEM_ROW) {
-                        if (buf_putc(&rows, rows.len ? ',' : '[') < 0 || buf_puts(&rows, it->data) < 0)
+                        if (buf_puts(&rows, it->data) < 0)
                                 r = merr_set(err, -ENOMEM, "out of memory");
+                        maybe_stored = maybe_stored || !it->rv; /* listed */
                 } else if (it->type == ITEM_RELISTED) {
                         char api_version[128];
                         const struct mirror_resource *res = &resources[it->res];
                         snprintf(api_version, sizeof(api_version), "%s/%s", res->group, res->version);
                         const char *params[] = {api_version, res->kind, it->rv, it->data ? it->data : "[]"};
-                        r = flush_rows(conn, &rows, err);
+                        r = api_history_store(conn, buf_str(&rows), rows.len, maybe_stored, err);
+                        buf_reset(&rows);
                         if (r >= 0)
                                 r = exec_params(conn, INSERT_GONE, 4, params, err);
                 }
         }
         if (r >= 0)
-                r = flush_rows(conn, &rows, err);
+                r = api_history_store(conn, buf_str(&rows), rows.len, maybe_stored, err);
         for (size_t i = 0; r >= 0 && i < N_RESOURCES; i++) {
                 char key[160];
                 if (!resume[i])

@@ -75,7 +75,8 @@ static bool valid_key(const char *k, size_t len) {
 }
 
 static bool valid_value(const char *v, size_t len) {
-        return len == 0 || (len <= 63 && isalnum((unsigned char) v[0]) && isalnum((unsigned char) v[len - 1]));
+        return len == 0 ||
+               (len <= 63 && isalnum((unsigned char) v[0]) && isalnum((unsigned char) v[len - 1]));
 }
 
 static int bad(struct merr *err, const char *what, const char *sel) {
@@ -119,8 +120,8 @@ int api_label_selector(const char *sel, const char *labels, struct api_query *q,
                                 return bad(err, "invalid label value", sel);
                         if ((v = api_query_param(q, val, (size_t) (p - val))) < 0)
                                 return merr_set(err, v, "selector too long");
-                        if (cond(q, ne ? "(%s ->> $%d) IS DISTINCT FROM $%d" : "(%s ->> $%d) = $%d", labels, k,
-                                    v) < 0)
+                        if (cond(q, ne ? "(%s ->> $%d) IS DISTINCT FROM $%d" : "(%s ->> $%d) = $%d", labels,
+                                    k, v) < 0)
                                 return merr_set(err, -ENOMEM, "out of memory");
                         p = skip_space(p);
                 } else if (strncmp(p, "in", 2) == 0 || strncmp(p, "notin", 5) == 0) {
@@ -184,18 +185,20 @@ int api_field_selector(
                                 break;
                         }
                 if (!op)
-                        return merr_set(err, -EINVAL, "invalid field selector \"%.200s\": expected field=value",
-                                sel);
+                        return merr_set(
+                                err, -EINVAL, "invalid field selector \"%.200s\": expected field=value", sel);
                 size_t flen = (size_t) (op - p);
                 const struct api_field *f = fields;
                 while (f->name && (strlen(f->name) != flen || strncmp(f->name, p, flen) != 0))
                         f++;
                 if (!f->name)
-                        return merr_set(err, -EINVAL, "field label not supported: %.*s", (int) (flen > 100 ? 100 : flen), p);
+                        return merr_set(err, -EINVAL, "field label not supported: %.*s",
+                                (int) (flen > 100 ? 100 : flen), p);
                 const char *val = op + oplen;
                 size_t vlen = tlen - flen - oplen;
                 if (memchr(val, '\\', vlen))
-                        return merr_set(err, -EINVAL, "invalid field selector \"%.200s\": escapes are not supported", sel);
+                        return merr_set(err, -EINVAL,
+                                "invalid field selector \"%.200s\": escapes are not supported", sel);
                 int v = api_query_param(q, val, vlen);
                 if (v < 0)
                         return merr_set(err, v, "selector too long");

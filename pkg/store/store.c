@@ -170,6 +170,12 @@ int store_migrate(PGconn *conn, struct merr *err) {
         return r;
 }
 
+/* Notices ("relation ... already exists, skipping") are not errors and not the log's business. */
+static void ignore_notice(void *arg, const char *message) {
+        (void) arg;
+        (void) message;
+}
+
 int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
         PGconn *conn = NULL;
         pthread_mutex_lock(&s->lock);
@@ -189,6 +195,7 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
                         PQfinish(conn);
                         return r;
                 }
+                PQsetNoticeProcessor(conn, ignore_notice, NULL);
         }
         if (!atomic_load(&s->migrated)) {
                 int r = store_migrate(conn, err);

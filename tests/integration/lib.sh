@@ -193,6 +193,49 @@ running_is() {
         [ "$(kubectl -n "$1" get sandboxes.mbox.dev -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Running$')" -eq "$2" ]
 }
 
+# start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback (the front
+# proxy's CA and names read from kube-system/extension-apiserver-authentication, as in a cluster), and the
+# APIService that routes runtime.mbox.dev to it; sets APIPORT, APIPID and APILOG. DATABASE-URL: the local
+# database by default.
+start_apiserver() {
+        local dir kc log pidfile=$MBOX_STATE_DIR/pids/mbox-apiserver.pid db=${1:-postgresql://postgres@127.0.0.1:$PG_PORT/mbox}
+        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+                fail "the apiserver of 'make up' is running; stop it with 'make down' before the tests"
+        fi
+        dir=$(mktemp -d)
+        serving_cert "$dir" mbox-apiserver.mbox-system.svc DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1
+        kc=$(mktemp) log=$(mktemp)
+        APILOG=$log
+        printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
+        bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
+        bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
+                --tls-private-key-file="$dir/tls.key" --kubeconfig="$kc" \
+                --database-url="$db" >"$log" 2>&1
+        APIPID=$!
+        wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
+        APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
+        printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: mbox-apiserver, namespace: mbox-system}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1alpha1.runtime.mbox.dev}
+spec:
+  group: runtime.mbox.dev
+  version: v1alpha1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service: {name: mbox-apiserver, namespace: mbox-system, port: $APIPORT}
+  caBundle: $(base64 -w0 "$PKI/ca.crt")
+YAML
+        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null ||
+                fail "APIService not Available: $(kubectl get apiservice v1alpha1.runtime.mbox.dev -o jsonpath='{.status.conditions}') $(tail -5 "$log")"
+}
+
 setup_operator() {
         install_operator_rbac
         OPLOG=$(mktemp)

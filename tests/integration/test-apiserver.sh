@@ -1,48 +1,6 @@
 # mbox-apiserver behind kube-apiserver, as a user reaches it: kubectl get of task output through the
 # aggregation layer, with the apiserver running as its ServiceAccount (SubjectAccessReviews) and reading
-# what mbox-operator stored in Postgres.
-
-# start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback (the front
-# proxy's CA and names read from kube-system/extension-apiserver-authentication, as in a cluster), and the
-# APIService that routes runtime.mbox.dev to it; sets APIPORT.
-start_apiserver() {
-        local dir kc log pidfile=$MBOX_STATE_DIR/pids/mbox-apiserver.pid
-        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-                fail "the apiserver of 'make up' is running; stop it with 'make down' before the tests"
-        fi
-        dir=$(mktemp -d)
-        serving_cert "$dir" mbox-apiserver.mbox-system.svc DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1
-        kc=$(mktemp) log=$(mktemp)
-        APILOG=$log
-        printf 'file %s\nfile %s\n' "$kc" "$log" >>"$_cleanup_file"
-        bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
-        bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
-                --tls-private-key-file="$dir/tls.key" --kubeconfig="$kc" \
-                --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" >"$log" 2>&1
-        APIPID=$!
-        wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
-        APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
-        printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: mbox-apiserver, namespace: mbox-system}
-spec: {type: ExternalName, externalName: localhost}
----
-apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {name: v1alpha1.runtime.mbox.dev}
-spec:
-  group: runtime.mbox.dev
-  version: v1alpha1
-  groupPriorityMinimum: 1000
-  versionPriority: 15
-  service: {name: mbox-apiserver, namespace: mbox-system, port: $APIPORT}
-  caBundle: $(base64 -w0 "$PKI/ca.crt")
-YAML
-        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null ||
-                fail "APIService not Available: $(kubectl get apiservice v1alpha1.runtime.mbox.dev -o jsonpath='{.status.conditions}') $(tail -5 "$log")"
-}
+# what mbox-operator stored and the history mirror recorded in Postgres (start_apiserver: lib.sh).
 
 test_task_output_through_kubectl() {
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
@@ -273,6 +231,7 @@ test_history_exactly_once_across_restarts() {
         pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
         patch_burst "$ns" 100 "$rvs"
         runuser -u postgres -- "$pg_bin/pg_ctl" -D "$MBOX_STATE_DIR/postgres" -m fast -w stop >/dev/null
+        rm -f "$MBOX_STATE_DIR/pids/postgres.pid" # its PID may be another process's by the time it starts again
         patch_burst "$ns" 200 "$rvs"
         bash "$root/hack/cluster.sh" up >/dev/null 2>&1 || fail "cannot start Postgres again"
         patch_burst "$ns" 200 "$rvs"

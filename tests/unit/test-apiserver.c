@@ -70,7 +70,8 @@ START_TEST(test_label_selector) {
         selector(true, "mbox.dev/sandbox,!gone", " AND (L ->> $1) IS NOT NULL AND (L ->> $2) IS NULL",
                 "mbox.dev/sandbox|gone");
         selector(true, "env in (a, b),x notin (c)",
-                " AND (L ->> $1) IN ($2, $3) AND ((L ->> $4) IS NULL OR (L ->> $4) NOT IN ($5))", "env|a|b|x|c");
+                " AND (L ->> $1) IN ($2, $3) AND ((L ->> $4) IS NULL OR (L ->> $4) NOT IN ($5))",
+                "env|a|b|x|c");
         selector(true, "k=", " AND (L ->> $1) = $2", "k|");
         refused(true, "=x", "a label key is missing");
         refused(true, "a in (b,", "expected ',' or ')'");
