@@ -62,6 +62,7 @@ struct httpd {
  * callback, and the query must be decoded from it (its own decoding differs from Go's, see
  * httpd_query_value()). */
 struct conn_state {
+        bool headers_seen; /* the first call, with the headers only, is over */
         bool answered;
         char uri[];
 };
@@ -271,6 +272,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
         /* NULL would make the access handler see no state and answer 500: the right outcome without memory */
         st = malloc(sizeof(*st) + n + 1);
         if (st) {
+                st->headers_seen = false;
                 st->answered = false;
                 memcpy(st->uri, uri, n + 1);
         }
@@ -303,14 +305,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
         (void) version;
         (void) upload_data;
-        if (st && st->answered) {
-                /* a request body nobody reads: libmicrohttpd calls again for each piece of it */
-                *upload_data_size = 0;
-                return MHD_YES;
-        }
         if (!st) {
                 (void) httpd_respond_status(&req, 500, "InternalError", "out of memory");
                 return req.status ? MHD_YES : MHD_NO;
+        }
+        /* Answer once the request is all in: libmicrohttpd calls first with the headers, then for each
+         * piece of a body (which nobody reads), then with nothing left. A response queued on the first
+         * call would be an early one, after which the connection is closed instead of kept alive. */
+        if (!st->headers_seen) {
+                st->headers_seen = true;
+                return MHD_YES;
+        }
+        if (*upload_data_size != 0 || st->answered) {
+                *upload_data_size = 0;
+                return MHD_YES;
         }
         st->answered = true;
         req.query = strchr(st->uri, '?');

@@ -137,6 +137,42 @@ START_TEST(test_health_endpoints) {
 }
 END_TEST
 
+static size_t discard(char *p, size_t size, size_t n, void *ud) {
+        (void) p;
+        (void) ud;
+        return size * n;
+}
+
+/* Requests on one connection, one after the other, including one with a body nobody reads: the
+ * connection is kept alive (a TLS handshake per request would cost milliseconds each). */
+START_TEST(test_keep_alive) {
+        _cleanup_(httpd_freep) struct httpd *h = start("127.0.0.1:0", 2);
+        char url[64];
+        long connects = -1, status = 0;
+        CURL *c = curl_easy_init();
+
+        ck_assert_int_eq(health_serve(h, NULL, NULL, NULL), 0);
+        start_or_fail(h);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", httpd_port(h));
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        for (int i = 0; i < 4; i++) {
+                if (i == 2)
+                        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "a body nobody reads");
+                if (i == 3)
+                        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+                ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                ck_assert_int_eq(status, i == 2 ? 405 : 200);
+                curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+                ck_assert_msg(connects == (i == 0 ? 1 : 0), "request %d made %ld connections", i, connects);
+        }
+        curl_easy_cleanup(c);
+}
+END_TEST
+
 START_TEST(test_not_found_status) {
         _cleanup_(httpd_freep) struct httpd *h = start("127.0.0.1:0", 0);
         struct response resp;
@@ -421,6 +457,7 @@ static Suite *httpd_suite(void) {
 
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_health_endpoints);
+        tcase_add_test(tc, test_keep_alive);
         tcase_add_test(tc, test_not_found_status);
         tcase_add_test(tc, test_routing_and_request);
         tcase_add_test(tc, test_request_header);
