@@ -34,7 +34,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
 .PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks
+        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver
 
 all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
 
@@ -56,6 +56,7 @@ help:
 	@echo 'bench-kube       the C Kubernetes client against client-go: list, informer cache, watch'
 	@echo 'bench-operator   mbox-operator against agent-sandbox alone: burst, memory, claim latency, writes'
 	@echo 'bench-tasks      ExecutionTasks beside kubectl exec: latency, throughput, operator memory, output'
+	@echo 'bench-apiserver  history: mirror ingest beside COPY, one object of 1,000,000 rows, RSS'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -161,6 +162,9 @@ bench-operator: all
 
 bench-tasks: all
 	@bash bench/tasks/run.sh
+
+bench-apiserver: all
+	@bash bench/apiserver/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down
