@@ -2,11 +2,12 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <gnutls/gnutls.h>
+#include <json-c/json.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ struct httpd {
         struct MHD_Daemon *daemon;
         int port;
         char *tls_cert, *tls_key, *client_ca;
+        bool thread_per_connection;
 };
 
 /* What we keep of one request between libmicrohttpd's callbacks: it hands the raw URI only to the URI log
@@ -176,6 +178,7 @@ int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *er
                 return merr_set(err, -ENOMEM, "httpd");
         h->max_connections = o->max_connections ? o->max_connections : HTTPD_DEFAULT_CONNECTIONS;
         h->threads = o->threads ? o->threads : HTTPD_DEFAULT_THREADS;
+        h->thread_per_connection = o->thread_per_connection;
         if (h->threads > HTTPD_MAX_THREADS)
                 h->threads = HTTPD_MAX_THREADS;
         /* libmicrohttpd splits the connection limit among its threads; each needs a share of one at least */
@@ -414,10 +417,14 @@ int httpd_start(struct httpd *h, struct merr *err) {
                         tls[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, h->client_ca};
                 tls[n_tls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
         }
+        if (h->thread_per_connection)
+                flags = (flags & ~(unsigned) MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
         h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, tls,
-                MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE, h->threads,
-                MHD_OPTION_CONNECTION_LIMIT, h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-                h->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
+                MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE,
+                h->thread_per_connection ? 0 : h->threads, MHD_OPTION_THREAD_STACK_SIZE,
+                (size_t) (h->thread_per_connection ? 1024 * 1024 : 0), MHD_OPTION_CONNECTION_LIMIT,
+                h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
         if (!h->daemon) {
@@ -640,6 +647,74 @@ int httpd_respond(
         resp = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
         if (!resp)
                 return -ENOMEM;
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        if (ok == MHD_YES)
+                ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (ok == MHD_YES)
+                ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (ok == MHD_YES)
+                ok = MHD_queue_response(r->conn, (unsigned) status, resp);
+        MHD_destroy_response(resp);
+        if (ok != MHD_YES)
+                return -EPIPE;
+        r->status = status;
+        return 0;
+}
+
+struct httpd_stream {
+        int fd;
+        httpd_stream_fn read;
+        void *ud;
+        void (*done)(void *ud);
+};
+
+bool httpd_stream_peer_gone(struct httpd_stream *s) {
+        struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+        return s->fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct httpd_stream *s = cls;
+        (void) pos;
+        long n = s->read(s, s->ud, buf, max);
+        return n > 0    ? (ssize_t) n
+               : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                        : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls) {
+        struct httpd_stream *s = cls;
+        if (s->done)
+                s->done(s->ud);
+        free(s);
+}
+
+int httpd_respond_stream(struct httpd_request *r, int status, const char *content_type, httpd_stream_fn read,
+        void *ud, void (*done)(void *ud)) {
+        struct MHD_Response *resp;
+        const union MHD_ConnectionInfo *ci;
+        struct httpd_stream *s;
+        enum MHD_Result ok;
+
+        if (r->status != 0 || !r->h->thread_per_connection) {
+                if (done)
+                        done(ud);
+                return r->status != 0 ? -EALREADY : -EOPNOTSUPP;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+                if (done)
+                        done(ud);
+                return -ENOMEM;
+        }
+        ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *s = (struct httpd_stream){.fd = ci ? ci->connect_fd : -1, .read = read, .ud = ud, .done = done};
+        /* from here stream_free() owns ud: libmicrohttpd calls it whatever happens */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s, stream_free);
+        if (!resp) {
+                stream_free(s);
+                return -ENOMEM;
+        }
         ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         if (ok == MHD_YES)
                 ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");

@@ -11,7 +11,8 @@
  *
  * A few server threads (options.threads) each run an epoll loop over their share of the connections and
  * call the handlers, so handlers run concurrently and must be quick: render and respond, never wait on the
- * network. Every handler responds exactly once; one that returns without responding gets a 500. Requests
+ * network. With options.thread_per_connection every connection has a thread of its own instead, and a
+ * response may be a stream (httpd_respond_stream()) whose producer waits for what it sends next. Every handler responds exactly once; one that returns without responding gets a 500. Requests
  * for paths without a handler get a 404 metav1.Status. Request bodies are not read (yet). Routes are fixed
  * before httpd_start().
  *
@@ -41,6 +42,8 @@ struct httpd_options {
         /* CA(s) that client certificates are checked against (httpd_request_client_cn()); NULL: clients
          * are not asked for certificates. A request without one is still served: handlers decide. */
         const char *client_ca_pem;
+        /* a thread per connection (up to max_connections) instead of the shared loops: for streams */
+        bool thread_per_connection;
 };
 
 typedef void (*httpd_handler_fn)(struct httpd_request *req, void *userdata);
@@ -93,6 +96,19 @@ int httpd_request_client_cn(struct httpd_request *r, char *cn, size_t size);
  * was already answered, or -EPIPE when the client went away. */
 int httpd_respond(
         struct httpd_request *r, int status, const char *content_type, const void *body, size_t len);
+
+/* A streamed response (chunked, for watches and logs that follow), only with thread_per_connection. After
+ * the handler returns, read() is called on the connection's thread for each piece: it may wait for data,
+ * returns the bytes it wrote to buf (at most max), 0 at the end of the stream, or < 0 to break the
+ * connection. It should check httpd_stream_peer_gone() while it waits. done(ud) is called once the
+ * stream is over (also when it never started). Returns like httpd_respond(); on failure done(ud) has been
+ * called. */
+struct httpd_stream;
+typedef long (*httpd_stream_fn)(struct httpd_stream *s, void *ud, char *buf, size_t max);
+int httpd_respond_stream(struct httpd_request *r, int status, const char *content_type, httpd_stream_fn read,
+        void *ud, void (*done)(void *ud));
+/* True once the client has closed its side of the connection. */
+bool httpd_stream_peer_gone(struct httpd_stream *s);
 
 /* Responds with a metav1.Status object, as Kubernetes API servers report errors: reason is its machine
  * reason ("NotFound", "ServiceUnavailable"), the message is formatted. Returns like httpd_respond(). */

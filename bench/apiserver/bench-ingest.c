@@ -28,7 +28,8 @@ static const char OBJECT[] =
         "\"namespace\":\"%s\",\"uid\":\"%s\",\"resourceVersion\":\"%d\",\"generation\":3,"
         "\"creationTimestamp\":\"2026-11-26T10:00:00Z\",\"labels\":{\"mbox.dev/project\":\"demo\","
         "\"mbox.dev/template\":\"nodejs-workspace\"},\"finalizers\":[\"mbox.dev/sandbox\"]},"
-        "\"spec\":{\"templateRef\":{\"name\":\"nodejs-workspace\"},\"state\":\"Running\",\"ports\":[{\"name\":"
+        "\"spec\":{\"templateRef\":{\"name\":\"nodejs-workspace\"},\"state\":\"Running\",\"ports\":[{"
+        "\"name\":"
         "\"web\",\"port\":3000}],\"lifetime\":{\"maxLifetime\":\"24h\",\"idleTimeout\":\"2h\"}},"
         "\"status\":{\"phase\":\"Running\",\"observedGeneration\":3,\"templateVersion\":\"5d41402a\","
         "\"claimName\":\"%s\",\"sandboxName\":\"%s\",\"podName\":\"%s-7x2kq\",\"podIP\":\"10.0.3.17\","
@@ -88,7 +89,8 @@ int main(int argc, char **argv) {
                  * newline); the plain COPY gets the same bytes */
                 size_t start = b->len;
                 if (buf_printf(b,
-                            "mbox.dev/v1alpha1\tSandbox\t%s\t%s\t%s\t%d\tMODIFIED\tRunning\t2026-11-26T10:05:00Z\t",
+                            "mbox.dev/"
+                            "v1alpha1\tSandbox\t%s\t%s\t%s\t%d\tMODIFIED\tRunning\t2026-11-26T10:05:00Z\t",
                             ns, name, uid, 1000 + i) < 0)
                         die("memory", "out of memory");
                 for (const char *p = obj; *p; p++)
@@ -106,9 +108,10 @@ int main(int argc, char **argv) {
                         exec_ok(conn, "BEGIN");
                         if (api_history_store(conn, buf_str(&rows[b]), rows[b].len, false, &err) < 0)
                                 die("mirror", merr_msg(&err));
-                        exec_ok(conn, "INSERT INTO mirror_state (resource, resource_version) VALUES ('bench', '1') "
-                                      "ON CONFLICT (resource) DO UPDATE SET resource_version = "
-                                      "EXCLUDED.resource_version, updated_at = now()");
+                        exec_ok(conn,
+                                "INSERT INTO mirror_state (resource, resource_version) VALUES ('bench', '1') "
+                                "ON CONFLICT (resource) DO UPDATE SET resource_version = "
+                                "EXCLUDED.resource_version, updated_at = now()");
                         exec_ok(conn, "COMMIT");
                 }
                 t[pass] = now_s() - t0;
@@ -120,8 +123,9 @@ int main(int argc, char **argv) {
 
         exec_ok(conn, "TRUNCATE object_history");
         double t0 = now_s();
-        PGresult *res = PQexec(conn, "COPY object_history (api_version, kind, namespace, name, uid, resource_version, "
-                                     "event, phase, changed_at, object) FROM STDIN");
+        PGresult *res = PQexec(conn,
+                "COPY object_history (api_version, kind, namespace, name, uid, resource_version, "
+                "event, phase, changed_at, object) FROM STDIN");
         if (PQresultStatus(res) != PGRES_COPY_IN)
                 die("copy", PQresultErrorMessage(res));
         PQclear(res);

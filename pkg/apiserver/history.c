@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiserver/internal.h"
 #include "jsonutil.h"
@@ -85,7 +86,8 @@ static json_object *record(PGresult *res, int i) {
         return o;
 }
 
-static json_object *table(PGresult *res, int n) {
+/* A Table of rows [from, to) of res. */
+static json_object *table(PGresult *res, int from, int to) {
         json_object *cols = json_object_new_array();
         json_object_array_add(cols, api_column("Name", "string", "name", "<object>.<sequence number>."));
         json_object_array_add(cols, api_column("Kind", "string", "", "Kind of the object."));
@@ -95,7 +97,7 @@ static json_object *table(PGresult *res, int n) {
         json_object_array_add(
                 cols, api_column("Changed", "string", "date-time", "When the state came to be."));
         json_object *t = api_table(cols);
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
                 json_object *cells = json_object_new_array();
                 char name[400];
                 snprintf(name, sizeof(name), "%s.%s", PQgetvalue(res, i, C_NAME), PQgetvalue(res, i, C_ID));
@@ -223,8 +225,14 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                 api_query_free(&q);
                 return;
         }
-        PGresult *res =
-                PQexecParams(conn, buf_str(&sql), q.n, NULL, (const char *const *) q.params, NULL, NULL, 0);
+        /* the list's resourceVersion: the newest id before the rows are read, so a watch from it misses
+         * nothing the list did not show (it may show a row again) */
+        char rv[32] = "0";
+        PGresult *res = name ? NULL : PQexec(conn, "SELECT coalesce(max(id), 0) FROM object_history");
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+                snprintf(rv, sizeof(rv), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = PQexecParams(conn, buf_str(&sql), q.n, NULL, (const char *const *) q.params, NULL, NULL, 0);
         api_query_free(&q);
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
         int n = rows > limit ? (int) limit : rows;
@@ -243,7 +251,7 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                         snprintf(token, sizeof(token), TOKEN_PFX "%s", PQgetvalue(res, n - 1, C_ID));
                 _cleanup_json_ json_object *out = NULL;
                 if (api_wants_table(req))
-                        out = table(res, n);
+                        out = table(res, 0, n);
                 else {
                         json_object *items = json_object_new_array();
                         out = json_object_new_object();
@@ -256,11 +264,230 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                 }
                 json_object *meta = NULL;
                 json_object_object_get_ex(out, "metadata", &meta);
-                put(meta, "resourceVersion", "");
+                put(meta, "resourceVersion", rv);
                 if (*token)
                         put(meta, "continue", token);
                 api_respond_json(req, out);
         }
         PQclear(res);
         store_release(s->store, conn);
+}
+
+/* A watch: every state stored after the resourceVersion it starts from, as ADDED events (a history only
+ * grows), polled from the database every WATCH_POLL_MS on the connection's own thread. */
+#define WATCH_POLL_MS     250
+#define WATCH_BATCH       500
+#define WATCH_TIMEOUT_MAX 3600
+#define BOOKMARK_EVERY_MS 60000
+
+struct watch {
+        struct apiserver *s;
+        struct api_query q;
+        long long last;
+        bool table, bookmarks, initial_end; /* initial_end: send the initial-events-end bookmark */
+        long long deadline_ms, bookmark_ms;
+        struct buf out;
+        size_t off;
+};
+
+static long long mono_ms(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void watch_free(void *ud) {
+        struct watch *w = ud;
+        api_query_free(&w->q);
+        buf_release(&w->out);
+        free(w);
+}
+
+/* Queues one event (takes obj). */
+static int emit(struct watch *w, const char *type, json_object *obj) {
+        json_object *ev = json_object_new_object();
+        json_object_object_add(ev, "type", json_object_new_string(type));
+        json_object_object_add(ev, "object", obj);
+        const char *text =
+                json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        int r = text ? buf_puts(&w->out, text) : -ENOMEM;
+        if (r >= 0)
+                r = buf_putc(&w->out, '\n');
+        json_object_put(ev);
+        return r;
+}
+
+static int emit_bookmark(struct watch *w, bool initial_end) {
+        json_object *o = json_object_new_object(), *meta = json_object_new_object();
+        char rv[32];
+        snprintf(rv, sizeof(rv), "%lld", w->last);
+        put(o, "apiVersion", API_GV);
+        put(o, "kind", "ObjectHistory");
+        put(meta, "resourceVersion", rv);
+        if (initial_end) {
+                json_object *ann = json_object_new_object();
+                put(ann, "k8s.io/initial-events-end", "true");
+                json_object_object_add(meta, "annotations", ann);
+        }
+        json_object_object_add(o, "metadata", meta);
+        return emit(w, "BOOKMARK", o);
+}
+
+/* The states after w->last into w->out. Returns how many, or < 0 (an ERROR event has been queued). */
+static int watch_fetch(struct watch *w) {
+        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        PGresult *res = NULL;
+        const char *params[API_QUERY_MAX_PARAMS + 1];
+        char after[24];
+        int r, n = 0;
+        snprintf(after, sizeof(after), "%lld", w->last);
+        for (int i = 0; i < w->q.n; i++)
+                params[i] = w->q.params[i];
+        params[w->q.n] = after; /* the last parameter: the id to start after */
+        r = buf_printf(&sql, "%s%s AND id > $%d ORDER BY id LIMIT %d", SELECT, buf_str(&w->q.where),
+                w->q.n + 1, WATCH_BATCH);
+        if (r < 0)
+                r = merr_set(&err, r, "out of memory");
+        else
+                r = store_acquire(w->s->store, &conn, &err);
+        if (r >= 0) {
+                res = PQexecParams(conn, buf_str(&sql), w->q.n + 1, NULL, params, NULL, NULL, 0);
+                if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                        r = merr_set(&err, -EIO, "%s", PQresultErrorMessage(res));
+                else
+                        n = PQntuples(res);
+        }
+        for (int i = 0; i < n && r >= 0; i++) {
+                json_object *obj;
+                if (w->table)
+                        obj = table(res, i, i + 1);
+                else
+                        obj = record(res, i);
+                r = emit(w, "ADDED", obj);
+                if (r < 0)
+                        r = merr_set(&err, r, "out of memory");
+                w->last = strtoll(PQgetvalue(res, i, C_ID), NULL, 10);
+        }
+        PQclear(res);
+        store_release(w->s->store, conn);
+        if (r < 0) {
+                json_object *st = json_object_new_object();
+                put(st, "kind", "Status");
+                put(st, "apiVersion", "v1");
+                json_object_object_add(st, "metadata", json_object_new_object());
+                put(st, "status", "Failure");
+                put(st, "reason", "ServiceUnavailable");
+                put(st, "message", merr_msg(&err));
+                json_object_object_add(st, "code", json_object_new_int(503));
+                (void) emit(w, "ERROR", st);
+                return -EIO;
+        }
+        return n;
+}
+
+static long watch_read(struct httpd_stream *hs, void *ud, char *buf, size_t max) {
+        struct watch *w = ud;
+        bool failed = false;
+        while (w->off >= w->out.len) {
+                buf_reset(&w->out);
+                w->off = 0;
+                if (failed || mono_ms() >= w->deadline_ms)
+                        return 0;
+                if (httpd_stream_peer_gone(hs))
+                        return -1;
+                int n = watch_fetch(w);
+                if (n < 0) {
+                        failed = true; /* the ERROR event goes out, then the stream ends */
+                        continue;
+                }
+                if (w->initial_end && n < WATCH_BATCH) {
+                        (void) emit_bookmark(w, true);
+                        w->initial_end = false;
+                        w->bookmark_ms = mono_ms();
+                }
+                if (w->out.len > 0)
+                        break;
+                if (w->bookmarks && mono_ms() - w->bookmark_ms >= BOOKMARK_EVERY_MS) {
+                        (void) emit_bookmark(w, false);
+                        w->bookmark_ms = mono_ms();
+                        break;
+                }
+                nanosleep(&(struct timespec){.tv_nsec = WATCH_POLL_MS * 1000000L}, NULL);
+        }
+        size_t n = w->out.len - w->off < max ? w->out.len - w->off : max;
+        memcpy(buf, w->out.data + w->off, n);
+        w->off += n;
+        return (long) n;
+}
+
+/* The newest id stored (what a watch from "now" starts after), or < 0 with the request answered 503. */
+static long long newest_id(struct httpd_request *req, struct apiserver *s) {
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        PGresult *res = NULL;
+        long long id = -1;
+        if (store_acquire(s->store, &conn, &err) >= 0)
+                res = PQexec(conn, "SELECT coalesce(max(id), 0) FROM object_history");
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+                id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else
+                httpd_respond_status(req, 503, "ServiceUnavailable", "objecthistories are not available: %s",
+                        res ? PQresultErrorMessage(res) : merr_msg(&err));
+        PQclear(res);
+        store_release(s->store, conn);
+        return id;
+}
+
+void api_objecthistories_watch(struct httpd_request *req, struct apiserver *s, const char *ns) {
+        const char *rv = httpd_request_query(req, "resourceVersion"),
+                   *initial = httpd_request_query(req, "sendInitialEvents"),
+                   *timeout = httpd_request_query(req, "timeoutSeconds"),
+                   *bookmarks = httpd_request_query(req, "allowWatchBookmarks");
+        long long limit, secs = 1800, start = -1;
+        bool send_initial = initial && strcmp(initial, "true") == 0;
+        struct watch *w = calloc(1, sizeof(*w));
+        int k = 0;
+        if (!w) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+                return;
+        }
+        w->s = s;
+        w->q.where = (struct buf) BUF_INIT(64 * 1024);
+        w->out = (struct buf) BUF_INIT(SIZE_MAX);
+        if (!s->store)
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "objecthistories are not available: mbox-apiserver runs without a database");
+        else if (timeout && *timeout && !parse_num(timeout, 1, WATCH_TIMEOUT_MAX, &secs))
+                httpd_respond_status(req, 400, "BadRequest",
+                        "timeoutSeconds: expected 1 to %d, got \"%.32s\"", WATCH_TIMEOUT_MAX, timeout);
+        else if (rv && *rv && strcmp(rv, "0") != 0 && !parse_num(rv, 1, 999999999999999999LL, &start))
+                httpd_respond_status(req, 400, "BadRequest",
+                        "resourceVersion: \"%.32s\" is not one this server gave out", rv);
+        else if (send_initial && start >= 0)
+                httpd_respond_status(req, 400, "BadRequest",
+                        "sendInitialEvents needs resourceVersion \"\" or \"0\": the initial events of a "
+                        "history "
+                        "are all of it");
+        else if (list_query(req, &w->q, &limit) < 0)
+                ; /* answered */
+        else if (ns && ((k = api_query_param(&w->q, ns, strlen(ns))) < 0 ||
+                               buf_printf(&w->q.where, " AND namespace = $%d", k) < 0 ||
+                               w->q.n >= API_QUERY_MAX_PARAMS))
+                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        else if (start < 0 && !send_initial && (start = newest_id(req, s)) < 0)
+                ; /* answered */
+        else {
+                /* "" or "0" starts from now: the history so far is what a list shows */
+                w->last = start < 0 ? 0 : start;
+                w->table = api_wants_table(req);
+                w->bookmarks = bookmarks && strcmp(bookmarks, "true") == 0;
+                w->initial_end = send_initial;
+                w->bookmark_ms = mono_ms();
+                w->deadline_ms = mono_ms() + secs * 1000;
+                (void) httpd_respond_stream(req, 200, "application/json", watch_read, w, watch_free);
+                return;
+        }
+        watch_free(w);
 }

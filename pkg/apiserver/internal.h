@@ -90,6 +90,7 @@ void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *n
         const char *name); /* artifacts[/name] */
 void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns,
         const char *name); /* objecthistories[/name] */
+void api_objecthistories_watch(struct httpd_request *req, struct apiserver *s, const char *ns);
 
 /* The history mirror (mirror.c): watches the mbox kinds and stores every state in object_history. */
 struct api_mirror;

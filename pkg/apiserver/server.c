@@ -96,12 +96,15 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 return;
         }
         const char *watch = httpd_request_query(req, "watch");
-        if (watch && (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0)) {
+        bool watching = watch && (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0);
+        if (watching && (ap.name || strcmp(ap.resource, "objecthistories") != 0)) {
                 httpd_respond_status(
                         req, 405, "MethodNotAllowed", "watch is not supported on %s yet", ap.resource);
                 return;
         }
-        struct api_attrs attrs = {.verb = ap.name ? "get" : "list",
+        struct api_attrs attrs = {.verb = watching  ? "watch"
+                                          : ap.name ? "get"
+                                                    : "list",
                 .namespace = ap.namespace,
                 .resource = ap.resource,
                 .subresource = ap.subresource,
@@ -122,7 +125,10 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         if (strcmp(ap.resource, "objecthistories") == 0 && !ap.subresource) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
-                api_objecthistories(req, s, ap.namespace, ap.name);
+                if (watching)
+                        api_objecthistories_watch(req, s, ap.namespace);
+                else
+                        api_objecthistories(req, s, ap.namespace, ap.name);
                 return;
         }
         httpd_respond_status(
@@ -189,6 +195,7 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
         struct httpd_options ho = {.listen = o->listen,
                 .max_connections = 256,
                 .threads = 4,
+                .thread_per_connection = true, /* watches stream */
                 .tls_cert_pem = o->tls_cert_pem,
                 .tls_key_pem = o->tls_key_pem,
                 .client_ca_pem = o->requestheader_ca_pem};

@@ -286,3 +286,43 @@ test_history_relists_when_its_resume_point_is_gone() {
         sleep 2
         assert_eq 10 "$(psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns'")" "rows after a plain restart"
 }
+
+test_history_watch() {
+        install_operator_rbac
+        start_apiserver
+        local ns out kpid threads
+        ns=$(new_namespace hist)
+        template "$ns" a
+        stored_a() { kubectl -n "$ns" get objecthistories -o name | grep -q '^objecthistory.runtime.mbox.dev/a\.'; }
+        wait_for "a stored" 20 stored_a
+        threads=$(awk '$1 == "Threads:" {print $2}' "/proc/$APIPID/status")
+        # kubectl get -w: the list, then each state as it is stored
+        out=$(mktemp)
+        printf 'file %s\n' "$out" >>"$_cleanup_file"
+        kubectl -n "$ns" get objecthistories -w >"$out" 2>&1 &
+        kpid=$!
+        printf 'pid %s\n' "$kpid" >>"$_cleanup_file"
+        listed() { grep -q '^a\.' "$out"; }
+        wait_for "the list" 20 listed
+        template "$ns" b
+        kubectl -n "$ns" annotate environmenttemplate a changed=yes >/dev/null
+        streamed() { grep -q '^b\..*ADDED' "$out" && grep -q '^a\..*MODIFIED' "$out"; }
+        wait_for "the new states streamed" 20 streamed
+        assert_eq 1 "$(grep -c '^a\..*ADDED' "$out")" "the listed state is not streamed again"
+        # the watch's thread ends with the client
+        kill "$kpid"
+        wait "$kpid" 2>/dev/null || true
+        threads_back() { [ "$(awk '$1 == "Threads:" {print $2}' "/proc/$APIPID/status")" -le "$threads" ]; }
+        wait_for "the watch's thread to end" 10 threads_back
+        # a streaming list: every state so far, then the bookmark that ends the initial events
+        out=$(timeout 10 kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=3" |
+                jq -r '"\(.type) \(.object.object.name // "") \(.object.metadata.annotations["k8s.io/initial-events-end"] // "")"')
+        assert_eq "ADDED a |ADDED b |ADDED a |BOOKMARK  true" "$(paste -sd'|' <<<"$out")" "initial events, then the bookmark"
+        # a watch that cannot be served says why
+        local base="https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories" q body
+        for q in "watch=true&resourceVersion=abc" "watch=true&timeoutSeconds=0" "watch=true&resourceVersion=5&sendInitialEvents=true"; do
+                body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
+                        -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' "$base?$q")
+                assert_eq "Status 400" "$(jq -r '"\(.kind) \(.code)"' <<<"$body")" "$q"
+        done
+}

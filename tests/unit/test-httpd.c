@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "health.h"
 #include "httpd.h"
@@ -170,6 +171,70 @@ START_TEST(test_keep_alive) {
                 ck_assert_msg(connects == (i == 0 ? 1 : 0), "request %d made %ld connections", i, connects);
         }
         curl_easy_cleanup(c);
+}
+END_TEST
+
+/* A stream of three pieces, 50 ms apart; counts its end in *(int *) the route's userdata. */
+struct counting_stream {
+        int piece;
+        atomic_int *done;
+};
+
+static long count_read(struct httpd_stream *s, void *ud, char *buf, size_t max) {
+        struct counting_stream *c = ud;
+        (void) s;
+        if (c->piece == 3 || max < 8)
+                return 0;
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000L}, NULL);
+        return snprintf(buf, max, "piece %d\n", c->piece++);
+}
+
+static void count_done(void *ud) {
+        struct counting_stream *c = ud;
+        atomic_fetch_add(c->done, 1);
+        free(c);
+}
+
+static void on_stream(struct httpd_request *req, void *userdata) {
+        struct counting_stream *c = calloc(1, sizeof(*c));
+        ck_assert_ptr_nonnull(c);
+        c->done = userdata;
+        ck_assert_int_eq(httpd_respond_stream(req, 200, "text/plain", count_read, c, count_done), 0);
+}
+
+START_TEST(test_stream) {
+        struct httpd_options o = {.listen = "127.0.0.1:0", .thread_per_connection = true};
+        struct merr err = MERR_INIT;
+        _cleanup_(httpd_freep) struct httpd *h = NULL;
+        atomic_int done = 0;
+
+        ck_assert_msg(httpd_new(&o, &h, &err) == 0, "%s", merr_msg(&err));
+        ck_assert_int_eq(httpd_handle(h, "/stream", on_stream, &done), 0);
+        start_or_fail(h);
+        get_ok(httpd_port(h), NULL, "/stream", 200, "piece 0\npiece 1\npiece 2\n");
+        get_ok(httpd_port(h), NULL, "/stream", 200, "piece 0\npiece 1\npiece 2\n");
+        h = httpd_free(h);
+        ck_assert_int_eq(atomic_load(&done), 2);
+}
+END_TEST
+
+static void on_stream_refused(struct httpd_request *req, void *userdata) {
+        struct counting_stream *c = calloc(1, sizeof(*c));
+        ck_assert_ptr_nonnull(c);
+        c->done = userdata;
+        /* the shared loops must never wait: streams need thread_per_connection */
+        ck_assert_int_eq(
+                httpd_respond_stream(req, 200, "text/plain", count_read, c, count_done), -EOPNOTSUPP);
+}
+
+START_TEST(test_stream_needs_own_threads) {
+        _cleanup_(httpd_freep) struct httpd *h = start("127.0.0.1:0", 1);
+        atomic_int done = 0;
+
+        ck_assert_int_eq(httpd_handle(h, "/stream", on_stream_refused, &done), 0);
+        start_or_fail(h);
+        get_ok(httpd_port(h), NULL, "/stream", 500, NULL);
+        ck_assert_int_eq(atomic_load(&done), 1);
 }
 END_TEST
 
@@ -458,6 +523,8 @@ static Suite *httpd_suite(void) {
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_health_endpoints);
         tcase_add_test(tc, test_keep_alive);
+        tcase_add_test(tc, test_stream);
+        tcase_add_test(tc, test_stream_needs_own_threads);
         tcase_add_test(tc, test_not_found_status);
         tcase_add_test(tc, test_routing_and_request);
         tcase_add_test(tc, test_request_header);
