@@ -77,7 +77,7 @@ struct api_kind {
         json_object *(*record)(PGresult *res, int row);
         json_object *(*table)(PGresult *res);
         /* answers a subresource of the record in row 0 (NULL: none) */
-        void (*subresource)(struct httpd_request *req, PGconn *conn, PGresult *res, const char *name);
+        void (*subresource)(struct httpd_request *req, struct apiserver *s, PGresult *res, const char *name);
 };
 void api_serve_records(struct httpd_request *req, struct apiserver *s, const struct api_kind *k,
         const char *ns, const char *name, const char *sub);

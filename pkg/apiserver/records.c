@@ -32,7 +32,7 @@ void api_serve_records(struct httpd_request *req, struct apiserver *s, const str
                 httpd_respond_status(
                         req, 404, "NotFound", "%s.%s \"%s\" not found", k->resource, API_GROUP, name);
         else if (name && sub)
-                k->subresource(req, conn, res, name);
+                k->subresource(req, s, res, name);
         else if (name) {
                 _cleanup_json_ json_object *o = k->record(res, 0);
                 api_respond_json(req, o);

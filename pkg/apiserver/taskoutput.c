@@ -3,20 +3,22 @@
  * TaskOutput (runtime.mbox.dev/v1alpha1, namespaced, read-only): the full output of an ExecutionTask, as
  * the operator stored it (pkg/store/taskoutput.h). Named like its task; when a task name was used more
  * than once, the latest run. get and list return the record (byte counts, complete, times); list also as
- * a Table for kubectl get; the log subresource returns the bytes of one stream (?stream=stdout|stderr,
- * ?limitBytes=N for the first N).
+ * a Table for kubectl get; the log subresource streams the bytes of one stream (?stream=stdout|stderr,
+ * ?limitBytes=N for the first N, ?follow=true to go on until the command's output is finished).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiserver/internal.h"
 #include "buf.h"
 #include "jsonutil.h"
 
-#define LOG_MAX (64 * 1024 * 1024) /* a larger log is served in parts with limitBytes */
+#define FOLLOW_POLL_MS 250  /* how often a follower looks for new output */
+#define FOLLOW_MAX_S   3600 /* a follow ends after this, finished or not */
 
 static const char LIST_SQL[] =
         "SELECT DISTINCT ON (namespace, task_name) namespace, task_name, task_uid, stdout_bytes, "
@@ -75,13 +77,120 @@ static json_object *table(PGresult *res) {
         return t;
 }
 
-static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, const char *name) {
+/* The log of one stream, sent chunk by chunk as stored; with follow, new chunks as they come until the
+ * output is finished (or FOLLOW_MAX_S). One database connection for the stream's life. */
+struct log_stream {
+        struct store *store;
+        PGconn *conn;
+        char uid[64], stream[2];
+        int seq;
+        long long sent, limit; /* limit 0: all */
+        bool follow;
+        long long deadline_ms;
+        PGresult *chunk;
+        size_t off;
+};
+
+static long long mono_ms(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void log_free(void *ud) {
+        struct log_stream *l = ud;
+        PQclear(l->chunk);
+        store_release(l->store, l->conn);
+        free(l);
+}
+
+/* Chunk seq into l->chunk: 1, 0 when it is not there (yet), < 0 on failure. */
+static int next_chunk(struct log_stream *l) {
+        char seq[16];
+        snprintf(seq, sizeof(seq), "%d", l->seq);
+        const char *params[] = {l->uid, l->stream, seq};
+        PGresult *res = PQexecParams(l->conn,
+                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 AND seq = $3", 3,
+                NULL, params, NULL, NULL, 1);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
+                int r = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -EIO;
+                PQclear(res);
+                return r;
+        }
+        PQclear(l->chunk);
+        l->chunk = res;
+        l->off = 0;
+        l->seq++;
+        return 1;
+}
+
+/* Whether the command's output is all stored (finished_at is set after the last chunk). */
+static int finished(struct log_stream *l) {
+        const char *params[] = {l->uid};
+        PGresult *res =
+                PQexecParams(l->conn, "SELECT finished_at IS NOT NULL FROM task_outputs WHERE task_uid = $1",
+                        1, NULL, params, NULL, NULL, 0);
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? -EIO
+                : PQntuples(res) == 0                  ? 1 /* the record went away */
+                                                       : PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        return r;
+}
+
+static long log_read(struct httpd_stream *hs, void *ud, char *buf, size_t max) {
+        struct log_stream *l = ud;
+        for (;;) {
+                if (l->limit > 0 && l->sent >= l->limit)
+                        return 0;
+                if (l->chunk && l->off < (size_t) PQgetlength(l->chunk, 0, 0)) {
+                        size_t n = (size_t) PQgetlength(l->chunk, 0, 0) - l->off;
+                        if (n > max)
+                                n = max;
+                        if (l->limit > 0 && (long long) n > l->limit - l->sent)
+                                n = (size_t) (l->limit - l->sent);
+                        memcpy(buf, PQgetvalue(l->chunk, 0, 0) + l->off, n);
+                        l->off += n;
+                        l->sent += (long long) n;
+                        return (long) n;
+                }
+                int r = next_chunk(l);
+                if (r < 0)
+                        return -1;
+                if (r > 0)
+                        continue;
+                if (!l->follow)
+                        return 0;
+                r = finished(l);
+                if (r < 0)
+                        return -1;
+                if (r > 0) {
+                        /* the last chunks were written before the end was: one more look */
+                        r = next_chunk(l);
+                        if (r > 0)
+                                continue;
+                        return r < 0 ? -1 : 0;
+                }
+                if (httpd_stream_peer_gone(hs) || mono_ms() >= l->deadline_ms)
+                        return httpd_stream_peer_gone(hs) ? -1 : 0;
+                nanosleep(&(struct timespec){.tv_nsec = FOLLOW_POLL_MS * 1000000L}, NULL);
+        }
+}
+
+static bool parse_bool(const char *s, bool *ret) {
+        *ret = s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0);
+        return *ret || !s || !*s || strcmp(s, "false") == 0 || strcmp(s, "0") == 0;
+}
+
+static void log_of(struct httpd_request *req, struct apiserver *s, PGresult *res, const char *name) {
         const char *stream = httpd_request_query(req, "stream"),
-                   *limit_s = httpd_request_query(req, "limitBytes");
+                   *limit_s = httpd_request_query(req, "limitBytes"),
+                   *follow_s = httpd_request_query(req, "follow");
         const char *st = !stream || strcmp(stream, "stdout") == 0 ? "1"
                          : strcmp(stream, "stderr") == 0          ? "2"
                                                                   : NULL;
-        long long limit = LOG_MAX;
+        long long limit = 0;
+        bool follow;
+        struct merr err = MERR_INIT;
         if (!st) {
                 httpd_respond_status(
                         req, 400, "BadRequest", "stream must be stdout or stderr, not '%s'", stream);
@@ -90,51 +199,35 @@ static void serve_log(struct httpd_request *req, PGconn *conn, const char *uid, 
         if (limit_s) {
                 char *end;
                 limit = strtoll(limit_s, &end, 10);
-                if (*limit_s == '\0' || *end != '\0' || limit < 1 || limit > LOG_MAX) {
+                if (*limit_s < '0' || *limit_s > '9' || *end != '\0' || limit < 1) {
                         httpd_respond_status(
-                                req, 400, "BadRequest", "limitBytes must be a number from 1 to %d", LOG_MAX);
+                                req, 400, "BadRequest", "limitBytes must be a positive number of bytes");
                         return;
                 }
         }
-        const char *params[] = {uid, st};
-        PGresult *res = PQexecParams(conn,
-                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 ORDER BY seq", 2,
-                NULL, params, NULL, NULL, 1);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "reading the output of %s: %s", name,
-                        PQresultErrorMessage(res));
-                PQclear(res);
+        if (!parse_bool(follow_s, &follow)) {
+                httpd_respond_status(
+                        req, 400, "BadRequest", "follow must be true or false, not '%s'", follow_s);
                 return;
         }
-        long long total = 0;
-        for (int i = 0; i < PQntuples(res); i++)
-                total += PQgetlength(res, i, 0);
-        if (total > limit && !limit_s) {
-                PQclear(res);
-                httpd_respond_status(req, 413, "RequestEntityTooLarge",
-                        "the output of %s is %lld bytes; ask for it in parts with limitBytes (at most %d)",
-                        name, total, LOG_MAX);
+        struct log_stream *l = calloc(1, sizeof(*l));
+        if (!l) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
                 return;
         }
-        _cleanup_(buf_release) struct buf b = BUF_INIT(LOG_MAX);
-        for (int i = 0; i < PQntuples(res) && b.len < (size_t) limit; i++) {
-                size_t n = (size_t) PQgetlength(res, i, 0);
-                if (b.len + n > (size_t) limit)
-                        n = (size_t) limit - b.len;
-                if (buf_append(&b, PQgetvalue(res, i, 0), n) < 0) {
-                        PQclear(res);
-                        httpd_respond_status(req, 500, "InternalError", "out of memory");
-                        return;
-                }
+        l->store = s->store;
+        snprintf(l->uid, sizeof(l->uid), "%s", PQgetvalue(res, 0, 2));
+        snprintf(l->stream, sizeof(l->stream), "%s", st);
+        l->limit = limit;
+        l->follow = follow;
+        l->deadline_ms = mono_ms() + FOLLOW_MAX_S * 1000LL;
+        if (store_acquire(s->store, &l->conn, &err) < 0) {
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "reading the output of %s: %s", name, merr_msg(&err));
+                log_free(l);
+                return;
         }
-        PQclear(res);
-        httpd_respond(req, 200, "text/plain", b.len ? b.data : "", b.len);
-}
-
-static void log_of(struct httpd_request *req, PGconn *conn, PGresult *res, const char *name) {
-        char uid[64];
-        snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 2));
-        serve_log(req, conn, uid, name);
+        (void) httpd_respond_stream(req, 200, "text/plain", log_read, l, log_free);
 }
 
 void api_taskoutputs(

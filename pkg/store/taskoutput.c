@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/taskoutput.h"
 
@@ -12,7 +13,14 @@ struct stream_buf {
         size_t len;
         int seq;
         uint64_t total;
+        int64_t flushed_ms; /* when a chunk was last written */
 };
+
+static int64_t now_ms(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 struct task_output {
         struct store *store;
@@ -81,6 +89,7 @@ static int flush(struct task_output *o, enum task_stream stream, struct merr *er
         if (r == 0) {
                 b->seq++;
                 b->len = 0;
+                b->flushed_ms = now_ms();
         }
         return r;
 }
@@ -105,6 +114,10 @@ int task_output_write(
                                 return r;
                 }
         }
+        /* what a follower (the log's follow) sees while the command runs: a partial chunk goes out too,
+         * at most once a second per stream, so slow output shows up and fast output stays in full chunks */
+        if (b->len > 0 && now_ms() - b->flushed_ms >= TASK_OUTPUT_FLUSH_MS)
+                return flush(o, stream, err);
         return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The full output of an ExecutionTask, written to Postgres as it arrives: each stream is cut into chunks
- * of at most TASK_OUTPUT_CHUNK bytes (rows of task_output_chunks, numbered from 0), and one task_outputs
+ * of at most TASK_OUTPUT_CHUNK bytes (rows of task_output_chunks, numbered from 0; a shorter one when
+ * output arrives after TASK_OUTPUT_FLUSH_MS without a write, so that followers see it), and one task_outputs
  * row per task carries the byte counts and whether the output is complete. Memory stays at one chunk per
  * stream however much the command writes. Artifacts a task produced are recorded beside it, with their
  * provenance. The operator is the only writer of these tables.
@@ -15,7 +16,8 @@
 #include "merr.h"
 #include "store/store.h"
 
-#define TASK_OUTPUT_CHUNK (256 * 1024)
+#define TASK_OUTPUT_CHUNK    (256 * 1024)
+#define TASK_OUTPUT_FLUSH_MS 1000
 
 enum task_stream { TASK_STDOUT = 1, TASK_STDERR = 2 };
 

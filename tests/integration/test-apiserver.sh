@@ -35,6 +35,32 @@ YAML
         assert_eq oops "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?stream=stderr")" "stderr"
         assert_eq "1" "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?limitBytes=1")" "limitBytes"
         assert_contains "$(kubectl -n "$ns" get taskoutput nosuch 2>&1)" "NotFound" "a missing record"
+        assert_contains "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?follow=maybe" 2>&1)" \
+                "follow must be true or false" "a bad follow"
+        # follow: the output while the command runs, and the end of the stream when it ends
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: slow, namespace: $ns}
+spec:
+  sandboxRef: {name: box}
+  command: ["sh", "-c", "for i in 1 2 3 4 5 6; do echo line \$i; sleep 1; done"]
+YAML
+        running() { [ "$(kubectl -n "$ns" get mtask slow -o jsonpath='{.status.phase}')" = Running ]; }
+        wait_for "slow Running" 30 running
+        local followed fpid
+        followed=$(mktemp)
+        printf 'file %s\n' "$followed" >>"$_cleanup_file"
+        kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/slow/log?follow=true" >"$followed" &
+        fpid=$!
+        printf 'pid %s\n' "$fpid" >>"$_cleanup_file"
+        two_lines() { grep -q 'line 2' "$followed"; }
+        wait_for "the first lines while it runs" 20 two_lines
+        running || fail "the task ended before its output was followed"
+        wait "$fpid" || fail "the follow did not end cleanly"
+        assert_eq "$(seq 1 6 | sed 's/^/line /')" "$(cat "$followed")" "the followed output, complete when the command ended"
+        slow_done() { [ "$(kubectl -n "$ns" get mtask slow -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        wait_for "slow Succeeded" 10 slow_done
         # artifacts a task produced, with their provenance
         local f=/tmp/mbox-art-$ns.json
         printf 'file %s\n' "$f" >>"$_cleanup_file"
