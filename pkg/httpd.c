@@ -634,20 +634,9 @@ const char *httpd_request_query(struct httpd_request *r, const char *key) {
         return d->value;
 }
 
-int httpd_respond(
-        struct httpd_request *r, int status, const char *content_type, const void *body, size_t len) {
-        struct MHD_Response *resp;
-        enum MHD_Result ok;
-
-        if (r->status != 0)
-                return -EALREADY;
-        assert(status >= 100 && status <= 999);
-        /* libmicrohttpd copies the body, so the caller's buffer may go away as soon as we return; it also
-         * sends no body for HEAD while keeping Content-Length. */
-        resp = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
-        if (!resp)
-                return -ENOMEM;
-        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+/* Sends resp (and releases it) with our headers. */
+static int queue(struct httpd_request *r, int status, const char *content_type, struct MHD_Response *resp) {
+        enum MHD_Result ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         if (ok == MHD_YES)
                 ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         if (ok == MHD_YES)
@@ -659,6 +648,21 @@ int httpd_respond(
                 return -EPIPE;
         r->status = status;
         return 0;
+}
+
+int httpd_respond(
+        struct httpd_request *r, int status, const char *content_type, const void *body, size_t len) {
+        struct MHD_Response *resp;
+
+        if (r->status != 0)
+                return -EALREADY;
+        assert(status >= 100 && status <= 999);
+        /* libmicrohttpd copies the body, so the caller's buffer may go away as soon as we return; it also
+         * sends no body for HEAD while keeping Content-Length. */
+        resp = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return -ENOMEM;
+        return queue(r, status, content_type, resp);
 }
 
 struct httpd_stream {
@@ -694,7 +698,6 @@ int httpd_respond_stream(struct httpd_request *r, int status, const char *conten
         struct MHD_Response *resp;
         const union MHD_ConnectionInfo *ci;
         struct httpd_stream *s;
-        enum MHD_Result ok;
 
         if (r->status != 0 || !r->h->thread_per_connection) {
                 if (done)
@@ -715,18 +718,7 @@ int httpd_respond_stream(struct httpd_request *r, int status, const char *conten
                 stream_free(s);
                 return -ENOMEM;
         }
-        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-        if (ok == MHD_YES)
-                ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        if (ok == MHD_YES)
-                ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        if (ok == MHD_YES)
-                ok = MHD_queue_response(r->conn, (unsigned) status, resp);
-        MHD_destroy_response(resp);
-        if (ok != MHD_YES)
-                return -EPIPE;
-        r->status = status;
-        return 0;
+        return queue(r, status, content_type, resp);
 }
 
 int httpd_respond_status(struct httpd_request *r, int status, const char *reason, const char *fmt, ...) {

@@ -300,3 +300,9 @@ int timestamp_diff(const struct timestamp *a, const struct timestamp *b, int64_t
         *ret = (int64_t) ns;
         return 0;
 }
+
+int64_t timestamp_monotonic_ms(void) {
+        struct timespec t;
+        (void) clock_gettime(CLOCK_MONOTONIC, &t);
+        return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}

@@ -55,6 +55,8 @@ int timestamp_format_micro(const struct timestamp *t, char *buf, size_t size);
 
 /* The current time of CLOCK_REALTIME. Returns 0, or a negative errno when the clock cannot be read. */
 int timestamp_now(struct timestamp *ret);
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and intervals, never for what a user reads. */
+int64_t timestamp_monotonic_ms(void);
 
 /* -1, 0 or 1. */
 int timestamp_cmp(const struct timestamp *a, const struct timestamp *b);

@@ -35,34 +35,30 @@ enum {
         C_CREATED
 };
 
-static void put(json_object *o, const char *k, const char *v) {
-        json_object_object_add(o, k, json_object_new_string(v));
-}
-
 static json_object *record(PGresult *res, int i) {
         json_object *o = json_object_new_object(), *meta = json_object_new_object(),
                     *spec = json_object_new_object(), *task = json_object_new_object();
         char uid[128];
-        put(o, "apiVersion", API_GV);
-        put(o, "kind", "Artifact");
+        api_put(o, "apiVersion", API_GV);
+        api_put(o, "kind", "Artifact");
         /* one record per task run and artifact: the task's uid and the artifact's name make it unique */
         snprintf(uid, sizeof(uid), "%s-%s", PQgetvalue(res, i, C_TASK_UID), PQgetvalue(res, i, C_ARTIFACT));
-        put(meta, "name", PQgetvalue(res, i, C_NAME));
-        put(meta, "namespace", PQgetvalue(res, i, C_NS));
-        put(meta, "creationTimestamp", PQgetvalue(res, i, C_CREATED));
+        api_put(meta, "name", PQgetvalue(res, i, C_NAME));
+        api_put(meta, "namespace", PQgetvalue(res, i, C_NS));
+        api_put(meta, "creationTimestamp", PQgetvalue(res, i, C_CREATED));
         json_object_object_add(o, "metadata", meta);
-        put(spec, "name", PQgetvalue(res, i, C_ARTIFACT));
-        put(spec, "uri", PQgetvalue(res, i, C_URI));
-        put(spec, "path", PQgetvalue(res, i, C_PATH));
-        put(spec, "contentType", PQgetvalue(res, i, C_TYPE));
+        api_put(spec, "name", PQgetvalue(res, i, C_ARTIFACT));
+        api_put(spec, "uri", PQgetvalue(res, i, C_URI));
+        api_put(spec, "path", PQgetvalue(res, i, C_PATH));
+        api_put(spec, "contentType", PQgetvalue(res, i, C_TYPE));
         json_object_object_add(
                 spec, "sizeBytes", json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10)));
-        put(spec, "digest", PQgetvalue(res, i, C_DIGEST));
-        put(task, "name", PQgetvalue(res, i, C_TASK));
-        put(task, "uid", PQgetvalue(res, i, C_TASK_UID));
+        api_put(spec, "digest", PQgetvalue(res, i, C_DIGEST));
+        api_put(task, "name", PQgetvalue(res, i, C_TASK));
+        api_put(task, "uid", PQgetvalue(res, i, C_TASK_UID));
         json_object_object_add(spec, "task", task);
-        put(spec, "sandbox", PQgetvalue(res, i, C_SANDBOX));
-        put(spec, "pod", PQgetvalue(res, i, C_POD));
+        api_put(spec, "sandbox", PQgetvalue(res, i, C_SANDBOX));
+        api_put(spec, "pod", PQgetvalue(res, i, C_POD));
         json_object_object_add(o, "spec", spec);
         return o;
 }

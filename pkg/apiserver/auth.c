@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "apiserver/internal.h"
+#include "timestamp.h"
 #include "jsonutil.h"
 #include "log.h"
 
@@ -45,8 +46,6 @@ struct cached_user {
         struct api_user user;
 };
 
-static long long now_ms(void);
-
 /* The user of a bearer token, from a TokenReview (answers kept for the authorization cache's time, keyed
  * by the token's SHA-256, never the token). Answers the request on failure. */
 static int token_user(
@@ -56,7 +55,7 @@ static int token_user(
         SHA256((const unsigned char *) token, strlen(token), md);
         for (size_t i = 0; i < sizeof(md); i++)
                 snprintf(key + 6 + 2 * i, 3, "%02x", md[i]);
-        long long now = now_ms();
+        long long now = timestamp_monotonic_ms();
         pthread_mutex_lock(&s->lock);
         struct cached_user *c = strmap_get(s->tokens, key);
         bool hit = c && c->expires_ms > now;
@@ -163,12 +162,6 @@ struct cached {
         char reason[256];
 };
 
-static long long now_ms(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void put_str(json_object *o, const char *k, const char *v) {
         if (v && *v)
                 json_object_object_add(o, k, json_object_new_string(v));
@@ -223,7 +216,7 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
                 a->name ? a->name : "");
         for (const char *g = user->groups; *g && n < sizeof(key); g += strlen(g) + 1)
                 n += (size_t) snprintf(key + n, sizeof(key) - n, "%s,", g);
-        long long now = now_ms();
+        long long now = timestamp_monotonic_ms();
         int r = -1;
         pthread_mutex_lock(&s->lock);
         struct cached *c = strmap_get(s->authz, key);

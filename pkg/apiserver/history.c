@@ -55,32 +55,28 @@ enum {
         C_OBJECT
 };
 
-static void put(json_object *o, const char *k, const char *v) {
-        json_object_object_add(o, k, json_object_new_string(v));
-}
-
 static json_object *record(PGresult *res, int i) {
         json_object *o = json_object_new_object(), *meta = json_object_new_object(),
                     *ref = json_object_new_object();
         char name[400];
         snprintf(name, sizeof(name), "%s.%s", PQgetvalue(res, i, C_NAME), PQgetvalue(res, i, C_ID));
-        put(o, "apiVersion", API_GV);
-        put(o, "kind", "ObjectHistory");
-        put(meta, "name", name);
-        put(meta, "namespace", PQgetvalue(res, i, C_NS));
-        put(meta, "resourceVersion", PQgetvalue(res, i, C_ID));
-        put(meta, "creationTimestamp", PQgetvalue(res, i, C_CHANGED));
+        api_put(o, "apiVersion", API_GV);
+        api_put(o, "kind", "ObjectHistory");
+        api_put(meta, "name", name);
+        api_put(meta, "namespace", PQgetvalue(res, i, C_NS));
+        api_put(meta, "resourceVersion", PQgetvalue(res, i, C_ID));
+        api_put(meta, "creationTimestamp", PQgetvalue(res, i, C_CHANGED));
         json_object_object_add(o, "metadata", meta);
-        put(ref, "apiVersion", PQgetvalue(res, i, C_API_VERSION));
-        put(ref, "kind", PQgetvalue(res, i, C_KIND));
-        put(ref, "name", PQgetvalue(res, i, C_NAME));
-        put(ref, "uid", PQgetvalue(res, i, C_UID));
-        put(ref, "resourceVersion", PQgetvalue(res, i, C_RV));
+        api_put(ref, "apiVersion", PQgetvalue(res, i, C_API_VERSION));
+        api_put(ref, "kind", PQgetvalue(res, i, C_KIND));
+        api_put(ref, "name", PQgetvalue(res, i, C_NAME));
+        api_put(ref, "uid", PQgetvalue(res, i, C_UID));
+        api_put(ref, "resourceVersion", PQgetvalue(res, i, C_RV));
         json_object_object_add(o, "object", ref);
-        put(o, "type", PQgetvalue(res, i, C_EVENT));
-        put(o, "phase", PQgetvalue(res, i, C_PHASE));
-        put(o, "changedAt", PQgetvalue(res, i, C_CHANGED));
-        put(o, "recordedAt", PQgetvalue(res, i, C_RECORDED));
+        api_put(o, "type", PQgetvalue(res, i, C_EVENT));
+        api_put(o, "phase", PQgetvalue(res, i, C_PHASE));
+        api_put(o, "changedAt", PQgetvalue(res, i, C_CHANGED));
+        api_put(o, "recordedAt", PQgetvalue(res, i, C_RECORDED));
         json_object *state = json_tokener_parse(PQgetvalue(res, i, C_OBJECT));
         json_object_object_add(o, "state", state ? state : json_object_new_object());
         return o;
@@ -255,8 +251,8 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                 else {
                         json_object *items = json_object_new_array();
                         out = json_object_new_object();
-                        put(out, "apiVersion", API_GV);
-                        put(out, "kind", "ObjectHistoryList");
+                        api_put(out, "apiVersion", API_GV);
+                        api_put(out, "kind", "ObjectHistoryList");
                         json_object_object_add(out, "metadata", json_object_new_object());
                         for (int i = 0; i < n; i++)
                                 json_object_array_add(items, record(res, i));
@@ -264,9 +260,9 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
                 }
                 json_object *meta = NULL;
                 json_object_object_get_ex(out, "metadata", &meta);
-                put(meta, "resourceVersion", rv);
+                api_put(meta, "resourceVersion", rv);
                 if (*token)
-                        put(meta, "continue", token);
+                        api_put(meta, "continue", token);
                 api_respond_json(req, out);
         }
         PQclear(res);
@@ -289,12 +285,6 @@ struct watch {
         struct buf out;
         size_t off;
 };
-
-static long long mono_ms(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void watch_free(void *ud) {
         struct watch *w = ud;
@@ -321,12 +311,12 @@ static int emit_bookmark(struct watch *w, bool initial_end) {
         json_object *o = json_object_new_object(), *meta = json_object_new_object();
         char rv[32];
         snprintf(rv, sizeof(rv), "%lld", w->last);
-        put(o, "apiVersion", API_GV);
-        put(o, "kind", "ObjectHistory");
-        put(meta, "resourceVersion", rv);
+        api_put(o, "apiVersion", API_GV);
+        api_put(o, "kind", "ObjectHistory");
+        api_put(meta, "resourceVersion", rv);
         if (initial_end) {
                 json_object *ann = json_object_new_object();
-                put(ann, "k8s.io/initial-events-end", "true");
+                api_put(ann, "k8s.io/initial-events-end", "true");
                 json_object_object_add(meta, "annotations", ann);
         }
         json_object_object_add(o, "metadata", meta);
@@ -374,12 +364,12 @@ static int watch_fetch(struct watch *w) {
         store_release(w->s->store, conn);
         if (r < 0) {
                 json_object *st = json_object_new_object();
-                put(st, "kind", "Status");
-                put(st, "apiVersion", "v1");
+                api_put(st, "kind", "Status");
+                api_put(st, "apiVersion", "v1");
                 json_object_object_add(st, "metadata", json_object_new_object());
-                put(st, "status", "Failure");
-                put(st, "reason", "ServiceUnavailable");
-                put(st, "message", merr_msg(&err));
+                api_put(st, "status", "Failure");
+                api_put(st, "reason", "ServiceUnavailable");
+                api_put(st, "message", merr_msg(&err));
                 json_object_object_add(st, "code", json_object_new_int(503));
                 (void) emit(w, "ERROR", st);
                 return -EIO;
@@ -393,7 +383,7 @@ static long watch_read(struct httpd_stream *hs, void *ud, char *buf, size_t max)
         while (w->off >= w->out.len) {
                 buf_reset(&w->out);
                 w->off = 0;
-                if (failed || mono_ms() >= w->deadline_ms)
+                if (failed || timestamp_monotonic_ms() >= w->deadline_ms)
                         return 0;
                 if (httpd_stream_peer_gone(hs))
                         return -1;
@@ -405,13 +395,13 @@ static long watch_read(struct httpd_stream *hs, void *ud, char *buf, size_t max)
                 if (w->initial_end && n < WATCH_BATCH) {
                         (void) emit_bookmark(w, true);
                         w->initial_end = false;
-                        w->bookmark_ms = mono_ms();
+                        w->bookmark_ms = timestamp_monotonic_ms();
                 }
                 if (w->out.len > 0)
                         break;
-                if (w->bookmarks && mono_ms() - w->bookmark_ms >= BOOKMARK_EVERY_MS) {
+                if (w->bookmarks && timestamp_monotonic_ms() - w->bookmark_ms >= BOOKMARK_EVERY_MS) {
                         (void) emit_bookmark(w, false);
-                        w->bookmark_ms = mono_ms();
+                        w->bookmark_ms = timestamp_monotonic_ms();
                         break;
                 }
                 nanosleep(&(struct timespec){.tv_nsec = WATCH_POLL_MS * 1000000L}, NULL);
@@ -484,8 +474,8 @@ void api_objecthistories_watch(struct httpd_request *req, struct apiserver *s, c
                 w->table = api_wants_table(req);
                 w->bookmarks = bookmarks && strcmp(bookmarks, "true") == 0;
                 w->initial_end = send_initial;
-                w->bookmark_ms = mono_ms();
-                w->deadline_ms = mono_ms() + secs * 1000;
+                w->bookmark_ms = timestamp_monotonic_ms();
+                w->deadline_ms = timestamp_monotonic_ms() + secs * 1000;
                 (void) httpd_respond_stream(req, 200, "application/json", watch_read, w, watch_free);
                 return;
         }

@@ -51,6 +51,8 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
 int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
         const struct api_attrs *attrs);
 
+/* o[key] = the string value (not NULL). */
+void api_put(json_object *o, const char *key, const char *value);
 /* Responds with obj as JSON (200). */
 void api_respond_json(struct httpd_request *req, json_object *obj);
 

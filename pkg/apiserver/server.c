@@ -13,6 +13,11 @@
 #include "buf.h"
 #include "health.h"
 #include "log.h"
+#include "timestamp.h"
+
+void api_put(json_object *o, const char *key, const char *value) {
+        json_object_object_add(o, key, json_object_new_string(value));
+}
 
 void api_respond_json(struct httpd_request *req, json_object *obj) {
         size_t len = 0;
@@ -139,13 +144,11 @@ static void on_resources(struct httpd_request *req, void *userdata) {
  * configured the server is ready and answers records with 503. */
 static bool ready(void *ud, struct buf *why) {
         struct apiserver *s = ud;
-        struct timespec t;
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
         if (!s->store)
                 return true;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long long now = (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+        long long now = timestamp_monotonic_ms();
         pthread_mutex_lock(&s->lock);
         bool fresh = now - s->db_checked_ms < 2000, ok = s->db_ok;
         pthread_mutex_unlock(&s->lock);

@@ -16,6 +16,7 @@
 #include "apiserver/internal.h"
 #include "buf.h"
 #include "jsonutil.h"
+#include "timestamp.h"
 
 #define FOLLOW_POLL_MS 250  /* how often a follower looks for new output */
 #define FOLLOW_MAX_S   3600 /* a follow ends after this, finished or not */
@@ -91,12 +92,6 @@ struct log_stream {
         size_t off;
 };
 
-static long long mono_ms(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (long long) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void log_free(void *ud) {
         struct log_stream *l = ud;
         PQclear(l->chunk);
@@ -170,7 +165,7 @@ static long log_read(struct httpd_stream *hs, void *ud, char *buf, size_t max) {
                                 continue;
                         return r < 0 ? -1 : 0;
                 }
-                if (httpd_stream_peer_gone(hs) || mono_ms() >= l->deadline_ms)
+                if (httpd_stream_peer_gone(hs) || timestamp_monotonic_ms() >= l->deadline_ms)
                         return httpd_stream_peer_gone(hs) ? -1 : 0;
                 nanosleep(&(struct timespec){.tv_nsec = FOLLOW_POLL_MS * 1000000L}, NULL);
         }
@@ -220,7 +215,7 @@ static void log_of(struct httpd_request *req, struct apiserver *s, PGresult *res
         snprintf(l->stream, sizeof(l->stream), "%s", st);
         l->limit = limit;
         l->follow = follow;
-        l->deadline_ms = mono_ms() + FOLLOW_MAX_S * 1000LL;
+        l->deadline_ms = timestamp_monotonic_ms() + FOLLOW_MAX_S * 1000LL;
         if (store_acquire(s->store, &l->conn, &err) < 0) {
                 httpd_respond_status(
                         req, 503, "ServiceUnavailable", "reading the output of %s: %s", name, merr_msg(&err));

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "store/taskoutput.h"
+#include "timestamp.h"
 
 struct stream_buf {
         char *data;
@@ -15,12 +16,6 @@ struct stream_buf {
         uint64_t total;
         int64_t flushed_ms; /* when a chunk was last written */
 };
-
-static int64_t now_ms(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 struct task_output {
         struct store *store;
@@ -89,7 +84,7 @@ static int flush(struct task_output *o, enum task_stream stream, struct merr *er
         if (r == 0) {
                 b->seq++;
                 b->len = 0;
-                b->flushed_ms = now_ms();
+                b->flushed_ms = timestamp_monotonic_ms();
         }
         return r;
 }
@@ -116,7 +111,7 @@ int task_output_write(
         }
         /* what a follower (the log's follow) sees while the command runs: a partial chunk goes out too,
          * at most once a second per stream, so slow output shows up and fast output stays in full chunks */
-        if (b->len > 0 && now_ms() - b->flushed_ms >= TASK_OUTPUT_FLUSH_MS)
+        if (b->len > 0 && timestamp_monotonic_ms() - b->flushed_ms >= TASK_OUTPUT_FLUSH_MS)
                 return flush(o, stream, err);
         return 0;
 }

@@ -142,6 +142,18 @@ history() {
                 jq -r '.items[] | "\(.type) \(.phase)"'
 }
 
+# bad_requests NS QUERY...: each query of NS's objecthistories, straight to the apiserver as an admin
+# through the front proxy, is answered with a 400 Status
+bad_requests() {
+        local base="https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$1/objecthistories" q body
+        shift
+        for q in "$@"; do
+                body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
+                        -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' "$base?$q")
+                assert_eq "Status 400" "$(jq -r '"\(.kind) \(.code)"' <<<"$body")" "$q"
+        done
+}
+
 test_history_of_a_sandbox() {
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
         start_apiserver
@@ -205,13 +217,8 @@ test_history_of_a_sandbox() {
         assert_contains "$out" "forbidden" "a 403 Status through the aggregator"
 
         # bad requests are 400 Status answers that say what is wrong
-        local base="https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories" body
-        for q in "labelSelector=a%20in%20(b," "fieldSelector=spec.x%3Dy" "continue=garbage" "limit=-1" "since=yesterday" \
-                "labelSelector=%3Dx"; do
-                body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
-                        -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' "$base?$q")
-                assert_eq "Status 400" "$(jq -r '"\(.kind) \(.code)"' <<<"$body")" "$q"
-        done
+        bad_requests "$ns" "labelSelector=a%20in%20(b," "fieldSelector=spec.x%3Dy" "continue=garbage" "limit=-1" \
+                "since=yesterday" "labelSelector=%3Dx"
         assert_contains "$(kubectl -n "$ns" get objecthistories --field-selector spec.x=y 2>&1)" "field label not supported: spec.x" "kubectl shows the reason"
 }
 
@@ -345,10 +352,6 @@ test_history_watch() {
                 jq -r '"\(.type) \(.object.object.name // "") \(.object.metadata.annotations["k8s.io/initial-events-end"] // "")"')
         assert_eq "ADDED a |ADDED b |ADDED a |BOOKMARK  true" "$(paste -sd'|' <<<"$out")" "initial events, then the bookmark"
         # a watch that cannot be served says why
-        local base="https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories" q body
-        for q in "watch=true&resourceVersion=abc" "watch=true&timeoutSeconds=0" "watch=true&resourceVersion=5&sendInitialEvents=true"; do
-                body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
-                        -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' "$base?$q")
-                assert_eq "Status 400" "$(jq -r '"\(.kind) \(.code)"' <<<"$body")" "$q"
-        done
+        bad_requests "$ns" "watch=true&resourceVersion=abc" "watch=true&timeoutSeconds=0" \
+                "watch=true&resourceVersion=5&sendInitialEvents=true"
 }
