@@ -86,6 +86,8 @@ void api_serve_records(struct httpd_request *req, struct apiserver *s, const str
 
 /* Handlers. */
 void api_discovery(struct httpd_request *req, void *userdata); /* /apis, group, version */
+void api_openapi(
+        struct httpd_request *req, void *userdata); /* /openapi/v2, /openapi/v3[/apis/GROUP/VERSION] */
 void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         const char *sub); /* taskoutputs[/name[/log]] */
 void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *ns,

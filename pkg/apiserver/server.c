@@ -217,6 +217,12 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 r = httpd_handle(s->httpd, API_PREFIX, on_discovery, s);
         if (r >= 0)
                 r = httpd_handle(s->httpd, API_PREFIX "/", on_resources, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, "/openapi/v2", api_openapi, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, "/openapi/v3", api_openapi, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, "/openapi/v3/", api_openapi, s);
         if (r < 0) {
                 apiserver_free(s);
                 return err->code ? r : merr_set(err, r, "setting up the apiserver");

@@ -184,6 +184,11 @@ test_history_of_a_sandbox() {
                 jq '[.items[].object.resourceVersion] | unique | length')" ] || fail "a state is recorded twice"
         # kubectl get shows it as a table; the project's own states are in its namespace
         assert_contains "$(kubectl api-resources --api-group=runtime.mbox.dev)" "objecthistories" "kubectl api-resources"
+        # kubectl explain teaches the kind (OpenAPI v3 through the aggregator)
+        explained() { kubectl explain objecthistories.state | grep -q 'without metadata.managedFields'; }
+        wait_for "kubectl explain objecthistories.state" 30 explained
+        assert_contains "$(kubectl explain taskoutputs.status.complete)" "Whether every byte the command wrote is stored" \
+                "kubectl explain taskoutputs"
         out=$(kubectl -n "$ns" get objecthistories --field-selector object.name=s1)
         assert_contains "$out" "PHASE" "Table columns"
         assert_contains "$out" "SandboxClaim.extensions.agents.x-k8s.io" "the claim underneath, named with its group"

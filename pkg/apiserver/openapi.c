@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OpenAPI v3 of runtime.mbox.dev/v1alpha1, as kube-apiserver's aggregator fetches it (/openapi/v3, then the
+ * group-version document it names) so that `kubectl explain objecthistories.state` and friends teach the
+ * API. One self-contained document: the kinds, their lists, and the object metadata they carry.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "apiserver/internal.h"
+
+#define OPENAPI_HASH "mbox-v1alpha1-3" /* changes with the document: clients cache by it */
+#define GV_PATH      "apis/" API_GROUP "/" API_VERSION
+#define SCHEMA_PFX   "dev.mbox.runtime.v1alpha1."
+
+static json_object *typed(const char *type, const char *format, const char *desc) {
+        json_object *o = json_object_new_object();
+        api_put(o, "type", type);
+        if (format)
+                api_put(o, "format", format);
+        api_put(o, "description", desc);
+        return o;
+}
+
+static json_object *str(const char *desc) {
+        return typed("string", NULL, desc);
+}
+
+static json_object *when(const char *desc) {
+        return typed("string", "date-time", desc);
+}
+
+/* An object schema with the given properties: name, schema, ..., NULL (the schemas are taken). */
+static json_object *object(const char *desc, ...) {
+        json_object *o = typed("object", NULL, desc), *props = json_object_new_object();
+        va_list ap;
+        va_start(ap, desc);
+        for (const char *name; (name = va_arg(ap, const char *));)
+                json_object_object_add(props, name, va_arg(ap, json_object *));
+        va_end(ap);
+        json_object_object_add(o, "properties", props);
+        return o;
+}
+
+static json_object *ref(const char *schema, const char *desc) {
+        json_object *o = json_object_new_object(), *all = json_object_new_array(), *r = json_object_new_object();
+        char target[128];
+        snprintf(target, sizeof(target), "#/components/schemas/" SCHEMA_PFX "%s", schema);
+        api_put(r, "$ref", target);
+        json_object_array_add(all, r);
+        json_object_object_add(o, "allOf", all);
+        api_put(o, "description", desc);
+        return o;
+}
+
+/* Adds kind's schema (apiVersion, kind and metadata added to o's properties) with its GroupVersionKind. */
+static void add_kind(json_object *schemas, const char *kind, json_object *o, const char *meta_schema) {
+        json_object *props = NULL, *gvks = json_object_new_array(), *gvk = json_object_new_object();
+        char name[128];
+        json_object_object_get_ex(o, "properties", &props);
+        json_object_object_add(props, "apiVersion", str("runtime.mbox.dev/v1alpha1"));
+        json_object_object_add(props, "kind", str("The kind of this object."));
+        json_object_object_add(props, "metadata", ref(meta_schema, "Metadata; read-only, the server makes it."));
+        api_put(gvk, "group", API_GROUP);
+        api_put(gvk, "kind", kind);
+        api_put(gvk, "version", API_VERSION);
+        json_object_array_add(gvks, gvk);
+        json_object_object_add(o, "x-kubernetes-group-version-kind", gvks);
+        snprintf(name, sizeof(name), SCHEMA_PFX "%s", kind);
+        json_object_object_add(schemas, name, o);
+}
+
+static void add_list(json_object *schemas, const char *kind, const char *what) {
+        json_object *items = typed("array", NULL, what);
+        char list[64];
+        json_object_object_add(items, "items", ref(kind, kind));
+        snprintf(list, sizeof(list), "%sList", kind);
+        add_kind(schemas, list, object(what, "items", items, NULL), "ListMeta");
+}
+
+static void add_path(json_object *paths, const char *resource, const char *kind, const char *what) {
+        char path[160], schema[128];
+        json_object *get = json_object_new_object(), *op = json_object_new_object(),
+                    *resp = json_object_new_object(), *ok = json_object_new_object(),
+                    *content = json_object_new_object(), *json = json_object_new_object(),
+                    *sch = json_object_new_object();
+        snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s", resource);
+        snprintf(schema, sizeof(schema), "#/components/schemas/" SCHEMA_PFX "%sList", kind);
+        api_put(sch, "$ref", schema);
+        json_object_object_add(json, "schema", sch);
+        json_object_object_add(content, "application/json", json);
+        api_put(ok, "description", "OK");
+        json_object_object_add(ok, "content", content);
+        json_object_object_add(resp, "200", ok);
+        api_put(op, "description", what);
+        json_object_object_add(op, "responses", resp);
+        /* kubectl explain finds the kind of a resource here */
+        json_object *gvk = json_object_new_object();
+        api_put(gvk, "group", API_GROUP);
+        api_put(gvk, "kind", kind);
+        api_put(gvk, "version", API_VERSION);
+        json_object_object_add(op, "x-kubernetes-group-version-kind", gvk);
+        json_object_object_add(get, "get", op);
+        json_object_object_add(paths, path, get);
+}
+
+static char *document;
+
+static void build(void) {
+        json_object *doc = json_object_new_object(), *info = json_object_new_object(),
+                    *paths = json_object_new_object(), *comp = json_object_new_object(),
+                    *schemas = json_object_new_object();
+        api_put(doc, "openapi", "3.0.0");
+        api_put(info, "title", "mbox-apiserver");
+        api_put(info, "version", API_VERSION);
+        json_object_object_add(doc, "info", info);
+        add_path(paths, "objecthistories", "ObjectHistory", "list or watch ObjectHistory");
+        add_path(paths, "taskoutputs", "TaskOutput", "list TaskOutput");
+        add_path(paths, "artifacts", "Artifact", "list Artifact");
+        json_object_object_add(doc, "paths", paths);
+
+        json_object_object_add(schemas, SCHEMA_PFX "ObjectMeta",
+                object("Metadata of a record.", "name", str("Name of the record."), "namespace",
+                        str("Namespace of the record: its object's namespace (for a Project, the project's "
+                            "namespace)."),
+                        "resourceVersion",
+                        str("For an ObjectHistory its sequence number: a watch from it sees what came after."),
+                        "creationTimestamp",
+                        when("When the record was made (for an ObjectHistory, when the state came to be)."),
+                        NULL));
+        json_object_object_add(schemas, SCHEMA_PFX "ListMeta",
+                object("Metadata of a list.", "resourceVersion", str("Where a watch that follows this list starts."),
+                        "continue", str("Give it back as continue for the next page; absent on the last page."),
+                        NULL));
+
+        json_object *type = str("ADDED: the first state seen; MODIFIED: a change; DELETED: the object was gone "
+                                "(its last state)."),
+                    *enm = json_object_new_array(), *state;
+        json_object_array_add(enm, json_object_new_string("ADDED"));
+        json_object_array_add(enm, json_object_new_string("MODIFIED"));
+        json_object_array_add(enm, json_object_new_string("DELETED"));
+        json_object_object_add(type, "enum", enm);
+        state = typed("object", NULL, "The whole object as it was, without metadata.managedFields.");
+        json_object_object_add(state, "x-kubernetes-preserve-unknown-fields", json_object_new_boolean(1));
+        add_kind(schemas, "ObjectHistory",
+                object("One state of an mbox object (Project, EnvironmentTemplate, Sandbox, ExecutionTask, and the "
+                       "SandboxClaims and agent-sandbox Sandboxes under them) as mbox-apiserver saw it in a watch "
+                       "and stored it, kept after the object is gone. Named <object>.<sequence number>. list and "
+                       "watch take field selectors on object.kind, object.name, object.uid, object.apiVersion, "
+                       "type and phase, label selectors on the object's labels, and since/until times.",
+                        "object",
+                        object("The object this state belongs to.", "apiVersion",
+                                str("Its group and version, e.g. mbox.dev/v1alpha1."), "kind",
+                                str("Its kind, e.g. Sandbox."), "name", str("Its name."), "uid",
+                                str("Its uid: one object across recreations of the same name."), "resourceVersion",
+                                str("Its resourceVersion in this state."), NULL),
+                        "type", type, "phase", str("The object's status.phase in this state, if it has one."),
+                        "changedAt",
+                        when("When the state came to be: the newest write of any field manager, to the second "
+                             "(a deletion: when it was seen)."),
+                        "recordedAt", when("When mbox-apiserver stored it."), "state", state, NULL),
+                "ObjectMeta");
+        add_list(schemas, "ObjectHistory", "States of mbox objects.");
+
+        add_kind(schemas, "TaskOutput",
+                object("The full output of an ExecutionTask as mbox-operator stored it, named like the task (the "
+                       "latest run when a name was reused). Its log subresource returns one stream's bytes: "
+                       "stream=stdout|stderr, limitBytes=N, follow=true while the task runs.",
+                        "status",
+                        object("What was stored.", "taskUID", str("uid of the ExecutionTask run."), "stdoutBytes",
+                                typed("integer", "int64", "Bytes the command wrote to standard output."),
+                                "stderrBytes", typed("integer", "int64", "Bytes the command wrote to standard error."),
+                                "complete", typed("boolean", NULL, "Whether every byte the command wrote is stored."),
+                                "error", str("Why the output is not complete."), "startedAt",
+                                when("When the command started."), "finishedAt", when("When its output ended."),
+                                NULL),
+                        NULL),
+                "ObjectMeta");
+        add_list(schemas, "TaskOutput", "Task outputs.");
+
+        add_kind(schemas, "Artifact",
+                object("A file an ExecutionTask declared and produced, as recorded when the command exited, with "
+                       "its provenance. Named <task>-<artifact>.",
+                        "spec",
+                        object("The file and where it came from.", "name", str("The artifact's name in the task."),
+                                "uri", str("workspace:///<path in the workspace>."), "path",
+                                str("Its path in the sandbox."), "contentType", str("Media type."), "sizeBytes",
+                                typed("integer", "int64", "Size in bytes."), "digest",
+                                str("sha256:<hex> of its content."), "task",
+                                object("The ExecutionTask that produced it.", "name", str("Its name."), "uid",
+                                        str("Its uid."), NULL),
+                                "sandbox", str("The Sandbox it was produced in."), "pod",
+                                str("The pod the command ran in."), NULL),
+                        NULL),
+                "ObjectMeta");
+        add_list(schemas, "Artifact", "Artifacts.");
+
+        json_object_object_add(comp, "schemas", schemas);
+        json_object_object_add(doc, "components", comp);
+        const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        document = text ? strdup(text) : NULL;
+        json_object_put(doc);
+}
+
+/* /openapi/v3 (the index), /openapi/v3/apis/runtime.mbox.dev/v1alpha1 (the document), /openapi/v2. */
+void api_openapi(struct httpd_request *req, void *userdata) {
+        struct apiserver *s = userdata;
+        struct api_user user;
+        const char *path = httpd_request_path(req);
+        if (api_authenticate(s, req, &user) < 0)
+                return;
+        if (strcmp(path, "/openapi/v2") == 0) {
+                /* kube-apiserver still merges every server's v2 document; kubectl explain reads v3 */
+                static const char V2[] = "{\"swagger\":\"2.0\",\"info\":{\"title\":\"mbox-apiserver\",\"version\":"
+                                         "\"" API_VERSION "\"},\"paths\":{},\"definitions\":{}}";
+                httpd_respond(req, 200, "application/json", V2, strlen(V2));
+        } else if (strcmp(path, "/openapi/v3") == 0 || strcmp(path, "/openapi/v3/") == 0) {
+                static const char INDEX[] = "{\"paths\":{\"" GV_PATH "\":{\"serverRelativeURL\":\"/openapi/v3/" GV_PATH
+                                            "?hash=" OPENAPI_HASH "\"}}}";
+                httpd_respond(req, 200, "application/json", INDEX, strlen(INDEX));
+        } else if (strcmp(path, "/openapi/v3/" GV_PATH) == 0) {
+                static pthread_once_t once = PTHREAD_ONCE_INIT;
+                (void) pthread_once(&once, build);
+                if (document)
+                        httpd_respond(req, 200, "application/json", document, strlen(document));
+                else
+                        httpd_respond_status(req, 500, "InternalError", "out of memory");
+        } else
+                httpd_respond_status(req, 404, "NotFound", "no OpenAPI document at %s", path);
+}
