@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: bench-ingest DATABASE-URL N\n");
                 return 2;
         }
-        int n = atoi(argv[2]);
+        int n = (int) strtol(argv[2], NULL, 10);
         struct store *st = NULL;
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
                 }
                 t[pass] = now_s() - t0;
                 PGresult *res = PQexec(conn, "SELECT count(*) FROM object_history");
-                if (PQresultStatus(res) != PGRES_TUPLES_OK || atoi(PQgetvalue(res, 0, 0)) != n)
+                if (PQresultStatus(res) != PGRES_TUPLES_OK || strtol(PQgetvalue(res, 0, 0), NULL, 10) != n)
                         die("mirror", "the table does not hold each state once");
                 PQclear(res);
         }
