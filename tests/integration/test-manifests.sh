@@ -325,3 +325,20 @@ YAML
         kubectl -n "$ns" create rolebinding erin-view --clusterrole=view --user=erin >/dev/null
         if out=$(kubectl -n "$ns" exec box --as=erin -- true 2>&1); then fail "erin could exec"; fi
 }
+
+test_deployments_use_flags_the_programs_have() {
+        local name flag args checked=0
+        for name in mbox-operator mbox-apiserver; do
+                args=$(as_json production+postgres | jq -r --arg n "$name" '.items[] | select(.kind == "Deployment"
+                        and .metadata.name == $n) | .spec.template.spec.containers[0].args[]')
+                [ -n "$args" ] || fail "$name: no args in its Deployment"
+                for flag in $(sed -nE 's/^(--[a-z-]+).*/\1/p' <<<"$args"); do
+                        "$root/build/$name" --help | grep -qE -- "^ +(-[a-z], )?$flag[=[ ]" ||
+                                fail "$name: the Deployment passes $flag, which '$name --help' does not list"
+                        checked=$((checked + 1))
+                done
+                # the database comes from the environment, as both programs document
+                "$root/build/$name" --help | grep -q MBOX_DATABASE_URL || fail "$name: MBOX_DATABASE_URL not documented"
+        done
+        [ "$checked" -ge 6 ] || fail "only $checked flags found in the Deployments"
+}
