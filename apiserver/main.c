@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "apiserver/apiserver.h"
+#include "duration.h"
 #include "log.h"
 #include "macro.h"
 
@@ -56,6 +57,8 @@ static void usage(FILE *f) {
               "503)\n"
               "                                 The history mirror runs while there is one: it lists and\n"
               "                                 watches the mbox kinds with --kubeconfig's identity.\n"
+              "      --history-retention=DURATION  prune history stored longer ago than this, e.g. 2160h\n"
+              "                                 (default 0: keep it all)\n"
               "\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
@@ -96,6 +99,7 @@ enum {
         OPT_CONTEXT,
         OPT_AUTHZ_TTL,
         OPT_DB,
+        OPT_RETENTION,
         OPT_LOG_FORMAT,
         OPT_LOG_LEVEL
 };
@@ -112,6 +116,7 @@ int main(int argc, char **argv) {
                 {"context", required_argument, NULL, OPT_CONTEXT},
                 {"authorization-cache-ttl", required_argument, NULL, OPT_AUTHZ_TTL},
                 {"database-url", required_argument, NULL, OPT_DB},
+                {"history-retention", required_argument, NULL, OPT_RETENTION},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
                 {"help", no_argument, NULL, 'h'},
@@ -157,6 +162,17 @@ int main(int argc, char **argv) {
                                         optarg);
                                 return 2;
                         }
+                        break;
+                }
+                case OPT_RETENTION: {
+                        int64_t ns = 0;
+                        struct merr e = MERR_INIT;
+                        if (duration_parse(optarg, &ns, &e) < 0 || ns < 0) {
+                                fprintf(stderr, "mbox-apiserver: --history-retention: %s\n",
+                                        ns < 0 ? "must not be negative" : merr_msg(&e));
+                                return 2;
+                        }
+                        o.history_retention_ms = ns / 1000000;
                         break;
                 }
                 case OPT_DB:

@@ -68,6 +68,8 @@ struct watcher {
 
 struct api_mirror {
         struct apiserver *s;
+        pthread_t pruner;
+        bool pruner_running;
         struct watcher args[N_RESOURCES];
         pthread_t writer, watchers[N_RESOURCES];
         size_t n_watchers;
@@ -606,6 +608,50 @@ static void *writer(void *arg) {
         return NULL;
 }
 
+/* Retention: the oldest states go first, a few thousand at a time. States are stored in id order as time
+ * goes, so the head of the id index is where expired rows are; nothing else is read. */
+static const char PRUNE[] =
+        "DELETE FROM object_history WHERE id IN (SELECT id FROM object_history ORDER BY id LIMIT 5000) "
+        "AND recorded_at < now() - make_interval(secs => $1::double precision / 1000)";
+
+static void *pruner(void *arg) {
+        struct api_mirror *m = arg;
+        long long every = m->s->opt.history_retention_ms / 4;
+        char keep[32];
+        snprintf(keep, sizeof(keep), "%lld", m->s->opt.history_retention_ms);
+        if (every > 60000)
+                every = 60000;
+        if (every < 250)
+                every = 250;
+        while (!atomic_load(&m->stop)) {
+                pause_ms(m, every);
+                struct merr err = MERR_INIT;
+                PGconn *conn = NULL;
+                long long pruned = 0;
+                for (int n = 5000; n == 5000 && !atomic_load(&m->stop);) {
+                        const char *params[] = {keep};
+                        PGresult *res = NULL;
+                        n = 0;
+                        if (store_acquire(m->s->store, &conn, &err) < 0)
+                                break;
+                        res = PQexecParams(conn, PRUNE, 1, NULL, params, NULL, NULL, 0);
+                        if (PQresultStatus(res) == PGRES_COMMAND_OK)
+                                n = (int) strtol(PQcmdTuples(res), NULL, 10);
+                        else
+                                log_warn("history: pruning failed", "error", PQresultErrorMessage(res));
+                        PQclear(res);
+                        store_release(m->s->store, conn);
+                        pruned += n;
+                }
+                if (pruned > 0) {
+                        char count[24];
+                        snprintf(count, sizeof(count), "%lld", pruned);
+                        log_info("history: pruned states past their retention", "states", count);
+                }
+        }
+        return NULL;
+}
+
 int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err) {
         struct api_mirror *m = calloc(1, sizeof(*m));
         if (!m)
@@ -619,6 +665,13 @@ int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *
                 return merr_set(err, -k, "starting the history writer");
         }
         m->writer_running = true;
+        if (s->opt.history_retention_ms > 0) {
+                if ((k = pthread_create(&m->pruner, NULL, pruner, m)) != 0) {
+                        api_mirror_stop(m);
+                        return merr_set(err, -k, "starting the history pruner");
+                }
+                m->pruner_running = true;
+        }
         for (size_t i = 0; i < N_RESOURCES; i++) {
                 m->args[i] = (struct watcher){.m = m, .res = i};
                 if ((k = pthread_create(&m->watchers[i], NULL, watcher, &m->args[i])) != 0) {
@@ -642,6 +695,8 @@ void api_mirror_stop(struct api_mirror *m) {
                 pthread_join(m->watchers[i], NULL);
         if (m->writer_running)
                 pthread_join(m->writer, NULL);
+        if (m->pruner_running)
+                pthread_join(m->pruner, NULL);
         while (m->head) {
                 struct item *it = m->head;
                 m->head = it->next;

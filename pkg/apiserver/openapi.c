@@ -44,7 +44,8 @@ static json_object *object(const char *desc, ...) {
 }
 
 static json_object *ref(const char *schema, const char *desc) {
-        json_object *o = json_object_new_object(), *all = json_object_new_array(), *r = json_object_new_object();
+        json_object *o = json_object_new_object(), *all = json_object_new_array(),
+                    *r = json_object_new_object();
         char target[128];
         snprintf(target, sizeof(target), "#/components/schemas/" SCHEMA_PFX "%s", schema);
         api_put(r, "$ref", target);
@@ -61,7 +62,8 @@ static void add_kind(json_object *schemas, const char *kind, json_object *o, con
         json_object_object_get_ex(o, "properties", &props);
         json_object_object_add(props, "apiVersion", str("runtime.mbox.dev/v1alpha1"));
         json_object_object_add(props, "kind", str("The kind of this object."));
-        json_object_object_add(props, "metadata", ref(meta_schema, "Metadata; read-only, the server makes it."));
+        json_object_object_add(
+                props, "metadata", ref(meta_schema, "Metadata; read-only, the server makes it."));
         api_put(gvk, "group", API_GROUP);
         api_put(gvk, "kind", kind);
         api_put(gvk, "version", API_VERSION);
@@ -125,17 +127,19 @@ static void build(void) {
                         str("Namespace of the record: its object's namespace (for a Project, the project's "
                             "namespace)."),
                         "resourceVersion",
-                        str("For an ObjectHistory its sequence number: a watch from it sees what came after."),
+                        str("For an ObjectHistory its sequence number: a watch from it sees what came "
+                            "after."),
                         "creationTimestamp",
                         when("When the record was made (for an ObjectHistory, when the state came to be)."),
                         NULL));
         json_object_object_add(schemas, SCHEMA_PFX "ListMeta",
-                object("Metadata of a list.", "resourceVersion", str("Where a watch that follows this list starts."),
-                        "continue", str("Give it back as continue for the next page; absent on the last page."),
-                        NULL));
+                object("Metadata of a list.", "resourceVersion",
+                        str("Where a watch that follows this list starts."), "continue",
+                        str("Give it back as continue for the next page; absent on the last page."), NULL));
 
-        json_object *type = str("ADDED: the first state seen; MODIFIED: a change; DELETED: the object was gone "
-                                "(its last state)."),
+        json_object *type = str(
+                            "ADDED: the first state seen; MODIFIED: a change; DELETED: the object was gone "
+                            "(its last state)."),
                     *enm = json_object_new_array(), *state;
         json_object_array_add(enm, json_object_new_string("ADDED"));
         json_object_array_add(enm, json_object_new_string("MODIFIED"));
@@ -144,49 +148,60 @@ static void build(void) {
         state = typed("object", NULL, "The whole object as it was, without metadata.managedFields.");
         json_object_object_add(state, "x-kubernetes-preserve-unknown-fields", json_object_new_boolean(1));
         add_kind(schemas, "ObjectHistory",
-                object("One state of an mbox object (Project, EnvironmentTemplate, Sandbox, ExecutionTask, and the "
-                       "SandboxClaims and agent-sandbox Sandboxes under them) as mbox-apiserver saw it in a watch "
-                       "and stored it, kept after the object is gone. Named <object>.<sequence number>. list and "
-                       "watch take field selectors on object.kind, object.name, object.uid, object.apiVersion, "
+                object("One state of an mbox object (Project, EnvironmentTemplate, Sandbox, ExecutionTask, "
+                       "and the "
+                       "SandboxClaims and agent-sandbox Sandboxes under them) as mbox-apiserver saw it in a "
+                       "watch "
+                       "and stored it, kept after the object is gone. Named <object>.<sequence number>. list "
+                       "and "
+                       "watch take field selectors on object.kind, object.name, object.uid, "
+                       "object.apiVersion, "
                        "type and phase, label selectors on the object's labels, and since/until times.",
                         "object",
                         object("The object this state belongs to.", "apiVersion",
                                 str("Its group and version, e.g. mbox.dev/v1alpha1."), "kind",
                                 str("Its kind, e.g. Sandbox."), "name", str("Its name."), "uid",
-                                str("Its uid: one object across recreations of the same name."), "resourceVersion",
-                                str("Its resourceVersion in this state."), NULL),
+                                str("Its uid: one object across recreations of the same name."),
+                                "resourceVersion", str("Its resourceVersion in this state."), NULL),
                         "type", type, "phase", str("The object's status.phase in this state, if it has one."),
                         "changedAt",
-                        when("When the state came to be: the newest write of any field manager, to the second "
+                        when("When the state came to be: the newest write of any field manager, to the "
+                             "second "
                              "(a deletion: when it was seen)."),
                         "recordedAt", when("When mbox-apiserver stored it."), "state", state, NULL),
                 "ObjectMeta");
         add_list(schemas, "ObjectHistory", "States of mbox objects.");
 
         add_kind(schemas, "TaskOutput",
-                object("The full output of an ExecutionTask as mbox-operator stored it, named like the task (the "
+                object("The full output of an ExecutionTask as mbox-operator stored it, named like the task "
+                       "(the "
                        "latest run when a name was reused). Its log subresource returns one stream's bytes: "
                        "stream=stdout|stderr, limitBytes=N, follow=true while the task runs.",
                         "status",
-                        object("What was stored.", "taskUID", str("uid of the ExecutionTask run."), "stdoutBytes",
+                        object("What was stored.", "taskUID", str("uid of the ExecutionTask run."),
+                                "stdoutBytes",
                                 typed("integer", "int64", "Bytes the command wrote to standard output."),
-                                "stderrBytes", typed("integer", "int64", "Bytes the command wrote to standard error."),
-                                "complete", typed("boolean", NULL, "Whether every byte the command wrote is stored."),
+                                "stderrBytes",
+                                typed("integer", "int64", "Bytes the command wrote to standard error."),
+                                "complete",
+                                typed("boolean", NULL, "Whether every byte the command wrote is stored."),
                                 "error", str("Why the output is not complete."), "startedAt",
-                                when("When the command started."), "finishedAt", when("When its output ended."),
-                                NULL),
+                                when("When the command started."), "finishedAt",
+                                when("When its output ended."), NULL),
                         NULL),
                 "ObjectMeta");
         add_list(schemas, "TaskOutput", "Task outputs.");
 
         add_kind(schemas, "Artifact",
-                object("A file an ExecutionTask declared and produced, as recorded when the command exited, with "
+                object("A file an ExecutionTask declared and produced, as recorded when the command exited, "
+                       "with "
                        "its provenance. Named <task>-<artifact>.",
                         "spec",
-                        object("The file and where it came from.", "name", str("The artifact's name in the task."),
-                                "uri", str("workspace:///<path in the workspace>."), "path",
-                                str("Its path in the sandbox."), "contentType", str("Media type."), "sizeBytes",
-                                typed("integer", "int64", "Size in bytes."), "digest",
+                        object("The file and where it came from.", "name",
+                                str("The artifact's name in the task."), "uri",
+                                str("workspace:///<path in the workspace>."), "path",
+                                str("Its path in the sandbox."), "contentType", str("Media type."),
+                                "sizeBytes", typed("integer", "int64", "Size in bytes."), "digest",
                                 str("sha256:<hex> of its content."), "task",
                                 object("The ExecutionTask that produced it.", "name", str("Its name."), "uid",
                                         str("Its uid."), NULL),
@@ -198,7 +213,8 @@ static void build(void) {
 
         json_object_object_add(comp, "schemas", schemas);
         json_object_object_add(doc, "components", comp);
-        const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *text =
+                json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         document = text ? strdup(text) : NULL;
         json_object_put(doc);
 }
@@ -212,12 +228,14 @@ void api_openapi(struct httpd_request *req, void *userdata) {
                 return;
         if (strcmp(path, "/openapi/v2") == 0) {
                 /* kube-apiserver still merges every server's v2 document; kubectl explain reads v3 */
-                static const char V2[] = "{\"swagger\":\"2.0\",\"info\":{\"title\":\"mbox-apiserver\",\"version\":"
-                                         "\"" API_VERSION "\"},\"paths\":{},\"definitions\":{}}";
+                static const char V2[] =
+                        "{\"swagger\":\"2.0\",\"info\":{\"title\":\"mbox-apiserver\",\"version\":"
+                        "\"" API_VERSION "\"},\"paths\":{},\"definitions\":{}}";
                 httpd_respond(req, 200, "application/json", V2, strlen(V2));
         } else if (strcmp(path, "/openapi/v3") == 0 || strcmp(path, "/openapi/v3/") == 0) {
-                static const char INDEX[] = "{\"paths\":{\"" GV_PATH "\":{\"serverRelativeURL\":\"/openapi/v3/" GV_PATH
-                                            "?hash=" OPENAPI_HASH "\"}}}";
+                static const char INDEX[] =
+                        "{\"paths\":{\"" GV_PATH "\":{\"serverRelativeURL\":\"/openapi/v3/" GV_PATH
+                        "?hash=" OPENAPI_HASH "\"}}}";
                 httpd_respond(req, 200, "application/json", INDEX, strlen(INDEX));
         } else if (strcmp(path, "/openapi/v3/" GV_PATH) == 0) {
                 static pthread_once_t once = PTHREAD_ONCE_INIT;

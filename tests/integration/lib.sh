@@ -195,10 +195,11 @@ running_is() {
 
 # start_apiserver: a serving certificate from the cluster CA, mbox-apiserver on loopback (the front
 # proxy's CA and names read from kube-system/extension-apiserver-authentication, as in a cluster), and the
-# APIService that routes runtime.mbox.dev to it; sets APIPORT, APIPID and APILOG. DATABASE-URL: the local
-# database by default.
+# APIService that routes runtime.mbox.dev to it; sets APIPORT, APIPID and APILOG.
+# start_apiserver [DATABASE-URL [FLAG...]]: the local database by default; flags go to mbox-apiserver.
 start_apiserver() {
         local dir kc log pidfile=$MBOX_STATE_DIR/pids/mbox-apiserver.pid db=${1:-postgresql://postgres@127.0.0.1:$PG_PORT/mbox}
+        shift $(($# > 0 ? 1 : 0))
         if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
                 fail "the apiserver of 'make up' is running; stop it with 'make down' before the tests"
         fi
@@ -210,7 +211,7 @@ start_apiserver() {
         bash "$root/hack/mbox.sh" kubeconfig "$kc" mbox-apiserver || fail "no kubeconfig for mbox-apiserver"
         bg_start "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port=0 --tls-cert-file="$dir/tls.crt" \
                 --tls-private-key-file="$dir/tls.key" --kubeconfig="$kc" \
-                --database-url="$db" >"$log" 2>&1
+                --database-url="$db" "$@" >"$log" 2>&1
         APIPID=$!
         wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
         APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)

@@ -360,3 +360,22 @@ test_history_watch() {
         bad_requests "$ns" "watch=true&resourceVersion=abc" "watch=true&timeoutSeconds=0" \
                 "watch=true&resourceVersion=5&sendInitialEvents=true"
 }
+
+test_history_retention() {
+        install_operator_rbac
+        start_apiserver "" --history-retention=4s
+        local ns
+        ns=$(new_namespace hist)
+        template "$ns" old
+        rows() { psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns' AND name = '$1'"; }
+        has() { [ "$(rows "$1")" -ge 1 ]; }
+        wait_for "old stored" 20 has old
+        sleep 3
+        template "$ns" new
+        wait_for "new stored" 20 has new
+        # old passes its four seconds first; new is still kept then
+        pruned() { [ "$(rows old)" -eq 0 ]; }
+        wait_for "old pruned" 20 pruned
+        [ "$(rows new)" -ge 1 ] || fail "a state younger than the retention was pruned"
+        grep -q 'pruned states past their retention' "$APILOG" || fail "the pruning is not logged"
+}
