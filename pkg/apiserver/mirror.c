@@ -171,11 +171,15 @@ static char *row_of(const struct mirror_resource *r, json_object *obj, const cha
                 json_get_string(obj, "metadata.uid", 0, &uid, NULL) < 0 ||
                 json_get_string(obj, "metadata.resourceVersion", 0, &rv, NULL) < 0)
                 return NULL;
-        /* a Project is read where its namespace is: its members see its history there */
+        /* a Project is read where its namespace is (mbox-<name> unless it names one): its members see its
+         * history there */
+        char project_ns[300];
         if (strcmp(r->kind, "Project") == 0 && strcmp(r->group, "mbox.dev") == 0) {
                 if (json_get_string(obj, "status.namespace", JSON_OPTIONAL, &ns, NULL) != 1 &&
-                        json_get_string(obj, "spec.namespace", JSON_OPTIONAL, &ns, NULL) != 1)
-                        ns = "";
+                        json_get_string(obj, "spec.namespace", JSON_OPTIONAL, &ns, NULL) != 1) {
+                        snprintf(project_ns, sizeof(project_ns), "mbox-%s", name);
+                        ns = project_ns;
+                }
         } else
                 (void) json_get_string(obj, "metadata.namespace", JSON_OPTIONAL, &ns, NULL);
         (void) json_get_string(obj, "status.phase", JSON_OPTIONAL, &phase, NULL);
