@@ -154,6 +154,7 @@ mbox-apiserver (runtime.mbox.dev through kube-apiserver).
   make demo                                  # the walkthrough: a project, templates, a running sandbox
   kubectl get mbox -A                        # every mbox object
   kubectl -n mbox-demo get taskoutputs       # the full output of the demo's tasks (runtime.mbox.dev)
+  kubectl -n mbox-demo get objecthistories -w  # every state of the demo's objects, and what comes next
 Not yet part of up: the console. Stop everything with: make down
 MSG
 }
