@@ -10,6 +10,8 @@
 #   install   only the CRDs, namespace, ServiceAccounts and RBAC (idempotent; tests use it)
 #   kubeconfig FILE [SA]  writes a kubeconfig for ServiceAccount mbox-system/SA (default mbox-operator; a
 #                     token valid 24 h)
+#   register PORT  the Service and APIService that route runtime.mbox.dev to an mbox-apiserver on
+#                  127.0.0.1:PORT; waits until Available (tests use it)
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
 # 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091); mbox-apiserver logs to logs/mbox-apiserver.log and serves
 # HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA.
@@ -94,6 +96,12 @@ start_apiserver() {
                 api_running || { tail -n 20 "$API_LOG" >&2; echo "mbox-apiserver exited" >&2; exit 1; }
                 sleep 0.25
         done
+        cmd_register "$API_PORT" || { tail -n 20 "$API_LOG" >&2; exit 1; }
+}
+
+# register PORT: the Service and the APIService v1alpha1.runtime.mbox.dev that route runtime.mbox.dev to an
+# mbox-apiserver on 127.0.0.1:PORT (serving a certificate from the cluster CA); waits until it is Available
+cmd_register() {
         kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Service
@@ -108,11 +116,14 @@ spec:
   version: v1alpha1
   groupPriorityMinimum: 1000
   versionPriority: 15
-  service: {name: mbox-apiserver, namespace: mbox-system, port: $API_PORT}
-  caBundle: $(base64 -w0 "$pki/ca.crt")
+  service: {name: mbox-apiserver, namespace: mbox-system, port: $1}
+  caBundle: $(base64 -w0 "$STATE/pki/ca.crt")
 YAML
-        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null ||
-                { tail -n 20 "$API_LOG" >&2; echo "the APIService v1alpha1.runtime.mbox.dev is not Available" >&2; exit 1; }
+        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null || {
+                echo "the APIService v1alpha1.runtime.mbox.dev is not Available:" \
+                        "$(kubectl get apiservice v1alpha1.runtime.mbox.dev -o jsonpath='{.status.conditions}')" >&2
+                return 1
+        }
 }
 
 cmd_up() {
@@ -201,5 +212,6 @@ down) shift; cmd_down "$@" ;;
 demo) cmd_demo ;;
 install) cmd_install ;;
 kubeconfig) cmd_kubeconfig "$2" "${3:-}" ;;
-*) echo "usage: $0 up|down|demo|install|kubeconfig FILE [SERVICEACCOUNT]" >&2; exit 2 ;;
+register) cmd_register "$2" ;;
+*) echo "usage: $0 up|down|demo|install|kubeconfig FILE [SERVICEACCOUNT]|register PORT" >&2; exit 2 ;;
 esac

@@ -216,25 +216,7 @@ start_apiserver() {
         wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
         APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
         printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: mbox-apiserver, namespace: mbox-system}
-spec: {type: ExternalName, externalName: localhost}
----
-apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {name: v1alpha1.runtime.mbox.dev}
-spec:
-  group: runtime.mbox.dev
-  version: v1alpha1
-  groupPriorityMinimum: 1000
-  versionPriority: 15
-  service: {name: mbox-apiserver, namespace: mbox-system, port: $APIPORT}
-  caBundle: $(base64 -w0 "$PKI/ca.crt")
-YAML
-        kubectl wait --for=condition=Available apiservice/v1alpha1.runtime.mbox.dev --timeout=60s >/dev/null ||
-                fail "APIService not Available: $(kubectl get apiservice v1alpha1.runtime.mbox.dev -o jsonpath='{.status.conditions}') $(tail -5 "$log")"
+        bash "$root/hack/mbox.sh" register "$APIPORT" || fail "APIService not Available: $(tail -5 "$log")"
 }
 
 setup_operator() {
