@@ -26,6 +26,7 @@
 #define HTTPD_DEFAULT_THREADS     4
 #define HTTPD_MAX_THREADS         256
 #define HTTPD_DEFAULT_IDLE_S      60
+#define HTTPD_DEFAULT_BODY        (1024 * 1024)
 #define HTTPD_STATUS_MAX          (64 * 1024)
 /* Per connection: request line and headers must fit (libmicrohttpd answers 431 otherwise). */
 #define HTTPD_CONNECTION_MEMORY (64 * 1024)
@@ -50,6 +51,7 @@ struct httpd {
         unsigned max_connections;
         unsigned threads;
         unsigned idle_timeout_s;
+        size_t max_body;
         struct route *routes;
         size_t n_routes;
         struct attachment *attached;
@@ -66,6 +68,8 @@ struct httpd {
 struct conn_state {
         bool headers_seen; /* the first call, with the headers only, is over */
         bool answered;
+        bool too_large;   /* the body went past max_body: the rest is dropped, the answer is 413 */
+        struct buf body;
         char uri[];
 };
 
@@ -81,6 +85,7 @@ struct httpd_request {
         const char *method;
         const char *path;
         const char *query; /* raw, after '?', or NULL */
+        const struct buf *body;
         int status;        /* sent, or 0 */
         struct decoded *decoded;
 };
@@ -185,6 +190,7 @@ int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *er
         if (h->threads > h->max_connections)
                 h->threads = h->max_connections;
         h->idle_timeout_s = o->idle_timeout_s ? o->idle_timeout_s : HTTPD_DEFAULT_IDLE_S;
+        h->max_body = o->max_body ? o->max_body : HTTPD_DEFAULT_BODY;
         h->port = -ENOTCONN;
         if (!o->tls_cert_pem != !o->tls_key_pem)
                 return merr_set(err, -EINVAL, "httpd: TLS needs both a certificate and a key");
@@ -267,16 +273,18 @@ static const struct route *route_find(const struct httpd *h, const char *path) {
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+        struct httpd *h = cls;
         size_t n = strlen(uri);
         struct conn_state *st;
 
-        (void) cls;
         (void) conn;
         /* NULL would make the access handler see no state and answer 500: the right outcome without memory */
         st = malloc(sizeof(*st) + n + 1);
         if (st) {
                 st->headers_seen = false;
                 st->answered = false;
+                st->too_large = false;
+                buf_init(&st->body, h->max_body);
                 memcpy(st->uri, uri, n + 1);
         }
         return st;
@@ -284,10 +292,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
 
 static void on_completed(
         void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        struct conn_state *st = *con_cls;
+
         (void) cls;
         (void) conn;
         (void) toe;
-        free(*con_cls);
+        if (st)
+                buf_release(&st->body);
+        free(st);
         *con_cls = NULL;
 }
 
@@ -307,23 +319,45 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         const struct route *rt;
 
         (void) version;
-        (void) upload_data;
         if (!st) {
                 (void) httpd_respond_status(&req, 500, "InternalError", "out of memory");
                 return req.status ? MHD_YES : MHD_NO;
         }
         /* Answer once the request is all in: libmicrohttpd calls first with the headers, then for each
-         * piece of a body (which nobody reads), then with nothing left. A response queued on the first
-         * call would be an early one, after which the connection is closed instead of kept alive. */
+         * piece of a body, then with nothing left. A response queued on the first call would be an early
+         * one, after which the connection is closed instead of kept alive: only a body announced too large
+         * is refused that early (the client need not send it). */
         if (!st->headers_seen) {
+                const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
                 st->headers_seen = true;
+                if (cl && strspn(cl, "0123456789") == strlen(cl) &&
+                        (strlen(cl) > 18 || strtoull(cl, NULL, 10) > h->max_body)) {
+                        st->answered = true;
+                        (void) httpd_respond_status(&req, 413, "RequestEntityTooLarge",
+                                "the request body is larger than %zu bytes", h->max_body);
+                        return req.status > 0 ? MHD_YES : MHD_NO;
+                }
                 return MHD_YES;
         }
-        if (*upload_data_size != 0 || st->answered) {
+        if (*upload_data_size != 0) {
+                if (!st->answered && !st->too_large &&
+                        buf_append(&st->body, upload_data, *upload_data_size) < 0) {
+                        st->too_large = true;
+                        buf_release(&st->body);
+                }
                 *upload_data_size = 0;
                 return MHD_YES;
         }
+        if (st->answered)
+                return MHD_YES;
+        if (st->too_large) {
+                st->answered = true;
+                (void) httpd_respond_status(&req, 413, "RequestEntityTooLarge",
+                        "the request body is larger than %zu bytes", h->max_body);
+                return req.status > 0 ? MHD_YES : MHD_NO;
+        }
         st->answered = true;
+        req.body = &st->body;
         req.query = strchr(st->uri, '?');
         if (req.query)
                 req.query++;
@@ -425,7 +459,7 @@ int httpd_start(struct httpd *h, struct merr *err) {
                 (size_t) (h->thread_per_connection ? 1024 * 1024 : 0), MHD_OPTION_CONNECTION_LIMIT,
                 h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
-                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
         if (!h->daemon) {
                 close(fd);
@@ -491,6 +525,11 @@ struct httpd *httpd_free(struct httpd *h) {
         free(h->client_ca);
         free(h);
         return NULL;
+}
+
+const void *httpd_request_body(struct httpd_request *r, size_t *len) {
+        *len = r->body ? r->body->len : 0;
+        return r->body && r->body->data ? r->body->data : "";
 }
 
 const char *httpd_request_method(struct httpd_request *r) {

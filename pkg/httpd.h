@@ -12,9 +12,11 @@
  * A few server threads (options.threads) each run an epoll loop over their share of the connections and
  * call the handlers, so handlers run concurrently and must be quick: render and respond, never wait on the
  * network. With options.thread_per_connection every connection has a thread of its own instead, and a
- * response may be a stream (httpd_respond_stream()) whose producer waits for what it sends next. Every handler responds exactly once; one that returns without responding gets a 500. Requests
- * for paths without a handler get a 404 metav1.Status. Request bodies are not read (yet). Routes are fixed
- * before httpd_start().
+ * response may be a stream (httpd_respond_stream()) whose producer waits for what it sends next. Every
+ * handler responds exactly once; one that returns without responding gets a 500. Requests for paths without
+ * a handler get a 404 metav1.Status. A request's body is read whole before its handler is called
+ * (httpd_request_body()); one larger than options.max_body is answered 413 without calling the handler.
+ * Routes are fixed before httpd_start().
  *
  * Request data (method, path, query values, headers) is borrowed: valid until the handler returns.
  */
@@ -44,6 +46,7 @@ struct httpd_options {
         const char *client_ca_pem;
         /* a thread per connection (up to max_connections) instead of the shared loops: for streams */
         bool thread_per_connection;
+        size_t max_body; /* bytes of a request body; 0 means 1 MiB */
 };
 
 typedef void (*httpd_handler_fn)(struct httpd_request *req, void *userdata);
@@ -80,6 +83,8 @@ const char *httpd_request_path(struct httpd_request *r);
 /* The decoded value of the first query parameter named key ("" for "?key" or "?key="), or NULL when absent
  * or when memory runs out. */
 const char *httpd_request_query(struct httpd_request *r, const char *key);
+/* The request body (len bytes, followed by a NUL; "" when there was none). */
+const void *httpd_request_body(struct httpd_request *r, size_t *len);
 /* A request header by case-insensitive name, or NULL. */
 const char *httpd_request_header(struct httpd_request *r, const char *name);
 /* Every header whose name is name (case-insensitive), or starts with name when prefix is true, in the
