@@ -943,7 +943,7 @@ int api_put_quantity(json_object *obj, const char *key, const struct api_quantit
 
 /* ---- metadata ---- */
 
-static int get_map(json_object *obj, const char *key, const char *path, bool label_keys, struct api_map *ret,
+int api_get_map(json_object *obj, const char *key, const char *path, bool label_values, struct api_map *ret,
         struct api_errors *e) {
         char p[API_PATH_MAX], kp[API_PATH_MAX];
         json_object *m = NULL;
@@ -972,7 +972,7 @@ static int get_map(json_object *obj, const char *key, const char *path, bool lab
                                 k);
                         continue;
                 }
-                if (label_keys) {
+                if (label_values) {
                         const char *s = json_object_get_string(v);
                         size_t l = strlen(s);
                         if (l > 63 || (l > 0 && !match_qualified_name(s, 63)) || strchr(s, '/')) {
@@ -1029,8 +1029,8 @@ int api_meta_from_json(json_object *obj, const char *kind, enum api_name_rule ru
         (void) api_get_str(md, "uid", "metadata", &any, &m.uid, e);
         (void) api_get_str(md, "resourceVersion", "metadata", &any, &m.resource_version, e);
         (void) api_get_int(md, "generation", "metadata", false, 0, INT64_MAX, &m.generation, e);
-        (void) get_map(md, "labels", "metadata", true, &m.labels, e);
-        (void) get_map(md, "annotations", "metadata", false, &m.annotations, e);
+        (void) api_get_map(md, "labels", "metadata", true, &m.labels, e);
+        (void) api_get_map(md, "annotations", "metadata", false, &m.annotations, e);
         *ret = m;
         return 1;
 }

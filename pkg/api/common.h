@@ -190,6 +190,9 @@ int api_get_arr(json_object *obj, const char *key, const char *path, bool requir
         size_t max_items, json_object **ret, struct api_errors *e);
 int api_get_strv(json_object *obj, const char *key, const char *path, size_t min_items, size_t max_items,
         const struct api_str_rule *item_rule, struct api_strv *ret, struct api_errors *e);
+/* A string map with qualified-name keys (labels, annotations); label_values: values are label values. */
+int api_get_map(json_object *obj, const char *key, const char *path, bool label_values, struct api_map *ret,
+        struct api_errors *e);
 
 /* An int-or-string quantity that must be positive ("must be a positive quantity"), max 64 characters. The
  * original text is kept and emitted as it came (an integer stays an integer). */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/artifact.h"
 #include "api/project.h"
 #include "api/sandbox.h"
 #include "api/task.h"
@@ -724,6 +725,121 @@ START_TEST(test_build) {
 }
 END_TEST
 
+/* An Artifact body as callers send it to be created: what is accepted and filled in, and what is refused
+ * with which message (400-worthy -EBADMSG, or -EINVAL naming the field). */
+START_TEST(test_artifact_parse) {
+        static const struct {
+                const char *body;
+                bool strict;
+                int want;
+                const char *msg; /* in the error */
+        } cases[] = {
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"workspace:///w/r.json\"}}", true, 0,
+                        NULL},
+                {"{\"metadata\":{\"generateName\":\"r-\"},\"spec\":{\"uri\":\"s3://b/k\"}}", true, 0, NULL},
+                {"", true, -EBADMSG, "not one JSON object"},
+                {"{\"a\":1} x", true, -EBADMSG, "not one JSON object"},
+                {"[]", true, -EBADMSG, "not a JSON object"},
+                {"{\"metadata\":{\"name\":\"a\",\"colour\":1},\"spec\":{\"uri\":\"s3://b\",\"x\":2},\"y\":3}",
+                        true, -EBADMSG,
+                        "unknown field \"metadata.colour\", unknown field \"spec.x\", unknown field \"y\""},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"s3://b\",\"x\":2},\"y\":3}", false, 0,
+                        NULL},
+                {"{\"metadata\":{},\"spec\":{\"uri\":\"s3://b\"}}", true, -EINVAL,
+                        "metadata.name: Required value"},
+                {"{\"metadata\":{\"name\":\"A_b\"},\"spec\":{\"uri\":\"s3://b\"}}", true, -EINVAL,
+                        "metadata.name"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{}}", true, -EINVAL, "spec.uri: Required value"},
+                {"{\"metadata\":{\"name\":\"a\"}}", true, -EINVAL, "spec: Required value"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"workspace:///w/../etc\"}}", true,
+                        -EINVAL, "spec.uri"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"workspace://host/x\"}}", true, -EINVAL,
+                        "spec.uri"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"no scheme\"}}", true, -EINVAL,
+                        "spec.uri"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"workspace:///w/x\",\"path\":\"/w/y\"}}",
+                        true, -EINVAL, "spec.path"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"s3://b\",\"digest\":\"sha256:xyz\"}}",
+                        true, -EINVAL, "spec.digest"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"s3://b\",\"sizeBytes\":-1}}", true,
+                        -EINVAL, "spec.sizeBytes"},
+                {"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"s3://b\",\"kind\":\"Big Report\"}}",
+                        true, -EINVAL, "spec.kind"},
+                {"{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"7\"},\"spec\":{\"uri\":\"s3://b\"}}",
+                        true, -EINVAL, "metadata.resourceVersion: Forbidden"},
+                {"{\"kind\":\"Sandbox\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"s3://b\"}}", true,
+                        -EINVAL, "kind: Unsupported value"},
+                {"{\"metadata\":{\"name\":\"a\",\"labels\":{\"a b\":\"c\"}},\"spec\":{\"uri\":\"s3://b\"}}",
+                        true, -EINVAL, "metadata.labels"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct api_artifact a = {0};
+                struct merr err = MERR_INIT;
+                int r = api_artifact_parse(cases[i].body, strlen(cases[i].body), cases[i].strict, &a, &err);
+                ck_assert_msg(r == cases[i].want, "case %zu: got %d (%s)", i, r, merr_msg(&err));
+                if (cases[i].msg)
+                        ck_assert_msg(strstr(merr_msg(&err), cases[i].msg), "case %zu: '%s' lacks '%s'", i,
+                                merr_msg(&err), cases[i].msg);
+                api_artifact_release(&a);
+        }
+        /* defaults and what is filled in */
+        struct api_artifact a = {0};
+        struct merr err = MERR_INIT;
+        const char *body = "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"uri\":\"workspace:///w/r.json\"}}";
+        ck_assert_int_eq(api_artifact_parse(body, strlen(body), true, &a, &err), 0);
+        ck_assert_str_eq(a.kind, "file");
+        ck_assert_str_eq(a.path, "/w/r.json");
+        ck_assert(!a.has_size);
+        api_artifact_release(&a);
+}
+END_TEST
+
+/* Merge patches change labels and annotations only: null removes, preconditions come back. */
+START_TEST(test_artifact_merge_meta) {
+        struct api_artifact_patch p = {0};
+        struct merr err = MERR_INIT;
+        json_object *labels = json_tokener_parse("{\"a\":\"1\",\"b\":\"2\"}"),
+                    *ann = json_object_new_object();
+        const char *patch =
+                "{\"metadata\":{\"labels\":{\"a\":null,\"c\":\"3\"},\"annotations\":{\"n\":\"x y\"},"
+                "\"resourceVersion\":\"9\",\"uid\":\"u\"}}";
+        ck_assert_int_eq(api_artifact_merge_meta(patch, strlen(patch), true, labels, ann, &p, &err), 0);
+        ck_assert_str_eq(
+                json_object_to_json_string_ext(labels, JSON_C_TO_STRING_PLAIN), "{\"b\":\"2\",\"c\":\"3\"}");
+        ck_assert_str_eq(json_object_to_json_string_ext(ann, JSON_C_TO_STRING_PLAIN), "{\"n\":\"x y\"}");
+        ck_assert_str_eq(p.resource_version, "9");
+        ck_assert_str_eq(p.uid, "u");
+        api_artifact_patch_release(&p);
+        patch = "{\"metadata\":{\"labels\":null}}";
+        ck_assert_int_eq(api_artifact_merge_meta(patch, strlen(patch), true, labels, ann, &p, &err), 0);
+        ck_assert_int_eq(json_object_object_length(labels), 0);
+        api_artifact_patch_release(&p);
+        static const struct {
+                const char *patch;
+                int want;
+                const char *msg;
+        } bad[] = {
+                {"{\"spec\":{\"uri\":\"s3://x\"}}", -EINVAL, "spec: Forbidden"},
+                {"{\"status\":{}}", -EINVAL, "status: Forbidden"},
+                {"{\"metadata\":{\"labels\":{\"a\":\"not ok\"}}}", -EINVAL, "metadata.labels.a"},
+                {"{\"metadata\":{\"labels\":{\"a\":1}}}", -EINVAL, "metadata.labels.a"},
+                {"{\"metadata\":{\"labels\":[1]}}", -EINVAL, "metadata.labels"},
+                {"{\"metadata\":{\"owner\":\"x\"}}", -EBADMSG, "unknown field \"metadata.owner\""},
+                {"nope", -EBADMSG, "not one JSON object"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                merr_clear(&err);
+                int r = api_artifact_merge_meta(
+                        bad[i].patch, strlen(bad[i].patch), true, labels, ann, &p, &err);
+                ck_assert_msg(r == bad[i].want, "case %zu: got %d (%s)", i, r, merr_msg(&err));
+                ck_assert_msg(strstr(merr_msg(&err), bad[i].msg), "case %zu: '%s' lacks '%s'", i,
+                        merr_msg(&err), bad[i].msg);
+        }
+        json_object_put(labels);
+        json_object_put(ann);
+}
+END_TEST
+
 static Suite *api_suite(void) {
         Suite *s = suite_create("api");
         TCase *tc = tcase_create("core");
@@ -742,6 +858,8 @@ static Suite *api_suite(void) {
         tcase_add_test(tc, test_update_rules);
         tcase_add_test(tc, test_errors_json);
         tcase_add_test(tc, test_build);
+        tcase_add_test(tc, test_artifact_parse);
+        tcase_add_test(tc, test_artifact_merge_meta);
         suite_add_tcase(s, tc);
         return s;
 }
