@@ -32,6 +32,7 @@
 #include "kube/pool.h"
 #include "log.h"
 #include "operator/internal.h"
+#include "store/artifact.h"
 #include "store/taskoutput.h"
 #include "tail.h"
 #include "timestamp.h"
@@ -394,20 +395,22 @@ static void record_artifacts(struct task_run *run, json_object *list) {
                 if (!op_str(a, "digest"))
                         continue;
                 json_get_int64(a, "sizeBytes", JSON_OPTIONAL, &size, NULL);
-                struct task_artifact_record rec = {.task_uid = run->uid,
-                        .namespace = run->ns,
-                        .task_name = run->name,
-                        .sandbox = run->sandbox,
-                        .pod = run->pod,
-                        .name = op_str(a, "name"),
-                        .path = op_str(a, "path"),
+                struct artifact rec = {.namespace = run->ns,
+                        .name = op_str(a, "artifactName"),
+                        .kind = "file",
+                        .title = op_str(a, "name"),
                         .uri = op_str(a, "uri"),
+                        .path = op_str(a, "path"),
                         .content_type = op_str(a, "contentType"),
                         .digest = op_str(a, "digest"),
-                        .artifact_name = op_str(a, "artifactName"),
-                        .size_bytes = size};
+                        .has_size = true,
+                        .size_bytes = size,
+                        .task_name = run->name,
+                        .task_uid = run->uid,
+                        .sandbox = run->sandbox,
+                        .pod = run->pod};
                 struct merr err = MERR_INIT;
-                if (task_artifact_record(run->op->store, &rec, &err) < 0)
+                if (artifact_record_task(run->op->store, &rec, &err) < 0)
                         log_warn("cannot record an artifact", "task", run->key, "error", merr_msg(&err));
         }
 }

@@ -148,28 +148,3 @@ void task_output_abandon(struct task_output *o) {
         free(o->s[1].data);
         free(o);
 }
-
-int task_artifact_record(struct store *s, const struct task_artifact_record *a, struct merr *err) {
-        PGconn *conn = NULL;
-        char size[32];
-        int r = store_acquire(s, &conn, err);
-        if (r < 0)
-                return r;
-        snprintf(size, sizeof(size), "%" PRId64, a->size_bytes);
-        const char *params[] = {a->task_uid, a->name, a->namespace, a->task_name, a->sandbox, a->pod, a->path,
-                a->uri, a->content_type, size, a->digest, a->artifact_name};
-        PGresult *res = PQexecParams(conn,
-                "INSERT INTO task_artifacts (task_uid, name, namespace, task_name, sandbox, pod, path, uri, "
-                "content_type, size_bytes, digest, artifact_name) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (task_uid, name) DO "
-                "NOTHING",
-                12, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                const char *msg = PQresultErrorMessage(res);
-                r = merr_set(
-                        err, -EIO, "recording artifact %s: %.*s", a->name, (int) strcspn(msg, "\n"), msg);
-        }
-        PQclear(res);
-        store_release(s, conn);
-        return r;
-}

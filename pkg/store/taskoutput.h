@@ -4,8 +4,8 @@
  * of at most TASK_OUTPUT_CHUNK bytes (rows of task_output_chunks, numbered from 0; a shorter one when
  * output arrives after TASK_OUTPUT_FLUSH_MS without a write, so that followers see it), and one task_outputs
  * row per task carries the byte counts and whether the output is complete. Memory stays at one chunk per
- * stream however much the command writes. Artifacts a task produced are recorded beside it, with their
- * provenance. The operator is the only writer of these tables.
+ * stream however much the command writes. The operator is the only writer of these tables; the artifacts a
+ * task produced are recorded in artifact.h's table.
  */
 #pragma once
 
@@ -35,12 +35,3 @@ int task_output_write(
 int task_output_end(struct task_output *o, bool complete, const char *error, struct merr *err);
 /* Frees o without writing anything more (the task_outputs row stays incomplete). */
 void task_output_abandon(struct task_output *o);
-
-struct task_artifact_record {
-        const char *task_uid, *namespace, *task_name, *sandbox, *pod;
-        const char *name, *path, *uri, *content_type, *digest, *artifact_name;
-        int64_t size_bytes;
-};
-
-/* Records (or records again, unchanged) one artifact of a task in task_artifacts. */
-int task_artifact_record(struct store *s, const struct task_artifact_record *a, struct merr *err);

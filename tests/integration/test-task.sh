@@ -96,7 +96,7 @@ test_task_artifacts_and_ttl() {
         assert_eq "workspace://$DIR/reports/r.json" "$(tget report '.status.artifacts[?(@.name=="report")].uri')" "uri"
         # the artifact record, with its provenance, kept in the database beyond the task
         assert_eq "box|$POD|3|report-report" "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \
-                "select sandbox, pod, size_bytes, artifact_name from task_artifacts where task_uid = '$(tget report .metadata.uid)'")" \
+                "select sandbox, pod, size_bytes, name from artifacts where task_uid = '$(tget report .metadata.uid)'")" \
                 "artifact record"
         wait_for "lost finished" 30 finished lost
         assert_eq Failed "$(tget lost .status.phase)" "phase with a required artifact missing"

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/artifact.h"
+
+/* Writers hold it from taking a version to committing: versions commit in order, so what a reader sees is
+ * every change up to the newest version it sees */
+#define WRITE_LOCK_SQL "SELECT pg_advisory_xact_lock(7238201936)"
+
+static int pg_fail(struct merr *err, PGresult *res, const char *what) {
+        const char *msg = PQresultErrorMessage(res);
+        return merr_set(err, -EIO, "%s: %.*s", what, (int) strcspn(msg, "\n"), msg);
+}
+
+static bool exec(PGconn *conn, const char *sql, struct merr *err, const char *what) {
+        PGresult *res = PQexec(conn, sql);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+        if (!ok && err)
+                (void) pg_fail(err, res, what);
+        PQclear(res);
+        return ok;
+}
+
+static const char *nz(const char *s) {
+        return s ? s : "";
+}
+
+/* Inserts a in the caller's transaction (holding the write lock). */
+static int insert(PGconn *conn, const struct artifact *a, char uid[static 37], struct merr *err) {
+        char size[32];
+        snprintf(size, sizeof(size), "%" PRId64, a->size_bytes);
+        const char *params[] = {a->namespace, a->name, nz(a->kind), nz(a->title), a->uri, nz(a->path),
+                nz(a->content_type), a->has_size ? size : NULL, nz(a->digest), nz(a->task_name),
+                a->task_uid && *a->task_uid ? a->task_uid : NULL, nz(a->sandbox), nz(a->pod),
+                a->labels ? a->labels : "{}", a->annotations ? a->annotations : "{}",
+                a->registered_by ? "Registered" : "Task", nz(a->registered_by)};
+        PGresult *res = PQexecParams(conn,
+                "INSERT INTO artifacts (namespace, name, kind, title, uri, path, content_type, size_bytes, "
+                "digest, task_name, task_uid, sandbox, pod, labels, annotations, source, registered_by, "
+                "created_rv) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                "$17, nextval('artifact_versions')) RETURNING uid",
+                17, NULL, params, NULL, NULL, 0);
+        int r = 0;
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+                snprintf(uid, 37, "%s", PQgetvalue(res, 0, 0));
+        else if (state && strcmp(state, "23505") == 0)
+                r = merr_set(err, -EEXIST, "artifact %s already exists", a->name);
+        else
+                r = pg_fail(err, res, "storing an artifact");
+        PQclear(res);
+        return r;
+}
+
+/* Tombstones the live artifact ns/name (if uid, only when it is that one), in the caller's transaction. */
+static int tombstone(PGconn *conn, const char *ns, const char *name, const char *uid, struct merr *err) {
+        const char *params[] = {ns, name, uid && *uid ? uid : NULL};
+        PGresult *res = PQexecParams(conn,
+                "UPDATE artifacts SET deleted_at = now(), deleted_rv = nextval('artifact_versions') "
+                "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL AND ($3::uuid IS NULL OR uid = "
+                "$3::uuid) RETURNING uid",
+                3, NULL, params, NULL, NULL, 0);
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "deleting an artifact")
+                                                       : PQntuples(res);
+        PQclear(res);
+        return r;
+}
+
+/* BEGIN and the write lock; run(); COMMIT, or ROLLBACK when it failed. */
+static int in_transaction(PGconn *conn, int (*run)(PGconn *conn, const void *ud, struct merr *err),
+        const void *ud, struct merr *err) {
+        if (!exec(conn, "BEGIN", err, "starting a transaction"))
+                return -EIO;
+        int r = exec(conn, WRITE_LOCK_SQL, err, "locking artifacts") ? run(conn, ud, err) : -EIO;
+        if (r >= 0 && !exec(conn, "COMMIT", err, "committing"))
+                r = -EIO;
+        if (r < 0)
+                (void) exec(conn, "ROLLBACK", NULL, NULL);
+        return r;
+}
+
+static int run_record(PGconn *conn, const void *ud, struct merr *err) {
+        const struct artifact *a = ud;
+        char uid[37];
+        const char *params[] = {a->task_uid, nz(a->title)};
+        PGresult *res = PQexecParams(conn,
+                "SELECT 1 FROM artifacts WHERE task_uid = $1 AND title = $2 AND source = 'Task'", 2, NULL,
+                params, NULL, NULL, 0);
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "reading artifacts")
+                                                       : PQntuples(res);
+        PQclear(res);
+        if (r != 0) /* recorded before (perhaps deleted since), or failed */
+                return r < 0 ? r : 0;
+        r = tombstone(conn, a->namespace, a->name, NULL, err);
+        return r < 0 ? r : insert(conn, a, uid, err);
+}
+
+int artifact_record_task(struct store *s, const struct artifact *a, struct merr *err) {
+        PGconn *conn = NULL;
+        int r = store_acquire(s, &conn, err);
+        if (r < 0)
+                return r;
+        r = in_transaction(conn, run_record, a, err);
+        store_release(s, conn);
+        return r < 0 ? merr_wrap(err, r, "recording artifact %s", a->name) : 0;
+}
+
+struct create {
+        const struct artifact *a;
+        char *uid;
+};
+
+static int run_create(PGconn *conn, const void *ud, struct merr *err) {
+        const struct create *c = ud;
+        return insert(conn, c->a, c->uid, err);
+}
+
+int artifact_create(PGconn *conn, const struct artifact *a, char uid[static 37], struct merr *err) {
+        struct create c = {a, uid};
+        return in_transaction(conn, run_create, &c, err);
+}
+
+struct delete {
+        const char *ns, *name, *uid;
+};
+
+static int run_delete(PGconn *conn, const void *ud, struct merr *err) {
+        const struct delete *d = ud;
+        int r = tombstone(conn, d->ns, d->name, d->uid, err);
+        if (r == 0 && d->uid && *d->uid) {
+                const char *params[] = {d->ns, d->name};
+                PGresult *res = PQexecParams(conn,
+                        "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL",
+                        2, NULL, params, NULL, NULL, 0);
+                if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                        r = pg_fail(err, res, "reading artifacts");
+                else if (PQntuples(res) > 0)
+                        r = merr_set(
+                                err, -ESTALE, "the artifact %s has another uid than %s", d->name, d->uid);
+                PQclear(res);
+        }
+        if (r == 0)
+                return merr_set(err, -ENOENT, "artifact %s not found", d->name);
+        return r < 0 ? r : 0;
+}
+
+int artifact_delete(PGconn *conn, const char *ns, const char *name, const char *uid, struct merr *err) {
+        struct delete d = {ns, name, uid};
+        return in_transaction(conn, run_delete, &d, err);
+}
+
+struct update {
+        const char *ns, *name, *version, *labels, *annotations;
+};
+
+static int run_update(PGconn *conn, const void *ud, struct merr *err) {
+        const struct update *u = ud;
+        const char *params[] = {u->ns, u->name, u->version, u->labels, u->annotations};
+        PGresult *res = PQexecParams(conn,
+                "UPDATE artifacts SET labels = $4, annotations = $5, modified_rv = "
+                "nextval('artifact_versions') "
+                "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL AND "
+                "greatest(created_rv, modified_rv) = $3::bigint RETURNING uid",
+                5, NULL, params, NULL, NULL, 0);
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "updating an artifact")
+                                                       : PQntuples(res);
+        PQclear(res);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        res = PQexecParams(conn,
+                "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL", 2, NULL,
+                params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                r = pg_fail(err, res, "reading artifacts");
+        else if (PQntuples(res) > 0)
+                r = merr_set(err, -ESTALE, "the artifact %s changed since version %s", u->name, u->version);
+        else
+                r = merr_set(err, -ENOENT, "artifact %s not found", u->name);
+        PQclear(res);
+        return r;
+}
+
+int artifact_update_meta(PGconn *conn, const char *ns, const char *name, const char *version,
+        const char *labels, const char *annotations, struct merr *err) {
+        struct update u = {ns, name, version, labels, annotations};
+        return in_transaction(conn, run_update, &u, err);
+}
