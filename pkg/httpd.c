@@ -68,7 +68,7 @@ struct httpd {
 struct conn_state {
         bool headers_seen; /* the first call, with the headers only, is over */
         bool answered;
-        bool too_large;   /* the body went past max_body: the rest is dropped, the answer is 413 */
+        bool too_large; /* the body went past max_body: the rest is dropped, the answer is 413 */
         struct buf body;
         char uri[];
 };
@@ -86,7 +86,7 @@ struct httpd_request {
         const char *path;
         const char *query; /* raw, after '?', or NULL */
         const struct buf *body;
-        int status;        /* sent, or 0 */
+        int status; /* sent, or 0 */
         struct decoded *decoded;
 };
 

@@ -53,8 +53,8 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
 
 /* o[key] = the string value (not NULL). */
 void api_put(json_object *o, const char *key, const char *value);
-/* Responds with obj as JSON (200). */
-void api_respond_json(struct httpd_request *req, json_object *obj);
+/* Responds with obj as JSON. */
+void api_respond_json(struct httpd_request *req, int status, json_object *obj);
 
 /* A resource path after API_PREFIX ("/namespaces/NS/RESOURCE/NAME/SUB", namespace and the last two
  * optional), split into buf (size bytes) and pointed at by the fields. Returns 0, or -ENOENT when the path
@@ -69,8 +69,9 @@ bool api_wants_table(struct httpd_request *req);
 void api_age(const char *rfc3339, char *buf, size_t size); /* kubectl's age: 42s, 5m, 3h, 2d */
 json_object *api_column(const char *name, const char *type, const char *format, const char *desc);
 json_object *api_table(json_object *columns); /* takes columns */
-void api_table_row(json_object *table, json_object *cells, const char *ns, const char *name, const char *uid,
-        const char *created); /* takes cells */
+/* Adds a row (takes cells); returns its object's metadata (borrowed), for labels (kubectl --show-labels). */
+json_object *api_table_row(json_object *table, json_object *cells, const char *ns, const char *name,
+        const char *uid, const char *created);
 
 /* A read-only kind whose records come from one query (records.c). */
 struct api_kind {
@@ -90,11 +91,11 @@ void api_openapi(
         struct httpd_request *req, void *userdata); /* /openapi/v2, /openapi/v3[/apis/GROUP/VERSION] */
 void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         const char *sub); /* taskoutputs[/name[/log]] */
-void api_artifacts(struct httpd_request *req, struct apiserver *s, const char *ns,
-        const char *name); /* artifacts[/name] */
-void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns,
-        const char *name); /* objecthistories[/name] */
-void api_objecthistories_watch(struct httpd_request *req, struct apiserver *s, const char *ns);
+void api_artifacts(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
+        const char *ns, const char *name,
+        bool watch); /* artifacts[/name]: get, list, watch, create, delete */
+void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
+        bool watch); /* objecthistories[/name] */
 
 /* The history mirror (mirror.c): watches the mbox kinds and stores every state in object_history. */
 struct api_mirror;
@@ -124,3 +125,37 @@ int api_query_param(struct api_query *q, const char *s, size_t len);
 int api_label_selector(const char *sel, const char *labels, struct api_query *q, struct merr *err);
 int api_field_selector(
         const char *sel, const struct api_field *fields, struct api_query *q, struct merr *err);
+
+/* A kind whose records are rows numbered by a version column, the resourceVersion (list.c, watch.c). */
+struct api_source {
+        const char *resource, *kind; /* "artifacts", "Artifact" */
+        const char *select;          /* "SELECT ... WHERE true": the records (get, list), conditions follow */
+        const char *events;          /* the same columns for every change (watch); the same as select for a
+                                      * history, where each record is a change */
+        const char *rv;              /* the version column in both */
+        const char *newest;          /* SQL: the newest version */
+        const struct api_field *fields;
+        const char *labels;      /* SQL of the jsonb labels */
+        const char *time;        /* the column since/until select on, or NULL */
+        const char *token;       /* continue tokens start with it: "h1." */
+        int c_rv, c_type;        /* result columns: the version; the watch event's type (-1: all are ADDED) */
+        bool initial_is_history; /* sendInitialEvents sends every change (not the records a list shows) */
+        json_object *(*record)(PGresult *res, int row);
+        json_object *(*table)(PGresult *res, int from, int to);
+};
+/* A decimal in [min, max] that is all of s. */
+bool api_parse_num(const char *s, long long min, long long max, long long *ret);
+/* Appends the condition "lhs $n", value being parameter n ("name =", "id >"). Returns 0 or -E2BIG. */
+int api_query_cond(struct api_query *q, const char *lhs, const char *value);
+/* The conditions of a list's query parameters (selectors, since/until, continue) into q, and its limit;
+ * answers 400 and returns < 0 when one is bad. */
+int api_list_query(
+        struct httpd_request *req, const struct api_source *src, struct api_query *q, long long *limit);
+/* A database connection, or < 0 with the request answered 503. */
+int api_source_connect(
+        struct httpd_request *req, struct apiserver *s, const struct api_source *src, PGconn **conn);
+/* One record: the first row that q's conditions select (404 when none). */
+void api_get(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns,
+        const char *name, struct api_query *q);
+void api_list(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns);
+void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns);

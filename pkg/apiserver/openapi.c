@@ -6,11 +6,12 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "apiserver/internal.h"
 
-#define OPENAPI_HASH "mbox-v1alpha1-3" /* changes with the document: clients cache by it */
+#define OPENAPI_HASH "mbox-v1alpha1-4" /* changes with the document: clients cache by it */
 #define GV_PATH      "apis/" API_GROUP "/" API_VERSION
 #define SCHEMA_PFX   "dev.mbox.runtime.v1alpha1."
 
@@ -81,30 +82,79 @@ static void add_list(json_object *schemas, const char *kind, const char *what) {
         add_kind(schemas, list, object(what, "items", items, NULL), "ListMeta");
 }
 
-static void add_path(json_object *paths, const char *resource, const char *kind, const char *what) {
-        char path[160], schema[128];
-        json_object *get = json_object_new_object(), *op = json_object_new_object(),
-                    *resp = json_object_new_object(), *ok = json_object_new_object(),
-                    *content = json_object_new_object(), *json = json_object_new_object(),
+/* The JSON body of a request or response, as the schema of kind. */
+static json_object *json_content(const char *kind) {
+        json_object *content = json_object_new_object(), *json = json_object_new_object(),
                     *sch = json_object_new_object();
-        snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s", resource);
-        snprintf(schema, sizeof(schema), "#/components/schemas/" SCHEMA_PFX "%sList", kind);
+        char schema[128];
+        snprintf(schema, sizeof(schema), "#/components/schemas/" SCHEMA_PFX "%s", kind);
         api_put(sch, "$ref", schema);
         json_object_object_add(json, "schema", sch);
         json_object_object_add(content, "application/json", json);
+        return content;
+}
+
+/* An operation on the collection, answering code with a body of schema answer. */
+static json_object *operation(const char *kind, const char *what, const char *code, const char *answer) {
+        json_object *op = json_object_new_object(), *resp = json_object_new_object(),
+                    *ok = json_object_new_object(), *gvk = json_object_new_object();
         api_put(ok, "description", "OK");
-        json_object_object_add(ok, "content", content);
-        json_object_object_add(resp, "200", ok);
+        json_object_object_add(ok, "content", json_content(answer));
+        json_object_object_add(resp, code, ok);
         api_put(op, "description", what);
         json_object_object_add(op, "responses", resp);
         /* kubectl explain finds the kind of a resource here */
-        json_object *gvk = json_object_new_object();
         api_put(gvk, "group", API_GROUP);
         api_put(gvk, "kind", kind);
         api_put(gvk, "version", API_VERSION);
         json_object_object_add(op, "x-kubernetes-group-version-kind", gvk);
-        json_object_object_add(get, "get", op);
-        json_object_object_add(paths, path, get);
+        return op;
+}
+
+/* fieldValidation, which kubectl looks for on an operation to leave checking fields to the server. */
+static json_object *field_validation(void) {
+        json_object *params = json_object_new_array(), *fv = json_object_new_object();
+        api_put(fv, "name", "fieldValidation");
+        api_put(fv, "in", "query");
+        api_put(fv, "description",
+                "Strict (the default): unknown fields are an error; Ignore or Warn: they are dropped.");
+        json_object_object_add(fv, "schema", typed("string", NULL, "Strict, Warn or Ignore."));
+        json_object_array_add(params, fv);
+        return params;
+}
+
+/* The collection's path: get (list); and when writable, post (create) there and patch (labels and
+ * annotations) on the item's path. */
+static void add_path(
+        json_object *paths, const char *resource, const char *kind, const char *what, bool writable) {
+        char path[160], list[80];
+        json_object *item = json_object_new_object();
+        snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s", resource);
+        snprintf(list, sizeof(list), "%sList", kind);
+        json_object_object_add(item, "get", operation(kind, what, "200", list));
+        if (writable) {
+                json_object *post = operation(kind, "create", "201", kind), *body = json_object_new_object(),
+                            *one = json_object_new_object(),
+                            *patch = operation(kind,
+                                    "merge patch of metadata.labels and metadata.annotations", "200", kind),
+                            *pbody = json_object_new_object(), *pcontent = json_object_new_object(),
+                            *pjson = json_object_new_object();
+                json_object_object_add(body, "content", json_content(kind));
+                json_object_object_add(body, "required", json_object_new_boolean(1));
+                json_object_object_add(post, "requestBody", body);
+                json_object_object_add(post, "parameters", field_validation());
+                json_object_object_add(item, "post", post);
+                json_object_object_add(pjson, "schema", typed("object", NULL, "A JSON merge patch."));
+                json_object_object_add(pcontent, "application/merge-patch+json", pjson);
+                json_object_object_add(pbody, "content", pcontent);
+                json_object_object_add(patch, "requestBody", pbody);
+                json_object_object_add(patch, "parameters", field_validation());
+                json_object_object_add(one, "patch", patch);
+                snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s/{name}", resource);
+                json_object_object_add(paths, path, one);
+                snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s", resource);
+        }
+        json_object_object_add(paths, path, item);
 }
 
 static char *document;
@@ -117,11 +167,15 @@ static void build(void) {
         api_put(info, "title", "mbox-apiserver");
         api_put(info, "version", API_VERSION);
         json_object_object_add(doc, "info", info);
-        add_path(paths, "objecthistories", "ObjectHistory", "list or watch ObjectHistory");
-        add_path(paths, "taskoutputs", "TaskOutput", "list TaskOutput");
-        add_path(paths, "artifacts", "Artifact", "list Artifact");
+        add_path(paths, "objecthistories", "ObjectHistory", "list or watch ObjectHistory", false);
+        add_path(paths, "taskoutputs", "TaskOutput", "list TaskOutput", false);
+        add_path(paths, "artifacts", "Artifact", "list or watch Artifact", true);
         json_object_object_add(doc, "paths", paths);
 
+        json_object *labels = typed("object", NULL, "Labels (Artifact): for label selectors."),
+                    *annotations = typed("object", NULL, "Annotations (Artifact)."), *sv = str("A value.");
+        json_object_object_add(labels, "additionalProperties", sv);
+        json_object_object_add(annotations, "additionalProperties", json_object_get(sv));
         json_object_object_add(schemas, SCHEMA_PFX "ObjectMeta",
                 object("Metadata of a record.", "name", str("Name of the record."), "namespace",
                         str("Namespace of the record: its object's namespace (for a Project, the project's "
@@ -131,7 +185,10 @@ static void build(void) {
                             "after."),
                         "creationTimestamp",
                         when("When the record was made (for an ObjectHistory, when the state came to be)."),
-                        NULL));
+                        "uid", str("Unique for the record's lifetime (Artifact, TaskOutput)."),
+                        "generateName",
+                        str("Create only (Artifact): a name made of this prefix and five random characters."),
+                        "labels", labels, "annotations", annotations, NULL));
         json_object_object_add(schemas, SCHEMA_PFX "ListMeta",
                 object("Metadata of a list.", "resourceVersion",
                         str("Where a watch that follows this list starts."), "continue",
@@ -192,22 +249,31 @@ static void build(void) {
                 "ObjectMeta");
         add_list(schemas, "TaskOutput", "Task outputs.");
 
+        json_object *status = object("Set by the server.", "source",
+                str("Task: recorded by mbox-operator from the task's declared outputs; Registered: created "
+                    "through this API."),
+                "registeredBy", str("Who created it (Registered)."), NULL);
         add_kind(schemas, "Artifact",
-                object("A file an ExecutionTask declared and produced, as recorded when the command exited, "
-                       "with "
-                       "its provenance. Named <task>-<artifact>.",
+                object("A reference to a file, with what it is and where it came from. mbox-operator records "
+                       "the files an ExecutionTask declared and produced (named <task>-<artifact>); anyone "
+                       "with create on artifacts registers others. A named task vouches for the provenance: "
+                       "the server fills in its uid, sandbox and pod and refuses values that contradict it.",
                         "spec",
-                        object("The file and where it came from.", "name",
-                                str("The artifact's name in the task."), "uri",
-                                str("workspace:///<path in the workspace>."), "path",
-                                str("Its path in the sandbox."), "contentType", str("Media type."),
-                                "sizeBytes", typed("integer", "int64", "Size in bytes."), "digest",
-                                str("sha256:<hex> of its content."), "task",
-                                object("The ExecutionTask that produced it.", "name", str("Its name."), "uid",
-                                        str("Its uid."), NULL),
-                                "sandbox", str("The Sandbox it was produced in."), "pod",
-                                str("The pod the command ran in."), NULL),
-                        NULL),
+                        object("The file and where it came from.", "kind",
+                                str("What it is, a DNS label: file (the default), report, log, ..."), "name",
+                                str("A name for people; for a task's artifact, its name in the task."), "uri",
+                                str("Where it is: workspace:///<absolute path in the sandbox workspace>, or "
+                                    "another scheme://... URI. Required."),
+                                "path", str("For a workspace URI, its path (filled in)."), "contentType",
+                                str("Media type, e.g. application/json."), "sizeBytes",
+                                typed("integer", "int64", "Size in bytes."), "digest",
+                                str("sha256:<64 hex digits> (or sha512:) of its content."), "task",
+                                object("The ExecutionTask that produced it.", "name",
+                                        str("Its name, in the artifact's namespace."), "uid",
+                                        str("Its uid (filled in from the task)."), NULL),
+                                "sandbox", str("The Sandbox it was produced in (filled in from the task)."),
+                                "pod", str("The pod the command ran in (filled in from the task)."), NULL),
+                        "status", status, NULL),
                 "ObjectMeta");
         add_list(schemas, "Artifact", "Artifacts.");
 

@@ -35,10 +35,10 @@ void api_serve_records(struct httpd_request *req, struct apiserver *s, const str
                 k->subresource(req, s, res, name);
         else if (name) {
                 _cleanup_json_ json_object *o = k->record(res, 0);
-                api_respond_json(req, o);
+                api_respond_json(req, 200, o);
         } else if (api_wants_table(req)) {
                 _cleanup_json_ json_object *t = k->table(res);
-                api_respond_json(req, t);
+                api_respond_json(req, 200, t);
         } else {
                 _cleanup_json_ json_object *list = json_object_new_object();
                 json_object *items = json_object_new_array(), *meta = json_object_new_object();
@@ -51,7 +51,7 @@ void api_serve_records(struct httpd_request *req, struct apiserver *s, const str
                 for (int i = 0; i < PQntuples(res); i++)
                         json_object_array_add(items, k->record(res, i));
                 json_object_object_add(list, "items", items);
-                api_respond_json(req, list);
+                api_respond_json(req, 200, list);
         }
         PQclear(res);
         store_release(s->store, conn);

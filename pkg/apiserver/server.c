@@ -19,7 +19,7 @@ void api_put(json_object *o, const char *key, const char *value) {
         json_object_object_add(o, key, json_object_new_string(value));
 }
 
-void api_respond_json(struct httpd_request *req, json_object *obj) {
+void api_respond_json(struct httpd_request *req, int status, json_object *obj) {
         size_t len = 0;
         const char *s = json_object_to_json_string_length(
                 obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -27,7 +27,7 @@ void api_respond_json(struct httpd_request *req, json_object *obj) {
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
                 return;
         }
-        httpd_respond(req, 200, "application/json", s, len);
+        httpd_respond(req, status, "application/json", s, len);
 }
 
 /* Discovery: any authenticated caller (kube-apiserver's aggregator reads it as itself). */
@@ -95,21 +95,31 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                         req, 404, "NotFound", "the server could not find the requested resource");
                 return;
         }
-        if (strcmp(httpd_request_method(req), "GET") != 0) {
-                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s",
-                        httpd_request_method(req), ap.resource);
+        const char *method = httpd_request_method(req);
+        bool artifacts = strcmp(ap.resource, "artifacts") == 0 && !ap.subresource;
+        /* artifacts are created in their collection, patched and deleted by name; the rest is read */
+        bool writable = artifacts &&
+                        ((strcmp(method, "POST") == 0 && !ap.name) ||
+                                ((strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0) && ap.name));
+        if (strcmp(method, "GET") != 0 && !writable) {
+                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s", method,
+                        ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "");
                 return;
         }
         const char *watch = httpd_request_query(req, "watch");
-        bool watching = watch && (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0);
-        if (watching && (ap.name || strcmp(ap.resource, "objecthistories") != 0)) {
+        bool watching = strcmp(method, "GET") == 0 && watch &&
+                        (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0);
+        if (watching && (ap.name || !(artifacts || strcmp(ap.resource, "objecthistories") == 0))) {
                 httpd_respond_status(
-                        req, 405, "MethodNotAllowed", "watch is not supported on %s yet", ap.resource);
+                        req, 405, "MethodNotAllowed", "watch is not supported on %s", ap.resource);
                 return;
         }
-        struct api_attrs attrs = {.verb = watching  ? "watch"
-                                          : ap.name ? "get"
-                                                    : "list",
+        struct api_attrs attrs = {.verb = strcmp(method, "POST") == 0     ? "create"
+                                          : strcmp(method, "DELETE") == 0 ? "delete"
+                                          : strcmp(method, "PATCH") == 0  ? "patch"
+                                          : watching                      ? "watch"
+                                          : ap.name                       ? "get"
+                                                                          : "list",
                 .namespace = ap.namespace,
                 .resource = ap.resource,
                 .subresource = ap.subresource,
@@ -121,19 +131,16 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 api_taskoutputs(req, s, ap.namespace, ap.name, ap.subresource);
                 return;
         }
-        if (strcmp(ap.resource, "artifacts") == 0 && !ap.subresource) {
+        if (artifacts) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
-                api_artifacts(req, s, ap.namespace, ap.name);
+                api_artifacts(req, s, &user, ap.namespace, ap.name, watching);
                 return;
         }
         if (strcmp(ap.resource, "objecthistories") == 0 && !ap.subresource) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
-                if (watching)
-                        api_objecthistories_watch(req, s, ap.namespace);
-                else
-                        api_objecthistories(req, s, ap.namespace, ap.name);
+                api_objecthistories(req, s, ap.namespace, ap.name, watching);
                 return;
         }
         httpd_respond_status(

@@ -52,8 +52,8 @@ json_object *api_table(json_object *columns) {
         return t;
 }
 
-void api_table_row(json_object *table, json_object *cells, const char *ns, const char *name, const char *uid,
-        const char *created) {
+json_object *api_table_row(json_object *table, json_object *cells, const char *ns, const char *name,
+        const char *uid, const char *created) {
         json_object *rows = NULL, *row = json_object_new_object(), *obj = json_object_new_object(),
                     *m = json_object_new_object();
         json_object_object_get_ex(table, "rows", &rows);
@@ -67,4 +67,5 @@ void api_table_row(json_object *table, json_object *cells, const char *ns, const
         json_object_object_add(obj, "metadata", m);
         json_object_object_add(row, "object", obj);
         json_object_array_add(rows, row);
+        return m;
 }

@@ -380,3 +380,143 @@ test_history_retention() {
         [ "$(rows new)" -ge 1 ] || fail "a state younger than the retention was pruned"
         grep -q 'pruned states past their retention' "$APILOG" || fail "the pruning is not logged"
 }
+
+# direct NS METHOD CONTENT-TYPE BODY-FILE: a request to NS's artifacts straight to the apiserver as an
+# admin through the front proxy; prints "CODE REASON"
+direct() {
+        curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
+                -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' -X "$2" -H "Content-Type: $3" \
+                --data-binary "@$4" "https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$1/artifacts" |
+                jq -r '"\(.code) \(.reason)"'
+}
+
+test_artifacts_create_watch_delete() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        local p ns out watched wpid me
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" box
+        wait_for "sandbox box Running" 60 phase_is "$ns" box Running
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: build, namespace: $ns}
+spec:
+  sandboxRef: {name: box}
+  command: ["true"]
+YAML
+        built() { [ "$(kubectl -n "$ns" get mtask build -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        wait_for "build Succeeded" 30 built
+        # kubectl get -w from the start: what is created and deleted streams in
+        watched=$(mktemp)
+        printf 'file %s\n' "$watched" >>"$_cleanup_file"
+        kubectl -n "$ns" get artifacts -w --output-watch-events >"$watched" 2>&1 &
+        wpid=$!
+        printf 'pid %s\n' "$wpid" >>"$_cleanup_file"
+        # register a report the task wrote, as a user does: kubectl create -f
+        out=$(kubectl create -f - 2>&1 <<YAML
+apiVersion: runtime.mbox.dev/v1alpha1
+kind: Artifact
+metadata:
+  name: test-report
+  namespace: $ns
+  labels: {suite: unit}
+spec:
+  kind: report
+  name: Test report
+  uri: workspace:///workspace/reports/test.json
+  contentType: application/json
+  sizeBytes: 1234
+  task: {name: build}
+YAML
+)
+        assert_eq "artifact.runtime.mbox.dev/test-report created" "$out" "kubectl create"
+        # the task vouches for the provenance: its uid, sandbox and pod are filled in
+        out=$(kubectl -n "$ns" get artifact test-report -o json)
+        assert_eq "$(kubectl -n "$ns" get mtask build -o jsonpath='{.metadata.uid}')" "$(jq -r .spec.task.uid <<<"$out")" "task uid"
+        assert_eq box "$(jq -r .spec.sandbox <<<"$out")" "sandbox from the task"
+        assert_eq "$(kubectl -n "$ns" get mtask build -o jsonpath='{.status.podName}')" "$(jq -r .spec.pod <<<"$out")" "pod from the task"
+        assert_eq /workspace/reports/test.json "$(jq -r .spec.path <<<"$out")" "path of the workspace URI"
+        me=$(kubectl auth whoami -o jsonpath='{.status.userInfo.username}')
+        assert_eq "Registered $me" "$(jq -r '"\(.status.source) \(.status.registeredBy)"' <<<"$out")" "who registered it"
+        out=$(kubectl -n "$ns" get artifacts)
+        assert_contains "$out" "KIND" "Table columns"
+        assert_contains "$out" "report" "kind column"
+        # generateName, selectors
+        out=$(kubectl create -o name -f - <<YAML
+apiVersion: runtime.mbox.dev/v1alpha1
+kind: Artifact
+metadata: {generateName: log-, namespace: $ns}
+spec: {kind: log, uri: "https://ci.example.com/build/1/log.txt", sandbox: box}
+YAML
+)
+        [[ $out =~ ^artifact.runtime.mbox.dev/log-[a-z0-9]{5}$ ]] || fail "generateName: got '$out'"
+        assert_eq test-report "$(kubectl -n "$ns" get artifacts -l suite=unit -o jsonpath='{.items[*].metadata.name}')" "label selector"
+        assert_eq "${out#*/}" "$(kubectl -n "$ns" get artifacts --field-selector spec.kind=log -o jsonpath='{.items[*].metadata.name}')" "field selector"
+        # what is wrong is refused with the reason, and nothing is stored
+        local manifest
+        manifest() { printf 'apiVersion: runtime.mbox.dev/v1alpha1\nkind: Artifact\nmetadata: {name: %s, namespace: %s}\nspec: %s\n' "$1" "$ns" "$2"; }
+        assert_contains "$(manifest test-report '{uri: "workspace:///x"}' | kubectl create -f - 2>&1)" "AlreadyExists" "a taken name"
+        assert_contains "$(manifest bad '{uri: "workspace:///x", colour: red}' | kubectl create -f - 2>&1)" 'unknown field "spec.colour"' "an unknown field"
+        assert_contains "$(manifest bad '{uri: "workspace:///a/../etc/passwd"}' | kubectl create -f - 2>&1)" "spec.uri" "a path that climbs out"
+        assert_contains "$(manifest bad '{uri: "workspace:///x", digest: "md5:abc"}' | kubectl create -f - 2>&1)" "spec.digest" "a bad digest"
+        assert_contains "$(manifest bad '{kind: report}' | kubectl create -f - 2>&1)" "spec.uri: Required value" "no uri"
+        assert_contains "$(manifest bad '{uri: "workspace:///x", task: {name: nosuch}}' | kubectl create -f - 2>&1)" \
+                'spec.task.name: Not found: ExecutionTask "nosuch"' "a task that does not exist"
+        assert_contains "$(manifest bad '{uri: "workspace:///x", task: {name: build}, sandbox: other}' | kubectl create -f - 2>&1)" \
+                'spec.sandbox: Invalid value: "other": ExecutionTask "build" says "box"' "provenance that contradicts the task"
+        gone "$ns" artifacts bad || fail "a refused artifact was stored"
+        # unknown fields are dropped when the caller asks for it
+        assert_eq "artifact.runtime.mbox.dev/lax created" \
+                "$(manifest lax '{uri: "workspace:///x", colour: red}' | kubectl create --validate=false -f - 2>&1)" "--validate=false"
+        # malformed requests straight to the server: 4xx Status answers
+        local body
+        body=$(mktemp)
+        printf 'file %s\n' "$body" >>"$_cleanup_file"
+        printf '{"metadata":{"name":"x"},"spec":{"uri":"workspace:///x"}}' >"$body"
+        assert_eq "415 UnsupportedMediaType" "$(direct "$ns" POST text/plain "$body")" "a wrong content type"
+        assert_eq "415 UnsupportedMediaType" "$(direct "$ns" POST application/yaml "$body")" "YAML"
+        printf '{"metadata":' >"$body"
+        assert_eq "400 BadRequest" "$(direct "$ns" POST application/json "$body")" "a body that is not JSON"
+        printf '[1, 2]' >"$body"
+        assert_eq "400 BadRequest" "$(direct "$ns" POST application/json "$body")" "a body that is not an object"
+        head -c 2000000 /dev/zero | tr '\0' ' ' >"$body"
+        assert_eq "413 RequestEntityTooLarge" "$(direct "$ns" POST application/json "$body")" "an oversized body"
+        : >"$body"
+        assert_eq "405 MethodNotAllowed" "$(direct "$ns" PUT application/json "$body")" "PUT"
+        # a project viewer reads artifacts and cannot create them; a developer can
+        kubectl -n "$ns" create rolebinding view-carol --clusterrole=mbox-viewer --user=carol >/dev/null
+        kubectl -n "$ns" create rolebinding dev-erin --clusterrole=mbox-developer --user=erin >/dev/null
+        wait_for "carol can read" 20 kubectl -n "$ns" get artifact test-report --as=carol
+        assert_contains "$(manifest by-carol '{uri: "workspace:///x"}' | kubectl create --as=carol -f - 2>&1)" "forbidden" "a viewer cannot create"
+        manifest by-erin '{uri: "workspace:///x"}' | kubectl create --as=erin -f - >/dev/null || fail "a developer cannot create"
+        assert_eq erin "$(kubectl -n "$ns" get artifact by-erin -o jsonpath='{.status.registeredBy}')" "registered by the developer"
+        # labels and annotations change (kubectl label, annotate: merge patches); nothing else does
+        assert_eq "artifact.runtime.mbox.dev/test-report labeled" "$(kubectl -n "$ns" label artifact test-report stage=final 2>&1)" "kubectl label"
+        assert_eq "artifact.runtime.mbox.dev/test-report annotated" "$(kubectl -n "$ns" annotate artifact test-report note=kept 2>&1)" "kubectl annotate"
+        assert_eq "final kept unit" "$(kubectl -n "$ns" get artifact test-report -o jsonpath='{.metadata.labels.stage} {.metadata.annotations.note} {.metadata.labels.suite}')" "labels and annotations"
+        assert_eq test-report "$(kubectl -n "$ns" get artifacts -l stage=final -o jsonpath='{.items[*].metadata.name}')" "selected by the new label"
+        assert_contains "$(kubectl -n "$ns" patch artifact test-report --type=merge -p '{"spec":{"uri":"workspace:///y"}}' 2>&1)" \
+                "spec: Forbidden" "the spec does not change"
+        assert_contains "$(kubectl -n "$ns" patch artifact test-report --type=json -p '[{"op":"remove","path":"/metadata/labels"}]' 2>&1)" \
+                "application/merge-patch+json" "a JSON patch says which patches work"
+        assert_contains "$(kubectl -n "$ns" label artifact test-report 'bad key=x' 2>&1)" "invalid" "a bad label"
+        assert_contains "$(kubectl -n "$ns" label artifact test-report stage=again --overwrite --resource-version=1 2>&1)" "modified" "a stale resourceVersion"
+        # delete; the name is free again
+        assert_eq "artifact.runtime.mbox.dev \"test-report\" deleted from $ns namespace" "$(kubectl -n "$ns" delete artifact test-report 2>&1)" "kubectl delete"
+        assert_contains "$(kubectl -n "$ns" get artifact test-report 2>&1)" "NotFound" "gone after delete"
+        assert_contains "$(kubectl -n "$ns" delete artifact test-report 2>&1)" "NotFound" "a second delete"
+        manifest test-report '{uri: "workspace:///again"}' | kubectl create -f - >/dev/null || fail "the name is not free after delete"
+        # the watch saw each creation and the deletion, in order
+        streamed() { grep -q 'DELETED.*test-report' "$watched" && [ "$(grep -c 'ADDED.*test-report' "$watched")" -eq 2 ]; }
+        wait_for "the watch to stream the changes" 20 streamed
+        assert_eq "ADDED ADDED ADDED ADDED MODIFIED DELETED ADDED" \
+                "$(awk '$2 ~ /^(test-report|lax|by-erin|log-)/ {printf "%s ", $1}' "$watched" | sed -E 's/(MODIFIED )+/MODIFIED /; s/ $//')" "events in order"
+        kill "$wpid"
+        # a streaming list: the artifacts there are, then the bookmark that ends the initial events
+        out=$(timeout 10 kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/artifacts?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=2" |
+                jq -r '"\(.type) \(.object.metadata.name // "")"' | sort | paste -sd' ')
+        assert_eq "ADDED by-erin ADDED lax ADDED test-report BOOKMARK " "$(sed -E 's/ADDED log-[a-z0-9]{5} //' <<<"$out")" "initial events"
+}

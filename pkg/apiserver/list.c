@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * get and list of a kind whose records are rows numbered by a version column (struct api_source): list
+ * takes label and field selectors, since/until (when the kind has a time), limit and continue; answers are
+ * the object, the list with its resourceVersion (the newest version, read before the rows, so a watch from
+ * it misses nothing) or a Table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/internal.h"
+#include "jsonutil.h"
+#include "timestamp.h"
+
+#define PAGE_MAX 5000 /* items in one answer without a smaller limit; the rest come with continue */
+
+bool api_parse_num(const char *s, long long min, long long max, long long *ret) {
+        char *end;
+        if (!s || *s < '0' || *s > '9' || strlen(s) > 18)
+                return false;
+        *ret = strtoll(s, &end, 10);
+        return *end == '\0' && *ret >= min && *ret <= max;
+}
+
+int api_query_cond(struct api_query *q, const char *lhs, const char *value) {
+        int k = api_query_param(q, value, strlen(value));
+        if (k < 0 || buf_printf(&q->where, " AND %s $%d", lhs, k) < 0)
+                return -E2BIG;
+        return 0;
+}
+
+int api_list_query(
+        struct httpd_request *req, const struct api_source *src, struct api_query *q, long long *limit) {
+        const char *ls = httpd_request_query(req, "labelSelector"),
+                   *fs = httpd_request_query(req, "fieldSelector"),
+                   *cont = httpd_request_query(req, "continue"), *lim = httpd_request_query(req, "limit"),
+                   *since = httpd_request_query(req, "since"), *until = httpd_request_query(req, "until");
+        struct merr err = MERR_INIT;
+        long long after = 0;
+        char fmt[128];
+        *limit = PAGE_MAX;
+        if (lim && *lim && !api_parse_num(lim, 0, 1000000, limit)) {
+                httpd_respond_status(
+                        req, 400, "BadRequest", "limit: expected a number of items, got \"%.64s\"", lim);
+                return -EINVAL;
+        }
+        if (*limit == 0 || *limit > PAGE_MAX)
+                *limit = PAGE_MAX;
+        size_t tl = strlen(src->token);
+        if (cont && *cont &&
+                (strncmp(cont, src->token, tl) != 0 ||
+                        !api_parse_num(cont + tl, 1, 999999999999999999LL, &after))) {
+                httpd_respond_status(req, 400, "BadRequest",
+                        "continue: the token is not one this server gave out; list again without it");
+                return -EINVAL;
+        }
+        if ((ls && api_label_selector(ls, src->labels, q, &err) < 0) ||
+                (fs && api_field_selector(fs, src->fields, q, &err) < 0)) {
+                httpd_respond_status(req, 400, "BadRequest", "%s", merr_msg(&err));
+                return -EINVAL;
+        }
+        const char *times[] = {since, until};
+        for (size_t i = 0; i < 2; i++) {
+                struct timestamp t;
+                if (!times[i] || !*times[i])
+                        continue;
+                if (!src->time) {
+                        httpd_respond_status(req, 400, "BadRequest", "%s: %s are not selected by time",
+                                i ? "until" : "since", src->resource);
+                        return -EINVAL;
+                }
+                if (timestamp_parse(times[i], &t, &err) < 0) {
+                        httpd_respond_status(
+                                req, 400, "BadRequest", "%s: %s", i ? "until" : "since", merr_msg(&err));
+                        return -EINVAL;
+                }
+                snprintf(fmt, sizeof(fmt), "%s %s", src->time, i ? "<" : ">=");
+                if (api_query_cond(q, fmt, times[i]) < 0)
+                        goto too_long;
+        }
+        if (after) {
+                char a[24];
+                snprintf(a, sizeof(a), "%lld", after);
+                snprintf(fmt, sizeof(fmt), "%s >", src->rv);
+                if (api_query_cond(q, fmt, a) < 0)
+                        goto too_long;
+        }
+        return 0;
+too_long:
+        httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        return -E2BIG;
+}
+
+int api_source_connect(
+        struct httpd_request *req, struct apiserver *s, const struct api_source *src, PGconn **conn) {
+        struct merr err = MERR_INIT;
+        if (!s->store) {
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "%s are not available: mbox-apiserver runs without a database", src->resource);
+                return -ENOTCONN;
+        }
+        if (store_acquire(s->store, conn, &err) < 0) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s",
+                        src->resource, merr_msg(&err));
+                return -ENOTCONN;
+        }
+        return 0;
+}
+
+/* The rows of q (limit + 1 of them, to know whether there is more), the object or the page. */
+static void serve(struct httpd_request *req, struct apiserver *s, const struct api_source *src,
+        const char *ns, const char *name, struct api_query *q, long long limit) {
+        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
+        PGconn *conn = NULL;
+        if (ns && api_query_cond(q, "namespace =", ns) < 0) {
+                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+                return;
+        }
+        if (buf_printf(&sql, "%s%s ORDER BY %s LIMIT %lld", src->select, buf_str(&q->where), src->rv,
+                    limit + 1) < 0) {
+                httpd_respond_status(req, 400, "BadRequest", "request too large");
+                return;
+        }
+        if (api_source_connect(req, s, src, &conn) < 0)
+                return;
+        char rv[32] = "0";
+        PGresult *res = name ? NULL : PQexec(conn, src->newest);
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+                snprintf(rv, sizeof(rv), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = PQexecParams(conn, buf_str(&sql), q->n, NULL, (const char *const *) q->params, NULL, NULL, 0);
+        int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+        int n = rows > limit ? (int) limit : rows;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                httpd_respond_status(req, 503, "ServiceUnavailable", "reading %s: %s", src->resource,
+                        PQresultErrorMessage(res));
+        else if (name && rows == 0)
+                httpd_respond_status(
+                        req, 404, "NotFound", "%s.%s \"%s\" not found", src->resource, API_GROUP, name);
+        else if (name) {
+                _cleanup_json_ json_object *o = src->record(res, 0);
+                api_respond_json(req, 200, o);
+        } else {
+                char token[64] = "";
+                if (rows > n)
+                        snprintf(token, sizeof(token), "%s%s", src->token, PQgetvalue(res, n - 1, src->c_rv));
+                _cleanup_json_ json_object *out = NULL;
+                if (api_wants_table(req))
+                        out = src->table(res, 0, n);
+                else {
+                        json_object *items = json_object_new_array();
+                        char kind[64];
+                        snprintf(kind, sizeof(kind), "%sList", src->kind);
+                        out = json_object_new_object();
+                        api_put(out, "apiVersion", API_GV);
+                        api_put(out, "kind", kind);
+                        json_object_object_add(out, "metadata", json_object_new_object());
+                        for (int i = 0; i < n; i++)
+                                json_object_array_add(items, src->record(res, i));
+                        json_object_object_add(out, "items", items);
+                }
+                json_object *meta = NULL;
+                json_object_object_get_ex(out, "metadata", &meta);
+                api_put(meta, "resourceVersion", rv);
+                if (*token)
+                        api_put(meta, "continue", token);
+                api_respond_json(req, 200, out);
+        }
+        PQclear(res);
+        store_release(s->store, conn);
+}
+
+void api_get(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns,
+        const char *name, struct api_query *q) {
+        serve(req, s, src, ns, name, q, 1);
+}
+
+void api_list(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns) {
+        struct api_query q = {.where = BUF_INIT(64 * 1024)};
+        long long limit;
+        if (api_list_query(req, src, &q, &limit) >= 0)
+                serve(req, s, src, ns, NULL, &q, limit);
+        api_query_free(&q);
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * watch of a kind whose changes are rows numbered by a version column (struct api_source): every change
+ * after the resourceVersion the watch starts from, polled from the database every WATCH_POLL_MS on the
+ * connection's own thread. resourceVersion "" or "0" starts from now; sendInitialEvents=true first sends
+ * what a list would show (or, for a history, all of it), then the initial-events-end BOOKMARK;
+ * allowWatchBookmarks sends a BOOKMARK a minute; timeoutSeconds ends the stream (at most an hour).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apiserver/internal.h"
+#include "jsonutil.h"
+#include "timestamp.h"
+
+#define WATCH_POLL_MS     250
+#define WATCH_BATCH       500
+#define WATCH_TIMEOUT_MAX 3600
+#define BOOKMARK_EVERY_MS 60000
+
+struct watch {
+        struct apiserver *s;
+        const struct api_source *src;
+        struct api_query q;
+        long long last;
+        bool table, bookmarks, initial_end; /* initial_end: send the initial-events-end bookmark */
+        long long deadline_ms, bookmark_ms;
+        struct buf out;
+        size_t off;
+};
+
+static void watch_free(void *ud) {
+        struct watch *w = ud;
+        api_query_free(&w->q);
+        buf_release(&w->out);
+        free(w);
+}
+
+/* Queues one event (takes obj). */
+static int emit(struct watch *w, const char *type, json_object *obj) {
+        json_object *ev = json_object_new_object();
+        json_object_object_add(ev, "type", json_object_new_string(type));
+        json_object_object_add(ev, "object", obj);
+        const char *text =
+                json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        int r = text ? buf_puts(&w->out, text) : -ENOMEM;
+        if (r >= 0)
+                r = buf_putc(&w->out, '\n');
+        json_object_put(ev);
+        return r;
+}
+
+static int emit_bookmark(struct watch *w, bool initial_end) {
+        json_object *o = json_object_new_object(), *meta = json_object_new_object();
+        char rv[32];
+        snprintf(rv, sizeof(rv), "%lld", w->last);
+        api_put(o, "apiVersion", API_GV);
+        api_put(o, "kind", w->src->kind);
+        api_put(meta, "resourceVersion", rv);
+        if (initial_end) {
+                json_object *ann = json_object_new_object();
+                api_put(ann, "k8s.io/initial-events-end", "true");
+                json_object_object_add(meta, "annotations", ann);
+        }
+        json_object_object_add(o, "metadata", meta);
+        return emit(w, "BOOKMARK", o);
+}
+
+/* Queues the rows of res as events (type ADDED when the kind has no type column). */
+static int emit_rows(struct watch *w, PGresult *res, struct merr *err) {
+        for (int i = 0; i < PQntuples(res); i++) {
+                json_object *obj = w->table ? w->src->table(res, i, i + 1) : w->src->record(res, i);
+                if (emit(w, w->src->c_type < 0 ? "ADDED" : PQgetvalue(res, i, w->src->c_type), obj) < 0)
+                        return merr_set(err, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+static void emit_error(struct watch *w, struct merr *err) {
+        json_object *st = json_object_new_object();
+        api_put(st, "kind", "Status");
+        api_put(st, "apiVersion", "v1");
+        json_object_object_add(st, "metadata", json_object_new_object());
+        api_put(st, "status", "Failure");
+        api_put(st, "reason", "ServiceUnavailable");
+        api_put(st, "message", merr_msg(err));
+        json_object_object_add(st, "code", json_object_new_int(503));
+        (void) emit(w, "ERROR", st);
+}
+
+/* Runs sql + the watch's conditions (+ the last parameter, when after). */
+static PGresult *query(struct watch *w, PGconn *conn, const char *sql, const char *after, struct merr *err) {
+        const char *params[API_QUERY_MAX_PARAMS + 1];
+        for (int i = 0; i < w->q.n; i++)
+                params[i] = w->q.params[i];
+        params[w->q.n] = after;
+        PGresult *res = PQexecParams(conn, sql, w->q.n + (after ? 1 : 0), NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                (void) merr_set(err, -EIO, "%s", PQresultErrorMessage(res));
+                PQclear(res);
+                return NULL;
+        }
+        return res;
+}
+
+/* The changes after w->last into w->out. Returns how many, or < 0 (an ERROR event has been queued). */
+static int watch_fetch(struct watch *w) {
+        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        PGresult *res = NULL;
+        char after[24];
+        int r, n = 0;
+        snprintf(after, sizeof(after), "%lld", w->last);
+        r = buf_printf(&sql, "%s%s AND %s > $%d ORDER BY %s LIMIT %d", w->src->events, buf_str(&w->q.where),
+                w->src->rv, w->q.n + 1, w->src->rv, WATCH_BATCH);
+        if (r < 0)
+                r = merr_set(&err, r, "out of memory");
+        else
+                r = store_acquire(w->s->store, &conn, &err);
+        if (r >= 0 && !(res = query(w, conn, buf_str(&sql), after, &err)))
+                r = -EIO;
+        if (r >= 0) {
+                n = PQntuples(res);
+                r = emit_rows(w, res, &err);
+                if (n > 0)
+                        w->last = strtoll(PQgetvalue(res, n - 1, w->src->c_rv), NULL, 10);
+        }
+        PQclear(res);
+        store_release(w->s->store, conn);
+        if (r < 0) {
+                emit_error(w, &err);
+                return -EIO;
+        }
+        return n;
+}
+
+static long watch_read(struct httpd_stream *hs, void *ud, char *buf, size_t max) {
+        struct watch *w = ud;
+        bool failed = false;
+        while (w->off >= w->out.len) {
+                buf_reset(&w->out);
+                w->off = 0;
+                if (failed || timestamp_monotonic_ms() >= w->deadline_ms)
+                        return 0;
+                if (httpd_stream_peer_gone(hs))
+                        return -1;
+                int n = watch_fetch(w);
+                if (n < 0) {
+                        failed = true; /* the ERROR event goes out, then the stream ends */
+                        continue;
+                }
+                if (w->initial_end && n < WATCH_BATCH) {
+                        (void) emit_bookmark(w, true);
+                        w->initial_end = false;
+                        w->bookmark_ms = timestamp_monotonic_ms();
+                }
+                if (w->out.len > 0)
+                        break;
+                if (w->bookmarks && timestamp_monotonic_ms() - w->bookmark_ms >= BOOKMARK_EVERY_MS) {
+                        (void) emit_bookmark(w, false);
+                        w->bookmark_ms = timestamp_monotonic_ms();
+                        break;
+                }
+                nanosleep(&(struct timespec){.tv_nsec = WATCH_POLL_MS * 1000000L}, NULL);
+        }
+        size_t n = w->out.len - w->off < max ? w->out.len - w->off : max;
+        memcpy(buf, w->out.data + w->off, n);
+        w->off += n;
+        return (long) n;
+}
+
+/* Where the watch starts: the newest version (read first), and with initial, the records a list shows as
+ * ADDED events. Returns 0, or < 0 with the request answered (503). */
+static int watch_start(struct httpd_request *req, struct watch *w, bool initial) {
+        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        PGresult *res = NULL;
+        int r = api_source_connect(req, w->s, w->src, &conn);
+        if (r < 0)
+                return r;
+        res = PQexec(conn, w->src->newest);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+                w->last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else
+                r = merr_set(&err, -EIO, "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        res = NULL;
+        if (r >= 0 && initial) {
+                if (buf_printf(&sql, "%s%s ORDER BY %s", w->src->select, buf_str(&w->q.where), w->src->rv) <
+                        0)
+                        r = merr_set(&err, -ENOMEM, "out of memory");
+                else if (!(res = query(w, conn, buf_str(&sql), NULL, &err)))
+                        r = -EIO;
+                else
+                        r = emit_rows(w, res, &err);
+        }
+        PQclear(res);
+        store_release(w->s->store, conn);
+        if (r < 0)
+                httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s",
+                        w->src->resource, merr_msg(&err));
+        return r;
+}
+
+void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns) {
+        const char *rv = httpd_request_query(req, "resourceVersion"),
+                   *initial = httpd_request_query(req, "sendInitialEvents"),
+                   *timeout = httpd_request_query(req, "timeoutSeconds"),
+                   *bookmarks = httpd_request_query(req, "allowWatchBookmarks");
+        long long limit, secs = 1800, start = -1;
+        bool send_initial = initial && strcmp(initial, "true") == 0;
+        struct watch *w = calloc(1, sizeof(*w));
+        if (!w) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+                return;
+        }
+        w->s = s;
+        w->src = src;
+        w->q.where = (struct buf) BUF_INIT(64 * 1024);
+        w->out = (struct buf) BUF_INIT(SIZE_MAX);
+        if (!s->store)
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "%s are not available: mbox-apiserver runs without a database", src->resource);
+        else if (timeout && *timeout && !api_parse_num(timeout, 1, WATCH_TIMEOUT_MAX, &secs))
+                httpd_respond_status(req, 400, "BadRequest",
+                        "timeoutSeconds: expected 1 to %d, got \"%.32s\"", WATCH_TIMEOUT_MAX, timeout);
+        else if (rv && *rv && strcmp(rv, "0") != 0 && !api_parse_num(rv, 1, 999999999999999999LL, &start))
+                httpd_respond_status(req, 400, "BadRequest",
+                        "resourceVersion: \"%.32s\" is not one this server gave out", rv);
+        else if (send_initial && start >= 0)
+                httpd_respond_status(
+                        req, 400, "BadRequest", "sendInitialEvents needs resourceVersion \"\" or \"0\"");
+        else if (api_list_query(req, src, &w->q, &limit) < 0)
+                ; /* answered */
+        else if (ns && api_query_cond(&w->q, "namespace =", ns) < 0)
+                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        else if (w->q.n >= API_QUERY_MAX_PARAMS)
+                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        else {
+                w->table = api_wants_table(req);
+                /* a history's initial events are all of it: from version 0 on */
+                if (start >= 0)
+                        w->last = start;
+                else if (!(send_initial && src->initial_is_history) &&
+                         watch_start(req, w, send_initial) < 0) {
+                        watch_free(w);
+                        return;
+                }
+                w->bookmarks = bookmarks && strcmp(bookmarks, "true") == 0;
+                w->initial_end = send_initial;
+                w->bookmark_ms = timestamp_monotonic_ms();
+                w->deadline_ms = timestamp_monotonic_ms() + secs * 1000;
+                (void) httpd_respond_stream(req, 200, "application/json", watch_read, w, watch_free);
+                return;
+        }
+        watch_free(w);
+}
