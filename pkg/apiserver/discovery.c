@@ -62,7 +62,7 @@ void api_discovery(struct httpd_request *req, void *userdata) {
                 json_object_object_add(doc, "apiVersion", json_object_new_string("v1"));
                 json_object_object_add(doc, "groupVersion", json_object_new_string(API_GV));
                 json_object_array_add(res, resource("taskoutputs", "taskoutput", "TaskOutput",
-                                                   (const char *const[]){"get", "list", NULL}));
+                                                   (const char *const[]){"get", "list", "watch", NULL}));
                 json_object_array_add(res,
                         resource("taskoutputs/log", "", "TaskOutput", (const char *const[]){"get", NULL}));
                 json_object_array_add(res, resource("artifacts", "artifact", "Artifact",

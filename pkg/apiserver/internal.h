@@ -73,24 +73,12 @@ json_object *api_table(json_object *columns); /* takes columns */
 json_object *api_table_row(json_object *table, json_object *cells, const char *ns, const char *name,
         const char *uid, const char *created);
 
-/* A read-only kind whose records come from one query (records.c). */
-struct api_kind {
-        const char *resource, *kind;
-        const char *sql; /* $1: namespace or '', $2: name or '' */
-        json_object *(*record)(PGresult *res, int row);
-        json_object *(*table)(PGresult *res);
-        /* answers a subresource of the record in row 0 (NULL: none) */
-        void (*subresource)(struct httpd_request *req, struct apiserver *s, PGresult *res, const char *name);
-};
-void api_serve_records(struct httpd_request *req, struct apiserver *s, const struct api_kind *k,
-        const char *ns, const char *name, const char *sub);
-
 /* Handlers. */
 void api_discovery(struct httpd_request *req, void *userdata); /* /apis, group, version */
 void api_openapi(
         struct httpd_request *req, void *userdata); /* /openapi/v2, /openapi/v3[/apis/GROUP/VERSION] */
 void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
-        const char *sub); /* taskoutputs[/name[/log]] */
+        const char *sub, bool watch); /* taskoutputs[/name[/log]] */
 void api_artifacts(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
         const char *ns, const char *name,
         bool watch); /* artifacts[/name]: get, list, watch, create, delete */

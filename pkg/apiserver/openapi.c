@@ -168,7 +168,7 @@ static void build(void) {
         api_put(info, "version", API_VERSION);
         json_object_object_add(doc, "info", info);
         add_path(paths, "objecthistories", "ObjectHistory", "list or watch ObjectHistory", false);
-        add_path(paths, "taskoutputs", "TaskOutput", "list TaskOutput", false);
+        add_path(paths, "taskoutputs", "TaskOutput", "list or watch TaskOutput", false);
         add_path(paths, "artifacts", "Artifact", "list or watch Artifact", true);
         json_object_object_add(doc, "paths", paths);
 
@@ -232,7 +232,9 @@ static void build(void) {
         add_kind(schemas, "TaskOutput",
                 object("The full output of an ExecutionTask as mbox-operator stored it, named like the task "
                        "(the "
-                       "latest run when a name was reused). Its log subresource returns one stream's bytes: "
+                       "latest run when a name was reused); watch sends ADDED when a run starts and MODIFIED "
+                       "when its output "
+                       "ends. Its log subresource returns one stream's bytes: "
                        "stream=stdout|stderr, limitBytes=N, follow=true while the task runs.",
                         "status",
                         object("What was stored.", "taskUID", str("uid of the ExecutionTask run."),

@@ -109,7 +109,7 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         const char *watch = httpd_request_query(req, "watch");
         bool watching = strcmp(method, "GET") == 0 && watch &&
                         (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0);
-        if (watching && (ap.name || !(artifacts || strcmp(ap.resource, "objecthistories") == 0))) {
+        if (watching && (ap.name || ap.subresource)) {
                 httpd_respond_status(
                         req, 405, "MethodNotAllowed", "watch is not supported on %s", ap.resource);
                 return;
@@ -128,7 +128,7 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 (!ap.subresource || strcmp(ap.subresource, "log") == 0)) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
-                api_taskoutputs(req, s, ap.namespace, ap.name, ap.subresource);
+                api_taskoutputs(req, s, ap.namespace, ap.name, ap.subresource, watching);
                 return;
         }
         if (artifacts) {

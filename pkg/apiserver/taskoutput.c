@@ -2,8 +2,9 @@
 /*
  * TaskOutput (runtime.mbox.dev/v1alpha1, namespaced, read-only): the full output of an ExecutionTask, as
  * the operator stored it (pkg/store/taskoutput.h). Named like its task; when a task name was used more
- * than once, the latest run. get and list return the record (byte counts, complete, times); list also as
- * a Table for kubectl get; the log subresource streams the bytes of one stream (?stream=stdout|stderr,
+ * than once, the latest run. get, list (field selectors on metadata.name, status.complete; limit and
+ * continue) and watch (ADDED when a run starts, MODIFIED when its output ends) return the record (byte
+ * counts, complete, times), also as a Table for kubectl get; the log subresource streams the bytes of one stream (?stream=stdout|stderr,
  * ?limitBytes=N for the first N, ?follow=true to go on until the command's output is finished).
  */
 #include <errno.h>
@@ -21,41 +22,71 @@
 #define FOLLOW_POLL_MS 250  /* how often a follower looks for new output */
 #define FOLLOW_MAX_S   3600 /* a follow ends after this, finished or not */
 
-static const char LIST_SQL[] =
-        "SELECT DISTINCT ON (namespace, task_name) namespace, task_name, task_uid, stdout_bytes, "
-        "stderr_bytes, "
-        "complete, coalesce(error, ''), to_char(started_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "coalesce(to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
-        "FROM task_outputs WHERE ($1 = '' OR namespace = $1) AND ($2 = '' OR task_name = $2) "
-        "ORDER BY namespace, task_name, started_at DESC";
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define COLUMNS                                                                                            \
+        "SELECT rv, type, version, namespace, task_name, task_uid, stdout_bytes, stderr_bytes, complete, " \
+        "coalesce(error, ''), " TS("started_at") ", coalesce(" TS("finished_at") ", '') FROM "
+/* records: the latest run of each task name, in the order they started; resourceVersion: the newest change */
+static const char SELECT[] =
+        COLUMNS "(SELECT DISTINCT ON (namespace, task_name) created_rv AS rv, 'ADDED' AS type, "
+                "greatest(created_rv, modified_rv) AS version, * FROM task_outputs "
+                "ORDER BY namespace, task_name, started_at DESC) o WHERE true";
+/* changes: an output started (ADDED), its newest change (MODIFIED: it ended) */
+static const char EVENTS[] = COLUMNS
+        "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, * FROM task_outputs UNION ALL "
+        "SELECT modified_rv, 'MODIFIED', modified_rv, * FROM task_outputs WHERE modified_rv IS NOT NULL) o "
+        "WHERE true";
+
+enum {
+        C_RV,
+        C_TYPE,
+        C_VERSION,
+        C_NS,
+        C_NAME,
+        C_UID,
+        C_STDOUT,
+        C_STDERR,
+        C_COMPLETE,
+        C_ERROR,
+        C_STARTED,
+        C_FINISHED
+};
+
+static const struct api_field fields[] = {
+        {"metadata.name", "task_name"},
+        {"metadata.namespace", "namespace"},
+        {"status.complete", "complete::text"},
+        {NULL, NULL},
+};
 
 static json_object *record(PGresult *res, int row) {
         json_object *o = json_object_new_object(), *meta = json_object_new_object(),
                     *st = json_object_new_object();
-        json_object_object_add(o, "apiVersion", json_object_new_string(API_GV));
-        json_object_object_add(o, "kind", json_object_new_string("TaskOutput"));
-        json_object_object_add(meta, "name", json_object_new_string(PQgetvalue(res, row, 1)));
-        json_object_object_add(meta, "namespace", json_object_new_string(PQgetvalue(res, row, 0)));
-        json_object_object_add(meta, "uid", json_object_new_string(PQgetvalue(res, row, 2)));
-        json_object_object_add(meta, "creationTimestamp", json_object_new_string(PQgetvalue(res, row, 7)));
+        api_put(o, "apiVersion", API_GV);
+        api_put(o, "kind", "TaskOutput");
+        api_put(meta, "name", PQgetvalue(res, row, C_NAME));
+        api_put(meta, "namespace", PQgetvalue(res, row, C_NS));
+        api_put(meta, "uid", PQgetvalue(res, row, C_UID));
+        api_put(meta, "resourceVersion", PQgetvalue(res, row, C_VERSION));
+        api_put(meta, "creationTimestamp", PQgetvalue(res, row, C_STARTED));
         json_object_object_add(o, "metadata", meta);
-        json_object_object_add(st, "taskUID", json_object_new_string(PQgetvalue(res, row, 2)));
+        api_put(st, "taskUID", PQgetvalue(res, row, C_UID));
         json_object_object_add(
-                st, "stdoutBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 3), NULL, 10)));
+                st, "stdoutBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, C_STDOUT), NULL, 10)));
         json_object_object_add(
-                st, "stderrBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, 4), NULL, 10)));
-        json_object_object_add(st, "complete", json_object_new_boolean(PQgetvalue(res, row, 5)[0] == 't'));
-        if (*PQgetvalue(res, row, 6))
-                json_object_object_add(st, "error", json_object_new_string(PQgetvalue(res, row, 6)));
-        json_object_object_add(st, "startedAt", json_object_new_string(PQgetvalue(res, row, 7)));
-        if (*PQgetvalue(res, row, 8))
-                json_object_object_add(st, "finishedAt", json_object_new_string(PQgetvalue(res, row, 8)));
+                st, "stderrBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, C_STDERR), NULL, 10)));
+        json_object_object_add(
+                st, "complete", json_object_new_boolean(PQgetvalue(res, row, C_COMPLETE)[0] == 't'));
+        if (*PQgetvalue(res, row, C_ERROR))
+                api_put(st, "error", PQgetvalue(res, row, C_ERROR));
+        api_put(st, "startedAt", PQgetvalue(res, row, C_STARTED));
+        if (*PQgetvalue(res, row, C_FINISHED))
+                api_put(st, "finishedAt", PQgetvalue(res, row, C_FINISHED));
         json_object_object_add(o, "status", st);
         return o;
 }
 
-static json_object *table(PGresult *res) {
+static json_object *table(PGresult *res, int from, int to) {
         json_object *cols = json_object_new_array();
         json_object_array_add(cols, api_column("Name", "string", "name", "Name of the ExecutionTask."));
         json_object_array_add(cols, api_column("Stdout", "integer", "", "Bytes written to standard output."));
@@ -63,20 +94,39 @@ static json_object *table(PGresult *res) {
         json_object_array_add(cols, api_column("Complete", "boolean", "", "Whether every byte was stored."));
         json_object_array_add(cols, api_column("Age", "string", "", "Time since the command started."));
         json_object *t = api_table(cols);
-        for (int i = 0; i < PQntuples(res); i++) {
+        for (int i = from; i < to; i++) {
                 json_object *cells = json_object_new_array();
                 char a[32];
-                api_age(PQgetvalue(res, i, 7), a, sizeof(a));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, 1)));
-                json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, 3), NULL, 10)));
-                json_object_array_add(cells, json_object_new_int64(strtoll(PQgetvalue(res, i, 4), NULL, 10)));
-                json_object_array_add(cells, json_object_new_boolean(PQgetvalue(res, i, 5)[0] == 't'));
+                api_age(PQgetvalue(res, i, C_STARTED), a, sizeof(a));
+                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_NAME)));
+                json_object_array_add(
+                        cells, json_object_new_int64(strtoll(PQgetvalue(res, i, C_STDOUT), NULL, 10)));
+                json_object_array_add(
+                        cells, json_object_new_int64(strtoll(PQgetvalue(res, i, C_STDERR), NULL, 10)));
+                json_object_array_add(
+                        cells, json_object_new_boolean(PQgetvalue(res, i, C_COMPLETE)[0] == 't'));
                 json_object_array_add(cells, json_object_new_string(a));
-                api_table_row(t, cells, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-                        PQgetvalue(res, i, 7));
+                api_table_row(t, cells, PQgetvalue(res, i, C_NS), PQgetvalue(res, i, C_NAME),
+                        PQgetvalue(res, i, C_UID), PQgetvalue(res, i, C_STARTED));
         }
         return t;
 }
+
+static const struct api_source source = {.resource = "taskoutputs",
+        .kind = "TaskOutput",
+        .select = SELECT,
+        .events = EVENTS,
+        .rv = "rv",
+        .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM task_outputs), "
+                  "(SELECT coalesce(max(modified_rv), 0) FROM task_outputs))",
+        .fields = fields,
+        .labels = "'{}'::jsonb",
+        .time = NULL,
+        .token = "t1.",
+        .c_rv = C_RV,
+        .c_type = C_TYPE,
+        .record = record,
+        .table = table};
 
 /* The log of one stream, sent chunk by chunk as stored; with follow, new chunks as they come until the
  * output is finished (or FOLLOW_MAX_S). One database connection for the stream's life. */
@@ -176,7 +226,8 @@ static bool parse_bool(const char *s, bool *ret) {
         return *ret || !s || !*s || strcmp(s, "false") == 0 || strcmp(s, "0") == 0;
 }
 
-static void log_of(struct httpd_request *req, struct apiserver *s, PGresult *res, const char *name) {
+/* The log subresource of the task output whose run is uid. */
+static void log_of(struct httpd_request *req, struct apiserver *s, const char *uid, const char *name) {
         const char *stream = httpd_request_query(req, "stream"),
                    *limit_s = httpd_request_query(req, "limitBytes"),
                    *follow_s = httpd_request_query(req, "follow");
@@ -211,7 +262,7 @@ static void log_of(struct httpd_request *req, struct apiserver *s, PGresult *res
                 return;
         }
         l->store = s->store;
-        snprintf(l->uid, sizeof(l->uid), "%s", PQgetvalue(res, 0, 2));
+        snprintf(l->uid, sizeof(l->uid), "%s", uid);
         snprintf(l->stream, sizeof(l->stream), "%s", st);
         l->limit = limit;
         l->follow = follow;
@@ -225,8 +276,43 @@ static void log_of(struct httpd_request *req, struct apiserver *s, PGresult *res
         (void) httpd_respond_stream(req, 200, "text/plain", log_read, l, log_free);
 }
 
-void api_taskoutputs(
-        struct httpd_request *req, struct apiserver *s, const char *ns, const char *name, const char *sub) {
-        static const struct api_kind kind = {"taskoutputs", "TaskOutput", LIST_SQL, record, table, log_of};
-        api_serve_records(req, s, &kind, ns, name, sub);
+void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
+        const char *sub, bool watch) {
+        if (watch) {
+                api_watch(req, s, &source, ns);
+                return;
+        }
+        if (!name) {
+                api_list(req, s, &source, ns);
+                return;
+        }
+        if (!sub) {
+                struct api_query q = {.where = BUF_INIT(1024)};
+                if (api_query_cond(&q, "task_name =", name) < 0)
+                        httpd_respond_status(req, 400, "BadRequest", "request too large");
+                else
+                        api_get(req, s, &source, ns, name, &q);
+                api_query_free(&q);
+                return;
+        }
+        /* the log: of the latest run of the task name */
+        PGconn *conn = NULL;
+        char sql[sizeof(SELECT) + 64], uid[64] = "";
+        if (api_source_connect(req, s, &source, &conn) < 0)
+                return;
+        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2", SELECT);
+        const char *params[] = {ns ? ns : "", name};
+        PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "reading taskoutputs: %s", PQresultErrorMessage(res));
+        else if (PQntuples(res) == 0)
+                httpd_respond_status(
+                        req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);
+        else
+                snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, C_UID));
+        PQclear(res);
+        store_release(s->store, conn);
+        if (*uid)
+                log_of(req, s, uid, name);
 }

@@ -6,22 +6,9 @@
 
 #include "store/artifact.h"
 
-/* Writers hold it from taking a version to committing: versions commit in order, so what a reader sees is
- * every change up to the newest version it sees */
-#define WRITE_LOCK_SQL "SELECT pg_advisory_xact_lock(7238201936)"
-
 static int pg_fail(struct merr *err, PGresult *res, const char *what) {
         const char *msg = PQresultErrorMessage(res);
         return merr_set(err, -EIO, "%s: %.*s", what, (int) strcspn(msg, "\n"), msg);
-}
-
-static bool exec(PGconn *conn, const char *sql, struct merr *err, const char *what) {
-        PGresult *res = PQexec(conn, sql);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
-        if (!ok && err)
-                (void) pg_fail(err, res, what);
-        PQclear(res);
-        return ok;
 }
 
 static const char *nz(const char *s) {
@@ -69,19 +56,6 @@ static int tombstone(PGconn *conn, const char *ns, const char *name, const char 
         return r;
 }
 
-/* BEGIN and the write lock; run(); COMMIT, or ROLLBACK when it failed. */
-static int in_transaction(PGconn *conn, int (*run)(PGconn *conn, const void *ud, struct merr *err),
-        const void *ud, struct merr *err) {
-        if (!exec(conn, "BEGIN", err, "starting a transaction"))
-                return -EIO;
-        int r = exec(conn, WRITE_LOCK_SQL, err, "locking artifacts") ? run(conn, ud, err) : -EIO;
-        if (r >= 0 && !exec(conn, "COMMIT", err, "committing"))
-                r = -EIO;
-        if (r < 0)
-                (void) exec(conn, "ROLLBACK", NULL, NULL);
-        return r;
-}
-
 static int run_record(PGconn *conn, const void *ud, struct merr *err) {
         const struct artifact *a = ud;
         char uid[37];
@@ -103,7 +77,7 @@ int artifact_record_task(struct store *s, const struct artifact *a, struct merr 
         int r = store_acquire(s, &conn, err);
         if (r < 0)
                 return r;
-        r = in_transaction(conn, run_record, a, err);
+        r = store_versioned(conn, STORE_LOCK_ARTIFACTS, run_record, a, err);
         store_release(s, conn);
         return r < 0 ? merr_wrap(err, r, "recording artifact %s", a->name) : 0;
 }
@@ -120,7 +94,7 @@ static int run_create(PGconn *conn, const void *ud, struct merr *err) {
 
 int artifact_create(PGconn *conn, const struct artifact *a, char uid[static 37], struct merr *err) {
         struct create c = {a, uid};
-        return in_transaction(conn, run_create, &c, err);
+        return store_versioned(conn, STORE_LOCK_ARTIFACTS, run_create, &c, err);
 }
 
 struct delete {
@@ -149,7 +123,7 @@ static int run_delete(PGconn *conn, const void *ud, struct merr *err) {
 
 int artifact_delete(PGconn *conn, const char *ns, const char *name, const char *uid, struct merr *err) {
         struct delete d = {ns, name, uid};
-        return in_transaction(conn, run_delete, &d, err);
+        return store_versioned(conn, STORE_LOCK_ARTIFACTS, run_delete, &d, err);
 }
 
 struct update {
@@ -186,5 +160,5 @@ static int run_update(PGconn *conn, const void *ud, struct merr *err) {
 int artifact_update_meta(PGconn *conn, const char *ns, const char *name, const char *version,
         const char *labels, const char *annotations, struct merr *err) {
         struct update u = {ns, name, version, labels, annotations};
-        return in_transaction(conn, run_update, &u, err);
+        return store_versioned(conn, STORE_LOCK_ARTIFACTS, run_update, &u, err);
 }

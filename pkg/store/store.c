@@ -128,6 +128,18 @@ static const struct migration migrations[] = {
                 "  FROM (SELECT *, row_number() OVER (PARTITION BY namespace, artifact_name"
                 "    ORDER BY created_at DESC) AS n FROM task_artifacts ORDER BY created_at) t;"
                 "DROP TABLE task_artifacts;"},
+        {5, "task output versions",
+                /* a task output's resourceVersion for watches, as for artifacts: the start, the end */
+                "CREATE SEQUENCE task_output_versions;"
+                "ALTER TABLE task_outputs ADD COLUMN created_rv bigint, ADD COLUMN modified_rv bigint;"
+                "UPDATE task_outputs t SET created_rv = v.n FROM (SELECT task_uid, "
+                "  nextval('task_output_versions') AS n FROM (SELECT task_uid FROM task_outputs"
+                "  ORDER BY started_at) o) v WHERE t.task_uid = v.task_uid;"
+                "ALTER TABLE task_outputs ALTER COLUMN created_rv SET NOT NULL;"
+                "CREATE INDEX task_outputs_by_created ON task_outputs (created_rv);"
+                "CREATE INDEX task_outputs_by_modified ON task_outputs (modified_rv) WHERE modified_rv IS "
+                "NOT "
+                "NULL;"},
 };
 
 struct store {
@@ -215,6 +227,22 @@ int store_migrate(PGconn *conn, struct merr *err) {
                 }
                 (void) exec_ok(conn, r < 0 ? "ROLLBACK" : "COMMIT", r < 0 ? NULL : err, "committing");
         }
+        return r;
+}
+
+int store_versioned(PGconn *conn, const char *lock,
+        int (*run)(PGconn *conn, const void *ud, struct merr *err), const void *ud, struct merr *err) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%s)", lock);
+        if (exec_ok(conn, "BEGIN", err, "starting a transaction") < 0)
+                return -EIO;
+        int r = exec_ok(conn, sql, err, "taking the version lock");
+        if (r >= 0)
+                r = run(conn, ud, err);
+        if (r >= 0)
+                r = exec_ok(conn, "COMMIT", err, "committing");
+        if (r < 0)
+                (void) exec_ok(conn, "ROLLBACK", NULL, NULL);
         return r;
 }
 

@@ -30,5 +30,13 @@ void store_release(struct store *s, PGconn *conn);
 
 /* Runs the migrations conn has not seen yet, in order, each in its own transaction. */
 int store_migrate(PGconn *conn, struct merr *err);
+/* Runs run() in a transaction that first takes the advisory lock lock (a number, as text): for tables whose
+ * rows take versions from a sequence (nextval inside run()), so that versions commit in order and a reader
+ * that sees version N has seen every change before it. Commits, or rolls back when run() fails. */
+#define STORE_LOCK_ARTIFACTS    "7238201936"
+#define STORE_LOCK_TASK_OUTPUTS "7238201937"
+int store_versioned(PGconn *conn, const char *lock,
+        int (*run)(PGconn *conn, const void *ud, struct merr *err), const void *ud, struct merr *err);
+
 /* The schema version the migrations lead to. */
 int store_schema_version(void);

@@ -31,6 +31,36 @@ static int pg_fail(struct task_output *o, PGresult *res, const char *what, struc
         return merr_set(err, -EIO, "%s: %.*s", what, (int) strcspn(msg, "\n"), msg);
 }
 
+/* The start and the end of an output each take a version (store_versioned()): a watch sees them. */
+static int run_begin(PGconn *conn, const void *ud, struct merr *err) {
+        const char *const *params = ud;
+        PGresult *res = PQexecParams(conn,
+                "INSERT INTO task_outputs (task_uid, namespace, task_name, created_rv) VALUES ($1, $2, $3, "
+                "nextval('task_output_versions')) ON CONFLICT (task_uid) DO UPDATE SET complete = false, "
+                "finished_at = NULL, modified_rv = nextval('task_output_versions')",
+                3, NULL, params, NULL, NULL, 0);
+        int r = PQresultStatus(res) == PGRES_COMMAND_OK
+                        ? 0
+                        : merr_set(err, -EIO, "recording the task output: %.*s",
+                                  (int) strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
+        PQclear(res);
+        return r;
+}
+
+static int run_end(PGconn *conn, const void *ud, struct merr *err) {
+        const char *const *params = ud;
+        PGresult *res = PQexecParams(conn,
+                "UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, error = $5, "
+                "finished_at = now(), modified_rv = nextval('task_output_versions') WHERE task_uid = $1",
+                5, NULL, params, NULL, NULL, 0);
+        int r = PQresultStatus(res) == PGRES_COMMAND_OK
+                        ? 0
+                        : merr_set(err, -EIO, "finishing the task output: %.*s",
+                                  (int) strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
+        PQclear(res);
+        return r;
+}
+
 int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid,
         struct task_output **ret, struct merr *err) {
         struct task_output *o = calloc(1, sizeof(*o));
@@ -49,13 +79,9 @@ int task_output_begin(struct store *s, const char *ns, const char *name, const c
                 return r;
         }
         const char *params[] = {uid, ns, name};
-        PGresult *res = PQexecParams(o->conn,
-                "INSERT INTO task_outputs (task_uid, namespace, task_name) VALUES ($1, $2, $3) "
-                "ON CONFLICT (task_uid) DO UPDATE SET complete = false, finished_at = NULL",
-                3, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                r = pg_fail(o, res, "recording the task output", err);
-        PQclear(res);
+        r = store_versioned(o->conn, STORE_LOCK_TASK_OUTPUTS, run_begin, params, err);
+        if (r < 0)
+                o->failed = r;
         if (r < 0) {
                 task_output_abandon(o);
                 return r;
@@ -127,13 +153,7 @@ int task_output_end(struct task_output *o, bool complete, const char *error, str
                 snprintf(out, sizeof(out), "%" PRIu64, o->s[0].total);
                 snprintf(errb, sizeof(errb), "%" PRIu64, o->s[1].total);
                 const char *params[] = {o->uid, out, errb, complete ? "true" : "false", error};
-                PGresult *res = PQexecParams(o->conn,
-                        "UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, "
-                        "error = $5, finished_at = now() WHERE task_uid = $1",
-                        5, NULL, params, NULL, NULL, 0);
-                if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                        r = pg_fail(o, res, "finishing the task output", err);
-                PQclear(res);
+                r = store_versioned(o->conn, STORE_LOCK_TASK_OUTPUTS, run_end, params, err);
         }
         task_output_abandon(o);
         return r;

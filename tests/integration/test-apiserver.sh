@@ -35,6 +35,32 @@ YAML
         assert_eq oops "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?stream=stderr")" "stderr"
         assert_eq "1" "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?limitBytes=1")" "limitBytes"
         assert_contains "$(kubectl -n "$ns" get taskoutput nosuch 2>&1)" "NotFound" "a missing record"
+        assert_eq hello "$(kubectl -n "$ns" get taskoutputs --field-selector status.complete=true -o jsonpath='{.items[*].metadata.name}')" \
+                "field selector on status.complete"
+        # 20 MiB of binary output through kube-apiserver, byte for byte
+        local big=/tmp/mbox-big-$ns.out
+        printf 'file %s\n' "$big" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: big, namespace: $ns}
+spec:
+  sandboxRef: {name: box}
+  command: ["sh", "-c", "head -c 20971520 /dev/urandom | tee $big"]
+YAML
+        big_done() { [ "$(kubectl -n "$ns" get mtask big -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        wait_for "big Succeeded" 120 big_done
+        assert_eq "$(sha256sum <"$big")" \
+                "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/big/log" | sha256sum)" "20 MiB byte-identical"
+        # kubectl get -w: a run starts (ADDED), its output ends (MODIFIED, complete)
+        local watched wpid
+        watched=$(mktemp)
+        printf 'file %s\n' "$watched" >>"$_cleanup_file"
+        kubectl -n "$ns" get taskoutputs -w --output-watch-events >"$watched" 2>&1 &
+        wpid=$!
+        printf 'pid %s\n' "$wpid" >>"$_cleanup_file"
+        listed() { grep -q 'ADDED *big' "$watched"; }
+        wait_for "the list in the watch" 20 listed
         assert_contains "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?follow=maybe" 2>&1)" \
                 "follow must be true or false" "a bad follow"
         # follow: the output while the command runs, and the end of the stream when it ends
@@ -61,6 +87,10 @@ YAML
         assert_eq "$(seq 1 6 | sed 's/^/line /')" "$(cat "$followed")" "the followed output, complete when the command ended"
         slow_done() { [ "$(kubectl -n "$ns" get mtask slow -o jsonpath='{.status.phase}')" = Succeeded ]; }
         wait_for "slow Succeeded" 10 slow_done
+        slow_seen() { grep -q 'MODIFIED *slow .*true' "$watched"; }
+        wait_for "the watch to show slow's output complete" 20 slow_seen
+        grep -q 'ADDED *slow ' "$watched" || fail "the watch did not show slow's output start: $(cat "$watched")"
+        kill "$wpid"
         # artifacts a task produced, with their provenance
         local f=/tmp/mbox-art-$ns.json
         printf 'file %s\n' "$f" >>"$_cleanup_file"
