@@ -197,8 +197,9 @@ static void parse_meta(json_object *obj, struct api_artifact *a, struct api_erro
         (void) api_get_map(md, "annotations", "metadata", false, &a->annotations, e);
 }
 
-/* One JSON object that is all of data, into *ret. */
-static int decode(const char *data, size_t len, json_object **ret, struct merr *err) {
+/* One JSON object that is all of data, into *ret; fields an Artifact does not have are an error (strict) or
+ * dropped. */
+static int decode(const char *data, size_t len, bool strict, json_object **ret, struct merr *err) {
         json_tokener *tok = json_tokener_new_ex(BODY_DEPTH);
         json_object *obj = NULL;
         int r = 0;
@@ -214,6 +215,13 @@ static int decode(const char *data, size_t len, json_object **ret, struct merr *
                         obj || len == 0 ? "" : json_tokener_error_desc(json_tokener_get_error(tok)));
         else if (!json_object_is_type(obj, json_type_object))
                 r = merr_set(err, -EBADMSG, "the body is not a JSON object");
+        else if (strict) {
+                _cleanup_(buf_release) struct buf unknown = BUF_INIT(4096);
+                unknown_fields(obj, "", ROOT, &unknown);
+                if (unknown.len)
+                        r = merr_set(err, -EBADMSG, "strict decoding error: %s", buf_str(&unknown));
+        } else
+                drop_unknown(obj, ROOT);
         json_tokener_free(tok);
         if (r < 0)
                 json_object_put(obj);
@@ -227,23 +235,13 @@ int api_artifact_parse(
         struct api_errors e = API_ERRORS_INIT;
         struct api_artifact a = {0};
         json_object *obj = NULL, *spec = NULL;
-        int r = decode(data, len, &obj, err);
+        int r = decode(data, len, strict, &obj, err);
         if (r < 0)
                 return r;
-        if (strict) {
-                _cleanup_(buf_release) struct buf unknown = BUF_INIT(4096);
-                unknown_fields(obj, "", ROOT, &unknown);
-                if (unknown.len) {
-                        r = merr_set(err, -EBADMSG, "strict decoding error: %s", buf_str(&unknown));
-                        goto out;
-                }
-        } else
-                drop_unknown(obj, ROOT);
         parse_meta(obj, &a, &e);
         if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
                 parse_spec(spec, &a, &e);
         r = api_errors_to_merr(&e, err);
-out:
         api_errors_release(&e);
         json_object_put(obj);
         if (r < 0)
@@ -297,18 +295,9 @@ int api_artifact_merge_meta(const char *data, size_t len, bool strict, json_obje
         struct api_errors e = API_ERRORS_INIT;
         struct api_artifact_patch p = {0};
         json_object *md = NULL, *v = NULL;
-        int r = decode(data, len, &p.doc, err);
+        int r = decode(data, len, strict, &p.doc, err);
         if (r < 0)
                 return r;
-        if (strict) {
-                _cleanup_(buf_release) struct buf unknown = BUF_INIT(4096);
-                unknown_fields(p.doc, "", ROOT, &unknown);
-                if (unknown.len) {
-                        r = merr_set(err, -EBADMSG, "strict decoding error: %s", buf_str(&unknown));
-                        goto out;
-                }
-        } else
-                drop_unknown(p.doc, ROOT);
         if (json_object_object_get_ex(p.doc, "apiVersion", &v) &&
                 !(json_object_is_type(v, json_type_string) &&
                         strcmp(json_object_get_string(v), ARTIFACT_API_VERSION) == 0))
@@ -360,7 +349,6 @@ int api_artifact_merge_meta(const char *data, size_t len, bool strict, json_obje
                 json_object_put(check);
         }
         r = api_errors_to_merr(&e, err);
-out:
         api_errors_release(&e);
         if (r < 0)
                 api_artifact_patch_release(&p);

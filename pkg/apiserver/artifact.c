@@ -161,6 +161,7 @@ static const struct api_source source = {.resource = "artifacts",
         .select = SELECT,
         .events = EVENTS,
         .rv = "rv",
+        .name_col = "name",
         .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM artifacts), "
                   "(SELECT coalesce(max(modified_rv), 0) FROM artifacts), "
                   "(SELECT coalesce(max(deleted_rv), 0) FROM artifacts))",
@@ -564,16 +565,6 @@ void api_artifacts(struct httpd_request *req, struct apiserver *s, const struct 
                 delete (req, s, ns, name);
         else if (strcmp(method, "PATCH") == 0)
                 patch(req, s, ns, name);
-        else if (watch)
-                api_watch(req, s, &source, ns);
-        else if (!name)
-                api_list(req, s, &source, ns);
-        else {
-                struct api_query q = {.where = BUF_INIT(1024)};
-                if (api_query_cond(&q, "name =", name) < 0)
-                        httpd_respond_status(req, 400, "BadRequest", "request too large");
-                else
-                        api_get(req, s, &source, ns, name, &q);
-                api_query_free(&q);
-        }
+        else
+                api_serve(req, s, &source, ns, name, watch);
 }

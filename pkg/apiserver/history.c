@@ -118,6 +118,7 @@ static const struct api_source source = {.resource = "objecthistories",
         .select = SELECT,
         .events = SELECT,
         .rv = "id",
+        .name_col = NULL, /* <object>.<id>: api_objecthistories() */
         .newest = "SELECT coalesce(max(id), 0) FROM object_history",
         .fields = fields,
         .labels = "(object->'metadata'->'labels')",
@@ -131,12 +132,8 @@ static const struct api_source source = {.resource = "objecthistories",
 
 void api_objecthistories(
         struct httpd_request *req, struct apiserver *s, const char *ns, const char *name, bool watch) {
-        if (watch) {
-                api_watch(req, s, &source, ns);
-                return;
-        }
-        if (!name) {
-                api_list(req, s, &source, ns);
+        if (watch || !name) {
+                api_serve(req, s, &source, ns, name, watch);
                 return;
         }
         /* <object>.<id> */

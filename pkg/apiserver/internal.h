@@ -121,6 +121,7 @@ struct api_source {
         const char *events;          /* the same columns for every change (watch); the same as select for a
                                       * history, where each record is a change */
         const char *rv;              /* the version column in both */
+        const char *name_col;        /* the column of metadata.name (api_serve()) */
         const char *newest;          /* SQL: the newest version */
         const struct api_field *fields;
         const char *labels;      /* SQL of the jsonb labels */
@@ -147,3 +148,6 @@ void api_get(struct httpd_request *req, struct apiserver *s, const struct api_so
         const char *name, struct api_query *q);
 void api_list(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns);
 void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns);
+/* watch, list, or get of the record whose name_col is name. */
+void api_serve(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns,
+        const char *name, bool watch);

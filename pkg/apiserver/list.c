@@ -184,3 +184,21 @@ void api_list(struct httpd_request *req, struct apiserver *s, const struct api_s
                 serve(req, s, src, ns, NULL, &q, limit);
         api_query_free(&q);
 }
+
+void api_serve(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns,
+        const char *name, bool watch) {
+        if (watch)
+                api_watch(req, s, src, ns);
+        else if (!name)
+                api_list(req, s, src, ns);
+        else {
+                struct api_query q = {.where = BUF_INIT(1024)};
+                char lhs[64];
+                snprintf(lhs, sizeof(lhs), "%s =", src->name_col);
+                if (api_query_cond(&q, lhs, name) < 0)
+                        httpd_respond_status(req, 400, "BadRequest", "request too large");
+                else
+                        api_get(req, s, src, ns, name, &q);
+                api_query_free(&q);
+        }
+}

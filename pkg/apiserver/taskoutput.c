@@ -117,6 +117,7 @@ static const struct api_source source = {.resource = "taskoutputs",
         .select = SELECT,
         .events = EVENTS,
         .rv = "rv",
+        .name_col = "task_name",
         .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM task_outputs), "
                   "(SELECT coalesce(max(modified_rv), 0) FROM task_outputs))",
         .fields = fields,
@@ -278,21 +279,8 @@ static void log_of(struct httpd_request *req, struct apiserver *s, const char *u
 
 void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         const char *sub, bool watch) {
-        if (watch) {
-                api_watch(req, s, &source, ns);
-                return;
-        }
-        if (!name) {
-                api_list(req, s, &source, ns);
-                return;
-        }
         if (!sub) {
-                struct api_query q = {.where = BUF_INIT(1024)};
-                if (api_query_cond(&q, "task_name =", name) < 0)
-                        httpd_respond_status(req, 400, "BadRequest", "request too large");
-                else
-                        api_get(req, s, &source, ns, name, &q);
-                api_query_free(&q);
+                api_serve(req, s, &source, ns, name, watch);
                 return;
         }
         /* the log: of the latest run of the task name */

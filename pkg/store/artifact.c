@@ -15,6 +15,18 @@ static const char *nz(const char *s) {
         return s ? s : "";
 }
 
+/* Whether ns/name has a live artifact: 1, 0, or < 0. */
+static int live(PGconn *conn, const char *ns, const char *name, struct merr *err) {
+        const char *params[] = {ns, name};
+        PGresult *res = PQexecParams(conn,
+                "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL", 2, NULL,
+                params, NULL, NULL, 0);
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "reading artifacts")
+                                                       : PQntuples(res) > 0;
+        PQclear(res);
+        return r;
+}
+
 /* Inserts a in the caller's transaction (holding the write lock). */
 static int insert(PGconn *conn, const struct artifact *a, char uid[static 37], struct merr *err) {
         char size[32];
@@ -104,18 +116,8 @@ struct delete {
 static int run_delete(PGconn *conn, const void *ud, struct merr *err) {
         const struct delete *d = ud;
         int r = tombstone(conn, d->ns, d->name, d->uid, err);
-        if (r == 0 && d->uid && *d->uid) {
-                const char *params[] = {d->ns, d->name};
-                PGresult *res = PQexecParams(conn,
-                        "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL",
-                        2, NULL, params, NULL, NULL, 0);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                        r = pg_fail(err, res, "reading artifacts");
-                else if (PQntuples(res) > 0)
-                        r = merr_set(
-                                err, -ESTALE, "the artifact %s has another uid than %s", d->name, d->uid);
-                PQclear(res);
-        }
+        if (r == 0 && d->uid && *d->uid && (r = live(conn, d->ns, d->name, err)) > 0)
+                return merr_set(err, -ESTALE, "the artifact %s has another uid than %s", d->name, d->uid);
         if (r == 0)
                 return merr_set(err, -ENOENT, "artifact %s not found", d->name);
         return r < 0 ? r : 0;
@@ -144,17 +146,11 @@ static int run_update(PGconn *conn, const void *ud, struct merr *err) {
         PQclear(res);
         if (r != 0)
                 return r < 0 ? r : 0;
-        res = PQexecParams(conn,
-                "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL", 2, NULL,
-                params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                r = pg_fail(err, res, "reading artifacts");
-        else if (PQntuples(res) > 0)
-                r = merr_set(err, -ESTALE, "the artifact %s changed since version %s", u->name, u->version);
-        else
-                r = merr_set(err, -ENOENT, "artifact %s not found", u->name);
-        PQclear(res);
-        return r;
+        r = live(conn, u->ns, u->name, err);
+        if (r > 0)
+                return merr_set(
+                        err, -ESTALE, "the artifact %s changed since version %s", u->name, u->version);
+        return r < 0 ? r : merr_set(err, -ENOENT, "artifact %s not found", u->name);
 }
 
 int artifact_update_meta(PGconn *conn, const char *ns, const char *name, const char *version,

@@ -2,25 +2,37 @@
 # aggregation layer, with the apiserver running as its ServiceAccount (SubjectAccessReviews) and reading
 # what mbox-operator stored and the history mirror recorded in Postgres (start_apiserver: lib.sh).
 
-test_task_output_through_kubectl() {
-        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
-        start_apiserver
-        local p ns
-        p=$(new_project)
-        ns=mbox-$p
-        template "$ns" box
-        sandbox "$ns" box
-        wait_for "sandbox box Running" 60 phase_is "$ns" box Running
+# box_project: a new project with a Running sandbox "box"; its namespace in BOX_NS
+box_project() {
+        BOX_NS=mbox-$(new_project)
+        template "$BOX_NS" box
+        sandbox "$BOX_NS" box
+        wait_for "sandbox box Running" 60 phase_is "$BOX_NS" box Running
+}
+
+# run_task NS NAME COMMAND [SPEC-LINE]: an ExecutionTask running COMMAND (a YAML list) in NS's sandbox box
+run_task() {
         kubectl apply -f - >/dev/null <<YAML
 apiVersion: mbox.dev/v1alpha1
 kind: ExecutionTask
-metadata: {name: hello, namespace: $ns}
+metadata: {name: $2, namespace: $1}
 spec:
   sandboxRef: {name: box}
-  command: ["sh", "-c", "seq 1 100000; echo oops >&2"]
+  command: $3
+${4:-}
 YAML
-        done_() { [ "$(kubectl -n "$ns" get mtask hello -o jsonpath='{.status.phase}')" = Succeeded ]; }
-        wait_for "hello Succeeded" 30 done_
+}
+
+task_phase_is() { [ "$(kubectl -n "$1" get mtask "$2" -o jsonpath='{.status.phase}')" = "$3" ]; }
+
+test_task_output_through_kubectl() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        local ns
+        box_project
+        ns=$BOX_NS
+        run_task "$ns" hello '["sh", "-c", "seq 1 100000; echo oops >&2"]'
+        wait_for "hello Succeeded" 30 task_phase_is "$ns" hello Succeeded
         assert_contains "$(kubectl api-resources --api-group=runtime.mbox.dev)" "taskoutputs" "kubectl api-resources"
         local out
         out=$(kubectl -n "$ns" get taskoutputs)
@@ -40,16 +52,8 @@ YAML
         # 20 MiB of binary output through kube-apiserver, byte for byte
         local big=/tmp/mbox-big-$ns.out
         printf 'file %s\n' "$big" >>"$_cleanup_file"
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: ExecutionTask
-metadata: {name: big, namespace: $ns}
-spec:
-  sandboxRef: {name: box}
-  command: ["sh", "-c", "head -c 20971520 /dev/urandom | tee $big"]
-YAML
-        big_done() { [ "$(kubectl -n "$ns" get mtask big -o jsonpath='{.status.phase}')" = Succeeded ]; }
-        wait_for "big Succeeded" 120 big_done
+        run_task "$ns" big "[\"sh\", \"-c\", \"head -c 20971520 /dev/urandom | tee $big\"]"
+        wait_for "big Succeeded" 120 task_phase_is "$ns" big Succeeded
         assert_eq "$(sha256sum <"$big")" \
                 "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/big/log" | sha256sum)" "20 MiB byte-identical"
         # kubectl get -w: a run starts (ADDED), its output ends (MODIFIED, complete)
@@ -64,16 +68,8 @@ YAML
         assert_contains "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?follow=maybe" 2>&1)" \
                 "follow must be true or false" "a bad follow"
         # follow: the output while the command runs, and the end of the stream when it ends
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: ExecutionTask
-metadata: {name: slow, namespace: $ns}
-spec:
-  sandboxRef: {name: box}
-  command: ["sh", "-c", "for i in 1 2 3 4 5 6; do echo line \$i; sleep 1; done"]
-YAML
-        running() { [ "$(kubectl -n "$ns" get mtask slow -o jsonpath='{.status.phase}')" = Running ]; }
-        wait_for "slow Running" 30 running
+        run_task "$ns" slow '["sh", "-c", "for i in 1 2 3 4 5 6; do echo line $i; sleep 1; done"]'
+        wait_for "slow Running" 30 task_phase_is "$ns" slow Running
         local followed fpid
         followed=$(mktemp)
         printf 'file %s\n' "$followed" >>"$_cleanup_file"
@@ -82,11 +78,10 @@ YAML
         printf 'pid %s\n' "$fpid" >>"$_cleanup_file"
         two_lines() { grep -q 'line 2' "$followed"; }
         wait_for "the first lines while it runs" 20 two_lines
-        running || fail "the task ended before its output was followed"
+        task_phase_is "$ns" slow Running || fail "the task ended before its output was followed"
         wait "$fpid" || fail "the follow did not end cleanly"
         assert_eq "$(seq 1 6 | sed 's/^/line /')" "$(cat "$followed")" "the followed output, complete when the command ended"
-        slow_done() { [ "$(kubectl -n "$ns" get mtask slow -o jsonpath='{.status.phase}')" = Succeeded ]; }
-        wait_for "slow Succeeded" 10 slow_done
+        wait_for "slow Succeeded" 10 task_phase_is "$ns" slow Succeeded
         slow_seen() { grep -q 'MODIFIED *slow .*true' "$watched"; }
         wait_for "the watch to show slow's output complete" 20 slow_seen
         grep -q 'ADDED *slow ' "$watched" || fail "the watch did not show slow's output start: $(cat "$watched")"
@@ -94,17 +89,8 @@ YAML
         # artifacts a task produced, with their provenance
         local f=/tmp/mbox-art-$ns.json
         printf 'file %s\n' "$f" >>"$_cleanup_file"
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: ExecutionTask
-metadata: {name: report, namespace: $ns}
-spec:
-  sandboxRef: {name: box}
-  command: ["sh", "-c", "echo '{}' > $f"]
-  artifacts: [{name: result, path: $f}]
-YAML
-        reported() { [ "$(kubectl -n "$ns" get mtask report -o jsonpath='{.status.phase}')" = Succeeded ]; }
-        wait_for "report Succeeded" 30 reported
+        run_task "$ns" report "[\"sh\", \"-c\", \"echo '{}' > $f\"]" "  artifacts: [{name: result, path: $f}]"
+        wait_for "report Succeeded" 30 task_phase_is "$ns" report Succeeded
         out=$(kubectl -n "$ns" get artifacts)
         assert_contains "$out" "report-result" "kubectl get artifacts"
         assert_contains "$out" "application/json" "content type column"
@@ -423,22 +409,11 @@ direct() {
 test_artifacts_create_watch_delete() {
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
         start_apiserver
-        local p ns out watched wpid me
-        p=$(new_project)
-        ns=mbox-$p
-        template "$ns" box
-        sandbox "$ns" box
-        wait_for "sandbox box Running" 60 phase_is "$ns" box Running
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: ExecutionTask
-metadata: {name: build, namespace: $ns}
-spec:
-  sandboxRef: {name: box}
-  command: ["true"]
-YAML
-        built() { [ "$(kubectl -n "$ns" get mtask build -o jsonpath='{.status.phase}')" = Succeeded ]; }
-        wait_for "build Succeeded" 30 built
+        local ns out watched wpid me
+        box_project
+        ns=$BOX_NS
+        run_task "$ns" build '["true"]'
+        wait_for "build Succeeded" 30 task_phase_is "$ns" build Succeeded
         # kubectl get -w from the start: what is created and deleted streams in
         watched=$(mktemp)
         printf 'file %s\n' "$watched" >>"$_cleanup_file"
