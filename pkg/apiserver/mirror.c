@@ -147,6 +147,20 @@ static bool owned_by_claim(json_object *obj) {
 }
 
 /* Appends s as a field of COPY's text format: backslash, tab, newline and carriage return escaped. */
+/* jsonb has no NUL character: a "\u0000" in a string (a task's output tail may hold one) becomes U+FFFD,
+ * or the whole batch would be refused, again and again. text is JSON as json-c writes it. */
+static void scrub_nul(char *text) {
+        for (char *p = text; *p; p++) {
+                if (*p != '\\')
+                        continue;
+                if (!p[1])
+                        break;
+                if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+                        memcpy(p + 2, "fffd", 4);
+                p++; /* the escaped character (a \uXXXX's digits hold no backslash) */
+        }
+}
+
 static int copy_field(struct buf *b, const char *s, char end) {
         for (; *s; s++) {
                 const char *esc = *s == '\\'   ? "\\\\"
@@ -216,7 +230,10 @@ static char *row_of(const struct mirror_resource *r, json_object *obj, const cha
                 json_object_object_add(obj, "kind", json_object_new_string(r->kind));
         }
         const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
-        if (k < 0 || !text || copy_field(&line, text, '\n') < 0) {
+        _cleanup_free_ char *scrubbed = text ? strdup(text) : NULL;
+        if (scrubbed)
+                scrub_nul(scrubbed);
+        if (k < 0 || !scrubbed || copy_field(&line, scrubbed, '\n') < 0) {
                 buf_release(&line);
                 return NULL;
         }
