@@ -68,6 +68,8 @@ void api_discovery(struct httpd_request *req, void *userdata) {
                 json_object_array_add(res, resource("artifacts", "artifact", "Artifact",
                                                    (const char *const[]){"get", "list", "watch", "create",
                                                            "patch", "delete", NULL}));
+                json_object_array_add(res,
+                        resource("artifacts/content", "", "Artifact", (const char *const[]){"get", NULL}));
                 json_object_array_add(res, resource("objecthistories", "objecthistory", "ObjectHistory",
                                                    (const char *const[]){"get", "list", "watch", NULL}));
                 json_object_object_add(doc, "resources", res);

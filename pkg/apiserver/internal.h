@@ -82,6 +82,8 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char 
 void api_artifacts(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
         const char *ns, const char *name,
         bool watch); /* artifacts[/name]: get, list, watch, create, delete */
+/* artifacts/NAME/content: the bytes of a workspace artifact from its running sandbox (content.c). */
+void api_artifact_content(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name);
 void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         bool watch); /* objecthistories[/name] */
 

@@ -96,7 +96,9 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 return;
         }
         const char *method = httpd_request_method(req);
-        bool artifacts = strcmp(ap.resource, "artifacts") == 0 && !ap.subresource;
+        bool artifacts = strcmp(ap.resource, "artifacts") == 0 && !ap.subresource,
+             content = strcmp(ap.resource, "artifacts") == 0 && ap.subresource &&
+                       strcmp(ap.subresource, "content") == 0;
         /* artifacts are created in their collection, patched and deleted by name; the rest is read */
         bool writable = artifacts &&
                         ((strcmp(method, "POST") == 0 && !ap.name) ||
@@ -129,6 +131,12 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
                         return;
                 api_taskoutputs(req, s, ap.namespace, ap.name, ap.subresource, watching);
+                return;
+        }
+        if (content) {
+                if (api_authorize(s, req, &user, &attrs) < 0)
+                        return;
+                api_artifact_content(req, s, ap.namespace, ap.name);
                 return;
         }
         if (artifacts) {

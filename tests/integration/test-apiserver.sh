@@ -54,6 +54,12 @@ test_task_output_through_kubectl() {
         printf 'file %s\n' "$big" >>"$_cleanup_file"
         run_task "$ns" big "[\"sh\", \"-c\", \"head -c 20971520 /dev/urandom | tee $big\"]"
         wait_for "big Succeeded" 120 task_phase_is "$ns" big Succeeded
+        # its output tail holds NUL bytes, which jsonb cannot: the history stores it anyway
+        big_stored() {
+                kubectl -n "$ns" get objecthistories --field-selector object.kind=ExecutionTask,object.name=big \
+                        -o jsonpath='{.items[*].phase}' | grep -q Succeeded
+        }
+        wait_for "the history to hold big's last state" 20 big_stored
         assert_eq "$(sha256sum <"$big")" \
                 "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/big/log" | sha256sum)" "20 MiB byte-identical"
         # kubectl get -w: a run starts (ADDED), its output ends (MODIFIED, complete)
@@ -102,6 +108,38 @@ test_task_output_through_kubectl() {
         kubectl -n "$ns" create rolebinding view-carol --clusterrole=mbox-viewer --user=carol >/dev/null
         wait_for "carol can read" 20 kubectl -n "$ns" get taskoutput hello --as=carol
         assert_contains "$(kubectl -n "$ns" get taskoutput hello --as=dave 2>&1)" "forbidden" "dave is refused"
+        # the bytes of an artifact, read from the sandbox's workspace while it runs, and the whole log: a
+        # viewer reads both (subresources)
+        local art="/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/artifacts"
+        assert_eq '{}' "$(kubectl get --raw "$art/report-result/content" --as=carol)" "an artifact's bytes, as a viewer"
+        assert_eq oops "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/hello/log?stream=stderr" --as=carol)" \
+                "a task's log, as a viewer"
+        assert_contains "$(kubectl get --raw "$art/report-result/content" --as=dave 2>&1)" "forbidden" "dave cannot download"
+        # 20 MiB, streamed, checked against the digest it was registered with
+        kubectl create -f - >/dev/null <<YAML
+apiVersion: runtime.mbox.dev/v1alpha1
+kind: Artifact
+metadata: {name: big-out, namespace: $ns}
+spec:
+  uri: "workspace://$big"
+  task: {name: big}
+  sizeBytes: 20971520
+  digest: "sha256:$(sha256sum <"$big" | cut -d' ' -f1)"
+YAML
+        assert_eq "$(sha256sum <"$big")" "$(kubectl get --raw "$art/big-out/content" | sha256sum)" "20 MiB artifact byte-identical"
+        # a file that changed since it was registered is broken off, not passed off as the registered one
+        printf 'changed' >>"$big"
+        kubectl get --raw "$art/big-out/content" >/dev/null 2>&1 && fail "a changed file was served as the registered one"
+        # a file that is gone: 404; an artifact elsewhere: 400
+        rm -f "$f"
+        assert_contains "$(kubectl get --raw "$art/report-result/content" 2>&1)" "no longer a file" "a file that is gone"
+        kubectl create -f - >/dev/null <<YAML
+apiVersion: runtime.mbox.dev/v1alpha1
+kind: Artifact
+metadata: {name: elsewhere, namespace: $ns}
+spec: {uri: "https://ci.example.com/log.txt"}
+YAML
+        assert_contains "$(kubectl get --raw "$art/elsewhere/content" 2>&1)" "not in a workspace" "an artifact outside the workspace"
         # the apiserver itself refuses what does not come through the front proxy
         local code
         code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "https://127.0.0.1:$APIPORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
