@@ -86,7 +86,8 @@ struct httpd_request {
         const char *path;
         const char *query; /* raw, after '?', or NULL */
         const struct buf *body;
-        int status; /* sent, or 0 */
+        struct decoded *headers; /* to send: "name\0value" each */
+        int status;              /* sent, or 0 */
         struct decoded *decoded;
 };
 
@@ -304,11 +305,14 @@ static void on_completed(
 }
 
 static void request_release(struct httpd_request *r) {
-        while (r->decoded) {
-                struct decoded *d = r->decoded;
-                r->decoded = d->next;
-                free(d);
-        }
+        struct decoded *lists[] = {r->decoded, r->headers};
+        for (size_t i = 0; i < 2; i++)
+                while (lists[i]) {
+                        struct decoded *d = lists[i];
+                        lists[i] = d->next;
+                        free(d);
+                }
+        r->decoded = r->headers = NULL;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -673,13 +677,35 @@ const char *httpd_request_query(struct httpd_request *r, const char *key) {
         return d->value;
 }
 
-/* Sends resp (and releases it) with our headers. */
+int httpd_request_add_header(struct httpd_request *r, const char *name, const char *value) {
+        size_t n = strlen(name), v = strlen(value);
+        struct decoded *d, **tail = &r->headers;
+
+        if (r->status != 0)
+                return -EALREADY;
+        if (n == 0 || strpbrk(name, "\r\n: ") || strpbrk(value, "\r\n"))
+                return -EINVAL;
+        d = malloc(sizeof(*d) + n + 1 + v + 1);
+        if (!d)
+                return -ENOMEM;
+        memcpy(d->value, name, n + 1);
+        memcpy(d->value + n + 1, value, v + 1);
+        d->next = NULL;
+        while (*tail) /* in the order added */
+                tail = &(*tail)->next;
+        *tail = d;
+        return 0;
+}
+
+/* Sends resp (and releases it) with our headers and the handler's. */
 static int queue(struct httpd_request *r, int status, const char *content_type, struct MHD_Response *resp) {
         enum MHD_Result ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         if (ok == MHD_YES)
                 ok = MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         if (ok == MHD_YES)
                 ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        for (struct decoded *h = r->headers; h && ok == MHD_YES; h = h->next)
+                ok = MHD_add_response_header(resp, h->value, h->value + strlen(h->value) + 1);
         if (ok == MHD_YES)
                 ok = MHD_queue_response(r->conn, (unsigned) status, resp);
         MHD_destroy_response(resp);

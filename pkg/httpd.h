@@ -97,6 +97,10 @@ size_t httpd_request_headers(struct httpd_request *r, const char *name, bool pre
  * when it sent one that does not verify. */
 int httpd_request_client_cn(struct httpd_request *r, char *cn, size_t size);
 
+/* Adds a header to the response the handler is about to send (Warning, Location, ...). Returns 0, -EINVAL for
+ * a name or value that would break the header block, -EALREADY after the response, or -ENOMEM. */
+int httpd_request_add_header(struct httpd_request *r, const char *name, const char *value);
+
 /* Sends the whole response with Content-Length (no body for HEAD). Returns 0, -EALREADY when the request
  * was already answered, or -EPIPE when the client went away. */
 int httpd_respond(

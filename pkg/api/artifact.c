@@ -199,7 +199,8 @@ static void parse_meta(json_object *obj, struct api_artifact *a, struct api_erro
 
 /* One JSON object that is all of data, into *ret; fields an Artifact does not have are an error (strict) or
  * dropped. */
-static int decode(const char *data, size_t len, bool strict, json_object **ret, struct merr *err) {
+static int decode(
+        const char *data, size_t len, bool strict, json_object **ret, char **dropped, struct merr *err) {
         json_tokener *tok = json_tokener_new_ex(BODY_DEPTH);
         json_object *obj = NULL;
         int r = 0;
@@ -215,13 +216,16 @@ static int decode(const char *data, size_t len, bool strict, json_object **ret, 
                         obj || len == 0 ? "" : json_tokener_error_desc(json_tokener_get_error(tok)));
         else if (!json_object_is_type(obj, json_type_object))
                 r = merr_set(err, -EBADMSG, "the body is not a JSON object");
-        else if (strict) {
+        else {
                 _cleanup_(buf_release) struct buf unknown = BUF_INIT(4096);
                 unknown_fields(obj, "", ROOT, &unknown);
-                if (unknown.len)
+                if (unknown.len && strict)
                         r = merr_set(err, -EBADMSG, "strict decoding error: %s", buf_str(&unknown));
-        } else
-                drop_unknown(obj, ROOT);
+                else if (unknown.len) {
+                        drop_unknown(obj, ROOT);
+                        *dropped = strdup(buf_str(&unknown));
+                }
+        }
         json_tokener_free(tok);
         if (r < 0)
                 json_object_put(obj);
@@ -235,7 +239,7 @@ int api_artifact_parse(
         struct api_errors e = API_ERRORS_INIT;
         struct api_artifact a = {0};
         json_object *obj = NULL, *spec = NULL;
-        int r = decode(data, len, strict, &obj, err);
+        int r = decode(data, len, strict, &obj, &a.dropped, err);
         if (r < 0)
                 return r;
         parse_meta(obj, &a, &e);
@@ -269,6 +273,7 @@ void api_artifact_release(struct api_artifact *a) {
         free(a->task_uid);
         free(a->sandbox);
         free(a->pod);
+        free(a->dropped);
         *a = (struct api_artifact){0};
 }
 
@@ -295,7 +300,7 @@ int api_artifact_merge_meta(const char *data, size_t len, bool strict, json_obje
         struct api_errors e = API_ERRORS_INIT;
         struct api_artifact_patch p = {0};
         json_object *md = NULL, *v = NULL;
-        int r = decode(data, len, strict, &p.doc, err);
+        int r = decode(data, len, strict, &p.doc, &p.dropped, err);
         if (r < 0)
                 return r;
         if (json_object_object_get_ex(p.doc, "apiVersion", &v) &&
@@ -361,5 +366,6 @@ void api_artifact_patch_release(struct api_artifact_patch *p) {
         if (!p)
                 return;
         json_object_put(p->doc);
+        free(p->dropped);
         *p = (struct api_artifact_patch){0};
 }

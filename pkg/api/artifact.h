@@ -23,10 +23,11 @@ struct api_artifact {
         bool has_size;
         int64_t size_bytes;
         char *task_name, *task_uid, *sandbox, *pod;
+        char *dropped; /* not strict: the unknown fields dropped ("unknown field \"spec.x\", ..."), or NULL */
 };
 
 /* Parses a create request's body: one JSON object, nothing after it. strict: a field the kind does not
- * have is an error (fieldValidation=Strict, the default), else it is dropped. Returns 0; -EBADMSG when the
+ * have is an error (fieldValidation=Strict, the default), else it is dropped and named in ret->dropped. Returns 0; -EBADMSG when the
  * body does not decode (not JSON, not an object, unknown fields), -EINVAL when it decodes but a field is
  * invalid; every problem is in err. */
 int api_artifact_parse(const char *data, size_t len, bool strict, struct api_artifact *ret, struct merr *err);
@@ -41,6 +42,7 @@ void api_artifact_release(struct api_artifact *a);
 struct api_artifact_patch {
         json_object *doc; /* owns the decoded patch */
         const char *resource_version, *uid, *name;
+        char *dropped; /* as in struct api_artifact */
 };
 int api_artifact_merge_meta(const char *data, size_t len, bool strict, json_object *labels,
         json_object *annotations, struct api_artifact_patch *ret, struct merr *err);

@@ -270,17 +270,39 @@ static bool is_type(const char *content_type, const char *want) {
         return n == strlen(want) && strncasecmp(content_type, want, n) == 0;
 }
 
-/* fieldValidation: Strict (the default) refuses unknown fields; Ignore and Warn drop them (this server sends
- * no warnings). Returns 1 strict, 0 not, -EINVAL with the request answered. */
-static int strictness(struct httpd_request *req) {
+/* fieldValidation: Strict (the default) refuses unknown fields; Warn drops them with a Warning header (kubectl
+ * prints it), Ignore drops them. */
+enum field_validation { FIELDS_STRICT, FIELDS_WARN, FIELDS_IGNORE };
+
+/* The request's fieldValidation, or -EINVAL with the request answered. */
+static int field_validation(struct httpd_request *req) {
         const char *v = httpd_request_query(req, "fieldValidation");
         if (!v || !*v || strcmp(v, "Strict") == 0)
-                return 1;
-        if (strcmp(v, "Ignore") == 0 || strcmp(v, "Warn") == 0)
-                return 0;
+                return FIELDS_STRICT;
+        if (strcmp(v, "Warn") == 0)
+                return FIELDS_WARN;
+        if (strcmp(v, "Ignore") == 0)
+                return FIELDS_IGNORE;
         httpd_respond_status(
                 req, 400, "BadRequest", "fieldValidation: expected Strict, Warn or Ignore, got \"%.32s\"", v);
         return -EINVAL;
+}
+
+/* With Warn, says which fields were dropped: Warning: 299 - "unknown field \"spec.x\"" (RFC 7234). */
+static void warn_dropped(struct httpd_request *req, int mode, const char *dropped) {
+        char value[4096];
+        size_t n = 0;
+        if (mode != FIELDS_WARN || !dropped)
+                return;
+        n += (size_t) snprintf(value, sizeof(value), "299 - \"");
+        for (const char *p = dropped; *p && n + 4 < sizeof(value); p++) {
+                if (*p == '"' || *p == '\\')
+                        value[n++] = '\\';
+                value[n++] = *p;
+        }
+        value[n++] = '"';
+        value[n] = '\0';
+        (void) httpd_request_add_header(req, "Warning", value);
 }
 
 /* Answers with the live artifact ns/name as stored (status 200 or 201). */
@@ -325,10 +347,10 @@ static void create(
                         "the body of a create must be application/json, not %.64s", ct ? ct : "(none)");
                 return;
         }
-        int strict = strictness(req);
-        if (strict < 0)
+        int mode = field_validation(req);
+        if (mode < 0)
                 return;
-        r = api_artifact_parse(body, len, strict, &a, &err);
+        r = api_artifact_parse(body, len, mode == FIELDS_STRICT, &a, &err);
         if (r == -EBADMSG) {
                 httpd_respond_status(req, 400, "BadRequest", "%s", merr_msg(&err));
                 return;
@@ -338,6 +360,7 @@ static void create(
                         a.name ? a.name : "", merr_msg(&err));
                 return;
         }
+        warn_dropped(req, mode, a.dropped);
         if (a.namespace && strcmp(a.namespace, ns) != 0) {
                 httpd_respond_status(req, 400, "BadRequest",
                         "the namespace of the provided object does not match the namespace sent on the "
@@ -423,8 +446,8 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
                         ct ? ct : "(none)");
                 return;
         }
-        int strict = strictness(req);
-        if (strict < 0 || api_source_connect(req, s, &source, &conn) < 0)
+        int mode = field_validation(req);
+        if (mode < 0 || api_source_connect(req, s, &source, &conn) < 0)
                 return;
         char sql[sizeof(SELECT) + 64];
         snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2", SELECT);
@@ -452,7 +475,8 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
                 snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, C_VERSION));
                 snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, C_UID));
                 PQclear(res);
-                int r = api_artifact_merge_meta(body, len, strict, labels, annotations, &p, &err);
+                int r = api_artifact_merge_meta(
+                        body, len, mode == FIELDS_STRICT, labels, annotations, &p, &err);
                 if (r == -EBADMSG)
                         httpd_respond_status(req, 400, "BadRequest", "%s", merr_msg(&err));
                 else if (r < 0)
@@ -470,6 +494,8 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
                                 "modified; please apply your changes to the latest version and try again",
                                 API_GROUP, name);
                 else {
+                        if (tries == 0) /* the same patch each try */
+                                warn_dropped(req, mode, p.dropped);
                         const char *l = json_object_to_json_string_ext(labels, JSON_C_TO_STRING_PLAIN),
                                    *a = json_object_to_json_string_ext(annotations, JSON_C_TO_STRING_PLAIN);
                         merr_clear(&err);

@@ -117,7 +117,8 @@ static json_object *field_validation(void) {
         api_put(fv, "name", "fieldValidation");
         api_put(fv, "in", "query");
         api_put(fv, "description",
-                "Strict (the default): unknown fields are an error; Ignore or Warn: they are dropped.");
+                "Strict (the default): unknown fields are an error; Warn: dropped with a warning; Ignore: "
+                "dropped.");
         json_object_object_add(fv, "schema", typed("string", NULL, "Strict, Warn or Ignore."));
         json_object_array_add(params, fv);
         return params;

@@ -511,9 +511,13 @@ YAML
         assert_contains "$(manifest bad '{uri: "workspace:///x", task: {name: build}, sandbox: other}' | kubectl create -f - 2>&1)" \
                 'spec.sandbox: Invalid value: "other": ExecutionTask "build" says "box"' "provenance that contradicts the task"
         gone "$ns" artifacts bad || fail "a refused artifact was stored"
-        # unknown fields are dropped when the caller asks for it
+        # unknown fields are dropped when the caller asks for it, with a warning or without
         assert_eq "artifact.runtime.mbox.dev/lax created" \
                 "$(manifest lax '{uri: "workspace:///x", colour: red}' | kubectl create --validate=false -f - 2>&1)" "--validate=false"
+        out=$(manifest warned '{uri: "workspace:///x", colour: red}' | kubectl create --validate=warn -f - 2>&1)
+        assert_contains "$out" 'Warning: unknown field "spec.colour"' "--validate=warn warns"
+        assert_contains "$out" "artifact.runtime.mbox.dev/warned created" "--validate=warn creates"
+        kubectl -n "$ns" delete artifact warned >/dev/null
         # malformed requests straight to the server: 4xx Status answers
         local body
         body=$(mktemp)

@@ -791,6 +791,11 @@ START_TEST(test_artifact_parse) {
         ck_assert_str_eq(a.path, "/w/r.json");
         ck_assert(!a.has_size);
         api_artifact_release(&a);
+        /* not strict: what was dropped is named */
+        body = "{\"metadata\":{\"name\":\"a\",\"x\":1},\"spec\":{\"uri\":\"s3://b\",\"y\":2}}";
+        ck_assert_int_eq(api_artifact_parse(body, strlen(body), false, &a, &err), 0);
+        ck_assert_str_eq(a.dropped, "unknown field \"metadata.x\", unknown field \"spec.y\"");
+        api_artifact_release(&a);
 }
 END_TEST
 

@@ -399,6 +399,50 @@ START_TEST(test_request_body) {
 }
 END_TEST
 
+static void on_warn(struct httpd_request *r, void *userdata) {
+        (void) userdata;
+        ck_assert_int_eq(httpd_request_add_header(r, "Warning", "299 - \"unknown field \\\"x\\\"\""), 0);
+        ck_assert_int_eq(httpd_request_add_header(r, "X-Second", "two"), 0);
+        ck_assert_int_eq(httpd_request_add_header(r, "Bad", "a\r\nInjected: yes"), -EINVAL);
+        ck_assert_int_eq(httpd_request_add_header(r, "Bad Name", "v"), -EINVAL);
+        (void) httpd_respond(r, 201, "text/plain", "ok", 2);
+        ck_assert_int_eq(httpd_request_add_header(r, "Late", "v"), -EALREADY);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *userdata) {
+        return buf_append(userdata, p, size * n) < 0 ? 0 : size * n;
+}
+
+/* Headers a handler adds go out with its response, in order; ones that would break the block do not. */
+START_TEST(test_response_headers) {
+        _cleanup_(httpd_freep) struct httpd *h = start("127.0.0.1:0", 0);
+        struct buf hdrs = BUF_INIT(8192), body = BUF_INIT(1024);
+        char url[128];
+        long status = 0;
+        CURL *c = curl_easy_init();
+
+        ck_assert_int_eq(httpd_handle(h, "/warn", on_warn, NULL), 0);
+        start_or_fail(h);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/warn", httpd_port(h));
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdrs);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        ck_assert_int_eq(status, 201);
+        const char *w = strstr(buf_str(&hdrs), "Warning: 299 - \"unknown field \\\"x\\\"\"\r\n");
+        ck_assert_ptr_nonnull(w);
+        ck_assert_ptr_nonnull(strstr(w, "X-Second: two\r\n"));
+        ck_assert_ptr_null(strstr(buf_str(&hdrs), "Injected"));
+        ck_assert_str_eq(buf_str(&body), "ok");
+        buf_release(&hdrs);
+        buf_release(&body);
+}
+END_TEST
+
 START_TEST(test_query_value) {
         static const struct {
                 const char *query, *key, *want; /* want NULL: absent */
@@ -593,6 +637,7 @@ static Suite *httpd_suite(void) {
         tcase_add_test(tc, test_routing_and_request);
         tcase_add_test(tc, test_request_header);
         tcase_add_test(tc, test_request_body);
+        tcase_add_test(tc, test_response_headers);
         tcase_add_test(tc, test_query_value);
         tcase_add_test(tc, test_listen_addresses);
         tcase_add_test(tc, test_few_connections);
