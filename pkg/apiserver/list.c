@@ -126,6 +126,9 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         if (api_source_connect(req, s, src, &conn) < 0)
                 return;
         char rv[32] = "0";
+        /* the version and the rows from one snapshot: the list is exactly what its resourceVersion says
+         * (changes commit in version order), so a watch from it neither misses nor repeats a change */
+        PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
         PGresult *res = name ? NULL : PQexec(conn, src->newest);
         if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
                 snprintf(rv, sizeof(rv), "%s", PQgetvalue(res, 0, 0));
@@ -169,6 +172,7 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
                 api_respond_json(req, 200, out);
         }
         PQclear(res);
+        PQclear(PQexec(conn, "COMMIT"));
         store_release(s->store, conn);
 }
 

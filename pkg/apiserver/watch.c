@@ -2,8 +2,9 @@
 /*
  * watch of a kind whose changes are rows numbered by a version column (struct api_source): every change
  * after the resourceVersion the watch starts from, polled from the database every WATCH_POLL_MS on the
- * connection's own thread. resourceVersion "" or "0" starts from now; sendInitialEvents=true first sends
- * what a list would show (or, for a history, all of it), then the initial-events-end BOOKMARK;
+ * connection's own thread. resourceVersion "" or "0" starts from now, after the objects there are as ADDED
+ * events (a history: none); sendInitialEvents=true sends those (a history: all of it), then the
+ * initial-events-end BOOKMARK;
  * allowWatchBookmarks sends a BOOKMARK a minute; timeoutSeconds ends the stream (at most an hour).
  */
 #include <errno.h>
@@ -72,7 +73,11 @@ static int emit_bookmark(struct watch *w, bool initial_end) {
 /* Queues the rows of res as events (type ADDED when the kind has no type column). */
 static int emit_rows(struct watch *w, PGresult *res, struct merr *err) {
         for (int i = 0; i < PQntuples(res); i++) {
-                json_object *obj = w->table ? w->src->table(res, i, i + 1) : w->src->record(res, i);
+                json_object *obj = w->table ? w->src->table(res, i, i + 1) : w->src->record(res, i),
+                            *meta = NULL;
+                /* a watcher resumes from the resourceVersion of the last event's object, a Table's too */
+                if (w->table && json_object_object_get_ex(obj, "metadata", &meta))
+                        api_put(meta, "resourceVersion", PQgetvalue(res, i, w->src->c_rv));
                 if (emit(w, w->src->c_type < 0 ? "ADDED" : PQgetvalue(res, i, w->src->c_type), obj) < 0)
                         return merr_set(err, -ENOMEM, "out of memory");
         }
@@ -183,6 +188,8 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
         int r = api_source_connect(req, w->s, w->src, &conn);
         if (r < 0)
                 return r;
+        /* the version and the objects from one snapshot (see list.c) */
+        PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
         res = PQexec(conn, w->src->newest);
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
                 w->last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -200,6 +207,7 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
                         r = emit_rows(w, res, &err);
         }
         PQclear(res);
+        PQclear(PQexec(conn, "COMMIT"));
         store_release(w->s->store, conn);
         if (r < 0)
                 httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s",
@@ -243,11 +251,13 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
         else {
                 w->table = api_wants_table(req);
-                /* a history's initial events are all of it: from version 0 on */
+                /* From resourceVersion "" or "0" a watch begins, as Kubernetes', with the objects there are
+                 * as ADDED events (so a list that answered "0" misses nothing that came before the watch);
+                 * a history's are all of it with sendInitialEvents (from version 0 on), none without. */
                 if (start >= 0)
                         w->last = start;
                 else if (!(send_initial && src->initial_is_history) &&
-                         watch_start(req, w, send_initial) < 0) {
+                         watch_start(req, w, send_initial || !src->initial_is_history) < 0) {
                         watch_free(w);
                         return;
                 }

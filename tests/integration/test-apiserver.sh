@@ -557,10 +557,11 @@ YAML
         assert_contains "$(kubectl -n "$ns" delete artifact test-report 2>&1)" "NotFound" "a second delete"
         manifest test-report '{uri: "workspace:///again"}' | kubectl create -f - >/dev/null || fail "the name is not free after delete"
         # the watch saw each creation and the deletion, in order
-        streamed() { grep -q 'DELETED.*test-report' "$watched" && [ "$(grep -c 'ADDED.*test-report' "$watched")" -eq 2 ]; }
+        streamed() { grep -q 'DELETED *test-report' "$watched" && [ "$(awk '$2 == "test-report" {t = $1} END {print t}' "$watched")" = ADDED ]; }
         wait_for "the watch to stream the changes" 20 streamed
         assert_eq "ADDED ADDED ADDED ADDED MODIFIED DELETED ADDED" \
-                "$(awk '$2 ~ /^(test-report|lax|by-erin|log-)/ {printf "%s ", $1}' "$watched" | sed -E 's/(MODIFIED )+/MODIFIED /; s/ $//')" "events in order"
+                "$(awk '$2 ~ /^(test-report|lax|by-erin|log-)/ {printf "%s ", $1}' "$watched" | sed -E 's/(MODIFIED )+/MODIFIED /; s/ $//')" \
+                "events in order, in: $(cat "$watched")"
         kill "$wpid"
         # a streaming list: the artifacts there are, then the bookmark that ends the initial events
         out=$(timeout 10 kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/artifacts?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=2" |
