@@ -2,7 +2,6 @@
 #include "log.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -112,13 +111,11 @@ static void put_field(struct buf *b, bool first, const char *k, const char *v) {
         }
 }
 
-void log_event(enum log_level level, const char *msg, ...) {
+void log_event(enum log_level level, const char *msg, const char *const *kv) {
         _cleanup_(buf_release) struct buf b = BUF_INIT(LOG_LINE_MAX);
         char when[64];
         struct timespec ts;
         struct tm tm;
-        const char *k, *v;
-        va_list ap;
         ssize_t n;
 
         if (!log_enabled(level))
@@ -133,12 +130,11 @@ void log_event(enum log_level level, const char *msg, ...) {
         put_field(&b, true, "time", when);
         put_field(&b, false, "level", log_level_to_string(level));
         put_field(&b, false, "msg", msg ? msg : "");
-        va_start(ap, msg);
-        while ((k = va_arg(ap, const char *))) {
-                v = va_arg(ap, const char *);
-                put_field(&b, false, k, v ? v : "");
+        for (; kv && kv[0]; kv += 2) {
+                put_field(&b, false, kv[0], kv[1] ? kv[1] : "");
+                if (!kv[1])
+                        break; /* a key without a value ends the list */
         }
-        va_end(ap);
         if (cur_format == LOG_FORMAT_JSON)
                 (void) buf_putc(&b, '}');
         (void) buf_putc(&b, '\n');

@@ -40,10 +40,13 @@ const char *log_level_to_string(enum log_level level);
 
 bool log_enabled(enum log_level level);
 
-/* Writes one event; the variadic part is key, value, key, value, ..., NULL. */
-void log_event(enum log_level level, const char *msg, ...) _sentinel_;
+/* Writes one event; kv is key, value, key, value, ..., NULL. */
+void log_event(enum log_level level, const char *msg, const char *const *kv);
 
-#define log_debug(msg, ...) log_event(LOG_LEVEL_DEBUG, msg, ##__VA_ARGS__, (const char *) NULL)
-#define log_info(msg, ...) log_event(LOG_LEVEL_INFO, msg, ##__VA_ARGS__, (const char *) NULL)
-#define log_warn(msg, ...) log_event(LOG_LEVEL_WARN, msg, ##__VA_ARGS__, (const char *) NULL)
-#define log_error(msg, ...) log_event(LOG_LEVEL_ERROR, msg, ##__VA_ARGS__, (const char *) NULL)
+/* log_info("msg", "key", value, ...): the keys and values become an array of strings, so a value that is
+ * not a string (a number passed by mistake) does not compile instead of crashing the program. */
+#define LOG_KV_(...) ((const char *const[]){NULL, ##__VA_ARGS__, NULL} + 1)
+#define log_debug(msg, ...) log_event(LOG_LEVEL_DEBUG, msg, LOG_KV_(__VA_ARGS__))
+#define log_info(msg, ...) log_event(LOG_LEVEL_INFO, msg, LOG_KV_(__VA_ARGS__))
+#define log_warn(msg, ...) log_event(LOG_LEVEL_WARN, msg, LOG_KV_(__VA_ARGS__))
+#define log_error(msg, ...) log_event(LOG_LEVEL_ERROR, msg, LOG_KV_(__VA_ARGS__))
