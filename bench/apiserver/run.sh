@@ -16,21 +16,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
 . "$here/../../tests/integration/lib.sh"
-root=$(cd "$here/../.." && pwd)
 
 ROWS=${BENCH_ROWS:-50000}
 HISTORY=${BENCH_HISTORY_ROWS:-1000000}
 QUERIES=${BENCH_QUERIES:-200}
 BURST=${BENCH_BURST:-2000}
 
-kubectl get --raw /readyz >/dev/null 2>&1 || {
-        echo "bench-apiserver: no cluster at KUBECONFIG='$KUBECONFIG' (make cluster-up)" >&2
-        exit 1
-}
-[ -f "$root/build/libmbox.a" ] && [ -x "$root/build/mbox-apiserver" ] || {
-        echo "bench-apiserver: build/ is missing (make all)" >&2
-        exit 1
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+bench_needs bench-apiserver build/libmbox.a build/mbox-apiserver
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 out=$root/build/bench
 mkdir -p "$out"

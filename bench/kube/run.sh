@@ -26,15 +26,9 @@ list_runs=${BENCH_LIST_RUNS:-5}
 write_seconds=${BENCH_WRITE_SECONDS:-20}
 write_threads=${BENCH_WRITE_THREADS:-4}
 
-kubectl get --raw /readyz >/dev/null 2>&1 || {
-        echo "bench-kube: no cluster at KUBECONFIG='$KUBECONFIG' (make cluster-up)" >&2
-        exit 1
-}
-
-[ -f "$root/build/libmbox.a" ] || {
-        echo "bench-kube: build/libmbox.a is missing (make all)" >&2
-        exit 1
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+bench_needs bench-kube build/libmbox.a
 out=$root/build/bench
 mkdir -p "$out"
 cbin=$out/bench-kube

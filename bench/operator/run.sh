@@ -14,7 +14,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
 . "$here/../../tests/integration/lib.sh"
-root=$(cd "$here/../.." && pwd)
 
 N=${BENCH_N:-200}
 PAR=${BENCH_PAR:-20}
@@ -22,14 +21,9 @@ RATE=${BENCH_RATE:-50}
 RATE_N=${BENCH_RATE_N:-200}
 K=${BENCH_K:-20}
 
-kubectl get --raw /readyz >/dev/null 2>&1 || {
-        echo "bench-operator: no cluster at KUBECONFIG='$KUBECONFIG' (make cluster-up)" >&2
-        exit 1
-}
-[ -x "$root/build/mbox-operator" ] || {
-        echo "bench-operator: build/mbox-operator is missing (make all)" >&2
-        exit 1
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+bench_needs bench-operator build/mbox-operator
 ASPID=$(cat "$MBOX_STATE_DIR/pids/agent-sandbox.pid" 2>/dev/null || true)
 [ -n "$ASPID" ] && kill -0 "$ASPID" 2>/dev/null || {
         echo "bench-operator: the agent-sandbox controller is not running (no live $MBOX_STATE_DIR/pids/agent-sandbox.pid)" >&2

@@ -13,21 +13,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
 . "$here/../../tests/integration/lib.sh"
-root=$(cd "$here/../.." && pwd)
 
 N=${BENCH_N:-50}
 QUEUED=${BENCH_QUEUED:-500}
 SANDBOXES=${BENCH_SANDBOXES:-10}
 BYTES=${BENCH_BYTES:-104857600}
 
-kubectl get --raw /readyz >/dev/null 2>&1 || {
-        echo "bench-tasks: no cluster at KUBECONFIG='$KUBECONFIG' (make cluster-up)" >&2
-        exit 1
-}
-[ -x "$root/build/mbox-operator" ] || {
-        echo "bench-tasks: build/mbox-operator is missing (make all)" >&2
-        exit 1
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+bench_needs bench-tasks build/mbox-operator
 out=$root/build/bench
 mkdir -p "$out"
 drv=$out/bench-tasks-go
