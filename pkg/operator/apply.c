@@ -211,7 +211,7 @@ void op_event(
         if (!cx->op->events)
                 return;
         int rc = kube_event(cx->op->events, obj, type, reason, reason, "%s", msg);
-        if (rc < 0)
+        if (rc < 0) /* refusals by the API server come later, to event_failed() */
                 log_warn("recording an event failed", "reason", reason, "error", strerror(-rc));
 }
 

@@ -50,6 +50,12 @@ static const op_reconcile_fn ctl_fns[CTL__MAX] = {
 };
 static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX, RES_TASK};
 
+/* The event recorder's sender reports what the API server refused (Events are written in the background). */
+static void event_failed(const char *reason, int error, const char *message, void *ud) {
+        (void) ud;
+        log_warn("recording an event failed", "reason", reason, "error", strerror(error), "message", message);
+}
+
 static int load_config(struct mbox_operator *op, struct kube_config **ret, struct merr *err) {
         if (op->opt.kubeconfig)
                 return kube_config_load(op->opt.kubeconfig, op->opt.context, ret, err);
@@ -344,6 +350,7 @@ int operator_new(
         rc = kube_events_new(cfg, OP_FIELD_MANAGER, host, &op->events, err);
         if (rc < 0)
                 goto fail;
+        kube_events_set_error_handler(op->events, event_failed, NULL);
         *ret = op;
         return 0;
 fail:

@@ -33,6 +33,8 @@ START_TEST(test_events_show_in_describe_and_repeats_aggregate) {
                 ck_assert_int_eq(kube_event(rec, created, "Normal", "Synced", "Reconcile", "pass %d", i), 0);
         ck_assert_int_eq(
                 kube_event(rec, created, "Warning", "Failed", "Reconcile", "image '%s' not found", "x"), 0);
+        /* recording does not wait for the API server; the sender writes them in order */
+        ck_assert(kube_events_flush(rec, 30000));
 
         ck_assert_int_eq(kube_list(c, &evr, NULL, &list, &e), 0);
         ck_assert_int_eq(json_get_array(list, "items", 0, &items, &e), 1);
