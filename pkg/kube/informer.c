@@ -13,8 +13,24 @@
 #include "jsonutil.h"
 #include "strmap.h"
 
-#define KEY_MAX 512
-#define RV_MAX  64
+#define KEY_MAX      512
+#define RV_MAX       64
+#define KEYSET_SMALL 4
+
+/* The keys that have one index value: a few in an array (most values, e.g. an owner's uid, have one or two
+ * keys), a map once there are more, so removing one stays O(1) for a label shared by thousands. */
+struct keyset {
+        size_t n;           /* keys */
+        struct strmap *big; /* key -> NULL once there were more than KEYSET_SMALL keys; small unused then */
+        char *small[KEYSET_SMALL];
+};
+
+struct index {
+        char *name;
+        informer_index_fn fn;
+        void *ud;
+        struct strmap *values; /* value -> struct keyset (owned) */
+};
 
 struct informer {
         struct kube_client *client;
@@ -24,15 +40,17 @@ struct informer {
         long page_size, watch_timeout;
         bool keep_managed_fields;
         struct informer_handlers h;
+        struct index idx[INFORMER_MAX_INDEXES]; /* fixed once started */
+        size_t nidx;
 
         pthread_t thread;
-        bool running;
-        atomic_bool stop;
+        bool running, started;
+        atomic_bool stop, hold;
 
-        pthread_mutex_t lock; /* guards cache, synced, lists */
+        pthread_mutex_t lock; /* guards cache, the indexes' values, synced, lists, held */
         pthread_cond_t cond;
         struct strmap *cache; /* key -> struct cached (owned) */
-        bool synced;
+        bool synced, held;
         unsigned long lists;
         char rv[RV_MAX];
 };
@@ -150,6 +168,176 @@ static json_object *cached_parse(const struct cached *c, json_tokener *tok) {
         return o;
 }
 
+static void keyset_free(void *p) {
+        struct keyset *s = p;
+
+        if (!s)
+                return;
+        if (s->big)
+                strmap_free(s->big);
+        else
+                for (size_t i = 0; i < s->n; i++)
+                        free(s->small[i]);
+        free(s);
+}
+
+static int keyset_add(struct keyset *s, const char *key) {
+        _cleanup_(strmap_freep) struct strmap *m = NULL;
+        char *k;
+
+        if (s->big) {
+                if (strmap_contains(s->big, key))
+                        return 0;
+                if (strmap_put(s->big, key, NULL) < 0)
+                        return -ENOMEM;
+                s->n++;
+                return 0;
+        }
+        for (size_t i = 0; i < s->n; i++)
+                if (strcmp(s->small[i], key) == 0)
+                        return 0;
+        if (s->n < KEYSET_SMALL) {
+                k = strdup(key);
+                if (!k)
+                        return -ENOMEM;
+                s->small[s->n++] = k;
+                return 0;
+        }
+        m = strmap_new(NULL);
+        if (!m)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++)
+                if (strmap_put(m, s->small[i], NULL) < 0)
+                        return -ENOMEM;
+        if (strmap_put(m, key, NULL) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++)
+                free(s->small[i]);
+        s->big = TAKE_PTR(m);
+        s->n++;
+        return 0;
+}
+
+static void keyset_remove(struct keyset *s, const char *key) {
+        if (s->big) {
+                if (strmap_remove(s->big, key))
+                        s->n--;
+                return;
+        }
+        for (size_t i = 0; i < s->n; i++)
+                if (strcmp(s->small[i], key) == 0) {
+                        free(s->small[i]);
+                        s->small[i] = s->small[--s->n];
+                        return;
+                }
+}
+
+/* for (size_t i = 0; keyset_next(s, &i, &key);) */
+static bool keyset_next(const struct keyset *s, size_t *iter, const char **ret_key) {
+        if (s->big)
+                return strmap_next(s->big, iter, ret_key, NULL);
+        if (*iter >= s->n)
+                return false;
+        *ret_key = s->small[(*iter)++];
+        return true;
+}
+
+/* An object's values in one index, as its index function emits them. */
+struct values {
+        char **v;
+        size_t n, cap;
+        bool failed; /* out of memory: some values are missing */
+};
+
+static bool values_has(const struct values *vs, const char *value) {
+        for (size_t i = 0; i < vs->n; i++)
+                if (strcmp(vs->v[i], value) == 0)
+                        return true;
+        return false;
+}
+
+static void values_emit(const char *value, void *ectx) {
+        struct values *vs = ectx;
+        char *v;
+
+        if (!value || vs->failed || values_has(vs, value))
+                return;
+        if (vs->n == vs->cap) {
+                size_t cap = vs->cap ? vs->cap * 2 : 4;
+                char **p = reallocarray(vs->v, cap, sizeof(*p));
+
+                if (!p) {
+                        vs->failed = true;
+                        return;
+                }
+                vs->v = p;
+                vs->cap = cap;
+        }
+        v = strdup(value);
+        if (!v) {
+                vs->failed = true;
+                return;
+        }
+        vs->v[vs->n++] = v;
+}
+
+/* obj's values (none for NULL) in each of the informer's indexes, into vs[0 .. nidx). */
+static void index_values(struct informer *inf, json_object *obj, struct values *vs) {
+        for (size_t i = 0; i < inf->nidx; i++) {
+                vs[i] = (struct values){0};
+                if (obj)
+                        inf->idx[i].fn(obj, values_emit, &vs[i], inf->idx[i].ud);
+        }
+}
+
+static void values_release(struct informer *inf, struct values *vs) {
+        for (size_t i = 0; i < inf->nidx; i++) {
+                for (size_t j = 0; j < vs[i].n; j++)
+                        free(vs[i].v[j]);
+                free(vs[i].v);
+        }
+}
+
+/* Moves key from the values it had (oldv) to those it has now (newv) in every index, under the lock. Out of
+ * memory leaves a value without the key, as the cache keeps an old entry when it cannot store a new one. */
+static void index_update(
+        struct informer *inf, const char *key, const struct values *oldv, const struct values *newv) {
+        for (size_t i = 0; i < inf->nidx; i++) {
+                struct strmap *m = inf->idx[i].values;
+
+                for (size_t j = 0; j < oldv[i].n; j++) {
+                        struct keyset *ks;
+
+                        if (values_has(&newv[i], oldv[i].v[j]))
+                                continue;
+                        ks = strmap_get(m, oldv[i].v[j]);
+                        if (!ks)
+                                continue;
+                        keyset_remove(ks, key);
+                        if (ks->n == 0)
+                                (void) strmap_remove(m, oldv[i].v[j]);
+                }
+                for (size_t j = 0; j < newv[i].n; j++) {
+                        struct keyset *ks;
+
+                        if (values_has(&oldv[i], newv[i].v[j]))
+                                continue;
+                        ks = strmap_get(m, newv[i].v[j]);
+                        if (!ks) {
+                                ks = calloc(1, sizeof(*ks));
+                                if (!ks)
+                                        continue;
+                                if (strmap_put(m, newv[i].v[j], ks) < 0) {
+                                        free(ks);
+                                        continue;
+                                }
+                        }
+                        if (keyset_add(ks, key) < 0 && ks->n == 0)
+                                (void) strmap_remove(m, newv[i].v[j]);
+                }
+        }
+}
+
 /* What the informer keeps of an object: without metadata.managedFields unless asked to keep them. */
 static void transform(struct informer *inf, json_object *obj) {
         json_object *md = NULL;
@@ -244,6 +432,10 @@ struct informer *informer_free(struct informer *inf) {
         informer_stop(inf);
         kube_client_free(inf->client);
         strmap_free(inf->cache);
+        for (size_t i = 0; i < inf->nidx; i++) {
+                free(inf->idx[i].name);
+                strmap_free(inf->idx[i].values);
+        }
         free(inf->group);
         free(inf->version);
         free(inf->resource);
@@ -256,29 +448,35 @@ struct informer *informer_free(struct informer *inf) {
         return NULL;
 }
 
-/* Stores ent (taking it) and tells the handlers what changed; obj is the object's tree when the caller has
- * one (NULL: built from ent when a handler needs it). Called on the reflector thread, the only writer of the
- * cache, so ent stays valid after the lock is dropped. */
+/* Stores ent (taking it), moves key between index values, and tells the handlers what changed; obj is the
+ * object's tree when the caller has one (NULL: built from ent when needed). Called on the reflector thread,
+ * the only writer of the cache and the indexes: it reads them without the lock, and ent stays valid after
+ * the lock is dropped. The old values come from the cached object, which is what was indexed. */
 static void upsert(struct informer *inf, const char *key, struct cached *ent, json_object *obj) {
         _cleanup_json_ json_object *old_obj = NULL, *new_obj = NULL;
+        struct values oldv[INFORMER_MAX_INDEXES], newv[INFORMER_MAX_INDEXES];
         struct cached *old;
-        bool had;
+        bool had, notify;
 
-        (void) pthread_mutex_lock(&inf->lock);
         old = strmap_get(inf->cache, key);
         had = old != NULL;
-        if (old && inf->h.on_update)
+        notify = had ? inf->h.on_update != NULL : inf->h.on_add != NULL;
+        if (old && (inf->h.on_update || inf->nidx > 0))
                 old_obj = cached_parse(old, NULL); /* before the entry is replaced and freed */
+        if (!obj && (notify || inf->nidx > 0))
+                obj = new_obj = cached_parse(ent, NULL);
+        index_values(inf, old_obj, oldv);
+        index_values(inf, obj, newv);
+        (void) pthread_mutex_lock(&inf->lock);
         if (strmap_put(inf->cache, key, ent) < 0) {
                 free(ent);
                 ent = NULL;
-        }
+        } else
+                index_update(inf, key, oldv, newv);
         (void) pthread_mutex_unlock(&inf->lock);
-        if (!ent || (had ? !inf->h.on_update : !inf->h.on_add))
-                return;
-        if (!obj)
-                obj = new_obj = cached_parse(ent, NULL);
-        if (!obj)
+        values_release(inf, oldv);
+        values_release(inf, newv);
+        if (!ent || !notify || !obj)
                 return;
         if (had && old_obj)
                 inf->h.on_update(key, old_obj, obj, inf->h.userdata);
@@ -288,14 +486,21 @@ static void upsert(struct informer *inf, const char *key, struct cached *ent, js
 
 static void remove_key(struct informer *inf, const char *key, json_object *last) {
         _cleanup_json_ json_object *old_obj = NULL;
+        struct values oldv[INFORMER_MAX_INDEXES], none[INFORMER_MAX_INDEXES];
         struct cached *old;
 
-        (void) pthread_mutex_lock(&inf->lock);
-        old = strmap_get(inf->cache, key);
-        if (old && !last && inf->h.on_delete)
+        old = strmap_get(inf->cache, key); /* the reflector thread reads without the lock, as in upsert() */
+        if (old && ((!last && inf->h.on_delete) || inf->nidx > 0))
                 old_obj = cached_parse(old, NULL);
-        (void) strmap_remove(inf->cache, key);
+        index_values(inf, old_obj, oldv);
+        index_values(inf, NULL, none);
+        (void) pthread_mutex_lock(&inf->lock);
+        if (old) {
+                index_update(inf, key, oldv, none);
+                (void) strmap_remove(inf->cache, key);
+        }
         (void) pthread_mutex_unlock(&inf->lock);
+        values_release(inf, oldv);
         if ((old || last) && inf->h.on_delete && (last || old_obj))
                 inf->h.on_delete(key, last ? last : old_obj, inf->h.userdata);
 }
@@ -498,6 +703,19 @@ static void *reflector(void *arg) {
                         }
                         need_list = false;
                 }
+                if (atomic_load(&inf->hold)) {
+                        (void) pthread_mutex_lock(&inf->lock);
+                        inf->held = true;
+                        (void) pthread_cond_broadcast(&inf->cond);
+                        (void) pthread_mutex_unlock(&inf->lock);
+                        while (atomic_load(&inf->hold) && !atomic_load(&inf->stop))
+                                pause_ms(inf, 50);
+                        (void) pthread_mutex_lock(&inf->lock);
+                        inf->held = false;
+                        (void) pthread_mutex_unlock(&inf->lock);
+                        need_list = true; /* as after a 410: what changed meanwhile comes as differences */
+                        continue;
+                }
                 (void) pthread_mutex_lock(&inf->lock);
                 (void) snprintf(rv, sizeof(rv), "%s", inf->rv);
                 (void) pthread_mutex_unlock(&inf->lock);
@@ -530,7 +748,7 @@ int informer_start(struct informer *inf, struct merr *err) {
         k = pthread_create(&inf->thread, NULL, reflector, inf);
         if (k != 0)
                 return merr_set(err, -k, "cannot start the informer thread for '%s'", inf->resource);
-        inf->running = true;
+        inf->running = inf->started = true;
         return 0;
 }
 
@@ -542,9 +760,8 @@ void informer_stop(struct informer *inf) {
         inf->running = false;
 }
 
-bool informer_wait_synced(struct informer *inf, long timeout_ms) {
+static struct timespec deadline(long timeout_ms) {
         struct timespec ts;
-        bool synced;
 
         (void) clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += timeout_ms / 1000;
@@ -553,6 +770,13 @@ bool informer_wait_synced(struct informer *inf, long timeout_ms) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
         }
+        return ts;
+}
+
+bool informer_wait_synced(struct informer *inf, long timeout_ms) {
+        struct timespec ts = deadline(timeout_ms);
+        bool synced;
+
         (void) pthread_mutex_lock(&inf->lock);
         while (!inf->synced)
                 if (pthread_cond_timedwait(&inf->cond, &inf->lock, &ts) != 0)
@@ -614,4 +838,160 @@ unsigned long informer_lists(struct informer *inf) {
         n = inf->lists;
         (void) pthread_mutex_unlock(&inf->lock);
         return n;
+}
+
+bool informer_hold(struct informer *inf, long timeout_ms) {
+        struct timespec ts = deadline(timeout_ms);
+        bool held;
+
+        atomic_store(&inf->hold, true);
+        (void) pthread_mutex_lock(&inf->lock);
+        while (!inf->held && inf->running)
+                if (pthread_cond_timedwait(&inf->cond, &inf->lock, &ts) != 0)
+                        break;
+        held = inf->held;
+        (void) pthread_mutex_unlock(&inf->lock);
+        return held;
+}
+
+void informer_release(struct informer *inf) {
+        atomic_store(&inf->hold, false);
+}
+
+int informer_add_index(
+        struct informer *inf, const char *name, informer_index_fn fn, void *ud, struct merr *err) {
+        struct index *x;
+
+        if (inf->started)
+                return merr_set(err, -EBUSY, "index '%s': the informer has started", name);
+        for (size_t i = 0; i < inf->nidx; i++)
+                if (strcmp(inf->idx[i].name, name) == 0)
+                        return merr_set(err, -EEXIST, "index '%s' already exists", name);
+        if (inf->nidx == INFORMER_MAX_INDEXES)
+                return merr_set(err, -E2BIG, "index '%s': at most %d indexes", name, INFORMER_MAX_INDEXES);
+        x = &inf->idx[inf->nidx];
+        x->name = strdup(name);
+        x->values = strmap_new(keyset_free);
+        if (!x->name || !x->values) {
+                free(x->name);
+                strmap_free(x->values);
+                *x = (struct index){0};
+                return merr_set(err, -ENOMEM, "out of memory");
+        }
+        x->fn = fn;
+        x->ud = ud;
+        inf->nidx++;
+        return 0;
+}
+
+static struct index *index_find(struct informer *inf, const char *name) {
+        for (size_t i = 0; i < inf->nidx; i++)
+                if (strcmp(inf->idx[i].name, name) == 0)
+                        return &inf->idx[i];
+        return NULL;
+}
+
+int informer_index_foreach(struct informer *inf, const char *index, const char *value,
+        void (*fn)(const char *key, json_object *obj, void *ud), void *ud) {
+        struct index *x = index_find(inf, index);
+        const struct keyset *ks;
+        const char *key;
+        json_tokener *tok;
+        int n = 0;
+
+        if (!x)
+                return -ENOENT;
+        tok = json_tokener_new_ex(KUBE_MAX_JSON_DEPTH + 1);
+        if (!tok)
+                return -ENOMEM;
+        (void) pthread_mutex_lock(&inf->lock);
+        ks = strmap_get(x->values, value);
+        for (size_t it = 0; ks && keyset_next(ks, &it, &key);) {
+                struct cached *c = strmap_get(inf->cache, key);
+                json_object *obj = c ? cached_parse(c, tok) : NULL;
+
+                if (obj) {
+                        fn(key, obj, ud);
+                        n++;
+                }
+                json_object_put(obj);
+        }
+        (void) pthread_mutex_unlock(&inf->lock);
+        json_tokener_free(tok);
+        return n;
+}
+
+char **informer_keys_free(char **keys) {
+        for (size_t i = 0; keys && keys[i]; i++)
+                free(keys[i]);
+        free(keys);
+        return NULL;
+}
+
+int informer_index_keys(struct informer *inf, const char *index, const char *value, char ***ret_keys) {
+        struct index *x = index_find(inf, index);
+        const struct keyset *ks;
+        const char *key;
+        char **keys;
+        size_t n = 0;
+
+        if (!x)
+                return -ENOENT;
+        (void) pthread_mutex_lock(&inf->lock);
+        ks = strmap_get(x->values, value);
+        keys = calloc((ks ? ks->n : 0) + 1, sizeof(*keys));
+        for (size_t it = 0; keys && ks && keyset_next(ks, &it, &key); n++) {
+                keys[n] = strdup(key);
+                if (!keys[n])
+                        keys = informer_keys_free(keys);
+        }
+        (void) pthread_mutex_unlock(&inf->lock);
+        if (!keys)
+                return -ENOMEM;
+        *ret_keys = keys;
+        return (int) n;
+}
+
+size_t informer_index_count(struct informer *inf, const char *index, const char *value) {
+        struct index *x = index_find(inf, index);
+        const struct keyset *ks;
+        size_t n;
+
+        if (!x)
+                return 0;
+        (void) pthread_mutex_lock(&inf->lock);
+        ks = strmap_get(x->values, value);
+        n = ks ? ks->n : 0;
+        (void) pthread_mutex_unlock(&inf->lock);
+        return n;
+}
+
+void informer_index_label(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        json_object *md = NULL, *labels = NULL, *v = NULL;
+
+        /* not json_get_string(): label names have dots and slashes ("app.kubernetes.io/name") */
+        if (json_object_object_get_ex(obj, "metadata", &md) &&
+                json_object_object_get_ex(md, "labels", &labels) &&
+                json_object_object_get_ex(labels, ud, &v) && json_object_is_type(v, json_type_string))
+                emit(json_object_get_string(v), ectx);
+}
+
+void informer_index_controller_uid(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        json_object *refs = NULL;
+
+        (void) ud;
+        if (json_get_array(obj, "metadata.ownerReferences", JSON_OPTIONAL, &refs, NULL) <= 0)
+                return;
+        for (size_t i = 0; i < json_object_array_length(refs); i++) {
+                json_object *ref = json_object_array_get_idx(refs, i);
+                const char *uid = NULL;
+                bool controller = false;
+
+                /* the API server allows one controller reference */
+                if (json_get_bool(ref, "controller", JSON_OPTIONAL, &controller, NULL) > 0 && controller &&
+                        json_get_string(ref, "uid", 0, &uid, NULL) >= 0) {
+                        emit(uid, ectx);
+                        return;
+                }
+        }
 }

@@ -66,8 +66,58 @@ size_t informer_len(struct informer *inf);
 void informer_foreach(struct informer *inf, const char *ns,
         void (*fn)(const char *key, json_object *obj, void *ud), void *ud);
 
+/*
+ * Indexes, as client-go's Indexers: an index function gives each object zero, one or several values, and
+ * the informer keeps, for every value, the keys of the cached objects that have it, through adds, updates
+ * (the old values dropped, the new ones added), deletes and relists. So "which ConfigMaps have label
+ * app=web" or "which Pods does the ReplicaSet with this uid control" cost the number of matches, not a
+ * scan of the cache. An index holds keys and values only, never objects.
+ *
+ * fn calls emit(value, ectx) for each of obj's values (a value emitted twice counts once; value is copied,
+ * so it may point into obj). It runs on the reflector thread, for each object that is added or changes and
+ * for the cached object it replaces, and must give the same values for the same object every time. ud is
+ * passed through, borrowed for the informer's life.
+ */
+typedef void (*informer_emit_fn)(const char *value, void *ectx);
+typedef void (*informer_index_fn)(json_object *obj, informer_emit_fn emit, void *ectx, void *ud);
+
+#define INFORMER_MAX_INDEXES 16
+
+/* Adds an index called name (copied) before informer_start(). -EBUSY once started, -EEXIST for a name
+ * already there, -E2BIG beyond INFORMER_MAX_INDEXES, -ENOMEM. */
+int informer_add_index(
+        struct informer *inf, const char *name, informer_index_fn fn, void *ud, struct merr *err);
+
+/* Calls fn for each cached object whose index has value, as informer_foreach() does (under the cache lock,
+ * obj built for the call and borrowed). Returns how many objects fn was called for, -ENOENT for an index
+ * that was never added, or -ENOMEM. */
+int informer_index_foreach(struct informer *inf, const char *index, const char *value,
+        void (*fn)(const char *key, json_object *obj, void *ud), void *ud);
+/* The keys whose index has value, without building any object: a NULL-terminated array owned by the
+ * caller (free each string, then the array; informer_keys_free() does both), in no particular order.
+ * Returns their number, -ENOENT for an unknown index, or -ENOMEM. A controller that enqueues keys needs
+ * nothing more. */
+int informer_index_keys(struct informer *inf, const char *index, const char *value, char ***ret_keys);
+char **informer_keys_free(char **keys);
+/* How many cached objects have value in the index (0 for an unknown index). */
+size_t informer_index_count(struct informer *inf, const char *index, const char *value);
+
+/* Index functions for the common cases. informer_index_label: the value of the label named by ud (a const
+ * char *), when the object has it. informer_index_controller_uid: the uid of the object's controller owner
+ * (the ownerReference with controller: true), so a parent finds its children by its uid. */
+void informer_index_label(json_object *obj, informer_emit_fn emit, void *ectx, void *ud);
+void informer_index_controller_uid(json_object *obj, informer_emit_fn emit, void *ectx, void *ud);
+
 /* How many lists the reflector has made (1 after the first sync; more after expiries). */
 unsigned long informer_lists(struct informer *inf);
+
+/* For tests of the relist path without a real 410 (which needs etcd compacted under a stopped API server):
+ * informer_hold() makes the reflector stop once its current watch ends (a watch_timeout_seconds of a few
+ * seconds keeps that short) and waits up to timeout_ms until it has, false on timeout; informer_release()
+ * lets it go on with a relist, exactly as after a 410, so what changed meanwhile arrives as the relist's
+ * differences. */
+bool informer_hold(struct informer *inf, long timeout_ms);
+void informer_release(struct informer *inf);
 
 /* The key of obj ("ns/name" or "name"); writes at most size bytes. Returns 0 or -EINVAL. */
 int kube_object_key(json_object *obj, char *buf, size_t size);
