@@ -116,7 +116,8 @@ drive() { # drive PREFIX ARGS...: runs the driver, sets PREFIX<key> for each key
 # ---- the operator ----
 install_operator_rbac
 say "starting mbox-operator (log $OPLOG)"
-PORT=$(start_operator "$OPLOG" --resync=10m)
+# shellcheck disable=SC2086 # BENCH_OPERATOR_ARGS: extra mbox-operator flags, split on spaces
+PORT=$(start_operator "$OPLOG" --resync=10m ${BENCH_OPERATOR_ARGS:-})
 OPPID=$(awk '$1 == "pid" {p = $2} END {print p}' "$_cleanup_file")
 kill -0 "$OPPID" || { echo "bench-operator: cannot find the operator's PID" >&2; exit 1; }
 say "operator pid $OPPID, health port $PORT; agent-sandbox controller pid $ASPID"

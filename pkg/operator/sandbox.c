@@ -321,10 +321,6 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         }
         if (op_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, key, ns, name, err);
-        /* the claim is made in this same pass: a new sandbox goes through the queue once */
-        rc = op_set_finalizer(cx, RES_SANDBOX, obj, true, err);
-        if (rc < 0)
-                return rc;
 
         struct view v = {0};
         _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
@@ -341,6 +337,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         _cleanup_json_ json_object *claim = NULL;
         snprintf(buf, sizeof(buf), "%s/%s", ns, name);
         claim = op_get(op, RES_AS_CLAIM, buf);
+        if (claim && (rc = op_set_finalizer(cx, RES_SANDBOX, obj, true, err)) < 0)
+                return rc;
         v.claim = claim ? name : NULL;
         v.admitted = claim != NULL;
         v.runtime_projected = claim != NULL;
@@ -483,6 +481,12 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                 rc = strmap_put(op->admitted, key, NULL);
                         pthread_mutex_unlock(&op->lock);
                 }
+                if (rc < 0)
+                        return rc;
+                /* The claim before the finalizer, in the same pass: a new sandbox's claim waits for one write,
+                 * not two, and should the sandbox go in between, the claim's controller reference has the
+                 * garbage collector remove it. */
+                rc = op_set_finalizer(cx, RES_SANDBOX, obj, true, err);
                 if (rc < 0)
                         return rc;
                 op_event(cx, obj, "Normal", "ClaimCreated",
