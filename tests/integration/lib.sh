@@ -185,6 +185,12 @@ reason() { kubectl -n "$1" get sandboxes.mbox.dev "$2" -o jsonpath='{.status.rea
 phase_is() { [ "$(phase "$1" "$2")" = "$3" ]; }
 reason_is() { [ "$(reason "$1" "$2")" = "$3" ]; }
 gone() { ! kubectl -n "$1" get "$2" "$3" >/dev/null 2>&1; }
+# event_is NS OBJECT FIELD VALUE: an Event about OBJECT has FIELD (reason, type) VALUE; for wait_for, as the
+# operator writes its Events in the background, after the status that follows them
+event_is() {
+        kubectl -n "$1" get events --field-selector involvedObject.name="$2" -o jsonpath="{.items[*].$3}" |
+                tr ' ' '\n' | grep -qx "$4"
+}
 count() { kubectl -n "$1" get "$2" -o name ${3:+-l "$3"} 2>/dev/null | wc -l; }
 # count_is NS KIND OP N: for wait_for, which must re-run the count each time (a "$(count)" argument would
 # be expanded once, before waiting)

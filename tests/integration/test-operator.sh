@@ -40,6 +40,7 @@ test_walkthrough_examples() {
         assert_eq false "$(kubectl -n $ns get sa mbox-sandbox -o jsonpath='{.automountServiceAccountToken}')" "sandbox SA"
         [ "$(count $ns networkpolicies)" -ge 3 ] || fail "network policies missing"
         assert_contains "$(kubectl get projects.mbox.dev demo)" "mbox-demo" "kubectl get project"
+        wait_for "the ClaimCreated event" 30 event_is $ns demo-sandbox reason ClaimCreated
         assert_contains "$(kubectl -n $ns describe sandboxes.mbox.dev demo-sandbox)" "ClaimCreated" "events in describe"
 
         # validation: busybox-terminal's check runs in a sandbox of its own, removed afterwards;
@@ -140,8 +141,7 @@ test_quota_max_sandboxes() {
         assert_eq Pending "$(phase "$ns" c)" "phase of the third sandbox"
         assert_contains "$(kubectl -n "$ns" get sandboxes.mbox.dev c -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" \
                 QuotaExceeded "Ready condition"
-        assert_contains "$(kubectl -n "$ns" get events --field-selector involvedObject.name=c -o jsonpath='{.items[*].reason}')" \
-                QuotaExceeded "event"
+        wait_for "a QuotaExceeded event" 30 event_is "$ns" c reason QuotaExceeded
         assert_eq 2 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims under quota"
         kubectl -n "$ns" delete sandboxes.mbox.dev a --timeout=60s >/dev/null || fail "delete of a did not finish"
         wait_for "c Running after room appeared" 60 phase_is "$ns" c Running
@@ -188,8 +188,7 @@ spec:
   templateRef: {name: theirs, namespace: mbox-$q}
 YAML
         wait_for "TemplateNotAllowed" 30 reason_is "$ns" s2 TemplateNotAllowed
-        assert_contains "$(kubectl -n "$ns" get events --field-selector involvedObject.name=s2 -o jsonpath='{.items[*].type}')" \
-                Warning "a Warning event"
+        wait_for "a Warning event" 30 event_is "$ns" s2 type Warning
         # a namespace no project owns, until a project takes it
         local orphan="mbox-o-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
         kubectl create namespace "$orphan" >/dev/null

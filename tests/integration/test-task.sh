@@ -76,8 +76,7 @@ test_task_runs_and_reports() {
         assert_eq "hello from stdin" "$(tget input .status.stdoutTail)" "stdin reaches the command"
         assert_eq "hi
 /tmp" "$(tget envdir .status.stdoutTail)" "env and workingDir"
-        assert_contains "$(kubectl -n "$NS" get events --field-selector involvedObject.name=three -o jsonpath='{.items[*].reason}')" \
-                NonZeroExitCode "event of a failed task"
+        wait_for "the event of a failed task" 30 event_is "$NS" three reason NonZeroExitCode
 }
 
 test_task_artifacts_and_ttl() {
