@@ -81,9 +81,19 @@ static void enqueue_sandbox_fn(const char *key, json_object *obj, void *ud) {
         op_enqueue(ud, CTL_SANDBOX, key);
 }
 
+/* Sandboxes that wait for a claim, or for room under maxRunning to start again. */
 static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
-        if (!op_str(obj, "status.claimName"))
+        const char *reason = op_str(obj, "status.reason");
+        if (!op_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0))
                 op_enqueue(ud, CTL_SANDBOX, key);
+}
+
+/* Whether a Sandbox just stopped (or expired): one fewer running, room under maxRunning. */
+static bool sandbox_stopped(json_object *old_obj, json_object *new_obj) {
+        const char *a = op_str(old_obj, "status.phase"), *b = op_str(new_obj, "status.phase");
+        if (!old_obj || !b || (a && strcmp(a, b) == 0))
+                return false;
+        return strcmp(b, "Stopped") == 0 || strcmp(b, "Expired") == 0;
 }
 
 void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only) {
@@ -162,7 +172,8 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 if (ns && op_project_of_namespace(op, ns, buf, sizeof(buf)))
                         op_enqueue_after(op, CTL_PROJECT, buf, 1000000000);
                 /* room may have appeared for a sandbox waiting on its project's quota */
-                if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")))
+                if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")) ||
+                        sandbox_stopped(old_obj, obj))
                         op_enqueue_sandboxes(op, ns, true);
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
                 if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj))) {

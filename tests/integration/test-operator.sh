@@ -147,6 +147,30 @@ test_quota_max_sandboxes() {
         wait_for "c Running after room appeared" 60 phase_is "$ns" c Running
 }
 
+test_quota_max_running() {
+        # no resync within the test: room must be noticed when it appears
+        setup_operator --resync=10m
+        local p ns
+        p=$(new_project "  quota: {maxRunning: 1}")
+        ns=mbox-$p
+        template "$ns" box
+        sandbox "$ns" a
+        wait_for "a Running" 60 phase_is "$ns" a Running
+        sandbox "$ns" b
+        wait_for "b waiting on quota" 30 reason_is "$ns" b QuotaExceeded
+        # stopping a makes room: b starts without waiting for a resync
+        kubectl -n "$ns" patch sandboxes.mbox.dev a --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
+        wait_for "a Stopped" 60 phase_is "$ns" a Stopped
+        wait_for "b Running once a stopped" 60 phase_is "$ns" b Running
+        # starting a again would make two: it stays Stopped, saying why
+        kubectl -n "$ns" patch sandboxes.mbox.dev a --type=merge -p '{"spec":{"state":"Running"}}' >/dev/null
+        wait_for "a held back by quota" 30 reason_is "$ns" a QuotaExceeded
+        assert_eq Stopped "$(phase "$ns" a)" "phase of a start over quota"
+        # deleting b makes room again: a starts on its own workspace volume
+        kubectl -n "$ns" delete sandboxes.mbox.dev b --timeout=60s >/dev/null || fail "delete of b did not finish"
+        wait_for "a Running once b is gone" 60 phase_is "$ns" a Running
+}
+
 test_lifetimes() {
         setup_operator
         local p ns
