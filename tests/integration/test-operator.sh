@@ -171,6 +171,46 @@ test_quota_max_running() {
         wait_for "a Running once b is gone" 60 phase_is "$ns" a Running
 }
 
+test_policy_runtime_class_and_credentials() {
+        setup_operator
+        local p ns rc
+        p=$(new_project)
+        ns=mbox-$p
+        # a RuntimeClass of this test's own (the API server refuses pods naming one that does not exist)
+        rc="mbox-test-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        printf 'object runtimeclass/%s\n' "$rc" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: $rc}
+handler: runsc
+YAML
+        template "$ns" isolated "  runtimeClassName: $rc"
+        template "$ns" secretive "  env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: api-token, key: token}}}]"
+        TEMPLATE=isolated sandbox "$ns" iso
+        TEMPLATE=secretive sandbox "$ns" cred
+        wait_for "iso refused its RuntimeClass" 30 reason_is "$ns" iso RuntimeClassNotAllowed
+        assert_contains "$(kubectl -n "$ns" get sandboxes.mbox.dev iso -o jsonpath='{.status.message}')" \
+                "spec.policy.allowedRuntimeClasses" "message says what to change"
+        wait_for "cred refused its Secret" 30 reason_is "$ns" cred CredentialNotAllowed
+        assert_contains "$(kubectl -n "$ns" get sandboxes.mbox.dev cred -o jsonpath='{.status.message}')" \
+                "Secret api-token" "message names the Secret"
+        wait_for "a CredentialNotAllowed event" 30 event_is "$ns" cred reason CredentialNotAllowed
+        assert_eq 0 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims of refused sandboxes"
+        # the credential allowed for another template only: still refused
+        kubectl patch projects.mbox.dev "$p" --type=merge \
+                -p '{"spec":{"policy":{"credentials":[{"secretName":"api-token","templates":[{"name":"isolated"}]}]}}}' >/dev/null
+        sleep 3 # a project's change requeues its sandboxes; nothing may change here
+        assert_eq CredentialNotAllowed "$(reason "$ns" cred)" "a credential granted to another template"
+        # the project allows both: the sandboxes go ahead
+        kubectl patch projects.mbox.dev "$p" --type=merge -p "{\"spec\":{\"policy\":{\"allowedRuntimeClasses\":[\"$rc\"],
+                \"credentials\":[{\"secretName\":\"api-token\",\"templates\":[{\"name\":\"secretive\"}]}]}}}" >/dev/null
+        wait_for "iso Running once its RuntimeClass is allowed" 60 phase_is "$ns" iso Running
+        assert_eq "$rc" "$(kubectl -n "$ns" get pod "$(kubectl -n "$ns" get sandboxes.mbox.dev iso -o jsonpath='{.status.podName}')" \
+                -o jsonpath='{.spec.runtimeClassName}')" "the pod's RuntimeClass"
+        wait_for "cred admitted once its Secret is allowed" 30 count_is "$ns" sandboxclaims.extensions.agents.x-k8s.io -eq 2
+}
+
 test_lifetimes() {
         setup_operator
         local p ns
