@@ -113,9 +113,11 @@ int op_write_status(
                 op_resource(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
         r.subresource = "status";
         count_write(cx, res, "status");
-        int rc = kube_update(cx->c, &r, copy, NULL, NULL, err);
+        _cleanup_json_ json_object *updated = NULL;
+        int rc = kube_update(cx->c, &r, copy, NULL, &updated, err);
         if (rc < 0)
                 return merr_wrap(err, rc, "updating the status of %s %s", op_res_info[res].kind, r.name);
+        op_remember(cx->op, res, updated);
         return 1;
 }
 
@@ -172,6 +174,7 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
                 if (json_pointer_get(updated, "/metadata/finalizers", &fins) == 0)
                         json_object_object_add(own, "finalizers", json_object_get(fins));
         }
+        op_remember(cx->op, res, updated);
         return 1;
 }
 

@@ -86,12 +86,15 @@ struct mbox_operator {
         atomic_bool lost;
         pthread_mutex_t lock; /* guards admitted and the admission decision */
         pthread_cond_t cond;
-        struct strmap *admitted;   /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
-        struct strmap *runs;       /* "ns/name" of the ExecutionTasks running here -> struct task_run */
-        struct strmap *limited;    /* "ns/name" of tasks waiting on a concurrency limit -> struct task_wait */
-        size_t n_threads_running;  /* task threads not yet ended (guarded by lock; cond signals a change) */
-        struct kube_pool *clients; /* for task threads */
-        struct store *store;       /* task output; NULL without --database-url */
+        struct strmap *admitted;  /* "ns/name" of sandboxes given a claim, before the claim cache shows it */
+        struct strmap *runs;      /* "ns/name" of the ExecutionTasks running here -> struct task_run */
+        struct strmap *limited;   /* "ns/name" of tasks waiting on a concurrency limit -> struct task_wait */
+        size_t n_threads_running; /* task threads not yet ended (guarded by lock; cond signals a change) */
+        pthread_mutex_t written_lock;
+        struct strmap
+                *written[RES__MAX]; /* key -> struct op_written: our writes the cache does not show yet */
+        struct kube_pool *clients;  /* for task threads */
+        struct store *store;        /* task output; NULL without --database-url */
 
         struct metrics *metrics;
         struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,
@@ -123,6 +126,10 @@ void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const ch
 /* ---- cache and queue ---- */
 /* A copy of the cached object of resource res under key (the caller's), or NULL. */
 json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key);
+/* Remembers an object as a write of ours returned it, so op_get() hands it out instead of an older cached
+ * version until the informer catches up (client-go's mutation cache): the next pass then neither rewrites
+ * what it just wrote nor sends a resourceVersion the API server refuses as a conflict. */
+void op_remember(struct mbox_operator *op, enum op_res res, json_object *written);
 void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key);
 void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);
 /* Enqueues the mbox Sandboxes of namespace ns (NULL: all): every one, or only those without a claim yet. */

@@ -19,6 +19,7 @@
 #include "operator/internal.h"
 #include "kube/pool.h"
 #include "store/store.h"
+#include "timestamp.h"
 
 const struct op_res_info op_res_info[RES__MAX] = {
         [RES_PROJECT] = {"mbox.dev", "v1alpha1", "projects", "Project", false, false},
@@ -62,8 +63,69 @@ static int load_config(struct mbox_operator *op, struct kube_config **ret, struc
         return kube_config_default(op->opt.context, ret, err);
 }
 
+#define WRITTEN_TTL_MS 10000 /* a remembered write the watch has not confirmed by then is dropped */
+
+struct op_written {
+        uint64_t rv;
+        int64_t at_ms;
+        char text[];
+};
+
+static uint64_t rv_of(json_object *obj) {
+        const char *s = op_str(obj, "metadata.resourceVersion");
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+        return s && *s && end && !*end && errno == 0 ? (uint64_t) v : 0;
+}
+
+/* The cached object, or the newer one a write of ours returned. Only an object the cache has is replaced: a
+ * remembered write never brings back an object that has since gone. */
 json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key) {
-        return op->inf[res] ? informer_get(op->inf[res], key) : NULL;
+        if (!op->inf[res])
+                return NULL;
+        json_object *obj = informer_get(op->inf[res], key);
+        if (!op->written[res])
+                return obj;
+        pthread_mutex_lock(&op->written_lock);
+        struct op_written *w = strmap_get(op->written[res], key);
+        if (w) {
+                uint64_t rv = obj ? rv_of(obj) : 0;
+                if (!obj || rv == 0 || rv >= w->rv || timestamp_monotonic_ms() - w->at_ms > WRITTEN_TTL_MS)
+                        strmap_remove(op->written[res], key); /* the cache caught up, or never will */
+                else {
+                        json_object *mine = json_tokener_parse(w->text);
+                        if (mine) {
+                                json_object_put(obj);
+                                obj = mine;
+                        }
+                }
+        }
+        pthread_mutex_unlock(&op->written_lock);
+        return obj;
+}
+
+void op_remember(struct mbox_operator *op, enum op_res res, json_object *written) {
+        char key[512];
+        uint64_t rv = rv_of(written);
+        if (!written || !op->written[res] || !rv || kube_object_key(written, key, sizeof(key)) < 0)
+                return;
+        json_object *meta = NULL;
+        if (json_object_object_get_ex(written, "metadata", &meta))
+                json_object_object_del(meta, "managedFields"); /* as the informer caches it */
+        const char *text = json_object_to_json_string_ext(
+                written, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        size_t n = strlen(text);
+        struct op_written *w = malloc(sizeof(*w) + n + 1);
+        if (!w)
+                return;
+        w->rv = rv;
+        w->at_ms = timestamp_monotonic_ms();
+        memcpy(w->text, text, n + 1);
+        pthread_mutex_lock(&op->written_lock);
+        if (strmap_put(op->written[res], key, w) < 0)
+                free(w);
+        pthread_mutex_unlock(&op->written_lock);
 }
 
 void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key) {
@@ -282,7 +344,11 @@ int operator_new(
         op->admitted = strmap_new(NULL);
         op->runs = strmap_new(NULL);
         op->limited = strmap_new(free);
-        if (!op->admitted || !op->runs || !op->limited) {
+        pthread_mutex_init(&op->written_lock, NULL);
+        bool written_ok = true;
+        for (int i = 0; i < RES__MAX; i++)
+                written_ok = (op->written[i] = strmap_new(free)) && written_ok;
+        if (!op->admitted || !op->runs || !op->limited || !written_ok) {
                 rc = merr_set(err, -ENOMEM, "allocating the operator");
                 goto fail;
         }
@@ -399,6 +465,9 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
         strmap_free(op->admitted);
         strmap_free(op->runs);
         strmap_free(op->limited);
+        for (int i = 0; i < RES__MAX; i++)
+                strmap_free(op->written[i]);
+        pthread_mutex_destroy(&op->written_lock);
         kube_pool_free(op->clients);
         store_free(op->store);
         pthread_mutex_destroy(&op->lock);
