@@ -1,7 +1,7 @@
 # manifests/ is what a cluster admin installs: the kustomize base renders on its own and through every overlay
 # with plain `kubectl kustomize`; no Role or ClusterRole holds a wildcard; the programs run with restricted
-# security contexts; every overlay passes a server-side dry-run against the real API server; the local overlay
-# applies for real; the user roles aggregate into admin/edit/view; and the operator's and apiserver's
+# security contexts; every overlay passes a server-side dry-run against the real API server; the local and
+# production overlays apply for real; the user roles aggregate into admin/edit/view; and the operator's and apiserver's
 # ServiceAccounts can do what the programs need and no more. Objects the test creates are deleted at the end
 # (the CRDs excepted: other tests and checkouts share them, and deleting them would delete every mbox object).
 
@@ -48,7 +48,8 @@ ensure_system_namespace() {
         fi
 }
 
-# local_setup: applies the local overlay for real, remembering which objects existed before; local_cleanup
+# local_setup [RENDER]: applies the local overlay (or RENDER) for real, remembering which objects existed
+# before; local_cleanup
 # (on exit) deletes the others, CRDs excepted, and always deletes the APIService if this test created it:
 # nothing serves it yet, and an unavailable APIService makes every client's discovery print errors.
 _rendered=
@@ -59,7 +60,7 @@ local_setup() {
         _rendered=$(mktemp)
         _existing=$(mktemp)
         trap local_cleanup EXIT
-        as_json overlays/local >"$_rendered"
+        as_json "${1:-overlays/local}" >"$_rendered"
         kubectl get -f "$_rendered" --ignore-not-found -o json |
                 jq -r 'if .kind == "List" then .items[] else . end | "\(.kind)/\(.metadata.namespace // "")/\(.metadata.name)"' \
                         >"$_existing"
@@ -67,7 +68,7 @@ local_setup() {
         if [ $_made_ns = 1 ]; then sed -i '\|^Namespace//mbox-system$|d' "$_existing"; fi
         # --force-conflicts: the CRDs may have been applied before by another manager (test-crds.sh)
         out=$(kubectl apply --server-side --force-conflicts --field-manager=mbox-test-manifests -f "$_rendered" 2>&1) ||
-                fail "local overlay not applied: $out"
+                fail "${1:-overlays/local} not applied: $out"
 }
 
 local_cleanup() {
@@ -237,6 +238,27 @@ JSON
         assert_eq true "$(sar erin get previews)" "erin opens a preview"
         assert_eq false "$(sar erin create sessions)" "erin opens a terminal session"
         assert_eq true "$(sar fred deletecollection artifacts)" "fred (admin) removes artifacts"
+}
+
+# KWOK runs no containers, so this shows what a real apply decides beyond a dry-run: the pods the
+# controllers make are admitted under Pod Security "restricted", scheduled, and counted by the PDBs.
+test_production_overlay_applies_and_rolls_out() {
+        local d had_pvc=0
+        kubectl -n mbox-system get pvc data-mbox-postgres-0 >/dev/null 2>&1 && had_pvc=1
+        local_setup production+postgres
+        # the StatefulSet's volume outlives it by design; one this test made goes with the test
+        [ $had_pvc = 1 ] || printf 'object persistentvolumeclaim/data-mbox-postgres-0 -n mbox-system\n' >>"$_cleanup_file"
+        for d in deploy/mbox-operator deploy/mbox-apiserver statefulset/mbox-postgres; do
+                kubectl -n mbox-system rollout status "$d" --timeout=120s >/dev/null 2>&1 ||
+                        fail "$d did not roll out: $(kubectl -n mbox-system describe "$d" | tail -n 15)"
+        done
+        # two ready pods each: Pod Security "restricted" admitted what the ReplicaSets made
+        assert_eq "2 2" "$(kubectl -n mbox-system get deploy mbox-operator mbox-apiserver -o jsonpath='{.items[*].status.readyReplicas}')" \
+                "ready replicas of the programs"
+        pdb_ok() { [ "$(kubectl -n mbox-system get pdb "$1" -o jsonpath='{.status.currentHealthy}/{.status.disruptionsAllowed}')" = 2/1 ]; }
+        wait_for "the operator's PDB to allow one disruption" 60 pdb_ok mbox-operator
+        wait_for "the apiserver's PDB to allow one disruption" 60 pdb_ok mbox-apiserver
+        kubectl -n mbox-system get networkpolicy mbox-apiserver >/dev/null || fail "the apiserver NetworkPolicy is missing"
 }
 
 test_program_service_accounts_have_what_they_need_and_no_more() {
