@@ -51,6 +51,15 @@ static const op_reconcile_fn ctl_fns[CTL__MAX] = {
 };
 static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES_SANDBOX, RES_TASK};
 
+/* The key of the EnvironmentTemplate a projected SandboxTemplate comes from. */
+static void template_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        const char *t = op_label(obj, LABEL_TEMPLATE), *tns = op_label(obj, LABEL_TEMPLATE_NS);
+        char v[300];
+        (void) ud;
+        if (t && tns && snprintf(v, sizeof(v), "%s/%s", tns, t) < (int) sizeof(v))
+                emit(v, ectx);
+}
+
 /* The event recorder's sender reports what the API server refused (Events are written in the background). */
 static void event_failed(const char *reason, int error, const char *message, void *ud) {
         (void) ud;
@@ -417,6 +426,9 @@ int operator_new(
                 if (rc < 0)
                         goto fail;
         }
+        rc = informer_add_index(op->inf[RES_AS_TEMPLATE], INDEX_TEMPLATE, template_index_fn, NULL, err);
+        if (rc < 0)
+                goto fail;
 
         struct kube_config *cfg = NULL;
         rc = load_config(op, &cfg, err);

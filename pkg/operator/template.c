@@ -125,7 +125,8 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
                 return 0;
         s.tname = tname;
         s.tns = tns;
-        informer_foreach(cx->op->inf[RES_AS_TEMPLATE], NULL, scan_fn, &s);
+        /* the template's projections in every namespace, through the index: only they are parsed */
+        informer_index_foreach(cx->op->inf[RES_AS_TEMPLATE], INDEX_TEMPLATE, key, scan_fn, &s);
 
         _cleanup_json_ json_object *obj = op_get(cx->op, RES_TEMPLATE, key);
         if (!obj) {
