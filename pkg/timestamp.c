@@ -306,3 +306,16 @@ int64_t timestamp_monotonic_ms(void) {
         (void) clock_gettime(CLOCK_MONOTONIC, &t);
         return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
+
+struct timespec timestamp_deadline(long ms) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= NSEC_PER_SEC) {
+                ts.tv_sec++;
+                ts.tv_nsec -= NSEC_PER_SEC;
+        }
+        return ts;
+}

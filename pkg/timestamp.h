@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "merr.h"
 
@@ -57,6 +58,8 @@ int timestamp_format_micro(const struct timestamp *t, char *buf, size_t size);
 int timestamp_now(struct timestamp *ret);
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and intervals, never for what a user reads. */
 int64_t timestamp_monotonic_ms(void);
+/* The CLOCK_REALTIME time ms milliseconds from now: the deadline pthread_cond_timedwait() takes. */
+struct timespec timestamp_deadline(long ms);
 
 /* -1, 0 or 1. */
 int timestamp_cmp(const struct timestamp *a, const struct timestamp *b);

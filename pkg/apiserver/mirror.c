@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "timestamp.h"
 
 #define QUEUE_MAX     4096 /* watchers wait beyond this many queued states */
 #define BATCH_MAX     1000 /* rows in one INSERT */
@@ -585,13 +586,7 @@ static void *writer(void *arg) {
                 }
                 if (m->n < BATCH_MAX && !atomic_load(&m->stop)) {
                         /* let a burst gather into one batch */
-                        struct timespec until;
-                        clock_gettime(CLOCK_REALTIME, &until);
-                        until.tv_nsec += BATCH_WAIT_MS * 1000000L;
-                        if (until.tv_nsec >= 1000000000L) {
-                                until.tv_sec++;
-                                until.tv_nsec -= 1000000000L;
-                        }
+                        struct timespec until = timestamp_deadline(BATCH_WAIT_MS);
                         (void) pthread_cond_timedwait(&m->cond, &m->lock, &until);
                 }
                 /* only this thread takes items off, and watchers only append: the first n stay put */

@@ -131,16 +131,8 @@ bool kube_events_flush(struct kube_event_recorder *r, long timeout_ms) {
 
         (void) pthread_mutex_lock(&r->lock);
         while ((r->head || r->busy) && timestamp_monotonic_ms() < deadline) {
-                int64_t left = deadline - timestamp_monotonic_ms();
-                struct timespec ts;
+                struct timespec ts = timestamp_deadline((long) (deadline - timestamp_monotonic_ms()));
 
-                (void) clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += left / 1000;
-                ts.tv_nsec += (left % 1000) * 1000000;
-                if (ts.tv_nsec >= 1000000000) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000;
-                }
                 (void) pthread_cond_timedwait(&r->idle, &r->lock, &ts);
         }
         drained = !r->head && !r->busy;

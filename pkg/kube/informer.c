@@ -12,6 +12,7 @@
 
 #include "jsonutil.h"
 #include "strmap.h"
+#include "timestamp.h"
 
 #define KEY_MAX      512
 #define RV_MAX       64
@@ -760,21 +761,8 @@ void informer_stop(struct informer *inf) {
         inf->running = false;
 }
 
-static struct timespec deadline(long timeout_ms) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
-        return ts;
-}
-
 bool informer_wait_synced(struct informer *inf, long timeout_ms) {
-        struct timespec ts = deadline(timeout_ms);
+        struct timespec ts = timestamp_deadline(timeout_ms);
         bool synced;
 
         (void) pthread_mutex_lock(&inf->lock);
@@ -841,7 +829,7 @@ unsigned long informer_lists(struct informer *inf) {
 }
 
 bool informer_hold(struct informer *inf, long timeout_ms) {
-        struct timespec ts = deadline(timeout_ms);
+        struct timespec ts = timestamp_deadline(timeout_ms);
         bool held;
 
         atomic_store(&inf->hold, true);

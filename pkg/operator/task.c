@@ -1018,14 +1018,7 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
 }
 
 void op_tasks_stop(struct mbox_operator *op, long wait_ms) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += wait_ms / 1000;
-        deadline.tv_nsec += (wait_ms % 1000) * 1000000;
-        if (deadline.tv_nsec >= 1000000000) {
-                deadline.tv_sec++;
-                deadline.tv_nsec -= 1000000000;
-        }
+        struct timespec deadline = timestamp_deadline(wait_ms);
         pthread_mutex_lock(&op->lock);
         size_t iter = 0;
         const char *k;

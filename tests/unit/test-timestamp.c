@@ -415,6 +415,21 @@ START_TEST(test_arith) {
 }
 END_TEST
 
+START_TEST(test_deadline) {
+        struct timespec before, after;
+
+        for (long ms = 0; ms < 3000; ms += 250) {
+                (void) clock_gettime(CLOCK_REALTIME, &before);
+                struct timespec d = timestamp_deadline(ms);
+                (void) clock_gettime(CLOCK_REALTIME, &after);
+                int64_t dn = (int64_t) d.tv_sec * 1000000000 + d.tv_nsec;
+                ck_assert(d.tv_nsec >= 0 && d.tv_nsec < 1000000000);
+                ck_assert_int_ge(dn, (int64_t) before.tv_sec * 1000000000 + before.tv_nsec + ms * 1000000);
+                ck_assert_int_le(dn, (int64_t) after.tv_sec * 1000000000 + after.tv_nsec + ms * 1000000);
+        }
+}
+END_TEST
+
 START_TEST(test_null_args) {
         struct merr err = MERR_INIT;
         struct timestamp t;
@@ -442,6 +457,7 @@ static Suite *timestamp_suite(void) {
         tcase_add_test(tc, test_now);
         tcase_add_test(tc, test_arith);
         tcase_add_test(tc, test_null_args);
+        tcase_add_test(tc, test_deadline);
         suite_add_tcase(s, tc);
         return s;
 }
