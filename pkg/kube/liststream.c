@@ -150,18 +150,29 @@ static enum dest dest_of(const struct kube_list_stream *s, char c) {
         }
 }
 
+static int too_big(const struct kube_list_stream *s, enum dest d, struct merr *err) {
+        if (d == D_ITEM)
+                return merr_set(err, -E2BIG, "list response: items[%zu] is larger than %zu bytes", s->items,
+                        s->item.max);
+        return merr_set(err, -E2BIG, "list response: the list outside its items is larger than %zu bytes",
+                s->meta.max);
+}
+
+/* Whether n more bytes for d stay within its cap. */
+static bool fits(const struct kube_list_stream *s, enum dest d, size_t n) {
+        const struct buf *b = d == D_ITEM ? &s->item : &s->meta;
+
+        return d == D_NONE || (b->len <= b->max && n <= b->max - b->len);
+}
+
 static int flush(struct kube_list_stream *s, enum dest d, const char *p, size_t n, struct merr *err) {
         int r;
 
         if (d == D_NONE || n == 0)
                 return 0;
         r = buf_append(d == D_ITEM ? &s->item : &s->meta, p, n);
-        if (r == -ENOBUFS && d == D_ITEM)
-                return merr_set(err, -E2BIG, "list response: items[%zu] is larger than %zu bytes", s->items,
-                        s->item.max);
         if (r == -ENOBUFS)
-                return merr_set(err, -E2BIG,
-                        "list response: the list outside its items is larger than %zu bytes", s->meta.max);
+                return too_big(s, d, err);
         return r < 0 ? merr_set(err, r, "out of memory") : 0;
 }
 
@@ -310,6 +321,11 @@ int kube_list_stream_feed(struct kube_list_stream *s, const char *data, size_t l
                                 goto fail;
                         run = data + i;
                         rd = d;
+                }
+                /* the cap holds at the byte that crosses it, however the body is cut into chunks */
+                if (!fits(s, rd, (size_t) (data + i + 1 - run))) {
+                        r = too_big(s, rd, err);
+                        goto fail;
                 }
         again:
                 switch (s->st) {
