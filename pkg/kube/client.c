@@ -26,8 +26,13 @@ struct kube_client {
         struct kube_watch_decoder *stream;
         kube_watch_event_fn stream_cb;
         void *stream_userdata;
-        int stream_r;
+        int stream_r; /* the watch's or the list's decoder failed (or its callback stopped it) */
         struct merr stream_err;
+
+        /* set only during kube_list_each(): a 2xx body goes to the list decoder, one item at a time */
+        struct kube_list_stream *list;
+        kube_list_item_fn list_fn;
+        void *list_userdata;
 
         const atomic_bool *cancel; /* when set and true, the request in flight is abandoned */
 
@@ -65,6 +70,16 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         bool ok = curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
                   code <= 299;
 
+        if (ok && c->list) {
+                int r = kube_list_stream_feed(
+                        c->list, data, size * n, c->list_fn, c->list_userdata, &c->stream_err);
+
+                if (r < 0) {
+                        c->stream_r = r;
+                        return 0; /* stop the transfer: the error is in stream_err */
+                }
+                return size * n;
+        }
         if (ok && !c->stream) {
                 if (size * n > c->max_body - c->received) {
                         c->overflow = true;
@@ -380,7 +395,7 @@ static int request(struct kube_client *c, const char *method, const char *path, 
                 memset(hdr.data, 0, hdr.len);
 
         if (cc != CURLE_OK) {
-                if (c->stream && c->stream_r < 0) {
+                if ((c->stream || c->list) && c->stream_r < 0) {
                         (void) merr_set(err, c->stream_r, "%s", merr_msg(&c->stream_err));
                         return request_error(method, path, c->stream_r, err);
                 }
@@ -468,35 +483,107 @@ int kube_get(struct kube_client *c, const struct kube_resource *r, json_object *
         return k < 0 ? k : 0;
 }
 
-int kube_list(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
-        json_object **ret, struct merr *err) {
-        _cleanup_(buf_release) struct buf p = BUF_INIT(64 * 1024);
+static int list_path(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
+        struct buf *p, struct merr *err) {
         char limit[32];
         int k;
 
         if (r->name)
                 return merr_set(err, -EINVAL, "list: a list names no object (name '%s')", r->name);
-        k = build_path(r, &p, "GET", err);
+        k = build_path(r, p, "GET", err);
         if (k < 0)
                 return k;
         if (o) {
                 if (o->limit > 0) {
                         (void) snprintf(limit, sizeof(limit), "%ld", o->limit);
-                        k = query_add(c, &p, "limit", limit, err);
+                        k = query_add(c, p, "limit", limit, err);
                 }
                 if (k >= 0 && o->continue_token && *o->continue_token)
-                        k = query_add(c, &p, "continue", o->continue_token, err);
+                        k = query_add(c, p, "continue", o->continue_token, err);
                 if (k >= 0)
-                        k = query_add(c, &p, "labelSelector", o->label_selector, err);
+                        k = query_add(c, p, "labelSelector", o->label_selector, err);
                 if (k >= 0)
-                        k = query_add(c, &p, "fieldSelector", o->field_selector, err);
+                        k = query_add(c, p, "fieldSelector", o->field_selector, err);
                 if (k >= 0)
-                        k = query_add(c, &p, "resourceVersion", o->resource_version, err);
+                        k = query_add(c, p, "resourceVersion", o->resource_version, err);
                 if (k < 0)
                         return k;
         }
+        return 0;
+}
+
+int kube_list(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
+        json_object **ret, struct merr *err) {
+        _cleanup_(buf_release) struct buf p = BUF_INIT(64 * 1024);
+        int k;
+
+        k = list_path(c, r, o, &p, err);
+        if (k < 0)
+                return k;
         k = kube_request(c, "GET", buf_str(&p), NULL, NULL, 0, ret, err);
         return k < 0 ? k : 0;
+}
+
+/* One page of kube_list_each(): its items to fn, its metadata to *ret_list. */
+static int list_page(struct kube_client *c, const char *path, kube_list_item_fn fn, void *userdata,
+        json_object **ret_list, struct merr *err) {
+        _cleanup_(kube_list_stream_freep) struct kube_list_stream *ls = NULL;
+        int k;
+
+        k = kube_list_stream_new(c->max_body, &ls);
+        if (k < 0)
+                return merr_set(err, k, "out of memory");
+        c->list = ls;
+        c->list_fn = fn;
+        c->list_userdata = userdata;
+        c->stream_r = 0;
+        merr_clear(&c->stream_err);
+        k = kube_request(c, "GET", path, NULL, NULL, 0, NULL, err);
+        c->list = NULL;
+        c->list_fn = NULL;
+        c->list_userdata = NULL;
+        if (k < 0)
+                return k;
+        k = kube_list_stream_finish(ls, ret_list, err);
+        return k < 0 ? merr_wrap(err, k, "GET '%s'", path) : 0;
+}
+
+int kube_list_each(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
+        kube_list_item_fn fn, void *userdata, char **ret_resource_version, struct merr *err) {
+        struct kube_list_opts lo = o ? *o : (struct kube_list_opts){0};
+        _cleanup_free_ char *cont = NULL, *rv = NULL;
+        int k;
+
+        do {
+                _cleanup_(buf_release) struct buf p = BUF_INIT(64 * 1024);
+                _cleanup_json_ json_object *list = NULL;
+                const char *next = NULL, *prv = NULL;
+
+                k = list_path(c, r, &lo, &p, err);
+                if (k < 0)
+                        return k;
+                k = list_page(c, buf_str(&p), fn, userdata, &list, err);
+                if (k < 0)
+                        return k;
+                if (json_get_string(list, "metadata.resourceVersion", JSON_OPTIONAL, &prv, err) < 0 ||
+                        json_get_string(list, "metadata.continue", JSON_OPTIONAL, &next, err) < 0)
+                        return merr_wrap(err, -EINVAL, "GET '%s'", buf_str(&p));
+                free(rv);
+                rv = prv ? strdup(prv) : NULL;
+                free(cont);
+                cont = next && *next ? strdup(next) : NULL;
+                if ((prv && !rv) || (next && *next && !cont))
+                        return merr_set(err, -ENOMEM, "out of memory");
+                /* the continue token carries the snapshot: a resourceVersion next to it is refused */
+                lo.continue_token = cont;
+                lo.resource_version = NULL;
+        } while (cont);
+        if (ret_resource_version) {
+                if (!rv)
+                        return merr_set(err, -EINVAL, "list: the response has no metadata.resourceVersion");
+                *ret_resource_version = TAKE_PTR(rv);
+        }
+        return 0;
 }
 
 static int send_object(struct kube_client *c, const char *method, const struct kube_resource *r,

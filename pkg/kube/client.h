@@ -6,8 +6,9 @@
  * reused. TLS material comes from memory (CURLOPT_SSLCERT_BLOB, SSLKEY_BLOB, CAINFO_BLOB). Every response
  * body is size-capped; the HTTP status is checked before the body is decoded. A 2xx body is parsed as it
  * arrives (json_stream, with json_parse()'s checks, into a tree with compacted hash tables), never held
- * whole next to its tree; a non-2xx body is read into a buffer (given back after a large one) and decoded
- * as a metav1.Status (kube/status.h), whose errno mapping callers branch on:
+ * whole next to its tree (kube_list_each() goes further: one list item at a time); a non-2xx body is read
+ * into a buffer (given back after a large one) and decoded as a metav1.Status (kube/status.h), whose errno
+ * mapping callers branch on:
  * -ENOENT not found, -EEXIST already exists, -ESTALE conflict (re-read and retry), -ENODATA expired,
  * -EAGAIN retry later, -EACCES forbidden, -EPERM unauthorized, -EINVAL invalid (see status.h).
  * Transport failures: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -ECONNRESET, -EPROTO (TLS handshake or
@@ -30,6 +31,7 @@
 
 #include "buf.h"
 #include "kube/config.h"
+#include "kube/liststream.h"
 #include "kube/status.h"
 #include "kube/watch.h"
 #include "merr.h"
@@ -111,6 +113,22 @@ int kube_get(struct kube_client *c, const struct kube_resource *r, json_object *
 /* One page of a list; the next page's token is the result's metadata.continue. */
 int kube_list(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
         json_object **ret, struct merr *err);
+/*
+ * Lists every page of a collection (from o->continue_token when set, o->limit items per page when set)
+ * and calls fn for each item as the response arrives, the item borrowed for the call (json_object_get() it
+ * to keep it): the list is never held whole, only one item at a time plus the list's metadata
+ * (kube/liststream.h). Items get the apiVersion and kind their list omits. The client's body cap
+ * (kube_client_set_max_body()) applies to each item, not to the whole list. o->resource_version applies to
+ * the first page only (the continue token carries the snapshot after it).
+ *
+ * Returns 0, what fn returned when it stopped the list (< 0), or a negative errno; the items delivered
+ * before an error stay delivered, so a caller that keeps them discards them on failure. A non-2xx answer
+ * is decoded as a Status, as for kube_list(). ret_resource_version (may be NULL) receives the list's
+ * metadata.resourceVersion (owned, free()), where a watch of the same collection starts; it is set only on
+ * success, and a list without one is then an error.
+ */
+int kube_list_each(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
+        kube_list_item_fn fn, void *userdata, char **ret_resource_version, struct merr *err);
 int kube_create(struct kube_client *c, const struct kube_resource *r, json_object *obj,
         const struct kube_write_opts *o, json_object **ret, struct merr *err);
 /* PUT; obj carries metadata.resourceVersion for optimistic concurrency (-ESTALE when it is stale). */
