@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pkg/kube's REST layer against the local cluster: CRUD on ConfigMaps and on a CRD object, optimistic
- * concurrency, server-side apply, delete preconditions, pagination, and the errors a user sees for wrong
- * credentials, an unreachable server and a malformed kubeconfig.
+ * concurrency, server-side apply, delete preconditions, pagination (pages as trees and streamed item by
+ * item), and the errors a user sees for wrong credentials, an unreachable server and a malformed
+ * kubeconfig.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -242,6 +243,44 @@ END_TEST
 
 #define N_PAGED 520
 
+struct each {
+        unsigned char seen[N_PAGED];
+        int total;
+        int stop_after; /* 0: never */
+};
+
+/* Counts each paged object once, and checks it came with the kind and apiVersion its list leaves out. */
+static int each_item(json_object *item, void *userdata) {
+        struct each *x = userdata;
+        const char *name = str(item, "metadata.name");
+        int n;
+
+        ck_assert_str_eq(str(item, "kind"), "ConfigMap");
+        ck_assert_str_eq(str(item, "apiVersion"), "v1");
+        ck_assert_int_eq(sscanf(name, "page-%d", &n), 1);
+        ck_assert(n >= 0 && n < N_PAGED);
+        ck_assert_msg(x->seen[n] == 0, "'%s' seen twice", name);
+        x->seen[n] = 1;
+        x->total++;
+        return x->stop_after && x->total == x->stop_after ? -ECANCELED : 0;
+}
+
+/* kube_list_each() over the N_PAGED objects: every page followed, each object exactly once. */
+static void check_list_each(struct kube_client *c, struct kube_resource *coll, long limit) {
+        static struct each x;
+        _cleanup_free_ char *rv = NULL;
+        struct merr e = MERR_INIT;
+
+        memset(&x, 0, sizeof(x));
+        ck_assert_msg(kube_list_each(c, coll,
+                              &(struct kube_list_opts){.limit = limit, .label_selector = "paged=yes"},
+                              each_item, &x, &rv, &e) == 0,
+                "limit %ld: %s", limit, merr_msg(&e));
+        ck_assert_int_eq(x.total, N_PAGED);
+        ck_assert_ptr_nonnull(rv);
+        ck_assert_uint_gt(strlen(rv), 0);
+}
+
 START_TEST(test_pagination) {
         _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource coll = CM(NULL);
@@ -287,10 +326,54 @@ START_TEST(test_pagination) {
         /* 520 creates and 6 lists over one kept-alive connection */
         ck_assert_uint_eq(kube_client_connections(c), 1);
 
+        /* the same objects streamed, in one page and in pages of 100, 7 (not a divisor) and 1000 */
+        check_list_each(c, &coll, 0);
+        check_list_each(c, &coll, 100);
+        check_list_each(c, &coll, 7);
+        check_list_each(c, &coll, 1000);
+        {
+                /* a callback that stops ends the list with its error, after no more items */
+                static struct each x;
+
+                memset(&x, 0, sizeof(x));
+                x.stop_after = 150;
+                ck_assert_int_eq(
+                        kube_list_each(c, &coll,
+                                &(struct kube_list_opts){.limit = 100, .label_selector = "paged=yes"},
+                                each_item, &x, NULL, &e),
+                        -ECANCELED);
+                ck_assert_int_eq(x.total, 150);
+        }
+        {
+                /* a non-2xx answer is its Status, as for kube_list() */
+                struct kube_resource none = {.version = "v1", .resource = "nosuchthings", .namespace = tc_ns};
+                static struct each x;
+
+                memset(&x, 0, sizeof(x));
+                ck_assert_int_eq(kube_list_each(c, &none, NULL, each_item, &x, NULL, &e), -ENOENT);
+                ck_assert_int_eq(kube_client_last_error(c)->http_code, 404);
+                ck_assert_int_eq(x.total, 0);
+                ck_assert_int_eq(kube_list_each(c, &coll, &(struct kube_list_opts){.label_selector = "a b c"},
+                                         each_item, &x, NULL, &e),
+                        -EINVAL);
+                ck_assert_int_eq(kube_client_last_error(c)->http_code, 400);
+        }
+
         /* a body over the cap is an error, not a truncated object */
         kube_client_set_max_body(c, 4096);
         ck_assert_int_eq(kube_list(c, &coll, &(struct kube_list_opts){.limit = 100}, NULL, &e), -EFBIG);
         ck_assert_msg(strstr(e.msg, "response body larger than 4096 bytes"), "%s", e.msg);
+        /* a streamed list holds one item at a time: the cap is on each item, not on the list */
+        check_list_each(c, &coll, 0);
+        kube_client_set_max_body(c, 64);
+        {
+                static struct each x;
+
+                memset(&x, 0, sizeof(x));
+                ck_assert_int_eq(kube_list_each(c, &coll, NULL, each_item, &x, NULL, &e), -E2BIG);
+                ck_assert_msg(strstr(e.msg, "items[0] is larger than 64 bytes"), "%s", e.msg);
+                ck_assert_int_eq(x.total, 0);
+        }
         kube_client_set_max_body(c, KUBE_DEFAULT_MAX_BODY);
         ck_assert_int_eq(kube_list(c, &coll, &(struct kube_list_opts){.limit = 1}, NULL, &e), 0);
 }
