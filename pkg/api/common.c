@@ -993,6 +993,12 @@ int api_get_map(json_object *obj, const char *key, const char *path, bool label_
 
 int api_meta_from_json(json_object *obj, const char *kind, enum api_name_rule rule, size_t max_len,
         bool namespaced, struct api_meta *ret, struct api_errors *e) {
+        return api_meta_from_json_gv(obj, API_GROUP_VERSION, kind, rule, max_len, namespaced, ret, e);
+}
+
+int api_meta_from_json_gv(json_object *obj, const char *group_version, const char *kind,
+        enum api_name_rule rule, size_t max_len, bool namespaced, struct api_meta *ret,
+        struct api_errors *e) {
         static const struct api_str_rule any = {.max_len = 0};
         struct api_str_rule name_rule = {.required = true, .max_len = max_len};
         struct api_str_rule ns_rule = {.max_len = 63, .pattern = API_PAT_DNS_LABEL};
@@ -1004,9 +1010,9 @@ int api_meta_from_json(json_object *obj, const char *kind, enum api_name_rule ru
                 api_errors_add(e, "<root>", "must be of type object");
                 return 0;
         }
-        if (api_get_str(obj, "apiVersion", "", &any, &s, e) > 0 && strcmp(s, API_GROUP_VERSION) != 0)
+        if (api_get_str(obj, "apiVersion", "", &any, &s, e) > 0 && strcmp(s, group_version) != 0)
                 api_errors_add(e, "apiVersion", "Unsupported value: \"%.64s\": supported values: \"%s\"", s,
-                        API_GROUP_VERSION);
+                        group_version);
         else if (!s)
                 api_errors_add(e, "apiVersion", "Required value");
         free(s);
@@ -1049,10 +1055,15 @@ static json_object *map_to_json(const struct api_map *m) {
 }
 
 int api_meta_to_json(const struct api_meta *m, const char *kind, json_object *obj) {
+        return api_meta_to_json_gv(m, API_GROUP_VERSION, kind, obj);
+}
+
+int api_meta_to_json_gv(
+        const struct api_meta *m, const char *group_version, const char *kind, json_object *obj) {
         json_object *md = json_object_new_object();
         int r = 0;
 
-        if (api_put_str(obj, "apiVersion", API_GROUP_VERSION) < 0 || api_put_str(obj, "kind", kind) < 0) {
+        if (api_put_str(obj, "apiVersion", group_version) < 0 || api_put_str(obj, "kind", kind) < 0) {
                 json_object_put(md);
                 return -ENOMEM;
         }

@@ -109,6 +109,11 @@ int api_meta_from_json(json_object *obj, const char *kind, enum api_name_rule ru
         bool namespaced, struct api_meta *ret, struct api_errors *e);
 /* Adds apiVersion, kind and metadata to obj. */
 int api_meta_to_json(const struct api_meta *m, const char *kind, json_object *obj);
+/* The same two for kinds of another API group (the agent-sandbox kinds mbox writes, agentsandbox.h). */
+int api_meta_from_json_gv(json_object *obj, const char *group_version, const char *kind,
+        enum api_name_rule rule, size_t max_len, bool namespaced, struct api_meta *ret, struct api_errors *e);
+int api_meta_to_json_gv(
+        const struct api_meta *m, const char *group_version, const char *kind, json_object *obj);
 bool api_meta_equal(const struct api_meta *a, const struct api_meta *b);
 void api_meta_release(struct api_meta *m);
 
