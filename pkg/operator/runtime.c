@@ -13,14 +13,15 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/agentsandbox.h"
+#include "api/sandbox.h"
 #include "api/template.h"
 #include "jsonutil.h"
 #include "operator/internal.h"
 #include "operator/runtime.h"
-
-#define AS_EXT_GV "extensions.agents.x-k8s.io/v1beta1"
 
 struct preset {
         const char *name, *req_cpu, *req_mem, *lim_cpu, *lim_mem;
@@ -32,69 +33,57 @@ static const struct preset presets[] = {
         {"Large", "1", "2Gi", "4", "4Gi"},
 };
 
-static void put_str(json_object *o, const char *k, const char *v) {
-        if (v)
-                json_object_object_add(o, k, json_object_new_string(v));
+/* The fill functions copy strings into the typed views and note a failed allocation in *oom, so that
+ * each builder checks once, at the end. */
+static char *dup(const char *s, bool *oom) {
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
 }
 
-static json_object *strv(const struct api_strv *v) {
-        json_object *a = json_object_new_array();
-        for (size_t i = 0; i < v->n; i++)
-                json_object_array_add(a, json_object_new_string(v->v[i]));
-        return a;
+static void set_strv(struct api_strv *dst, const char *const *v, size_t n, bool *oom) {
+        dst->v = calloc(n ? n : 1, sizeof(char *));
+        if (!dst->v) {
+                *oom = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((dst->v[i] = dup(v[i], oom)))
+                        dst->n++;
 }
 
-static void put_res(json_object *o, const char *k, const struct api_quantity *q, const char *fallback) {
-        if (q->text)
-                json_object_object_add(o, k, json_object_new_string(q->text));
-        else if (fallback)
-                json_object_object_add(o, k, json_object_new_string(fallback));
+static void set_label(struct api_map *m, size_t cap, const char *key, const char *value, bool *oom) {
+        if (!value)
+                return;
+        if (!m->items && !(m->items = calloc(cap, sizeof(*m->items)))) {
+                *oom = true;
+                return;
+        }
+        if (m->n == cap)
+                return;
+        m->items[m->n].key = dup(key, oom);
+        m->items[m->n].value = dup(value, oom);
+        m->n++;
 }
 
-static json_object *resources(const struct template *t) {
-        const struct preset *p = NULL;
-        for (size_t i = 0; t->spec.resource_preset && i < ARRAY_SIZE(presets); i++)
-                if (strcmp(presets[i].name, t->spec.resource_preset) == 0)
-                        p = &presets[i];
-        json_object *r = json_object_new_object(), *req = json_object_new_object(),
-                    *lim = json_object_new_object();
-        put_res(req, "cpu", &t->spec.resources.requests_cpu, p ? p->req_cpu : NULL);
-        put_res(req, "memory", &t->spec.resources.requests_memory, p ? p->req_mem : NULL);
-        put_res(lim, "cpu", &t->spec.resources.limits_cpu, p ? p->lim_cpu : NULL);
-        put_res(lim, "memory", &t->spec.resources.limits_memory, p ? p->lim_mem : NULL);
-        if (json_object_object_length(req))
-                json_object_object_add(r, "requests", req);
+/* The template's quantity when set, else the preset's; emitted as the text it came as, a string. */
+static void set_qty(
+        struct api_quantity *dst, const struct api_quantity *src, const char *fallback, bool *oom) {
+        const char *text = src->text ? src->text : fallback;
+
+        if (!text)
+                return;
+        dst->text = dup(text, oom);
+        dst->is_int = false;
+        if (src->text)
+                dst->q = src->q;
         else
-                json_object_put(req);
-        if (json_object_object_length(lim))
-                json_object_object_add(r, "limits", lim);
-        else
-                json_object_put(lim);
-        return r;
-}
-
-static json_object *restricted_container_sc(void) {
-        json_object *sc = json_object_new_object(), *caps = json_object_new_object(),
-                    *drop = json_object_new_array(), *seccomp = json_object_new_object();
-        json_object_array_add(drop, json_object_new_string("ALL"));
-        json_object_object_add(caps, "drop", drop);
-        json_object_object_add(seccomp, "type", json_object_new_string("RuntimeDefault"));
-        json_object_object_add(sc, "allowPrivilegeEscalation", json_object_new_boolean(false));
-        json_object_object_add(sc, "capabilities", caps);
-        json_object_object_add(sc, "runAsNonRoot", json_object_new_boolean(true));
-        json_object_object_add(sc, "seccompProfile", seccomp);
-        return sc;
-}
-
-static json_object *pod_sc(void) {
-        json_object *sc = json_object_new_object(), *seccomp = json_object_new_object();
-        json_object_object_add(seccomp, "type", json_object_new_string("RuntimeDefault"));
-        json_object_object_add(sc, "runAsNonRoot", json_object_new_boolean(true));
-        json_object_object_add(sc, "runAsUser", json_object_new_int64(1000));
-        json_object_object_add(sc, "runAsGroup", json_object_new_int64(1000));
-        json_object_object_add(sc, "fsGroup", json_object_new_int64(1000));
-        json_object_object_add(sc, "seccompProfile", seccomp);
-        return sc;
+                (void) quantity_parse(text, &dst->q, NULL);
 }
 
 const char *runtime_mount_path(const struct template *t) {
@@ -103,143 +92,180 @@ const char *runtime_mount_path(const struct template *t) {
         return t->spec.working_dir ? t->spec.working_dir : "/workspace";
 }
 
-static json_object *container(const struct template *t) {
-        json_object *c = json_object_new_object();
-        put_str(c, "name", RUNTIME_CONTAINER);
-        put_str(c, "image", t->spec.image);
-        put_str(c, "imagePullPolicy", t->spec.image_pull_policy);
+static void fill_container(const struct template *t, struct as_container *c, bool *oom) {
+        static const char *const drop_all[] = {"ALL"};
+        const struct preset *p = NULL;
+
+        for (size_t i = 0; t->spec.resource_preset && i < ARRAY_SIZE(presets); i++)
+                if (strcmp(presets[i].name, t->spec.resource_preset) == 0)
+                        p = &presets[i];
+        c->name = dup(RUNTIME_CONTAINER, oom);
+        c->image = dup(t->spec.image, oom);
+        c->image_pull_policy = dup(t->spec.image_pull_policy, oom);
         if (t->spec.command.n)
-                json_object_object_add(c, "command", strv(&t->spec.command));
+                set_strv(&c->command, (const char *const *) t->spec.command.v, t->spec.command.n, oom);
         if (t->spec.args.n)
-                json_object_object_add(c, "args", strv(&t->spec.args));
-        put_str(c, "workingDir", t->spec.working_dir ? t->spec.working_dir : "/workspace");
+                set_strv(&c->args, (const char *const *) t->spec.args.v, t->spec.args.n, oom);
+        c->working_dir = dup(t->spec.working_dir ? t->spec.working_dir : "/workspace", oom);
         if (t->spec.env.n) {
                 /* only literal values: Secrets cross into sandboxes solely as a Project's policy declares */
-                json_object *env = json_object_new_array();
-                for (size_t i = 0; i < t->spec.env.n; i++) {
+                c->env.set = true;
+                c->env.items = calloc(t->spec.env.n, sizeof(*c->env.items));
+                if (!c->env.items)
+                        *oom = true;
+                for (size_t i = 0; c->env.items && i < t->spec.env.n; i++) {
                         if (!t->spec.env.items[i].value)
                                 continue;
-                        json_object *e = json_object_new_object();
-                        put_str(e, "name", t->spec.env.items[i].name);
-                        put_str(e, "value", t->spec.env.items[i].value);
-                        json_object_array_add(env, e);
+                        c->env.items[c->env.n].name = dup(t->spec.env.items[i].name, oom);
+                        c->env.items[c->env.n].value = dup(t->spec.env.items[i].value, oom);
+                        c->env.n++;
                 }
-                json_object_object_add(c, "env", env);
         }
-        json_object_object_add(c, "resources", resources(t));
+        c->has_resources = true;
+        set_qty(&c->resources.requests_cpu, &t->spec.resources.requests_cpu, p ? p->req_cpu : NULL, oom);
+        set_qty(&c->resources.requests_memory, &t->spec.resources.requests_memory, p ? p->req_mem : NULL,
+                oom);
+        set_qty(&c->resources.limits_cpu, &t->spec.resources.limits_cpu, p ? p->lim_cpu : NULL, oom);
+        set_qty(&c->resources.limits_memory, &t->spec.resources.limits_memory, p ? p->lim_mem : NULL, oom);
         if (t->spec.n_ports) {
-                json_object *ports = json_object_new_array();
-                for (size_t i = 0; i < t->spec.n_ports; i++) {
-                        json_object *p = json_object_new_object();
-                        put_str(p, "name", t->spec.ports[i].name);
-                        json_object_object_add(
-                                p, "containerPort", json_object_new_int64(t->spec.ports[i].port));
-                        put_str(p, "protocol", t->spec.ports[i].protocol ? t->spec.ports[i].protocol : "TCP");
-                        json_object_array_add(ports, p);
+                c->has_ports = true;
+                c->ports = calloc(t->spec.n_ports, sizeof(*c->ports));
+                if (!c->ports)
+                        *oom = true;
+                for (size_t i = 0; c->ports && i < t->spec.n_ports; i++, c->n_ports++) {
+                        c->ports[i].name = dup(t->spec.ports[i].name, oom);
+                        c->ports[i].container_port = t->spec.ports[i].port;
+                        c->ports[i].protocol =
+                                dup(t->spec.ports[i].protocol ? t->spec.ports[i].protocol : "TCP", oom);
                 }
-                json_object_object_add(c, "ports", ports);
         }
-        json_object *mounts = json_object_new_array(), *m = json_object_new_object();
-        put_str(m, "name", WORKSPACE_VOLUME);
-        put_str(m, "mountPath", runtime_mount_path(t));
-        json_object_array_add(mounts, m);
-        json_object_object_add(c, "volumeMounts", mounts);
-        json_object_object_add(c, "securityContext", restricted_container_sc());
-        return c;
+        c->has_volume_mounts = true;
+        c->volume_mounts = calloc(1, sizeof(*c->volume_mounts));
+        if (!c->volume_mounts)
+                *oom = true;
+        else {
+                c->n_volume_mounts = 1;
+                c->volume_mounts[0].name = dup(WORKSPACE_VOLUME, oom);
+                c->volume_mounts[0].mount_path = dup(runtime_mount_path(t), oom);
+        }
+        c->has_security_context = true;
+        c->security_context.allow_privilege_escalation = (struct as_opt_bool){true, false};
+        c->security_context.has_capabilities = true;
+        set_strv(&c->security_context.capabilities_drop, drop_all, 1, oom);
+        c->security_context.run_as_non_root = (struct as_opt_bool){true, true};
+        c->security_context.seccomp_profile_type = dup("RuntimeDefault", oom);
 }
 
-static json_object *selector(const char *k, const char *v) {
-        json_object *s = json_object_new_object(), *m = json_object_new_object();
-        if (!k) {
-                json_object_put(m);
-                return s;
+static struct as_np_rule *add_rule(
+        struct as_np_rules *rules, size_t cap, size_t n_peers, size_t n_ports, bool *oom) {
+        struct as_np_rule *r;
+
+        if (!rules->items && !(rules->items = calloc(cap, sizeof(*rules->items)))) {
+                *oom = true;
+                return NULL;
         }
-        json_object_object_add(m, k, json_object_new_string(v));
-        json_object_object_add(s, "matchLabels", m);
-        return s;
+        rules->set = true;
+        r = &rules->items[rules->n++];
+        r->has_peers = true;
+        r->n_peers = n_peers;
+        r->peers = calloc(n_peers, sizeof(*r->peers));
+        if (n_ports) {
+                r->has_ports = true;
+                r->n_ports = n_ports;
+                r->ports = calloc(n_ports, sizeof(*r->ports));
+        }
+        if (!r->peers || (n_ports && !r->ports)) {
+                *oom = true;
+                r->n_peers = r->peers ? r->n_peers : 0;
+                r->n_ports = r->ports ? r->n_ports : 0;
+                return NULL;
+        }
+        return r;
 }
 
-static json_object *network_policy(const struct template *t, const char *apiserver_ns) {
-        json_object *np = json_object_new_object(), *ingress = json_object_new_array(),
-                    *egress = json_object_new_array();
-        json_object *rule = json_object_new_object(), *from = json_object_new_array(),
-                    *peer = json_object_new_object();
-        json_object_object_add(
-                peer, "namespaceSelector", selector("kubernetes.io/metadata.name", apiserver_ns));
-        json_object_object_add(peer, "podSelector", selector("app.kubernetes.io/name", "mbox-apiserver"));
-        json_object_array_add(from, peer);
-        json_object_object_add(rule, "from", from);
-        json_object_array_add(ingress, rule);
+static void set_selector(struct as_selector *s, const char *key, const char *value, bool *oom) {
+        s->set = true;
+        if (key)
+                set_label(&s->match_labels, 1, key, value, oom);
+}
 
-        rule = json_object_new_object();
-        json_object *to = json_object_new_array(), *ports = json_object_new_array();
-        peer = json_object_new_object();
-        json_object_object_add(peer, "namespaceSelector", selector(NULL, NULL));
-        json_object_object_add(peer, "podSelector", selector("k8s-app", "kube-dns"));
-        json_object_array_add(to, peer);
-        for (int i = 0; i < 2; i++) {
-                json_object *p = json_object_new_object();
-                put_str(p, "protocol", i ? "TCP" : "UDP");
-                json_object_object_add(p, "port", json_object_new_int64(53));
-                json_object_array_add(ports, p);
+/* ingress only from mbox-apiserver; egress to cluster DNS, and to anywhere when the template allows it */
+static void fill_network_policy(
+        const struct template *t, const char *apiserver_ns, struct as_template_spec *s, bool *oom) {
+        bool internet = t->spec.network_egress && strcmp(t->spec.network_egress, "Allowed") == 0;
+        struct as_np_rule *r;
+
+        s->has_network_policy = true;
+        s->ingress.set = s->egress.set = true;
+        if ((r = add_rule(&s->ingress, 1, 1, 0, oom))) {
+                set_selector(
+                        &r->peers[0].namespace_selector, "kubernetes.io/metadata.name", apiserver_ns, oom);
+                set_selector(&r->peers[0].pod_selector, "app.kubernetes.io/name", "mbox-apiserver", oom);
         }
-        json_object_object_add(rule, "to", to);
-        json_object_object_add(rule, "ports", ports);
-        json_object_array_add(egress, rule);
-        if (t->spec.network_egress && strcmp(t->spec.network_egress, "Allowed") == 0) {
-                rule = json_object_new_object();
-                to = json_object_new_array();
-                peer = json_object_new_object();
-                json_object *b = json_object_new_object();
-                put_str(b, "cidr", "0.0.0.0/0");
-                json_object_object_add(peer, "ipBlock", b);
-                json_object_array_add(to, peer);
-                json_object_object_add(rule, "to", to);
-                json_object_array_add(egress, rule);
+        if ((r = add_rule(&s->egress, 2, 1, 2, oom))) {
+                set_selector(&r->peers[0].namespace_selector, NULL, NULL, oom);
+                set_selector(&r->peers[0].pod_selector, "k8s-app", "kube-dns", oom);
+                for (size_t i = 0; i < 2; i++) {
+                        r->ports[i].protocol = dup(i ? "TCP" : "UDP", oom);
+                        r->ports[i].has_port = true;
+                        r->ports[i].port = 53;
+                }
         }
-        json_object_object_add(np, "ingress", ingress);
-        json_object_object_add(np, "egress", egress);
-        return np;
+        if (internet && (r = add_rule(&s->egress, 2, 1, 0, oom))) {
+                r->peers[0].ip_block_cidr = dup("0.0.0.0/0", oom);
+        }
+}
+
+/* The SandboxTemplate spec of t, filled into s (released by the caller). -ENOMEM. */
+static int fill_template_spec(
+        const struct template *t, const char *apiserver_ns, struct as_template_spec *s) {
+        static const char *const rwo[] = {"ReadWriteOnce"};
+        static const struct api_quantity none = {0};
+        bool oom = false;
+
+        s->has_pod_metadata = true;
+        set_label(&s->pod_labels, 1, LABEL_TEMPLATE, t->meta.name, &oom);
+        s->pod.service_account_name = dup(SANDBOX_SA, &oom);
+        s->pod.automount_service_account_token = (struct as_opt_bool){true, false};
+        s->pod.enable_service_links = (struct as_opt_bool){true, false};
+        s->pod.has_security_context = true;
+        s->pod.security_context.run_as_non_root = (struct as_opt_bool){true, true};
+        s->pod.security_context.run_as_user = (struct as_opt_int){true, 1000};
+        s->pod.security_context.run_as_group = (struct as_opt_int){true, 1000};
+        s->pod.security_context.fs_group = (struct as_opt_int){true, 1000};
+        s->pod.security_context.seccomp_profile_type = dup("RuntimeDefault", &oom);
+        s->pod.runtime_class_name = dup(t->spec.runtime_class_name, &oom);
+        s->pod.containers = calloc(1, sizeof(*s->pod.containers));
+        if (!s->pod.containers)
+                return -ENOMEM;
+        s->pod.n_containers = 1;
+        fill_container(t, &s->pod.containers[0], &oom);
+
+        s->has_vcts = true;
+        s->vcts = calloc(1, sizeof(*s->vcts));
+        if (!s->vcts)
+                return -ENOMEM;
+        s->n_vcts = 1;
+        s->vcts[0].name = dup(WORKSPACE_VOLUME, &oom);
+        set_strv(&s->vcts[0].access_modes, rwo, 1, &oom);
+        set_qty(&s->vcts[0].storage, t->spec.has_storage ? &t->spec.storage.size : &none, "1Gi", &oom);
+        if (t->spec.has_storage)
+                s->vcts[0].storage_class_name = dup(t->spec.storage.storage_class_name, &oom);
+        s->service = (struct as_opt_bool){true, true};
+        fill_network_policy(t, apiserver_ns, s, &oom);
+        s->network_policy_management = dup("Managed", &oom);
+        /* a sandbox's spec.env reaches its pod through the claim */
+        s->env_vars_injection_policy = dup("Allowed", &oom);
+        return oom ? -ENOMEM : 0;
 }
 
 json_object *runtime_template_spec(const struct template *t, const char *apiserver_ns) {
-        json_object *spec = json_object_new_object(), *pt = json_object_new_object(),
-                    *pmeta = json_object_new_object(), *labels = json_object_new_object(),
-                    *pod = json_object_new_object(), *containers = json_object_new_array();
-        put_str(labels, LABEL_TEMPLATE, t->meta.name);
-        json_object_object_add(pmeta, "labels", labels);
-        json_object_object_add(pt, "metadata", pmeta);
-        put_str(pod, "serviceAccountName", SANDBOX_SA);
-        json_object_object_add(pod, "automountServiceAccountToken", json_object_new_boolean(false));
-        json_object_object_add(pod, "enableServiceLinks", json_object_new_boolean(false));
-        json_object_object_add(pod, "securityContext", pod_sc());
-        put_str(pod, "runtimeClassName", t->spec.runtime_class_name);
-        json_object_array_add(containers, container(t));
-        json_object_object_add(pod, "containers", containers);
-        json_object_object_add(pt, "spec", pod);
-        json_object_object_add(spec, "podTemplate", pt);
+        struct as_template_spec s = {0};
+        json_object *spec = NULL;
 
-        json_object *vcts = json_object_new_array(), *vct = json_object_new_object(),
-                    *vmeta = json_object_new_object(), *vspec = json_object_new_object(),
-                    *modes = json_object_new_array(), *vres = json_object_new_object(),
-                    *vreq = json_object_new_object();
-        put_str(vmeta, "name", WORKSPACE_VOLUME);
-        json_object_array_add(modes, json_object_new_string("ReadWriteOnce"));
-        json_object_object_add(vspec, "accessModes", modes);
-        put_res(vreq, "storage", &t->spec.storage.size, "1Gi");
-        json_object_object_add(vres, "requests", vreq);
-        json_object_object_add(vspec, "resources", vres);
-        if (t->spec.has_storage)
-                put_str(vspec, "storageClassName", t->spec.storage.storage_class_name);
-        json_object_object_add(vct, "metadata", vmeta);
-        json_object_object_add(vct, "spec", vspec);
-        json_object_array_add(vcts, vct);
-        json_object_object_add(spec, "volumeClaimTemplates", vcts);
-        json_object_object_add(spec, "service", json_object_new_boolean(true));
-        json_object_object_add(spec, "networkPolicy", network_policy(t, apiserver_ns));
-        put_str(spec, "networkPolicyManagement", "Managed");
-        /* a sandbox's spec.env reaches its pod through the claim */
-        put_str(spec, "envVarsInjectionPolicy", "Allowed");
+        if (fill_template_spec(t, apiserver_ns, &s) < 0 || as_template_spec_to_json(&s, &spec) < 0)
+                spec = NULL;
+        as_template_spec_release(&s);
         return spec;
 }
 
@@ -256,16 +282,97 @@ void runtime_name(const char *template_name, const char *version, char *buf, siz
         snprintf(buf, size, "%.40s-%s", template_name, version);
 }
 
-static json_object *projected_meta(
-        const struct template *t, const char *name, const char *ns, const char *version, json_object *owner) {
-        json_object *meta = op_meta(name, ns, NULL), *labels = json_object_object_get(meta, "labels");
-        put_str(labels, LABEL_TEMPLATE, t->meta.name);
-        put_str(labels, LABEL_TEMPLATE_NS, t->meta.namespace);
-        put_str(labels, LABEL_TEMPLATE_VER, version);
+/* Name, namespace and the labels op_meta() gives everything the operator creates, then extra labels
+ * (key, value pairs; a NULL value is skipped) and, when owner is given, its controller reference. */
+static void fill_meta(struct api_meta *m, struct as_owner_ref **owners, size_t *n_owners, const char *name,
+        const char *ns, const char *project, json_object *owner, const char *const *labels, bool *oom) {
+        m->name = dup(name, oom);
+        m->namespace = dup(ns, oom);
+        set_label(&m->labels, 8, LABEL_MANAGED_BY, OP_FIELD_MANAGER, oom);
+        set_label(&m->labels, 8, LABEL_PROJECT, project, oom);
+        for (size_t i = 0; labels[i]; i += 2)
+                set_label(&m->labels, 8, labels[i], labels[i + 1], oom);
+        if (!owner)
+                return;
+        if (!(*owners = calloc(1, sizeof(**owners)))) {
+                *oom = true;
+                return;
+        }
+        *n_owners = 1;
+        (*owners)->api_version = dup(op_str(owner, "apiVersion"), oom);
+        (*owners)->kind = dup(op_str(owner, "kind"), oom);
+        (*owners)->name = dup(op_str(owner, "metadata.name"), oom);
+        (*owners)->uid = dup(op_str(owner, "metadata.uid"), oom);
+        (*owners)->controller = (*owners)->block_owner_deletion = true;
+}
+
+static void fill_projected_meta(const struct template *t, const char *name, const char *ns,
+        const char *version, json_object *owner, struct api_meta *m, struct as_owner_ref **owners,
+        size_t *n_owners, bool *oom) {
+        const char *const labels[] = {LABEL_TEMPLATE, t->meta.name, LABEL_TEMPLATE_NS, t->meta.namespace,
+                LABEL_TEMPLATE_VER, version, NULL};
         /* owner references cannot cross namespaces: library projections are removed by the template controller */
-        if (owner && strcmp(ns, t->meta.namespace) == 0)
-                op_owner_ref(meta, owner, true);
-        return meta;
+        if (owner && strcmp(ns, t->meta.namespace) != 0)
+                owner = NULL;
+        fill_meta(m, owners, n_owners, name, ns, NULL, owner, labels, oom);
+}
+
+json_object *runtime_template_object(const struct template *t, const char *apiserver_ns, const char *ns,
+        const char *name, const char *version, json_object *owner) {
+        _cleanup_(as_template_freep) struct as_template *st = calloc(1, sizeof(*st));
+        json_object *o = NULL;
+        bool oom = false;
+
+        if (!st)
+                return NULL;
+        fill_projected_meta(t, name, ns, version, owner, &st->meta, &st->owners, &st->n_owners, &oom);
+        if (oom || fill_template_spec(t, apiserver_ns, &st->spec) < 0 || as_template_to_json(st, &o) < 0)
+                return NULL;
+        return o;
+}
+
+json_object *runtime_pool_object(
+        const struct template *t, const char *ns, const char *name, const char *version, json_object *owner) {
+        _cleanup_(as_warmpool_freep) struct as_warmpool *wp = calloc(1, sizeof(*wp));
+        json_object *o = NULL;
+        bool oom = false;
+
+        if (!wp)
+                return NULL;
+        fill_projected_meta(t, name, ns, version, owner, &wp->meta, &wp->owners, &wp->n_owners, &oom);
+        wp->replicas = t->spec.warm_pool_replicas;
+        wp->template_ref_name = dup(name, &oom);
+        if (oom || as_warmpool_to_json(wp, &o) < 0)
+                return NULL;
+        return o;
+}
+
+json_object *runtime_claim(const char *name, const char *ns, const char *project, const char *pool,
+        const char *version, const struct sandbox *sb, json_object *owner) {
+        const char *const labels[] = {LABEL_SANDBOX, name, LABEL_TEMPLATE_VER, version, NULL};
+        _cleanup_(as_claim_freep) struct as_claim *c = calloc(1, sizeof(*c));
+        json_object *o = NULL;
+        bool oom = false;
+
+        if (!c)
+                return NULL;
+        fill_meta(&c->meta, &c->owners, &c->n_owners, name, ns, project, owner, labels, &oom);
+        c->warm_pool_ref_name = dup(pool, &oom);
+        if (sb->spec.env.n) {
+                c->env.set = true;
+                c->env.items = calloc(sb->spec.env.n, sizeof(*c->env.items));
+                if (!c->env.items)
+                        return NULL;
+                for (size_t i = 0; i < sb->spec.env.n; i++, c->env.n++) {
+                        c->env.items[i].name = dup(sb->spec.env.items[i].name, &oom);
+                        /* the claim requires a value; a sandbox's variable without one is set empty */
+                        c->env.items[i].value =
+                                dup(sb->spec.env.items[i].value ? sb->spec.env.items[i].value : "", &oom);
+                }
+        }
+        if (oom || as_claim_to_json(c, &o) < 0)
+                return NULL;
+        return o;
 }
 
 int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
@@ -281,24 +388,16 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
         if (nsobj && op_str(nsobj, "metadata.deletionTimestamp"))
                 return 0;
 
-        _cleanup_json_ json_object *st = json_object_new_object();
-        put_str(st, "apiVersion", AS_EXT_GV);
-        put_str(st, "kind", "SandboxTemplate");
-        json_object_object_add(st, "metadata", projected_meta(t, pool, ns, version, owner));
-        json_object_object_add(st, "spec", runtime_template_spec(t, apiserver_ns));
+        _cleanup_json_ json_object *st = runtime_template_object(t, apiserver_ns, ns, pool, version, owner);
+        if (!st)
+                return merr_set(err, -ENOMEM, "rendering the SandboxTemplate of %s", t->meta.name);
         rc = op_ensure(cx, RES_AS_TEMPLATE, st, err);
         if (rc < 0)
                 return rc;
 
-        _cleanup_json_ json_object *wp = json_object_new_object();
-        json_object *spec = json_object_new_object(), *ref = json_object_new_object();
-        put_str(wp, "apiVersion", AS_EXT_GV);
-        put_str(wp, "kind", "SandboxWarmPool");
-        json_object_object_add(wp, "metadata", projected_meta(t, pool, ns, version, owner));
-        json_object_object_add(spec, "replicas", json_object_new_int64(t->spec.warm_pool_replicas));
-        put_str(ref, "name", pool);
-        json_object_object_add(spec, "sandboxTemplateRef", ref);
-        json_object_object_add(wp, "spec", spec);
+        _cleanup_json_ json_object *wp = runtime_pool_object(t, ns, pool, version, owner);
+        if (!wp)
+                return merr_set(err, -ENOMEM, "rendering the SandboxWarmPool of %s", t->meta.name);
         rc = op_ensure(cx, RES_AS_POOL, wp, err);
         return rc < 0 ? rc : 0;
 }

@@ -11,6 +11,7 @@
 #define RUNTIME_CONTAINER "sandbox"
 
 struct op_ctx;
+struct sandbox;
 
 /* The SandboxTemplate spec mbox sends for t (new reference). */
 json_object *runtime_template_spec(const struct template *t, const char *apiserver_ns);
@@ -20,6 +21,19 @@ int runtime_version(const struct template *t, const char *apiserver_ns, char *bu
 void runtime_name(const char *template_name, const char *version, char *buf, size_t size);
 /* Where the workspace volume is mounted. */
 const char *runtime_mount_path(const struct template *t);
+/* The objects mbox sends for t's version in ns, built through the typed views of api/agentsandbox.h (new
+ * references; NULL when out of memory). Both are named name (runtime_name()) and labelled with the template
+ * and version; owner (borrowed, may be NULL), the EnvironmentTemplate, becomes their controller when it is
+ * in ns. */
+json_object *runtime_template_object(const struct template *t, const char *apiserver_ns, const char *ns,
+        const char *name, const char *version, json_object *owner);
+json_object *runtime_pool_object(
+        const struct template *t, const char *ns, const char *name, const char *version, json_object *owner);
+/* The SandboxClaim for mbox Sandbox sb (parsed from owner, its object, borrowed): named name in ns, labelled
+ * with project (NULL: none), the sandbox and version, controlled by owner, resolved through pool, and
+ * carrying sb's env (a variable without a value is sent empty). New reference; NULL when out of memory. */
+json_object *runtime_claim(const char *name, const char *ns, const char *project, const char *pool,
+        const char *version, const struct sandbox *sb, json_object *owner);
 /* Ensures the SandboxTemplate and SandboxWarmPool of t's current version in ns; the pool's name (which
  * claims reference) goes to pool. */
 int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
