@@ -315,10 +315,10 @@ static const char *const pools[] = {
         "{" GV ",\"kind\":\"SandboxWarmPool\"," MD
         ",\"spec\":{\"replicas\":1,\"sandboxTemplateRef\":{\"name\":\"u\"}}}",
         "{" GV ",\"kind\":\"SandboxWarmPool\",\"metadata\":{\"name\":\"x\",\"namespace\":\"p\",\"labels\":{"
-               "\"a\":\"b\"}},"
+        "\"a\":\"b\"}},"
         "\"spec\":{\"replicas\":1,\"sandboxTemplateRef\":{\"name\":\"t\"}}}",
         "{" GV ",\"kind\":\"SandboxWarmPool\",\"metadata\":{\"name\":\"x\",\"namespace\":\"p\","
-               "\"ownerReferences\":[{"
+        "\"ownerReferences\":[{"
         "\"apiVersion\":\"v1\",\"kind\":\"K\",\"name\":\"n\",\"uid\":\"u\"}]},"
         "\"spec\":{\"replicas\":1,\"sandboxTemplateRef\":{\"name\":\"t\"}}}",
 };
@@ -410,7 +410,7 @@ static const struct {
         {T("{" POD ",\"volumeClaimTemplates\":[{\"metadata\":{\"name\":\"w\"}}]}"),
                 "spec.volumeClaimTemplates[0].spec", "Required value"},
         {T("{" POD ",\"volumeClaimTemplates\":[{\"metadata\":{\"name\":\"w\"},\"spec\":{\"accessModes\":["
-                   "\"RWO\"]}}]}"),
+           "\"RWO\"]}}]}"),
                 "spec.volumeClaimTemplates[0].spec.accessModes[0]", "Unsupported value"},
         {T("{" POD ",\"networkPolicy\":{\"egress\":[{\"to\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/33\"}}]}]}}"),
                 "spec.networkPolicy.egress[0].to[0].ipBlock.cidr", "must be a CIDR"},
@@ -434,7 +434,7 @@ static const struct {
         {CL("{\"warmPoolRef\":{\"name\":\"w\"},\"env\":{\"A\":\"1\"}}"), "spec.env", "must be of type array"},
         {K_CLAIM,
                 "{" GV ",\"kind\":\"SandboxClaim\",\"metadata\":{\"name\":\"x\",\"namespace\":\"p\","
-                       "\"ownerReferences\":[{"
+                "\"ownerReferences\":[{"
                 "\"kind\":\"K\",\"name\":\"n\",\"uid\":\"u\"}]},\"spec\":{\"warmPoolRef\":{\"name\":\"w\"}}}",
                 "metadata.ownerReferences[0].apiVersion", "Required value"},
         {K_CLAIM,
