@@ -505,35 +505,14 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         return waiting(cx, obj, sb, &v, "QuotaExceeded", true, err);
                 }
                 char version[9];
-                runtime_version(t, op->opt.library_namespace, version);
-                _cleanup_json_ json_object *c = json_object_new_object();
-                json_object *meta = op_meta(name, ns, pname),
-                            *labels = json_object_object_get(meta, "labels"),
-                            *spec = json_object_new_object(), *ref = json_object_new_object();
-                json_object_object_add(labels, LABEL_SANDBOX, json_object_new_string(name));
-                json_object_object_add(labels, LABEL_TEMPLATE_VER, json_object_new_string(version));
-                op_owner_ref(meta, obj, true);
-                json_object_object_add(
-                        c, "apiVersion", json_object_new_string("extensions.agents.x-k8s.io/v1beta1"));
-                json_object_object_add(c, "kind", json_object_new_string("SandboxClaim"));
-                json_object_object_add(c, "metadata", meta);
-                json_object_object_add(ref, "name", json_object_new_string(pool));
-                json_object_object_add(spec, "warmPoolRef", ref);
-                if (sb->spec.env.n) {
-                        json_object *env = json_object_new_array();
-                        for (size_t i = 0; i < sb->spec.env.n; i++) {
-                                json_object *e = json_object_new_object();
-                                put(e, "name", sb->spec.env.items[i].name);
-                                json_object_object_add(e, "value",
-                                        json_object_new_string(sb->spec.env.items[i].value
-                                                                       ? sb->spec.env.items[i].value
-                                                                       : ""));
-                                json_object_array_add(env, e);
-                        }
-                        json_object_object_add(spec, "env", env);
-                }
-                json_object_object_add(c, "spec", spec);
-                rc = op_ensure(cx, RES_AS_CLAIM, c, err);
+                _cleanup_json_ json_object *c = NULL;
+                rc = runtime_version(t, op->opt.library_namespace, version);
+                if (rc < 0)
+                        rc = merr_set(err, rc, "rendering template %s", tkey);
+                else if (!(c = runtime_claim(name, ns, pname, pool, version, sb, obj)))
+                        rc = merr_set(err, -ENOMEM, "rendering the SandboxClaim of %s", key);
+                else
+                        rc = op_ensure(cx, RES_AS_CLAIM, c, err);
                 if (counted) {
                         if (rc >= 0)
                                 rc = strmap_put(op->admitted, key, NULL);
