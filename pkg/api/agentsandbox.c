@@ -355,7 +355,7 @@ static void parse_container(
         (void) api_get_strv(c, "command", path, 0, AS_LIST_MAX, &any_rule, &ret->command, e);
         (void) api_get_strv(c, "args", path, 0, AS_LIST_MAX, &any_rule, &ret->args, e);
         (void) api_get_str(c, "workingDir", path, &any_rule, &ret->working_dir, e);
-        (void) api_get_env(c, path, false, &ret->env, e);
+        (void) api_get_env(c, path, true, &ret->env, e); /* a template's env from a Secret */
         if (api_get_obj(c, "resources", path, false, &o, e) > 0) {
                 ret->has_resources = true;
                 api_path(p, sizeof(p), path, "resources");

@@ -94,7 +94,7 @@ struct as_container {
         struct api_strv command;
         struct api_strv args;
         char *working_dir;
-        struct api_env env; /* name and value only */
+        struct api_env env; /* name and value, or valueFrom.secretKeyRef */
         bool has_resources;
         struct {
                 struct api_quantity requests_cpu, requests_memory, limits_cpu, limits_memory;

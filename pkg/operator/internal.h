@@ -137,6 +137,12 @@ void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key
 void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only);
 /* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size);
+struct project;
+struct template;
+/* Whether project p's policy lets template tns/tname into namespace ns (policy.c): NULL, or what is wrong,
+ * written to buf, with its reason (RuntimeClassNotAllowed, CredentialNotAllowed). */
+const char *op_policy_problem(const struct project *p, const struct template *t, const char *ns,
+        const char *tns, const char *tname, const char **reason, char *buf, size_t size);
 
 /* ---- writes (apply.c) ---- */
 /* True when every field of want is in have with the same value (objects recursively; arrays item by item,

@@ -152,6 +152,11 @@ static void enqueue_sandbox_fn(const char *key, json_object *obj, void *ud) {
         op_enqueue(ud, CTL_SANDBOX, key);
 }
 
+static void enqueue_template_fn(const char *key, json_object *obj, void *ud) {
+        (void) obj;
+        op_enqueue(ud, CTL_TEMPLATE, key);
+}
+
 /* Sandboxes that wait for a claim, or for room under maxRunning to start again. */
 static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
         const char *reason = op_str(obj, "status.reason");
@@ -228,8 +233,12 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
         switch (res) {
         case RES_PROJECT:
                 op_enqueue(op, CTL_PROJECT, key);
-                if (spec_changed(old_obj, obj) || deleted)
-                        op_enqueue_sandboxes(op, project_ns(obj, buf, sizeof(buf)), !old_obj || deleted);
+                if (spec_changed(old_obj, obj) || deleted) {
+                        const char *pns = project_ns(obj, buf, sizeof(buf));
+                        op_enqueue_sandboxes(op, pns, !old_obj || deleted);
+                        /* the policy decides whether the namespace's warm pools keep pods */
+                        informer_foreach(op->inf[RES_TEMPLATE], pns, enqueue_template_fn, op);
+                }
                 break;
         case RES_TEMPLATE:
                 op_enqueue(op, CTL_TEMPLATE, key);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/agentsandbox.h"
+#include "api/project.h"
 #include "api/sandbox.h"
 #include "api/template.h"
 #include "jsonutil.h"
@@ -108,16 +109,20 @@ static void fill_container(const struct template *t, struct as_container *c, boo
                 set_strv(&c->args, (const char *const *) t->spec.args.v, t->spec.args.n, oom);
         c->working_dir = dup(t->spec.working_dir ? t->spec.working_dir : "/workspace", oom);
         if (t->spec.env.n) {
-                /* only literal values: Secrets cross into sandboxes solely as a Project's policy declares */
+                /* env from a Secret is rendered as it is; only sandboxes the project's policy admits (and
+                 * warm pods of a pool it admits) ever run with it (policy.c) */
                 c->env.set = true;
                 c->env.items = calloc(t->spec.env.n, sizeof(*c->env.items));
                 if (!c->env.items)
                         *oom = true;
                 for (size_t i = 0; c->env.items && i < t->spec.env.n; i++) {
-                        if (!t->spec.env.items[i].value)
+                        const struct api_env_var *v = &t->spec.env.items[i];
+                        if (!v->value && !v->secret_name)
                                 continue;
-                        c->env.items[c->env.n].name = dup(t->spec.env.items[i].name, oom);
-                        c->env.items[c->env.n].value = dup(t->spec.env.items[i].value, oom);
+                        c->env.items[c->env.n].name = dup(v->name, oom);
+                        c->env.items[c->env.n].value = v->value ? dup(v->value, oom) : NULL;
+                        c->env.items[c->env.n].secret_name = v->secret_name ? dup(v->secret_name, oom) : NULL;
+                        c->env.items[c->env.n].secret_key = v->secret_key ? dup(v->secret_key, oom) : NULL;
                         c->env.n++;
                 }
         }
@@ -331,8 +336,8 @@ json_object *runtime_template_object(const struct template *t, const char *apise
         return o;
 }
 
-json_object *runtime_pool_object(
-        const struct template *t, const char *ns, const char *name, const char *version, json_object *owner) {
+json_object *runtime_pool_object(const struct template *t, const char *ns, const char *name,
+        const char *version, json_object *owner, bool warm) {
         _cleanup_(as_warmpool_freep) struct as_warmpool *wp = calloc(1, sizeof(*wp));
         json_object *o = NULL;
         bool oom = false;
@@ -340,7 +345,7 @@ json_object *runtime_pool_object(
         if (!wp)
                 return NULL;
         fill_projected_meta(t, name, ns, version, owner, &wp->meta, &wp->owners, &wp->n_owners, &oom);
-        wp->replicas = t->spec.warm_pool_replicas;
+        wp->replicas = warm ? t->spec.warm_pool_replicas : 0;
         wp->template_ref_name = dup(name, &oom);
         if (oom || as_warmpool_to_json(wp, &o) < 0)
                 return NULL;
@@ -375,6 +380,21 @@ json_object *runtime_claim(const char *name, const char *ns, const char *project
         return o;
 }
 
+/* Whether the project that owns ns admits sandboxes of t (policy.c): a pool keeps warm pods only then. */
+static bool admits(struct mbox_operator *op, const struct template *t, const char *ns) {
+        char pname[128], buf[512];
+        const char *reason = NULL;
+        if (!op_project_of_namespace(op, ns, pname, sizeof(pname)))
+                return false;
+        _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
+        _cleanup_(project_freep) struct project *p = NULL;
+        struct merr perr = MERR_INIT;
+        if (!pobj || project_from_json(pobj, &p, &perr) < 0)
+                return false;
+        return !op_policy_problem(p, t, ns, t->meta.namespace ? t->meta.namespace : ns, t->meta.name, &reason,
+                buf, sizeof(buf));
+}
+
 int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
         char *pool, size_t size, struct merr *err) {
         const char *apiserver_ns = cx->op->opt.library_namespace;
@@ -395,7 +415,8 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
         if (rc < 0)
                 return rc;
 
-        _cleanup_json_ json_object *wp = runtime_pool_object(t, ns, pool, version, owner);
+        _cleanup_json_ json_object *wp =
+                runtime_pool_object(t, ns, pool, version, owner, admits(cx->op, t, ns));
         if (!wp)
                 return merr_set(err, -ENOMEM, "rendering the SandboxWarmPool of %s", t->meta.name);
         rc = op_ensure(cx, RES_AS_POOL, wp, err);

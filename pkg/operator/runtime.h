@@ -3,6 +3,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/template.h"
@@ -27,8 +28,9 @@ const char *runtime_mount_path(const struct template *t);
  * in ns. */
 json_object *runtime_template_object(const struct template *t, const char *apiserver_ns, const char *ns,
         const char *name, const char *version, json_object *owner);
-json_object *runtime_pool_object(
-        const struct template *t, const char *ns, const char *name, const char *version, json_object *owner);
+/* warm: keep t's warm pool replicas (false: 0, as when the namespace's project does not admit t). */
+json_object *runtime_pool_object(const struct template *t, const char *ns, const char *name,
+        const char *version, json_object *owner, bool warm);
 /* The SandboxClaim for mbox Sandbox sb (parsed from owner, its object, borrowed): named name in ns, labelled
  * with project (NULL: none), the sandbox and version, controlled by owner, resolved through pool, and
  * carrying sb's env (a variable without a value is sent empty). New reference; NULL when out of memory. */

@@ -146,58 +146,6 @@ static const char *quota_problem(
         return NULL;
 }
 
-/* ---- the project's policy for what a template brings ---- */
-
-static bool strv_has(const struct api_strv *v, const char *s) {
-        for (size_t i = 0; i < v->n; i++)
-                if (strcmp(v->v[i], s) == 0)
-                        return true;
-        return false;
-}
-
-/* Whether the project's credential boundary lets Secret secret into sandboxes of template tns/tname. */
-static bool credential_allowed(
-        const struct project *p, const char *ns, const char *secret, const char *tns, const char *tname) {
-        for (size_t i = 0; i < p->spec.policy.n_credentials; i++) {
-                const struct project_credential *c = &p->spec.policy.credentials[i];
-                if (strcmp(c->secret_name, secret) != 0)
-                        continue;
-                for (size_t j = 0; j < c->n_templates; j++) {
-                        const char *rns = c->templates[j].namespace ? c->templates[j].namespace : ns;
-                        if (strcmp(c->templates[j].name, tname) == 0 && strcmp(rns, tns) == 0)
-                                return true;
-                }
-        }
-        return false;
-}
-
-/* A template may use only a RuntimeClass the project allows, and take env from a Secret only as the
- * project's credentials list it for that template. NULL, or what is wrong (in buf) with its reason. */
-static const char *policy_problem(const struct project *p, const struct template *t, const char *ns,
-        const char *tns, const char *tname, const char **reason, char *buf, size_t size) {
-        const char *rc = t->spec.runtime_class_name;
-        if (rc && !strv_has(&p->spec.policy.allowed_runtime_classes, rc)) {
-                *reason = "RuntimeClassNotAllowed";
-                snprintf(buf, size,
-                        "template %s/%s uses RuntimeClass %s, which project %s does not allow: add it to the "
-                        "project's spec.policy.allowedRuntimeClasses or use another template",
-                        tns, tname, rc, p->meta.name);
-                return buf;
-        }
-        for (size_t i = 0; i < t->spec.env.n; i++) {
-                const struct api_env_var *e = &t->spec.env.items[i];
-                if (!e->secret_name || credential_allowed(p, ns, e->secret_name, tns, tname))
-                        continue;
-                *reason = "CredentialNotAllowed";
-                snprintf(buf, size,
-                        "template %s/%s takes env %s from Secret %s, which project %s's "
-                        "spec.policy.credentials does not allow for this template",
-                        tns, tname, e->name, e->secret_name, p->meta.name);
-                return buf;
-        }
-        return NULL;
-}
-
 /* ---- lifetimes ---- */
 
 static int64_t min_dur(int64_t a, int64_t b) {
@@ -476,7 +424,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
 
         if (!claim) {
                 const char *policy_reason = NULL;
-                if (policy_problem(p, t, ns, tns, tname, &policy_reason, buf, sizeof(buf))) {
+                if (op_policy_problem(p, t, ns, tns, tname, &policy_reason, buf, sizeof(buf))) {
                         set_msg(&v, "%s", buf);
                         v.admitted_reason = v.runtime_reason = policy_reason;
                         return waiting(cx, obj, sb, &v, policy_reason, true, err);

@@ -186,7 +186,9 @@ metadata: {name: $rc}
 handler: runsc
 YAML
         template "$ns" isolated "  runtimeClassName: $rc"
-        template "$ns" secretive "  env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: api-token, key: token}}}]"
+        kubectl -n "$ns" create secret generic api-token --from-literal=token=s3cret >/dev/null
+        template "$ns" secretive "  env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: api-token, key: token}}}]
+  warmPool: {replicas: 1}"
         TEMPLATE=isolated sandbox "$ns" iso
         TEMPLATE=secretive sandbox "$ns" cred
         wait_for "iso refused its RuntimeClass" 30 reason_is "$ns" iso RuntimeClassNotAllowed
@@ -197,6 +199,13 @@ YAML
                 "Secret api-token" "message names the Secret"
         wait_for "a CredentialNotAllowed event" 30 event_is "$ns" cred reason CredentialNotAllowed
         assert_eq 0 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims of refused sandboxes"
+        # nor does the template's warm pool keep a pod with the Secret
+        pool_replicas() {
+                kubectl -n "$ns" get sandboxwarmpools.extensions.agents.x-k8s.io -l mbox.dev/template=secretive \
+                        -o jsonpath='{.items[*].spec.replicas}'
+        }
+        wait_for "secretive's pool" 30 bash -c "[ -n \"\$(kubectl -n $ns get sandboxwarmpools.extensions.agents.x-k8s.io -l mbox.dev/template=secretive -o name)\" ]"
+        assert_eq 0 "$(pool_replicas)" "warm pods of a template the policy refuses"
         # the credential allowed for another template only: still refused
         kubectl patch projects.mbox.dev "$p" --type=merge \
                 -p '{"spec":{"policy":{"credentials":[{"secretName":"api-token","templates":[{"name":"isolated"}]}]}}}' >/dev/null
@@ -208,7 +217,11 @@ YAML
         wait_for "iso Running once its RuntimeClass is allowed" 60 phase_is "$ns" iso Running
         assert_eq "$rc" "$(kubectl -n "$ns" get pod "$(kubectl -n "$ns" get sandboxes.mbox.dev iso -o jsonpath='{.status.podName}')" \
                 -o jsonpath='{.spec.runtimeClassName}')" "the pod's RuntimeClass"
-        wait_for "cred admitted once its Secret is allowed" 30 count_is "$ns" sandboxclaims.extensions.agents.x-k8s.io -eq 2
+        wait_for "cred Running once its Secret is allowed" 60 phase_is "$ns" cred Running
+        assert_eq api-token "$(kubectl -n "$ns" get pod "$(kubectl -n "$ns" get sandboxes.mbox.dev cred -o jsonpath='{.status.podName}')" \
+                -o jsonpath='{.spec.containers[0].env[?(@.name=="TOKEN")].valueFrom.secretKeyRef.name}')" "the pod's env from the Secret"
+        pool_is_warm() { [ "$(pool_replicas)" = 1 ]; }
+        wait_for "secretive's pool to keep its warm pod" 30 pool_is_warm
 }
 
 test_lifetimes() {
