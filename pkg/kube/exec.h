@@ -28,7 +28,8 @@ struct kube_exec_opts {
         const char *const *command; /* NULL-terminated argv */
         bool tty;                   /* stderr is merged into stdout by the pty */
 
-        /* stdin: read(2) from stdin_fd until EOF (then half-close), or the bytes in stdin_data */
+        /* stdin: read(2) from stdin_fd (non-blocking: a blocking read would stall the session) until EOF
+         * (then half-close), or the bytes in stdin_data */
         int stdin_fd; /* -1: none */
         const char *stdin_data;
         size_t stdin_len;

@@ -2,9 +2,11 @@
 /*
  * kube_exec() through kube-apiserver into a pod on a KWOK node (which runs the command on the host in the
  * pod's own directory): exit codes, stdout and stderr apart, stdin with a half-close, 10 MiB of binary
- * output byte for byte, and the API server's refusals.
+ * output byte for byte, the API server's refusals, and a terminal resize seen by the process (KWOK gives a
+ * TTY session a real pty and sets its size from the resize channel, as a kubelet's runtime does).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,6 +171,66 @@ START_TEST(test_refusals_are_status_errors) {
 }
 END_TEST
 
+/* The terminal: 80x24 at first, then, once the process has shown that size, 132x50. */
+struct term {
+        struct buf out;
+        bool resized;
+};
+
+static int term_out(const char *d, size_t n, void *ud) {
+        return buf_append(&((struct term *) ud)->out, d, n);
+}
+
+static bool term_size(unsigned *width, unsigned *height, void *ud) {
+        struct term *t = ud;
+
+        if (!t->resized && strstr(buf_str(&t->out), "24 80")) {
+                t->resized = true;
+                *width = 132;
+                *height = 50;
+                return true;
+        }
+        *width = t->resized ? 132 : 80;
+        *height = t->resized ? 50 : 24;
+        return false;
+}
+
+START_TEST(test_tty_resize_reaches_the_process) {
+        _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
+        struct term t = {.out = BUF_INIT(1 << 16)};
+        struct kube_exec_result res;
+        struct merr e = MERR_INIT;
+        int in[2];
+        /* prints the terminal's size each time it changes, until the resize arrives */
+        const char *argv[] = {"sh", "-c",
+                "last=; while :; do s=$(stty size); if [ \"$s\" != \"$last\" ]; then echo \"$s\"; last=$s; "
+                "fi; "
+                "[ \"$s\" = \"50 132\" ] && exit 0; sleep 0.1; done",
+                NULL};
+
+        /* a terminal session has stdin; kept open until the session ends */
+        ck_assert_int_eq(pipe2(in, O_CLOEXEC | O_NONBLOCK), 0);
+        struct kube_exec_opts o = {.namespace = tc_ns,
+                .pod = "p",
+                .command = argv,
+                .tty = true,
+                .stdin_fd = in[0],
+                .has_stdin = true,
+                .on_stdout = term_out,
+                .get_size = term_size,
+                .userdata = &t,
+                .timeout_ms = 60000};
+
+        ck_assert_msg(kube_exec(c, &o, &res, &e) == 0, "%s", merr_msg(&e));
+        close(in[0]);
+        close(in[1]);
+        ck_assert_msg(res.exit_code == 0, "exit %d, output: %s", res.exit_code, buf_str(&t.out));
+        ck_assert_msg(t.resized && strstr(buf_str(&t.out), "24 80") && strstr(buf_str(&t.out), "50 132"),
+                "output: %s", buf_str(&t.out));
+        buf_release(&t.out);
+}
+END_TEST
+
 static Suite *exec_suite(void) {
         Suite *s = suite_create("kube-exec");
         TCase *tc = tcase_create("exec");
@@ -179,6 +241,7 @@ static Suite *exec_suite(void) {
         tcase_add_test(tc, test_stdin_is_half_closed);
         tcase_add_test(tc, test_ten_mib_binary_byte_for_byte);
         tcase_add_test(tc, test_refusals_are_status_errors);
+        tcase_add_test(tc, test_tty_resize_reaches_the_process);
         suite_add_tcase(s, tc);
         return s;
 }
