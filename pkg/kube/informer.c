@@ -99,55 +99,6 @@ static struct cached *cached_new(json_object *obj) {
         return text ? cached_make(text, len, rv, strlen(rv)) : NULL;
 }
 
-/* A page's objects as text, staged until the page's tree is freed: made then, the cache entries fill the
- * tree's memory instead of ending up scattered between its pieces. Records: the header, then key, text and
- * resourceVersion, each NUL-terminated. */
-struct stage_hdr {
-        size_t klen, tlen, rvlen;
-};
-
-static int stage_add(struct buf *stage, const char *key, json_object *obj) {
-        struct stage_hdr h;
-        const char *rv, *text = object_text(obj, &h.tlen, &rv);
-
-        if (!text)
-                return -ENOMEM;
-        h.klen = strlen(key);
-        h.rvlen = strlen(rv);
-        if (buf_append(stage, &h, sizeof(h)) < 0 || buf_append(stage, key, h.klen + 1) < 0 ||
-                buf_append(stage, text, h.tlen + 1) < 0 || buf_append(stage, rv, h.rvlen + 1) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
-/* Moves the staged objects into fresh (key -> struct cached, a key listed twice: the last one wins). */
-static int stage_flush(struct buf *stage, struct strmap *fresh) {
-        size_t off = 0;
-
-        while (off + sizeof(struct stage_hdr) <= stage->len) {
-                struct stage_hdr h;
-                const char *key, *text, *rv;
-                struct cached *ent;
-
-                memcpy(&h, stage->data + off, sizeof(h));
-                key = stage->data + off + sizeof(h);
-                text = key + h.klen + 1;
-                rv = text + h.tlen + 1;
-                off += sizeof(h) + h.klen + 1 + h.tlen + 1 + h.rvlen + 1;
-                ent = cached_make(text, h.tlen, rv, h.rvlen);
-                if (!ent)
-                        return -ENOMEM;
-                free(strmap_get(fresh, key));
-                if (strmap_put(fresh, key, ent) < 0) {
-                        free(ent);
-                        (void) strmap_remove(fresh, key);
-                        return -ENOMEM;
-                }
-        }
-        buf_release(stage);
-        return 0;
-}
-
 /* A tree of a cached object, owned by the caller; NULL when out of memory. tok may be NULL (one is made). */
 static json_object *cached_parse(const struct cached *c, json_tokener *tok) {
         json_tokener *own = NULL;
@@ -519,62 +470,56 @@ static void fresh_free(struct strmap **m) {
         *m = strmap_free(*m);
 }
 
-/* Lists every page into a fresh map, then reconciles the cache with it. */
+struct relist {
+        struct informer *inf;
+        struct strmap *fresh; /* key -> struct cached */
+        struct merr *err;
+};
+
+/* One listed object into the fresh map, as the cache keeps it (a key listed twice: the last one wins). */
+static int relist_item(json_object *obj, void *ud) {
+        struct relist *x = ud;
+        struct cached *ent;
+        const char *text, *rv;
+        char key[KEY_MAX];
+        size_t len;
+
+        if (kube_object_key(obj, key, sizeof(key)) < 0)
+                return 0;
+        transform(x->inf, obj);
+        text = object_text(obj, &len, &rv);
+        ent = text ? cached_make(text, len, rv, strlen(rv)) : NULL;
+        if (!ent)
+                return merr_set(x->err, -ENOMEM, "out of memory");
+        free(strmap_get(x->fresh, key));
+        if (strmap_put(x->fresh, key, ent) < 0) {
+                free(ent);
+                (void) strmap_remove(x->fresh, key);
+                return merr_set(x->err, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+/* Lists every page into a fresh map, one object at a time as the pages arrive (kube_list_each() gives
+ * list items of built-in kinds the apiVersion and kind that watch events carry, so the cache is uniform),
+ * then reconciles the cache with it. */
 static int relist(struct informer *inf, struct merr *err) {
         _cleanup_(fresh_free) struct strmap *fresh = strmap_new(NULL);
-        _cleanup_free_ char *cont = NULL;
+        _cleanup_free_ char *lrv = NULL;
         char rv[RV_MAX] = "";
         struct kube_list_opts lo = {.limit = inf->page_size,
                 .label_selector = inf->label_selector,
                 .field_selector = inf->field_selector};
+        struct relist x = {inf, NULL, err};
         int k;
 
         if (!fresh)
                 return merr_set(err, -ENOMEM, "out of memory");
-        do {
-                _cleanup_json_ json_object *page = NULL;
-                _cleanup_(buf_release) struct buf stage = BUF_INIT(SIZE_MAX);
-                json_object *items = NULL;
-                const char *c = NULL, *prv = NULL;
-
-                lo.continue_token = cont;
-                k = kube_list(inf->client, &inf->res, &lo, &page, err);
-                if (k < 0)
-                        return k;
-                if (json_get_array(page, "items", JSON_OPTIONAL, &items, err) < 0 ||
-                        json_get_string(page, "metadata.resourceVersion", 0, &prv, err) < 0 ||
-                        json_get_string(page, "metadata.continue", JSON_OPTIONAL, &c, err) < 0)
-                        return merr_wrap(err, -EINVAL, "list %s", inf->resource);
-                (void) snprintf(rv, sizeof(rv), "%s", prv);
-                /* List items of built-in kinds come without apiVersion and kind, watch events with them:
-                 * give every cached object both, as one shared string each, so the cache is uniform */
-                _cleanup_json_ json_object *kind = NULL, *api_version = NULL;
-                const char *lk = NULL, *lv = NULL;
-                if (json_get_string(page, "kind", JSON_OPTIONAL, &lk, NULL) == 1 && strlen(lk) > 4 &&
-                        strcmp(lk + strlen(lk) - 4, "List") == 0)
-                        kind = json_object_new_string_len(lk, (int) strlen(lk) - 4);
-                if (json_get_string(page, "apiVersion", JSON_OPTIONAL, &lv, NULL) == 1)
-                        api_version = json_object_new_string(lv);
-                for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-                        json_object *it = json_object_array_get_idx(items, i);
-                        char key[KEY_MAX];
-
-                        if (kind && api_version && !json_object_object_get_ex(it, "kind", NULL)) {
-                                json_object_object_add(it, "apiVersion", json_object_get(api_version));
-                                json_object_object_add(it, "kind", json_object_get(kind));
-                        }
-                        if (kube_object_key(it, key, sizeof(key)) < 0)
-                                continue;
-                        transform(inf, it);
-                        if (stage_add(&stage, key, it) < 0)
-                                return merr_set(err, -ENOMEM, "out of memory");
-                }
-                free(cont);
-                cont = c && *c ? strdup(c) : NULL;
-                json_object_put(TAKE_PTR(page));
-                if (stage_flush(&stage, fresh) < 0)
-                        return merr_set(err, -ENOMEM, "out of memory");
-        } while (cont && !atomic_load(&inf->stop));
+        x.fresh = fresh;
+        k = kube_list_each(inf->client, &inf->res, &lo, relist_item, &x, &lrv, err);
+        if (k < 0)
+                return merr_wrap(err, k, "list %s", inf->resource);
+        (void) snprintf(rv, sizeof(rv), "%s", lrv);
 
         /* deletes first (what the cache has and the list does not), then adds and updates */
         {
