@@ -34,6 +34,7 @@
 #define INDEX_TEMPLATE      "template" /* SandboxTemplates by "<namespace>/<name>" of their EnvironmentTemplate */
 #define LABEL_VALIDATION_OF "mbox.dev/validation-of" /* on the Sandbox and task that validate a template */
 #define SANDBOX_SA          "mbox-sandbox"
+#define LABEL_TEMPLATE_SA   "mbox.dev/service-account" /* on projections for a sandbox's own account */
 #define WORKSPACE_VOLUME    "workspace"
 
 enum op_res {

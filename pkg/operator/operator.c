@@ -258,7 +258,9 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
                 if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj))) {
                         op_enqueue_waiting_tasks(op, ns, op_str(obj, "metadata.name"), SIZE_MAX);
-                        /* the first ready sandbox of a version validates a template without a check */
+                        /* the first ready sandbox of a version validates a template without a check; a
+                         * deleted one may have been the last user of an old version or of a projection
+                         * for its own ServiceAccount */
                         if ((v = op_str(obj, "status.template.name"))) {
                                 const char *tns = op_str(obj, "status.template.namespace");
                                 snprintf(buf, sizeof(buf), "%s/%s", tns ? tns : ns, v);

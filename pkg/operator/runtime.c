@@ -7,7 +7,10 @@
  *
  * The pod is what Pod Security "restricted" admits: non-root, no privilege escalation, all capabilities
  * dropped, the runtime's default seccomp profile, no ServiceAccount token; the workspace is a PVC per
- * sandbox mounted at the working dir. The SandboxTemplate's network policy is explicit (agent-sandbox's
+ * sandbox mounted at the working dir. A claim cannot choose the pod's ServiceAccount, so a sandbox naming
+ * one of its own (spec.serviceAccountName) gets a projection of its own, with that account in the pod and
+ * no warm pods; its version differs from the template's, and the template controller removes it once no
+ * sandbox in the namespace names the account. The SandboxTemplate's network policy is explicit (agent-sandbox's
  * default would block cluster DNS): ingress only from mbox-apiserver, egress to DNS, and to the internet
  * when the template allows it.
  */
@@ -223,14 +226,14 @@ static void fill_network_policy(
 
 /* The SandboxTemplate spec of t, filled into s (released by the caller). -ENOMEM. */
 static int fill_template_spec(
-        const struct template *t, const char *apiserver_ns, struct as_template_spec *s) {
+        const struct template *t, const char *apiserver_ns, const char *sa, struct as_template_spec *s) {
         static const char *const rwo[] = {"ReadWriteOnce"};
         static const struct api_quantity none = {0};
         bool oom = false;
 
         s->has_pod_metadata = true;
         set_label(&s->pod_labels, 1, LABEL_TEMPLATE, t->meta.name, &oom);
-        s->pod.service_account_name = dup(SANDBOX_SA, &oom);
+        s->pod.service_account_name = dup(sa ? sa : SANDBOX_SA, &oom);
         s->pod.automount_service_account_token = (struct as_opt_bool){true, false};
         s->pod.enable_service_links = (struct as_opt_bool){true, false};
         s->pod.has_security_context = true;
@@ -264,18 +267,23 @@ static int fill_template_spec(
         return oom ? -ENOMEM : 0;
 }
 
-json_object *runtime_template_spec(const struct template *t, const char *apiserver_ns) {
+const char *runtime_own_sa(const char *sa) {
+        return sa && strcmp(sa, SANDBOX_SA) != 0 ? sa : NULL;
+}
+
+json_object *runtime_template_spec(const struct template *t, const char *apiserver_ns, const char *sa) {
         struct as_template_spec s = {0};
         json_object *spec = NULL;
 
-        if (fill_template_spec(t, apiserver_ns, &s) < 0 || as_template_spec_to_json(&s, &spec) < 0)
+        if (fill_template_spec(t, apiserver_ns, runtime_own_sa(sa), &s) < 0 ||
+                as_template_spec_to_json(&s, &spec) < 0)
                 spec = NULL;
         as_template_spec_release(&s);
         return spec;
 }
 
-int runtime_version(const struct template *t, const char *apiserver_ns, char *buf) {
-        _cleanup_json_ json_object *spec = runtime_template_spec(t, apiserver_ns);
+int runtime_version(const struct template *t, const char *apiserver_ns, const char *sa, char *buf) {
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, apiserver_ns, sa);
         if (!spec)
                 return -ENOMEM;
         op_hash(json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN), buf);
@@ -312,10 +320,10 @@ static void fill_meta(struct api_meta *m, struct as_owner_ref **owners, size_t *
 }
 
 static void fill_projected_meta(const struct template *t, const char *name, const char *ns,
-        const char *version, json_object *owner, struct api_meta *m, struct as_owner_ref **owners,
-        size_t *n_owners, bool *oom) {
+        const char *version, const char *sa, json_object *owner, struct api_meta *m,
+        struct as_owner_ref **owners, size_t *n_owners, bool *oom) {
         const char *const labels[] = {LABEL_TEMPLATE, t->meta.name, LABEL_TEMPLATE_NS, t->meta.namespace,
-                LABEL_TEMPLATE_VER, version, NULL};
+                LABEL_TEMPLATE_VER, version, LABEL_TEMPLATE_SA, runtime_own_sa(sa), NULL};
         /* owner references cannot cross namespaces: library projections are removed by the template controller */
         if (owner && strcmp(ns, t->meta.namespace) != 0)
                 owner = NULL;
@@ -323,29 +331,30 @@ static void fill_projected_meta(const struct template *t, const char *name, cons
 }
 
 json_object *runtime_template_object(const struct template *t, const char *apiserver_ns, const char *ns,
-        const char *name, const char *version, json_object *owner) {
+        const char *name, const char *version, const char *sa, json_object *owner) {
         _cleanup_(as_template_freep) struct as_template *st = calloc(1, sizeof(*st));
         json_object *o = NULL;
         bool oom = false;
 
         if (!st)
                 return NULL;
-        fill_projected_meta(t, name, ns, version, owner, &st->meta, &st->owners, &st->n_owners, &oom);
-        if (oom || fill_template_spec(t, apiserver_ns, &st->spec) < 0 || as_template_to_json(st, &o) < 0)
+        fill_projected_meta(t, name, ns, version, sa, owner, &st->meta, &st->owners, &st->n_owners, &oom);
+        if (oom || fill_template_spec(t, apiserver_ns, runtime_own_sa(sa), &st->spec) < 0 ||
+                as_template_to_json(st, &o) < 0)
                 return NULL;
         return o;
 }
 
 json_object *runtime_pool_object(const struct template *t, const char *ns, const char *name,
-        const char *version, json_object *owner, bool warm) {
+        const char *version, const char *sa, json_object *owner, bool warm) {
         _cleanup_(as_warmpool_freep) struct as_warmpool *wp = calloc(1, sizeof(*wp));
         json_object *o = NULL;
         bool oom = false;
 
         if (!wp)
                 return NULL;
-        fill_projected_meta(t, name, ns, version, owner, &wp->meta, &wp->owners, &wp->n_owners, &oom);
-        wp->replicas = warm ? t->spec.warm_pool_replicas : 0;
+        fill_projected_meta(t, name, ns, version, sa, owner, &wp->meta, &wp->owners, &wp->n_owners, &oom);
+        wp->replicas = warm && !runtime_own_sa(sa) ? t->spec.warm_pool_replicas : 0;
         wp->template_ref_name = dup(name, &oom);
         if (oom || as_warmpool_to_json(wp, &o) < 0)
                 return NULL;
@@ -396,10 +405,10 @@ static bool admits(struct mbox_operator *op, const struct template *t, const cha
 }
 
 int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
-        char *pool, size_t size, struct merr *err) {
+        const char *sa, char *pool, size_t size, struct merr *err) {
         const char *apiserver_ns = cx->op->opt.library_namespace;
         char version[9];
-        int rc = runtime_version(t, apiserver_ns, version);
+        int rc = runtime_version(t, apiserver_ns, sa, version);
         if (rc < 0)
                 return merr_set(err, rc, "rendering template %s", t->meta.name);
         runtime_name(t->meta.name, version, pool, size);
@@ -408,7 +417,8 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
         if (nsobj && op_str(nsobj, "metadata.deletionTimestamp"))
                 return 0;
 
-        _cleanup_json_ json_object *st = runtime_template_object(t, apiserver_ns, ns, pool, version, owner);
+        _cleanup_json_ json_object *st =
+                runtime_template_object(t, apiserver_ns, ns, pool, version, sa, owner);
         if (!st)
                 return merr_set(err, -ENOMEM, "rendering the SandboxTemplate of %s", t->meta.name);
         rc = op_ensure(cx, RES_AS_TEMPLATE, st, err);
@@ -416,7 +426,7 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
                 return rc;
 
         _cleanup_json_ json_object *wp =
-                runtime_pool_object(t, ns, pool, version, owner, admits(cx->op, t, ns));
+                runtime_pool_object(t, ns, pool, version, sa, owner, admits(cx->op, t, ns));
         if (!wp)
                 return merr_set(err, -ENOMEM, "rendering the SandboxWarmPool of %s", t->meta.name);
         rc = op_ensure(cx, RES_AS_POOL, wp, err);

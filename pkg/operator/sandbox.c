@@ -305,6 +305,25 @@ static int waiting(struct op_ctx *cx, json_object *obj, const struct sandbox *sb
         return rc < 0 ? rc : 0;
 }
 
+/* 1 when ServiceAccount sa does not exist in ns (the reason and message in v), 0 when it does. The
+ * operator watches only the accounts it made, so this asks the API server. */
+static int service_account_missing(
+        struct op_ctx *cx, const char *ns, const char *sa, struct view *v, struct merr *err) {
+        struct kube_resource r = op_resource(RES_SERVICEACCOUNT, ns, sa);
+        _cleanup_json_ json_object *got = NULL;
+        int rc = kube_get(cx->c, &r, &got, err);
+        if (rc == -ENOENT) {
+                merr_clear(err);
+                set_msg(v,
+                        "ServiceAccount %s named by spec.serviceAccountName does not exist in namespace %s: "
+                        "create it, or remove spec.serviceAccountName to run as mbox-sandbox",
+                        sa, ns);
+                v->admitted_reason = v->runtime_reason = "ServiceAccountNotFound";
+                return 1;
+        }
+        return rc < 0 ? merr_wrap(err, rc, "looking up ServiceAccount %s/%s", ns, sa) : 0;
+}
+
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         struct mbox_operator *op = cx->op;
         char ns[128], pname[128], tkey[300], pool[128], buf[512];
@@ -429,8 +448,14 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         v.admitted_reason = v.runtime_reason = policy_reason;
                         return waiting(cx, obj, sb, &v, policy_reason, true, err);
                 }
-                /* admission and the claim, under one lock so two workers never both take the last place */
-                rc = runtime_project(cx, t, tobj, ns, pool, sizeof(pool), err);
+                const char *sa = runtime_own_sa(sb->spec.service_account_name);
+                if (sa && (rc = service_account_missing(cx, ns, sa, &v, err)) != 0) {
+                        if (rc < 0)
+                                return rc;
+                        cx->requeue_after_ns = 5 * NS_PER_S; /* the account's creation is not watched */
+                        return waiting(cx, obj, sb, &v, v.admitted_reason, true, err);
+                }
+                rc = runtime_project(cx, t, tobj, ns, sa, pool, sizeof(pool), err);
                 if (rc < 0)
                         return rc;
                 /* with a sandbox-count quota, deciding and claiming happen under one lock */
@@ -454,7 +479,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 }
                 char version[9];
                 _cleanup_json_ json_object *c = NULL;
-                rc = runtime_version(t, op->opt.library_namespace, version);
+                rc = runtime_version(t, op->opt.library_namespace, sa, version);
                 if (rc < 0)
                         rc = merr_set(err, rc, "rendering template %s", tkey);
                 else if (!(c = runtime_claim(name, ns, pname, pool, version, sb, obj)))

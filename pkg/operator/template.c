@@ -2,7 +2,8 @@
 /*
  * The EnvironmentTemplate controller: projects the template's current version into agent-sandbox
  * (runtime.c) in its own namespace, and again in every namespace where a library template was launched;
- * removes old versions nobody's claim uses; reports version, image, warm pool and validation (validation.c)
+ * removes old versions nobody's claim uses, and projections for a sandbox ServiceAccount no sandbox of the
+ * namespace names any more; reports version, image, warm pool and validation (validation.c)
  * in status.
  */
 #include <errno.h>
@@ -17,7 +18,7 @@
 #include "operator/runtime.h"
 
 struct projection {
-        char ns[128], name[128], version[16];
+        char ns[128], name[128], version[16], sa[254]; /* sa: "" for mbox-sandbox */
 };
 
 struct scan {
@@ -29,7 +30,7 @@ struct scan {
 static void scan_fn(const char *key, json_object *obj, void *ud) {
         struct scan *s = ud;
         const char *t = op_label(obj, LABEL_TEMPLATE), *tns = op_label(obj, LABEL_TEMPLATE_NS),
-                   *ver = op_label(obj, LABEL_TEMPLATE_VER);
+                   *ver = op_label(obj, LABEL_TEMPLATE_VER), *sa = op_label(obj, LABEL_TEMPLATE_SA);
         (void) key;
         if (!t || !tns || !ver || strcmp(t, s->tname) != 0 || strcmp(tns, s->tns) != 0)
                 return;
@@ -45,10 +46,11 @@ static void scan_fn(const char *key, json_object *obj, void *ud) {
         snprintf(p->ns, sizeof(p->ns), "%s", op_str(obj, "metadata.namespace"));
         snprintf(p->name, sizeof(p->name), "%s", op_str(obj, "metadata.name"));
         snprintf(p->version, sizeof(p->version), "%s", ver);
+        snprintf(p->sa, sizeof(p->sa), "%s", sa ? sa : "");
 }
 
 struct use {
-        const char *pool;
+        const char *pool, *sa;
         bool used;
 };
 
@@ -60,11 +62,33 @@ static void use_fn(const char *key, json_object *obj, void *ud) {
                 u->used = true;
 }
 
-/* Removes projections of versions other than current (NULL: all) that no claim in their namespace uses. */
-static int collect_garbage(struct op_ctx *cx, struct scan *s, const char *current, struct merr *err) {
+static void sa_use_fn(const char *key, json_object *obj, void *ud) {
+        struct use *u = ud;
+        const char *sa = op_str(obj, "spec.serviceAccountName");
+        (void) key;
+        if (sa && strcmp(sa, u->sa) == 0 && !op_str(obj, "metadata.deletionTimestamp"))
+                u->used = true;
+}
+
+/* Whether projection p is of t's current version (t NULL: the template is gone) and still wanted: for
+ * mbox-sandbox always, for a ServiceAccount of its own while a sandbox in its namespace names it. */
+static bool current(struct op_ctx *cx, const struct template *t, const struct projection *p) {
+        char version[9];
+        if (!t || runtime_version(t, cx->op->opt.library_namespace, p->sa[0] ? p->sa : NULL, version) < 0 ||
+                strcmp(p->version, version) != 0)
+                return false;
+        if (!p->sa[0])
+                return true;
+        struct use u = {.sa = p->sa};
+        informer_foreach(cx->op->inf[RES_SANDBOX], p->ns, sa_use_fn, &u);
+        return u.used;
+}
+
+/* Removes the projections that are not current() and that no claim in their namespace uses. */
+static int collect_garbage(struct op_ctx *cx, struct scan *s, const struct template *t, struct merr *err) {
         for (size_t i = 0; i < s->n; i++) {
                 struct projection *p = &s->items[i];
-                if (current && strcmp(p->version, current) == 0)
+                if (current(cx, t, p))
                         continue;
                 struct use u = {.pool = p->name};
                 informer_foreach(cx->op->inf[RES_AS_CLAIM], p->ns, use_fn, &u);
@@ -143,26 +167,28 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
                         cx, obj, NULL, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr), err);
                 return rc < 0 ? rc : 0;
         }
-        rc = runtime_version(t, cx->op->opt.library_namespace, version);
+        rc = runtime_version(t, cx->op->opt.library_namespace, NULL, version);
         if (rc < 0) {
                 free(s.items);
                 return merr_set(err, rc, "rendering template %s", key);
         }
         bool library = strcmp(tns, cx->op->opt.library_namespace) == 0;
         if (!library)
-                rc = runtime_project(cx, t, obj, tns, pool, sizeof(pool), err);
-        /* a library template is projected where sandboxes launched it: follow its new version there */
+                rc = runtime_project(cx, t, obj, tns, NULL, pool, sizeof(pool), err);
+        /* a library template is projected where sandboxes launched it: follow its new version there (a
+         * projection for a ServiceAccount of its own is made again by the next sandbox that names it) */
         for (size_t i = 0; rc >= 0 && i < s.n; i++) {
-                if (strcmp(s.items[i].ns, tns) == 0 || strcmp(s.items[i].version, version) == 0)
+                if (strcmp(s.items[i].ns, tns) == 0 || strcmp(s.items[i].version, version) == 0 ||
+                        s.items[i].sa[0])
                         continue;
                 bool seen = false;
                 for (size_t j = 0; j < i; j++)
-                        seen |= strcmp(s.items[j].ns, s.items[i].ns) == 0;
+                        seen |= !s.items[j].sa[0] && strcmp(s.items[j].ns, s.items[i].ns) == 0;
                 if (!seen)
-                        rc = runtime_project(cx, t, obj, s.items[i].ns, pool, sizeof(pool), err);
+                        rc = runtime_project(cx, t, obj, s.items[i].ns, NULL, pool, sizeof(pool), err);
         }
         if (rc >= 0)
-                rc = collect_garbage(cx, &s, version, err);
+                rc = collect_garbage(cx, &s, t, err);
         free(s.items);
         if (rc < 0)
                 return rc;

@@ -224,6 +224,44 @@ YAML
         wait_for "secretive's pool to keep its warm pod" 30 pool_is_warm
 }
 
+test_own_service_account() {
+        setup_operator
+        local p ns pod
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" box "  warmPool: {replicas: 1}"
+        sandbox "$ns" plain
+        sandbox "$ns" own "  serviceAccountName: builder"
+        wait_for "own waits for its ServiceAccount" 30 reason_is "$ns" own ServiceAccountNotFound
+        assert_contains "$(kubectl -n "$ns" get sandboxes.mbox.dev own -o jsonpath='{.status.message}')" \
+                "ServiceAccount builder named by spec.serviceAccountName does not exist" "message says what to fix"
+        wait_for "a ServiceAccountNotFound event" 30 event_is "$ns" own reason ServiceAccountNotFound
+        assert_eq 0 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io mbox.dev/sandbox=own)" "claim of a sandbox without its account"
+        kubectl -n "$ns" create serviceaccount builder >/dev/null
+        wait_for "own Running once its ServiceAccount exists" 60 phase_is "$ns" own Running
+        pod=$(kubectl -n "$ns" get sandboxes.mbox.dev own -o jsonpath='{.status.podName}')
+        assert_eq builder "$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.spec.serviceAccountName}')" "own's pod account"
+        assert_eq false "$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.spec.automountServiceAccountToken}')" "own's pod token"
+        wait_for "plain Running" 60 phase_is "$ns" plain Running
+        pod=$(kubectl -n "$ns" get sandboxes.mbox.dev plain -o jsonpath='{.status.podName}')
+        assert_eq mbox-sandbox "$(kubectl -n "$ns" get pod "$pod" -o jsonpath='{.spec.serviceAccountName}')" "plain's pod account"
+        # the account's projection is its own and keeps no warm pods; the template's keeps its one
+        local sel=mbox.dev/service-account=builder pools=sandboxwarmpools.extensions.agents.x-k8s.io
+        assert_eq 0 "$(kubectl -n "$ns" get "$pools" -l "$sel" -o jsonpath='{.items[*].spec.replicas}')" "warm pods for builder"
+        assert_eq 1 "$(kubectl -n "$ns" get "$pools" -l "!mbox.dev/service-account" -o jsonpath='{.items[*].spec.replicas}')" "warm pods of the template"
+        [ "$(kubectl -n "$ns" get sandboxes.mbox.dev own -o jsonpath='{.status.templateVersion}')" != \
+                "$(kubectl -n "$ns" get sandboxes.mbox.dev plain -o jsonpath='{.status.templateVersion}')" ] ||
+                fail "own and plain have the same template version"
+        # once no sandbox names the account, its projection goes; the template's stays
+        kubectl -n "$ns" delete sandboxes.mbox.dev own --wait=false >/dev/null
+        wait_for "own gone" 60 gone "$ns" sandboxes.mbox.dev own
+        no_builder_template() { [ "$(count "$ns" sandboxtemplates.extensions.agents.x-k8s.io "$sel")" -eq 0 ]; }
+        wait_for "builder's SandboxTemplate removed" 60 no_builder_template
+        assert_eq 0 "$(count "$ns" "$pools" "$sel")" "builder's pool"
+        assert_eq 1 "$(count "$ns" "$pools")" "the template's pool"
+        phase_is "$ns" plain Running || fail "plain is $(phase "$ns" plain) after own went"
+}
+
 test_lifetimes() {
         setup_operator
         local p ns

@@ -166,13 +166,13 @@ START_TEST(test_runtime_output_parses) {
                         continue;
                 }
                 ck_assert_msg(template_from_json(doc, &t, &e) == 0, "%s: %s", path, merr_msg(&e));
-                ck_assert_int_eq(runtime_version(t, "mbox-system", version), 0);
+                ck_assert_int_eq(runtime_version(t, "mbox-system", NULL, version), 0);
                 runtime_name(t->meta.name, version, name, sizeof(name));
                 /* in the template's namespace (owned) and in another (a library projection) */
                 for (int own = 0; own < 2; own++) {
                         const char *ns = own ? t->meta.namespace : "elsewhere";
-                        json_object *st = runtime_template_object(t, "mbox-system", ns, name, version, owner);
-                        json_object *wp = runtime_pool_object(t, ns, name, version, owner, true);
+                        json_object *st = runtime_template_object(t, "mbox-system", ns, name, version, NULL, owner);
+                        json_object *wp = runtime_pool_object(t, ns, name, version, NULL, owner, true);
                         ck_assert(st && wp);
                         round_trip(K_TEMPLATE, st, true);
                         round_trip(K_POOL, wp, true);
@@ -226,7 +226,7 @@ START_TEST(test_version_unchanged) {
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
                 _cleanup_(template_freep) struct template *t = tpl(cases[i].extra);
-                ck_assert_int_eq(runtime_version(t, "mbox-system", v), 0);
+                ck_assert_int_eq(runtime_version(t, "mbox-system", NULL, v), 0);
                 ck_assert_msg(
                         strcmp(v, cases[i].version) == 0, "case %zu: %s, was %s", i, v, cases[i].version);
         }
@@ -236,7 +236,7 @@ START_TEST(test_version_unchanged) {
                 snprintf(path, sizeof(path), "%s/%s", examples(), files[i].file);
                 _cleanup_json_ json_object *doc = load_yaml(path);
                 ck_assert_msg(template_from_json(doc, &t, &e) == 0, "%s", merr_msg(&e));
-                ck_assert_int_eq(runtime_version(t, "mbox-system", v), 0);
+                ck_assert_int_eq(runtime_version(t, "mbox-system", NULL, v), 0);
                 ck_assert_msg(strcmp(v, files[i].version) == 0, "%s: %s, was %s", path, v, files[i].version);
                 template_free(t);
         }

@@ -64,7 +64,7 @@ static const char *str(json_object *o, const char *path) {
 
 START_TEST(test_render_restricted_pod) {
         _cleanup_(template_freep) struct template *t = tpl(",\"resourcePreset\":\"Medium\"");
-        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system");
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system", NULL);
         bool b;
         int64_t n;
 
@@ -105,7 +105,7 @@ START_TEST(test_render_explicit_values_win) {
         _cleanup_(template_freep) struct template *t =
                 tpl(",\"resourcePreset\":\"Small\",\"resources\":{\"requests\":{\"cpu\":\"2\"}},"
                     "\"storage\":{\"size\":\"5Gi\",\"mountPath\":\"/data\"},\"workingDir\":\"/src\"");
-        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system");
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system", NULL);
 
         ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.cpu"), "2");
         ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.memory"), "512Mi");
@@ -120,14 +120,46 @@ START_TEST(test_version_follows_content) {
                                                   *c = tpl(",\"env\":[{\"name\":\"X\",\"value\":\"1\"}]");
         char va[9], vb[9], vc[9], name[128];
 
-        ck_assert_int_eq(runtime_version(a, "mbox-system", va), 0);
-        ck_assert_int_eq(runtime_version(b, "mbox-system", vb), 0);
-        ck_assert_int_eq(runtime_version(c, "mbox-system", vc), 0);
+        ck_assert_int_eq(runtime_version(a, "mbox-system", NULL, va), 0);
+        ck_assert_int_eq(runtime_version(b, "mbox-system", NULL, vb), 0);
+        ck_assert_int_eq(runtime_version(c, "mbox-system", NULL, vc), 0);
         ck_assert_str_eq(va, vb);
         ck_assert_str_ne(va, vc);
         ck_assert_uint_eq(strlen(va), 8);
         runtime_name("a-very-long-template-name-that-goes-on-and-on-and-on", va, name, sizeof(name));
         ck_assert_uint_le(strlen(name), 49); /* pool sandboxes add -xxxxx and must stay DNS labels */
+}
+END_TEST
+
+/* a sandbox's own ServiceAccount: a projection of its own, cold, labelled with the account */
+START_TEST(test_own_service_account) {
+        _cleanup_(template_freep) struct template *t = tpl(",\"warmPool\":{\"replicas\":2}");
+        char vd[9], vm[9], vo[9];
+        int64_t n;
+
+        ck_assert_ptr_null(runtime_own_sa(NULL));
+        ck_assert_ptr_null(runtime_own_sa("mbox-sandbox"));
+        ck_assert_str_eq(runtime_own_sa("builder"), "builder");
+        ck_assert_int_eq(runtime_version(t, "mbox-system", NULL, vd), 0);
+        ck_assert_int_eq(runtime_version(t, "mbox-system", "mbox-sandbox", vm), 0);
+        ck_assert_int_eq(runtime_version(t, "mbox-system", "builder", vo), 0);
+        ck_assert_str_eq(vd, vm);
+        ck_assert_str_ne(vd, vo);
+
+        _cleanup_json_ json_object *st =
+                runtime_template_object(t, "mbox-system", "p", "t-x", vo, "builder", NULL);
+        _cleanup_json_ json_object *wp = runtime_pool_object(t, "p", "t-x", vo, "builder", NULL, true);
+        _cleanup_json_ json_object *dwp = runtime_pool_object(t, "p", "t-x", vd, NULL, NULL, true);
+        ck_assert_str_eq(str(st, "spec.podTemplate.spec.serviceAccountName"), "builder");
+        ck_assert_str_eq(str(st, "metadata.labels.mbox\\.dev/service-account"), "builder");
+        ck_assert_str_eq(str(wp, "metadata.labels.mbox\\.dev/service-account"), "builder");
+        ck_assert_int_eq(json_get_int64(wp, "spec.replicas", 0, &n, NULL), 1);
+        ck_assert_int_eq(n, 0);
+        ck_assert_int_eq(json_get_int64(dwp, "spec.replicas", 0, &n, NULL), 1);
+        ck_assert_int_eq(n, 2);
+        ck_assert_int_eq(json_get_string(dwp, "metadata.labels.mbox\\.dev/service-account", JSON_OPTIONAL,
+                                 &(const char *){NULL}, NULL),
+                0);
 }
 END_TEST
 
@@ -146,6 +178,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_render_restricted_pod);
         tcase_add_test(tc, test_render_explicit_values_win);
         tcase_add_test(tc, test_version_follows_content);
+        tcase_add_test(tc, test_own_service_account);
         tcase_add_test(tc, test_hash_matches_agent_sandbox);
         suite_add_tcase(s, tc);
         return s;
