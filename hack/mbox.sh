@@ -32,7 +32,8 @@ export KUBECONFIG=$STATE/kubeconfig
 export PATH=$K8S_BIN:$PATH
 
 cmd_install() {
-        kubectl apply --server-side -f "$root/crds/" >/dev/null
+        # the installer owns the CRDs: a newer schema wins over whichever field manager applied the last one
+        kubectl apply --server-side --force-conflicts -f "$root/crds/" >/dev/null
         kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
         kubectl apply -f "$root/manifests/base/namespace.yaml" -f "$root/manifests/base/serviceaccounts.yaml" \
                 -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/rbac-apiserver.yaml" \
