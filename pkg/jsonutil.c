@@ -135,14 +135,18 @@ static size_t check_strict(
                         continue;
                 }
                 if (st->in_str) {
-                        /* skip the bulk of a string at once */
+                        /* skip the bulk of a string at once; JSON has no raw control characters in strings */
                         const char *q = data + i, *end = data + n;
 
-                        while (q < end && *q != '\\' && *q != '"')
+                        while (q < end && *q != '\\' && *q != '"' && (unsigned char) *q >= 0x20)
                                 q++;
                         i = (size_t) (q - data);
                         if (i == n)
                                 break;
+                        if ((unsigned char) *q < 0x20) {
+                                *what = "control character in a string (escape it, as \\n or \\u001f)";
+                                return i;
+                        }
                         if (*q == '\\')
                                 st->esc = true;
                         else

@@ -177,6 +177,14 @@ START_TEST(test_parse_numbers_and_whitespace) {
         ck_assert_int_eq(parse_err("[-01]", 5, 0, &e), -EINVAL);
         ck_assert_int_eq(parse_err("00", 2, 0, &e), -EINVAL);
         ck_assert_int_eq(parse_err("{\"a\":1.e5}", 10, 0, &e), -EINVAL);
+        /* raw control characters inside strings: JSON wants them escaped; outside, \t\n\r are whitespace */
+        ck_assert_int_eq(parse_err("[\"a\nb\"]", 7, 0, &e), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.msg, "control character"));
+        ck_assert_ptr_nonnull(strstr(e.msg, "column 4"));
+        ck_assert_int_eq(parse_err("{\"k\x1f\":1}", 8, 0, &e), -EINVAL);
+        ck_assert_int_eq(json_parse("[\"a\\nb\\u001f\",\t1]\r\n", 17, 0, &o, &e), 0);
+        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 0)), "a\nb\x1f");
+        json_object_put(o);
 }
 END_TEST
 
@@ -225,6 +233,7 @@ START_TEST(test_stream_matches_parse) {
                 "",
                 "[\"\xe2\x82\"]",
                 "{\"a\":1e99999}",
+                "[\"tab\there\"]",
         };
 
         for (size_t d = 0; d < ARRAY_SIZE(good); d++) {
