@@ -568,6 +568,10 @@ int kube_list_each(struct kube_client *c, const struct kube_resource *r, const s
                 if (json_get_string(list, "metadata.resourceVersion", JSON_OPTIONAL, &prv, err) < 0 ||
                         json_get_string(list, "metadata.continue", JSON_OPTIONAL, &next, err) < 0)
                         return merr_wrap(err, -EINVAL, "GET '%s'", buf_str(&p));
+                /* a server that hands back the token it was given would page forever */
+                if (next && *next && cont && strcmp(next, cont) == 0)
+                        return merr_set(err, -EPROTO,
+                                "GET '%s': the server returned the same continue token again", buf_str(&p));
                 free(rv);
                 rv = prv ? strdup(prv) : NULL;
                 free(cont);

@@ -125,7 +125,8 @@ int kube_list(struct kube_client *c, const struct kube_resource *r, const struct
  * before an error stay delivered, so a caller that keeps them discards them on failure. A non-2xx answer
  * is decoded as a Status, as for kube_list(). ret_resource_version (may be NULL) receives the list's
  * metadata.resourceVersion (owned, free()), where a watch of the same collection starts; it is set only on
- * success, and a list without one is then an error.
+ * success, and a list without one is then an error. A page whose continue token is the one just sent ends
+ * the list with -EPROTO rather than paging forever.
  */
 int kube_list_each(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
         kube_list_item_fn fn, void *userdata, char **ret_resource_version, struct merr *err);
