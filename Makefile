@@ -26,7 +26,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ITEST_SRC := $(sort $(wildcard tests/integration/c/test-*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(BUILD)/itests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)-fuzz/%)
 PROGRAMS := $(BUILD)/mbox-operator $(BUILD)/mbox-apiserver
 C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
@@ -107,7 +107,7 @@ check-valgrind: $(UNIT_BIN)
 		bash tests/run-unit.sh $(UNIT_BIN)
 
 # libFuzzer targets are built with clang and link the library sources directly.
-build-fuzz/%: tests/fuzz/%.c $(PKG_SRC) $(DEPS_STAMP)
+$(BUILD)-fuzz/%: tests/fuzz/%.c $(PKG_SRC) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) -std=gnu17 -D_GNU_SOURCE -g -O1 -Ipkg $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(PKG_SRC) $(LIBS)
@@ -173,4 +173,4 @@ cluster-status:
 	bash hack/cluster.sh status
 
 clean:
-	rm -rf build build-asan build-fuzz compile_commands.json
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz compile_commands.json
