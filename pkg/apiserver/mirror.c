@@ -12,7 +12,9 @@
  * (410), the watcher relists: each listed object's state is stored unless it is there already, and an
  * object the history has alive but the list has not gets a DELETED row. While the database is down the
  * writer keeps its batch and retries (0.8 s to 4 s), and the watchers wait once the queue is full; the
- * watch resumes where it stopped, so nothing is lost.
+ * watch resumes where it stopped, so nothing is lost. A state the database refuses for its data
+ * (store_error()'s -EBADMSG) would be refused again on every retry: the writer halves the batch until that
+ * state is alone, then logs and drops it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -461,8 +463,7 @@ static int exec_params(PGconn *conn, const char *sql, int n, const char *const *
         PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
         int r = 0;
         if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-                r = merr_set(err, -EIO, "%.*s", (int) strcspn(PQresultErrorMessage(res), "\n"),
-                        PQresultErrorMessage(res));
+                r = store_error(err, res, NULL);
         PQclear(res);
         return r;
 }
@@ -472,8 +473,7 @@ static int copy_in(PGconn *conn, const char *sql, const char *lines, size_t len,
         PGresult *res = PQexec(conn, sql);
         int r = 0;
         if (PQresultStatus(res) != PGRES_COPY_IN)
-                r = merr_set(err, -EIO, "%.*s", (int) strcspn(PQresultErrorMessage(res), "\n"),
-                        PQresultErrorMessage(res));
+                r = store_error(err, res, NULL);
         PQclear(res);
         if (r < 0)
                 return r;
@@ -486,12 +486,8 @@ static int copy_in(PGconn *conn, const char *sql, const char *lines, size_t len,
         if (PQputCopyEnd(conn, NULL) != 1)
                 return merr_set(err, -EIO, "%s", PQerrorMessage(conn));
         while ((res = PQgetResult(conn))) {
-                if (r >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-                        /* 23505: unique_violation, a state stored before */
-                        r = merr_set(err, state && strcmp(state, "23505") == 0 ? -EEXIST : -EIO, "%.*s",
-                                (int) strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
-                }
+                if (r >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+                        r = store_error(err, res, NULL); /* -EEXIST: a state stored before */
                 PQclear(res);
         }
         return r;
@@ -571,10 +567,31 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
         return r;
 }
 
+/* Logs the one queued item the database refuses, which is then dropped: kept, it would be refused again
+ * and again, and nothing after it would be stored. A row's first fields are its apiVersion, kind,
+ * namespace and name. */
+static void log_refused(const struct item *it, const struct merr *err) {
+        char what[512] = "";
+        if (it->type == ITEM_ROW && it->data) {
+                size_t n = 0;
+                int fields = 1;
+                for (const char *p = it->data; *p && *p != '\n' && n < sizeof(what) - 1; p++) {
+                        if (*p == '\t' && ++fields > 4)
+                                break;
+                        what[n++] = *p == '\t' ? ' ' : *p;
+                }
+                what[n] = '\0';
+        } else
+                snprintf(what, sizeof(what), "the end of a relist of %s", resources[it->res].resource);
+        log_error("history: the database refuses a state; it is not stored", "state", what, "resourceVersion",
+                it->rv ? it->rv : "", "error", merr_msg(err));
+}
+
 static void *writer(void *arg) {
         struct api_mirror *m = arg;
         long backoff = 800;
         bool failing = false;
+        size_t limit = BATCH_MAX; /* smaller while looking for a state the database refuses */
         for (;;) {
                 struct merr err = MERR_INIT;
                 pthread_mutex_lock(&m->lock);
@@ -590,11 +607,19 @@ static void *writer(void *arg) {
                         (void) pthread_cond_timedwait(&m->cond, &m->lock, &until);
                 }
                 /* only this thread takes items off, and watchers only append: the first n stay put */
-                size_t n = m->n < BATCH_MAX ? m->n : BATCH_MAX;
+                size_t n = m->n < limit ? m->n : limit;
                 struct item *first = m->head;
                 pthread_mutex_unlock(&m->lock);
 
-                if (store_batch(m, first, n, &err) < 0) {
+                int r = store_batch(m, first, n, &err);
+                if (r == -EBADMSG && n > 1) {
+                        /* the data of some state is refused: halve the batch until that state is alone */
+                        limit = n / 2;
+                        continue;
+                }
+                if (r == -EBADMSG)
+                        log_refused(first, &err);
+                else if (r < 0) {
                         if (atomic_load(&m->stop))
                                 break;
                         if (!failing)
@@ -609,6 +634,7 @@ static void *writer(void *arg) {
                         log_info("history: storing again");
                 failing = false;
                 backoff = 800;
+                limit = BATCH_MAX;
                 pthread_mutex_lock(&m->lock);
                 for (size_t i = 0; i < n; i++) {
                         struct item *it = m->head;

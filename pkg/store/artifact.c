@@ -6,11 +6,6 @@
 
 #include "store/artifact.h"
 
-static int pg_fail(struct merr *err, PGresult *res, const char *what) {
-        const char *msg = PQresultErrorMessage(res);
-        return merr_set(err, -EIO, "%s: %.*s", what, (int) strcspn(msg, "\n"), msg);
-}
-
 static const char *nz(const char *s) {
         return s ? s : "";
 }
@@ -21,7 +16,7 @@ static int live(PGconn *conn, const char *ns, const char *name, struct merr *err
         PGresult *res = PQexecParams(conn,
                 "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL", 2, NULL,
                 params, NULL, NULL, 0);
-        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "reading artifacts")
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "reading artifacts")
                                                        : PQntuples(res) > 0;
         PQclear(res);
         return r;
@@ -49,7 +44,7 @@ static int insert(PGconn *conn, const struct artifact *a, char uid[static 37], s
         else if (state && strcmp(state, "23505") == 0)
                 r = merr_set(err, -EEXIST, "artifact %s already exists", a->name);
         else
-                r = pg_fail(err, res, "storing an artifact");
+                r = store_error(err, res, "storing an artifact");
         PQclear(res);
         return r;
 }
@@ -62,7 +57,7 @@ static int tombstone(PGconn *conn, const char *ns, const char *name, const char 
                 "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL AND ($3::uuid IS NULL OR uid = "
                 "$3::uuid) RETURNING uid",
                 3, NULL, params, NULL, NULL, 0);
-        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "deleting an artifact")
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "deleting an artifact")
                                                        : PQntuples(res);
         PQclear(res);
         return r;
@@ -75,7 +70,7 @@ static int run_record(PGconn *conn, const void *ud, struct merr *err) {
         PGresult *res = PQexecParams(conn,
                 "SELECT 1 FROM artifacts WHERE task_uid = $1 AND title = $2 AND source = 'Task'", 2, NULL,
                 params, NULL, NULL, 0);
-        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "reading artifacts")
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "reading artifacts")
                                                        : PQntuples(res);
         PQclear(res);
         if (r != 0) /* recorded before (perhaps deleted since), or failed */
@@ -141,7 +136,7 @@ static int run_update(PGconn *conn, const void *ud, struct merr *err) {
                 "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL AND "
                 "greatest(created_rv, modified_rv) = $3::bigint RETURNING uid",
                 5, NULL, params, NULL, NULL, 0);
-        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? pg_fail(err, res, "updating an artifact")
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "updating an artifact")
                                                        : PQntuples(res);
         PQclear(res);
         if (r != 0)

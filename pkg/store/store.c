@@ -176,10 +176,18 @@ struct store *store_free(struct store *s) {
         return NULL;
 }
 
-/* The first line of libpq's message (they end with a newline and may carry a detail line). */
-static int pg_error(struct merr *err, const char *msg, const char *what) {
-        size_t n = strcspn(msg, "\n");
-        return merr_set(err, -EIO, "%s: %.*s", what, (int) n, msg);
+int store_error(struct merr *err, const PGresult *res, const char *what) {
+        const char *msg = PQresultErrorMessage(res), *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        int n = (int) strcspn(msg, "\n"); /* libpq's messages end with a newline, and may carry a detail */
+        int code = -EIO;
+        if (state && strcmp(state, "23505") == 0)
+                code = -EEXIST;
+        else if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+                                  strncmp(state, "54", 2) == 0))
+                code = -EBADMSG;
+        if (what)
+                return merr_set(err, code, "%s: %.*s", what, n, msg);
+        return merr_set(err, code, "%.*s", n, msg);
 }
 
 static int exec_ok(PGconn *conn, const char *sql, struct merr *err, const char *what) {
@@ -187,7 +195,7 @@ static int exec_ok(PGconn *conn, const char *sql, struct merr *err, const char *
         ExecStatusType st = PQresultStatus(res);
         int r = 0;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-                r = pg_error(err, PQresultErrorMessage(res), what);
+                r = store_error(err, res, what);
         PQclear(res);
         return r;
 }
@@ -210,7 +218,7 @@ int store_migrate(PGconn *conn, struct merr *err) {
                         NULL, params, NULL, NULL, 0);
                 bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
                 if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                        r = pg_error(err, PQresultErrorMessage(res), "reading schema_migrations");
+                        r = store_error(err, res, "reading schema_migrations");
                 PQclear(res);
                 if (r >= 0 && !done) {
                         r = exec_ok(conn, m->sql, err, m->name);
@@ -219,7 +227,7 @@ int store_migrate(PGconn *conn, struct merr *err) {
                                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
                                         NULL, params, NULL, NULL, 0);
                                 if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                                        r = pg_error(err, PQresultErrorMessage(res), "recording a migration");
+                                        r = store_error(err, res, "recording a migration");
                                 PQclear(res);
                         }
                         if (r < 0)
@@ -274,7 +282,9 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
                 if (!conn)
                         return merr_set(err, -ENOMEM, "connecting to the database");
                 if (PQstatus(conn) != CONNECTION_OK) {
-                        int r = pg_error(err, PQerrorMessage(conn), "connecting to the database");
+                        const char *msg = PQerrorMessage(conn);
+                        int r = merr_set(
+                                err, -EIO, "connecting to the database: %.*s", (int) strcspn(msg, "\n"), msg);
                         PQfinish(conn);
                         return r;
                 }

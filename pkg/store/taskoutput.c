@@ -25,12 +25,6 @@ struct task_output {
         int failed; /* the first failure's code; later writes return it */
 };
 
-static int pg_fail(struct task_output *o, PGresult *res, const char *what, struct merr *err) {
-        const char *msg = PQresultErrorMessage(res);
-        o->failed = -EIO;
-        return merr_set(err, -EIO, "%s: %.*s", what, (int) strcspn(msg, "\n"), msg);
-}
-
 /* The start and the end of an output each take a version (store_versioned()): a watch sees them. */
 static int run_begin(PGconn *conn, const void *ud, struct merr *err) {
         const char *const *params = ud;
@@ -39,10 +33,8 @@ static int run_begin(PGconn *conn, const void *ud, struct merr *err) {
                 "nextval('task_output_versions')) ON CONFLICT (task_uid) DO UPDATE SET complete = false, "
                 "finished_at = NULL, modified_rv = nextval('task_output_versions')",
                 3, NULL, params, NULL, NULL, 0);
-        int r = PQresultStatus(res) == PGRES_COMMAND_OK
-                        ? 0
-                        : merr_set(err, -EIO, "recording the task output: %.*s",
-                                  (int) strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
+        int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
+                                                        : store_error(err, res, "recording the task output");
         PQclear(res);
         return r;
 }
@@ -53,10 +45,8 @@ static int run_end(PGconn *conn, const void *ud, struct merr *err) {
                 "UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, error = $5, "
                 "finished_at = now(), modified_rv = nextval('task_output_versions') WHERE task_uid = $1",
                 5, NULL, params, NULL, NULL, 0);
-        int r = PQresultStatus(res) == PGRES_COMMAND_OK
-                        ? 0
-                        : merr_set(err, -EIO, "finishing the task output: %.*s",
-                                  (int) strcspn(PQresultErrorMessage(res), "\n"), PQresultErrorMessage(res));
+        int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
+                                                        : store_error(err, res, "finishing the task output");
         PQclear(res);
         return r;
 }
@@ -105,7 +95,7 @@ static int flush(struct task_output *o, enum task_stream stream, struct merr *er
                 NULL, params, lengths, formats, 0);
         int r = 0;
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                r = pg_fail(o, res, "writing task output", err);
+                r = o->failed = store_error(err, res, "writing task output");
         PQclear(res);
         if (r == 0) {
                 b->seq++;

@@ -416,6 +416,33 @@ test_history_watch() {
                 "watch=true&resourceVersion=5&sendInitialEvents=true"
 }
 
+test_history_skips_a_state_the_database_refuses() {
+        install_operator_rbac
+        start_apiserver
+        local ns con
+        ns=$(new_namespace hist)
+        # Postgres refuses the states of one object (a check the mirror knows nothing about); every other
+        # state of the same batches must still be stored, and the mirror must go on storing afterwards
+        con="mbox_test_refuse_${ns//-/_}"
+        psql_ -qc "ALTER TABLE object_history ADD CONSTRAINT $con CHECK (namespace <> '$ns' OR name <> 'refused') NOT VALID"
+        rows() { psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns' AND name = '$1'"; }
+        has() { [ "$(rows "$1")" -ge 1 ]; }
+        template "$ns" before
+        template "$ns" refused
+        template "$ns" after
+        wait_for "before stored" 20 has before
+        wait_for "after stored" 20 has after
+        refusal_logged() { grep -q "the database refuses a state.*EnvironmentTemplate $ns refused" "$APILOG"; }
+        wait_for "the refused state logged with its object" 20 refusal_logged
+        template "$ns" later
+        wait_for "a later state stored" 20 has later
+        psql_ -qc "ALTER TABLE object_history DROP CONSTRAINT $con"
+        assert_eq 0 "$(rows refused)" "rows of the refused object"
+        grep -q 'cannot store, keeping the changes and retrying' "$APILOG" &&
+                fail "a refused state was retried as if the database were down"
+        return 0
+}
+
 test_history_retention() {
         install_operator_rbac
         start_apiserver "" --history-retention=4s
