@@ -4,7 +4,7 @@
 CC ?= cc
 CLANG ?= clang
 BUILD ?= build
-PKGS := json-c yaml-0.1 libcurl openssl libpq libmicrohttpd gnutls
+PKGS := json-c yaml-0.1 libcurl openssl libpq libmicrohttpd gnutls libzstd
 FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers -Wno-format-truncation -Werror

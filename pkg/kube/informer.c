@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "jsonutil.h"
+#include "kube/objpack.h"
 #include "strmap.h"
 #include "timestamp.h"
 
@@ -51,33 +52,46 @@ struct informer {
         pthread_mutex_t lock; /* guards cache, the indexes' values, synced, lists, held */
         pthread_cond_t cond;
         struct strmap *cache; /* key -> struct cached (owned) */
+        struct objpack *pack; /* how the cache keeps texts */
         bool synced, held;
         unsigned long lists;
         char rv[RV_MAX];
 };
 
-/* A cached object: its compact JSON text, then its metadata.resourceVersion (for the relist's diff), both
- * NUL-terminated, in one allocation. The text is what json-c wrote from a tree that json_parse() accepted,
- * so reading it back needs no strictness checks. */
+/* A cached object: its compact JSON text packed (kube/objpack.h: compressed against the first object the
+ * informer cached), then its metadata.resourceVersion (for the relist's diff), NUL-terminated, in one
+ * allocation. The text is what json-c wrote from a tree that json_parse() accepted, so reading it back
+ * needs no strictness checks. */
 struct cached {
-        size_t len; /* of the JSON text */
+        uint32_t len;    /* of the JSON text */
+        uint32_t packed; /* bytes of data it takes (len: the text as it is) */
         char data[];
 };
 
 static const char *cached_rv(const struct cached *c) {
-        return c->data + c->len + 1;
+        return c->data + c->packed;
 }
 
-static struct cached *cached_make(const char *text, size_t len, const char *rv, size_t rvlen) {
-        struct cached *c = malloc(sizeof(*c) + len + 1 + rvlen + 1);
+static struct cached *cached_make(
+        struct informer *inf, const char *text, size_t len, const char *rv, size_t rvlen) {
+        char small[8192];
+        size_t bound = objpack_bound(len);
+        char *tmp = bound <= sizeof(small) ? small : malloc(bound);
+        struct cached *c = NULL;
+        int64_t n;
 
-        if (!c)
+        if (!tmp)
                 return NULL;
-        c->len = len;
-        memcpy(c->data, text, len);
-        c->data[len] = '\0';
-        memcpy(c->data + len + 1, rv, rvlen);
-        c->data[len + 1 + rvlen] = '\0';
+        n = objpack_pack(inf->pack, tmp, text, len);
+        if (n >= 0 && (c = malloc(sizeof(*c) + (size_t) n + rvlen + 1))) {
+                c->len = (uint32_t) len;
+                c->packed = (uint32_t) n;
+                memcpy(c->data, tmp, (size_t) n);
+                memcpy(c->data + n, rv, rvlen);
+                c->data[n + (int64_t) rvlen] = '\0';
+        }
+        if (tmp != small)
+                free(tmp);
         return c;
 }
 
@@ -91,32 +105,46 @@ static const char *object_text(json_object *obj, size_t *len, const char **rv) {
                 obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
-static struct cached *cached_new(json_object *obj) {
+static struct cached *cached_new(struct informer *inf, json_object *obj) {
         const char *rv, *text;
         size_t len = 0;
 
         text = object_text(obj, &len, &rv);
-        return text ? cached_make(text, len, rv, strlen(rv)) : NULL;
+        return text ? cached_make(inf, text, len, rv, strlen(rv)) : NULL;
 }
 
 /* A tree of a cached object, owned by the caller; NULL when out of memory. tok may be NULL (one is made). */
-static json_object *cached_parse(const struct cached *c, json_tokener *tok) {
+static json_object *cached_parse(struct informer *inf, const struct cached *c, json_tokener *tok) {
         json_tokener *own = NULL;
         json_object *o;
+        char small[16384], *text = (char *) c->data;
 
+        if (c->packed != c->len) {
+                text = c->len < sizeof(small) ? small : malloc((size_t) c->len + 1);
+                if (!text || objpack_unpack(inf->pack, c->data, c->packed, text, c->len) < 0) {
+                        if (text != small)
+                                free(text);
+                        return NULL;
+                }
+        }
         if (!tok) {
                 tok = own = json_tokener_new_ex(KUBE_MAX_JSON_DEPTH + 1);
-                if (!tok)
+                if (!tok) {
+                        if (text != c->data && text != small)
+                                free(text);
                         return NULL;
+                }
         } else
                 json_tokener_reset(tok);
-        o = json_tokener_parse_ex(tok, c->data, (int) c->len);
+        o = json_tokener_parse_ex(tok, text, (int) c->len);
         if (o && json_tokener_get_error(tok) != json_tokener_success) {
                 json_object_put(o);
                 o = NULL;
         }
         if (own)
                 json_tokener_free(own);
+        if (text != c->data && text != small)
+                free(text);
         return o;
 }
 
@@ -351,7 +379,7 @@ int informer_new(struct kube_config *cfg, const struct kube_resource *r, const s
         (void) pthread_mutex_init(&inf->lock, NULL);
         (void) pthread_cond_init(&inf->cond, NULL);
         inf->cache = strmap_new(free);
-        if (!inf->cache) {
+        if (!inf->cache || objpack_new(&inf->pack) < 0) {
                 kube_config_free(cfg);
                 return merr_set(err, -ENOMEM, "out of memory");
         }
@@ -384,6 +412,7 @@ struct informer *informer_free(struct informer *inf) {
         informer_stop(inf);
         kube_client_free(inf->client);
         strmap_free(inf->cache);
+        objpack_free(inf->pack);
         for (size_t i = 0; i < inf->nidx; i++) {
                 free(inf->idx[i].name);
                 strmap_free(inf->idx[i].values);
@@ -414,9 +443,9 @@ static void upsert(struct informer *inf, const char *key, struct cached *ent, js
         had = old != NULL;
         notify = had ? inf->h.on_update != NULL : inf->h.on_add != NULL;
         if (old && (inf->h.on_update || inf->nidx > 0))
-                old_obj = cached_parse(old, NULL); /* before the entry is replaced and freed */
+                old_obj = cached_parse(inf, old, NULL); /* before the entry is replaced and freed */
         if (!obj && (notify || inf->nidx > 0))
-                obj = new_obj = cached_parse(ent, NULL);
+                obj = new_obj = cached_parse(inf, ent, NULL);
         index_values(inf, old_obj, oldv);
         index_values(inf, obj, newv);
         (void) pthread_mutex_lock(&inf->lock);
@@ -443,7 +472,7 @@ static void remove_key(struct informer *inf, const char *key, json_object *last)
 
         old = strmap_get(inf->cache, key); /* the reflector thread reads without the lock, as in upsert() */
         if (old && ((!last && inf->h.on_delete) || inf->nidx > 0))
-                old_obj = cached_parse(old, NULL);
+                old_obj = cached_parse(inf, old, NULL);
         index_values(inf, old_obj, oldv);
         index_values(inf, NULL, none);
         (void) pthread_mutex_lock(&inf->lock);
@@ -488,7 +517,7 @@ static int relist_item(json_object *obj, void *ud) {
                 return 0;
         transform(x->inf, obj);
         text = object_text(obj, &len, &rv);
-        ent = text ? cached_make(text, len, rv, strlen(rv)) : NULL;
+        ent = text ? cached_make(x->inf, text, len, rv, strlen(rv)) : NULL;
         if (!ent)
                 return merr_set(x->err, -ENOMEM, "out of memory");
         free(strmap_get(x->fresh, key));
@@ -597,7 +626,7 @@ static int on_event(const struct kube_watch_event *ev, void *userdata) {
                 if (ev->type == KUBE_EVENT_DELETED)
                         remove_key(inf, key, ev->object);
                 else {
-                        struct cached *ent = cached_new(ev->object);
+                        struct cached *ent = cached_new(inf, ev->object);
 
                         if (!ent)
                                 return -ENOMEM;
@@ -728,7 +757,7 @@ json_object *informer_get(struct informer *inf, const char *key) {
         (void) pthread_mutex_lock(&inf->lock);
         c = strmap_get(inf->cache, key);
         if (c)
-                copy = cached_parse(c, NULL);
+                copy = cached_parse(inf, c, NULL);
         (void) pthread_mutex_unlock(&inf->lock);
         return copy;
 }
@@ -754,7 +783,7 @@ void informer_foreach(struct informer *inf, const char *ns,
         (void) pthread_mutex_lock(&inf->lock);
         while (strmap_next(inf->cache, &it, &key, &ent))
                 if (!ns || (strncmp(key, ns, nslen) == 0 && key[nslen] == '/')) {
-                        json_object *obj = cached_parse(ent, tok);
+                        json_object *obj = cached_parse(inf, ent, tok);
 
                         if (obj)
                                 fn(key, obj, ud);
@@ -841,7 +870,7 @@ int informer_index_foreach(struct informer *inf, const char *index, const char *
         ks = strmap_get(x->values, value);
         for (size_t it = 0; ks && keyset_next(ks, &it, &key);) {
                 struct cached *c = strmap_get(inf->cache, key);
-                json_object *obj = c ? cached_parse(c, tok) : NULL;
+                json_object *obj = c ? cached_parse(inf, c, tok) : NULL;
 
                 if (obj) {
                         fn(key, obj, ud);
