@@ -28,7 +28,7 @@ bench_needs bench-apiserver build/libmbox.a build/mbox-apiserver
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 out=$root/build/bench
 mkdir -p "$out"
-pkgs="json-c yaml-0.1 libcurl openssl libpq libmicrohttpd gnutls"
+pkgs="json-c yaml-0.1 libcurl openssl libpq libmicrohttpd gnutls libzstd"
 # shellcheck disable=SC2046,SC2086
 cc -std=gnu17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers \
         -Wno-format-truncation -Werror -I"$root/pkg" $(pkg-config --cflags $pkgs) \

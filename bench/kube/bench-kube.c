@@ -5,7 +5,7 @@
  *
  *   bench-kube load NS COUNT PAYLOAD THREADS    create COUNT ConfigMaps of about PAYLOAD data bytes
  *   bench-kube list NS                          one unpaged list, streamed (kube_list_each), every item
- *                                               decoded and kept as its compact JSON text, as the
+ *                                               decoded and kept as its compact JSON text, packed, as the
  *                                               informer caches objects; wall time and peak RSS
  *   bench-kube informer NS                      an informer's cache: RSS after sync minus RSS before
  *   bench-kube watch NS RV IDLE MAX READY COUNT watch from RV ("" for now) until COUNT events (0: no
@@ -30,6 +30,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/informer.h"
+#include "kube/objpack.h"
 #include "kube/watch.h"
 #include "merr.h"
 
@@ -118,11 +119,13 @@ static json_object *configmap(const char *ns, const char *name, const char *payl
         return o;
 }
 
-static char *make_payload(long n) {
+/* n letters drawn from a generator seeded with seed: each object's own data, which neither repeats within
+ * an object nor across objects (a cache that compresses must not gain from a pattern) */
+static char *make_payload(long n, unsigned seed) {
         char *p = malloc((size_t) n + 1);
 
         for (long i = 0; p && i < n; i++)
-                p[i] = (char) ('a' + (i * 7 + i / 26) % 26);
+                p[i] = (char) ('a' + rand_r(&seed) % 26);
         if (p)
                 p[n] = '\0';
         return p;
@@ -132,8 +135,7 @@ static char *make_payload(long n) {
 
 struct loader {
         const char *ns;
-        const char *payload;
-        long count, threads;
+        long payload, count, threads;
         atomic_long next;
         atomic_int failed;
 };
@@ -154,10 +156,13 @@ static void *load_thread(void *arg) {
                 json_object *o;
                 int k;
 
+                char *payload = make_payload(l->payload, (unsigned) i + 1);
                 (void) snprintf(name, sizeof(name), "cm-%05ld", i);
-                o = configmap(l->ns, name, l->payload);
-                k = kube_create(
-                        c, &r, o, &(struct kube_write_opts){.field_manager = "bench-kube"}, NULL, &err);
+                o = payload ? configmap(l->ns, name, payload) : NULL;
+                free(payload);
+                k = !o ? merr_set(&err, -ENOMEM, "out of memory")
+                       : kube_create(c, &r, o, &(struct kube_write_opts){.field_manager = "bench-kube"}, NULL,
+                                 &err);
                 json_object_put(o);
                 if (k < 0 && k != -EEXIST) {
                         (void) fail("create", &err);
@@ -170,32 +175,33 @@ static void *load_thread(void *arg) {
 
 static int cmd_load(int argc, char **argv) {
         struct loader l = {.ns = argv[0]};
-        long payload;
         pthread_t t[64];
         double t0;
 
-        if (argc != 4 || parse_long(argv[1], &l.count) < 0 || parse_long(argv[2], &payload) < 0 ||
-                parse_long(argv[3], &l.threads) < 0 || l.threads < 1 || l.threads > 64 || payload < 0) {
+        if (argc != 4 || parse_long(argv[1], &l.count) < 0 || parse_long(argv[2], &l.payload) < 0 ||
+                parse_long(argv[3], &l.threads) < 0 || l.threads < 1 || l.threads > 64 || l.payload < 0) {
                 fprintf(stderr, "usage: bench-kube load NS COUNT PAYLOAD THREADS\n");
                 return 2;
         }
-        l.payload = make_payload(payload);
         t0 = now();
         for (long i = 0; i < l.threads; i++)
                 (void) pthread_create(&t[i], NULL, load_thread, &l);
         for (long i = 0; i < l.threads; i++)
                 (void) pthread_join(t[i], NULL);
         printf("{\"mode\":\"load\",\"objects\":%ld,\"seconds\":%.3f}\n", l.count, now() - t0);
-        free((char *) l.payload);
         return atomic_load(&l.failed) ? 1 : 0;
 }
 
 /* ---- list ---- */
 
-/* Every decoded item, kept to the end as the informer keeps objects: its compact JSON text. */
+/* Every decoded item, kept to the end as the informer keeps objects: its compact JSON text, packed
+ * (kube/objpack.h). */
 struct kept {
+        struct objpack *pack;
         char **text;
-        size_t n, alloc, bytes;
+        size_t n, alloc, bytes, packed;
+        char *scratch;
+        size_t scratch_size;
 };
 
 static int keep_item(json_object *item, void *userdata) {
@@ -204,9 +210,19 @@ static int keep_item(json_object *item, void *userdata) {
         const char *s = json_object_to_json_string_length(
                 item, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         char *copy;
+        int64_t n;
 
         if (!s)
                 return -ENOMEM;
+        if (objpack_bound(len) > k->scratch_size) {
+                free(k->scratch);
+                k->scratch_size = objpack_bound(len);
+                if (!(k->scratch = malloc(k->scratch_size)))
+                        return -ENOMEM;
+        }
+        n = objpack_pack(k->pack, k->scratch, s, len);
+        if (n < 0)
+                return (int) n;
         if (k->n == k->alloc) {
                 size_t a = k->alloc ? k->alloc * 2 : 1024;
                 char **p = realloc(k->text, a * sizeof(*p));
@@ -216,12 +232,13 @@ static int keep_item(json_object *item, void *userdata) {
                 k->text = p;
                 k->alloc = a;
         }
-        copy = malloc(len + 1);
+        copy = malloc((size_t) n);
         if (!copy)
                 return -ENOMEM;
-        memcpy(copy, s, len + 1);
+        memcpy(copy, k->scratch, (size_t) n);
         k->text[k->n++] = copy;
         k->bytes += len;
+        k->packed += (size_t) n;
         return 0;
 }
 
@@ -240,17 +257,21 @@ static int cmd_list(int argc, char **argv) {
         r.namespace = argv[0];
         if (new_client(&c, &err) < 0)
                 return fail("client", &err);
+        if (objpack_new(&kept.pack) < 0)
+                return 1;
         t0 = now();
         k = kube_list_each(c, &r, &(struct kube_list_opts){0}, keep_item, &kept, NULL, &err);
         t1 = now();
         if (k < 0)
                 return fail("list", &err);
-        printf("{\"mode\":\"list\",\"items\":%zu,\"kept_json_bytes\":%zu,"
+        printf("{\"mode\":\"list\",\"items\":%zu,\"kept_json_bytes\":%zu,\"kept_bytes\":%zu,"
                "\"seconds\":%.3f,\"maxrss_kb\":%ld}\n",
-                kept.n, kept.bytes, t1 - t0, maxrss_kb());
+                kept.n, kept.bytes, kept.packed, t1 - t0, maxrss_kb());
         for (size_t i = 0; i < kept.n; i++)
                 free(kept.text[i]);
         free(kept.text);
+        free(kept.scratch);
+        objpack_free(kept.pack);
         return 0;
 }
 
@@ -488,7 +509,7 @@ static int cmd_write(int argc, char **argv) {
                 fprintf(stderr, "usage: bench-kube write NS SECONDS THREADS\n");
                 return 2;
         }
-        w.payload = make_payload(1024);
+        w.payload = make_payload(1024, 1);
         t0 = now();
         w.deadline = t0 + (double) seconds;
         for (long i = 0; i < threads; i++) {

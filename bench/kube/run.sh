@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make bench-kube`: the C client (pkg/kube) against client-go doing the same work on the same cluster, in
 # one run, printed as one table:
-#   - one unpaged list of BENCH_OBJECTS ConfigMaps (about 1.5 KiB of JSON each), decoded, every object
-#     kept to the end: wall time and peak RSS (median of BENCH_LIST_RUNS runs, each a fresh process). The
-#     C side streams the list (kube_list_each) and keeps each item as its compact JSON text, as the
-#     informer caches objects; client-go keeps the typed ConfigMapList its List call returns;
+#   - one unpaged list of BENCH_OBJECTS ConfigMaps (about 1.5 KiB of JSON each, each with its own random
+#     letters as data: nothing for a compressor to gain from a pattern), decoded, every object kept to
+#     the end: wall time and peak RSS (median of BENCH_LIST_RUNS runs, each a fresh process). The C side
+#     streams the list (kube_list_each) and keeps each item as its compact JSON text packed
+#     (kube/objpack.h), as the informer caches objects; client-go keeps the typed ConfigMapList its List
+#     call returns;
 #   - an informer's cache: RSS after sync minus RSS before the informer starts (both after freed memory
 #     is given back: malloc_trim in C, GC + FreeOSMemory in Go), per object, as a multiple of the
 #     object's compact JSON size;
@@ -35,7 +37,7 @@ out=$root/build/bench
 mkdir -p "$out"
 cbin=$out/bench-kube
 gobin=$out/bench-kube-go
-pkgs="json-c yaml-0.1 libcurl openssl libpq"
+pkgs="json-c yaml-0.1 libcurl openssl libpq libzstd"
 # shellcheck disable=SC2046,SC2086
 cc -std=gnu17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers \
         -Wno-format-truncation -Werror -I"$root/pkg" $(pkg-config --cflags $pkgs) \
@@ -77,6 +79,7 @@ list_go_s=$(median "$tmp/list-go" seconds)
 list_c_rss=$(median "$tmp/list-c" maxrss_kb)
 list_go_rss=$(median "$tmp/list-go" maxrss_kb)
 list_c_kept=$(median "$tmp/list-c" kept_json_bytes)
+list_c_packed=$(median "$tmp/list-c" kept_bytes)
 
 say "informer caches"
 inf_c=$("$cbin" informer "$ns")
@@ -157,4 +160,5 @@ echo
 echo "ratio = C / client-go. Peak RSS is the whole process (getrusage ru_maxrss). JSON on the wire for both;"
 echo "client-go $(sed -n 's/^\tk8s.io\/client-go \(v[^ ]*\).*/\1/p' "$here/go/go.mod") with its default feature gates (its informer syncs with a watch-list)."
 echo "list + decode: at the end C holds every object as its compact JSON text ($(mib "$((list_c_kept / 1024))") of it, streamed"
-echo "one item at a time with kube_list_each), client-go the typed ConfigMapList its List call returned."
+echo "one item at a time with kube_list_each) packed into $(mib "$((list_c_packed / 1024))"), client-go the typed ConfigMapList its"
+echo "List call returned."
