@@ -15,19 +15,12 @@
 #include "api/template.h"
 #include "jsonutil.h"
 #include "operator/runtime.h"
-#include "testutil.h"
+#include "testapi.h"
 #include "yaml2json.h"
 
 static const char *examples(void) {
         const char *d = secure_getenv("MBOX_EXAMPLES");
         return d && *d ? d : "examples";
-}
-
-static json_object *parse(const char *s) {
-        json_object *o = NULL;
-        struct merr e = MERR_INIT;
-        ck_assert_msg(json_parse(s, strlen(s), 0, &o, &e) == 0, "%s: %s", s, merr_msg(&e));
-        return o;
 }
 
 static json_object *load_yaml(const char *path) {
@@ -42,20 +35,6 @@ static json_object *load_yaml(const char *path) {
         fclose(f);
         ck_assert_msg(yaml_to_json_one(data, n, NULL, &o, &e) == 0, "%s: %s", path, merr_msg(&e));
         return o;
-}
-
-static struct template *tpl(const char *extra) {
-        char buf[2048];
-        struct template *t = NULL;
-        struct merr e = MERR_INIT;
-        snprintf(buf, sizeof(buf),
-                "{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"EnvironmentTemplate\","
-                "\"metadata\":{\"name\":\"box\",\"namespace\":\"p\"},"
-                "\"spec\":{\"image\":\"busybox:1.36\",\"command\":[\"sh\"]%s}}",
-                extra);
-        _cleanup_json_ json_object *o = parse(buf);
-        ck_assert_msg(template_from_json(o, &t, &e) == 0, "%s", merr_msg(&e));
-        return t;
 }
 
 static const char *plain(json_object *o) {
@@ -135,7 +114,7 @@ static json_object *sandbox_owner(const char *env, struct sandbox **ret) {
                 "{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"Sandbox\","
                 "\"metadata\":{\"name\":\"demo\",\"namespace\":\"p\",\"uid\":\"sb-1\"},\"spec\":{%s}}",
                 env);
-        json_object *o = parse(buf);
+        json_object *o = test_parse(buf);
         ck_assert_msg(sandbox_from_json(o, ret, &e) == 0, "%s", merr_msg(&e));
         return o;
 }
@@ -143,8 +122,8 @@ static json_object *sandbox_owner(const char *env, struct sandbox **ret) {
 /* What the operator renders for every example template parses cleanly and emits back byte for byte. */
 START_TEST(test_runtime_output_parses) {
         _cleanup_json_ json_object *owner =
-                parse("{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"EnvironmentTemplate\","
-                      "\"metadata\":{\"name\":\"t\",\"namespace\":\"p\",\"uid\":\"u-1\"}}");
+                test_parse("{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"EnvironmentTemplate\","
+                           "\"metadata\":{\"name\":\"t\",\"namespace\":\"p\",\"uid\":\"u-1\"}}");
         DIR *d = opendir(examples());
         struct dirent *de;
         size_t templates = 0;
@@ -171,7 +150,8 @@ START_TEST(test_runtime_output_parses) {
                 /* in the template's namespace (owned) and in another (a library projection) */
                 for (int own = 0; own < 2; own++) {
                         const char *ns = own ? t->meta.namespace : "elsewhere";
-                        json_object *st = runtime_template_object(t, "mbox-system", ns, name, version, NULL, owner);
+                        json_object *st =
+                                runtime_template_object(t, "mbox-system", ns, name, version, NULL, owner);
                         json_object *wp = runtime_pool_object(t, ns, name, version, NULL, owner, true);
                         ck_assert(st && wp);
                         round_trip(K_TEMPLATE, st, true);
@@ -225,7 +205,7 @@ START_TEST(test_version_unchanged) {
         char v[9], path[1024];
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                _cleanup_(template_freep) struct template *t = tpl(cases[i].extra);
+                _cleanup_(template_freep) struct template *t = test_template(cases[i].extra);
                 ck_assert_int_eq(runtime_version(t, "mbox-system", NULL, v), 0);
                 ck_assert_msg(
                         strcmp(v, cases[i].version) == 0, "case %zu: %s, was %s", i, v, cases[i].version);
@@ -279,7 +259,7 @@ static const struct {
 
 START_TEST(test_round_trip) {
         for (size_t i = 0; i < ARRAY_SIZE(valid); i++) {
-                _cleanup_json_ json_object *o = parse(valid[i].json);
+                _cleanup_json_ json_object *o = test_parse(valid[i].json);
                 round_trip(valid[i].k, o, false);
         }
 }
@@ -289,7 +269,7 @@ START_TEST(test_defaults) {
         struct merr e = MERR_INIT;
         struct as_template *t = NULL;
         struct as_warmpool *p = NULL;
-        _cleanup_json_ json_object *to = parse(valid[0].json), *po = parse(valid[2].json);
+        _cleanup_json_ json_object *to = test_parse(valid[0].json), *po = test_parse(valid[2].json);
 
         ck_assert_int_eq(as_template_from_json(to, &t, &e), 0);
         ck_assert_str_eq(t->spec.network_policy_management, "Managed");
@@ -299,7 +279,7 @@ START_TEST(test_defaults) {
         as_template_free(t);
         as_warmpool_free(p);
 
-        _cleanup_json_ json_object *vo = parse(valid[1].json);
+        _cleanup_json_ json_object *vo = test_parse(valid[1].json);
         ck_assert_int_eq(as_template_from_json(vo, &t, &e), 0);
         ck_assert_str_eq(t->spec.pod.containers[0].ports[0].protocol, "TCP");
         ck_assert(t->spec.pod.containers[0].resources.requests_cpu.is_int);
@@ -327,14 +307,14 @@ static const char *const pools[] = {
 START_TEST(test_equal_sees_changes) {
         struct merr e = MERR_INIT;
         struct as_warmpool *base = NULL, *same = NULL;
-        _cleanup_json_ json_object *bo = parse(pools[0]);
+        _cleanup_json_ json_object *bo = test_parse(pools[0]);
 
         ck_assert_int_eq(as_warmpool_from_json(bo, &base, &e), 0);
         ck_assert_int_eq(as_warmpool_from_json(bo, &same, &e), 0);
         ck_assert(as_warmpool_equal(base, same));
         for (size_t i = 1; i < ARRAY_SIZE(pools); i++) {
                 struct as_warmpool *other = NULL;
-                _cleanup_json_ json_object *o = parse(pools[i]);
+                _cleanup_json_ json_object *o = test_parse(pools[i]);
                 ck_assert_int_eq(as_warmpool_from_json(o, &other, &e), 0);
                 ck_assert_msg(!as_warmpool_equal(base, other), "%s", pools[i]);
                 as_warmpool_free(other);
@@ -344,10 +324,10 @@ START_TEST(test_equal_sees_changes) {
 
         /* a template spec: one container field */
         struct as_template *a = NULL, *b = NULL;
-        _cleanup_json_ json_object *ao = parse(valid[0].json);
-        _cleanup_json_ json_object *co = parse("{" GV ",\"kind\":\"SandboxTemplate\"," MD
-                                               ",\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{"
-                                               "\"name\":\"c\",\"image\":\"i2\"}]}}}}");
+        _cleanup_json_ json_object *ao = test_parse(valid[0].json);
+        _cleanup_json_ json_object *co = test_parse("{" GV ",\"kind\":\"SandboxTemplate\"," MD
+                                                    ",\"spec\":{\"podTemplate\":{\"spec\":{\"containers\":[{"
+                                                    "\"name\":\"c\",\"image\":\"i2\"}]}}}}");
         ck_assert_int_eq(as_template_from_json(ao, &a, &e), 0);
         ck_assert_int_eq(as_template_from_json(co, &b, &e), 0);
         ck_assert(!as_template_equal(a, b));
@@ -447,7 +427,7 @@ static const struct {
 
 START_TEST(test_invalid) {
         for (size_t i = 0; i < ARRAY_SIZE(invalid); i++) {
-                _cleanup_json_ json_object *o = parse(invalid[i].json);
+                _cleanup_json_ json_object *o = test_parse(invalid[i].json);
                 struct merr e = MERR_INIT;
                 void *v = NULL;
                 int r = kind_parse(invalid[i].k, o, &v, &e);

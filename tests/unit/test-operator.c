@@ -8,17 +8,10 @@
 #include "jsonutil.h"
 #include "operator/internal.h"
 #include "operator/runtime.h"
-#include "testutil.h"
-
-static json_object *parse(const char *s) {
-        json_object *o = NULL;
-        struct merr e = MERR_INIT;
-        ck_assert_msg(json_parse(s, strlen(s), 0, &o, &e) == 0, "%s", merr_msg(&e));
-        return o;
-}
+#include "testapi.h"
 
 static bool subset(const char *want, const char *have) {
-        _cleanup_json_ json_object *w = parse(want), *h = parse(have);
+        _cleanup_json_ json_object *w = test_parse(want), *h = test_parse(have);
         return op_json_subset(w, h);
 }
 
@@ -42,20 +35,6 @@ START_TEST(test_subset) {
 }
 END_TEST
 
-static struct template *tpl(const char *extra) {
-        char buf[2048];
-        struct template *t = NULL;
-        struct merr e = MERR_INIT;
-        snprintf(buf, sizeof(buf),
-                "{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"EnvironmentTemplate\","
-                "\"metadata\":{\"name\":\"box\",\"namespace\":\"p\"},"
-                "\"spec\":{\"image\":\"busybox:1.36\",\"command\":[\"sh\"]%s}}",
-                extra);
-        _cleanup_json_ json_object *o = parse(buf);
-        ck_assert_msg(template_from_json(o, &t, &e) == 0, "%s", merr_msg(&e));
-        return t;
-}
-
 static const char *str(json_object *o, const char *path) {
         const char *s = NULL;
         ck_assert_msg(json_get_string(o, path, 0, &s, NULL) == 1, "%s", path);
@@ -63,7 +42,7 @@ static const char *str(json_object *o, const char *path) {
 }
 
 START_TEST(test_render_restricted_pod) {
-        _cleanup_(template_freep) struct template *t = tpl(",\"resourcePreset\":\"Medium\"");
+        _cleanup_(template_freep) struct template *t = test_template(",\"resourcePreset\":\"Medium\"");
         _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system", NULL);
         bool b;
         int64_t n;
@@ -102,9 +81,9 @@ START_TEST(test_render_restricted_pod) {
 END_TEST
 
 START_TEST(test_render_explicit_values_win) {
-        _cleanup_(template_freep) struct template *t =
-                tpl(",\"resourcePreset\":\"Small\",\"resources\":{\"requests\":{\"cpu\":\"2\"}},"
-                    "\"storage\":{\"size\":\"5Gi\",\"mountPath\":\"/data\"},\"workingDir\":\"/src\"");
+        _cleanup_(template_freep) struct template *t = test_template(
+                ",\"resourcePreset\":\"Small\",\"resources\":{\"requests\":{\"cpu\":\"2\"}},"
+                "\"storage\":{\"size\":\"5Gi\",\"mountPath\":\"/data\"},\"workingDir\":\"/src\"");
         _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system", NULL);
 
         ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.cpu"), "2");
@@ -116,8 +95,9 @@ START_TEST(test_render_explicit_values_win) {
 END_TEST
 
 START_TEST(test_version_follows_content) {
-        _cleanup_(template_freep) struct template *a = tpl(""), *b = tpl(""),
-                                                  *c = tpl(",\"env\":[{\"name\":\"X\",\"value\":\"1\"}]");
+        _cleanup_(template_freep) struct template *a = test_template(""), *b = test_template(""),
+                                                  *c = test_template(
+                                                          ",\"env\":[{\"name\":\"X\",\"value\":\"1\"}]");
         char va[9], vb[9], vc[9], name[128];
 
         ck_assert_int_eq(runtime_version(a, "mbox-system", NULL, va), 0);
@@ -133,7 +113,7 @@ END_TEST
 
 /* a sandbox's own ServiceAccount: a projection of its own, cold, labelled with the account */
 START_TEST(test_own_service_account) {
-        _cleanup_(template_freep) struct template *t = tpl(",\"warmPool\":{\"replicas\":2}");
+        _cleanup_(template_freep) struct template *t = test_template(",\"warmPool\":{\"replicas\":2}");
         char vd[9], vm[9], vo[9];
         int64_t n;
 
