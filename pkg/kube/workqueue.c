@@ -110,7 +110,8 @@ struct workqueue *workqueue_free(struct workqueue *q) {
         return NULL;
 }
 
-static int fifo_push(struct workqueue *q, const char *key) {
+/* Appends key to the FIFO, or puts it in front of every waiting key when first. */
+static int fifo_push(struct workqueue *q, const char *key, bool first) {
         struct ready *r;
         char *k;
 
@@ -130,7 +131,11 @@ static int fifo_push(struct workqueue *q, const char *key) {
         k = strdup(key);
         if (!k)
                 return -ENOMEM;
-        r = &q->fifo[(q->head + q->len) % q->cap];
+        if (first) {
+                q->head = (q->head + q->cap - 1) % q->cap;
+                r = &q->fifo[q->head];
+        } else
+                r = &q->fifo[(q->head + q->len) % q->cap];
         r->key = k;
         r->at = now_ns();
         q->len++;
@@ -138,7 +143,7 @@ static int fifo_push(struct workqueue *q, const char *key) {
 }
 
 /* Called with the lock held. */
-static int add_locked(struct workqueue *q, const char *key) {
+static int add_locked(struct workqueue *q, const char *key, bool first) {
         int r;
 
         if (strmap_contains(q->dirty, key))
@@ -148,7 +153,7 @@ static int add_locked(struct workqueue *q, const char *key) {
                 return r;
         if (strmap_contains(q->processing, key))
                 return 0;
-        r = fifo_push(q, key);
+        r = fifo_push(q, key, first);
         if (r < 0) {
                 strmap_remove(q->dirty, key);
                 return r;
@@ -161,7 +166,16 @@ int workqueue_add(struct workqueue *q, const char *key) {
         int r;
 
         (void) pthread_mutex_lock(&q->lock);
-        r = q->shutting_down ? -ESHUTDOWN : add_locked(q, key);
+        r = q->shutting_down ? -ESHUTDOWN : add_locked(q, key, false);
+        (void) pthread_mutex_unlock(&q->lock);
+        return r;
+}
+
+int workqueue_add_first(struct workqueue *q, const char *key) {
+        int r;
+
+        (void) pthread_mutex_lock(&q->lock);
+        r = q->shutting_down ? -ESHUTDOWN : add_locked(q, key, true);
         (void) pthread_mutex_unlock(&q->lock);
         return r;
 }
@@ -219,7 +233,7 @@ static int add_after_locked(struct workqueue *q, const char *key, int64_t delay_
         int r;
 
         if (delay_ns <= 0)
-                return add_locked(q, key);
+                return add_locked(q, key, false);
         /* a key already waiting for an earlier time is not queued twice (client-go keeps the earliest) */
         if (strmap_contains(q->delayed, key) && (int64_t) (uintptr_t) strmap_get(q->delayed, key) <= at)
                 return 0;
@@ -306,7 +320,7 @@ static int64_t promote_locked(struct workqueue *q) {
                 /* only the entry with the key's earliest time counts; later duplicates were never pushed */
                 if ((int64_t) (uintptr_t) strmap_get(q->delayed, d.key) == d.ready_at) {
                         strmap_remove(q->delayed, d.key);
-                        (void) add_locked(q, d.key); /* on -ENOMEM the key is lost, as memory is */
+                        (void) add_locked(q, d.key, false); /* on -ENOMEM the key is lost, as memory is */
                 }
                 free(d.key);
         }
@@ -346,7 +360,7 @@ int workqueue_get_waited(struct workqueue *q, char **ret_key, int64_t *ret_waite
         strmap_remove(q->dirty, key);
         if (strmap_put(q->processing, key, NULL) < 0) {
                 /* cannot track it: put it back rather than risk two workers on one key */
-                (void) add_locked(q, key);
+                (void) add_locked(q, key, false);
                 free(key);
                 (void) pthread_mutex_unlock(&q->lock);
                 return -ENOMEM;
@@ -362,7 +376,7 @@ void workqueue_done(struct workqueue *q, const char *key) {
         (void) pthread_mutex_lock(&q->lock);
         strmap_remove(q->processing, key);
         if (strmap_contains(q->dirty, key) && !q->shutting_down)
-                (void) fifo_push(q, key);
+                (void) fifo_push(q, key, false);
         (void) pthread_cond_broadcast(&q->cond);
         (void) pthread_mutex_unlock(&q->lock);
 }

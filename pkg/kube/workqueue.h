@@ -9,6 +9,8 @@
  *     doubling per failure up to max_delay; workqueue_forget() resets it) and an overall token bucket
  *     (qps, burst), so one failing object cannot starve the rest and a storm cannot flood the API server;
  *   - workqueue_add_after() queues a key after a delay (for requeue-after);
+ *   - workqueue_add_first() queues a key ahead of every waiting one (work that others wait on, such as a new
+ *     object's first reconcile); a key already waiting keeps its place;
  *   - workqueue_shutdown() stops handing out keys; workqueue_shutdown_drain() also waits until the keys
  *     workers hold are done.
  *
@@ -37,6 +39,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct workqueue *, workqueue_free);
 /* Each returns 0, -ENOMEM, or -ESHUTDOWN once the queue is shut down. */
 int workqueue_add(struct workqueue *q, const char *key);
 int workqueue_add_after(struct workqueue *q, const char *key, int64_t delay_ns);
+int workqueue_add_first(struct workqueue *q, const char *key);
 int workqueue_add_rate_limited(struct workqueue *q, const char *key);
 
 /* Resets the key's failure count (call after a successful reconcile). */
