@@ -115,6 +115,10 @@ int op_write_status(
         count_write(cx, res, "status");
         _cleanup_json_ json_object *updated = NULL;
         int rc = kube_update(cx->c, &r, copy, NULL, &updated, err);
+        if (rc == -ENOENT) {
+                merr_clear(err); /* gone meanwhile: its deletion is on its way to the informer */
+                return 0;
+        }
         if (rc < 0)
                 return merr_wrap(err, rc, "updating the status of %s %s", op_res_info[res].kind, r.name);
         op_remember(cx->op, res, updated);
@@ -159,8 +163,10 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
         _cleanup_json_ json_object *updated = NULL;
         count_write(cx, res, "patch");
         int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, s, strlen(s), &wo, &updated, err);
-        if (rc == -ENOENT && !present) {
-                merr_clear(err); /* already gone: nothing left to release */
+        if (rc == -ENOENT) {
+                /* already gone: nothing left to release, nor to hold back (a new object's claim, made
+                 * before its finalizer, goes with it through its controller reference) */
+                merr_clear(err);
                 return 0;
         }
         if (rc < 0)

@@ -151,11 +151,12 @@ const char *op_policy_problem(const struct project *p, const struct template *t,
 bool op_json_subset(json_object *want, json_object *have);
 /* Server-side applies desired (borrowed) unless the cached object already holds it. 1 written, 0 not. */
 int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err);
-/* Writes status (borrowed) to obj's status subresource unless equal to obj's status. 1 written, 0 not. */
+/* Writes status (borrowed) to obj's status subresource unless equal to obj's status. 1 written, 0 not
+ * (also when obj is gone meanwhile). */
 int op_write_status(
         struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err);
 /* Adds or removes OP_FINALIZER on obj (optimistic: -ESTALE when obj is stale). 1 written (obj then carries
- * the new resourceVersion and finalizers, so the reconcile can go on), 0 not. */
+ * the new resourceVersion and finalizers, so the reconcile can go on), 0 not (also when obj is gone). */
 int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool present, struct merr *err);
 bool op_has_finalizer(json_object *obj);
 /* Deletes name in ns (background propagation); absence is success. 1 when a request was made. */

@@ -142,6 +142,13 @@ void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key) {
                 log_error("out of memory queueing a key", "key", key);
 }
 
+/* Ahead of every waiting key: a new sandbox's claim is what its user waits for, while the keys before it
+ * are mostly status to catch up on. */
+static void enqueue_first(struct mbox_operator *op, enum op_ctl ctl, const char *key) {
+        if (workqueue_add_first(op->queue[ctl], key) == -ENOMEM)
+                log_error("out of memory queueing a key", "key", key);
+}
+
 void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns) {
         if (workqueue_add_after(op->queue[ctl], key, delay_ns) == -ENOMEM)
                 log_error("out of memory queueing a key", "key", key);
@@ -247,7 +254,10 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                                 op, ns && strcmp(ns, op->opt.library_namespace) == 0 ? NULL : ns, true);
                 break;
         case RES_SANDBOX:
-                op_enqueue(op, CTL_SANDBOX, key);
+                if (!old_obj && !deleted && !op_str(obj, "status.claimName"))
+                        enqueue_first(op, CTL_SANDBOX, key);
+                else
+                        op_enqueue(op, CTL_SANDBOX, key);
                 /* the project's counts: at most one status write a second, however many sandboxes change */
                 if (ns && op_project_of_namespace(op, ns, buf, sizeof(buf)))
                         op_enqueue_after(op, CTL_PROJECT, buf, 1000000000);

@@ -493,22 +493,14 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 }
                 if (rc < 0)
                         return rc;
-                /* The claim before the finalizer, in the same pass: a new sandbox's claim waits for one write,
-                 * not two, and should the sandbox go in between, the claim's controller reference has the
-                 * garbage collector remove it. */
-                rc = op_set_finalizer(cx, RES_SANDBOX, obj, true, err);
-                if (rc < 0)
-                        return rc;
+                /* The claim is this pass's only write. Its finalizer and status come with the next pass,
+                 * which the claim's own ADDED event brings: under a burst, workers go on to the next new
+                 * sandbox's claim instead of waiting for two more writes. Should the sandbox go before
+                 * its finalizer is set, the claim's controller reference has the garbage collector remove
+                 * the claim. */
                 op_event(cx, obj, "Normal", "ClaimCreated",
                         "Created SandboxClaim %s from template %s (version %s)", name, tkey, version);
-                v.claim = name;
-                v.admitted = v.runtime_projected = true;
-                v.version = version;
-                v.phase = "Starting";
-                v.reason = "ClaimCreated";
-                set_msg(&v, "waiting for agent-sandbox to provide a Sandbox");
-                rc = write_status(cx, obj, sb, &v, NULL, NULL, NULL, NULL, max_life ? &expires : NULL, err);
-                return rc < 0 ? rc : 0;
+                return 0;
         }
 
         /* the runtime, through the claim */
