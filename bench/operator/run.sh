@@ -9,7 +9,9 @@
 # The operator runs as its ServiceAccount (tests/integration/lib.sh start_operator), one Project per side
 # (bench-<random>-raw and bench-<random>), both deleted at the end while the operator still runs.
 # Knobs: BENCH_N (200), BENCH_PAR (20 creates in flight), BENCH_RATE (50/s), BENCH_RATE_N (200),
-# BENCH_K (20). The driver is bench/operator/go (client-go, no client-side rate limit).
+# BENCH_K (20). The driver is bench/operator/go (client-go, no client-side rate limit). Each burst must
+# fit the cluster at once: the default two KWOK nodes hold 512 pods of the template (N = 1000 needs
+# MBOX_KWOK_NODES=4 when the cluster starts).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
@@ -29,6 +31,16 @@ ASPID=$(cat "$MBOX_STATE_DIR/pids/agent-sandbox.pid" 2>/dev/null || true)
         echo "bench-operator: the agent-sandbox controller is not running (no live $MBOX_STATE_DIR/pids/agent-sandbox.pid)" >&2
         exit 1
 }
+
+# every pod of a burst must fit at once: the template's Small preset requests 250m CPU per pod
+need=$((N > RATE_N ? N : RATE_N))
+cpus=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.allocatable.cpu}{"\n"}{end}' |
+        awk '/m$/ { s += substr($0, 1, length($0) - 1) / 1000; next } { s += $0 } END { printf "%d", s }')
+if [ $((need * 250)) -gt $((cpus * 1000)) ]; then
+        echo "bench-operator: $need sandboxes of 250m CPU each need $((need / 4)) CPUs, and the cluster's nodes" \
+                "allocate $cpus; start the cluster with more KWOK nodes (MBOX_KWOK_NODES, 64 CPUs each)" >&2
+        exit 1
+fi
 
 out=$root/build/bench
 mkdir -p "$out"
