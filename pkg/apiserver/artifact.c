@@ -318,8 +318,7 @@ static void respond_stored(
         } else if (PQresultStatus(res) == PGRES_TUPLES_OK)
                 httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
         else
-                httpd_respond_status(req, 503, "ServiceUnavailable", "reading the artifact: %s",
-                        PQresultErrorMessage(res));
+                api_respond_db_error(req, res, "reading the artifact");
         PQclear(res);
 }
 
@@ -458,8 +457,7 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
                 struct api_artifact_patch p = {0};
                 PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
                 if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        httpd_respond_status(req, 503, "ServiceUnavailable", "reading the artifact: %s",
-                                PQresultErrorMessage(res));
+                        api_respond_db_error(req, res, "reading the artifact");
                         PQclear(res);
                         break;
                 }

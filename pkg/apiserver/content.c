@@ -231,8 +231,7 @@ void api_artifact_content(struct httpd_request *req, struct apiserver *s, const 
                 if (*PQgetvalue(res, 0, 5))
                         snprintf(content_type, sizeof(content_type), "%s", PQgetvalue(res, 0, 5));
         } else if (rows < 0)
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "reading artifacts: %s", PQresultErrorMessage(res));
+                api_respond_db_error(req, res, "reading artifacts");
         PQclear(res);
         store_release(s->store, conn);
         if (rows == 0)

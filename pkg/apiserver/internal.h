@@ -55,6 +55,8 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
 void api_put(json_object *o, const char *key, const char *value);
 /* Responds with obj as JSON. */
 void api_respond_json(struct httpd_request *req, int status, json_object *obj);
+/* Responds 503 ServiceUnavailable for the failed query res: "<what>: <the database's message>". */
+void api_respond_db_error(struct httpd_request *req, const PGresult *res, const char *what);
 
 /* A resource path after API_PREFIX ("/namespaces/NS/RESOURCE/NAME/SUB", namespace and the last two
  * optional), split into buf (size bytes) and pointed at by the fields. Returns 0, or -ENOENT when the path

@@ -136,10 +136,11 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         res = PQexecParams(conn, buf_str(&sql), q->n, NULL, (const char *const *) q->params, NULL, NULL, 0);
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
         int n = rows > limit ? (int) limit : rows;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                httpd_respond_status(req, 503, "ServiceUnavailable", "reading %s: %s", src->resource,
-                        PQresultErrorMessage(res));
-        else if (name && rows == 0)
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                char what[128];
+                snprintf(what, sizeof(what), "reading %s", src->resource);
+                api_respond_db_error(req, res, what);
+        } else if (name && rows == 0)
                 httpd_respond_status(
                         req, 404, "NotFound", "%s.%s \"%s\" not found", src->resource, API_GROUP, name);
         else if (name) {

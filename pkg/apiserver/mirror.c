@@ -255,7 +255,7 @@ static int load_rv(struct api_mirror *m, size_t res, char **ret, struct merr *er
         PGresult *pr = PQexecParams(conn, "SELECT resource_version FROM mirror_state WHERE resource = $1", 1,
                 NULL, params, NULL, NULL, 0);
         if (PQresultStatus(pr) != PGRES_TUPLES_OK)
-                r = merr_set(err, -EIO, "reading mirror_state: %s", PQresultErrorMessage(pr));
+                r = store_error(err, pr, "reading mirror_state");
         else if (PQntuples(pr) == 1) {
                 *ret = strdup(PQgetvalue(pr, 0, 0));
                 r = *ret ? 1 : merr_set(err, -ENOMEM, "out of memory");
@@ -679,8 +679,10 @@ static void *pruner(void *arg) {
                         res = PQexecParams(conn, PRUNE, 1, NULL, params, NULL, NULL, 0);
                         if (PQresultStatus(res) == PGRES_COMMAND_OK)
                                 n = (int) strtol(PQcmdTuples(res), NULL, 10);
-                        else
-                                log_warn("history: pruning failed", "error", PQresultErrorMessage(res));
+                        else {
+                                (void) store_error(&err, res, NULL);
+                                log_warn("history: pruning failed", "error", merr_msg(&err));
+                        }
                         PQclear(res);
                         store_release(m->s->store, conn);
                         pruned += n;

@@ -30,6 +30,13 @@ void api_respond_json(struct httpd_request *req, int status, json_object *obj) {
         httpd_respond(req, status, "application/json", s, len);
 }
 
+void api_respond_db_error(struct httpd_request *req, const PGresult *res, const char *what) {
+        struct merr err = MERR_INIT;
+
+        (void) store_error(&err, res, what);
+        httpd_respond_status(req, 503, "ServiceUnavailable", "%s", merr_msg(&err));
+}
+
 /* Discovery: any authenticated caller (kube-apiserver's aggregator reads it as itself). */
 static void on_discovery(struct httpd_request *req, void *userdata) {
         struct apiserver *s = userdata;

@@ -292,8 +292,7 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char 
         const char *params[] = {ns ? ns : "", name};
         PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "reading taskoutputs: %s", PQresultErrorMessage(res));
+                api_respond_db_error(req, res, "reading taskoutputs");
         else if (PQntuples(res) == 0)
                 httpd_respond_status(
                         req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);

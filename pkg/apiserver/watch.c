@@ -104,7 +104,7 @@ static PGresult *query(struct watch *w, PGconn *conn, const char *sql, const cha
         params[w->q.n] = after;
         PGresult *res = PQexecParams(conn, sql, w->q.n + (after ? 1 : 0), NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                (void) merr_set(err, -EIO, "%s", PQresultErrorMessage(res));
+                (void) store_error(err, res, NULL);
                 PQclear(res);
                 return NULL;
         }
@@ -194,7 +194,7 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
                 w->last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         else
-                r = merr_set(&err, -EIO, "%s", PQresultErrorMessage(res));
+                r = store_error(&err, res, NULL);
         PQclear(res);
         res = NULL;
         if (r >= 0 && initial) {
