@@ -116,35 +116,28 @@ static struct cached *cached_new(struct informer *inf, json_object *obj) {
 /* A tree of a cached object, owned by the caller; NULL when out of memory. tok may be NULL (one is made). */
 static json_object *cached_parse(struct informer *inf, const struct cached *c, json_tokener *tok) {
         json_tokener *own = NULL;
-        json_object *o;
-        char small[16384], *text = (char *) c->data;
+        json_object *o = NULL;
+        char small[16384], *heap = NULL;
+        const char *text = c->data;
 
-        if (c->packed != c->len) {
-                text = c->len < sizeof(small) ? small : malloc((size_t) c->len + 1);
-                if (!text || objpack_unpack(inf->pack, c->data, c->packed, text, c->len) < 0) {
-                        if (text != small)
-                                free(text);
-                        return NULL;
-                }
-        }
-        if (!tok) {
-                tok = own = json_tokener_new_ex(KUBE_MAX_JSON_DEPTH + 1);
-                if (!tok) {
-                        if (text != c->data && text != small)
-                                free(text);
-                        return NULL;
-                }
-        } else
+        if (!tok && !(tok = own = json_tokener_new_ex(KUBE_MAX_JSON_DEPTH + 1)))
+                return NULL;
+        if (!own)
                 json_tokener_reset(tok);
-        o = json_tokener_parse_ex(tok, text, (int) c->len);
-        if (o && json_tokener_get_error(tok) != json_tokener_success) {
-                json_object_put(o);
-                o = NULL;
+        if (c->packed != c->len) {
+                char *buf = c->len < sizeof(small) ? small : (heap = malloc((size_t) c->len + 1));
+                text = buf && objpack_unpack(inf->pack, c->data, c->packed, buf, c->len) == 0 ? buf : NULL;
         }
+        if (text) {
+                o = json_tokener_parse_ex(tok, text, (int) c->len);
+                if (o && json_tokener_get_error(tok) != json_tokener_success) {
+                        json_object_put(o);
+                        o = NULL;
+                }
+        }
+        free(heap);
         if (own)
                 json_tokener_free(own);
-        if (text != c->data && text != small)
-                free(text);
         return o;
 }
 
