@@ -30,6 +30,7 @@ struct workqueue {
         /* FIFO of keys ready to hand out: a ring of owned strings, each with the time it became ready */
         struct ready *fifo;
         size_t head, len, cap;
+        size_t nfirst; /* the leading keys that came through workqueue_add_first(), in their own order */
 
         struct strmap *dirty;      /* keys that need processing (queued or re-added while held) */
         struct strmap *processing; /* keys a worker holds */
@@ -110,7 +111,8 @@ struct workqueue *workqueue_free(struct workqueue *q) {
         return NULL;
 }
 
-/* Appends key to the FIFO, or puts it in front of every waiting key when first. */
+/* Appends key to the FIFO, or, when first, puts it after the other first keys and in front of the rest:
+ * new work is done in the order it came, ahead of the churn. */
 static int fifo_push(struct workqueue *q, const char *key, bool first) {
         struct ready *r;
         char *k;
@@ -133,7 +135,9 @@ static int fifo_push(struct workqueue *q, const char *key, bool first) {
                 return -ENOMEM;
         if (first) {
                 q->head = (q->head + q->cap - 1) % q->cap;
-                r = &q->fifo[q->head];
+                for (size_t i = 0; i < q->nfirst; i++)
+                        q->fifo[(q->head + i) % q->cap] = q->fifo[(q->head + i + 1) % q->cap];
+                r = &q->fifo[(q->head + q->nfirst++) % q->cap];
         } else
                 r = &q->fifo[(q->head + q->len) % q->cap];
         r->key = k;
@@ -357,6 +361,8 @@ int workqueue_get_waited(struct workqueue *q, char **ret_key, int64_t *ret_waite
         ready_at = q->fifo[q->head].at;
         q->head = (q->head + 1) % q->cap;
         q->len--;
+        if (q->nfirst > 0)
+                q->nfirst--;
         strmap_remove(q->dirty, key);
         if (strmap_put(q->processing, key, NULL) < 0) {
                 /* cannot track it: put it back rather than risk two workers on one key */

@@ -9,8 +9,9 @@
  *     doubling per failure up to max_delay; workqueue_forget() resets it) and an overall token bucket
  *     (qps, burst), so one failing object cannot starve the rest and a storm cannot flood the API server;
  *   - workqueue_add_after() queues a key after a delay (for requeue-after);
- *   - workqueue_add_first() queues a key ahead of every waiting one (work that others wait on, such as a new
- *     object's first reconcile); a key already waiting keeps its place;
+ *   - workqueue_add_first() queues a key ahead of every waiting one that did not come through it, and
+ *     after those that did (work that others wait on, such as a new object's first reconcile, done in the
+ *     order it came); a key already waiting keeps its place;
  *   - workqueue_shutdown() stops handing out keys; workqueue_shutdown_drain() also waits until the keys
  *     workers hold are done.
  *

@@ -53,9 +53,9 @@ START_TEST(test_dedup_and_requeue_after_done) {
 }
 END_TEST
 
-START_TEST(test_add_first_goes_ahead) {
+START_TEST(test_add_first_goes_ahead_in_order) {
         _cleanup_(workqueue_freep) struct workqueue *q = NULL;
-        const char *want[] = {"ns/new2", "ns/new1", "ns/a", "ns/b", "ns/c"};
+        const char *want[] = {"ns/new2", "ns/new3", "ns/a", "ns/b", "ns/c"};
 
         ck_assert_int_eq(workqueue_new(NULL, &q), 0);
         ck_assert_int_eq(workqueue_add(q, "ns/a"), 0);
@@ -70,23 +70,31 @@ START_TEST(test_add_first_goes_ahead) {
                 snprintf(k, sizeof(k), "ns/x%d", i);
                 ck_assert_int_eq(workqueue_add(q, k), 0);
         }
+        /* first keys go after the first keys before them: new work in the order it came */
         ck_assert_int_eq(workqueue_add_first(q, "ns/new2"), 0);
         ck_assert_int_eq(workqueue_add(q, "ns/c"), 0);
+        char *k = get(q);
+        ck_assert_str_eq(k, "ns/new1");
+        workqueue_done(q, k);
+        free(k);
+        /* one first key is left ahead: the next goes after it */
+        ck_assert_int_eq(workqueue_add_first(q, "ns/new3"), 0);
         ck_assert_uint_eq(workqueue_len(q), 25);
         for (size_t i = 0; i < 4; i++) {
-                char *k = get(q);
+                k = get(q);
                 ck_assert_str_eq(k, want[i]);
                 workqueue_done(q, k);
                 free(k);
         }
         for (int i = 0; i < 20; i++) {
-                char *k = get(q), x[16];
+                char x[16];
+                k = get(q);
                 snprintf(x, sizeof(x), "ns/x%d", i);
                 ck_assert_str_eq(k, x);
                 workqueue_done(q, k);
                 free(k);
         }
-        char *k = get(q);
+        k = get(q);
         ck_assert_str_eq(k, want[4]);
         free(k);
 }
@@ -338,7 +346,7 @@ static Suite *workqueue_suite(void) {
 
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_dedup_and_requeue_after_done);
-        tcase_add_test(tc, test_add_first_goes_ahead);
+        tcase_add_test(tc, test_add_first_goes_ahead_in_order);
         tcase_add_test(tc, test_one_key_never_held_by_two_workers);
         tcase_add_test(tc, test_add_after_waits);
         tcase_add_test(tc, test_get_reports_queue_latency);
