@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "jsonutil.h"
+#include "kube/transport.h"
 
 struct kube_client {
         struct kube_config *cfg;
@@ -35,6 +36,7 @@ struct kube_client {
         void *list_userdata;
 
         const atomic_bool *cancel; /* when set and true, the request in flight is abandoned */
+        struct kube_transport *transport; /* borrowed; NULL: the client's own connection */
 
         /* a 2xx body is parsed as it arrives (parse set: the caller wants it) or dropped, never buffered */
         struct json_stream *parse;
@@ -124,6 +126,10 @@ static int on_progress(
 
 void kube_client_set_cancel(struct kube_client *c, const atomic_bool *flag) {
         c->cancel = flag;
+}
+
+void kube_client_set_transport(struct kube_client *c, struct kube_transport *t) {
+        c->transport = t;
 }
 
 static int set_blob(CURL *curl, CURLoption opt, const struct kube_blob *b) {
@@ -380,7 +386,7 @@ static int request(struct kube_client *c, const char *method, const char *path, 
                 cc = curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
                         strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
         if (cc == CURLE_OK)
-                cc = curl_easy_perform(c->curl);
+                cc = c->transport ? kube_transport_perform(c->transport, c->curl) : curl_easy_perform(c->curl);
         /* the handle keeps pointers to these; drop them before they dangle */
         {
                 long n = 0;

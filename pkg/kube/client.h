@@ -55,6 +55,11 @@ void kube_client_set_max_body(struct kube_client *c, size_t max);
  * -ECANCELED. The flag is borrowed; NULL removes it. */
 void kube_client_set_cancel(struct kube_client *c, const atomic_bool *flag);
 
+/* Requests go through t (kube/transport.h: one multiplexed connection for many clients) instead of the
+ * client's own connection; NULL goes back to it. t is borrowed and must outlive the client's requests. */
+struct kube_transport;
+void kube_client_set_transport(struct kube_client *c, struct kube_transport *t);
+
 /* The config in use (borrowed), e.g. for its namespace. */
 const struct kube_config *kube_client_config(const struct kube_client *c);
 
