@@ -9,16 +9,20 @@
 
 #define LEVEL     1 /* the fastest: a cache packs every object it sees */
 #define MIN_PACK  64
-#define DCTX_KEEP 16 /* idle decompression contexts kept for the next unpack */
+#define DCTX_KEEP 4 /* idle decompression contexts kept for the next unpack, by all packs together */
 
 struct objpack {
         pthread_mutex_t lock; /* guards everything below */
         ZSTD_CCtx *cctx;
         ZSTD_CDict *cdict; /* NULL until the first text worth packing */
         ZSTD_DDict *ddict;
-        ZSTD_DCtx *idle[DCTX_KEEP];
-        size_t nidle;
 };
+
+/* A decompression context is 94 KiB and serves any dictionary. An unpack takes microseconds, so a few
+ * contexts serve every thread of the process; one per pack and per thread would add up to megabytes. */
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_DCtx *idle[DCTX_KEEP];
+static size_t nidle;
 
 int objpack_new(struct objpack **ret) {
         struct objpack *p = calloc(1, sizeof(*p));
@@ -33,8 +37,6 @@ int objpack_new(struct objpack **ret) {
 struct objpack *objpack_free(struct objpack *p) {
         if (!p)
                 return NULL;
-        for (size_t i = 0; i < p->nidle; i++)
-                ZSTD_freeDCtx(p->idle[i]);
         ZSTD_freeCCtx(p->cctx);
         ZSTD_freeCDict(p->cdict);
         ZSTD_freeDDict(p->ddict);
@@ -97,23 +99,24 @@ int objpack_unpack(struct objpack *p, const void *packed, size_t packed_size, ch
         if (packed_size > len)
                 return -EINVAL;
         pthread_mutex_lock(&p->lock);
-        if (!p->ddict) {
-                pthread_mutex_unlock(&p->lock);
-                return -EINVAL;
-        }
-        if (p->nidle > 0)
-                d = p->idle[--p->nidle];
+        const ZSTD_DDict *ddict = p->ddict;
         pthread_mutex_unlock(&p->lock);
+        if (!ddict)
+                return -EINVAL;
+        pthread_mutex_lock(&idle_lock);
+        if (nidle > 0)
+                d = idle[--nidle];
+        pthread_mutex_unlock(&idle_lock);
         if (!d && !(d = ZSTD_createDCtx()))
                 return -ENOMEM;
         /* the dictionary never changes once made: using it needs no lock */
-        n = ZSTD_decompress_usingDDict(d, dst, len, packed, packed_size, p->ddict);
-        pthread_mutex_lock(&p->lock);
-        if (p->nidle < DCTX_KEEP) {
-                p->idle[p->nidle++] = d;
+        n = ZSTD_decompress_usingDDict(d, dst, len, packed, packed_size, ddict);
+        pthread_mutex_lock(&idle_lock);
+        if (nidle < DCTX_KEEP) {
+                idle[nidle++] = d;
                 d = NULL;
         }
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&idle_lock);
         ZSTD_freeDCtx(d);
         if (ZSTD_isError(n) || n != len)
                 return -EINVAL;
