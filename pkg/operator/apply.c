@@ -99,6 +99,22 @@ int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct m
         return 1;
 }
 
+int op_create(struct op_ctx *cx, enum op_res res, json_object *obj, struct merr *err) {
+        const char *ns = op_str(obj, "metadata.namespace"), *name = op_str(obj, "metadata.name");
+        struct kube_resource r = op_resource(res, ns, NULL);
+        struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
+        count_write(cx, res, "create");
+        int rc = kube_create(cx->c, &r, obj, &wo, NULL, err);
+        if (rc == -EEXIST) {
+                merr_clear(err); /* made by an earlier pass: its ADDED event is on its way to the informer */
+                return 0;
+        }
+        if (rc < 0)
+                return merr_wrap(err, rc, "creating %s %s/%s", op_res_info[res].kind, ns ? ns : "", name);
+        log_debug("created", "kind", op_res_info[res].kind, "namespace", ns, "name", name);
+        return 1;
+}
+
 int op_write_status(
         struct op_ctx *cx, enum op_res res, json_object *obj, json_object *status, struct merr *err) {
         json_object *old = NULL;

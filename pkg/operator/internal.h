@@ -96,6 +96,7 @@ struct mbox_operator {
         struct strmap
                 *written[RES__MAX]; /* key -> struct op_written: our writes the cache does not show yet */
         struct kube_pool *clients;  /* for task threads */
+        struct kube_transport *transport; /* the workers' requests, multiplexed on one connection */
         struct store *store;        /* task output; NULL without --database-url */
 
         struct metrics *metrics;
@@ -151,6 +152,9 @@ const char *op_policy_problem(const struct project *p, const struct template *t,
 bool op_json_subset(json_object *want, json_object *have);
 /* Server-side applies desired (borrowed) unless the cached object already holds it. 1 written, 0 not. */
 int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err);
+/* Creates obj, which nothing of ours changes afterwards (a SandboxClaim): a create costs the API server
+ * less than an apply. 1 when created, 0 when it exists already. */
+int op_create(struct op_ctx *cx, enum op_res res, json_object *obj, struct merr *err);
 /* Writes status (borrowed) to obj's status subresource unless equal to obj's status. 1 written, 0 not
  * (also when obj is gone meanwhile). */
 int op_write_status(

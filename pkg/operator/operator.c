@@ -18,6 +18,7 @@
 #include "log.h"
 #include "operator/internal.h"
 #include "kube/pool.h"
+#include "kube/transport.h"
 #include "store/store.h"
 #include "timestamp.h"
 
@@ -384,6 +385,8 @@ int operator_new(
         }
 
         rc = kube_pool_new(op->opt.kubeconfig, op->opt.context, 16, &op->clients, err);
+        if (rc >= 0)
+                rc = kube_transport_new(&op->transport, err);
         if (rc < 0)
                 goto fail;
         if (op->opt.database_url) {
@@ -502,6 +505,7 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
                 strmap_free(op->written[i]);
         pthread_mutex_destroy(&op->written_lock);
         kube_pool_free(op->clients);
+        kube_transport_free(op->transport);
         store_free(op->store);
         pthread_mutex_destroy(&op->lock);
         pthread_cond_destroy(&op->cond);
@@ -541,6 +545,7 @@ static void *worker_main(void *arg) {
                 atomic_store(&op->lost, true);
                 return NULL;
         }
+        kube_client_set_transport(c, op->transport);
         const char *const lbl[] = {ctl_names[ctl], NULL};
         for (;;) {
                 _cleanup_free_ char *key = NULL;

@@ -485,7 +485,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 else if (!(c = runtime_claim(name, ns, pname, pool, version, sb, obj)))
                         rc = merr_set(err, -ENOMEM, "rendering the SandboxClaim of %s", key);
                 else
-                        rc = op_ensure(cx, RES_AS_CLAIM, c, err);
+                        rc = op_create(cx, RES_AS_CLAIM, c, err);
                 if (counted) {
                         if (rc >= 0)
                                 rc = strmap_put(op->admitted, key, NULL);
