@@ -35,7 +35,7 @@ struct kube_client {
         kube_list_item_fn list_fn;
         void *list_userdata;
 
-        const atomic_bool *cancel; /* when set and true, the request in flight is abandoned */
+        const atomic_bool *cancel;        /* when set and true, the request in flight is abandoned */
         struct kube_transport *transport; /* borrowed; NULL: the client's own connection */
 
         /* a 2xx body is parsed as it arrives (parse set: the caller wants it) or dropped, never buffered */
@@ -386,7 +386,8 @@ static int request(struct kube_client *c, const char *method, const char *path, 
                 cc = curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
                         strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
         if (cc == CURLE_OK)
-                cc = c->transport ? kube_transport_perform(c->transport, c->curl) : curl_easy_perform(c->curl);
+                cc = c->transport ? kube_transport_perform(c->transport, c->curl)
+                                  : curl_easy_perform(c->curl);
         /* the handle keeps pointers to these; drop them before they dangle */
         {
                 long n = 0;

@@ -122,7 +122,8 @@ CURLcode kube_transport_perform(struct kube_transport *t, CURL *easy) {
                 return CURLE_FAILED_INIT;
         }
         call.next = t->pending;
-        t->pending = &call;
+        /* call outlives its place in the list: this function returns only once the thread is done with it */
+        t->pending = &call; /* cppcheck-suppress autoVariables */
         pthread_mutex_unlock(&t->lock);
         (void) curl_multi_wakeup(t->multi);
 

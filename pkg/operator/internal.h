@@ -97,7 +97,7 @@ struct mbox_operator {
                 *written[RES__MAX]; /* key -> struct op_written: our writes the cache does not show yet */
         struct kube_pool *clients;  /* for task threads */
         struct kube_transport *transport; /* the workers' requests, multiplexed on one connection */
-        struct store *store;        /* task output; NULL without --database-url */
+        struct store *store;              /* task output; NULL without --database-url */
 
         struct metrics *metrics;
         struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,

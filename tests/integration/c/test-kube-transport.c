@@ -35,10 +35,10 @@ static int count_item(json_object *item, void *userdata) {
         return 0;
 }
 
-#define CHECK(w, cond, ...)                                                                           \
-        do {                                                                                          \
-                if (!(cond) && !(w)->error[0])                                                        \
-                        snprintf((w)->error, sizeof((w)->error), __VA_ARGS__);                        \
+#define CHECK(w, cond, ...)                                                    \
+        do {                                                                   \
+                if (!(cond) && !(w)->error[0])                                 \
+                        snprintf((w)->error, sizeof((w)->error), __VA_ARGS__); \
         } while (0)
 
 static void *work(void *arg) {
@@ -75,9 +75,10 @@ static void *work(void *arg) {
         }
         char sel[32];
         snprintf(sel, sizeof(sel), "worker=w%02d", w->id);
-        int r = kube_list_each(
-                c, &coll, &(struct kube_list_opts){.limit = 3, .label_selector = sel}, count_item, w, NULL, &e);
-        CHECK(w, r == 0 && w->listed == EACH, "list: %d, %d items of %d: %s", r, w->listed, EACH, merr_msg(&e));
+        int r = kube_list_each(c, &coll, &(struct kube_list_opts){.limit = 3, .label_selector = sel},
+                count_item, w, NULL, &e);
+        CHECK(w, r == 0 && w->listed == EACH, "list: %d, %d items of %d: %s", r, w->listed, EACH,
+                merr_msg(&e));
         w->connections = kube_client_connections(c);
         return NULL;
 }
