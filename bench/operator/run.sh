@@ -4,7 +4,8 @@
 #   1. BENCH_N raw SandboxClaims (through a warm pool of 0 replicas) in a burst until all are Ready, then,
 #      after they are gone, BENCH_N mbox Sandboxes in a burst until all are Running; both times and ratio;
 #   2. mbox-operator's peak RSS and CPU seconds over the run beside the agent-sandbox controller's;
-#   3. Sandbox create sent -> its SandboxClaim seen by a watch, p50/p99, at BENCH_RATE creates/s;
+#   3. a Sandbox's creation -> its SandboxClaim's creation, both as one watch sees them, p50/p99, at
+#      BENCH_RATE creates/s (and from the create request sent, which adds the API server's own answer);
 #   4. operator API writes per sandbox over create -> Running -> stop -> start -> delete (BENCH_K of them).
 # The operator runs as its ServiceAccount (tests/integration/lib.sh start_operator), one Project per side
 # (bench-<random>-raw and bench-<random>), both deleted at the end while the operator still runs.
@@ -201,9 +202,9 @@ drive mbdel_ clean "$NSMBOX" sandboxes
 mark rt0
 
 # ---- 3. create -> claim latency at a steady rate ----
-say "3. $RATE_N mbox Sandboxes at $RATE/s: create sent -> claim ADDED"
+say "3. $RATE_N mbox Sandboxes at $RATE/s: Sandbox ADDED -> claim ADDED"
 drive rt_ rate "$NSMBOX" "$RATE_N" "$RATE" box
-say "   p50 ${rt_p50_ms} ms, p99 ${rt_p99_ms} ms; deleting them"
+say "   p50 ${rt_seen_p50_ms} ms, p99 ${rt_seen_p99_ms} ms; deleting them"
 drive rtdel_ clean "$NSMBOX" sandboxes
 
 # ---- 4. API writes per sandbox over a whole lifecycle ----
@@ -266,8 +267,9 @@ printf '%-60s | %-22s | %-30s | %-6s | %s\n' "VmHWM, MiB (operator: this run; co
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "VmRSS at the end, MiB" "$(mib "$op_rss")" "$(mib "$as_rss")" "$(ratio "$op_rss" "$as_rss")" ""
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "CPU seconds over the run (${run_s} s; controller: delta)" \
         "$op_cpu" "$as_cpu" "$(ratio "$op_cpu" "$as_cpu")" ""
-printf '%-60s | %-22s | %-30s | %-6s | %s\n' "Sandbox create sent -> claim seen, p50, ms ($RATE_N at $RATE/s)" "$rt_p50_ms" "-" "" ""
-printf '%-60s | %-22s | %-30s | %-6s | %s\n' "Sandbox create sent -> claim seen, p99, ms (max $rt_max_ms)" "$rt_p99_ms" "-" "" "<= 100"
+printf '%-60s | %-22s | %-30s | %-6s | %s\n' "Sandbox created -> claim created, p50, ms ($RATE_N at $RATE/s)" "$rt_seen_p50_ms" "-" "" ""
+printf '%-60s | %-22s | %-30s | %-6s | %s\n' "Sandbox created -> claim created, p99, ms (max $rt_seen_max_ms)" "$rt_seen_p99_ms" "-" "" "<= 100"
+printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  each as one watch sees it; from the create sent: p50 / p99" "$rt_p50_ms / $rt_p99_ms" "-" "" ""
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  the create request itself (sent -> answered), p50 / p99, ms" "$rt_create_p50_ms / $rt_create_p99_ms" "-" "" ""
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  achieved create rate, /s (worst slot lateness ${rt_sched_late_max_ms} ms)" "$rt_rate" "-" "" ""
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "API writes per sandbox, create->run->stop->start->delete" "$wps" "-" "" ""

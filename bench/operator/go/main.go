@@ -6,9 +6,11 @@
 //	bench-operator-go burst sandboxes NS N TMPL PAR   N mbox Sandboxes of template TMPL; until every one
 //	                                                  has status.phase Running
 //	bench-operator-go rate NS N RATE TMPL             N mbox Sandboxes created at RATE per second, each on
-//	                                                  its own schedule slot; latency = the moment a watch on
-//	                                                  SandboxClaims in NS delivers the claim's ADDED event
-//	                                                  minus the moment the Sandbox's create request was sent
+//	                                                  its own schedule slot; latency (seen_*) = the moment a
+//	                                                  watch on SandboxClaims in NS delivers the claim's ADDED
+//	                                                  event minus the moment a watch on Sandboxes delivers
+//	                                                  the Sandbox's; p50/p99 also from the moment the
+//	                                                  Sandbox's create request was sent
 //	bench-operator-go lifecycle NS K TMPL PAR         K Sandboxes created, Running, Stopped, Running, gone
 //	bench-operator-go clean NS KIND                   delete every object of KIND (claims|sandboxes) in NS,
 //	                                                  then wait until no claim, agent-sandbox Sandbox, pod
@@ -43,7 +45,7 @@ var (
 	gvrAgentSb = schema.GroupVersionResource{Group: "agents.x-k8s.io", Version: "v1beta1", Resource: "sandboxes"}
 	gvrPod     = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	gvrPVC     = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
-	timeout    = 600 * time.Second
+	timeout    = 1800 * time.Second
 )
 
 func fail(f string, a ...any) {
@@ -315,6 +317,7 @@ func burst(c dynamic.Interface, kind, ns string, n int, ref string, par int) {
 
 func rate(c dynamic.Interface, ns string, n, perSec int, tmpl string) {
 	claims := track(c, gvrClaim, ns, anyObj)
+	sandboxes := track(c, gvrMbox, ns, anyObj)
 	sent := make([]time.Time, n)
 	answered := make([]time.Duration, n)
 	var wg sync.WaitGroup
@@ -341,14 +344,18 @@ func rate(c dynamic.Interface, ns string, n, perSec int, tmpl string) {
 	wg.Wait()
 	span := time.Since(t0)
 	claims.waitMatched(n, "claims of the rate run")
-	seen := claims.firstTimes()
-	var lat []float64
+	sandboxes.waitMatched(n, "sandboxes of the rate run")
+	seen, born := claims.firstTimes(), sandboxes.firstTimes()
+	var lat, own []float64
 	for i := 0; i < n; i++ {
-		ts, ok := seen[fmt.Sprintf("r-%04d", i)]
-		if !ok {
-			fail("no claim r-%04d", i)
+		name := fmt.Sprintf("r-%04d", i)
+		ts, ok := seen[name]
+		tb, okb := born[name]
+		if !ok || !okb {
+			fail("no claim or no sandbox %s seen", name)
 		}
 		lat = append(lat, float64(ts.Sub(sent[i]).Microseconds())/1000)
+		own = append(own, float64(ts.Sub(tb).Microseconds())/1000)
 	}
 	var cr []float64
 	for _, d := range answered {
@@ -357,6 +364,7 @@ func rate(c dynamic.Interface, ns string, n, perSec int, tmpl string) {
 	fmt.Printf("n=%d\nrate=%.1f\nsched_late_max_ms=%.1f\np50_ms=%.1f\np90_ms=%.1f\np99_ms=%.1f\nmax_ms=%.1f\n",
 		n, float64(n)/span.Seconds(), float64(lateMax.Microseconds())/1000, pct(lat, 50), pct(lat, 90), pct(lat, 99), pct(lat, 100))
 	fmt.Printf("create_p50_ms=%.1f\ncreate_p99_ms=%.1f\n", pct(cr, 50), pct(cr, 99))
+	fmt.Printf("seen_p50_ms=%.1f\nseen_p99_ms=%.1f\nseen_max_ms=%.1f\n", pct(own, 50), pct(own, 99), pct(own, 100))
 }
 
 func patchAll(c dynamic.Interface, ns string, names []string, body string, par int) {
