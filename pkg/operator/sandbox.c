@@ -486,6 +486,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         rc = merr_set(err, -ENOMEM, "rendering the SandboxClaim of %s", key);
                 else
                         rc = op_create(cx, RES_AS_CLAIM, c, err);
+                bool made = rc > 0;
                 if (counted) {
                         if (rc >= 0)
                                 rc = strmap_put(op->admitted, key, NULL);
@@ -498,8 +499,9 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                  * sandbox's claim instead of waiting for two more writes. Should the sandbox go before
                  * its finalizer is set, the claim's controller reference has the garbage collector remove
                  * the claim. */
-                op_event(cx, obj, "Normal", "ClaimCreated",
-                        "Created SandboxClaim %s from template %s (version %s)", name, tkey, version);
+                if (made)
+                        op_event(cx, obj, "Normal", "ClaimCreated",
+                                "Created SandboxClaim %s from template %s (version %s)", name, tkey, version);
                 return 0;
         }
 
