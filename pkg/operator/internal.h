@@ -146,6 +146,12 @@ struct template;
 const char *op_policy_problem(const struct project *p, const struct template *t, const char *ns,
         const char *tns, const char *tname, const char **reason, char *buf, size_t size);
 
+/* Whether an update of a claim or an agent-sandbox Sandbox (old_obj to new_obj; NULL: an add) changed
+ * anything the Sandbox reconcile reads (sandbox.c): deletion, labels, owner, the claim's Sandbox, the
+ * Sandbox's mode, pod and address, the Ready and Suspended conditions. agent-sandbox rewrites their status
+ * several times while a pod starts, and most of those writes change nothing an mbox Sandbox shows. */
+bool op_runtime_changed(json_object *old_obj, json_object *new_obj);
+
 /* ---- writes (apply.c) ---- */
 /* True when every field of want is in have with the same value (objects recursively; arrays item by item,
  * same length). Fields the server adds (defaults, metadata) do not matter. */

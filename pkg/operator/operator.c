@@ -214,19 +214,45 @@ static bool spec_changed(json_object *old_obj, json_object *new_obj) {
                                  !op_str(new_obj, "metadata.deletionTimestamp");
 }
 
+static bool str_differ(const char *a, const char *b) {
+        return !a != !b || (a && strcmp(a, b) != 0);
+}
+
 /* Whether a Sandbox's phase, readiness or pod changed (what a waiting task looks at). */
 static bool sandbox_state_changed(json_object *old_obj, json_object *new_obj) {
         static const char *const paths[] = {"status.phase", "status.podName", "metadata.deletionTimestamp"};
         if (!old_obj)
                 return true;
         for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-                const char *a = op_str(old_obj, paths[i]), *b = op_str(new_obj, paths[i]);
-                if (!a != !b || (a && strcmp(a, b) != 0))
+                if (str_differ(op_str(old_obj, paths[i]), op_str(new_obj, paths[i])))
                         return true;
         }
-        const char *a = op_condition_status(old_obj, "/status/conditions", "Ready", NULL, NULL),
-                   *b = op_condition_status(new_obj, "/status/conditions", "Ready", NULL, NULL);
-        return !a != !b || (a && strcmp(a, b) != 0);
+        return str_differ(op_condition_status(old_obj, "/status/conditions", "Ready", NULL, NULL),
+                op_condition_status(new_obj, "/status/conditions", "Ready", NULL, NULL));
+}
+
+bool op_runtime_changed(json_object *old_obj, json_object *new_obj) {
+        static const char *const ptrs[] = {"/metadata/deletionTimestamp", "/metadata/labels",
+                "/metadata/ownerReferences", "/metadata/annotations/agents.x-k8s.io~1pod-name",
+                "/spec/operatingMode", "/status/sandbox/name", "/status/podIPs", "/status/serviceFQDN"};
+        static const char *const conds[] = {"Ready", "Suspended"};
+        if (!old_obj || !new_obj)
+                return true;
+        for (size_t i = 0; i < ARRAY_SIZE(ptrs); i++) {
+                json_object *a = NULL, *b = NULL;
+                (void) json_pointer_get(old_obj, ptrs[i], &a);
+                (void) json_pointer_get(new_obj, ptrs[i], &b);
+                if (!json_object_equal(a, b))
+                        return true;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(conds); i++) {
+                const char *ra = NULL, *ma = NULL, *rb = NULL, *mb = NULL;
+                const char *a = op_condition_status(old_obj, "/status/conditions", conds[i], &ra, &ma),
+                           *b = op_condition_status(new_obj, "/status/conditions", conds[i], &rb, &mb);
+                if (str_differ(a, b) || str_differ(ra, rb) || str_differ(ma, mb))
+                        return true;
+        }
+        return false;
 }
 
 /*
@@ -307,6 +333,8 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 }
                 break;
         case RES_AS_CLAIM:
+                if (!deleted && !op_runtime_changed(old_obj, obj))
+                        break;
                 if ((v = op_label(obj, LABEL_SANDBOX)) && ns) {
                         snprintf(buf, sizeof(buf), "%s/%s", ns, v);
                         op_enqueue(op, CTL_SANDBOX, buf);
@@ -314,6 +342,8 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 break;
         case RES_AS_SANDBOX:
                 /* a claimed Sandbox is owned by its claim, which is named like the mbox Sandbox */
+                if (!deleted && !op_runtime_changed(old_obj, obj))
+                        break;
                 if (kube_controller_owner_key(obj, "SandboxClaim", buf, sizeof(buf)) == 0)
                         op_enqueue(op, CTL_SANDBOX, buf);
                 break;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The operator's pure parts: the cache comparison that decides whether to write, and the rendering of a
- * template into the SandboxTemplate spec mbox sends (security context, resources, workspace, version). */
+/* The operator's pure parts: the cache comparison that decides whether to write, which runtime updates wake a
+ * sandbox, and the rendering of a template into the SandboxTemplate spec mbox sends (security context,
+ * resources, workspace, version). */
 #include <stdio.h>
 #include <string.h>
 
@@ -151,6 +152,63 @@ START_TEST(test_hash_matches_agent_sandbox) {
 }
 END_TEST
 
+static bool runtime_changed(const char *old_text, const char *new_text) {
+        _cleanup_json_ json_object *a = test_parse(old_text), *b = test_parse(new_text);
+        return op_runtime_changed(a, b);
+}
+
+START_TEST(test_runtime_changes_that_matter) {
+        static const char base[] =
+                "{\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"1\",\"annotations\":{\"x\":\"1\"},"
+                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"s\",\"controller\":true}]},"
+                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
+                "\"status\":{\"replicas\":0,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+                "\"reason\":\"DependenciesNotReady\",\"message\":\"Pod not ready\"}]}}";
+        _cleanup_json_ json_object *old_obj = test_parse(base);
+        ck_assert(op_runtime_changed(NULL, old_obj)); /* an add */
+        /* the substrate's bookkeeping: nothing an mbox Sandbox shows */
+        ck_assert(!runtime_changed(base,
+                "{\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"2\",\"annotations\":{\"x\":\"2\"},"
+                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"s\",\"controller\":true}]},"
+                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
+                "\"status\":{\"replicas\":1,\"selector\":\"a=b\",\"conditions\":[{\"type\":\"Ready\","
+                "\"status\":\"False\",\"reason\":\"DependenciesNotReady\",\"message\":\"Pod not ready\","
+                "\"lastTransitionTime\":\"2026-11-27T00:00:00Z\"}]}}"));
+        /* readiness, its reason or message */
+        ck_assert(runtime_changed(base,
+                "{\"metadata\":{\"name\":\"s\",\"annotations\":{\"x\":\"1\"},"
+                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"s\",\"controller\":true}]},"
+                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
+                "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+                "\"reason\":\"DependenciesNotReady\",\"message\":\"Pod pending\"}]}}"));
+        /* a warm pool's Sandbox adopted by a claim: a new owner */
+        ck_assert(runtime_changed(base,
+                "{\"metadata\":{\"name\":\"s\",\"annotations\":{\"x\":\"1\"},"
+                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"t\",\"controller\":true}]},"
+                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
+                "\"status\":{\"replicas\":0,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+                "\"reason\":\"DependenciesNotReady\",\"message\":\"Pod not ready\"}]}}"));
+        /* the pod's name, its address, the mode, a Suspended condition, deletion, the claim's Sandbox */
+        static const char *const changed[][2] = {
+                {"/metadata/annotations", "{\"x\":\"1\",\"agents.x-k8s.io/pod-name\":\"p\"}"},
+                {"/status/podIPs", "[\"10.0.0.1\"]"},
+                {"/spec/operatingMode", "\"Suspended\""},
+                {"/status/conditions",
+                        "[{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"DependenciesNotReady\","
+                        "\"message\":\"Pod not ready\"},{\"type\":\"Suspended\",\"status\":\"True\"}]"},
+                {"/metadata/deletionTimestamp", "\"2026-11-27T00:00:00Z\""},
+                {"/status/sandbox", "{\"name\":\"s\"}"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(changed); i++) {
+                _cleanup_json_ json_object *new_obj = NULL;
+                ck_assert_int_eq(json_object_deep_copy(old_obj, &new_obj, NULL), 0);
+                ck_assert_msg(json_pointer_set(&new_obj, changed[i][0], test_parse(changed[i][1])) == 0,
+                        "cannot set %s", changed[i][0]);
+                ck_assert_msg(op_runtime_changed(old_obj, new_obj), "not seen: %s", changed[i][0]);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("operator");
         TCase *tc = tcase_create("core");
@@ -160,6 +218,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_version_follows_content);
         tcase_add_test(tc, test_own_service_account);
         tcase_add_test(tc, test_hash_matches_agent_sandbox);
+        tcase_add_test(tc, test_runtime_changes_that_matter);
         suite_add_tcase(s, tc);
         return s;
 }
