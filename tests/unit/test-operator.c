@@ -152,59 +152,47 @@ START_TEST(test_hash_matches_agent_sandbox) {
 }
 END_TEST
 
-static bool runtime_changed(const char *old_text, const char *new_text) {
-        _cleanup_json_ json_object *a = test_parse(old_text), *b = test_parse(new_text);
-        return op_runtime_changed(a, b);
-}
+/* a Ready condition without its closing brace */
+#define READY                                                                           \
+        "{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"DependenciesNotReady\"," \
+        "\"message\":\"Pod not ready\""
 
 START_TEST(test_runtime_changes_that_matter) {
-        static const char base[] =
+        _cleanup_json_ json_object *old_obj = test_parse(
                 "{\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"1\",\"annotations\":{\"x\":\"1\"},"
                 "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"s\",\"controller\":true}]},"
                 "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
-                "\"status\":{\"replicas\":0,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
-                "\"reason\":\"DependenciesNotReady\",\"message\":\"Pod not ready\"}]}}";
-        _cleanup_json_ json_object *old_obj = test_parse(base);
-        ck_assert(op_runtime_changed(NULL, old_obj)); /* an add */
-        /* the substrate's bookkeeping: nothing an mbox Sandbox shows */
-        ck_assert(!runtime_changed(base,
-                "{\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"2\",\"annotations\":{\"x\":\"2\"},"
-                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"s\",\"controller\":true}]},"
-                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
-                "\"status\":{\"replicas\":1,\"selector\":\"a=b\",\"conditions\":[{\"type\":\"Ready\","
-                "\"status\":\"False\",\"reason\":\"DependenciesNotReady\",\"message\":\"Pod not ready\","
-                "\"lastTransitionTime\":\"2026-11-27T00:00:00Z\"}]}}"));
-        /* readiness, its reason or message */
-        ck_assert(runtime_changed(base,
-                "{\"metadata\":{\"name\":\"s\",\"annotations\":{\"x\":\"1\"},"
-                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"s\",\"controller\":true}]},"
-                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
-                "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
-                "\"reason\":\"DependenciesNotReady\",\"message\":\"Pod pending\"}]}}"));
-        /* a warm pool's Sandbox adopted by a claim: a new owner */
-        ck_assert(runtime_changed(base,
-                "{\"metadata\":{\"name\":\"s\",\"annotations\":{\"x\":\"1\"},"
-                "\"ownerReferences\":[{\"kind\":\"SandboxClaim\",\"name\":\"t\",\"controller\":true}]},"
-                "\"spec\":{\"operatingMode\":\"Running\",\"replicas\":1},"
-                "\"status\":{\"replicas\":0,\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
-                "\"reason\":\"DependenciesNotReady\",\"message\":\"Pod not ready\"}]}}"));
-        /* the pod's name, its address, the mode, a Suspended condition, deletion, the claim's Sandbox */
-        static const char *const changed[][2] = {
-                {"/metadata/annotations", "{\"x\":\"1\",\"agents.x-k8s.io/pod-name\":\"p\"}"},
-                {"/status/podIPs", "[\"10.0.0.1\"]"},
-                {"/spec/operatingMode", "\"Suspended\""},
-                {"/status/conditions",
-                        "[{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"DependenciesNotReady\","
-                        "\"message\":\"Pod not ready\"},{\"type\":\"Suspended\",\"status\":\"True\"}]"},
-                {"/metadata/deletionTimestamp", "\"2026-11-27T00:00:00Z\""},
-                {"/status/sandbox", "{\"name\":\"s\"}"},
+                "\"status\":{\"replicas\":0,\"conditions\":[" READY "}]}}");
+        struct {
+                const char *path, *value;
+                bool matters;
+        } cases[] = {
+                /* the substrate's bookkeeping: nothing an mbox Sandbox shows */
+                {"/metadata/resourceVersion", "\"2\"", false},
+                {"/metadata/annotations", "{\"x\":\"2\"}", false},
+                {"/status/replicas", "1", false},
+                /* Ready with a new transition time alone */
+                {"/status/conditions", "[" READY ",\"lastTransitionTime\":\"2026-11-27T00:00:00Z\"}]", false},
+                /* the pod's name and address, the mode, deletion, the claim's Sandbox, a new owner (a warm
+                 * pool's Sandbox adopted by a claim), Ready's message, a Suspended condition */
+                {"/metadata/annotations", "{\"x\":\"1\",\"agents.x-k8s.io/pod-name\":\"p\"}", true},
+                {"/status/podIPs", "[\"10.0.0.1\"]", true},
+                {"/spec/operatingMode", "\"Suspended\"", true},
+                {"/metadata/deletionTimestamp", "\"2026-11-27T00:00:00Z\"", true},
+                {"/status/sandbox", "{\"name\":\"s\"}", true},
+                {"/metadata/ownerReferences",
+                        "[{\"kind\":\"SandboxClaim\",\"name\":\"t\",\"controller\":true}]", true},
+                {"/status/conditions/0/message", "\"Pod pending\"", true},
+                {"/status/conditions", "[" READY "},{\"type\":\"Suspended\",\"status\":\"True\"}]", true},
         };
-        for (size_t i = 0; i < ARRAY_SIZE(changed); i++) {
+        ck_assert(op_runtime_changed(NULL, old_obj)); /* an add */
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
                 _cleanup_json_ json_object *new_obj = NULL;
                 ck_assert_int_eq(json_object_deep_copy(old_obj, &new_obj, NULL), 0);
-                ck_assert_msg(json_pointer_set(&new_obj, changed[i][0], test_parse(changed[i][1])) == 0,
-                        "cannot set %s", changed[i][0]);
-                ck_assert_msg(op_runtime_changed(old_obj, new_obj), "not seen: %s", changed[i][0]);
+                ck_assert_msg(json_pointer_set(&new_obj, cases[i].path, test_parse(cases[i].value)) == 0,
+                        "cannot set %s", cases[i].path);
+                ck_assert_msg(op_runtime_changed(old_obj, new_obj) == cases[i].matters, "%s to %s: %s",
+                        cases[i].path, cases[i].value, cases[i].matters ? "not seen" : "seen");
         }
 }
 END_TEST
