@@ -37,6 +37,7 @@ struct kube_client {
 
         const atomic_bool *cancel;        /* when set and true, the request in flight is abandoned */
         struct kube_transport *transport; /* borrowed; NULL: the client's own connection */
+        const char *accept;               /* set only for a metadata-only list or watch */
 
         /* a 2xx body is parsed as it arrives (parse set: the caller wants it) or dropped, never buffered */
         struct json_stream *parse;
@@ -349,7 +350,9 @@ static int request(struct kube_client *c, const char *method, const char *path, 
         if (buf_puts(&url, c->cfg->server) < 0 || buf_puts(&url, path) < 0)
                 return merr_set(err, -ENOBUFS, "%s '%.64s...': URL too long", method, path);
 
-        h = curl_slist_append(headers, "Accept: application/json");
+        (void) buf_printf(&hdr, "Accept: %s", c->accept ? c->accept : "application/json");
+        h = curl_slist_append(headers, buf_str(&hdr));
+        buf_reset(&hdr);
         if (h)
                 h = curl_slist_append(headers = h, "Expect:");
         if (h && content_type) {
@@ -490,6 +493,11 @@ int kube_get(struct kube_client *c, const struct kube_resource *r, json_object *
         return k < 0 ? k : 0;
 }
 
+/* What a metadata-only list and watch ask for: a list's items, and a watch's objects, carry kind
+ * PartialObjectMetadata and only apiVersion, kind and metadata. */
+#define ACCEPT_METADATA_LIST "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+#define ACCEPT_METADATA      "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
 static int list_path(struct kube_client *c, const struct kube_resource *r, const struct kube_list_opts *o,
         struct buf *p, struct merr *err) {
         char limit[32];
@@ -527,7 +535,9 @@ int kube_list(struct kube_client *c, const struct kube_resource *r, const struct
         k = list_path(c, r, o, &p, err);
         if (k < 0)
                 return k;
+        c->accept = o && o->metadata_only ? ACCEPT_METADATA_LIST : NULL;
         k = kube_request(c, "GET", buf_str(&p), NULL, NULL, 0, ret, err);
+        c->accept = NULL;
         return k < 0 ? k : 0;
 }
 
@@ -569,7 +579,9 @@ int kube_list_each(struct kube_client *c, const struct kube_resource *r, const s
                 k = list_path(c, r, &lo, &p, err);
                 if (k < 0)
                         return k;
+                c->accept = lo.metadata_only ? ACCEPT_METADATA_LIST : NULL;
                 k = list_page(c, buf_str(&p), fn, userdata, &list, err);
+                c->accept = NULL;
                 if (k < 0)
                         return k;
                 if (json_get_string(list, "metadata.resourceVersion", JSON_OPTIONAL, &prv, err) < 0 ||
@@ -765,7 +777,9 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const struc
         merr_clear(&c->stream_err);
         /* the server ends the watch after timeoutSeconds; the client gives it a margin before giving up */
         c->timeout_ms = (timeout + 30) * 1000;
+        c->accept = o && o->metadata_only ? ACCEPT_METADATA : NULL;
         k = kube_request(c, "GET", buf_str(&p), NULL, NULL, 0, NULL, err);
+        c->accept = NULL;
         c->timeout_ms = saved_timeout;
         c->stream = NULL;
         c->stream_cb = NULL;

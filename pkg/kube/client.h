@@ -91,6 +91,7 @@ struct kube_list_opts {
         const char *label_selector;
         const char *field_selector;
         const char *resource_version;
+        bool metadata_only; /* items as PartialObjectMetadata: metadata only, as client-go's metadata client */
 };
 
 struct kube_write_opts {
@@ -164,6 +165,7 @@ struct kube_watch_opts {
         long timeout_seconds;     /* the server ends the watch after this (default 300) */
         bool send_initial_events; /* streaming list: ADDED for every object, then the end bookmark */
         size_t max_event_bytes;   /* cap on one event (default: the client's body cap) */
+        bool metadata_only;       /* objects as PartialObjectMetadata (see kube_list_opts) */
 };
 
 /* Watches a collection (bookmarks allowed) and calls cb for each event as it arrives, without buffering

@@ -41,6 +41,7 @@ struct informer {
         char *label_selector, *field_selector;
         long page_size, watch_timeout;
         bool keep_managed_fields;
+        bool metadata_only;
         struct informer_handlers h;
         struct index idx[INFORMER_MAX_INDEXES]; /* fixed once started */
         size_t nidx;
@@ -389,6 +390,7 @@ int informer_new(struct kube_config *cfg, const struct kube_resource *r, const s
         inf->page_size = o && o->page_size > 0 ? o->page_size : 500;
         inf->watch_timeout = o ? o->watch_timeout_seconds : 0;
         inf->keep_managed_fields = o && o->keep_managed_fields;
+        inf->metadata_only = o && o->metadata_only;
         inf->res = (struct kube_resource){.group = inf->group,
                 .version = inf->version,
                 .resource = inf->resource,
@@ -531,7 +533,8 @@ static int relist(struct informer *inf, struct merr *err) {
         char rv[RV_MAX] = "";
         struct kube_list_opts lo = {.limit = inf->page_size,
                 .label_selector = inf->label_selector,
-                .field_selector = inf->field_selector};
+                .field_selector = inf->field_selector,
+                .metadata_only = inf->metadata_only};
         struct relist x = {inf, NULL, err};
         int k;
 
@@ -654,8 +657,9 @@ static void *reflector(void *arg) {
         while (!atomic_load(&inf->stop)) {
                 struct merr err = MERR_INIT;
                 struct watch_state ws = {.inf = inf};
-                struct kube_watch_opts wo = {
-                        .label_selector = inf->label_selector, .field_selector = inf->field_selector};
+                struct kube_watch_opts wo = {.label_selector = inf->label_selector,
+                        .field_selector = inf->field_selector,
+                        .metadata_only = inf->metadata_only};
                 char rv[RV_MAX];
                 int k;
 

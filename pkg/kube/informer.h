@@ -39,6 +39,7 @@ struct informer_options {
         long page_size;             /* list page size (default 500) */
         long watch_timeout_seconds; /* 0: random in [300, 600) as client-go */
         bool keep_managed_fields;   /* keep metadata.managedFields (dropped by default) */
+        bool metadata_only;         /* cache PartialObjectMetadata: apiVersion, kind and metadata only */
 };
 
 struct informer;

@@ -3,7 +3,8 @@
  * The informer against the real cluster: a paged list fills the cache, then the watch keeps it current;
  * handlers see every add, update and delete once; stopping is prompt even in the middle of a long watch.
  * Indexes (by a label's value, by controller owner uid) give exactly the right keys after each add, update
- * and delete, and after a relist that finds several changes at once.
+ * and delete, and after a relist that finds several changes at once. A metadata-only informer caches
+ * names, labels and owners, never data.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -384,6 +385,59 @@ START_TEST(test_index_exact_after_relist) {
 }
 END_TEST
 
+/* A metadata-only informer: pages of PartialObjectMetadata, then watch events of the same, so the cache
+ * holds names, labels and owners but never the objects' data; indexes and deletes work as for whole ones. */
+START_TEST(test_metadata_only) {
+        _cleanup_(kube_client_freep) struct kube_client *c = NULL;
+        _cleanup_(informer_freep) struct informer *inf = NULL;
+        struct kube_resource r = {.version = "v1", .resource = "configmaps", .namespace = tc_ns};
+        struct informer_options o = {.label_selector = "app=meta", .page_size = 2, .metadata_only = true};
+        struct counts n = {0};
+        struct informer_handlers h = {
+                .on_add = on_add, .on_update = on_update, .on_delete = on_delete, .userdata = &n};
+        struct merr e = MERR_INIT;
+        struct expect x;
+        char key[128];
+        const char *v = NULL;
+
+        ck_assert_int_eq(kube_client_new(tc_config(), &c, &e), 0);
+        create_cm_with(c, "m1", "\"app\":\"meta\",\"tier\":\"a\"", "", NULL, 0);
+        create_cm_with(c, "m2", "\"app\":\"meta\",\"tier\":\"a\"", "", NULL, 0);
+        create_cm_with(c, "m3", "\"app\":\"meta\",\"tier\":\"b\"", "", NULL, 0);
+        patch_cm(c, "m1", "{\"data\":{\"k\":\"v\"}}");
+        ck_assert_int_eq(informer_new(tc_config(), &r, &o, &h, &inf, &e), 0);
+        ck_assert_int_eq(informer_add_index(inf, "tier", informer_index_label, "tier", &e), 0);
+        ck_assert_int_eq(informer_start(inf, &e), 0);
+        ck_assert(informer_wait_synced(inf, 30000));
+        ck_assert_uint_eq(informer_len(inf), 3);
+        ck_assert_index(inf, "tier", "a", "m1 m2");
+
+        snprintf(key, sizeof(key), "%s/m1", tc_ns);
+        _cleanup_json_ json_object *listed = informer_get(inf, key);
+        ck_assert_ptr_nonnull(listed);
+        ck_assert_int_eq(json_get_string(listed, "kind", 0, &v, &e), 1);
+        ck_assert_str_eq(v, "PartialObjectMetadata");
+        ck_assert_int_eq(json_get_string(listed, "metadata.labels.tier", 0, &v, &e), 1);
+        ck_assert_str_eq(v, "a");
+        ck_assert(!json_object_object_get_ex(listed, "data", NULL));
+
+        /* through the watch: a label change moves the key between index values, a delete removes it */
+        patch_cm(c, "m2", "{\"metadata\":{\"labels\":{\"tier\":\"b\"}},\"data\":{\"k\":\"v\"}}");
+        delete_cm(c, "m3");
+        x = (struct expect){.inf = inf, .n = &n, .adds = 3, .updates = 1, .deletes = 1, .len = 2};
+        ck_assert_msg(eventually(reached, &x), "adds %d updates %d deletes %d", atomic_load(&n.adds),
+                atomic_load(&n.updates), atomic_load(&n.deletes));
+        ck_assert_index(inf, "tier", "a", "m1");
+        ck_assert_index(inf, "tier", "b", "m2");
+        snprintf(key, sizeof(key), "%s/m2", tc_ns);
+        _cleanup_json_ json_object *watched = informer_get(inf, key);
+        ck_assert_ptr_nonnull(watched);
+        ck_assert_int_eq(json_get_string(watched, "kind", 0, &v, &e), 1);
+        ck_assert_str_eq(v, "PartialObjectMetadata");
+        ck_assert(!json_object_object_get_ex(watched, "data", NULL));
+}
+END_TEST
+
 static Suite *informer_suite(void) {
         Suite *s = suite_create("kube-informer");
         TCase *tc = tcase_create("informer");
@@ -395,6 +449,7 @@ static Suite *informer_suite(void) {
         tcase_add_test(tc, test_owner_keys);
         tcase_add_test(tc, test_index_follows_adds_updates_deletes);
         tcase_add_test(tc, test_index_exact_after_relist);
+        tcase_add_test(tc, test_metadata_only);
         suite_add_tcase(s, tc);
         return s;
 }
