@@ -346,6 +346,11 @@ const char *op_hash(const char *s, char *buf) {
         return buf;
 }
 
+bool op_runtime_index_value(const char *ns, const char *as_name, char *buf, size_t size) {
+        char h[9];
+        return snprintf(buf, size, "%s/%s", ns, op_hash(as_name, h)) < (int) size;
+}
+
 struct prune_ctx {
         const char *project;
         const char *const *keep;

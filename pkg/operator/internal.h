@@ -36,6 +36,10 @@
 #define SANDBOX_SA          "mbox-sandbox"
 #define LABEL_TEMPLATE_SA   "mbox.dev/service-account" /* on projections for a sandbox's own account */
 #define WORKSPACE_VOLUME    "workspace"
+#define AS_NAME_HASH        "agents.x-k8s.io/sandbox-name-hash" /* on agent-sandbox's Pods and PVCs */
+/* Pods and PVCs by "<namespace>/<AS_NAME_HASH>", and mbox Sandboxes by the same value for their
+ * agent-sandbox Sandbox, so that a deleted Pod or PVC wakes the sandbox waiting for it */
+#define INDEX_RUNTIME "runtime"
 
 enum op_res {
         RES_PROJECT,
@@ -52,13 +56,16 @@ enum op_res {
         RES_AS_CLAIM,
         RES_AS_SANDBOX,
         RES_TASK,
+        RES_POD, /* metadata only, sandbox pods only: a deleted sandbox waits for its Pod and PVC */
+        RES_PVC,
         RES__MAX,
 };
 
 struct op_res_info {
         const char *group, *version, *resource, *kind;
         bool namespaced;
-        bool managed; /* only objects labelled managed-by=mbox-operator are watched */
+        const char *selector; /* the informer's label selector (NULL: every object) */
+        bool metadata_only;   /* the informer caches metadata only */
 };
 
 extern const struct op_res_info op_res_info[RES__MAX];
@@ -197,6 +204,8 @@ const char *op_condition_status(json_object *obj, const char *path, const char *
 void op_now(char *buf, size_t size); /* RFC 3339 now */
 /* FNV-1a 32 of s as 8 hex digits into buf (at least 9 bytes). */
 const char *op_hash(const char *s, char *buf);
+/* INDEX_RUNTIME's value for agent-sandbox Sandbox as_name in namespace ns, into buf; false when too long. */
+bool op_runtime_index_value(const char *ns, const char *as_name, char *buf, size_t size);
 /* Deletes the objects of res in ns labelled project=<project> (any object when project is NULL) whose names are not
  * in keep (NULL-terminated). Returns how many deletes were sent, or a negative errno. */
 int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,

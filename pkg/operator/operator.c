@@ -22,25 +22,28 @@
 #include "store/store.h"
 #include "timestamp.h"
 
+#define MANAGED LABEL_MANAGED_BY "=" OP_FIELD_MANAGER /* only what mbox-operator made */
 const struct op_res_info op_res_info[RES__MAX] = {
-        [RES_PROJECT] = {"mbox.dev", "v1alpha1", "projects", "Project", false, false},
-        [RES_TEMPLATE] = {"mbox.dev", "v1alpha1", "environmenttemplates", "EnvironmentTemplate", true, false},
-        [RES_SANDBOX] = {"mbox.dev", "v1alpha1", "sandboxes", "Sandbox", true, false},
-        [RES_NAMESPACE] = {"", "v1", "namespaces", "Namespace", false, true},
-        [RES_SERVICEACCOUNT] = {"", "v1", "serviceaccounts", "ServiceAccount", true, true},
-        [RES_NETWORKPOLICY] = {"networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, true},
-        [RES_RESOURCEQUOTA] = {"", "v1", "resourcequotas", "ResourceQuota", true, true},
-        [RES_LIMITRANGE] = {"", "v1", "limitranges", "LimitRange", true, true},
-        [RES_ROLEBINDING] = {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, true},
+        [RES_PROJECT] = {"mbox.dev", "v1alpha1", "projects", "Project", false, NULL},
+        [RES_TEMPLATE] = {"mbox.dev", "v1alpha1", "environmenttemplates", "EnvironmentTemplate", true, NULL},
+        [RES_SANDBOX] = {"mbox.dev", "v1alpha1", "sandboxes", "Sandbox", true, NULL},
+        [RES_NAMESPACE] = {"", "v1", "namespaces", "Namespace", false, MANAGED},
+        [RES_SERVICEACCOUNT] = {"", "v1", "serviceaccounts", "ServiceAccount", true, MANAGED},
+        [RES_NETWORKPOLICY] = {"networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, MANAGED},
+        [RES_RESOURCEQUOTA] = {"", "v1", "resourcequotas", "ResourceQuota", true, MANAGED},
+        [RES_LIMITRANGE] = {"", "v1", "limitranges", "LimitRange", true, MANAGED},
+        [RES_ROLEBINDING] = {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, MANAGED},
         [RES_AS_TEMPLATE] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxtemplates", "SandboxTemplate",
-                true, true},
+                true, MANAGED},
         [RES_AS_POOL] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxwarmpools", "SandboxWarmPool", true,
-                true},
+                MANAGED},
         [RES_AS_CLAIM] = {"extensions.agents.x-k8s.io", "v1beta1", "sandboxclaims", "SandboxClaim", true,
-                true},
+                MANAGED},
         /* pool Sandboxes and claimed ones carry no label of ours: all of them are watched */
-        [RES_AS_SANDBOX] = {"agents.x-k8s.io", "v1beta1", "sandboxes", "Sandbox", true, false},
-        [RES_TASK] = {"mbox.dev", "v1alpha1", "executiontasks", "ExecutionTask", true, false},
+        [RES_AS_SANDBOX] = {"agents.x-k8s.io", "v1beta1", "sandboxes", "Sandbox", true, NULL},
+        [RES_TASK] = {"mbox.dev", "v1alpha1", "executiontasks", "ExecutionTask", true, NULL},
+        [RES_POD] = {"", "v1", "pods", "Pod", true, AS_NAME_HASH, true},
+        [RES_PVC] = {"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, AS_NAME_HASH, true},
 };
 
 static const char *const ctl_names[CTL__MAX] = {"project", "template", "sandbox", "task"};
@@ -58,6 +61,26 @@ static void template_index_fn(json_object *obj, informer_emit_fn emit, void *ect
         char v[300];
         (void) ud;
         if (t && tns && snprintf(v, sizeof(v), "%s/%s", tns, t) < (int) sizeof(v))
+                emit(v, ectx);
+}
+
+/* INDEX_RUNTIME of a sandbox Pod or PVC (by its label) and of an mbox Sandbox (by the agent-sandbox
+ * Sandbox it recorded, or its own name, which the cold path gives the claim's Sandbox). */
+static void runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        const char *ns = op_str(obj, "metadata.namespace"), *hash = op_label(obj, AS_NAME_HASH);
+        char v[300];
+        (void) ud;
+        if (ns && hash && snprintf(v, sizeof(v), "%s/%s", ns, hash) < (int) sizeof(v))
+                emit(v, ectx);
+}
+
+static void sandbox_runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        const char *ns = op_str(obj, "metadata.namespace"), *as_name = op_str(obj, "status.sandboxName");
+        char v[300];
+        (void) ud;
+        if (!as_name)
+                as_name = op_str(obj, "metadata.name");
+        if (ns && as_name && op_runtime_index_value(ns, as_name, v, sizeof(v)))
                 emit(v, ectx);
 }
 
@@ -347,6 +370,19 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 if (kube_controller_owner_key(obj, "SandboxClaim", buf, sizeof(buf)) == 0)
                         op_enqueue(op, CTL_SANDBOX, buf);
                 break;
+        case RES_POD:
+        case RES_PVC: {
+                /* only their deletion concerns a sandbox: the last one lets its finalizer go */
+                char **keys = NULL;
+                v = op_label(obj, AS_NAME_HASH);
+                if (!deleted || !ns || !v || snprintf(buf, sizeof(buf), "%s/%s", ns, v) >= (int) sizeof(buf))
+                        break;
+                if (informer_index_keys(op->inf[RES_SANDBOX], INDEX_RUNTIME, buf, &keys) > 0)
+                        for (char **k = keys; *k; k++)
+                                op_enqueue(op, CTL_SANDBOX, *k);
+                informer_keys_free(keys);
+                break;
+        }
         default:
                 break;
         }
@@ -473,7 +509,7 @@ int operator_new(
                 struct kube_resource r = {
                         .group = ri->group, .version = ri->version, .resource = ri->resource};
                 struct informer_options io = {
-                        .label_selector = ri->managed ? LABEL_MANAGED_BY "=" OP_FIELD_MANAGER : NULL};
+                        .label_selector = ri->selector, .metadata_only = ri->metadata_only};
                 op->routes[i] = (struct op_route){op, i};
                 struct informer_handlers h = {on_add, on_update, on_delete, &op->routes[i]};
                 rc = informer_new(cfg, &r, &io, &h, &op->inf[i], err);
@@ -481,6 +517,13 @@ int operator_new(
                         goto fail;
         }
         rc = informer_add_index(op->inf[RES_AS_TEMPLATE], INDEX_TEMPLATE, template_index_fn, NULL, err);
+        if (rc >= 0)
+                rc = informer_add_index(op->inf[RES_POD], INDEX_RUNTIME, runtime_index_fn, NULL, err);
+        if (rc >= 0)
+                rc = informer_add_index(op->inf[RES_PVC], INDEX_RUNTIME, runtime_index_fn, NULL, err);
+        if (rc >= 0)
+                rc = informer_add_index(
+                        op->inf[RES_SANDBOX], INDEX_RUNTIME, sandbox_runtime_index_fn, NULL, err);
         if (rc < 0)
                 goto fail;
 

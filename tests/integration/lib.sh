@@ -63,7 +63,9 @@ _cleanup() {
         # the list is read on fd 3: commands in the loop (kubectl) must not eat it from stdin
         while read -r kind v <&3; do
                 case $kind in
-                pid) kill "$v" 2>/dev/null ;;
+                pid) # an operator drains its workers first: it must be gone before its objects are forgotten
+                        kill "$v" 2>/dev/null
+                        for _ in $(seq 1 120); do kill -0 "$v" 2>/dev/null || break; sleep 0.25; done ;;
                 file) rm -f "$v" ;;
                 project) forget_project "$v" ;;
                 object) kubectl delete $v --ignore-not-found --wait=false >/dev/null 2>&1 ;; # "KIND/NAME [-n NS]"
