@@ -188,9 +188,12 @@ static void enqueue_template_fn(const char *key, json_object *obj, void *ud) {
         op_enqueue(ud, CTL_TEMPLATE, key);
 }
 
-/* Sandboxes that wait for a claim, or for room under maxRunning to start again. */
+/* Sandboxes that wait for a claim, or for room under maxRunning to start again (a deleted one waits for
+ * neither, though its status names no claim). */
 static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
         const char *reason = op_str(obj, "status.reason");
+        if (op_str(obj, "metadata.deletionTimestamp"))
+                return;
         if (!op_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0))
                 op_enqueue(ud, CTL_SANDBOX, key);
 }
@@ -311,8 +314,11 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 /* the project's counts: at most one status write a second, however many sandboxes change */
                 if (ns && op_project_of_namespace(op, ns, buf, sizeof(buf)))
                         op_enqueue_after(op, CTL_PROJECT, buf, 1000000000);
-                /* room may have appeared for a sandbox waiting on its project's quota */
-                if (deleted || (obj && op_str(obj, "metadata.deletionTimestamp")) ||
+                /* room may have appeared for a sandbox waiting on its project's quota: once when a
+                 * deletion begins, once when it ends, not at each status write in between */
+                if (deleted ||
+                        (op_str(obj, "metadata.deletionTimestamp") &&
+                                !op_str(old_obj, "metadata.deletionTimestamp")) ||
                         sandbox_stopped(old_obj, obj))
                         op_enqueue_sandboxes(op, ns, true);
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
