@@ -724,6 +724,10 @@ int informer_start(struct informer *inf, struct merr *err) {
         return 0;
 }
 
+void informer_cancel(struct informer *inf) {
+        atomic_store(&inf->stop, true);
+}
+
 void informer_stop(struct informer *inf) {
         if (!inf->running)
                 return;

@@ -53,6 +53,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct informer *, informer_free);
 
 int informer_start(struct informer *inf, struct merr *err);
 void informer_stop(struct informer *inf);
+/* Asks the thread to stop without waiting for it. A request in flight notices within about a second (curl's
+ * progress callback), so a program with many informers cancels them all, then stops each. */
+void informer_cancel(struct informer *inf);
 
 /* Waits until the first list has filled the cache; false on timeout. */
 bool informer_wait_synced(struct informer *inf, long timeout_ms);

@@ -819,6 +819,8 @@ int operator_run(struct mbox_operator *op, struct merr *err) {
         op_tasks_stop(op, 20000);
         if (op->leader)
                 leader_stop(op->leader);
+        for (int i = 0; i < RES__MAX; i++) /* together: each takes up to a second to notice */
+                informer_cancel(op->inf[i]);
         for (int i = 0; i < RES__MAX; i++)
                 informer_stop(op->inf[i]);
         return rc;

@@ -4,6 +4,8 @@
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
+only_sandboxes_in() { [ -z "$(kubectl get sandboxes.mbox.dev -A --no-headers 2>/dev/null | awk -v ns="$1" '$1 != ns')" ]; }
+
 test_walkthrough_examples() {
         setup_operator
         # the examples as they are, in their own namespace: a project, two templates, a sandbox
@@ -49,6 +51,9 @@ test_walkthrough_examples() {
         wait_for "busybox-terminal validation Passed" 90 validated busybox-terminal
         wait_for "nodejs-workspace validation Passed" 30 validated nodejs-workspace
         wait_for "the validation sandbox to go" 60 count_is $ns sandboxes.mbox.dev -eq 1
+        # the counter covers every namespace: sandboxes that earlier tests left to their namespaces' deletion
+        # are finalized by this operator, so they must be gone first
+        wait_for "earlier tests' sandboxes to go" 120 only_sandboxes_in $ns
 
         # converged: further passes (a resync every 2 s) write nothing
         sleep 3
