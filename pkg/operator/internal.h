@@ -158,6 +158,13 @@ const char *op_policy_problem(const struct project *p, const struct template *t,
  * Sandbox's mode, pod and address, the Ready and Suspended conditions. agent-sandbox rewrites their status
  * several times while a pod starts, and most of those writes change nothing an mbox Sandbox shows. */
 bool op_runtime_changed(json_object *old_obj, json_object *new_obj);
+/* Whether Sandbox obj waits for room: for a claim, or under maxRunning to start again. A deleted one waits
+ * for neither, though its status names no claim. */
+bool op_sandbox_waits(json_object *obj);
+/* Whether an update of a Sandbox (old_obj to new_obj; NULL: an add) leaves room under its project's quota:
+ * its deletion began (deleted sandboxes no longer count), or it stopped or expired. Once per deletion, not
+ * at each status write while it lasts: in a deletion of 300, those writes woke every other sandbox. */
+bool op_sandbox_frees_room(json_object *old_obj, json_object *new_obj);
 
 /* ---- writes (apply.c) ---- */
 /* True when every field of want is in have with the same value (objects recursively; arrays item by item,

@@ -188,18 +188,21 @@ static void enqueue_template_fn(const char *key, json_object *obj, void *ud) {
         op_enqueue(ud, CTL_TEMPLATE, key);
 }
 
-/* Sandboxes that wait for a claim, or for room under maxRunning to start again (a deleted one waits for
- * neither, though its status names no claim). */
-static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
+bool op_sandbox_waits(json_object *obj) {
         const char *reason = op_str(obj, "status.reason");
         if (op_str(obj, "metadata.deletionTimestamp"))
-                return;
-        if (!op_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0))
+                return false;
+        return !op_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0);
+}
+
+static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
+        if (op_sandbox_waits(obj))
                 op_enqueue(ud, CTL_SANDBOX, key);
 }
 
-/* Whether a Sandbox just stopped (or expired): one fewer running, room under maxRunning. */
-static bool sandbox_stopped(json_object *old_obj, json_object *new_obj) {
+bool op_sandbox_frees_room(json_object *old_obj, json_object *new_obj) {
+        if (op_str(new_obj, "metadata.deletionTimestamp"))
+                return !op_str(old_obj, "metadata.deletionTimestamp");
         const char *a = op_str(old_obj, "status.phase"), *b = op_str(new_obj, "status.phase");
         if (!old_obj || !b || (a && strcmp(a, b) == 0))
                 return false;
@@ -314,12 +317,8 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 /* the project's counts: at most one status write a second, however many sandboxes change */
                 if (ns && op_project_of_namespace(op, ns, buf, sizeof(buf)))
                         op_enqueue_after(op, CTL_PROJECT, buf, 1000000000);
-                /* room may have appeared for a sandbox waiting on its project's quota: once when a
-                 * deletion begins, once when it ends, not at each status write in between */
-                if (deleted ||
-                        (op_str(obj, "metadata.deletionTimestamp") &&
-                                !op_str(old_obj, "metadata.deletionTimestamp")) ||
-                        sandbox_stopped(old_obj, obj))
+                /* room may have appeared for a sandbox waiting on its project's quota */
+                if (deleted || op_sandbox_frees_room(old_obj, obj))
                         op_enqueue_sandboxes(op, ns, true);
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
                 if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj))) {

@@ -197,6 +197,51 @@ START_TEST(test_runtime_changes_that_matter) {
 }
 END_TEST
 
+/* Which sandboxes wait for room, and which changes of a sandbox make room: a deleting sandbox neither waits
+ * nor, after its deletion began, makes room again at each status write. */
+START_TEST(test_room_under_quota) {
+#define DELETING "\"deletionTimestamp\":\"2026-11-27T00:00:00Z\""
+        struct {
+                const char *json;
+                bool waits;
+        } w[] = {
+                {"{\"metadata\":{}}", true},
+                {"{\"metadata\":{},\"status\":{\"claimName\":\"s\",\"phase\":\"Running\"}}", false},
+                {"{\"metadata\":{},\"status\":{\"claimName\":\"s\",\"reason\":\"QuotaExceeded\"}}", true},
+                {"{\"metadata\":{" DELETING "},\"status\":{\"phase\":\"Terminating\"}}", false},
+                {"{\"metadata\":{" DELETING "},\"status\":{\"reason\":\"QuotaExceeded\"}}", false},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(w); i++) {
+                _cleanup_json_ json_object *o = test_parse(w[i].json);
+                ck_assert_msg(op_sandbox_waits(o) == w[i].waits, "%s", w[i].json);
+        }
+        struct {
+                const char *old_json, *new_json;
+                bool frees;
+        } f[] = {
+                {NULL, "{\"metadata\":{},\"status\":{\"phase\":\"Pending\"}}", false},
+                {"{\"metadata\":{},\"status\":{\"phase\":\"Running\"}}",
+                        "{\"metadata\":{},\"status\":{\"phase\":\"Stopped\"}}", true},
+                {"{\"metadata\":{},\"status\":{\"phase\":\"Running\"}}",
+                        "{\"metadata\":{},\"status\":{\"phase\":\"Expired\"}}", true},
+                {"{\"metadata\":{},\"status\":{\"phase\":\"Stopped\"}}",
+                        "{\"metadata\":{},\"status\":{\"phase\":\"Stopped\",\"reason\":\"x\"}}", false},
+                {"{\"metadata\":{},\"status\":{\"phase\":\"Running\"}}",
+                        "{\"metadata\":{" DELETING "},\"status\":{\"phase\":\"Running\"}}", true},
+                {NULL, "{\"metadata\":{" DELETING "},\"status\":{\"phase\":\"Terminating\"}}", true},
+                {"{\"metadata\":{" DELETING "},\"status\":{\"phase\":\"Running\"}}",
+                        "{\"metadata\":{" DELETING "},\"status\":{\"phase\":\"Terminating\"}}", false},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+                _cleanup_json_ json_object *o = f[i].old_json ? test_parse(f[i].old_json) : NULL;
+                _cleanup_json_ json_object *n = test_parse(f[i].new_json);
+                ck_assert_msg(
+                        op_sandbox_frees_room(o, n) == f[i].frees, "%s to %s", f[i].old_json, f[i].new_json);
+        }
+#undef DELETING
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("operator");
         TCase *tc = tcase_create("core");
@@ -207,6 +252,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_own_service_account);
         tcase_add_test(tc, test_hash_matches_agent_sandbox);
         tcase_add_test(tc, test_runtime_changes_that_matter);
+        tcase_add_test(tc, test_room_under_quota);
         suite_add_tcase(s, tc);
         return s;
 }
