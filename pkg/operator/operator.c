@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The operator's runtime: one informer per watched resource (owned children are watched through the
- * managed-by label, so the caches hold only what mbox made), a work queue per controller, and workers.
- * Informer handlers only route keys: a child's change enqueues its owner (a namespace's policy objects
- * their Project, a claim its mbox Sandbox, an agent-sandbox Sandbox its claim's mbox Sandbox, a
- * projected SandboxTemplate or pool its EnvironmentTemplate); everything else happens in reconciles,
+ * managed-by label, so the caches hold only what mbox made; agent-sandbox's Pods and PVCs through its
+ * name-hash label, metadata only), a work queue per controller, and workers. Informer handlers only route
+ * keys: a child's change enqueues its owner (a namespace's policy objects their Project, a claim its mbox
+ * Sandbox, an agent-sandbox Sandbox its claim's mbox Sandbox, a deleted Pod or PVC the sandbox waiting for
+ * it, a projected SandboxTemplate or pool its EnvironmentTemplate); everything else happens in reconciles,
  * which read the caches and write only what differs (apply.c).
  */
 #include <errno.h>
@@ -64,16 +65,23 @@ static void template_index_fn(json_object *obj, informer_emit_fn emit, void *ect
                 emit(v, ectx);
 }
 
-/* INDEX_RUNTIME of a sandbox Pod or PVC (by its label) and of an mbox Sandbox (by the agent-sandbox
- * Sandbox it recorded, or its own name, which the cold path gives the claim's Sandbox). */
-static void runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+/* INDEX_RUNTIME of a sandbox Pod or PVC (by its label), into buf; NULL when it has none. */
+static const char *pod_runtime_value(json_object *obj, char *buf, size_t size) {
         const char *ns = op_str(obj, "metadata.namespace"), *hash = op_label(obj, AS_NAME_HASH);
+        if (!ns || !hash || snprintf(buf, size, "%s/%s", ns, hash) >= (int) size)
+                return NULL;
+        return buf;
+}
+
+static void runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
         char v[300];
         (void) ud;
-        if (ns && hash && snprintf(v, sizeof(v), "%s/%s", ns, hash) < (int) sizeof(v))
+        if (pod_runtime_value(obj, v, sizeof(v)))
                 emit(v, ectx);
 }
 
+/* INDEX_RUNTIME of an mbox Sandbox: the agent-sandbox Sandbox it recorded, or its own name, which the cold
+ * path gives the claim's Sandbox. */
 static void sandbox_runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
         const char *ns = op_str(obj, "metadata.namespace"), *as_name = op_str(obj, "status.sandboxName");
         char v[300];
@@ -379,8 +387,7 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
         case RES_PVC: {
                 /* only their deletion concerns a sandbox: the last one lets its finalizer go */
                 char **keys = NULL;
-                v = op_label(obj, AS_NAME_HASH);
-                if (!deleted || !ns || !v || snprintf(buf, sizeof(buf), "%s/%s", ns, v) >= (int) sizeof(buf))
+                if (!deleted || !pod_runtime_value(obj, buf, sizeof(buf)))
                         break;
                 if (informer_index_keys(op->inf[RES_SANDBOX], INDEX_RUNTIME, buf, &keys) > 0)
                         for (char **k = keys; *k; k++)

@@ -232,7 +232,7 @@ static json_object *preview_urls(struct mbox_operator *op, const struct sandbox 
 
 static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const char *ns, const char *name,
         struct merr *err) {
-        char ckey[512], akey[512];
+        char ckey[512], akey[512], rkey[300];
         int rc;
         if (!op_has_finalizer(obj))
                 return 0;
@@ -254,9 +254,9 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
         snprintf(akey, sizeof(akey), "%s/%s", ns, as_name);
         _cleanup_json_ json_object *as = op_get(cx->op, RES_AS_SANDBOX, akey);
         size_t pods = 0, pvcs = 0;
-        if (!claim && !as && op_runtime_index_value(ns, as_name, akey, sizeof(akey))) {
-                pods = informer_index_count(cx->op->inf[RES_POD], INDEX_RUNTIME, akey);
-                pvcs = informer_index_count(cx->op->inf[RES_PVC], INDEX_RUNTIME, akey);
+        if (!claim && !as && op_runtime_index_value(ns, as_name, rkey, sizeof(rkey))) {
+                pods = informer_index_count(cx->op->inf[RES_POD], INDEX_RUNTIME, rkey);
+                pvcs = informer_index_count(cx->op->inf[RES_PVC], INDEX_RUNTIME, rkey);
         }
         if (claim || as || pods || pvcs) {
                 set_msg(&v, "waiting for %s%s%s%s to be deleted", claim ? "the claim " : "",
