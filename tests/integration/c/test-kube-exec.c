@@ -201,11 +201,13 @@ START_TEST(test_tty_resize_reaches_the_process) {
         struct kube_exec_result res;
         struct merr e = MERR_INIT;
         int in[2];
-        /* prints the terminal's size each time it changes, until the resize arrives */
+        /* prints the terminal's size each time it changes, until the resize arrives; exits 0 only after
+         * seeing it. The pause before exiting: KWOK's exec once reported the exit before the pty's last
+         * line ("50 132") reached the stream, as a process exiting at once can leave its pty unread. */
         const char *argv[] = {"sh", "-c",
                 "last=; while :; do s=$(stty size); if [ \"$s\" != \"$last\" ]; then echo \"$s\"; last=$s; "
                 "fi; "
-                "[ \"$s\" = \"50 132\" ] && exit 0; sleep 0.1; done",
+                "[ \"$s\" = \"50 132\" ] && sleep 0.5 && exit 0; sleep 0.1; done",
                 NULL};
 
         /* a terminal session has stdin; kept open until the session ends */
