@@ -385,6 +385,21 @@ START_TEST(test_index_exact_after_relist) {
 }
 END_TEST
 
+/* The cached object of ConfigMap name, which must be a PartialObjectMetadata without data (owned). */
+static json_object *get_metadata_only(struct informer *inf, const char *name) {
+        struct merr e = MERR_INIT;
+        const char *v = NULL;
+        char key[128];
+
+        snprintf(key, sizeof(key), "%s/%s", tc_ns, name);
+        json_object *got = informer_get(inf, key);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_int_eq(json_get_string(got, "kind", 0, &v, &e), 1);
+        ck_assert_str_eq(v, "PartialObjectMetadata");
+        ck_assert(!json_object_object_get_ex(got, "data", NULL));
+        return got;
+}
+
 /* A metadata-only informer: pages of PartialObjectMetadata, then watch events of the same, so the cache
  * holds names, labels and owners but never the objects' data; indexes and deletes work as for whole ones. */
 START_TEST(test_metadata_only) {
@@ -397,7 +412,6 @@ START_TEST(test_metadata_only) {
                 .on_add = on_add, .on_update = on_update, .on_delete = on_delete, .userdata = &n};
         struct merr e = MERR_INIT;
         struct expect x;
-        char key[128];
         const char *v = NULL;
 
         ck_assert_int_eq(kube_client_new(tc_config(), &c, &e), 0);
@@ -412,14 +426,9 @@ START_TEST(test_metadata_only) {
         ck_assert_uint_eq(informer_len(inf), 3);
         ck_assert_index(inf, "tier", "a", "m1 m2");
 
-        snprintf(key, sizeof(key), "%s/m1", tc_ns);
-        _cleanup_json_ json_object *listed = informer_get(inf, key);
-        ck_assert_ptr_nonnull(listed);
-        ck_assert_int_eq(json_get_string(listed, "kind", 0, &v, &e), 1);
-        ck_assert_str_eq(v, "PartialObjectMetadata");
+        _cleanup_json_ json_object *listed = get_metadata_only(inf, "m1");
         ck_assert_int_eq(json_get_string(listed, "metadata.labels.tier", 0, &v, &e), 1);
         ck_assert_str_eq(v, "a");
-        ck_assert(!json_object_object_get_ex(listed, "data", NULL));
 
         /* through the watch: a label change moves the key between index values, a delete removes it */
         patch_cm(c, "m2", "{\"metadata\":{\"labels\":{\"tier\":\"b\"}},\"data\":{\"k\":\"v\"}}");
@@ -429,12 +438,7 @@ START_TEST(test_metadata_only) {
                 atomic_load(&n.updates), atomic_load(&n.deletes));
         ck_assert_index(inf, "tier", "a", "m1");
         ck_assert_index(inf, "tier", "b", "m2");
-        snprintf(key, sizeof(key), "%s/m2", tc_ns);
-        _cleanup_json_ json_object *watched = informer_get(inf, key);
-        ck_assert_ptr_nonnull(watched);
-        ck_assert_int_eq(json_get_string(watched, "kind", 0, &v, &e), 1);
-        ck_assert_str_eq(v, "PartialObjectMetadata");
-        ck_assert(!json_object_object_get_ex(watched, "data", NULL));
+        json_object_put(get_metadata_only(inf, "m2"));
 }
 END_TEST
 
