@@ -126,7 +126,7 @@ static const struct api_source source = {.resource = "objecthistories",
         .token = "h1.",
         .c_rv = C_ID,
         .c_type = -1, /* a new state is a new record */
-        .initial_is_history = true,
+        .history = true,
         .record = record,
         .table = table};
 

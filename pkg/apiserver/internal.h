@@ -107,6 +107,7 @@ struct api_query {
         struct buf where;
         char *params[API_QUERY_MAX_PARAMS];
         int n;
+        long long snapshot; /* a later page of a history: the version of its first page, else 0 */
 };
 struct api_field {
         const char *name, *sql; /* "object.kind", "kind"; the table ends with {NULL} */
@@ -128,11 +129,13 @@ struct api_source {
         const char *name_col;        /* the column of metadata.name (api_serve()) */
         const char *newest;          /* SQL: the newest version */
         const struct api_field *fields;
-        const char *labels;      /* SQL of the jsonb labels */
-        const char *time;        /* the column since/until select on, or NULL */
-        const char *token;       /* continue tokens start with it: "h1." */
-        int c_rv, c_type;        /* result columns: the version; the watch event's type (-1: all are ADDED) */
-        bool initial_is_history; /* sendInitialEvents sends every change (not the records a list shows) */
+        const char *labels; /* SQL of the jsonb labels */
+        const char *time;   /* the column since/until select on, or NULL */
+        const char *token;  /* continue tokens start with it: "h1." */
+        int c_rv, c_type;   /* result columns: the version; the watch event's type (-1: all are ADDED) */
+        /* each record is a change, never modified: sendInitialEvents sends every change (not the records a
+         * list shows), and the pages of a list are one snapshot */
+        bool history;
         json_object *(*record)(PGresult *res, int row);
         json_object *(*table)(PGresult *res, int from, int to);
 };

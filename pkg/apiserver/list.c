@@ -3,7 +3,9 @@
  * get and list of a kind whose records are rows numbered by a version column (struct api_source): list
  * takes label and field selectors, since/until (when the kind has a time), limit and continue; answers are
  * the object, the list with its resourceVersion (the newest version, read before the rows, so a watch from
- * it misses nothing) or a Table.
+ * it misses nothing) or a Table. The pages of a history's list are one snapshot, as Kubernetes' are: its
+ * continue tokens carry the first page's version, and later pages show nothing newer. Records that change
+ * (artifacts, task outputs) are shown as they are when each page is read.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +33,27 @@ int api_query_cond(struct api_query *q, const char *lhs, const char *value) {
         return 0;
 }
 
+/* A continue token: <src->token><the last version it showed>, and for a history .<its snapshot>. */
+static int parse_token(
+        const struct api_source *src, const char *token, long long *after, long long *snapshot) {
+        size_t tl = strlen(src->token);
+        char num[24];
+        if (strncmp(token, src->token, tl) != 0)
+                return -EINVAL;
+        token += tl;
+        size_t n = strcspn(token, ".");
+        if (n >= sizeof(num) || (src->history != (token[n] == '.')))
+                return -EINVAL;
+        memcpy(num, token, n);
+        num[n] = '\0';
+        if (!api_parse_num(num, 1, 999999999999999999LL, after))
+                return -EINVAL;
+        if (src->history &&
+                (!api_parse_num(token + n + 1, 1, 999999999999999999LL, snapshot) || *snapshot < *after))
+                return -EINVAL;
+        return 0;
+}
+
 int api_list_query(
         struct httpd_request *req, const struct api_source *src, struct api_query *q, long long *limit) {
         const char *ls = httpd_request_query(req, "labelSelector"),
@@ -48,10 +71,7 @@ int api_list_query(
         }
         if (*limit == 0 || *limit > PAGE_MAX)
                 *limit = PAGE_MAX;
-        size_t tl = strlen(src->token);
-        if (cont && *cont &&
-                (strncmp(cont, src->token, tl) != 0 ||
-                        !api_parse_num(cont + tl, 1, 999999999999999999LL, &after))) {
+        if (cont && *cont && parse_token(src, cont, &after, &q->snapshot) < 0) {
                 httpd_respond_status(req, 400, "BadRequest",
                         "continue: the token is not one this server gave out; list again without it");
                 return -EINVAL;
@@ -80,10 +100,13 @@ int api_list_query(
                 if (api_query_cond(q, fmt, times[i]) < 0)
                         goto too_long;
         }
-        if (after) {
+        const long long bounds[] = {after, q->snapshot};
+        for (size_t i = 0; i < 2; i++) {
                 char a[24];
-                snprintf(a, sizeof(a), "%lld", after);
-                snprintf(fmt, sizeof(fmt), "%s >", src->rv);
+                if (!bounds[i])
+                        continue;
+                snprintf(a, sizeof(a), "%lld", bounds[i]);
+                snprintf(fmt, sizeof(fmt), "%s %s", src->rv, i ? "<=" : ">");
                 if (api_query_cond(q, fmt, a) < 0)
                         goto too_long;
         }
@@ -129,9 +152,11 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         /* the version and the rows from one snapshot: the list is exactly what its resourceVersion says
          * (changes commit in version order), so a watch from it neither misses nor repeats a change */
         PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-        PGresult *res = name ? NULL : PQexec(conn, src->newest);
+        PGresult *res = name || q->snapshot ? NULL : PQexec(conn, src->newest);
         if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
                 snprintf(rv, sizeof(rv), "%s", PQgetvalue(res, 0, 0));
+        else if (q->snapshot)
+                snprintf(rv, sizeof(rv), "%lld", q->snapshot);
         PQclear(res);
         res = PQexecParams(conn, buf_str(&sql), q->n, NULL, (const char *const *) q->params, NULL, NULL, 0);
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
@@ -149,7 +174,9 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         } else {
                 char token[64] = "";
                 if (rows > n)
-                        snprintf(token, sizeof(token), "%s%s", src->token, PQgetvalue(res, n - 1, src->c_rv));
+                        snprintf(token, sizeof(token), "%s%s%s%s", src->token,
+                                PQgetvalue(res, n - 1, src->c_rv), src->history ? "." : "",
+                                src->history ? rv : "");
                 _cleanup_json_ json_object *out = NULL;
                 if (api_wants_table(req))
                         out = src->table(res, 0, n);

@@ -219,7 +219,8 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
         const char *rv = httpd_request_query(req, "resourceVersion"),
                    *initial = httpd_request_query(req, "sendInitialEvents"),
                    *timeout = httpd_request_query(req, "timeoutSeconds"),
-                   *bookmarks = httpd_request_query(req, "allowWatchBookmarks");
+                   *bookmarks = httpd_request_query(req, "allowWatchBookmarks"),
+                   *cont = httpd_request_query(req, "continue");
         long long limit, secs = 1800, start = -1;
         bool send_initial = initial && strcmp(initial, "true") == 0;
         struct watch *w = calloc(1, sizeof(*w));
@@ -243,6 +244,9 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
         else if (send_initial && start >= 0)
                 httpd_respond_status(
                         req, 400, "BadRequest", "sendInitialEvents needs resourceVersion \"\" or \"0\"");
+        else if (cont && *cont)
+                httpd_respond_status(req, 400, "BadRequest",
+                        "continue: a watch starts from a resourceVersion, not from a page of a list");
         else if (api_list_query(req, src, &w->q, &limit) < 0)
                 ; /* answered */
         else if (ns && api_query_cond(&w->q, "namespace =", ns) < 0)
@@ -256,8 +260,8 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
                  * a history's are all of it with sendInitialEvents (from version 0 on), none without. */
                 if (start >= 0)
                         w->last = start;
-                else if (!(send_initial && src->initial_is_history) &&
-                         watch_start(req, w, send_initial || !src->initial_is_history) < 0) {
+                else if (!(send_initial && src->history) &&
+                         watch_start(req, w, send_initial || !src->history) < 0) {
                         watch_free(w);
                         return;
                 }

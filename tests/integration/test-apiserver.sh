@@ -254,16 +254,25 @@ test_history_of_a_sandbox() {
         # labels of the state: the claim carries the operator's label
         assert_contains "$(history "$ns" "labelSelector=app.kubernetes.io/managed-by%3Dmbox-operator,mbox.dev/sandbox%20in%20(s1)")" \
                 "ADDED" "label selector"
-        # pages: limit and continue give every state exactly once
-        local all paged token q
-        all=$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories" | jq -r '.items[].metadata.name')
-        paged="" token=""
-        while :; do
-                q=$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories?limit=3${token:+&continue=$token}")
+        # pages: limit and continue give every state exactly once, as of the first page (a state stored
+        # after it is not in the later pages, as in Kubernetes, so a watch from the list's version gets it)
+        local all paged token q first first_token rv base="/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories"
+        first=$(kubectl get --raw "$base?limit=3")
+        rv=$(jq -r .metadata.resourceVersion <<<"$first")
+        paged=$(jq -r '.items[].metadata.name' <<<"$first")$'\n'
+        token=$(jq -r '.metadata.continue // ""' <<<"$first")
+        [ -n "$token" ] || fail "a namespace with more than 3 states gives a continue token"
+        first_token=$token
+        kubectl -n "$ns" label environmenttemplates box paged=yes >/dev/null
+        newer() { kubectl get --raw "$base" | jq -e --argjson rv "$rv" 'any(.items[]; (.metadata.resourceVersion | tonumber) > $rv)' >/dev/null; }
+        wait_for "a state newer than the first page" 20 newer
+        while [ -n "$token" ]; do
+                q=$(kubectl get --raw "$base?limit=3&continue=$token")
+                assert_eq "$rv" "$(jq -r .metadata.resourceVersion <<<"$q")" "a later page's resourceVersion is the first page's"
                 paged+=$(jq -r '.items[].metadata.name' <<<"$q")$'\n'
                 token=$(jq -r '.metadata.continue // ""' <<<"$q")
-                [ -n "$token" ] || break
         done
+        all=$(kubectl get --raw "$base" | jq -r --argjson rv "$rv" '.items[] | select((.metadata.resourceVersion | tonumber) <= $rv) | .metadata.name')
         assert_eq "$all" "$(grep . <<<"$paged")" "pages of 3"
         assert_eq "$(head -n 1 <<<"$all")" "$(kubectl -n "$ns" get objecthistory "$(head -n 1 <<<"$all")" -o jsonpath='{.metadata.name}')" "get by name"
 
@@ -278,7 +287,7 @@ test_history_of_a_sandbox() {
 
         # bad requests are 400 Status answers that say what is wrong
         bad_requests "$ns" "labelSelector=a%20in%20(b," "fieldSelector=spec.x%3Dy" "continue=garbage" "limit=-1" \
-                "since=yesterday" "labelSelector=%3Dx"
+                "since=yesterday" "labelSelector=%3Dx" "continue=h1.5" "continue=h1.9.5" "watch=true&continue=$first_token"
         assert_contains "$(kubectl -n "$ns" get objecthistories --field-selector spec.x=y 2>&1)" "field label not supported: spec.x" "kubectl shows the reason"
 }
 
