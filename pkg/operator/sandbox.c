@@ -497,8 +497,6 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 snprintf(buf, sizeof(buf), "%s/%s", ns, as_name);
                 as = op_get(op, RES_AS_SANDBOX, buf);
         }
-        bool was_stopped =
-                strcmp(op_str(obj, "status.phase") ? op_str(obj, "status.phase") : "", "Stopped") == 0;
         if (as && want_running) {
                 const char *mode = op_str(as, "spec.operatingMode");
                 if (mode && strcmp(mode, "Suspended") == 0) {
@@ -609,7 +607,6 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         if (phase_changed && strcmp(v.phase, "Starting") != 0)
                 op_event(cx, obj, strcmp(v.phase, "Failed") == 0 ? "Warning" : "Normal", v.phase, "%s",
                         v.message);
-        (void) was_stopped;
 
         /* idle timeout and stopped retention */
         int64_t next = 0;
