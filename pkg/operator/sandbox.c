@@ -157,9 +157,9 @@ static int64_t min_dur(int64_t a, int64_t b) {
 
 /* ---- status ---- */
 
-static int write_status(struct op_ctx *cx, json_object *obj, const struct sandbox *sb, const struct view *v,
-        json_object *claim_ports, const struct timestamp *started, const struct timestamp *stopped,
-        const struct timestamp *activity, const struct timestamp *expires, struct merr *err) {
+static int write_status(struct op_ctx *cx, json_object *obj, const struct view *v, json_object *claim_ports,
+        const struct timestamp *started, const struct timestamp *stopped, const struct timestamp *activity,
+        const struct timestamp *expires, struct merr *err) {
         int64_t gen = 0;
         json_object *old = NULL;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
@@ -203,7 +203,6 @@ static int write_status(struct op_ctx *cx, json_object *obj, const struct sandbo
                 v->runtime_projected ? "SandboxClaim created through the template's warm pool" : v->message,
                 gen);
         json_object_object_add(st, "conditions", conds);
-        (void) sb;
         return op_write_status(cx, RES_SANDBOX, obj, st, err);
 }
 
@@ -264,7 +263,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
                 /* each of them wakes this sandbox when it goes (route()); the look every 10 s covers an
                  * agent-sandbox Sandbox that names no claim as its owner */
                 cx->requeue_after_ns = 10 * NS_PER_S;
-                rc = write_status(cx, obj, NULL, &v, NULL, NULL, NULL, NULL, NULL, err);
+                rc = write_status(cx, obj, &v, NULL, NULL, NULL, NULL, NULL, err);
                 return rc < 0 ? rc : 0;
         }
         rc = op_set_finalizer(cx, RES_SANDBOX, obj, false, err);
@@ -278,14 +277,14 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
 
 /* ---- the reconcile ---- */
 
-static int waiting(struct op_ctx *cx, json_object *obj, const struct sandbox *sb, struct view *v,
-        const char *reason, bool warn, struct merr *err) {
+static int waiting(struct op_ctx *cx, json_object *obj, struct view *v, const char *reason, bool warn,
+        struct merr *err) {
         const char *old_reason = op_str(obj, "status.reason");
         v->phase = "Pending";
         v->reason = reason;
         if (warn && (!old_reason || strcmp(old_reason, reason) != 0))
                 op_event(cx, obj, "Warning", reason, "%s", v->message);
-        int rc = write_status(cx, obj, sb, v, NULL, NULL, NULL, NULL, NULL, err);
+        int rc = write_status(cx, obj, v, NULL, NULL, NULL, NULL, NULL, err);
         return rc < 0 ? rc : 0;
 }
 
@@ -332,7 +331,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 set_msg(&v, "%s", merr_msg(&perr));
                 v.phase = "Failed";
                 v.reason = "InvalidSpec";
-                rc = write_status(cx, obj, NULL, &v, NULL, NULL, NULL, NULL, NULL, err);
+                rc = write_status(cx, obj, &v, NULL, NULL, NULL, NULL, NULL, err);
                 return rc < 0 ? rc : 0;
         }
 
@@ -350,21 +349,21 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         "namespace %s belongs to no mbox Project: create a Project with spec.namespace: %s",
                         ns, ns);
                 v.admitted_reason = v.runtime_reason = "ProjectNotFound";
-                return claim ? 0 : waiting(cx, obj, sb, &v, "ProjectNotFound", true, err);
+                return claim ? 0 : waiting(cx, obj, &v, "ProjectNotFound", true, err);
         }
         v.project = pname;
         if (sb->spec.project_ref_name && strcmp(sb->spec.project_ref_name, pname) != 0) {
                 set_msg(&v, "spec.projectRef names project %s, but namespace %s belongs to project %s",
                         sb->spec.project_ref_name, ns, pname);
                 v.admitted_reason = v.runtime_reason = "ProjectMismatch";
-                return claim ? 0 : waiting(cx, obj, sb, &v, "ProjectMismatch", true, err);
+                return claim ? 0 : waiting(cx, obj, &v, "ProjectMismatch", true, err);
         }
         _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
         _cleanup_(project_freep) struct project *p = NULL;
         if (!pobj || project_from_json(pobj, &p, &perr) < 0 || op_str(pobj, "metadata.deletionTimestamp")) {
                 set_msg(&v, "project %s %s", pname, pobj ? "is being deleted or invalid" : "does not exist");
                 v.admitted_reason = v.runtime_reason = "ProjectNotFound";
-                return claim ? 0 : waiting(cx, obj, sb, &v, "ProjectNotFound", true, err);
+                return claim ? 0 : waiting(cx, obj, &v, "ProjectNotFound", true, err);
         }
 
         /* the template: spec.templateRef, else the project's default; local or library only */
@@ -378,7 +377,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         if (!tname) {
                 set_msg(&v, "spec.templateRef is not set and project %s has no spec.defaultTemplate", pname);
                 v.admitted_reason = v.runtime_reason = "TemplateNotSpecified";
-                return claim ? 0 : waiting(cx, obj, sb, &v, "TemplateNotSpecified", true, err);
+                return claim ? 0 : waiting(cx, obj, &v, "TemplateNotSpecified", true, err);
         }
         v.template_name = tname;
         v.template_ns = tns;
@@ -389,7 +388,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         "library namespace %s",
                         tns, tname, ns, op->opt.library_namespace);
                 v.admitted_reason = v.runtime_reason = "TemplateNotAllowed";
-                return claim ? 0 : waiting(cx, obj, sb, &v, "TemplateNotAllowed", true, err);
+                return claim ? 0 : waiting(cx, obj, &v, "TemplateNotAllowed", true, err);
         }
         snprintf(tkey, sizeof(tkey), "%s/%s", tns, tname);
         _cleanup_json_ json_object *tobj = op_get(op, RES_TEMPLATE, tkey);
@@ -397,7 +396,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         if (!claim && (!tobj || template_from_json(tobj, &t, &perr) < 0)) {
                 set_msg(&v, "EnvironmentTemplate %s not found in namespace %s", tname, tns);
                 v.admitted_reason = v.runtime_reason = "TemplateNotFound";
-                return waiting(cx, obj, sb, &v, "TemplateNotFound", true, err);
+                return waiting(cx, obj, &v, "TemplateNotFound", true, err);
         }
 
         bool want_running = wants_running(obj);
@@ -430,14 +429,14 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 if (op_policy_problem(p, t, ns, tns, tname, &policy_reason, buf, sizeof(buf))) {
                         set_msg(&v, "%s", buf);
                         v.admitted_reason = v.runtime_reason = policy_reason;
-                        return waiting(cx, obj, sb, &v, policy_reason, true, err);
+                        return waiting(cx, obj, &v, policy_reason, true, err);
                 }
                 const char *sa = runtime_own_sa(sb->spec.service_account_name);
                 if (sa && (rc = service_account_missing(cx, ns, sa, &v, err)) != 0) {
                         if (rc < 0)
                                 return rc;
                         cx->requeue_after_ns = 5 * NS_PER_S; /* the account's creation is not watched */
-                        return waiting(cx, obj, sb, &v, v.admitted_reason, true, err);
+                        return waiting(cx, obj, &v, v.admitted_reason, true, err);
                 }
                 rc = runtime_project(cx, t, tobj, ns, sa, pool, sizeof(pool), err);
                 if (rc < 0)
@@ -459,7 +458,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                         set_msg(&v, "%s", why);
                         v.admitted_reason = v.runtime_reason = "QuotaExceeded";
                         v.ready_reason = "QuotaExceeded";
-                        return waiting(cx, obj, sb, &v, "QuotaExceeded", true, err);
+                        return waiting(cx, obj, &v, "QuotaExceeded", true, err);
                 }
                 char version[9];
                 _cleanup_json_ json_object *c = NULL;
@@ -512,7 +511,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                 v.reason = "QuotaExceeded";
                                 v.admitted = false;
                                 v.admitted_reason = "QuotaExceeded";
-                                rc = write_status(cx, obj, sb, &v, NULL, &started, &stopped, &activity,
+                                rc = write_status(cx, obj, &v, NULL, &started, &stopped, &activity,
                                         max_life ? &expires : NULL, err);
                                 return rc < 0 ? rc : 0;
                         }
@@ -621,7 +620,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                                                     : "the idle timeout");
                         v.reason = "IdleTimeout";
                         set_msg(&v, "stopped after the idle timeout");
-                        rc = write_status(cx, obj, sb, &v, NULL, &started, &stopped, &activity,
+                        rc = write_status(cx, obj, &v, NULL, &started, &stopped, &activity,
                                 max_life ? &expires : NULL, err);
                         if (rc >= 0)
                                 rc = op_patch(
@@ -652,7 +651,6 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 cx->requeue_after_ns = next + NS_PER_S / 10;
 
         _cleanup_json_ json_object *urls = strcmp(v.phase, "Running") == 0 ? preview_urls(op, sb, ns) : NULL;
-        rc = write_status(
-                cx, obj, sb, &v, urls, &started, &stopped, &activity, max_life ? &expires : NULL, err);
+        rc = write_status(cx, obj, &v, urls, &started, &stopped, &activity, max_life ? &expires : NULL, err);
         return rc < 0 ? rc : 0;
 }
