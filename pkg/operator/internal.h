@@ -40,6 +40,11 @@
 /* Pods and PVCs by "<namespace>/<AS_NAME_HASH>", and mbox Sandboxes by the same value for their
  * agent-sandbox Sandbox, so that a deleted Pod or PVC wakes the sandbox waiting for it */
 #define INDEX_RUNTIME "runtime"
+/* mbox Sandboxes by "<namespace>", "<namespace>/<phase>" and "<phase>" (phases are capitalised, namespaces
+ * never are): the project's counts and the phase gauges without reading each sandbox */
+#define INDEX_PHASE "phase"
+/* mbox Sandboxes that wait for room in their project (op_sandbox_waits()), by "<namespace>" */
+#define INDEX_WAITING "waiting"
 
 enum op_res {
         RES_PROJECT,

@@ -92,6 +92,26 @@ static void sandbox_runtime_index_fn(json_object *obj, informer_emit_fn emit, vo
                 emit(v, ectx);
 }
 
+static void sandbox_phase_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        const char *ns = op_str(obj, "metadata.namespace"), *phase = op_str(obj, "status.phase");
+        char v[300];
+        (void) ud;
+        if (phase)
+                emit(phase, ectx);
+        if (!ns)
+                return;
+        emit(ns, ectx);
+        if (phase && snprintf(v, sizeof(v), "%s/%s", ns, phase) < (int) sizeof(v))
+                emit(v, ectx);
+}
+
+static void sandbox_waiting_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
+        const char *ns = op_str(obj, "metadata.namespace");
+        (void) ud;
+        if (ns && op_sandbox_waits(obj))
+                emit(ns, ectx);
+}
+
 /* The event recorder's sender reports what the API server refused (Events are written in the background). */
 static void event_failed(const char *reason, int error, const char *message, void *ud) {
         (void) ud;
@@ -203,11 +223,6 @@ bool op_sandbox_waits(json_object *obj) {
         return !op_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0);
 }
 
-static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
-        if (op_sandbox_waits(obj))
-                op_enqueue(ud, CTL_SANDBOX, key);
-}
-
 bool op_sandbox_frees_room(json_object *old_obj, json_object *new_obj) {
         if (op_str(new_obj, "metadata.deletionTimestamp"))
                 return !op_str(old_obj, "metadata.deletionTimestamp");
@@ -217,9 +232,24 @@ bool op_sandbox_frees_room(json_object *old_obj, json_object *new_obj) {
         return strcmp(b, "Stopped") == 0 || strcmp(b, "Expired") == 0;
 }
 
+static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
+        if (op_sandbox_waits(obj))
+                op_enqueue(ud, CTL_SANDBOX, key);
+}
+
 void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only) {
-        informer_foreach(
-                op->inf[RES_SANDBOX], ns, waiting_only ? enqueue_waiting_fn : enqueue_sandbox_fn, op);
+        char **keys = NULL;
+        if (!waiting_only || !ns) {
+                informer_foreach(
+                        op->inf[RES_SANDBOX], ns, waiting_only ? enqueue_waiting_fn : enqueue_sandbox_fn, op);
+                return;
+        }
+        /* a namespace's waiting sandboxes come from an index: a deletion wakes them without a scan */
+        if (informer_index_keys(op->inf[RES_SANDBOX], INDEX_WAITING, ns, &keys) < 0)
+                return;
+        for (char **k = keys; *k; k++)
+                op_enqueue(op, CTL_SANDBOX, *k);
+        informer_keys_free(keys);
 }
 
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size) {
@@ -536,6 +566,11 @@ int operator_new(
         if (rc >= 0)
                 rc = informer_add_index(
                         op->inf[RES_SANDBOX], INDEX_RUNTIME, sandbox_runtime_index_fn, NULL, err);
+        if (rc >= 0)
+                rc = informer_add_index(op->inf[RES_SANDBOX], INDEX_PHASE, sandbox_phase_index_fn, NULL, err);
+        if (rc >= 0)
+                rc = informer_add_index(
+                        op->inf[RES_SANDBOX], INDEX_WAITING, sandbox_waiting_index_fn, NULL, err);
         if (rc < 0)
                 goto fail;
 
@@ -705,34 +740,17 @@ static void enqueue_all_fn(const char *key, json_object *obj, void *ud) {
                         op_enqueue(r->op, c, key);
 }
 
-struct phase_count {
-        const char *phase;
-        double n;
-};
-
-static void count_phase_fn(const char *key, json_object *obj, void *ud) {
-        struct phase_count *pc = ud;
-        const char *p = op_str(obj, "status.phase");
-        (void) key;
-        for (; pc->phase; pc++)
-                if (p && strcmp(pc->phase, p) == 0) {
-                        pc->n++;
-                        return;
-                }
-        pc->n++; /* the terminator row counts those without a phase yet */
-}
-
 static void update_gauges(struct mbox_operator *op) {
         if (!op->metrics)
                 return;
         for (int c = 0; c < CTL__MAX; c++)
                 metric_set(op->m_queue_depth, (const char *const[]){ctl_names[c], NULL},
                         (double) workqueue_len(op->queue[c]));
-        struct phase_count pc[] = {{"Pending", 0}, {"Starting", 0}, {"Running", 0}, {"Stopping", 0},
-                {"Stopped", 0}, {"Failed", 0}, {"Expired", 0}, {"Terminating", 0}, {NULL, 0}};
-        informer_foreach(op->inf[RES_SANDBOX], NULL, count_phase_fn, pc);
-        for (size_t i = 0; pc[i].phase; i++)
-                metric_set(op->m_sandboxes, (const char *const[]){pc[i].phase, NULL}, pc[i].n);
+        static const char *const phases[] = {
+                "Pending", "Starting", "Running", "Stopping", "Stopped", "Failed", "Expired", "Terminating"};
+        for (size_t i = 0; i < ARRAY_SIZE(phases); i++)
+                metric_set(op->m_sandboxes, (const char *const[]){phases[i], NULL},
+                        (double) informer_index_count(op->inf[RES_SANDBOX], INDEX_PHASE, phases[i]));
 }
 
 static void leader_started(void *ud) {

@@ -254,10 +254,15 @@ static void count_fn(const char *key, json_object *obj, void *ud) {
 
 static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, bool ready, const char *reason,
         const char *message, struct merr *err) {
-        struct counts sb = {0}, tpl = {0};
+        struct counts tpl = {0};
         int64_t gen = 0;
         json_object *old = NULL;
-        informer_foreach(cx->op->inf[RES_SANDBOX], ns, count_fn, &sb);
+        char running[320];
+        snprintf(running, sizeof(running), "%s/Running", ns);
+        /* from the index: this runs once a second while sandboxes change, and a namespace may hold
+         * thousands of them */
+        size_t sandboxes = informer_index_count(cx->op->inf[RES_SANDBOX], INDEX_PHASE, ns),
+               running_sandboxes = informer_index_count(cx->op->inf[RES_SANDBOX], INDEX_PHASE, running);
         informer_foreach(cx->op->inf[RES_TEMPLATE], ns, count_fn, &tpl);
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
         json_pointer_get(obj, "/status/conditions", &old);
@@ -265,8 +270,8 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, boo
         json_object *conds = json_object_new_array();
         json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
         json_object_object_add(st, "namespace", json_object_new_string(ns));
-        json_object_object_add(st, "sandboxes", json_object_new_int64(sb.all));
-        json_object_object_add(st, "runningSandboxes", json_object_new_int64(sb.running));
+        json_object_object_add(st, "sandboxes", json_object_new_int64((int64_t) sandboxes));
+        json_object_object_add(st, "runningSandboxes", json_object_new_int64((int64_t) running_sandboxes));
         json_object_object_add(st, "templates", json_object_new_int64(tpl.all));
         op_condition(conds, old, "Ready", ready, reason, message, gen);
         json_object_object_add(st, "conditions", conds);

@@ -79,12 +79,18 @@ test_stop_start_delete() {
         template "$ns" box "  storage: {size: 1Gi}"
         sandbox "$ns" s1
         wait_for "s1 Running" 60 phase_is "$ns" s1 Running
+        # the project counts its sandboxes, and /metrics has them by phase (updated every 2 s)
+        counts() { [ "$(kubectl get mproj "$p" -o jsonpath='{.status.sandboxes}/{.status.runningSandboxes}')" = "$1" ]; }
+        wait_for "project status: 1 sandbox, 1 running" 20 counts 1/1
+        gauge() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -q "^mbox_operator_sandboxes{phase=\"Running\"} [1-9]"; }
+        wait_for "mbox_operator_sandboxes{phase=\"Running\"} counts s1" 10 gauge
         local pvc pvc_uid
         pvc=$(kubectl -n "$ns" get pvc -o name | head -n 1)
         pvc_uid=$(kubectl -n "$ns" get "$pvc" -o jsonpath='{.metadata.uid}')
 
         kubectl -n "$ns" patch sandboxes.mbox.dev s1 --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
         wait_for "s1 Stopped" 30 phase_is "$ns" s1 Stopped
+        wait_for "project status: 1 sandbox, none running" 20 counts 1/0
         assert_eq 0 "$(count "$ns" pods)" "pods of a stopped sandbox"
         assert_eq "$pvc_uid" "$(kubectl -n "$ns" get "$pvc" -o jsonpath='{.metadata.uid}')" "PVC kept while stopped"
 
