@@ -132,6 +132,7 @@ drive() { # drive PREFIX ARGS...: runs the driver, sets PREFIX<key> for each key
 }
 
 APISERVER_PID=$(cat "$MBOX_STATE_DIR/pids/kube-apiserver.pid" 2>/dev/null || true)
+cpu_of() { if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then cpu_s "$1"; else echo 0; fi; }
 settle() { # PREFIX: waits until kube-apiserver uses under 15% of a CPU over 5 s (at most 600 s); sets PREFIX_settle_s
         local t0 a b i
         t0=$(date +%s)
@@ -217,7 +218,13 @@ burst() { # SIDE TURN: one burst of N on SIDE (raw or mb), then its deletion; se
         settled=${v}_settle_s
         say "1. $N $what in a burst ($PAR in flight), turn $2 (the API server settled in ${!settled} s)"
         mark "$v"
+        local api0 op0 as0
+        api0=$(cpu_of "$APISERVER_PID") op0=$(cpu_of "$OPPID") as0=$(cpu_of "$ASPID")
         drive "${v}_" burst "$kind" "$ns" "$N" "$template" "$PAR"
+        # CPU-seconds each process used from the first create to the last object ready
+        eval "${v}_cpu_api=$(awk -v a="$api0" -v b="$(cpu_of "$APISERVER_PID")" 'BEGIN {printf "%.1f", b - a}')"
+        eval "${v}_cpu_op=$(awk -v a="$op0" -v b="$(cpu_of "$OPPID")" 'BEGIN {printf "%.1f", b - a}')"
+        eval "${v}_cpu_as=$(awk -v a="$as0" -v b="$(cpu_of "$ASPID")" 'BEGIN {printf "%.1f", b - a}')"
         ready=${v}_all_ready_s
         say "   all Running/Ready in ${!ready} s; deleting them"
         drive "${v}del_" clean "$ns" "$kind"
@@ -293,6 +300,13 @@ printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  in the order raw, mbox, mbox, ra
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  same bursts: p50 of each object's time to Running/Ready, s" \
         "$(turns "$mb1_p50_ready_s" "$mb2_p50_ready_s")" "$(turns "$raw1_p50_ready_s" "$raw2_p50_ready_s")" \
         "$(ratio "$mb_p50" "$raw_p50")" ""
+printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  same bursts: kube-apiserver CPU-seconds" \
+        "$(turns "$mb1_cpu_api" "$mb2_cpu_api")" "$(turns "$raw1_cpu_api" "$raw2_cpu_api")" \
+        "$(ratio "$(mean "$mb1_cpu_api" "$mb2_cpu_api")" "$(mean "$raw1_cpu_api" "$raw2_cpu_api")")" ""
+printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  same bursts: agent-sandbox controller CPU-seconds" \
+        "$(turns "$mb1_cpu_as" "$mb2_cpu_as")" "$(turns "$raw1_cpu_as" "$raw2_cpu_as")" "" ""
+printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  same bursts: mbox-operator CPU-seconds" \
+        "$(turns "$mb1_cpu_op" "$mb2_cpu_op")" "$(turns "$raw1_cpu_op" "$raw2_cpu_op")" "" ""
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  before each: waited for the API server to settle, s" \
         "$mb1_settle_s, $mb2_settle_s" "$raw1_settle_s, $raw2_settle_s" "" ""
 printf '%-60s | %-22s | %-30s | %-6s | %s\n' "  same bursts: all creates answered, s" \
