@@ -237,19 +237,22 @@ static void enqueue_waiting_fn(const char *key, json_object *obj, void *ud) {
                 op_enqueue(ud, CTL_SANDBOX, key);
 }
 
-void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only) {
+/* Enqueues the mbox Sandboxes that have value in index, without reading them. */
+static void enqueue_sandboxes_by(struct mbox_operator *op, const char *index, const char *value) {
         char **keys = NULL;
-        if (!waiting_only || !ns) {
+        if (informer_index_keys(op->inf[RES_SANDBOX], index, value, &keys) > 0)
+                for (char **k = keys; *k; k++)
+                        op_enqueue(op, CTL_SANDBOX, *k);
+        informer_keys_free(keys);
+}
+
+void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only) {
+        /* a namespace's waiting sandboxes come from an index: a deletion wakes them without a scan */
+        if (waiting_only && ns)
+                enqueue_sandboxes_by(op, INDEX_WAITING, ns);
+        else
                 informer_foreach(
                         op->inf[RES_SANDBOX], ns, waiting_only ? enqueue_waiting_fn : enqueue_sandbox_fn, op);
-                return;
-        }
-        /* a namespace's waiting sandboxes come from an index: a deletion wakes them without a scan */
-        if (informer_index_keys(op->inf[RES_SANDBOX], INDEX_WAITING, ns, &keys) < 0)
-                return;
-        for (char **k = keys; *k; k++)
-                op_enqueue(op, CTL_SANDBOX, *k);
-        informer_keys_free(keys);
 }
 
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size) {
@@ -414,17 +417,11 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                         op_enqueue(op, CTL_SANDBOX, buf);
                 break;
         case RES_POD:
-        case RES_PVC: {
+        case RES_PVC:
                 /* only their deletion concerns a sandbox: the last one lets its finalizer go */
-                char **keys = NULL;
-                if (!deleted || !pod_runtime_value(obj, buf, sizeof(buf)))
-                        break;
-                if (informer_index_keys(op->inf[RES_SANDBOX], INDEX_RUNTIME, buf, &keys) > 0)
-                        for (char **k = keys; *k; k++)
-                                op_enqueue(op, CTL_SANDBOX, *k);
-                informer_keys_free(keys);
+                if (deleted && pod_runtime_value(obj, buf, sizeof(buf)))
+                        enqueue_sandboxes_by(op, INDEX_RUNTIME, buf);
                 break;
-        }
         default:
                 break;
         }
@@ -558,21 +555,23 @@ int operator_new(
                 if (rc < 0)
                         goto fail;
         }
-        rc = informer_add_index(op->inf[RES_AS_TEMPLATE], INDEX_TEMPLATE, template_index_fn, NULL, err);
-        if (rc >= 0)
-                rc = informer_add_index(op->inf[RES_POD], INDEX_RUNTIME, runtime_index_fn, NULL, err);
-        if (rc >= 0)
-                rc = informer_add_index(op->inf[RES_PVC], INDEX_RUNTIME, runtime_index_fn, NULL, err);
-        if (rc >= 0)
-                rc = informer_add_index(
-                        op->inf[RES_SANDBOX], INDEX_RUNTIME, sandbox_runtime_index_fn, NULL, err);
-        if (rc >= 0)
-                rc = informer_add_index(op->inf[RES_SANDBOX], INDEX_PHASE, sandbox_phase_index_fn, NULL, err);
-        if (rc >= 0)
-                rc = informer_add_index(
-                        op->inf[RES_SANDBOX], INDEX_WAITING, sandbox_waiting_index_fn, NULL, err);
-        if (rc < 0)
-                goto fail;
+        static const struct {
+                enum op_res res;
+                const char *name;
+                informer_index_fn fn;
+        } indexes[] = {
+                {RES_AS_TEMPLATE, INDEX_TEMPLATE, template_index_fn},
+                {RES_POD, INDEX_RUNTIME, runtime_index_fn},
+                {RES_PVC, INDEX_RUNTIME, runtime_index_fn},
+                {RES_SANDBOX, INDEX_RUNTIME, sandbox_runtime_index_fn},
+                {RES_SANDBOX, INDEX_PHASE, sandbox_phase_index_fn},
+                {RES_SANDBOX, INDEX_WAITING, sandbox_waiting_index_fn},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(indexes); i++) {
+                rc = informer_add_index(op->inf[indexes[i].res], indexes[i].name, indexes[i].fn, NULL, err);
+                if (rc < 0)
+                        goto fail;
+        }
 
         struct kube_config *cfg = NULL;
         rc = load_config(op, &cfg, err);
