@@ -5,25 +5,24 @@
 #
 # Usage: hack/cluster.sh up|down|status|env
 #
-# Everything lives in $MBOX_STATE_DIR (default /var/tmp/mbox-$USER): pki/, logs/, pids/, etcd data, the
-# per-pod working directories and kubeconfig (the admin kubeconfig for users and tests). Ports come from
-# the environment (see the defaults below); a port taken by a process this script did not start is
-# refused. `up` twice is safe: running components are left alone. `down` stops only processes whose PIDs
-# this script recorded.
+# Everything lives in $MBOX_STATE_DIR (default /var/tmp/mbox-$USER): pki/, logs/, pids/, ports.env, etcd
+# data, the per-pod working directories and kubeconfig (the admin kubeconfig for users and tests). Ports are
+# chosen when the stack starts from nothing and kept in ports.env (hack/stack.sh); a port taken by a process
+# this script did not start is refused. `up` twice is safe: running components are left alone. `down` stops
+# only processes whose PIDs this script recorded.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
+. "$here/stack.sh"
 
-STATE=${MBOX_STATE_DIR:-/var/tmp/mbox-$(id -un)}
-ETCD_PORT=${MBOX_ETCD_PORT:-2379}
-ETCD_PEER_PORT=${MBOX_ETCD_PEER_PORT:-2380}
-APISERVER_PORT=${MBOX_APISERVER_PORT:-6443}
-KCM_PORT=${MBOX_KCM_PORT:-10257}
-SCHEDULER_PORT=${MBOX_SCHEDULER_PORT:-10259}
-KWOK_PORT=${MBOX_KWOK_PORT:-10247}
-AGENT_SANDBOX_METRICS_PORT=${MBOX_AGENT_SANDBOX_METRICS_PORT:-18080}
-AGENT_SANDBOX_HEALTH_PORT=${MBOX_AGENT_SANDBOX_HEALTH_PORT:-18081}
-PG_PORT=${MBOX_PG_PORT:-15432}
+STATE=$MBOX_STATE_DIR
+use_ports() {
+        ETCD_PORT=$MBOX_ETCD_PORT ETCD_PEER_PORT=$MBOX_ETCD_PEER_PORT APISERVER_PORT=$MBOX_APISERVER_PORT
+        KCM_PORT=$MBOX_KCM_PORT SCHEDULER_PORT=$MBOX_SCHEDULER_PORT KWOK_PORT=$MBOX_KWOK_PORT
+        AGENT_SANDBOX_METRICS_PORT=$MBOX_AGENT_SANDBOX_METRICS_PORT
+        AGENT_SANDBOX_HEALTH_PORT=$MBOX_AGENT_SANDBOX_HEALTH_PORT PG_PORT=$MBOX_PG_PORT
+}
+use_ports
 NODES=${MBOX_KWOK_NODES:-2}
 WAIT=${MBOX_WAIT_SECONDS:-120}
 
@@ -263,6 +262,10 @@ cmd_up() {
         local t0=$SECONDS
         check_binaries
         mkdir -p "$STATE" "$LOGS" "$PIDS"
+        local n
+        for n in "${COMPONENTS[@]}"; do alive "$n" && break; n=; done
+        # nothing runs: the ports are chosen anew (the ones in ports.env may have been taken since)
+        [ -n "$n" ] || { stack_fix_ports; use_ports; }
         check_ports
         bash "$here/pki.sh" "$PKI"
         kubeconfig "$KUBECONFIG_ADMIN" mbox-admin admin

@@ -20,14 +20,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/versions.sh"
-STATE=${MBOX_STATE_DIR:-/var/tmp/mbox-$(id -un)}
-OPERATOR_PORT=${MBOX_OPERATOR_PORT:-18091}
+. "$here/stack.sh"
+STATE=$MBOX_STATE_DIR
 PIDFILE=$STATE/pids/mbox-operator.pid
 LOG=$STATE/logs/mbox-operator.log
-API_PORT=${MBOX_APISERVER_LOCAL_PORT:-18443}
 API_PIDFILE=$STATE/pids/mbox-apiserver.pid
 API_LOG=$STATE/logs/mbox-apiserver.log
-DATABASE_URL="postgresql://postgres@127.0.0.1:${MBOX_PG_PORT:-15432}/mbox"
+use_ports() {
+        OPERATOR_PORT=$MBOX_OPERATOR_PORT API_PORT=$MBOX_APISERVER_LOCAL_PORT
+        DATABASE_URL="postgresql://postgres@127.0.0.1:$MBOX_PG_PORT/mbox"
+}
+use_ports
 export KUBECONFIG=$STATE/kubeconfig
 export PATH=$K8S_BIN:$PATH
 
@@ -129,6 +132,8 @@ YAML
 
 cmd_up() {
         bash "$here/cluster.sh" up
+        stack_load # the ports the stack runs on, chosen by that up when it started from nothing
+        OPERATOR_PORT=$MBOX_OPERATOR_PORT         DATABASE_URL="postgresql://postgres@127.0.0.1:$MBOX_PG_PORT/mbox"
         [ -x "$root/build/mbox-operator" ] || { echo "build/mbox-operator is missing: run make first" >&2; exit 1; }
         echo "Installing the mbox CRDs, namespace and RBAC"
         cmd_install
