@@ -33,17 +33,18 @@ C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
-.PHONY: all deps test unit integration check-asan check-valgrind fuzz format format-check lint help clean \
+.PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
         cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver
 
-all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN)
+all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
 
 help:
 	@echo 'up / down        start / stop the main job: the local control plane and mbox-operator'
 	@echo 'demo             apply examples/ and wait until the demo sandbox is Running'
-	@echo 'all              build libmbox, the programs and the unit tests'
-	@echo 'test             unit tests, then integration tests against the local cluster (the test command)'
+	@echo 'all              build libmbox, the programs, the unit, integration and fuzz test binaries'
+	@echo 'test             unit tests, fuzz corpus replay, integration tests on a private test stack (the test command)'
 	@echo 'unit             unit tests only'
+	@echo 'fuzz-replay      every fuzz target over its seed corpus once, no fuzzing (part of test)'
 	@echo 'check-asan       unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer'
 	@echo 'check-valgrind   unit tests under valgrind'
 	@echo 'fuzz             each libFuzzer target for FUZZ_SECONDS (default 60)'
@@ -92,11 +93,15 @@ $(BUILD)/itests/%: tests/integration/c/%.c tests/integration/c/testcluster.c tes
 unit: $(UNIT_BIN)
 	@bash tests/run-unit.sh $(UNIT_BIN)
 
-test: $(UNIT_BIN) $(ITEST_BIN)
-	@MBOX_C_ITESTS='$(ITEST_BIN)' bash tests/run.sh $(UNIT_BIN)
+# The integration tests run the programs: they are built first, so no test ever runs a stale binary.
+test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS)
+	@MBOX_C_ITESTS='$(ITEST_BIN)' MBOX_FUZZ_BINS='$(FUZZ_BIN)' bash tests/run.sh $(UNIT_BIN)
 
-integration: $(ITEST_BIN)
+integration: $(ITEST_BIN) $(PROGRAMS)
 	@MBOX_C_ITESTS='$(ITEST_BIN)' bash tests/integration/run.sh
+
+fuzz-replay: $(FUZZ_BIN)
+	@bash tests/fuzz/replay.sh $(FUZZ_BIN)
 
 check-asan:
 	@$(MAKE) --no-print-directory unit BUILD=build-asan OPT_CFLAGS='-O1' \
@@ -106,11 +111,24 @@ check-valgrind: $(UNIT_BIN)
 	@CK_FORK=no MBOX_TEST_WRAPPER='valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
 		bash tests/run-unit.sh $(UNIT_BIN)
 
-# libFuzzer targets are built with clang and link the library sources directly.
-$(BUILD)-fuzz/%: tests/fuzz/%.c $(PKG_SRC) $(DEPS_STAMP)
+# libFuzzer targets are built with clang over one instrumented copy of the library. UBSan stops at the
+# first report, so that a corpus replay fails on undefined behaviour as it does on a crash.
+FUZZ_CFLAGS = -std=gnu17 -D_GNU_SOURCE -g -O1 -Ipkg $(PKG_CFLAGS) -fno-sanitize-recover=all
+FUZZ_LIB := $(BUILD)-fuzz/libmbox-fuzz.a
+FUZZ_OBJ := $(PKG_SRC:%.c=$(BUILD)-fuzz/%.o)
+
+$(BUILD)-fuzz/%.o: %.c $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu17 -D_GNU_SOURCE -g -O1 -Ipkg $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(PKG_SRC) $(LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)-fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzzutil.h $(FUZZ_LIB)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+-include $(FUZZ_OBJ:.o=.d)
 
 fuzz: $(FUZZ_BIN)
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
