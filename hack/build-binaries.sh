@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
+export CGO_ENABLED=0 GOFLAGS=-modcacherw
 export GOPROXY=${GOPROXY:-https://proxy.golang.org}
 work=$MBOX_CACHE_DIR/src
 mkdir -p "$work"

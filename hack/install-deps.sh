@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs every Debian package that the build, the tests and the local stack need. Idempotent: it does
-# nothing when all of them are present, so make targets can call it freely.
+# Installs every Debian package that the build, the tests and the local stack need, and a Go that can build
+# the pinned modules: on a bare Debian 12 (root or sudo, the package registries reachable) it is all that
+# is needed. Idempotent: it does nothing when everything is present, so make targets can call it freely.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(
         build-essential pkg-config git curl ca-certificates openssl jq iproute2 procps util-linux python3 python3-yaml
@@ -14,11 +19,27 @@ missing=()
 for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+        echo "install-deps: installing ${missing[*]}" >&2
+        $sudo apt-get update -qq
+        $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=
-[ "$(id -u)" -eq 0 ] || sudo=sudo
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Go: the modules need go >= 1.21 to fetch the pinned toolchain (hack/versions.sh GO_VERSION) through the
+# module proxy; bookworm has 1.19, bookworm-backports a newer one.
+go_minor=$(go env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+if [ "${go_minor:-0}" -lt 21 ]; then
+        echo "install-deps: no go >= 1.21 on PATH; installing golang-1.23-go from bookworm-backports" >&2
+        $sudo tee /etc/apt/sources.list.d/mbox-backports.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+        $sudo apt-get update -qq
+        $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go >/dev/null
+        $sudo ln -sf /usr/lib/go-1.23/bin/go /usr/local/bin/go
+fi
+. "$here/versions.sh"
+[ "$GOTOOLCHAIN" = local ] || echo "install-deps: go $(go env GOVERSION) fetches go$GO_VERSION through the module proxy" >&2

@@ -13,3 +13,12 @@ K8S_BIN=$MBOX_CACHE_DIR/k8s-v$K8S_VERSION
 ETCD_BIN=$MBOX_CACHE_DIR/etcd-v$ETCD_VERSION
 KWOK_BIN=$MBOX_CACHE_DIR/kwok-v$KWOK_VERSION-$KWOK_BUILD
 AGENT_SANDBOX_BIN=$MBOX_CACHE_DIR/agent-sandbox-v$AGENT_SANDBOX_VERSION
+
+# The Go that builds them: the machine's own when it is GO_VERSION's minor line or newer, else the go
+# command fetches GO_VERSION through the module proxy (hack/install-deps.sh installs a go that can).
+GO_VERSION=1.26.8
+if [ "$(printf '%s\n' "${GO_VERSION%.*}" "$(go env GOVERSION 2>/dev/null | sed 's/^go//')" | sort -V | head -n 1)" = "${GO_VERSION%.*}" ]; then
+        export GOTOOLCHAIN=local
+else
+        export GOTOOLCHAIN=go$GO_VERSION
+fi
