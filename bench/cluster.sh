@@ -2,16 +2,15 @@
 # Figures for the local control plane (`make bench-cluster`), printed as one table:
 #   - the cold build time of each binary set, as recorded by hack/build-binaries.sh when it built them;
 #   - cluster-up to ready with a new state directory (PKI, initdb), and again with that state kept;
-# measured on a second cluster on its own ports and state directory, which is removed afterwards.
+# measured on a cluster of its own (free ports, its own state directory), which is removed afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/hack/versions.sh"
 bash "$root/hack/build-binaries.sh" >/dev/null 2>&1
 
-export MBOX_STATE_DIR=$(mktemp -d /var/tmp/mbox-bench.XXXXXX)
-export MBOX_ETCD_PORT=32379 MBOX_ETCD_PEER_PORT=32380 MBOX_APISERVER_PORT=36443 MBOX_KCM_PORT=30257 \
-        MBOX_SCHEDULER_PORT=30259 MBOX_KWOK_PORT=30247 MBOX_AGENT_SANDBOX_METRICS_PORT=38080 \
-        MBOX_AGENT_SANDBOX_HEALTH_PORT=38081 MBOX_PG_PORT=35432
+. "$root/hack/stack.sh"
+MBOX_BENCH_STATE_DIR=$(mktemp -d /var/tmp/mbox-bench-cluster.XXXXXX)
+stack_private bench "$root" # in that directory, on free ports whatever the environment names
 trap 'bash "$root/hack/cluster.sh" down --purge >/dev/null 2>&1' EXIT
 
 up() { # prints seconds to ready

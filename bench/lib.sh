@@ -1,17 +1,25 @@
-# Shared by bench/*/run.sh (sourced after root is set).
-# bench_needs NAME FILE...: the local cluster answers and each FILE (relative to the repository) is built;
-# otherwise says which make target is missing and exits.
+# Shared by bench/*/run.sh (sourced after tests/integration/lib.sh and root are set).
+# bench_needs NAME FILE...: each FILE (relative to the repository) is built, else says which make target is
+# missing and exits; then brings up this checkout's private bench stack (hack/stack.sh: its own state
+# directory and free ports, never the stack of `make up`) with MBOX_KWOK_NODES nodes, and points kubectl,
+# PKI and the Postgres port at it. The bench's cleanup ends with bench_release, which stops and removes
+# that stack unless it was running before or MBOX_KEEP_CLUSTER=1.
 bench_needs() {
         local name=$1 f
         shift
-        kubectl get --raw /readyz >/dev/null 2>&1 || {
-                echo "$name: no cluster at KUBECONFIG='$KUBECONFIG' (make cluster-up)" >&2
-                exit 1
-        }
         for f in "$@"; do
                 [ -e "$root/$f" ] || {
                         echo "$name: $f is missing (make all)" >&2
                         exit 1
                 }
         done
+        stack_private bench "$root"
+        echo "$name: bench stack in $MBOX_STATE_DIR" >&2
+        stack_ensure "$root" || {
+                echo "$name: the bench stack did not come up; see $MBOX_STATE_DIR/logs/" >&2
+                exit 1
+        }
+        use_stack
 }
+
+bench_release() { stack_release "$root"; }

@@ -52,6 +52,7 @@ cleanup() {
         fi
         "$PG_BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres --if-exists "$DB" 2>/dev/null
         rm -rf "$tmp"
+        bench_release
         exit $rc
 }
 trap cleanup EXIT

@@ -15,14 +15,11 @@
 #     watcher alone watches the list's namespace from resourceVersion 0, which the server answers from
 #     its watch cache with one ADDED event per object as fast as the client reads: the client's own
 #     ceiling (median of BENCH_LIST_RUNS runs).
-# Needs the local cluster (make cluster-up); works in namespaces of its own, deleted at the end.
+# Runs on its own bench stack (bench/lib.sh); works in namespaces of its own, deleted at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-. "$root/hack/versions.sh"
-export MBOX_STATE_DIR=${MBOX_STATE_DIR:-/var/tmp/mbox-$(id -un)}
-export KUBECONFIG=${KUBECONFIG:-$MBOX_STATE_DIR/kubeconfig}
-export PATH=$K8S_BIN:$PATH
+# shellcheck source=../../tests/integration/lib.sh
+. "$here/../../tests/integration/lib.sh"
 
 objects=${BENCH_OBJECTS:-10000}
 payload=${BENCH_PAYLOAD:-1024}
@@ -42,7 +39,7 @@ pkgs="json-c yaml-0.1 libcurl openssl libpq libzstd"
 cc -std=gnu17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wformat=2 -Wno-missing-field-initializers \
         -Wno-format-truncation -Werror -I"$root/pkg" $(pkg-config --cflags $pkgs) \
         -o "$cbin" "$here/bench-kube.c" "$root/build/libmbox.a" $(pkg-config --libs $pkgs) -lwslay -lpthread -lm
-(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -o "$gobin" .)
+(cd "$here/go" && GOFLAGS=-mod=mod go build -o "$gobin" .)
 
 suffix=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ns=bench-kube-$suffix
@@ -54,6 +51,7 @@ cleanup() {
         for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
         kubectl delete namespace "$ns" "$wns" --ignore-not-found --wait=false >/dev/null 2>&1 || true
         rm -rf "$tmp"
+        bench_release
 }
 trap cleanup EXIT
 kubectl create namespace "$ns" >/dev/null

@@ -16,8 +16,7 @@
 # (bench-<random>-raw and bench-<random>), both deleted at the end while the operator still runs.
 # Knobs: BENCH_N (200), BENCH_PAR (20 creates in flight), BENCH_RATE (50/s), BENCH_RATE_N (200),
 # BENCH_K (20). The driver is bench/operator/go (client-go, no client-side rate limit). Each burst must
-# fit the cluster at once: the default two KWOK nodes hold 512 pods of the template (N = 1000 needs
-# MBOX_KWOK_NODES=4 when the cluster starts).
+# fit the cluster at once: the bench stack gets a KWOK node per 256 sandboxes (MBOX_KWOK_NODES overrides).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
@@ -29,6 +28,10 @@ RATE=${BENCH_RATE:-50}
 RATE_N=${BENCH_RATE_N:-200}
 K=${BENCH_K:-20}
 
+# every pod of a burst must fit at once: a KWOK node (64 CPUs) holds 256 pods of the template's Small preset
+need=$((N > RATE_N ? N : RATE_N))
+nodes=$(((need + 255) / 256))
+export MBOX_KWOK_NODES=${MBOX_KWOK_NODES:-$((nodes > 2 ? nodes : 2))}
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
 bench_needs bench-operator build/mbox-operator
@@ -38,8 +41,6 @@ ASPID=$(cat "$MBOX_STATE_DIR/pids/agent-sandbox.pid" 2>/dev/null || true)
         exit 1
 }
 
-# every pod of a burst must fit at once: the template's Small preset requests 250m CPU per pod
-need=$((N > RATE_N ? N : RATE_N))
 cpus=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.allocatable.cpu}{"\n"}{end}' |
         awk '/m$/ { s += substr($0, 1, length($0) - 1) / 1000; next } { s += $0 } END { printf "%d", s }')
 if [ $((need * 250)) -gt $((cpus * 1000)) ]; then
@@ -51,7 +52,7 @@ fi
 out=$root/build/bench
 mkdir -p "$out"
 drv=$out/bench-operator-go
-(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -o "$drv" .)
+(cd "$here/go" && GOFLAGS=-mod=mod go build -o "$drv" .)
 
 suffix=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 PRAW=bench-$suffix-raw
@@ -100,6 +101,7 @@ cleanup() {
                 fi
         fi
         rm -rf "$tmp"
+        bench_release
         exit $rc
 }
 trap cleanup EXIT

@@ -25,7 +25,7 @@ bench_needs bench-tasks build/mbox-operator
 out=$root/build/bench
 mkdir -p "$out"
 drv=$out/bench-tasks-go
-(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -o "$drv" .)
+(cd "$here/go" && GOFLAGS=-mod=mod go build -o "$drv" .)
 
 suffix=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 P=bench-$suffix
@@ -50,6 +50,7 @@ cleanup() {
                 kill -0 "$OPPID" 2>/dev/null && kill -KILL "$OPPID" 2>/dev/null
         fi
         rm -rf "$tmp"
+        bench_release
         exit $rc
 }
 trap cleanup EXIT
