@@ -237,6 +237,64 @@ static int ensure_owned(struct op_ctx *cx, enum op_res res, json_object *desired
         return d ? op_ensure(cx, res, d, err) : 0;
 }
 
+/* Whether the namespace carries an owner reference to this project: the project created it. */
+static bool created_by(json_object *nsobj, json_object *project) {
+        json_object *refs = NULL;
+        const char *uid = op_str(project, "metadata.uid");
+        json_pointer_get(nsobj, "/metadata/ownerReferences", &refs);
+        for (size_t i = 0; uid && refs && json_object_is_type(refs, json_type_array) &&
+                           i < json_object_array_length(refs);
+                i++) {
+                const char *u = op_str(json_object_array_get_idx(refs, i), "uid");
+                if (u && strcmp(u, uid) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Whether the project may use namespace ns: 1 with the reason in why when it may not, 0 when it may (the
+ * namespace, when it exists, in *nsobj), or a negative errno. The cluster's (kube-*) and the operator's own
+ * namespaces never; an existing namespace only when it is labelled mbox.dev/project=<project> (an
+ * administrator's consent to adoption) or the project created it. The informer sees only the namespaces
+ * mbox made, so one missing from it is looked up. */
+static int namespace_refusal(struct op_ctx *cx, json_object *project, const char *name, const char *ns,
+        json_object **nsobj, char *why, size_t size, struct merr *err) {
+        const struct operator_options *o = &cx->op->opt;
+        if (strncmp(ns, "kube-", 5) == 0 || strcmp(ns, o->leader_namespace) == 0 ||
+                strcmp(ns, o->library_namespace) == 0) {
+                snprintf(why, size,
+                        "namespace %s is reserved for the cluster or for mbox: choose another spec.namespace",
+                        ns);
+                return 1;
+        }
+        *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
+        if (!*nsobj) {
+                struct kube_resource r = op_resource(RES_NAMESPACE, NULL, ns);
+                int rc = kube_get(cx->c, &r, nsobj, err);
+                if (rc == -ENOENT) {
+                        merr_clear(err);
+                        return 0;
+                }
+                if (rc < 0)
+                        return merr_wrap(err, rc, "looking up namespace %s", ns);
+        }
+        const char *owner = op_label(*nsobj, LABEL_PROJECT);
+        if (owner && strcmp(owner, name) == 0)
+                return 0;
+        if (created_by(*nsobj, project))
+                return 0;
+        if (owner)
+                snprintf(why, size, "namespace %s belongs to project %s: choose another spec.namespace", ns,
+                        owner);
+        else
+                snprintf(why, size,
+                        "namespace %s exists and is not labelled %s=%s: label it to let the project adopt "
+                        "it, or "
+                        "choose another spec.namespace",
+                        ns, LABEL_PROJECT, name);
+        return 1;
+}
+
 struct counts {
         int64_t all, running, terminating;
 };
@@ -274,6 +332,12 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, boo
         json_object_object_add(st, "runningSandboxes", json_object_new_int64((int64_t) running_sandboxes));
         json_object_object_add(st, "templates", json_object_new_int64(tpl.all));
         op_condition(conds, old, "Ready", ready, reason, message, gen);
+        /* NamespaceReady: False while the namespace is refused, True once everything is in place */
+        if (strcmp(reason, "NamespaceConflict") == 0)
+                op_condition(conds, old, "NamespaceReady", false, reason, message, gen);
+        else if (ready)
+                op_condition(conds, old, "NamespaceReady", true, "NamespaceReady",
+                        "the project's namespace is in place", gen);
         json_object_object_add(st, "conditions", conds);
         return op_write_status(cx, RES_PROJECT, obj, st, err);
 }
@@ -302,7 +366,8 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
                 return rc < 0 ? rc : 0;
         }
         _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
-        if (nsobj) {
+        /* only a namespace the project created goes with it; an adopted one stays */
+        if (nsobj && created_by(nsobj, obj)) {
                 if (!op_str(nsobj, "metadata.deletionTimestamp")) {
                         rc = op_delete(cx, RES_NAMESPACE, NULL, ns, err);
                         if (rc < 0)
@@ -321,7 +386,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
 int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         _cleanup_json_ json_object *obj = op_get(cx->op, RES_PROJECT, key);
         _cleanup_(project_freep) struct project *p = NULL;
-        char nsbuf[128], name[128];
+        char nsbuf[128];
         int rc;
         if (!obj)
                 return 0;
@@ -339,13 +404,14 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if (rc < 0)
                 return rc;
 
-        /* a namespace that another project already owns is never taken over */
-        _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
-        char other[128];
-        if (op_project_of_namespace(cx->op, ns, other, sizeof(other)) && strcmp(other, p->meta.name) != 0) {
-                snprintf(name, sizeof(name), "namespace %s belongs to project %s", ns, other);
-                op_event(cx, obj, "Warning", "NamespaceConflict", "%s: choose another spec.namespace", name);
-                rc = write_status(cx, obj, ns, false, "NamespaceConflict", name, err);
+        _cleanup_json_ json_object *nsobj = NULL;
+        char why[320];
+        rc = namespace_refusal(cx, obj, p->meta.name, ns, &nsobj, why, sizeof(why), err);
+        if (rc < 0)
+                return rc;
+        if (rc > 0) {
+                op_event(cx, obj, "Warning", "NamespaceConflict", "%s", why);
+                rc = write_status(cx, obj, ns, false, "NamespaceConflict", why, err);
                 return rc < 0 ? rc : 0;
         }
 
@@ -354,8 +420,11 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
                 labels, "pod-security.kubernetes.io/enforce", json_object_new_string("restricted"));
         json_object_object_add(
                 labels, "pod-security.kubernetes.io/enforce-version", json_object_new_string("latest"));
-        op_owner_ref(meta, obj, false);
+        /* the owner reference marks a namespace the project created: it is deleted with the project (and
+         * by the garbage collector); an adopted namespace gets none */
         bool created = !nsobj;
+        if (created || created_by(nsobj, obj))
+                op_owner_ref(meta, obj, false);
         rc = ensure_owned(cx, RES_NAMESPACE, obj_new("v1", "Namespace", meta), err);
         if (rc < 0)
                 return rc;
