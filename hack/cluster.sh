@@ -128,9 +128,29 @@ up_etcd() {
                 --auto-compaction-retention=1 --quota-backend-bytes=8589934592 --unsafe-no-fsync
 }
 
+# The audit log records what tests need to see of other components' requests: the SubjectAccessReviews
+# that aggregated API servers send (with their bodies), and the URIs of pods/exec calls.
+audit_policy() {
+        cat >"$STATE/audit-policy.yaml" <<YAML
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Request
+  verbs: [create]
+  resources: [{group: authorization.k8s.io, resources: [subjectaccessreviews]}]
+- level: Metadata
+  resources: [{group: "", resources: [pods/exec]}]
+- level: None
+YAML
+}
+
 up_apiserver() {
         alive kube-apiserver && return
+        audit_policy
         start kube-apiserver "$K8S_BIN/kube-apiserver" \
+                --audit-policy-file="$STATE/audit-policy.yaml" --audit-log-path="$LOGS/audit.log" \
+                --audit-log-maxsize=100 --audit-log-maxbackup=1 \
                 --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
                 --bind-address=127.0.0.1 --secure-port="$APISERVER_PORT" --advertise-address=127.0.0.1 \
                 --endpoint-reconciler-type=none --service-cluster-ip-range=10.96.0.0/16 \
@@ -144,6 +164,7 @@ up_apiserver() {
                 --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
                 --requestheader-allowed-names=front-proxy-client \
                 --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+                --requestheader-uid-headers=X-Remote-Uid \
                 --requestheader-extra-headers-prefix=X-Remote-Extra- \
                 --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
                 --proxy-client-key-file="$PKI/front-proxy-client.key"

@@ -7,7 +7,9 @@
  * are reused for a short while.
  */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +23,64 @@
 
 #define AUTHZ_CACHE_MAX 4096
 
-struct group_walk {
+/* Appends the strings to a NUL-separated list that ends with an empty string; false when it is full. */
+static bool list_add(char *list, size_t size, size_t *used, const char *a, const char *b) {
+        size_t na = strlen(a) + 1, nb = b ? strlen(b) + 1 : 0;
+        if (*used + na + nb + 1 > size)
+                return false;
+        memcpy(list + *used, a, na);
+        *used += na;
+        if (b) {
+                memcpy(list + *used, b, nb);
+                *used += nb;
+        }
+        list[*used] = '\0';
+        return true;
+}
+
+struct identity_walk {
         struct api_user *u;
-        size_t used;
+        size_t groups_used, extra_used;
         bool overflow;
 };
 
 static void add_group(const char *name, const char *value, void *ud) {
-        struct group_walk *w = ud;
-        size_t n = strlen(value) + 1;
+        struct identity_walk *w = ud;
         (void) name;
-        if (w->used + n + 1 > sizeof(w->u->groups)) {
+        if (!list_add(w->u->groups, sizeof(w->u->groups), &w->groups_used, value, NULL))
                 w->overflow = true;
-                return;
+        else
+                w->u->n_groups++;
+}
+
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = (char) (c | 0x20);
+        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* X-Remote-Extra-<key>: value, as k8s.io/apiserver reads it: the key lowercased, then percent-decoded. */
+static void add_extra_header(const char *name, const char *value, void *ud) {
+        struct identity_walk *w = ud;
+        const char *k = name + strlen("X-Remote-Extra-");
+        char key[256];
+        size_t n = 0;
+        for (; *k && n + 1 < sizeof(key); k++) {
+                int hi, lo;
+                if (*k == '%' && (hi = hex_digit(k[1])) >= 0 && (lo = hex_digit(k[2])) >= 0) {
+                        key[n++] = (char) (hi * 16 + lo);
+                        k += 2;
+                } else {
+                        key[n++] = (char) (*k >= 'A' && *k <= 'Z' ? *k | 0x20 : *k);
+                }
         }
-        memcpy(w->u->groups + w->used, value, n);
-        w->used += n;
-        w->u->groups[w->used] = '\0';
-        w->u->n_groups++;
+        key[n] = '\0';
+        if (*k || !n || memchr(key, '\0', n) ||
+                !list_add(w->u->extra, sizeof(w->u->extra), &w->extra_used, key, value))
+                w->overflow = true;
+        else
+                w->u->n_extra++;
 }
 
 struct cached_user {
@@ -96,11 +138,34 @@ static int token_user(
         }
         *user = (struct api_user){.name = ""};
         snprintf(user->name, sizeof(user->name), "%s", name);
-        struct group_walk w = {.u = user};
+        const char *uid = NULL;
+        json_get_string(res, "status.user.uid", JSON_OPTIONAL, &uid, NULL);
+        snprintf(user->uid, sizeof(user->uid), "%s", uid ? uid : "");
+        struct identity_walk w = {.u = user};
+        json_object *extra = NULL;
         if (json_pointer_get(res, "/status/user/groups", &groups) == 0 &&
                 json_object_is_type(groups, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(groups); i++)
                         add_group(NULL, json_object_get_string(json_object_array_get_idx(groups, i)), &w);
+        if (json_pointer_get(res, "/status/user/extra", &extra) == 0 &&
+                json_object_is_type(extra, json_type_object)) {
+                json_object_object_foreach (extra, ekey, values) {
+                        for (size_t i = 0; json_object_is_type(values, json_type_array) &&
+                                           i < json_object_array_length(values);
+                                i++) {
+                                const char *v = json_object_get_string(json_object_array_get_idx(values, i));
+                                if (list_add(user->extra, sizeof(user->extra), &w.extra_used, ekey, v))
+                                        user->n_extra++;
+                                else
+                                        w.overflow = true;
+                        }
+                }
+        }
+        if (w.overflow || (uid && strlen(uid) >= sizeof(user->uid))) {
+                httpd_respond_status(
+                        req, 401, "Unauthorized", "the token's user has too many groups or extras");
+                return -EACCES;
+        }
         struct cached_user *nc = malloc(sizeof(*nc));
         if (nc) {
                 *nc = (struct cached_user){.expires_ms = now + s->opt.authz_cache_ms, .user = *user};
@@ -147,10 +212,19 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
                 return -EACCES;
         }
         snprintf(user->name, sizeof(user->name), "%s", u);
-        struct group_walk w = {.u = user};
+        const char *uid = httpd_request_header(req, "X-Remote-Uid");
+        if (uid && strlen(uid) >= sizeof(user->uid)) {
+                httpd_respond_status(
+                        req, 401, "Unauthorized", "the front proxy sent an X-Remote-Uid that is too long");
+                return -EACCES;
+        }
+        snprintf(user->uid, sizeof(user->uid), "%s", uid ? uid : "");
+        struct identity_walk w = {.u = user};
         httpd_request_headers(req, "X-Remote-Group", false, add_group, &w);
+        httpd_request_headers(req, "X-Remote-Extra-", true, add_extra_header, &w);
         if (w.overflow) {
-                httpd_respond_status(req, 401, "Unauthorized", "too many X-Remote-Group headers");
+                httpd_respond_status(req, 401, "Unauthorized",
+                        "too many or too long X-Remote-Group or X-Remote-Extra- headers");
                 return -EACCES;
         }
         return 0;
@@ -177,9 +251,23 @@ static int review(struct apiserver *s, const struct api_user *user, const struct
         json_object_object_add(sar, "kind", json_object_new_string("SubjectAccessReview"));
         json_object_object_add(sar, "spec", spec);
         put_str(spec, "user", user->name);
+        put_str(spec, "uid", user->uid);
         for (const char *g = user->groups; *g; g += strlen(g) + 1)
                 json_object_array_add(groups, json_object_new_string(g));
         json_object_object_add(spec, "groups", groups);
+        if (user->n_extra) {
+                json_object *extra = json_object_new_object(), *values;
+                for (const char *k = user->extra; *k;) {
+                        const char *v = k + strlen(k) + 1;
+                        if (!json_object_object_get_ex(extra, k, &values)) {
+                                values = json_object_new_array();
+                                json_object_object_add(extra, k, values);
+                        }
+                        json_object_array_add(values, json_object_new_string(v));
+                        k = v + strlen(v) + 1;
+                }
+                json_object_object_add(spec, "extra", extra);
+        }
         put_str(ra, "verb", a->verb);
         put_str(ra, "namespace", a->namespace);
         put_str(ra, "group", API_GROUP);
@@ -207,15 +295,58 @@ static int review(struct apiserver *s, const struct api_user *user, const struct
         return allowed ? 1 : 0;
 }
 
+/* A field into the digest, its length first, so that no two different identities or requests hash the
+ * same bytes. */
+static void hash_field(EVP_MD_CTX *h, const char *v, size_t n) {
+        uint64_t len = n;
+        EVP_DigestUpdate(h, &len, sizeof(len));
+        EVP_DigestUpdate(h, v ? v : "", n);
+}
+
+static void hash_str(EVP_MD_CTX *h, const char *v) {
+        hash_field(h, v, v ? strlen(v) : 0);
+}
+
+static size_t list_size(const char *list) {
+        const char *p = list;
+        while (*p)
+                p += strlen(p) + 1;
+        return (size_t) (p - list);
+}
+
+/* The decision cache's key: the whole identity (name, uid, every group and extra) and the request's
+ * attributes, hashed, as hex; -ENOMEM when the digest cannot be had. */
+static int authz_key(
+        const struct api_user *user, const struct api_attrs *a, char out[2 * SHA256_DIGEST_LENGTH + 1]) {
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        EVP_MD_CTX *h = EVP_MD_CTX_new();
+        if (!h || EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1) {
+                EVP_MD_CTX_free(h);
+                return -ENOMEM;
+        }
+        hash_str(h, user->name);
+        hash_str(h, user->uid);
+        hash_field(h, user->groups, list_size(user->groups));
+        hash_field(h, user->extra, list_size(user->extra));
+        hash_str(h, a->verb);
+        hash_str(h, a->namespace);
+        hash_str(h, a->resource);
+        hash_str(h, a->subresource);
+        hash_str(h, a->name);
+        EVP_DigestFinal_ex(h, md, NULL);
+        EVP_MD_CTX_free(h);
+        for (size_t i = 0; i < sizeof(md); i++)
+                snprintf(out + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
 int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
         const struct api_attrs *a) {
-        char key[2048], why[256] = "";
-        size_t n = 0;
-        n += (size_t) snprintf(key + n, sizeof(key) - n, "%s|%s|%s|%s|%s|%s|", user->name, a->verb,
-                a->namespace ? a->namespace : "", a->resource, a->subresource ? a->subresource : "",
-                a->name ? a->name : "");
-        for (const char *g = user->groups; *g && n < sizeof(key); g += strlen(g) + 1)
-                n += (size_t) snprintf(key + n, sizeof(key) - n, "%s,", g);
+        char key[2 * SHA256_DIGEST_LENGTH + 1], why[256] = "";
+        if (authz_key(user, a, key) < 0) {
+                httpd_respond_status(req, 500, "InternalError", "authorization failed: no SHA-256");
+                return -ENOMEM;
+        }
         long long now = timestamp_monotonic_ms();
         int r = -1;
         pthread_mutex_lock(&s->lock);

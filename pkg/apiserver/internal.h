@@ -34,8 +34,11 @@ struct apiserver {
 /* The caller, from the front-proxy headers. */
 struct api_user {
         char name[256];
+        char uid[128];
         char groups[1024]; /* NUL-separated, ends with an empty string */
         size_t n_groups;
+        char extra[2048]; /* key NUL value NUL pairs (a key once per value), ends with an empty key */
+        size_t n_extra;
 };
 
 /* What a request asks for, as a SubjectAccessReview's resourceAttributes. */

@@ -80,3 +80,45 @@ test_a_created_namespace_goes_with_its_project() {
         delete_project "$name"
         wait_for "namespace $ns to go" 120 gone "" namespace "$ns"
 }
+
+# sar_of USER: the spec of every SubjectAccessReview sent for USER, one JSON object a line, from the local
+# kube-apiserver's audit log
+sar_of() {
+        jq -c --arg u "$1" 'select(.objectRef.resource == "subjectaccessreviews" and .stage == "ResponseComplete"
+                and .requestObject.spec.user == $u) | .requestObject.spec' "$MBOX_STATE_DIR/logs/audit.log"
+}
+sar_count_is() { [ "$(sar_of "$1" | wc -l)" -eq "$2" ]; }
+
+test_authorization_sees_the_whole_identity() {
+        local ns tag out spec
+        start_apiserver
+        ns=$(new_namespace authz)
+        tag=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        # an administrator acts as alice with a uid, a group and extras: the aggregation layer forwards them to
+        # mbox-apiserver as X-Remote-Uid, X-Remote-Group and X-Remote-Extra-* headers
+        as_alice() {
+                curl -sS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+                        -H "Impersonate-User: alice-$tag" -H "Impersonate-Uid: uid-$tag" -H "Impersonate-Group: team-a" \
+                        -H "Impersonate-Extra-Scopes: $1" -H "Impersonate-Extra-Scopes: read" \
+                        -H "Impersonate-Extra-acme.io%2Ftenant: t1" \
+                        "https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs"
+        }
+        # alice views the namespace (kube-apiserver authorizes the request before it forwards it)
+        kubectl -n "$ns" create rolebinding alice --clusterrole=mbox-viewer --user="alice-$tag" >/dev/null
+        out=$(as_alice write)
+        assert_eq TaskOutputList "$(jq -r .kind <<<"$out")" "alice's list of task outputs ($out)"
+        wait_for "mbox-apiserver's SubjectAccessReview for alice in the audit log" 30 sar_count_is "alice-$tag" 1
+        spec=$(sar_of "alice-$tag")
+        log "the review: $spec"
+        assert_eq "uid-$tag" "$(jq -r .uid <<<"$spec")" "the uid in the review"
+        assert_eq '["write","read"]' "$(jq -c .extra.scopes <<<"$spec")" "the extra scopes, in order"
+        assert_eq '["t1"]' "$(jq -c '.extra["acme.io/tenant"]' <<<"$spec")" "an extra with an escaped key"
+        assert_contains "$(jq -c .groups <<<"$spec")" '"team-a"' "the groups in the review"
+
+        # the decision cache keys on the whole identity: the same user and request with other extras is
+        # reviewed again
+        out=$(as_alice admin)
+        assert_eq TaskOutputList "$(jq -r .kind <<<"$out")" "alice's list with other extras ($out)"
+        wait_for "a second review for alice's other extras" 30 sar_count_is "alice-$tag" 2
+        assert_eq '["admin","read"]' "$(sar_of "alice-$tag" | tail -n 1 | jq -c .extra.scopes)" "the second review's extras"
+}
