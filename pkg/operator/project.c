@@ -21,6 +21,9 @@
 #define NP_EGRESS  "mbox-project-egress"
 #define QUOTA_NAME "mbox-quota"
 #define LIMIT_NAME "mbox-defaults"
+/* the ClusterRole (manifests/base/rbac-operator.yaml) and the RoleBinding that give mbox-operator and
+ * mbox-apiserver exec, port-forward and logs in a project's namespace */
+#define RUNTIME_ROLE "mbox-runtime"
 
 static json_object *obj_new(const char *api_version, const char *kind, json_object *meta) {
         json_object *o = json_object_new_object();
@@ -206,30 +209,50 @@ static const char *role_cluster_role(const char *role) {
         return "mbox-viewer";
 }
 
+/* A RoleBinding in ns to ClusterRole role for subjects (taken), owned by the project. */
+static json_object *binding(const char *project, const char *ns, json_object *owner, const char *name,
+        const char *role, json_object *subjects) {
+        json_object *meta = op_meta(name, ns, project);
+        op_owner_ref(meta, owner, true);
+        json_object *o = obj_new("rbac.authorization.k8s.io/v1", "RoleBinding", meta),
+                    *ref = json_object_new_object();
+        json_object_object_add(ref, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
+        json_object_object_add(ref, "kind", json_object_new_string("ClusterRole"));
+        json_object_object_add(ref, "name", json_object_new_string(role));
+        json_object_object_add(o, "roleRef", ref);
+        json_object_object_add(o, "subjects", subjects);
+        return o;
+}
+
+static json_object *subject(const char *kind, const char *name, const char *ns) {
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "kind", json_object_new_string(kind));
+        json_object_object_add(s, "name", json_object_new_string(name));
+        if (strcmp(kind, "ServiceAccount") == 0)
+                json_object_object_add(s, "namespace", json_object_new_string(ns));
+        else
+                json_object_object_add(s, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
+        return s;
+}
+
 static json_object *role_binding(const struct project *p, const struct project_member *m, const char *ns,
         json_object *owner, char *name, size_t size) {
         char id[512], h[9];
         snprintf(id, sizeof(id), "%s/%s/%s/%s", m->kind, m->namespace ? m->namespace : "", m->name, m->role);
         snprintf(name, size, "mbox-%s-%s", role_cluster_role(m->role) + 5, op_hash(id, h));
-        json_object *meta = op_meta(name, ns, p->meta.name);
-        op_owner_ref(meta, owner, true);
-        json_object *o = obj_new("rbac.authorization.k8s.io/v1", "RoleBinding", meta),
-                    *ref = json_object_new_object(), *subjects = json_object_new_array(),
-                    *s = json_object_new_object();
-        json_object_object_add(ref, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
-        json_object_object_add(ref, "kind", json_object_new_string("ClusterRole"));
-        json_object_object_add(ref, "name", json_object_new_string(role_cluster_role(m->role)));
-        json_object_object_add(s, "kind", json_object_new_string(m->kind));
-        json_object_object_add(s, "name", json_object_new_string(m->name));
-        if (strcmp(m->kind, "ServiceAccount") == 0)
-                json_object_object_add(
-                        s, "namespace", json_object_new_string(m->namespace ? m->namespace : ns));
-        else
-                json_object_object_add(s, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
-        json_object_array_add(subjects, s);
-        json_object_object_add(o, "roleRef", ref);
-        json_object_object_add(o, "subjects", subjects);
-        return o;
+        json_object *subjects = json_object_new_array();
+        json_object_array_add(subjects, subject(m->kind, m->name, m->namespace ? m->namespace : ns));
+        return binding(p->meta.name, ns, owner, name, role_cluster_role(m->role), subjects);
+}
+
+/* mbox's own access to the project's pods (exec, port-forward, logs: tasks, validation, terminals,
+ * previews), granted here and nowhere else: the ClusterRole RUNTIME_ROLE is bound to nobody cluster-wide. */
+static json_object *runtime_binding(
+        const struct operator_options *o, const char *project, const char *ns, json_object *owner) {
+        json_object *subjects = json_object_new_array();
+        json_object_array_add(subjects, subject("ServiceAccount", "mbox-operator", o->leader_namespace));
+        json_object_array_add(subjects, subject("ServiceAccount", "mbox-apiserver", o->leader_namespace));
+        return binding(project, ns, owner, RUNTIME_ROLE, RUNTIME_ROLE, subjects);
 }
 
 static int ensure_owned(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err) {
@@ -467,17 +490,20 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if ((rc = ensure_owned(cx, RES_LIMITRANGE, limit_range(p, ns, obj), err)) < 0)
                 return rc;
 
-        /* one RoleBinding per member; bindings of removed members go */
+        /* mbox's runtime access, and one RoleBinding per member; bindings of removed members go */
         char names[64][80];
-        const char *keep[65] = {NULL};
+        const char *keep[66] = {RUNTIME_ROLE};
         size_t n_keep = 0;
+        if ((rc = ensure_owned(
+                     cx, RES_ROLEBINDING, runtime_binding(&cx->op->opt, p->meta.name, ns, obj), err)) < 0)
+                return rc;
         for (size_t i = 0; i < p->spec.n_members && n_keep < 64; i++) {
                 rc = ensure_owned(cx, RES_ROLEBINDING,
                         role_binding(p, &p->spec.members[i], ns, obj, names[n_keep], sizeof(names[n_keep])),
                         err);
                 if (rc < 0)
                         return rc;
-                keep[n_keep] = names[n_keep];
+                keep[1 + n_keep] = names[n_keep];
                 n_keep++;
         }
         if ((rc = op_prune(cx, RES_ROLEBINDING, ns, p->meta.name, keep, err)) < 0)

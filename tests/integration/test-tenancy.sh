@@ -122,3 +122,43 @@ test_authorization_sees_the_whole_identity() {
         wait_for "a second review for alice's other extras" 30 sar_count_is "alice-$tag" 2
         assert_eq '["admin","read"]' "$(sar_of "alice-$tag" | tail -n 1 | jq -c .extra.scopes)" "the second review's extras"
 }
+
+# can SA VERB RESOURCE SUBRESOURCE NS: what `kubectl auth can-i` answers for mbox-system/SA ("yes" or "no")
+can() {
+        kubectl auth can-i "$2" "$3" --subresource="$4" -n "$5" --as="system:serviceaccount:mbox-system:$1" 2>/dev/null
+}
+
+test_mbox_reaches_pods_only_in_project_namespaces() {
+        local sa name ns rules
+        setup_operator
+        name=$(new_project)
+        ns=mbox-$name
+        wait_for "the RoleBinding mbox-runtime in $ns" 30 kubectl -n "$ns" get rolebinding mbox-runtime
+        for sa in mbox-operator mbox-apiserver; do
+                for where in kube-system mbox-system default; do
+                        assert_eq no "$(can $sa create pods exec $where)" "$sa: exec in $where"
+                        assert_eq no "$(can $sa get pods exec $where)" "$sa: exec (the WebSocket GET) in $where"
+                        assert_eq no "$(can $sa create pods portforward $where)" "$sa: port-forward in $where"
+                        assert_eq no "$(can $sa get pods log $where)" "$sa: logs in $where"
+                done
+                assert_eq yes "$(can $sa create pods exec "$ns")" "$sa: exec in project namespace $ns"
+                assert_eq yes "$(can $sa get pods exec "$ns")" "$sa: the exec upgrade in $ns"
+                assert_eq yes "$(can $sa create pods portforward "$ns")" "$sa: port-forward in $ns"
+                assert_eq yes "$(can $sa get pods log "$ns")" "$sa: logs in $ns"
+        done
+        assert_eq no "$(kubectl auth can-i get secrets -A --as=system:serviceaccount:mbox-system:mbox-apiserver 2>/dev/null)" \
+                "mbox-apiserver reading Secrets"
+        # every ClusterRole mbox ships: no wildcard, no escalate, impersonate or bind beyond its own roles
+        rules=$(kubectl get clusterroles -l app.kubernetes.io/name -o json |
+                jq -c '.items[] | select(.metadata.name | startswith("mbox-")) | {name: .metadata.name, rule: .rules[]}')
+        [ -n "$rules" ] || fail "no mbox ClusterRoles found"
+        ! grep -q '"\*"' <<<"$rules" || fail "a wildcard in mbox's ClusterRoles: $(grep '"\*"' <<<"$rules")"
+        ! grep -qE '"(escalate|impersonate)"' <<<"$rules" || fail "escalate or impersonate granted: $(grep -E 'escalate|impersonate' <<<"$rules")"
+        assert_eq '["mbox-admin","mbox-developer","mbox-viewer","mbox-runtime"]' \
+                "$(jq -sc '[.[] | select(.rule.verbs | index("bind")) | .rule.resourceNames[]]' <<<"$rules")" \
+                "the only ClusterRoles mbox may bind"
+
+        # the binding goes with the project
+        kubectl delete projects.mbox.dev "$name" --timeout=60s >/dev/null || fail "project $name was not deleted"
+        assert_eq no "$(can mbox-operator create pods exec "$ns")" "exec in the deleted project's namespace"
+}
