@@ -62,6 +62,11 @@ static void usage(FILE *f) {
               "                                 postgresql://mbox@127.0.0.1:5432/mbox (default: the\n"
               "                                 environment variable MBOX_DATABASE_URL, else none: only the\n"
               "                                 tails in status are kept, and status says so)\n"
+              "      --internal-cidrs=CIDR,...  ranges that sandboxes allowed the internet still cannot "
+              "reach:\n"
+              "                                 the cluster's pod and service ranges and the API server's\n"
+              "                                 address where they are outside the private ranges (which,\n"
+              "                                 with link-local and loopback, are always blocked)\n"
               "\n"
               "Leader election (a coordination.k8s.io/v1 Lease; standby replicas wait for it):\n"
               "      --leader-elect[=BOOL]      take the Lease before doing any work (default false)\n"
@@ -139,6 +144,7 @@ enum {
         OPT_TAIL,
         OPT_TASK_START,
         OPT_DB,
+        OPT_INTERNAL,
         OPT_LE,
         OPT_LE_NS,
         OPT_LE_ID,
@@ -167,6 +173,7 @@ int main(int argc, char **argv) {
                 {"task-tail-bytes", required_argument, NULL, OPT_TAIL},
                 {"task-start-timeout", required_argument, NULL, OPT_TASK_START},
                 {"database-url", required_argument, NULL, OPT_DB},
+                {"internal-cidrs", required_argument, NULL, OPT_INTERNAL},
                 {"leader-elect", optional_argument, NULL, OPT_LE},
                 {"leader-election-namespace", required_argument, NULL, OPT_LE_NS},
                 {"leader-election-id", required_argument, NULL, OPT_LE_ID},
@@ -236,6 +243,13 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_DB:
                         o.database_url = optarg;
+                        break;
+                case OPT_INTERNAL:
+                        if (strlen(optarg) >= 1024) {
+                                fprintf(stderr, "mbox-operator: --internal-cidrs: at most 1023 characters\n");
+                                r = -EINVAL;
+                        }
+                        o.internal_cidrs = optarg;
                         break;
                 case OPT_LE:
                         if ((r = parse_bool(optarg, &o.leader_elect)) < 0)

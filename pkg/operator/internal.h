@@ -31,6 +31,7 @@
 #define LABEL_TEMPLATE      "mbox.dev/template"
 #define LABEL_TEMPLATE_NS   "mbox.dev/template-namespace"
 #define LABEL_TEMPLATE_VER  "mbox.dev/template-version"
+#define LABEL_EGRESS        "mbox.dev/egress" /* a sandbox pod's egress class, which the project's policies select */
 #define INDEX_TEMPLATE      "template" /* SandboxTemplates by "<namespace>/<name>" of their EnvironmentTemplate */
 #define LABEL_VALIDATION_OF "mbox.dev/validation-of" /* on the Sandbox and task that validate a template */
 #define SANDBOX_SA          "mbox-sandbox"

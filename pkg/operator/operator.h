@@ -39,6 +39,7 @@ struct operator_options {
         size_t task_tail_bytes;        /* stdoutTail / stderrTail size (default 4096, at most 16384) */
         int64_t task_start_timeout_ns; /* how long a task waits for its sandbox to be ready (default 5m) */
         const char *database_url;      /* Postgres for the full task output; NULL: tails only */
+        const char *internal_cidrs;    /* comma-separated ranges the internet egress rule also blocks */
 };
 
 struct mbox_operator;

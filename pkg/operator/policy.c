@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The project's policy for what a template brings into its namespace: a RuntimeClass only from
- * spec.policy.allowedRuntimeClasses, and env from a Secret only as spec.policy.credentials lists that Secret
- * for that template. Sandboxes are admitted by it (sandbox.c), and a template's warm pool in a namespace
+ * The project's policy for what a template brings into its namespace: network egress Allowed only when
+ * spec.policy.network.allowInternet, a RuntimeClass only from spec.policy.allowedRuntimeClasses, and env
+ * from a Secret only as spec.policy.credentials lists that Secret for that template. Sandboxes are admitted by it (sandbox.c), and a template's warm pool in a namespace
  * keeps no pods the policy would not admit (runtime.c).
  */
 #include <stdio.h>
@@ -37,7 +37,18 @@ static bool credential_allowed(
 
 const char *op_policy_problem(const struct project *p, const struct template *t, const char *ns,
         const char *tns, const char *tname, const char **reason, char *buf, size_t size) {
-        const char *rc = t->spec.runtime_class_name;
+        const char *rc = t->spec.runtime_class_name, *egress = t->spec.network_egress;
+        if (egress && strcmp(egress, "Allowed") == 0 && !p->spec.policy.network.allow_internet) {
+                *reason = "NetworkEgressNotAllowed";
+                snprintf(buf, size,
+                        "template %s/%s asks for network.egress Allowed (the public internet), which project "
+                        "%s "
+                        "does not allow: set the project's spec.policy.network.allowInternet, or use a "
+                        "template "
+                        "with egress Restricted or Denied",
+                        tns, tname, p->meta.name);
+                return buf;
+        }
         if (rc && !strv_has(&p->spec.policy.allowed_runtime_classes, rc)) {
                 *reason = "RuntimeClassNotAllowed";
                 snprintf(buf, size,

@@ -15,12 +15,13 @@
 #include "log.h"
 #include "operator/internal.h"
 
-#define NP_DENY    "mbox-default-deny"
-#define NP_DNS     "mbox-allow-dns"
-#define NP_INGRESS "mbox-allow-apiserver"
-#define NP_EGRESS  "mbox-project-egress"
-#define QUOTA_NAME "mbox-quota"
-#define LIMIT_NAME "mbox-defaults"
+#define NP_DENY     "mbox-default-deny"
+#define NP_DNS      "mbox-allow-dns"
+#define NP_INGRESS  "mbox-allow-apiserver"
+#define NP_EGRESS   "mbox-project-egress"
+#define NP_INTERNET "mbox-allow-internet"
+#define QUOTA_NAME  "mbox-quota"
+#define LIMIT_NAME  "mbox-defaults"
 /* the ClusterRole (manifests/base/rbac-operator.yaml) and the RoleBinding that give mbox-operator and
  * mbox-apiserver exec, port-forward and logs in a project's namespace */
 #define RUNTIME_ROLE "mbox-runtime"
@@ -123,23 +124,29 @@ static json_object *ip_block(const char *cidr, const char *const *except, size_t
         return peer;
 }
 
-/* The project's egress policy: its CIDR rules, and the public internet when allowed. NULL when none. */
+/* A pod selector on the egress class label: the classes listed (NULL-terminated). */
+static json_object *egress_classes(const char *const *classes) {
+        json_object *sel = json_object_new_object(), *exprs = json_object_new_array(),
+                    *e = json_object_new_object(), *values = json_object_new_array();
+        for (; *classes; classes++)
+                json_object_array_add(values, json_object_new_string(*classes));
+        json_object_object_add(e, "key", json_object_new_string(LABEL_EGRESS));
+        json_object_object_add(e, "operator", json_object_new_string("In"));
+        json_object_object_add(e, "values", values);
+        json_object_array_add(exprs, e);
+        json_object_object_add(sel, "matchExpressions", exprs);
+        return sel;
+}
+
+/* The project's egress CIDRs, for sandboxes of templates with egress Restricted or Allowed. NULL when none. */
 static json_object *np_egress(const struct project *p, const char *ns, json_object *owner) {
-        static const char *const private4[] = {
-                "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"};
-        static const char *const private6[] = {"fc00::/7", "fe80::/10"};
-        if (!p->spec.policy.network.allow_internet && p->spec.policy.network.n_egress == 0)
+        static const char *const classes[] = {"Restricted", "Allowed", NULL};
+        if (p->spec.policy.network.n_egress == 0)
                 return NULL;
         json_object *np = np_new(NP_EGRESS, ns, owner, "Egress", NULL),
                     *spec = json_object_object_get(np, "spec");
         json_object *rules = json_object_new_array();
-        if (p->spec.policy.network.allow_internet) {
-                json_object *rule = json_object_new_object(), *to = json_object_new_array();
-                json_object_array_add(to, ip_block("0.0.0.0/0", private4, ARRAY_SIZE(private4)));
-                json_object_array_add(to, ip_block("::/0", private6, ARRAY_SIZE(private6)));
-                json_object_object_add(rule, "to", to);
-                json_object_array_add(rules, rule);
-        }
+        json_object_object_add(spec, "podSelector", egress_classes(classes));
         for (size_t i = 0; i < p->spec.policy.network.n_egress; i++) {
                 const struct project_egress *e = &p->spec.policy.network.egress[i];
                 json_object *rule = json_object_new_object(), *to = json_object_new_array();
@@ -155,6 +162,47 @@ static json_object *np_egress(const struct project *p, const char *ns, json_obje
                 }
                 json_object_array_add(rules, rule);
         }
+        json_object_object_add(spec, "egress", rules);
+        return np;
+}
+
+/* The public internet, for sandboxes of templates with egress Allowed when the project allows it: every
+ * address but the private, shared (CGNAT), loopback and link-local ranges (cloud metadata among them), and
+ * the operator's --internal-cidrs (the cluster's pod and service ranges and the API server's address,
+ * where they are public). The project reaches any of those only by listing it in spec.policy.network.egress.
+ * NULL when the project does not allow the internet. */
+static json_object *np_internet(
+        const struct project *p, const char *internal, const char *ns, json_object *owner) {
+        static const char *const classes[] = {"Allowed", NULL};
+        static const char *const blocked4[] = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"};
+        static const char *const blocked6[] = {"fc00::/7", "fe80::/10", "::1/128"};
+        const char *ex4[32], *ex6[32];
+        char list[1024], *save = NULL;
+        size_t n4 = 0, n6 = 0;
+        if (!p->spec.policy.network.allow_internet)
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(blocked4); i++)
+                ex4[n4++] = blocked4[i];
+        for (size_t i = 0; i < ARRAY_SIZE(blocked6); i++)
+                ex6[n6++] = blocked6[i];
+        snprintf(list, sizeof(list), "%s", internal ? internal : "");
+        for (char *c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+                bool v6 = strchr(c, ':') != NULL;
+                if (v6 && n6 < ARRAY_SIZE(ex6))
+                        ex6[n6++] = c;
+                else if (!v6 && n4 < ARRAY_SIZE(ex4))
+                        ex4[n4++] = c;
+        }
+        json_object *np = np_new(NP_INTERNET, ns, owner, "Egress", NULL),
+                    *spec = json_object_object_get(np, "spec");
+        json_object *rules = json_object_new_array(), *rule = json_object_new_object(),
+                    *to = json_object_new_array();
+        json_object_object_add(spec, "podSelector", egress_classes(classes));
+        json_object_array_add(to, ip_block("0.0.0.0/0", ex4, n4));
+        json_object_array_add(to, ip_block("::/0", ex6, n6));
+        json_object_object_add(rule, "to", to);
+        json_object_array_add(rules, rule);
         json_object_object_add(spec, "egress", rules);
         return np;
 }
@@ -461,7 +509,7 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if ((rc = ensure_owned(cx, RES_SERVICEACCOUNT, sa, err)) < 0)
                 return rc;
 
-        const char *nps[5] = {NP_DENY, NP_INGRESS};
+        const char *nps[6] = {NP_DENY, NP_INGRESS};
         size_t n_nps = 2;
         if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, np_new(NP_DENY, ns, obj, "Ingress", "Egress"), err)) <
                         0 ||
@@ -477,6 +525,12 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if (egress) {
                 nps[n_nps++] = NP_EGRESS;
                 if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, egress, err)) < 0)
+                        return rc;
+        }
+        json_object *internet = np_internet(p, cx->op->opt.internal_cidrs, ns, obj);
+        if (internet) {
+                nps[n_nps++] = NP_INTERNET;
+                if ((rc = ensure_owned(cx, RES_NETWORKPOLICY, internet, err)) < 0)
                         return rc;
         }
         if ((rc = op_prune(cx, RES_NETWORKPOLICY, ns, p->meta.name, nps, err)) < 0)

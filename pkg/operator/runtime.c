@@ -164,75 +164,23 @@ static void fill_container(const struct template *t, struct as_container *c, boo
         c->security_context.seccomp_profile_type = dup("RuntimeDefault", oom);
 }
 
-static struct as_np_rule *add_rule(
-        struct as_np_rules *rules, size_t cap, size_t n_peers, size_t n_ports, bool *oom) {
-        struct as_np_rule *r;
-
-        if (!rules->items && !(rules->items = calloc(cap, sizeof(*rules->items)))) {
-                *oom = true;
-                return NULL;
-        }
-        rules->set = true;
-        r = &rules->items[rules->n++];
-        r->has_peers = true;
-        r->n_peers = n_peers;
-        r->peers = calloc(n_peers, sizeof(*r->peers));
-        if (n_ports) {
-                r->has_ports = true;
-                r->n_ports = n_ports;
-                r->ports = calloc(n_ports, sizeof(*r->ports));
-        }
-        if (!r->peers || (n_ports && !r->ports)) {
-                *oom = true;
-                r->n_peers = r->peers ? r->n_peers : 0;
-                r->n_ports = r->ports ? r->n_ports : 0;
-                return NULL;
-        }
-        return r;
-}
-
-static void set_selector(struct as_selector *s, const char *key, const char *value, bool *oom) {
-        s->set = true;
-        if (key)
-                set_label(&s->match_labels, 1, key, value, oom);
-}
-
-/* ingress only from mbox-apiserver; egress to cluster DNS, and to anywhere when the template allows it */
-static void fill_network_policy(
-        const struct template *t, const char *apiserver_ns, struct as_template_spec *s, bool *oom) {
-        bool internet = t->spec.network_egress && strcmp(t->spec.network_egress, "Allowed") == 0;
-        struct as_np_rule *r;
-
-        s->has_network_policy = true;
-        s->ingress.set = s->egress.set = true;
-        if ((r = add_rule(&s->ingress, 1, 1, 0, oom))) {
-                set_selector(
-                        &r->peers[0].namespace_selector, "kubernetes.io/metadata.name", apiserver_ns, oom);
-                set_selector(&r->peers[0].pod_selector, "app.kubernetes.io/name", "mbox-apiserver", oom);
-        }
-        if ((r = add_rule(&s->egress, 2, 1, 2, oom))) {
-                set_selector(&r->peers[0].namespace_selector, NULL, NULL, oom);
-                set_selector(&r->peers[0].pod_selector, "k8s-app", "kube-dns", oom);
-                for (size_t i = 0; i < 2; i++) {
-                        r->ports[i].protocol = dup(i ? "TCP" : "UDP", oom);
-                        r->ports[i].has_port = true;
-                        r->ports[i].port = 53;
-                }
-        }
-        if (internet && (r = add_rule(&s->egress, 2, 1, 0, oom))) {
-                r->peers[0].ip_block_cidr = dup("0.0.0.0/0", oom);
-        }
+/* The sandbox's network: mbox owns the policy, so agent-sandbox makes none. The project's NetworkPolicies
+ * (project.c) deny everything, then allow by the egress class that the pod carries as a label: what the
+ * template asks for, and never more than the project allows. */
+static void fill_network_policy(const struct template *t, struct as_template_spec *s, bool *oom) {
+        set_label(&s->pod_labels, 2, LABEL_EGRESS,
+                t->spec.network_egress ? t->spec.network_egress : "Restricted", oom);
+        s->network_policy_management = dup("Unmanaged", oom);
 }
 
 /* The SandboxTemplate spec of t, filled into s (released by the caller). -ENOMEM. */
-static int fill_template_spec(
-        const struct template *t, const char *apiserver_ns, const char *sa, struct as_template_spec *s) {
+static int fill_template_spec(const struct template *t, const char *sa, struct as_template_spec *s) {
         static const char *const rwo[] = {"ReadWriteOnce"};
         static const struct api_quantity none = {0};
         bool oom = false;
 
         s->has_pod_metadata = true;
-        set_label(&s->pod_labels, 1, LABEL_TEMPLATE, t->meta.name, &oom);
+        set_label(&s->pod_labels, 2, LABEL_TEMPLATE, t->meta.name, &oom);
         s->pod.service_account_name = dup(sa ? sa : SANDBOX_SA, &oom);
         s->pod.automount_service_account_token = (struct as_opt_bool){true, false};
         s->pod.enable_service_links = (struct as_opt_bool){true, false};
@@ -260,8 +208,7 @@ static int fill_template_spec(
         if (t->spec.has_storage)
                 s->vcts[0].storage_class_name = dup(t->spec.storage.storage_class_name, &oom);
         s->service = (struct as_opt_bool){true, true};
-        fill_network_policy(t, apiserver_ns, s, &oom);
-        s->network_policy_management = dup("Managed", &oom);
+        fill_network_policy(t, s, &oom);
         /* a sandbox's spec.env reaches its pod through the claim */
         s->env_vars_injection_policy = dup("Allowed", &oom);
         return oom ? -ENOMEM : 0;
@@ -271,19 +218,18 @@ const char *runtime_own_sa(const char *sa) {
         return sa && strcmp(sa, SANDBOX_SA) != 0 ? sa : NULL;
 }
 
-json_object *runtime_template_spec(const struct template *t, const char *apiserver_ns, const char *sa) {
+json_object *runtime_template_spec(const struct template *t, const char *sa) {
         struct as_template_spec s = {0};
         json_object *spec = NULL;
 
-        if (fill_template_spec(t, apiserver_ns, runtime_own_sa(sa), &s) < 0 ||
-                as_template_spec_to_json(&s, &spec) < 0)
+        if (fill_template_spec(t, runtime_own_sa(sa), &s) < 0 || as_template_spec_to_json(&s, &spec) < 0)
                 spec = NULL;
         as_template_spec_release(&s);
         return spec;
 }
 
-int runtime_version(const struct template *t, const char *apiserver_ns, const char *sa, char *buf) {
-        _cleanup_json_ json_object *spec = runtime_template_spec(t, apiserver_ns, sa);
+int runtime_version(const struct template *t, const char *sa, char *buf) {
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, sa);
         if (!spec)
                 return -ENOMEM;
         op_hash(json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN), buf);
@@ -330,8 +276,8 @@ static void fill_projected_meta(const struct template *t, const char *name, cons
         fill_meta(m, owners, n_owners, name, ns, NULL, owner, labels, oom);
 }
 
-json_object *runtime_template_object(const struct template *t, const char *apiserver_ns, const char *ns,
-        const char *name, const char *version, const char *sa, json_object *owner) {
+json_object *runtime_template_object(const struct template *t, const char *ns, const char *name,
+        const char *version, const char *sa, json_object *owner) {
         _cleanup_(as_template_freep) struct as_template *st = calloc(1, sizeof(*st));
         json_object *o = NULL;
         bool oom = false;
@@ -339,7 +285,7 @@ json_object *runtime_template_object(const struct template *t, const char *apise
         if (!st)
                 return NULL;
         fill_projected_meta(t, name, ns, version, sa, owner, &st->meta, &st->owners, &st->n_owners, &oom);
-        if (oom || fill_template_spec(t, apiserver_ns, runtime_own_sa(sa), &st->spec) < 0 ||
+        if (oom || fill_template_spec(t, runtime_own_sa(sa), &st->spec) < 0 ||
                 as_template_to_json(st, &o) < 0)
                 return NULL;
         return o;
@@ -389,26 +335,37 @@ json_object *runtime_claim(const char *name, const char *ns, const char *project
         return o;
 }
 
-/* Whether the project that owns ns admits sandboxes of t (policy.c): a pool keeps warm pods only then. */
-static bool admits(struct mbox_operator *op, const struct template *t, const char *ns) {
-        char pname[128], buf[512];
-        const char *reason = NULL;
-        if (!op_project_of_namespace(op, ns, pname, sizeof(pname)))
-                return false;
+const char *runtime_policy_problem(struct mbox_operator *op, const struct template *t, const char *ns,
+        const char **reason, char *buf, size_t size) {
+        char pname[128];
+        if (!op_project_of_namespace(op, ns, pname, sizeof(pname))) {
+                *reason = "NoProject";
+                snprintf(buf, size, "namespace %s belongs to no project", ns);
+                return buf;
+        }
         _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
         _cleanup_(project_freep) struct project *p = NULL;
         struct merr perr = MERR_INIT;
-        if (!pobj || project_from_json(pobj, &p, &perr) < 0)
-                return false;
-        return !op_policy_problem(p, t, ns, t->meta.namespace ? t->meta.namespace : ns, t->meta.name, &reason,
-                buf, sizeof(buf));
+        if (!pobj || project_from_json(pobj, &p, &perr) < 0) {
+                *reason = "NoProject";
+                snprintf(buf, size, "project %s of namespace %s is not readable", pname, ns);
+                return buf;
+        }
+        return op_policy_problem(
+                p, t, ns, t->meta.namespace ? t->meta.namespace : ns, t->meta.name, reason, buf, size);
+}
+
+/* Whether the project that owns ns admits sandboxes of t (policy.c): a pool keeps warm pods only then. */
+static bool admits(struct mbox_operator *op, const struct template *t, const char *ns) {
+        char buf[512];
+        const char *reason = NULL;
+        return !runtime_policy_problem(op, t, ns, &reason, buf, sizeof(buf));
 }
 
 int runtime_project(struct op_ctx *cx, const struct template *t, json_object *owner, const char *ns,
         const char *sa, char *pool, size_t size, struct merr *err) {
-        const char *apiserver_ns = cx->op->opt.library_namespace;
         char version[9];
-        int rc = runtime_version(t, apiserver_ns, sa, version);
+        int rc = runtime_version(t, sa, version);
         if (rc < 0)
                 return merr_set(err, rc, "rendering template %s", t->meta.name);
         runtime_name(t->meta.name, version, pool, size);
@@ -417,8 +374,7 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
         if (nsobj && op_str(nsobj, "metadata.deletionTimestamp"))
                 return 0;
 
-        _cleanup_json_ json_object *st =
-                runtime_template_object(t, apiserver_ns, ns, pool, version, sa, owner);
+        _cleanup_json_ json_object *st = runtime_template_object(t, ns, pool, version, sa, owner);
         if (!st)
                 return merr_set(err, -ENOMEM, "rendering the SandboxTemplate of %s", t->meta.name);
         rc = op_ensure(cx, RES_AS_TEMPLATE, st, err);

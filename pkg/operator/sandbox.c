@@ -462,7 +462,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 }
                 char version[9];
                 _cleanup_json_ json_object *c = NULL;
-                rc = runtime_version(t, op->opt.library_namespace, sa, version);
+                rc = runtime_version(t, sa, version);
                 if (rc < 0)
                         rc = merr_set(err, rc, "rendering template %s", tkey);
                 else if (!(c = runtime_claim(name, ns, pname, pool, version, sb, obj)))

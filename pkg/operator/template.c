@@ -74,7 +74,7 @@ static void sa_use_fn(const char *key, json_object *obj, void *ud) {
  * mbox-sandbox always, for a ServiceAccount of its own while a sandbox in its namespace names it. */
 static bool current(struct op_ctx *cx, const struct template *t, const struct projection *p) {
         char version[9];
-        if (!t || runtime_version(t, cx->op->opt.library_namespace, p->sa[0] ? p->sa : NULL, version) < 0 ||
+        if (!t || runtime_version(t, p->sa[0] ? p->sa : NULL, version) < 0 ||
                 strcmp(p->version, version) != 0)
                 return false;
         if (!p->sa[0])
@@ -105,10 +105,12 @@ static int collect_garbage(struct op_ctx *cx, struct scan *s, const struct templ
         return 0;
 }
 
-/* validation: the new status.validation (borrowed), or NULL to keep the current one */
+/* validation: the new status.validation (borrowed), or NULL to keep the current one; refusal: why the
+ * namespace's project does not accept the template (the Accepted condition; NULL: it does), with its
+ * reason in refused_reason; accepted false: no Accepted condition (a library template, or an invalid one) */
 static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image,
         json_object *pool, json_object *new_validation, bool ready, const char *reason, const char *message,
-        struct merr *err) {
+        bool accepted, const char *refusal, const char *refused_reason, struct merr *err) {
         int64_t gen = 0, replicas = 0, ready_replicas = 0;
         json_object *old = NULL, *validation = new_validation;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
@@ -136,6 +138,9 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *version
                 json_object_object_add(st, "warmPool", wp);
         }
         op_condition(conds, old, "Ready", ready, reason, message, gen);
+        if (accepted)
+                op_condition(conds, old, "Accepted", !refusal, refusal ? refused_reason : "Allowed",
+                        refusal ? refusal : "the project's policy allows this template", gen);
         json_object_object_add(st, "conditions", conds);
         return op_write_status(cx, RES_TEMPLATE, obj, st, err);
 }
@@ -163,11 +168,11 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         if (template_from_json(obj, &t, &perr) < 0) {
                 free(s.items);
                 op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
-                rc = write_status(
-                        cx, obj, NULL, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr), err);
+                rc = write_status(cx, obj, NULL, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr),
+                        false, NULL, NULL, err);
                 return rc < 0 ? rc : 0;
         }
-        rc = runtime_version(t, cx->op->opt.library_namespace, NULL, version);
+        rc = runtime_version(t, NULL, version);
         if (rc < 0) {
                 free(s.items);
                 return merr_set(err, rc, "rendering template %s", key);
@@ -206,6 +211,15 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         rc = op_validate_template(cx, obj, t, version, library, &validation, err);
         if (rc < 0)
                 return rc;
-        rc = write_status(cx, obj, version, t->spec.image, wp, validation, true, "Projected", msg, err);
+        /* a template in a project namespace asks for no more than its project allows, or is not Accepted
+         * (its sandboxes are refused with the same reason, and its warm pool keeps no pods) */
+        char why[512];
+        const char *refused_reason = NULL, *refusal = library ? NULL
+                                                              : runtime_policy_problem(cx->op, t, tns,
+                                                                        &refused_reason, why, sizeof(why));
+        if (refusal && strcmp(refused_reason, "NoProject") != 0)
+                op_event(cx, obj, "Warning", refused_reason, "%s", refusal);
+        rc = write_status(cx, obj, version, t->spec.image, wp, validation, true, "Projected", msg, !library,
+                refusal, refused_reason, err);
         return rc < 0 ? rc : 0;
 }

@@ -162,3 +162,57 @@ test_mbox_reaches_pods_only_in_project_namespaces() {
         kubectl delete projects.mbox.dev "$name" --timeout=60s >/dev/null || fail "project $name was not deleted"
         assert_eq no "$(can mbox-operator create pods exec "$ns")" "exec in the deleted project's namespace"
 }
+
+template_condition() { # NS NAME TYPE FIELD
+        kubectl -n "$1" get envtpl "$2" -o jsonpath="{.status.conditions[?(@.type==\"$3\")].$4}"
+}
+template_accepted_is() { [ "$(template_condition "$1" "$2" Accepted status)" = "$3" ]; }
+np_names() { kubectl -n "$1" get networkpolicies -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}'; }
+
+test_a_template_cannot_widen_the_projects_network_policy() {
+        local name ns nps sel internet
+        setup_operator
+        # no internet and no DNS; one destination, on port 443
+        name=$(new_project "  policy:
+    network:
+      allowDNS: false
+      egress: [{cidr: 203.0.113.0/24, ports: [{port: 443}]}]")
+        ns=mbox-$name
+        template "$ns" open "  network: {egress: Allowed}"
+        template "$ns" shut "  network: {egress: Denied}"
+        template "$ns" box
+        wait_for "template open not Accepted" 30 template_accepted_is "$ns" open False
+        assert_eq NetworkEgressNotAllowed "$(template_condition "$ns" open Accepted reason)" "why open is not Accepted"
+        assert_contains "$(template_condition "$ns" open Accepted message)" "allowInternet" "what to change"
+        wait_for "template box Accepted" 30 template_accepted_is "$ns" box True
+        TEMPLATE=open sandbox "$ns" s-open
+        TEMPLATE=shut sandbox "$ns" s-shut
+        wait_for "s-open refused" 30 reason_is "$ns" s-open NetworkEgressNotAllowed
+        wait_for "s-shut Running" 60 phase_is "$ns" s-shut Running
+        assert_eq "" "$(kubectl -n "$ns" get sandboxclaims.extensions.agents.x-k8s.io -l mbox.dev/sandbox=s-open -o name)" \
+                "a claim for the refused sandbox"
+
+        # the rendered policy is the project's: nothing reaches the internet or DNS, the project's CIDR only
+        # from Restricted and Allowed pods, and agent-sandbox makes no policy of its own
+        nps=$(kubectl -n "$ns" get networkpolicies -o json)
+        ! grep -q '0.0.0.0/0' <<<"$nps" || fail "a rule to 0.0.0.0/0 exists: $(np_names "$ns")"
+        ! grep -q '"port": 53' <<<"$nps" || fail "DNS is allowed although the project sets allowDNS: false"
+        assert_eq "mbox-allow-apiserver mbox-default-deny mbox-project-egress " "$(np_names "$ns")" "the namespace's policies"
+        sel=$(jq -c '.items[] | select(.metadata.name == "mbox-project-egress") | .spec.podSelector' <<<"$nps")
+        assert_eq '{"matchExpressions":[{"key":"mbox.dev/egress","operator":"In","values":["Restricted","Allowed"]}]}' \
+                "$sel" "who gets the project's CIDRs"
+        assert_eq Denied "$(kubectl -n "$ns" get pods -l mbox.dev/template=shut -o jsonpath='{.items[0].metadata.labels.mbox\.dev/egress}')" \
+                "the egress class of s-shut's pod"
+
+        # the project allows the internet: Allowed pods get every public address, never the private,
+        # link-local (cloud metadata) or loopback ranges; s-open starts
+        kubectl patch projects.mbox.dev "$name" --type=merge -p '{"spec":{"policy":{"network":{"allowInternet":true}}}}' >/dev/null
+        wait_for "the internet policy" 30 kubectl -n "$ns" get networkpolicy mbox-allow-internet
+        internet=$(kubectl -n "$ns" get networkpolicy mbox-allow-internet -o json)
+        assert_eq '["Allowed"]' "$(jq -c '.spec.podSelector.matchExpressions[0].values' <<<"$internet")" "who gets the internet"
+        for r in 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 127.0.0.0/8 100.64.0.0/10 fc00::/7 fe80::/10; do
+                assert_contains "$(jq -c '[.spec.egress[0].to[].ipBlock.except[]]' <<<"$internet")" "\"$r\"" "blocked range $r"
+        done
+        wait_for "template open Accepted" 30 template_accepted_is "$ns" open True
+        wait_for "s-open Running" 60 phase_is "$ns" s-open Running
+}

@@ -44,7 +44,7 @@ static const char *str(json_object *o, const char *path) {
 
 START_TEST(test_render_restricted_pod) {
         _cleanup_(template_freep) struct template *t = test_template(",\"resourcePreset\":\"Medium\"");
-        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system", NULL);
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, NULL);
         bool b;
         int64_t n;
 
@@ -73,11 +73,11 @@ START_TEST(test_render_restricted_pod) {
         ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].volumeMounts[0].mountPath"), "/workspace");
         ck_assert_str_eq(str(spec, "volumeClaimTemplates[0].metadata.name"), "workspace");
         ck_assert_str_eq(str(spec, "volumeClaimTemplates[0].spec.resources.requests.storage"), "1Gi");
-        /* explicit network policy: DNS allowed, ingress only from mbox-apiserver */
-        ck_assert_str_eq(str(spec, "networkPolicy.egress[0].ports[0].protocol"), "UDP");
-        ck_assert_str_eq(str(spec, "networkPolicy.ingress[0].from[0].podSelector.matchLabels.app\\."
-                                   "kubernetes\\.io/name"),
-                "mbox-apiserver");
+        /* the network policy is the project's (mbox's), which selects the pod by its egress class */
+        ck_assert_str_eq(str(spec, "networkPolicyManagement"), "Unmanaged");
+        json_object *np = NULL;
+        ck_assert_int_ne(json_pointer_get(spec, "/networkPolicy", &np), 0);
+        ck_assert_str_eq(str(spec, "podTemplate.metadata.labels.mbox\\.dev/egress"), "Restricted");
 }
 END_TEST
 
@@ -85,7 +85,7 @@ START_TEST(test_render_explicit_values_win) {
         _cleanup_(template_freep) struct template *t = test_template(
                 ",\"resourcePreset\":\"Small\",\"resources\":{\"requests\":{\"cpu\":\"2\"}},"
                 "\"storage\":{\"size\":\"5Gi\",\"mountPath\":\"/data\"},\"workingDir\":\"/src\"");
-        _cleanup_json_ json_object *spec = runtime_template_spec(t, "mbox-system", NULL);
+        _cleanup_json_ json_object *spec = runtime_template_spec(t, NULL);
 
         ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.cpu"), "2");
         ck_assert_str_eq(str(spec, "podTemplate.spec.containers[0].resources.requests.memory"), "512Mi");
@@ -101,9 +101,9 @@ START_TEST(test_version_follows_content) {
                                                           ",\"env\":[{\"name\":\"X\",\"value\":\"1\"}]");
         char va[9], vb[9], vc[9], name[128];
 
-        ck_assert_int_eq(runtime_version(a, "mbox-system", NULL, va), 0);
-        ck_assert_int_eq(runtime_version(b, "mbox-system", NULL, vb), 0);
-        ck_assert_int_eq(runtime_version(c, "mbox-system", NULL, vc), 0);
+        ck_assert_int_eq(runtime_version(a, NULL, va), 0);
+        ck_assert_int_eq(runtime_version(b, NULL, vb), 0);
+        ck_assert_int_eq(runtime_version(c, NULL, vc), 0);
         ck_assert_str_eq(va, vb);
         ck_assert_str_ne(va, vc);
         ck_assert_uint_eq(strlen(va), 8);
@@ -121,14 +121,13 @@ START_TEST(test_own_service_account) {
         ck_assert_ptr_null(runtime_own_sa(NULL));
         ck_assert_ptr_null(runtime_own_sa("mbox-sandbox"));
         ck_assert_str_eq(runtime_own_sa("builder"), "builder");
-        ck_assert_int_eq(runtime_version(t, "mbox-system", NULL, vd), 0);
-        ck_assert_int_eq(runtime_version(t, "mbox-system", "mbox-sandbox", vm), 0);
-        ck_assert_int_eq(runtime_version(t, "mbox-system", "builder", vo), 0);
+        ck_assert_int_eq(runtime_version(t, NULL, vd), 0);
+        ck_assert_int_eq(runtime_version(t, "mbox-sandbox", vm), 0);
+        ck_assert_int_eq(runtime_version(t, "builder", vo), 0);
         ck_assert_str_eq(vd, vm);
         ck_assert_str_ne(vd, vo);
 
-        _cleanup_json_ json_object *st =
-                runtime_template_object(t, "mbox-system", "p", "t-x", vo, "builder", NULL);
+        _cleanup_json_ json_object *st = runtime_template_object(t, "p", "t-x", vo, "builder", NULL);
         _cleanup_json_ json_object *wp = runtime_pool_object(t, "p", "t-x", vo, "builder", NULL, true);
         _cleanup_json_ json_object *dwp = runtime_pool_object(t, "p", "t-x", vd, NULL, NULL, true);
         ck_assert_str_eq(str(st, "spec.podTemplate.spec.serviceAccountName"), "builder");
