@@ -1,14 +1,17 @@
 # Shared helpers for the integration tests, sourced by each tests/integration/test-*.sh.
 # A test file defines functions named test_*; tests/integration/run.sh runs each in its own subshell
-# against the local cluster (hack/cluster.sh), with a fresh namespace from new_namespace when it needs one.
+# against the test stack it selected (MBOX_STATE_DIR, hack/stack.sh), with a fresh namespace from
+# new_namespace when it needs one.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$root/hack/versions.sh"
-export MBOX_STATE_DIR=${MBOX_STATE_DIR:-/var/tmp/mbox-$(id -un)}
-export KUBECONFIG=$MBOX_STATE_DIR/kubeconfig
+. "$root/hack/stack.sh"
 export PATH=$K8S_BIN:$PATH
-PKI=$MBOX_STATE_DIR/pki
-PG_PORT=${MBOX_PG_PORT:-15432}
-APISERVER_PORT=${MBOX_APISERVER_PORT:-6443}
+# use_stack: kubectl, PKI and the ports point at the selected stack (again after selecting another one)
+use_stack() {
+        export KUBECONFIG=$MBOX_STATE_DIR/kubeconfig
+        PKI=$MBOX_STATE_DIR/pki PG_PORT=$MBOX_PG_PORT APISERVER_PORT=$MBOX_APISERVER_PORT
+}
+use_stack
 
 _namespaces=()
 _pids=()
@@ -67,6 +70,7 @@ _cleanup() {
                         kill "$v" 2>/dev/null
                         for _ in $(seq 1 120); do kill -0 "$v" 2>/dev/null || break; sleep 0.25; done ;;
                 file) rm -f "$v" ;;
+                dir) rm -rf "$v" ;;
                 project) forget_project "$v" ;;
                 object) kubectl delete $v --ignore-not-found --wait=false >/dev/null 2>&1 ;; # "KIND/NAME [-n NS]"
                 *) kubectl delete namespace "$kind" --wait=false >/dev/null 2>&1 ;;
@@ -99,15 +103,10 @@ operator_kubeconfig() {
 }
 
 # start_operator LOG [ARGS...]: runs build/mbox-operator as its ServiceAccount, logging to LOG, and waits
-# until it is ready; prints its health port. Refuses to run beside the operator of `make up`.
+# until it is ready; prints its health port.
 start_operator() {
-        local log=$1 root kc pidfile port
+        local log=$1 kc port
         shift
-        root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-        pidfile=${MBOX_STATE_DIR:-/var/tmp/mbox-$USER}/pids/mbox-operator.pid
-        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-                fail "the operator of 'make up' is running; stop it with 'make down' before the tests"
-        fi
         kc=$(mktemp)
         printf 'file %s\n' "$kc" >>"$_cleanup_file"
         operator_kubeconfig "$kc"
@@ -206,11 +205,8 @@ running_is() {
 # APIService that routes runtime.mbox.dev to it; sets APIPORT, APIPID and APILOG.
 # start_apiserver [DATABASE-URL [FLAG...]]: the local database by default; flags go to mbox-apiserver.
 start_apiserver() {
-        local dir kc log pidfile=$MBOX_STATE_DIR/pids/mbox-apiserver.pid db=${1:-postgresql://postgres@127.0.0.1:$PG_PORT/mbox}
+        local dir kc log db=${1:-postgresql://postgres@127.0.0.1:$PG_PORT/mbox}
         shift $(($# > 0 ? 1 : 0))
-        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-                fail "the apiserver of 'make up' is running; stop it with 'make down' before the tests"
-        fi
         dir=$(mktemp -d)
         serving_cert "$dir" mbox-apiserver.mbox-system.svc DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1
         kc=$(mktemp) log=$(mktemp)
@@ -232,4 +228,59 @@ setup_operator() {
         OPLOG=$(mktemp)
         printf 'file %s\n' "$OPLOG" >>"$_cleanup_file"
         PORT=$(start_operator "$OPLOG" --resync=2s "$@")
+}
+
+# ---- assertions on refusals and on controllers having looked ----
+# A refusal is checked for its reason, not only for a non-zero exit: a command that fails for another
+# reason (a typo, a server that is down, a missing permission elsewhere) must not pass for the refusal under
+# test. And "nothing changed" is only asserted once the controller is known to have looked since the change.
+
+# refused WHAT NEEDLE CMD...: CMD must fail, and what it printed (stdout and stderr) must contain NEEDLE,
+# the reason (a Status reason, an HTTP code, a field path, the rule's words); the output is left in REFUSAL
+# for further checks.
+refused() {
+        local what=$1 needle=$2 rc=0
+        shift 2
+        REFUSAL=$("$@" 2>&1) || rc=$?
+        [ "$rc" -ne 0 ] || fail "$what: accepted, expected a refusal saying '$needle': $REFUSAL"
+        assert_contains "$REFUSAL" "$needle" "$what: the reason of the refusal"
+}
+
+# metric_of PORT NAME LABEL: the sum of the series of a metric family on the operator's /metrics that carry
+# LABEL (e.g. 'controller="sandbox"').
+metric_of() {
+        curl -fs "http://127.0.0.1:$1/metrics" |
+                awk -v n="$2" -v l="$3" '$1 ~ "^"n"({|$)" && index($1, l) {s += $NF} END {printf "%d", s}'
+}
+
+# metric_above PORT NAME LABEL N: for wait_for: the sum of those series is above N.
+metric_above() { [ "$(metric_of "$1" "$2" "$3")" -gt "$4" ]; }
+
+# wait_reconciles PORT CONTROLLER N SECONDS: waits until CONTROLLER (project, template, sandbox, task) has
+# finished N more reconciles than when called; with a resync every 2 s, N at least twice the objects it
+# watches means every one of them was looked at since.
+wait_reconciles() {
+        local from
+        from=$(metric_of "$1" mbox_operator_reconcile_total "controller=\"$2\"")
+        wait_for "$3 more reconciles by the $2 controller" "$4" metric_above "$1" mbox_operator_reconcile_total \
+                "controller=\"$2\"" $((from + $3 - 1))
+}
+
+# observed NS RESOURCE NAME: for wait_for: the controller has written the status of the object's current
+# spec (status.observedGeneration is metadata.generation); NS empty for a cluster-scoped object.
+observed() {
+        local v
+        v=$(kubectl ${1:+-n "$1"} get "$2" "$3" -o jsonpath='{.metadata.generation}={.status.observedGeneration}') ||
+                return 1
+        [ "${v%%=*}" = "${v#*=}" ]
+}
+
+# wait_timed WHAT SECONDS CMD...: wait_for that logs how long the wait took. For checks that something
+# happens soon enough: the figure tells a loaded machine from a regression, and the bound stays generous.
+wait_timed() {
+        local t0 ms
+        t0=$(date +%s%N)
+        wait_for "$@"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        log "$1: after $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s (limit $2s)"
 }

@@ -87,7 +87,7 @@ test_task_output_through_kubectl() {
         task_phase_is "$ns" slow Running || fail "the task ended before its output was followed"
         wait "$fpid" || fail "the follow did not end cleanly"
         assert_eq "$(seq 1 6 | sed 's/^/line /')" "$(cat "$followed")" "the followed output, complete when the command ended"
-        wait_for "slow Succeeded" 10 task_phase_is "$ns" slow Succeeded
+        wait_for "slow Succeeded" 30 task_phase_is "$ns" slow Succeeded
         slow_seen() { grep -q 'MODIFIED *slow .*true' "$watched"; }
         wait_for "the watch to show slow's output complete" 20 slow_seen
         grep -q 'ADDED *slow ' "$watched" || fail "the watch did not show slow's output start: $(cat "$watched")"
@@ -127,9 +127,14 @@ spec:
   digest: "sha256:$(sha256sum <"$big" | cut -d' ' -f1)"
 YAML
         assert_eq "$(sha256sum <"$big")" "$(kubectl get --raw "$art/big-out/content" | sha256sum)" "20 MiB artifact byte-identical"
-        # a file that changed since it was registered is broken off, not passed off as the registered one
+        # a file that changed since it was registered is broken off, not passed off as the registered one:
+        # the download fails, and the apiserver says it broke it off for that reason
         printf 'changed' >>"$big"
-        kubectl get --raw "$art/big-out/content" >/dev/null 2>&1 && fail "a changed file was served as the registered one"
+        local rc=0
+        out=$(kubectl get --raw "$art/big-out/content" 2>&1 >/dev/null) || rc=$?
+        [ $rc -ne 0 ] || fail "a changed file was served as the registered one"
+        broken_off() { grep -q "artifact download broken off: the file is not the one recorded.*big-out" "$APILOG"; }
+        wait_for "the apiserver to log why it broke the download off (the client saw: $out)" 20 broken_off
         # a file that is gone: 404; an artifact elsewhere: 400
         rm -f "$f"
         assert_contains "$(kubectl get --raw "$art/report-result/content" 2>&1)" "no longer a file" "a file that is gone"
@@ -204,7 +209,8 @@ bad_requests() {
         for q in "$@"; do
                 body=$(curl -s --cacert "$PKI/ca.crt" --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
                         -H 'X-Remote-User: admin' -H 'X-Remote-Group: system:masters' "$base?$q")
-                assert_eq "Status 400" "$(jq -r '"\(.kind) \(.code)"' <<<"$body")" "$q"
+                assert_eq "Status 400 BadRequest" "$(jq -r '"\(.kind) \(.code) \(.reason)"' <<<"$body")" "$q"
+                [ -n "$(jq -r '.message // ""' <<<"$body")" ] || fail "$q: a 400 without a message that says what is wrong"
         done
 }
 
@@ -306,6 +312,9 @@ patch_burst() {
         done | curl -K - | jq -r .metadata.resourceVersion >>"$3"
 }
 
+stored_rows() { # NS: rows of t0..t4 in the database
+        psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$1' AND kind = 'EnvironmentTemplate'"
+}
 stored_states() { # NS: rows and distinct states of t0..t4 in the database
         psql_ -tAc "SELECT count(*), count(DISTINCT (uid, resource_version)) FROM object_history
                 WHERE namespace = '$1' AND kind = 'EnvironmentTemplate'"
@@ -321,11 +330,21 @@ test_history_exactly_once_across_restarts() {
         printf 'file %s\n' "$rvs" >>"$_cleanup_file"
         for i in 0 1 2 3 4; do template "$ns" "t$i"; done
         kubectl -n "$ns" get environmenttemplates -o jsonpath='{range .items[*]}{.metadata.resourceVersion}{"\n"}{end}' >"$rvs"
-        # kill -9 of the apiserver during a burst of 500 changes, a restart after it
-        patch_burst "$ns" 250 "$rvs"
+        # kill -9 of the apiserver while it stores a burst of 400 changes (once the burst's first states are
+        # stored), 100 more while it is down, a restart after it
+        local burst at_kill
+        patch_burst "$ns" 400 "$rvs" &
+        burst=$!
+        burst_storing() { [ "$(stored_rows "$ns")" -gt 5 ]; }
+        wait_for "the burst's first states stored" 30 burst_storing
         kill -9 "$APIPID"
         wait "$APIPID" 2>/dev/null || true
-        patch_burst "$ns" 250 "$rvs"
+        # the kill landed mid-work: with the apiserver gone nothing more is stored, and some of the burst is not
+        at_kill=$(stored_rows "$ns")
+        wait "$burst" || fail "the burst of 400 changes failed"
+        log "killed mbox-apiserver with $at_kill of 405 states stored"
+        [ "$at_kill" -lt 405 ] || fail "the kill landed after the whole burst was stored: it cut no work short"
+        patch_burst "$ns" 100 "$rvs"
         start_apiserver
         all_stored() { [ "$(stored_states "$ns")" = "505|505" ]; }
         wait_for "505 states stored" 60 all_stored
@@ -381,12 +400,17 @@ test_history_relists_when_its_resume_point_is_gone() {
                         "$(psql_ -tAc "SELECT resource_version FROM object_history WHERE namespace = '$ns' AND name = 't$i'
                                 ORDER BY id DESC LIMIT 1")" "t$i's newest state"
         done
-        # another restart from a valid resume point adds nothing
+        # another restart from a valid resume point adds nothing: once a change made after the restart is
+        # stored (the mirror is watching again, from its resume point), that change is the only new row
         kill -9 "$APIPID"
         wait "$APIPID" 2>/dev/null || true
         start_apiserver
-        sleep 2
-        assert_eq 10 "$(psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns'")" "rows after a plain restart"
+        kubectl -n "$ns" annotate environmenttemplate t0 again=yes >/dev/null
+        stored_again() { [ "$(states t0)" = "ADDED MODIFIED MODIFIED" ]; }
+        wait_for "a change after the restart stored" 30 stored_again
+        assert_eq 11 "$(psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns'")" \
+                "rows after a plain restart and one change"
+        ! grep -q 'resume point expired, relisting' "$APILOG" || fail "a valid resume point was taken for an expired one"
 }
 
 test_history_watch() {
@@ -417,7 +441,7 @@ test_history_watch() {
         kill "$kpid"
         wait "$kpid" 2>/dev/null || true
         threads_back() { [ "$(awk '$1 == "Threads:" {print $2}' "/proc/$APIPID/status")" -lt "$threads" ]; }
-        wait_for "the watch's thread to end" 10 threads_back
+        wait_for "the watch's thread to end" 30 threads_back
         # a streaming list: every state so far, then the bookmark that ends the initial events
         out=$(timeout 10 kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/objecthistories?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=3" |
                 jq -r '"\(.type) \(.object.object.name // "") \(.object.metadata.annotations["k8s.io/initial-events-end"] // "")"')
@@ -456,19 +480,23 @@ test_history_skips_a_state_the_database_refuses() {
 
 test_history_retention() {
         install_operator_rbac
-        start_apiserver "" --history-retention=4s
-        local ns
+        start_apiserver "" --history-retention=30s
+        local ns age
         ns=$(new_namespace hist)
         template "$ns" old
+        template "$ns" new
         rows() { psql_ -tAc "SELECT count(*) FROM object_history WHERE namespace = '$ns' AND name = '$1'"; }
         has() { [ "$(rows "$1")" -ge 1 ]; }
         wait_for "old stored" 20 has old
-        sleep 3
-        template "$ns" new
         wait_for "new stored" 20 has new
-        # old passes its four seconds first; new is still kept then
+        # old's states are made two minutes old: past the 30 s (and short of it, were the flag read in minutes);
+        # new's are seconds old, far inside it (the pruner looks every 7.5 s), so no race with the clock
+        psql_ -qc "UPDATE object_history SET recorded_at = now() - interval '2 minutes' WHERE namespace = '$ns' AND name = 'old'"
         pruned() { [ "$(rows old)" -eq 0 ]; }
-        wait_for "old pruned" 20 pruned
+        wait_timed "old pruned" 60 pruned
+        age=$(psql_ -tAc "SELECT round(extract(epoch FROM now() - min(recorded_at))) FROM object_history
+                WHERE namespace = '$ns' AND name = 'new'")
+        log "new's states are ${age:-?}s old, kept"
         [ "$(rows new)" -ge 1 ] || fail "a state younger than the retention was pruned"
         grep -q 'pruned states past their retention' "$APILOG" || fail "the pruning is not logged"
 }

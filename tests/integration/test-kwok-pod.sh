@@ -37,8 +37,10 @@ test_two_pods_do_not_share_files() {
         run_pod "$ns" a
         run_pod "$ns" b
         kubectl -n "$ns" exec a -- sh -c 'echo mine > only-a.txt'
-        kubectl -n "$ns" exec a -- test -f only-a.txt || fail "file missing in pod a"
-        if kubectl -n "$ns" exec b -- test -f only-a.txt; then fail "pod b sees pod a's file"; fi
+        # asked the same way in both pods, so that an exec failing for another reason cannot pass for "absent"
+        seen() { kubectl -n "$ns" exec "$1" -- sh -c 'if test -f only-a.txt; then echo present; else echo absent; fi'; }
+        assert_eq present "$(seen a)" "pod a's own file, in pod a"
+        assert_eq absent "$(seen b)" "pod a's file, in pod b"
 }
 
 test_logs() {

@@ -117,7 +117,7 @@ test_every_kustomization_renders() {
                 "$(jq -r '[.items[] | select(.kind == "Deployment") | .spec.template.spec.containers[].image] | sort | join(" ")' <<<"$j")" \
                 "images in the base"
         assert_eq "mbox-admin mbox-developer mbox-viewer" \
-                "$(jq -r '[.items[] | select(.kind == "ClusterRole" and (.metadata.name | startswith("mbox-")) and .metadata.name != "mbox-operator" and .metadata.name != "mbox-apiserver") | .metadata.name] | sort | join(" ")' <<<"$j")" \
+                "$(jq -r '[.items[] | select(.kind == "ClusterRole" and (.metadata.name | startswith("mbox-")) and .metadata.name != "mbox-operator" and .metadata.name != "mbox-apiserver" and .metadata.name != "mbox-runtime") | .metadata.name] | sort | join(" ")' <<<"$j")" \
                 "user roles"
         assert_eq "2 2" "$(jq -r '[.items[] | select(.kind == "Deployment") | .spec.replicas] | join(" ")' <<<"$j")" "base replicas"
         # local: programs scaled to 0, the APIService reaches localhost:8443 through an ExternalName Service
@@ -261,6 +261,15 @@ test_production_overlay_applies_and_rolls_out() {
         kubectl -n mbox-system get networkpolicy mbox-apiserver >/dev/null || fail "the apiserver NetworkPolicy is missing"
 }
 
+# runtime_binding NS: the RoleBinding mbox-runtime the operator makes in each project namespace, made here
+# as the operator's ServiceAccount (so its right to bind that role is tested too)
+runtime_binding() {
+        local out
+        out=$(kubectl -n "$1" create rolebinding mbox-runtime --clusterrole=mbox-runtime \
+                --serviceaccount=mbox-system:mbox-operator --serviceaccount=mbox-system:mbox-apiserver \
+                --as=$sa_operator 2>&1) || fail "the operator cannot bind mbox-runtime in $1: $out"
+}
+
 test_program_service_accounts_have_what_they_need_and_no_more() {
         local ns out
         local_setup
@@ -269,6 +278,8 @@ test_program_service_accounts_have_what_they_need_and_no_more() {
         fi
         ns=$(new_namespace manifests-sa)
         can() { kubectl auth can-i "$@" 2>/dev/null || true; }
+        # a project namespace, as the operator makes it: mbox's runtime access, bound by the operator itself
+        runtime_binding "$ns"
         # operator
         for a in "watch sandboxes.mbox.dev" "patch sandboxes.mbox.dev" "update sandboxes.mbox.dev --subresource=status" \
                 "update projects.mbox.dev --subresource=finalizers" "create namespaces" "delete namespaces" \
@@ -278,13 +289,15 @@ test_program_service_accounts_have_what_they_need_and_no_more() {
                 "create sandboxwarmpools.extensions.agents.x-k8s.io -n $ns" "patch sandboxes.agents.x-k8s.io -n $ns" \
                 "list pods -n $ns" "list persistentvolumeclaims -n $ns" "create pods --subresource=exec -n $ns" \
                 "create events.events.k8s.io -n $ns" "create leases.coordination.k8s.io -n mbox-system" \
-                "update leases.coordination.k8s.io/mbox-operator -n mbox-system" "bind clusterroles/mbox-developer"; do
+                "update leases.coordination.k8s.io/mbox-operator -n mbox-system" "bind clusterroles/mbox-developer" \
+                "bind clusterroles/mbox-runtime"; do
                 # shellcheck disable=SC2086
                 assert_eq yes "$(can $a --as=$sa_operator)" "operator: $a"
         done
         for a in "create projects.mbox.dev" "get secrets -n $ns" "create pods -n $ns" "delete sandboxes.agents.x-k8s.io -n $ns" \
                 "update leases.coordination.k8s.io/other -n mbox-system" "create leases.coordination.k8s.io -n $ns" \
-                "bind clusterroles/admin" "create clusterrolebindings" "escalate clusterroles/mbox-admin"; do
+                "bind clusterroles/admin" "create clusterrolebindings" "escalate clusterroles/mbox-admin" \
+                "create pods --subresource=exec -n kube-system" "create pods --subresource=exec -n default"; do
                 # shellcheck disable=SC2086
                 assert_eq no "$(can $a --as=$sa_operator)" "operator: $a"
         done
@@ -297,6 +310,8 @@ test_program_service_accounts_have_what_they_need_and_no_more() {
                 fail "operator could bind admin: $out"
         fi
         assert_contains "$out" "forbidden" "binding admin is refused"
+        # by RBAC's escalation check (the operator may create RoleBindings, as above, but not grant admin)
+        assert_contains "$out" "is attempting to grant RBAC permissions not currently held" "binding admin is an escalation"
         # apiserver
         for a in "watch sandboxes.mbox.dev" "watch sandboxclaims.extensions.agents.x-k8s.io" "watch sandboxes.agents.x-k8s.io" \
                 "get pods -n $ns" "create pods --subresource=exec -n $ns" "get pods --subresource=exec -n $ns" \
@@ -308,7 +323,8 @@ test_program_service_accounts_have_what_they_need_and_no_more() {
         done
         for a in "create sandboxes.mbox.dev -n $ns" "update sandboxes.mbox.dev --subresource=status -n $ns" \
                 "create sandboxclaims.extensions.agents.x-k8s.io -n $ns" "get secrets -n $ns" "get configmaps -n kube-system" \
-                "delete pods -n $ns"; do
+                "delete pods -n $ns" "create pods --subresource=exec -n kube-system" \
+                "create pods --subresource=portforward -n default"; do
                 # shellcheck disable=SC2086
                 assert_eq no "$(can $a --as=$sa_apiserver)" "apiserver: $a"
         done
@@ -331,6 +347,11 @@ spec:
 YAML
         kubectl -n "$ns" wait --for=condition=Ready pod/box --timeout=60s >/dev/null || fail "pod not Ready"
         wait_for "exec config for box" 30 kubectl -n "$ns" get exec.kwok.x-k8s.io box
+        # outside a project namespace neither program may exec
+        if out=$(kubectl -n "$ns" exec box --as=$sa_operator -- true 2>&1); then fail "the operator could exec in $ns"; fi
+        assert_contains "$out" 'cannot create resource "pods/exec"' "the operator's exec outside a project namespace"
+        # a project namespace: the operator binds mbox-runtime there
+        runtime_binding "$ns"
         # the real WebSocket exec path, as the operator's and the apiserver's ServiceAccounts. The programs speak
         # WebSocket only (v5.channel.k8s.io): the upgrade is a GET that needs get *and* create on pods/exec;
         # kubectl would quietly fall back to SPDY (a POST, create only), so its log must show no fallback.
@@ -346,6 +367,9 @@ YAML
         # a user with view only cannot
         kubectl -n "$ns" create rolebinding erin-view --clusterrole=view --user=erin >/dev/null
         if out=$(kubectl -n "$ns" exec box --as=erin -- true 2>&1); then fail "erin could exec"; fi
+        assert_contains "$out" "is forbidden" "erin's exec is refused"
+        assert_contains "$out" 'User "erin" cannot' "erin's exec is refused by RBAC"
+        assert_contains "$out" 'resource "pods/exec"' "erin's exec is refused on pods/exec"
 }
 
 test_deployments_use_flags_the_programs_have() {

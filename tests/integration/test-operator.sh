@@ -55,12 +55,16 @@ test_walkthrough_examples() {
         # are finalized by this operator, so they must be gone first
         wait_for "earlier tests' sandboxes to go" 120 only_sandboxes_in $ns
 
-        # converged: further passes (a resync every 2 s) write nothing
+        # converged: further passes (a resync every 2 s) write nothing. The pause lets the last writes of the
+        # validation's cleanup land; the window is then two passes of every controller over all it watches
+        # (its reconcile counter must grow by twice its objects), so the operator looked and found nothing to do
         sleep 3
         local before after series
         before=$(metric "$PORT" mbox_operator_api_writes_total)
         series=$(curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^mbox_operator_api_writes_total')
-        sleep 5
+        wait_reconciles "$PORT" project $((2 * $(kubectl get projects.mbox.dev --no-headers | wc -l))) 30
+        wait_reconciles "$PORT" template $((2 * $(kubectl get environmenttemplates.mbox.dev -A --no-headers | wc -l))) 30
+        wait_reconciles "$PORT" sandbox $((2 * $(kubectl get sandboxes.mbox.dev -A --no-headers | wc -l))) 30
         after=$(metric "$PORT" mbox_operator_api_writes_total)
         [ "$before" = "$after" ] || log "writes by series, before and after: $series $(curl -fs "http://127.0.0.1:$PORT/metrics" | grep '^mbox_operator_api_writes_total')"
         assert_eq "$before" "$after" "API writes over two resyncs of converged objects"
@@ -83,7 +87,7 @@ test_stop_start_delete() {
         counts() { [ "$(kubectl get mproj "$p" -o jsonpath='{.status.sandboxes}/{.status.runningSandboxes}')" = "$1" ]; }
         wait_for "project status: 1 sandbox, 1 running" 20 counts 1/1
         gauge() { curl -fs "http://127.0.0.1:$PORT/metrics" | grep -q "^mbox_operator_sandboxes{phase=\"Running\"} [1-9]"; }
-        wait_for "mbox_operator_sandboxes{phase=\"Running\"} counts s1" 10 gauge
+        wait_for "mbox_operator_sandboxes{phase=\"Running\"} counts s1" 30 gauge
         local pvc pvc_uid
         pvc=$(kubectl -n "$ns" get pvc -o name | head -n 1)
         pvc_uid=$(kubectl -n "$ns" get "$pvc" -o jsonpath='{.metadata.uid}')
@@ -217,11 +221,16 @@ YAML
         }
         wait_for "secretive's pool" 30 bash -c "[ -n \"\$(kubectl -n $ns get sandboxwarmpools.extensions.agents.x-k8s.io -l mbox.dev/template=secretive -o name)\" ]"
         assert_eq 0 "$(pool_replicas)" "warm pods of a template the policy refuses"
-        # the credential allowed for another template only: still refused
+        # the credential allowed for another template only: still refused. Proof that cred was looked at with
+        # the changed project: the project controller has seen the change (its observedGeneration), and then
+        # a change of cred's own spec is reconciled (cred's observedGeneration) with that project in the cache
         kubectl patch projects.mbox.dev "$p" --type=merge \
                 -p '{"spec":{"policy":{"credentials":[{"secretName":"api-token","templates":[{"name":"isolated"}]}]}}}' >/dev/null
-        sleep 3 # a project's change requeues its sandboxes; nothing may change here
+        wait_for "the project's change observed" 30 observed "" projects.mbox.dev "$p"
+        kubectl -n "$ns" patch sandboxes.mbox.dev cred --type=merge -p '{"spec":{"lifetime":{"maxLifetime":"24h"}}}' >/dev/null
+        wait_for "cred reconciled after the project's change" 30 observed "$ns" sandboxes.mbox.dev cred
         assert_eq CredentialNotAllowed "$(reason "$ns" cred)" "a credential granted to another template"
+        assert_eq 0 "$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)" "claims of still refused sandboxes"
         # the project allows both: the sandboxes go ahead
         kubectl patch projects.mbox.dev "$p" --type=merge -p "{\"spec\":{\"policy\":{\"allowedRuntimeClasses\":[\"$rc\"],
                 \"credentials\":[{\"secretName\":\"api-token\",\"templates\":[{\"name\":\"secretive\"}]}]}}}" >/dev/null
@@ -282,14 +291,14 @@ test_lifetimes() {
         sandbox "$ns" idle "  lifetime: {idleTimeout: 3s}"
         sandbox "$ns" short "  lifetime: {maxLifetime: 8s}"
         wait_for "idle Running" 60 phase_is "$ns" idle Running
-        wait_for "idle stopped by its idle timeout" 30 reason_is "$ns" idle IdleTimeout
-        wait_for "idle Stopped" 30 phase_is "$ns" idle Stopped
+        wait_timed "idle stopped by its idle timeout of 3s" 60 reason_is "$ns" idle IdleTimeout
+        wait_for "idle Stopped" 60 phase_is "$ns" idle Stopped
         assert_eq Stopped "$(kubectl -n "$ns" get sandboxes.mbox.dev idle -o jsonpath='{.spec.state}')" "spec.state after idle"
-        wait_for "short Expired" 40 phase_is "$ns" short Expired
+        wait_timed "short Expired after its maxLifetime of 8s" 90 phase_is "$ns" short Expired
         assert_eq MaxLifetimeExceeded "$(reason "$ns" short)" "reason of an expired sandbox"
         # stopped retention deletes what stayed stopped
-        wait_for "idle deleted after the stopped retention" 40 gone "$ns" sandboxes.mbox.dev idle
-        wait_for "short deleted after the stopped retention" 40 gone "$ns" sandboxes.mbox.dev short
+        wait_timed "idle deleted after the stopped retention of 6s" 90 gone "$ns" sandboxes.mbox.dev idle
+        wait_timed "short deleted after the stopped retention of 6s" 90 gone "$ns" sandboxes.mbox.dev short
 }
 
 test_bad_references() {
@@ -315,7 +324,7 @@ spec:
 YAML
         wait_for "TemplateNotAllowed" 30 reason_is "$ns" s2 TemplateNotAllowed
         wait_for "a Warning event" 30 event_is "$ns" s2 type Warning
-        # a namespace no project owns, until a project takes it
+        # a namespace no project owns, until a project takes it (an administrator labels it for the project)
         local orphan="mbox-o-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
         kubectl create namespace "$orphan" >/dev/null
         printf '%s\n' "$orphan" >>"$_cleanup_file"
@@ -324,6 +333,7 @@ YAML
         wait_for "ProjectNotFound" 30 reason_is "$orphan" s3 ProjectNotFound
         local r="p-${orphan#mbox-o-}"
         printf 'project %s\n' "$r" >>"$_cleanup_file"
+        kubectl label namespace "$orphan" "mbox.dev/project=$r" >/dev/null
         kubectl apply -f - >/dev/null <<YAML
 apiVersion: mbox.dev/v1alpha1
 kind: Project
@@ -346,9 +356,12 @@ test_kill_and_restart_converges() {
         wait_for "the first claims" 60 count_is "$ns" sandboxclaims.extensions.agents.x-k8s.io -ge 5
         pid=$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | tail -n 1)
         kill -9 "$pid"
+        # the kill landed mid-work: with the operator gone no claim is made, so fewer than 50 now means the
+        # restarted operator has the rest to do
         local claims_at_kill
         claims_at_kill=$(count "$ns" sandboxclaims.extensions.agents.x-k8s.io)
         log "killed the operator with $claims_at_kill of 50 claims made"
+        [ "$claims_at_kill" -lt 50 ] || fail "the kill landed after all 50 claims were made: nothing left to converge after the restart"
         wait $! || fail "kubectl apply of the 50 sandboxes failed"
         printf 'file %s.2\n' "$OPLOG" >>"$_cleanup_file"
         PORT=$(start_operator "$OPLOG.2" --resync=2s)
@@ -375,9 +388,28 @@ test_leader_election_only_leader_writes() {
         sandbox "$ns" s1
         wait_for "s1 Running" 60 phase_is "$ns" s1 Running
         [ "$(metric "$port_a" mbox_operator_api_writes_total)" -gt 0 ] || fail "the leader wrote nothing"
+        # the standby is up (ready, caches synced) and campaigning, and yet writes nothing
+        grep -q "waiting for leadership" "$lb" || fail "the standby is not campaigning: $(tail -5 "$lb")"
         assert_eq 0 "$(metric "$port_b" mbox_operator_api_writes_total)" "writes by the standby"
+        assert_eq 0 "$(metric "$port_b" mbox_operator_reconcile_total)" "reconciles by the standby"
         ! grep -q "became leader" "$lb" || fail "the standby claims to lead"
-        # a clean stop of the leader hands over at once
+        # a clean stop of the leader hands over at once: the Lease is released (no holder, 1 s) rather than
+        # left to expire, and replica-b takes it next; every state of the Lease is watched from before the stop
+        local states wpid t0 ms
+        states=$(mktemp)
+        printf 'file %s\n' "$states" >>"$_cleanup_file"
+        kubectl -n mbox-system get lease mbox-operator -w \
+                -o jsonpath='{.spec.holderIdentity}/{.spec.leaseDurationSeconds}{"\n"}' >"$states" 2>/dev/null &
+        wpid=$!
+        printf 'pid %s\n' "$wpid" >>"$_cleanup_file"
+        wait_for "the Lease watched" 20 grep -q '^replica-a/' "$states"
+        t0=$(date +%s%N)
         kill "$(awk '$1 == "pid" {print $2}' "$_cleanup_file" | head -n 1)"
-        wait_for "replica-b leads after a clean stop" 10 grep -q "became leader" "$lb"
+        wait_for "replica-b leads after a clean stop" 60 grep -q "became leader" "$lb"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        log "replica-b led $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s after replica-a was stopped (the Lease lasts 15s)"
+        wait_for "replica-b in the Lease" 20 grep -q '^replica-b/' "$states"
+        kill "$wpid"
+        assert_eq "/1 replica-b/15" "$(awk '!/^replica-a\// && !seen[$0]++' "$states" | head -n 2 | paste -sd' ')" \
+                "the Lease after replica-a's clean stop: released, then taken by replica-b ($(paste -sd' ' "$states"))"
 }

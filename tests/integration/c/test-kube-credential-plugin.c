@@ -132,6 +132,7 @@ START_TEST(test_plugin_client_certificate) {
         ck_assert_msg(kube_get(c, &ns, &obj, &e) == 0, "%s", merr_msg(&e));
         /* the WebSocket path takes the plugin's certificate too: an authenticated 404, not a 401 */
         ck_assert_int_eq(kube_portforward_open(c, tc_ns, "no-such-pod", 80, &pf, &e), -ENOENT);
+        ck_assert_msg(strstr(e.msg, "404 NotFound") && strstr(e.msg, "no-such-pod"), "%s", e.msg);
         ck_assert_int_eq(runs(), 1);
 }
 END_TEST
@@ -168,7 +169,8 @@ START_TEST(test_plugin_service_account_token) {
         /* authenticated as the ServiceAccount: view does not include secrets */
         json_object_put(TAKE_PTR(obj));
         ck_assert_int_eq(kube_list(c, &secrets, NULL, &obj, &e), -EACCES);
-        ck_assert_msg(strstr(e.msg, "reader"), "%s", e.msg);
+        ck_assert_msg(strstr(e.msg, "403 Forbidden") && strstr(e.msg, "reader") && strstr(e.msg, "secrets"), "%s",
+                e.msg);
         ck_assert_int_eq(runs(), 3);
 
         /* a token the API server does not know: 401 */
@@ -176,6 +178,7 @@ START_TEST(test_plugin_service_account_token) {
         put_credential("not-a-real-token", NULL, NULL, NULL);
         ck_assert_msg(plugin_client(&c, &e) == 0, "%s", merr_msg(&e));
         ck_assert_int_eq(kube_list(c, &pods, NULL, &obj, &e), -EPERM);
+        ck_assert_msg(strstr(e.msg, "401 Unauthorized"), "%s", e.msg);
 }
 END_TEST
 

@@ -166,7 +166,7 @@ START_TEST(test_refusals_are_status_errors) {
                 .userdata = &out};
 
         ck_assert_int_eq(kube_exec(c, &o, &res, &e), -ENOENT);
-        ck_assert_ptr_nonnull(strstr(e.msg, "no-such-pod"));
+        ck_assert_msg(strstr(e.msg, "404 NotFound") && strstr(e.msg, "no-such-pod"), "%s", e.msg);
         buf_release(&out);
 }
 END_TEST

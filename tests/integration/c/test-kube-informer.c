@@ -51,8 +51,9 @@ static void create_cm(struct kube_client *c, const char *name) {
         ck_assert_msg(kube_create(c, &r, obj, NULL, NULL, &e) == 0, "%s", merr_msg(&e));
 }
 
+/* cond within 30 s: a watch event takes well under a second, but the machine may be loaded */
 static bool eventually(bool (*cond)(void *), void *arg) {
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 600; i++) {
                 if (cond(arg))
                         return true;
                 nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000L}, NULL);
@@ -147,8 +148,11 @@ START_TEST(test_stop_is_prompt) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
         informer_stop(inf);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        /* inside a 300 s watch; the cancel flag ends it within about a second */
-        ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 5);
+        /* inside a 300 s watch; the cancel flag ends it within about a second (a loaded machine may take a
+         * few: the bound only has to be far below the watch's 300 s) */
+        double took = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        fprintf(stderr, "    informer_stop took %.3fs\n", took);
+        ck_assert_msg(took < 15.0, "informer_stop took %.3fs inside a 300 s watch", took);
 }
 END_TEST
 

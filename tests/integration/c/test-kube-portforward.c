@@ -196,7 +196,9 @@ START_TEST(test_error_channel_reports_bad_ports) {
         ck_assert_msg(strncmp(kube_portforward_error(pf), "error forwarding port 7777 to pod", 33) == 0, "%s",
                 kube_portforward_error(pf));
         /* writing after the error reports it too */
+        merr_clear(&e);
         ck_assert_int_eq(kube_portforward_write(pf, "x", 1, 5000, &e), -EIO);
+        ck_assert_msg(strstr(e.msg, "forward not found for port 7777"), "%s", e.msg);
         pf = kube_portforward_close(pf);
 
         /* a declared port whose server does not exist: the pod's own message comes through. KWOK reports a
@@ -216,7 +218,7 @@ START_TEST(test_error_channel_reports_bad_ports) {
         /* refusals before the upgrade are Status errors */
         merr_clear(&e);
         ck_assert_int_eq(kube_portforward_open(c, tc_ns, "no-such-pod", 8080, &pf, &e), -ENOENT);
-        ck_assert_msg(strstr(e.msg, "no-such-pod"), "%s", e.msg);
+        ck_assert_msg(strstr(e.msg, "404 NotFound") && strstr(e.msg, "no-such-pod"), "%s", e.msg);
         ck_assert_ptr_null(pf);
 }
 END_TEST

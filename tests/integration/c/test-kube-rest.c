@@ -185,6 +185,7 @@ START_TEST(test_server_side_apply) {
         obj = parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"applied\","
                     "\"labels\":{\"example.com/owner\":\"me\"}},\"data\":{\"owner\":\"me\"}}");
         ck_assert_int_eq(kube_apply(c, &one, obj, NULL, NULL, &e), -EINVAL); /* no field manager */
+        ck_assert_msg(strstr(e.msg, "needs a field manager"), "%s", e.msg);
         ck_assert_msg(kube_apply(c, &one, obj, &mine, &res, &e) == 0, "%s", merr_msg(&e));
         ck_assert_str_eq(str(res, "data.owner"), "me");
         ck_assert_int_eq(json_get_array(res, "metadata.managedFields", 0, &mf, &e), 1);
@@ -357,6 +358,7 @@ START_TEST(test_pagination) {
                                          each_item, &x, NULL, &e),
                         -EINVAL);
                 ck_assert_int_eq(kube_client_last_error(c)->http_code, 400);
+                ck_assert_str_eq(kube_client_last_error(c)->reason, "BadRequest");
         }
 
         /* a body over the cap is an error, not a truncated object */
