@@ -7,9 +7,10 @@
  * resourceVersion, so two operators can never both start it) before its thread execs the command in the
  * sandbox's Pod: a task runs at most once.
  *
- * The command runs under `env MBOX_TASK_UID=<uid>`: every process it starts inherits that variable, so a
- * timeout, a cancel, a deletion or an operator restart can find and kill the whole process tree in the
- * pod (a closed exec stream alone leaves it running). Output goes to bounded tails for status and, with
+ * The command runs under a small launcher (LAUNCH_SCRIPT) that records its PID and start time in the pod
+ * and takes the env and stdin from the exec's stdin, never the URL; a timeout, a cancel, a deletion or an
+ * operator restart kills the launcher's whole process tree in the pod (a closed exec stream alone leaves
+ * it running), whatever the command does to its environment or session. Output goes to bounded tails for status and, with
  * a database, in full to Postgres (pkg/store/taskoutput.h). Declared artifacts are checked (size, sha256
  * digest, content type) once the command exits.
  *
@@ -22,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "api/project.h"
 #include "api/task.h"
+#include "buf.h"
 #include "duration.h"
 #include "jsonutil.h"
 #include "kube/exec.h"
@@ -269,13 +272,31 @@ static void touch_sandbox(struct kube_client *c, struct task_run *run) {
 
 /* ---- commands in the pod ---- */
 
+/* The task's processes, one PID a line: the launcher (its PID and start time in the file it wrote, so a
+ * reused PID is never taken for it) and every descendant, skipping zombies; and every process that carries
+ * MBOX_TASK_UID=<uid>. A process that sheds the variable (env -u, env -i) or leaves the session (setsid)
+ * is still a descendant. $0: the task uid; $p, $s: the launcher's PID and start time. */
+#define TASK_TREE                                                                                         \
+        "tree() { [ -n \"$p\" ] && cat /proc/[0-9]*/stat 2>/dev/null | awk -v p=\"$p\" -v start=\"$s\" '" \
+        "{ n = split($0, a, /[)] /); split(a[n], f, \" \"); x = $1; pp[x] = f[2]; st[x] = f[20]; z[x] = " \
+        "f[1] == \"Z\" } "                                                                                \
+        "END { if (!(p in pp) || st[p] != start) exit; d[p] = 1; ch = 1; "                                \
+        "while (ch) { ch = 0; for (x in pp) if (!(x in d) && (pp[x] in d)) { d[x] = 1; ch = 1 } } "       \
+        "for (x in d) if (!z[x]) print x }'; "                                                            \
+        "grep -ls \"MBOX_TASK_UID=$0\" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; "             \
+        "s|/environ$||'; }; "
+
+/* Kills every process of the task: stops the whole tree first (a stopped process cannot fork), looks
+ * again until nothing new appears, then SIGKILLs it; ten rounds at most. $0: the task uid. */
 static const char KILL_SCRIPT[] =
-        "for i in 1 2 3 4 5 6 7 8 9 10; do "
-        "l=$(grep -ls \"MBOX_TASK_UID=$0\" /proc/[0-9]*/environ); [ -n \"$l\" ] || exit 0; "
-        "for f in $l; do p=${f#/proc/}; kill -KILL \"${p%/environ}\" 2>/dev/null; done; sleep 0.2; done; "
+        "f=${TMPDIR:-/tmp}/.mbox-task-$0; p=; s=; read -r p s <\"$f\" 2>/dev/null; " TASK_TREE
+        "i=0; while [ $i -lt 10 ]; do i=$((i + 1)); "
+        "k=$(tree | sort -un | tr '\\n' ' '); [ -n \"$k\" ] || { rm -f \"$f\"; exit 0; }; "
+        "kill -STOP $k 2>/dev/null; n=$(tree | sort -un | tr '\\n' ' '); "
+        "[ \"$n\" = \"$k\" ] && { kill -KILL $k 2>/dev/null; sleep 0.2; }; done; "
         "echo 'processes survived SIGKILL' >&2; exit 1";
 
-/* Kills every process of the task in the pod (those carrying MBOX_TASK_UID=<uid>). */
+/* Kills every process of the task in the pod (KILL_SCRIPT). */
 static int kill_remote(
         struct kube_client *c, const char *ns, const char *pod, const char *uid, struct merr *err) {
         const char *const argv[] = {"sh", "-c", KILL_SCRIPT, uid, NULL};
@@ -287,6 +308,18 @@ static int kill_remote(
                 rc = merr_set(err, -EBUSY, "processes of task %s survived SIGKILL", uid);
         return rc;
 }
+
+/* Runs the task's command. Records its own PID and start time for KILL_SCRIPT, reads the task's env from
+ * stdin (one `set --` line of quoted NAME=VALUE words, up to the end line $1), then runs the command under
+ * env with the rest of stdin (spec.stdin), in the working directory $2 when set, and removes the record.
+ * Env values and stdin never travel in the exec URL, which audit and kubelet logs keep and whose size is
+ * limited. $0: the task uid; then the end line, the directory ("" for none) and the command. */
+static const char LAUNCH_SCRIPT[] =
+        "f=${TMPDIR:-/tmp}/.mbox-task-$0; st() { shift 19; echo \"$1\"; }; read -r l </proc/$$/stat; "
+        "t=${l##*) }; echo \"$$ $(st $t)\" >\"$f\" 2>/dev/null; "
+        "e=$1; d=$2; shift 2; b=; while IFS= read -r l; do [ \"$l\" = \"$e\" ] && break; b=\"$b$l\n\"; done; "
+        "[ -z \"$d\" ] || cd -- \"$d\" || exit 126; "
+        "eval \"$b\"; env -- \"MBOX_TASK_UID=$0\" \"$@\"; r=$?; rm -f \"$f\"; exit $r";
 
 static const char COLLECT_SCRIPT[] =
         "for p; do if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
@@ -440,33 +473,21 @@ static int on_stderr(const char *data, size_t len, void *ud) {
         return on_out(data, len, ud, &((struct task_run *) ud)->err, TASK_STDERR);
 }
 
-/* argv: env MBOX_TASK_UID=<uid> [NAME=VALUE]... COMMAND..., behind `cd DIR` when workingDir is set. */
-static char **build_argv(struct task_run *run) {
-        json_object *cmd = NULL, *env = NULL;
+/* argv: sh -c LAUNCH_SCRIPT <uid> <end line> <dir or ""> COMMAND... (no env value, no stdin). */
+static char **build_argv(struct task_run *run, const char *end) {
+        json_object *cmd = NULL;
         json_pointer_get(run->task, "/spec/command", &cmd);
-        json_pointer_get(run->task, "/spec/env", &env);
-        size_t nc = cmd ? json_object_array_length(cmd) : 0, ne = env ? json_object_array_length(env) : 0;
-        char **argv = calloc(nc + ne + 8, sizeof(char *));
-        size_t i = 0;
+        size_t nc = cmd ? json_object_array_length(cmd) : 0, i = 0;
+        char **argv = calloc(nc + 8, sizeof(char *));
         const char *dir = op_str(run->task, "spec.workingDir");
         if (!argv)
                 return NULL;
-        if (dir) {
-                argv[i++] = strdup("sh");
-                argv[i++] = strdup("-c");
-                argv[i++] = strdup("cd -- \"$0\" && exec env \"$@\"");
-                argv[i++] = strdup(dir);
-        } else
-                argv[i++] = strdup("env");
-        argv[i++] = strdup("--");
-        if (asprintf(&argv[i++], "MBOX_TASK_UID=%s", run->uid) < 0)
-                argv[i - 1] = NULL;
-        for (size_t k = 0; k < ne; k++) {
-                json_object *e = json_object_array_get_idx(env, k);
-                const char *v = op_str(e, "value");
-                if (asprintf(&argv[i++], "%s=%s", op_str(e, "name"), v ? v : "") < 0)
-                        argv[i - 1] = NULL;
-        }
+        argv[i++] = strdup("sh");
+        argv[i++] = strdup("-c");
+        argv[i++] = strdup(LAUNCH_SCRIPT);
+        argv[i++] = strdup(run->uid);
+        argv[i++] = strdup(end);
+        argv[i++] = strdup(dir ? dir : "");
         for (size_t k = 0; k < nc; k++)
                 argv[i++] = strdup(json_object_get_string(json_object_array_get_idx(cmd, k)));
         for (size_t k = 0; k < i; k++)
@@ -479,14 +500,62 @@ static char **build_argv(struct task_run *run) {
         return argv;
 }
 
+/* s, single-quoted for sh. */
+static int put_quoted(struct buf *b, const char *s) {
+        int r = buf_putc(b, '\'');
+        for (; *s && r >= 0; s++)
+                r = *s == '\'' ? buf_puts(b, "'\\''") : buf_putc(b, *s);
+        return r < 0 ? r : buf_putc(b, '\'');
+}
+
+/* What LAUNCH_SCRIPT reads on stdin: `set -- 'NAME=VALUE'... "$@"`, the end line, then spec.stdin. */
+static int build_input(struct task_run *run, const char *end, struct buf *b) {
+        json_object *env = NULL;
+        const char *stdin_data = op_str(run->task, "spec.stdin");
+        int r = buf_puts(b, "set --");
+        json_pointer_get(run->task, "/spec/env", &env);
+        for (size_t k = 0; env && r >= 0 && k < json_object_array_length(env); k++) {
+                json_object *e = json_object_array_get_idx(env, k);
+                const char *v = op_str(e, "value");
+                char *kv = NULL;
+                if (asprintf(&kv, "%s=%s", op_str(e, "name"), v ? v : "") < 0)
+                        return -ENOMEM;
+                r = buf_putc(b, ' ');
+                if (r >= 0)
+                        r = put_quoted(b, kv);
+                free(kv);
+        }
+        if (r >= 0)
+                r = buf_printf(b, " \"$@\"\n%s\n", end);
+        if (r >= 0 && stdin_data)
+                r = buf_append(b, stdin_data, strlen(stdin_data));
+        return r;
+}
+
 static void run_command(
         struct kube_client *c, struct task_run *run, struct outcome *oc, json_object **artifacts) {
         struct merr err = MERR_INIT;
         int64_t timeout = 600;
         json_get_int64(run->task, "spec.timeoutSeconds", JSON_OPTIONAL, &timeout, NULL);
-        const char *stdin_data = op_str(run->task, "spec.stdin");
-        char **argv = build_argv(run);
-        if (!argv) {
+        /* the end of the env block: unguessable, so no value can end it early */
+        unsigned char nonce[12];
+        char end_line[80];
+        size_t n = 0;
+        if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t) sizeof(nonce)) {
+                oc->phase = "Failed";
+                oc->reason = "ExecFailed";
+                set_msg(oc, "no random bytes for the command's input: %s", strerror(errno));
+                return;
+        }
+        n = (size_t) snprintf(end_line, sizeof(end_line), "MBOX-END-");
+        for (size_t i = 0; i < sizeof(nonce); i++)
+                n += (size_t) snprintf(end_line + n, sizeof(end_line) - n, "%02x", nonce[i]);
+        _cleanup_(buf_release) struct buf input = BUF_INIT(4 << 20); /* env (64 × 32 KiB, quoted) and stdin */
+        char **argv = build_argv(run, end_line);
+        if (!argv || build_input(run, end_line, &input) < 0) {
+                for (size_t i = 0; argv && argv[i]; i++)
+                        free(argv[i]);
+                free(argv);
                 oc->phase = "Failed";
                 oc->reason = "ExecFailed";
                 set_msg(oc, "out of memory building the command");
@@ -505,9 +574,9 @@ static void run_command(
                 .pod = run->pod,
                 .command = (const char *const *) argv,
                 .stdin_fd = -1,
-                .has_stdin = stdin_data != NULL,
-                .stdin_data = stdin_data,
-                .stdin_len = stdin_data ? strlen(stdin_data) : 0,
+                .has_stdin = true,
+                .stdin_data = input.data,
+                .stdin_len = input.len,
                 .on_stdout = on_stdout,
                 .on_stderr = on_stderr,
                 .userdata = run,

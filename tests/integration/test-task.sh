@@ -276,3 +276,51 @@ test_template_validation() {
         # a run of its own: the message names the new version's validation sandbox
         assert_contains "$(vget good message)" "v-good-$(vget good version)" "the new version's validation run"
 }
+
+# uniq_sleep: a number of seconds no other process on this machine sleeps for
+uniq_sleep() { printf '%d' $((700000 + RANDOM * 3)); }
+sleeping() { pgrep -f "sleep $1" >/dev/null; }
+
+test_task_processes_cannot_escape_the_kill() {
+        setup_tasks
+        local a b c
+        a=$(uniq_sleep) b=$((a + 1)) c=$((a + 2))
+        # one child sheds the marker, one leaves the session, and the command waits past its timeout
+        task escape "[\"sh\", \"-c\", \"env -u MBOX_TASK_UID sleep $a & setsid sleep $b & env -i sleep $c & wait\"]" \
+                '  timeoutSeconds: 5'
+        wait_for "the escaping processes running" 30 sleeping "$b"
+        sleeping "$a" && sleeping "$c" || fail "the task's children did not start: $(pgrep -af "sleep $a|sleep $c")"
+        wait_timed "escape TimedOut" 60 tphase_is escape TimedOut
+        assert_contains "$(tget escape .status.message)" "killed" "the timed-out task says its processes were killed"
+        local left i
+        for i in $(seq 1 120); do
+                left=$(pgrep -af "sleep ($a|$b|$c)" || true)
+                [ -n "$left" ] || break
+                sleep 0.25
+        done
+        [ -z "$left" ] || fail "processes outlived the task: $left"
+}
+
+test_task_env_and_stdin_stay_out_of_the_exec_url() {
+        setup_tasks
+        local secret big out
+        secret="s3cret-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        big=$(head -c 24000 /dev/zero | tr '\0' 'x')
+        # 72 KiB of env (a URL that long is refused by some servers), quotes, and the stdin
+        task envtask '["sh", "-c", "echo \"$SECRET ${#B1} ${#B2} ${#B3} [$B4]\"; cat"]' "  env:
+  - {name: SECRET, value: \"$secret\"}
+  - {name: B1, value: \"$big\"}
+  - {name: B2, value: \"$big\"}
+  - {name: B3, value: \"$big\"}
+  - {name: B4, value: \"quote ' and \\\" and \$(not expanded)\"}
+  stdin: \"stdin-$secret\""
+        wait_for "envtask finished" 60 finished envtask
+        assert_eq Succeeded "$(tget envtask .status.phase)" "the task ($(tget envtask .status.message))"
+        out=$(tget envtask .status.stdoutTail)
+        assert_contains "$out" "$secret 24000 24000 24000 [quote ' and \" and \$(not expanded)]" "the env the command saw"
+        assert_contains "$out" "stdin-$secret" "the stdin the command read"
+        # the audit log of the local kube-apiserver records every pods/exec URI
+        wait_for "the task's exec in the audit log" 30 grep -q "pods/$POD/exec" "$MBOX_STATE_DIR/logs/audit.log"
+        ! grep "pods/$POD/exec" "$MBOX_STATE_DIR/logs/audit.log" | grep -q "$secret" ||
+                fail "the env value or stdin travelled in an exec URL"
+}
