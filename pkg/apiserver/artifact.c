@@ -67,6 +67,7 @@ enum {
 static const struct api_field fields[] = {
         {"metadata.name", "name"},
         {"metadata.namespace", "namespace"},
+        {"project.uid", "project_uid::text"},
         {"spec.kind", "kind"},
         {"spec.task.name", "task_name"},
         {"spec.sandbox", "sandbox"},
@@ -308,8 +309,8 @@ static void warn_dropped(struct httpd_request *req, int mode, const char *droppe
 /* Answers with the live artifact ns/name as stored (status 200 or 201). */
 static void respond_stored(
         struct httpd_request *req, PGconn *conn, const char *ns, const char *name, int status) {
-        char sql[sizeof(SELECT) + 64];
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2", SELECT);
+        char sql[sizeof(SELECT) + 256];
+        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2" STORE_IN_PROJECT_NOW("1"), SELECT);
         const char *params[] = {ns, name};
         PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
@@ -448,8 +449,8 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
         int mode = field_validation(req);
         if (mode < 0 || api_source_connect(req, s, &source, &conn) < 0)
                 return;
-        char sql[sizeof(SELECT) + 64];
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2", SELECT);
+        char sql[sizeof(SELECT) + 256];
+        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2" STORE_IN_PROJECT_NOW("1"), SELECT);
         const char *params[] = {ns, name};
         /* read, merge, write if nothing changed in between; again if something did */
         int tries;

@@ -219,7 +219,7 @@ void api_artifact_content(struct httpd_request *req, struct apiserver *s, const 
         PGresult *res = PQexecParams(conn,
                 "SELECT path, sandbox, digest, coalesce(size_bytes, -1), left(uri, 40), content_type FROM "
                 "artifacts "
-                "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL",
+                "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL" STORE_IN_PROJECT_NOW("1"),
                 2, NULL, params, NULL, NULL, 0);
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : -1;
         if (rows > 0) {

@@ -28,6 +28,7 @@ static const struct api_field fields[] = {
         {"phase", "phase"},
         {"metadata.name", "(name || '.' || id::text)"},
         {"metadata.namespace", "namespace"},
+        {"project.uid", "project_uid::text"},
         {NULL, NULL},
 };
 

@@ -146,6 +146,9 @@ struct api_source {
 bool api_parse_num(const char *s, long long min, long long max, long long *ret);
 /* Appends the condition "lhs $n", value being parameter n ("name =", "id >"). Returns 0 or -E2BIG. */
 int api_query_cond(struct api_query *q, const char *lhs, const char *value);
+/* Appends the condition that a record is of namespace ns and of the project that owns it now
+ * (STORE_IN_PROJECT_NOW). Returns 0 or -E2BIG. */
+int api_query_namespace(struct api_query *q, const char *ns);
 /* The conditions of a list's query parameters (selectors, since/until, continue) into q, and its limit;
  * answers 400 and returns < 0 when one is bad. */
 int api_list_query(

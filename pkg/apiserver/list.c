@@ -33,6 +33,15 @@ int api_query_cond(struct api_query *q, const char *lhs, const char *value) {
         return 0;
 }
 
+int api_query_namespace(struct api_query *q, const char *ns) {
+        int k = api_query_param(q, ns, strlen(ns));
+        char n[16];
+        snprintf(n, sizeof(n), "%d", k);
+        if (k < 0 || buf_printf(&q->where, " AND namespace = $%d" STORE_IN_PROJECT_NOW("%s"), k, n) < 0)
+                return -E2BIG;
+        return 0;
+}
+
 /* A continue token: <src->token><the last version it showed>, and for a history .<its snapshot>. */
 static int parse_token(
         const struct api_source *src, const char *token, long long *after, long long *snapshot) {
@@ -137,7 +146,7 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         const char *ns, const char *name, struct api_query *q, long long limit) {
         _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
         PGconn *conn = NULL;
-        if (ns && api_query_cond(q, "namespace =", ns) < 0) {
+        if (ns && api_query_namespace(q, ns) < 0) {
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
                 return;
         }

@@ -55,6 +55,7 @@ enum {
 static const struct api_field fields[] = {
         {"metadata.name", "task_name"},
         {"metadata.namespace", "namespace"},
+        {"project.uid", "project_uid::text"},
         {"status.complete", "complete::text"},
         {NULL, NULL},
 };
@@ -285,10 +286,10 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char 
         }
         /* the log: of the latest run of the task name */
         PGconn *conn = NULL;
-        char sql[sizeof(SELECT) + 64], uid[64] = "";
+        char sql[sizeof(SELECT) + 256], uid[64] = "";
         if (api_source_connect(req, s, &source, &conn) < 0)
                 return;
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2", SELECT);
+        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2" STORE_IN_PROJECT_NOW("1"), SELECT);
         const char *params[] = {ns ? ns : "", name};
         PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK)

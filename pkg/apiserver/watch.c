@@ -249,7 +249,7 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
                         "continue: a watch starts from a resourceVersion, not from a page of a list");
         else if (api_list_query(req, src, &w->q, &limit) < 0)
                 ; /* answered */
-        else if (ns && api_query_cond(&w->q, "namespace =", ns) < 0)
+        else if (ns && api_query_namespace(&w->q, ns) < 0)
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
         else if (w->q.n >= API_QUERY_MAX_PARAMS)
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");

@@ -14,7 +14,8 @@ static const char *nz(const char *s) {
 static int live(PGconn *conn, const char *ns, const char *name, struct merr *err) {
         const char *params[] = {ns, name};
         PGresult *res = PQexecParams(conn,
-                "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL", 2, NULL,
+                "SELECT 1 FROM artifacts WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL"
+                STORE_IN_PROJECT_NOW("1"), 2, NULL,
                 params, NULL, NULL, 0);
         int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "reading artifacts")
                                                        : PQntuples(res) > 0;
@@ -55,7 +56,7 @@ static int tombstone(PGconn *conn, const char *ns, const char *name, const char 
         PGresult *res = PQexecParams(conn,
                 "UPDATE artifacts SET deleted_at = now(), deleted_rv = nextval('artifact_versions') "
                 "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL AND ($3::uuid IS NULL OR uid = "
-                "$3::uuid) RETURNING uid",
+                "$3::uuid)" STORE_IN_PROJECT_NOW("1") " RETURNING uid",
                 3, NULL, params, NULL, NULL, 0);
         int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "deleting an artifact")
                                                        : PQntuples(res);
@@ -134,7 +135,7 @@ static int run_update(PGconn *conn, const void *ud, struct merr *err) {
                 "UPDATE artifacts SET labels = $4, annotations = $5, modified_rv = "
                 "nextval('artifact_versions') "
                 "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL AND "
-                "greatest(created_rv, modified_rv) = $3::bigint RETURNING uid",
+                "greatest(created_rv, modified_rv) = $3::bigint" STORE_IN_PROJECT_NOW("1") " RETURNING uid",
                 5, NULL, params, NULL, NULL, 0);
         int r = PQresultStatus(res) != PGRES_TUPLES_OK ? store_error(err, res, "updating an artifact")
                                                        : PQntuples(res);

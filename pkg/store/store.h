@@ -46,3 +46,10 @@ int store_error(struct merr *err, const PGresult *res, const char *what);
 
 /* The schema version the migrations lead to. */
 int store_schema_version(void);
+
+/* SQL, after a condition on namespace = $N: the record (a row with namespace and project_uid) belongs to
+ * the project that owns that namespace now (migration 6), so a new project on an old namespace name sees
+ * none of an old project's records; in a namespace without a project, the records written while it had
+ * none. N is the parameter's number, as text. */
+#define STORE_IN_PROJECT_NOW(n) \
+        " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace = $" n ")"

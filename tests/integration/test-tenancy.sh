@@ -216,3 +216,69 @@ test_a_template_cannot_widen_the_projects_network_policy() {
         wait_for "template open Accepted" 30 template_accepted_is "$ns" open True
         wait_for "s-open Running" 60 phase_is "$ns" s-open Running
 }
+
+# member_project NAME NAMESPACE USER: a project on NAMESPACE whose Viewer is USER; waits until it is Ready
+member_project() {
+        printf 'project %s\n' "$1" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Project
+metadata: {name: $1}
+spec:
+  namespace: $2
+  members: [{kind: User, name: $3, role: Viewer}]
+YAML
+        wait_for "project $1 Ready" 60 kubectl wait --for=condition=Ready "projects.mbox.dev/$1" --timeout=1s
+}
+
+test_a_reused_namespace_inherits_no_records() {
+        local tag ns a b auid out
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        tag=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        ns=reuse-$tag a=t-a-$tag b=t-b-$tag
+        member_project "$a" "$ns" "ann-$tag"
+        auid=$(kubectl get projects.mbox.dev "$a" -o jsonpath='{.metadata.uid}')
+        template "$ns" box
+        sandbox "$ns" box
+        wait_for "box Running" 60 phase_is "$ns" box Running
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: secret-work, namespace: $ns}
+spec:
+  sandboxRef: {name: box}
+  command: ["echo", "project a's output"]
+YAML
+        # project a's viewer sees its task's output and history
+        wait_for "ann sees the task output" 60 kubectl --as="ann-$tag" -n "$ns" get taskoutputs secret-work
+        assert_contains "$(kubectl --as="ann-$tag" -n "$ns" get --raw \
+                "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/secret-work/log")" "project a's output" \
+                "ann reads the log"
+
+        # project a goes with its namespace; project b takes the same namespace name
+        kubectl delete projects.mbox.dev "$a" --timeout=120s >/dev/null || fail "project $a was not deleted"
+        wait_for "namespace $ns to go" 120 gone "" namespace "$ns"
+        member_project "$b" "$ns" "bob-$tag"
+        # b's own history shows up first: the mirror has seen b take the namespace
+        has_b() { kubectl --as="bob-$tag" -n "$ns" get objecthistories --field-selector "object.name=$b" -o name | grep -q .; }
+        wait_for "bob sees project b's history" 60 has_b
+
+        assert_eq "" "$(kubectl --as="bob-$tag" -n "$ns" get taskoutputs -o name)" "task outputs bob lists"
+        out=$(kubectl --as="bob-$tag" -n "$ns" get taskoutputs secret-work 2>&1) && fail "bob read a's task output: $out"
+        assert_contains "$out" "NotFound" "bob's get of a's task output"
+        out=$(kubectl --as="bob-$tag" -n "$ns" get --raw \
+                "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/secret-work/log" 2>&1) &&
+                fail "bob read a's task log: $out"
+        assert_contains "$out" "NotFound" "bob's read of a's task log"
+        assert_eq "" "$(kubectl --as="bob-$tag" -n "$ns" get objecthistories --field-selector object.name=secret-work -o name)" \
+                "a's task in the history bob sees"
+        assert_eq "" "$(kubectl --as="bob-$tag" -n "$ns" get objecthistories --field-selector "object.name=$a" -o name)" \
+                "project a in the history bob sees"
+
+        # an administrator still finds project a's records by its uid
+        assert_contains "$(kubectl get taskoutputs -A --field-selector "project.uid=$auid" -o name)" "secret-work" \
+                "a's task output for an administrator"
+        [ -n "$(kubectl get objecthistories -A --field-selector "project.uid=$auid,object.name=secret-work" -o name)" ] ||
+                fail "a's task history is not found by its project's uid"
+}
