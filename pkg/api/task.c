@@ -2,6 +2,7 @@
 #include "api/task.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonutil.h"
@@ -181,7 +182,16 @@ static void parse_spec(json_object *spec, struct task_spec *s, struct api_errors
         if (!api_has(spec, "command"))
                 api_errors_add(e, "spec.command", "Required value");
         (void) api_get_str(spec, "workingDir", "spec", &wd_rule, &s->working_dir, e);
-        (void) api_get_env(spec, "spec", false, &s->env, e);
+        if (api_get_env(spec, "spec", false, &s->env, e) > 0)
+                for (size_t i = 0; i < s->env.n; i++)
+                        if (s->env.items[i].name && strncmp(s->env.items[i].name, "MBOX_", 5) == 0) {
+                                char path[64];
+                                snprintf(path, sizeof(path), "spec.env[%zu].name", i);
+                                api_errors_add(e, path,
+                                        "Invalid value: names starting with MBOX_ are reserved for mbox; "
+                                        "rename the "
+                                        "variable");
+                        }
         (void) api_get_str(spec, "stdin", "spec", &stdin_rule, &s->stdin_data, e);
         s->timeout_seconds = 600;
         (void) api_get_int(spec, "timeoutSeconds", "spec", false, 1, 86400, &s->timeout_seconds, e);
