@@ -79,11 +79,32 @@ struct admission {
         int64_t all, running;
 };
 
+/* Whether a sandbox stopped for inactivity stays stopped: it has seen no activity (status.lastActivityAt)
+ * since the stop (status.stoppedAt, set when the idle timeout stopped it) and no new spec. spec.state
+ * stays the user's (Running) through an idle stop, so GitOps sees no drift. */
+static bool idle_stopped(json_object *sb) {
+        const char *phase = op_str(sb, "status.phase"), *reason = op_str(sb, "status.reason");
+        struct timestamp stopped = {0}, activity = {0};
+        int64_t gen = 0, observed = 0;
+        if (!reason || strcmp(reason, "IdleTimeout") != 0 || !phase ||
+                (strcmp(phase, "Stopping") != 0 && strcmp(phase, "Stopped") != 0))
+                return false;
+        json_get_int64(sb, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
+        json_get_int64(sb, "status.observedGeneration", JSON_OPTIONAL, &observed, NULL);
+        if (gen != observed)
+                return false;
+        get_time(sb, "status.stoppedAt", &stopped);
+        get_time(sb, "status.lastActivityAt", &activity);
+        return !stopped.sec || timestamp_cmp(&activity, &stopped) <= 0;
+}
+
 static bool wants_running(json_object *sb) {
         const char *state = op_str(sb, "spec.state"), *phase = op_str(sb, "status.phase");
         if (!sb || op_str(sb, "metadata.deletionTimestamp"))
                 return false;
         if (state && strcmp(state, "Stopped") == 0)
+                return false;
+        if (idle_stopped(sb))
                 return false;
         return !(phase && strcmp(phase, "Expired") == 0);
 }
@@ -600,9 +621,11 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 if (!activity.sec || timestamp_cmp(&activity, &started) < 0)
                         activity = started;
         } else if (strcmp(v.phase, "Stopped") == 0 || strcmp(v.phase, "Expired") == 0) {
-                if (phase_changed || !stopped.sec)
+                /* kept when set: an idle stop records the time it decided */
+                if (!stopped.sec)
                         stopped = now;
-        }
+        } else if (strcmp(v.phase, "Starting") == 0)
+                memset(&stopped, 0, sizeof(stopped));
         if (phase_changed && strcmp(v.phase, "Starting") != 0)
                 op_event(cx, obj, strcmp(v.phase, "Failed") == 0 ? "Warning" : "Normal", v.phase, "%s",
                         v.message);
@@ -615,16 +638,22 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 int64_t left = 0;
                 timestamp_diff(&deadline, &now, &left);
                 if (left <= 0) {
+                        /* through the runtime only: spec.state stays the user's, and the next activity
+                         * (idle_stopped()) starts the sandbox again */
+                        if (as_name && (rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
+                                                "{\"spec\":{\"operatingMode\":\"Suspended\"}}", err)) < 0)
+                                return rc;
                         op_event(cx, obj, "Normal", "IdleTimeout", "No activity for %s; stopping the sandbox",
                                 sb->spec.lifetime.idle_timeout.text ? sb->spec.lifetime.idle_timeout.text
                                                                     : "the idle timeout");
+                        v.phase = "Stopping";
                         v.reason = "IdleTimeout";
-                        set_msg(&v, "stopped after the idle timeout");
+                        v.ready = false;
+                        set_msg(&v, "stopped after the idle timeout; the next task, terminal or preview "
+                                    "starts it");
+                        stopped = now;
                         rc = write_status(cx, obj, &v, NULL, &started, &stopped, &activity,
                                 max_life ? &expires : NULL, err);
-                        if (rc >= 0)
-                                rc = op_patch(
-                                        cx, RES_SANDBOX, ns, name, "{\"spec\":{\"state\":\"Stopped\"}}", err);
                         return rc < 0 ? rc : 0;
                 }
                 next = left;

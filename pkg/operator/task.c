@@ -246,11 +246,25 @@ static int write_final(struct kube_client *c, struct task_run *run, const struct
         return rc;
 }
 
+/* Sets the sandbox's status.lastActivityAt to now (best effort). */
+static void record_activity(
+        struct mbox_operator *op, struct kube_client *c, const char *ns, const char *name) {
+        char now[64], patch[160];
+        struct merr err = MERR_INIT;
+        op_now(now, sizeof(now));
+        snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", now);
+        struct kube_resource r = op_resource(RES_SANDBOX, ns, name);
+        r.subresource = "status";
+        if (op->m_writes)
+                metric_add(op->m_writes, (const char *const[]){"sandboxes.mbox.dev", "patch", NULL}, 1);
+        if (kube_patch(c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, NULL, &err) < 0)
+                log_warn("cannot record sandbox activity", "sandbox", name, "error", merr_msg(&err));
+}
+
 /* Moves the sandbox's status.lastActivityAt to now, so idle timeouts see task work (best effort). Idle
  * timeouts count in minutes: a time less than ACTIVITY_STEP_S old is left as it is. */
 static void touch_sandbox(struct kube_client *c, struct task_run *run) {
-        char now[64], patch[160], key[160];
-        struct merr err = MERR_INIT;
+        char key[160];
         struct timestamp last, t;
         snprintf(key, sizeof(key), "%s/%s", run->ns, run->sandbox);
         _cleanup_json_ json_object *sb = op_get(run->op, RES_SANDBOX, key);
@@ -260,14 +274,7 @@ static void touch_sandbox(struct kube_client *c, struct task_run *run) {
         if (s && timestamp_parse(s, &last, NULL) == 0 && timestamp_diff(&t, &last, &since) == 0 &&
                 since < ACTIVITY_STEP_S * NS_PER_S)
                 return;
-        op_now(now, sizeof(now));
-        snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", now);
-        struct kube_resource r = op_resource(RES_SANDBOX, run->ns, run->sandbox);
-        r.subresource = "status";
-        if (run->op->m_writes)
-                metric_add(run->op->m_writes, (const char *const[]){"sandboxes.mbox.dev", "patch", NULL}, 1);
-        if (kube_patch(c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, NULL, &err) < 0)
-                log_warn("cannot record sandbox activity", "sandbox", run->sandbox, "error", merr_msg(&err));
+        record_activity(run->op, c, run->ns, run->sandbox);
 }
 
 /* ---- commands in the pod ---- */
@@ -1051,6 +1058,15 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         if (op_str(sb, "metadata.deletionTimestamp"))
                 return finish_early(
                         cx, obj, "Failed", "SandboxTerminating", err, "Sandbox %s is being deleted", sbname);
+        const char *sreason = op_str(sb, "status.reason"), *sstate = op_str(sb, "spec.state");
+        if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0) && sreason &&
+                strcmp(sreason, "IdleTimeout") == 0 && !(sstate && strcmp(sstate, "Stopped") == 0)) {
+                /* stopped for inactivity while its user wants it running: this task is activity, and
+                 * starts it again (the sandbox controller sees lastActivityAt move past stoppedAt) */
+                record_activity(op, cx->c, ns, sbname);
+                return wait_pending(cx, obj, "SandboxNotReady", 5 * NS_PER_S, err,
+                        "starting Sandbox %s again: it was stopped after its idle timeout", sbname);
+        }
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0 ||
                               strcmp(sphase, "Expired") == 0))
                 return finish_early(cx, obj, "Failed", "SandboxStopped", err,

@@ -324,3 +324,32 @@ test_task_env_and_stdin_stay_out_of_the_exec_url() {
         ! grep "pods/$POD/exec" "$MBOX_STATE_DIR/logs/audit.log" | grep -q "$secret" ||
                 fail "the env value or stdin travelled in an exec URL"
 }
+
+test_an_idle_sandbox_keeps_its_spec_and_a_task_starts_it() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        local p manifest out
+        p=$(new_project)
+        NS=mbox-$p
+        template "$NS" box
+        manifest="apiVersion: mbox.dev/v1alpha1
+kind: Sandbox
+metadata: {name: nap, namespace: $NS}
+spec:
+  templateRef: {name: box}
+  lifetime: {idleTimeout: 3s}"
+        kubectl apply -f - >/dev/null <<<"$manifest"
+        wait_for "nap Running" 60 phase_is "$NS" nap Running
+        wait_timed "nap stopped by its idle timeout" 60 reason_is "$NS" nap IdleTimeout
+        wait_for "nap Stopped" 60 phase_is "$NS" nap Stopped
+        assert_eq Running "$(kubectl -n "$NS" get sandboxes.mbox.dev nap -o jsonpath='{.spec.state}')" "spec.state after the idle stop"
+        assert_eq Suspended "$(kubectl -n "$NS" get sandboxes.agents.x-k8s.io -o jsonpath='{.items[0].spec.operatingMode}')" \
+                "the runtime's operating mode"
+        # a GitOps tool applying the same manifest finds nothing to change
+        out=$(kubectl apply -f - <<<"$manifest")
+        assert_contains "$out" "sandbox.mbox.dev/nap unchanged" "re-applying the manifest after the idle stop"
+        # a task is activity: it starts the sandbox again and runs
+        SANDBOX=nap task wake '["echo", "awake"]'
+        wait_for "the task to finish" 90 finished wake
+        assert_eq Succeeded "$(tget wake .status.phase)" "the task on the idle sandbox ($(tget wake .status.message))"
+        assert_eq "awake" "$(tget wake .status.stdoutTail | tr -d '\n')" "its output"
+}
