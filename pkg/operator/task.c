@@ -704,13 +704,17 @@ static void *run_main(void *arg) {
                 strmap_remove(op->runs, run->key);
         if (op->m_tasks_running)
                 metric_set(op->m_tasks_running, NULL, (double) strmap_size(op->runs));
-        op->n_threads_running--;
-        pthread_cond_broadcast(&op->cond);
         pthread_mutex_unlock(&op->lock);
         /* room for the next ones */
         enqueue_limited(op, run->ns, run->sandbox);
         op_enqueue(op, CTL_TASK, run->key);
         run_free(run);
+        /* the last use of op: operator_free() waits for this count to reach 0 before it frees the queues
+         * and caches used above */
+        pthread_mutex_lock(&op->lock);
+        op->n_threads_running--;
+        pthread_cond_broadcast(&op->cond);
+        pthread_mutex_unlock(&op->lock);
         return NULL;
 }
 
