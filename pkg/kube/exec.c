@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "jsonutil.h"
 #include "kube/websocket.h"
+#include "timestamp.h"
 
 #define STATUS_MAX  (64 * 1024)
 #define STDIN_CHUNK (32 * 1024)
@@ -186,6 +187,10 @@ static int exec_session(struct kube_client *c, const struct kube_exec_opts *o, s
 
         s.w.on_msg = on_msg;
         s.w.userdata = &s;
+        /* the connection is made within the command's time limit (30 s at most) and cancels with it */
+        s.w.deadline_ms = timestamp_monotonic_ms() +
+                          (o->timeout_ms > 0 && o->timeout_ms < 30000 ? o->timeout_ms : 30000);
+        s.w.cancel = o->cancel;
         r = kws_connect(&s.w, c, buf_str(&path), protocols, "exec", err);
         if (r < 0) {
                 session_close(&s);

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "kube/status.h"
+#include "timestamp.h"
 
 #define WS_GUID       "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define HANDSHAKE_MAX (64 * 1024)
@@ -33,6 +34,53 @@ static const char *ssl_error(void) {
 }
 
 /* TLS credentials from the in-memory blobs of the config: the same ones the REST client uses. */
+#define CONNECT_TIMEOUT_MS 30000 /* when the caller sets no deadline */
+
+/* Waits until w->fd is ready for events, the deadline passes or w->cancel is set: 0, -ETIMEDOUT,
+ * -ECANCELED, or another negative errno. Wakes every 200 ms to look at the cancel flag. */
+static int wait_fd(struct kws *w, short events) {
+        for (;;) {
+                if (w->cancel && atomic_load(w->cancel))
+                        return -ECANCELED;
+                long long left = w->deadline_ms - timestamp_monotonic_ms();
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                struct pollfd pfd = {.fd = w->fd, .events = events};
+                int n = poll(&pfd, 1, left < 200 ? (int) left : 200);
+                if (n > 0)
+                        return 0;
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* After an SSL call on the non-blocking socket returned ret: waits for what it wants (0), or says why it
+ * cannot go on (< 0; -EIO for a TLS error or a closed connection). */
+static int ssl_wait(struct kws *w, int ret) {
+        int e = SSL_get_error(w->ssl, ret);
+        if (e == SSL_ERROR_WANT_READ)
+                return wait_fd(w, POLLIN);
+        if (e == SSL_ERROR_WANT_WRITE)
+                return wait_fd(w, POLLOUT);
+        return -EIO;
+}
+
+/* SSL_read of up to n bytes within the deadline: the count (> 0), or < 0 (-EIO: closed or failed). */
+static int ssl_read_some(struct kws *w, void *p, size_t n) {
+        for (;;) {
+                int r = SSL_read(w->ssl, p, (int) (n > INT32_MAX ? INT32_MAX : n));
+                if (r > 0)
+                        return r;
+                int rc = ssl_wait(w, r);
+                if (rc < 0)
+                        return rc;
+        }
+}
+
+static const char *why(int rc) {
+        return rc == -ETIMEDOUT ? "timed out" : rc == -ECANCELED ? "cancelled" : NULL;
+}
+
 static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *host, struct merr *err) {
         s->ctx = SSL_CTX_new(TLS_client_method());
         if (!s->ctx)
@@ -90,8 +138,16 @@ static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *h
                         return merr_set(err, -EIO, "TLS: cannot set the expected host '%s'", host);
                 ERR_clear_error();
         }
-        if (SSL_connect(s->ssl) != 1)
-                return merr_set(err, -EPROTO, "TLS handshake with '%s' failed: %s", host, ssl_error());
+        int r;
+        while ((r = SSL_connect(s->ssl)) != 1) {
+                int rc = ssl_wait(s, r);
+                if (rc == -EIO)
+                        return merr_set(
+                                err, -EPROTO, "TLS handshake with '%s' failed: %s", host, ssl_error());
+                if (rc < 0)
+                        return merr_set(
+                                err, rc, "TLS handshake with '%s': %s", host, why(rc) ? why(rc) : "failed");
+        }
         return 0;
 }
 
@@ -120,37 +176,52 @@ static int parse_server(const char *server, char *host, size_t hsize, char *port
         return 0;
 }
 
-static int dial(const char *host, const char *port, struct merr *err) {
+/* Connects w->fd (non-blocking) to host:port within the deadline. */
+static int dial(struct kws *w, const char *host, const char *port, struct merr *err) {
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-        int fd = -1, r;
+        int r;
 
         r = getaddrinfo(host, port, &hints, &ai);
         if (r != 0)
                 return merr_set(err, -EHOSTUNREACH, "cannot resolve '%s': %s", host, gai_strerror(r));
+        r = -ECONNREFUSED;
         for (struct addrinfo *a = ai; a; a = a->ai_next) {
-                fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-                if (fd < 0)
+                w->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+                if (w->fd < 0)
                         continue;
-                if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+                if (connect(w->fd, a->ai_addr, a->ai_addrlen) == 0)
+                        r = 0;
+                else if (errno != EINPROGRESS)
+                        r = -errno;
+                else if ((r = wait_fd(w, POLLOUT)) == 0) {
+                        int e = 0;
+                        socklen_t len = sizeof(e);
+                        r = getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 ? -errno : -e;
+                }
+                if (r == 0 || r == -ETIMEDOUT || r == -ECANCELED)
                         break;
-                r = -errno;
-                close(fd);
-                fd = -1;
+                close(w->fd);
+                w->fd = -1;
         }
         freeaddrinfo(ai);
-        if (fd < 0)
-                return merr_set(err, r < 0 ? r : -ECONNREFUSED, "cannot connect to '%s:%s'", host, port);
-        return fd;
+        if (r < 0)
+                return merr_set(err, r, "cannot connect to '%s:%s'%s%s", host, port, why(r) ? ": " : "",
+                        why(r) ? why(r) : "");
+        return 0;
 }
 
-static int ssl_write_all(SSL *ssl, const char *p, size_t n) {
+static int ssl_write_all(struct kws *w, const char *p, size_t n) {
         while (n > 0) {
-                int w = SSL_write(ssl, p, (int) (n > INT32_MAX ? INT32_MAX : n));
+                int k = SSL_write(w->ssl, p, (int) (n > INT32_MAX ? INT32_MAX : n));
 
-                if (w <= 0)
-                        return -EIO;
-                p += w;
-                n -= (size_t) w;
+                if (k <= 0) {
+                        int rc = ssl_wait(w, k);
+                        if (rc < 0)
+                                return rc;
+                        continue;
+                }
+                p += k;
+                n -= (size_t) k;
         }
         return 0;
 }
@@ -206,8 +277,10 @@ static int handshake(struct kws *s, const char *token, const char *host, const c
                 r = buf_puts(&req, "\r\n");
         if (r < 0)
                 return merr_set(err, -E2BIG, "%s: request too long", what);
-        r = ssl_write_all(s->ssl, req.data, req.len);
+        r = ssl_write_all(s, req.data, req.len);
         memset(req.data, 0, req.len);
+        if (r < 0 && why(r))
+                return merr_set(err, r, "%s: sending the upgrade request %s", what, why(r));
         if (r < 0)
                 return merr_set(err, -ECONNRESET, "%s: sending the upgrade request failed", what);
 
@@ -215,7 +288,10 @@ static int handshake(struct kws *s, const char *token, const char *host, const c
         while (!strstr(buf_str(&resp), "\r\n\r\n")) {
                 char ch;
 
-                if (SSL_read(s->ssl, &ch, 1) != 1)
+                r = ssl_read_some(s, &ch, 1);
+                if (r < 0 && why(r))
+                        return merr_set(err, r, "%s: the upgrade %s", what, why(r));
+                if (r != 1)
                         return merr_set(err, -ECONNRESET, "%s: connection closed during the upgrade", what);
                 if (buf_putc(&resp, ch) < 0)
                         return merr_set(err, -E2BIG, "%s: upgrade response headers too large", what);
@@ -237,7 +313,7 @@ static int handshake(struct kws *s, const char *token, const char *host, const c
                         want_len = strtol(clen, NULL, 10);
                 while (want_len < 0 || (long) body.len < want_len) {
                         char chunk[4096];
-                        int n = SSL_read(s->ssl, chunk, sizeof(chunk));
+                        int n = ssl_read_some(s, chunk, sizeof(chunk));
 
                         if (n <= 0 || buf_append(&body, chunk, (size_t) n) < 0)
                                 break;
@@ -375,10 +451,11 @@ int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, co
                 return r;
         if (buf_puts(&path, prefix) < 0 || buf_puts(&path, path_query) < 0)
                 return merr_set(err, -E2BIG, "%s: request too long", what);
-        w->fd = dial(host, port, err);
-        if (w->fd < 0) {
-                r = w->fd;
-                w->fd = -1;
+        if (!w->deadline_ms)
+                w->deadline_ms = timestamp_monotonic_ms() + CONNECT_TIMEOUT_MS;
+        r = dial(w, host, port, err);
+        if (r < 0) {
+                kws_close(w);
                 return r;
         }
         /* the token first: an exec credential plugin that runs again may also renew the certificate */

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,11 @@ struct kws {
         /* NULL or false while the owner cannot take more data: reading pauses (TCP back-pressure) */
         bool (*can_recv)(void *userdata);
         void *userdata;
+        /* the connect, the TLS handshake and the upgrade end by this monotonic time (0: 30 s from the
+         * start) or as soon as *cancel is true (NULL: never): kws_connect() then fails with -ETIMEDOUT or
+         * -ECANCELED */
+        long long deadline_ms;
+        const atomic_bool *cancel;
         /* replay transport: server bytes from memory, client frames discarded */
         bool replaying;
         const uint8_t *replay;
@@ -48,8 +54,9 @@ struct kws {
 
 /*
  * Opens a WebSocket to path_query (an API path with its query, without the server's path prefix), offering
- * the NULL-terminated protocols in order. what names the operation in messages ("exec"). On success the
- * socket is non-blocking and w->protocol holds the server's choice. On failure w is closed.
+ * the NULL-terminated protocols in order. what names the operation in messages ("exec"). Every step honours
+ * w->deadline_ms and w->cancel. On success the socket is non-blocking and w->protocol holds the server's
+ * choice. On failure w is closed.
  */
 int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, const char *const *protocols,
         const char *what, struct merr *err);
