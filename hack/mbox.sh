@@ -132,8 +132,9 @@ YAML
 
 cmd_up() {
         bash "$here/cluster.sh" up
-        stack_load # the ports the stack runs on, chosen by that up when it started from nothing
-        OPERATOR_PORT=$MBOX_OPERATOR_PORT         DATABASE_URL="postgresql://postgres@127.0.0.1:$MBOX_PG_PORT/mbox"
+        # the ports the stack runs on, chosen by that up when it started from nothing
+        stack_load
+        use_ports
         [ -x "$root/build/mbox-operator" ] || { echo "build/mbox-operator is missing: run make first" >&2; exit 1; }
         echo "Installing the mbox CRDs, namespace and RBAC"
         cmd_install
