@@ -57,6 +57,11 @@ struct task_run {
         struct task_output *store_out; /* NULL when not stored */
         char store_error[256];         /* why the full output is not stored */
         bool store_partial;            /* stored up to where the command was stopped */
+        /* the launcher's first line of stdout, "<end line> <pid> <start time>": the handle KILL_SCRIPT
+         * kills by, which the command cannot change (proc_pid "" until it came) */
+        char end_line[80], first[160], proc_pid[24], proc_start[24];
+        size_t first_len;
+        bool first_done;
 };
 
 static void enqueue_limited(struct mbox_operator *op, const char *ns, const char *sb);
@@ -279,12 +284,12 @@ static void touch_sandbox(struct kube_client *c, struct task_run *run) {
 
 /* ---- commands in the pod ---- */
 
-/* The task's processes, one PID a line: the launcher (its PID and start time in the file it wrote, so a
+/* The task's processes, one PID a line: the launcher (PID $1, checked by its start time $2 so that a
  * reused PID is never taken for it) and every descendant, skipping zombies; and every process that carries
- * MBOX_TASK_UID=<uid>. A process that sheds the variable (env -u, env -i) or leaves the session (setsid)
- * is still a descendant. $0: the task uid; $p, $s: the launcher's PID and start time. */
+ * MBOX_TASK_UID=<uid> ($0). A process that sheds the variable (env -u, env -i) or leaves the session
+ * (setsid) is still a descendant while its parents live. */
 #define TASK_TREE                                                                                         \
-        "tree() { [ -n \"$p\" ] && cat /proc/[0-9]*/stat 2>/dev/null | awk -v p=\"$p\" -v start=\"$s\" '" \
+        "tree() { [ -n \"$1\" ] && cat /proc/[0-9]*/stat 2>/dev/null | awk -v p=\"$1\" -v start=\"$2\" '" \
         "{ n = split($0, a, /[)] /); split(a[n], f, \" \"); x = $1; pp[x] = f[2]; st[x] = f[20]; z[x] = " \
         "f[1] == \"Z\" } "                                                                                \
         "END { if (!(p in pp) || st[p] != start) exit; d[p] = 1; ch = 1; "                                \
@@ -294,19 +299,22 @@ static void touch_sandbox(struct kube_client *c, struct task_run *run) {
         "s|/environ$||'; }; "
 
 /* Kills every process of the task: stops the whole tree first (a stopped process cannot fork), looks
- * again until nothing new appears, then SIGKILLs it; ten rounds at most. $0: the task uid. */
+ * again until nothing new appears, then SIGKILLs it; ten rounds at most. $0: the task uid; $1, $2: the
+ * launcher's PID and start time ("" when not known: then only the processes with the variable). */
 static const char KILL_SCRIPT[] =
-        "f=${TMPDIR:-/tmp}/.mbox-task-$0; p=; s=; read -r p s <\"$f\" 2>/dev/null; " TASK_TREE
+        "for t in awk grep sed sort tr; do command -v $t >/dev/null || { echo \"the sandbox has no $t: its "
+        "processes cannot be found\" >&2; exit 2; }; done; " TASK_TREE
         "i=0; while [ $i -lt 10 ]; do i=$((i + 1)); "
-        "k=$(tree | sort -un | tr '\\n' ' '); [ -n \"$k\" ] || { rm -f \"$f\"; exit 0; }; "
-        "kill -STOP $k 2>/dev/null; n=$(tree | sort -un | tr '\\n' ' '); "
+        "k=$(tree \"$1\" \"$2\" | sort -un | tr '\\n' ' '); [ -n \"$k\" ] || exit 0; "
+        "kill -STOP $k 2>/dev/null; n=$(tree \"$1\" \"$2\" | sort -un | tr '\\n' ' '); "
         "[ \"$n\" = \"$k\" ] && { kill -KILL $k 2>/dev/null; sleep 0.2; }; done; "
         "echo 'processes survived SIGKILL' >&2; exit 1";
 
-/* Kills every process of the task in the pod (KILL_SCRIPT). */
-static int kill_remote(
-        struct kube_client *c, const char *ns, const char *pod, const char *uid, struct merr *err) {
-        const char *const argv[] = {"sh", "-c", KILL_SCRIPT, uid, NULL};
+/* Kills every process of the task in the pod (KILL_SCRIPT); pid and start: the launcher's, "" when not
+ * known (a task left by an operator that is gone). */
+static int kill_remote(struct kube_client *c, const char *ns, const char *pod, const char *uid,
+        const char *pid, const char *start, struct merr *err) {
+        const char *const argv[] = {"sh", "-c", KILL_SCRIPT, uid, pid, start, NULL};
         struct kube_exec_opts o = {
                 .namespace = ns, .pod = pod, .command = argv, .stdin_fd = -1, .timeout_ms = 30000};
         struct kube_exec_result res;
@@ -316,17 +324,20 @@ static int kill_remote(
         return rc;
 }
 
-/* Runs the task's command. Records its own PID and start time for KILL_SCRIPT, reads the task's env from
- * stdin (one `set --` line of quoted NAME=VALUE words, up to the end line $1), then runs the command under
- * env with the rest of stdin (spec.stdin), in the working directory $2 when set, and removes the record.
- * Env values and stdin never travel in the exec URL, which audit and kubelet logs keep and whose size is
- * limited. $0: the task uid; then the end line, the directory ("" for none) and the command. */
+/* Runs the task's command. Its first line of stdout tells the operator the launcher's PID and start time
+ * (after the end line, which the command cannot know: the kill's handle comes from the launcher and from
+ * nothing the command can write). It then reads the task's env from stdin (one `set --` line of quoted
+ * NAME=VALUE words, up to the end line $1) and execs the command under env, in the working directory $2
+ * when set, with the rest of stdin (spec.stdin) when $3 is set, else with /dev/null (an exec stream's stdin
+ * may not be closable). Env values and stdin never travel in the exec URL, which audit and kubelet logs
+ * keep and whose size is limited. $0: the task uid. */
 static const char LAUNCH_SCRIPT[] =
-        "f=${TMPDIR:-/tmp}/.mbox-task-$0; st() { shift 19; echo \"$1\"; }; read -r l </proc/$$/stat; "
-        "t=${l##*) }; echo \"$$ $(st $t)\" >\"$f\" 2>/dev/null; "
-        "e=$1; d=$2; shift 2; b=; while IFS= read -r l; do [ \"$l\" = \"$e\" ] && break; b=\"$b$l\n\"; done; "
-        "[ -z \"$d\" ] || cd -- \"$d\" || exit 126; "
-        "eval \"$b\"; env -- \"MBOX_TASK_UID=$0\" \"$@\"; r=$?; rm -f \"$f\"; exit $r";
+        "st() { shift 19; echo \"$1\"; }; read -r l </proc/$$/stat; t=${l##*) }; echo \"$1 $$ $(st $t)\"; "
+        "e=$1; d=$2; i=$3; shift 3; b=; while IFS= read -r l; do [ \"$l\" = \"$e\" ] && break; b=\"$b$l\n\"; "
+        "done; "
+        "[ -z \"$d\" ] || cd -- \"$d\" || exit 126; eval \"$b\"; "
+        "[ -n \"$i\" ] || exec env -- \"MBOX_TASK_UID=$0\" \"$@\" </dev/null; exec env -- "
+        "\"MBOX_TASK_UID=$0\" \"$@\"";
 
 static const char COLLECT_SCRIPT[] =
         "for p; do if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
@@ -472,15 +483,41 @@ static int on_out(const char *data, size_t len, void *ud, struct tail *t, enum t
         return 0;
 }
 
+/* The launcher's first line ("<end line> <pid> <start>\n") into run->proc_*; the rest is the command's. */
+static size_t take_first_line(struct task_run *run, const char *data, size_t len) {
+        size_t n = 0;
+        while (n < len && !run->first_done) {
+                char ch = data[n++];
+                if (ch != '\n' && run->first_len + 1 < sizeof(run->first)) {
+                        run->first[run->first_len++] = ch;
+                        continue;
+                }
+                run->first_done = true;
+                run->first[run->first_len] = '\0';
+                size_t el = strlen(run->end_line);
+                char pid[24] = "", start[24] = "";
+                if (strncmp(run->first, run->end_line, el) == 0 &&
+                        sscanf(run->first + el, " %23[0-9] %23[0-9]", pid, start) == 2) {
+                        snprintf(run->proc_pid, sizeof(run->proc_pid), "%s", pid);
+                        snprintf(run->proc_start, sizeof(run->proc_start), "%s", start);
+                } else
+                        log_warn("the task's launcher did not report its process", "task", run->key);
+        }
+        return n;
+}
+
 static int on_stdout(const char *data, size_t len, void *ud) {
-        return on_out(data, len, ud, &((struct task_run *) ud)->out, TASK_STDOUT);
+        struct task_run *run = ud;
+        size_t n = run->first_done ? 0 : take_first_line(run, data, len);
+        return n == len ? 0 : on_out(data + n, len - n, ud, &run->out, TASK_STDOUT);
 }
 
 static int on_stderr(const char *data, size_t len, void *ud) {
         return on_out(data, len, ud, &((struct task_run *) ud)->err, TASK_STDERR);
 }
 
-/* argv: sh -c LAUNCH_SCRIPT <uid> <end line> <dir or ""> COMMAND... (no env value, no stdin). */
+/* argv: sh -c LAUNCH_SCRIPT <uid> <end line> <dir or ""> <"stdin" or ""> COMMAND... (no env value, no
+ * stdin). */
 static char **build_argv(struct task_run *run, const char *end) {
         json_object *cmd = NULL;
         json_pointer_get(run->task, "/spec/command", &cmd);
@@ -495,6 +532,7 @@ static char **build_argv(struct task_run *run, const char *end) {
         argv[i++] = strdup(run->uid);
         argv[i++] = strdup(end);
         argv[i++] = strdup(dir ? dir : "");
+        argv[i++] = strdup(op_str(run->task, "spec.stdin") ? "stdin" : "");
         for (size_t k = 0; k < nc; k++)
                 argv[i++] = strdup(json_object_get_string(json_object_array_get_idx(cmd, k)));
         for (size_t k = 0; k < i; k++)
@@ -544,9 +582,9 @@ static void run_command(
         struct merr err = MERR_INIT;
         int64_t timeout = 600;
         json_get_int64(run->task, "spec.timeoutSeconds", JSON_OPTIONAL, &timeout, NULL);
-        /* the end of the env block: unguessable, so no value can end it early */
+        /* the end of the env block and the tag of the launcher's first line: unguessable, so no value can
+         * end the block early and the command cannot forge the line */
         unsigned char nonce[12];
-        char end_line[80];
         size_t n = 0;
         if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t) sizeof(nonce)) {
                 oc->phase = "Failed";
@@ -554,12 +592,12 @@ static void run_command(
                 set_msg(oc, "no random bytes for the command's input: %s", strerror(errno));
                 return;
         }
-        n = (size_t) snprintf(end_line, sizeof(end_line), "MBOX-END-");
+        n = (size_t) snprintf(run->end_line, sizeof(run->end_line), "MBOX-END-");
         for (size_t i = 0; i < sizeof(nonce); i++)
-                n += (size_t) snprintf(end_line + n, sizeof(end_line) - n, "%02x", nonce[i]);
+                n += (size_t) snprintf(run->end_line + n, sizeof(run->end_line) - n, "%02x", nonce[i]);
         _cleanup_(buf_release) struct buf input = BUF_INIT(4 << 20); /* env (64 × 32 KiB, quoted) and stdin */
-        char **argv = build_argv(run, end_line);
-        if (!argv || build_input(run, end_line, &input) < 0) {
+        char **argv = build_argv(run, run->end_line);
+        if (!argv || build_input(run, run->end_line, &input) < 0) {
                 for (size_t i = 0; argv && argv[i]; i++)
                         free(argv[i]);
                 free(argv);
@@ -604,7 +642,7 @@ static void run_command(
                 set_msg(oc, "the command exited with code %d", res.exit_code);
         } else {
                 struct merr kerr = MERR_INIT;
-                int k = kill_remote(c, run->ns, run->pod, run->uid, &kerr);
+                int k = kill_remote(c, run->ns, run->pod, run->uid, run->proc_pid, run->proc_start, &kerr);
                 const char *killed = k == 0 ? "its processes were killed" : merr_msg(&kerr);
                 if (rc == -ETIMEDOUT) {
                         oc->phase = "TimedOut";
@@ -917,7 +955,7 @@ static int reconcile_orphan(struct op_ctx *cx, json_object *obj, const char *ns,
         char killed[512] = "no pod was recorded";
         if (pod && uid) {
                 struct merr kerr = MERR_INIT;
-                if (kill_remote(cx->c, ns, pod, uid, &kerr) == 0)
+                if (kill_remote(cx->c, ns, pod, uid, "", "", &kerr) == 0)
                         snprintf(killed, sizeof(killed), "its processes in pod %s were killed", pod);
                 else
                         snprintf(killed, sizeof(killed), "killing its processes failed: %s", merr_msg(&kerr));
