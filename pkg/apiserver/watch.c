@@ -215,6 +215,34 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
         return r;
 }
 
+/* A watch in a namespace follows the project that owns it when it starts, for its whole life: when another
+ * project takes the namespace, the watch of the old one's member does not go on with the new one's
+ * records. Answers the request when it fails. */
+static int watch_scope(struct httpd_request *req, struct apiserver *s, struct api_query *q, const char *ns) {
+        PGconn *conn = NULL;
+        struct merr err = MERR_INIT;
+        if (store_acquire(s->store, &conn, &err) < 0) {
+                api_respond_unavailable(req, "watching is not available", &err);
+                return -ENOTCONN;
+        }
+        const char *params[] = {ns};
+        PGresult *res = PQexecParams(conn, "SELECT project_uid FROM namespace_projects WHERE namespace = $1",
+                1, NULL, params, NULL, NULL, 0);
+        int r = 0;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                api_respond_db_error(req, res, "reading the namespace's project");
+                r = -EIO;
+        } else if (api_query_cond(q, "namespace =", ns) < 0 ||
+                   (PQntuples(res) > 0 ? api_query_cond(q, "project_uid =", PQgetvalue(res, 0, 0))
+                                       : buf_puts(&q->where, " AND project_uid IS NULL")) < 0) {
+                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+                r = -E2BIG;
+        }
+        PQclear(res);
+        store_release(s->store, conn);
+        return r;
+}
+
 void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns) {
         const char *rv = httpd_request_query(req, "resourceVersion"),
                    *initial = httpd_request_query(req, "sendInitialEvents"),
@@ -249,8 +277,8 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
                         "continue: a watch starts from a resourceVersion, not from a page of a list");
         else if (api_list_query(req, src, &w->q, &limit) < 0)
                 ; /* answered */
-        else if (ns && api_query_namespace(&w->q, ns) < 0)
-                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        else if (ns && watch_scope(req, s, &w->q, ns) < 0)
+                ; /* answered */
         else if (w->q.n >= API_QUERY_MAX_PARAMS)
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
         else {

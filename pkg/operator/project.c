@@ -421,6 +421,14 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
         int rc;
         if (!op_has_finalizer(obj))
                 return 0;
+        /* a project that never owned its namespace (refused: another project's, or unlabelled) touches
+         * nothing in it on its way out */
+        _cleanup_json_ json_object *owned = op_get(cx->op, RES_NAMESPACE, ns);
+        const char *owner = owned ? op_label(owned, LABEL_PROJECT) : NULL;
+        if (!owner || strcmp(owner, op_str(obj, "metadata.name")) != 0) {
+                rc = op_set_finalizer(cx, RES_PROJECT, obj, false, err);
+                return rc < 0 ? rc : 0;
+        }
         informer_foreach(cx->op->inf[RES_SANDBOX], ns, count_fn, &sb);
         if (sb.all > 0) {
                 if (sb.terminating < sb.all) {
@@ -471,9 +479,6 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         const char *ns = project_namespace(p, nsbuf, sizeof(nsbuf));
         if (op_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, ns, err);
-        rc = op_set_finalizer(cx, RES_PROJECT, obj, true, err);
-        if (rc < 0)
-                return rc;
 
         _cleanup_json_ json_object *nsobj = NULL;
         char why[320];
@@ -485,6 +490,10 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
                 rc = write_status(cx, obj, ns, false, "NamespaceConflict", why, err);
                 return rc < 0 ? rc : 0;
         }
+        /* the finalizer only once the namespace is the project's: a refused project has nothing to clean */
+        rc = op_set_finalizer(cx, RES_PROJECT, obj, true, err);
+        if (rc < 0)
+                return rc;
 
         json_object *meta = op_meta(ns, NULL, p->meta.name), *labels = json_object_object_get(meta, "labels");
         json_object_object_add(

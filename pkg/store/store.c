@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "timestamp.h"
 
 #define POOL_MAX       16
 #define MIGRATION_LOCK "7238201935" /* pg_advisory_xact_lock key shared by every mbox program */
@@ -144,13 +145,11 @@ static const struct migration migrations[] = {
                 /* Records belong to the project that owned their namespace when they were written, by uid:
                  * a new project on an old namespace name sees none of the old project's. namespace_projects
                  * is which project owns a namespace now, kept from the history of Projects (a Project with
-                 * NamespaceReady=True owns its namespace until its DELETED row); every new record takes
-                 * its namespace's project, and records written while the namespace had none go to the next
-                 * project that takes it (the mirror may store a sandbox before its project). */
+                 * NamespaceReady=True owns its namespace until its DELETED state). */
                 "CREATE TABLE namespace_projects ("
-                "  namespace text PRIMARY KEY,"
-                "  project_uid uuid NOT NULL,"
-                "  project_name text NOT NULL,"
+                "  namespace text PRIMARY KEY, "
+                "  project_uid uuid NOT NULL, "
+                "  project_name text NOT NULL, "
                 "  since timestamptz NOT NULL DEFAULT now());"
                 "ALTER TABLE object_history ADD COLUMN project_uid uuid;"
                 "ALTER TABLE task_outputs ADD COLUMN project_uid uuid;"
@@ -159,61 +158,78 @@ static const struct migration migrations[] = {
                 "CREATE INDEX task_outputs_by_project ON task_outputs (project_uid);"
                 "CREATE INDEX artifacts_by_project ON artifacts (project_uid);"
                 "DROP INDEX artifacts_live;"
-                "CREATE UNIQUE INDEX artifacts_live ON artifacts (namespace, name,"
-                "  coalesce(project_uid, '00000000-0000-0000-0000-000000000000'::uuid)) WHERE deleted_rv IS NULL;"
+                "CREATE UNIQUE INDEX artifacts_live ON artifacts (namespace, name, "
+                "  coalesce(project_uid, '00000000-0000-0000-0000-000000000000'::uuid))"
+                "  WHERE deleted_rv IS NULL;"
                 /* a record takes the project its namespace has now */
-                "CREATE FUNCTION mbox_record_project() RETURNS trigger LANGUAGE plpgsql AS $$"
-                " BEGIN"
-                "  IF NEW.project_uid IS NULL THEN"
-                "    NEW.project_uid := (SELECT project_uid FROM namespace_projects WHERE namespace = NEW.namespace);"
+                "CREATE FUNCTION mbox_record_project() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                " BEGIN "
+                "  IF NEW.project_uid IS NULL THEN "
+                "    NEW.project_uid := (SELECT project_uid FROM namespace_projects "
+                "      WHERE namespace = NEW.namespace);"
                 "  END IF;"
                 "  RETURN NEW;"
                 " END $$;"
-                /* a state in the history: a Project's own states keep namespace_projects */
-                "CREATE FUNCTION mbox_history_project() RETURNS trigger LANGUAGE plpgsql AS $$"
-                " DECLARE n integer;"
-                " BEGIN"
-                "  IF NEW.api_version <> 'mbox.dev/v1alpha1' OR NEW.kind <> 'Project' THEN"
-                "    IF NEW.project_uid IS NULL THEN"
-                "      NEW.project_uid := (SELECT project_uid FROM namespace_projects WHERE namespace = NEW.namespace);"
+                /* a state in the history: an object's states stay with the project of its earlier ones
+                 * (a late state, or a relist's DELETED, may come after its namespace changed hands);
+                 * a Project's keep namespace_projects */
+                "CREATE FUNCTION mbox_history_project() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                " DECLARE n integer; created timestamptz;"
+                " BEGIN "
+                "  IF NEW.api_version <> 'mbox.dev/v1alpha1' OR NEW.kind <> 'Project' THEN "
+                "    IF NEW.project_uid IS NULL THEN "
+                "      NEW.project_uid := coalesce((SELECT project_uid FROM object_history "
+                "          WHERE uid = NEW.uid AND project_uid IS NOT NULL ORDER BY id DESC LIMIT 1), "
+                "        (SELECT project_uid FROM namespace_projects WHERE namespace = NEW.namespace));"
                 "    END IF;"
                 "    RETURN NEW;"
                 "  END IF;"
                 "  NEW.project_uid := NEW.uid;"
-                "  IF NEW.event = 'DELETED' THEN"
-                "    DELETE FROM namespace_projects WHERE namespace = NEW.namespace AND project_uid = NEW.uid;"
-                "  ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof("
-                "      NEW.object->'status'->'conditions') WHEN 'array' THEN NEW.object->'status'->'conditions'"
-                "      ELSE '[]'::jsonb END) c WHERE c->>'type' = 'NamespaceReady' AND c->>'status' = 'True') THEN"
-                "    INSERT INTO namespace_projects (namespace, project_uid, project_name)"
-                "      VALUES (NEW.namespace, NEW.uid, NEW.name) ON CONFLICT (namespace) DO UPDATE"
-                "      SET project_uid = EXCLUDED.project_uid, project_name = EXCLUDED.project_name, since = now()"
+                "  IF NEW.event = 'DELETED' THEN "
+                "    DELETE FROM namespace_projects "
+                "      WHERE namespace = NEW.namespace AND project_uid = NEW.uid;"
+                "  ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements("
+                "      CASE jsonb_typeof(NEW.object->'status'->'conditions') "
+                "      WHEN 'array' THEN NEW.object->'status'->'conditions' ELSE '[]'::jsonb END) c "
+                "      WHERE c->>'type' = 'NamespaceReady' AND c->>'status' = 'True') THEN "
+                "    INSERT INTO namespace_projects (namespace, project_uid, project_name) "
+                "      VALUES (NEW.namespace, NEW.uid, NEW.name) ON CONFLICT (namespace) DO UPDATE "
+                "      SET project_uid = EXCLUDED.project_uid, project_name = EXCLUDED.project_name, "
+                "        since = now() "
                 "      WHERE namespace_projects.project_uid <> EXCLUDED.project_uid;"
                 "    GET DIAGNOSTICS n = ROW_COUNT;"
-                "    IF n > 0 THEN"
-                "      UPDATE object_history SET project_uid = NEW.uid"
-                "        WHERE namespace = NEW.namespace AND project_uid IS NULL;"
-                "      UPDATE task_outputs SET project_uid = NEW.uid WHERE namespace = NEW.namespace"
-                "        AND project_uid IS NULL;"
-                "      UPDATE artifacts SET project_uid = NEW.uid WHERE namespace = NEW.namespace"
-                "        AND project_uid IS NULL;"
+                "    /* the namespace's records without a project since this one's creation are its own (a "
+                "sandbox "
+                "     * stored before its project, records from before migration 6); older ones stay without "
+                "one */ "
+                "    IF n > 0 THEN "
+                "      created := (NEW.object->'metadata'->>'creationTimestamp')::timestamptz;"
+                "      UPDATE object_history SET project_uid = NEW.uid WHERE namespace = NEW.namespace "
+                "        AND project_uid IS NULL AND changed_at >= created;"
+                "      UPDATE task_outputs SET project_uid = NEW.uid WHERE namespace = NEW.namespace "
+                "        AND project_uid IS NULL AND started_at >= created;"
+                "      UPDATE artifacts SET project_uid = NEW.uid WHERE namespace = NEW.namespace "
+                "        AND project_uid IS NULL AND created_at >= created;"
                 "    END IF;"
                 "  END IF;"
                 "  RETURN NEW;"
                 " END $$;"
-                "CREATE TRIGGER object_history_project BEFORE INSERT ON object_history"
+                "CREATE TRIGGER object_history_project BEFORE INSERT ON object_history "
                 "  FOR EACH ROW EXECUTE FUNCTION mbox_history_project();"
-                "CREATE TRIGGER task_outputs_project BEFORE INSERT ON task_outputs"
+                "CREATE TRIGGER task_outputs_project BEFORE INSERT ON task_outputs "
                 "  FOR EACH ROW EXECUTE FUNCTION mbox_record_project();"
-                "CREATE TRIGGER artifacts_project BEFORE INSERT ON artifacts"
+                "CREATE TRIGGER artifacts_project BEFORE INSERT ON artifacts "
                 "  FOR EACH ROW EXECUTE FUNCTION mbox_record_project();"},
 };
 
 struct store {
         char *url;
         pthread_mutex_t lock;
+        pthread_cond_t freed; /* a connection went back or was closed */
         PGconn *idle[POOL_MAX];
         size_t n_idle;
+        size_t n_open, max_open; /* connections in use or idle, and the most there may be */
+        long wait_ms;            /* how long an acquire waits for one when all are in use */
         atomic_bool migrated;
 };
 
@@ -228,8 +244,24 @@ int store_new(const char *url, struct store **ret, struct merr *err) {
                 return merr_set(err, -ENOMEM, "allocating the store");
         }
         pthread_mutex_init(&s->lock, NULL);
+        pthread_cond_init(&s->freed, NULL);
+        s->max_open = STORE_MAX_CONNECTIONS;
+        s->wait_ms = STORE_WAIT_MS;
         *ret = s;
         return 0;
+}
+
+void store_set_limits(struct store *s, size_t max_open, long wait_ms) {
+        pthread_mutex_lock(&s->lock);
+        s->max_open = max_open ? max_open : STORE_MAX_CONNECTIONS;
+        s->wait_ms = wait_ms;
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* One connection fewer (closed, or never made): a waiter may open one. Under s->lock. */
+static void closed_locked(struct store *s) {
+        s->n_open--;
+        pthread_cond_signal(&s->freed);
 }
 
 struct store *store_free(struct store *s) {
@@ -238,6 +270,7 @@ struct store *store_free(struct store *s) {
         for (size_t i = 0; i < s->n_idle; i++)
                 PQfinish(s->idle[i]);
         pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->freed);
         free(s->url);
         free(s);
         return NULL;
@@ -336,9 +369,23 @@ static bool idle_ok(PGconn *conn) {
 
 int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
         PGconn *conn = NULL;
+        struct timespec deadline = timestamp_deadline(s->wait_ms);
+        bool timed_out = false;
+        /* an idle connection, else room for a new one, else wait until one is given back */
         pthread_mutex_lock(&s->lock);
+        while (s->n_idle == 0 && s->n_open >= s->max_open && !timed_out)
+                timed_out = pthread_cond_timedwait(&s->freed, &s->lock, &deadline) == ETIMEDOUT;
         if (s->n_idle > 0)
                 conn = s->idle[--s->n_idle];
+        else if (s->n_open < s->max_open)
+                s->n_open++;
+        else {
+                size_t max = s->max_open;
+                long waited = s->wait_ms;
+                pthread_mutex_unlock(&s->lock);
+                return merr_set(
+                        err, -EBUSY, "all %zu database connections are in use (waited %ld ms)", max, waited);
+        }
         pthread_mutex_unlock(&s->lock);
         if (conn && !idle_ok(conn)) {
                 PQfinish(conn);
@@ -346,13 +393,14 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
         }
         if (!conn) {
                 conn = PQconnectdb(s->url);
-                if (!conn)
-                        return merr_set(err, -ENOMEM, "connecting to the database");
-                if (PQstatus(conn) != CONNECTION_OK) {
-                        const char *msg = PQerrorMessage(conn);
+                if (!conn || PQstatus(conn) != CONNECTION_OK) {
+                        const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
                         int r = merr_set(
                                 err, -EIO, "connecting to the database: %.*s", (int) strcspn(msg, "\n"), msg);
                         PQfinish(conn);
+                        pthread_mutex_lock(&s->lock);
+                        closed_locked(s);
+                        pthread_mutex_unlock(&s->lock);
                         return r;
                 }
                 PQsetNoticeProcessor(conn, ignore_notice, NULL);
@@ -360,7 +408,7 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
         if (!atomic_load(&s->migrated)) {
                 int r = store_migrate(conn, err);
                 if (r < 0) {
-                        PQfinish(conn);
+                        store_release(s, conn);
                         return r;
                 }
                 atomic_store(&s->migrated, true);
@@ -372,13 +420,14 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
 void store_release(struct store *s, PGconn *conn) {
         if (!conn)
                 return;
-        if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE) {
-                pthread_mutex_lock(&s->lock);
-                if (s->n_idle < POOL_MAX) {
-                        s->idle[s->n_idle++] = conn;
-                        conn = NULL;
-                }
-                pthread_mutex_unlock(&s->lock);
-        }
+        bool keep = PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE;
+        pthread_mutex_lock(&s->lock);
+        if (keep && s->n_idle < POOL_MAX) {
+                s->idle[s->n_idle++] = conn;
+                conn = NULL;
+                pthread_cond_signal(&s->freed);
+        } else
+                closed_locked(s);
+        pthread_mutex_unlock(&s->lock);
         PQfinish(conn);
 }

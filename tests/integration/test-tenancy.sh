@@ -273,12 +273,32 @@ YAML
         assert_contains "$out" "NotFound" "bob's read of a's task log"
         assert_eq "" "$(kubectl --as="bob-$tag" -n "$ns" get objecthistories --field-selector object.name=secret-work -o name)" \
                 "a's task in the history bob sees"
-        assert_eq "" "$(kubectl --as="bob-$tag" -n "$ns" get objecthistories --field-selector "object.name=$a" -o name)" \
-                "project a in the history bob sees"
+        assert_eq "" "$(kubectl --as="bob-$tag" -n "$ns" get objecthistories --field-selector "object.name!=$b" -o name)" \
+                "anything but project b in the history bob sees"
 
         # an administrator still finds project a's records by its uid
         assert_contains "$(kubectl get taskoutputs -A --field-selector "project.uid=$auid" -o name)" "secret-work" \
                 "a's task output for an administrator"
         [ -n "$(kubectl get objecthistories -A --field-selector "project.uid=$auid,object.name=secret-work" -o name)" ] ||
                 fail "a's task history is not found by its project's uid"
+}
+
+test_deleting_a_refused_project_leaves_the_owners_sandboxes() {
+        local owner intruder ns
+        setup_operator
+        owner=$(new_project)
+        ns=mbox-$owner
+        template "$ns" box
+        sandbox "$ns" keep
+        wait_for "keep Running" 60 phase_is "$ns" keep Running
+        intruder="t-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        conflict_project "$intruder" "$ns"
+        assert_contains "$(project_condition "$intruder" Ready message)" "belongs to project $owner" "why it is refused"
+        assert_eq "" "$(kubectl get projects.mbox.dev "$intruder" -o jsonpath='{.metadata.finalizers}')" \
+                "a refused project's finalizers"
+        delete_project "$intruder"
+        assert_eq "" "$(kubectl -n "$ns" get sandboxes.mbox.dev keep -o jsonpath='{.metadata.deletionTimestamp}')" \
+                "the owner's sandbox after the refused project's deletion"
+        assert_eq Running "$(phase "$ns" keep)" "the owner's sandbox"
+        ns_alive "$ns" || fail "deleting the refused project touched namespace $ns"
 }
