@@ -57,6 +57,9 @@ static void usage(FILE *f) {
               "503)\n"
               "                                 The history mirror runs while there is one: it lists and\n"
               "                                 watches the mbox kinds with --kubeconfig's identity.\n"
+              "      --database-max-connections=N  database connections held at once, at most (default 32);\n"
+              "                                 a request that finds them all in use for 5 s gets 503 with\n"
+              "                                 Retry-After\n"
               "      --history-retention=DURATION  prune history stored longer ago than this, e.g. 2160h\n"
               "                                 (default 0: keep it all)\n"
               "\n"
@@ -100,6 +103,7 @@ enum {
         OPT_AUTHZ_TTL,
         OPT_DB,
         OPT_RETENTION,
+        OPT_DB_MAX,
         OPT_LOG_FORMAT,
         OPT_LOG_LEVEL
 };
@@ -117,6 +121,7 @@ int main(int argc, char **argv) {
                 {"authorization-cache-ttl", required_argument, NULL, OPT_AUTHZ_TTL},
                 {"database-url", required_argument, NULL, OPT_DB},
                 {"history-retention", required_argument, NULL, OPT_RETENTION},
+                {"database-max-connections", required_argument, NULL, OPT_DB_MAX},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
                 {"help", no_argument, NULL, 'h'},
@@ -178,6 +183,19 @@ int main(int argc, char **argv) {
                 case OPT_DB:
                         o.database_url = optarg;
                         break;
+                case OPT_DB_MAX: {
+                        char *end;
+                        long n = strtol(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || n < 2 || n > 1000) {
+                                fprintf(stderr,
+                                        "mbox-apiserver: --database-max-connections: expected 2 to 1000, got "
+                                        "'%s'\n",
+                                        optarg);
+                                return 2;
+                        }
+                        o.database_max_connections = (size_t) n;
+                        break;
+                }
                 case OPT_LOG_FORMAT:
                         if ((log_format = log_format_from_string(optarg)) < 0) {
                                 fprintf(stderr,

@@ -19,6 +19,7 @@ struct apiserver_options {
         const char *const *allowed_names;       /* CNs it may have (NULL-terminated; NULL or empty: any) */
         const char *kubeconfig, *context;       /* for SubjectAccessReviews (NULL: in-cluster / default) */
         const char *database_url;               /* NULL: records answer 503 */
+        size_t database_max_connections;        /* 0: STORE_MAX_CONNECTIONS */
         long long history_retention_ms;         /* history older than this is pruned (0: kept forever) */
         long authz_cache_ms; /* how long a SubjectAccessReview answer is reused (default 10 s) */
 };

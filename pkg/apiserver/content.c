@@ -209,9 +209,14 @@ void api_artifact_content(struct httpd_request *req, struct apiserver *s, const 
         c->fd[0] = c->fd[1] = -1;
         snprintf(c->ns, sizeof(c->ns), "%s", ns ? ns : "");
         snprintf(c->name, sizeof(c->name), "%s", name);
-        if (!s->store || store_acquire(s->store, &conn, &err) < 0) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "artifacts are not available: %s",
-                        s->store ? merr_msg(&err) : "mbox-apiserver runs without a database");
+        if (!s->store) {
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "artifacts are not available: mbox-apiserver runs without a database");
+                content_free(c);
+                return;
+        }
+        if (store_acquire(s->store, &conn, &err) < 0) {
+                api_respond_unavailable(req, "artifacts are not available", &err);
                 content_free(c);
                 return;
         }

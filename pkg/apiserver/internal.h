@@ -58,6 +58,9 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
 void api_put(json_object *o, const char *key, const char *value);
 /* Responds with obj as JSON. */
 void api_respond_json(struct httpd_request *req, int status, json_object *obj);
+/* Responds 503 ServiceUnavailable with Retry-After for a database connection that could not be had (all
+ * in use: -EBUSY, or the database away): "<what>: <why>". */
+void api_respond_unavailable(struct httpd_request *req, const char *what, const struct merr *err);
 /* Responds 503 ServiceUnavailable for the failed query res: "<what>: <the database's message>". */
 void api_respond_db_error(struct httpd_request *req, const PGresult *res, const char *what);
 

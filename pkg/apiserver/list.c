@@ -134,8 +134,9 @@ int api_source_connect(
                 return -ENOTCONN;
         }
         if (store_acquire(s->store, conn, &err) < 0) {
-                httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s",
-                        src->resource, merr_msg(&err));
+                char what[96];
+                snprintf(what, sizeof(what), "%s are not available", src->resource);
+                api_respond_unavailable(req, what, &err);
                 return -ENOTCONN;
         }
         return 0;

@@ -37,6 +37,12 @@ void api_respond_db_error(struct httpd_request *req, const PGresult *res, const 
         httpd_respond_status(req, 503, "ServiceUnavailable", "%s", merr_msg(&err));
 }
 
+void api_respond_unavailable(struct httpd_request *req, const char *what, const struct merr *err) {
+        /* every connection in use, or the database away: come back shortly */
+        (void) httpd_request_add_header(req, "Retry-After", err->code == -EBUSY ? "1" : "5");
+        httpd_respond_status(req, 503, "ServiceUnavailable", "%s: %s", what, merr_msg(err));
+}
+
 /* Discovery: any authenticated caller (kube-apiserver's aggregator reads it as itself). */
 static void on_discovery(struct httpd_request *req, void *userdata) {
         struct apiserver *s = userdata;
@@ -175,8 +181,10 @@ static bool ready(void *ud, struct buf *why) {
         bool fresh = now - s->db_checked_ms < 2000, ok = s->db_ok;
         pthread_mutex_unlock(&s->lock);
         if (!fresh) {
-                ok = store_acquire(s->store, &conn, &err) == 0 && PQstatus(conn) == CONNECTION_OK;
-                if (ok) {
+                int r = store_acquire(s->store, &conn, &err);
+                /* every connection busy serving requests: the database answers, so ready */
+                ok = r == -EBUSY || (r == 0 && PQstatus(conn) == CONNECTION_OK);
+                if (ok && conn) {
                         PGresult *res = PQexec(conn, "SELECT 1");
                         ok = PQresultStatus(res) == PGRES_TUPLES_OK;
                         PQclear(res);
@@ -227,8 +235,11 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
         r = httpd_new(&ho, &s->httpd, err);
         if (r >= 0)
                 r = kube_pool_new(o->kubeconfig, o->context, 8, &s->clients, err);
-        if (r >= 0 && o->database_url)
+        if (r >= 0 && o->database_url) {
                 r = store_new(o->database_url, &s->store, err);
+                if (r >= 0)
+                        store_set_limits(s->store, o->database_max_connections, STORE_WAIT_MS);
+        }
         if (r >= 0)
                 r = health_serve(s->httpd, NULL, ready, s);
         if (r >= 0)

@@ -17,6 +17,7 @@
 #include "apiserver/internal.h"
 #include "buf.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "timestamp.h"
 
 #define FOLLOW_POLL_MS 250  /* how often a follower looks for new output */
@@ -131,10 +132,10 @@ static const struct api_source source = {.resource = "taskoutputs",
         .table = table};
 
 /* The log of one stream, sent chunk by chunk as stored; with follow, new chunks as they come until the
- * output is finished (or FOLLOW_MAX_S). One database connection for the stream's life. */
+ * output is finished (or FOLLOW_MAX_S). It holds no database connection while it waits: each look takes
+ * one from the pool and gives it back, so a thousand followers cost a few connections, not a thousand. */
 struct log_stream {
         struct store *store;
-        PGconn *conn;
         char uid[64], stream[2];
         int seq;
         long long sent, limit; /* limit 0: all */
@@ -147,8 +148,22 @@ struct log_stream {
 static void log_free(void *ud) {
         struct log_stream *l = ud;
         PQclear(l->chunk);
-        store_release(l->store, l->conn);
         free(l);
+}
+
+/* One query of the log: its result, or NULL when no connection could be had or the query failed. */
+static PGresult *log_query(
+        struct log_stream *l, const char *sql, int n, const char *const *params, int binary) {
+        PGconn *conn = NULL;
+        struct merr err = MERR_INIT;
+        if (store_acquire(l->store, &conn, &err) < 0) {
+                log_warn("a task output's log ends: no database connection", "task_uid", l->uid, "error",
+                        merr_msg(&err));
+                return NULL;
+        }
+        PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, binary);
+        store_release(l->store, conn);
+        return res;
 }
 
 /* Chunk seq into l->chunk: 1, 0 when it is not there (yet), < 0 on failure. */
@@ -156,9 +171,9 @@ static int next_chunk(struct log_stream *l) {
         char seq[16];
         snprintf(seq, sizeof(seq), "%d", l->seq);
         const char *params[] = {l->uid, l->stream, seq};
-        PGresult *res = PQexecParams(l->conn,
+        PGresult *res = log_query(l,
                 "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 AND seq = $3", 3,
-                NULL, params, NULL, NULL, 1);
+                params, 1);
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
                 int r = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -EIO;
                 PQclear(res);
@@ -174,9 +189,8 @@ static int next_chunk(struct log_stream *l) {
 /* Whether the command's output is all stored (finished_at is set after the last chunk). */
 static int finished(struct log_stream *l) {
         const char *params[] = {l->uid};
-        PGresult *res =
-                PQexecParams(l->conn, "SELECT finished_at IS NOT NULL FROM task_outputs WHERE task_uid = $1",
-                        1, NULL, params, NULL, NULL, 0);
+        PGresult *res = log_query(
+                l, "SELECT finished_at IS NOT NULL FROM task_outputs WHERE task_uid = $1", 1, params, 0);
         int r = PQresultStatus(res) != PGRES_TUPLES_OK ? -EIO
                 : PQntuples(res) == 0                  ? 1 /* the record went away */
                                                        : PQgetvalue(res, 0, 0)[0] == 't';
@@ -269,12 +283,16 @@ static void log_of(struct httpd_request *req, struct apiserver *s, const char *u
         l->limit = limit;
         l->follow = follow;
         l->deadline_ms = timestamp_monotonic_ms() + FOLLOW_MAX_S * 1000LL;
-        if (store_acquire(s->store, &l->conn, &err) < 0) {
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "reading the output of %s: %s", name, merr_msg(&err));
+        /* the database answers before the 200 goes out */
+        PGconn *conn = NULL;
+        if (store_acquire(s->store, &conn, &err) < 0) {
+                char what[320];
+                snprintf(what, sizeof(what), "reading the output of %s", name);
+                api_respond_unavailable(req, what, &err);
                 log_free(l);
                 return;
         }
+        store_release(s->store, conn);
         (void) httpd_respond_stream(req, 200, "text/plain", log_read, l, log_free);
 }
 
@@ -289,7 +307,8 @@ void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char 
         char sql[sizeof(SELECT) + 256], uid[64] = "";
         if (api_source_connect(req, s, &source, &conn) < 0)
                 return;
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2" STORE_IN_PROJECT_NOW("1"), SELECT);
+        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2" STORE_IN_PROJECT_NOW("1"),
+                SELECT);
         const char *params[] = {ns ? ns : "", name};
         PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK)

@@ -498,6 +498,8 @@ int operator_new(
                 rc = store_new(op->opt.database_url, &op->store, err);
                 if (rc < 0)
                         goto fail;
+                /* a running task holds one for its output; the rest is for artifacts and the like */
+                store_set_limits(op->store, (size_t) op->opt.max_running_tasks + 8, STORE_WAIT_MS);
         }
 
         op->metrics = m;

@@ -18,12 +18,19 @@
 
 struct store;
 
+#define STORE_MAX_CONNECTIONS 32   /* the default: connections one process may hold at once */
+#define STORE_WAIT_MS         5000 /* the default: how long an acquire waits when all are in use */
+
 /* url: a libpq connection string or postgres:// URL. */
 int store_new(const char *url, struct store **ret, struct merr *err);
+/* At most max_open connections (0: the default) in use and idle together; an acquire that finds them all
+ * in use waits up to wait_ms for one, then fails with -EBUSY. */
+void store_set_limits(struct store *s, size_t max_open, long wait_ms);
 struct store *store_free(struct store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct store *, store_free);
 
-/* A connection with the schema up to date: an idle one from the pool or a new one. */
+/* A connection with the schema up to date: an idle one from the pool or a new one; -EBUSY when every
+ * connection the limits allow is in use and none came back in time. */
 int store_acquire(struct store *s, PGconn **ret, struct merr *err);
 /* Gives conn back (kept when healthy and the pool has room, closed otherwise). */
 void store_release(struct store *s, PGconn *conn);
@@ -51,5 +58,6 @@ int store_schema_version(void);
  * the project that owns that namespace now (migration 6), so a new project on an old namespace name sees
  * none of an old project's records; in a namespace without a project, the records written while it had
  * none. N is the parameter's number, as text. */
-#define STORE_IN_PROJECT_NOW(n) \
-        " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace = $" n ")"
+#define STORE_IN_PROJECT_NOW(n)                                                                              \
+        " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace " \
+        "= $" n ")"

@@ -71,6 +71,7 @@ _cleanup() {
                         for _ in $(seq 1 120); do kill -0 "$v" 2>/dev/null || break; sleep 0.25; done ;;
                 file) rm -f "$v" ;;
                 dir) rm -rf "$v" ;;
+                db) psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "DROP DATABASE IF EXISTS $v WITH (FORCE)" >/dev/null 2>&1 ;;
                 project) forget_project "$v" ;;
                 object) kubectl delete $v --ignore-not-found --wait=false >/dev/null 2>&1 ;; # "KIND/NAME [-n NS]"
                 *) kubectl delete namespace "$kind" --wait=false >/dev/null 2>&1 ;;
