@@ -3,6 +3,7 @@
  * mbox-operator: flags, logging, the health and metrics server, signals; everything else is
  * pkg/operator.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -158,6 +159,33 @@ enum {
         OPT_LOG_LEVEL,
 };
 
+/* --internal-cidrs: CIDR[,CIDR...], each an address and a prefix length that parse. */
+static int check_cidrs(const char *list) {
+        char buf[1024], *save = NULL;
+        if (strlen(list) >= sizeof(buf)) {
+                fprintf(stderr, "mbox-operator: --internal-cidrs: at most %zu characters\n", sizeof(buf) - 1);
+                return -EINVAL;
+        }
+        snprintf(buf, sizeof(buf), "%s", list);
+        for (char *c = strtok_r(buf, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+                char *slash = strchr(c, '/'), *end = NULL;
+                unsigned char addr[16];
+                bool v6 = strchr(c, ':') != NULL;
+                long bits = slash ? strtol(slash + 1, &end, 10) : -1;
+                if (slash)
+                        *slash = '\0';
+                if (!slash || !end || *end || bits < 0 || bits > (v6 ? 128 : 32) ||
+                        inet_pton(v6 ? AF_INET6 : AF_INET, c, addr) != 1) {
+                        fprintf(stderr,
+                                "mbox-operator: --internal-cidrs: '%s%s%s' is not a CIDR such as "
+                                "10.96.0.0/12\n",
+                                c, slash ? "/" : "", slash ? slash + 1 : "");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
@@ -245,10 +273,7 @@ int main(int argc, char **argv) {
                         o.database_url = optarg;
                         break;
                 case OPT_INTERNAL:
-                        if (strlen(optarg) >= 1024) {
-                                fprintf(stderr, "mbox-operator: --internal-cidrs: at most 1023 characters\n");
-                                r = -EINVAL;
-                        }
+                        r = check_cidrs(optarg);
                         o.internal_cidrs = optarg;
                         break;
                 case OPT_LE:

@@ -136,6 +136,8 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         bool library, json_object **ret, struct merr *err);
 /* Ends every running task as the operator stops (killed, reason OperatorStopped); waits up to wait_ms. */
 void op_tasks_stop(struct mbox_operator *op, long wait_ms);
+/* Whether a command of this operator runs in sandbox ns/name now (work that an idle timeout must not stop). */
+bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *sandbox);
 /* Enqueues the unfinished tasks of namespace ns that wait for sandbox (NULL: any), oldest first, at most n. */
 void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n);
 

@@ -637,6 +637,9 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 timestamp_add(&activity, idle, &deadline);
                 int64_t left = 0;
                 timestamp_diff(&deadline, &now, &left);
+                /* a command running in it is activity, however long it takes: look again later */
+                if (left <= 0 && op_tasks_running_in(op, ns, name))
+                        left = idle;
                 if (left <= 0) {
                         /* through the runtime only: spec.state stays the user's, and the next activity
                          * (idle_stopped()) starts the sandbox again */

@@ -597,13 +597,16 @@ static void run_command(
                 n += (size_t) snprintf(run->end_line + n, sizeof(run->end_line) - n, "%02x", nonce[i]);
         _cleanup_(buf_release) struct buf input = BUF_INIT(4 << 20); /* env (64 × 32 KiB, quoted) and stdin */
         char **argv = build_argv(run, run->end_line);
-        if (!argv || build_input(run, run->end_line, &input) < 0) {
+        int built = argv ? build_input(run, run->end_line, &input) : -ENOMEM;
+        if (built < 0) {
                 for (size_t i = 0; argv && argv[i]; i++)
                         free(argv[i]);
                 free(argv);
                 oc->phase = "Failed";
                 oc->reason = "ExecFailed";
-                set_msg(oc, "out of memory building the command");
+                set_msg(oc, "%s",
+                        built == -ENOMEM ? "out of memory building the command"
+                                         : "the command's env and stdin are larger than 4 MiB");
                 return;
         }
         if (run->op->store) {
@@ -1142,6 +1145,20 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                         p = NULL;
         }
         return start_run(cx, obj, key, ns, name, sbname, pod, p, err);
+}
+
+bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *sandbox) {
+        size_t iter = 0;
+        const char *k;
+        void *v;
+        bool found = false;
+        pthread_mutex_lock(&op->lock);
+        while (!found && strmap_next(op->runs, &iter, &k, &v)) {
+                const struct task_run *r = v;
+                found = strcmp(r->ns, ns) == 0 && strcmp(r->sandbox, sandbox) == 0;
+        }
+        pthread_mutex_unlock(&op->lock);
+        return found;
 }
 
 void op_tasks_stop(struct mbox_operator *op, long wait_ms) {
