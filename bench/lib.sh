@@ -19,6 +19,8 @@ bench_needs() {
                 echo "$name: the bench stack did not come up; see $MBOX_STATE_DIR/logs/" >&2
                 exit 1
         }
+        # until the bench sets its own cleanup (which ends with bench_release), a failure still stops it
+        trap bench_release EXIT
         use_stack
 }
 

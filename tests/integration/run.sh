@@ -66,7 +66,8 @@ run_file() {
                 return
         fi
         # the tests, and the time limit of each: "NAME SECONDS" lines
-        if ! found=$(bash -c '. "$1/lib.sh" && . "$2" || exit
+        # under set -e: a command that fails anywhere at the top level of the file fails it, not only the last
+        if ! found=$(bash -ec '. "$1/lib.sh"; . "$2"; set +e
                 for t in $(declare -F | awk "\$3 ~ /^test_/ {print \$3}"); do
                         v=TIMEOUT_$t
                         echo "$t ${!v:-$3}"

@@ -33,7 +33,8 @@ test_a_file_that_does_not_parse_or_has_no_test_fails() {
         d=$(scratch)
         printf 'test_unclosed() {\n        true\n' >"$d/test-unparsable.sh"
         printf '# nothing here\nhelper() { true; }\n' >"$d/test-empty.sh"
-        printf 'test_never_run() { true; }\nno_such_command_here\n' >"$d/test-unsourceable.sh"
+        # the failing command is not the file's last: the file's status alone would hide it
+        printf 'test_never_run() { true; }\nno_such_command_here\nhelper() { true; }\n' >"$d/test-unsourceable.sh"
         runner "$d/test-unparsable.sh" "$d/test-empty.sh" "$d/test-unsourceable.sh" || true
         [ "$RUNNER_RC" -ne 0 ] || fail "the runner exited 0 for broken files"
         assert_contains "$RUNNER_OUT" "not ok - test-unparsable.sh (does not parse:" "a syntax error"
