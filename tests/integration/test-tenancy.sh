@@ -7,15 +7,23 @@ project_condition() {
 }
 project_reason_is() { [ "$(project_condition "$1" Ready reason)" = "$2" ]; }
 
-# conflict_project NAME NAMESPACE: applies a Project for NAMESPACE and waits until it is refused
-conflict_project() {
+# apply_project NAME NAMESPACE [VIEWER]: a Project on NAMESPACE (with the user VIEWER as its Viewer),
+# removed when the test ends
+apply_project() {
         printf 'project %s\n' "$1" >>"$_cleanup_file"
         kubectl apply -f - >/dev/null <<YAML
 apiVersion: mbox.dev/v1alpha1
 kind: Project
 metadata: {name: $1}
-spec: {namespace: $2}
+spec:
+  namespace: $2
+  members: [${3:+{kind: User, name: $3, role: Viewer\}}]
 YAML
+}
+
+# conflict_project NAME NAMESPACE: applies a Project for NAMESPACE and waits until it is refused
+conflict_project() {
+        apply_project "$1" "$2"
         wait_for "project $1 refused" 30 project_reason_is "$1" NamespaceConflict
         assert_eq False "$(project_condition "$1" NamespaceReady status)" "NamespaceReady of $1"
         assert_eq NamespaceConflict "$(project_condition "$1" NamespaceReady reason)" "NamespaceReady reason of $1"
@@ -219,15 +227,7 @@ test_a_template_cannot_widen_the_projects_network_policy() {
 
 # member_project NAME NAMESPACE USER: a project on NAMESPACE whose Viewer is USER; waits until it is Ready
 member_project() {
-        printf 'project %s\n' "$1" >>"$_cleanup_file"
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: Project
-metadata: {name: $1}
-spec:
-  namespace: $2
-  members: [{kind: User, name: $3, role: Viewer}]
-YAML
+        apply_project "$1" "$2" "$3"
         wait_for "project $1 Ready" 60 kubectl wait --for=condition=Ready "projects.mbox.dev/$1" --timeout=1s
 }
 
