@@ -72,16 +72,18 @@ mirror_rate=$(awk -v n="$ROWS" -v s="$mirror_s" 'BEGIN {printf "%.0f", n / s}')
 replay_rate=$(awk -v n="$ROWS" -v s="$replayed_s" 'BEGIN {printf "%.0f", n / s}')
 copy_rate=$(awk -v n="$ROWS" -v s="$copy_s" 'BEGIN {printf "%.0f", n / s}')
 
-# 2. query: HISTORY rows of 10,000 objects (100 namespaces x 100 names, 100 states each)
+# 2. query: HISTORY rows of 10,000 objects (100 namespaces x 100 names, 100 states each). They are of an
+# apiVersion no watch serves (bench.mbox.dev): the mirror of the apiserver started below relists the real
+# mbox.dev Sandboxes and would record every stored one it does not list as DELETED
 say "storing $HISTORY history rows"
 per=$((HISTORY / 10000))
 psql_ -c "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, phase,
                 changed_at, object)
-        SELECT 'mbox.dev/v1alpha1', 'Sandbox', 'bench-' || (o % 100), 'sandbox-' || (o / 100),
+        SELECT 'bench.mbox.dev/v1alpha1', 'Sandbox', 'bench-' || (o % 100), 'sandbox-' || (o / 100),
                 md5(o::text)::uuid, (o * 1000 + s)::text, CASE WHEN s = 0 THEN 'ADDED' ELSE 'MODIFIED' END,
                 CASE WHEN s % 3 = 0 THEN 'Starting' ELSE 'Running' END,
                 timestamptz '2026-11-01T00:00:00Z' + (s || ' minutes')::interval,
-                jsonb_build_object('apiVersion', 'mbox.dev/v1alpha1', 'kind', 'Sandbox', 'metadata',
+                jsonb_build_object('apiVersion', 'bench.mbox.dev/v1alpha1', 'kind', 'Sandbox', 'metadata',
                         jsonb_build_object('name', 'sandbox-' || (o / 100), 'namespace', 'bench-' || (o % 100),
                                 'uid', md5(o::text)::uuid, 'resourceVersion', (o * 1000 + s)::text,
                                 'labels', jsonb_build_object('mbox.dev/project', 'bench')),
