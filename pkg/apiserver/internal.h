@@ -35,9 +35,10 @@ struct apiserver {
 struct api_user {
         char name[256];
         char uid[128];
-        char groups[1024]; /* NUL-separated, ends with an empty string */
+        /* room for users of large directories: a hundred groups or so (4 KiB each list; more is refused) */
+        char groups[4096]; /* NUL-separated, ends with an empty string */
         size_t n_groups;
-        char extra[2048]; /* key NUL value NUL pairs (a key once per value), ends with an empty key */
+        char extra[4096]; /* key NUL value NUL pairs (a key once per value), ends with an empty key */
         size_t n_extra;
 };
 
