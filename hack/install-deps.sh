@@ -30,13 +30,15 @@ fi
 go_minor=$(go env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p')
 if [ "${go_minor:-0}" -lt 21 ]; then
         echo "install-deps: no go >= 1.21 on PATH; installing golang-1.23-go from bookworm-backports" >&2
-        $sudo tee /etc/apt/sources.list.d/mbox-backports.sources >/dev/null <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+        # backports from the Debian mirror apt already uses
+        mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+        [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+        [ -n "$mirror" ] || {
+                echo "install-deps: cannot tell which Debian mirror apt uses: add bookworm-backports to apt's sources" >&2
+                exit 1
+        }
+        printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' "$mirror" \
+                /usr/share/keyrings/debian-archive-keyring.gpg | $sudo tee /etc/apt/sources.list.d/mbox-backports.sources >/dev/null
         $sudo apt-get update -qq
         $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports golang-1.23-go >/dev/null
         $sudo ln -sf /usr/lib/go-1.23/bin/go /usr/local/bin/go
