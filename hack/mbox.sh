@@ -39,7 +39,8 @@ cmd_install() {
         kubectl apply --server-side --force-conflicts -f "$root/crds/" >/dev/null
         kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
         kubectl apply -f "$root/manifests/base/namespace.yaml" -f "$root/manifests/base/serviceaccounts.yaml" \
-                -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/rbac-apiserver.yaml" \
+                -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/admission-runtime.yaml" \
+                -f "$root/manifests/base/rbac-apiserver.yaml" \
                 -f "$root/manifests/base/rbac-user-roles.yaml" >/dev/null
 }
 

@@ -262,9 +262,11 @@ test_production_overlay_applies_and_rolls_out() {
 }
 
 # runtime_binding NS: the RoleBinding mbox-runtime the operator makes in each project namespace, made here
-# as the operator's ServiceAccount (so its right to bind that role is tested too)
+# as the operator's ServiceAccount (so its right to bind that role is tested too); NS becomes a project
+# namespace first, as the admission policy mbox-runtime-binding requires
 runtime_binding() {
         local out
+        kubectl label namespace "$1" mbox.dev/project=manifests-test >/dev/null
         out=$(kubectl -n "$1" create rolebinding mbox-runtime --clusterrole=mbox-runtime \
                 --serviceaccount=mbox-system:mbox-operator --serviceaccount=mbox-system:mbox-apiserver \
                 --as=$sa_operator 2>&1) || fail "the operator cannot bind mbox-runtime in $1: $out"

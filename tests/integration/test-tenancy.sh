@@ -162,6 +162,14 @@ test_mbox_reaches_pods_only_in_project_namespaces() {
         [ -n "$rules" ] || fail "no mbox ClusterRoles found"
         ! grep -q '"\*"' <<<"$rules" || fail "a wildcard in mbox's ClusterRoles: $(grep '"\*"' <<<"$rules")"
         ! grep -qE '"(escalate|impersonate)"' <<<"$rules" || fail "escalate or impersonate granted: $(grep -E 'escalate|impersonate' <<<"$rules")"
+        # the operator may bind mbox-runtime, but the admission policy keeps it to project namespaces and to
+        # mbox's own accounts, even for an operator that tried to bind it elsewhere
+        refused "binding mbox-runtime in kube-system" "may be bound only in a project namespace" \
+                kubectl -n kube-system create rolebinding mbox-runtime-x --clusterrole=mbox-runtime \
+                --serviceaccount=mbox-system:mbox-operator --as=system:serviceaccount:mbox-system:mbox-operator
+        refused "binding mbox-runtime to someone else" "only to the ServiceAccounts" \
+                kubectl -n "$ns" create rolebinding mbox-runtime-x --clusterrole=mbox-runtime --user=mallory \
+                --as=system:serviceaccount:mbox-system:mbox-operator
         assert_eq '["mbox-admin","mbox-developer","mbox-viewer","mbox-runtime"]' \
                 "$(jq -sc '[.[] | select(.rule.verbs | index("bind")) | .rule.resourceNames[]]' <<<"$rules")" \
                 "the only ClusterRoles mbox may bind"
