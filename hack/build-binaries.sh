@@ -14,6 +14,15 @@ mkdir -p "$work"
 
 log() { printf 'build: %s\n' "$*" >&2; }
 
+# One build at a time on a machine: checkouts share the cache (make up beside make test, two clones), and
+# two builds of a component would remove each other's work directories. The second waits, then finds the
+# binaries the first built.
+exec 9>"$MBOX_CACHE_DIR/.build.lock"
+if ! flock -n 9; then
+        log "another build of these binaries is running; waiting for it"
+        flock 9
+fi
+
 # ldflags that stamp the real version into k8s.io binaries (the same -X targets as upstream's version.sh)
 stamp() { # version major minor
         local v=$1 ld="-s -w" d p
