@@ -230,6 +230,8 @@ struct store {
         size_t n_idle;
         size_t n_open, max_open; /* connections in use or idle, and the most there may be */
         long wait_ms;            /* how long an acquire waits for one when all are in use */
+        long statement_timeout_ms;
+        unsigned long long waits, busy;
         atomic_bool migrated;
 };
 
@@ -255,6 +257,22 @@ void store_set_limits(struct store *s, size_t max_open, long wait_ms) {
         pthread_mutex_lock(&s->lock);
         s->max_open = max_open ? max_open : STORE_MAX_CONNECTIONS;
         s->wait_ms = wait_ms;
+        pthread_mutex_unlock(&s->lock);
+}
+
+void store_set_statement_timeout(struct store *s, long ms) {
+        pthread_mutex_lock(&s->lock);
+        s->statement_timeout_ms = ms > 0 ? ms : 0;
+        pthread_mutex_unlock(&s->lock);
+}
+
+void store_get_stats(struct store *s, struct store_stats *ret) {
+        pthread_mutex_lock(&s->lock);
+        *ret = (struct store_stats){.open = s->n_open,
+                .idle = s->n_idle,
+                .max_open = s->max_open,
+                .waits = s->waits,
+                .busy = s->busy};
         pthread_mutex_unlock(&s->lock);
 }
 
@@ -309,8 +327,11 @@ int store_migrate(PGconn *conn, struct merr *err) {
                 const struct migration *m = &migrations[i];
                 char version[16];
                 snprintf(version, sizeof(version), "%d", m->version);
-                r = exec_ok(conn, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", err,
-                        "locking the schema");
+                /* a migration rewrites whole tables: it runs as long as it takes */
+                r = exec_ok(conn,
+                        "BEGIN; SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK
+                        ")",
+                        err, "locking the schema");
                 if (r < 0)
                         break;
                 const char *params[] = {version, m->name};
@@ -373,6 +394,9 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
         bool timed_out = false;
         /* an idle connection, else room for a new one, else wait until one is given back */
         pthread_mutex_lock(&s->lock);
+        long statement_ms = s->statement_timeout_ms;
+        if (s->n_idle == 0 && s->n_open >= s->max_open)
+                s->waits++;
         while (s->n_idle == 0 && s->n_open >= s->max_open && !timed_out)
                 timed_out = pthread_cond_timedwait(&s->freed, &s->lock, &deadline) == ETIMEDOUT;
         if (s->n_idle > 0)
@@ -382,6 +406,7 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
         else {
                 size_t max = s->max_open;
                 long waited = s->wait_ms;
+                s->busy++;
                 pthread_mutex_unlock(&s->lock);
                 return merr_set(
                         err, -EBUSY, "all %zu database connections are in use (waited %ld ms)", max, waited);
@@ -404,6 +429,16 @@ int store_acquire(struct store *s, PGconn **ret, struct merr *err) {
                         return r;
                 }
                 PQsetNoticeProcessor(conn, ignore_notice, NULL);
+                char sql[64];
+                snprintf(sql, sizeof(sql), "SET statement_timeout = %ld", statement_ms);
+                int r = statement_ms ? exec_ok(conn, sql, err, "setting the statement timeout") : 0;
+                if (r < 0) {
+                        PQfinish(conn);
+                        pthread_mutex_lock(&s->lock);
+                        closed_locked(s);
+                        pthread_mutex_unlock(&s->lock);
+                        return r;
+                }
         }
         if (!atomic_load(&s->migrated)) {
                 int r = store_migrate(conn, err);

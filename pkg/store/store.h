@@ -26,6 +26,17 @@ int store_new(const char *url, struct store **ret, struct merr *err);
 /* At most max_open connections (0: the default) in use and idle together; an acquire that finds them all
  * in use waits up to wait_ms for one, then fails with -EBUSY. */
 void store_set_limits(struct store *s, size_t max_open, long wait_ms);
+/* Every statement on s's connections is cancelled after ms (0: never), as Postgres' statement_timeout;
+ * migrations are exempt. For request paths: a query that runs long answers with an error instead of
+ * holding its connection. Set before the first acquire. */
+void store_set_statement_timeout(struct store *s, long ms);
+/* The pool now, and since it was made. */
+struct store_stats {
+        size_t open, idle, max_open;
+        unsigned long long waits; /* acquires that found every connection in use and waited */
+        unsigned long long busy;  /* those that waited in vain (-EBUSY) */
+};
+void store_get_stats(struct store *s, struct store_stats *ret);
 struct store *store_free(struct store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct store *, store_free);
 
