@@ -25,19 +25,22 @@ static bool method_allowed(struct httpd_request *r) {
         return false;
 }
 
-static void on_metrics(struct httpd_request *r, void *userdata) {
-        struct health *hl = userdata;
+void health_respond_metrics(struct httpd_request *r, struct metrics *m) {
         _cleanup_(buf_release) struct buf out = BUF_INIT(HEALTH_METRICS_MAX);
-        int ret;
+        int ret = metrics_render(m, &out);
 
-        if (!method_allowed(r))
-                return;
-        ret = metrics_render(hl->metrics, &out);
         if (ret < 0) {
                 (void) httpd_respond_status(r, 500, "InternalError", "render metrics: %s", strerror(-ret));
                 return;
         }
         (void) httpd_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+}
+
+static void on_metrics(struct httpd_request *r, void *userdata) {
+        struct health *hl = userdata;
+
+        if (method_allowed(r))
+                health_respond_metrics(r, hl->metrics);
 }
 
 static void on_alive(struct httpd_request *r, void *userdata) {

@@ -18,5 +18,9 @@
 #include "httpd.h"
 #include "metrics.h"
 
+/* Responds with m rendered (200), or a 500 Status when it cannot be: the body of /metrics, for servers
+ * that serve it behind their own checks. */
+void health_respond_metrics(struct httpd_request *r, struct metrics *m);
+
 /* Registers the routes. Returns 0 or an error of httpd_handle(). */
 int health_serve(struct httpd *h, struct metrics *m, bool (*ready)(void *ud, struct buf *why), void *ud);

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #define HTTPD_DEFAULT_THREADS     4
 #define HTTPD_MAX_THREADS         256
 #define HTTPD_DEFAULT_IDLE_S      60
+#define HTTPD_DEFAULT_UNTRUSTED_S 10
 #define HTTPD_DEFAULT_BODY        (1024 * 1024)
 #define HTTPD_STATUS_MAX          (64 * 1024)
 /* Per connection: request line and headers must fit (libmicrohttpd answers 431 otherwise). */
@@ -41,6 +43,13 @@ struct route {
 struct attachment {
         void *data;
         void (*destroy)(void *data);
+};
+
+/* One open connection (its socket context), listed oldest first while untrusted. */
+struct slot {
+        struct slot *prev, *next;
+        int fd;
+        bool listed;
 };
 
 struct httpd {
@@ -60,12 +69,20 @@ struct httpd {
         int port;
         char *tls_cert, *tls_key, *client_ca;
         bool thread_per_connection;
+        unsigned max_untrusted, untrusted_timeout_s;
+        pthread_mutex_t lock; /* guards the slots and the counts */
+        struct slot *oldest, *newest;
+        unsigned long n_slots, n_untrusted;
+        unsigned long long evicted;
 };
 
 /* What we keep of one request between libmicrohttpd's callbacks: it hands the raw URI only to the URI log
  * callback, and the query must be decoded from it (its own decoding differs from Go's, see
  * httpd_query_value()). */
 struct conn_state {
+        void (*done)(void *ud, int status); /* httpd_request_on_done() */
+        void *done_ud;
+        int status;        /* of the response queued */
         bool headers_seen; /* the first call, with the headers only, is over */
         bool answered;
         bool too_large; /* the body went past max_body: the rest is dropped, the answer is 413 */
@@ -82,6 +99,7 @@ struct decoded {
 struct httpd_request {
         struct httpd *h;
         struct MHD_Connection *conn;
+        struct conn_state *st; /* NULL only when it could not be allocated */
         const char *method;
         const char *path;
         const char *query; /* raw, after '?', or NULL */
@@ -192,6 +210,8 @@ int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *er
                 h->threads = h->max_connections;
         h->idle_timeout_s = o->idle_timeout_s ? o->idle_timeout_s : HTTPD_DEFAULT_IDLE_S;
         h->max_body = o->max_body ? o->max_body : HTTPD_DEFAULT_BODY;
+        h->max_untrusted = o->max_untrusted;
+        h->untrusted_timeout_s = o->untrusted_timeout_s ? o->untrusted_timeout_s : HTTPD_DEFAULT_UNTRUSTED_S;
         h->port = -ENOTCONN;
         if (!o->tls_cert_pem != !o->tls_key_pem)
                 return merr_set(err, -EINVAL, "httpd: TLS needs both a certificate and a key");
@@ -205,6 +225,7 @@ int httpd_new(const struct httpd_options *o, struct httpd **ret, struct merr *er
                 free(h->listen);
                 return merr_set(err, -ENOMEM, "httpd");
         }
+        pthread_mutex_init(&h->lock, NULL);
         *ret = TAKE_PTR(h);
         return 0;
 }
@@ -282,6 +303,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
         /* NULL would make the access handler see no state and answer 500: the right outcome without memory */
         st = malloc(sizeof(*st) + n + 1);
         if (st) {
+                st->done = NULL;
+                st->done_ud = NULL;
+                st->status = 0;
                 st->headers_seen = false;
                 st->answered = false;
                 st->too_large = false;
@@ -298,10 +322,99 @@ static void on_completed(
         (void) cls;
         (void) conn;
         (void) toe;
+        if (st && st->done)
+                st->done(st->done_ud, st->status);
         if (st)
                 buf_release(&st->body);
         free(st);
         *con_cls = NULL;
+}
+
+static void slot_unlist(struct httpd *h, struct slot *sl) {
+        if (!sl->listed)
+                return;
+        *(sl->prev ? &sl->prev->next : &h->oldest) = sl->next;
+        *(sl->next ? &sl->next->prev : &h->newest) = sl->prev;
+        sl->prev = sl->next = NULL;
+        sl->listed = false;
+        h->n_untrusted--;
+}
+
+/* A connection opens (listed as untrusted, the oldest untrusted one closed when there are too many) or
+ * closes. libmicrohttpd reports the close before it closes the socket, so a listed fd is still the
+ * connection's when it is shut down here. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+        enum MHD_ConnectionNotificationCode code) {
+        struct httpd *h = cls;
+        struct slot *sl = *socket_context;
+
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                if (!sl)
+                        return;
+                pthread_mutex_lock(&h->lock);
+                slot_unlist(h, sl);
+                h->n_slots--;
+                pthread_mutex_unlock(&h->lock);
+                free(sl);
+                *socket_context = NULL;
+                return;
+        }
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        sl = calloc(1, sizeof(*sl));
+        if (!sl)
+                return; /* untracked: trusted, as without max_untrusted */
+        sl->fd = ci ? ci->connect_fd : -1;
+        pthread_mutex_lock(&h->lock);
+        h->n_slots++;
+        if (h->max_untrusted) {
+                if (h->n_untrusted >= h->max_untrusted && h->oldest) {
+                        struct slot *old = h->oldest;
+                        slot_unlist(h, old);
+                        /* its thread sees the end of the socket and closes the connection */
+                        if (old->fd >= 0)
+                                (void) shutdown(old->fd, SHUT_RDWR);
+                        h->evicted++;
+                }
+                sl->prev = h->newest;
+                *(h->newest ? &h->newest->next : &h->oldest) = sl;
+                h->newest = sl;
+                sl->listed = true;
+                h->n_untrusted++;
+        }
+        pthread_mutex_unlock(&h->lock);
+        *socket_context = sl;
+}
+
+void httpd_request_trust(struct httpd_request *r) {
+        struct httpd *h = r->h;
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct slot *sl = ci ? ci->socket_context : NULL;
+        bool was = false;
+
+        if (!sl || !h->max_untrusted)
+                return;
+        pthread_mutex_lock(&h->lock);
+        was = sl->listed;
+        slot_unlist(h, sl);
+        pthread_mutex_unlock(&h->lock);
+        if (was)
+                (void) MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, h->idle_timeout_s);
+}
+
+void httpd_get_stats(struct httpd *h, struct httpd_stats *ret) {
+        pthread_mutex_lock(&h->lock);
+        *ret = (struct httpd_stats){
+                .connections = h->n_slots, .untrusted = h->n_untrusted, .evicted = h->evicted};
+        pthread_mutex_unlock(&h->lock);
+}
+
+int httpd_request_on_done(struct httpd_request *r, void (*fn)(void *ud, int status), void *ud) {
+        if (!r->st || r->st->done)
+                return -EALREADY;
+        r->st->done = fn;
+        r->st->done_ud = ud;
+        return 0;
 }
 
 static void request_release(struct httpd_request *r) {
@@ -319,7 +432,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls) {
         struct httpd *h = cls;
         struct conn_state *st = *con_cls;
-        struct httpd_request req = {.h = h, .conn = conn, .method = method, .path = url ? url : ""};
+        struct httpd_request req = {.h = h, .conn = conn, .st = st, .method = method, .path = url ? url : ""};
         const struct route *rt;
 
         (void) version;
@@ -457,12 +570,14 @@ int httpd_start(struct httpd *h, struct merr *err) {
         }
         if (h->thread_per_connection)
                 flags = (flags & ~(unsigned) MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+        /* a new connection is untrusted: it gets the short timeout until a handler trusts it */
         h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, tls,
                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE,
                 h->thread_per_connection ? 0 : h->threads, MHD_OPTION_THREAD_STACK_SIZE,
                 (size_t) (h->thread_per_connection ? 1024 * 1024 : 0), MHD_OPTION_CONNECTION_LIMIT,
-                h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->idle_timeout_s,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
+                h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                h->max_untrusted ? h->untrusted_timeout_s : h->idle_timeout_s, MHD_OPTION_NOTIFY_CONNECTION,
+                on_connection, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
         if (!h->daemon) {
@@ -527,6 +642,7 @@ struct httpd *httpd_free(struct httpd *h) {
                 explicit_bzero(h->tls_key, strlen(h->tls_key));
         free(h->tls_key);
         free(h->client_ca);
+        pthread_mutex_destroy(&h->lock);
         free(h);
         return NULL;
 }
@@ -712,6 +828,8 @@ static int queue(struct httpd_request *r, int status, const char *content_type, 
         if (ok != MHD_YES)
                 return -EPIPE;
         r->status = status;
+        if (r->st)
+                r->st->status = status;
         return 0;
 }
 

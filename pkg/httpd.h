@@ -47,6 +47,18 @@ struct httpd_options {
         /* a thread per connection (up to max_connections) instead of the shared loops: for streams */
         bool thread_per_connection;
         size_t max_body; /* bytes of a request body; 0 means 1 MiB */
+        /* Connections that no handler has trusted yet (httpd_request_trust()): with max_untrusted set, at
+         * most that many are open, the oldest closed to make room for a new one, and each is closed after
+         * untrusted_timeout_s of silence (0 means 10) instead of idle_timeout_s. Clients that connect and say
+         * nothing, or only what is refused, then cannot take the slots of those that authenticate. */
+        unsigned max_untrusted; /* 0: every connection is trusted from the start */
+        unsigned untrusted_timeout_s;
+};
+
+/* What the server holds now, and what it has closed to make room. */
+struct httpd_stats {
+        unsigned long connections, untrusted;
+        unsigned long long evicted; /* untrusted connections closed for a newer one */
 };
 
 typedef void (*httpd_handler_fn)(struct httpd_request *req, void *userdata);
@@ -75,6 +87,17 @@ int httpd_port(struct httpd *h);
  * Accepts NULL; returns NULL. */
 struct httpd *httpd_free(struct httpd *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct httpd *, httpd_free);
+
+void httpd_get_stats(struct httpd *h, struct httpd_stats *ret);
+
+/* Trusts the connection r came on (see max_untrusted): it is then kept for idle_timeout_s between
+ * requests and never closed for a newer one. */
+void httpd_request_trust(struct httpd_request *r);
+
+/* Calls fn(ud, status) once the response to r has been sent whole, or the connection broke (a stream's end
+ * included): for accounting that lasts as long as the request. One per request; before responding. Returns
+ * 0 or -EALREADY when r already has one. */
+int httpd_request_on_done(struct httpd_request *r, void (*fn)(void *ud, int status), void *ud);
 
 /* "GET", "HEAD", ... */
 const char *httpd_request_method(struct httpd_request *r);

@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <poll.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "health.h"
 #include "httpd.h"
@@ -624,6 +629,115 @@ START_TEST(test_start_stop_repeatedly) {
 }
 END_TEST
 
+/* A connection of our own to port, saying nothing. */
+static int connect_raw(int port) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+        return fd;
+}
+
+/* True once the server closed fd (waits up to ms). */
+static bool closed_by_server(int fd, int ms) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char c;
+
+        return poll(&p, 1, ms) > 0 && recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+static void wait_connections(struct httpd *h, unsigned long n, unsigned long untrusted) {
+        struct httpd_stats st = {0};
+
+        for (int i = 0; i < 200; i++) {
+                httpd_get_stats(h, &st);
+                if (st.connections == n && st.untrusted == untrusted)
+                        return;
+                usleep(10 * 1000);
+        }
+        ck_abort_msg("connections %lu (untrusted %lu), expected %lu (%lu)", st.connections, st.untrusted, n,
+                untrusted);
+}
+
+struct done_seen {
+        atomic_int calls, status;
+};
+
+static void on_done(void *ud, int status) {
+        struct done_seen *d = ud;
+
+        atomic_store(&d->status, status);
+        atomic_fetch_add(&d->calls, 1);
+}
+
+static void on_trusting(struct httpd_request *r, void *userdata) {
+        ck_assert_int_eq(httpd_request_on_done(r, on_done, userdata), 0);
+        ck_assert_int_eq(httpd_request_on_done(r, on_done, userdata), -EALREADY);
+        httpd_request_trust(r);
+        (void) httpd_respond(r, 201, "text/plain", "trusted", 7);
+}
+
+START_TEST(test_untrusted_connections) {
+        struct httpd_options o = {.listen = "127.0.0.1:0",
+                .thread_per_connection = true,
+                .max_untrusted = 2,
+                .untrusted_timeout_s = 1};
+        _cleanup_(httpd_freep) struct httpd *h = NULL;
+        struct merr err = MERR_INIT;
+        struct done_seen seen = {0};
+        struct httpd_stats st;
+        struct response resp;
+        CURL *c = curl_easy_init();
+
+        ck_assert_int_eq(httpd_new(&o, &h, &err), 0);
+        ck_assert_int_eq(httpd_handle(h, "/trust", on_trusting, &seen), 0);
+        start_or_fail(h);
+        int port = httpd_port(h);
+
+        /* a client whose request was trusted keeps its connection while silent ones come and go */
+        char url[64];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/trust", port);
+        resp.body = (struct buf) BUF_INIT(1024);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+        for (int i = 0; i < 100 && atomic_load(&seen.calls) == 0; i++)
+                usleep(10 * 1000);
+        ck_assert_int_eq(atomic_load(&seen.calls), 1);
+        ck_assert_int_eq(atomic_load(&seen.status), 201);
+        wait_connections(h, 1, 0);
+
+        /* two silent clients fill the untrusted room; a third closes the oldest */
+        int a = connect_raw(port), b = connect_raw(port);
+        wait_connections(h, 3, 2);
+        int d = connect_raw(port);
+        ck_assert(closed_by_server(a, 2000));
+        ck_assert(!closed_by_server(b, 0));
+        wait_connections(h, 3, 2);
+        httpd_get_stats(h, &st);
+        ck_assert_uint_eq(st.evicted, 1);
+
+        /* silent ones go after untrusted_timeout_s; the trusted one is still there */
+        ck_assert(closed_by_server(b, 5000));
+        ck_assert(closed_by_server(d, 5000));
+        wait_connections(h, 1, 0);
+        buf_reset(&resp.body);
+        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+        long reused = -1;
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &reused);
+        ck_assert_int_eq(reused, 0); /* the same connection, no new one */
+        ck_assert_str_eq(buf_str(&resp.body), "trusted");
+        close(a);
+        close(b);
+        close(d);
+        curl_easy_cleanup(c);
+        buf_release(&resp.body);
+}
+END_TEST
+
 static Suite *httpd_suite(void) {
         Suite *s = suite_create("httpd");
         TCase *tc = tcase_create("core");
@@ -644,6 +758,7 @@ static Suite *httpd_suite(void) {
         tcase_add_test(tc, test_address_in_use);
         tcase_add_test(tc, test_concurrent_requests);
         tcase_add_test(tc, test_start_stop_repeatedly);
+        tcase_add_test(tc, test_untrusted_connections);
         suite_add_tcase(s, tc);
         return s;
 }
