@@ -3,7 +3,8 @@
  * get and list of a kind whose records are rows numbered by a version column (struct api_source): list
  * takes label and field selectors, since/until (when the kind has a time), limit and continue; answers are
  * the object, the list with its resourceVersion (the newest version, read before the rows, so a watch from
- * it misses nothing) or a Table. The pages of a history's list are one snapshot, as Kubernetes' are: its
+ * it misses nothing) or a Table. A page ends at limit items, or once its items pass the byte limit (at least one
+ * item): the rest come with continue. The pages of a history's list are one snapshot, as Kubernetes' are: its
  * continue tokens carry the first page's version, and later pages show nothing newer. Records that change
  * (artifacts, task outputs) are shown as they are when each page is read.
  */
@@ -142,7 +143,26 @@ int api_source_connect(
         return 0;
 }
 
-/* The rows of q (limit + 1 of them, to know whether there is more), the object or the page. */
+int api_page_sql(struct buf *out, const char *sql, size_t max_bytes) {
+        /* Each row's size is that of its text; a running sum (in the rows' order: a window without ORDER
+         * BY keeps it) says where each starts. Rows that start within max_bytes are the page; the one after
+         * them, if any, is sent too, to say that the page was cut. Postgres reads at most the rows of sql,
+         * and sends only these. */
+        return buf_printf(out,
+                "SELECT * FROM (SELECT q.*, lag(q.page_start, 1, 0::bigint) OVER () AS page_prev FROM ("
+                "SELECT p.*, sum(octet_length(p::text)) OVER (ROWS UNBOUNDED PRECEDING) - "
+                "octet_length(p::text)"
+                " AS page_start FROM (%s) p) q) r WHERE page_prev < %zu",
+                sql, max_bytes);
+}
+
+bool api_page_cut(PGresult *res, size_t max_bytes) {
+        int rows = PQntuples(res), col = PQnfields(res) - 2;
+        return rows > 1 && col >= 0 && strtoull(PQgetvalue(res, rows - 1, col), NULL, 10) >= max_bytes;
+}
+
+/* The rows of q (limit + 1 of them, to know whether there is more; fewer when they pass the byte limit),
+ * the object or the page. */
 static void serve(struct httpd_request *req, struct apiserver *s, const struct api_source *src,
         const char *ns, const char *name, struct api_query *q, long long limit) {
         _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
@@ -151,8 +171,12 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
                 return;
         }
-        if (buf_printf(&sql, "%s%s ORDER BY %s LIMIT %lld", src->select, buf_str(&q->where), src->rv,
-                    limit + 1) < 0) {
+        _cleanup_(buf_release) struct buf inner = BUF_INIT(128 * 1024);
+        size_t max_bytes = s->opt.max_list_bytes;
+        if (buf_printf(&inner, "%s%s ORDER BY %s LIMIT %lld", src->select, buf_str(&q->where), src->rv,
+                    limit + 1) < 0 ||
+                (name ? buf_puts(&sql, buf_str(&inner)) : api_page_sql(&sql, buf_str(&inner), max_bytes)) <
+                        0) {
                 httpd_respond_status(req, 400, "BadRequest", "request too large");
                 return;
         }
@@ -170,7 +194,8 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         PQclear(res);
         res = PQexecParams(conn, buf_str(&sql), q->n, NULL, (const char *const *) q->params, NULL, NULL, 0);
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
-        int n = rows > limit ? (int) limit : rows;
+        bool cut = !name && rows > 0 && api_page_cut(res, max_bytes);
+        int n = cut ? rows - 1 : rows > limit ? (int) limit : rows;
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
                 char what[128];
                 snprintf(what, sizeof(what), "reading %s", src->resource);
@@ -183,25 +208,38 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
                 api_respond_json(req, 200, o);
         } else {
                 char token[64] = "";
-                if (rows > n)
-                        snprintf(token, sizeof(token), "%s%s%s%s", src->token,
-                                PQgetvalue(res, n - 1, src->c_rv), src->history ? "." : "",
-                                src->history ? rv : "");
                 _cleanup_json_ json_object *out = NULL;
                 if (api_wants_table(req))
                         out = src->table(res, 0, n);
                 else {
                         json_object *items = json_object_new_array();
                         char kind[64];
+                        size_t bytes = 0;
                         snprintf(kind, sizeof(kind), "%sList", src->kind);
                         out = json_object_new_object();
                         api_put(out, "apiVersion", API_GV);
                         api_put(out, "kind", kind);
                         json_object_object_add(out, "metadata", json_object_new_object());
-                        for (int i = 0; i < n; i++)
-                                json_object_array_add(items, src->record(res, i));
+                        /* the rows were cut by their size in the database; the items are larger (the
+                         * record's own fields): they are cut again by the size they are sent at */
+                        for (int i = 0; i < n; i++) {
+                                json_object *item = src->record(res, i);
+                                size_t len = 0;
+                                (void) json_object_to_json_string_length(item, JSON_C_TO_STRING_PLAIN, &len);
+                                if (i > 0 && bytes + len > max_bytes) {
+                                        json_object_put(item);
+                                        n = i;
+                                        break;
+                                }
+                                bytes += len + 1;
+                                json_object_array_add(items, item);
+                        }
                         json_object_object_add(out, "items", items);
                 }
+                if (rows > n) /* more: cut by count or by size */
+                        snprintf(token, sizeof(token), "%s%s%s%s", src->token,
+                                PQgetvalue(res, n - 1, src->c_rv), src->history ? "." : "",
+                                src->history ? rv : "");
                 json_object *meta = NULL;
                 json_object_object_get_ex(out, "metadata", &meta);
                 api_put(meta, "resourceVersion", rv);

@@ -4,7 +4,7 @@
  * after the resourceVersion the watch starts from, polled from the database every WATCH_POLL_MS on the
  * connection's own thread. resourceVersion "" or "0" starts from now, after the objects there are as ADDED
  * events (a history: none); sendInitialEvents=true sends those (a history: all of it), then the
- * initial-events-end BOOKMARK;
+ * initial-events-end BOOKMARK. Both are read a page at a time as the client takes them, never whole;
  * allowWatchBookmarks sends a BOOKMARK a minute; timeoutSeconds ends the stream (at most an hour).
  */
 #include <errno.h>
@@ -27,6 +27,9 @@ struct watch {
         const struct api_source *src;
         struct api_query q;
         long long last;
+        /* the records there are at version initial_upto, as ADDED events, read page by page before the
+         * changes after it (0: none, or sent) */
+        long long initial_upto, initial_after;
         bool table, bookmarks, initial_end; /* initial_end: send the initial-events-end bookmark */
         long long deadline_ms, bookmark_ms;
         struct buf out;
@@ -70,9 +73,9 @@ static int emit_bookmark(struct watch *w, bool initial_end) {
         return emit(w, "BOOKMARK", o);
 }
 
-/* Queues the rows of res as events (type ADDED when the kind has no type column). */
-static int emit_rows(struct watch *w, PGresult *res, struct merr *err) {
-        for (int i = 0; i < PQntuples(res); i++) {
+/* Queues the first n rows of res as events (type ADDED when the kind has no type column). */
+static int emit_rows(struct watch *w, PGresult *res, int n, struct merr *err) {
+        for (int i = 0; i < n; i++) {
                 json_object *obj = w->table ? w->src->table(res, i, i + 1) : w->src->record(res, i),
                             *meta = NULL;
                 /* a watcher resumes from the resourceVersion of the last event's object, a Table's too */
@@ -111,17 +114,28 @@ static PGresult *query(struct watch *w, PGconn *conn, const char *sql, const cha
         return res;
 }
 
-/* The changes after w->last into w->out. Returns how many, or < 0 (an ERROR event has been queued). */
-static int watch_fetch(struct watch *w) {
-        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
+/* The next page into w->out: of the initial records while there are, else of the changes after w->last;
+ * a page is at most WATCH_BATCH rows and ends once they pass the byte limit of a list, so memory stays
+ * bounded however many records there are. Returns how many rows, 0 when there was nothing more, or < 0
+ * (an ERROR event has been queued); *more says that the next page follows at once. */
+static int watch_fetch(struct watch *w, bool *more) {
+        _cleanup_(buf_release) struct buf inner = BUF_INIT(128 * 1024), sql = BUF_INIT(128 * 1024);
         struct merr err = MERR_INIT;
         PGconn *conn = NULL;
         PGresult *res = NULL;
         char after[24];
-        int r, n = 0;
-        snprintf(after, sizeof(after), "%lld", w->last);
-        r = buf_printf(&sql, "%s%s AND %s > $%d ORDER BY %s LIMIT %d", w->src->events, buf_str(&w->q.where),
-                w->src->rv, w->q.n + 1, w->src->rv, WATCH_BATCH);
+        bool initial = w->initial_upto > 0;
+        size_t max_bytes = w->s->opt.max_list_bytes;
+        int r, n = 0, rows = 0;
+        snprintf(after, sizeof(after), "%lld", initial ? w->initial_after : w->last);
+        r = buf_printf(&inner, "%s%s AND %s > $%d", initial ? w->src->select : w->src->events,
+                buf_str(&w->q.where), w->src->rv, w->q.n + 1);
+        if (r >= 0 && initial)
+                r = buf_printf(&inner, " AND %s <= %lld", w->src->rv, w->initial_upto);
+        if (r >= 0)
+                r = buf_printf(&inner, " ORDER BY %s LIMIT %d", w->src->rv, WATCH_BATCH);
+        if (r >= 0)
+                r = api_page_sql(&sql, buf_str(&inner), max_bytes);
         if (r < 0)
                 r = merr_set(&err, r, "out of memory");
         else
@@ -129,10 +143,17 @@ static int watch_fetch(struct watch *w) {
         if (r >= 0 && !(res = query(w, conn, buf_str(&sql), after, &err)))
                 r = -EIO;
         if (r >= 0) {
-                n = PQntuples(res);
-                r = emit_rows(w, res, &err);
-                if (n > 0)
-                        w->last = strtoll(PQgetvalue(res, n - 1, w->src->c_rv), NULL, 10);
+                bool cut = api_page_cut(res, max_bytes);
+                rows = PQntuples(res);
+                n = cut ? rows - 1 : rows;
+                r = emit_rows(w, res, n, &err);
+                *more = cut || rows == WATCH_BATCH;
+                if (n > 0) {
+                        long long v = strtoll(PQgetvalue(res, n - 1, w->src->c_rv), NULL, 10);
+                        *(initial ? &w->initial_after : &w->last) = v;
+                }
+                if (initial && !*more)
+                        w->initial_upto = 0; /* the changes from w->last on come next */
         }
         PQclear(res);
         store_release(w->s->store, conn);
@@ -153,12 +174,18 @@ static long watch_read(struct httpd_stream *hs, void *ud, char *buf, size_t max)
                         return 0;
                 if (httpd_stream_peer_gone(hs))
                         return -1;
-                int n = watch_fetch(w);
+                bool initial = w->initial_upto > 0, more = false;
+                int n = watch_fetch(w, &more);
                 if (n < 0) {
                         failed = true; /* the ERROR event goes out, then the stream ends */
                         continue;
                 }
-                if (w->initial_end && n < WATCH_BATCH) {
+                if (initial || more) {
+                        if (w->out.len > 0)
+                                break;
+                        continue;
+                }
+                if (w->initial_end) {
                         (void) emit_bookmark(w, true);
                         w->initial_end = false;
                         w->bookmark_ms = timestamp_monotonic_ms();
@@ -178,36 +205,25 @@ static long watch_read(struct httpd_stream *hs, void *ud, char *buf, size_t max)
         return (long) n;
 }
 
-/* Where the watch starts: the newest version (read first), and with initial, the records a list shows as
- * ADDED events. Returns 0, or < 0 with the request answered (503). */
+/* Where the watch starts: the newest version; with initial, the records a list shows at that version are
+ * sent first as ADDED events, read a page at a time as the client takes them (watch_fetch()). A record
+ * that changes meanwhile is left out of them, and comes as the change it is (MODIFIED, DELETED), as for
+ * an informer that relisted. Returns 0, or < 0 with the request answered (503). */
 static int watch_start(struct httpd_request *req, struct watch *w, bool initial) {
-        _cleanup_(buf_release) struct buf sql = BUF_INIT(128 * 1024);
         struct merr err = MERR_INIT;
         PGconn *conn = NULL;
         PGresult *res = NULL;
         int r = api_source_connect(req, w->s, w->src, &conn);
         if (r < 0)
                 return r;
-        /* the version and the objects from one snapshot (see list.c) */
-        PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
         res = PQexec(conn, w->src->newest);
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
                 w->last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         else
                 r = store_error(&err, res, NULL);
         PQclear(res);
-        res = NULL;
-        if (r >= 0 && initial) {
-                if (buf_printf(&sql, "%s%s ORDER BY %s", w->src->select, buf_str(&w->q.where), w->src->rv) <
-                        0)
-                        r = merr_set(&err, -ENOMEM, "out of memory");
-                else if (!(res = query(w, conn, buf_str(&sql), NULL, &err)))
-                        r = -EIO;
-                else
-                        r = emit_rows(w, res, &err);
-        }
-        PQclear(res);
-        PQclear(PQexec(conn, "COMMIT"));
+        if (r >= 0 && initial && w->last > 0)
+                w->initial_upto = w->last;
         store_release(w->s->store, conn);
         if (r < 0)
                 httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s",
