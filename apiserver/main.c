@@ -14,6 +14,7 @@
 #include "duration.h"
 #include "log.h"
 #include "macro.h"
+#include "quantity.h"
 
 static volatile sig_atomic_t stop;
 
@@ -63,6 +64,18 @@ static void usage(FILE *f) {
               "      --history-retention=DURATION  prune history stored longer ago than this, e.g. 2160h\n"
               "                                 (default 0: keep it all)\n"
               "\n"
+              "Limits (a request beyond them is answered 429 with Retry-After):\n"
+              "      --max-requests-inflight=N  requests served at once, watches and log follows aside\n"
+              "                                 (default 64)\n"
+              "      --max-requests-inflight-per-user=N  of them, one user's (default 16)\n"
+              "      --max-long-running=N       watches and log follows at once (default 160)\n"
+              "      --max-long-running-per-user=N  of them, one user's (default 64)\n"
+              "      --request-timeout=DURATION  a request's database statement is cancelled after this\n"
+              "                                 (default 60s)\n"
+              "      --max-list-bytes=QUANTITY  a page of a list, or of a watch's events, ends once its\n"
+              "                                 records pass this size, e.g. 4Mi (default 4Mi); the rest\n"
+              "                                 follows with continue\n"
+              "\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
               "  -h, --help                     this help\n",
@@ -91,6 +104,22 @@ static char *read_file(const char *flag, const char *path) {
         return data;
 }
 
+/* A whole number in [min, max] for the flag whose getopt value is val. */
+static int parse_count(const struct option *opts, int val, const char *arg, long min, long max, long *ret) {
+        char *end;
+        long n = strtol(arg, &end, 10);
+        if (*arg != '\0' && *end == '\0' && n >= min && n <= max) {
+                *ret = n;
+                return 0;
+        }
+        const char *name = "?";
+        for (; opts->name; opts++)
+                if (opts->val == val)
+                        name = opts->name;
+        fprintf(stderr, "mbox-apiserver: --%s: expected %ld to %ld, got '%s'\n", name, min, max, arg);
+        return -EINVAL;
+}
+
 enum {
         OPT_BIND = 256,
         OPT_PORT,
@@ -104,6 +133,12 @@ enum {
         OPT_DB,
         OPT_RETENTION,
         OPT_DB_MAX,
+        OPT_MAX_INFLIGHT,
+        OPT_MAX_INFLIGHT_USER,
+        OPT_MAX_LONG,
+        OPT_MAX_LONG_USER,
+        OPT_REQUEST_TIMEOUT,
+        OPT_MAX_LIST_BYTES,
         OPT_LOG_FORMAT,
         OPT_LOG_LEVEL
 };
@@ -122,6 +157,12 @@ int main(int argc, char **argv) {
                 {"database-url", required_argument, NULL, OPT_DB},
                 {"history-retention", required_argument, NULL, OPT_RETENTION},
                 {"database-max-connections", required_argument, NULL, OPT_DB_MAX},
+                {"max-requests-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+                {"max-requests-inflight-per-user", required_argument, NULL, OPT_MAX_INFLIGHT_USER},
+                {"max-long-running", required_argument, NULL, OPT_MAX_LONG},
+                {"max-long-running-per-user", required_argument, NULL, OPT_MAX_LONG_USER},
+                {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+                {"max-list-bytes", required_argument, NULL, OPT_MAX_LIST_BYTES},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
                 {"help", no_argument, NULL, 'h'},
@@ -130,6 +171,7 @@ int main(int argc, char **argv) {
         const char *bind = "0.0.0.0", *port = "8443", *cert_file = NULL, *key_file = NULL, *ca_file = NULL,
                    *names = NULL;
         struct apiserver_options o = {0};
+        long count = 0;
         int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
@@ -183,17 +225,44 @@ int main(int argc, char **argv) {
                 case OPT_DB:
                         o.database_url = optarg;
                         break;
-                case OPT_DB_MAX: {
-                        char *end;
-                        long n = strtol(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || n < 2 || n > 1000) {
-                                fprintf(stderr,
-                                        "mbox-apiserver: --database-max-connections: expected 2 to 1000, got "
-                                        "'%s'\n",
-                                        optarg);
+                case OPT_DB_MAX:
+                        if (parse_count(opts, c, optarg, 2, 1000, &count) < 0)
+                                return 2;
+                        o.database_max_connections = (size_t) count;
+                        break;
+                case OPT_MAX_INFLIGHT:
+                case OPT_MAX_INFLIGHT_USER:
+                case OPT_MAX_LONG:
+                case OPT_MAX_LONG_USER:
+                        if (parse_count(opts, c, optarg, 1, 10000, &count) < 0)
+                                return 2;
+                        *(c == OPT_MAX_INFLIGHT              ? &o.max_inflight
+                                : c == OPT_MAX_INFLIGHT_USER ? &o.max_inflight_per_user
+                                : c == OPT_MAX_LONG          ? &o.max_long_running
+                                                    : &o.max_long_running_per_user) = (unsigned) count;
+                        break;
+                case OPT_REQUEST_TIMEOUT: {
+                        int64_t ns = 0;
+                        struct merr e = MERR_INIT;
+                        if (duration_parse(optarg, &ns, &e) < 0 || ns < 1000000000LL) {
+                                fprintf(stderr, "mbox-apiserver: --request-timeout: %s\n",
+                                        e.code ? merr_msg(&e) : "expected 1s or more");
                                 return 2;
                         }
-                        o.database_max_connections = (size_t) n;
+                        o.request_timeout_ms = ns / 1000000;
+                        break;
+                }
+                case OPT_MAX_LIST_BYTES: {
+                        struct quantity q;
+                        int64_t v = 0;
+                        struct merr e = MERR_INIT;
+                        if (quantity_parse(optarg, &q, &e) < 0 || quantity_value(&q, &v, &e) < 0 ||
+                                v < 64 * 1024 || v > 1024LL * 1024 * 1024) {
+                                fprintf(stderr, "mbox-apiserver: --max-list-bytes: %s\n",
+                                        e.code ? merr_msg(&e) : "expected 64Ki to 1Gi");
+                                return 2;
+                        }
+                        o.max_list_bytes = (size_t) v;
                         break;
                 }
                 case OPT_LOG_FORMAT:

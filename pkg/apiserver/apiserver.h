@@ -22,7 +22,20 @@ struct apiserver_options {
         size_t database_max_connections;        /* 0: STORE_MAX_CONNECTIONS */
         long long history_retention_ms;         /* history older than this is pruned (0: kept forever) */
         long authz_cache_ms; /* how long a SubjectAccessReview answer is reused (default 10 s) */
+        /* Requests in flight (0: the default); beyond them a request is answered 429 with Retry-After.
+         * Long-running requests (watches, log follows) are counted apart from the rest. */
+        unsigned max_inflight, max_inflight_per_user;         /* defaults 64 and 16 */
+        unsigned max_long_running, max_long_running_per_user; /* defaults 160 and 64 */
+        long request_timeout_ms; /* a request's database statement is cancelled after this (0: 60 s) */
+        size_t max_list_bytes;   /* a page of a list ends once its records pass this (0: 4 MiB) */
 };
+
+#define API_MAX_INFLIGHT              64
+#define API_MAX_INFLIGHT_PER_USER     16
+#define API_MAX_LONG_RUNNING          160
+#define API_MAX_LONG_RUNNING_PER_USER 64
+#define API_REQUEST_TIMEOUT_MS        60000
+#define API_MAX_LIST_BYTES            (4 * 1024 * 1024)
 
 struct apiserver;
 

@@ -191,8 +191,12 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
         }
         if (r == 0) {
                 const char *auth = httpd_request_header(req, "Authorization");
-                if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
-                        return token_user(s, req, auth + 7, user);
+                if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7]) {
+                        r = token_user(s, req, auth + 7, user);
+                        if (r >= 0)
+                                httpd_request_trust(req);
+                        return r;
+                }
                 httpd_respond_status(req, 401, "Unauthorized",
                         "authentication required: a bearer token, or the front proxy of kube-apiserver (the "
                         "aggregation layer)");
@@ -227,6 +231,8 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
                         "too many or too long X-Remote-Group or X-Remote-Extra- headers");
                 return -EACCES;
         }
+        /* the connection is kube-apiserver's: it may stay open between requests (httpd max_untrusted) */
+        httpd_request_trust(req);
         return 0;
 }
 
@@ -269,13 +275,17 @@ static int review(struct apiserver *s, const struct api_user *user, const struct
                 json_object_object_add(spec, "extra", extra);
         }
         put_str(ra, "verb", a->verb);
-        put_str(ra, "namespace", a->namespace);
-        put_str(ra, "group", API_GROUP);
-        put_str(ra, "version", API_VERSION);
-        put_str(ra, "resource", a->resource);
-        put_str(ra, "subresource", a->subresource);
-        put_str(ra, "name", a->name);
-        json_object_object_add(spec, "resourceAttributes", ra);
+        if (a->path)
+                put_str(ra, "path", a->path);
+        else {
+                put_str(ra, "namespace", a->namespace);
+                put_str(ra, "group", API_GROUP);
+                put_str(ra, "version", API_VERSION);
+                put_str(ra, "resource", a->resource);
+                put_str(ra, "subresource", a->subresource);
+                put_str(ra, "name", a->name);
+        }
+        json_object_object_add(spec, a->path ? "nonResourceAttributes" : "resourceAttributes", ra);
 
         struct kube_client *c = NULL;
         int r = kube_pool_get(s->clients, &c, err);
@@ -333,6 +343,7 @@ static int authz_key(
         hash_str(h, a->resource);
         hash_str(h, a->subresource);
         hash_str(h, a->name);
+        hash_str(h, a->path);
         EVP_DigestFinal_ex(h, md, NULL);
         EVP_MD_CTX_free(h);
         for (size_t i = 0; i < sizeof(md); i++)
@@ -381,6 +392,12 @@ int api_authorize(struct apiserver *s, struct httpd_request *req, const struct a
         }
         if (r == 1)
                 return 0;
+        if (a->path) {
+                httpd_respond_status(req, 403, "Forbidden",
+                        "forbidden: User \"%s\" cannot %s path \"%s\"%s%s", user->name, a->verb, a->path,
+                        why[0] ? ": " : "", why);
+                return -EPERM;
+        }
         char what[512], where[160] = "";
         snprintf(what, sizeof(what), "%s%s%s", a->resource, a->subresource ? "/" : "",
                 a->subresource ? a->subresource : "");

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "httpd.h"
 #include "kube/pool.h"
+#include "metrics.h"
 #include "store/store.h"
 #include "strmap.h"
 
@@ -16,6 +17,9 @@
 #define API_VERSION "v1alpha1"
 #define API_GV      API_GROUP "/" API_VERSION
 #define API_PREFIX  "/apis/" API_GV
+
+#define API_MAX_UNTRUSTED       64 /* connections open before a request on them authenticated */
+#define API_UNTRUSTED_TIMEOUT_S 10 /* how long such a connection may stay silent */
 
 struct apiserver {
         struct apiserver_options opt;
@@ -29,6 +33,14 @@ struct apiserver {
         struct strmap *authz;  /* cached SubjectAccessReview answers */
         struct strmap *tokens; /* cached TokenReview answers, by the token's SHA-256 */
         struct api_mirror *mirror;
+        /* requests in flight (inflight.c), under lock */
+        struct strmap *loads; /* by user name: struct api_load */
+        unsigned n_short, n_long;
+        /* metrics.c */
+        struct metrics *metrics;
+        struct metric *m_requests, *m_latency, *m_in_flight, *m_rejected, *m_connections, *m_evicted,
+                *m_db_connections, *m_db_max, *m_db_waits, *m_db_busy;
+        pthread_mutex_t scrape_lock; /* one scrape at a time sets the counters it reads */
 };
 
 /* The caller, from the front-proxy headers. */
@@ -42,9 +54,11 @@ struct api_user {
         size_t n_extra;
 };
 
-/* What a request asks for, as a SubjectAccessReview's resourceAttributes. */
+/* What a request asks for, as a SubjectAccessReview's resourceAttributes, or with path its
+ * nonResourceAttributes ("/metrics"). */
 struct api_attrs {
         const char *verb, *namespace, *resource, *subresource, *name;
+        const char *path;
 };
 
 /* Authenticates the request (front-proxy client certificate + headers) into user. On failure the request
@@ -54,6 +68,23 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
  * been answered (403, 500) and a negative errno is returned. */
 int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
         const struct api_attrs *attrs);
+
+/*
+ * A request from start to end (inflight.c): api_call_begin() at the start of a handler; once the caller is
+ * known and what it asks for, api_call_admit() counts it against the limits of requests in flight (answers
+ * 429 with Retry-After and returns < 0 beyond them). When its response has been sent whole (a watch or a
+ * follow: when it ends) the call is released and counted in the metrics, by verb, resource and code.
+ * Long-running calls (watches, follows) have limits of their own and no latency.
+ */
+struct api_call;
+struct api_call *api_call_begin(struct apiserver *s, struct httpd_request *req);
+/* verb and resource: static strings (metric labels: a bounded set). c may be NULL (not tracked). */
+int api_call_admit(struct api_call *c, struct httpd_request *req, const struct api_user *user,
+        const char *verb, const char *resource, bool long_running);
+
+/* Metrics (metrics.c): the registry's families; GET /metrics (authorized as a non-resource URL). */
+int api_metrics_new(struct apiserver *s);
+void api_metrics(struct httpd_request *req, void *userdata);
 
 /* o[key] = the string value (not NULL). */
 void api_put(json_object *o, const char *key, const char *value);
@@ -157,6 +188,12 @@ int api_query_namespace(struct api_query *q, const char *ns);
  * answers 400 and returns < 0 when one is bad. */
 int api_list_query(
         struct httpd_request *req, const struct api_source *src, struct api_query *q, long long *limit);
+/* Pages cut by size: sql (rows in their order) wrapped so that it returns the rows that start within
+ * max_bytes of text (the first one always), then the next row if there is one, with two columns added at
+ * the end of each; api_page_cut() says whether that next row came, to be dropped (and the page continued
+ * after the row before it). */
+int api_page_sql(struct buf *out, const char *sql, size_t max_bytes);
+bool api_page_cut(PGresult *res, size_t max_bytes);
 /* A database connection, or < 0 with the request answered 503. */
 int api_source_connect(
         struct httpd_request *req, struct apiserver *s, const struct api_source *src, PGconn **conn);

@@ -47,9 +47,24 @@ void api_respond_unavailable(struct httpd_request *req, const char *what, const 
 static void on_discovery(struct httpd_request *req, void *userdata) {
         struct apiserver *s = userdata;
         struct api_user user;
-        if (api_authenticate(s, req, &user) < 0)
+        struct api_call *c = api_call_begin(s, req);
+        if (api_authenticate(s, req, &user) < 0 ||
+                api_call_admit(c, req, &user, "get", "discovery", false) < 0)
                 return;
         api_discovery(req, s);
+}
+
+/* The resource as a metric label: one of a fixed set, whatever the path said. */
+static const char *resource_label(const struct api_path *ap) {
+        static const char *const known[] = {
+                "taskoutputs", "taskoutputs/log", "artifacts", "artifacts/content", "objecthistories"};
+        char name[64];
+        snprintf(name, sizeof(name), "%s%s%s", ap->resource, ap->subresource ? "/" : "",
+                ap->subresource ? ap->subresource : "");
+        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+                if (strcmp(known[i], name) == 0)
+                        return known[i];
+        return "unknown";
 }
 
 int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret) {
@@ -92,10 +107,12 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         struct api_path ap;
         char buf[1024];
         const char *p = httpd_request_path(req) + strlen(API_PREFIX);
+        struct api_call *c = api_call_begin(s, req);
         if (api_authenticate(s, req, &user) < 0)
                 return;
         if (strcmp(p, "/") == 0 || *p == '\0') {
-                api_discovery(req, s);
+                if (api_call_admit(c, req, &user, "get", "discovery", false) >= 0)
+                        api_discovery(req, s);
                 return;
         }
         int r = api_parse_path(p, buf, sizeof(buf), &ap);
@@ -139,6 +156,12 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 .resource = ap.resource,
                 .subresource = ap.subresource,
                 .name = ap.name};
+        const char *follow = httpd_request_query(req, "follow");
+        bool following = ap.subresource && strcmp(ap.subresource, "log") == 0 && follow &&
+                         (strcmp(follow, "true") == 0 || strcmp(follow, "1") == 0);
+        /* counted before it is authorized: a flood of refused requests is bounded too */
+        if (api_call_admit(c, req, &user, attrs.verb, resource_label(&ap), watching || following) < 0)
+                return;
         if (strcmp(ap.resource, "taskoutputs") == 0 &&
                 (!ap.subresource || strcmp(ap.subresource, "log") == 0)) {
                 if (api_authorize(s, req, &user, &attrs) < 0)
@@ -210,6 +233,7 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
         if (s->opt.authz_cache_ms <= 0)
                 s->opt.authz_cache_ms = 10000;
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->scrape_lock, NULL);
         s->authz = strmap_new(free);
         s->tokens = strmap_new(free);
         size_t n = 0;
@@ -225,8 +249,30 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                         apiserver_free(s);
                         return merr_set(err, -ENOMEM, "allocating the apiserver");
                 }
+        if (!s->opt.max_inflight)
+                s->opt.max_inflight = API_MAX_INFLIGHT;
+        if (!s->opt.max_inflight_per_user)
+                s->opt.max_inflight_per_user = API_MAX_INFLIGHT_PER_USER;
+        if (!s->opt.max_long_running)
+                s->opt.max_long_running = API_MAX_LONG_RUNNING;
+        if (!s->opt.max_long_running_per_user)
+                s->opt.max_long_running_per_user = API_MAX_LONG_RUNNING_PER_USER;
+        if (s->opt.request_timeout_ms <= 0)
+                s->opt.request_timeout_ms = API_REQUEST_TIMEOUT_MS;
+        if (!s->opt.max_list_bytes)
+                s->opt.max_list_bytes = API_MAX_LIST_BYTES;
+        s->loads = strmap_new(free);
+        if (!s->loads || api_metrics_new(s) < 0) {
+                apiserver_free(s);
+                return merr_set(err, -ENOMEM, "allocating the apiserver");
+        }
+        /* Room for every request the limits admit, and for connections that have not authenticated yet:
+         * those are few, short-lived, and the oldest goes when a new one comes, so clients that connect
+         * and say nothing cannot take the slots of kube-apiserver's requests. */
         struct httpd_options ho = {.listen = o->listen,
-                .max_connections = 256,
+                .max_connections = s->opt.max_inflight + s->opt.max_long_running + API_MAX_UNTRUSTED,
+                .max_untrusted = API_MAX_UNTRUSTED,
+                .untrusted_timeout_s = API_UNTRUSTED_TIMEOUT_S,
                 .threads = 4,
                 .thread_per_connection = true, /* watches stream */
                 .tls_cert_pem = o->tls_cert_pem,
@@ -237,8 +283,10 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 r = kube_pool_new(o->kubeconfig, o->context, 8, &s->clients, err);
         if (r >= 0 && o->database_url) {
                 r = store_new(o->database_url, &s->store, err);
-                if (r >= 0)
+                if (r >= 0) {
                         store_set_limits(s->store, o->database_max_connections, STORE_WAIT_MS);
+                        store_set_statement_timeout(s->store, s->opt.request_timeout_ms);
+                }
         }
         if (r >= 0)
                 r = health_serve(s->httpd, NULL, ready, s);
@@ -250,6 +298,8 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 r = httpd_handle(s->httpd, API_PREFIX, on_discovery, s);
         if (r >= 0)
                 r = httpd_handle(s->httpd, API_PREFIX "/", on_resources, s);
+        if (r >= 0)
+                r = httpd_handle(s->httpd, "/metrics", api_metrics, s);
         if (r >= 0)
                 r = httpd_handle(s->httpd, "/openapi/v2", api_openapi, s);
         if (r >= 0)
@@ -284,6 +334,9 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         store_free(s->store);
         strmap_free(s->authz);
         strmap_free(s->tokens);
+        strmap_free(s->loads);
+        metrics_free(s->metrics);
+        pthread_mutex_destroy(&s->scrape_lock);
         for (size_t i = 0; s->allowed && s->allowed[i]; i++)
                 free(s->allowed[i]);
         free(s->allowed);
