@@ -208,6 +208,7 @@ running_is() {
 start_apiserver() {
         local dir kc log db=${1:-postgresql://postgres@127.0.0.1:$PG_PORT/mbox}
         shift $(($# > 0 ? 1 : 0))
+        install_operator_rbac # mbox-system and its accounts, when this test is the first to need them
         dir=$(mktemp -d)
         serving_cert "$dir" mbox-apiserver.mbox-system.svc DNS:mbox-apiserver.mbox-system.svc,DNS:localhost,IP:127.0.0.1
         kc=$(mktemp) log=$(mktemp)

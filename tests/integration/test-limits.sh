@@ -13,7 +13,8 @@ test_log_followers_share_a_few_database_connections() {
         local url db ns uid i peak=0 n out first pids=()
         url=$(new_database)
         db=${url##*/}
-        start_apiserver "$url" --database-max-connections=6
+        # one user's 150 followers: more than the default of 64 long-running requests per user
+        start_apiserver "$url" --database-max-connections=6 --max-long-running-per-user=200 --max-long-running=200
         ns=$(new_namespace follow)
         # a task output still being written: its record and a first chunk, no end yet
         uid=$(cat /proc/sys/kernel/random/uuid)
@@ -82,4 +83,163 @@ test_a_request_that_finds_every_connection_busy_gets_503_with_retry_after() {
         # HTTP/2 from kube-apiserver: header names in lower case
         assert_contains "$(tr -d '\r' <"$hdr" | tr '[:upper:]' '[:lower:]')" "retry-after: 1" "when to come back"
         assert_contains "$out" "all 2 database connections are in use" "why"
+}
+
+# new_hdr: a file for api_raw's response headers, in HDR
+new_hdr() {
+        HDR=$(mktemp)
+        printf 'file %s\n' "$HDR" >>"$_cleanup_file"
+}
+
+# api_raw PATH [curl args...]: a request to kube-apiserver as the admin, the body on stdout, the status
+# line and headers in $HDR (new_hdr first)
+api_raw() {
+        local path=$1
+        shift
+        curl -s --max-time 60 -D "$HDR" --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+                "$@" "https://127.0.0.1:$APISERVER_PORT$path"
+}
+
+# direct PATH USER [GROUP]: a request straight to mbox-apiserver as kube-apiserver's front proxy sends it
+direct() {
+        curl -s --max-time 30 -k --cert "$PKI/front-proxy-client.crt" --key "$PKI/front-proxy-client.key" \
+                -H "X-Remote-User: $2" ${3:+-H "X-Remote-Group: $3"} -w '\n%{http_code}\n' \
+                "https://127.0.0.1:$APIPORT$1"
+}
+
+test_idle_tls_connections_do_not_take_the_slots_of_requests() {
+        local out hold i last
+        start_apiserver
+        hold=$(mktemp)
+        printf 'file %s\n' "$hold" >>"$_cleanup_file"
+        # 300 clients connect, finish the TLS handshake and say nothing: more than the server's slots
+        bg_start python3 "$root/tests/integration/hold-connections.py" 127.0.0.1 "$APIPORT" 300 >"$hold"
+        wait_for "300 idle TLS connections" 120 grep -q '^opened' "$hold"
+        log "idle connections: $(grep '^opened' "$hold")"
+        # meanwhile, what users ask through kube-apiserver is still served
+        for i in 1 2 3; do
+                out=$(kubectl get --raw /apis/runtime.mbox.dev/v1alpha1) ||
+                        fail "discovery failed while 300 idle connections are open: $out"
+                assert_contains "$out" '"APIResourceList"' "discovery while idle connections are open"
+                out=$(kubectl get --raw /apis/runtime.mbox.dev/v1alpha1/objecthistories?limit=1) ||
+                        fail "a list failed while 300 idle connections are open: $out"
+                assert_contains "$out" '"ObjectHistoryList"' "a list while idle connections are open"
+        done
+        # the idle ones were closed: the oldest for newer ones, the rest once silent too long (10 s)
+        last() { tail -n 1 "$hold"; }
+        all_closed() { [[ "$(last)" == "open 0 closed 300" ]]; }
+        wait_for "every idle connection closed by the server" 40 all_closed
+        out=$(direct /metrics admin system:masters)
+        assert_contains "$out" 'mbox_apiserver_connections{state="untrusted"} 0' "no untrusted connection left"
+        n=$(printf '%s\n' "$out" | sed -n 's/^mbox_apiserver_connections_evicted_total \([0-9]*\).*/\1/p')
+        log "untrusted connections closed for newer ones: $n"
+        [ "${n:-0}" -ge 200 ] || fail "expected at least 200 of 300 idle connections closed for newer ones, got '$n'"
+}
+
+test_one_user_beyond_their_share_gets_429_others_are_served() {
+        local ns out i
+        start_apiserver "" --max-long-running-per-user=2 --max-requests-inflight-per-user=4
+        ns=$(new_namespace share)
+        new_hdr
+        # alice holds two watches, her share of long-running requests
+        for i in 1 2; do
+                bg_start curl -sN --max-time 120 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+                        -H "Impersonate-User: alice" -H "Impersonate-Group: system:masters" -o /dev/null \
+                        "https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs?watch=true"
+        done
+        two_watches() { direct /metrics admin system:masters | grep -q '^mbox_apiserver_requests_in_flight{kind="long"} 2'; }
+        wait_for "alice's two watches in flight" 30 two_watches
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs?watch=true&timeoutSeconds=5" \
+                -H "Impersonate-User: alice" -H "Impersonate-Group: system:masters")
+        assert_contains "$(head -n 1 "$HDR")" " 429" "alice's third watch"
+        assert_contains "$(tr -d '\r' <"$HDR" | tr '[:upper:]' '[:lower:]')" "retry-after: 1" "when to come back"
+        assert_contains "$out" 'too many long-running requests (watches, log follows) in flight for user \"alice\": 2' "why"
+        # her short requests, and bob's watch, are still served
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs" \
+                -H "Impersonate-User: alice" -H "Impersonate-Group: system:masters")
+        assert_contains "$(head -n 1 "$HDR")" " 200" "alice's list"
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs?watch=true&timeoutSeconds=1" \
+                -H "Impersonate-User: bob" -H "Impersonate-Group: system:masters")
+        assert_contains "$(head -n 1 "$HDR")" " 200" "bob's watch"
+        out=$(direct /metrics admin system:masters)
+        assert_contains "$out" 'mbox_apiserver_requests_rejected_total{kind="long",limit="user"} 1' "the refusal counted"
+        assert_contains "$out" 'mbox_apiserver_requests_total{verb="watch",resource="taskoutputs",code="429"} 1' "by code"
+}
+
+test_metrics_are_served_to_those_allowed_to_read_them() {
+        local out
+        start_apiserver
+        kubectl get --raw /apis/runtime.mbox.dev/v1alpha1/objecthistories?limit=1 >/dev/null || fail "a list failed"
+        out=$(direct /metrics admin system:masters)
+        assert_contains "$out" $'\n200' "the scrape's status"
+        assert_contains "$out" 'mbox_apiserver_requests_total{verb="list",resource="objecthistories",code="200"}' "requests"
+        assert_contains "$out" 'mbox_apiserver_request_duration_seconds_bucket{verb="list",resource="objecthistories",le="+Inf"}' "latency"
+        assert_contains "$out" 'mbox_apiserver_database_connections_max 32' "the pool's size"
+        assert_contains "$out" 'mbox_apiserver_database_connections{state="idle"}' "the pool's use"
+        assert_contains "$out" 'process_resident_memory_bytes' "the process"
+        # a user without the right to get /metrics is refused, and why
+        out=$(direct /metrics mallory)
+        assert_contains "$out" $'\n403' "mallory's scrape"
+        assert_contains "$out" 'cannot get path \"/metrics\"' "why mallory is refused"
+}
+
+test_a_list_of_100k_history_rows_comes_in_pages_cut_by_size() {
+        local url db page=0 items=0 bytes max=0 cont="" out first last prev=0
+        url=$(new_database)
+        db=${url##*/}
+        start_apiserver "$url" --max-list-bytes=256Ki
+        new_hdr
+        # 100,000 states of synthetic objects, each about 1 KiB as JSON, written straight to the database
+        psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || fail "cannot store the rows"
+INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, phase, changed_at, object)
+SELECT 'bench.mbox.dev/v1', 'Thing', 'pages', 'thing-' || (i % 100), gen_random_uuid(), i::text, 'MODIFIED', '',
+       now(), jsonb_build_object('metadata', jsonb_build_object('name', 'thing-' || (i % 100)), 'pad', repeat('x', 900))
+FROM generate_series(1, 100000) i;
+SQL
+        while :; do
+                out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/objecthistories?limit=5000${cont:+&continue=$cont}")
+                assert_contains "$(head -n 1 "$HDR")" " 200" "page $page"
+                bytes=${#out}
+                [ "$bytes" -gt "$max" ] && max=$bytes
+                n=$(printf '%s' "$out" | jq '.items | length')
+                first=$(printf '%s' "$out" | jq -r '.items[0].metadata.resourceVersion // 0')
+                last=$(printf '%s' "$out" | jq -r '.items[-1].metadata.resourceVersion // 0')
+                [ "$n" -gt 0 ] || fail "page $page is empty"
+                items=$((items + n))
+                page=$((page + 1))
+                cont=$(printf '%s' "$out" | jq -r '.metadata.continue // empty')
+                [ -n "$cont" ] || break
+        done
+        log "100000 rows in $page pages, the largest $max bytes (limit 256 KiB and one item)"
+        assert_eq 100000 "$items" "items over all pages"
+        # one item is about 1.1 KiB: a page ends within one item of the limit
+        [ "$max" -le $((256 * 1024 + 4096)) ] || fail "a page of $max bytes, over the limit of 256 KiB"
+        [ "$page" -ge 300 ] || fail "only $page pages: they were not cut by size"
+}
+
+test_a_watch_sends_its_first_events_a_page_at_a_time() {
+        local url db before after n events watcher
+        url=$(new_database)
+        db=${url##*/}
+        start_apiserver "$url" --max-list-bytes=256Ki
+        # 20,000 task outputs of 8 KiB each as JSON: 160 MiB of first events for a watch from "now"
+        psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || fail "cannot store the rows"
+INSERT INTO task_outputs (task_uid, namespace, task_name, created_rv, error)
+SELECT gen_random_uuid(), 'firstbatch', 'task-' || i, nextval('task_output_versions'), repeat('e', 8000)
+FROM generate_series(1, 20000) i;
+SQL
+        before=$(awk '/^VmHWM/ {print $2}' "/proc/$APIPID/status")
+        events=$(mktemp)
+        printf 'file %s\n' "$events" >>"$_cleanup_file"
+        bg_start curl -sN --max-time 200 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" -o "$events" \
+                "https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/firstbatch/taskoutputs?watch=true&timeoutSeconds=180"
+        watcher=$!
+        all_there() { [ "$(wc -l <"$events")" -ge 20000 ]; }
+        wait_for "the first 20000 events" 150 all_there
+        kill "$watcher" 2>/dev/null || true
+        n=$(grep -c '"type":"ADDED"' "$events")
+        after=$(awk '/^VmHWM/ {print $2}' "/proc/$APIPID/status")
+        log "20000 ADDED events of 8 KiB; peak memory of mbox-apiserver from $before KiB to $after KiB"
+        assert_eq 20000 "$n" "ADDED events for the task outputs there were"
+        [ $((after - before)) -lt 65536 ] || fail "the peak memory grew by $(((after - before) / 1024)) MiB for one watch's first events"
 }
