@@ -41,6 +41,7 @@ static void spec_release(struct project_spec *s) {
         api_quantity_release(&s->quota.cpu);
         api_quantity_release(&s->quota.memory);
         api_quantity_release(&s->quota.storage);
+        api_quantity_release(&s->quota.max_task_output);
         for (size_t i = 0; i < s->n_members; i++) {
                 free(s->members[i].kind);
                 free(s->members[i].name);
@@ -61,6 +62,7 @@ static void spec_release(struct project_spec *s) {
         api_duration_release(&s->policy.lifecycle.max_lifetime);
         api_duration_release(&s->policy.lifecycle.idle_timeout);
         api_duration_release(&s->policy.lifecycle.stopped_retention);
+        api_duration_release(&s->policy.lifecycle.task_output_retention);
         for (size_t i = 0; i < s->policy.n_credentials; i++) {
                 struct project_credential *c = &s->policy.credentials[i];
                 free(c->secret_name);
@@ -268,6 +270,12 @@ static void parse_credentials(json_object *pol, struct project_spec *s, struct a
         free(keys);
 }
 
+/* A byte count: no fraction, and it fits an int64. */
+static bool whole_bytes(const struct quantity *q) {
+        int64_t v;
+        return q->nano % 1000000000 == 0 && quantity_value(q, &v, NULL) == 0;
+}
+
 static void parse_spec(json_object *spec, struct project_spec *s, struct api_errors *e) {
         static const struct api_str_rule display_rule = {.max_len = 128};
         static const struct api_str_rule desc_rule = {.max_len = 1024};
@@ -299,6 +307,13 @@ static void parse_spec(json_object *spec, struct project_spec *s, struct api_err
                 (void) api_get_quantity(o, "cpu", "spec.quota", false, &s->quota.cpu, e);
                 (void) api_get_quantity(o, "memory", "spec.quota", false, &s->quota.memory, e);
                 (void) api_get_quantity(o, "storage", "spec.quota", false, &s->quota.storage, e);
+                if (api_get_quantity(o, "maxTaskOutput", "spec.quota", false, &s->quota.max_task_output, e) >
+                                0 &&
+                        !whole_bytes(&s->quota.max_task_output.q))
+                        api_errors_add(e, "spec.quota.maxTaskOutput",
+                                "Invalid value: \"%s\": must be a positive whole number of bytes such as "
+                                "1048576, 512Ki or 16Mi",
+                                s->quota.max_task_output.text);
                 if (s->quota.has_max_running && s->quota.has_max_sandboxes &&
                         s->quota.max_running > s->quota.max_sandboxes)
                         api_errors_add(e, "spec.quota.maxRunning",
@@ -326,6 +341,8 @@ static void parse_spec(json_object *spec, struct project_spec *s, struct api_err
                 (void) api_get_duration(o, "maxLifetime", lp, &s->policy.lifecycle.max_lifetime, e);
                 (void) api_get_duration(o, "idleTimeout", lp, &s->policy.lifecycle.idle_timeout, e);
                 (void) api_get_duration(o, "stoppedRetention", lp, &s->policy.lifecycle.stopped_retention, e);
+                (void) api_get_duration(
+                        o, "taskOutputRetention", lp, &s->policy.lifecycle.task_output_retention, e);
                 if (s->policy.lifecycle.max_lifetime.text && s->policy.lifecycle.idle_timeout.text &&
                         s->policy.lifecycle.idle_timeout.ns > s->policy.lifecycle.max_lifetime.ns)
                         api_errors_add(e, "spec.policy.lifecycle.idleTimeout",
@@ -372,6 +389,14 @@ int project_from_json(json_object *obj, struct project **ret, struct merr *err) 
         }
         *ret = p;
         return 0;
+}
+
+int64_t project_max_task_output(const struct project *p) {
+        int64_t v = 0;
+        if (!p || !p->spec.quota.max_task_output.text ||
+                quantity_value(&p->spec.quota.max_task_output.q, &v, NULL) < 0)
+                return 0;
+        return v;
 }
 
 const char *project_namespace(const struct project *p, char *buf, size_t size) {
@@ -430,6 +455,7 @@ static json_object *spec_to_json(const struct project_spec *s) {
                         r |= api_put_quantity(q, "cpu", &s->quota.cpu);
                         r |= api_put_quantity(q, "memory", &s->quota.memory);
                         r |= api_put_quantity(q, "storage", &s->quota.storage);
+                        r |= api_put_quantity(q, "maxTaskOutput", &s->quota.max_task_output);
                 }
         }
         if (s->has_members) {
@@ -497,6 +523,8 @@ static json_object *spec_to_json(const struct project_spec *s) {
                         r |= api_put_str(l, "maxLifetime", s->policy.lifecycle.max_lifetime.text);
                         r |= api_put_str(l, "idleTimeout", s->policy.lifecycle.idle_timeout.text);
                         r |= api_put_str(l, "stoppedRetention", s->policy.lifecycle.stopped_retention.text);
+                        r |= api_put_str(
+                                l, "taskOutputRetention", s->policy.lifecycle.task_output_retention.text);
                 }
         }
         r |= api_put_bool(pol, "allowPublicPreviews", s->policy.allow_public_previews);

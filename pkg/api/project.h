@@ -55,6 +55,7 @@ struct project_spec {
                 bool has_max_running_tasks, has_max_running_tasks_per_sandbox;
                 int64_t max_running_tasks, max_running_tasks_per_sandbox;
                 struct api_quantity cpu, memory, storage;
+                struct api_quantity max_task_output; /* bytes of one task's output that are stored */
         } quota;
         struct project_member *members;
         size_t n_members;
@@ -71,6 +72,7 @@ struct project_spec {
                 bool has_lifecycle;
                 struct {
                         struct api_duration max_lifetime, idle_timeout, stopped_retention;
+                        struct api_duration task_output_retention; /* of a finished task's records */
                 } lifecycle;
                 bool allow_public_previews; /* default false */
                 struct project_credential *credentials;
@@ -104,6 +106,8 @@ int project_to_json(const struct project *p, json_object **ret);
 int project_status_to_json(const struct project *p, json_object **ret);
 /* Metadata (name, namespace, labels, annotations), spec and status. */
 bool project_equal(const struct project *a, const struct project *b);
+/* spec.quota.maxTaskOutput in bytes; 0 when p is NULL or sets none. */
+int64_t project_max_task_output(const struct project *p);
 /* The namespace the project owns: spec.namespace or mbox-<name>. Borrowed or written into buf. */
 const char *project_namespace(const struct project *p, char *buf, size_t size);
 /* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
