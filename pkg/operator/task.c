@@ -610,8 +610,8 @@ static void run_command(
                 return;
         }
         if (run->op->store) {
-                if (task_output_begin(run->op->store, run->ns, run->name, run->uid, &run->store_out, &err) <
-                        0)
+                if (task_output_begin(
+                            run->op->store, run->ns, run->name, run->uid, 0, &run->store_out, &err) < 0)
                         snprintf(run->store_error, sizeof(run->store_error),
                                 "the full output could not be stored: %s", merr_msg(&err));
         } else

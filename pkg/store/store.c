@@ -220,6 +220,14 @@ static const struct migration migrations[] = {
                 "  FOR EACH ROW EXECUTE FUNCTION mbox_record_project();"
                 "CREATE TRIGGER artifacts_project BEFORE INSERT ON artifacts "
                 "  FOR EACH ROW EXECUTE FUNCTION mbox_record_project();"},
+        {7, "bounded task output and retention",
+                /* the cap a task's output was stored under and how many bytes past it were dropped; the
+                 * indexes are what the operator's retention pass reads, oldest first */
+                "ALTER TABLE task_outputs ADD COLUMN limit_bytes bigint,"
+                "  ADD COLUMN dropped_bytes bigint NOT NULL DEFAULT 0;"
+                "CREATE INDEX task_outputs_by_end ON task_outputs ((coalesce(finished_at, started_at)));"
+                "CREATE INDEX artifacts_of_tasks_by_created ON artifacts (created_at) WHERE source = "
+                "'Task';"},
 };
 
 struct store {

@@ -22,17 +22,22 @@ struct task_output {
         PGconn *conn;
         char uid[64];
         struct stream_buf s[2];
-        int failed; /* the first failure's code; later writes return it */
+        uint64_t limit, stored,
+                dropped; /* bytes of both streams: the most stored (0: no limit), stored, not */
+        int failed;      /* the first failure's code; later writes return it */
 };
 
 /* The start and the end of an output each take a version (store_versioned()): a watch sees them. */
 static int run_begin(PGconn *conn, const void *ud, struct merr *err) {
         const char *const *params = ud;
         PGresult *res = PQexecParams(conn,
-                "INSERT INTO task_outputs (task_uid, namespace, task_name, created_rv) VALUES ($1, $2, $3, "
-                "nextval('task_output_versions')) ON CONFLICT (task_uid) DO UPDATE SET complete = false, "
-                "finished_at = NULL, modified_rv = nextval('task_output_versions')",
-                3, NULL, params, NULL, NULL, 0);
+                "INSERT INTO task_outputs (task_uid, namespace, task_name, limit_bytes, created_rv) VALUES "
+                "($1, "
+                "$2, $3, $4, nextval('task_output_versions')) ON CONFLICT (task_uid) DO UPDATE SET complete "
+                "= "
+                "false, finished_at = NULL, limit_bytes = $4, dropped_bytes = 0, modified_rv = "
+                "nextval('task_output_versions')",
+                4, NULL, params, NULL, NULL, 0);
         int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
                                                         : store_error(err, res, "recording the task output");
         PQclear(res);
@@ -43,20 +48,25 @@ static int run_end(PGconn *conn, const void *ud, struct merr *err) {
         const char *const *params = ud;
         PGresult *res = PQexecParams(conn,
                 "UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, error = $5, "
-                "finished_at = now(), modified_rv = nextval('task_output_versions') WHERE task_uid = $1",
-                5, NULL, params, NULL, NULL, 0);
+                "dropped_bytes = $6, finished_at = now(), modified_rv = nextval('task_output_versions') "
+                "WHERE "
+                "task_uid = $1",
+                6, NULL, params, NULL, NULL, 0);
         int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
                                                         : store_error(err, res, "finishing the task output");
         PQclear(res);
         return r;
 }
 
-int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid,
+int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid, uint64_t limit,
         struct task_output **ret, struct merr *err) {
         struct task_output *o = calloc(1, sizeof(*o));
+        char lim[32];
         if (!o)
                 return merr_set(err, -ENOMEM, "allocating task output");
         o->store = s;
+        o->limit = limit;
+        snprintf(lim, sizeof(lim), "%" PRIu64, limit);
         snprintf(o->uid, sizeof(o->uid), "%s", uid);
         for (int i = 0; i < 2; i++)
                 if (!(o->s[i].data = malloc(TASK_OUTPUT_CHUNK))) {
@@ -68,10 +78,8 @@ int task_output_begin(struct store *s, const char *ns, const char *name, const c
                 task_output_abandon(o);
                 return r;
         }
-        const char *params[] = {uid, ns, name};
+        const char *params[] = {uid, ns, name, limit ? lim : NULL};
         r = store_versioned(o->conn, STORE_LOCK_TASK_OUTPUTS, run_begin, params, err);
-        if (r < 0)
-                o->failed = r;
         if (r < 0) {
                 task_output_abandon(o);
                 return r;
@@ -113,6 +121,13 @@ int task_output_write(
                 return merr_set(err, -EINVAL, "task output: unknown stream %d", (int) stream);
         struct stream_buf *b = &o->s[stream - 1];
         b->total += len;
+        /* past the limit only the count goes on: a command that writes gigabytes costs no more than that */
+        if (o->limit && len > o->limit - o->stored) {
+                size_t keep = (size_t) (o->limit - o->stored);
+                o->dropped += len - keep;
+                len = keep;
+        }
+        o->stored += len;
         while (len > 0) {
                 size_t n = TASK_OUTPUT_CHUNK - b->len < len ? TASK_OUTPUT_CHUNK - b->len : len;
                 memcpy(b->data + b->len, data, n);
@@ -132,17 +147,31 @@ int task_output_write(
         return 0;
 }
 
+uint64_t task_output_dropped(const struct task_output *o) {
+        return o->dropped;
+}
+
 int task_output_end(struct task_output *o, bool complete, const char *error, struct merr *err) {
         int r = o->failed ? merr_set(err, o->failed, "task output: an earlier write failed") : 0;
+        char over[160];
+        if (o->dropped && !error) {
+                snprintf(over, sizeof(over),
+                        "the output passed its limit of %" PRIu64 " bytes: the %" PRIu64 " bytes after it "
+                        "were dropped",
+                        o->limit, o->dropped);
+                error = over;
+        }
         if (r == 0)
                 r = flush(o, TASK_STDOUT, err);
         if (r == 0)
                 r = flush(o, TASK_STDERR, err);
         if (r == 0) {
-                char out[32], errb[32];
+                char out[32], errb[32], dropped[32];
                 snprintf(out, sizeof(out), "%" PRIu64, o->s[0].total);
                 snprintf(errb, sizeof(errb), "%" PRIu64, o->s[1].total);
-                const char *params[] = {o->uid, out, errb, complete ? "true" : "false", error};
+                snprintf(dropped, sizeof(dropped), "%" PRIu64, o->dropped);
+                const char *params[] = {
+                        o->uid, out, errb, complete && !o->dropped ? "true" : "false", error, dropped};
                 r = store_versioned(o->conn, STORE_LOCK_TASK_OUTPUTS, run_end, params, err);
         }
         task_output_abandon(o);

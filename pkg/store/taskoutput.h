@@ -6,6 +6,9 @@
  * row per task carries the byte counts and whether the output is complete. Memory stays at one chunk per
  * stream however much the command writes. The operator is the only writer of these tables; the artifacts a
  * task produced are recorded in artifact.h's table.
+ *
+ * A task's output may have a limit: bytes of both streams together that are stored. What comes after it is
+ * counted and dropped without being looked at, and the record says so (dropped_bytes; complete false).
  */
 #pragma once
 
@@ -23,15 +26,20 @@ enum task_stream { TASK_STDOUT = 1, TASK_STDERR = 2 };
 
 struct task_output;
 
-/* Takes a connection from s and records the task (namespace, name, uid) as started. */
-int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid,
+/* Takes a connection from s and records the task (namespace, name, uid) as started, with its limit in
+ * bytes (0: none). */
+int task_output_begin(struct store *s, const char *ns, const char *name, const char *uid, uint64_t limit,
         struct task_output **ret, struct merr *err);
-/* Appends bytes to a stream; a full chunk is written at once. After a failure every call fails. */
+/* Appends bytes to a stream; a full chunk is written at once. Bytes past the limit are only counted. After
+ * a failure every call fails. */
 int task_output_write(
         struct task_output *o, enum task_stream stream, const char *data, size_t len, struct merr *err);
+/* Bytes dropped so far because they came past the limit. */
+uint64_t task_output_dropped(const struct task_output *o);
 /* Writes what is buffered and the totals; complete says whether every byte of the command's output went
- * through task_output_write() (false when the command's session broke, error saying why). Frees o and
- * gives its connection back. */
+ * through task_output_write() (false when the command's session broke, error saying why). The record is
+ * complete only if nothing was dropped as well; when something was and error is NULL, its error says how
+ * much. Frees o and gives its connection back. */
 int task_output_end(struct task_output *o, bool complete, const char *error, struct merr *err);
 /* Frees o without writing anything more (the task_outputs row stays incomplete). */
 void task_output_abandon(struct task_output *o);

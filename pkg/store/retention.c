@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "store/retention.h"
+
+/* Records past the retention of their namespace, oldest first: $1 namespaces and $2 their retention in
+ * ms, $3 every other namespace's (0 keeps); $4, the shortest of them, lets the index of end times skip
+ * every younger record; $5 the batch; $6 the running tasks, whose outputs are being written. */
+static const char PRUNE_OUTPUTS[] =
+        "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
+        "o AS (SELECT task_uid, finished_at, coalesce(finished_at, started_at) AS ended, "
+        "coalesce((SELECT keep_ms FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "FROM task_outputs t "
+        "WHERE coalesce(finished_at, started_at) < now() - $4::bigint * interval '1 millisecond') "
+        "DELETE FROM task_outputs WHERE task_uid IN (SELECT task_uid FROM o WHERE keep_ms > 0 "
+        "AND ended < now() - keep_ms * interval '1 millisecond' "
+        "AND (finished_at IS NOT NULL OR task_uid <> ALL($6::uuid[])) ORDER BY ended LIMIT $5)";
+
+/* The artifacts a task produced are recorded when its command has exited: their creation is its end. */
+static const char PRUNE_ARTIFACTS[] =
+        "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
+        "a AS (SELECT uid, created_at, "
+        "coalesce((SELECT keep_ms FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "FROM artifacts t "
+        "WHERE source = 'Task' AND created_at < now() - $4::bigint * interval '1 millisecond') "
+        "DELETE FROM artifacts WHERE uid IN (SELECT uid FROM a WHERE keep_ms > 0 "
+        "AND created_at < now() - keep_ms * interval '1 millisecond' ORDER BY created_at LIMIT $5)";
+
+/* v as a Postgres array literal: {"a","b"}. */
+static int put_array(struct buf *b, const char *const *v, size_t n) {
+        int r = buf_putc(b, '{');
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (i > 0)
+                        r = buf_putc(b, ',');
+                if (r >= 0)
+                        r = buf_putc(b, '"');
+                for (const char *s = v[i]; r >= 0 && *s; s++)
+                        r = *s == '"' || *s == '\\' ? buf_printf(b, "\\%c", *s) : buf_putc(b, *s);
+                if (r >= 0)
+                        r = buf_putc(b, '"');
+        }
+        return r < 0 ? r : buf_putc(b, '}');
+}
+
+static int64_t run(
+        PGconn *conn, const char *sql, int n, const char *const *params, const char *what, struct merr *err) {
+        PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+        int64_t count = PQresultStatus(res) == PGRES_COMMAND_OK ? strtoll(PQcmdTuples(res), NULL, 10)
+                                                                : store_error(err, res, what);
+        PQclear(res);
+        return count;
+}
+
+int store_prune_task_records(PGconn *conn, const struct store_retention *r, int64_t *ret_outputs,
+        int64_t *ret_artifacts, struct merr *err) {
+        _cleanup_(buf_release) struct buf ns = BUF_INIT(1 << 20);
+        _cleanup_(buf_release) struct buf keep = BUF_INIT(1 << 20);
+        _cleanup_(buf_release) struct buf running = BUF_INIT(1 << 20);
+        int64_t shortest = r->default_ms; /* of the retentions that are not 0 */
+        int rc = buf_putc(&keep, '{');
+        for (size_t i = 0; rc >= 0 && i < r->n; i++) {
+                if (shortest == 0 || r->keep_ms[i] < shortest)
+                        shortest = r->keep_ms[i];
+                rc = buf_printf(&keep, "%s%" PRId64, i == 0 ? "" : ",", r->keep_ms[i]);
+        }
+        if (rc >= 0)
+                rc = buf_putc(&keep, '}');
+        if (rc >= 0)
+                rc = put_array(&ns, r->namespaces, r->n);
+        if (rc >= 0)
+                rc = put_array(&running, r->running, r->n_running);
+        if (rc < 0)
+                return merr_set(err, rc, "task record retention: too many namespaces or running tasks");
+        if (shortest <= 0) { /* everything is kept */
+                *ret_outputs = *ret_artifacts = 0;
+                return 0;
+        }
+        char def[32], min[32], batch[16];
+        snprintf(def, sizeof(def), "%" PRId64, r->default_ms);
+        snprintf(min, sizeof(min), "%" PRId64, shortest);
+        snprintf(batch, sizeof(batch), "%d", STORE_PRUNE_BATCH);
+        const char *params[] = {ns.data, keep.data, def, min, batch, running.data};
+        int64_t outputs = run(conn, PRUNE_OUTPUTS, 6, params, "pruning task outputs", err);
+        if (outputs < 0)
+                return (int) outputs;
+        int64_t artifacts = run(conn, PRUNE_ARTIFACTS, 5, params, "pruning task artifacts", err);
+        if (artifacts < 0)
+                return (int) artifacts;
+        *ret_outputs = outputs;
+        *ret_artifacts = artifacts;
+        return 0;
+}
