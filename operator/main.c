@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "operator/operator.h"
+#include "quantity.h"
 
 static struct mbox_operator *the_operator;
 
@@ -63,6 +64,16 @@ static void usage(FILE *f) {
               "                                 postgresql://mbox@127.0.0.1:5432/mbox (default: the\n"
               "                                 environment variable MBOX_DATABASE_URL, else none: only the\n"
               "                                 tails in status are kept, and status says so)\n"
+              "      --max-task-output=BYTES    most bytes of one task's output (both streams) stored in "
+              "the\n"
+              "                                 database, e.g. 16Mi; the rest is counted and dropped, and\n"
+              "                                 status.outputTruncated says so. A project's\n"
+              "                                 spec.quota.maxTaskOutput may set less (default 64Mi)\n"
+              "      --task-output-retention=DURATION  delete the output and artifact records of a task\n"
+              "                                 this long after it finished, e.g. 720h, unless its "
+              "project's\n"
+              "                                 spec.policy.lifecycle.taskOutputRetention says otherwise\n"
+              "                                 (default 0: kept)\n"
               "      --internal-cidrs=CIDR,...  ranges that sandboxes allowed the internet still cannot "
               "reach:\n"
               "                                 the cluster's pod and service ranges and the API server's\n"
@@ -124,6 +135,22 @@ static int parse_int(const char *flag, const char *s, int *ret) {
         return 0;
 }
 
+/* A positive whole number of bytes, as a quantity (16Mi, 1048576). */
+static int parse_bytes(const char *flag, const char *s, int64_t *ret) {
+        struct quantity q;
+        int64_t v = 0;
+        if (quantity_parse(s, &q, NULL) < 0 || quantity_value(&q, &v, NULL) < 0 || v <= 0 ||
+                q.nano % 1000000000 != 0) {
+                fprintf(stderr,
+                        "mbox-operator: --%s: expected a positive whole number of bytes such as 1048576, "
+                        "512Ki or 16Mi, got '%s'\n",
+                        flag, s);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
 static bool ready(void *ud, struct buf *why) {
         if (operator_ready(ud))
                 return true;
@@ -145,6 +172,8 @@ enum {
         OPT_TAIL,
         OPT_TASK_START,
         OPT_DB,
+        OPT_MAX_OUTPUT,
+        OPT_OUTPUT_RETENTION,
         OPT_INTERNAL,
         OPT_LE,
         OPT_LE_NS,
@@ -201,6 +230,8 @@ int main(int argc, char **argv) {
                 {"task-tail-bytes", required_argument, NULL, OPT_TAIL},
                 {"task-start-timeout", required_argument, NULL, OPT_TASK_START},
                 {"database-url", required_argument, NULL, OPT_DB},
+                {"max-task-output", required_argument, NULL, OPT_MAX_OUTPUT},
+                {"task-output-retention", required_argument, NULL, OPT_OUTPUT_RETENTION},
                 {"internal-cidrs", required_argument, NULL, OPT_INTERNAL},
                 {"leader-elect", optional_argument, NULL, OPT_LE},
                 {"leader-election-namespace", required_argument, NULL, OPT_LE_NS},
@@ -272,6 +303,20 @@ int main(int argc, char **argv) {
                 case OPT_DB:
                         o.database_url = optarg;
                         break;
+                case OPT_MAX_OUTPUT:
+                        r = parse_bytes("max-task-output", optarg, &o.max_task_output);
+                        break;
+                case OPT_OUTPUT_RETENTION: {
+                        int64_t ns = 0;
+                        struct merr e = MERR_INIT;
+                        if (duration_parse(optarg, &ns, &e) < 0 || ns < 0) {
+                                fprintf(stderr, "mbox-operator: --task-output-retention: %s\n",
+                                        ns < 0 ? "must not be negative" : merr_msg(&e));
+                                r = -EINVAL;
+                        } else
+                                o.task_output_retention_ms = ns > 0 && ns < 1000000 ? 1 : ns / 1000000;
+                        break;
+                }
                 case OPT_INTERNAL:
                         r = check_cidrs(optarg);
                         o.internal_cidrs = optarg;

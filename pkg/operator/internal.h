@@ -111,10 +111,14 @@ struct mbox_operator {
         struct kube_pool *clients;  /* for task threads */
         struct kube_transport *transport; /* the workers' requests, multiplexed on one connection */
         struct store *store;              /* task output; NULL without --database-url */
+        pthread_t records_thread;         /* the retention of task records (records.c) */
+        bool records_running;
+        atomic_bool records_stop;
 
         struct metrics *metrics;
         struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,
-                *m_sandboxes, *m_tasks, *m_tasks_running;
+                *m_sandboxes, *m_tasks, *m_tasks_running, *m_output_dropped, *m_records_pruned,
+                *m_record_passes;
 };
 
 struct op_ctx {
@@ -138,6 +142,23 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
 void op_tasks_stop(struct mbox_operator *op, long wait_ms);
 /* Whether a command of this operator runs in sandbox ns/name now (work that an idle timeout must not stop). */
 bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *sandbox);
+/* The uids of the tasks whose commands this operator runs now (their output is being written), as a new
+ * array of new strings; NULL when out of memory. */
+char **op_tasks_running_uids(struct mbox_operator *op, size_t *ret_n);
+
+/* ---- task records (records.c) ---- */
+struct project;
+/* The most bytes of a task's output that are stored: the operator's flag (bytes; 0 none), or project p's
+ * spec.quota.maxTaskOutput when that is lower (p may be NULL); *ret_whose names the one that applies. 0:
+ * no limit. */
+uint64_t op_task_output_limit(int64_t flag, const struct project *p, const char **ret_whose);
+/* How long the records of p's finished tasks are kept, in ms: p's taskOutputRetention when it sets one,
+ * else the flag (p may be NULL); 0: kept. */
+int64_t op_task_record_retention_ms(int64_t flag_ms, const struct project *p);
+/* Starts and stops the thread that deletes task records past their retention (nothing without a
+ * database). Only a leader runs it. */
+int op_records_start(struct mbox_operator *op, struct merr *err);
+void op_records_stop(struct mbox_operator *op);
 /* Enqueues the unfinished tasks of namespace ns that wait for sandbox (NULL: any), oldest first, at most n. */
 void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n);
 

@@ -475,6 +475,10 @@ int operator_new(
                 op->opt.task_tail_bytes = 16384;
         if (op->opt.task_start_timeout_ns <= 0)
                 op->opt.task_start_timeout_ns = 300LL * 1000000000;
+        if (op->opt.max_task_output <= 0)
+                op->opt.max_task_output = OPERATOR_MAX_TASK_OUTPUT;
+        if (op->opt.task_output_retention_ms < 0)
+                op->opt.task_output_retention_ms = 0;
         pthread_mutex_init(&op->lock, NULL);
         pthread_cond_init(&op->cond, NULL);
         op->admitted = strmap_new(NULL);
@@ -527,6 +531,14 @@ int operator_new(
                         "ExecutionTasks that ended, by final phase.", (const char *const[]){"phase", NULL});
                 op->m_tasks_running = metrics_gauge(
                         m, "mbox_operator_tasks_running", "ExecutionTask commands running now.", NULL);
+                op->m_output_dropped = metrics_counter(m, "mbox_operator_task_output_dropped_bytes_total",
+                        "Bytes of task output written past the limit of their task, and not stored.", NULL);
+                op->m_records_pruned = metrics_counter(m, "mbox_operator_task_records_pruned_total",
+                        "Records of finished tasks deleted past their retention, by record (output, "
+                        "artifact).",
+                        (const char *const[]){"record", NULL});
+                op->m_record_passes = metrics_counter(m, "mbox_operator_task_record_passes_total",
+                        "Passes of the task record retention.", NULL);
         }
 
         for (int c = 0; c < CTL__MAX; c++) {
@@ -607,6 +619,7 @@ struct mbox_operator *operator_free(struct mbox_operator *op) {
         if (!op)
                 return NULL;
         stop_threads(op);
+        op_records_stop(op);
         /* task threads use the caches and queues: none may outlive them */
         op_tasks_stop(op, 60000);
         pthread_mutex_lock(&op->lock);
@@ -824,6 +837,8 @@ int operator_run(struct mbox_operator *op, struct merr *err) {
                 }
                 if (!started && atomic_load(&op->leading)) {
                         rc = start_workers(op, err);
+                        if (rc >= 0)
+                                rc = op_records_start(op, err);
                         if (rc < 0)
                                 break;
                         started = true;
@@ -841,6 +856,7 @@ int operator_run(struct mbox_operator *op, struct merr *err) {
                 nanosleep(&(struct timespec){0, 100000000}, NULL);
         }
         stop_threads(op);
+        op_records_stop(op);
         op_tasks_stop(op, 20000);
         if (op->leader)
                 leader_stop(op->leader);

@@ -20,6 +20,8 @@
 
 struct metrics;
 
+#define OPERATOR_MAX_TASK_OUTPUT (64LL << 20) /* the default of max_task_output: 64 MiB */
+
 struct operator_options {
         const char *kubeconfig;        /* NULL: $KUBECONFIG, ~/.kube/config, then in-cluster */
         const char *context;           /* NULL: current-context */
@@ -32,14 +34,16 @@ struct operator_options {
         const char *leader_name;      /* default mbox-operator */
         const char *leader_identity;  /* default <hostname>_<pid> */
         long lease_duration_ms, renew_deadline_ms, retry_period_ms;
-        const char *preview_base_url;  /* preview URLs are <base>/<namespace>/<sandbox>/<port>/ */
-        int64_t resync_ns;             /* every object is reconciled again after this (default 10 min) */
-        int task_workers;              /* concurrent ExecutionTask reconciles (default 4) */
-        int max_running_tasks;         /* commands running at once, over all projects (default 64) */
-        size_t task_tail_bytes;        /* stdoutTail / stderrTail size (default 4096, at most 16384) */
-        int64_t task_start_timeout_ns; /* how long a task waits for its sandbox to be ready (default 5m) */
-        const char *database_url;      /* Postgres for the full task output; NULL: tails only */
-        const char *internal_cidrs;    /* comma-separated ranges the internet egress rule also blocks */
+        const char *preview_base_url;     /* preview URLs are <base>/<namespace>/<sandbox>/<port>/ */
+        int64_t resync_ns;                /* every object is reconciled again after this (default 10 min) */
+        int task_workers;                 /* concurrent ExecutionTask reconciles (default 4) */
+        int max_running_tasks;            /* commands running at once, over all projects (default 64) */
+        size_t task_tail_bytes;           /* stdoutTail / stderrTail size (default 4096, at most 16384) */
+        int64_t task_start_timeout_ns;    /* how long a task waits for its sandbox to be ready (default 5m) */
+        const char *database_url;         /* Postgres for the full task output; NULL: tails only */
+        int64_t max_task_output;          /* bytes of one task's output stored at most (default 64 MiB) */
+        int64_t task_output_retention_ms; /* task records kept this long after the task ended (0: kept) */
+        const char *internal_cidrs;       /* comma-separated ranges the internet egress rule also blocks */
 };
 
 struct mbox_operator;

@@ -11,8 +11,8 @@
  * and takes the env and stdin from the exec's stdin, never the URL; a timeout, a cancel, a deletion or an
  * operator restart kills the launcher's whole process tree in the pod (a closed exec stream alone leaves
  * it running), whatever the command does to its environment or session. Output goes to bounded tails for status and, with
- * a database, in full to Postgres (pkg/store/taskoutput.h). Declared artifacts are checked (size, sha256
- * digest, content type) once the command exits.
+ * a database, to Postgres (pkg/store/taskoutput.h) up to the task's limit (records.c), the rest counted
+ * and dropped. Declared artifacts are checked (size, sha256 digest, content type) once the command exits.
  *
  * A task found Running that no thread of this process runs was started by an operator that is gone: its
  * processes are killed and it ends Failed with reason OperatorRestarted; it is never run again.
@@ -57,6 +57,9 @@ struct task_run {
         struct task_output *store_out; /* NULL when not stored */
         char store_error[256];         /* why the full output is not stored */
         bool store_partial;            /* stored up to where the command was stopped */
+        uint64_t output_limit;         /* bytes of output stored at most (0: no limit) */
+        const char *limit_whose;       /* which setting the limit comes from (static) */
+        uint64_t dropped;              /* bytes written past the limit */
         /* the launcher's first line of stdout, "<end line> <pid> <start time>": the handle KILL_SCRIPT
          * kills by, which the command cannot change (proc_pid "" until it came) */
         char end_line[80], first[160], proc_pid[24], proc_start[24];
@@ -174,6 +177,13 @@ static json_object *build_status(
                 json_object_object_add(st, "stdoutBytes", json_object_new_int64((int64_t) run->out.total));
                 json_object_object_add(st, "stderrBytes", json_object_new_int64((int64_t) run->err.total));
                 if (!run->store_error[0]) {
+                        json_object_object_add(
+                                st, "outputTruncated", json_object_new_boolean(run->dropped > 0));
+                        if (run->dropped > 0)
+                                json_object_object_add(st, "outputDroppedBytes",
+                                        json_object_new_int64((int64_t) run->dropped));
+                }
+                if (!run->store_error[0]) {
                         json_object *ref = json_object_new_object();
                         char uri[512];
                         snprintf(uri, sizeof(uri),
@@ -197,11 +207,19 @@ static json_object *build_status(
                 final ? oc->message : "the task has not finished", gen);
         if (run && final) {
                 bool stored = !run->store_error[0];
+                char truncated[512];
+                snprintf(truncated, sizeof(truncated),
+                        "the first %" PRIu64 " bytes of output are stored, the limit of %s; the %" PRIu64
+                        " bytes written after them were dropped%s",
+                        run->output_limit, run->limit_whose ? run->limit_whose : "the task", run->dropped,
+                        run->store_partial ? ", and the command was stopped" : "");
                 op_condition(conds, old, "OutputStored", stored,
                         !stored              ? "NotStored"
+                        : run->dropped       ? "Truncated"
                         : run->store_partial ? "StoredUntilStopped"
                                              : "Stored",
                         !stored              ? run->store_error
+                        : run->dropped       ? truncated
                         : run->store_partial ? "the output is stored up to where the command was stopped"
                                              : "the full output is stored",
                         gen);
@@ -610,8 +628,8 @@ static void run_command(
                 return;
         }
         if (run->op->store) {
-                if (task_output_begin(
-                            run->op->store, run->ns, run->name, run->uid, 0, &run->store_out, &err) < 0)
+                if (task_output_begin(run->op->store, run->ns, run->name, run->uid, run->output_limit,
+                            &run->store_out, &err) < 0)
                         snprintf(run->store_error, sizeof(run->store_error),
                                 "the full output could not be stored: %s", merr_msg(&err));
         } else
@@ -672,6 +690,9 @@ static void run_command(
         }
         if (run->store_out) {
                 bool complete = rc == 0;
+                run->dropped = task_output_dropped(run->store_out);
+                if (run->dropped && run->op->m_output_dropped)
+                        metric_add(run->op->m_output_dropped, NULL, (double) run->dropped);
                 merr_clear(&err);
                 if (task_output_end(run->store_out, complete, complete ? NULL : oc->message, &err) < 0)
                         snprintf(run->store_error, sizeof(run->store_error),
@@ -987,6 +1008,7 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         snprintf(run->sandbox, sizeof(run->sandbox), "%s", sandbox);
         snprintf(run->pod, sizeof(run->pod), "%s", pod);
         run->task = json_object_get(obj);
+        run->output_limit = op_task_output_limit(op->opt.max_task_output, p, &run->limit_whose);
         timestamp_now(&run->started);
         run->started.nsec = 0;
 
@@ -1159,6 +1181,21 @@ bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *s
         }
         pthread_mutex_unlock(&op->lock);
         return found;
+}
+
+char **op_tasks_running_uids(struct mbox_operator *op, size_t *ret_n) {
+        size_t n = 0, iter = 0;
+        const char *k;
+        void *v;
+        pthread_mutex_lock(&op->lock);
+        char **uids = calloc(strmap_size(op->runs) + 1, sizeof(*uids));
+        while (uids && strmap_next(op->runs, &iter, &k, &v))
+                if ((uids[n] = strdup(((const struct task_run *) v)->uid)))
+                        n++;
+        pthread_mutex_unlock(&op->lock);
+        if (uids)
+                *ret_n = n;
+        return uids;
 }
 
 void op_tasks_stop(struct mbox_operator *op, long wait_ms) {

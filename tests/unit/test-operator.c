@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The operator's pure parts: the cache comparison that decides whether to write, which runtime updates wake a
  * sandbox, and the rendering of a template into the SandboxTemplate spec mbox sends (security context,
- * resources, workspace, version). */
+ * resources, workspace, version), and what the database keeps of a task (its output's limit, its records'
+ * retention). */
 #include <stdio.h>
 #include <string.h>
 
+#include "api/project.h"
 #include "api/template.h"
 #include "jsonutil.h"
 #include "operator/internal.h"
@@ -241,6 +243,62 @@ START_TEST(test_room_under_quota) {
 }
 END_TEST
 
+static struct project *project_of(const char *spec_json) {
+        char doc[512];
+        snprintf(doc, sizeof(doc),
+                "{\"apiVersion\":\"mbox.dev/v1alpha1\",\"kind\":\"Project\",\"metadata\":{\"name\":"
+                "\"p\"},\"spec\":%s}",
+                spec_json);
+        _cleanup_json_ json_object *o = test_parse(doc);
+        struct project *p = NULL;
+        struct merr err = MERR_INIT;
+        ck_assert_msg(project_from_json(o, &p, &err) == 0, "%s: %s", spec_json, merr_msg(&err));
+        return p;
+}
+
+/* A project may store less output than the operator allows, never more; its retention replaces the
+ * operator's, longer or shorter. */
+START_TEST(test_task_records_policy) {
+        struct {
+                int64_t flag;
+                const char *spec;
+                uint64_t limit;
+                bool project;
+        } l[] = {
+                {64 << 20, NULL, 64 << 20, false},
+                {64 << 20, "{}", 64 << 20, false},
+                {64 << 20, "{\"quota\":{\"maxTaskOutput\":\"1Mi\"}}", 1 << 20, true},
+                {64 << 20, "{\"quota\":{\"maxTaskOutput\":\"1Gi\"}}", 64 << 20, false},
+                {64 << 20, "{\"quota\":{\"maxTaskOutput\":67108864}}", 64 << 20, false},
+                {0, "{\"quota\":{\"maxTaskOutput\":\"2k\"}}", 2000, true},
+                {0, NULL, 0, false},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
+                _cleanup_(project_freep) struct project *p = l[i].spec ? project_of(l[i].spec) : NULL;
+                const char *whose = NULL;
+                ck_assert_uint_eq(op_task_output_limit(l[i].flag, p, &whose), l[i].limit);
+                ck_assert_msg(strstr(whose, l[i].project ? "maxTaskOutput" : "--max-task-output"), "%s: %s",
+                        l[i].spec, whose);
+        }
+        struct {
+                int64_t flag_ms;
+                const char *spec;
+                int64_t keep_ms;
+        } r[] = {
+                {0, NULL, 0},
+                {3600000, NULL, 3600000},
+                {3600000, "{\"policy\":{\"lifecycle\":{\"idleTimeout\":\"1m\"}}}", 3600000},
+                {3600000, "{\"policy\":{\"lifecycle\":{\"taskOutputRetention\":\"30s\"}}}", 30000},
+                {3600000, "{\"policy\":{\"lifecycle\":{\"taskOutputRetention\":\"720h\"}}}", 720LL * 3600000},
+                {0, "{\"policy\":{\"lifecycle\":{\"taskOutputRetention\":\"10us\"}}}", 1},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(r); i++) {
+                _cleanup_(project_freep) struct project *p = r[i].spec ? project_of(r[i].spec) : NULL;
+                ck_assert_int_eq(op_task_record_retention_ms(r[i].flag_ms, p), r[i].keep_ms);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("operator");
         TCase *tc = tcase_create("core");
@@ -252,6 +310,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_hash_matches_agent_sandbox);
         tcase_add_test(tc, test_runtime_changes_that_matter);
         tcase_add_test(tc, test_room_under_quota);
+        tcase_add_test(tc, test_task_records_policy);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the database keeps of a task: how much of its output (the limit, decided when it starts) and for
+ * how long (the retention of its records, applied by a pass that runs while this replica leads). The
+ * operator's flags set both; a project may store less output (spec.quota.maxTaskOutput, never more than
+ * --max-task-output: the operator's limit protects the database that all projects share) and keep its
+ * records for a time of its own (spec.policy.lifecycle.taskOutputRetention, longer or shorter: it is the
+ * project's history to keep). docs/tasks.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/project.h"
+#include "log.h"
+#include "operator/internal.h"
+#include "store/retention.h"
+#include "timestamp.h"
+
+uint64_t op_task_output_limit(int64_t flag, const struct project *p, const char **ret_whose) {
+        int64_t own = project_max_task_output(p);
+        bool project = own > 0 && (flag <= 0 || own < flag);
+        *ret_whose = project ? "the project's spec.quota.maxTaskOutput" : "mbox-operator's --max-task-output";
+        return (uint64_t) (project ? own : flag > 0 ? flag : 0);
+}
+
+int64_t op_task_record_retention_ms(int64_t flag_ms, const struct project *p) {
+        const struct api_duration *d = p ? &p->spec.policy.lifecycle.task_output_retention : NULL;
+        if (d && d->text)
+                return d->ns / 1000000 > 0 ? d->ns / 1000000 : 1;
+        return flag_ms > 0 ? flag_ms : 0;
+}
+
+/* The retention of every project namespace whose project sets one. */
+struct policy {
+        char **namespaces;
+        int64_t *keep_ms;
+        size_t n, cap;
+        int64_t flag_ms;
+        bool oom;
+};
+
+static void add_project(const char *key, json_object *obj, void *ud) {
+        struct policy *pol = ud;
+        _cleanup_(project_freep) struct project *p = NULL;
+        struct merr err = MERR_INIT;
+        char buf[64];
+        (void) key;
+        if (project_from_json(obj, &p, &err) < 0 || !p->spec.policy.lifecycle.task_output_retention.text)
+                return;
+        if (pol->n == pol->cap) {
+                size_t cap = pol->cap ? pol->cap * 2 : 16;
+                char **ns = realloc(pol->namespaces, cap * sizeof(*ns));
+                if (ns)
+                        pol->namespaces = ns;
+                int64_t *keep = ns ? realloc(pol->keep_ms, cap * sizeof(*keep)) : NULL;
+                if (keep)
+                        pol->keep_ms = keep;
+                if (!ns || !keep) {
+                        pol->oom = true;
+                        return;
+                }
+                pol->cap = cap;
+        }
+        char *ns = strdup(project_namespace(p, buf, sizeof(buf)));
+        if (!ns) {
+                pol->oom = true;
+                return;
+        }
+        pol->namespaces[pol->n] = ns;
+        pol->keep_ms[pol->n++] = op_task_record_retention_ms(pol->flag_ms, p);
+}
+
+static void policy_release(struct policy *pol) {
+        for (size_t i = 0; i < pol->n; i++)
+                free(pol->namespaces[i]);
+        free(pol->namespaces);
+        free(pol->keep_ms);
+}
+
+/* One pass: deletes the records past their retention, a batch at a time. Returns the shortest retention
+ * in force (0: none), which sets when the next pass comes. */
+static int64_t prune(struct mbox_operator *op) {
+        struct policy pol = {.flag_ms = op->opt.task_output_retention_ms};
+        informer_foreach(op->inf[RES_PROJECT], NULL, add_project, &pol);
+        int64_t shortest = pol.flag_ms;
+        for (size_t i = 0; i < pol.n; i++)
+                if (shortest == 0 || pol.keep_ms[i] < shortest)
+                        shortest = pol.keep_ms[i];
+        if (pol.oom || shortest == 0) {
+                if (pol.oom)
+                        log_warn("task records: out of memory reading the projects' retention");
+                policy_release(&pol);
+                return pol.oom ? 0 : shortest;
+        }
+        size_t n_running = 0;
+        char **running = op_tasks_running_uids(op, &n_running);
+        struct store_retention r = {.namespaces = (const char *const *) pol.namespaces,
+                .keep_ms = pol.keep_ms,
+                .n = pol.n,
+                .default_ms = pol.flag_ms,
+                .running = (const char *const *) running,
+                .n_running = n_running};
+        int64_t outputs = 0, artifacts = 0;
+        for (bool more = running != NULL; more && !atomic_load(&op->records_stop);) {
+                struct merr err = MERR_INIT;
+                PGconn *conn = NULL;
+                int64_t o = 0, a = 0;
+                int rc = store_acquire(op->store, &conn, &err);
+                if (rc >= 0)
+                        rc = store_prune_task_records(conn, &r, &o, &a, &err);
+                store_release(op->store, conn);
+                if (rc < 0) {
+                        log_warn("task records: pruning failed", "error", merr_msg(&err));
+                        break;
+                }
+                outputs += o;
+                artifacts += a;
+                more = o == STORE_PRUNE_BATCH || a == STORE_PRUNE_BATCH;
+        }
+        for (size_t i = 0; running && i < n_running; i++)
+                free(running[i]);
+        free(running);
+        policy_release(&pol);
+        if (op->m_records_pruned) {
+                metric_add(op->m_records_pruned, (const char *const[]){"output", NULL}, (double) outputs);
+                metric_add(op->m_records_pruned, (const char *const[]){"artifact", NULL}, (double) artifacts);
+        }
+        if (outputs > 0 || artifacts > 0) {
+                char no[24], na[24];
+                snprintf(no, sizeof(no), "%" PRId64, outputs);
+                snprintf(na, sizeof(na), "%" PRId64, artifacts);
+                log_info("task records: pruned past their retention", "outputs", no, "artifacts", na);
+        }
+        if (op->m_record_passes)
+                metric_add(op->m_record_passes, NULL, 1);
+        return shortest;
+}
+
+/* Passes every quarter of the shortest retention in force, at least every minute and at most four times a
+ * second, as mbox-apiserver prunes its history; without any retention, a look every 10 s for a project
+ * that sets one. */
+static void *records_main(void *arg) {
+        struct mbox_operator *op = arg;
+        while (!atomic_load(&op->records_stop)) {
+                int64_t shortest = prune(op);
+                int64_t every = shortest == 0 ? 10000 : shortest / 4;
+                if (every > 60000)
+                        every = 60000;
+                if (every < 250)
+                        every = 250;
+                for (int64_t slept = 0; slept < every && !atomic_load(&op->records_stop); slept += 100)
+                        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        }
+        return NULL;
+}
+
+int op_records_start(struct mbox_operator *op, struct merr *err) {
+        if (!op->store || op->records_running)
+                return 0;
+        atomic_store(&op->records_stop, false);
+        int e = pthread_create(&op->records_thread, NULL, records_main, op);
+        if (e != 0)
+                return merr_set(err, -e, "starting the task record retention");
+        op->records_running = true;
+        return 0;
+}
+
+void op_records_stop(struct mbox_operator *op) {
+        if (!op->records_running)
+                return;
+        atomic_store(&op->records_stop, true);
+        pthread_join(op->records_thread, NULL);
+        op->records_running = false;
+}
