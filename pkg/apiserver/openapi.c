@@ -245,8 +245,16 @@ static void build(void) {
                                 typed("integer", "int64", "Bytes the command wrote to standard error."),
                                 "complete",
                                 typed("boolean", NULL, "Whether every byte the command wrote is stored."),
-                                "error", str("Why the output is not complete."), "startedAt",
-                                when("When the command started."), "finishedAt",
+                                "error", str("Why the output is not complete."), "limitBytes",
+                                typed("integer", "int64",
+                                        "Most bytes of output (both streams) stored for the task."),
+                                "truncated",
+                                typed("boolean", NULL,
+                                        "Whether the command wrote more than limitBytes, so that only the "
+                                        "beginning is stored."),
+                                "droppedBytes",
+                                typed("integer", "int64", "Bytes written past limitBytes, not stored."),
+                                "startedAt", when("When the command started."), "finishedAt",
                                 when("When its output ended."), NULL),
                         NULL),
                 "ObjectMeta");

@@ -4,7 +4,7 @@
  * the operator stored it (pkg/store/taskoutput.h). Named like its task; when a task name was used more
  * than once, the latest run. get, list (field selectors on metadata.name, status.complete; limit and
  * continue) and watch (ADDED when a run starts, MODIFIED when its output ends) return the record (byte
- * counts, complete, times), also as a Table for kubectl get; the log subresource streams the bytes of one stream (?stream=stdout|stderr,
+ * counts, complete, the limit and what was dropped past it, times), also as a Table for kubectl get; the log subresource streams the bytes of one stream (?stream=stdout|stderr,
  * ?limitBytes=N for the first N, ?follow=true to go on until the command's output is finished).
  */
 #include <errno.h>
@@ -26,7 +26,9 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define COLUMNS                                                                                            \
         "SELECT rv, type, version, namespace, task_name, task_uid, stdout_bytes, stderr_bytes, complete, " \
-        "coalesce(error, ''), " TS("started_at") ", coalesce(" TS("finished_at") ", '') FROM "
+        "coalesce(error, ''), " TS("started_at") ", coalesce(" TS(                                         \
+                "finished_at") ", ''), "                                                                   \
+                               "coalesce(limit_bytes::text, ''), dropped_bytes FROM "
 /* records: the latest run of each task name, in the order they started; resourceVersion: the newest change */
 static const char SELECT[] =
         COLUMNS "(SELECT DISTINCT ON (namespace, task_name) created_rv AS rv, 'ADDED' AS type, "
@@ -50,7 +52,9 @@ enum {
         C_COMPLETE,
         C_ERROR,
         C_STARTED,
-        C_FINISHED
+        C_FINISHED,
+        C_LIMIT,
+        C_DROPPED
 };
 
 static const struct api_field fields[] = {
@@ -84,6 +88,13 @@ static json_object *record(PGresult *res, int row) {
         api_put(st, "startedAt", PQgetvalue(res, row, C_STARTED));
         if (*PQgetvalue(res, row, C_FINISHED))
                 api_put(st, "finishedAt", PQgetvalue(res, row, C_FINISHED));
+        if (*PQgetvalue(res, row, C_LIMIT))
+                json_object_object_add(st, "limitBytes",
+                        json_object_new_int64(strtoll(PQgetvalue(res, row, C_LIMIT), NULL, 10)));
+        long long dropped = strtoll(PQgetvalue(res, row, C_DROPPED), NULL, 10);
+        json_object_object_add(st, "truncated", json_object_new_boolean(dropped > 0));
+        if (dropped > 0)
+                json_object_object_add(st, "droppedBytes", json_object_new_int64(dropped));
         json_object_object_add(o, "status", st);
         return o;
 }
