@@ -14,7 +14,7 @@
 static const char PRUNE_OUTPUTS[] =
         "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
         "o AS (SELECT task_uid, finished_at, coalesce(finished_at, started_at) AS ended, "
-        "coalesce((SELECT keep_ms FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "coalesce((SELECT max(keep_ms) FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
         "FROM task_outputs t "
         "WHERE coalesce(finished_at, started_at) < now() - $4::bigint * interval '1 millisecond') "
         "DELETE FROM task_outputs WHERE task_uid IN (SELECT task_uid FROM o WHERE keep_ms > 0 "
@@ -25,7 +25,7 @@ static const char PRUNE_OUTPUTS[] =
 static const char PRUNE_ARTIFACTS[] =
         "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
         "a AS (SELECT uid, created_at, "
-        "coalesce((SELECT keep_ms FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "coalesce((SELECT max(keep_ms) FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
         "FROM artifacts t "
         "WHERE source = 'Task' AND created_at < now() - $4::bigint * interval '1 millisecond') "
         "DELETE FROM artifacts WHERE uid IN (SELECT uid FROM a WHERE keep_ms > 0 "

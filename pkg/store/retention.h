@@ -20,7 +20,8 @@
 #define STORE_PRUNE_BATCH 100 /* records of each kind that one store_prune_task_records() deletes at most */
 
 struct store_retention {
-        const char *const *namespaces; /* namespaces with a retention of their own (borrowed) */
+        const char *const *namespaces; /* namespaces with a retention of their own (borrowed); one listed
+                                        * twice (two projects claim it) keeps its records the longer */
         const int64_t *keep_ms;        /* theirs, each > 0, one per namespace */
         size_t n;
         int64_t default_ms;         /* every other namespace's; 0: kept */
