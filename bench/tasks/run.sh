@@ -69,7 +69,9 @@ pctl() { sort -n | awk -v p="$1" '{a[NR] = $1} END {i = int(p * NR + 0.5); if (i
 
 install_operator_rbac
 say "starting mbox-operator (log $OPLOG)"
-PORT=$(start_operator "$OPLOG" --resync=10m --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox")
+# the output figure stores every byte: the operator's limit on one task's output must not cut it
+PORT=$(start_operator "$OPLOG" --resync=10m --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" \
+        --max-task-output="$((BYTES > 67108864 ? BYTES : 67108864))")
 OPPID=$(awk '$1 == "pid" {p = $2} END {print p}' "$_cleanup_file")
 printf 'project %s\n' "$P" >>"$_cleanup_file"
 kubectl apply -f - >/dev/null <<YAML
