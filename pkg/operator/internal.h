@@ -114,6 +114,7 @@ struct mbox_operator {
         pthread_t records_thread;         /* the retention of task records (records.c) */
         bool records_running;
         atomic_bool records_stop;
+        atomic_uint records_wake; /* a project with a retention of its own was seen: look again soon */
 
         struct metrics *metrics;
         struct metric *m_reconciles, *m_reconcile_seconds, *m_writes, *m_queue_depth, *m_queue_wait,
@@ -159,6 +160,9 @@ int64_t op_task_record_retention_ms(int64_t flag_ms, const struct project *p);
  * database). Only a leader runs it. */
 int op_records_start(struct mbox_operator *op, struct merr *err);
 void op_records_stop(struct mbox_operator *op);
+/* Tells the retention that project p was reconciled: one that sets a retention of its own (perhaps
+ * shorter than any before) gets a pass within a second, not at the next of the usual ones. */
+void op_records_saw_project(struct mbox_operator *op, const struct project *p);
 /* Enqueues the unfinished tasks of namespace ns that wait for sandbox (NULL: any), oldest first, at most n. */
 void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n);
 

@@ -476,6 +476,7 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
                 return write_status(
                         cx, obj, op_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
         }
+        op_records_saw_project(cx->op, p);
         const char *ns = project_namespace(p, nsbuf, sizeof(nsbuf));
         if (op_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, ns, err);

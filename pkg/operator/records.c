@@ -141,21 +141,30 @@ static int64_t prune(struct mbox_operator *op) {
 }
 
 /* Passes every quarter of the shortest retention in force, at least every minute and at most four times a
- * second, as mbox-apiserver prunes its history; without any retention, a look every 10 s for a project
- * that sets one. */
+ * second, as mbox-apiserver prunes its history; sooner when a project with a retention of its own was
+ * reconciled since (its retention may be shorter than all before). */
 static void *records_main(void *arg) {
         struct mbox_operator *op = arg;
         while (!atomic_load(&op->records_stop)) {
+                unsigned wake = atomic_load(&op->records_wake);
                 int64_t shortest = prune(op);
-                int64_t every = shortest == 0 ? 10000 : shortest / 4;
+                int64_t every = shortest == 0 ? 60000 : shortest / 4;
                 if (every > 60000)
                         every = 60000;
                 if (every < 250)
                         every = 250;
-                for (int64_t slept = 0; slept < every && !atomic_load(&op->records_stop); slept += 100)
+                for (int64_t slept = 0; slept < every && !atomic_load(&op->records_stop); slept += 100) {
+                        if (slept >= 250 && atomic_load(&op->records_wake) != wake)
+                                break;
                         nanosleep(&(struct timespec){0, 100000000}, NULL);
+                }
         }
         return NULL;
+}
+
+void op_records_saw_project(struct mbox_operator *op, const struct project *p) {
+        if (p->spec.policy.lifecycle.task_output_retention.text)
+                atomic_fetch_add(&op->records_wake, 1);
 }
 
 int op_records_start(struct mbox_operator *op, struct merr *err) {
