@@ -2,13 +2,19 @@
 # its status, what the sandbox's pod holds, and the full output in Postgres. KWOK runs each exec for real
 # in the pod's directory on this machine, so processes and files can be checked here.
 
-# setup_tasks [PROJECT-SPEC-YAML]: operator (with the database), a project, a template and a Running
-# sandbox "box"; sets NS, POD and DIR (the pod's working directory).
+# setup_tasks [PROJECT-SPEC-YAML [OPERATOR-FLAG...]]: operator (with the database), a project, a template
+# and a Running sandbox "box"; sets NS, POD and DIR (the pod's working directory).
 setup_tasks() {
-        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
-        local p
-        p=$(new_project "${1:-}")
-        NS=mbox-$p
+        local p spec=${1:-}
+        shift $(($# > 0 ? 1 : 0))
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" "$@"
+        p=$(new_project "$spec")
+        box_in "mbox-$p"
+}
+
+# box_in NS: a template and a Running sandbox "box" in the project namespace NS; sets NS, POD and DIR.
+box_in() {
+        NS=$1
         template "$NS" box
         sandbox "$NS" box
         wait_for "sandbox box Running" 60 phase_is "$NS" box Running
@@ -39,6 +45,7 @@ finished() { case $(tget "$1" .status.phase) in Succeeded | Failed | Canceled | 
 # processes_of UID: host processes that carry the task's marker (KWOK runs commands on this machine)
 processes_of() { grep -l "MBOX_TASK_UID=$1" /proc/[0-9]*/environ 2>/dev/null | wc -l; }
 no_processes() { [ "$(processes_of "$1")" -eq 0 ]; }
+psql_() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox "$@"; }
 # stored_sha UID STREAM: sha256 of a task's stored output stream (1 stdout, 2 stderr)
 stored_sha() {
         psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \
@@ -119,6 +126,86 @@ test_task_full_output_is_kept() {
         assert_eq "t|20971520" "$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \
                 "select complete, stdout_bytes from task_outputs where task_uid = '$uid'")" "task_outputs row"
         rm -f "$DIR/big.out"
+}
+
+TIMEOUT_test_task_output_past_its_limit_is_counted_and_dropped=1200
+
+# The issue's proof: a task writing 2 GiB stores at most its limit (here the project's 1 MiB, below the
+# operator's 64 MiB), and says so in its status and in the TaskOutput record; the operator's memory stays
+# far below what went through it.
+test_task_output_past_its_limit_is_counted_and_dropped() {
+        setup_tasks "  quota: {maxTaskOutput: 1Mi}"
+        start_apiserver
+        local size=2147483648 cap=1048576 line=abcdefghijklmnopqrstuvwxyz0123456789 t0 secs uid rec
+        local out=/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/taskoutputs/flood
+        t0=$(date +%s%N)
+        task flood "[\"sh\", \"-c\", \"yes $line | head -c $size; echo finished >&2\"]" '  timeoutSeconds: 1200'
+        wait_for "flood finished" 1100 finished flood
+        secs=$((($(date +%s%N) - t0) / 1000000000))
+        log "2 GiB of output went through in ${secs}s ($((size / 1048576 / (secs > 0 ? secs : 1))) MiB/s)"
+        assert_eq Succeeded "$(tget flood .status.phase)" "phase ($(tget flood .status.message))"
+        assert_eq $size "$(tget flood .status.stdoutBytes)" "stdoutBytes: what the command wrote"
+        assert_eq true "$(tget flood .status.outputTruncated)" "status.outputTruncated"
+        assert_eq $((size + 9 - cap)) "$(tget flood .status.outputDroppedBytes)" "status.outputDroppedBytes"
+        assert_eq Truncated "$(tget flood '.status.conditions[?(@.type=="OutputStored")].reason')" "OutputStored reason"
+        assert_contains "$(tget flood '.status.conditions[?(@.type=="OutputStored")].message')" \
+                "spec.quota.maxTaskOutput" "the condition names the limit that applied"
+        # the tail still shows how the output ended
+        assert_contains "$(tget flood .status.stderrTail)" "finished" "stderrTail past the limit"
+        # the record, through the aggregated API
+        rec=$(kubectl get --raw "$out")
+        assert_eq "true $cap $((size + 9 - cap)) false" \
+                "$(jq -r '"\(.status.truncated) \(.status.limitBytes) \(.status.droppedBytes) \(.status.complete)"' <<<"$rec")" \
+                "TaskOutput truncated, limitBytes, droppedBytes, complete"
+        assert_contains "$(jq -r .status.error <<<"$rec")" "limit of $cap bytes" "TaskOutput error"
+        # what is stored is the beginning of the output, exactly the limit
+        assert_eq "$(yes $line | head -c $cap | sha256sum)" "$(kubectl get --raw "$out/log" | sha256sum)" "the stored stdout"
+        assert_eq "" "$(kubectl get --raw "$out/log?stream=stderr")" "the stored stderr (it came after the limit)"
+        uid=$(tget flood .metadata.uid)
+        [ "$(psql_ -Atc "select coalesce(sum(length(data)), 0) from task_output_chunks where task_uid = '$uid'")" -le $cap ] ||
+                fail "more than $cap bytes stored"
+        assert_eq $((size + 9 - cap)) "$(metric "$PORT" mbox_operator_task_output_dropped_bytes_total)" "dropped bytes metric"
+        local pid hwm=
+        for pid in $(awk '$1 == "pid" {print $2}' "$_cleanup_file"); do
+                grep -q mbox-operator "/proc/$pid/cmdline" 2>/dev/null && hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+        done
+        [ -n "$hwm" ] || fail "mbox-operator's process not found"
+        log "mbox-operator's peak RSS: $((hwm / 1024)) MiB"
+        [ "$hwm" -lt $((256 * 1024)) ] || fail "mbox-operator's peak RSS is $((hwm / 1024)) MiB: output was held in memory"
+}
+
+# A finished task's records (its output, its artifacts) outlive the task, deleted by its TTL, for as long as
+# the retention of its project says: its own taskOutputRetention, else the operator's flag.
+test_task_records_expire_after_their_retention() {
+        setup_tasks "" --task-output-retention=1h
+        start_apiserver
+        local a b a_uid
+        b=$NS
+        # b keeps its records for the operator's hour; a sets 3 s of its own
+        task keep '["sh", "-c", "echo kept > kept.txt; echo kept"]' "  ttlSecondsAfterFinished: 0
+  artifacts: [{name: out, path: $DIR/kept.txt}]"
+        wait_for "b's task deleted by its TTL" 60 gone "$b" executiontasks.mbox.dev keep
+        a=mbox-$(new_project "  policy: {lifecycle: {taskOutputRetention: 3s}}")
+        box_in "$a"
+        task brief '["sh", "-c", "echo brief > brief.txt; echo brief"]' "  ttlSecondsAfterFinished: 0
+  artifacts: [{name: out, path: $DIR/brief.txt}]"
+        has_output() { kubectl -n "$a" get taskoutput brief >/dev/null 2>&1; }
+        wait_for "a's output stored" 60 has_output
+        a_uid=$(kubectl -n "$a" get taskoutput brief -o jsonpath='{.status.taskUID}')
+        output_gone() { ! has_output; }
+        artifacts_gone() { [ -z "$(kubectl -n "$a" get artifacts -o name)" ]; }
+        wait_timed "a's output pruned after its 3s" 120 output_gone
+        wait_for "a's artifact pruned" 60 artifacts_gone
+        gone "$a" executiontasks.mbox.dev brief || fail "a's task was not deleted by its TTL"
+        assert_contains "$(kubectl -n "$a" get taskoutput brief 2>&1)" "NotFound" "a's output record"
+        assert_eq 0 "$(psql_ -Atc "select count(*) from task_output_chunks where task_uid = '$a_uid'")" "a's stored chunks"
+        # b's finished before a's: the passes that pruned a's looked at b's too, and kept them
+        assert_eq kept "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$b/taskoutputs/keep/log")" \
+                "b's output after its task was deleted"
+        assert_eq keep-out "$(kubectl -n "$b" get artifacts -o jsonpath='{.items[*].metadata.name}')" "b's artifact"
+        metric_above "$PORT" mbox_operator_task_records_pruned_total 'record="output"' 0 || fail "no pruned output counted"
+        metric_above "$PORT" mbox_operator_task_records_pruned_total 'record="artifact"' 0 || fail "no pruned artifact counted"
+        grep -q 'task records: pruned past their retention' "$OPLOG" || fail "the pruning is not logged"
 }
 
 test_task_timeout_cancel_delete_kill_the_process() {
