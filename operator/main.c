@@ -15,6 +15,7 @@
 
 #include "duration.h"
 #include "health.h"
+#include "kube/leader.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -82,13 +83,7 @@ static void usage(FILE *f) {
               "\n"
               "Leader election (a coordination.k8s.io/v1 Lease; standby replicas wait for it):\n"
               "      --leader-elect[=BOOL]      take the Lease before doing any work (default false)\n"
-              "      --leader-election-namespace=NS  the Lease's namespace (default mbox-system)\n"
-              "      --leader-election-id=NAME  the Lease's name (default mbox-operator)\n"
-              "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"
-              "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"
-              "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default "
-              "10s)\n"
-              "      --retry-period=DURATION    between renewals and attempts (default 2s)\n"
+              LEADER_FLAGS_HELP("mbox-operator")
               "\n"
               "Observability:\n"
               "      --health-address=ADDR      serve /healthz, /livez, /readyz and /metrics (default "
@@ -100,16 +95,6 @@ static void usage(FILE *f) {
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
               "  -h, --help                     this help\n",
                 f);
-}
-
-static int parse_bool(const char *s, bool *ret) {
-        if (!s || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
-                *ret = true;
-        else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
-                *ret = false;
-        else
-                return -EINVAL;
-        return 0;
 }
 
 static int parse_ms(const char *flag, const char *s, long *ret) {
@@ -176,12 +161,7 @@ enum {
         OPT_OUTPUT_RETENTION,
         OPT_INTERNAL,
         OPT_LE,
-        OPT_LE_NS,
-        OPT_LE_ID,
-        OPT_LE_IDENTITY,
-        OPT_LEASE,
-        OPT_RENEW,
-        OPT_RETRY,
+        OPT_LE_LAST = OPT_LE + LEADER_FLAG__MAX - 1,
         OPT_HEALTH,
         OPT_METRICS,
         OPT_LOG_FORMAT,
@@ -233,13 +213,7 @@ int main(int argc, char **argv) {
                 {"max-task-output", required_argument, NULL, OPT_MAX_OUTPUT},
                 {"task-output-retention", required_argument, NULL, OPT_OUTPUT_RETENTION},
                 {"internal-cidrs", required_argument, NULL, OPT_INTERNAL},
-                {"leader-elect", optional_argument, NULL, OPT_LE},
-                {"leader-election-namespace", required_argument, NULL, OPT_LE_NS},
-                {"leader-election-id", required_argument, NULL, OPT_LE_ID},
-                {"leader-election-identity", required_argument, NULL, OPT_LE_IDENTITY},
-                {"lease-duration", required_argument, NULL, OPT_LEASE},
-                {"renew-deadline", required_argument, NULL, OPT_RENEW},
-                {"retry-period", required_argument, NULL, OPT_RETRY},
+                LEADER_FLAG_OPTIONS(OPT_LE),
                 {"health-address", required_argument, NULL, OPT_HEALTH},
                 {"metrics-address", required_argument, NULL, OPT_METRICS},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -321,30 +295,24 @@ int main(int argc, char **argv) {
                         r = check_cidrs(optarg);
                         o.internal_cidrs = optarg;
                         break;
-                case OPT_LE:
-                        if ((r = parse_bool(optarg, &o.leader_elect)) < 0)
-                                fprintf(stderr,
-                                        "mbox-operator: --leader-elect: expected true or false, got '%s'\n",
-                                        optarg);
+                case OPT_LE ... OPT_LE_LAST: {
+                        struct merr e = MERR_INIT;
+                        struct leader_options lo = {.namespace = o.leader_namespace,
+                                .name = o.leader_name,
+                                .identity = o.leader_identity,
+                                .lease_duration_ms = o.lease_duration_ms,
+                                .renew_deadline_ms = o.renew_deadline_ms,
+                                .retry_period_ms = o.retry_period_ms};
+                        if ((r = leader_parse_flag(c - OPT_LE, optarg, &o.leader_elect, &lo, &e)) < 0)
+                                fprintf(stderr, "mbox-operator: %s\n", merr_msg(&e));
+                        o.leader_namespace = lo.namespace;
+                        o.leader_name = lo.name;
+                        o.leader_identity = lo.identity;
+                        o.lease_duration_ms = lo.lease_duration_ms;
+                        o.renew_deadline_ms = lo.renew_deadline_ms;
+                        o.retry_period_ms = lo.retry_period_ms;
                         break;
-                case OPT_LE_NS:
-                        o.leader_namespace = optarg;
-                        break;
-                case OPT_LE_ID:
-                        o.leader_name = optarg;
-                        break;
-                case OPT_LE_IDENTITY:
-                        o.leader_identity = optarg;
-                        break;
-                case OPT_LEASE:
-                        r = parse_ms("lease-duration", optarg, &o.lease_duration_ms);
-                        break;
-                case OPT_RENEW:
-                        r = parse_ms("renew-deadline", optarg, &o.renew_deadline_ms);
-                        break;
-                case OPT_RETRY:
-                        r = parse_ms("retry-period", optarg, &o.retry_period_ms);
-                        break;
+                }
                 case OPT_HEALTH:
                         health_addr = optarg;
                         break;

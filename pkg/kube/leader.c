@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "duration.h"
 #include "jsonutil.h"
 #include "timestamp.h"
 
@@ -233,16 +235,17 @@ static void *campaign(void *arg) {
                                 break;
                 }
                 atomic_store(&l->leading, false);
+                /* the work stops first: until the Lease is released or expires, no one else leads */
+                if (l->cb.stopped)
+                        l->cb.stopped(l->cb.userdata);
                 if (atomic_load(&l->stop)) {
-                        /* release at once so a standby need not wait for the lease to expire; a fresh
-                         * client, since this one is cancelled */
+                        /* release at once so a standby need not wait for the lease to expire; the
+                         * client's cancel flag is this stop flag, lowered for the release */
                         atomic_store(&l->stop, false);
                         for (int i = 0; i < 3 && try_acquire_or_renew(l, true) < 0; i++)
                                 ;
                         atomic_store(&l->stop, true);
                 }
-                if (l->cb.stopped)
-                        l->cb.stopped(l->cb.userdata);
         }
         return NULL;
 }
@@ -270,4 +273,52 @@ void leader_stop(struct leader *l) {
 
 bool leader_is_leader(struct leader *l) {
         return atomic_load(&l->leading);
+}
+
+void leader_default_identity(char *buf, size_t size) {
+        char host[128] = "";
+
+        if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
+                (void) snprintf(host, sizeof(host), "localhost");
+        (void) snprintf(buf, size, "%s_%ld", host, (long) getpid());
+}
+
+static int parse_ms(const char *flag, const char *arg, long *ret, struct merr *err) {
+        struct merr e = MERR_INIT;
+        int64_t ns = 0;
+
+        if (duration_parse(arg, &ns, &e) < 0 || ns <= 0)
+                return merr_set(err, -EINVAL, "--%s: %s", flag, e.code ? merr_msg(&e) : "must be positive");
+        *ret = (long) (ns / 1000000);
+        return 0;
+}
+
+int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_options *o, struct merr *err) {
+        switch (flag) {
+        case LEADER_FLAG_ELECT:
+                if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
+                        *elect = true;
+                else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
+                        *elect = false;
+                else
+                        return merr_set(err, -EINVAL, "--leader-elect: expected true or false, got '%s'", arg);
+                return 0;
+        case LEADER_FLAG_NAMESPACE:
+                o->namespace = arg;
+                return 0;
+        case LEADER_FLAG_ID:
+                o->name = arg;
+                return 0;
+        case LEADER_FLAG_IDENTITY:
+                o->identity = arg;
+                return 0;
+        case LEADER_FLAG_LEASE:
+                return parse_ms("lease-duration", arg, &o->lease_duration_ms, err);
+        case LEADER_FLAG_RENEW:
+                return parse_ms("renew-deadline", arg, &o->renew_deadline_ms, err);
+        case LEADER_FLAG_RETRY:
+                return parse_ms("retry-period", arg, &o->retry_period_ms, err);
+        default:
+                return merr_set(err, -EINVAL, "not a leader-election flag");
+        }
 }

@@ -40,6 +40,46 @@ struct leader *leader_free(struct leader *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct leader *, leader_free);
 
 int leader_start(struct leader *l, struct merr *err);
-/* Stops campaigning; a leader releases the Lease and calls stopped(). */
+/* Stops campaigning; a leader calls stopped(), then releases the Lease (so no one else leads before the
+ * work has stopped). */
 void leader_stop(struct leader *l);
 bool leader_is_leader(struct leader *l);
+
+/* The conventional identity of this candidate: <hostname>_<pid> (a pod's hostname is its name). */
+void leader_default_identity(char *buf, size_t size);
+
+/*
+ * The leader-election flags mbox's programs share, with the same names and meanings everywhere:
+ * --leader-elect[=BOOL], --leader-election-namespace, --leader-election-id, --leader-election-identity,
+ * --lease-duration, --renew-deadline, --retry-period. LEADER_FLAG_OPTIONS(base) are their getopt_long(3)
+ * entries, with the values base + enum leader_flag; leader_parse_flag() applies the one getopt returned
+ * (its value minus base) to *elect and *o (o's strings borrow arg). -EINVAL with a message naming the
+ * flag for a bad value. LEADER_FLAGS_HELP(ID) is their --help text after the --leader-elect line.
+ */
+enum leader_flag {
+        LEADER_FLAG_ELECT,
+        LEADER_FLAG_NAMESPACE,
+        LEADER_FLAG_ID,
+        LEADER_FLAG_IDENTITY,
+        LEADER_FLAG_LEASE,
+        LEADER_FLAG_RENEW,
+        LEADER_FLAG_RETRY,
+        LEADER_FLAG__MAX,
+};
+#define LEADER_FLAG_OPTIONS(base)                                                                \
+        {"leader-elect", optional_argument, NULL, (base) + LEADER_FLAG_ELECT},                   \
+        {"leader-election-namespace", required_argument, NULL, (base) + LEADER_FLAG_NAMESPACE},  \
+        {"leader-election-id", required_argument, NULL, (base) + LEADER_FLAG_ID},                \
+        {"leader-election-identity", required_argument, NULL, (base) + LEADER_FLAG_IDENTITY},    \
+        {"lease-duration", required_argument, NULL, (base) + LEADER_FLAG_LEASE},                 \
+        {"renew-deadline", required_argument, NULL, (base) + LEADER_FLAG_RENEW},                 \
+        {"retry-period", required_argument, NULL, (base) + LEADER_FLAG_RETRY}
+#define LEADER_FLAGS_HELP(ID)                                                                           \
+        "      --leader-election-namespace=NS  the Lease's namespace (default mbox-system)\n"           \
+        "      --leader-election-id=NAME  the Lease's name (default " ID ")\n"                          \
+        "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"                \
+        "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"       \
+        "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default "  \
+        "10s)\n"                                                                                        \
+        "      --retry-period=DURATION    between renewals and attempts (default 2s)\n"
+int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_options *o, struct merr *err);

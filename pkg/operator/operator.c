@@ -798,11 +798,9 @@ int operator_run(struct mbox_operator *op, struct merr *err) {
         if (op->opt.leader_elect) {
                 struct kube_config *cfg = NULL;
                 char identity[256];
-                if (!op->opt.leader_identity) {
-                        char host[128] = "mbox-operator";
-                        gethostname(host, sizeof(host) - 1);
-                        snprintf(identity, sizeof(identity), "%s_%ld", host, (long) getpid());
-                } else
+                if (!op->opt.leader_identity)
+                        leader_default_identity(identity, sizeof(identity));
+                else
                         snprintf(identity, sizeof(identity), "%s", op->opt.leader_identity);
                 rc = load_config(op, &cfg, err);
                 if (rc < 0)
