@@ -76,6 +76,11 @@ static void usage(FILE *f) {
               "                                 records pass this size, e.g. 4Mi (default 4Mi); the rest\n"
               "                                 follows with continue\n"
               "\n"
+              "Leader election (a coordination.k8s.io/v1 Lease; every replica serves, one mirrors):\n"
+              "      --leader-elect[=BOOL]      mirror the history only while holding the Lease; needed\n"
+              "                                 when replicas share a database (default false)\n"
+              LEADER_FLAGS_HELP("mbox-apiserver")
+              "\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
               "  -h, --help                     this help\n",
@@ -140,7 +145,9 @@ enum {
         OPT_REQUEST_TIMEOUT,
         OPT_MAX_LIST_BYTES,
         OPT_LOG_FORMAT,
-        OPT_LOG_LEVEL
+        OPT_LOG_LEVEL,
+        OPT_LE,
+        OPT_LE_LAST = OPT_LE + LEADER_FLAG__MAX - 1,
 };
 
 int main(int argc, char **argv) {
@@ -165,6 +172,7 @@ int main(int argc, char **argv) {
                 {"max-list-bytes", required_argument, NULL, OPT_MAX_LIST_BYTES},
                 {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
                 {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+                LEADER_FLAG_OPTIONS(OPT_LE),
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -282,6 +290,14 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                         break;
+                case OPT_LE ... OPT_LE_LAST: {
+                        struct merr e = MERR_INIT;
+                        if (leader_parse_flag(c - OPT_LE, optarg, &o.leader_elect, &o.leader, &e) < 0) {
+                                fprintf(stderr, "mbox-apiserver: %s\n", merr_msg(&e));
+                                return 2;
+                        }
+                        break;
+                }
                 case 'h':
                         usage(stdout);
                         return 0;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "kube/leader.h"
 #include "macro.h"
 #include "merr.h"
 
@@ -28,6 +29,10 @@ struct apiserver_options {
         unsigned max_long_running, max_long_running_per_user; /* defaults 160 and 64 */
         long request_timeout_ms; /* a request's database statement is cancelled after this (0: 60 s) */
         size_t max_list_bytes;   /* a page of a list ends once its records pass this (0: 4 MiB) */
+        /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
+         * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
+        bool leader_elect;
+        struct leader_options leader;
 };
 
 #define API_MAX_INFLIGHT              64

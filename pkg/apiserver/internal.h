@@ -41,6 +41,7 @@ struct apiserver {
         struct metric *m_requests, *m_latency, *m_in_flight, *m_rejected, *m_connections, *m_evicted,
                 *m_db_connections, *m_db_max, *m_db_waits, *m_db_busy;
         pthread_mutex_t scrape_lock; /* one scrape at a time sets the counters it reads */
+        char identity[256]; /* of this replica in leader election, unless opt.leader names one */
 };
 
 /* The caller, from the front-proxy headers. */
@@ -129,8 +130,16 @@ void api_objecthistories(struct httpd_request *req, struct apiserver *s, const c
 
 /* The history mirror (mirror.c): watches the mbox kinds and stores every state in object_history. */
 struct api_mirror;
+/* With opt.leader_elect the mirror runs while this replica holds the Lease, else from start to stop. */
 int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err);
 void api_mirror_stop(struct api_mirror *m);
+/* What the mirror has done, for metrics; any thread. m NULL (no database): all zero. */
+struct api_mirror_stats {
+        bool leading;     /* this replica mirrors now (always, without leader election) */
+        uint64_t gaps;    /* states the database refused: logged with their object, not stored */
+        uint64_t relists; /* lists after a resume point expired (410 Gone) */
+};
+struct api_mirror_stats api_mirror_stats(struct api_mirror *m);
 /* Stores states, len bytes of lines in COPY's text format (api_version, kind, namespace, name, uid,
  * resource_version, event, phase, changed_at, object; event SYNC for a listed state), inside the caller's
  * transaction, each state at most once. maybe_stored: some may be stored already (go the careful way at

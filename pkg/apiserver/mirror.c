@@ -14,9 +14,15 @@
  * writer keeps its batch and retries (0.8 s to 4 s), and the watchers wait once the queue is full; the
  * watch resumes where it stopped, so nothing is lost. A state the database refuses for its data
  * (store_error()'s -EBADMSG) would be refused again on every retry: the writer halves the batch until that
- * state is alone, then logs and drops it.
+ * state is alone, then drops it as a gap in the history, counted and logged with its object.
+ *
+ * Replicas share the database: with leader election only the holder of the Lease runs the threads, and it
+ * stops them (joined) when it stops leading, before the Lease is released or can expire. A relist's
+ * DELETED rows are version-aware besides: an object whose newest stored state is newer than the list was
+ * stored after it (by a replica still writing), not deleted before it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +77,10 @@ struct watcher {
 
 struct api_mirror {
         struct apiserver *s;
+        struct leader *leader; /* NULL without leader election: the threads run from start to stop */
+        atomic_bool leading;
+        atomic_uint_fast64_t gaps, relists;
+        /* the threads, while this replica mirrors */
         pthread_t pruner;
         bool pruner_running;
         struct watcher args[N_RESOURCES];
@@ -400,6 +410,7 @@ static void *watcher(void *arg) {
                                 .timeout_seconds = 300 + (long) (random() % 300)};
                         k = kube_watch(c, &kr, &wo, on_event, &ws, &err);
                         if (ws.expired || k == -ENODATA) {
+                                atomic_fetch_add(&m->relists, 1);
                                 log_info("history: resume point expired, relisting", "resource", r->resource,
                                         "resourceVersion", rv ? rv : "");
                                 need_list = true;
@@ -446,6 +457,10 @@ static const char *const DEDUPE[] = {
 };
 
 /* After a relist: what the history has alive of this kind and the list had not is gone. */
+/* An object whose newest stored state is newer than the list ($3) is left alone: it was stored after the
+ * list (a replica that had not yet stopped, or an older leader's last batch), so its absence from the list
+ * says nothing of a deletion. Kubernetes resourceVersions are etcd revisions, numbers; were either not a
+ * number, the list decides alone. */
 static const char INSERT_GONE[] =
         "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, "
         "phase, changed_at, object) "
@@ -453,6 +468,8 @@ static const char INSERT_GONE[] =
         "FROM (SELECT DISTINCT ON (uid) * FROM object_history WHERE api_version = $1 AND kind = $2 "
         "ORDER BY uid, id DESC) l "
         "WHERE l.event <> 'DELETED' AND l.uid::text NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
+        "AND NOT (l.resource_version ~ '^[0-9]{1,30}$' AND $3 ~ '^[0-9]{1,30}$' "
+        "AND l.resource_version::numeric > $3::numeric) "
         "ON CONFLICT (uid, resource_version) DO NOTHING";
 
 static const char SAVE_RV[] =
@@ -567,24 +584,30 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
         return r;
 }
 
-/* Logs the one queued item the database refuses, which is then dropped: kept, it would be refused again
- * and again, and nothing after it would be stored. A row's first fields are its apiVersion, kind,
- * namespace and name. */
-static void log_refused(const struct item *it, const struct merr *err) {
-        char what[512] = "";
-        if (it->type == ITEM_ROW && it->data) {
-                size_t n = 0;
-                int fields = 1;
-                for (const char *p = it->data; *p && *p != '\n' && n < sizeof(what) - 1; p++) {
-                        if (*p == '\t' && ++fields > 4)
-                                break;
-                        what[n++] = *p == '\t' ? ' ' : *p;
-                }
-                what[n] = '\0';
-        } else
-                snprintf(what, sizeof(what), "the end of a relist of %s", resources[it->res].resource);
-        log_error("history: the database refuses a state; it is not stored", "state", what, "resourceVersion",
-                it->rv ? it->rv : "", "error", merr_msg(err));
+/* A gap in the history: the one queued item the database refuses, dropped (kept, it would be refused again
+ * and again, and nothing after it would be stored), counted and logged with its object. A row's first
+ * fields are its apiVersion, kind, namespace, name, uid and resourceVersion (HISTORY_COLUMNS). */
+static void record_gap(struct api_mirror *m, const struct item *it, const struct merr *err) {
+        char f[6][256] = {""};
+        size_t i = 0, n = 0;
+
+        atomic_fetch_add(&m->gaps, 1);
+        if (it->type != ITEM_ROW || !it->data) {
+                log_error("history: gap: the database refuses the end of a relist; no deletion is recorded",
+                        "resource", resources[it->res].resource, "group", resources[it->res].group,
+                        "resourceVersion", it->rv ? it->rv : "", "error", merr_msg(err));
+                return;
+        }
+        for (const char *p = it->data; *p && *p != '\n' && i < ARRAY_SIZE(f); p++) {
+                if (*p == '\t') {
+                        f[i++][n] = '\0';
+                        n = 0;
+                } else if (n < sizeof(f[0]) - 1)
+                        f[i][n++] = *p;
+        }
+        log_error("history: gap: the database refuses a state, which is not stored", "apiVersion", f[0], "kind",
+                f[1], "namespace", f[2], "name", f[3], "uid", f[4], "resourceVersion", f[5], "error",
+                merr_msg(err));
 }
 
 static void *writer(void *arg) {
@@ -618,7 +641,7 @@ static void *writer(void *arg) {
                         continue;
                 }
                 if (r == -EBADMSG)
-                        log_refused(first, &err);
+                        record_gap(m, first, &err);
                 else if (r < 0) {
                         if (atomic_load(&m->stop))
                                 break;
@@ -696,41 +719,9 @@ static void *pruner(void *arg) {
         return NULL;
 }
 
-int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err) {
-        struct api_mirror *m = calloc(1, sizeof(*m));
-        if (!m)
-                return merr_set(err, -ENOMEM, "allocating the history mirror");
-        m->s = s;
-        pthread_mutex_init(&m->lock, NULL);
-        pthread_cond_init(&m->cond, NULL);
-        int k = pthread_create(&m->writer, NULL, writer, m);
-        if (k != 0) {
-                api_mirror_stop(m);
-                return merr_set(err, -k, "starting the history writer");
-        }
-        m->writer_running = true;
-        if (s->opt.history_retention_ms > 0) {
-                if ((k = pthread_create(&m->pruner, NULL, pruner, m)) != 0) {
-                        api_mirror_stop(m);
-                        return merr_set(err, -k, "starting the history pruner");
-                }
-                m->pruner_running = true;
-        }
-        for (size_t i = 0; i < N_RESOURCES; i++) {
-                m->args[i] = (struct watcher){.m = m, .res = i};
-                if ((k = pthread_create(&m->watchers[i], NULL, watcher, &m->args[i])) != 0) {
-                        api_mirror_stop(m);
-                        return merr_set(err, -k, "starting the history watchers");
-                }
-                m->n_watchers++;
-        }
-        *ret = m;
-        return 0;
-}
-
-void api_mirror_stop(struct api_mirror *m) {
-        if (!m)
-                return;
+/* Stops the threads and waits for them; what they had queued and not stored is dropped, and the next
+ * writer (this replica or another) watches again from the stored resume points. */
+static void halt(struct api_mirror *m) {
         pthread_mutex_lock(&m->lock);
         atomic_store(&m->stop, true);
         pthread_cond_broadcast(&m->cond);
@@ -741,12 +732,119 @@ void api_mirror_stop(struct api_mirror *m) {
                 pthread_join(m->writer, NULL);
         if (m->pruner_running)
                 pthread_join(m->pruner, NULL);
+        m->n_watchers = 0;
+        m->writer_running = m->pruner_running = false;
         while (m->head) {
                 struct item *it = m->head;
                 m->head = it->next;
                 item_free(it);
         }
+        m->tail = NULL;
+        m->n = 0;
+}
+
+static int run(struct api_mirror *m, struct merr *err) {
+        int k;
+
+        atomic_store(&m->stop, false);
+        if ((k = pthread_create(&m->writer, NULL, writer, m)) != 0) {
+                halt(m);
+                return merr_set(err, -k, "starting the history writer");
+        }
+        m->writer_running = true;
+        if (m->s->opt.history_retention_ms > 0) {
+                if ((k = pthread_create(&m->pruner, NULL, pruner, m)) != 0) {
+                        halt(m);
+                        return merr_set(err, -k, "starting the history pruner");
+                }
+                m->pruner_running = true;
+        }
+        for (size_t i = 0; i < N_RESOURCES; i++) {
+                m->args[i] = (struct watcher){.m = m, .res = i};
+                if ((k = pthread_create(&m->watchers[i], NULL, watcher, &m->args[i])) != 0) {
+                        halt(m);
+                        return merr_set(err, -k, "starting the history watchers");
+                }
+                m->n_watchers++;
+        }
+        return 0;
+}
+
+/* Leader election's callbacks, on its thread; stopped() returns once the threads are gone. */
+static void lease_started(void *userdata) {
+        struct api_mirror *m = userdata;
+        struct merr err = MERR_INIT;
+
+        if (run(m, &err) < 0) {
+                log_error("history: leading, but cannot mirror", "lease", m->s->opt.leader.name, "error",
+                        merr_msg(&err));
+                return;
+        }
+        atomic_store(&m->leading, true);
+        log_info("history: leading, mirroring", "lease", m->s->opt.leader.name, "identity",
+                m->s->opt.leader.identity);
+}
+
+static void lease_stopped(void *userdata) {
+        struct api_mirror *m = userdata;
+
+        halt(m);
+        if (atomic_exchange(&m->leading, false))
+                log_info("history: no longer leading, stopped mirroring", "lease", m->s->opt.leader.name);
+}
+
+int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err) {
+        struct api_mirror *m = calloc(1, sizeof(*m));
+        int k;
+
+        if (!m)
+                return merr_set(err, -ENOMEM, "allocating the history mirror");
+        m->s = s;
+        pthread_mutex_init(&m->lock, NULL);
+        pthread_cond_init(&m->cond, NULL);
+        if (!s->opt.leader_elect) {
+                if ((k = run(m, err)) < 0) {
+                        api_mirror_stop(m);
+                        return k;
+                }
+                atomic_store(&m->leading, true);
+                *ret = m;
+                return 0;
+        }
+        struct kube_config *cfg = NULL;
+        struct leader_callbacks cb = {lease_started, lease_stopped, m};
+        k = s->opt.kubeconfig ? kube_config_load(s->opt.kubeconfig, s->opt.context, &cfg, err)
+                              : kube_config_default(s->opt.context, &cfg, err);
+        if (k >= 0)
+                k = leader_new(cfg, &s->opt.leader, &cb, &m->leader, err);
+        if (k >= 0)
+                k = leader_start(m->leader, err);
+        if (k < 0) {
+                api_mirror_stop(m);
+                return merr_wrap(err, k, "history mirror: leader election");
+        }
+        log_info("history: waiting for the Lease to mirror", "lease", s->opt.leader.name, "namespace",
+                s->opt.leader.namespace, "identity", s->opt.leader.identity);
+        *ret = m;
+        return 0;
+}
+
+void api_mirror_stop(struct api_mirror *m) {
+        if (!m)
+                return;
+        if (m->leader)
+                m->leader = leader_free(m->leader); /* stopped() halts the threads, then the Lease goes */
+        else
+                halt(m);
         pthread_cond_destroy(&m->cond);
         pthread_mutex_destroy(&m->lock);
         free(m);
+}
+
+struct api_mirror_stats api_mirror_stats(struct api_mirror *m) {
+        if (!m)
+                return (struct api_mirror_stats){0};
+        return (struct api_mirror_stats){.leading = atomic_load(&m->leading),
+                .gaps = atomic_load(&m->gaps),
+                .relists = atomic_load(&m->relists)};
 }

@@ -232,6 +232,14 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
         s->opt = *o;
         if (s->opt.authz_cache_ms <= 0)
                 s->opt.authz_cache_ms = 10000;
+        if (!s->opt.leader.namespace)
+                s->opt.leader.namespace = "mbox-system";
+        if (!s->opt.leader.name)
+                s->opt.leader.name = "mbox-apiserver";
+        if (!s->opt.leader.identity || !*s->opt.leader.identity) {
+                leader_default_identity(s->identity, sizeof(s->identity));
+                s->opt.leader.identity = s->identity;
+        }
         pthread_mutex_init(&s->lock, NULL);
         pthread_mutex_init(&s->scrape_lock, NULL);
         s->authz = strmap_new(free);

@@ -13,6 +13,7 @@
 
 #include "duration.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "timestamp.h"
 
 struct leader {
@@ -29,6 +30,7 @@ struct leader {
         /* what this candidate last saw of the Lease, and when (monotonic ms) */
         char observed_spec[1024];
         long long observed_at;
+        char other_holder[256]; /* the last other holder this candidate deferred to, for the debug log */
 };
 
 static long long mono_ms(void) {
@@ -173,8 +175,16 @@ static int try_acquire_or_renew(struct leader *l, bool release) {
         } else {
                 bool mine = strcmp(holder, l->identity) == 0;
 
-                if (*holder && !mine && l->observed_at + l->lease_ms > mono_ms())
-                        return 0; /* held by another and still valid */
+                if (*holder && !mine && l->observed_at + l->lease_ms > mono_ms()) {
+                        /* held by another and still valid */
+                        if (strcmp(holder, l->other_holder) != 0) {
+                                (void) snprintf(l->other_holder, sizeof(l->other_holder), "%s", holder);
+                                log_debug("leader election: the Lease is held by another, standing by", "lease",
+                                        l->name, "namespace", l->namespace, "holder", holder, "identity",
+                                        l->identity);
+                        }
+                        return 0;
+                }
                 (void) snprintf(buf, sizeof(buf),
                         "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
                         "\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\",\"resourceVersion\":\"%s\"},"
