@@ -14,7 +14,8 @@
 #                  127.0.0.1:PORT; waits until Available (tests use it)
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
 # 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091); mbox-apiserver logs to logs/mbox-apiserver.log and serves
-# HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA.
+# HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA. Both
+# take their Lease in mbox-system (--leader-elect), so a second replica started beside them stands by.
 # The console joins `up` when it exists.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -94,7 +95,8 @@ start_apiserver() {
         echo "Starting mbox-apiserver (log: $API_LOG)"
         setsid "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port="$API_PORT" \
                 --tls-cert-file="$dir/tls.crt" --tls-private-key-file="$dir/tls.key" \
-                --kubeconfig="$STATE/mbox-apiserver.kubeconfig" --database-url="$DATABASE_URL" >>"$API_LOG" 2>&1 </dev/null &
+                --kubeconfig="$STATE/mbox-apiserver.kubeconfig" --database-url="$DATABASE_URL" --leader-elect \
+                >>"$API_LOG" 2>&1 </dev/null &
         echo $! >"$API_PIDFILE"
         for ((i = 0; i < 40; i++)); do
                 curl -fs --cacert "$pki/ca.crt" "https://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break

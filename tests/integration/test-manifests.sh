@@ -319,14 +319,16 @@ test_program_service_accounts_have_what_they_need_and_no_more() {
                 "get pods -n $ns" "create pods --subresource=exec -n $ns" "get pods --subresource=exec -n $ns" \
                 "create pods --subresource=portforward -n $ns" "create tokenreviews.authentication.k8s.io" \
                 "create subjectaccessreviews.authorization.k8s.io" \
-                "get configmaps/extension-apiserver-authentication -n kube-system"; do
+                "get configmaps/extension-apiserver-authentication -n kube-system" \
+                "create leases.coordination.k8s.io -n mbox-system" "update leases.coordination.k8s.io/mbox-apiserver -n mbox-system"; do
                 # shellcheck disable=SC2086
                 assert_eq yes "$(can $a --as=$sa_apiserver)" "apiserver: $a"
         done
         for a in "create sandboxes.mbox.dev -n $ns" "update sandboxes.mbox.dev --subresource=status -n $ns" \
                 "create sandboxclaims.extensions.agents.x-k8s.io -n $ns" "get secrets -n $ns" "get configmaps -n kube-system" \
                 "delete pods -n $ns" "create pods --subresource=exec -n kube-system" \
-                "create pods --subresource=portforward -n default"; do
+                "create pods --subresource=portforward -n default" "update leases.coordination.k8s.io/mbox-operator -n mbox-system" \
+                "create leases.coordination.k8s.io -n $ns"; do
                 # shellcheck disable=SC2086
                 assert_eq no "$(can $a --as=$sa_apiserver)" "apiserver: $a"
         done
