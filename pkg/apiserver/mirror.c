@@ -22,7 +22,6 @@
  * stored after it (by a replica still writing), not deleted before it.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,11 +455,11 @@ static const char *const DEDUPE[] = {
         "DELETE FROM mirror_batch",
 };
 
-/* After a relist: what the history has alive of this kind and the list had not is gone. */
-/* An object whose newest stored state is newer than the list ($3) is left alone: it was stored after the
+/* After a relist: what the history has alive of this kind and the list had not is gone. An object whose newest stored state is newer than the list ($3) is left alone: it was stored after the
  * list (a replica that had not yet stopped, or an older leader's last batch), so its absence from the list
- * says nothing of a deletion. Kubernetes resourceVersions are etcd revisions, numbers; were either not a
- * number, the list decides alone. */
+ * says nothing of a deletion. Kubernetes resourceVersions are etcd revisions, numbers: $5 is the list's
+ * when it is one (else NULL); were either not a number, the list decides alone. The CASE keeps a stored
+ * version that is no number from being cast. */
 static const char INSERT_GONE[] =
         "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, "
         "phase, changed_at, object) "
@@ -468,9 +467,14 @@ static const char INSERT_GONE[] =
         "FROM (SELECT DISTINCT ON (uid) * FROM object_history WHERE api_version = $1 AND kind = $2 "
         "ORDER BY uid, id DESC) l "
         "WHERE l.event <> 'DELETED' AND l.uid::text NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
-        "AND NOT (l.resource_version ~ '^[0-9]{1,30}$' AND $3 ~ '^[0-9]{1,30}$' "
-        "AND l.resource_version::numeric > $3::numeric) "
+        "AND NOT COALESCE(CASE WHEN l.resource_version ~ '^[0-9]{1,30}$' THEN l.resource_version::numeric END "
+        "> $5::numeric, false) "
         "ON CONFLICT (uid, resource_version) DO NOTHING";
+
+static bool is_revision(const char *rv) {
+        size_t n = rv ? strspn(rv, "0123456789") : 0;
+        return n > 0 && n <= 30 && rv[n] == '\0';
+}
 
 static const char SAVE_RV[] =
         "INSERT INTO mirror_state (resource, resource_version) VALUES ($1, $2) ON CONFLICT (resource) DO "
@@ -559,11 +563,12 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
                         char api_version[128];
                         const struct mirror_resource *res = &resources[it->res];
                         snprintf(api_version, sizeof(api_version), "%s/%s", res->group, res->version);
-                        const char *params[] = {api_version, res->kind, it->rv, it->data ? it->data : "[]"};
+                        const char *params[] = {api_version, res->kind, it->rv, it->data ? it->data : "[]",
+                                is_revision(it->rv) ? it->rv : NULL};
                         r = api_history_store(conn, buf_str(&rows), rows.len, maybe_stored, err);
                         buf_reset(&rows);
                         if (r >= 0)
-                                r = exec_params(conn, INSERT_GONE, 4, params, err);
+                                r = exec_params(conn, INSERT_GONE, 5, params, err);
                 }
         }
         if (r >= 0)
