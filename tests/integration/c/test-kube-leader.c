@@ -2,7 +2,9 @@
 /*
  * Leader election between real processes on the real cluster: exactly one of two candidates leads; after
  * kill -9 of the leader the other takes over once the lease runs out; a clean stop hands over at once.
- * Each candidate is a child process that reports "L" (started leading) and "S" (stopped) on a pipe.
+ * Each candidate is a child process that reports "L" (started leading) and "S" (stopped, the Lease still
+ * its own: no one else can lead before its work has stopped) or "s" (stopped, the Lease already gone) on a
+ * pipe.
  * Timings are logged and bounded generously (the suite runs on a loaded 2-core machine); what tells a
  * release from an expiry is the Lease itself, watched from the test.
  */
@@ -34,6 +36,8 @@ struct candidate {
 
 static int report_fd;
 static atomic_bool term;
+static struct kube_client *probe; /* the child's: reads the Lease when it stops */
+static const char *me;
 
 static void on_term(int sig) {
         (void) sig;
@@ -46,8 +50,18 @@ static void started(void *ud) {
 }
 
 static void stopped(void *ud) {
+        _cleanup_json_ json_object *lease = NULL;
+        struct kube_resource r = {.group = "coordination.k8s.io",
+                .version = "v1",
+                .resource = "leases",
+                .namespace = tc_ns,
+                .name = "mbox-test"};
+        const char *holder = NULL;
+
         (void) ud;
-        (void) !write(report_fd, "S", 1);
+        if (kube_get(probe, &r, &lease, NULL) == 0)
+                (void) json_get_string(lease, "spec.holderIdentity", JSON_OPTIONAL, &holder, NULL);
+        (void) !write(report_fd, holder && strcmp(holder, me) == 0 ? "S" : "s", 1);
 }
 
 static struct candidate spawn(const char *identity) {
@@ -71,6 +85,8 @@ static struct candidate spawn(const char *identity) {
 
                 close(p[0]);
                 report_fd = p[1];
+                me = identity;
+                probe = tc_client();
                 signal(SIGTERM, on_term);
                 if (kube_config_load(kc, NULL, &cfg, NULL) < 0 || leader_new(cfg, &o, &cb, &l, NULL) < 0 ||
                         leader_start(l, NULL) < 0)
@@ -214,6 +230,7 @@ START_TEST(test_clean_stop_releases_at_once) {
         ck_assert_int_eq(pthread_create(&t, NULL, watch_lease, &w), 0);
         t0 = now_s();
         kill(a.pid, SIGTERM);
+        /* stopped while the Lease was still its own, released after */
         ck_assert_int_eq(next_report(&a, 30000), 'S');
         ck_assert_int_eq(next_report(&b, 30000), 'L');
         took = now_s() - t0;
