@@ -206,6 +206,14 @@ running_is() {
 # APIService that routes runtime.mbox.dev to it; sets APIPORT, APIPID and APILOG.
 # start_apiserver [DATABASE-URL [FLAG...]]: the local database by default; flags go to mbox-apiserver.
 start_apiserver() {
+        run_apiserver "$@"
+        printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
+        bash "$root/hack/mbox.sh" register "$APIPORT" || fail "APIService not Available: $(tail -5 "$APILOG")"
+}
+
+# run_apiserver [DATABASE-URL [FLAG...]]: start_apiserver without the APIService (another replica); sets
+# APIPORT, APIPID and APILOG.
+run_apiserver() {
         local dir kc log db=${1:-postgresql://postgres@127.0.0.1:$PG_PORT/mbox}
         shift $(($# > 0 ? 1 : 0))
         install_operator_rbac # mbox-system and its accounts, when this test is the first to need them
@@ -221,8 +229,27 @@ start_apiserver() {
         APIPID=$!
         wait_for "mbox-apiserver to listen" 20 grep -q 'port=' "$log"
         APIPORT=$(sed -nE 's/.*msg="serving runtime.mbox.dev" .*port=([0-9]+).*/\1/p' "$log" | head -n 1)
-        printf 'object apiservice/v1alpha1.runtime.mbox.dev\nobject service/mbox-apiserver -n mbox-system\n' >>"$_cleanup_file"
-        bash "$root/hack/mbox.sh" register "$APIPORT" || fail "APIService not Available: $(tail -5 "$log")"
+}
+
+# psql_ ARGS...: psql on the stack's database mbox, as postgres
+psql_() { "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox "$@"; }
+
+# compact_etcd: kube-apiserver stopped (kill -9), etcd compacted past every revision it served (a key outside
+# /registry is written first, so the compaction passes whatever anyone has seen, bookmarks included), then
+# kube-apiserver started again: a watch from any resourceVersion from before gets 410 Gone, from etcd as
+# from the cache of a kube-apiserver that never saw those events.
+compact_etcd() {
+        local p rev i etcd="http://127.0.0.1:${MBOX_ETCD_PORT:-2379}"
+        p=$(cat "$MBOX_STATE_DIR/pids/kube-apiserver.pid")
+        kill -9 "$p"
+        _exited() { ! kill -0 "$p"; }
+        wait_for "kube-apiserver to exit" 30 _exited
+        rev=$(curl -fsS -X POST "$etcd/v3/kv/put" -d "{\"key\":\"$(printf mbox-test/compaction | base64 -w0)\",\"value\":\"eA==\"}" |
+                jq -r .header.revision) || fail "cannot write to etcd"
+        curl -fsS -X POST "$etcd/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null ||
+                fail "cannot compact etcd"
+        for i in 1 2 3 4 5; do bash "$root/hack/cluster.sh" up >/dev/null 2>&1 && break; sleep 2; done
+        kubectl get --raw /readyz >/dev/null || fail "kube-apiserver did not come back"
 }
 
 setup_operator() {
