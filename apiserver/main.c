@@ -78,9 +78,10 @@ static void usage(FILE *f) {
               "\n"
               "Leader election (a coordination.k8s.io/v1 Lease; every replica serves, one mirrors):\n"
               "      --leader-elect[=BOOL]      mirror the history only while holding the Lease; needed\n"
-              "                                 when replicas share a database (default false)\n"
-              LEADER_FLAGS_HELP("mbox-apiserver")
-              "\n"
+              "                                 when replicas share a database (default false)\n",
+                f);
+        fputs(LEADER_FLAGS_HELP("mbox-apiserver"), f);
+        fputs("\n"
               "      --log-format=text|json     (default text)\n"
               "      --log-level=LEVEL          debug, info, warn or error (default info)\n"
               "  -h, --help                     this help\n",

@@ -82,9 +82,10 @@ static void usage(FILE *f) {
               "                                 with link-local and loopback, are always blocked)\n"
               "\n"
               "Leader election (a coordination.k8s.io/v1 Lease; standby replicas wait for it):\n"
-              "      --leader-elect[=BOOL]      take the Lease before doing any work (default false)\n"
-              LEADER_FLAGS_HELP("mbox-operator")
-              "\n"
+              "      --leader-elect[=BOOL]      take the Lease before doing any work (default false)\n",
+                f);
+        fputs(LEADER_FLAGS_HELP("mbox-operator"), f);
+        fputs("\n"
               "Observability:\n"
               "      --health-address=ADDR      serve /healthz, /livez, /readyz and /metrics (default "
               ":8081;\n"

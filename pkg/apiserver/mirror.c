@@ -467,7 +467,8 @@ static const char INSERT_GONE[] =
         "FROM (SELECT DISTINCT ON (uid) * FROM object_history WHERE api_version = $1 AND kind = $2 "
         "ORDER BY uid, id DESC) l "
         "WHERE l.event <> 'DELETED' AND l.uid::text NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
-        "AND NOT COALESCE(CASE WHEN l.resource_version ~ '^[0-9]{1,30}$' THEN l.resource_version::numeric END "
+        "AND NOT COALESCE(CASE WHEN l.resource_version ~ '^[0-9]{1,30}$' THEN l.resource_version::numeric "
+        "END "
         "> $5::numeric, false) "
         "ON CONFLICT (uid, resource_version) DO NOTHING";
 
@@ -610,8 +611,8 @@ static void record_gap(struct api_mirror *m, const struct item *it, const struct
                 } else if (n < sizeof(f[0]) - 1)
                         f[i][n++] = *p;
         }
-        log_error("history: gap: the database refuses a state, which is not stored", "apiVersion", f[0], "kind",
-                f[1], "namespace", f[2], "name", f[3], "uid", f[4], "resourceVersion", f[5], "error",
+        log_error("history: gap: the database refuses a state, which is not stored", "apiVersion", f[0],
+                "kind", f[1], "namespace", f[2], "name", f[3], "uid", f[4], "resourceVersion", f[5], "error",
                 merr_msg(err));
 }
 

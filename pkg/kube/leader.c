@@ -179,9 +179,9 @@ static int try_acquire_or_renew(struct leader *l, bool release) {
                         /* held by another and still valid */
                         if (strcmp(holder, l->other_holder) != 0) {
                                 (void) snprintf(l->other_holder, sizeof(l->other_holder), "%s", holder);
-                                log_debug("leader election: the Lease is held by another, standing by", "lease",
-                                        l->name, "namespace", l->namespace, "holder", holder, "identity",
-                                        l->identity);
+                                log_debug("leader election: the Lease is held by another, standing by",
+                                        "lease", l->name, "namespace", l->namespace, "holder", holder,
+                                        "identity", l->identity);
                         }
                         return 0;
                 }
@@ -311,7 +311,8 @@ int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_opti
                 else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
                         *elect = false;
                 else
-                        return merr_set(err, -EINVAL, "--leader-elect: expected true or false, got '%s'", arg);
+                        return merr_set(
+                                err, -EINVAL, "--leader-elect: expected true or false, got '%s'", arg);
                 return 0;
         case LEADER_FLAG_NAMESPACE:
                 o->namespace = arg;

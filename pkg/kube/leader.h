@@ -66,20 +66,23 @@ enum leader_flag {
         LEADER_FLAG_RETRY,
         LEADER_FLAG__MAX,
 };
-#define LEADER_FLAG_OPTIONS(base)                                                                \
-        {"leader-elect", optional_argument, NULL, (base) + LEADER_FLAG_ELECT},                   \
-        {"leader-election-namespace", required_argument, NULL, (base) + LEADER_FLAG_NAMESPACE},  \
-        {"leader-election-id", required_argument, NULL, (base) + LEADER_FLAG_ID},                \
-        {"leader-election-identity", required_argument, NULL, (base) + LEADER_FLAG_IDENTITY},    \
-        {"lease-duration", required_argument, NULL, (base) + LEADER_FLAG_LEASE},                 \
-        {"renew-deadline", required_argument, NULL, (base) + LEADER_FLAG_RENEW},                 \
+/* one getopt entry a line */
+/* clang-format off */
+#define LEADER_FLAG_OPTIONS(base)                                                               \
+        {"leader-elect", optional_argument, NULL, (base) + LEADER_FLAG_ELECT},                  \
+        {"leader-election-namespace", required_argument, NULL, (base) + LEADER_FLAG_NAMESPACE}, \
+        {"leader-election-id", required_argument, NULL, (base) + LEADER_FLAG_ID},               \
+        {"leader-election-identity", required_argument, NULL, (base) + LEADER_FLAG_IDENTITY},   \
+        {"lease-duration", required_argument, NULL, (base) + LEADER_FLAG_LEASE},                \
+        {"renew-deadline", required_argument, NULL, (base) + LEADER_FLAG_RENEW},                \
         {"retry-period", required_argument, NULL, (base) + LEADER_FLAG_RETRY}
-#define LEADER_FLAGS_HELP(ID)                                                                           \
-        "      --leader-election-namespace=NS  the Lease's namespace (default mbox-system)\n"           \
-        "      --leader-election-id=NAME  the Lease's name (default " ID ")\n"                          \
-        "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"                \
-        "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"       \
-        "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default "  \
-        "10s)\n"                                                                                        \
+/* clang-format on */
+#define LEADER_FLAGS_HELP(ID)                                                                          \
+        "      --leader-election-namespace=NS  the Lease's namespace (default mbox-system)\n"          \
+        "      --leader-election-id=NAME  the Lease's name (default " ID ")\n"                         \
+        "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"               \
+        "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"      \
+        "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default " \
+        "10s)\n"                                                                                       \
         "      --retry-period=DURATION    between renewals and attempts (default 2s)\n"
 int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_options *o, struct merr *err);
