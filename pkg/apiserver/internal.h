@@ -39,7 +39,8 @@ struct apiserver {
         /* metrics.c */
         struct metrics *metrics;
         struct metric *m_requests, *m_latency, *m_in_flight, *m_rejected, *m_connections, *m_evicted,
-                *m_db_connections, *m_db_max, *m_db_waits, *m_db_busy;
+                *m_db_connections, *m_db_max, *m_db_waits, *m_db_busy, *m_mirror_leading, *m_mirror_queued,
+                *m_mirror_lag, *m_mirror_gaps, *m_mirror_relists;
         pthread_mutex_t scrape_lock; /* one scrape at a time sets the counters it reads */
         char identity[256]; /* of this replica in leader election, unless opt.leader names one */
 };
@@ -138,6 +139,8 @@ struct api_mirror_stats {
         bool leading;     /* this replica mirrors now (always, without leader election) */
         uint64_t gaps;    /* states the database refused: logged with their object, not stored */
         uint64_t relists; /* lists after a resume point expired (410 Gone) */
+        size_t queued;    /* changes seen and not stored yet */
+        long long lag_ms; /* how long the oldest of them has waited (0: none waits) */
 };
 struct api_mirror_stats api_mirror_stats(struct api_mirror *m);
 /* Stores states, len bytes of lines in COPY's text format (api_version, kind, namespace, name, uid,

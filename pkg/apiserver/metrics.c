@@ -2,7 +2,8 @@
 /*
  * mbox-apiserver's metrics (docs/apiserver.md lists them): requests by verb, resource and code, their
  * latency, requests in flight and those refused for it (inflight.c), counted as they happen; connections,
- * the database pool and the history mirror, read when /metrics is scraped. /metrics is served on the secure
+ * the database pool and the history mirror (whether it leads, its queue and lag, gaps, relists), read when
+ * /metrics is scraped. /metrics is served on the secure
  * port to callers allowed to get that non-resource URL, as kube-apiserver serves its own.
  */
 #include <errno.h>
@@ -46,8 +47,20 @@ int api_metrics_new(struct apiserver *s) {
                 "Requests for a database connection that found all in use and waited.", NULL);
         s->m_db_busy = metrics_counter(m, "mbox_apiserver_database_busy_total",
                 "Requests for a database connection that waited in vain (answered 503).", NULL);
+        s->m_mirror_leading = metrics_gauge(m, "mbox_apiserver_mirror_leading",
+                "1 while this replica writes the history (holds the Lease, or runs without election).", NULL);
+        s->m_mirror_queued = metrics_gauge(m, "mbox_apiserver_mirror_queued",
+                "Changes the mirror has seen and not stored yet.", NULL);
+        s->m_mirror_lag = metrics_gauge(m, "mbox_apiserver_mirror_lag_seconds",
+                "How long the oldest change not stored yet has waited (0 when none waits).", NULL);
+        s->m_mirror_gaps = metrics_counter(m, "mbox_apiserver_mirror_gaps_total",
+                "States the database refused: logged with their object, not stored.", NULL);
+        s->m_mirror_relists = metrics_counter(m, "mbox_apiserver_mirror_relists_total",
+                "Lists made because a watch's resume point was gone (410).", NULL);
         if (!s->m_requests || !s->m_latency || !s->m_in_flight || !s->m_rejected || !s->m_connections ||
-                !s->m_evicted || !s->m_db_connections || !s->m_db_max || !s->m_db_waits || !s->m_db_busy)
+                !s->m_evicted || !s->m_db_connections || !s->m_db_max || !s->m_db_waits || !s->m_db_busy ||
+                !s->m_mirror_leading || !s->m_mirror_queued || !s->m_mirror_lag || !s->m_mirror_gaps ||
+                !s->m_mirror_relists)
                 return -ENOMEM;
         /* the kinds in flight render from the start */
         metric_add(s->m_in_flight, (const char *const[]){"short"}, 0);
@@ -80,6 +93,12 @@ static void refresh(struct apiserver *s) {
                 counter_to(s->m_db_waits, (double) ss.waits);
                 counter_to(s->m_db_busy, (double) ss.busy);
         }
+        struct api_mirror_stats ms = api_mirror_stats(s->mirror);
+        metric_set(s->m_mirror_leading, NULL, ms.leading ? 1 : 0);
+        metric_set(s->m_mirror_queued, NULL, (double) ms.queued);
+        metric_set(s->m_mirror_lag, NULL, (double) ms.lag_ms / 1000.0);
+        counter_to(s->m_mirror_gaps, (double) ms.gaps);
+        counter_to(s->m_mirror_relists, (double) ms.relists);
 }
 
 void api_metrics(struct httpd_request *req, void *userdata) {

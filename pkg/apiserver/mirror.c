@@ -67,6 +67,7 @@ struct item {
         enum item_type type;
         char *rv;
         char *data;
+        long long queued_ms; /* monotonic: when the watcher queued it */
 };
 
 struct watcher {
@@ -124,7 +125,8 @@ static int enqueue(struct api_mirror *m, size_t res, enum item_type type, char *
                 free(data);
                 return -ENOMEM;
         }
-        *it = (struct item){.res = res, .type = type, .rv = rv, .data = data};
+        *it = (struct item){
+                .res = res, .type = type, .rv = rv, .data = data, .queued_ms = timestamp_monotonic_ms()};
         pthread_mutex_lock(&m->lock);
         while (m->n >= QUEUE_MAX && !atomic_load(&m->stop))
                 pthread_cond_wait(&m->cond, &m->lock);
@@ -552,6 +554,9 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
         if (r < 0)
                 return r;
         r = exec_params(conn, "BEGIN", 0, NULL, err);
+        /* a relist's batch compares with the whole history: not bounded by --request-timeout */
+        if (r >= 0)
+                r = exec_params(conn, "SET LOCAL statement_timeout = 0", 0, NULL, err);
         struct item *it = first;
         for (size_t i = 0; r >= 0 && i < n; i++, it = it->next) {
                 if (it->rv)
@@ -850,7 +855,13 @@ void api_mirror_stop(struct api_mirror *m) {
 struct api_mirror_stats api_mirror_stats(struct api_mirror *m) {
         if (!m)
                 return (struct api_mirror_stats){0};
-        return (struct api_mirror_stats){.leading = atomic_load(&m->leading),
+        struct api_mirror_stats st = {.leading = atomic_load(&m->leading),
                 .gaps = atomic_load(&m->gaps),
                 .relists = atomic_load(&m->relists)};
+        pthread_mutex_lock(&m->lock);
+        st.queued = m->n;
+        /* items leave the queue once stored: the head is the oldest change not stored yet */
+        st.lag_ms = m->head ? timestamp_monotonic_ms() - m->head->queued_ms : 0;
+        pthread_mutex_unlock(&m->lock);
+        return st;
 }

@@ -176,6 +176,8 @@ test_metrics_are_served_to_those_allowed_to_read_them() {
         assert_contains "$out" 'mbox_apiserver_request_duration_seconds_bucket{verb="list",resource="objecthistories",le="+Inf"}' "latency"
         assert_contains "$out" 'mbox_apiserver_database_connections_max 32' "the pool's size"
         assert_contains "$out" 'mbox_apiserver_database_connections{state="idle"}' "the pool's use"
+        assert_contains "$out" 'mbox_apiserver_mirror_leading 1' "the mirror writes (no election here)"
+        assert_contains "$out" 'mbox_apiserver_mirror_lag_seconds' "the mirror's lag"
         assert_contains "$out" 'process_resident_memory_bytes' "the process"
         # a user without the right to get /metrics is refused, and why
         out=$(direct /metrics mallory)
