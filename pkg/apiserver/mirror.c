@@ -457,7 +457,8 @@ static const char *const DEDUPE[] = {
         "DELETE FROM mirror_batch",
 };
 
-/* After a relist: what the history has alive of this kind and the list had not is gone. An object whose newest stored state is newer than the list ($3) is left alone: it was stored after the
+/* After a relist: what the history has alive of this kind and the list had not is gone. An object whose
+ * newest stored state is newer than the list ($5) is left alone: it was stored after the
  * list (a replica that had not yet stopped, or an older leader's last batch), so its absence from the list
  * says nothing of a deletion. Kubernetes resourceVersions are etcd revisions, numbers: $5 is the list's
  * when it is one (else NULL); were either not a number, the list decides alone. The CASE keeps a stored
@@ -631,7 +632,9 @@ static void *writer(void *arg) {
                 pthread_mutex_lock(&m->lock);
                 while (!m->head && !atomic_load(&m->stop))
                         pthread_cond_wait(&m->cond, &m->lock);
-                if (!m->head) {
+                /* stopping (shut down, or the Lease lost): what is queued is left to the next writer,
+                 * which watches again from the stored resume points */
+                if (!m->head || atomic_load(&m->stop)) {
                         pthread_mutex_unlock(&m->lock);
                         break;
                 }
@@ -745,6 +748,8 @@ static void halt(struct api_mirror *m) {
                 pthread_join(m->pruner, NULL);
         m->n_watchers = 0;
         m->writer_running = m->pruner_running = false;
+        /* under the lock: api_mirror_stats() reads the queue from the server's threads */
+        pthread_mutex_lock(&m->lock);
         while (m->head) {
                 struct item *it = m->head;
                 m->head = it->next;
@@ -752,6 +757,7 @@ static void halt(struct api_mirror *m) {
         }
         m->tail = NULL;
         m->n = 0;
+        pthread_mutex_unlock(&m->lock);
 }
 
 static int run(struct api_mirror *m, struct merr *err) {

@@ -336,8 +336,9 @@ int apiserver_port(struct apiserver *s) {
 struct apiserver *apiserver_free(struct apiserver *s) {
         if (!s)
                 return NULL;
-        api_mirror_stop(s->mirror);
+        /* requests first: a scrape of /metrics reads the mirror */
         httpd_free(s->httpd);
+        api_mirror_stop(s->mirror);
         kube_pool_free(s->clients);
         store_free(s->store);
         strmap_free(s->authz);

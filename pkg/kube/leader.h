@@ -19,7 +19,7 @@
 struct leader_options {
         const char *namespace;  /* the Lease's namespace */
         const char *name;       /* the Lease's name */
-        const char *identity;   /* this candidate; conventionally <hostname>_<random> */
+        const char *identity;   /* this candidate; conventionally <hostname>_<pid> */
         long lease_duration_ms; /* default 15000 */
         long renew_deadline_ms; /* default 10000 */
         long retry_period_ms;   /* default 2000 */
