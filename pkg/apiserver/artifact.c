@@ -162,6 +162,7 @@ static const struct api_source source = {.resource = "artifacts",
         .select = SELECT,
         .events = EVENTS,
         .rv = "rv",
+        .version = "version",
         .name_col = "name",
         .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM artifacts), "
                   "(SELECT coalesce(max(modified_rv), 0) FROM artifacts), "

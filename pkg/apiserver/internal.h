@@ -42,7 +42,7 @@ struct apiserver {
                 *m_db_connections, *m_db_max, *m_db_waits, *m_db_busy, *m_mirror_leading, *m_mirror_queued,
                 *m_mirror_lag, *m_mirror_gaps, *m_mirror_relists;
         pthread_mutex_t scrape_lock; /* one scrape at a time sets the counters it reads */
-        char identity[256]; /* of this replica in leader election, unless opt.leader names one */
+        char identity[256];          /* of this replica in leader election, unless opt.leader names one */
 };
 
 /* The caller, from the front-proxy headers. */
@@ -176,8 +176,9 @@ struct api_source {
         const char *events;          /* the same columns for every change (watch); the same as select for a
                                       * history, where each record is a change */
         const char *rv;              /* the version column in both */
-        const char *name_col;        /* the column of metadata.name (api_serve()) */
-        const char *newest;          /* SQL: the newest version */
+        const char *version;  /* a record's resourceVersion in select (its newest change), unless a history */
+        const char *name_col; /* the column of metadata.name (api_serve()) */
+        const char *newest;   /* SQL: the newest version */
         const struct api_field *fields;
         const char *labels; /* SQL of the jsonb labels */
         const char *time;   /* the column since/until select on, or NULL */

@@ -130,6 +130,7 @@ static const struct api_source source = {.resource = "taskoutputs",
         .select = SELECT,
         .events = EVENTS,
         .rv = "rv",
+        .version = "version",
         .name_col = "task_name",
         .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM task_outputs), "
                   "(SELECT coalesce(max(modified_rv), 0) FROM task_outputs))",

@@ -130,8 +130,11 @@ static int watch_fetch(struct watch *w, bool *more) {
         snprintf(after, sizeof(after), "%lld", initial ? w->initial_after : w->last);
         r = buf_printf(&inner, "%s%s AND %s > $%d", initial ? w->src->select : w->src->events,
                 buf_str(&w->q.where), w->src->rv, w->q.n + 1);
+        /* records as they were at initial_upto: one changed since is left to its change (MODIFIED,
+         * DELETED), so that versions only grow along the stream */
         if (r >= 0 && initial)
-                r = buf_printf(&inner, " AND %s <= %lld", w->src->rv, w->initial_upto);
+                r = buf_printf(&inner, " AND %s <= %lld AND %s <= %lld", w->src->rv, w->initial_upto,
+                        w->src->version, w->initial_upto);
         if (r >= 0)
                 r = buf_printf(&inner, " ORDER BY %s LIMIT %d", w->src->rv, WATCH_BATCH);
         if (r >= 0)
