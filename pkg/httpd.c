@@ -50,6 +50,7 @@ struct slot {
         struct slot *prev, *next;
         int fd;
         bool listed;
+        bool busy; /* a request is being read or answered: never closed for a newer connection */
 };
 
 struct httpd {
@@ -294,6 +295,20 @@ static const struct route *route_find(const struct httpd *h, const char *path) {
         return best;
 }
 
+/* The connection's slot is busy from the moment a request has been read whole (its handler is called) to
+ * the end of its response. */
+static void slot_busy(struct httpd *h, struct MHD_Connection *conn, bool busy) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct slot *sl = ci ? ci->socket_context : NULL;
+
+        if (!sl)
+                return;
+        pthread_mutex_lock(&h->lock);
+        sl->busy = busy;
+        pthread_mutex_unlock(&h->lock);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
         struct httpd *h = cls;
         size_t n = strlen(uri);
@@ -319,9 +334,8 @@ static void on_completed(
         void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
         struct conn_state *st = *con_cls;
 
-        (void) cls;
-        (void) conn;
         (void) toe;
+        slot_busy(cls, conn, false);
         if (st && st->done)
                 st->done(st->done_ud, st->status);
         if (st)
@@ -367,8 +381,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         pthread_mutex_lock(&h->lock);
         h->n_slots++;
         if (h->max_untrusted) {
-                if (h->n_untrusted >= h->max_untrusted && h->oldest) {
-                        struct slot *old = h->oldest;
+                struct slot *old = h->oldest;
+                while (old && old->busy)
+                        old = old->next;
+                /* the oldest that is not being answered: a request read whole keeps its connection (the
+                 * server's limits of requests bound those), one still being sent does not */
+                if (h->n_untrusted >= h->max_untrusted && old) {
                         slot_unlist(h, old);
                         /* its thread sees the end of the socket and closes the connection */
                         if (old->fd >= 0)
@@ -480,6 +498,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 req.query++;
 
         rt = route_find(h, req.path);
+        slot_busy(h, conn, true); /* read whole: a client that only sends slowly can still be closed */
         if (rt)
                 rt->fn(&req, rt->userdata);
         else
@@ -578,7 +597,7 @@ int httpd_start(struct httpd *h, struct merr *err) {
                 h->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                 h->max_untrusted ? h->untrusted_timeout_s : h->idle_timeout_s, MHD_OPTION_NOTIFY_CONNECTION,
                 on_connection, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTPD_CONNECTION_MEMORY,
-                MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                 MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
         if (!h->daemon) {
                 close(fd);

@@ -49,8 +49,10 @@ struct httpd_options {
         size_t max_body; /* bytes of a request body; 0 means 1 MiB */
         /* Connections that no handler has trusted yet (httpd_request_trust()): with max_untrusted set, at
          * most that many are open, the oldest closed to make room for a new one, and each is closed after
-         * untrusted_timeout_s of silence (0 means 10) instead of idle_timeout_s. Clients that connect and say
-         * nothing, or only what is refused, then cannot take the slots of those that authenticate. */
+         * untrusted_timeout_s of silence (0 means 10) instead of idle_timeout_s. A connection whose request
+         * has been read whole is not closed for a newer one until the response is sent. Clients that
+         * connect and say nothing, send slowly, or only what is refused, then cannot take the slots of those
+         * that authenticate. */
         unsigned max_untrusted; /* 0: every connection is trusted from the start */
         unsigned untrusted_timeout_s;
 };

@@ -191,12 +191,10 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
         }
         if (r == 0) {
                 const char *auth = httpd_request_header(req, "Authorization");
-                if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7]) {
-                        r = token_user(s, req, auth + 7, user);
-                        if (r >= 0)
-                                httpd_request_trust(req);
-                        return r;
-                }
+                /* a client with a token stays untrusted: it holds a slot while it is answered, and
+                 * idle, it may be closed for a newer connection (httpd max_untrusted) */
+                if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
+                        return token_user(s, req, auth + 7, user);
                 httpd_respond_status(req, 401, "Unauthorized",
                         "authentication required: a bearer token, or the front proxy of kube-apiserver (the "
                         "aggregation layer)");
@@ -231,7 +229,8 @@ int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_
                         "too many or too long X-Remote-Group or X-Remote-Extra- headers");
                 return -EACCES;
         }
-        /* the connection is kube-apiserver's: it may stay open between requests (httpd max_untrusted) */
+        /* the connection is kube-apiserver's (its front-proxy certificate): it may stay open between
+         * requests and is never closed for a newer one (httpd max_untrusted) */
         httpd_request_trust(req);
         return 0;
 }

@@ -35,7 +35,8 @@ int api_metrics_new(struct apiserver *s) {
                 "(one user's, or the server's).",
                 (const char *const[]){"kind", "limit", NULL});
         s->m_connections = metrics_gauge(m, "mbox_apiserver_connections",
-                "Open connections: trusted once a request on them authenticated, untrusted before.",
+                "Open connections: trusted once a request on them came from kube-apiserver's front proxy, "
+                "untrusted before.",
                 (const char *const[]){"state", NULL});
         s->m_evicted = metrics_counter(m, "mbox_apiserver_connections_evicted_total",
                 "Untrusted connections closed to make room for a newer one.", NULL);
@@ -49,8 +50,8 @@ int api_metrics_new(struct apiserver *s) {
                 "Requests for a database connection that waited in vain (answered 503).", NULL);
         s->m_mirror_leading = metrics_gauge(m, "mbox_apiserver_mirror_leading",
                 "1 while this replica writes the history (holds the Lease, or runs without election).", NULL);
-        s->m_mirror_queued = metrics_gauge(m, "mbox_apiserver_mirror_queued",
-                "Changes the mirror has seen and not stored yet.", NULL);
+        s->m_mirror_queued = metrics_gauge(
+                m, "mbox_apiserver_mirror_queued", "Changes the mirror has seen and not stored yet.", NULL);
         s->m_mirror_lag = metrics_gauge(m, "mbox_apiserver_mirror_lag_seconds",
                 "How long the oldest change not stored yet has waited (0 when none waits).", NULL);
         s->m_mirror_gaps = metrics_counter(m, "mbox_apiserver_mirror_gaps_total",
@@ -113,8 +114,9 @@ void api_metrics(struct httpd_request *req, void *userdata) {
                 return;
         }
         struct api_attrs attrs = {.verb = "get", .path = "/metrics"};
-        if (api_authorize(s, req, &user, &attrs) < 0 ||
-                api_call_admit(c, req, &user, "get", "metrics", false) < 0)
+        /* admitted before it is authorized, as every request (server.c) */
+        if (api_call_admit(c, req, &user, "get", "metrics", false) < 0 ||
+                api_authorize(s, req, &user, &attrs) < 0)
                 return;
         pthread_mutex_lock(&s->scrape_lock);
         refresh(s);

@@ -137,7 +137,7 @@ test_idle_tls_connections_do_not_take_the_slots_of_requests() {
 }
 
 test_one_user_beyond_their_share_gets_429_others_are_served() {
-        local ns out i
+        local ns out i watches=()
         start_apiserver "" --max-long-running-per-user=2 --max-requests-inflight-per-user=4
         ns=$(new_namespace share)
         new_hdr
@@ -146,6 +146,7 @@ test_one_user_beyond_their_share_gets_429_others_are_served() {
                 bg_start curl -sN --max-time 120 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
                         -H "Impersonate-User: alice" -H "Impersonate-Group: system:masters" -o /dev/null \
                         "https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs?watch=true"
+                watches+=("$!")
         done
         two_watches() { direct /metrics admin system:masters | grep -q '^mbox_apiserver_requests_in_flight{kind="long"} 2'; }
         wait_for "alice's two watches in flight" 30 two_watches
@@ -164,6 +165,13 @@ test_one_user_beyond_their_share_gets_429_others_are_served() {
         out=$(direct /metrics admin system:masters)
         assert_contains "$out" 'mbox_apiserver_requests_rejected_total{kind="long",limit="user"} 1' "the refusal counted"
         assert_contains "$out" 'mbox_apiserver_requests_total{verb="watch",resource="taskoutputs",code="429"} 1' "by code"
+        # her watches end (the client goes away): her share is hers again
+        kill "${watches[@]}"
+        none_long() { direct /metrics admin system:masters | grep -q '^mbox_apiserver_requests_in_flight{kind="long"} 0'; }
+        wait_for "alice's watches released" 30 none_long
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs?watch=true&timeoutSeconds=1" \
+                -H "Impersonate-User: alice" -H "Impersonate-Group: system:masters")
+        assert_contains "$(head -n 1 "$HDR")" " 200" "alice's watch once the others ended"
 }
 
 test_metrics_are_served_to_those_allowed_to_read_them() {
@@ -177,7 +185,7 @@ test_metrics_are_served_to_those_allowed_to_read_them() {
         assert_contains "$out" 'mbox_apiserver_database_connections_max 32' "the pool's size"
         assert_contains "$out" 'mbox_apiserver_database_connections{state="idle"}' "the pool's use"
         assert_contains "$out" 'mbox_apiserver_mirror_leading 1' "the mirror writes (no election here)"
-        assert_contains "$out" 'mbox_apiserver_mirror_lag_seconds' "the mirror's lag"
+        assert_contains "$out" $'\nmbox_apiserver_mirror_lag_seconds ' "the mirror's lag"
         assert_contains "$out" 'process_resident_memory_bytes' "the process"
         # a user without the right to get /metrics is refused, and why
         out=$(direct /metrics mallory)
