@@ -34,7 +34,7 @@ int64_t op_task_record_retention_ms(int64_t flag_ms, const struct project *p) {
         return flag_ms > 0 ? flag_ms : 0;
 }
 
-/* The retention of every project namespace whose project sets one. */
+/* The retention of every project's namespace: its own, else the flag's (0: kept). */
 struct policy {
         char **namespaces;
         int64_t *keep_ms;
@@ -49,7 +49,9 @@ static void add_project(const char *key, json_object *obj, void *ud) {
         struct merr err = MERR_INIT;
         char buf[64];
         (void) key;
-        if (project_from_json(obj, &p, &err) < 0 || !p->spec.policy.lifecycle.task_output_retention.text)
+        /* every project, those that rely on the flag too: a namespace two projects claim keeps the
+         * longer of their retentions */
+        if (project_from_json(obj, &p, &err) < 0)
                 return;
         if (pol->n == pol->cap) {
                 size_t cap = pol->cap ? pol->cap * 2 : 16;
@@ -88,7 +90,7 @@ static int64_t prune(struct mbox_operator *op) {
         informer_foreach(op->inf[RES_PROJECT], NULL, add_project, &pol);
         int64_t shortest = pol.flag_ms;
         for (size_t i = 0; i < pol.n; i++)
-                if (shortest == 0 || pol.keep_ms[i] < shortest)
+                if (pol.keep_ms[i] > 0 && (shortest == 0 || pol.keep_ms[i] < shortest))
                         shortest = pol.keep_ms[i];
         if (pol.oom || shortest == 0) {
                 if (pol.oom)

@@ -9,12 +9,13 @@
 #include "store/retention.h"
 
 /* Records past the retention of their namespace, oldest first: $1 namespaces and $2 their retention in
- * ms, $3 every other namespace's (0 keeps); $4, the shortest of them, lets the index of end times skip
+ * ms (a namespace two projects claim keeps the longer; 0 keeps), $3 every other namespace's (0 keeps); $4, the shortest of them, lets the index of end times skip
  * every younger record; $5 the batch; $6 the running tasks, whose outputs are being written. */
 static const char PRUNE_OUTPUTS[] =
         "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
         "o AS (SELECT task_uid, finished_at, coalesce(finished_at, started_at) AS ended, "
-        "coalesce((SELECT max(keep_ms) FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "coalesce((SELECT CASE WHEN bool_or(keep_ms = 0) THEN 0 ELSE max(keep_ms) END FROM p "
+        "WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
         "FROM task_outputs t "
         "WHERE coalesce(finished_at, started_at) < now() - $4::bigint * interval '1 millisecond') "
         "DELETE FROM task_outputs WHERE task_uid IN (SELECT task_uid FROM o WHERE keep_ms > 0 "
@@ -25,7 +26,8 @@ static const char PRUNE_OUTPUTS[] =
 static const char PRUNE_ARTIFACTS[] =
         "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
         "a AS (SELECT uid, created_at, "
-        "coalesce((SELECT max(keep_ms) FROM p WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "coalesce((SELECT CASE WHEN bool_or(keep_ms = 0) THEN 0 ELSE max(keep_ms) END FROM p "
+        "WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
         "FROM artifacts t "
         "WHERE source = 'Task' AND created_at < now() - $4::bigint * interval '1 millisecond') "
         "DELETE FROM artifacts WHERE uid IN (SELECT uid FROM a WHERE keep_ms > 0 "
@@ -64,7 +66,7 @@ int store_prune_task_records(PGconn *conn, const struct store_retention *r, int6
         int64_t shortest = r->default_ms; /* of the retentions that are not 0 */
         int rc = buf_putc(&keep, '{');
         for (size_t i = 0; rc >= 0 && i < r->n; i++) {
-                if (shortest == 0 || r->keep_ms[i] < shortest)
+                if (r->keep_ms[i] > 0 && (shortest == 0 || r->keep_ms[i] < shortest))
                         shortest = r->keep_ms[i];
                 rc = buf_printf(&keep, "%s%" PRId64, i == 0 ? "" : ",", r->keep_ms[i]);
         }
