@@ -11,10 +11,9 @@
 #include <unistd.h>
 
 #include "apiserver/apiserver.h"
-#include "duration.h"
+#include "flag.h"
 #include "log.h"
 #include "macro.h"
-#include "quantity.h"
 
 static volatile sig_atomic_t stop;
 
@@ -110,22 +109,6 @@ static char *read_file(const char *flag, const char *path) {
         return data;
 }
 
-/* A whole number in [min, max] for the flag whose getopt value is val. */
-static int parse_count(const struct option *opts, int val, const char *arg, long min, long max, long *ret) {
-        char *end;
-        long n = strtol(arg, &end, 10);
-        if (*arg != '\0' && *end == '\0' && n >= min && n <= max) {
-                *ret = n;
-                return 0;
-        }
-        const char *name = "?";
-        for (; opts->name; opts++)
-                if (opts->val == val)
-                        name = opts->name;
-        fprintf(stderr, "mbox-apiserver: --%s: expected %ld to %ld, got '%s'\n", name, min, max, arg);
-        return -EINVAL;
-}
-
 enum {
         OPT_BIND = 256,
         OPT_PORT,
@@ -180,9 +163,12 @@ int main(int argc, char **argv) {
         const char *bind = "0.0.0.0", *port = "8443", *cert_file = NULL, *key_file = NULL, *ca_file = NULL,
                    *names = NULL;
         struct apiserver_options o = {0};
-        long count = 0;
-        int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c, option_index = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, &option_index)) != -1) {
+                struct merr fe = MERR_INIT; /* what a flag_* parser (pkg/flag.h) found wrong */
+                long count = 0;
+                int64_t ms = 0;
+                int r = 0;
                 switch (c) {
                 case OPT_BIND:
                         bind = optarg;
@@ -208,70 +194,42 @@ int main(int argc, char **argv) {
                 case OPT_CONTEXT:
                         o.context = optarg;
                         break;
-                case OPT_AUTHZ_TTL: {
-                        char *end;
-                        o.authz_cache_ms = strtol(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || o.authz_cache_ms < 1) {
-                                fprintf(stderr,
-                                        "mbox-apiserver: --authorization-cache-ttl: expected milliseconds, "
-                                        "got '%s'\n",
-                                        optarg);
-                                return 2;
-                        }
+                case OPT_AUTHZ_TTL:
+                        if ((r = flag_count("authorization-cache-ttl", optarg, 1, 86400000, &count, &fe)) >=
+                                0)
+                                o.authz_cache_ms = count;
                         break;
-                }
-                case OPT_RETENTION: {
-                        int64_t ns = 0;
-                        struct merr e = MERR_INIT;
-                        if (duration_parse(optarg, &ns, &e) < 0 || ns < 0) {
-                                fprintf(stderr, "mbox-apiserver: --history-retention: %s\n",
-                                        ns < 0 ? "must not be negative" : merr_msg(&e));
-                                return 2;
-                        }
-                        o.history_retention_ms = ns / 1000000;
+                case OPT_RETENTION:
+                        if ((r = flag_duration_ms("history-retention", optarg, 0, &ms, &fe)) >= 0)
+                                o.history_retention_ms = ms;
                         break;
-                }
                 case OPT_DB:
                         o.database_url = optarg;
                         break;
                 case OPT_DB_MAX:
-                        if (parse_count(opts, c, optarg, 2, 1000, &count) < 0)
-                                return 2;
-                        o.database_max_connections = (size_t) count;
+                        if ((r = flag_count("database-max-connections", optarg, 2, 1000, &count, &fe)) >= 0)
+                                o.database_max_connections = (size_t) count;
                         break;
                 case OPT_MAX_INFLIGHT:
                 case OPT_MAX_INFLIGHT_USER:
                 case OPT_MAX_LONG:
                 case OPT_MAX_LONG_USER:
-                        if (parse_count(opts, c, optarg, 1, 10000, &count) < 0)
-                                return 2;
+                        if ((r = flag_count(opts[option_index].name, optarg, 1, 10000, &count, &fe)) < 0)
+                                break;
                         *(c == OPT_MAX_INFLIGHT              ? &o.max_inflight
                                 : c == OPT_MAX_INFLIGHT_USER ? &o.max_inflight_per_user
                                 : c == OPT_MAX_LONG          ? &o.max_long_running
                                                     : &o.max_long_running_per_user) = (unsigned) count;
                         break;
-                case OPT_REQUEST_TIMEOUT: {
-                        int64_t ns = 0;
-                        struct merr e = MERR_INIT;
-                        if (duration_parse(optarg, &ns, &e) < 0 || ns < 1000000000LL) {
-                                fprintf(stderr, "mbox-apiserver: --request-timeout: %s\n",
-                                        e.code ? merr_msg(&e) : "expected 1s or more");
-                                return 2;
-                        }
-                        o.request_timeout_ms = ns / 1000000;
+                case OPT_REQUEST_TIMEOUT:
+                        if ((r = flag_duration_ms("request-timeout", optarg, 1000, &ms, &fe)) >= 0)
+                                o.request_timeout_ms = ms;
                         break;
-                }
                 case OPT_MAX_LIST_BYTES: {
-                        struct quantity q;
                         int64_t v = 0;
-                        struct merr e = MERR_INIT;
-                        if (quantity_parse(optarg, &q, &e) < 0 || quantity_value(&q, &v, &e) < 0 ||
-                                v < 64 * 1024 || v > 1024LL * 1024 * 1024) {
-                                fprintf(stderr, "mbox-apiserver: --max-list-bytes: %s\n",
-                                        e.code ? merr_msg(&e) : "expected 64Ki to 1Gi");
-                                return 2;
-                        }
-                        o.max_list_bytes = (size_t) v;
+                        if ((r = flag_bytes("max-list-bytes", optarg, 64 * 1024, 1024LL * 1024 * 1024, &v,
+                                     &fe)) >= 0)
+                                o.max_list_bytes = (size_t) v;
                         break;
                 }
                 case OPT_LOG_FORMAT:
@@ -304,6 +262,10 @@ int main(int argc, char **argv) {
                         return 0;
                 default:
                         usage(stderr);
+                        return 2;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "mbox-apiserver: %s\n", merr_msg(&fe));
                         return 2;
                 }
         }

@@ -13,14 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "duration.h"
+#include "flag.h"
 #include "health.h"
 #include "kube/leader.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "operator/operator.h"
-#include "quantity.h"
 
 static struct mbox_operator *the_operator;
 
@@ -98,43 +97,18 @@ static void usage(FILE *f) {
                 f);
 }
 
-static int parse_ms(const char *flag, const char *s, long *ret) {
-        int64_t ns;
-        struct merr err = MERR_INIT;
-        if (duration_parse(s, &ns, &err) < 0 || ns <= 0) {
-                fprintf(stderr, "mbox-operator: --%s: %s\n", flag,
-                        err.code ? merr_msg(&err) : "must be positive");
-                return -EINVAL;
-        }
-        *ret = (long) (ns / 1000000);
-        return 0;
+/* r as it is; when a flag_* parser (pkg/flag.h) refused the value, says why. */
+static int bad_flag(int r, const struct merr *e) {
+        if (r < 0 && e->code)
+                fprintf(stderr, "mbox-operator: %s\n", merr_msg(e));
+        return r;
 }
 
-static int parse_int(const char *flag, const char *s, int *ret) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (*s == '\0' || *end != '\0' || v < 1 || v > 1000) {
-                fprintf(stderr, "mbox-operator: --%s: expected a number from 1 to 1000, got '%s'\n", flag, s);
-                return -EINVAL;
-        }
-        *ret = (int) v;
-        return 0;
-}
-
-/* A positive whole number of bytes, as a quantity (16Mi, 1048576). */
-static int parse_bytes(const char *flag, const char *s, int64_t *ret) {
-        struct quantity q;
-        int64_t v = 0;
-        if (quantity_parse(s, &q, NULL) < 0 || quantity_value(&q, &v, NULL) < 0 || v <= 0 ||
-                q.nano % 1000000000 != 0) {
-                fprintf(stderr,
-                        "mbox-operator: --%s: expected a positive whole number of bytes such as 1048576, "
-                        "512Ki or 16Mi, got '%s'\n",
-                        flag, s);
-                return -EINVAL;
-        }
-        *ret = v;
-        return 0;
+static int parse_workers(const char *flag, const char *s, int *ret, struct merr *e) {
+        long v = 0;
+        int r = flag_count(flag, s, 1, 1000, &v, e);
+        *ret = r < 0 ? *ret : (int) v;
+        return r;
 }
 
 static bool ready(void *ud, struct buf *why) {
@@ -225,8 +199,9 @@ int main(int argc, char **argv) {
         struct operator_options o = {0};
         const char *health_addr = ":8081", *metrics_addr = NULL;
         int log_format = LOG_FORMAT_TEXT, log_level = LOG_LEVEL_INFO, c;
-        long resync_ms = 0, task_start_ms = 0;
+        int64_t resync_ms = 0, task_start_ms = 0;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                struct merr fe = MERR_INIT; /* what a flag_* parser found wrong */
                 int r = 0;
                 switch (c) {
                 case OPT_KUBECONFIG:
@@ -239,59 +214,45 @@ int main(int argc, char **argv) {
                         o.library_namespace = optarg;
                         break;
                 case OPT_PW:
-                        r = parse_int("project-workers", optarg, &o.project_workers);
+                        r = parse_workers("project-workers", optarg, &o.project_workers, &fe);
                         break;
                 case OPT_TW:
-                        r = parse_int("template-workers", optarg, &o.template_workers);
+                        r = parse_workers("template-workers", optarg, &o.template_workers, &fe);
                         break;
                 case OPT_SW:
-                        r = parse_int("sandbox-workers", optarg, &o.sandbox_workers);
+                        r = parse_workers("sandbox-workers", optarg, &o.sandbox_workers, &fe);
                         break;
                 case OPT_PREVIEW:
                         o.preview_base_url = optarg;
                         break;
                 case OPT_RESYNC:
-                        r = parse_ms("resync", optarg, &resync_ms);
+                        r = flag_duration_ms("resync", optarg, 1, &resync_ms, &fe);
                         break;
                 case OPT_TASK_WORKERS:
-                        r = parse_int("task-workers", optarg, &o.task_workers);
+                        r = parse_workers("task-workers", optarg, &o.task_workers, &fe);
                         break;
                 case OPT_MAX_TASKS:
-                        r = parse_int("max-running-tasks", optarg, &o.max_running_tasks);
+                        r = parse_workers("max-running-tasks", optarg, &o.max_running_tasks, &fe);
                         break;
                 case OPT_TAIL: {
-                        char *end;
-                        long v = strtol(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || v < 1 || v > 16384) {
-                                fprintf(stderr,
-                                        "mbox-operator: --task-tail-bytes: expected a number from 1 to "
-                                        "16384, got '%s'\n",
-                                        optarg);
-                                r = -EINVAL;
-                        } else
+                        long v = 0;
+                        if ((r = flag_count("task-tail-bytes", optarg, 1, 16384, &v, &fe)) >= 0)
                                 o.task_tail_bytes = (size_t) v;
                         break;
                 }
                 case OPT_TASK_START:
-                        r = parse_ms("task-start-timeout", optarg, &task_start_ms);
+                        r = flag_duration_ms("task-start-timeout", optarg, 1, &task_start_ms, &fe);
                         break;
                 case OPT_DB:
                         o.database_url = optarg;
                         break;
                 case OPT_MAX_OUTPUT:
-                        r = parse_bytes("max-task-output", optarg, &o.max_task_output);
+                        r = flag_bytes("max-task-output", optarg, 1, INT64_MAX, &o.max_task_output, &fe);
                         break;
-                case OPT_OUTPUT_RETENTION: {
-                        int64_t ns = 0;
-                        struct merr e = MERR_INIT;
-                        if (duration_parse(optarg, &ns, &e) < 0 || ns < 0) {
-                                fprintf(stderr, "mbox-operator: --task-output-retention: %s\n",
-                                        ns < 0 ? "must not be negative" : merr_msg(&e));
-                                r = -EINVAL;
-                        } else
-                                o.task_output_retention_ms = ns > 0 && ns < 1000000 ? 1 : ns / 1000000;
+                case OPT_OUTPUT_RETENTION:
+                        r = flag_duration_ms(
+                                "task-output-retention", optarg, 0, &o.task_output_retention_ms, &fe);
                         break;
-                }
                 case OPT_INTERNAL:
                         r = check_cidrs(optarg);
                         o.internal_cidrs = optarg;
@@ -344,7 +305,7 @@ int main(int argc, char **argv) {
                         usage(stderr);
                         return 2;
                 }
-                if (r < 0)
+                if (bad_flag(r, &fe) < 0)
                         return 2;
         }
         if (optind < argc) {

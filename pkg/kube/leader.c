@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "duration.h"
+#include "flag.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "timestamp.h"
@@ -294,13 +294,11 @@ void leader_default_identity(char *buf, size_t size) {
 }
 
 static int parse_ms(const char *flag, const char *arg, long *ret, struct merr *err) {
-        struct merr e = MERR_INIT;
-        int64_t ns = 0;
-
-        if (duration_parse(arg, &ns, &e) < 0 || ns <= 0)
-                return merr_set(err, -EINVAL, "--%s: %s", flag, e.code ? merr_msg(&e) : "must be positive");
-        *ret = (long) (ns / 1000000);
-        return 0;
+        int64_t ms = 0;
+        int r = flag_duration_ms(flag, arg, 1, &ms, err);
+        if (r >= 0)
+                *ret = (long) ms;
+        return r;
 }
 
 int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_options *o, struct merr *err) {
