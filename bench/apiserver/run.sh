@@ -8,10 +8,14 @@
 #      run by pgbench; the same straight to mbox-apiserver; and `kubectl get --raw` itself, a process per
 #      query;
 #   3. end to end: BENCH_BURST changes written to kube-apiserver (4 connections) until the mirror has stored
-#      every one; mbox-apiserver's RSS at idle and its peak meanwhile.
+#      every one; mbox-apiserver's RSS at idle and its peak meanwhile;
+#   4. limits: BENCH_FOLLOWERS clients following one task output's log, connecting in waves of 200
+#      (mbox-apiserver's RSS, its connections and its database connections meanwhile), then BENCH_FLOOD clients of one user sending
+#      lists back to back for 10 s beside one client of another user (load.py, straight to mbox-apiserver
+#      as the front proxy): how many the flood got answered 429, and what the other user saw.
 # Everything goes to a scratch database, mbox_bench, dropped at the end; the apiserver runs as its
 # ServiceAccount. Knobs: BENCH_ROWS (50000), BENCH_HISTORY_ROWS (1000000), BENCH_QUERIES (200),
-# BENCH_BURST (2000).
+# BENCH_BURST (2000), BENCH_FOLLOWERS (1000), BENCH_FLOOD (200).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
@@ -21,6 +25,8 @@ ROWS=${BENCH_ROWS:-50000}
 HISTORY=${BENCH_HISTORY_ROWS:-1000000}
 QUERIES=${BENCH_QUERIES:-200}
 BURST=${BENCH_BURST:-2000}
+FOLLOWERS=${BENCH_FOLLOWERS:-1000}
+FLOOD=${BENCH_FLOOD:-200}
 
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
@@ -99,7 +105,9 @@ stored=$(psql_ -tAc "SELECT count(*) FROM object_history")
 
 install_operator_rbac
 say "starting mbox-apiserver on $DB"
-start_apiserver "$URL"
+# room for the followers of part 4 (one user); the limits of short requests stay the defaults
+[ "$(ulimit -n)" -ge $((FOLLOWERS + FLOOD + 1024)) ] || ulimit -n $((FOLLOWERS + FLOOD + 1024))
+start_apiserver "$URL" --max-long-running=$((FOLLOWERS + 10)) --max-long-running-per-user=$((FOLLOWERS + 10))
 sleep 3
 rss_idle=$(vm_kb "$APIPID" VmRSS)
 
@@ -180,6 +188,32 @@ writes_rate=$(awk -v n="$((BURST / 4 * 4))" -v ns="$((t1 - t0))" 'BEGIN {printf 
 e2e_rate=$(awk -v n="$((BURST / 4 * 4))" -v ns="$((t2 - t0))" 'BEGIN {printf "%.0f", n / (ns / 1e9)}')
 lag_ms=$(awk -v ns="$((t2 - t1))" 'BEGIN {printf "%.0f", ns / 1e6}')
 
+# 4. limits
+say "limits: $FOLLOWERS followers of one log, then a flood of $FLOOD clients"
+uid=$(cat /proc/sys/kernel/random/uuid)
+psql_ -c "INSERT INTO task_outputs (task_uid, namespace, task_name, created_rv) VALUES ('$uid', 'bench-limits', 'slow', nextval('task_output_versions'));
+        INSERT INTO task_output_chunks (task_uid, stream, seq, data) VALUES ('$uid', 1, 0, convert_to('first line' || chr(10), 'UTF8'))" >/dev/null
+load() { python3 "$here/load.py" "$1" 127.0.0.1 "$APIPORT" "$PKI/front-proxy-client.crt" "$PKI/front-proxy-client.key" "$2" "$3" "$4"; }
+rss_before=$(vm_kb "$APIPID" VmRSS)
+load follow "/apis/runtime.mbox.dev/v1alpha1/namespaces/bench-limits/taskoutputs/slow/log?follow=true" "$FOLLOWERS" 10 >"$tmp/follow" &
+follow_pid=$!
+wait_for "the followers" 180 grep -q '^following' "$tmp/follow"
+following=$(sed -n 's/^following \([0-9]*\).*/\1/p' "$tmp/follow")
+follow_resets=$(sed -n 's/^following .* resets \([0-9]*\)/\1/p' "$tmp/follow")
+rss_follow=0 db_peak=0 tcp_peak=0
+while kill -0 "$follow_pid" 2>/dev/null && ! grep -q '^done' "$tmp/follow"; do
+        v=$(vm_kb "$APIPID" VmRSS); [ "$v" -gt "$rss_follow" ] && rss_follow=$v
+        v=$(psql_ -tAc "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid()")
+        [ "$v" -gt "$db_peak" ] && db_peak=$v
+        v=$(ss -Htn state established "( sport = :$APIPORT )" | wc -l); [ "$v" -gt "$tcp_peak" ] && tcp_peak=$v
+        sleep 0.5
+done
+wait "$follow_pid" || true
+load flood "/apis/runtime.mbox.dev/v1alpha1/namespaces/bench-limits/taskoutputs" "$FLOOD" 10 >"$tmp/flood"
+eval "$(tr ' ' '\n' <"$tmp/flood" | grep -E '^[a-z0-9_]+=[0-9.]+$')"
+share_429=$(awk -v a="$flood_429" -v t="$flood_total" 'BEGIN {printf "%.0f%%", t ? 100 * a / t : 0}')
+calm_ok=$(awk -v a="$calm_200" -v t="$calm_total" 'BEGIN {printf "%.0f%%", t ? 100 * a / t : 0}')
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 echo
@@ -196,3 +230,8 @@ printf '%-44s %-22s %-26s %-8s %s\n' "end to end, $((BURST / 4 * 4)) changes (ch
 printf '%-44s %-22s %-26s %-8s %s\n' "  last change stored after the last write" "$lag_ms ms" "-" "-" "-"
 printf '%-44s %-22s %-26s %-8s %s\n' "mbox-apiserver RSS, idle / under ingest" "$(mib "$rss_idle") / $(mib "$rss_peak")" \
         "-" "-" "-"
+printf '%-44s %-22s %-26s %-8s %s\n' "$following of $FOLLOWERS log followers: RSS" "$(mib "$rss_follow")" "before $(mib "$rss_before")" "-" "-"
+printf '%-44s %-22s %-26s %-8s %s\n' "  their connections / database connections" "$tcp_peak / $db_peak" "pool limit 32" "-" "O(1) database"
+printf '%-44s %-22s %-26s %-8s %s\n' "flood, $FLOOD clients of one user (req/s)" "$flood_rate, $share_429 429" "limit 16 per user" "-" "-"
+printf '%-44s %-22s %-26s %-8s %s\n' "  another user meanwhile: answered 200" "$calm_ok of $calm_total" "p50 $calm_p50 / p99 $calm_p99 ms" "-" "all served"
+printf '%-44s %-22s %-26s %-8s %s\n' "  connections opened again (closed unsent)" "follow $follow_resets, flood $resets" "-" "-" "-"

@@ -18,8 +18,8 @@
 #define API_GV      API_GROUP "/" API_VERSION
 #define API_PREFIX  "/apis/" API_GV
 
-#define API_MAX_UNTRUSTED       64 /* connections open before a request on them authenticated */
-#define API_UNTRUSTED_TIMEOUT_S 10 /* how long such a connection may stay silent */
+#define API_MAX_UNTRUSTED       256 /* connections open before kube-apiserver's front proxy used them */
+#define API_UNTRUSTED_TIMEOUT_S 10  /* how long such a connection may stay silent */
 
 struct apiserver {
         struct apiserver_options opt;
