@@ -201,11 +201,11 @@ int api_query_namespace(struct api_query *q, const char *ns);
  * answers 400 and returns < 0 when one is bad. */
 int api_list_query(
         struct httpd_request *req, const struct api_source *src, struct api_query *q, long long *limit);
-/* Pages cut by size: sql (rows in their order) wrapped so that it returns the rows that start within
- * max_bytes of text (the first one always), then the next row if there is one, with two columns added at
- * the end of each; api_page_cut() says whether that next row came, to be dropped (and the page continued
- * after the row before it). */
-int api_page_sql(struct buf *out, const char *sql, size_t max_bytes);
+/* Pages cut by size: sql (rows with the unique version column rv) wrapped so that it returns, in version
+ * order, the rows that start within max_bytes of text (the first one always), then the next row if there
+ * is one, with two columns added at the end of each; api_page_cut() says whether that next row came, to
+ * be dropped (and the page continued after the row before it). */
+int api_page_sql(struct buf *out, const char *sql, const char *rv, size_t max_bytes);
 bool api_page_cut(PGresult *res, size_t max_bytes);
 /* A database connection, or < 0 with the request answered 503. */
 int api_source_connect(

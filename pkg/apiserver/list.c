@@ -143,17 +143,17 @@ int api_source_connect(
         return 0;
 }
 
-int api_page_sql(struct buf *out, const char *sql, size_t max_bytes) {
-        /* Each row's size is that of its text; a running sum (in the rows' order: a window without ORDER
-         * BY keeps it) says where each starts. Rows that start within max_bytes are the page; the one after
-         * them, if any, is sent too, to say that the page was cut. Postgres reads at most the rows of sql,
-         * and sends only these. */
+int api_page_sql(struct buf *out, const char *sql, const char *rv, size_t max_bytes) {
+        /* Each row's size is that of its text; a running sum in version order says where each starts.
+         * Rows that start within max_bytes are the page; the one after them, if any, is sent too, to say
+         * that the page was cut. Postgres reads at most the rows of sql, and sends only these. */
         return buf_printf(out,
-                "SELECT * FROM (SELECT q.*, lag(q.page_start, 1, 0::bigint) OVER () AS page_prev FROM ("
-                "SELECT p.*, sum(octet_length(p::text)) OVER (ROWS UNBOUNDED PRECEDING) - "
-                "octet_length(p::text)"
-                " AS page_start FROM (%s) p) q) r WHERE page_prev < %zu",
-                sql, max_bytes);
+                "SELECT * FROM (SELECT q.*, lag(q.page_start, 1, 0::bigint) OVER (ORDER BY q.%s) AS "
+                "page_prev "
+                "FROM (SELECT p.*, sum(octet_length(p::text)) OVER (ORDER BY p.%s ROWS UNBOUNDED PRECEDING) "
+                "- "
+                "octet_length(p::text) AS page_start FROM (%s) p) q) r WHERE page_prev < %zu ORDER BY r.%s",
+                rv, rv, sql, max_bytes, rv);
 }
 
 bool api_page_cut(PGresult *res, size_t max_bytes) {
@@ -175,8 +175,8 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
         size_t max_bytes = s->opt.max_list_bytes;
         if (buf_printf(&inner, "%s%s ORDER BY %s LIMIT %lld", src->select, buf_str(&q->where), src->rv,
                     limit + 1) < 0 ||
-                (name ? buf_puts(&sql, buf_str(&inner)) : api_page_sql(&sql, buf_str(&inner), max_bytes)) <
-                        0) {
+                (name ? buf_puts(&sql, buf_str(&inner))
+                      : api_page_sql(&sql, buf_str(&inner), src->rv, max_bytes)) < 0) {
                 httpd_respond_status(req, 400, "BadRequest", "request too large");
                 return;
         }
@@ -191,8 +191,13 @@ static void serve(struct httpd_request *req, struct apiserver *s, const struct a
                 snprintf(rv, sizeof(rv), "%s", PQgetvalue(res, 0, 0));
         else if (q->snapshot)
                 snprintf(rv, sizeof(rv), "%lld", q->snapshot);
-        PQclear(res);
-        res = PQexecParams(conn, buf_str(&sql), q->n, NULL, (const char *const *) q->params, NULL, NULL, 0);
+        /* the version could not be read (a timeout, the database away): that error is the answer, not the
+         * aborted transaction's of the next statement */
+        if (!res || PQresultStatus(res) == PGRES_TUPLES_OK) {
+                PQclear(res);
+                res = PQexecParams(
+                        conn, buf_str(&sql), q->n, NULL, (const char *const *) q->params, NULL, NULL, 0);
+        }
         int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
         bool cut = !name && rows > 0 && api_page_cut(res, max_bytes);
         int n = cut ? rows - 1 : rows > limit ? (int) limit : rows;

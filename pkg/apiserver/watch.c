@@ -138,7 +138,7 @@ static int watch_fetch(struct watch *w, bool *more) {
         if (r >= 0)
                 r = buf_printf(&inner, " ORDER BY %s LIMIT %d", w->src->rv, WATCH_BATCH);
         if (r >= 0)
-                r = api_page_sql(&sql, buf_str(&inner), max_bytes);
+                r = api_page_sql(&sql, buf_str(&inner), w->src->rv, max_bytes);
         if (r < 0)
                 r = merr_set(&err, r, "out of memory");
         else
