@@ -33,8 +33,11 @@ void api_respond_json(struct httpd_request *req, int status, json_object *obj) {
 void api_respond_db_error(struct httpd_request *req, const PGresult *res, const char *what) {
         struct merr err = MERR_INIT;
 
-        (void) store_error(&err, res, what);
-        httpd_respond_status(req, 503, "ServiceUnavailable", "%s", merr_msg(&err));
+        /* a statement past --request-timeout: a timeout, as kube-apiserver answers one */
+        if (store_error(&err, res, what) == -ETIMEDOUT)
+                httpd_respond_status(req, 504, "Timeout", "%s", merr_msg(&err));
+        else
+                httpd_respond_status(req, 503, "ServiceUnavailable", "%s", merr_msg(&err));
 }
 
 void api_respond_unavailable(struct httpd_request *req, const char *what, const struct merr *err) {

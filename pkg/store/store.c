@@ -308,6 +308,8 @@ int store_error(struct merr *err, const PGresult *res, const char *what) {
         int code = -EIO;
         if (state && strcmp(state, "23505") == 0)
                 code = -EEXIST;
+        else if (state && strcmp(state, "57014") == 0) /* statement_timeout */
+                code = -ETIMEDOUT;
         else if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
                                   strncmp(state, "54", 2) == 0))
                 code = -EBADMSG;

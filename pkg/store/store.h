@@ -57,7 +57,8 @@ int store_versioned(PGconn *conn, const char *lock,
         int (*run)(PGconn *conn, const void *ud, struct merr *err), const void *ud, struct merr *err);
 
 /* Records res's error in err, as "what: <first line of libpq's message>" (what may be NULL), and returns
- * its code: -EEXIST for a unique violation (SQLSTATE 23505), -EBADMSG when the database refuses the data
+ * its code: -EEXIST for a unique violation (SQLSTATE 23505), -ETIMEDOUT for a statement cancelled by
+ * statement_timeout (57014), -EBADMSG when the database refuses the data
  * itself (classes 22 data exception, 23 integrity constraint, 54 program limit: sending it again cannot
  * succeed), -EIO otherwise (connection, server, or anything a retry may mend). */
 int store_error(struct merr *err, const PGresult *res, const char *what);

@@ -254,3 +254,26 @@ SQL
         assert_eq 20000 "$n" "ADDED events for the task outputs there were"
         [ $((after - before)) -lt 65536 ] || fail "the peak memory grew by $(((after - before) / 1024)) MiB for one watch's first events"
 }
+
+test_a_statement_past_the_request_timeout_answers_504() {
+        local url db ns out
+        url=$(new_database)
+        db=${url##*/}
+        start_apiserver "$url" --request-timeout=1s
+        ns=$(new_namespace slow)
+        new_hdr
+        # the table a list reads is locked: the list's statement waits, past the request timeout
+        bg_start psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c \
+                "BEGIN; LOCK TABLE task_outputs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"
+        locked() { [ "$(psql -Atq -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'task_outputs' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -ge 1 ]; }
+        wait_for "the table locked" 30 locked
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
+        assert_contains "$(head -n 1 "$HDR")" " 504" "a list past the request timeout"
+        assert_contains "$out" '"reason":"Timeout"' "its reason"
+        assert_contains "$out" "statement timeout" "why"
+        # the connection it used serves the next request once the table is free
+        psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c \
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$db' AND query LIKE 'BEGIN; LOCK%'" >/dev/null
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
+        assert_contains "$(head -n 1 "$HDR")" " 200" "the next list"
+}
