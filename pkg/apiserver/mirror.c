@@ -91,6 +91,7 @@ struct api_mirror {
         pthread_cond_t cond; /* an item was queued, or room was made */
         struct item *head, *tail;
         size_t n;
+        PGconn *writing; /* the writer's connection while it stores a batch (under lock) */
         atomic_bool stop;
 };
 
@@ -554,8 +555,12 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
         int r = store_acquire(m->s->store, &conn, err);
         if (r < 0)
                 return r;
+        pthread_mutex_lock(&m->lock);
+        m->writing = conn; /* halt() cancels what it runs */
+        pthread_mutex_unlock(&m->lock);
         r = exec_params(conn, "BEGIN", 0, NULL, err);
-        /* a relist's batch compares with the whole history: not bounded by --request-timeout */
+        /* a relist's batch compares with the whole history: not bounded by --request-timeout, but by
+         * halt(), which cancels it */
         if (r >= 0)
                 r = exec_params(conn, "SET LOCAL statement_timeout = 0", 0, NULL, err);
         struct item *it = first;
@@ -592,6 +597,9 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
                 r = exec_params(conn, "COMMIT", 0, NULL, err);
         else
                 (void) exec_params(conn, "ROLLBACK", 0, NULL, NULL);
+        pthread_mutex_lock(&m->lock);
+        m->writing = NULL;
+        pthread_mutex_unlock(&m->lock);
         store_release(m->s->store, conn);
         return r;
 }
@@ -739,7 +747,15 @@ static void halt(struct api_mirror *m) {
         pthread_mutex_lock(&m->lock);
         atomic_store(&m->stop, true);
         pthread_cond_broadcast(&m->cond);
+        /* a batch being written is cancelled (its transaction rolls back): a database that hangs must
+         * not hold a Lease's handover or the shutdown */
+        PGcancel *cancel = m->writing ? PQgetCancel(m->writing) : NULL;
         pthread_mutex_unlock(&m->lock);
+        if (cancel) {
+                char why[256];
+                (void) PQcancel(cancel, why, sizeof(why));
+                PQfreeCancel(cancel);
+        }
         for (size_t i = 0; i < m->n_watchers; i++)
                 pthread_join(m->watchers[i], NULL);
         if (m->writer_running)
