@@ -9,6 +9,16 @@ new_database() {
         printf 'postgresql://postgres@127.0.0.1:%s/%s' "$PG_PORT" "$db"
 }
 
+# lock_task_outputs DB: takes the table the task output lists read for 20 s (in the background), so that
+# those lists wait, each holding its database connection; returns once the lock is held
+lock_task_outputs() {
+        local db=$1
+        bg_start psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c \
+                "BEGIN; LOCK TABLE task_outputs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"
+        locked() { [ "$(psql -Atq -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'task_outputs' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -ge 1 ]; }
+        wait_for "the table locked" 30 locked
+}
+
 test_log_followers_share_a_few_database_connections() {
         local url db ns uid i peak=0 n out first pids=()
         url=$(new_database)
@@ -58,30 +68,25 @@ SQL
 }
 
 test_a_request_that_finds_every_connection_busy_gets_503_with_retry_after() {
-        local url db ns out hdr
+        local url db ns out
         url=$(new_database)
         db=${url##*/}
         start_apiserver "$url" --database-max-connections=2
         ns=$(new_namespace busy)
         # lock the table the lists read: each list then waits holding its connection, and two of them
         # hold every connection the apiserver may have
-        bg_start psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c \
-                "BEGIN; LOCK TABLE task_outputs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"
-        locked() { [ "$(psql -Atq -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'task_outputs' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -ge 1 ]; }
-        wait_for "the table locked" 30 locked
+        lock_task_outputs "$db"
         for i in 1 2; do
                 bg_start curl -s --max-time 30 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
                         -o /dev/null "https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs"
         done
         waiting() { [ "$(psql -Atq -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock'")" -ge 2 ]; }
         wait_for "two lists waiting on the lock, each holding a connection" 30 waiting
-        hdr=$(mktemp)
-        printf 'file %s\n' "$hdr" >>"$_cleanup_file"
-        out=$(curl -s --max-time 30 -D "$hdr" --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
-                "https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
-        assert_contains "$(head -n 1 "$hdr")" " 503" "the third request's status"
+        new_hdr
+        out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
+        assert_contains "$(head -n 1 "$HDR")" " 503" "the third request's status"
         # HTTP/2 from kube-apiserver: header names in lower case
-        assert_contains "$(tr -d '\r' <"$hdr" | tr '[:upper:]' '[:lower:]')" "retry-after: 1" "when to come back"
+        assert_contains "$(tr -d '\r' <"$HDR" | tr '[:upper:]' '[:lower:]')" "retry-after: 1" "when to come back"
         assert_contains "$out" "all 2 database connections are in use" "why"
 }
 
@@ -263,10 +268,7 @@ test_a_statement_past_the_request_timeout_answers_504() {
         ns=$(new_namespace slow)
         new_hdr
         # the table a list reads is locked: the list's statement waits, past the request timeout
-        bg_start psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c \
-                "BEGIN; LOCK TABLE task_outputs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"
-        locked() { [ "$(psql -Atq -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'task_outputs' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -ge 1 ]; }
-        wait_for "the table locked" 30 locked
+        lock_task_outputs "$db"
         out=$(api_raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs")
         assert_contains "$(head -n 1 "$HDR")" " 504" "a list past the request timeout"
         assert_contains "$out" '"reason":"Timeout"' "its reason"

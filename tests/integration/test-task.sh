@@ -45,7 +45,6 @@ finished() { case $(tget "$1" .status.phase) in Succeeded | Failed | Canceled | 
 # processes_of UID: host processes that carry the task's marker (KWOK runs commands on this machine)
 processes_of() { grep -l "MBOX_TASK_UID=$1" /proc/[0-9]*/environ 2>/dev/null | wc -l; }
 no_processes() { [ "$(processes_of "$1")" -eq 0 ]; }
-psql_() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox "$@"; }
 # stored_sha UID STREAM: sha256 of a task's stored output stream (1 stdout, 2 stderr)
 stored_sha() {
         psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d mbox -Atc \

@@ -49,13 +49,18 @@ static void started(void *ud) {
         (void) !write(report_fd, "L", 1);
 }
 
-static void stopped(void *ud) {
-        _cleanup_json_ json_object *lease = NULL;
-        struct kube_resource r = {.group = "coordination.k8s.io",
+/* The Lease the candidates share, in the test's namespace. */
+static struct kube_resource test_lease(void) {
+        return (struct kube_resource){.group = "coordination.k8s.io",
                 .version = "v1",
                 .resource = "leases",
                 .namespace = tc_ns,
                 .name = "mbox-test"};
+}
+
+static void stopped(void *ud) {
+        _cleanup_json_ json_object *lease = NULL;
+        struct kube_resource r = test_lease();
         const char *holder = NULL;
 
         (void) ud;
@@ -154,8 +159,9 @@ static void *watch_lease(void *arg) {
         _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         struct kube_resource r = {
                 .group = "coordination.k8s.io", .version = "v1", .resource = "leases", .namespace = tc_ns};
-        struct kube_watch_opts o = {
-                .resource_version = w->rv, .timeout_seconds = 60, .field_selector = "metadata.name=mbox-test"};
+        struct kube_watch_opts o = {.resource_version = w->rv,
+                .timeout_seconds = 60,
+                .field_selector = "metadata.name=mbox-test"};
 
         w->result = kube_watch(c, &r, &o, lease_event, w, &w->err);
         return NULL;
@@ -204,11 +210,7 @@ END_TEST
 START_TEST(test_clean_stop_releases_at_once) {
         _cleanup_(kube_client_freep) struct kube_client *c = tc_client();
         _cleanup_json_ json_object *lease = NULL;
-        struct kube_resource r = {.group = "coordination.k8s.io",
-                .version = "v1",
-                .resource = "leases",
-                .namespace = tc_ns,
-                .name = "mbox-test"};
+        struct kube_resource r = test_lease();
         static struct lease_watch w;
         struct merr e = MERR_INIT;
         struct candidate a, b;
@@ -237,8 +239,9 @@ START_TEST(test_clean_stop_releases_at_once) {
         pthread_join(t, NULL);
         fprintf(stderr, "    handover after a clean stop took %.2fs (lease %.1fs); the Lease went %s\n", took,
                 LEASE_MS / 1000.0, w.states);
-        ck_assert_msg(w.result == -ECANCELED, "the Lease watch ended with %d (%s) before 'second' held it: %s",
-                w.result, merr_msg(&w.err), w.states);
+        ck_assert_msg(w.result == -ECANCELED,
+                "the Lease watch ended with %d (%s) before 'second' held it: %s", w.result, merr_msg(&w.err),
+                w.states);
         /* released by "first" (no holder, 1 s), then taken by "second": not left to expire */
         ck_assert_msg(strstr(w.states, ";/1;second/3;"), "the Lease went %s", w.states);
         /* the standby needs about one retry period (0.5-1.1 s); a generous bound on a loaded machine */
