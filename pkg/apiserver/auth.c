@@ -143,12 +143,10 @@ static int token_user(
         snprintf(user->uid, sizeof(user->uid), "%s", uid ? uid : "");
         struct identity_walk w = {.u = user};
         json_object *extra = NULL;
-        if (json_pointer_get(res, "/status/user/groups", &groups) == 0 &&
-                json_object_is_type(groups, json_type_array))
+        if (json_get_array(res, "status.user.groups", JSON_OPTIONAL, &groups, NULL) > 0)
                 for (size_t i = 0; i < json_object_array_length(groups); i++)
                         add_group(NULL, json_object_get_string(json_object_array_get_idx(groups, i)), &w);
-        if (json_pointer_get(res, "/status/user/extra", &extra) == 0 &&
-                json_object_is_type(extra, json_type_object)) {
+        if (json_get_object(res, "status.user.extra", JSON_OPTIONAL, &extra, NULL) > 0) {
                 json_object_object_foreach (extra, ekey, values) {
                         for (size_t i = 0; json_object_is_type(values, json_type_array) &&
                                            i < json_object_array_length(values);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "jsonutil.h"
+#include "kube/object.h"
 #include "kube/objpack.h"
 #include "strmap.h"
 #include "timestamp.h"
@@ -319,41 +320,6 @@ static void transform(struct informer *inf, json_object *obj) {
         if (!inf->keep_managed_fields && json_object_object_get_ex(obj, "metadata", &md) &&
                 json_object_is_type(md, json_type_object))
                 json_object_object_del(md, "managedFields");
-}
-
-int kube_object_key(json_object *obj, char *buf, size_t size) {
-        const char *ns = NULL, *name = NULL;
-        int n;
-
-        if (json_get_string(obj, "metadata.name", 0, &name, NULL) < 0 ||
-                json_get_string(obj, "metadata.namespace", JSON_OPTIONAL, &ns, NULL) < 0)
-                return -EINVAL;
-        n = ns && *ns ? snprintf(buf, size, "%s/%s", ns, name) : snprintf(buf, size, "%s", name);
-        return n < 0 || (size_t) n >= size ? -EINVAL : 0;
-}
-
-int kube_controller_owner_key(json_object *obj, const char *kind, char *buf, size_t size) {
-        json_object *refs = NULL;
-        const char *ns = NULL;
-
-        if (json_get_array(obj, "metadata.ownerReferences", JSON_OPTIONAL, &refs, NULL) <= 0)
-                return -ENOENT;
-        (void) json_get_string(obj, "metadata.namespace", JSON_OPTIONAL, &ns, NULL);
-        for (size_t i = 0; i < json_object_array_length(refs); i++) {
-                json_object *ref = json_object_array_get_idx(refs, i);
-                const char *k = NULL, *name = NULL;
-                bool controller = false;
-                int n;
-
-                if (json_get_bool(ref, "controller", JSON_OPTIONAL, &controller, NULL) <= 0 || !controller)
-                        continue;
-                if (json_get_string(ref, "kind", 0, &k, NULL) < 0 || strcmp(k, kind) != 0 ||
-                        json_get_string(ref, "name", 0, &name, NULL) < 0)
-                        return -ENOENT;
-                n = ns && *ns ? snprintf(buf, size, "%s/%s", ns, name) : snprintf(buf, size, "%s", name);
-                return n < 0 || (size_t) n >= size ? -EINVAL : 0;
-        }
-        return -ENOENT;
 }
 
 static char *dup_or_null(const char *s) {

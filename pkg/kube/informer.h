@@ -123,8 +123,3 @@ unsigned long informer_lists(struct informer *inf);
 bool informer_hold(struct informer *inf, long timeout_ms);
 void informer_release(struct informer *inf);
 
-/* The key of obj ("ns/name" or "name"); writes at most size bytes. Returns 0 or -EINVAL. */
-int kube_object_key(json_object *obj, char *buf, size_t size);
-/* The key of obj's controller owner when that owner is of the given kind (e.g. a SandboxClaim's key for
- * its Sandbox), so a child's events can be routed to its parent's reconcile. 0, or -ENOENT when none. */
-int kube_controller_owner_key(json_object *obj, const char *kind, char *buf, size_t size);

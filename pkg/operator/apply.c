@@ -82,7 +82,7 @@ struct kube_resource op_resource(enum op_res res, const char *ns, const char *na
 }
 
 int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err) {
-        const char *ns = op_str(desired, "metadata.namespace"), *name = op_str(desired, "metadata.name");
+        const char *ns = kube_str(desired, "metadata.namespace"), *name = kube_str(desired, "metadata.name");
         char key[512];
         if (kube_object_key(desired, key, sizeof(key)) < 0)
                 return merr_set(err, -EINVAL, "desired %s has no name", op_res_info[res].kind);
@@ -100,7 +100,7 @@ int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct m
 }
 
 int op_create(struct op_ctx *cx, enum op_res res, json_object *obj, struct merr *err) {
-        const char *ns = op_str(obj, "metadata.namespace"), *name = op_str(obj, "metadata.name");
+        const char *ns = kube_str(obj, "metadata.namespace"), *name = kube_str(obj, "metadata.name");
         struct kube_resource r = op_resource(res, ns, NULL);
         struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
         count_write(cx, res, "create");
@@ -126,7 +126,7 @@ int op_write_status(
                 return merr_set(err, -ENOMEM, "copying object");
         json_object_object_add(copy, "status", json_object_get(status));
         struct kube_resource r =
-                op_resource(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
+                op_resource(res, kube_str(obj, "metadata.namespace"), kube_str(obj, "metadata.name"));
         r.subresource = "status";
         count_write(cx, res, "status");
         _cleanup_json_ json_object *updated = NULL;
@@ -143,7 +143,7 @@ int op_write_status(
 
 bool op_has_finalizer(json_object *obj) {
         json_object *f = NULL;
-        if (json_pointer_get(obj, "/metadata/finalizers", &f) < 0 || !json_object_is_type(f, json_type_array))
+        if (!(f = kube_field(obj, "metadata.finalizers")) || !json_object_is_type(f, json_type_array))
                 return false;
         for (size_t i = 0; i < json_object_array_length(f); i++)
                 if (strcmp(json_object_get_string(json_object_array_get_idx(f, i)), OP_FINALIZER) == 0)
@@ -156,7 +156,7 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
                 return 0;
         _cleanup_json_ json_object *list = json_object_new_array();
         json_object *f = NULL;
-        if (json_pointer_get(obj, "/metadata/finalizers", &f) == 0 && json_object_is_type(f, json_type_array))
+        if ((f = kube_field(obj, "metadata.finalizers")) && json_object_is_type(f, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(f); i++) {
                         json_object *v = json_object_array_get_idx(f, i);
                         if (strcmp(json_object_get_string(v), OP_FINALIZER) != 0)
@@ -170,11 +170,11 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
         json_object_object_add(patch, "metadata", meta);
         json_object_object_add(meta, "finalizers", json_object_get(list));
         json_object_object_add(
-                meta, "resourceVersion", json_object_new_string(op_str(obj, "metadata.resourceVersion")));
+                meta, "resourceVersion", json_object_new_string(kube_str(obj, "metadata.resourceVersion")));
         const char *s = json_object_to_json_string_ext(
                 patch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         struct kube_resource r =
-                op_resource(res, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"));
+                op_resource(res, kube_str(obj, "metadata.namespace"), kube_str(obj, "metadata.name"));
         struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
         _cleanup_json_ json_object *updated = NULL;
         count_write(cx, res, "patch");
@@ -191,9 +191,9 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
         /* the caller goes on with the object as it now is, so its later writes are not stale */
         json_object *own = NULL, *rv = NULL, *fins = NULL;
         if (updated && json_object_object_get_ex(obj, "metadata", &own) &&
-                json_pointer_get(updated, "/metadata/resourceVersion", &rv) == 0) {
+                (rv = kube_field(updated, "metadata.resourceVersion"))) {
                 json_object_object_add(own, "resourceVersion", json_object_get(rv));
-                if (json_pointer_get(updated, "/metadata/finalizers", &fins) == 0)
+                if ((fins = kube_field(updated, "metadata.finalizers")))
                         json_object_object_add(own, "finalizers", json_object_get(fins));
         }
         op_remember(cx->op, res, updated);
@@ -240,22 +240,6 @@ void op_event(
                 log_warn("recording an event failed", "reason", reason, "error", strerror(-rc));
 }
 
-const char *op_str(json_object *obj, const char *path) {
-        json_object *v = obj;
-        char part[128];
-        while (v && *path) {
-                size_t n = strcspn(path, ".");
-                if (n >= sizeof(part))
-                        return NULL;
-                memcpy(part, path, n);
-                part[n] = '\0';
-                if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, part, &v))
-                        return NULL;
-                path += n + (path[n] == '.');
-        }
-        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 json_object *op_meta(const char *name, const char *ns, const char *project) {
         json_object *meta = json_object_new_object(), *labels = json_object_new_object();
         json_object_object_add(meta, "name", json_object_new_string(name));
@@ -270,10 +254,10 @@ json_object *op_meta(const char *name, const char *ns, const char *project) {
 
 void op_owner_ref(json_object *meta, json_object *owner, bool controller) {
         json_object *refs = json_object_new_array(), *ref = json_object_new_object();
-        json_object_object_add(ref, "apiVersion", json_object_new_string(op_str(owner, "apiVersion")));
-        json_object_object_add(ref, "kind", json_object_new_string(op_str(owner, "kind")));
-        json_object_object_add(ref, "name", json_object_new_string(op_str(owner, "metadata.name")));
-        json_object_object_add(ref, "uid", json_object_new_string(op_str(owner, "metadata.uid")));
+        json_object_object_add(ref, "apiVersion", json_object_new_string(kube_str(owner, "apiVersion")));
+        json_object_object_add(ref, "kind", json_object_new_string(kube_str(owner, "kind")));
+        json_object_object_add(ref, "name", json_object_new_string(kube_str(owner, "metadata.name")));
+        json_object_object_add(ref, "uid", json_object_new_string(kube_str(owner, "metadata.uid")));
         if (controller) {
                 json_object_object_add(ref, "controller", json_object_new_boolean(true));
                 json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(true));
@@ -287,7 +271,7 @@ static json_object *find_condition(json_object *conds, const char *type) {
                 return NULL;
         for (size_t i = 0; i < json_object_array_length(conds); i++) {
                 json_object *c = json_object_array_get_idx(conds, i);
-                const char *t = op_str(c, "type");
+                const char *t = kube_str(c, "type");
                 if (t && strcmp(t, type) == 0)
                         return c;
         }
@@ -307,8 +291,8 @@ void op_condition(json_object *conds, json_object *old, const char *type, bool s
         json_object *prev = find_condition(old, type);
         const char *ltt = NULL;
         char now[64];
-        if (prev && op_str(prev, "status") && strcmp(op_str(prev, "status"), st) == 0)
-                ltt = op_str(prev, "lastTransitionTime");
+        if (prev && kube_str(prev, "status") && strcmp(kube_str(prev, "status"), st) == 0)
+                ltt = kube_str(prev, "lastTransitionTime");
         if (!ltt) {
                 op_now(now, sizeof(now));
                 ltt = now;
@@ -321,19 +305,6 @@ void op_condition(json_object *conds, json_object *old, const char *type, bool s
         json_object_object_add(c, "reason", json_object_new_string(reason));
         json_object_object_add(c, "message", json_object_new_string(message ? message : ""));
         json_object_array_add(conds, c);
-}
-
-const char *op_condition_status(json_object *obj, const char *path, const char *type, const char **ret_reason,
-        const char **ret_message) {
-        json_object *conds = NULL;
-        if (json_pointer_get(obj, path, &conds) < 0)
-                conds = NULL;
-        json_object *c = find_condition(conds, type);
-        if (ret_reason)
-                *ret_reason = c ? op_str(c, "reason") : NULL;
-        if (ret_message)
-                *ret_message = c ? op_str(c, "message") : NULL;
-        return c ? op_str(c, "status") : NULL;
 }
 
 const char *op_hash(const char *s, char *buf) {
@@ -360,7 +331,7 @@ struct prune_ctx {
 
 static void prune_fn(const char *key, json_object *obj, void *ud) {
         struct prune_ctx *p = ud;
-        const char *name = op_str(obj, "metadata.name"), *owner = op_label(obj, LABEL_PROJECT);
+        const char *name = kube_str(obj, "metadata.name"), *owner = kube_label(obj, LABEL_PROJECT);
         (void) key;
         if (!name)
                 return;
@@ -396,22 +367,4 @@ int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *pro
         }
         free(p.doomed);
         return rc < 0 ? rc : sent;
-}
-
-const char *op_label(json_object *obj, const char *name) {
-        json_object *labels = NULL, *v = NULL;
-        if (!obj || json_pointer_get(obj, "/metadata/labels", &labels) < 0 ||
-                !json_object_object_get_ex(labels, name, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-int op_split_key(const char *key, char *ns, size_t size, const char **name) {
-        const char *slash = strchr(key, '/');
-        if (!slash || (size_t) (slash - key) >= size)
-                return -EINVAL;
-        memcpy(ns, key, (size_t) (slash - key));
-        ns[slash - key] = '\0';
-        *name = slash + 1;
-        return 0;
 }

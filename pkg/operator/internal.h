@@ -15,6 +15,7 @@
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/leader.h"
+#include "kube/object.h"
 #include "kube/workqueue.h"
 #include "merr.h"
 #include "metrics.h"
@@ -228,19 +229,12 @@ void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char 
         _printf_(5, 6);
 
 /* ---- JSON helpers ---- */
-const char *op_str(json_object *obj, const char *path);   /* borrowed string at a dotted path, or NULL */
-const char *op_label(json_object *obj, const char *name); /* borrowed label value, or NULL */
-/* Splits "ns/name" into ns (copied into a buffer of size bytes) and name (borrowed from key); -EINVAL. */
-int op_split_key(const char *key, char *ns, size_t size, const char **name);
 json_object *op_meta(const char *name, const char *ns, const char *project); /* new metadata with labels */
 void op_owner_ref(json_object *meta, json_object *owner, bool controller);
 /* metav1.Condition list handling: sets type in conds (array, new or existing), keeping lastTransitionTime
  * when the status did not change relative to old (the object's current conditions, may be NULL). */
 void op_condition(json_object *conds, json_object *old, const char *type, bool status, const char *reason,
         const char *message, int64_t generation);
-/* "True"/"False" of a condition in a conditions array, NULL when absent; reason through ret_reason. */
-const char *op_condition_status(json_object *obj, const char *path, const char *type, const char **ret_reason,
-        const char **ret_message);
 void op_now(char *buf, size_t size); /* RFC 3339 now */
 /* FNV-1a 32 of s as 8 hex digits into buf (at least 9 bytes). */
 const char *op_hash(const char *s, char *buf);

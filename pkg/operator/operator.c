@@ -58,7 +58,7 @@ static const enum op_res ctl_primary[CTL__MAX] = {RES_PROJECT, RES_TEMPLATE, RES
 
 /* The key of the EnvironmentTemplate a projected SandboxTemplate comes from. */
 static void template_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
-        const char *t = op_label(obj, LABEL_TEMPLATE), *tns = op_label(obj, LABEL_TEMPLATE_NS);
+        const char *t = kube_label(obj, LABEL_TEMPLATE), *tns = kube_label(obj, LABEL_TEMPLATE_NS);
         char v[300];
         (void) ud;
         if (t && tns && snprintf(v, sizeof(v), "%s/%s", tns, t) < (int) sizeof(v))
@@ -67,7 +67,7 @@ static void template_index_fn(json_object *obj, informer_emit_fn emit, void *ect
 
 /* INDEX_RUNTIME of a sandbox Pod or PVC (by its label), into buf; NULL when it has none. */
 static const char *pod_runtime_value(json_object *obj, char *buf, size_t size) {
-        const char *ns = op_str(obj, "metadata.namespace"), *hash = op_label(obj, AS_NAME_HASH);
+        const char *ns = kube_str(obj, "metadata.namespace"), *hash = kube_label(obj, AS_NAME_HASH);
         if (!ns || !hash || snprintf(buf, size, "%s/%s", ns, hash) >= (int) size)
                 return NULL;
         return buf;
@@ -83,17 +83,17 @@ static void runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx
 /* INDEX_RUNTIME of an mbox Sandbox: the agent-sandbox Sandbox it recorded, or its own name, which the cold
  * path gives the claim's Sandbox. */
 static void sandbox_runtime_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
-        const char *ns = op_str(obj, "metadata.namespace"), *as_name = op_str(obj, "status.sandboxName");
+        const char *ns = kube_str(obj, "metadata.namespace"), *as_name = kube_str(obj, "status.sandboxName");
         char v[300];
         (void) ud;
         if (!as_name)
-                as_name = op_str(obj, "metadata.name");
+                as_name = kube_str(obj, "metadata.name");
         if (ns && as_name && op_runtime_index_value(ns, as_name, v, sizeof(v)))
                 emit(v, ectx);
 }
 
 static void sandbox_phase_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
-        const char *ns = op_str(obj, "metadata.namespace"), *phase = op_str(obj, "status.phase");
+        const char *ns = kube_str(obj, "metadata.namespace"), *phase = kube_str(obj, "status.phase");
         char v[300];
         (void) ud;
         if (phase)
@@ -106,7 +106,7 @@ static void sandbox_phase_index_fn(json_object *obj, informer_emit_fn emit, void
 }
 
 static void sandbox_waiting_index_fn(json_object *obj, informer_emit_fn emit, void *ectx, void *ud) {
-        const char *ns = op_str(obj, "metadata.namespace");
+        const char *ns = kube_str(obj, "metadata.namespace");
         (void) ud;
         if (ns && op_sandbox_waits(obj))
                 emit(ns, ectx);
@@ -133,7 +133,7 @@ struct op_written {
 };
 
 static uint64_t rv_of(json_object *obj) {
-        const char *s = op_str(obj, "metadata.resourceVersion");
+        const char *s = kube_str(obj, "metadata.resourceVersion");
         char *end = NULL;
         errno = 0;
         unsigned long long v = s ? strtoull(s, &end, 10) : 0;
@@ -217,16 +217,16 @@ static void enqueue_template_fn(const char *key, json_object *obj, void *ud) {
 }
 
 bool op_sandbox_waits(json_object *obj) {
-        const char *reason = op_str(obj, "status.reason");
-        if (op_str(obj, "metadata.deletionTimestamp"))
+        const char *reason = kube_str(obj, "status.reason");
+        if (kube_str(obj, "metadata.deletionTimestamp"))
                 return false;
-        return !op_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0);
+        return !kube_str(obj, "status.claimName") || (reason && strcmp(reason, "QuotaExceeded") == 0);
 }
 
 bool op_sandbox_frees_room(json_object *old_obj, json_object *new_obj) {
-        if (op_str(new_obj, "metadata.deletionTimestamp"))
-                return !op_str(old_obj, "metadata.deletionTimestamp");
-        const char *a = op_str(old_obj, "status.phase"), *b = op_str(new_obj, "status.phase");
+        if (kube_str(new_obj, "metadata.deletionTimestamp"))
+                return !kube_str(old_obj, "metadata.deletionTimestamp");
+        const char *a = kube_str(old_obj, "status.phase"), *b = kube_str(new_obj, "status.phase");
         if (!old_obj || !b || (a && strcmp(a, b) == 0))
                 return false;
         return strcmp(b, "Stopped") == 0 || strcmp(b, "Expired") == 0;
@@ -257,7 +257,7 @@ void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting
 
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size) {
         _cleanup_json_ json_object *nsobj = op_get(op, RES_NAMESPACE, ns);
-        const char *v = nsobj ? op_label(nsobj, LABEL_PROJECT) : NULL;
+        const char *v = nsobj ? kube_label(nsobj, LABEL_PROJECT) : NULL;
         if (!v)
                 return NULL;
         snprintf(buf, size, "%s", v);
@@ -266,10 +266,10 @@ const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, ch
 
 /* The namespace a Project owns, as project_namespace() computes it, from the raw object. */
 static const char *project_ns(json_object *obj, char *buf, size_t size) {
-        const char *ns = op_str(obj, "spec.namespace");
+        const char *ns = kube_str(obj, "spec.namespace");
         if (ns)
                 return ns;
-        snprintf(buf, size, "mbox-%s", op_str(obj, "metadata.name") ? op_str(obj, "metadata.name") : "");
+        snprintf(buf, size, "mbox-%s", kube_str(obj, "metadata.name") ? kube_str(obj, "metadata.name") : "");
         return buf;
 }
 
@@ -280,8 +280,8 @@ static bool spec_changed(json_object *old_obj, json_object *new_obj) {
                 return true;
         json_get_int64(old_obj, "metadata.generation", JSON_OPTIONAL, &a, NULL);
         json_get_int64(new_obj, "metadata.generation", JSON_OPTIONAL, &b, NULL);
-        return a != b || !op_str(old_obj, "metadata.deletionTimestamp") !=
-                                 !op_str(new_obj, "metadata.deletionTimestamp");
+        return a != b || !kube_str(old_obj, "metadata.deletionTimestamp") !=
+                                 !kube_str(new_obj, "metadata.deletionTimestamp");
 }
 
 static bool str_differ(const char *a, const char *b) {
@@ -294,31 +294,27 @@ static bool sandbox_state_changed(json_object *old_obj, json_object *new_obj) {
         if (!old_obj)
                 return true;
         for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-                if (str_differ(op_str(old_obj, paths[i]), op_str(new_obj, paths[i])))
+                if (str_differ(kube_str(old_obj, paths[i]), kube_str(new_obj, paths[i])))
                         return true;
         }
-        return str_differ(op_condition_status(old_obj, "/status/conditions", "Ready", NULL, NULL),
-                op_condition_status(new_obj, "/status/conditions", "Ready", NULL, NULL));
+        return str_differ(kube_condition(old_obj, "status.conditions", "Ready", NULL, NULL),
+                kube_condition(new_obj, "status.conditions", "Ready", NULL, NULL));
 }
 
 bool op_runtime_changed(json_object *old_obj, json_object *new_obj) {
-        static const char *const ptrs[] = {"/metadata/deletionTimestamp", "/metadata/labels",
-                "/metadata/ownerReferences", "/metadata/annotations/agents.x-k8s.io~1pod-name",
-                "/spec/operatingMode", "/status/sandbox/name", "/status/podIPs", "/status/serviceFQDN"};
+        static const char *const paths[] = {"metadata.deletionTimestamp", "metadata.labels",
+                "metadata.ownerReferences", "metadata.annotations.agents\\.x-k8s\\.io/pod-name",
+                "spec.operatingMode", "status.sandbox.name", "status.podIPs", "status.serviceFQDN"};
         static const char *const conds[] = {"Ready", "Suspended"};
         if (!old_obj || !new_obj)
                 return true;
-        for (size_t i = 0; i < ARRAY_SIZE(ptrs); i++) {
-                json_object *a = NULL, *b = NULL;
-                (void) json_pointer_get(old_obj, ptrs[i], &a);
-                (void) json_pointer_get(new_obj, ptrs[i], &b);
-                if (!json_object_equal(a, b))
+        for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+                if (!json_object_equal(kube_field(old_obj, paths[i]), kube_field(new_obj, paths[i])))
                         return true;
-        }
         for (size_t i = 0; i < ARRAY_SIZE(conds); i++) {
                 const char *ra = NULL, *ma = NULL, *rb = NULL, *mb = NULL;
-                const char *a = op_condition_status(old_obj, "/status/conditions", conds[i], &ra, &ma),
-                           *b = op_condition_status(new_obj, "/status/conditions", conds[i], &rb, &mb);
+                const char *a = kube_condition(old_obj, "status.conditions", conds[i], &ra, &ma),
+                           *b = kube_condition(new_obj, "status.conditions", conds[i], &rb, &mb);
                 if (str_differ(a, b) || str_differ(ra, rb) || str_differ(ma, mb))
                         return true;
         }
@@ -332,7 +328,7 @@ bool op_runtime_changed(json_object *old_obj, json_object *new_obj) {
  */
 static void route(struct mbox_operator *op, enum op_res res, const char *key, json_object *old_obj,
         json_object *obj, bool deleted) {
-        const char *ns = op_str(obj, "metadata.namespace"), *v;
+        const char *ns = kube_str(obj, "metadata.namespace"), *v;
         char buf[512];
         switch (res) {
         case RES_PROJECT:
@@ -351,7 +347,7 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                                 op, ns && strcmp(ns, op->opt.library_namespace) == 0 ? NULL : ns, true);
                 break;
         case RES_SANDBOX:
-                if (!old_obj && !deleted && !op_str(obj, "status.claimName"))
+                if (!old_obj && !deleted && !kube_str(obj, "status.claimName"))
                         enqueue_first(op, CTL_SANDBOX, key);
                 else
                         op_enqueue(op, CTL_SANDBOX, key);
@@ -362,25 +358,26 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
                 if (deleted || op_sandbox_frees_room(old_obj, obj))
                         op_enqueue_sandboxes(op, ns, true);
                 /* tasks waiting for this sandbox to be ready (or to learn that it will not be) */
-                if (ns && op_str(obj, "metadata.name") && (deleted || sandbox_state_changed(old_obj, obj))) {
-                        op_enqueue_waiting_tasks(op, ns, op_str(obj, "metadata.name"), SIZE_MAX);
+                if (ns && kube_str(obj, "metadata.name") &&
+                        (deleted || sandbox_state_changed(old_obj, obj))) {
+                        op_enqueue_waiting_tasks(op, ns, kube_str(obj, "metadata.name"), SIZE_MAX);
                         /* the first ready sandbox of a version validates a template without a check; a
                          * deleted one may have been the last user of an old version or of a projection
                          * for its own ServiceAccount */
-                        if ((v = op_str(obj, "status.template.name"))) {
-                                const char *tns = op_str(obj, "status.template.namespace");
+                        if ((v = kube_str(obj, "status.template.name"))) {
+                                const char *tns = kube_str(obj, "status.template.namespace");
                                 snprintf(buf, sizeof(buf), "%s/%s", tns ? tns : ns, v);
                                 op_enqueue(op, CTL_TEMPLATE, buf);
                         }
                 }
-                if ((v = op_label(obj, LABEL_VALIDATION_OF)) && ns) {
+                if ((v = kube_label(obj, LABEL_VALIDATION_OF)) && ns) {
                         snprintf(buf, sizeof(buf), "%s/%s", ns, v);
                         op_enqueue(op, CTL_TEMPLATE, buf);
                 }
                 break;
         case RES_TASK:
                 op_enqueue(op, CTL_TASK, key);
-                if ((v = op_label(obj, LABEL_VALIDATION_OF)) && ns) {
+                if ((v = kube_label(obj, LABEL_VALIDATION_OF)) && ns) {
                         snprintf(buf, sizeof(buf), "%s/%s", ns, v);
                         op_enqueue(op, CTL_TEMPLATE, buf);
                 }
@@ -391,20 +388,20 @@ static void route(struct mbox_operator *op, enum op_res res, const char *key, js
         case RES_RESOURCEQUOTA:
         case RES_LIMITRANGE:
         case RES_ROLEBINDING:
-                if ((v = op_label(obj, LABEL_PROJECT)))
+                if ((v = kube_label(obj, LABEL_PROJECT)))
                         op_enqueue(op, CTL_PROJECT, v);
                 break;
         case RES_AS_TEMPLATE:
         case RES_AS_POOL:
-                if ((v = op_label(obj, LABEL_TEMPLATE)) && op_label(obj, LABEL_TEMPLATE_NS)) {
-                        snprintf(buf, sizeof(buf), "%s/%s", op_label(obj, LABEL_TEMPLATE_NS), v);
+                if ((v = kube_label(obj, LABEL_TEMPLATE)) && kube_label(obj, LABEL_TEMPLATE_NS)) {
+                        snprintf(buf, sizeof(buf), "%s/%s", kube_label(obj, LABEL_TEMPLATE_NS), v);
                         op_enqueue(op, CTL_TEMPLATE, buf);
                 }
                 break;
         case RES_AS_CLAIM:
                 if (!deleted && !op_runtime_changed(old_obj, obj))
                         break;
-                if ((v = op_label(obj, LABEL_SANDBOX)) && ns) {
+                if ((v = kube_label(obj, LABEL_SANDBOX)) && ns) {
                         snprintf(buf, sizeof(buf), "%s/%s", ns, v);
                         op_enqueue(op, CTL_SANDBOX, buf);
                 }

@@ -56,7 +56,7 @@ static json_object *label_selector(const char *k, const char *v) {
 
 static json_object *np_new(
         const char *name, const char *ns, json_object *owner, const char *types0, const char *types1) {
-        json_object *meta = op_meta(name, ns, op_str(owner, "metadata.name"));
+        json_object *meta = op_meta(name, ns, kube_str(owner, "metadata.name"));
         op_owner_ref(meta, owner, true);
         json_object *np = obj_new("networking.k8s.io/v1", "NetworkPolicy", meta),
                     *spec = json_object_new_object();
@@ -311,12 +311,12 @@ static int ensure_owned(struct op_ctx *cx, enum op_res res, json_object *desired
 /* Whether the namespace carries an owner reference to this project: the project created it. */
 static bool created_by(json_object *nsobj, json_object *project) {
         json_object *refs = NULL;
-        const char *uid = op_str(project, "metadata.uid");
-        json_pointer_get(nsobj, "/metadata/ownerReferences", &refs);
+        const char *uid = kube_str(project, "metadata.uid");
+        refs = kube_field(nsobj, "metadata.ownerReferences");
         for (size_t i = 0; uid && refs && json_object_is_type(refs, json_type_array) &&
                            i < json_object_array_length(refs);
                 i++) {
-                const char *u = op_str(json_object_array_get_idx(refs, i), "uid");
+                const char *u = kube_str(json_object_array_get_idx(refs, i), "uid");
                 if (u && strcmp(u, uid) == 0)
                         return true;
         }
@@ -349,7 +349,7 @@ static int namespace_refusal(struct op_ctx *cx, json_object *project, const char
                 if (rc < 0)
                         return merr_wrap(err, rc, "looking up namespace %s", ns);
         }
-        const char *owner = op_label(*nsobj, LABEL_PROJECT);
+        const char *owner = kube_label(*nsobj, LABEL_PROJECT);
         if (owner && strcmp(owner, name) == 0)
                 return 0;
         if (created_by(*nsobj, project))
@@ -372,12 +372,12 @@ struct counts {
 
 static void count_fn(const char *key, json_object *obj, void *ud) {
         struct counts *c = ud;
-        const char *phase = op_str(obj, "status.phase");
+        const char *phase = kube_str(obj, "status.phase");
         (void) key;
         c->all++;
         if (phase && strcmp(phase, "Running") == 0)
                 c->running++;
-        if (op_str(obj, "metadata.deletionTimestamp"))
+        if (kube_str(obj, "metadata.deletionTimestamp"))
                 c->terminating++;
 }
 
@@ -394,7 +394,7 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, boo
                running_sandboxes = informer_index_count(cx->op->inf[RES_SANDBOX], INDEX_PHASE, running);
         informer_foreach(cx->op->inf[RES_TEMPLATE], ns, count_fn, &tpl);
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        json_pointer_get(obj, "/status/conditions", &old);
+        old = kube_field(obj, "status.conditions");
         _cleanup_json_ json_object *st = json_object_new_object();
         json_object *conds = json_object_new_array();
         json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
@@ -424,8 +424,8 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
         /* a project that never owned its namespace (refused: another project's, or unlabelled) touches
          * nothing in it on its way out */
         _cleanup_json_ json_object *owned = op_get(cx->op, RES_NAMESPACE, ns);
-        const char *owner = owned ? op_label(owned, LABEL_PROJECT) : NULL;
-        if (!owner || strcmp(owner, op_str(obj, "metadata.name")) != 0) {
+        const char *owner = owned ? kube_label(owned, LABEL_PROJECT) : NULL;
+        if (!owner || strcmp(owner, kube_str(obj, "metadata.name")) != 0) {
                 rc = op_set_finalizer(cx, RES_PROJECT, obj, false, err);
                 return rc < 0 ? rc : 0;
         }
@@ -447,7 +447,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
         _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
         /* only a namespace the project created goes with it; an adopted one stays */
         if (nsobj && created_by(nsobj, obj)) {
-                if (!op_str(nsobj, "metadata.deletionTimestamp")) {
+                if (!kube_str(nsobj, "metadata.deletionTimestamp")) {
                         rc = op_delete(cx, RES_NAMESPACE, NULL, ns, err);
                         if (rc < 0)
                                 return rc;
@@ -474,11 +474,11 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
                 /* the API server validated it; a mismatch means a newer schema than this operator knows */
                 op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
                 return write_status(
-                        cx, obj, op_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
+                        cx, obj, kube_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
         }
         op_records_saw_project(cx->op, p);
         const char *ns = project_namespace(p, nsbuf, sizeof(nsbuf));
-        if (op_str(obj, "metadata.deletionTimestamp"))
+        if (kube_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, ns, err);
 
         _cleanup_json_ json_object *nsobj = NULL;

@@ -258,10 +258,10 @@ static void fill_meta(struct api_meta *m, struct as_owner_ref **owners, size_t *
                 return;
         }
         *n_owners = 1;
-        (*owners)->api_version = dup(op_str(owner, "apiVersion"), oom);
-        (*owners)->kind = dup(op_str(owner, "kind"), oom);
-        (*owners)->name = dup(op_str(owner, "metadata.name"), oom);
-        (*owners)->uid = dup(op_str(owner, "metadata.uid"), oom);
+        (*owners)->api_version = dup(kube_str(owner, "apiVersion"), oom);
+        (*owners)->kind = dup(kube_str(owner, "kind"), oom);
+        (*owners)->name = dup(kube_str(owner, "metadata.name"), oom);
+        (*owners)->uid = dup(kube_str(owner, "metadata.uid"), oom);
         (*owners)->controller = (*owners)->block_owner_deletion = true;
 }
 
@@ -371,7 +371,7 @@ int runtime_project(struct op_ctx *cx, const struct template *t, json_object *ow
         runtime_name(t->meta.name, version, pool, size);
         /* a namespace on its way out accepts nothing new; what is there goes with it */
         _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
-        if (nsobj && op_str(nsobj, "metadata.deletionTimestamp"))
+        if (nsobj && kube_str(nsobj, "metadata.deletionTimestamp"))
                 return 0;
 
         _cleanup_json_ json_object *st = runtime_template_object(t, ns, pool, version, sa, owner);

@@ -51,7 +51,7 @@ static void set_msg(struct view *v, const char *fmt, ...) {
 }
 
 static bool get_time(json_object *obj, const char *path, struct timestamp *t) {
-        const char *s = op_str(obj, path);
+        const char *s = kube_str(obj, path);
         return s && timestamp_parse(s, t, NULL) == 0;
 }
 
@@ -83,7 +83,7 @@ struct admission {
  * since the stop (status.stoppedAt, set when the idle timeout stopped it) and no new spec. spec.state
  * stays the user's (Running) through an idle stop, so GitOps sees no drift. */
 static bool idle_stopped(json_object *sb) {
-        const char *phase = op_str(sb, "status.phase"), *reason = op_str(sb, "status.reason");
+        const char *phase = kube_str(sb, "status.phase"), *reason = kube_str(sb, "status.reason");
         struct timestamp stopped = {0}, activity = {0};
         int64_t gen = 0, observed = 0;
         if (!reason || strcmp(reason, "IdleTimeout") != 0 || !phase ||
@@ -99,8 +99,8 @@ static bool idle_stopped(json_object *sb) {
 }
 
 static bool wants_running(json_object *sb) {
-        const char *state = op_str(sb, "spec.state"), *phase = op_str(sb, "status.phase");
-        if (!sb || op_str(sb, "metadata.deletionTimestamp"))
+        const char *state = kube_str(sb, "spec.state"), *phase = kube_str(sb, "status.phase");
+        if (!sb || kube_str(sb, "metadata.deletionTimestamp"))
                 return false;
         if (state && strcmp(state, "Stopped") == 0)
                 return false;
@@ -111,7 +111,7 @@ static bool wants_running(json_object *sb) {
 
 static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
         struct admission *a = ud;
-        const char *sb = op_label(obj, LABEL_SANDBOX);
+        const char *sb = kube_label(obj, LABEL_SANDBOX);
         char k[512];
         (void) key;
         if (!sb)
@@ -123,7 +123,7 @@ static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
 static void admission_sandbox_fn(const char *key, json_object *obj, void *ud) {
         struct admission *a = ud;
         if (strcmp(key, a->self) == 0 || !strmap_contains(a->keys, key) ||
-                op_str(obj, "metadata.deletionTimestamp"))
+                kube_str(obj, "metadata.deletionTimestamp"))
                 return;
         a->all++;
         if (wants_running(obj))
@@ -184,7 +184,7 @@ static int write_status(struct op_ctx *cx, json_object *obj, const struct view *
         int64_t gen = 0;
         json_object *old = NULL;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        json_pointer_get(obj, "/status/conditions", &old);
+        old = kube_field(obj, "status.conditions");
         _cleanup_json_ json_object *st = json_object_new_object();
         json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
         put(st, "phase", v->phase);
@@ -258,14 +258,14 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
                 return 0;
         snprintf(ckey, sizeof(ckey), "%s/%s", ns, name);
         _cleanup_json_ json_object *claim = op_get(cx->op, RES_AS_CLAIM, ckey);
-        const char *as_name = op_str(obj, "status.sandboxName");
+        const char *as_name = kube_str(obj, "status.sandboxName");
         if (!as_name && claim)
-                as_name = op_str(claim, "status.sandbox.name");
+                as_name = kube_str(claim, "status.sandbox.name");
         if (!as_name)
                 as_name = name; /* the cold path names the Sandbox like the claim */
         struct view v = {
-                .phase = "Terminating", .reason = "Deleting", .project = op_str(obj, "status.project")};
-        if (claim && !op_str(claim, "metadata.deletionTimestamp")) {
+                .phase = "Terminating", .reason = "Deleting", .project = kube_str(obj, "status.project")};
+        if (claim && !kube_str(claim, "metadata.deletionTimestamp")) {
                 rc = op_delete(cx, RES_AS_CLAIM, ns, name, err);
                 if (rc < 0)
                         return rc;
@@ -300,7 +300,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const 
 
 static int waiting(struct op_ctx *cx, json_object *obj, struct view *v, const char *reason, bool warn,
         struct merr *err) {
-        const char *old_reason = op_str(obj, "status.reason");
+        const char *old_reason = kube_str(obj, "status.reason");
         v->phase = "Pending";
         v->reason = reason;
         if (warn && (!old_reason || strcmp(old_reason, reason) != 0))
@@ -333,7 +333,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         char ns[128], pname[128], tkey[300], pool[128], buf[512];
         const char *name;
         int rc;
-        if (op_split_key(key, ns, sizeof(ns), &name) < 0)
+        if (kube_split_key(key, ns, sizeof(ns), &name) < 0)
                 return 0;
         _cleanup_json_ json_object *obj = op_get(op, RES_SANDBOX, key);
         if (!obj) {
@@ -342,7 +342,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                 pthread_mutex_unlock(&op->lock);
                 return 0;
         }
-        if (op_str(obj, "metadata.deletionTimestamp"))
+        if (kube_str(obj, "metadata.deletionTimestamp"))
                 return finalize(cx, obj, key, ns, name, err);
 
         struct view v = {0};
@@ -381,7 +381,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         }
         _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
         _cleanup_(project_freep) struct project *p = NULL;
-        if (!pobj || project_from_json(pobj, &p, &perr) < 0 || op_str(pobj, "metadata.deletionTimestamp")) {
+        if (!pobj || project_from_json(pobj, &p, &perr) < 0 || kube_str(pobj, "metadata.deletionTimestamp")) {
                 set_msg(&v, "project %s %s", pname, pobj ? "is being deleted or invalid" : "does not exist");
                 v.admitted_reason = v.runtime_reason = "ProjectNotFound";
                 return claim ? 0 : waiting(cx, obj, &v, "ProjectNotFound", true, err);
@@ -510,15 +510,15 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         }
 
         /* the runtime, through the claim */
-        v.version = op_label(claim, LABEL_TEMPLATE_VER);
-        const char *as_name = op_str(claim, "status.sandbox.name");
+        v.version = kube_label(claim, LABEL_TEMPLATE_VER);
+        const char *as_name = kube_str(claim, "status.sandbox.name");
         _cleanup_json_ json_object *as = NULL;
         if (as_name) {
                 snprintf(buf, sizeof(buf), "%s/%s", ns, as_name);
                 as = op_get(op, RES_AS_SANDBOX, buf);
         }
         if (as && want_running) {
-                const char *mode = op_str(as, "spec.operatingMode");
+                const char *mode = kube_str(as, "spec.operatingMode");
                 if (mode && strcmp(mode, "Suspended") == 0) {
                         /* a start counts against maxRunning like a launch */
                         pthread_mutex_lock(&op->lock);
@@ -544,7 +544,7 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                 "Starting the sandbox again on its workspace volume");
                 }
         } else if (as) {
-                const char *mode = op_str(as, "spec.operatingMode");
+                const char *mode = kube_str(as, "spec.operatingMode");
                 if (!mode || strcmp(mode, "Suspended") != 0) {
                         rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
                                 "{\"spec\":{\"operatingMode\":\"Suspended\"}}", err);
@@ -558,14 +558,12 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
 
         /* phase */
         const char *reason = NULL, *message = NULL;
-        const char *ready =
-                as ? op_condition_status(as, "/status/conditions", "Ready", &reason, &message) : NULL;
-        const char *suspended =
-                as ? op_condition_status(as, "/status/conditions", "Suspended", NULL, NULL) : NULL;
+        const char *ready = as ? kube_condition(as, "status.conditions", "Ready", &reason, &message) : NULL;
+        const char *suspended = as ? kube_condition(as, "status.conditions", "Suspended", NULL, NULL) : NULL;
         v.sandbox = as_name;
         if (!as) {
                 const char *cr = NULL, *cm = NULL;
-                op_condition_status(claim, "/status/conditions", "Ready", &cr, &cm);
+                kube_condition(claim, "status.conditions", "Ready", &cr, &cm);
                 v.phase = "Starting";
                 v.reason = cr ? cr : "SandboxCreatePending";
                 set_msg(&v, "%s", cm ? cm : "waiting for agent-sandbox to provide a Sandbox");
@@ -575,8 +573,8 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
                                         strcmp(ready, "False") == 0);
                 v.phase = pod_gone ? (expired ? "Expired" : "Stopped") : "Stopping";
                 v.reason = expired ? "MaxLifetimeExceeded"
-                                   : (op_str(obj, "status.reason") && strcmp(op_str(obj, "status.reason"),
-                                                                              "IdleTimeout") == 0
+                                   : (kube_str(obj, "status.reason") && strcmp(kube_str(obj, "status.reason"),
+                                                                                "IdleTimeout") == 0
                                                      ? "IdleTimeout"
                                                      : "StoppedByUser");
                 set_msg(&v, "%s",
@@ -602,17 +600,17 @@ int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
         if (as && v.ready) {
                 const char *pn = NULL;
                 json_object *ann = NULL, *pv = NULL, *ips = NULL;
-                if (json_pointer_get(as, "/metadata/annotations", &ann) == 0 &&
+                if ((ann = kube_field(as, "metadata.annotations")) &&
                         json_object_object_get_ex(ann, "agents.x-k8s.io/pod-name", &pv))
                         pn = json_object_get_string(pv);
                 v.pod = pn ? pn : as_name;
-                if (json_pointer_get(as, "/status/podIPs", &ips) == 0 && json_object_array_length(ips) > 0)
+                if ((ips = kube_field(as, "status.podIPs")) && json_object_array_length(ips) > 0)
                         v.pod_ip = json_object_get_string(json_object_array_get_idx(ips, 0));
-                v.fqdn = op_str(as, "status.serviceFQDN");
+                v.fqdn = kube_str(as, "status.serviceFQDN");
         }
 
         /* timestamps */
-        const char *old_phase = op_str(obj, "status.phase");
+        const char *old_phase = kube_str(obj, "status.phase");
         bool phase_changed = !old_phase || strcmp(old_phase, v.phase) != 0;
         if (strcmp(v.phase, "Running") == 0) {
                 if (phase_changed || !started.sec)

@@ -105,7 +105,7 @@ static void put_time(json_object *o, const char *k, const struct timestamp *t) {
 static int64_t age_ns(json_object *obj) {
         struct timestamp created, now;
         int64_t d = 0;
-        const char *s = op_str(obj, "metadata.creationTimestamp");
+        const char *s = kube_str(obj, "metadata.creationTimestamp");
         if (!s || timestamp_parse(s, &created, NULL) < 0)
                 return 0;
         timestamp_now(&now);
@@ -142,7 +142,7 @@ static json_object *build_status(
         int64_t gen = 0;
         json_object *old = NULL, *st = json_object_new_object();
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        json_pointer_get(obj, "/status/conditions", &old);
+        old = kube_field(obj, "status.conditions");
         json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
         put(st, "phase", oc->phase);
         put(st, "reason", oc->reason);
@@ -151,7 +151,7 @@ static json_object *build_status(
         if (oc->has_exit)
                 json_object_object_add(st, "exitCode", json_object_new_int(oc->exit_code));
         /* a task that ends before it starts keeps what an earlier status said (an orphan's start) */
-        const char *start = op_str(obj, "status.startTime"), *pod = op_str(obj, "status.podName");
+        const char *start = kube_str(obj, "status.startTime"), *pod = kube_str(obj, "status.podName");
         if (run) {
                 put_time(st, "startTime", &run->started);
                 put(st, "podName", run->pod);
@@ -242,12 +242,12 @@ static int write_final(struct kube_client *c, struct task_run *run, const struct
                 if (rc == -ENOENT)
                         return rc;
                 if (rc == 0) {
-                        const char *uid = op_str(cur, "metadata.uid");
+                        const char *uid = kube_str(cur, "metadata.uid");
                         if (!uid || strcmp(uid, run->uid) != 0)
                                 return -ENOENT;
-                        if (task_phase_is_final(op_str(cur, "status.phase")))
+                        if (task_phase_is_final(kube_str(cur, "status.phase")))
                                 return merr_set(err, -EALREADY, "the task already ended as %s",
-                                        op_str(cur, "status.phase"));
+                                        kube_str(cur, "status.phase"));
                         json_object_object_add(cur, "status", build_status(cur, oc, run, artifacts));
                         struct kube_resource rs = r;
                         rs.subresource = "status";
@@ -291,7 +291,7 @@ static void touch_sandbox(struct kube_client *c, struct task_run *run) {
         struct timestamp last, t;
         snprintf(key, sizeof(key), "%s/%s", run->ns, run->sandbox);
         _cleanup_json_ json_object *sb = op_get(run->op, RES_SANDBOX, key);
-        const char *s = sb ? op_str(sb, "status.lastActivityAt") : NULL;
+        const char *s = sb ? kube_str(sb, "status.lastActivityAt") : NULL;
         int64_t since = 0;
         timestamp_now(&t);
         if (s && timestamp_parse(s, &last, NULL) == 0 && timestamp_diff(&t, &last, &since) == 0 &&
@@ -406,7 +406,7 @@ static int collect_artifacts(struct kube_client *c, struct task_run *run, json_o
         argv[2] = COLLECT_SCRIPT;
         argv[3] = "mbox-artifacts";
         for (size_t i = 0; i < n; i++)
-                argv[4 + i] = op_str(json_object_array_get_idx(decl, i), "path");
+                argv[4 + i] = kube_str(json_object_array_get_idx(decl, i), "path");
         struct collect col = {.len = 0};
         struct kube_exec_opts o = {.namespace = run->ns,
                 .pod = run->pod,
@@ -424,8 +424,8 @@ static int collect_artifacts(struct kube_client *c, struct task_run *run, json_o
         char *save = NULL, *line = strtok_r(col.buf, "\n", &save);
         for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {
                 json_object *d = json_object_array_get_idx(decl, i), *a = json_object_new_object();
-                const char *name = op_str(d, "name"), *path = op_str(d, "path"),
-                           *ct = op_str(d, "contentType");
+                const char *name = kube_str(d, "name"), *path = kube_str(d, "path"),
+                           *ct = kube_str(d, "contentType");
                 bool optional = false;
                 json_get_bool(d, "optional", JSON_OPTIONAL, &optional, NULL);
                 put(a, "name", name);
@@ -461,17 +461,17 @@ static void record_artifacts(struct task_run *run, json_object *list) {
         for (size_t i = 0; i < json_object_array_length(list); i++) {
                 json_object *a = json_object_array_get_idx(list, i);
                 int64_t size = 0;
-                if (!op_str(a, "digest"))
+                if (!kube_str(a, "digest"))
                         continue;
                 json_get_int64(a, "sizeBytes", JSON_OPTIONAL, &size, NULL);
                 struct artifact rec = {.namespace = run->ns,
-                        .name = op_str(a, "artifactName"),
+                        .name = kube_str(a, "artifactName"),
                         .kind = "file",
-                        .title = op_str(a, "name"),
-                        .uri = op_str(a, "uri"),
-                        .path = op_str(a, "path"),
-                        .content_type = op_str(a, "contentType"),
-                        .digest = op_str(a, "digest"),
+                        .title = kube_str(a, "name"),
+                        .uri = kube_str(a, "uri"),
+                        .path = kube_str(a, "path"),
+                        .content_type = kube_str(a, "contentType"),
+                        .digest = kube_str(a, "digest"),
                         .has_size = true,
                         .size_bytes = size,
                         .task_name = run->name,
@@ -538,10 +538,10 @@ static int on_stderr(const char *data, size_t len, void *ud) {
  * stdin). */
 static char **build_argv(struct task_run *run, const char *end) {
         json_object *cmd = NULL;
-        json_pointer_get(run->task, "/spec/command", &cmd);
+        cmd = kube_field(run->task, "spec.command");
         size_t nc = cmd ? json_object_array_length(cmd) : 0, i = 0;
         char **argv = calloc(nc + 8, sizeof(char *));
-        const char *dir = op_str(run->task, "spec.workingDir");
+        const char *dir = kube_str(run->task, "spec.workingDir");
         if (!argv)
                 return NULL;
         argv[i++] = strdup("sh");
@@ -550,7 +550,7 @@ static char **build_argv(struct task_run *run, const char *end) {
         argv[i++] = strdup(run->uid);
         argv[i++] = strdup(end);
         argv[i++] = strdup(dir ? dir : "");
-        argv[i++] = strdup(op_str(run->task, "spec.stdin") ? "stdin" : "");
+        argv[i++] = strdup(kube_str(run->task, "spec.stdin") ? "stdin" : "");
         for (size_t k = 0; k < nc; k++)
                 argv[i++] = strdup(json_object_get_string(json_object_array_get_idx(cmd, k)));
         for (size_t k = 0; k < i; k++)
@@ -574,14 +574,14 @@ static int put_quoted(struct buf *b, const char *s) {
 /* What LAUNCH_SCRIPT reads on stdin: `set -- 'NAME=VALUE'... "$@"`, the end line, then spec.stdin. */
 static int build_input(struct task_run *run, const char *end, struct buf *b) {
         json_object *env = NULL;
-        const char *stdin_data = op_str(run->task, "spec.stdin");
+        const char *stdin_data = kube_str(run->task, "spec.stdin");
         int r = buf_puts(b, "set --");
-        json_pointer_get(run->task, "/spec/env", &env);
+        env = kube_field(run->task, "spec.env");
         for (size_t k = 0; env && r >= 0 && k < json_object_array_length(env); k++) {
                 json_object *e = json_object_array_get_idx(env, k);
-                const char *v = op_str(e, "value");
+                const char *v = kube_str(e, "value");
                 char *kv = NULL;
-                if (asprintf(&kv, "%s=%s", op_str(e, "name"), v ? v : "") < 0)
+                if (asprintf(&kv, "%s=%s", kube_str(e, "name"), v ? v : "") < 0)
                         return -ENOMEM;
                 r = buf_putc(b, ' ');
                 if (r >= 0)
@@ -703,7 +703,7 @@ static void run_command(
         }
 
         json_object *decl = NULL;
-        if (rc == 0 && json_pointer_get(run->task, "/spec/artifacts", &decl) == 0 &&
+        if (rc == 0 && (decl = kube_field(run->task, "spec.artifacts")) &&
                 json_object_array_length(decl) > 0) {
                 char missing[512] = "";
                 merr_clear(&err);
@@ -825,7 +825,7 @@ static void enqueue_limited(struct mbox_operator *op, const char *ns, const char
 static void set_limited(
         struct mbox_operator *op, const char *key, json_object *obj, const char *ns, const char *sb) {
         struct task_wait *w = calloc(1, sizeof(*w));
-        const char *c = op_str(obj, "metadata.creationTimestamp");
+        const char *c = kube_str(obj, "metadata.creationTimestamp");
         if (!w)
                 return;
         snprintf(w->created, sizeof(w->created), "%s", c ? c : "");
@@ -849,7 +849,7 @@ struct waiting {
 
 static void collect_waiting_fn(const char *key, json_object *obj, void *ud) {
         struct waiting *w = ud;
-        const char *phase = op_str(obj, "status.phase"), *sb = op_str(obj, "spec.sandboxRef.name");
+        const char *phase = kube_str(obj, "status.phase"), *sb = kube_str(obj, "spec.sandboxRef.name");
         if ((phase && strcmp(phase, "Pending") != 0) || (w->sandbox && (!sb || strcmp(sb, w->sandbox) != 0)))
                 return;
         if (w->n == w->cap) {
@@ -860,7 +860,7 @@ static void collect_waiting_fn(const char *key, json_object *obj, void *ud) {
                 w->items = n;
                 w->cap = cap;
         }
-        const char *created = op_str(obj, "metadata.creationTimestamp");
+        const char *created = kube_str(obj, "metadata.creationTimestamp");
         snprintf(w->items[w->n].key, sizeof(w->items[w->n].key), "%s", key);
         snprintf(w->items[w->n].created, sizeof(w->items[w->n].created), "%s", created ? created : "");
         w->n++;
@@ -957,7 +957,7 @@ static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason,
 static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err) {
         int64_t ttl = -1;
         struct timestamp done, now;
-        const char *ct = op_str(obj, "status.completionTime");
+        const char *ct = kube_str(obj, "status.completionTime");
         json_get_int64(obj, "spec.ttlSecondsAfterFinished", JSON_OPTIONAL, &ttl, NULL);
         if (ttl < 0 || !ct || timestamp_parse(ct, &done, NULL) < 0)
                 return 0;
@@ -968,14 +968,14 @@ static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err
                 cx->requeue_after_ns = ttl * NS_PER_S - since;
                 return 0;
         }
-        int rc =
-                op_delete(cx, RES_TASK, op_str(obj, "metadata.namespace"), op_str(obj, "metadata.name"), err);
+        int rc = op_delete(
+                cx, RES_TASK, kube_str(obj, "metadata.namespace"), kube_str(obj, "metadata.name"), err);
         return rc < 0 ? rc : 0;
 }
 
 /* A task left Running by an operator that is gone: kill what may still run and end it honestly. */
 static int reconcile_orphan(struct op_ctx *cx, json_object *obj, const char *ns, struct merr *err) {
-        const char *pod = op_str(obj, "status.podName"), *uid = op_str(obj, "metadata.uid");
+        const char *pod = kube_str(obj, "status.podName"), *uid = kube_str(obj, "metadata.uid");
         char killed[512] = "no pod was recorded";
         if (pod && uid) {
                 struct merr kerr = MERR_INIT;
@@ -1004,7 +1004,7 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         snprintf(run->key, sizeof(run->key), "%s", key);
         snprintf(run->ns, sizeof(run->ns), "%s", ns);
         snprintf(run->name, sizeof(run->name), "%s", name);
-        snprintf(run->uid, sizeof(run->uid), "%s", op_str(obj, "metadata.uid"));
+        snprintf(run->uid, sizeof(run->uid), "%s", kube_str(obj, "metadata.uid"));
         snprintf(run->sandbox, sizeof(run->sandbox), "%s", sandbox);
         snprintf(run->pod, sizeof(run->pod), "%s", pod);
         run->task = json_object_get(obj);
@@ -1042,8 +1042,8 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
                 pthread_attr_destroy(&attr);
                 if (e == 0) {
                         op_event(cx, obj, "Normal", "Started", "running %s in pod %s",
-                                op_str(obj, "spec.command[0]") ? op_str(obj, "spec.command[0]")
-                                                               : "the command",
+                                kube_str(obj, "spec.command[0]") ? kube_str(obj, "spec.command[0]")
+                                                                 : "the command",
                                 pod);
                         return 0;
                 }
@@ -1064,7 +1064,7 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         _cleanup_json_ json_object *obj = op_get(op, RES_TASK, key);
         char ns[64], sbkey[160];
         const char *name;
-        if (op_split_key(key, ns, sizeof(ns), &name) < 0)
+        if (kube_split_key(key, ns, sizeof(ns), &name) < 0)
                 return 0;
 
         /* a run of this process: deletion and spec.cancel stop it; its thread writes the end. A task
@@ -1073,7 +1073,7 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         strmap_remove(op->limited, key);
         struct task_run *run = strmap_get(op->runs, key);
         bool mine = run && obj &&
-                    strcmp(run->uid, op_str(obj, "metadata.uid") ? op_str(obj, "metadata.uid") : "") == 0;
+                    strcmp(run->uid, kube_str(obj, "metadata.uid") ? kube_str(obj, "metadata.uid") : "") == 0;
         if (run && !mine) {
                 atomic_store(&run->end, END_DELETED);
                 atomic_store(&run->cancel, true);
@@ -1093,7 +1093,7 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                 return 0;
         }
 
-        const char *phase = op_str(obj, "status.phase");
+        const char *phase = kube_str(obj, "status.phase");
         if (task_phase_is_final(phase))
                 return reconcile_final(cx, obj, err);
         if (phase && strcmp(phase, "Running") == 0)
@@ -1104,10 +1104,10 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         if (cancel)
                 return finish_early(cx, obj, "Canceled", "Canceled", err,
                         "spec.cancel was set before the command started; it never ran");
-        if (op_str(obj, "metadata.deletionTimestamp"))
+        if (kube_str(obj, "metadata.deletionTimestamp"))
                 return 0;
 
-        const char *sbname = op_str(obj, "spec.sandboxRef.name");
+        const char *sbname = kube_str(obj, "spec.sandboxRef.name");
         snprintf(sbkey, sizeof(sbkey), "%s/%s", ns, sbname ? sbname : "");
         _cleanup_json_ json_object *sb = sbname ? op_get(op, RES_SANDBOX, sbkey) : NULL;
         int64_t age = age_ns(obj), bound = op->opt.task_start_timeout_ns;
@@ -1120,12 +1120,12 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                         "namespace)",
                         sbname, ns);
         }
-        const char *sphase = op_str(sb, "status.phase"), *pod = op_str(sb, "status.podName");
-        const char *ready = op_condition_status(sb, "/status/conditions", "Ready", NULL, NULL);
-        if (op_str(sb, "metadata.deletionTimestamp"))
+        const char *sphase = kube_str(sb, "status.phase"), *pod = kube_str(sb, "status.podName");
+        const char *ready = kube_condition(sb, "status.conditions", "Ready", NULL, NULL);
+        if (kube_str(sb, "metadata.deletionTimestamp"))
                 return finish_early(
                         cx, obj, "Failed", "SandboxTerminating", err, "Sandbox %s is being deleted", sbname);
-        const char *sreason = op_str(sb, "status.reason"), *sstate = op_str(sb, "spec.state");
+        const char *sreason = kube_str(sb, "status.reason"), *sstate = kube_str(sb, "spec.state");
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0) && sreason &&
                 strcmp(sreason, "IdleTimeout") == 0 && !(sstate && strcmp(sstate, "Stopped") == 0)) {
                 /* stopped for inactivity while its user wants it running: this task is activity, and
@@ -1139,10 +1139,10 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                 return finish_early(cx, obj, "Failed", "SandboxStopped", err,
                         "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again",
                         sbname, sphase,
-                        op_str(sb, "status.reason") ? op_str(sb, "status.reason") : "stopped");
+                        kube_str(sb, "status.reason") ? kube_str(sb, "status.reason") : "stopped");
         if (sphase && strcmp(sphase, "Failed") == 0)
                 return finish_early(cx, obj, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s", sbname,
-                        op_str(sb, "status.message") ? op_str(sb, "status.message") : "no details");
+                        kube_str(sb, "status.message") ? kube_str(sb, "status.message") : "no details");
         if (!sphase || strcmp(sphase, "Running") != 0 || !ready || strcmp(ready, "True") != 0 || !pod) {
                 if (age >= bound) {
                         char d[DURATION_STR_MAX] = "";

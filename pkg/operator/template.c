@@ -29,8 +29,8 @@ struct scan {
 
 static void scan_fn(const char *key, json_object *obj, void *ud) {
         struct scan *s = ud;
-        const char *t = op_label(obj, LABEL_TEMPLATE), *tns = op_label(obj, LABEL_TEMPLATE_NS),
-                   *ver = op_label(obj, LABEL_TEMPLATE_VER), *sa = op_label(obj, LABEL_TEMPLATE_SA);
+        const char *t = kube_label(obj, LABEL_TEMPLATE), *tns = kube_label(obj, LABEL_TEMPLATE_NS),
+                   *ver = kube_label(obj, LABEL_TEMPLATE_VER), *sa = kube_label(obj, LABEL_TEMPLATE_SA);
         (void) key;
         if (!t || !tns || !ver || strcmp(t, s->tname) != 0 || strcmp(tns, s->tns) != 0)
                 return;
@@ -43,8 +43,8 @@ static void scan_fn(const char *key, json_object *obj, void *ud) {
                 s->cap = cap;
         }
         struct projection *p = &s->items[s->n++];
-        snprintf(p->ns, sizeof(p->ns), "%s", op_str(obj, "metadata.namespace"));
-        snprintf(p->name, sizeof(p->name), "%s", op_str(obj, "metadata.name"));
+        snprintf(p->ns, sizeof(p->ns), "%s", kube_str(obj, "metadata.namespace"));
+        snprintf(p->name, sizeof(p->name), "%s", kube_str(obj, "metadata.name"));
         snprintf(p->version, sizeof(p->version), "%s", ver);
         snprintf(p->sa, sizeof(p->sa), "%s", sa ? sa : "");
 }
@@ -56,7 +56,7 @@ struct use {
 
 static void use_fn(const char *key, json_object *obj, void *ud) {
         struct use *u = ud;
-        const char *pool = op_str(obj, "spec.warmPoolRef.name");
+        const char *pool = kube_str(obj, "spec.warmPoolRef.name");
         (void) key;
         if (pool && strcmp(pool, u->pool) == 0)
                 u->used = true;
@@ -64,9 +64,9 @@ static void use_fn(const char *key, json_object *obj, void *ud) {
 
 static void sa_use_fn(const char *key, json_object *obj, void *ud) {
         struct use *u = ud;
-        const char *sa = op_str(obj, "spec.serviceAccountName");
+        const char *sa = kube_str(obj, "spec.serviceAccountName");
         (void) key;
-        if (sa && strcmp(sa, u->sa) == 0 && !op_str(obj, "metadata.deletionTimestamp"))
+        if (sa && strcmp(sa, u->sa) == 0 && !kube_str(obj, "metadata.deletionTimestamp"))
                 u->used = true;
 }
 
@@ -114,7 +114,7 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *version
         int64_t gen = 0, replicas = 0, ready_replicas = 0;
         json_object *old = NULL, *validation = new_validation;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        json_pointer_get(obj, "/status/conditions", &old);
+        old = kube_field(obj, "status.conditions");
         _cleanup_json_ json_object *st = json_object_new_object();
         json_object *conds = json_object_new_array();
         json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
@@ -122,7 +122,7 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *version
                 json_object_object_add(st, "version", json_object_new_string(version));
         if (image)
                 json_object_object_add(st, "resolvedImage", json_object_new_string(image));
-        if (validation || json_pointer_get(obj, "/status/validation", &validation) == 0)
+        if (validation || (validation = kube_field(obj, "status.validation")))
                 json_object_object_add(st, "validation", json_object_get(validation));
         else {
                 validation = json_object_new_object();
@@ -150,7 +150,7 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         const char *tname;
         struct scan s = {0};
         int rc;
-        if (op_split_key(key, tns, sizeof(tns), &tname) < 0)
+        if (kube_split_key(key, tns, sizeof(tns), &tname) < 0)
                 return 0;
         s.tname = tname;
         s.tns = tns;

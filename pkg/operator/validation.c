@@ -49,15 +49,15 @@ struct ready_scan {
 
 static void ready_fn(const char *key, json_object *obj, void *ud) {
         struct ready_scan *s = ud;
-        const char *v = op_str(obj, "status.templateVersion"), *t = op_str(obj, "status.template.name"),
-                   *tns = op_str(obj, "status.template.namespace"), *phase = op_str(obj, "status.phase");
-        const char *ready = op_condition_status(obj, "/status/conditions", "Ready", NULL, NULL);
+        const char *v = kube_str(obj, "status.templateVersion"), *t = kube_str(obj, "status.template.name"),
+                   *tns = kube_str(obj, "status.template.namespace"), *phase = kube_str(obj, "status.phase");
+        const char *ready = kube_condition(obj, "status.conditions", "Ready", NULL, NULL);
         (void) key;
         if (s->found[0] || !v || !t || !phase || !ready || strcmp(v, s->version) != 0 ||
                 strcmp(t, s->tname) != 0 || (tns && strcmp(tns, s->tns) != 0) ||
                 strcmp(phase, "Running") != 0 || strcmp(ready, "True") != 0)
                 return;
-        snprintf(s->found, sizeof(s->found), "%s", op_str(obj, "metadata.name"));
+        snprintf(s->found, sizeof(s->found), "%s", kube_str(obj, "metadata.name"));
 }
 
 /* Deletes the run's task and sandbox when the caches still show them (and they are not going already). */
@@ -67,7 +67,7 @@ static int cleanup(struct op_ctx *cx, const char *ns, const char *name, struct m
         snprintf(key, sizeof(key), "%s/%s", ns, name);
         for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
                 _cleanup_json_ json_object *o = op_get(cx->op, kinds[i], key);
-                if (!o || op_str(o, "metadata.deletionTimestamp"))
+                if (!o || kube_str(o, "metadata.deletionTimestamp"))
                         continue;
                 int rc = op_delete(cx, kinds[i], ns, name, err);
                 if (rc < 0)
@@ -82,7 +82,7 @@ static json_object *desired(json_object *tpl, const char *kind, const char *name
         json_object_object_add(o, "kind", json_object_new_string(kind));
         json_object_object_get_ex(meta, "labels", &labels);
         json_object_object_add(
-                labels, LABEL_VALIDATION_OF, json_object_new_string(op_str(tpl, "metadata.name")));
+                labels, LABEL_VALIDATION_OF, json_object_new_string(kube_str(tpl, "metadata.name")));
         op_owner_ref(meta, tpl, true);
         json_object_object_add(o, "metadata", meta);
         return o;
@@ -90,9 +90,9 @@ static json_object *desired(json_object *tpl, const char *kind, const char *name
 
 int op_validate_template(struct op_ctx *cx, json_object *obj, const struct template *t, const char *version,
         bool library, json_object **ret, struct merr *err) {
-        const char *ns = op_str(obj, "metadata.namespace"), *tname = op_str(obj, "metadata.name");
-        const char *old_status = op_str(obj, "status.validation.status"),
-                   *old_version = op_str(obj, "status.validation.version");
+        const char *ns = kube_str(obj, "metadata.namespace"), *tname = kube_str(obj, "metadata.name");
+        const char *old_status = kube_str(obj, "status.validation.status"),
+                   *old_version = kube_str(obj, "status.validation.version");
         char name[64], key[160], now[64];
         snprintf(name, sizeof(name), "v-%.50s-%s", tname, version);
         while (name[strlen(name) - 1] == '-')
@@ -104,7 +104,7 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         if (old_version && strcmp(old_version, version) == 0 && old_status &&
                 strcmp(old_status, "NotTested") != 0) {
                 json_object *v = NULL;
-                json_pointer_get(obj, "/status/validation", &v);
+                v = kube_field(obj, "status.validation");
                 *ret = json_object_get(v);
                 return t->spec.has_check ? cleanup(cx, ns, name, err) : 0;
         }
@@ -155,11 +155,11 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         if (rc < 0)
                 return rc;
 
-        const char *phase = task ? op_str(task, "status.phase") : NULL;
+        const char *phase = task ? kube_str(task, "status.phase") : NULL;
         if (phase && task_phase_is_final(phase)) {
                 bool passed = strcmp(phase, "Succeeded") == 0;
-                const char *out = op_str(task, "status.stdoutTail"),
-                           *errs = op_str(task, "status.stderrTail");
+                const char *out = kube_str(task, "status.stdoutTail"),
+                           *errs = kube_str(task, "status.stderrTail");
                 char msg[1200], output[OUTPUT_MAX + 1];
                 size_t no = out ? strlen(out) : 0, ne = errs ? strlen(errs) : 0;
                 /* stdout then stderr, each cut from the front so that the end of both fits */
@@ -172,9 +172,10 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                         snprintf(msg, sizeof(msg), "the check command succeeded in Sandbox %s", name);
                 else
                         snprintf(msg, sizeof(msg), "the check command ended %s (%s): %s", phase,
-                                op_str(task, "status.reason") ? op_str(task, "status.reason") : "no reason",
-                                op_str(task, "status.message") ? op_str(task, "status.message") : "");
-                const char *done = op_str(task, "status.completionTime");
+                                kube_str(task, "status.reason") ? kube_str(task, "status.reason")
+                                                                : "no reason",
+                                kube_str(task, "status.message") ? kube_str(task, "status.message") : "");
+                const char *done = kube_str(task, "status.completionTime");
                 *ret = result(passed ? "Passed" : "Failed", version, msg, done ? done : now, output);
                 op_event(cx, obj, passed ? "Normal" : "Warning",
                         passed ? "ValidationPassed" : "ValidationFailed", "version %s: %s", version, msg);
@@ -184,7 +185,7 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         /* bounded by the check's timeout from the sandbox's creation */
         struct timestamp created, tnow;
         int64_t age = 0, bound = t->spec.check.timeout_seconds * NS_PER_S;
-        const char *c = sb ? op_str(sb, "metadata.creationTimestamp") : NULL;
+        const char *c = sb ? kube_str(sb, "metadata.creationTimestamp") : NULL;
         timestamp_now(&tnow);
         if (c && timestamp_parse(c, &created, NULL) == 0)
                 timestamp_diff(&tnow, &created, &age);
@@ -194,7 +195,7 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                         "validation did not finish within %lld s (spec.check.timeoutSeconds): sandbox %s, "
                         "task %s",
                         (long long) t->spec.check.timeout_seconds,
-                        op_str(sb, "status.phase") ? op_str(sb, "status.phase") : "not started",
+                        kube_str(sb, "status.phase") ? kube_str(sb, "status.phase") : "not started",
                         phase ? phase : "not started");
                 *ret = result("Failed", version, msg, now, NULL);
                 op_event(cx, obj, "Warning", "ValidationFailed", "version %s: %s", version, msg);

@@ -15,6 +15,7 @@
 
 #include "jsonutil.h"
 #include "kube/informer.h"
+#include "kube/object.h"
 #include "testcluster.h"
 #include "testutil.h"
 
