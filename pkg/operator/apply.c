@@ -16,49 +16,6 @@
 #include "operator/internal.h"
 #include "timestamp.h"
 
-bool op_json_subset(json_object *want, json_object *have) {
-        if (!want)
-                return true;
-        if (!have)
-                return false;
-        enum json_type t = json_object_get_type(want);
-        if (t != json_object_get_type(have)) {
-                /* 1 and 1.0 are one number to the API server */
-                if ((t == json_type_int || t == json_type_double) &&
-                        (json_object_is_type(have, json_type_int) ||
-                                json_object_is_type(have, json_type_double)))
-                        return json_object_get_double(want) == json_object_get_double(have);
-                return false;
-        }
-        switch (t) {
-        case json_type_object: {
-                json_object_object_foreach (want, k, v) {
-                        json_object *h = NULL;
-                        if (!json_object_object_get_ex(have, k, &h)) {
-                                if (!v)
-                                        continue;
-                                return false;
-                        }
-                        if (!op_json_subset(v, h))
-                                return false;
-                }
-                return true;
-        }
-        case json_type_array: {
-                size_t n = json_object_array_length(want);
-                if (n != json_object_array_length(have))
-                        return false;
-                for (size_t i = 0; i < n; i++)
-                        if (!op_json_subset(
-                                    json_object_array_get_idx(want, i), json_object_array_get_idx(have, i)))
-                                return false;
-                return true;
-        }
-        default:
-                return json_object_equal(want, have);
-        }
-}
-
 static void count_write(struct op_ctx *cx, enum op_res res, const char *verb) {
         const struct op_res_info *i = &op_res_info[res];
         char name[128];
@@ -68,17 +25,6 @@ static void count_write(struct op_ctx *cx, enum op_res res, const char *verb) {
         /* resource.group, as kubectl names it: mbox and agent-sandbox both have "sandboxes" */
         snprintf(name, sizeof(name), "%s%s%s", i->resource, *i->group ? "." : "", i->group);
         metric_add(cx->op->m_writes, (const char *const[]){name, verb}, 1);
-}
-
-struct kube_resource op_resource(enum op_res res, const char *ns, const char *name) {
-        const struct op_res_info *i = &op_res_info[res];
-        return (struct kube_resource){
-                .group = i->group,
-                .version = i->version,
-                .resource = i->resource,
-                .namespace = i->namespaced ? ns : NULL,
-                .name = name,
-        };
 }
 
 int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err) {
@@ -238,88 +184,6 @@ void op_event(
         int rc = kube_event(cx->op->events, obj, type, reason, reason, "%s", msg);
         if (rc < 0) /* refusals by the API server come later, to event_failed() */
                 log_warn("recording an event failed", "reason", reason, "error", strerror(-rc));
-}
-
-json_object *op_meta(const char *name, const char *ns, const char *project) {
-        json_object *meta = json_object_new_object(), *labels = json_object_new_object();
-        json_object_object_add(meta, "name", json_object_new_string(name));
-        if (ns)
-                json_object_object_add(meta, "namespace", json_object_new_string(ns));
-        json_object_object_add(labels, LABEL_MANAGED_BY, json_object_new_string(OP_FIELD_MANAGER));
-        if (project)
-                json_object_object_add(labels, LABEL_PROJECT, json_object_new_string(project));
-        json_object_object_add(meta, "labels", labels);
-        return meta;
-}
-
-void op_owner_ref(json_object *meta, json_object *owner, bool controller) {
-        json_object *refs = json_object_new_array(), *ref = json_object_new_object();
-        json_object_object_add(ref, "apiVersion", json_object_new_string(kube_str(owner, "apiVersion")));
-        json_object_object_add(ref, "kind", json_object_new_string(kube_str(owner, "kind")));
-        json_object_object_add(ref, "name", json_object_new_string(kube_str(owner, "metadata.name")));
-        json_object_object_add(ref, "uid", json_object_new_string(kube_str(owner, "metadata.uid")));
-        if (controller) {
-                json_object_object_add(ref, "controller", json_object_new_boolean(true));
-                json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(true));
-        }
-        json_object_array_add(refs, ref);
-        json_object_object_add(meta, "ownerReferences", refs);
-}
-
-static json_object *find_condition(json_object *conds, const char *type) {
-        if (!conds || !json_object_is_type(conds, json_type_array))
-                return NULL;
-        for (size_t i = 0; i < json_object_array_length(conds); i++) {
-                json_object *c = json_object_array_get_idx(conds, i);
-                const char *t = kube_str(c, "type");
-                if (t && strcmp(t, type) == 0)
-                        return c;
-        }
-        return NULL;
-}
-
-void op_now(char *buf, size_t size) {
-        struct timestamp now;
-        timestamp_now(&now);
-        now.nsec = 0; /* metav1.Time has whole seconds */
-        timestamp_format(&now, buf, size);
-}
-
-void op_condition(json_object *conds, json_object *old, const char *type, bool status, const char *reason,
-        const char *message, int64_t generation) {
-        const char *st = status ? "True" : "False";
-        json_object *prev = find_condition(old, type);
-        const char *ltt = NULL;
-        char now[64];
-        if (prev && kube_str(prev, "status") && strcmp(kube_str(prev, "status"), st) == 0)
-                ltt = kube_str(prev, "lastTransitionTime");
-        if (!ltt) {
-                op_now(now, sizeof(now));
-                ltt = now;
-        }
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "type", json_object_new_string(type));
-        json_object_object_add(c, "status", json_object_new_string(st));
-        json_object_object_add(c, "observedGeneration", json_object_new_int64(generation));
-        json_object_object_add(c, "lastTransitionTime", json_object_new_string(ltt));
-        json_object_object_add(c, "reason", json_object_new_string(reason));
-        json_object_object_add(c, "message", json_object_new_string(message ? message : ""));
-        json_object_array_add(conds, c);
-}
-
-const char *op_hash(const char *s, char *buf) {
-        uint32_t h = 2166136261u;
-        for (; *s; s++) {
-                h ^= (uint8_t) *s;
-                h *= 16777619u;
-        }
-        snprintf(buf, 9, "%08x", h);
-        return buf;
-}
-
-bool op_runtime_index_value(const char *ns, const char *as_name, char *buf, size_t size) {
-        char h[9];
-        return snprintf(buf, size, "%s/%s", ns, op_hash(as_name, h)) < (int) size;
 }
 
 struct prune_ctx {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the operator's controllers share: the watched resources, the caches, the queues, and the helpers
- * every reconcile uses to write only what differs (apply.c). Not installed; only pkg/operator includes it.
+ * What the operator's controllers share: the watched resources (resources.c), the caches (cache.c), the
+ * queues (queue.c), the writes that send only what differs (apply.c) and the builders of what they send
+ * (objects.c). Not installed; only pkg/operator includes it. How a controller describes itself to the
+ * manager (operator.c) is controller.h.
  */
 #pragma once
 
@@ -75,7 +77,9 @@ struct op_res_info {
         bool metadata_only;   /* the informer caches metadata only */
 };
 
-extern const struct op_res_info op_res_info[RES__MAX];
+extern const struct op_res_info op_res_info[RES__MAX]; /* resources.c */
+/* The API path parts of an object of res. */
+struct kube_resource op_resource(enum op_res res, const char *ns, const char *name);
 
 enum op_ctl { CTL_PROJECT, CTL_TEMPLATE, CTL_SANDBOX, CTL_TASK, CTL__MAX };
 
@@ -148,7 +152,7 @@ bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *s
  * array of new strings; NULL when out of memory. */
 char **op_tasks_running_uids(struct mbox_operator *op, size_t *ret_n);
 
-/* ---- task records (records.c) ---- */
+/* ---- task records (task-policy.c, records.c) ---- */
 struct project;
 /* The most bytes of a task's output that are stored: the operator's flag (bytes; 0 none), or project p's
  * spec.quota.maxTaskOutput when that is lower (p may be NULL); *ret_whose names the one that applies. 0:
@@ -167,19 +171,30 @@ void op_records_saw_project(struct mbox_operator *op, const struct project *p);
 /* Enqueues the unfinished tasks of namespace ns that wait for sandbox (NULL: any), oldest first, at most n. */
 void op_enqueue_waiting_tasks(struct mbox_operator *op, const char *ns, const char *sandbox, size_t n);
 
-/* ---- cache and queue ---- */
+/* ---- the caches (cache.c) ---- */
+/* The mutation cache's maps; op_cache_release() undoes op_cache_init() (also a failed one). */
+int op_cache_init(struct mbox_operator *op);
+void op_cache_release(struct mbox_operator *op);
 /* A copy of the cached object of resource res under key (the caller's), or NULL. */
 json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key);
 /* Remembers an object as a write of ours returned it, so op_get() hands it out instead of an older cached
  * version until the informer catches up (client-go's mutation cache): the next pass then neither rewrites
  * what it just wrote nor sends a resourceVersion the API server refuses as a conflict. */
 void op_remember(struct mbox_operator *op, enum op_res res, json_object *written);
-void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key);
-void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);
-/* Enqueues the mbox Sandboxes of namespace ns (NULL: all): every one, or only those without a claim yet. */
-void op_enqueue_sandboxes(struct mbox_operator *op, const char *ns, bool waiting_only);
 /* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size);
+
+/* ---- the queues (queue.c) ---- */
+void op_enqueue(struct mbox_operator *op, enum op_ctl ctl, const char *key);
+/* Ahead of every waiting key. */
+void op_enqueue_first(struct mbox_operator *op, enum op_ctl ctl, const char *key);
+void op_enqueue_after(struct mbox_operator *op, enum op_ctl ctl, const char *key, int64_t delay_ns);
+/* Enqueues the keys of the objects of res that have value in index, without reading them. */
+void op_enqueue_index(
+        struct mbox_operator *op, enum op_ctl ctl, enum op_res res, const char *index, const char *value);
+/* Enqueues every object of res in namespace ns (NULL: all). */
+void op_enqueue_all(struct mbox_operator *op, enum op_ctl ctl, enum op_res res, const char *ns);
+
 struct project;
 struct template;
 /* Whether project p's policy lets template tns/tname into namespace ns (policy.c): NULL, or what is wrong,
@@ -187,23 +202,7 @@ struct template;
 const char *op_policy_problem(const struct project *p, const struct template *t, const char *ns,
         const char *tns, const char *tname, const char **reason, char *buf, size_t size);
 
-/* Whether an update of a claim or an agent-sandbox Sandbox (old_obj to new_obj; NULL: an add) changed
- * anything the Sandbox reconcile reads (sandbox.c): deletion, labels, owner, the claim's Sandbox, the
- * Sandbox's mode, pod and address, the Ready and Suspended conditions. agent-sandbox rewrites their status
- * several times while a pod starts, and most of those writes change nothing an mbox Sandbox shows. */
-bool op_runtime_changed(json_object *old_obj, json_object *new_obj);
-/* Whether Sandbox obj waits for room: for a claim, or under maxRunning to start again. A deleted one waits
- * for neither, though its status names no claim. */
-bool op_sandbox_waits(json_object *obj);
-/* Whether an update of a Sandbox (old_obj to new_obj; NULL: an add) leaves room under its project's quota:
- * its deletion began (deleted sandboxes no longer count), or it stopped or expired. Once per deletion, not
- * at each status write while it lasts: in a deletion of 300, those writes woke every other sandbox. */
-bool op_sandbox_frees_room(json_object *old_obj, json_object *new_obj);
-
 /* ---- writes (apply.c) ---- */
-/* True when every field of want is in have with the same value (objects recursively; arrays item by item,
- * same length). Fields the server adds (defaults, metadata) do not matter. */
-bool op_json_subset(json_object *want, json_object *have);
 /* Server-side applies desired (borrowed) unless the cached object already holds it. 1 written, 0 not. */
 int op_ensure(struct op_ctx *cx, enum op_res res, json_object *desired, struct merr *err);
 /* Creates obj, which nothing of ours changes afterwards (a SandboxClaim): a create costs the API server
@@ -219,8 +218,10 @@ int op_set_finalizer(struct op_ctx *cx, enum op_res res, json_object *obj, bool 
 bool op_has_finalizer(json_object *obj);
 /* Deletes name in ns (background propagation); absence is success. 1 when a request was made. */
 int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, struct merr *err);
-/* The API path parts of an object of res. */
-struct kube_resource op_resource(enum op_res res, const char *ns, const char *name);
+/* Deletes the objects of res in ns labelled project=<project> (any object when project is NULL) whose names are not
+ * in keep (NULL-terminated). Returns how many deletes were sent, or a negative errno. */
+int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,
+        struct merr *err);
 /* A merge patch of obj. */
 int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
         struct merr *err);
@@ -228,7 +229,10 @@ int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *nam
 void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char *reason, const char *fmt, ...)
         _printf_(5, 6);
 
-/* ---- JSON helpers ---- */
+/* ---- building objects (objects.c) ---- */
+/* True when every field of want is in have with the same value (objects recursively; arrays item by item,
+ * same length). Fields the server adds (defaults, metadata) do not matter. */
+bool op_json_subset(json_object *want, json_object *have);
 json_object *op_meta(const char *name, const char *ns, const char *project); /* new metadata with labels */
 void op_owner_ref(json_object *meta, json_object *owner, bool controller);
 /* metav1.Condition list handling: sets type in conds (array, new or existing), keeping lastTransitionTime
@@ -240,7 +244,3 @@ void op_now(char *buf, size_t size); /* RFC 3339 now */
 const char *op_hash(const char *s, char *buf);
 /* INDEX_RUNTIME's value for agent-sandbox Sandbox as_name in namespace ns, into buf; false when too long. */
 bool op_runtime_index_value(const char *ns, const char *as_name, char *buf, size_t size);
-/* Deletes the objects of res in ns labelled project=<project> (any object when project is NULL) whose names are not
- * in keep (NULL-terminated). Returns how many deletes were sent, or a negative errno. */
-int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,
-        struct merr *err);

@@ -9,7 +9,7 @@
 #include "api/project.h"
 #include "api/template.h"
 #include "jsonutil.h"
-#include "operator/internal.h"
+#include "operator/controller.h"
 #include "operator/runtime.h"
 #include "testapi.h"
 
