@@ -3,19 +3,36 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "duration.h"
 #include "flag.h"
 #include "quantity.h"
 
-int flag_count(const char *name, const char *arg, long min, long max, long *ret, struct merr *err) {
+#define HELP_COLUMN 33 /* where the help text of every flag starts */
+#define HELP_WIDTH  96 /* the longest line --help writes, unless one word is longer */
+
+/* A whole number in [min, max]; what names it in the message ("count", "whole number"). */
+static int parse_whole(const char *name, const char *arg, const char *what, int64_t min, int64_t max,
+        int64_t *ret, struct merr *err) {
         char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || isspace((unsigned char) *arg) || *end != '\0' || v < min || v > max)
-                return merr_set(err, -EINVAL, "--%s: expected a number from %ld to %ld, got '%s'", name, min,
-                        max, arg);
+        errno = 0;
+        long long v = strtoll(arg, &end, 10);
+        if (*arg == '\0' || isspace((unsigned char) *arg) || *end != '\0' || errno == ERANGE)
+                return merr_set(err, -EINVAL, "--%s: '%s' is not a %s", name, arg, what);
+        if (v < min || v > max)
+                return merr_set(err, -EINVAL, "--%s: '%s' is out of range, expected %" PRId64 " to %" PRId64,
+                        name, arg, min, max);
         *ret = v;
         return 0;
+}
+
+int flag_count(const char *name, const char *arg, long min, long max, long *ret, struct merr *err) {
+        int64_t v = 0;
+        int r = parse_whole(name, arg, "count", min, max, &v, err);
+        if (r >= 0)
+                *ret = (long) v;
+        return r;
 }
 
 int flag_duration_ms(const char *name, const char *arg, int64_t min_ms, int64_t *ret, struct merr *err) {
@@ -51,4 +68,202 @@ int flag_bytes(const char *name, const char *arg, int64_t min, int64_t max, int6
         }
         *ret = v;
         return 0;
+}
+
+/* Stores v in the integer f->value points to, if it fits there. */
+static int store_int(const struct flag *f, int64_t v, struct merr *err) {
+        int bits = (int) f->size * 8;
+        bool fits = f->is_signed
+                            ? bits >= 64 || (v >= -(INT64_C(1) << (bits - 1)) && v < INT64_C(1) << (bits - 1))
+                            : v >= 0 && (bits >= 64 || v < INT64_C(1) << bits);
+        if (!fits || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+                return merr_set(err, -ERANGE, "--%s: %" PRId64 " does not fit", f->name, v);
+        /* the low bytes of v, as the target's type has them (little or big end) */
+        union {
+                int8_t i8;
+                int16_t i16;
+                int32_t i32;
+                int64_t i64;
+        } u;
+        switch (f->size) {
+        case 1:
+                u.i8 = (int8_t) v;
+                break;
+        case 2:
+                u.i16 = (int16_t) v;
+                break;
+        case 4:
+                u.i32 = (int32_t) v;
+                break;
+        default:
+                u.i64 = v;
+        }
+        memcpy(f->value, &u, f->size);
+        return 0;
+}
+
+static int parse_bool(const struct flag *f, const char *arg, struct merr *err) {
+        bool v;
+        if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
+                v = true;
+        else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
+                v = false;
+        else
+                return merr_set(err, -EINVAL, "--%s: expected true or false, got '%s'", f->name, arg);
+        *(bool *) f->value = v;
+        return 0;
+}
+
+static int parse_choice(const struct flag *f, const char *arg, struct merr *err) {
+        char list[256] = "";
+        size_t n = 0, len = 0;
+        for (const char *const *c = f->choices; *c; c++, n++)
+                if (strcmp(*c, arg) == 0)
+                        return store_int(f, (int64_t) n, err);
+        /* "expected a, b or c" */
+        for (size_t i = 0; i < n && len < sizeof(list); i++)
+                len += (size_t) snprintf(list + len, sizeof(list) - len, "%s%s",
+                        i == 0       ? ""
+                        : i + 1 == n ? " or "
+                                     : ", ",
+                        f->choices[i]);
+        return merr_set(err, -EINVAL, "--%s: expected %s, got '%s'", f->name, list, arg);
+}
+
+static int parse_value(const struct flag *f, const char *arg, struct merr *err) {
+        int64_t v = 0;
+        long l = 0;
+        int r;
+        switch (f->kind) {
+        case FLAG_STRING:
+                *(const char **) f->value = arg;
+                return 0;
+        case FLAG_BOOL:
+                return parse_bool(f, arg, err);
+        case FLAG_COUNT:
+                r = flag_count(f->name, arg, (long) f->min, (long) f->max, &l, err);
+                v = l;
+                break;
+        case FLAG_INT:
+                r = parse_whole(f->name, arg, "whole number", f->min, f->max, &v, err);
+                break;
+        case FLAG_DURATION:
+                r = flag_duration_ms(f->name, arg, f->min, &v, err);
+                break;
+        case FLAG_BYTES:
+                r = flag_bytes(f->name, arg, f->min, f->max, &v, err);
+                break;
+        case FLAG_CHOICE:
+                return parse_choice(f, arg, err);
+        case FLAG_FUNC:
+                r = f->parse(f, arg, err);
+                return r < 0 ? merr_wrap(err, r, "--%s", f->name) : 0;
+        default:
+                return merr_set(err, -EINVAL, "--%s: not a flag", f->name);
+        }
+        return r < 0 ? r : store_int(f, v, err);
+}
+
+static const struct flag *find_flag(const struct flag *flags, const char *name, size_t len) {
+        for (const struct flag *f = flags; f->kind != FLAG_END; f++)
+                if (f->name && strlen(f->name) == len && strncmp(f->name, name, len) == 0)
+                        return f;
+        return NULL;
+}
+
+int flag_parse(const struct flag *flags, int argc, char *const *argv, struct merr *err) {
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+                        return FLAG_HELP;
+                if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+                        return merr_set(err, -EINVAL, "unexpected argument '%s' (see --help)", a);
+                const char *name = a + 2, *eq = strchr(name, '=');
+                size_t len = eq ? (size_t) (eq - name) : strlen(name);
+                const struct flag *f = find_flag(flags, name, len);
+                if (!f)
+                        return merr_set(err, -EINVAL, "unknown flag '--%.*s' (see --help)", (int) len, name);
+                const char *arg = eq ? eq + 1 : NULL;
+                if (!arg && f->kind != FLAG_BOOL) {
+                        if (i + 1 >= argc)
+                                return merr_set(err, -EINVAL, "--%s: a value is required", f->name);
+                        arg = argv[++i];
+                }
+                int r = parse_value(f, arg, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Writes text from column col on, wrapped at HELP_WIDTH, continued at HELP_COLUMN. */
+static void wrap(FILE *out, const char *text, size_t col) {
+        const char *p = text;
+        bool first = true;
+        while (*p) {
+                size_t word = strcspn(p, " ");
+                if (!first && col + 1 + word > HELP_WIDTH) {
+                        fprintf(out, "\n%*s", HELP_COLUMN, "");
+                        col = HELP_COLUMN;
+                } else if (!first) {
+                        fputc(' ', out);
+                        col++;
+                }
+                fwrite(p, 1, word, out);
+                col += word;
+                first = false;
+                p += word;
+                p += strspn(p, " ");
+        }
+}
+
+static void usage_line(FILE *out, const struct flag *f) {
+        const char *arg = f->kind == FLAG_BOOL ? "[=BOOL]" : f->arg;
+        char left[128];
+        if (f->short_name)
+                snprintf(left, sizeof(left), "  -%c, --%s", f->short_name, f->name);
+        else
+                snprintf(left, sizeof(left), "      --%s%s%s", f->name,
+                        arg && f->kind != FLAG_BOOL ? "=" : "", arg ? arg : "");
+        int n = (int) strlen(left);
+        const char *help = f->help ? f->help : "";
+        char *text = NULL;
+        if (f->def && asprintf(&text, "%s%s(default %s)", help, *help ? " " : "", f->def) < 0)
+                text = NULL;
+        if (text)
+                help = text;
+        fputs(left, out);
+        if (*help) {
+                /* one column for all, two spaces after a flag too long for it */
+                int pad = n + 2 <= HELP_COLUMN ? HELP_COLUMN - n : 2;
+                fprintf(out, "%*s", pad, "");
+                wrap(out, help, (size_t) (n + pad));
+        }
+        free(text);
+        fputc('\n', out);
+}
+
+void flag_usage(const struct flag *flags, const char *usage, FILE *out) {
+        fputs(usage, out);
+        for (const struct flag *f = flags; f->kind != FLAG_END; f++) {
+                if (f->kind == FLAG_SECTION)
+                        fprintf(out, "\n%s%s", f->help ? f->help : "", f->help ? "\n" : "");
+                else
+                        usage_line(out, f);
+        }
+        usage_line(out, &(const struct flag){"help", FLAG_BOOL, .short_name = 'h', .help = "this help"});
+}
+
+int flag_main(const char *prog, const char *usage, const struct flag *flags, int argc, char *const *argv) {
+        struct merr err = MERR_INIT;
+        int r = flag_parse(flags, argc, argv, &err);
+        if (r == FLAG_HELP) {
+                flag_usage(flags, usage, stdout);
+                return 0;
+        }
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", prog, merr_msg(&err));
+                return 2;
+        }
+        return -1;
 }

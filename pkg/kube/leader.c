@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "flag.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "timestamp.h"
@@ -291,43 +290,4 @@ void leader_default_identity(char *buf, size_t size) {
         if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
                 (void) snprintf(host, sizeof(host), "localhost");
         (void) snprintf(buf, size, "%s_%ld", host, (long) getpid());
-}
-
-static int parse_ms(const char *flag, const char *arg, long *ret, struct merr *err) {
-        int64_t ms = 0;
-        int r = flag_duration_ms(flag, arg, 1, &ms, err);
-        if (r >= 0)
-                *ret = (long) ms;
-        return r;
-}
-
-int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_options *o, struct merr *err) {
-        switch (flag) {
-        case LEADER_FLAG_ELECT:
-                if (!arg || strcmp(arg, "true") == 0 || strcmp(arg, "1") == 0)
-                        *elect = true;
-                else if (strcmp(arg, "false") == 0 || strcmp(arg, "0") == 0)
-                        *elect = false;
-                else
-                        return merr_set(
-                                err, -EINVAL, "--leader-elect: expected true or false, got '%s'", arg);
-                return 0;
-        case LEADER_FLAG_NAMESPACE:
-                o->namespace = arg;
-                return 0;
-        case LEADER_FLAG_ID:
-                o->name = arg;
-                return 0;
-        case LEADER_FLAG_IDENTITY:
-                o->identity = arg;
-                return 0;
-        case LEADER_FLAG_LEASE:
-                return parse_ms("lease-duration", arg, &o->lease_duration_ms, err);
-        case LEADER_FLAG_RENEW:
-                return parse_ms("renew-deadline", arg, &o->renew_deadline_ms, err);
-        case LEADER_FLAG_RETRY:
-                return parse_ms("retry-period", arg, &o->retry_period_ms, err);
-        default:
-                return merr_set(err, -EINVAL, "not a leader-election flag");
-        }
 }

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "flag.h"
 #include "kube/client.h"
 #include "merr.h"
 
@@ -49,40 +50,24 @@ bool leader_is_leader(struct leader *l);
 void leader_default_identity(char *buf, size_t size);
 
 /*
- * The leader-election flags mbox's programs share, with the same names and meanings everywhere:
- * --leader-elect[=BOOL], --leader-election-namespace, --leader-election-id, --leader-election-identity,
- * --lease-duration, --renew-deadline, --retry-period. LEADER_FLAG_OPTIONS(base) are their getopt_long(3)
- * entries, with the values base + enum leader_flag; leader_parse_flag() applies the one getopt returned
- * (its value minus base) to *elect and *o (o's strings borrow arg). -EINVAL with a message naming the
- * flag for a bad value. LEADER_FLAGS_HELP(ID) is their --help text after the --leader-elect line.
+ * The leader-election flags mbox's programs share, with the same names and meanings everywhere, as entries
+ * of a flag table (flag.h): --leader-election-namespace, --leader-election-id, --leader-election-identity,
+ * --lease-duration, --renew-deadline, --retry-period, into o (whose strings then borrow argv). ID is the
+ * program's default Lease name. Each program writes its own --leader-elect entry, which says what it
+ * elects a leader for.
  */
-enum leader_flag {
-        LEADER_FLAG_ELECT,
-        LEADER_FLAG_NAMESPACE,
-        LEADER_FLAG_ID,
-        LEADER_FLAG_IDENTITY,
-        LEADER_FLAG_LEASE,
-        LEADER_FLAG_RENEW,
-        LEADER_FLAG_RETRY,
-        LEADER_FLAG__MAX,
-};
-/* one getopt entry a line */
 /* clang-format off */
-#define LEADER_FLAG_OPTIONS(base)                                                               \
-        {"leader-elect", optional_argument, NULL, (base) + LEADER_FLAG_ELECT},                  \
-        {"leader-election-namespace", required_argument, NULL, (base) + LEADER_FLAG_NAMESPACE}, \
-        {"leader-election-id", required_argument, NULL, (base) + LEADER_FLAG_ID},               \
-        {"leader-election-identity", required_argument, NULL, (base) + LEADER_FLAG_IDENTITY},   \
-        {"lease-duration", required_argument, NULL, (base) + LEADER_FLAG_LEASE},                \
-        {"renew-deadline", required_argument, NULL, (base) + LEADER_FLAG_RENEW},                \
-        {"retry-period", required_argument, NULL, (base) + LEADER_FLAG_RETRY}
+#define LEADER_FLAGS(o, ID)                                                                                   \
+        {"leader-election-namespace", FLAG_STRING, .value = &(o)->namespace, .arg = "NS",                  \
+                .help = "the Lease's namespace", .def = "mbox-system"},                                     \
+        {"leader-election-id", FLAG_STRING, .value = &(o)->name, .arg = "NAME", .help = "the Lease's name", \
+                .def = ID},                                                                                  \
+        {"leader-election-identity", FLAG_STRING, .value = &(o)->identity, .arg = "ID",                    \
+                .help = "this replica", .def = "<hostname>_<pid>"},                                         \
+        {"lease-duration", FLAG_DURATION, FLAG_INTO(&(o)->lease_duration_ms), .arg = "DURATION", .min = 1, \
+                .help = "how long a Lease lasts without renewal", .def = "15s"},                            \
+        {"renew-deadline", FLAG_DURATION, FLAG_INTO(&(o)->renew_deadline_ms), .arg = "DURATION", .min = 1, \
+                .help = "the leader stops when it cannot renew within this", .def = "10s"},                 \
+        {"retry-period", FLAG_DURATION, FLAG_INTO(&(o)->retry_period_ms), .arg = "DURATION", .min = 1,     \
+                .help = "between renewals and attempts", .def = "2s"}
 /* clang-format on */
-#define LEADER_FLAGS_HELP(ID)                                                                          \
-        "      --leader-election-namespace=NS  the Lease's namespace (default mbox-system)\n"          \
-        "      --leader-election-id=NAME  the Lease's name (default " ID ")\n"                         \
-        "      --leader-election-identity=ID  this replica (default <hostname>_<pid>)\n"               \
-        "      --lease-duration=DURATION  how long a Lease lasts without renewal (default 15s)\n"      \
-        "      --renew-deadline=DURATION  the leader stops when it cannot renew within this (default " \
-        "10s)\n"                                                                                       \
-        "      --retry-period=DURATION    between renewals and attempts (default 2s)\n"
-int leader_parse_flag(int flag, const char *arg, bool *elect, struct leader_options *o, struct merr *err);
