@@ -299,6 +299,105 @@ START_TEST(test_task_records_policy) {
 }
 END_TEST
 
+/* The table the manager runs: every controller reconciles its primary, watches it, and names unique. */
+START_TEST(test_controllers_describe_themselves) {
+        for (int c = 0; c < CTL__MAX; c++) {
+                const struct op_controller *ctl = op_controllers[c];
+                bool watches_primary = false;
+                ck_assert_ptr_nonnull(ctl);
+                ck_assert_ptr_nonnull(ctl->reconcile);
+                ck_assert_ptr_nonnull(ctl->workers);
+                for (const struct op_watch *w = ctl->watches; w->map; w++)
+                        watches_primary |= w->res == ctl->primary;
+                ck_assert_msg(watches_primary, "%s does not watch its primary", ctl->name);
+                for (int d = 0; d < c; d++)
+                        ck_assert_str_ne(ctl->name, op_controllers[d]->name);
+        }
+}
+END_TEST
+
+/* Hands an event to the mappers of controller only (CTL__MAX: every one), as the manager does. */
+static void route_to(struct mbox_operator *op, enum op_ctl only, enum op_res res, const char *key,
+        const char *old_json, const char *new_json, bool deleted) {
+        _cleanup_json_ json_object *old_obj = old_json ? json_tokener_parse(old_json) : NULL;
+        _cleanup_json_ json_object *obj = json_tokener_parse(new_json);
+        for (int c = 0; c < CTL__MAX; c++) {
+                struct op_change ch = {op, c, res, key, old_obj, obj, deleted};
+                if (only != CTL__MAX && c != (int) only)
+                        continue;
+                for (const struct op_watch *w = op_controllers[c]->watches; w->map; w++)
+                        if (w->res == res)
+                                w->map(&ch);
+        }
+}
+
+#define route_event(op, ...) route_to(op, CTL__MAX, __VA_ARGS__)
+
+static void assert_queue(struct mbox_operator *op, enum op_ctl ctl, const char *want) {
+        char *key = NULL;
+        if (!want) {
+                ck_assert_uint_eq(workqueue_len(op->queue[ctl]), 0);
+                return;
+        }
+        ck_assert_int_ge(workqueue_get(op->queue[ctl], &key), 0);
+        ck_assert_str_eq(key, want);
+        workqueue_done(op->queue[ctl], key);
+        free(key);
+}
+
+START_TEST(test_mappers_route_children_to_their_owner) {
+        struct mbox_operator op = {0};
+        for (int c = 0; c < CTL__MAX; c++)
+                ck_assert_int_ge(workqueue_new(NULL, &op.queue[c]), 0);
+
+        /* a policy object names its Project in a label; the Project is cluster-wide */
+        route_event(&op, RES_NETWORKPOLICY, "mbox-a/egress", NULL,
+                "{\"metadata\":{\"name\":\"egress\",\"namespace\":\"mbox-a\",\"labels\":{\"mbox.dev/"
+                "project\":\"a\"}}}",
+                false);
+        assert_queue(&op, CTL_PROJECT, "a");
+        assert_queue(&op, CTL_SANDBOX, NULL);
+
+        /* a claim names its Sandbox in a label, and matters only when the runtime changed */
+        const char *claim =
+                "{\"metadata\":{\"name\":\"web\",\"namespace\":\"n\",\"labels\":{\"mbox.dev/sandbox\":"
+                "\"web\"}},\"status\":{\"sandbox\":{\"name\":\"web\"}}}";
+        route_event(&op, RES_AS_CLAIM, "n/web", claim, claim, false);
+        assert_queue(&op, CTL_SANDBOX, NULL);
+        route_event(&op, RES_AS_CLAIM, "n/web", NULL, claim, true);
+        assert_queue(&op, CTL_SANDBOX, "n/web");
+
+        /* a projected SandboxTemplate names its EnvironmentTemplate */
+        route_event(&op, RES_AS_TEMPLATE, "n/web-1234", NULL,
+                "{\"metadata\":{\"name\":\"web-1234\",\"namespace\":\"n\",\"labels\":{\"mbox.dev/template\":"
+                "\"web\",\"mbox.dev/template-namespace\":\"lib\"}}}",
+                false);
+        assert_queue(&op, CTL_TEMPLATE, "lib/web");
+
+        /* a task that validates a template wakes it as well as itself */
+        route_event(&op, RES_TASK, "n/v-web", NULL,
+                "{\"metadata\":{\"name\":\"v-web\",\"namespace\":\"n\",\"labels\":{\"mbox.dev/"
+                "validation-of\":"
+                "\"web\"}}}",
+                false);
+        assert_queue(&op, CTL_TASK, "n/v-web");
+        assert_queue(&op, CTL_TEMPLATE, "n/web");
+
+        /* a new sandbox without a claim goes ahead of the keys already waiting (the task controller's
+         * mapper, which reads the task cache, is left out: there is none here) */
+        route_to(&op, CTL_SANDBOX, RES_SANDBOX, "n/old",
+                "{\"metadata\":{\"name\":\"old\",\"namespace\":\"n\"}}",
+                "{\"metadata\":{\"name\":\"old\",\"namespace\":\"n\"}}", false);
+        route_to(&op, CTL_SANDBOX, RES_SANDBOX, "n/new", NULL,
+                "{\"metadata\":{\"name\":\"new\",\"namespace\":\"n\"}}", false);
+        assert_queue(&op, CTL_SANDBOX, "n/new");
+        assert_queue(&op, CTL_SANDBOX, "n/old");
+
+        for (int c = 0; c < CTL__MAX; c++)
+                workqueue_free(op.queue[c]);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("operator");
         TCase *tc = tcase_create("core");
@@ -311,6 +410,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_runtime_changes_that_matter);
         tcase_add_test(tc, test_room_under_quota);
         tcase_add_test(tc, test_task_records_policy);
+        tcase_add_test(tc, test_controllers_describe_themselves);
+        tcase_add_test(tc, test_mappers_route_children_to_their_owner);
         suite_add_tcase(s, tc);
         return s;
 }
