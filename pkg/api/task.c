@@ -23,12 +23,37 @@ struct task *task_free(struct task *t) {
         }
         free(t->spec.artifacts);
         api_map_release(&t->spec.metadata);
-        free(t->status.phase);
-        free(t->status.reason);
-        free(t->status.message);
-        api_conditions_release(&t->status.conditions);
+        task_status_release(&t->status);
         free(t);
         return NULL;
+}
+
+void task_status_release(struct task_status *st) {
+        if (!st)
+                return;
+        free(st->phase);
+        free(st->reason);
+        free(st->message);
+        free(st->start_time);
+        free(st->pod_name);
+        free(st->completion_time);
+        free(st->duration);
+        free(st->stdout_tail);
+        free(st->stderr_tail);
+        free(st->log_ref_name);
+        free(st->log_ref_uri);
+        for (size_t i = 0; i < st->n_artifacts; i++) {
+                struct task_artifact_status *a = &st->artifacts[i];
+                free(a->name);
+                free(a->path);
+                free(a->uri);
+                free(a->content_type);
+                free(a->digest);
+                free(a->artifact_name);
+        }
+        free(st->artifacts);
+        api_conditions_release(&st->conditions);
+        *st = (struct task_status){0};
 }
 
 bool task_phase_is_final(const char *phase) {
@@ -202,12 +227,91 @@ static void parse_spec(json_object *spec, struct task_spec *s, struct api_errors
         parse_metadata(spec, s, e);
 }
 
-int task_from_json(json_object *obj, struct task **ret, struct merr *err) {
+static void parse_status_artifacts(json_object *st, struct task_status *s, struct api_errors *e) {
+        static const struct api_str_rule name_rule = {.max_len = 63};
+        static const struct api_str_rule path_rule = {.max_len = 1024};
+        static const struct api_str_rule uri_rule = {.max_len = 2048};
+        static const struct api_str_rule ct_rule = {.max_len = 255};
+        static const struct api_str_rule digest_rule = {.max_len = 128};
+        static const struct api_str_rule an_rule = {.max_len = 253};
+        char ip[API_PATH_MAX];
+        json_object *arr = NULL;
+        size_t n;
+
+        if (api_get_arr(st, "artifacts", "status", false, 0, 0, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->artifacts = calloc(n ? n : 1, sizeof(*s->artifacts));
+        if (!s->artifacts) {
+                e->oom = true;
+                return;
+        }
+        s->has_artifacts = true;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct task_artifact_status *a = &s->artifacts[s->n_artifacts];
+
+                api_path_idx(ip, sizeof(ip), "status.artifacts", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_artifacts++;
+                (void) api_get_str(it, "name", ip, &name_rule, &a->name, e);
+                (void) api_get_str(it, "path", ip, &path_rule, &a->path, e);
+                (void) api_get_str(it, "uri", ip, &uri_rule, &a->uri, e);
+                (void) api_get_str(it, "contentType", ip, &ct_rule, &a->content_type, e);
+                a->has_size_bytes =
+                        api_get_int(it, "sizeBytes", ip, false, 0, INT64_MAX, &a->size_bytes, e) > 0;
+                (void) api_get_str(it, "digest", ip, &digest_rule, &a->digest, e);
+                (void) api_get_str(it, "artifactName", ip, &an_rule, &a->artifact_name, e);
+        }
+}
+
+static void parse_status(json_object *st, struct task_status *s, struct api_errors *e) {
         static const char *const phases[] = {
                 "Pending", "Running", "Succeeded", "Failed", "Canceled", "TimedOut", NULL};
         static const struct api_str_rule phase_rule = {.enum_values = phases};
         static const struct api_str_rule reason_rule = {.max_len = 1024, .pattern = API_PAT_REASON};
         static const struct api_str_rule message_rule = {.max_len = 4096};
+        static const struct api_str_rule time_rule = {.max_len = 64};
+        static const struct api_str_rule duration_rule = {.max_len = 32};
+        static const struct api_str_rule pod_rule = {.max_len = 253};
+        static const struct api_str_rule tail_rule = {.max_len = 16384};
+        static const struct api_str_rule ref_name_rule = {.max_len = 253, .pattern = API_PAT_DNS_SUBDOMAIN};
+        static const struct api_str_rule uri_rule = {.max_len = 2048};
+        json_object *conds = NULL, *ref = NULL;
+
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "phase", "status", &phase_rule, &s->phase, e);
+        (void) api_get_str(st, "reason", "status", &reason_rule, &s->reason, e);
+        (void) api_get_str(st, "message", "status", &message_rule, &s->message, e);
+        s->has_exit_code =
+                api_get_int(st, "exitCode", "status", false, INT32_MIN, INT32_MAX, &s->exit_code, e) > 0;
+        (void) api_get_str(st, "startTime", "status", &time_rule, &s->start_time, e);
+        (void) api_get_str(st, "podName", "status", &pod_rule, &s->pod_name, e);
+        (void) api_get_str(st, "completionTime", "status", &time_rule, &s->completion_time, e);
+        (void) api_get_str(st, "duration", "status", &duration_rule, &s->duration, e);
+        (void) api_get_str(st, "stdoutTail", "status", &tail_rule, &s->stdout_tail, e);
+        (void) api_get_str(st, "stderrTail", "status", &tail_rule, &s->stderr_tail, e);
+        s->has_stdout_bytes =
+                api_get_int(st, "stdoutBytes", "status", false, 0, INT64_MAX, &s->stdout_bytes, e) > 0;
+        s->has_stderr_bytes =
+                api_get_int(st, "stderrBytes", "status", false, 0, INT64_MAX, &s->stderr_bytes, e) > 0;
+        s->has_output_truncated = api_get_bool(st, "outputTruncated", "status", &s->output_truncated, e) > 0;
+        s->has_output_dropped_bytes = api_get_int(st, "outputDroppedBytes", "status", false, 0, INT64_MAX,
+                                              &s->output_dropped_bytes, e) > 0;
+        if (api_get_obj(st, "logRef", "status", false, &ref, e) > 0) {
+                (void) api_get_str(ref, "name", "status.logRef", &ref_name_rule, &s->log_ref_name, e);
+                (void) api_get_str(ref, "uri", "status.logRef", &uri_rule, &s->log_ref_uri, e);
+        }
+        parse_status_artifacts(st, s, e);
+        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
+}
+
+int task_from_json(json_object *obj, struct task **ret, struct merr *err) {
         struct api_errors e = API_ERRORS_INIT;
         struct task *t = calloc(1, sizeof(*t));
         json_object *spec = NULL, *st = NULL;
@@ -219,19 +323,8 @@ int task_from_json(json_object *obj, struct task **ret, struct merr *err) {
                 if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
                         parse_spec(spec, &t->spec, &e);
                 if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        json_object *conds = NULL;
                         t->has_status = true;
-                        t->status.has_observed_generation =
-                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
-                                        &t->status.observed_generation, &e) > 0;
-                        (void) api_get_str(st, "phase", "status", &phase_rule, &t->status.phase, &e);
-                        (void) api_get_str(st, "reason", "status", &reason_rule, &t->status.reason, &e);
-                        (void) api_get_str(st, "message", "status", &message_rule, &t->status.message, &e);
-                        t->status.has_exit_code = api_get_int(st, "exitCode", "status", false, INT32_MIN,
-                                                          INT32_MAX, &t->status.exit_code, &e) > 0;
-                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
-                                (void) api_conditions_from_json(
-                                        conds, "status.conditions", &t->status.conditions, &e);
+                        parse_status(st, &t->status, &e);
                 }
         }
         r = api_errors_to_merr(&e, err);
@@ -350,8 +443,7 @@ int task_to_json(const struct task *t, json_object **ret) {
         return 0;
 }
 
-int task_status_to_json(const struct task *t, json_object **ret) {
-        const struct task_status *st = &t->status;
+int task_status_emit(const struct task_status *st, json_object **ret) {
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -364,6 +456,49 @@ int task_status_to_json(const struct task *t, json_object **ret) {
         r |= api_put_str(o, "message", st->message);
         if (st->has_exit_code)
                 r |= api_put_int(o, "exitCode", st->exit_code);
+        r |= api_put_str(o, "startTime", st->start_time);
+        r |= api_put_str(o, "podName", st->pod_name);
+        r |= api_put_str(o, "completionTime", st->completion_time);
+        r |= api_put_str(o, "duration", st->duration);
+        r |= api_put_str(o, "stdoutTail", st->stdout_tail);
+        r |= api_put_str(o, "stderrTail", st->stderr_tail);
+        if (st->has_stdout_bytes)
+                r |= api_put_int(o, "stdoutBytes", st->stdout_bytes);
+        if (st->has_stderr_bytes)
+                r |= api_put_int(o, "stderrBytes", st->stderr_bytes);
+        if (st->has_output_truncated)
+                r |= api_put_bool(o, "outputTruncated", st->output_truncated);
+        if (st->has_output_dropped_bytes)
+                r |= api_put_int(o, "outputDroppedBytes", st->output_dropped_bytes);
+        if (st->log_ref_name || st->log_ref_uri) {
+                json_object *ref = json_object_new_object();
+                r |= api_put_obj(o, "logRef", ref);
+                if (ref) {
+                        r |= api_put_str(ref, "name", st->log_ref_name);
+                        r |= api_put_str(ref, "uri", st->log_ref_uri);
+                }
+        }
+        if (st->has_artifacts) {
+                json_object *arr = json_object_new_array();
+                r |= api_put_obj(o, "artifacts", arr);
+                for (size_t i = 0; arr && i < st->n_artifacts; i++) {
+                        const struct task_artifact_status *a = &st->artifacts[i];
+                        json_object *x = json_object_new_object();
+                        if (!x || json_object_array_add(arr, x) < 0) {
+                                json_object_put(x);
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", a->name);
+                        r |= api_put_str(x, "path", a->path);
+                        r |= api_put_str(x, "uri", a->uri);
+                        r |= api_put_str(x, "contentType", a->content_type);
+                        if (a->has_size_bytes)
+                                r |= api_put_int(x, "sizeBytes", a->size_bytes);
+                        r |= api_put_str(x, "digest", a->digest);
+                        r |= api_put_str(x, "artifactName", a->artifact_name);
+                }
+        }
         if (st->conditions.n > 0)
                 r |= api_put_obj(o, "conditions", api_conditions_to_json(&st->conditions));
         if (r != 0) {
@@ -372,6 +507,10 @@ int task_status_to_json(const struct task *t, json_object **ret) {
         }
         *ret = o;
         return 0;
+}
+
+int task_status_to_json(const struct task *t, json_object **ret) {
+        return task_status_emit(&t->status, ret);
 }
 
 bool task_equal(const struct task *a, const struct task *b) {

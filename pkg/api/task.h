@@ -32,7 +32,21 @@ struct task_spec {
         struct api_map metadata;
 };
 
-/* Only these status fields are modelled; others are dropped on parse. */
+/* An artifact as status.artifacts lists it: found (with uri, size, digest and the Artifact's name) or
+ * not (name and path only). */
+struct task_artifact_status {
+        char *name;
+        char *path;
+        char *uri;
+        char *content_type;
+        bool has_size_bytes;
+        int64_t size_bytes;
+        char *digest;        /* "sha256:<hex>" */
+        char *artifact_name; /* of the Artifact in runtime.mbox.dev */
+};
+
+/* Every status field of the CRD. Strings are NULL when absent; an empty string is kept as one (an empty
+ * stdoutTail says the command wrote nothing). Times are metav1.Time strings as written. */
 struct task_status {
         bool has_observed_generation;
         int64_t observed_generation;
@@ -41,6 +55,23 @@ struct task_status {
         char *message;
         bool has_exit_code;
         int64_t exit_code;
+        char *start_time;
+        char *pod_name;
+        char *completion_time;
+        char *duration; /* how long the command ran, a Go duration */
+        char *stdout_tail;
+        char *stderr_tail;
+        bool has_stdout_bytes, has_stderr_bytes;
+        int64_t stdout_bytes, stderr_bytes;
+        bool has_output_truncated;
+        bool output_truncated;
+        bool has_output_dropped_bytes;
+        int64_t output_dropped_bytes;
+        char *log_ref_name; /* logRef, absent when both are NULL */
+        char *log_ref_uri;
+        bool has_artifacts;
+        struct task_artifact_status *artifacts;
+        size_t n_artifacts;
         struct api_conditions conditions;
 };
 
@@ -57,6 +88,9 @@ int task_from_json(json_object *obj, struct task **ret, struct merr *err);
 int task_validate_update(const struct task *old, const struct task *new, struct merr *err);
 int task_to_json(const struct task *t, json_object **ret);
 int task_status_to_json(const struct task *t, json_object **ret);
+/* The status alone, for a status built apart from its object (the operator's). */
+int task_status_emit(const struct task_status *st, json_object **ret);
+void task_status_release(struct task_status *st);
 bool task_equal(const struct task *a, const struct task *b);
 /* True for the phases a task does not leave. */
 bool task_phase_is_final(const char *phase);

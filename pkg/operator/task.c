@@ -49,7 +49,8 @@ enum run_end { END_NONE, END_CANCEL, END_DELETED, END_SHUTDOWN };
 struct task_run {
         struct mbox_operator *op;
         char key[320], ns[64], name[256], uid[64], sandbox[64], pod[256];
-        json_object *task; /* the object as it was started (owned) */
+        json_object *obj; /* the object as it was started, for events (owned) */
+        struct task *t;   /* its typed view (owned) */
         atomic_bool cancel;
         atomic_int end; /* enum run_end: why cancel was set */
         struct timestamp started;
@@ -72,7 +73,8 @@ static void enqueue_limited(struct mbox_operator *op, const char *ns, const char
 static void run_free(struct task_run *r) {
         if (!r)
                 return;
-        json_object_put(r->task);
+        json_object_put(r->obj);
+        task_free(r->t);
         tail_release(&r->out);
         tail_release(&r->err);
         task_output_abandon(r->store_out);
@@ -81,25 +83,27 @@ static void run_free(struct task_run *r) {
 
 /* ---- helpers ---- */
 
-static json_object *tail_json(const struct tail *t) {
-        size_t n = 0;
-        char *s = tail_text(t, &n);
-        json_object *j = s ? json_object_new_string_len(s, (int) n) : NULL;
-        free(s);
-        return j;
+/* A copy of v for a status field; an empty or missing value leaves the field absent. */
+static int set_str(char **field, const char *v) {
+        if (!v || !*v)
+                return 0;
+        return (*field = strdup(v)) ? 0 : -ENOMEM;
 }
 
-static void put(json_object *o, const char *k, const char *v) {
-        if (v && *v)
-                json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static void put_time(json_object *o, const char *k, const struct timestamp *t) {
+/* A metav1.Time (whole seconds) for a status field; a zero time leaves it absent. */
+static int set_time(char **field, const struct timestamp *t) {
         char buf[64];
         struct timestamp w = *t;
         w.nsec = 0;
-        if (t->sec && timestamp_format(&w, buf, sizeof(buf)) >= 0)
-                put(o, k, buf);
+        if (!t->sec || timestamp_format(&w, buf, sizeof(buf)) < 0)
+                return 0;
+        return set_str(field, buf);
+}
+
+/* The tail as status shows it: present even when empty (the command wrote nothing). */
+static int set_tail(char **field, const struct tail *t) {
+        size_t n = 0;
+        return (*field = tail_text(t, &n)) ? 0 : -ENOMEM;
 }
 
 static int64_t age_ns(json_object *obj) {
@@ -136,31 +140,37 @@ static void set_msg(struct outcome *o, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* Status for obj: phase, reason and message, plus what a run adds (NULL when it has not started). */
-static json_object *build_status(
-        json_object *obj, const struct outcome *oc, const struct task_run *run, json_object *artifacts) {
-        int64_t gen = 0;
-        json_object *old = NULL, *st = json_object_new_object();
-        json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        old = kube_field(obj, "status.conditions");
-        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-        put(st, "phase", oc->phase);
-        put(st, "reason", oc->reason);
-        put(st, "message", oc->message);
+/* The status of task t for outcome oc, plus what a run adds (NULL when it has not started) and the
+ * artifacts it found (found: NULL or a status whose artifacts are borrowed for the emit), as JSON in *ret.
+ * Built afresh each time; only lastTransitionTime carries over from t's conditions. */
+static int build_status(const struct task *t, const struct outcome *oc, const struct task_run *run,
+        const struct task_status *found, json_object **ret) {
+        struct task_status st = {.has_observed_generation = true, .observed_generation = t->meta.generation};
+        int64_t gen = t->meta.generation;
         bool final = task_phase_is_final(oc->phase);
-        if (oc->has_exit)
-                json_object_object_add(st, "exitCode", json_object_new_int(oc->exit_code));
+        struct timestamp now;
+        bool oom = false;
+
+        timestamp_now(&now);
+        now.nsec = 0;
+        oom |= set_str(&st.phase, oc->phase) < 0;
+        oom |= set_str(&st.reason, oc->reason) < 0;
+        oom |= set_str(&st.message, oc->message) < 0;
+        if (oc->has_exit) {
+                st.has_exit_code = true;
+                st.exit_code = oc->exit_code;
+        }
         /* a task that ends before it starts keeps what an earlier status said (an orphan's start) */
-        const char *start = kube_str(obj, "status.startTime"), *pod = kube_str(obj, "status.podName");
+        const char *start = t->status.start_time;
         if (run) {
-                put_time(st, "startTime", &run->started);
-                put(st, "podName", run->pod);
+                oom |= set_time(&st.start_time, &run->started) < 0;
+                oom |= set_str(&st.pod_name, run->pod) < 0;
         } else {
-                put(st, "startTime", start);
-                put(st, "podName", pod);
+                oom |= set_str(&st.start_time, start) < 0;
+                oom |= set_str(&st.pod_name, t->status.pod_name) < 0;
         }
         if (final) {
-                put_time(st, "completionTime", &oc->completed);
+                oom |= set_time(&st.completion_time, &oc->completed) < 0;
                 struct timestamp s;
                 int64_t d = 0;
                 char dur[DURATION_STR_MAX];
@@ -169,42 +179,43 @@ static json_object *build_status(
                 else if (start && timestamp_parse(start, &s, NULL) == 0)
                         timestamp_diff(&oc->completed, &s, &d);
                 if ((run || start) && duration_format(d / 1000000 * 1000000, dur, sizeof(dur)) > 0)
-                        put(st, "duration", dur);
+                        oom |= set_str(&st.duration, dur) < 0;
         }
         if (run && final) {
-                json_object_object_add(st, "stdoutTail", tail_json(&run->out));
-                json_object_object_add(st, "stderrTail", tail_json(&run->err));
-                json_object_object_add(st, "stdoutBytes", json_object_new_int64((int64_t) run->out.total));
-                json_object_object_add(st, "stderrBytes", json_object_new_int64((int64_t) run->err.total));
-                if (!run->store_error[0]) {
-                        json_object_object_add(
-                                st, "outputTruncated", json_object_new_boolean(run->dropped > 0));
-                        if (run->dropped > 0)
-                                json_object_object_add(st, "outputDroppedBytes",
-                                        json_object_new_int64((int64_t) run->dropped));
-                }
-                if (!run->store_error[0]) {
-                        json_object *ref = json_object_new_object();
+                bool stored = !run->store_error[0];
+                oom |= set_tail(&st.stdout_tail, &run->out) < 0;
+                oom |= set_tail(&st.stderr_tail, &run->err) < 0;
+                st.has_stdout_bytes = st.has_stderr_bytes = true;
+                st.stdout_bytes = (int64_t) run->out.total;
+                st.stderr_bytes = (int64_t) run->err.total;
+                if (stored) {
                         char uri[512];
+                        st.has_output_truncated = true;
+                        st.output_truncated = run->dropped > 0;
+                        st.has_output_dropped_bytes = run->dropped > 0;
+                        st.output_dropped_bytes = (int64_t) run->dropped;
                         snprintf(uri, sizeof(uri),
                                 "/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/taskoutputs/%s", run->ns,
                                 run->name);
-                        put(ref, "name", run->name);
-                        put(ref, "uri", uri);
-                        json_object_object_add(st, "logRef", ref);
+                        oom |= set_str(&st.log_ref_name, run->name) < 0;
+                        oom |= set_str(&st.log_ref_uri, uri) < 0;
                 }
         }
-        if (artifacts)
-                json_object_object_add(st, "artifacts", json_object_get(artifacts));
-        json_object *conds = json_object_new_array();
+        if (found && found->has_artifacts) {
+                st.has_artifacts = true;
+                st.artifacts = found->artifacts;
+                st.n_artifacts = found->n_artifacts;
+        }
+        const struct api_conditions *prev = &t->status.conditions;
         bool started = run || start;
-        op_condition(conds, old, "Started", started,
-                started      ? "Started"
-                : oc->reason ? oc->reason
-                             : "Pending",
-                started ? "the command was started in the sandbox pod" : oc->message, gen);
-        op_condition(conds, old, "Completed", final, final ? oc->phase : "NotFinished",
-                final ? oc->message : "the task has not finished", gen);
+        oom |= api_condition_next(&st.conditions, prev, "Started", started ? "True" : "False",
+                       started      ? "Started"
+                       : oc->reason ? oc->reason
+                                    : "Pending",
+                       started ? "the command was started in the sandbox pod" : oc->message, gen, &now) < 0;
+        oom |= api_condition_next(&st.conditions, prev, "Completed", final ? "True" : "False",
+                       final ? oc->phase : "NotFinished", final ? oc->message : "the task has not finished",
+                       gen, &now) < 0;
         if (run && final) {
                 bool stored = !run->store_error[0];
                 char truncated[512];
@@ -213,26 +224,31 @@ static json_object *build_status(
                         " bytes written after them were dropped%s",
                         run->output_limit, run->limit_whose ? run->limit_whose : "the task", run->dropped,
                         run->store_partial ? ", and the command was stopped" : "");
-                op_condition(conds, old, "OutputStored", stored,
-                        !stored              ? "NotStored"
-                        : run->dropped       ? "Truncated"
-                        : run->store_partial ? "StoredUntilStopped"
-                                             : "Stored",
-                        !stored              ? run->store_error
-                        : run->dropped       ? truncated
-                        : run->store_partial ? "the output is stored up to where the command was stopped"
-                                             : "the full output is stored",
-                        gen);
+                oom |= api_condition_next(&st.conditions, prev, "OutputStored", stored ? "True" : "False",
+                               !stored              ? "NotStored"
+                               : run->dropped       ? "Truncated"
+                               : run->store_partial ? "StoredUntilStopped"
+                                                    : "Stored",
+                               !stored        ? run->store_error
+                               : run->dropped ? truncated
+                               : run->store_partial
+                                       ? "the output is stored up to where the command was stopped"
+                                       : "the full output is stored",
+                               gen, &now) < 0;
         }
-        json_object_object_add(st, "conditions", conds);
-        return st;
+        int r = oom ? -ENOMEM : task_status_emit(&st, ret);
+        /* the artifacts are the caller's */
+        st.artifacts = NULL;
+        st.n_artifacts = 0;
+        task_status_release(&st);
+        return r < 0 ? -ENOMEM : 0;
 }
 
 /* Writes a status from a run's thread: first on the cached object (usually current: the Running write
  * came back through the watch while the command ran), then, after a conflict, read fresh; checks it is
  * still the same task. Returns 0, or -ENOENT when the task is gone. */
 static int write_final(struct kube_client *c, struct task_run *run, const struct outcome *oc,
-        json_object *artifacts, struct merr *err) {
+        const struct task_status *found, struct merr *err) {
         struct kube_resource r = op_resource(RES_TASK, run->ns, run->name);
         int rc = -EIO;
         for (int attempt = 0; attempt < 60; attempt++) {
@@ -242,13 +258,18 @@ static int write_final(struct kube_client *c, struct task_run *run, const struct
                 if (rc == -ENOENT)
                         return rc;
                 if (rc == 0) {
-                        const char *uid = kube_str(cur, "metadata.uid");
-                        if (!uid || strcmp(uid, run->uid) != 0)
+                        _cleanup_(task_freep) struct task *t = NULL;
+                        json_object *st = NULL;
+                        if ((rc = task_from_json(cur, &t, err)) < 0)
+                                return rc;
+                        if (!t->meta.uid || strcmp(t->meta.uid, run->uid) != 0)
                                 return -ENOENT;
-                        if (task_phase_is_final(kube_str(cur, "status.phase")))
-                                return merr_set(err, -EALREADY, "the task already ended as %s",
-                                        kube_str(cur, "status.phase"));
-                        json_object_object_add(cur, "status", build_status(cur, oc, run, artifacts));
+                        if (task_phase_is_final(t->status.phase))
+                                return merr_set(
+                                        err, -EALREADY, "the task already ended as %s", t->status.phase);
+                        if (build_status(t, oc, run, found, &st) < 0)
+                                return merr_set(err, -ENOMEM, "building the status of task %s", run->key);
+                        json_object_object_add(cur, "status", st);
                         struct kube_resource rs = r;
                         rs.subresource = "status";
                         if (run->op->m_writes)
@@ -394,10 +415,12 @@ static const char *guess_type(const char *path) {
         return "application/octet-stream";
 }
 
-/* Checks the declared artifacts; *missing names the first required one that is not there. */
-static int collect_artifacts(struct kube_client *c, struct task_run *run, json_object *decl,
-        json_object **ret, char *missing, size_t missing_size, struct merr *err) {
-        size_t n = json_object_array_length(decl);
+/* Checks the declared artifacts into found (its artifacts); *missing names the first required one that is
+ * not there. */
+static int collect_artifacts(struct kube_client *c, struct task_run *run, struct task_status *found,
+        char *missing, size_t missing_size, struct merr *err) {
+        const struct task_spec *spec = &run->t->spec;
+        size_t n = spec->n_artifacts;
         const char **argv = calloc(n + 5, sizeof(*argv));
         if (!argv)
                 return merr_set(err, -ENOMEM, "collecting artifacts");
@@ -406,7 +429,7 @@ static int collect_artifacts(struct kube_client *c, struct task_run *run, json_o
         argv[2] = COLLECT_SCRIPT;
         argv[3] = "mbox-artifacts";
         for (size_t i = 0; i < n; i++)
-                argv[4 + i] = kube_str(json_object_array_get_idx(decl, i), "path");
+                argv[4 + i] = spec->artifacts[i].path;
         struct collect col = {.len = 0};
         struct kube_exec_opts o = {.namespace = run->ns,
                 .pod = run->pod,
@@ -420,60 +443,60 @@ static int collect_artifacts(struct kube_client *c, struct task_run *run, json_o
         free(argv);
         if (rc < 0)
                 return rc;
-        json_object *list = json_object_new_array();
+        found->artifacts = calloc(n ? n : 1, sizeof(*found->artifacts));
+        if (!found->artifacts)
+                return merr_set(err, -ENOMEM, "collecting artifacts");
+        found->has_artifacts = true;
+        found->n_artifacts = n;
+        bool oom = false;
         char *save = NULL, *line = strtok_r(col.buf, "\n", &save);
         for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {
-                json_object *d = json_object_array_get_idx(decl, i), *a = json_object_new_object();
-                const char *name = kube_str(d, "name"), *path = kube_str(d, "path"),
-                           *ct = kube_str(d, "contentType");
-                bool optional = false;
-                json_get_bool(d, "optional", JSON_OPTIONAL, &optional, NULL);
-                put(a, "name", name);
-                put(a, "path", path);
+                const struct task_artifact *d = &spec->artifacts[i];
+                struct task_artifact_status *a = &found->artifacts[i];
+                oom |= set_str(&a->name, d->name) < 0;
+                oom |= set_str(&a->path, d->path) < 0;
                 long long size = 0;
                 char digest[80] = "";
                 if (line && sscanf(line, "ok %lld %64s", &size, digest) == 2 && strlen(digest) == 64) {
                         char uri[1100], artifact[320], full[80];
-                        snprintf(uri, sizeof(uri), "workspace://%s", path);
+                        snprintf(uri, sizeof(uri), "workspace://%s", d->path);
                         snprintf(full, sizeof(full), "sha256:%s", digest);
-                        snprintf(artifact, sizeof(artifact), "%.190s-%.60s", run->name, name);
-                        put(a, "uri", uri);
-                        put(a, "contentType", ct ? ct : guess_type(path));
-                        json_object_object_add(a, "sizeBytes", json_object_new_int64(size));
-                        put(a, "digest", full);
-                        put(a, "artifactName", artifact);
-                } else if (!optional && !missing[0])
-                        snprintf(missing, missing_size, "%s (%s): %s", name, path,
+                        snprintf(artifact, sizeof(artifact), "%.190s-%.60s", run->name, d->name);
+                        oom |= set_str(&a->uri, uri) < 0;
+                        oom |= set_str(&a->content_type,
+                                       d->content_type ? d->content_type : guess_type(d->path)) < 0;
+                        a->has_size_bytes = true;
+                        a->size_bytes = size;
+                        oom |= set_str(&a->digest, full) < 0;
+                        oom |= set_str(&a->artifact_name, artifact) < 0;
+                } else if (!d->optional && !missing[0])
+                        snprintf(missing, missing_size, "%s (%s): %s", d->name, d->path,
                                 line && strcmp(line, "notfile") == 0      ? "not a regular file"
                                 : line && strcmp(line, "unreadable") == 0 ? "cannot be read"
                                                                           : "no such file");
-                json_object_array_add(list, a);
         }
-        *ret = list;
-        return 0;
+        return oom ? merr_set(err, -ENOMEM, "collecting artifacts") : 0;
 }
 
 /* Records the artifacts found (those with a digest) in the database, with their provenance (best effort:
  * status lists them either way). */
-static void record_artifacts(struct task_run *run, json_object *list) {
-        if (!run->op->store || !list)
+static void record_artifacts(struct task_run *run, const struct task_status *found) {
+        if (!run->op->store)
                 return;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                json_object *a = json_object_array_get_idx(list, i);
-                int64_t size = 0;
-                if (!kube_str(a, "digest"))
+        for (size_t i = 0; i < found->n_artifacts; i++) {
+                const struct task_artifact_status *a = &found->artifacts[i];
+                if (!a->digest)
                         continue;
-                json_get_int64(a, "sizeBytes", JSON_OPTIONAL, &size, NULL);
                 struct artifact rec = {.namespace = run->ns,
-                        .name = kube_str(a, "artifactName"),
+                        .name = a->artifact_name,
                         .kind = "file",
-                        .title = kube_str(a, "name"),
-                        .uri = kube_str(a, "uri"),
-                        .path = kube_str(a, "path"),
-                        .content_type = kube_str(a, "contentType"),
-                        .digest = kube_str(a, "digest"),
+                        .title = a->name,
+                        .uri = a->uri,
+                        .path = a->path,
+                        .content_type = a->content_type,
+                        .digest = a->digest,
                         .has_size = true,
-                        .size_bytes = size,
+                        .size_bytes = a->size_bytes,
                         .task_name = run->name,
                         .task_uid = run->uid,
                         .sandbox = run->sandbox,
@@ -537,11 +560,10 @@ static int on_stderr(const char *data, size_t len, void *ud) {
 /* argv: sh -c LAUNCH_SCRIPT <uid> <end line> <dir or ""> <"stdin" or ""> COMMAND... (no env value, no
  * stdin). */
 static char **build_argv(struct task_run *run, const char *end) {
-        json_object *cmd = NULL;
-        cmd = kube_field(run->task, "spec.command");
-        size_t nc = cmd ? json_object_array_length(cmd) : 0, i = 0;
+        const struct api_strv *cmd = &run->t->spec.command;
+        size_t nc = cmd->n, i = 0;
         char **argv = calloc(nc + 8, sizeof(char *));
-        const char *dir = kube_str(run->task, "spec.workingDir");
+        const char *dir = run->t->spec.working_dir;
         if (!argv)
                 return NULL;
         argv[i++] = strdup("sh");
@@ -550,9 +572,9 @@ static char **build_argv(struct task_run *run, const char *end) {
         argv[i++] = strdup(run->uid);
         argv[i++] = strdup(end);
         argv[i++] = strdup(dir ? dir : "");
-        argv[i++] = strdup(kube_str(run->task, "spec.stdin") ? "stdin" : "");
+        argv[i++] = strdup(run->t->spec.stdin_data ? "stdin" : "");
         for (size_t k = 0; k < nc; k++)
-                argv[i++] = strdup(json_object_get_string(json_object_array_get_idx(cmd, k)));
+                argv[i++] = strdup(cmd->v[k]);
         for (size_t k = 0; k < i; k++)
                 if (!argv[k]) {
                         for (size_t j = 0; j < i; j++)
@@ -573,15 +595,13 @@ static int put_quoted(struct buf *b, const char *s) {
 
 /* What LAUNCH_SCRIPT reads on stdin: `set -- 'NAME=VALUE'... "$@"`, the end line, then spec.stdin. */
 static int build_input(struct task_run *run, const char *end, struct buf *b) {
-        json_object *env = NULL;
-        const char *stdin_data = kube_str(run->task, "spec.stdin");
+        const struct api_env *env = &run->t->spec.env;
+        const char *stdin_data = run->t->spec.stdin_data;
         int r = buf_puts(b, "set --");
-        env = kube_field(run->task, "spec.env");
-        for (size_t k = 0; env && r >= 0 && k < json_object_array_length(env); k++) {
-                json_object *e = json_object_array_get_idx(env, k);
-                const char *v = kube_str(e, "value");
+        for (size_t k = 0; r >= 0 && k < env->n; k++) {
+                const char *v = env->items[k].value;
                 char *kv = NULL;
-                if (asprintf(&kv, "%s=%s", kube_str(e, "name"), v ? v : "") < 0)
+                if (asprintf(&kv, "%s=%s", env->items[k].name, v ? v : "") < 0)
                         return -ENOMEM;
                 r = buf_putc(b, ' ');
                 if (r >= 0)
@@ -596,10 +616,9 @@ static int build_input(struct task_run *run, const char *end, struct buf *b) {
 }
 
 static void run_command(
-        struct kube_client *c, struct task_run *run, struct outcome *oc, json_object **artifacts) {
+        struct kube_client *c, struct task_run *run, struct outcome *oc, struct task_status *found) {
         struct merr err = MERR_INIT;
-        int64_t timeout = 600;
-        json_get_int64(run->task, "spec.timeoutSeconds", JSON_OPTIONAL, &timeout, NULL);
+        int64_t timeout = run->t->spec.timeout_seconds;
         /* the end of the env block and the tag of the launcher's first line: unguessable, so no value can
          * end the block early and the command cannot forge the line */
         unsigned char nonce[12];
@@ -702,12 +721,11 @@ static void run_command(
                 run->store_out = NULL;
         }
 
-        json_object *decl = NULL;
-        if (rc == 0 && (decl = kube_field(run->task, "spec.artifacts")) &&
-                json_object_array_length(decl) > 0) {
+        if (rc == 0 && run->t->spec.n_artifacts > 0) {
                 char missing[512] = "";
                 merr_clear(&err);
-                if (collect_artifacts(c, run, decl, artifacts, missing, sizeof(missing), &err) < 0) {
+                if (collect_artifacts(c, run, found, missing, sizeof(missing), &err) < 0) {
+                        task_status_release(found);
                         if (oc->exit_code == 0) {
                                 oc->phase = "Failed";
                                 oc->reason = "ArtifactCollectionFailed";
@@ -717,7 +735,7 @@ static void run_command(
                                         merr_msg(&err));
                         }
                 } else {
-                        record_artifacts(run, *artifacts);
+                        record_artifacts(run, found);
                         if (missing[0] && oc->exit_code == 0) {
                                 oc->phase = "Failed";
                                 oc->reason = "ArtifactMissing";
@@ -733,7 +751,7 @@ static void *run_main(void *arg) {
         struct kube_client *c = NULL;
         struct merr err = MERR_INIT;
         struct outcome oc = {0};
-        _cleanup_json_ json_object *artifacts = NULL;
+        struct task_status found = {0}; /* the artifacts found */
 
         if (kube_pool_get(op->clients, &c, &err) < 0) {
                 oc.phase = "Failed";
@@ -741,21 +759,22 @@ static void *run_main(void *arg) {
                 set_msg(&oc, "cannot reach the API server: %s", merr_msg(&err));
         } else {
                 touch_sandbox(c, run);
-                run_command(c, run, &oc, &artifacts);
+                run_command(c, run, &oc, &found);
                 touch_sandbox(c, run);
         }
         timestamp_now(&oc.completed);
         if (atomic_load(&run->end) != END_DELETED && c) {
                 merr_clear(&err);
-                int rc = write_final(c, run, &oc, artifacts, &err);
+                int rc = write_final(c, run, &oc, &found, &err);
                 if (rc < 0 && rc != -ENOENT)
                         log_error("cannot record the end of a task", "task", run->key, "phase", oc.phase,
                                 "error", merr_msg(&err));
                 struct op_ctx cx = {.op = op, .c = c, .ctl = CTL_TASK};
                 if (rc == 0)
-                        op_event(&cx, run->task, strcmp(oc.phase, "Succeeded") == 0 ? "Normal" : "Warning",
+                        op_event(&cx, run->obj, strcmp(oc.phase, "Succeeded") == 0 ? "Normal" : "Warning",
                                 oc.reason, "%s", oc.message);
         }
+        task_status_release(&found);
         log_info("task finished", "task", run->key, "phase", oc.phase, "reason", oc.reason);
         count_task(op, oc.phase);
         if (c)
@@ -917,10 +936,13 @@ static bool has_room(struct mbox_operator *op, const struct project *p, const ch
         return false;
 }
 
-static int write_status(struct op_ctx *cx, json_object *obj, struct outcome *oc, struct merr *err) {
+static int write_status(
+        struct op_ctx *cx, json_object *obj, const struct task *t, struct outcome *oc, struct merr *err) {
         if (task_phase_is_final(oc->phase))
                 timestamp_now(&oc->completed);
-        _cleanup_json_ json_object *st = build_status(obj, oc, NULL, NULL);
+        _cleanup_json_ json_object *st = NULL;
+        if (build_status(t, oc, NULL, NULL, &st) < 0)
+                return merr_set(err, -ENOMEM, "building the status of task %s", t->meta.name);
         int rc = op_write_status(cx, RES_TASK, obj, st, err);
         if (rc > 0 && task_phase_is_final(oc->phase)) {
                 op_event(cx, obj, "Warning", oc->reason, "%s", oc->message);
@@ -929,36 +951,36 @@ static int write_status(struct op_ctx *cx, json_object *obj, struct outcome *oc,
         return rc < 0 ? rc : 0;
 }
 
-static int finish_early(struct op_ctx *cx, json_object *obj, const char *phase, const char *reason,
-        struct merr *err, const char *fmt, ...) _printf_(6, 7);
-static int finish_early(struct op_ctx *cx, json_object *obj, const char *phase, const char *reason,
-        struct merr *err, const char *fmt, ...) {
+static int finish_early(struct op_ctx *cx, json_object *obj, const struct task *t, const char *phase,
+        const char *reason, struct merr *err, const char *fmt, ...) _printf_(7, 8);
+static int finish_early(struct op_ctx *cx, json_object *obj, const struct task *t, const char *phase,
+        const char *reason, struct merr *err, const char *fmt, ...) {
         struct outcome oc = {.phase = phase, .reason = reason};
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(oc.message, sizeof(oc.message), fmt, ap);
         va_end(ap);
-        return write_status(cx, obj, &oc, err);
+        return write_status(cx, obj, t, &oc, err);
 }
 
-static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason, int64_t recheck_ns,
-        struct merr *err, const char *fmt, ...) _printf_(6, 7);
-static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason, int64_t recheck_ns,
-        struct merr *err, const char *fmt, ...) {
+static int wait_pending(struct op_ctx *cx, json_object *obj, const struct task *t, const char *reason,
+        int64_t recheck_ns, struct merr *err, const char *fmt, ...) _printf_(7, 8);
+static int wait_pending(struct op_ctx *cx, json_object *obj, const struct task *t, const char *reason,
+        int64_t recheck_ns, struct merr *err, const char *fmt, ...) {
         struct outcome oc = {.phase = "Pending", .reason = reason};
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(oc.message, sizeof(oc.message), fmt, ap);
         va_end(ap);
         cx->requeue_after_ns = recheck_ns;
-        return write_status(cx, obj, &oc, err);
+        return write_status(cx, obj, t, &oc, err);
 }
 
-static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err) {
-        int64_t ttl = -1;
+static int reconcile_final(struct op_ctx *cx, json_object *obj, const struct task *t, struct merr *err) {
+        int64_t ttl = t->spec.has_ttl_seconds_after_finished ? t->spec.ttl_seconds_after_finished : -1;
         struct timestamp done, now;
-        const char *ct = kube_str(obj, "status.completionTime");
-        json_get_int64(obj, "spec.ttlSecondsAfterFinished", JSON_OPTIONAL, &ttl, NULL);
+        const char *ct = t->status.completion_time;
+        (void) obj;
         if (ttl < 0 || !ct || timestamp_parse(ct, &done, NULL) < 0)
                 return 0;
         int64_t since = 0;
@@ -968,14 +990,14 @@ static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err
                 cx->requeue_after_ns = ttl * NS_PER_S - since;
                 return 0;
         }
-        int rc = op_delete(
-                cx, RES_TASK, kube_str(obj, "metadata.namespace"), kube_str(obj, "metadata.name"), err);
+        int rc = op_delete(cx, RES_TASK, t->meta.namespace, t->meta.name, err);
         return rc < 0 ? rc : 0;
 }
 
 /* A task left Running by an operator that is gone: kill what may still run and end it honestly. */
-static int reconcile_orphan(struct op_ctx *cx, json_object *obj, const char *ns, struct merr *err) {
-        const char *pod = kube_str(obj, "status.podName"), *uid = kube_str(obj, "metadata.uid");
+static int reconcile_orphan(
+        struct op_ctx *cx, json_object *obj, const struct task *t, const char *ns, struct merr *err) {
+        const char *pod = t->status.pod_name, *uid = t->meta.uid;
         char killed[512] = "no pod was recorded";
         if (pod && uid) {
                 struct merr kerr = MERR_INIT;
@@ -984,15 +1006,16 @@ static int reconcile_orphan(struct op_ctx *cx, json_object *obj, const char *ns,
                 else
                         snprintf(killed, sizeof(killed), "killing its processes failed: %s", merr_msg(&kerr));
         }
-        return finish_early(cx, obj, "Failed", "OperatorRestarted", err,
+        return finish_early(cx, obj, t, "Failed", "OperatorRestarted", err,
                 "mbox-operator restarted while the command ran, so its exit code and output are unknown; %s. "
                 "The task is not run again: create it again to rerun it",
                 killed);
 }
 
-static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const char *ns, const char *name,
-        const char *sandbox, const char *pod, const struct project *p, struct merr *err) {
+static int start_run(struct op_ctx *cx, json_object *obj, struct task **tp, const char *key, const char *ns,
+        const char *name, const char *sandbox, const char *pod, const struct project *p, struct merr *err) {
         struct mbox_operator *op = cx->op;
+        const struct task *t = *tp;
         char why[512];
         struct task_run *run = calloc(1, sizeof(*run));
         size_t tail = op->opt.task_tail_bytes;
@@ -1004,10 +1027,10 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         snprintf(run->key, sizeof(run->key), "%s", key);
         snprintf(run->ns, sizeof(run->ns), "%s", ns);
         snprintf(run->name, sizeof(run->name), "%s", name);
-        snprintf(run->uid, sizeof(run->uid), "%s", kube_str(obj, "metadata.uid"));
+        snprintf(run->uid, sizeof(run->uid), "%s", t->meta.uid ? t->meta.uid : "");
         snprintf(run->sandbox, sizeof(run->sandbox), "%s", sandbox);
         snprintf(run->pod, sizeof(run->pod), "%s", pod);
-        run->task = json_object_get(obj);
+        run->obj = json_object_get(obj);
         run->output_limit = op_task_output_limit(op->opt.max_task_output, p, &run->limit_whose);
         timestamp_now(&run->started);
         run->started.nsec = 0;
@@ -1020,15 +1043,21 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         if (!room) {
                 run_free(run);
                 set_limited(op, key, obj, ns, sandbox);
-                return wait_pending(cx, obj, "ConcurrencyLimit", 30 * NS_PER_S, err, "waiting: %s", why);
+                return wait_pending(cx, obj, t, "ConcurrencyLimit", 30 * NS_PER_S, err, "waiting: %s", why);
         }
 
+        /* the run keeps the view it was started with (sandbox points into it: copied above) */
+        run->t = TAKE_PTR(*tp);
         /* Running is recorded first, on the cached resourceVersion: a task starts once or not at all */
         struct outcome oc = {.phase = "Running", .reason = "Started"};
         set_msg(&oc, "running in pod %s", pod);
-        _cleanup_json_ json_object *st = build_status(obj, &oc, run, NULL);
-        int rc = op_write_status(cx, RES_TASK, obj, st, err);
-        pthread_t t;
+        _cleanup_json_ json_object *st = NULL;
+        int rc = build_status(t, &oc, run, NULL, &st) < 0
+                         ? merr_set(err, -ENOMEM, "building the status of task %s", key)
+                         : op_write_status(cx, RES_TASK, obj, st, err);
+        /* the thread may end and free the run (and its view) before the event below is sent */
+        _cleanup_free_ char *program = strdup(t->spec.command.n ? t->spec.command.v[0] : "the command");
+        pthread_t thread;
         pthread_attr_t attr;
         if (rc >= 0) {
                 pthread_attr_init(&attr);
@@ -1038,13 +1067,11 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
                 if (op->m_tasks_running)
                         metric_set(op->m_tasks_running, NULL, (double) strmap_size(op->runs));
                 pthread_mutex_unlock(&op->lock);
-                int e = pthread_create(&t, &attr, run_main, run);
+                int e = pthread_create(&thread, &attr, run_main, run);
                 pthread_attr_destroy(&attr);
                 if (e == 0) {
                         op_event(cx, obj, "Normal", "Started", "running %s in pod %s",
-                                kube_str(obj, "spec.command[0]") ? kube_str(obj, "spec.command[0]")
-                                                                 : "the command",
-                                pod);
+                                program ? program : "the command", pod);
                         return 0;
                 }
                 rc = merr_set(err, -e, "starting a task thread");
@@ -1066,21 +1093,25 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         const char *name;
         if (kube_split_key(key, ns, sizeof(ns), &name) < 0)
                 return 0;
+        _cleanup_(task_freep) struct task *t = NULL;
+        struct merr perr = MERR_INIT;
+        if (obj && task_from_json(obj, &t, &perr) < 0) {
+                /* the API server validated it; a mismatch means a newer schema than this operator knows */
+                op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
+                return 0;
+        }
 
         /* a run of this process: deletion and spec.cancel stop it; its thread writes the end. A task
          * waiting on a limit is listed again below if it still has to wait. */
         pthread_mutex_lock(&op->lock);
         strmap_remove(op->limited, key);
         struct task_run *run = strmap_get(op->runs, key);
-        bool mine = run && obj &&
-                    strcmp(run->uid, kube_str(obj, "metadata.uid") ? kube_str(obj, "metadata.uid") : "") == 0;
+        bool mine = run && t && strcmp(run->uid, t->meta.uid ? t->meta.uid : "") == 0;
         if (run && !mine) {
                 atomic_store(&run->end, END_DELETED);
                 atomic_store(&run->cancel, true);
         } else if (mine) {
-                bool cancel = false;
-                json_get_bool(obj, "spec.cancel", JSON_OPTIONAL, &cancel, NULL);
-                if (cancel && !atomic_load(&run->cancel)) {
+                if (t->spec.cancel && !atomic_load(&run->cancel)) {
                         atomic_store(&run->end, END_CANCEL);
                         atomic_store(&run->cancel, true);
                 }
@@ -1093,29 +1124,27 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                 return 0;
         }
 
-        const char *phase = kube_str(obj, "status.phase");
+        const char *phase = t->status.phase;
         if (task_phase_is_final(phase))
-                return reconcile_final(cx, obj, err);
+                return reconcile_final(cx, obj, t, err);
         if (phase && strcmp(phase, "Running") == 0)
-                return reconcile_orphan(cx, obj, ns, err);
+                return reconcile_orphan(cx, obj, t, ns, err);
 
-        bool cancel = false;
-        json_get_bool(obj, "spec.cancel", JSON_OPTIONAL, &cancel, NULL);
-        if (cancel)
-                return finish_early(cx, obj, "Canceled", "Canceled", err,
+        if (t->spec.cancel)
+                return finish_early(cx, obj, t, "Canceled", "Canceled", err,
                         "spec.cancel was set before the command started; it never ran");
         if (kube_str(obj, "metadata.deletionTimestamp"))
                 return 0;
 
-        const char *sbname = kube_str(obj, "spec.sandboxRef.name");
+        const char *sbname = t->spec.sandbox_ref_name;
         snprintf(sbkey, sizeof(sbkey), "%s/%s", ns, sbname ? sbname : "");
         _cleanup_json_ json_object *sb = sbname ? op_get(op, RES_SANDBOX, sbkey) : NULL;
         int64_t age = age_ns(obj), bound = op->opt.task_start_timeout_ns;
         if (!sb) {
                 if (age < NOT_FOUND_GRACE_S * NS_PER_S)
-                        return wait_pending(cx, obj, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age,
+                        return wait_pending(cx, obj, t, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age,
                                 err, "waiting for Sandbox %s to appear in namespace %s", sbname, ns);
-                return finish_early(cx, obj, "Failed", "SandboxNotFound", err,
+                return finish_early(cx, obj, t, "Failed", "SandboxNotFound", err,
                         "there is no Sandbox %s in namespace %s (a task runs in a sandbox of its own "
                         "namespace)",
                         sbname, ns);
@@ -1123,36 +1152,37 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         const char *sphase = kube_str(sb, "status.phase"), *pod = kube_str(sb, "status.podName");
         const char *ready = kube_condition(sb, "status.conditions", "Ready", NULL, NULL);
         if (kube_str(sb, "metadata.deletionTimestamp"))
-                return finish_early(
-                        cx, obj, "Failed", "SandboxTerminating", err, "Sandbox %s is being deleted", sbname);
+                return finish_early(cx, obj, t, "Failed", "SandboxTerminating", err,
+                        "Sandbox %s is being deleted", sbname);
         const char *sreason = kube_str(sb, "status.reason"), *sstate = kube_str(sb, "spec.state");
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0) && sreason &&
                 strcmp(sreason, "IdleTimeout") == 0 && !(sstate && strcmp(sstate, "Stopped") == 0)) {
                 /* stopped for inactivity while its user wants it running: this task is activity, and
                  * starts it again (the sandbox controller sees lastActivityAt move past stoppedAt) */
                 record_activity(op, cx->c, ns, sbname);
-                return wait_pending(cx, obj, "SandboxNotReady", 5 * NS_PER_S, err,
+                return wait_pending(cx, obj, t, "SandboxNotReady", 5 * NS_PER_S, err,
                         "starting Sandbox %s again: it was stopped after its idle timeout", sbname);
         }
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0 ||
                               strcmp(sphase, "Expired") == 0))
-                return finish_early(cx, obj, "Failed", "SandboxStopped", err,
+                return finish_early(cx, obj, t, "Failed", "SandboxStopped", err,
                         "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again",
                         sbname, sphase,
                         kube_str(sb, "status.reason") ? kube_str(sb, "status.reason") : "stopped");
         if (sphase && strcmp(sphase, "Failed") == 0)
-                return finish_early(cx, obj, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s", sbname,
+                return finish_early(cx, obj, t, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s",
+                        sbname,
                         kube_str(sb, "status.message") ? kube_str(sb, "status.message") : "no details");
         if (!sphase || strcmp(sphase, "Running") != 0 || !ready || strcmp(ready, "True") != 0 || !pod) {
                 if (age >= bound) {
                         char d[DURATION_STR_MAX] = "";
                         duration_format(bound, d, sizeof(d));
-                        return finish_early(cx, obj, "Failed", "SandboxNotReady", err,
+                        return finish_early(cx, obj, t, "Failed", "SandboxNotReady", err,
                                 "Sandbox %s was not ready within %s (phase %s): the task did not run", sbname,
                                 d, sphase ? sphase : "none yet");
                 }
                 /* the sandbox's changes wake it; a look every 30 s is the safety net */
-                return wait_pending(cx, obj, "SandboxNotReady",
+                return wait_pending(cx, obj, t, "SandboxNotReady",
                         bound - age < 30 * NS_PER_S ? bound - age : 30 * NS_PER_S, err,
                         "waiting for Sandbox %s to be Running and Ready (phase %s)", sbname,
                         sphase ? sphase : "none yet");
@@ -1162,11 +1192,11 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         char pname[256];
         if (op_project_of_namespace(op, ns, pname, sizeof(pname))) {
                 _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
-                struct merr perr = MERR_INIT;
+                merr_clear(&perr);
                 if (pobj && project_from_json(pobj, &p, &perr) < 0)
                         p = NULL;
         }
-        return start_run(cx, obj, key, ns, name, sbname, pod, p, err);
+        return start_run(cx, obj, &t, key, ns, name, sbname, pod, p, err);
 }
 
 bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *sandbox) {

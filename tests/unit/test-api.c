@@ -581,6 +581,69 @@ START_TEST(test_conditions) {
 }
 END_TEST
 
+/* A status the operator writes parses into the typed view and comes out the same, field for field. */
+START_TEST(test_status_round_trip) {
+        static const char *const docs[] = {
+                "apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t, namespace: n}\n"
+                "spec: {sandboxRef: {name: s}, command: [x], artifacts: [{name: r, path: /w/r.json}]}\n"
+                "status: {observedGeneration: 1, phase: Succeeded, reason: Succeeded,\n"
+                "  message: the command exited with code 0, exitCode: 0,\n"
+                "  startTime: '2026-01-02T03:04:05Z', podName: s-pod, completionTime: "
+                "'2026-01-02T03:04:07Z',\n"
+                "  duration: 2s, stdoutTail: '', stderrTail: oops, stdoutBytes: 0, stderrBytes: 4,\n"
+                "  outputTruncated: false, outputDroppedBytes: 3,\n"
+                "  logRef: {name: t, uri: /apis/runtime.mbox.dev/v1alpha1/namespaces/n/taskoutputs/t},\n"
+                "  artifacts: [{name: r, path: /w/r.json, uri: 'workspace:///w/r.json',\n"
+                "    contentType: application/json, sizeBytes: 12, digest: 'sha256:ab', artifactName: t-r},\n"
+                "    {name: q, path: /w/q}],\n"
+                "  conditions: [{type: Started, status: 'True', observedGeneration: 1,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:05Z', reason: Started, message: started},\n"
+                "    {type: Completed, status: 'True', observedGeneration: 1,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:07Z', reason: Succeeded, message: done}]}\n",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+                json_object *doc = parse(docs[i]), *want = NULL, *got = NULL;
+                struct any a = {0};
+                struct merr err = MERR_INIT;
+                int r = -1;
+
+                ck_assert_msg(any_from_json(doc, &a, &err) == 0, "%zu: %s", i, merr_msg(&err));
+                ck_assert(json_object_object_get_ex(doc, "status", &want));
+                if (strcmp(a.kind, "ExecutionTask") == 0)
+                        r = task_status_to_json(a.obj, &got);
+                ck_assert_int_eq(r, 0);
+                ck_assert_msg(json_object_equal(want, got), "%zu: %s", i, json_object_to_json_string(got));
+                json_object_put(got);
+                any_free(&a);
+                json_object_put(doc);
+        }
+}
+END_TEST
+
+/* A status built afresh keeps lastTransitionTime only where the status of a condition did not change. */
+START_TEST(test_condition_next) {
+        struct api_conditions prev = {NULL, 0}, next = {NULL, 0};
+        struct timestamp t1 = {1000, 0}, t2 = {2000, 0};
+
+        ck_assert_int_eq(api_condition_set(&prev, "Old", "True", "Gone", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_set(&prev, "Ready", "True", "Running", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_set(&prev, "Done", "False", "Running", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_next(&next, &prev, "Ready", "True", "Running", "again", 2, &t2), 1);
+        ck_assert_int_eq(api_condition_next(&next, &prev, "Done", "True", "Finished", "", 2, &t2), 1);
+        ck_assert_int_eq(api_condition_next(&next, NULL, "New", "False", "Waiting", NULL, 2, &t2), 1);
+        ck_assert_uint_eq(next.n, 3);
+        ck_assert_str_eq(next.items[0].type, "Ready");
+        ck_assert_int_eq(next.items[0].last_transition_time.sec, 1000);
+        ck_assert_str_eq(next.items[1].type, "Done");
+        ck_assert_int_eq(next.items[1].last_transition_time.sec, 2000);
+        ck_assert_str_eq(next.items[2].message, "");
+        ck_assert_ptr_null(api_condition_find(&next, "Old"));
+        api_conditions_release(&prev);
+        api_conditions_release(&next);
+}
+END_TEST
+
 START_TEST(test_updates) {
         json_object *a = parse("apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
                                "spec: {sandboxRef: {name: s}, command: [x]}\n");
@@ -867,6 +930,8 @@ static Suite *api_suite(void) {
         tcase_add_test(tc, test_errors_collected);
         tcase_add_test(tc, test_names_cidr);
         tcase_add_test(tc, test_conditions);
+        tcase_add_test(tc, test_status_round_trip);
+        tcase_add_test(tc, test_condition_next);
         tcase_add_test(tc, test_updates);
         tcase_add_test(tc, test_update_rules);
         tcase_add_test(tc, test_errors_json);
