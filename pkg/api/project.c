@@ -79,8 +79,7 @@ struct project *project_free(struct project *p) {
                 return NULL;
         api_meta_release(&p->meta);
         spec_release(&p->spec);
-        free(p->status.namespace);
-        api_conditions_release(&p->status.conditions);
+        project_status_release(&p->status);
         free(p);
         return NULL;
 }
@@ -352,19 +351,43 @@ static void parse_spec(json_object *spec, struct project_spec *s, struct api_err
         parse_credentials(pol, s, e);
 }
 
-static void parse_status(json_object *st, struct project *p, struct api_errors *e) {
+static void parse_status(json_object *st, struct project_status *s, struct api_errors *e) {
         json_object *conds = NULL;
 
-        p->has_status = true;
-        p->status.has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0,
-                                                    INT64_MAX, &p->status.observed_generation, e) > 0;
-        (void) api_get_str(st, "namespace", "status", &dns_label_63, &p->status.namespace, e);
-        (void) api_get_int(st, "sandboxes", "status", false, 0, INT32_MAX, &p->status.sandboxes, e);
-        (void) api_get_int(
-                st, "runningSandboxes", "status", false, 0, INT32_MAX, &p->status.running_sandboxes, e);
-        (void) api_get_int(st, "templates", "status", false, 0, INT32_MAX, &p->status.templates, e);
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "namespace", "status", &dns_label_63, &s->namespace, e);
+        (void) api_get_int(st, "sandboxes", "status", false, 0, INT32_MAX, &s->sandboxes, e);
+        (void) api_get_int(st, "runningSandboxes", "status", false, 0, INT32_MAX, &s->running_sandboxes, e);
+        (void) api_get_int(st, "templates", "status", false, 0, INT32_MAX, &s->templates, e);
         if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
-                (void) api_conditions_from_json(conds, "status.conditions", &p->status.conditions, e);
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
+}
+
+int project_status_from_json(json_object *obj, struct project_status *ret, struct merr *err) {
+        struct api_errors e = API_ERRORS_INIT;
+        struct project_status s = {0};
+        json_object *st = NULL;
+        int r;
+
+        if (api_get_obj(obj, "status", "", false, &st, &e) > 0)
+                parse_status(st, &s, &e);
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0) {
+                project_status_release(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+void project_status_release(struct project_status *s) {
+        if (!s)
+                return;
+        free(s->namespace);
+        api_conditions_release(&s->conditions);
+        *s = (struct project_status){0};
 }
 
 int project_from_json(json_object *obj, struct project **ret, struct merr *err) {
@@ -378,8 +401,10 @@ int project_from_json(json_object *obj, struct project **ret, struct merr *err) 
         if (api_meta_from_json(obj, "Project", API_NAME_DNS_LABEL, 58, false, &p->meta, &e) > 0) {
                 (void) api_get_obj(obj, "spec", "", false, &spec, &e);
                 parse_spec(spec, &p->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0)
-                        parse_status(st, p, &e);
+                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
+                        p->has_status = true;
+                        parse_status(st, &p->status, &e);
+                }
         }
         r = api_errors_to_merr(&e, err);
         api_errors_release(&e);
@@ -576,7 +601,10 @@ int project_to_json(const struct project *p, json_object **ret) {
 }
 
 int project_status_to_json(const struct project *p, json_object **ret) {
-        const struct project_status *s = &p->status;
+        return project_status_emit(&p->status, ret);
+}
+
+int project_status_emit(const struct project_status *s, json_object **ret) {
         json_object *o = json_object_new_object();
         int r = 0;
 

@@ -104,6 +104,11 @@ int project_validate_update(const struct project *old, const struct project *new
 /* apiVersion, kind, metadata and spec (new object owned by the caller); status separately. */
 int project_to_json(const struct project *p, json_object **ret);
 int project_status_to_json(const struct project *p, json_object **ret);
+/* The status alone: emitted from a status built apart from its object (the operator's), or parsed from an
+ * object whose spec may not parse (into *ret, zeroed when absent; owned by the caller). */
+int project_status_emit(const struct project_status *s, json_object **ret);
+int project_status_from_json(json_object *obj, struct project_status *ret, struct merr *err);
+void project_status_release(struct project_status *s);
 /* Metadata (name, namespace, labels, annotations), spec and status. */
 bool project_equal(const struct project *a, const struct project *b);
 /* spec.quota.maxTaskOutput in bytes; 0 when p is NULL or sets none. */
