@@ -49,11 +49,98 @@ struct template *template_free(struct template *t) {
                 return NULL;
         api_meta_release(&t->meta);
         spec_release(&t->spec);
-        free(t->status.version);
-        free(t->status.resolved_image);
-        api_conditions_release(&t->status.conditions);
+        template_status_release(&t->status);
         free(t);
         return NULL;
+}
+
+void template_validation_release(struct template_validation *v) {
+        if (!v)
+                return;
+        free(v->status);
+        free(v->message);
+        free(v->time);
+        free(v->version);
+        free(v->output);
+        *v = (struct template_validation){0};
+}
+
+int template_validation_copy(struct template_validation *ret, const struct template_validation *v) {
+        struct template_validation c = {0};
+        const char *const from[] = {v->status, v->message, v->time, v->version, v->output};
+        char **to[] = {&c.status, &c.message, &c.time, &c.version, &c.output};
+
+        for (size_t i = 0; i < ARRAY_SIZE(from); i++)
+                if (from[i] && !(*to[i] = strdup(from[i]))) {
+                        template_validation_release(&c);
+                        return -ENOMEM;
+                }
+        template_validation_release(ret);
+        *ret = c;
+        return 0;
+}
+
+void template_status_release(struct template_status *s) {
+        if (!s)
+                return;
+        free(s->version);
+        free(s->resolved_image);
+        template_validation_release(&s->validation);
+        api_conditions_release(&s->conditions);
+        *s = (struct template_status){0};
+}
+
+static void parse_status(json_object *st, struct template_status *s, struct api_errors *e) {
+        static const struct api_str_rule any = {.max_len = 0};
+        static const char *const results[] = {"NotTested", "Passed", "Failed", NULL};
+        static const struct api_str_rule result_rule = {.enum_values = results};
+        static const struct api_str_rule message_rule = {.max_len = 4096};
+        static const struct api_str_rule time_rule = {.max_len = 64};
+        static const struct api_str_rule version_rule = {.max_len = 128};
+        static const struct api_str_rule output_rule = {.max_len = 16384};
+        json_object *conds = NULL, *v = NULL, *wp = NULL;
+
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "version", "status", &any, &s->version, e);
+        (void) api_get_str(st, "resolvedImage", "status", &any, &s->resolved_image, e);
+        if (api_get_obj(st, "validation", "status", false, &v, e) > 0) {
+                s->has_validation = true;
+                (void) api_get_str(v, "status", "status.validation", &result_rule, &s->validation.status, e);
+                (void) api_get_str(
+                        v, "message", "status.validation", &message_rule, &s->validation.message, e);
+                (void) api_get_str(v, "time", "status.validation", &time_rule, &s->validation.time, e);
+                (void) api_get_str(
+                        v, "version", "status.validation", &version_rule, &s->validation.version, e);
+                (void) api_get_str(v, "output", "status.validation", &output_rule, &s->validation.output, e);
+        }
+        if (api_get_obj(st, "warmPool", "status", false, &wp, e) > 0) {
+                s->has_warm_pool = true;
+                (void) api_get_int(
+                        wp, "replicas", "status.warmPool", false, 0, INT32_MAX, &s->warm_pool_replicas, e);
+                (void) api_get_int(wp, "readyReplicas", "status.warmPool", false, 0, INT32_MAX,
+                        &s->warm_pool_ready_replicas, e);
+        }
+        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
+}
+
+int template_status_from_json(json_object *obj, struct template_status *ret, struct merr *err) {
+        struct api_errors e = API_ERRORS_INIT;
+        struct template_status s = {0};
+        json_object *st = NULL;
+        int r;
+
+        if (api_get_obj(obj, "status", "", false, &st, &e) > 0)
+                parse_status(st, &s, &e);
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0) {
+                template_status_release(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
 }
 
 const struct template_port *template_find_port(const struct template *t, const char *name) {
@@ -287,7 +374,6 @@ static void parse_spec(json_object *spec, struct template_spec *s, struct api_er
 }
 
 int template_from_json(json_object *obj, struct template **ret, struct merr *err) {
-        static const struct api_str_rule any = {.max_len = 0};
         struct api_errors e = API_ERRORS_INIT;
         struct template *t = calloc(1, sizeof(*t));
         json_object *spec = NULL, *st = NULL;
@@ -299,17 +385,8 @@ int template_from_json(json_object *obj, struct template **ret, struct merr *err
                 if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
                         parse_spec(spec, &t->spec, &e);
                 if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        json_object *conds = NULL;
                         t->has_status = true;
-                        t->status.has_observed_generation =
-                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
-                                        &t->status.observed_generation, &e) > 0;
-                        (void) api_get_str(st, "version", "status", &any, &t->status.version, &e);
-                        (void) api_get_str(
-                                st, "resolvedImage", "status", &any, &t->status.resolved_image, &e);
-                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
-                                (void) api_conditions_from_json(
-                                        conds, "status.conditions", &t->status.conditions, &e);
+                        parse_status(st, &t->status, &e);
                 }
         }
         r = api_errors_to_merr(&e, err);
@@ -463,7 +540,10 @@ int template_to_json(const struct template *t, json_object **ret) {
 }
 
 int template_status_to_json(const struct template *t, json_object **ret) {
-        const struct template_status *s = &t->status;
+        return template_status_emit(&t->status, ret);
+}
+
+int template_status_emit(const struct template_status *s, json_object **ret) {
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -473,6 +553,25 @@ int template_status_to_json(const struct template *t, json_object **ret) {
                 r |= api_put_int(o, "observedGeneration", s->observed_generation);
         r |= api_put_str(o, "version", s->version);
         r |= api_put_str(o, "resolvedImage", s->resolved_image);
+        if (s->has_validation) {
+                json_object *v = json_object_new_object();
+                r |= api_put_obj(o, "validation", v);
+                if (v) {
+                        r |= api_put_str(v, "status", s->validation.status);
+                        r |= api_put_str(v, "message", s->validation.message);
+                        r |= api_put_str(v, "time", s->validation.time);
+                        r |= api_put_str(v, "version", s->validation.version);
+                        r |= api_put_str(v, "output", s->validation.output);
+                }
+        }
+        if (s->has_warm_pool) {
+                json_object *wp = json_object_new_object();
+                r |= api_put_obj(o, "warmPool", wp);
+                if (wp) {
+                        r |= api_put_int(wp, "replicas", s->warm_pool_replicas);
+                        r |= api_put_int(wp, "readyReplicas", s->warm_pool_ready_replicas);
+                }
+        }
         if (s->conditions.n > 0)
                 r |= api_put_obj(o, "conditions", api_conditions_to_json(&s->conditions));
         if (r != 0) {

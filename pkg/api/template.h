@@ -65,11 +65,24 @@ struct template_spec {
         } check;
 };
 
+/* status.validation: the result of validating one version of the template. */
+struct template_validation {
+        char *status; /* NotTested, Passed, Failed */
+        char *message;
+        char *time; /* metav1.Time, as written */
+        char *version;
+        char *output; /* the end of the check command's stdout and stderr */
+};
+
 struct template_status {
         bool has_observed_generation;
         int64_t observed_generation;
         char *version;
         char *resolved_image;
+        bool has_validation;
+        struct template_validation validation;
+        bool has_warm_pool;
+        int64_t warm_pool_replicas, warm_pool_ready_replicas; /* status.warmPool */
         struct api_conditions conditions;
 };
 
@@ -85,6 +98,14 @@ int template_from_json(json_object *obj, struct template **ret, struct merr *err
 int template_validate_update(const struct template *old, const struct template *new, struct merr *err);
 int template_to_json(const struct template *t, json_object **ret);
 int template_status_to_json(const struct template *t, json_object **ret);
+/* The status alone: emitted from a status built apart from its object (the operator's), or parsed from an
+ * object whose spec may not parse (into *ret, zeroed when absent; owned by the caller). */
+int template_status_emit(const struct template_status *s, json_object **ret);
+int template_status_from_json(json_object *obj, struct template_status *ret, struct merr *err);
+void template_status_release(struct template_status *s);
+/* Copies v into *ret (released first). Returns 0 or -ENOMEM. */
+int template_validation_copy(struct template_validation *ret, const struct template_validation *v);
+void template_validation_release(struct template_validation *v);
 bool template_equal(const struct template *a, const struct template *b);
 /* Borrowed pointer to the port of that name, or NULL. */
 const struct template_port *template_find_port(const struct template *t, const char *name);
