@@ -2,35 +2,39 @@
 #include "api/task.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jsonutil.h"
 
-struct task *task_free(struct task *t) {
-        if (!t)
-                return NULL;
-        api_meta_release(&t->meta);
-        free(t->spec.sandbox_ref_name);
-        api_strv_release(&t->spec.command);
-        free(t->spec.working_dir);
-        api_env_release(&t->spec.env);
-        free(t->spec.stdin_data);
-        for (size_t i = 0; i < t->spec.n_artifacts; i++) {
-                free(t->spec.artifacts[i].name);
-                free(t->spec.artifacts[i].path);
-                free(t->spec.artifacts[i].content_type);
+static void spec_release(void *p) {
+        struct task_spec *s = p;
+
+        free(s->sandbox_ref_name);
+        api_strv_release(&s->command);
+        free(s->working_dir);
+        api_env_release(&s->env);
+        free(s->stdin_data);
+        for (size_t i = 0; i < s->n_artifacts; i++) {
+                free(s->artifacts[i].name);
+                free(s->artifacts[i].path);
+                free(s->artifacts[i].content_type);
         }
-        free(t->spec.artifacts);
-        api_map_release(&t->spec.metadata);
-        task_status_release(&t->status);
-        free(t);
-        return NULL;
+        free(s->artifacts);
+        api_map_release(&s->metadata);
 }
 
-void task_status_release(struct task_status *st) {
-        if (!st)
-                return;
+static int spec_defaults(void *p) {
+        struct task_spec *s = p;
+
+        s->timeout_seconds = 600;
+        return 0;
+}
+
+static void status_release(void *p) {
+        struct task_status *st = p;
+
         free(st->phase);
         free(st->reason);
         free(st->message);
@@ -190,7 +194,8 @@ static void parse_metadata(json_object *spec, struct task_spec *s, struct api_er
                         "letters, digits, -, _ and ., starting and ending with a letter or digit");
 }
 
-static void parse_spec(json_object *spec, struct task_spec *s, struct api_errors *e) {
+static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
+        struct task_spec *s = ret;
         static const struct api_str_rule sb_rule = {
                 .required = true, .max_len = 63, .pattern = API_PAT_DNS1035_LABEL};
         static const struct api_str_rule cmd_rule = {.max_len = 8192};
@@ -268,7 +273,8 @@ static void parse_status_artifacts(json_object *st, struct task_status *s, struc
         }
 }
 
-static void parse_status(json_object *st, struct task_status *s, struct api_errors *e) {
+static void parse_status(json_object *st, void *ret, struct api_errors *e) {
+        struct task_status *s = ret;
         static const char *const phases[] = {
                 "Pending", "Running", "Succeeded", "Failed", "Canceled", "TimedOut", NULL};
         static const struct api_str_rule phase_rule = {.enum_values = phases};
@@ -309,32 +315,6 @@ static void parse_status(json_object *st, struct task_status *s, struct api_erro
         parse_status_artifacts(st, s, e);
         if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
-}
-
-int task_from_json(json_object *obj, struct task **ret, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        struct task *t = calloc(1, sizeof(*t));
-        json_object *spec = NULL, *st = NULL;
-        int r;
-
-        if (!t)
-                return merr_set(err, -ENOMEM, "out of memory");
-        if (api_meta_from_json(obj, "ExecutionTask", API_NAME_DNS_SUBDOMAIN, 253, true, &t->meta, &e) > 0) {
-                if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
-                        parse_spec(spec, &t->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        t->has_status = true;
-                        parse_status(st, &t->status, &e);
-                }
-        }
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                task_free(t);
-                return r;
-        }
-        *ret = t;
-        return 0;
 }
 
 static bool artifacts_equal(const struct task_spec *a, const struct task_spec *b) {
@@ -382,7 +362,8 @@ int task_validate_update(const struct task *old, const struct task *new, struct 
         return r;
 }
 
-static json_object *spec_to_json(const struct task_spec *s) {
+static json_object *spec_to_json(const void *p) {
+        const struct task_spec *s = p;
         json_object *o = json_object_new_object(), *x;
         int r = 0;
 
@@ -429,21 +410,8 @@ static json_object *spec_to_json(const struct task_spec *s) {
         return o;
 }
 
-int task_to_json(const struct task *t, json_object **ret) {
-        json_object *o = json_object_new_object();
-
-        if (!o)
-                return -ENOMEM;
-        if (api_meta_to_json(&t->meta, "ExecutionTask", o) < 0 ||
-                api_put_obj(o, "spec", spec_to_json(&t->spec)) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-int task_status_emit(const struct task_status *st, json_object **ret) {
+static int status_emit(const void *p, json_object **ret) {
+        const struct task_status *st = p;
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -509,62 +477,24 @@ int task_status_emit(const struct task_status *st, json_object **ret) {
         return 0;
 }
 
-int task_status_to_json(const struct task *t, json_object **ret) {
-        return task_status_emit(&t->status, ret);
-}
+const struct api_kind task_kind = {
+        .kind = "ExecutionTask",
+        .name_rule = API_NAME_DNS_SUBDOMAIN,
+        .name_max = 253,
+        .namespaced = true,
+        .spec_required = true,
+        .size = sizeof(struct task),
+        .spec_offset = offsetof(struct task, spec),
+        .has_status_offset = offsetof(struct task, has_status),
+        .status_offset = offsetof(struct task, status),
+        .status_size = sizeof(struct task_status),
+        .spec_parse = parse_spec,
+        .spec_emit = spec_to_json,
+        .spec_release = spec_release,
+        .spec_defaults = spec_defaults,
+        .status_parse = parse_status,
+        .status_emit = status_emit,
+        .status_release = status_release,
+};
 
-bool task_equal(const struct task *a, const struct task *b) {
-        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
-
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || a->has_status != b->has_status)
-                return false;
-        if (!a->has_status)
-                return true;
-        x = y = NULL;
-        eq = task_status_to_json(a, &x) == 0 && task_status_to_json(b, &y) == 0 && json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
-}
-
-struct task *task_new(const char *name, const char *namespace) {
-        struct task *t = calloc(1, sizeof(*t));
-
-        if (!t)
-                return NULL;
-        if (!(t->meta.name = strdup(name))) {
-                task_free(t);
-                return NULL;
-        }
-        if (namespace && !(t->meta.namespace = strdup(namespace))) {
-                task_free(t);
-                return NULL;
-        }
-        t->spec.timeout_seconds = 600;
-        return t;
-}
-
-int task_validate(const struct task *t, struct merr *err) {
-        json_object *o = NULL;
-        struct task *back = NULL;
-        int r;
-
-        r = task_to_json(t, &o);
-        if (r < 0)
-                return merr_set(err, r, "emit ExecutionTask");
-        if (t->has_status) {
-                json_object *st = NULL;
-                r = task_status_to_json(t, &st);
-                if (r < 0 || api_put_obj(o, "status", st) < 0) {
-                        json_object_put(o);
-                        return merr_set(err, -ENOMEM, "emit ExecutionTask status");
-                }
-        }
-        r = task_from_json(o, &back, err);
-        json_object_put(o);
-        task_free(back);
-        return r;
-}
+API_KIND_DEFINE(task, struct task, struct task_status)

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed view of mbox.dev/v1alpha1 ExecutionTask (namespaced): parse with the validation and defaults of
- * crds/mbox.dev_executiontasks.yaml, check updates, compare and emit. See common.h for ownership and
+ * crds/mbox.dev_executiontasks.yaml, check updates, compare and emit. The standard functions (task_from_json()
+ * and the rest) are declared by API_KIND_DECLARE and described in kind.h; see common.h for ownership and
  * messages.
  */
 #pragma once
 
-#include "api/common.h"
+#include "api/kind.h"
 
 struct task_artifact {
         char *name;
@@ -82,23 +83,10 @@ struct task {
         struct task_status status;
 };
 
-int task_from_json(json_object *obj, struct task **ret, struct merr *err);
+API_KIND_DECLARE(task, struct task, struct task_status);
+
 /* Everything but cancel and ttlSecondsAfterFinished is immutable; cancel only goes from false to true; a
  * finished task (Succeeded, Failed, Canceled, TimedOut) keeps its phase. */
 int task_validate_update(const struct task *old, const struct task *new, struct merr *err);
-int task_to_json(const struct task *t, json_object **ret);
-int task_status_to_json(const struct task *t, json_object **ret);
-/* The status alone, for a status built apart from its object (the operator's). */
-int task_status_emit(const struct task_status *st, json_object **ret);
-void task_status_release(struct task_status *st);
-bool task_equal(const struct task *a, const struct task *b);
 /* True for the phases a task does not leave. */
 bool task_phase_is_final(const char *phase);
-/* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
- * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()
- * them) and check it with task_validate(). NULL when out of memory. */
-struct task *task_new(const char *name, const char *namespace);
-/* Applies every rule of task_from_json() to an object built in C (by emitting and parsing it again). */
-int task_validate(const struct task *t, struct merr *err);
-struct task *task_free(struct task *t);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct task *, task_free);

@@ -2,9 +2,12 @@
 #include "api/template.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
-static void spec_release(struct template_spec *s) {
+static void spec_release(void *p) {
+        struct template_spec *s = p;
+
         free(s->display_name);
         free(s->description);
         free(s->runtime_type);
@@ -44,16 +47,6 @@ static void spec_release(struct template_spec *s) {
         api_strv_release(&s->check.command);
 }
 
-struct template *template_free(struct template *t) {
-        if (!t)
-                return NULL;
-        api_meta_release(&t->meta);
-        spec_release(&t->spec);
-        template_status_release(&t->status);
-        free(t);
-        return NULL;
-}
-
 void template_validation_release(struct template_validation *v) {
         if (!v)
                 return;
@@ -80,9 +73,9 @@ int template_validation_copy(struct template_validation *ret, const struct templ
         return 0;
 }
 
-void template_status_release(struct template_status *s) {
-        if (!s)
-                return;
+static void status_release(void *p) {
+        struct template_status *s = p;
+
         free(s->version);
         free(s->resolved_image);
         template_validation_release(&s->validation);
@@ -90,7 +83,9 @@ void template_status_release(struct template_status *s) {
         *s = (struct template_status){0};
 }
 
-static void parse_status(json_object *st, struct template_status *s, struct api_errors *e) {
+static void parse_status(json_object *st, void *ret, struct api_errors *e) {
+        struct template_status *s = ret;
+
         static const struct api_str_rule any = {.max_len = 0};
         static const char *const results[] = {"NotTested", "Passed", "Failed", NULL};
         static const struct api_str_rule result_rule = {.enum_values = results};
@@ -123,24 +118,6 @@ static void parse_status(json_object *st, struct template_status *s, struct api_
         }
         if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
-}
-
-int template_status_from_json(json_object *obj, struct template_status *ret, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        struct template_status s = {0};
-        json_object *st = NULL;
-        int r;
-
-        if (api_get_obj(obj, "status", "", false, &st, &e) > 0)
-                parse_status(st, &s, &e);
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                template_status_release(&s);
-                return r;
-        }
-        *ret = s;
-        return 0;
 }
 
 const struct template_port *template_find_port(const struct template *t, const char *name) {
@@ -267,7 +244,9 @@ static void check_limit(const struct api_quantity *req, const struct api_quantit
                         e, path, "Invalid value: limits.%s must not be lower than requests.%s", what, what);
 }
 
-static void parse_spec(json_object *spec, struct template_spec *s, struct api_errors *e) {
+static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
+        struct template_spec *s = ret;
+
         static const char *const pull[] = {"Always", "IfNotPresent", "Never", NULL};
         static const char *const presets[] = {"Small", "Medium", "Large", NULL};
         static const char *const egress[] = {"Denied", "Restricted", "Allowed", NULL};
@@ -373,32 +352,6 @@ static void parse_spec(json_object *spec, struct template_spec *s, struct api_er
         }
 }
 
-int template_from_json(json_object *obj, struct template **ret, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        struct template *t = calloc(1, sizeof(*t));
-        json_object *spec = NULL, *st = NULL;
-        int r;
-
-        if (!t)
-                return merr_set(err, -ENOMEM, "out of memory");
-        if (api_meta_from_json(obj, "EnvironmentTemplate", API_NAME_DNS_LABEL, 63, true, &t->meta, &e) > 0) {
-                if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
-                        parse_spec(spec, &t->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        t->has_status = true;
-                        parse_status(st, &t->status, &e);
-                }
-        }
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                template_free(t);
-                return r;
-        }
-        *ret = t;
-        return 0;
-}
-
 int template_validate_update(const struct template *old, const struct template *new, struct merr *err) {
         if (!api_str_equal(old->meta.name, new->meta.name))
                 return merr_set(err, -EINVAL, "metadata.name: Invalid value: field is immutable");
@@ -415,7 +368,9 @@ static int put_strv_item_obj(json_object *a, json_object *o) {
         return 0;
 }
 
-static json_object *spec_to_json(const struct template_spec *s) {
+static json_object *spec_to_json(const void *p) {
+        const struct template_spec *s = p;
+
         json_object *o = json_object_new_object(), *x;
         int r = 0;
 
@@ -525,25 +480,9 @@ static json_object *spec_to_json(const struct template_spec *s) {
         return o;
 }
 
-int template_to_json(const struct template *t, json_object **ret) {
-        json_object *o = json_object_new_object();
+static int status_emit(const void *p, json_object **ret) {
+        const struct template_status *s = p;
 
-        if (!o)
-                return -ENOMEM;
-        if (api_meta_to_json(&t->meta, "EnvironmentTemplate", o) < 0 ||
-                api_put_obj(o, "spec", spec_to_json(&t->spec)) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-int template_status_to_json(const struct template *t, json_object **ret) {
-        return template_status_emit(&t->status, ret);
-}
-
-int template_status_emit(const struct template_status *s, json_object **ret) {
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -582,65 +521,33 @@ int template_status_emit(const struct template_status *s, json_object **ret) {
         return 0;
 }
 
-bool template_equal(const struct template *a, const struct template *b) {
-        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+static int spec_defaults(void *p) {
+        struct template_spec *s = p;
 
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || a->has_status != b->has_status)
-                return false;
-        if (!a->has_status)
-                return true;
-        x = y = NULL;
-        eq = template_status_to_json(a, &x) == 0 && template_status_to_json(b, &y) == 0 &&
-             json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
+        s->check.timeout_seconds = 300;
+        if (!(s->working_dir = strdup("/workspace")) || !(s->network_egress = strdup("Restricted")))
+                return -ENOMEM;
+        return 0;
 }
 
-struct template *template_new(const char *name, const char *namespace) {
-        struct template *t = calloc(1, sizeof(*t));
+const struct api_kind template_kind = {
+        .kind = "EnvironmentTemplate",
+        .name_rule = API_NAME_DNS_LABEL,
+        .name_max = 63,
+        .namespaced = true,
+        .spec_required = true,
+        .size = sizeof(struct template),
+        .spec_offset = offsetof(struct template, spec),
+        .has_status_offset = offsetof(struct template, has_status),
+        .status_offset = offsetof(struct template, status),
+        .status_size = sizeof(struct template_status),
+        .spec_parse = parse_spec,
+        .spec_emit = spec_to_json,
+        .spec_release = spec_release,
+        .spec_defaults = spec_defaults,
+        .status_parse = parse_status,
+        .status_emit = status_emit,
+        .status_release = status_release,
+};
 
-        if (!t)
-                return NULL;
-        if (!(t->meta.name = strdup(name))) {
-                template_free(t);
-                return NULL;
-        }
-        if (namespace && !(t->meta.namespace = strdup(namespace))) {
-                template_free(t);
-                return NULL;
-        }
-        t->spec.working_dir = strdup("/workspace");
-        t->spec.network_egress = strdup("Restricted");
-        t->spec.check.timeout_seconds = 300;
-        if (!t->spec.working_dir || !t->spec.network_egress) {
-                template_free(t);
-                return NULL;
-        }
-        return t;
-}
-
-int template_validate(const struct template *t, struct merr *err) {
-        json_object *o = NULL;
-        struct template *back = NULL;
-        int r;
-
-        r = template_to_json(t, &o);
-        if (r < 0)
-                return merr_set(err, r, "emit EnvironmentTemplate");
-        if (t->has_status) {
-                json_object *st = NULL;
-                r = template_status_to_json(t, &st);
-                if (r < 0 || api_put_obj(o, "status", st) < 0) {
-                        json_object_put(o);
-                        return merr_set(err, -ENOMEM, "emit EnvironmentTemplate status");
-                }
-        }
-        r = template_from_json(o, &back, err);
-        json_object_put(o);
-        template_free(back);
-        return r;
-}
+API_KIND_DEFINE(template, struct template, struct template_status)
