@@ -108,6 +108,8 @@ struct waiting {
 
 static void collect_waiting_fn(const char *key, json_object *obj, void *ud) {
         struct waiting *w = ud;
+        /* two fields of every task in the namespace's cache: a full parse of each (stdin and env included)
+         * would cost more than the scan itself */
         const char *phase = kube_str(obj, "status.phase"), *sb = kube_str(obj, "spec.sandboxRef.name");
         if ((phase && strcmp(phase, "Pending") != 0) || (w->sandbox && (!sb || strcmp(sb, w->sandbox) != 0)))
                 return;
@@ -216,11 +218,10 @@ static int wait_pending(struct op_ctx *cx, json_object *obj, const struct task *
         return write_status(cx, obj, t, &oc, err);
 }
 
-static int reconcile_final(struct op_ctx *cx, json_object *obj, const struct task *t, struct merr *err) {
+static int reconcile_final(struct op_ctx *cx, const struct task *t, struct merr *err) {
         int64_t ttl = t->spec.has_ttl_seconds_after_finished ? t->spec.ttl_seconds_after_finished : -1;
         struct timestamp done, now;
         const char *ct = t->status.completion_time;
-        (void) obj;
         if (ttl < 0 || !ct || timestamp_parse(ct, &done, NULL) < 0)
                 return 0;
         int64_t since = 0;
@@ -367,7 +368,7 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
 
         const char *phase = t->status.phase;
         if (task_phase_is_final(phase))
-                return reconcile_final(cx, obj, t, err);
+                return reconcile_final(cx, t, err);
         if (phase && strcmp(phase, "Running") == 0)
                 return reconcile_orphan(cx, obj, t, ns, err);
 
