@@ -1151,6 +1151,16 @@ int api_condition_set(struct api_conditions *c, const char *type, const char *st
         return changed ? 1 : 0;
 }
 
+int api_condition_next(struct api_conditions *next, const struct api_conditions *prev, const char *type,
+        const char *status, const char *reason, const char *message, int64_t observed_generation,
+        const struct timestamp *now) {
+        const struct api_condition *was = prev ? api_condition_find(prev, type) : NULL;
+        const struct timestamp *t =
+                was && api_str_equal(was->status, status) ? &was->last_transition_time : now;
+
+        return api_condition_set(next, type, status, reason, message, observed_generation, t);
+}
+
 int api_conditions_from_json(
         json_object *arr, const char *path, struct api_conditions *ret, struct api_errors *e) {
         static const struct api_str_rule type_rule = {

@@ -136,6 +136,12 @@ const struct api_condition *api_condition_find(const struct api_conditions *c, c
  * condition is new or its status changes. Returns 1 when anything changed, 0 when not, -ENOMEM. */
 int api_condition_set(struct api_conditions *c, const char *type, const char *status, const char *reason,
         const char *message, int64_t observed_generation, const struct timestamp *now);
+/* The same for status builders that start each pass from an empty list (next), so that conditions come
+ * in the order they are set and none is left over: lastTransitionTime is taken from the condition of that
+ * type in prev (may be NULL) when its status is the same, else it is now. */
+int api_condition_next(struct api_conditions *next, const struct api_conditions *prev, const char *type,
+        const char *status, const char *reason, const char *message, int64_t observed_generation,
+        const struct timestamp *now);
 int api_conditions_from_json(
         json_object *arr, const char *path, struct api_conditions *ret, struct api_errors *e);
 json_object *api_conditions_to_json(const struct api_conditions *c);

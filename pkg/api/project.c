@@ -2,6 +2,7 @@
 #include "api/project.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +32,9 @@ static json_object *ref_to_json(const struct project_template_ref *r) {
         return o;
 }
 
-static void spec_release(struct project_spec *s) {
+static void spec_release(void *p) {
+        struct project_spec *s = p;
+
         free(s->display_name);
         free(s->description);
         free(s->slug);
@@ -72,17 +75,6 @@ static void spec_release(struct project_spec *s) {
                 free(c->description);
         }
         free(s->policy.credentials);
-}
-
-struct project *project_free(struct project *p) {
-        if (!p)
-                return NULL;
-        api_meta_release(&p->meta);
-        spec_release(&p->spec);
-        free(p->status.namespace);
-        api_conditions_release(&p->status.conditions);
-        free(p);
-        return NULL;
 }
 
 static void parse_members(json_object *spec, struct project_spec *s, struct api_errors *e) {
@@ -276,7 +268,9 @@ static bool whole_bytes(const struct quantity *q) {
         return q->nano % 1000000000 == 0 && quantity_value(q, &v, NULL) == 0;
 }
 
-static void parse_spec(json_object *spec, struct project_spec *s, struct api_errors *e) {
+static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
+        struct project_spec *s = ret;
+
         static const struct api_str_rule display_rule = {.max_len = 128};
         static const struct api_str_rule desc_rule = {.max_len = 1024};
         static const struct api_str_rule url_rule = {.max_len = 2048, .pattern = API_PAT_REPO_URL};
@@ -352,43 +346,27 @@ static void parse_spec(json_object *spec, struct project_spec *s, struct api_err
         parse_credentials(pol, s, e);
 }
 
-static void parse_status(json_object *st, struct project *p, struct api_errors *e) {
+static void parse_status(json_object *st, void *ret, struct api_errors *e) {
+        struct project_status *s = ret;
+
         json_object *conds = NULL;
 
-        p->has_status = true;
-        p->status.has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0,
-                                                    INT64_MAX, &p->status.observed_generation, e) > 0;
-        (void) api_get_str(st, "namespace", "status", &dns_label_63, &p->status.namespace, e);
-        (void) api_get_int(st, "sandboxes", "status", false, 0, INT32_MAX, &p->status.sandboxes, e);
-        (void) api_get_int(
-                st, "runningSandboxes", "status", false, 0, INT32_MAX, &p->status.running_sandboxes, e);
-        (void) api_get_int(st, "templates", "status", false, 0, INT32_MAX, &p->status.templates, e);
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "namespace", "status", &dns_label_63, &s->namespace, e);
+        (void) api_get_int(st, "sandboxes", "status", false, 0, INT32_MAX, &s->sandboxes, e);
+        (void) api_get_int(st, "runningSandboxes", "status", false, 0, INT32_MAX, &s->running_sandboxes, e);
+        (void) api_get_int(st, "templates", "status", false, 0, INT32_MAX, &s->templates, e);
         if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
-                (void) api_conditions_from_json(conds, "status.conditions", &p->status.conditions, e);
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
-int project_from_json(json_object *obj, struct project **ret, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        struct project *p = calloc(1, sizeof(*p));
-        json_object *spec = NULL, *st = NULL;
-        int r;
+static void status_release(void *p) {
+        struct project_status *s = p;
 
-        if (!p)
-                return merr_set(err, -ENOMEM, "out of memory");
-        if (api_meta_from_json(obj, "Project", API_NAME_DNS_LABEL, 58, false, &p->meta, &e) > 0) {
-                (void) api_get_obj(obj, "spec", "", false, &spec, &e);
-                parse_spec(spec, &p->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0)
-                        parse_status(st, p, &e);
-        }
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                project_free(p);
-                return r;
-        }
-        *ret = p;
-        return 0;
+        free(s->namespace);
+        api_conditions_release(&s->conditions);
+        *s = (struct project_status){0};
 }
 
 int64_t project_max_task_output(const struct project *p) {
@@ -426,7 +404,9 @@ int project_validate_update(const struct project *old, const struct project *new
         return r;
 }
 
-static json_object *spec_to_json(const struct project_spec *s) {
+static json_object *spec_to_json(const void *p) {
+        const struct project_spec *s = p;
+
         json_object *o = json_object_new_object(), *pol, *net;
         int r = 0;
 
@@ -561,22 +541,9 @@ out:
         return o;
 }
 
-int project_to_json(const struct project *p, json_object **ret) {
-        json_object *o = json_object_new_object();
+static int status_emit(const void *p, json_object **ret) {
+        const struct project_status *s = p;
 
-        if (!o)
-                return -ENOMEM;
-        if (api_meta_to_json(&p->meta, "Project", o) < 0 ||
-                api_put_obj(o, "spec", spec_to_json(&p->spec)) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-int project_status_to_json(const struct project *p, json_object **ret) {
-        const struct project_status *s = &p->status;
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -598,56 +565,31 @@ int project_status_to_json(const struct project *p, json_object **ret) {
         return 0;
 }
 
-bool project_equal(const struct project *a, const struct project *b) {
-        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+static int spec_defaults(void *p) {
+        struct project_spec *s = p;
 
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || a->has_status != b->has_status)
-                return false;
-        if (!a->has_status)
-                return true;
-        x = y = NULL;
-        eq = project_status_to_json(a, &x) == 0 && project_status_to_json(b, &y) == 0 &&
-             json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
+        s->policy.network.allow_dns = true;
+        return 0;
 }
 
-struct project *project_new(const char *name, const char *namespace) {
-        struct project *p = calloc(1, sizeof(*p));
+const struct api_kind project_kind = {
+        .kind = "Project",
+        .name_rule = API_NAME_DNS_LABEL,
+        .name_max = 58,
+        .namespaced = false,
+        .spec_required = false,
+        .size = sizeof(struct project),
+        .spec_offset = offsetof(struct project, spec),
+        .has_status_offset = offsetof(struct project, has_status),
+        .status_offset = offsetof(struct project, status),
+        .status_size = sizeof(struct project_status),
+        .spec_parse = parse_spec,
+        .spec_emit = spec_to_json,
+        .spec_release = spec_release,
+        .spec_defaults = spec_defaults,
+        .status_parse = parse_status,
+        .status_emit = status_emit,
+        .status_release = status_release,
+};
 
-        if (!p)
-                return NULL;
-        if (!(p->meta.name = strdup(name))) {
-                project_free(p);
-                return NULL;
-        }
-        (void) namespace; /* cluster-scoped */
-        p->spec.policy.network.allow_dns = true;
-        return p;
-}
-
-int project_validate(const struct project *p, struct merr *err) {
-        json_object *o = NULL;
-        struct project *back = NULL;
-        int r;
-
-        r = project_to_json(p, &o);
-        if (r < 0)
-                return merr_set(err, r, "emit Project");
-        if (p->has_status) {
-                json_object *st = NULL;
-                r = project_status_to_json(p, &st);
-                if (r < 0 || api_put_obj(o, "status", st) < 0) {
-                        json_object_put(o);
-                        return merr_set(err, -ENOMEM, "emit Project status");
-                }
-        }
-        r = project_from_json(o, &back, err);
-        json_object_put(o);
-        project_free(back);
-        return r;
-}
+API_KIND_DEFINE(project, struct project, struct project_status)

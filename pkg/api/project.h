@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed view of mbox.dev/v1alpha1 Project (cluster-scoped): parse with the validation and defaults of
- * crds/mbox.dev_projects.yaml, check updates, compare and emit. See common.h for ownership and messages.
+ * crds/mbox.dev_projects.yaml, check updates, compare and emit. The standard functions
+ * (project_from_json() and the rest) are declared by API_KIND_DECLARE and described in kind.h; see common.h
+ * for ownership and messages.
  */
 #pragma once
 
-#include "api/common.h"
+#include "api/kind.h"
 
 struct project_template_ref {
         char *name;
@@ -96,25 +98,11 @@ struct project {
         struct project_status status;
 };
 
-/* Parses and validates obj (borrowed), applying the CRD defaults. On success *ret is a new project owned by
- * the caller; on failure err lists every problem ("spec.quota.cpu: ...") and *ret is untouched. */
-int project_from_json(json_object *obj, struct project **ret, struct merr *err);
+API_KIND_DECLARE(project, struct project, struct project_status);
+
 /* The rules for an update from old to new (spec.namespace and spec.slug keep their effective values). */
 int project_validate_update(const struct project *old, const struct project *new, struct merr *err);
-/* apiVersion, kind, metadata and spec (new object owned by the caller); status separately. */
-int project_to_json(const struct project *p, json_object **ret);
-int project_status_to_json(const struct project *p, json_object **ret);
-/* Metadata (name, namespace, labels, annotations), spec and status. */
-bool project_equal(const struct project *a, const struct project *b);
 /* spec.quota.maxTaskOutput in bytes; 0 when p is NULL or sets none. */
 int64_t project_max_task_output(const struct project *p);
 /* The namespace the project owns: spec.namespace or mbox-<name>. Borrowed or written into buf. */
 const char *project_namespace(const struct project *p, char *buf, size_t size);
-/* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
- * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()
- * them) and check it with project_validate(). NULL when out of memory. */
-struct project *project_new(const char *name, const char *namespace);
-/* Applies every rule of project_from_json() to an object built in C (by emitting and parsing it again). */
-int project_validate(const struct project *p, struct merr *err);
-struct project *project_free(struct project *p);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct project *, project_free);

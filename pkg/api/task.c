@@ -2,33 +2,62 @@
 #include "api/task.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jsonutil.h"
 
-struct task *task_free(struct task *t) {
-        if (!t)
-                return NULL;
-        api_meta_release(&t->meta);
-        free(t->spec.sandbox_ref_name);
-        api_strv_release(&t->spec.command);
-        free(t->spec.working_dir);
-        api_env_release(&t->spec.env);
-        free(t->spec.stdin_data);
-        for (size_t i = 0; i < t->spec.n_artifacts; i++) {
-                free(t->spec.artifacts[i].name);
-                free(t->spec.artifacts[i].path);
-                free(t->spec.artifacts[i].content_type);
+static void spec_release(void *p) {
+        struct task_spec *s = p;
+
+        free(s->sandbox_ref_name);
+        api_strv_release(&s->command);
+        free(s->working_dir);
+        api_env_release(&s->env);
+        free(s->stdin_data);
+        for (size_t i = 0; i < s->n_artifacts; i++) {
+                free(s->artifacts[i].name);
+                free(s->artifacts[i].path);
+                free(s->artifacts[i].content_type);
         }
-        free(t->spec.artifacts);
-        api_map_release(&t->spec.metadata);
-        free(t->status.phase);
-        free(t->status.reason);
-        free(t->status.message);
-        api_conditions_release(&t->status.conditions);
-        free(t);
-        return NULL;
+        free(s->artifacts);
+        api_map_release(&s->metadata);
+}
+
+static int spec_defaults(void *p) {
+        struct task_spec *s = p;
+
+        s->timeout_seconds = 600;
+        return 0;
+}
+
+static void status_release(void *p) {
+        struct task_status *st = p;
+
+        free(st->phase);
+        free(st->reason);
+        free(st->message);
+        free(st->start_time);
+        free(st->pod_name);
+        free(st->completion_time);
+        free(st->duration);
+        free(st->stdout_tail);
+        free(st->stderr_tail);
+        free(st->log_ref_name);
+        free(st->log_ref_uri);
+        for (size_t i = 0; i < st->n_artifacts; i++) {
+                struct task_artifact_status *a = &st->artifacts[i];
+                free(a->name);
+                free(a->path);
+                free(a->uri);
+                free(a->content_type);
+                free(a->digest);
+                free(a->artifact_name);
+        }
+        free(st->artifacts);
+        api_conditions_release(&st->conditions);
+        *st = (struct task_status){0};
 }
 
 bool task_phase_is_final(const char *phase) {
@@ -165,7 +194,8 @@ static void parse_metadata(json_object *spec, struct task_spec *s, struct api_er
                         "letters, digits, -, _ and ., starting and ending with a letter or digit");
 }
 
-static void parse_spec(json_object *spec, struct task_spec *s, struct api_errors *e) {
+static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
+        struct task_spec *s = ret;
         static const struct api_str_rule sb_rule = {
                 .required = true, .max_len = 63, .pattern = API_PAT_DNS1035_LABEL};
         static const struct api_str_rule cmd_rule = {.max_len = 8192};
@@ -202,46 +232,89 @@ static void parse_spec(json_object *spec, struct task_spec *s, struct api_errors
         parse_metadata(spec, s, e);
 }
 
-int task_from_json(json_object *obj, struct task **ret, struct merr *err) {
+static void parse_status_artifacts(json_object *st, struct task_status *s, struct api_errors *e) {
+        static const struct api_str_rule name_rule = {.max_len = 63};
+        static const struct api_str_rule path_rule = {.max_len = 1024};
+        static const struct api_str_rule uri_rule = {.max_len = 2048};
+        static const struct api_str_rule ct_rule = {.max_len = 255};
+        static const struct api_str_rule digest_rule = {.max_len = 128};
+        static const struct api_str_rule an_rule = {.max_len = 253};
+        char ip[API_PATH_MAX];
+        json_object *arr = NULL;
+        size_t n;
+
+        if (api_get_arr(st, "artifacts", "status", false, 0, 0, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->artifacts = calloc(n ? n : 1, sizeof(*s->artifacts));
+        if (!s->artifacts) {
+                e->oom = true;
+                return;
+        }
+        s->has_artifacts = true;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct task_artifact_status *a = &s->artifacts[s->n_artifacts];
+
+                api_path_idx(ip, sizeof(ip), "status.artifacts", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_artifacts++;
+                (void) api_get_str(it, "name", ip, &name_rule, &a->name, e);
+                (void) api_get_str(it, "path", ip, &path_rule, &a->path, e);
+                (void) api_get_str(it, "uri", ip, &uri_rule, &a->uri, e);
+                (void) api_get_str(it, "contentType", ip, &ct_rule, &a->content_type, e);
+                a->has_size_bytes =
+                        api_get_int(it, "sizeBytes", ip, false, 0, INT64_MAX, &a->size_bytes, e) > 0;
+                (void) api_get_str(it, "digest", ip, &digest_rule, &a->digest, e);
+                (void) api_get_str(it, "artifactName", ip, &an_rule, &a->artifact_name, e);
+        }
+}
+
+static void parse_status(json_object *st, void *ret, struct api_errors *e) {
+        struct task_status *s = ret;
         static const char *const phases[] = {
                 "Pending", "Running", "Succeeded", "Failed", "Canceled", "TimedOut", NULL};
         static const struct api_str_rule phase_rule = {.enum_values = phases};
         static const struct api_str_rule reason_rule = {.max_len = 1024, .pattern = API_PAT_REASON};
         static const struct api_str_rule message_rule = {.max_len = 4096};
-        struct api_errors e = API_ERRORS_INIT;
-        struct task *t = calloc(1, sizeof(*t));
-        json_object *spec = NULL, *st = NULL;
-        int r;
+        static const struct api_str_rule time_rule = {.max_len = 64};
+        static const struct api_str_rule duration_rule = {.max_len = 32};
+        static const struct api_str_rule pod_rule = {.max_len = 253};
+        static const struct api_str_rule tail_rule = {.max_len = 16384};
+        static const struct api_str_rule ref_name_rule = {.max_len = 253, .pattern = API_PAT_DNS_SUBDOMAIN};
+        static const struct api_str_rule uri_rule = {.max_len = 2048};
+        json_object *conds = NULL, *ref = NULL;
 
-        if (!t)
-                return merr_set(err, -ENOMEM, "out of memory");
-        if (api_meta_from_json(obj, "ExecutionTask", API_NAME_DNS_SUBDOMAIN, 253, true, &t->meta, &e) > 0) {
-                if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
-                        parse_spec(spec, &t->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        json_object *conds = NULL;
-                        t->has_status = true;
-                        t->status.has_observed_generation =
-                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
-                                        &t->status.observed_generation, &e) > 0;
-                        (void) api_get_str(st, "phase", "status", &phase_rule, &t->status.phase, &e);
-                        (void) api_get_str(st, "reason", "status", &reason_rule, &t->status.reason, &e);
-                        (void) api_get_str(st, "message", "status", &message_rule, &t->status.message, &e);
-                        t->status.has_exit_code = api_get_int(st, "exitCode", "status", false, INT32_MIN,
-                                                          INT32_MAX, &t->status.exit_code, &e) > 0;
-                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
-                                (void) api_conditions_from_json(
-                                        conds, "status.conditions", &t->status.conditions, &e);
-                }
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "phase", "status", &phase_rule, &s->phase, e);
+        (void) api_get_str(st, "reason", "status", &reason_rule, &s->reason, e);
+        (void) api_get_str(st, "message", "status", &message_rule, &s->message, e);
+        s->has_exit_code =
+                api_get_int(st, "exitCode", "status", false, INT32_MIN, INT32_MAX, &s->exit_code, e) > 0;
+        (void) api_get_str(st, "startTime", "status", &time_rule, &s->start_time, e);
+        (void) api_get_str(st, "podName", "status", &pod_rule, &s->pod_name, e);
+        (void) api_get_str(st, "completionTime", "status", &time_rule, &s->completion_time, e);
+        (void) api_get_str(st, "duration", "status", &duration_rule, &s->duration, e);
+        (void) api_get_str(st, "stdoutTail", "status", &tail_rule, &s->stdout_tail, e);
+        (void) api_get_str(st, "stderrTail", "status", &tail_rule, &s->stderr_tail, e);
+        s->has_stdout_bytes =
+                api_get_int(st, "stdoutBytes", "status", false, 0, INT64_MAX, &s->stdout_bytes, e) > 0;
+        s->has_stderr_bytes =
+                api_get_int(st, "stderrBytes", "status", false, 0, INT64_MAX, &s->stderr_bytes, e) > 0;
+        s->has_output_truncated = api_get_bool(st, "outputTruncated", "status", &s->output_truncated, e) > 0;
+        s->has_output_dropped_bytes = api_get_int(st, "outputDroppedBytes", "status", false, 0, INT64_MAX,
+                                              &s->output_dropped_bytes, e) > 0;
+        if (api_get_obj(st, "logRef", "status", false, &ref, e) > 0) {
+                (void) api_get_str(ref, "name", "status.logRef", &ref_name_rule, &s->log_ref_name, e);
+                (void) api_get_str(ref, "uri", "status.logRef", &uri_rule, &s->log_ref_uri, e);
         }
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                task_free(t);
-                return r;
-        }
-        *ret = t;
-        return 0;
+        parse_status_artifacts(st, s, e);
+        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
 static bool artifacts_equal(const struct task_spec *a, const struct task_spec *b) {
@@ -289,7 +362,8 @@ int task_validate_update(const struct task *old, const struct task *new, struct 
         return r;
 }
 
-static json_object *spec_to_json(const struct task_spec *s) {
+static json_object *spec_to_json(const void *p) {
+        const struct task_spec *s = p;
         json_object *o = json_object_new_object(), *x;
         int r = 0;
 
@@ -336,22 +410,8 @@ static json_object *spec_to_json(const struct task_spec *s) {
         return o;
 }
 
-int task_to_json(const struct task *t, json_object **ret) {
-        json_object *o = json_object_new_object();
-
-        if (!o)
-                return -ENOMEM;
-        if (api_meta_to_json(&t->meta, "ExecutionTask", o) < 0 ||
-                api_put_obj(o, "spec", spec_to_json(&t->spec)) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-int task_status_to_json(const struct task *t, json_object **ret) {
-        const struct task_status *st = &t->status;
+static int status_emit(const void *p, json_object **ret) {
+        const struct task_status *st = p;
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -364,6 +424,49 @@ int task_status_to_json(const struct task *t, json_object **ret) {
         r |= api_put_str(o, "message", st->message);
         if (st->has_exit_code)
                 r |= api_put_int(o, "exitCode", st->exit_code);
+        r |= api_put_str(o, "startTime", st->start_time);
+        r |= api_put_str(o, "podName", st->pod_name);
+        r |= api_put_str(o, "completionTime", st->completion_time);
+        r |= api_put_str(o, "duration", st->duration);
+        r |= api_put_str(o, "stdoutTail", st->stdout_tail);
+        r |= api_put_str(o, "stderrTail", st->stderr_tail);
+        if (st->has_stdout_bytes)
+                r |= api_put_int(o, "stdoutBytes", st->stdout_bytes);
+        if (st->has_stderr_bytes)
+                r |= api_put_int(o, "stderrBytes", st->stderr_bytes);
+        if (st->has_output_truncated)
+                r |= api_put_bool(o, "outputTruncated", st->output_truncated);
+        if (st->has_output_dropped_bytes)
+                r |= api_put_int(o, "outputDroppedBytes", st->output_dropped_bytes);
+        if (st->log_ref_name || st->log_ref_uri) {
+                json_object *ref = json_object_new_object();
+                r |= api_put_obj(o, "logRef", ref);
+                if (ref) {
+                        r |= api_put_str(ref, "name", st->log_ref_name);
+                        r |= api_put_str(ref, "uri", st->log_ref_uri);
+                }
+        }
+        if (st->has_artifacts) {
+                json_object *arr = json_object_new_array();
+                r |= api_put_obj(o, "artifacts", arr);
+                for (size_t i = 0; arr && i < st->n_artifacts; i++) {
+                        const struct task_artifact_status *a = &st->artifacts[i];
+                        json_object *x = json_object_new_object();
+                        if (!x || json_object_array_add(arr, x) < 0) {
+                                json_object_put(x);
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", a->name);
+                        r |= api_put_str(x, "path", a->path);
+                        r |= api_put_str(x, "uri", a->uri);
+                        r |= api_put_str(x, "contentType", a->content_type);
+                        if (a->has_size_bytes)
+                                r |= api_put_int(x, "sizeBytes", a->size_bytes);
+                        r |= api_put_str(x, "digest", a->digest);
+                        r |= api_put_str(x, "artifactName", a->artifact_name);
+                }
+        }
         if (st->conditions.n > 0)
                 r |= api_put_obj(o, "conditions", api_conditions_to_json(&st->conditions));
         if (r != 0) {
@@ -374,58 +477,24 @@ int task_status_to_json(const struct task *t, json_object **ret) {
         return 0;
 }
 
-bool task_equal(const struct task *a, const struct task *b) {
-        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+const struct api_kind task_kind = {
+        .kind = "ExecutionTask",
+        .name_rule = API_NAME_DNS_SUBDOMAIN,
+        .name_max = 253,
+        .namespaced = true,
+        .spec_required = true,
+        .size = sizeof(struct task),
+        .spec_offset = offsetof(struct task, spec),
+        .has_status_offset = offsetof(struct task, has_status),
+        .status_offset = offsetof(struct task, status),
+        .status_size = sizeof(struct task_status),
+        .spec_parse = parse_spec,
+        .spec_emit = spec_to_json,
+        .spec_release = spec_release,
+        .spec_defaults = spec_defaults,
+        .status_parse = parse_status,
+        .status_emit = status_emit,
+        .status_release = status_release,
+};
 
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || a->has_status != b->has_status)
-                return false;
-        if (!a->has_status)
-                return true;
-        x = y = NULL;
-        eq = task_status_to_json(a, &x) == 0 && task_status_to_json(b, &y) == 0 && json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
-}
-
-struct task *task_new(const char *name, const char *namespace) {
-        struct task *t = calloc(1, sizeof(*t));
-
-        if (!t)
-                return NULL;
-        if (!(t->meta.name = strdup(name))) {
-                task_free(t);
-                return NULL;
-        }
-        if (namespace && !(t->meta.namespace = strdup(namespace))) {
-                task_free(t);
-                return NULL;
-        }
-        t->spec.timeout_seconds = 600;
-        return t;
-}
-
-int task_validate(const struct task *t, struct merr *err) {
-        json_object *o = NULL;
-        struct task *back = NULL;
-        int r;
-
-        r = task_to_json(t, &o);
-        if (r < 0)
-                return merr_set(err, r, "emit ExecutionTask");
-        if (t->has_status) {
-                json_object *st = NULL;
-                r = task_status_to_json(t, &st);
-                if (r < 0 || api_put_obj(o, "status", st) < 0) {
-                        json_object_put(o);
-                        return merr_set(err, -ENOMEM, "emit ExecutionTask status");
-                }
-        }
-        r = task_from_json(o, &back, err);
-        json_object_put(o);
-        task_free(back);
-        return r;
-}
+API_KIND_DEFINE(task, struct task, struct task_status)

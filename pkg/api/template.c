@@ -2,9 +2,12 @@
 #include "api/template.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
-static void spec_release(struct template_spec *s) {
+static void spec_release(void *p) {
+        struct template_spec *s = p;
+
         free(s->display_name);
         free(s->description);
         free(s->runtime_type);
@@ -44,16 +47,77 @@ static void spec_release(struct template_spec *s) {
         api_strv_release(&s->check.command);
 }
 
-struct template *template_free(struct template *t) {
-        if (!t)
-                return NULL;
-        api_meta_release(&t->meta);
-        spec_release(&t->spec);
-        free(t->status.version);
-        free(t->status.resolved_image);
-        api_conditions_release(&t->status.conditions);
-        free(t);
-        return NULL;
+void template_validation_release(struct template_validation *v) {
+        if (!v)
+                return;
+        free(v->status);
+        free(v->message);
+        free(v->time);
+        free(v->version);
+        free(v->output);
+        *v = (struct template_validation){0};
+}
+
+int template_validation_copy(struct template_validation *ret, const struct template_validation *v) {
+        struct template_validation c = {0};
+        const char *const from[] = {v->status, v->message, v->time, v->version, v->output};
+        char **to[] = {&c.status, &c.message, &c.time, &c.version, &c.output};
+
+        for (size_t i = 0; i < ARRAY_SIZE(from); i++)
+                if (from[i] && !(*to[i] = strdup(from[i]))) {
+                        template_validation_release(&c);
+                        return -ENOMEM;
+                }
+        template_validation_release(ret);
+        *ret = c;
+        return 0;
+}
+
+static void status_release(void *p) {
+        struct template_status *s = p;
+
+        free(s->version);
+        free(s->resolved_image);
+        template_validation_release(&s->validation);
+        api_conditions_release(&s->conditions);
+        *s = (struct template_status){0};
+}
+
+static void parse_status(json_object *st, void *ret, struct api_errors *e) {
+        struct template_status *s = ret;
+
+        static const struct api_str_rule any = {.max_len = 0};
+        static const char *const results[] = {"NotTested", "Passed", "Failed", NULL};
+        static const struct api_str_rule result_rule = {.enum_values = results};
+        static const struct api_str_rule message_rule = {.max_len = 4096};
+        static const struct api_str_rule time_rule = {.max_len = 64};
+        static const struct api_str_rule version_rule = {.max_len = 128};
+        static const struct api_str_rule output_rule = {.max_len = 16384};
+        json_object *conds = NULL, *v = NULL, *wp = NULL;
+
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "version", "status", &any, &s->version, e);
+        (void) api_get_str(st, "resolvedImage", "status", &any, &s->resolved_image, e);
+        if (api_get_obj(st, "validation", "status", false, &v, e) > 0) {
+                s->has_validation = true;
+                (void) api_get_str(v, "status", "status.validation", &result_rule, &s->validation.status, e);
+                (void) api_get_str(
+                        v, "message", "status.validation", &message_rule, &s->validation.message, e);
+                (void) api_get_str(v, "time", "status.validation", &time_rule, &s->validation.time, e);
+                (void) api_get_str(
+                        v, "version", "status.validation", &version_rule, &s->validation.version, e);
+                (void) api_get_str(v, "output", "status.validation", &output_rule, &s->validation.output, e);
+        }
+        if (api_get_obj(st, "warmPool", "status", false, &wp, e) > 0) {
+                s->has_warm_pool = true;
+                (void) api_get_int(
+                        wp, "replicas", "status.warmPool", false, 0, INT32_MAX, &s->warm_pool_replicas, e);
+                (void) api_get_int(wp, "readyReplicas", "status.warmPool", false, 0, INT32_MAX,
+                        &s->warm_pool_ready_replicas, e);
+        }
+        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
 const struct template_port *template_find_port(const struct template *t, const char *name) {
@@ -180,7 +244,9 @@ static void check_limit(const struct api_quantity *req, const struct api_quantit
                         e, path, "Invalid value: limits.%s must not be lower than requests.%s", what, what);
 }
 
-static void parse_spec(json_object *spec, struct template_spec *s, struct api_errors *e) {
+static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
+        struct template_spec *s = ret;
+
         static const char *const pull[] = {"Always", "IfNotPresent", "Never", NULL};
         static const char *const presets[] = {"Small", "Medium", "Large", NULL};
         static const char *const egress[] = {"Denied", "Restricted", "Allowed", NULL};
@@ -286,42 +352,6 @@ static void parse_spec(json_object *spec, struct template_spec *s, struct api_er
         }
 }
 
-int template_from_json(json_object *obj, struct template **ret, struct merr *err) {
-        static const struct api_str_rule any = {.max_len = 0};
-        struct api_errors e = API_ERRORS_INIT;
-        struct template *t = calloc(1, sizeof(*t));
-        json_object *spec = NULL, *st = NULL;
-        int r;
-
-        if (!t)
-                return merr_set(err, -ENOMEM, "out of memory");
-        if (api_meta_from_json(obj, "EnvironmentTemplate", API_NAME_DNS_LABEL, 63, true, &t->meta, &e) > 0) {
-                if (api_get_obj(obj, "spec", "", true, &spec, &e) > 0)
-                        parse_spec(spec, &t->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        json_object *conds = NULL;
-                        t->has_status = true;
-                        t->status.has_observed_generation =
-                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
-                                        &t->status.observed_generation, &e) > 0;
-                        (void) api_get_str(st, "version", "status", &any, &t->status.version, &e);
-                        (void) api_get_str(
-                                st, "resolvedImage", "status", &any, &t->status.resolved_image, &e);
-                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
-                                (void) api_conditions_from_json(
-                                        conds, "status.conditions", &t->status.conditions, &e);
-                }
-        }
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                template_free(t);
-                return r;
-        }
-        *ret = t;
-        return 0;
-}
-
 int template_validate_update(const struct template *old, const struct template *new, struct merr *err) {
         if (!api_str_equal(old->meta.name, new->meta.name))
                 return merr_set(err, -EINVAL, "metadata.name: Invalid value: field is immutable");
@@ -338,7 +368,9 @@ static int put_strv_item_obj(json_object *a, json_object *o) {
         return 0;
 }
 
-static json_object *spec_to_json(const struct template_spec *s) {
+static json_object *spec_to_json(const void *p) {
+        const struct template_spec *s = p;
+
         json_object *o = json_object_new_object(), *x;
         int r = 0;
 
@@ -448,22 +480,9 @@ static json_object *spec_to_json(const struct template_spec *s) {
         return o;
 }
 
-int template_to_json(const struct template *t, json_object **ret) {
-        json_object *o = json_object_new_object();
+static int status_emit(const void *p, json_object **ret) {
+        const struct template_status *s = p;
 
-        if (!o)
-                return -ENOMEM;
-        if (api_meta_to_json(&t->meta, "EnvironmentTemplate", o) < 0 ||
-                api_put_obj(o, "spec", spec_to_json(&t->spec)) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
-int template_status_to_json(const struct template *t, json_object **ret) {
-        const struct template_status *s = &t->status;
         json_object *o = json_object_new_object();
         int r = 0;
 
@@ -473,6 +492,25 @@ int template_status_to_json(const struct template *t, json_object **ret) {
                 r |= api_put_int(o, "observedGeneration", s->observed_generation);
         r |= api_put_str(o, "version", s->version);
         r |= api_put_str(o, "resolvedImage", s->resolved_image);
+        if (s->has_validation) {
+                json_object *v = json_object_new_object();
+                r |= api_put_obj(o, "validation", v);
+                if (v) {
+                        r |= api_put_str(v, "status", s->validation.status);
+                        r |= api_put_str(v, "message", s->validation.message);
+                        r |= api_put_str(v, "time", s->validation.time);
+                        r |= api_put_str(v, "version", s->validation.version);
+                        r |= api_put_str(v, "output", s->validation.output);
+                }
+        }
+        if (s->has_warm_pool) {
+                json_object *wp = json_object_new_object();
+                r |= api_put_obj(o, "warmPool", wp);
+                if (wp) {
+                        r |= api_put_int(wp, "replicas", s->warm_pool_replicas);
+                        r |= api_put_int(wp, "readyReplicas", s->warm_pool_ready_replicas);
+                }
+        }
         if (s->conditions.n > 0)
                 r |= api_put_obj(o, "conditions", api_conditions_to_json(&s->conditions));
         if (r != 0) {
@@ -483,65 +521,33 @@ int template_status_to_json(const struct template *t, json_object **ret) {
         return 0;
 }
 
-bool template_equal(const struct template *a, const struct template *b) {
-        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+static int spec_defaults(void *p) {
+        struct template_spec *s = p;
 
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || a->has_status != b->has_status)
-                return false;
-        if (!a->has_status)
-                return true;
-        x = y = NULL;
-        eq = template_status_to_json(a, &x) == 0 && template_status_to_json(b, &y) == 0 &&
-             json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
+        s->check.timeout_seconds = 300;
+        if (!(s->working_dir = strdup("/workspace")) || !(s->network_egress = strdup("Restricted")))
+                return -ENOMEM;
+        return 0;
 }
 
-struct template *template_new(const char *name, const char *namespace) {
-        struct template *t = calloc(1, sizeof(*t));
+const struct api_kind template_kind = {
+        .kind = "EnvironmentTemplate",
+        .name_rule = API_NAME_DNS_LABEL,
+        .name_max = 63,
+        .namespaced = true,
+        .spec_required = true,
+        .size = sizeof(struct template),
+        .spec_offset = offsetof(struct template, spec),
+        .has_status_offset = offsetof(struct template, has_status),
+        .status_offset = offsetof(struct template, status),
+        .status_size = sizeof(struct template_status),
+        .spec_parse = parse_spec,
+        .spec_emit = spec_to_json,
+        .spec_release = spec_release,
+        .spec_defaults = spec_defaults,
+        .status_parse = parse_status,
+        .status_emit = status_emit,
+        .status_release = status_release,
+};
 
-        if (!t)
-                return NULL;
-        if (!(t->meta.name = strdup(name))) {
-                template_free(t);
-                return NULL;
-        }
-        if (namespace && !(t->meta.namespace = strdup(namespace))) {
-                template_free(t);
-                return NULL;
-        }
-        t->spec.working_dir = strdup("/workspace");
-        t->spec.network_egress = strdup("Restricted");
-        t->spec.check.timeout_seconds = 300;
-        if (!t->spec.working_dir || !t->spec.network_egress) {
-                template_free(t);
-                return NULL;
-        }
-        return t;
-}
-
-int template_validate(const struct template *t, struct merr *err) {
-        json_object *o = NULL;
-        struct template *back = NULL;
-        int r;
-
-        r = template_to_json(t, &o);
-        if (r < 0)
-                return merr_set(err, r, "emit EnvironmentTemplate");
-        if (t->has_status) {
-                json_object *st = NULL;
-                r = template_status_to_json(t, &st);
-                if (r < 0 || api_put_obj(o, "status", st) < 0) {
-                        json_object_put(o);
-                        return merr_set(err, -ENOMEM, "emit EnvironmentTemplate status");
-                }
-        }
-        r = template_from_json(o, &back, err);
-        json_object_put(o);
-        template_free(back);
-        return r;
-}
+API_KIND_DEFINE(template, struct template, struct template_status)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed view of mbox.dev/v1alpha1 EnvironmentTemplate (namespaced): parse with the validation and defaults
- * of crds/mbox.dev_environmenttemplates.yaml, compare and emit. See common.h for ownership and messages.
+ * of crds/mbox.dev_environmenttemplates.yaml, compare and emit. The standard functions
+ * (template_from_json() and the rest) are declared by API_KIND_DECLARE and described in kind.h; see common.h
+ * for ownership and messages.
  */
 #pragma once
 
-#include "api/common.h"
+#include "api/kind.h"
 
 struct template_entrypoint {
         char *name;
@@ -65,11 +67,24 @@ struct template_spec {
         } check;
 };
 
+/* status.validation: the result of validating one version of the template. */
+struct template_validation {
+        char *status; /* NotTested, Passed, Failed */
+        char *message;
+        char *time; /* metav1.Time, as written */
+        char *version;
+        char *output; /* the end of the check command's stdout and stderr */
+};
+
 struct template_status {
         bool has_observed_generation;
         int64_t observed_generation;
         char *version;
         char *resolved_image;
+        bool has_validation;
+        struct template_validation validation;
+        bool has_warm_pool;
+        int64_t warm_pool_replicas, warm_pool_ready_replicas; /* status.warmPool */
         struct api_conditions conditions;
 };
 
@@ -80,19 +95,12 @@ struct template {
         struct template_status status;
 };
 
-int template_from_json(json_object *obj, struct template **ret, struct merr *err);
+API_KIND_DECLARE(template, struct template, struct template_status);
+
 /* Templates have no transition rules in the CRD; this checks that name and namespace did not change. */
 int template_validate_update(const struct template *old, const struct template *new, struct merr *err);
-int template_to_json(const struct template *t, json_object **ret);
-int template_status_to_json(const struct template *t, json_object **ret);
-bool template_equal(const struct template *a, const struct template *b);
+/* Copies v into *ret (released first). Returns 0 or -ENOMEM. */
+int template_validation_copy(struct template_validation *ret, const struct template_validation *v);
+void template_validation_release(struct template_validation *v);
 /* Borrowed pointer to the port of that name, or NULL. */
 const struct template_port *template_find_port(const struct template *t, const char *name);
-/* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
- * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()
- * them) and check it with template_validate(). NULL when out of memory. */
-struct template *template_new(const char *name, const char *namespace);
-/* Applies every rule of template_from_json() to an object built in C (by emitting and parsing it again). */
-int template_validate(const struct template *t, struct merr *err);
-struct template *template_free(struct template *t);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct template *, template_free);

@@ -139,11 +139,6 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err);
 int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err);
-struct template;
-/* status.validation of template obj (parsed as t) at version, as a new object in *ret; starts, follows and
- * clears the validation run (validation.c). library: obj is in the library namespace. */
-int op_validate_template(struct op_ctx *cx, json_object *obj, const struct template *t, const char *version,
-        bool library, json_object **ret, struct merr *err);
 /* Ends every running task as the operator stops (killed, reason OperatorStopped); waits up to wait_ms. */
 void op_tasks_stop(struct mbox_operator *op, long wait_ms);
 /* Whether a command of this operator runs in sandbox ns/name now (work that an idle timeout must not stop). */

@@ -381,12 +381,14 @@ static void count_fn(const char *key, json_object *obj, void *ud) {
                 c->terminating++;
 }
 
-static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, bool ready, const char *reason,
-        const char *message, struct merr *err) {
+/* Writes the status the project shows now: counts from the caches and the Ready (and NamespaceReady)
+ * conditions; prev: the status it shows (lastTransitionTime carries over from it). */
+static int write_status(struct op_ctx *cx, json_object *obj, const struct project_status *prev,
+        const char *ns, bool ready, const char *reason, const char *message, struct merr *err) {
         struct counts tpl = {0};
         int64_t gen = 0;
-        json_object *old = NULL;
         char running[320];
+        struct timestamp now;
         snprintf(running, sizeof(running), "%s/Running", ns);
         /* from the index: this runs once a second while sandboxes change, and a namespace may hold
          * thousands of them */
@@ -394,28 +396,37 @@ static int write_status(struct op_ctx *cx, json_object *obj, const char *ns, boo
                running_sandboxes = informer_index_count(cx->op->inf[RES_SANDBOX], INDEX_PHASE, running);
         informer_foreach(cx->op->inf[RES_TEMPLATE], ns, count_fn, &tpl);
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        old = kube_field(obj, "status.conditions");
-        _cleanup_json_ json_object *st = json_object_new_object();
-        json_object *conds = json_object_new_array();
-        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-        json_object_object_add(st, "namespace", json_object_new_string(ns));
-        json_object_object_add(st, "sandboxes", json_object_new_int64((int64_t) sandboxes));
-        json_object_object_add(st, "runningSandboxes", json_object_new_int64((int64_t) running_sandboxes));
-        json_object_object_add(st, "templates", json_object_new_int64(tpl.all));
-        op_condition(conds, old, "Ready", ready, reason, message, gen);
+        timestamp_now(&now);
+        now.nsec = 0;
+        struct project_status st = {.has_observed_generation = true,
+                .observed_generation = gen,
+                .namespace = strdup(ns),
+                .sandboxes = (int64_t) sandboxes,
+                .running_sandboxes = (int64_t) running_sandboxes,
+                .templates = tpl.all};
+        const struct api_conditions *pc = prev ? &prev->conditions : NULL;
+        bool oom = !st.namespace;
+        oom |= api_condition_next(
+                       &st.conditions, pc, "Ready", ready ? "True" : "False", reason, message, gen, &now) < 0;
         /* NamespaceReady: False while the namespace is refused, True once everything is in place */
         if (strcmp(reason, "NamespaceConflict") == 0)
-                op_condition(conds, old, "NamespaceReady", false, reason, message, gen);
+                oom |= api_condition_next(
+                               &st.conditions, pc, "NamespaceReady", "False", reason, message, gen, &now) < 0;
         else if (ready)
-                op_condition(conds, old, "NamespaceReady", true, "NamespaceReady",
-                        "the project's namespace is in place", gen);
-        json_object_object_add(st, "conditions", conds);
-        return op_write_status(cx, RES_PROJECT, obj, st, err);
+                oom |= api_condition_next(&st.conditions, pc, "NamespaceReady", "True", "NamespaceReady",
+                               "the project's namespace is in place", gen, &now) < 0;
+        _cleanup_json_ json_object *j = NULL;
+        int rc = oom ? -ENOMEM : project_status_emit(&st, &j);
+        project_status_release(&st);
+        if (rc < 0)
+                return merr_set(err, rc, "building the status of project %s", kube_str(obj, "metadata.name"));
+        return op_write_status(cx, RES_PROJECT, obj, j, err);
 }
 
 /* Deletion: sandboxes first (their finalizers release the runtime), then the namespace, then the
  * finalizer. Progress goes to status; each step waits for the caches to show it done. */
-static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct merr *err) {
+static int finalize(
+        struct op_ctx *cx, json_object *obj, const struct project *p, const char *ns, struct merr *err) {
         struct counts sb = {0};
         char msg[256];
         int rc;
@@ -425,7 +436,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
          * nothing in it on its way out */
         _cleanup_json_ json_object *owned = op_get(cx->op, RES_NAMESPACE, ns);
         const char *owner = owned ? kube_label(owned, LABEL_PROJECT) : NULL;
-        if (!owner || strcmp(owner, kube_str(obj, "metadata.name")) != 0) {
+        if (!owner || strcmp(owner, p->meta.name) != 0) {
                 rc = op_set_finalizer(cx, RES_PROJECT, obj, false, err);
                 return rc < 0 ? rc : 0;
         }
@@ -441,7 +452,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
                 }
                 snprintf(msg, sizeof(msg), "waiting for %lld sandboxes to be deleted", (long long) sb.all);
                 cx->requeue_after_ns = 2000000000;
-                rc = write_status(cx, obj, ns, false, "Deleting", msg, err);
+                rc = write_status(cx, obj, &p->status, ns, false, "Deleting", msg, err);
                 return rc < 0 ? rc : 0;
         }
         _cleanup_json_ json_object *nsobj = op_get(cx->op, RES_NAMESPACE, ns);
@@ -455,7 +466,7 @@ static int finalize(struct op_ctx *cx, json_object *obj, const char *ns, struct 
                 }
                 snprintf(msg, sizeof(msg), "waiting for namespace %s to be deleted", ns);
                 cx->requeue_after_ns = 2000000000;
-                rc = write_status(cx, obj, ns, false, "Deleting", msg, err);
+                rc = write_status(cx, obj, &p->status, ns, false, "Deleting", msg, err);
                 return rc < 0 ? rc : 0;
         }
         rc = op_set_finalizer(cx, RES_PROJECT, obj, false, err);
@@ -472,14 +483,18 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         struct merr perr = MERR_INIT;
         if (project_from_json(obj, &p, &perr) < 0) {
                 /* the API server validated it; a mismatch means a newer schema than this operator knows */
+                struct project_status prev = {0};
                 op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
-                return write_status(
-                        cx, obj, kube_str(obj, "metadata.name"), false, "InvalidSpec", merr_msg(&perr), err);
+                (void) project_status_from_json(obj, &prev, NULL);
+                int w = write_status(cx, obj, &prev, kube_str(obj, "metadata.name"), false, "InvalidSpec",
+                        merr_msg(&perr), err);
+                project_status_release(&prev);
+                return w;
         }
         op_records_saw_project(cx->op, p);
         const char *ns = project_namespace(p, nsbuf, sizeof(nsbuf));
         if (kube_str(obj, "metadata.deletionTimestamp"))
-                return finalize(cx, obj, ns, err);
+                return finalize(cx, obj, p, ns, err);
 
         _cleanup_json_ json_object *nsobj = NULL;
         char why[320];
@@ -488,7 +503,7 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
                 return rc;
         if (rc > 0) {
                 op_event(cx, obj, "Warning", "NamespaceConflict", "%s", why);
-                rc = write_status(cx, obj, ns, false, "NamespaceConflict", why, err);
+                rc = write_status(cx, obj, &p->status, ns, false, "NamespaceConflict", why, err);
                 return rc < 0 ? rc : 0;
         }
         /* the finalizer only once the namespace is the project's: a refused project has nothing to clean */
@@ -573,7 +588,7 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
         if ((rc = op_prune(cx, RES_ROLEBINDING, ns, p->meta.name, keep, err)) < 0)
                 return rc;
 
-        rc = write_status(
-                cx, obj, ns, true, "Provisioned", "namespace, policies and bindings are in place", err);
+        rc = write_status(cx, obj, &p->status, ns, true, "Provisioned",
+                "namespace, policies and bindings are in place", err);
         return rc < 0 ? rc : 0;
 }

@@ -1,106 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ExecutionTask controller (docs/tasks.md). A reconcile decides; a thread per running task does the
- * waiting. A task waits in Pending until its Sandbox is Running and Ready (up to --task-start-timeout),
- * and until the concurrency limits (the project's maxRunningTasks and maxRunningTasksPerSandbox, the
- * operator's --max-running-tasks) leave room. It is then recorded as Running (an update on the cached
- * resourceVersion, so two operators can never both start it) before its thread execs the command in the
- * sandbox's Pod: a task runs at most once.
- *
- * The command runs under a small launcher (LAUNCH_SCRIPT) that records its PID and start time in the pod
- * and takes the env and stdin from the exec's stdin, never the URL; a timeout, a cancel, a deletion or an
- * operator restart kills the launcher's whole process tree in the pod (a closed exec stream alone leaves
- * it running), whatever the command does to its environment or session. Output goes to bounded tails for status and, with
- * a database, to Postgres (pkg/store/taskoutput.h) up to the task's limit (records.c), the rest counted
- * and dropped. Declared artifacts are checked (size, sha256 digest, content type) once the command exits.
+ * waiting (taskrun.c). A task waits in Pending until its Sandbox is Running and Ready (up to
+ * --task-start-timeout), and until the concurrency limits (the project's maxRunningTasks and
+ * maxRunningTasksPerSandbox, the operator's --max-running-tasks) leave room. It is then recorded as Running
+ * (an update on the cached resourceVersion, so two operators can never both start it) before its thread
+ * execs the command in the sandbox's Pod: a task runs at most once.
  *
  * A task found Running that no thread of this process runs was started by an operator that is gone: its
  * processes are killed and it ends Failed with reason OperatorRestarted; it is never run again.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "api/project.h"
 #include "api/task.h"
-#include "buf.h"
 #include "duration.h"
 #include "jsonutil.h"
-#include "kube/exec.h"
-#include "kube/pool.h"
 #include "log.h"
 #include "operator/internal.h"
-#include "store/artifact.h"
-#include "store/taskoutput.h"
-#include "tail.h"
+#include "operator/taskrun.h"
 #include "timestamp.h"
 
 #define NS_PER_S          1000000000LL
 #define NOT_FOUND_GRACE_S 10 /* a task may be applied just before its sandbox (one kubectl apply -f dir) */
-#define ACTIVITY_STEP_S   15
-
-enum run_end { END_NONE, END_CANCEL, END_DELETED, END_SHUTDOWN };
-
-struct task_run {
-        struct mbox_operator *op;
-        char key[320], ns[64], name[256], uid[64], sandbox[64], pod[256];
-        json_object *task; /* the object as it was started (owned) */
-        atomic_bool cancel;
-        atomic_int end; /* enum run_end: why cancel was set */
-        struct timestamp started;
-        struct tail out, err;
-        struct task_output *store_out; /* NULL when not stored */
-        char store_error[256];         /* why the full output is not stored */
-        bool store_partial;            /* stored up to where the command was stopped */
-        uint64_t output_limit;         /* bytes of output stored at most (0: no limit) */
-        const char *limit_whose;       /* which setting the limit comes from (static) */
-        uint64_t dropped;              /* bytes written past the limit */
-        /* the launcher's first line of stdout, "<end line> <pid> <start time>": the handle KILL_SCRIPT
-         * kills by, which the command cannot change (proc_pid "" until it came) */
-        char end_line[80], first[160], proc_pid[24], proc_start[24];
-        size_t first_len;
-        bool first_done;
-};
-
-static void enqueue_limited(struct mbox_operator *op, const char *ns, const char *sb);
-
-static void run_free(struct task_run *r) {
-        if (!r)
-                return;
-        json_object_put(r->task);
-        tail_release(&r->out);
-        tail_release(&r->err);
-        task_output_abandon(r->store_out);
-        free(r);
-}
-
-/* ---- helpers ---- */
-
-static json_object *tail_json(const struct tail *t) {
-        size_t n = 0;
-        char *s = tail_text(t, &n);
-        json_object *j = s ? json_object_new_string_len(s, (int) n) : NULL;
-        free(s);
-        return j;
-}
-
-static void put(json_object *o, const char *k, const char *v) {
-        if (v && *v)
-                json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static void put_time(json_object *o, const char *k, const struct timestamp *t) {
-        char buf[64];
-        struct timestamp w = *t;
-        w.nsec = 0;
-        if (t->sec && timestamp_format(&w, buf, sizeof(buf)) >= 0)
-                put(o, k, buf);
-}
 
 static int64_t age_ns(json_object *obj) {
         struct timestamp created, now;
@@ -111,673 +37,6 @@ static int64_t age_ns(json_object *obj) {
         timestamp_now(&now);
         timestamp_diff(&now, &created, &d);
         return d;
-}
-
-static void count_task(struct mbox_operator *op, const char *phase) {
-        if (op->m_tasks)
-                metric_add(op->m_tasks, (const char *const[]){phase, NULL}, 1);
-}
-
-/* ---- the status a task shows ---- */
-
-struct outcome {
-        const char *phase, *reason;
-        char message[1024];
-        bool has_exit;
-        int exit_code;
-        struct timestamp completed;
-};
-
-static void set_msg(struct outcome *o, const char *fmt, ...) _printf_(2, 3);
-static void set_msg(struct outcome *o, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(o->message, sizeof(o->message), fmt, ap);
-        va_end(ap);
-}
-
-/* Status for obj: phase, reason and message, plus what a run adds (NULL when it has not started). */
-static json_object *build_status(
-        json_object *obj, const struct outcome *oc, const struct task_run *run, json_object *artifacts) {
-        int64_t gen = 0;
-        json_object *old = NULL, *st = json_object_new_object();
-        json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        old = kube_field(obj, "status.conditions");
-        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-        put(st, "phase", oc->phase);
-        put(st, "reason", oc->reason);
-        put(st, "message", oc->message);
-        bool final = task_phase_is_final(oc->phase);
-        if (oc->has_exit)
-                json_object_object_add(st, "exitCode", json_object_new_int(oc->exit_code));
-        /* a task that ends before it starts keeps what an earlier status said (an orphan's start) */
-        const char *start = kube_str(obj, "status.startTime"), *pod = kube_str(obj, "status.podName");
-        if (run) {
-                put_time(st, "startTime", &run->started);
-                put(st, "podName", run->pod);
-        } else {
-                put(st, "startTime", start);
-                put(st, "podName", pod);
-        }
-        if (final) {
-                put_time(st, "completionTime", &oc->completed);
-                struct timestamp s;
-                int64_t d = 0;
-                char dur[DURATION_STR_MAX];
-                if (run)
-                        timestamp_diff(&oc->completed, &run->started, &d);
-                else if (start && timestamp_parse(start, &s, NULL) == 0)
-                        timestamp_diff(&oc->completed, &s, &d);
-                if ((run || start) && duration_format(d / 1000000 * 1000000, dur, sizeof(dur)) > 0)
-                        put(st, "duration", dur);
-        }
-        if (run && final) {
-                json_object_object_add(st, "stdoutTail", tail_json(&run->out));
-                json_object_object_add(st, "stderrTail", tail_json(&run->err));
-                json_object_object_add(st, "stdoutBytes", json_object_new_int64((int64_t) run->out.total));
-                json_object_object_add(st, "stderrBytes", json_object_new_int64((int64_t) run->err.total));
-                if (!run->store_error[0]) {
-                        json_object_object_add(
-                                st, "outputTruncated", json_object_new_boolean(run->dropped > 0));
-                        if (run->dropped > 0)
-                                json_object_object_add(st, "outputDroppedBytes",
-                                        json_object_new_int64((int64_t) run->dropped));
-                }
-                if (!run->store_error[0]) {
-                        json_object *ref = json_object_new_object();
-                        char uri[512];
-                        snprintf(uri, sizeof(uri),
-                                "/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/taskoutputs/%s", run->ns,
-                                run->name);
-                        put(ref, "name", run->name);
-                        put(ref, "uri", uri);
-                        json_object_object_add(st, "logRef", ref);
-                }
-        }
-        if (artifacts)
-                json_object_object_add(st, "artifacts", json_object_get(artifacts));
-        json_object *conds = json_object_new_array();
-        bool started = run || start;
-        op_condition(conds, old, "Started", started,
-                started      ? "Started"
-                : oc->reason ? oc->reason
-                             : "Pending",
-                started ? "the command was started in the sandbox pod" : oc->message, gen);
-        op_condition(conds, old, "Completed", final, final ? oc->phase : "NotFinished",
-                final ? oc->message : "the task has not finished", gen);
-        if (run && final) {
-                bool stored = !run->store_error[0];
-                char truncated[512];
-                snprintf(truncated, sizeof(truncated),
-                        "the first %" PRIu64 " bytes of output are stored, the limit of %s; the %" PRIu64
-                        " bytes written after them were dropped%s",
-                        run->output_limit, run->limit_whose ? run->limit_whose : "the task", run->dropped,
-                        run->store_partial ? ", and the command was stopped" : "");
-                op_condition(conds, old, "OutputStored", stored,
-                        !stored              ? "NotStored"
-                        : run->dropped       ? "Truncated"
-                        : run->store_partial ? "StoredUntilStopped"
-                                             : "Stored",
-                        !stored              ? run->store_error
-                        : run->dropped       ? truncated
-                        : run->store_partial ? "the output is stored up to where the command was stopped"
-                                             : "the full output is stored",
-                        gen);
-        }
-        json_object_object_add(st, "conditions", conds);
-        return st;
-}
-
-/* Writes a status from a run's thread: first on the cached object (usually current: the Running write
- * came back through the watch while the command ran), then, after a conflict, read fresh; checks it is
- * still the same task. Returns 0, or -ENOENT when the task is gone. */
-static int write_final(struct kube_client *c, struct task_run *run, const struct outcome *oc,
-        json_object *artifacts, struct merr *err) {
-        struct kube_resource r = op_resource(RES_TASK, run->ns, run->name);
-        int rc = -EIO;
-        for (int attempt = 0; attempt < 60; attempt++) {
-                _cleanup_json_ json_object *cur = attempt == 0 ? op_get(run->op, RES_TASK, run->key) : NULL;
-                merr_clear(err);
-                rc = cur ? 0 : kube_get(c, &r, &cur, err);
-                if (rc == -ENOENT)
-                        return rc;
-                if (rc == 0) {
-                        const char *uid = kube_str(cur, "metadata.uid");
-                        if (!uid || strcmp(uid, run->uid) != 0)
-                                return -ENOENT;
-                        if (task_phase_is_final(kube_str(cur, "status.phase")))
-                                return merr_set(err, -EALREADY, "the task already ended as %s",
-                                        kube_str(cur, "status.phase"));
-                        json_object_object_add(cur, "status", build_status(cur, oc, run, artifacts));
-                        struct kube_resource rs = r;
-                        rs.subresource = "status";
-                        if (run->op->m_writes)
-                                metric_add(run->op->m_writes,
-                                        (const char *const[]){"executiontasks.mbox.dev", "status", NULL}, 1);
-                        rc = kube_update(c, &rs, cur, NULL, NULL, err);
-                        if (rc == 0 || rc == -ENOENT)
-                                return rc;
-                }
-                /* refusals do not change by retrying; an API server that is away may come back */
-                if (rc == -EINVAL || rc == -EPERM || rc == -EACCES)
-                        return rc;
-                if (atomic_load(&run->end) == END_SHUTDOWN && attempt >= 4)
-                        return rc;
-                if (rc != -ESTALE)
-                        nanosleep(&(struct timespec){attempt < 5 ? 0 : 1, attempt < 5 ? 200000000 : 0}, NULL);
-        }
-        return rc;
-}
-
-/* Sets the sandbox's status.lastActivityAt to now (best effort). */
-static void record_activity(
-        struct mbox_operator *op, struct kube_client *c, const char *ns, const char *name) {
-        char now[64], patch[160];
-        struct merr err = MERR_INIT;
-        op_now(now, sizeof(now));
-        snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", now);
-        struct kube_resource r = op_resource(RES_SANDBOX, ns, name);
-        r.subresource = "status";
-        if (op->m_writes)
-                metric_add(op->m_writes, (const char *const[]){"sandboxes.mbox.dev", "patch", NULL}, 1);
-        if (kube_patch(c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, NULL, &err) < 0)
-                log_warn("cannot record sandbox activity", "sandbox", name, "error", merr_msg(&err));
-}
-
-/* Moves the sandbox's status.lastActivityAt to now, so idle timeouts see task work (best effort). Idle
- * timeouts count in minutes: a time less than ACTIVITY_STEP_S old is left as it is. */
-static void touch_sandbox(struct kube_client *c, struct task_run *run) {
-        char key[160];
-        struct timestamp last, t;
-        snprintf(key, sizeof(key), "%s/%s", run->ns, run->sandbox);
-        _cleanup_json_ json_object *sb = op_get(run->op, RES_SANDBOX, key);
-        const char *s = sb ? kube_str(sb, "status.lastActivityAt") : NULL;
-        int64_t since = 0;
-        timestamp_now(&t);
-        if (s && timestamp_parse(s, &last, NULL) == 0 && timestamp_diff(&t, &last, &since) == 0 &&
-                since < ACTIVITY_STEP_S * NS_PER_S)
-                return;
-        record_activity(run->op, c, run->ns, run->sandbox);
-}
-
-/* ---- commands in the pod ---- */
-
-/* The task's processes, one PID a line: the launcher (PID $1, checked by its start time $2 so that a
- * reused PID is never taken for it) and every descendant, skipping zombies; and every process that carries
- * MBOX_TASK_UID=<uid> ($0). A process that sheds the variable (env -u, env -i) or leaves the session
- * (setsid) is still a descendant while its parents live. */
-#define TASK_TREE                                                                                         \
-        "tree() { [ -n \"$1\" ] && cat /proc/[0-9]*/stat 2>/dev/null | awk -v p=\"$1\" -v start=\"$2\" '" \
-        "{ n = split($0, a, /[)] /); split(a[n], f, \" \"); x = $1; pp[x] = f[2]; st[x] = f[20]; z[x] = " \
-        "f[1] == \"Z\" } "                                                                                \
-        "END { if (!(p in pp) || st[p] != start) exit; d[p] = 1; ch = 1; "                                \
-        "while (ch) { ch = 0; for (x in pp) if (!(x in d) && (pp[x] in d)) { d[x] = 1; ch = 1 } } "       \
-        "for (x in d) if (!z[x]) print x }'; "                                                            \
-        "grep -ls \"MBOX_TASK_UID=$0\" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; "             \
-        "s|/environ$||'; }; "
-
-/* Kills every process of the task: stops the whole tree first (a stopped process cannot fork), looks
- * again until nothing new appears, then SIGKILLs it; ten rounds at most. $0: the task uid; $1, $2: the
- * launcher's PID and start time ("" when not known: then only the processes with the variable). */
-static const char KILL_SCRIPT[] =
-        "for t in awk grep sed sort tr; do command -v $t >/dev/null || { echo \"the sandbox has no $t: its "
-        "processes cannot be found\" >&2; exit 2; }; done; " TASK_TREE
-        "i=0; while [ $i -lt 10 ]; do i=$((i + 1)); "
-        "k=$(tree \"$1\" \"$2\" | sort -un | tr '\\n' ' '); [ -n \"$k\" ] || exit 0; "
-        "kill -STOP $k 2>/dev/null; n=$(tree \"$1\" \"$2\" | sort -un | tr '\\n' ' '); "
-        "[ \"$n\" = \"$k\" ] && { kill -KILL $k 2>/dev/null; sleep 0.2; }; done; "
-        "echo 'processes survived SIGKILL' >&2; exit 1";
-
-/* Kills every process of the task in the pod (KILL_SCRIPT); pid and start: the launcher's, "" when not
- * known (a task left by an operator that is gone). */
-static int kill_remote(struct kube_client *c, const char *ns, const char *pod, const char *uid,
-        const char *pid, const char *start, struct merr *err) {
-        const char *const argv[] = {"sh", "-c", KILL_SCRIPT, uid, pid, start, NULL};
-        struct kube_exec_opts o = {
-                .namespace = ns, .pod = pod, .command = argv, .stdin_fd = -1, .timeout_ms = 30000};
-        struct kube_exec_result res;
-        int rc = kube_exec(c, &o, &res, err);
-        if (rc == 0 && res.exit_code != 0)
-                rc = merr_set(err, -EBUSY, "processes of task %s survived SIGKILL", uid);
-        return rc;
-}
-
-/* Runs the task's command. Its first line of stdout tells the operator the launcher's PID and start time
- * (after the end line, which the command cannot know: the kill's handle comes from the launcher and from
- * nothing the command can write). It then reads the task's env from stdin (one `set --` line of quoted
- * NAME=VALUE words, up to the end line $1) and execs the command under env, in the working directory $2
- * when set, with the rest of stdin (spec.stdin) when $3 is set, else with /dev/null (an exec stream's stdin
- * may not be closable). Env values and stdin never travel in the exec URL, which audit and kubelet logs
- * keep and whose size is limited. $0: the task uid. */
-static const char LAUNCH_SCRIPT[] =
-        "st() { shift 19; echo \"$1\"; }; read -r l </proc/$$/stat; t=${l##*) }; echo \"$1 $$ $(st $t)\"; "
-        "e=$1; d=$2; i=$3; shift 3; b=; while IFS= read -r l; do [ \"$l\" = \"$e\" ] && break; b=\"$b$l\n\"; "
-        "done; "
-        "[ -z \"$d\" ] || cd -- \"$d\" || exit 126; eval \"$b\"; "
-        "[ -n \"$i\" ] || exec env -- \"MBOX_TASK_UID=$0\" \"$@\" </dev/null; exec env -- "
-        "\"MBOX_TASK_UID=$0\" \"$@\"";
-
-static const char COLLECT_SCRIPT[] =
-        "for p; do if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
-        "s=$(wc -c <\"$p\") && d=$(sha256sum <\"$p\") && echo ok $s ${d%% *} || echo unreadable; "
-        "elif [ -e \"$p\" ]; then echo notfile; else echo missing; fi; done";
-
-struct collect {
-        char buf[8192];
-        size_t len;
-};
-
-static int collect_sink(const char *data, size_t len, void *ud) {
-        struct collect *c = ud;
-        size_t n = sizeof(c->buf) - 1 - c->len < len ? sizeof(c->buf) - 1 - c->len : len;
-        memcpy(c->buf + c->len, data, n);
-        c->len += n;
-        c->buf[c->len] = '\0';
-        return 0;
-}
-
-static const char *guess_type(const char *path) {
-        static const struct {
-                const char *ext, *type;
-        } types[] = {{".json", "application/json"}, {".txt", "text/plain"}, {".log", "text/plain"},
-                {".md", "text/markdown"}, {".html", "text/html"}, {".xml", "application/xml"},
-                {".csv", "text/csv"}, {".yaml", "application/yaml"}, {".yml", "application/yaml"},
-                {".tar", "application/x-tar"}, {".gz", "application/gzip"}, {".tgz", "application/gzip"},
-                {".zip", "application/zip"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
-                {".svg", "image/svg+xml"}, {".pdf", "application/pdf"}};
-        size_t n = strlen(path);
-        for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
-                size_t e = strlen(types[i].ext);
-                if (n > e && strcasecmp(path + n - e, types[i].ext) == 0)
-                        return types[i].type;
-        }
-        return "application/octet-stream";
-}
-
-/* Checks the declared artifacts; *missing names the first required one that is not there. */
-static int collect_artifacts(struct kube_client *c, struct task_run *run, json_object *decl,
-        json_object **ret, char *missing, size_t missing_size, struct merr *err) {
-        size_t n = json_object_array_length(decl);
-        const char **argv = calloc(n + 5, sizeof(*argv));
-        if (!argv)
-                return merr_set(err, -ENOMEM, "collecting artifacts");
-        argv[0] = "sh";
-        argv[1] = "-c";
-        argv[2] = COLLECT_SCRIPT;
-        argv[3] = "mbox-artifacts";
-        for (size_t i = 0; i < n; i++)
-                argv[4 + i] = kube_str(json_object_array_get_idx(decl, i), "path");
-        struct collect col = {.len = 0};
-        struct kube_exec_opts o = {.namespace = run->ns,
-                .pod = run->pod,
-                .command = argv,
-                .stdin_fd = -1,
-                .on_stdout = collect_sink,
-                .userdata = &col,
-                .timeout_ms = 120000};
-        struct kube_exec_result res;
-        int rc = kube_exec(c, &o, &res, err);
-        free(argv);
-        if (rc < 0)
-                return rc;
-        json_object *list = json_object_new_array();
-        char *save = NULL, *line = strtok_r(col.buf, "\n", &save);
-        for (size_t i = 0; i < n; i++, line = line ? strtok_r(NULL, "\n", &save) : NULL) {
-                json_object *d = json_object_array_get_idx(decl, i), *a = json_object_new_object();
-                const char *name = kube_str(d, "name"), *path = kube_str(d, "path"),
-                           *ct = kube_str(d, "contentType");
-                bool optional = false;
-                json_get_bool(d, "optional", JSON_OPTIONAL, &optional, NULL);
-                put(a, "name", name);
-                put(a, "path", path);
-                long long size = 0;
-                char digest[80] = "";
-                if (line && sscanf(line, "ok %lld %64s", &size, digest) == 2 && strlen(digest) == 64) {
-                        char uri[1100], artifact[320], full[80];
-                        snprintf(uri, sizeof(uri), "workspace://%s", path);
-                        snprintf(full, sizeof(full), "sha256:%s", digest);
-                        snprintf(artifact, sizeof(artifact), "%.190s-%.60s", run->name, name);
-                        put(a, "uri", uri);
-                        put(a, "contentType", ct ? ct : guess_type(path));
-                        json_object_object_add(a, "sizeBytes", json_object_new_int64(size));
-                        put(a, "digest", full);
-                        put(a, "artifactName", artifact);
-                } else if (!optional && !missing[0])
-                        snprintf(missing, missing_size, "%s (%s): %s", name, path,
-                                line && strcmp(line, "notfile") == 0      ? "not a regular file"
-                                : line && strcmp(line, "unreadable") == 0 ? "cannot be read"
-                                                                          : "no such file");
-                json_object_array_add(list, a);
-        }
-        *ret = list;
-        return 0;
-}
-
-/* Records the artifacts found (those with a digest) in the database, with their provenance (best effort:
- * status lists them either way). */
-static void record_artifacts(struct task_run *run, json_object *list) {
-        if (!run->op->store || !list)
-                return;
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-                json_object *a = json_object_array_get_idx(list, i);
-                int64_t size = 0;
-                if (!kube_str(a, "digest"))
-                        continue;
-                json_get_int64(a, "sizeBytes", JSON_OPTIONAL, &size, NULL);
-                struct artifact rec = {.namespace = run->ns,
-                        .name = kube_str(a, "artifactName"),
-                        .kind = "file",
-                        .title = kube_str(a, "name"),
-                        .uri = kube_str(a, "uri"),
-                        .path = kube_str(a, "path"),
-                        .content_type = kube_str(a, "contentType"),
-                        .digest = kube_str(a, "digest"),
-                        .has_size = true,
-                        .size_bytes = size,
-                        .task_name = run->name,
-                        .task_uid = run->uid,
-                        .sandbox = run->sandbox,
-                        .pod = run->pod};
-                struct merr err = MERR_INIT;
-                if (artifact_record_task(run->op->store, &rec, &err) < 0)
-                        log_warn("cannot record an artifact", "task", run->key, "error", merr_msg(&err));
-        }
-}
-
-/* ---- a run ---- */
-
-static int on_out(const char *data, size_t len, void *ud, struct tail *t, enum task_stream s) {
-        struct task_run *run = ud;
-        tail_add(t, data, len);
-        if (run->store_out) {
-                struct merr err = MERR_INIT;
-                if (task_output_write(run->store_out, s, data, len, &err) < 0) {
-                        snprintf(run->store_error, sizeof(run->store_error),
-                                "the full output could not be stored: %s", merr_msg(&err));
-                        task_output_abandon(run->store_out);
-                        run->store_out = NULL;
-                }
-        }
-        return 0;
-}
-
-/* The launcher's first line ("<end line> <pid> <start>\n") into run->proc_*; the rest is the command's. */
-static size_t take_first_line(struct task_run *run, const char *data, size_t len) {
-        size_t n = 0;
-        while (n < len && !run->first_done) {
-                char ch = data[n++];
-                if (ch != '\n' && run->first_len + 1 < sizeof(run->first)) {
-                        run->first[run->first_len++] = ch;
-                        continue;
-                }
-                run->first_done = true;
-                run->first[run->first_len] = '\0';
-                size_t el = strlen(run->end_line);
-                char pid[24] = "", start[24] = "";
-                if (strncmp(run->first, run->end_line, el) == 0 &&
-                        sscanf(run->first + el, " %23[0-9] %23[0-9]", pid, start) == 2) {
-                        snprintf(run->proc_pid, sizeof(run->proc_pid), "%s", pid);
-                        snprintf(run->proc_start, sizeof(run->proc_start), "%s", start);
-                } else
-                        log_warn("the task's launcher did not report its process", "task", run->key);
-        }
-        return n;
-}
-
-static int on_stdout(const char *data, size_t len, void *ud) {
-        struct task_run *run = ud;
-        size_t n = run->first_done ? 0 : take_first_line(run, data, len);
-        return n == len ? 0 : on_out(data + n, len - n, ud, &run->out, TASK_STDOUT);
-}
-
-static int on_stderr(const char *data, size_t len, void *ud) {
-        return on_out(data, len, ud, &((struct task_run *) ud)->err, TASK_STDERR);
-}
-
-/* argv: sh -c LAUNCH_SCRIPT <uid> <end line> <dir or ""> <"stdin" or ""> COMMAND... (no env value, no
- * stdin). */
-static char **build_argv(struct task_run *run, const char *end) {
-        json_object *cmd = NULL;
-        cmd = kube_field(run->task, "spec.command");
-        size_t nc = cmd ? json_object_array_length(cmd) : 0, i = 0;
-        char **argv = calloc(nc + 8, sizeof(char *));
-        const char *dir = kube_str(run->task, "spec.workingDir");
-        if (!argv)
-                return NULL;
-        argv[i++] = strdup("sh");
-        argv[i++] = strdup("-c");
-        argv[i++] = strdup(LAUNCH_SCRIPT);
-        argv[i++] = strdup(run->uid);
-        argv[i++] = strdup(end);
-        argv[i++] = strdup(dir ? dir : "");
-        argv[i++] = strdup(kube_str(run->task, "spec.stdin") ? "stdin" : "");
-        for (size_t k = 0; k < nc; k++)
-                argv[i++] = strdup(json_object_get_string(json_object_array_get_idx(cmd, k)));
-        for (size_t k = 0; k < i; k++)
-                if (!argv[k]) {
-                        for (size_t j = 0; j < i; j++)
-                                free(argv[j]);
-                        free(argv);
-                        return NULL;
-                }
-        return argv;
-}
-
-/* s, single-quoted for sh. */
-static int put_quoted(struct buf *b, const char *s) {
-        int r = buf_putc(b, '\'');
-        for (; *s && r >= 0; s++)
-                r = *s == '\'' ? buf_puts(b, "'\\''") : buf_putc(b, *s);
-        return r < 0 ? r : buf_putc(b, '\'');
-}
-
-/* What LAUNCH_SCRIPT reads on stdin: `set -- 'NAME=VALUE'... "$@"`, the end line, then spec.stdin. */
-static int build_input(struct task_run *run, const char *end, struct buf *b) {
-        json_object *env = NULL;
-        const char *stdin_data = kube_str(run->task, "spec.stdin");
-        int r = buf_puts(b, "set --");
-        env = kube_field(run->task, "spec.env");
-        for (size_t k = 0; env && r >= 0 && k < json_object_array_length(env); k++) {
-                json_object *e = json_object_array_get_idx(env, k);
-                const char *v = kube_str(e, "value");
-                char *kv = NULL;
-                if (asprintf(&kv, "%s=%s", kube_str(e, "name"), v ? v : "") < 0)
-                        return -ENOMEM;
-                r = buf_putc(b, ' ');
-                if (r >= 0)
-                        r = put_quoted(b, kv);
-                free(kv);
-        }
-        if (r >= 0)
-                r = buf_printf(b, " \"$@\"\n%s\n", end);
-        if (r >= 0 && stdin_data)
-                r = buf_append(b, stdin_data, strlen(stdin_data));
-        return r;
-}
-
-static void run_command(
-        struct kube_client *c, struct task_run *run, struct outcome *oc, json_object **artifacts) {
-        struct merr err = MERR_INIT;
-        int64_t timeout = 600;
-        json_get_int64(run->task, "spec.timeoutSeconds", JSON_OPTIONAL, &timeout, NULL);
-        /* the end of the env block and the tag of the launcher's first line: unguessable, so no value can
-         * end the block early and the command cannot forge the line */
-        unsigned char nonce[12];
-        size_t n = 0;
-        if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t) sizeof(nonce)) {
-                oc->phase = "Failed";
-                oc->reason = "ExecFailed";
-                set_msg(oc, "no random bytes for the command's input: %s", strerror(errno));
-                return;
-        }
-        n = (size_t) snprintf(run->end_line, sizeof(run->end_line), "MBOX-END-");
-        for (size_t i = 0; i < sizeof(nonce); i++)
-                n += (size_t) snprintf(run->end_line + n, sizeof(run->end_line) - n, "%02x", nonce[i]);
-        _cleanup_(buf_release) struct buf input = BUF_INIT(4 << 20); /* env (64 × 32 KiB, quoted) and stdin */
-        char **argv = build_argv(run, run->end_line);
-        int built = argv ? build_input(run, run->end_line, &input) : -ENOMEM;
-        if (built < 0) {
-                for (size_t i = 0; argv && argv[i]; i++)
-                        free(argv[i]);
-                free(argv);
-                oc->phase = "Failed";
-                oc->reason = "ExecFailed";
-                set_msg(oc, "%s",
-                        built == -ENOMEM ? "out of memory building the command"
-                                         : "the command's env and stdin are larger than 4 MiB");
-                return;
-        }
-        if (run->op->store) {
-                if (task_output_begin(run->op->store, run->ns, run->name, run->uid, run->output_limit,
-                            &run->store_out, &err) < 0)
-                        snprintf(run->store_error, sizeof(run->store_error),
-                                "the full output could not be stored: %s", merr_msg(&err));
-        } else
-                snprintf(run->store_error, sizeof(run->store_error),
-                        "the full output is not stored: mbox-operator runs without --database-url");
-        merr_clear(&err);
-        struct kube_exec_opts o = {.namespace = run->ns,
-                .pod = run->pod,
-                .command = (const char *const *) argv,
-                .stdin_fd = -1,
-                .has_stdin = true,
-                .stdin_data = input.data,
-                .stdin_len = input.len,
-                .on_stdout = on_stdout,
-                .on_stderr = on_stderr,
-                .userdata = run,
-                .timeout_ms = (long) timeout * 1000,
-                .cancel = &run->cancel};
-        struct kube_exec_result res;
-        int rc = kube_exec(c, &o, &res, &err);
-        for (size_t i = 0; argv[i]; i++)
-                free(argv[i]);
-        free(argv);
-
-        enum run_end end = atomic_load(&run->end);
-        if (rc == 0) {
-                oc->has_exit = true;
-                oc->exit_code = res.exit_code;
-                oc->phase = res.exit_code == 0 ? "Succeeded" : "Failed";
-                oc->reason = res.exit_code == 0 ? "Succeeded" : "NonZeroExitCode";
-                set_msg(oc, "the command exited with code %d", res.exit_code);
-        } else {
-                struct merr kerr = MERR_INIT;
-                int k = kill_remote(c, run->ns, run->pod, run->uid, run->proc_pid, run->proc_start, &kerr);
-                const char *killed = k == 0 ? "its processes were killed" : merr_msg(&kerr);
-                if (rc == -ETIMEDOUT) {
-                        oc->phase = "TimedOut";
-                        oc->reason = "TimedOut";
-                        set_msg(oc, "the command ran longer than timeoutSeconds (%" PRId64 " s); %s", timeout,
-                                killed);
-                } else if (rc == -ECANCELED && end == END_SHUTDOWN) {
-                        oc->phase = "Failed";
-                        oc->reason = "OperatorStopped";
-                        set_msg(oc,
-                                "mbox-operator stopped while the command ran; %s. Create the task again to "
-                                "run it again",
-                                killed);
-                } else if (rc == -ECANCELED) {
-                        oc->phase = "Canceled";
-                        oc->reason = "Canceled";
-                        set_msg(oc, "%s; %s",
-                                end == END_DELETED ? "the task was deleted" : "spec.cancel was set", killed);
-                } else {
-                        oc->phase = "Failed";
-                        oc->reason = "ExecFailed";
-                        set_msg(oc, "%s (%s)", merr_msg(&err), killed);
-                }
-        }
-        if (run->store_out) {
-                bool complete = rc == 0;
-                run->dropped = task_output_dropped(run->store_out);
-                if (run->dropped && run->op->m_output_dropped)
-                        metric_add(run->op->m_output_dropped, NULL, (double) run->dropped);
-                merr_clear(&err);
-                if (task_output_end(run->store_out, complete, complete ? NULL : oc->message, &err) < 0)
-                        snprintf(run->store_error, sizeof(run->store_error),
-                                "the full output could not be stored: %s", merr_msg(&err));
-                else
-                        run->store_partial = !complete;
-                run->store_out = NULL;
-        }
-
-        json_object *decl = NULL;
-        if (rc == 0 && (decl = kube_field(run->task, "spec.artifacts")) &&
-                json_object_array_length(decl) > 0) {
-                char missing[512] = "";
-                merr_clear(&err);
-                if (collect_artifacts(c, run, decl, artifacts, missing, sizeof(missing), &err) < 0) {
-                        if (oc->exit_code == 0) {
-                                oc->phase = "Failed";
-                                oc->reason = "ArtifactCollectionFailed";
-                                set_msg(oc,
-                                        "the command exited with code 0, but its artifacts could not be "
-                                        "checked: %s",
-                                        merr_msg(&err));
-                        }
-                } else {
-                        record_artifacts(run, *artifacts);
-                        if (missing[0] && oc->exit_code == 0) {
-                                oc->phase = "Failed";
-                                oc->reason = "ArtifactMissing";
-                                set_msg(oc, "the command exited with code 0, but artifact %s", missing);
-                        }
-                }
-        }
-}
-
-static void *run_main(void *arg) {
-        struct task_run *run = arg;
-        struct mbox_operator *op = run->op;
-        struct kube_client *c = NULL;
-        struct merr err = MERR_INIT;
-        struct outcome oc = {0};
-        _cleanup_json_ json_object *artifacts = NULL;
-
-        if (kube_pool_get(op->clients, &c, &err) < 0) {
-                oc.phase = "Failed";
-                oc.reason = "ExecFailed";
-                set_msg(&oc, "cannot reach the API server: %s", merr_msg(&err));
-        } else {
-                touch_sandbox(c, run);
-                run_command(c, run, &oc, &artifacts);
-                touch_sandbox(c, run);
-        }
-        timestamp_now(&oc.completed);
-        if (atomic_load(&run->end) != END_DELETED && c) {
-                merr_clear(&err);
-                int rc = write_final(c, run, &oc, artifacts, &err);
-                if (rc < 0 && rc != -ENOENT)
-                        log_error("cannot record the end of a task", "task", run->key, "phase", oc.phase,
-                                "error", merr_msg(&err));
-                struct op_ctx cx = {.op = op, .c = c, .ctl = CTL_TASK};
-                if (rc == 0)
-                        op_event(&cx, run->task, strcmp(oc.phase, "Succeeded") == 0 ? "Normal" : "Warning",
-                                oc.reason, "%s", oc.message);
-        }
-        log_info("task finished", "task", run->key, "phase", oc.phase, "reason", oc.reason);
-        count_task(op, oc.phase);
-        if (c)
-                kube_pool_put(op->clients, c);
-
-        pthread_mutex_lock(&op->lock);
-        if (strmap_get(op->runs, run->key) == run)
-                strmap_remove(op->runs, run->key);
-        if (op->m_tasks_running)
-                metric_set(op->m_tasks_running, NULL, (double) strmap_size(op->runs));
-        pthread_mutex_unlock(&op->lock);
-        /* room for the next ones */
-        enqueue_limited(op, run->ns, run->sandbox);
-        op_enqueue(op, CTL_TASK, run->key);
-        run_free(run);
-        /* the last use of op: operator_free() waits for this count to reach 0 before it frees the queues
-         * and caches used above */
-        pthread_mutex_lock(&op->lock);
-        op->n_threads_running--;
-        pthread_cond_broadcast(&op->cond);
-        pthread_mutex_unlock(&op->lock);
-        return NULL;
 }
 
 /* ---- waiting tasks ---- */
@@ -849,6 +108,8 @@ struct waiting {
 
 static void collect_waiting_fn(const char *key, json_object *obj, void *ud) {
         struct waiting *w = ud;
+        /* two fields of every task in the namespace's cache: a full parse of each (stdin and env included)
+         * would cost more than the scan itself */
         const char *phase = kube_str(obj, "status.phase"), *sb = kube_str(obj, "spec.sandboxRef.name");
         if ((phase && strcmp(phase, "Pending") != 0) || (w->sandbox && (!sb || strcmp(sb, w->sandbox) != 0)))
                 return;
@@ -917,48 +178,50 @@ static bool has_room(struct mbox_operator *op, const struct project *p, const ch
         return false;
 }
 
-static int write_status(struct op_ctx *cx, json_object *obj, struct outcome *oc, struct merr *err) {
+static int write_status(struct op_ctx *cx, json_object *obj, const struct task *t, struct task_outcome *oc,
+        struct merr *err) {
         if (task_phase_is_final(oc->phase))
                 timestamp_now(&oc->completed);
-        _cleanup_json_ json_object *st = build_status(obj, oc, NULL, NULL);
+        _cleanup_json_ json_object *st = NULL;
+        if (task_build_status(t, oc, NULL, NULL, &st) < 0)
+                return merr_set(err, -ENOMEM, "building the status of task %s", t->meta.name);
         int rc = op_write_status(cx, RES_TASK, obj, st, err);
         if (rc > 0 && task_phase_is_final(oc->phase)) {
                 op_event(cx, obj, "Warning", oc->reason, "%s", oc->message);
-                count_task(cx->op, oc->phase);
+                task_count(cx->op, oc->phase);
         }
         return rc < 0 ? rc : 0;
 }
 
-static int finish_early(struct op_ctx *cx, json_object *obj, const char *phase, const char *reason,
-        struct merr *err, const char *fmt, ...) _printf_(6, 7);
-static int finish_early(struct op_ctx *cx, json_object *obj, const char *phase, const char *reason,
-        struct merr *err, const char *fmt, ...) {
-        struct outcome oc = {.phase = phase, .reason = reason};
+static int finish_early(struct op_ctx *cx, json_object *obj, const struct task *t, const char *phase,
+        const char *reason, struct merr *err, const char *fmt, ...) _printf_(7, 8);
+static int finish_early(struct op_ctx *cx, json_object *obj, const struct task *t, const char *phase,
+        const char *reason, struct merr *err, const char *fmt, ...) {
+        struct task_outcome oc = {.phase = phase, .reason = reason};
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(oc.message, sizeof(oc.message), fmt, ap);
         va_end(ap);
-        return write_status(cx, obj, &oc, err);
+        return write_status(cx, obj, t, &oc, err);
 }
 
-static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason, int64_t recheck_ns,
-        struct merr *err, const char *fmt, ...) _printf_(6, 7);
-static int wait_pending(struct op_ctx *cx, json_object *obj, const char *reason, int64_t recheck_ns,
-        struct merr *err, const char *fmt, ...) {
-        struct outcome oc = {.phase = "Pending", .reason = reason};
+static int wait_pending(struct op_ctx *cx, json_object *obj, const struct task *t, const char *reason,
+        int64_t recheck_ns, struct merr *err, const char *fmt, ...) _printf_(7, 8);
+static int wait_pending(struct op_ctx *cx, json_object *obj, const struct task *t, const char *reason,
+        int64_t recheck_ns, struct merr *err, const char *fmt, ...) {
+        struct task_outcome oc = {.phase = "Pending", .reason = reason};
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(oc.message, sizeof(oc.message), fmt, ap);
         va_end(ap);
         cx->requeue_after_ns = recheck_ns;
-        return write_status(cx, obj, &oc, err);
+        return write_status(cx, obj, t, &oc, err);
 }
 
-static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err) {
-        int64_t ttl = -1;
+static int reconcile_final(struct op_ctx *cx, const struct task *t, struct merr *err) {
+        int64_t ttl = t->spec.has_ttl_seconds_after_finished ? t->spec.ttl_seconds_after_finished : -1;
         struct timestamp done, now;
-        const char *ct = kube_str(obj, "status.completionTime");
-        json_get_int64(obj, "spec.ttlSecondsAfterFinished", JSON_OPTIONAL, &ttl, NULL);
+        const char *ct = t->status.completion_time;
         if (ttl < 0 || !ct || timestamp_parse(ct, &done, NULL) < 0)
                 return 0;
         int64_t since = 0;
@@ -968,46 +231,48 @@ static int reconcile_final(struct op_ctx *cx, json_object *obj, struct merr *err
                 cx->requeue_after_ns = ttl * NS_PER_S - since;
                 return 0;
         }
-        int rc = op_delete(
-                cx, RES_TASK, kube_str(obj, "metadata.namespace"), kube_str(obj, "metadata.name"), err);
+        int rc = op_delete(cx, RES_TASK, t->meta.namespace, t->meta.name, err);
         return rc < 0 ? rc : 0;
 }
 
 /* A task left Running by an operator that is gone: kill what may still run and end it honestly. */
-static int reconcile_orphan(struct op_ctx *cx, json_object *obj, const char *ns, struct merr *err) {
-        const char *pod = kube_str(obj, "status.podName"), *uid = kube_str(obj, "metadata.uid");
+static int reconcile_orphan(
+        struct op_ctx *cx, json_object *obj, const struct task *t, const char *ns, struct merr *err) {
+        const char *pod = t->status.pod_name, *uid = t->meta.uid;
         char killed[512] = "no pod was recorded";
         if (pod && uid) {
                 struct merr kerr = MERR_INIT;
-                if (kill_remote(cx->c, ns, pod, uid, "", "", &kerr) == 0)
+                if (task_kill(cx->c, ns, pod, uid, "", "", &kerr) == 0)
                         snprintf(killed, sizeof(killed), "its processes in pod %s were killed", pod);
                 else
                         snprintf(killed, sizeof(killed), "killing its processes failed: %s", merr_msg(&kerr));
         }
-        return finish_early(cx, obj, "Failed", "OperatorRestarted", err,
+        return finish_early(cx, obj, t, "Failed", "OperatorRestarted", err,
                 "mbox-operator restarted while the command ran, so its exit code and output are unknown; %s. "
                 "The task is not run again: create it again to rerun it",
                 killed);
 }
 
-static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const char *ns, const char *name,
-        const char *sandbox, const char *pod, const struct project *p, struct merr *err) {
+static int start_run(struct op_ctx *cx, json_object *obj, struct task **tp, const char *key, const char *ns,
+        const char *name, const char *sandbox, const char *pod, const struct project *p, struct merr *err) {
         struct mbox_operator *op = cx->op;
+        const struct task *t = *tp;
         char why[512];
         struct task_run *run = calloc(1, sizeof(*run));
         size_t tail = op->opt.task_tail_bytes;
         if (!run || tail_init(&run->out, tail) < 0 || tail_init(&run->err, tail) < 0) {
-                run_free(run);
+                task_run_free(run);
                 return merr_set(err, -ENOMEM, "allocating a task run");
         }
         run->op = op;
         snprintf(run->key, sizeof(run->key), "%s", key);
         snprintf(run->ns, sizeof(run->ns), "%s", ns);
         snprintf(run->name, sizeof(run->name), "%s", name);
-        snprintf(run->uid, sizeof(run->uid), "%s", kube_str(obj, "metadata.uid"));
+        snprintf(run->uid, sizeof(run->uid), "%s", t->meta.uid ? t->meta.uid : "");
         snprintf(run->sandbox, sizeof(run->sandbox), "%s", sandbox);
         snprintf(run->pod, sizeof(run->pod), "%s", pod);
-        run->task = json_object_get(obj);
+        run->obj = json_object_get(obj);
+        run->on_end = enqueue_limited;
         run->output_limit = op_task_output_limit(op->opt.max_task_output, p, &run->limit_whose);
         timestamp_now(&run->started);
         run->started.nsec = 0;
@@ -1018,17 +283,23 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
                 room = false, snprintf(why, sizeof(why), "out of memory");
         pthread_mutex_unlock(&op->lock);
         if (!room) {
-                run_free(run);
+                task_run_free(run);
                 set_limited(op, key, obj, ns, sandbox);
-                return wait_pending(cx, obj, "ConcurrencyLimit", 30 * NS_PER_S, err, "waiting: %s", why);
+                return wait_pending(cx, obj, t, "ConcurrencyLimit", 30 * NS_PER_S, err, "waiting: %s", why);
         }
 
+        /* the run keeps the view it was started with (sandbox points into it: copied above) */
+        run->t = TAKE_PTR(*tp);
         /* Running is recorded first, on the cached resourceVersion: a task starts once or not at all */
-        struct outcome oc = {.phase = "Running", .reason = "Started"};
-        set_msg(&oc, "running in pod %s", pod);
-        _cleanup_json_ json_object *st = build_status(obj, &oc, run, NULL);
-        int rc = op_write_status(cx, RES_TASK, obj, st, err);
-        pthread_t t;
+        struct task_outcome oc = {.phase = "Running", .reason = "Started"};
+        task_outcome_msg(&oc, "running in pod %s", pod);
+        _cleanup_json_ json_object *st = NULL;
+        int rc = task_build_status(t, &oc, run, NULL, &st) < 0
+                         ? merr_set(err, -ENOMEM, "building the status of task %s", key)
+                         : op_write_status(cx, RES_TASK, obj, st, err);
+        /* the thread may end and free the run (and its view) before the event below is sent */
+        _cleanup_free_ char *program = strdup(t->spec.command.n ? t->spec.command.v[0] : "the command");
+        pthread_t thread;
         pthread_attr_t attr;
         if (rc >= 0) {
                 pthread_attr_init(&attr);
@@ -1038,13 +309,11 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
                 if (op->m_tasks_running)
                         metric_set(op->m_tasks_running, NULL, (double) strmap_size(op->runs));
                 pthread_mutex_unlock(&op->lock);
-                int e = pthread_create(&t, &attr, run_main, run);
+                int e = pthread_create(&thread, &attr, task_run_main, run);
                 pthread_attr_destroy(&attr);
                 if (e == 0) {
                         op_event(cx, obj, "Normal", "Started", "running %s in pod %s",
-                                kube_str(obj, "spec.command[0]") ? kube_str(obj, "spec.command[0]")
-                                                                 : "the command",
-                                pod);
+                                program ? program : "the command", pod);
                         return 0;
                 }
                 rc = merr_set(err, -e, "starting a task thread");
@@ -1055,7 +324,7 @@ static int start_run(struct op_ctx *cx, json_object *obj, const char *key, const
         pthread_mutex_lock(&op->lock);
         strmap_remove(op->runs, key);
         pthread_mutex_unlock(&op->lock);
-        run_free(run);
+        task_run_free(run);
         return rc;
 }
 
@@ -1066,21 +335,25 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         const char *name;
         if (kube_split_key(key, ns, sizeof(ns), &name) < 0)
                 return 0;
+        _cleanup_(task_freep) struct task *t = NULL;
+        struct merr perr = MERR_INIT;
+        if (obj && task_from_json(obj, &t, &perr) < 0) {
+                /* the API server validated it; a mismatch means a newer schema than this operator knows */
+                op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
+                return 0;
+        }
 
         /* a run of this process: deletion and spec.cancel stop it; its thread writes the end. A task
          * waiting on a limit is listed again below if it still has to wait. */
         pthread_mutex_lock(&op->lock);
         strmap_remove(op->limited, key);
         struct task_run *run = strmap_get(op->runs, key);
-        bool mine = run && obj &&
-                    strcmp(run->uid, kube_str(obj, "metadata.uid") ? kube_str(obj, "metadata.uid") : "") == 0;
+        bool mine = run && t && strcmp(run->uid, t->meta.uid ? t->meta.uid : "") == 0;
         if (run && !mine) {
                 atomic_store(&run->end, END_DELETED);
                 atomic_store(&run->cancel, true);
         } else if (mine) {
-                bool cancel = false;
-                json_get_bool(obj, "spec.cancel", JSON_OPTIONAL, &cancel, NULL);
-                if (cancel && !atomic_load(&run->cancel)) {
+                if (t->spec.cancel && !atomic_load(&run->cancel)) {
                         atomic_store(&run->end, END_CANCEL);
                         atomic_store(&run->cancel, true);
                 }
@@ -1093,29 +366,27 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                 return 0;
         }
 
-        const char *phase = kube_str(obj, "status.phase");
+        const char *phase = t->status.phase;
         if (task_phase_is_final(phase))
-                return reconcile_final(cx, obj, err);
+                return reconcile_final(cx, t, err);
         if (phase && strcmp(phase, "Running") == 0)
-                return reconcile_orphan(cx, obj, ns, err);
+                return reconcile_orphan(cx, obj, t, ns, err);
 
-        bool cancel = false;
-        json_get_bool(obj, "spec.cancel", JSON_OPTIONAL, &cancel, NULL);
-        if (cancel)
-                return finish_early(cx, obj, "Canceled", "Canceled", err,
+        if (t->spec.cancel)
+                return finish_early(cx, obj, t, "Canceled", "Canceled", err,
                         "spec.cancel was set before the command started; it never ran");
         if (kube_str(obj, "metadata.deletionTimestamp"))
                 return 0;
 
-        const char *sbname = kube_str(obj, "spec.sandboxRef.name");
+        const char *sbname = t->spec.sandbox_ref_name;
         snprintf(sbkey, sizeof(sbkey), "%s/%s", ns, sbname ? sbname : "");
         _cleanup_json_ json_object *sb = sbname ? op_get(op, RES_SANDBOX, sbkey) : NULL;
         int64_t age = age_ns(obj), bound = op->opt.task_start_timeout_ns;
         if (!sb) {
                 if (age < NOT_FOUND_GRACE_S * NS_PER_S)
-                        return wait_pending(cx, obj, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age,
+                        return wait_pending(cx, obj, t, "SandboxNotFound", NOT_FOUND_GRACE_S * NS_PER_S - age,
                                 err, "waiting for Sandbox %s to appear in namespace %s", sbname, ns);
-                return finish_early(cx, obj, "Failed", "SandboxNotFound", err,
+                return finish_early(cx, obj, t, "Failed", "SandboxNotFound", err,
                         "there is no Sandbox %s in namespace %s (a task runs in a sandbox of its own "
                         "namespace)",
                         sbname, ns);
@@ -1123,36 +394,37 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         const char *sphase = kube_str(sb, "status.phase"), *pod = kube_str(sb, "status.podName");
         const char *ready = kube_condition(sb, "status.conditions", "Ready", NULL, NULL);
         if (kube_str(sb, "metadata.deletionTimestamp"))
-                return finish_early(
-                        cx, obj, "Failed", "SandboxTerminating", err, "Sandbox %s is being deleted", sbname);
+                return finish_early(cx, obj, t, "Failed", "SandboxTerminating", err,
+                        "Sandbox %s is being deleted", sbname);
         const char *sreason = kube_str(sb, "status.reason"), *sstate = kube_str(sb, "spec.state");
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0) && sreason &&
                 strcmp(sreason, "IdleTimeout") == 0 && !(sstate && strcmp(sstate, "Stopped") == 0)) {
                 /* stopped for inactivity while its user wants it running: this task is activity, and
                  * starts it again (the sandbox controller sees lastActivityAt move past stoppedAt) */
-                record_activity(op, cx->c, ns, sbname);
-                return wait_pending(cx, obj, "SandboxNotReady", 5 * NS_PER_S, err,
+                task_record_activity(op, cx->c, ns, sbname);
+                return wait_pending(cx, obj, t, "SandboxNotReady", 5 * NS_PER_S, err,
                         "starting Sandbox %s again: it was stopped after its idle timeout", sbname);
         }
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0 ||
                               strcmp(sphase, "Expired") == 0))
-                return finish_early(cx, obj, "Failed", "SandboxStopped", err,
+                return finish_early(cx, obj, t, "Failed", "SandboxStopped", err,
                         "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again",
                         sbname, sphase,
                         kube_str(sb, "status.reason") ? kube_str(sb, "status.reason") : "stopped");
         if (sphase && strcmp(sphase, "Failed") == 0)
-                return finish_early(cx, obj, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s", sbname,
+                return finish_early(cx, obj, t, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s",
+                        sbname,
                         kube_str(sb, "status.message") ? kube_str(sb, "status.message") : "no details");
         if (!sphase || strcmp(sphase, "Running") != 0 || !ready || strcmp(ready, "True") != 0 || !pod) {
                 if (age >= bound) {
                         char d[DURATION_STR_MAX] = "";
                         duration_format(bound, d, sizeof(d));
-                        return finish_early(cx, obj, "Failed", "SandboxNotReady", err,
+                        return finish_early(cx, obj, t, "Failed", "SandboxNotReady", err,
                                 "Sandbox %s was not ready within %s (phase %s): the task did not run", sbname,
                                 d, sphase ? sphase : "none yet");
                 }
                 /* the sandbox's changes wake it; a look every 30 s is the safety net */
-                return wait_pending(cx, obj, "SandboxNotReady",
+                return wait_pending(cx, obj, t, "SandboxNotReady",
                         bound - age < 30 * NS_PER_S ? bound - age : 30 * NS_PER_S, err,
                         "waiting for Sandbox %s to be Running and Ready (phase %s)", sbname,
                         sphase ? sphase : "none yet");
@@ -1162,11 +434,11 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         char pname[256];
         if (op_project_of_namespace(op, ns, pname, sizeof(pname))) {
                 _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
-                struct merr perr = MERR_INIT;
+                merr_clear(&perr);
                 if (pobj && project_from_json(pobj, &p, &perr) < 0)
                         p = NULL;
         }
-        return start_run(cx, obj, key, ns, name, sbname, pod, p, err);
+        return start_run(cx, obj, &t, key, ns, name, sbname, pod, p, err);
 }
 
 bool op_tasks_running_in(struct mbox_operator *op, const char *ns, const char *sandbox) {

@@ -16,6 +16,8 @@
 #include "log.h"
 #include "operator/internal.h"
 #include "operator/runtime.h"
+#include "operator/validation.h"
+#include "timestamp.h"
 
 struct projection {
         char ns[128], name[128], version[16], sa[254]; /* sa: "" for mbox-sandbox */
@@ -105,44 +107,49 @@ static int collect_garbage(struct op_ctx *cx, struct scan *s, const struct templ
         return 0;
 }
 
-/* validation: the new status.validation (borrowed), or NULL to keep the current one; refusal: why the
- * namespace's project does not accept the template (the Accepted condition; NULL: it does), with its
- * reason in refused_reason; accepted false: no Accepted condition (a library template, or an invalid one) */
-static int write_status(struct op_ctx *cx, json_object *obj, const char *version, const char *image,
-        json_object *pool, json_object *new_validation, bool ready, const char *reason, const char *message,
+/* prev: the status the template shows (its validation is kept when validation is NULL; lastTransitionTime
+ * carries over from its conditions); validation: the new status.validation (borrowed), or NULL to keep the
+ * current one; refusal: why the namespace's project does not accept the template (the Accepted condition;
+ * NULL: it does), with its reason in refused_reason; accepted false: no Accepted condition (a library
+ * template, or an invalid one) */
+static int write_status(struct op_ctx *cx, json_object *obj, const struct template_status *prev,
+        const char *version, const char *image, json_object *pool,
+        const struct template_validation *validation, bool ready, const char *reason, const char *message,
         bool accepted, const char *refusal, const char *refused_reason, struct merr *err) {
-        int64_t gen = 0, replicas = 0, ready_replicas = 0;
-        json_object *old = NULL, *validation = new_validation;
+        int64_t gen = 0;
+        struct timestamp now;
         json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        old = kube_field(obj, "status.conditions");
-        _cleanup_json_ json_object *st = json_object_new_object();
-        json_object *conds = json_object_new_array();
-        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-        if (version)
-                json_object_object_add(st, "version", json_object_new_string(version));
-        if (image)
-                json_object_object_add(st, "resolvedImage", json_object_new_string(image));
-        if (validation || (validation = kube_field(obj, "status.validation")))
-                json_object_object_add(st, "validation", json_object_get(validation));
-        else {
-                validation = json_object_new_object();
-                json_object_object_add(validation, "status", json_object_new_string("NotTested"));
-                json_object_object_add(st, "validation", validation);
-        }
+        timestamp_now(&now);
+        now.nsec = 0;
+        struct template_status st = {.has_observed_generation = true, .observed_generation = gen};
+        bool oom = (version && !(st.version = strdup(version))) ||
+                   (image && !(st.resolved_image = strdup(image)));
+        st.has_validation = true;
+        if (validation || (validation = prev->has_validation ? &prev->validation : NULL))
+                oom |= template_validation_copy(&st.validation, validation) < 0;
+        else
+                oom |= !(st.validation.status = strdup("NotTested"));
         if (pool) {
-                json_object *wp = json_object_new_object();
-                json_get_int64(pool, "status.replicas", JSON_OPTIONAL, &replicas, NULL);
-                json_get_int64(pool, "status.readyReplicas", JSON_OPTIONAL, &ready_replicas, NULL);
-                json_object_object_add(wp, "replicas", json_object_new_int64(replicas));
-                json_object_object_add(wp, "readyReplicas", json_object_new_int64(ready_replicas));
-                json_object_object_add(st, "warmPool", wp);
+                /* the warm pool is agent-sandbox's SandboxWarmPool, not an mbox kind */
+                st.has_warm_pool = true;
+                json_get_int64(pool, "status.replicas", JSON_OPTIONAL, &st.warm_pool_replicas, NULL);
+                json_get_int64(
+                        pool, "status.readyReplicas", JSON_OPTIONAL, &st.warm_pool_ready_replicas, NULL);
         }
-        op_condition(conds, old, "Ready", ready, reason, message, gen);
+        oom |= api_condition_next(&st.conditions, &prev->conditions, "Ready", ready ? "True" : "False",
+                       reason, message, gen, &now) < 0;
         if (accepted)
-                op_condition(conds, old, "Accepted", !refusal, refusal ? refused_reason : "Allowed",
-                        refusal ? refusal : "the project's policy allows this template", gen);
-        json_object_object_add(st, "conditions", conds);
-        return op_write_status(cx, RES_TEMPLATE, obj, st, err);
+                oom |= api_condition_next(&st.conditions, &prev->conditions, "Accepted",
+                               refusal ? "False" : "True", refusal ? refused_reason : "Allowed",
+                               refusal ? refusal : "the project's policy allows this template", gen,
+                               &now) < 0;
+        _cleanup_json_ json_object *j = NULL;
+        int rc = oom ? -ENOMEM : template_status_emit(&st, &j);
+        template_status_release(&st);
+        if (rc < 0)
+                return merr_set(
+                        err, rc, "building the status of template %s", kube_str(obj, "metadata.name"));
+        return op_write_status(cx, RES_TEMPLATE, obj, j, err);
 }
 
 int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) {
@@ -167,9 +174,12 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
         struct merr perr = MERR_INIT;
         if (template_from_json(obj, &t, &perr) < 0) {
                 free(s.items);
+                struct template_status prev = {0};
                 op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
-                rc = write_status(cx, obj, NULL, NULL, NULL, NULL, false, "InvalidSpec", merr_msg(&perr),
-                        false, NULL, NULL, err);
+                (void) template_status_from_json(obj, &prev, NULL);
+                rc = write_status(cx, obj, &prev, NULL, NULL, NULL, NULL, false, "InvalidSpec",
+                        merr_msg(&perr), false, NULL, NULL, err);
+                template_status_release(&prev);
                 return rc < 0 ? rc : 0;
         }
         rc = runtime_version(t, NULL, version);
@@ -207,10 +217,12 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
                         msg, sizeof(msg), "library template: projected into each namespace that launches it");
         else
                 snprintf(msg, sizeof(msg), "projected as SandboxTemplate and SandboxWarmPool %s", pool);
-        _cleanup_json_ json_object *validation = NULL;
-        rc = op_validate_template(cx, obj, t, version, library, &validation, err);
-        if (rc < 0)
+        struct template_validation validation = {0};
+        rc = op_template_validation(cx, obj, t, version, library, &validation, err);
+        if (rc < 0) {
+                template_validation_release(&validation);
                 return rc;
+        }
         /* a template in a project namespace asks for no more than its project allows, or is not Accepted
          * (its sandboxes are refused with the same reason, and its warm pool keeps no pods) */
         char why[512];
@@ -219,7 +231,8 @@ int op_reconcile_template(struct op_ctx *cx, const char *key, struct merr *err) 
                                                                         &refused_reason, why, sizeof(why));
         if (refusal && strcmp(refused_reason, "NoProject") != 0)
                 op_event(cx, obj, "Warning", refused_reason, "%s", refusal);
-        rc = write_status(cx, obj, version, t->spec.image, wp, validation, true, "Projected", msg, !library,
-                refusal, refused_reason, err);
+        rc = write_status(cx, obj, &t->status, version, t->spec.image, wp, &validation, true, "Projected",
+                msg, !library, refusal, refused_reason, err);
+        template_validation_release(&validation);
         return rc < 0 ? rc : 0;
 }

@@ -22,24 +22,26 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "operator/internal.h"
+#include "operator/validation.h"
 #include "timestamp.h"
 
 #define NS_PER_S   1000000000LL
 #define OUTPUT_MAX 16384
 
-static json_object *result(
-        const char *status, const char *version, const char *message, const char *time, const char *output) {
-        json_object *v = json_object_new_object();
-        json_object_object_add(v, "status", json_object_new_string(status));
-        if (message && *message)
-                json_object_object_add(v, "message", json_object_new_string(message));
-        if (time && *time)
-                json_object_object_add(v, "time", json_object_new_string(time));
-        if (version)
-                json_object_object_add(v, "version", json_object_new_string(version));
-        if (output && *output)
-                json_object_object_add(v, "output", json_object_new_string(output));
-        return v;
+/* Sets *ret to a result; empty strings (and a NULL version) are left out. */
+static int result(struct template_validation *ret, const char *status, const char *version,
+        const char *message, const char *time, const char *output) {
+        struct template_validation v = {0};
+        const char *const from[] = {status, message, time, version, output};
+        char **to[] = {&v.status, &v.message, &v.time, &v.version, &v.output};
+        for (size_t i = 0; i < ARRAY_SIZE(from); i++)
+                if (from[i] && *from[i] && !(*to[i] = strdup(from[i]))) {
+                        template_validation_release(&v);
+                        return -ENOMEM;
+                }
+        template_validation_release(ret);
+        *ret = v;
+        return 0;
 }
 
 struct ready_scan {
@@ -76,23 +78,52 @@ static int cleanup(struct op_ctx *cx, const char *ns, const char *name, struct m
         return 0;
 }
 
-static json_object *desired(json_object *tpl, const char *kind, const char *name, const char *ns) {
-        json_object *o = json_object_new_object(), *meta = op_meta(name, ns, NULL), *labels = NULL;
-        json_object_object_add(o, "apiVersion", json_object_new_string("mbox.dev/v1alpha1"));
-        json_object_object_add(o, "kind", json_object_new_string(kind));
+/* Metadata of the run's objects: labelled with the template they validate and owned by it. */
+static json_object *desired_meta(json_object *tpl, const char *name, const char *ns) {
+        json_object *meta = op_meta(name, ns, NULL), *labels = NULL;
         json_object_object_get_ex(meta, "labels", &labels);
         json_object_object_add(
                 labels, LABEL_VALIDATION_OF, json_object_new_string(kube_str(tpl, "metadata.name")));
         op_owner_ref(meta, tpl, true);
-        json_object_object_add(o, "metadata", meta);
+        return meta;
+}
+
+/* The validation Sandbox (raw: the Sandbox view is not used to build objects yet). */
+static json_object *desired_sandbox(json_object *tpl, const char *tname, const char *name, const char *ns) {
+        json_object *o = json_object_new_object(), *spec = json_object_new_object(),
+                    *ref = json_object_new_object();
+        json_object_object_add(o, "apiVersion", json_object_new_string(API_GROUP_VERSION));
+        json_object_object_add(o, "kind", json_object_new_string("Sandbox"));
+        json_object_object_add(o, "metadata", desired_meta(tpl, name, ns));
+        json_object_object_add(ref, "name", json_object_new_string(tname));
+        json_object_object_add(spec, "templateRef", ref);
+        json_object_object_add(o, "spec", spec);
         return o;
 }
 
-int op_validate_template(struct op_ctx *cx, json_object *obj, const struct template *t, const char *version,
-        bool library, json_object **ret, struct merr *err) {
-        const char *ns = kube_str(obj, "metadata.namespace"), *tname = kube_str(obj, "metadata.name");
-        const char *old_status = kube_str(obj, "status.validation.status"),
-                   *old_version = kube_str(obj, "status.validation.version");
+/* The ExecutionTask that runs t's check command in the validation sandbox, built through its view. NULL
+ * when out of memory. */
+static json_object *desired_task(
+        json_object *tpl, const struct template *t, const char *name, const char *ns) {
+        _cleanup_(task_freep) struct task *vt = task_new(name, ns);
+        json_object *o = NULL;
+        if (!vt || !(vt->spec.sandbox_ref_name = strdup(name)) ||
+                !(vt->spec.command.v = calloc(t->spec.check.command.n + 1, sizeof(char *))))
+                return NULL;
+        for (size_t i = 0; i < t->spec.check.command.n; i++)
+                if (!(vt->spec.command.v[vt->spec.command.n++] = strdup(t->spec.check.command.v[i])))
+                        return NULL;
+        vt->spec.timeout_seconds = t->spec.check.timeout_seconds;
+        if (task_to_json(vt, &o) < 0)
+                return NULL;
+        json_object_object_add(o, "metadata", desired_meta(tpl, name, ns));
+        return o;
+}
+
+int op_template_validation(struct op_ctx *cx, json_object *obj, const struct template *t, const char *version,
+        bool library, struct template_validation *ret, struct merr *err) {
+        const char *ns = t->meta.namespace, *tname = t->meta.name;
+        const char *old_status = t->status.validation.status, *old_version = t->status.validation.version;
         char name[64], key[160], now[64];
         snprintf(name, sizeof(name), "v-%.50s-%s", tname, version);
         while (name[strlen(name) - 1] == '-')
@@ -103,11 +134,11 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
         /* this version has its result: keep it, and clear what the run left */
         if (old_version && strcmp(old_version, version) == 0 && old_status &&
                 strcmp(old_status, "NotTested") != 0) {
-                json_object *v = NULL;
-                v = kube_field(obj, "status.validation");
-                *ret = json_object_get(v);
+                if (template_validation_copy(ret, &t->status.validation) < 0)
+                        return merr_set(err, -ENOMEM, "copying the validation of template %s", tname);
                 return t->spec.has_check ? cleanup(cx, ns, name, err) : 0;
         }
+        int rc = 0;
         if (!t->spec.has_check || library) {
                 struct ready_scan s = {.tname = tname, .tns = ns, .version = version};
                 char msg[256];
@@ -116,50 +147,38 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                         snprintf(msg, sizeof(msg), "Sandbox %s, started from this version, became ready%s",
                                 s.found,
                                 library ? " (library templates are validated by their first sandbox)" : "");
-                        *ret = result("Passed", version, msg, now, NULL);
+                        rc = result(ret, "Passed", version, msg, now, NULL);
                 } else
-                        *ret = result("NotTested", NULL,
+                        rc = result(ret, "NotTested", NULL,
                                 "validated when the first sandbox of this version is Running and Ready", NULL,
                                 NULL);
-                return 0;
+                return rc < 0 ? merr_set(err, rc, "the validation of template %s", tname) : 0;
         }
 
         _cleanup_json_ json_object *sb = op_get(cx->op, RES_SANDBOX, key),
                                    *task = op_get(cx->op, RES_TASK, key);
-        int rc = 0;
+        _cleanup_(task_freep) struct task *vt = NULL;
+        if (task && task_from_json(task, &vt, NULL) < 0)
+                vt = NULL; /* the API server validated it: not expected; waits for the timeout below */
         if (!sb) {
-                _cleanup_json_ json_object *d = desired(obj, "Sandbox", name, ns),
-                                           *spec = json_object_new_object(), *ref = json_object_new_object();
-                json_object_object_add(ref, "name", json_object_new_string(tname));
-                json_object_object_add(spec, "templateRef", json_object_get(ref));
-                json_object_object_add(d, "spec", json_object_get(spec));
+                _cleanup_json_ json_object *d = desired_sandbox(obj, tname, name, ns);
                 rc = op_ensure(cx, RES_SANDBOX, d, err);
                 if (rc > 0)
                         op_event(cx, obj, "Normal", "Validating", "validating version %s in Sandbox %s",
                                 version, name);
         }
         if (rc >= 0 && !task) {
-                _cleanup_json_ json_object *d = desired(obj, "ExecutionTask", name, ns),
-                                           *spec = json_object_new_object(), *ref = json_object_new_object(),
-                                           *cmd = json_object_new_array();
-                json_object_object_add(ref, "name", json_object_new_string(name));
-                json_object_object_add(spec, "sandboxRef", json_object_get(ref));
-                for (size_t i = 0; i < t->spec.check.command.n; i++)
-                        json_object_array_add(cmd, json_object_new_string(t->spec.check.command.v[i]));
-                json_object_object_add(spec, "command", json_object_get(cmd));
-                json_object_object_add(
-                        spec, "timeoutSeconds", json_object_new_int64(t->spec.check.timeout_seconds));
-                json_object_object_add(d, "spec", json_object_get(spec));
-                rc = op_ensure(cx, RES_TASK, d, err);
+                _cleanup_json_ json_object *d = desired_task(obj, t, name, ns);
+                rc = d ? op_ensure(cx, RES_TASK, d, err)
+                       : merr_set(err, -ENOMEM, "building a validation task");
         }
         if (rc < 0)
                 return rc;
 
-        const char *phase = task ? kube_str(task, "status.phase") : NULL;
+        const char *phase = vt ? vt->status.phase : NULL;
         if (phase && task_phase_is_final(phase)) {
                 bool passed = strcmp(phase, "Succeeded") == 0;
-                const char *out = kube_str(task, "status.stdoutTail"),
-                           *errs = kube_str(task, "status.stderrTail");
+                const char *out = vt->status.stdout_tail, *errs = vt->status.stderr_tail;
                 char msg[1200], output[OUTPUT_MAX + 1];
                 size_t no = out ? strlen(out) : 0, ne = errs ? strlen(errs) : 0;
                 /* stdout then stderr, each cut from the front so that the end of both fits */
@@ -172,11 +191,11 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                         snprintf(msg, sizeof(msg), "the check command succeeded in Sandbox %s", name);
                 else
                         snprintf(msg, sizeof(msg), "the check command ended %s (%s): %s", phase,
-                                kube_str(task, "status.reason") ? kube_str(task, "status.reason")
-                                                                : "no reason",
-                                kube_str(task, "status.message") ? kube_str(task, "status.message") : "");
-                const char *done = kube_str(task, "status.completionTime");
-                *ret = result(passed ? "Passed" : "Failed", version, msg, done ? done : now, output);
+                                vt->status.reason ? vt->status.reason : "no reason",
+                                vt->status.message ? vt->status.message : "");
+                const char *done = vt->status.completion_time;
+                if (result(ret, passed ? "Passed" : "Failed", version, msg, done ? done : now, output) < 0)
+                        return merr_set(err, -ENOMEM, "the validation of template %s", tname);
                 op_event(cx, obj, passed ? "Normal" : "Warning",
                         passed ? "ValidationPassed" : "ValidationFailed", "version %s: %s", version, msg);
                 return cleanup(cx, ns, name, err);
@@ -197,14 +216,15 @@ int op_validate_template(struct op_ctx *cx, json_object *obj, const struct templ
                         (long long) t->spec.check.timeout_seconds,
                         kube_str(sb, "status.phase") ? kube_str(sb, "status.phase") : "not started",
                         phase ? phase : "not started");
-                *ret = result("Failed", version, msg, now, NULL);
+                if (result(ret, "Failed", version, msg, now, NULL) < 0)
+                        return merr_set(err, -ENOMEM, "the validation of template %s", tname);
                 op_event(cx, obj, "Warning", "ValidationFailed", "version %s: %s", version, msg);
                 return cleanup(cx, ns, name, err);
         }
         char msg[300];
         snprintf(msg, sizeof(msg), "validating version %s in Sandbox %s (check %s)", version, name,
                 phase ? phase : "waiting for the sandbox");
-        *ret = result("NotTested", NULL, msg, NULL, NULL);
         cx->requeue_after_ns = bound - age > 0 ? bound - age : NS_PER_S;
-        return 0;
+        rc = result(ret, "NotTested", NULL, msg, NULL, NULL);
+        return rc < 0 ? merr_set(err, rc, "the validation of template %s", tname) : 0;
 }

@@ -581,6 +581,131 @@ START_TEST(test_conditions) {
 }
 END_TEST
 
+/* A status the operator writes parses into the typed view and comes out the same, field for field. */
+START_TEST(test_status_round_trip) {
+        static const char *const docs[] = {
+                "apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t, namespace: n}\n"
+                "spec: {sandboxRef: {name: s}, command: [x], artifacts: [{name: r, path: /w/r.json}]}\n"
+                "status: {observedGeneration: 1, phase: Succeeded, reason: Succeeded,\n"
+                "  message: the command exited with code 0, exitCode: 0,\n"
+                "  startTime: '2026-01-02T03:04:05Z', podName: s-pod, completionTime: "
+                "'2026-01-02T03:04:07Z',\n"
+                "  duration: 2s, stdoutTail: '', stderrTail: oops, stdoutBytes: 0, stderrBytes: 4,\n"
+                "  outputTruncated: false, outputDroppedBytes: 3,\n"
+                "  logRef: {name: t, uri: /apis/runtime.mbox.dev/v1alpha1/namespaces/n/taskoutputs/t},\n"
+                "  artifacts: [{name: r, path: /w/r.json, uri: 'workspace:///w/r.json',\n"
+                "    contentType: application/json, sizeBytes: 12, digest: 'sha256:ab', artifactName: t-r},\n"
+                "    {name: q, path: /w/q}],\n"
+                "  conditions: [{type: Started, status: 'True', observedGeneration: 1,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:05Z', reason: Started, message: started},\n"
+                "    {type: Completed, status: 'True', observedGeneration: 1,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:07Z', reason: Succeeded, message: done}]}\n",
+                "apiVersion: mbox.dev/v1alpha1\nkind: Project\nmetadata: {name: demo}\n"
+                "status: {observedGeneration: 2, namespace: mbox-demo, sandboxes: 3, runningSandboxes: 1,\n"
+                "  templates: 2, conditions: [{type: Ready, status: 'True', observedGeneration: 2,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:05Z', reason: Provisioned, message: in place},\n"
+                "    {type: NamespaceReady, status: 'True', observedGeneration: 2,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:05Z', reason: NamespaceReady, message: ''}]}\n",
+                "apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\nmetadata: {name: py, namespace: "
+                "n}\n"
+                "spec: {image: python}\n"
+                "status: {observedGeneration: 1, version: 0a1b2c3d, resolvedImage: python,\n"
+                "  validation: {status: Failed, message: the check failed, time: '2026-01-02T03:04:05Z',\n"
+                "    version: 0a1b2c3d, output: oops},\n"
+                "  warmPool: {replicas: 2, readyReplicas: 0},\n"
+                "  conditions: [{type: Ready, status: 'True', observedGeneration: 1,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:05Z', reason: Projected, message: projected},\n"
+                "    {type: Accepted, status: 'False', observedGeneration: 1,\n"
+                "    lastTransitionTime: '2026-01-02T03:04:05Z', reason: TooLarge, message: too large}]}\n",
+                "apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\nmetadata: {name: py, namespace: "
+                "n}\n"
+                "spec: {image: python}\nstatus: {observedGeneration: 1, validation: {status: NotTested}}\n",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+                json_object *doc = parse(docs[i]), *want = NULL, *got = NULL;
+                struct any a = {0};
+                struct merr err = MERR_INIT;
+                int r = -1;
+
+                ck_assert_msg(any_from_json(doc, &a, &err) == 0, "%zu: %s", i, merr_msg(&err));
+                ck_assert(json_object_object_get_ex(doc, "status", &want));
+                if (strcmp(a.kind, "ExecutionTask") == 0)
+                        r = task_status_to_json(a.obj, &got);
+                else if (strcmp(a.kind, "Project") == 0)
+                        r = project_status_to_json(a.obj, &got);
+                else if (strcmp(a.kind, "EnvironmentTemplate") == 0)
+                        r = template_status_to_json(a.obj, &got);
+                ck_assert_int_eq(r, 0);
+                ck_assert_msg(json_object_equal(want, got), "%zu: %s", i, json_object_to_json_string(got));
+                json_object_put(got);
+                any_free(&a);
+                json_object_put(doc);
+        }
+}
+END_TEST
+
+/* The status alone parses when the spec does not (an operator older than the schema writes it). */
+START_TEST(test_status_alone) {
+        json_object *p =
+                parse("apiVersion: mbox.dev/v1alpha1\nkind: Project\nmetadata: {name: demo}\n"
+                      "spec: {quota: {cpu: -1}}\nstatus: {namespace: mbox-demo, conditions: [{type: Ready,\n"
+                      "  status: 'False', lastTransitionTime: '2026-01-02T03:04:05Z', reason: InvalidSpec,\n"
+                      "  message: bad}]}\n");
+        json_object *t = parse("apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\n"
+                               "metadata: {name: py, namespace: n}\nspec: {}\n"
+                               "status: {validation: {status: Passed, version: v1}}\n");
+        json_object *bad = parse("apiVersion: mbox.dev/v1alpha1\nkind: EnvironmentTemplate\n"
+                                 "metadata: {name: py, namespace: n}\nspec: {}\n"
+                                 "status: {validation: {status: Maybe}}\n");
+        struct project *pp = NULL;
+        struct template *tp = NULL;
+        struct project_status ps = {0};
+        struct template_status ts = {0};
+        struct merr err = MERR_INIT;
+
+        ck_assert_int_lt(project_from_json(p, &pp, NULL), 0);
+        ck_assert_int_eq(project_status_from_json(p, &ps, &err), 0);
+        ck_assert_str_eq(ps.namespace, "mbox-demo");
+        ck_assert_int_eq(api_condition_find(&ps.conditions, "Ready")->last_transition_time.sec, 1767323045);
+        ck_assert_int_lt(template_from_json(t, &tp, NULL), 0);
+        ck_assert_int_eq(template_status_from_json(t, &ts, &err), 0);
+        ck_assert(ts.has_validation);
+        ck_assert_str_eq(ts.validation.status, "Passed");
+        ck_assert_str_eq(ts.validation.version, "v1");
+        template_status_release(&ts);
+        ck_assert_int_eq(template_status_from_json(bad, &ts, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "status.validation.status"));
+        project_status_release(&ps);
+        json_object_put(p);
+        json_object_put(t);
+        json_object_put(bad);
+}
+END_TEST
+
+/* A status built afresh keeps lastTransitionTime only where the status of a condition did not change. */
+START_TEST(test_condition_next) {
+        struct api_conditions prev = {NULL, 0}, next = {NULL, 0};
+        struct timestamp t1 = {1000, 0}, t2 = {2000, 0};
+
+        ck_assert_int_eq(api_condition_set(&prev, "Old", "True", "Gone", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_set(&prev, "Ready", "True", "Running", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_set(&prev, "Done", "False", "Running", "", 1, &t1), 1);
+        ck_assert_int_eq(api_condition_next(&next, &prev, "Ready", "True", "Running", "again", 2, &t2), 1);
+        ck_assert_int_eq(api_condition_next(&next, &prev, "Done", "True", "Finished", "", 2, &t2), 1);
+        ck_assert_int_eq(api_condition_next(&next, NULL, "New", "False", "Waiting", NULL, 2, &t2), 1);
+        ck_assert_uint_eq(next.n, 3);
+        ck_assert_str_eq(next.items[0].type, "Ready");
+        ck_assert_int_eq(next.items[0].last_transition_time.sec, 1000);
+        ck_assert_str_eq(next.items[1].type, "Done");
+        ck_assert_int_eq(next.items[1].last_transition_time.sec, 2000);
+        ck_assert_str_eq(next.items[2].message, "");
+        ck_assert_ptr_null(api_condition_find(&next, "Old"));
+        api_conditions_release(&prev);
+        api_conditions_release(&next);
+}
+END_TEST
+
 START_TEST(test_updates) {
         json_object *a = parse("apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
                                "spec: {sandboxRef: {name: s}, command: [x]}\n");
@@ -867,6 +992,9 @@ static Suite *api_suite(void) {
         tcase_add_test(tc, test_errors_collected);
         tcase_add_test(tc, test_names_cidr);
         tcase_add_test(tc, test_conditions);
+        tcase_add_test(tc, test_status_round_trip);
+        tcase_add_test(tc, test_condition_next);
+        tcase_add_test(tc, test_status_alone);
         tcase_add_test(tc, test_updates);
         tcase_add_test(tc, test_update_rules);
         tcase_add_test(tc, test_errors_json);

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "api/kind.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AT(o, off)  ((void *) ((char *) (o) + (off)))
+#define CAT(o, off) ((const void *) ((const char *) (o) + (off)))
+
+static struct api_meta *meta_of(void *o) {
+        return o;
+}
+
+static bool *has_status_of(const struct api_kind *k, void *o) {
+        return AT(o, k->has_status_offset);
+}
+
+void *api_object_free(const struct api_kind *k, void *o) {
+        if (!o)
+                return NULL;
+        api_meta_release(meta_of(o));
+        k->spec_release(AT(o, k->spec_offset));
+        k->status_release(AT(o, k->status_offset));
+        free(o);
+        return NULL;
+}
+
+int api_object_from_json(const struct api_kind *k, json_object *obj, void **ret, struct merr *err) {
+        struct api_errors e = API_ERRORS_INIT;
+        void *o = calloc(1, k->size);
+        json_object *spec = NULL, *st = NULL;
+        int r;
+
+        if (!o)
+                return merr_set(err, -ENOMEM, "out of memory");
+        if (api_meta_from_json(obj, k->kind, k->name_rule, k->name_max, k->namespaced, meta_of(o), &e) > 0) {
+                if (api_get_obj(obj, "spec", "", k->spec_required, &spec, &e) > 0 || !k->spec_required)
+                        k->spec_parse(spec, AT(o, k->spec_offset), &e);
+                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
+                        *has_status_of(k, o) = true;
+                        k->status_parse(st, AT(o, k->status_offset), &e);
+                }
+        }
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0) {
+                api_object_free(k, o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+int api_object_status_from_json(const struct api_kind *k, json_object *obj, void *ret, struct merr *err) {
+        struct api_errors e = API_ERRORS_INIT;
+        json_object *st = NULL;
+        int r;
+
+        memset(ret, 0, k->status_size); /* all zero: the empty status */
+        if (api_get_obj(obj, "status", "", false, &st, &e) > 0)
+                k->status_parse(st, ret, &e);
+        r = api_errors_to_merr(&e, err);
+        api_errors_release(&e);
+        if (r < 0)
+                k->status_release(ret);
+        return r;
+}
+
+int api_object_to_json(const struct api_kind *k, const void *o, json_object **ret) {
+        json_object *j = json_object_new_object();
+
+        if (!j)
+                return -ENOMEM;
+        if (api_meta_to_json(o, k->kind, j) < 0 ||
+                api_put_obj(j, "spec", k->spec_emit(CAT(o, k->spec_offset))) < 0) {
+                json_object_put(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}
+
+int api_object_status_to_json(const struct api_kind *k, const void *o, json_object **ret) {
+        return k->status_emit(CAT(o, k->status_offset), ret);
+}
+
+bool api_object_equal(const struct api_kind *k, const void *a, const void *b) {
+        json_object *x = k->spec_emit(CAT(a, k->spec_offset)), *y = k->spec_emit(CAT(b, k->spec_offset));
+        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(a, b);
+        bool has_a = *(const bool *) CAT(a, k->has_status_offset),
+             has_b = *(const bool *) CAT(b, k->has_status_offset);
+
+        json_object_put(x);
+        json_object_put(y);
+        if (!eq || has_a != has_b)
+                return false;
+        if (!has_a)
+                return true;
+        x = y = NULL;
+        eq = api_object_status_to_json(k, a, &x) == 0 && api_object_status_to_json(k, b, &y) == 0 &&
+             json_object_equal(x, y);
+        json_object_put(x);
+        json_object_put(y);
+        return eq;
+}
+
+void *api_object_new(const struct api_kind *k, const char *name, const char *namespace) {
+        void *o = calloc(1, k->size);
+        struct api_meta *m = o;
+
+        if (!o)
+                return NULL;
+        if (!(m->name = strdup(name)) ||
+                (k->namespaced && namespace && !(m->namespace = strdup(namespace))) ||
+                (k->spec_defaults && k->spec_defaults(AT(o, k->spec_offset)) < 0))
+                return api_object_free(k, o);
+        return o;
+}
+
+int api_object_validate(const struct api_kind *k, const void *o, struct merr *err) {
+        json_object *j = NULL;
+        void *back = NULL;
+        int r;
+
+        r = api_object_to_json(k, o, &j);
+        if (r < 0)
+                return merr_set(err, r, "emit %s", k->kind);
+        if (*(const bool *) CAT(o, k->has_status_offset)) {
+                json_object *st = NULL;
+                r = api_object_status_to_json(k, o, &st);
+                if (r < 0 || api_put_obj(j, "status", st) < 0) {
+                        json_object_put(j);
+                        return merr_set(err, -ENOMEM, "emit %s status", k->kind);
+                }
+        }
+        r = api_object_from_json(k, j, &back, err);
+        json_object_put(j);
+        api_object_free(k, back);
+        return r;
+}
