@@ -79,8 +79,12 @@ static void runtime_phase(const struct sandbox_obs *o, struct sandbox_decision *
                 return;
         }
         if (wants_stop(o)) {
-                bool pod_gone = eq(o->suspended, "True") ||
-                                (eq(o->ready_reason, "SandboxSuspended") && eq(o->ready, "False"));
+                /* Suspended is True once the pod is gone; Ready's reason says so as soon as the pod is
+                 * told to go, and serves only a runtime without a Suspended condition. A Stopped shown
+                 * while the old pod still ran let a quick start see that pod Ready, then lose it. */
+                bool pod_gone = o->suspended
+                                        ? eq(o->suspended, "True")
+                                        : eq(o->ready_reason, "SandboxSuspended") && eq(o->ready, "False");
                 d->phase = pod_gone ? (o->expired ? "Expired" : "Stopped") : "Stopping";
                 d->reason = o->expired                         ? "MaxLifetimeExceeded"
                             : eq(o->old_reason, "IdleTimeout") ? "IdleTimeout"
@@ -111,11 +115,44 @@ static void runtime_phase(const struct sandbox_obs *o, struct sandbox_decision *
                                                       : "waiting for the sandbox pod to be ready");
 }
 
+/* Time left of the settling window, 0 when it is over or unknown. */
+static int64_t settling(const struct sandbox_obs *o) {
+        struct timestamp end;
+        int64_t left = 0;
+        if (!o->since.sec)
+                return 0;
+        timestamp_add(&o->since, SB_SETTLE_NS, &end);
+        timestamp_diff(&end, &o->now, &left);
+        return left > 0 ? left : 0;
+}
+
+/* Holds back what a start or a deletion passes through while it is young (SB_SETTLE_NS): the first Starting
+ * of a new sandbox (it has no phase yet), Terminating, and, within Starting or Terminating, a new reason or
+ * message of the runtime (the status keeps the ones it shows). Phases that say what the user may do, and a
+ * phase that follows another (Starting after Stopped), are always written. */
+static void settle(const struct sandbox_obs *o, struct sandbox_decision *d) {
+        int64_t left = settling(o);
+        if (!left || !d->phase)
+                return;
+        bool same = eq(o->old_phase, d->phase);
+        if (same && (eq(d->phase, "Starting") || eq(d->phase, "Terminating")) && o->old_reason &&
+                o->old_message) {
+                d->reason = o->old_reason;
+                set_msg(d, "%s", o->old_message);
+                d->conds[SB_COND_READY].reason = d->reason;
+        } else if ((eq(d->phase, "Starting") && !o->old_phase) || (eq(d->phase, "Terminating") && !same))
+                d->phase = NULL;
+        else
+                return;
+        d->recheck_ns = left;
+}
+
 void sandbox_decide(const struct sandbox_obs *o, struct sandbox_decision *ret) {
         struct sandbox_decision *d = ret;
         *d = (struct sandbox_decision){.act = SB_ACT_NONE};
         if (o->deleting) {
                 deleting(o, d);
+                settle(o, d);
                 return;
         }
         if (o->invalid) {
@@ -179,6 +216,7 @@ void sandbox_decide(const struct sandbox_obs *o, struct sandbox_decision *ret) {
         }
         d->show_runtime = running;
         d->conds[SB_COND_READY] = (struct sandbox_cond){"Ready", running, d->reason, NULL};
+        settle(o, d);
 }
 
 /* ---- timers ---- */

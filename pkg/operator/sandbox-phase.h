@@ -45,7 +45,16 @@ struct sandbox_obs {
         /* timers (sandbox_timers()) */
         bool idle_due;       /* Running and idle for the idle timeout, no command running in it */
         bool retention_over; /* Stopped or Expired longer than the stopped retention */
+        /* settling (SB_SETTLE_NS): the status as it is, and when what happens now began (the deletion, the
+         * claim, or the runtime's last start; zero: unknown, nothing is held back) */
+        const char *old_phase, *old_message;
+        struct timestamp since, now;
 };
+
+/* How long a passing state may go unwritten: the first Starting of a new sandbox, Terminating, and the
+ * runtime's progress messages within Starting or Terminating. A start or a deletion that is over sooner costs
+ * no status write for it; one that lasts longer shows it, and its progress, from then on. */
+#define SB_SETTLE_NS (5 * 1000000000LL)
 
 enum sandbox_act {
         SB_ACT_NONE,
@@ -74,6 +83,7 @@ struct sandbox_decision {
         bool show_runtime; /* Running: the pod's name and address and the preview URLs are shown */
         bool warn;         /* a Pending reason worth a Warning event when it is new */
         enum sandbox_act act;
+        int64_t recheck_ns; /* a passing state was held back: look again then (0: none) */
 };
 
 /* Whether a sandbox stopped for inactivity stays stopped: it has seen no activity since the stop and no new

@@ -80,6 +80,23 @@ static void problem(struct pass *ps, const char *reason, const char *fmt, ...) {
         ps->obs.problem_reason = reason;
 }
 
+static struct timestamp time_at(json_object *obj, const char *path) {
+        struct timestamp t = {0};
+        const char *s = kube_str(obj, path);
+        if (s)
+                (void) timestamp_parse(s, &t, NULL);
+        return t;
+}
+
+static struct timestamp created(json_object *obj) {
+        return time_at(obj, "metadata.creationTimestamp");
+}
+
+/* Sooner of two requeues (0: none). */
+static int64_t sooner(int64_t a, int64_t b) {
+        return a && (!b || a < b) ? a : b;
+}
+
 /* ---- admission against the project's quota ---- */
 
 struct admission {
@@ -312,6 +329,7 @@ static int finalize(struct pass *ps, struct merr *err) {
         }
         ps->obs.deleting_waits = (ps->claim ? SB_WAIT_CLAIM : 0) | (as ? SB_WAIT_RUNTIME : 0) |
                                  (pods ? SB_WAIT_POD : 0) | (pvcs ? SB_WAIT_VOLUME : 0);
+        ps->obs.since = time_at(ps->obj, "metadata.deletionTimestamp");
         struct sandbox_decision d;
         sandbox_decide(&ps->obs, &d);
         if (d.act == SB_ACT_RELEASE) {
@@ -325,7 +343,7 @@ static int finalize(struct pass *ps, struct merr *err) {
         }
         /* each of them wakes this sandbox when it goes (route()); the look every 10 s covers an
          * agent-sandbox Sandbox that names no claim as its owner */
-        cx->requeue_after_ns = 10 * NS_PER_S;
+        cx->requeue_after_ns = sooner(10 * NS_PER_S, d.recheck_ns ? d.recheck_ns + NS_PER_S / 10 : 0);
         return write_status(ps, &d, err);
 }
 
@@ -484,6 +502,27 @@ static int admit(struct pass *ps, struct merr *err) {
 
 /* ---- runtime: what the claim and its Sandbox show ---- */
 
+/* When the runtime's current start began: Suspended turned False then (at its creation for the first one).
+ * While agent-sandbox still shows it suspended, a start has only now been asked for. */
+static struct timestamp runtime_since(json_object *as, const char *suspended, const struct timestamp *now) {
+        json_object *conds = kube_field(as, "status.conditions");
+        if (!suspended)
+                return created(as);
+        if (strcmp(suspended, "False") != 0)
+                return *now;
+        for (size_t i = 0;
+                conds && json_object_is_type(conds, json_type_array) && i < json_object_array_length(conds);
+                i++) {
+                json_object *c = json_object_array_get_idx(conds, i);
+                const char *type = kube_str(c, "type");
+                if (type && strcmp(type, "Suspended") == 0) {
+                        struct timestamp t = time_at(c, "lastTransitionTime");
+                        return t.sec ? t : created(as);
+                }
+        }
+        return created(as);
+}
+
 static void observe_runtime(struct pass *ps) {
         struct sandbox_obs *o = &ps->obs;
         char akey[512];
@@ -493,13 +532,16 @@ static void observe_runtime(struct pass *ps) {
                 snprintf(akey, sizeof(akey), "%s/%s", ps->ns, ps->as_name);
                 ps->as = op_get(ps->op, RES_AS_SANDBOX, akey);
         }
-        if (!ps->as)
+        if (!ps->as) {
+                o->since = created(ps->claim);
                 return;
+        }
         const char *mode = kube_str(ps->as, "spec.operatingMode");
         o->has_runtime = true;
         o->runtime_suspended = mode && strcmp(mode, "Suspended") == 0;
         o->ready = kube_condition(ps->as, "status.conditions", "Ready", &o->ready_reason, &o->ready_message);
         o->suspended = kube_condition(ps->as, "status.conditions", "Suspended", NULL, NULL);
+        o->since = runtime_since(ps->as, o->suspended, &ps->now);
         if (sandbox_would_start(o)) {
                 /* a start counts against maxRunning like a launch */
                 struct admission a;
@@ -556,14 +598,6 @@ static int act(struct pass *ps, const struct sandbox_decision *d, struct merr *e
 
 /* ---- timers: lifetimes, within the template's and the project's ---- */
 
-static struct timestamp created(json_object *obj) {
-        struct timestamp t = {0};
-        const char *s = kube_str(obj, "metadata.creationTimestamp");
-        if (s)
-                (void) timestamp_parse(s, &t, NULL);
-        return t;
-}
-
 static int64_t min_dur(int64_t a, int64_t b) {
         if (!a)
                 return b;
@@ -604,6 +638,12 @@ static int reconcile(struct pass *ps, struct merr *err) {
         timestamp_now(&ps->now);
         if (sandbox_from_json(ps->obj, &ps->sb, &perr) < 0)
                 ps->sb = NULL;
+        ps->obs.now = ps->now;
+        if (ps->sb) {
+                ps->obs.old_phase = ps->sb->status.phase;
+                ps->obs.old_reason = ps->sb->status.reason;
+                ps->obs.old_message = ps->sb->status.message;
+        }
         if (kube_str(ps->obj, "metadata.deletionTimestamp")) {
                 ps->obs.deleting = true;
                 return finalize(ps, err);
@@ -641,7 +681,6 @@ static int reconcile(struct pass *ps, struct merr *err) {
                 return 0; /* the runtime stays as it is until the problem is solved */
 
         /* what is wanted, and the timers as the status has them */
-        ps->obs.old_reason = old->reason;
         ps->obs.stop_wanted = (ps->sb->spec.state && strcmp(ps->sb->spec.state, "Stopped") == 0) ||
                               sandbox_idle_stopped(old->phase, old->reason, ps->sb->meta.generation,
                                       old->observed_generation, &old->stopped_at, &old->last_activity_at) ||
@@ -663,7 +702,7 @@ static int reconcile(struct pass *ps, struct merr *err) {
         if (rc != 0)
                 return rc < 0 ? rc : 0;
 
-        bool changed = !api_str_equal(old->phase, d.phase);
+        bool changed = d.phase && !api_str_equal(old->phase, d.phase);
         sandbox_times_after(d.phase, changed, &ps->now, &ps->times);
         if (d.act == SB_ACT_IDLE_STOP) {
                 ps->times.stopped = ps->now;
@@ -675,10 +714,13 @@ static int reconcile(struct pass *ps, struct merr *err) {
                         d.message);
         if (d.act != SB_ACT_IDLE_STOP && !ps->obs.start_blocked) {
                 struct sandbox_timer next;
-                timers(ps, d.phase, &next);
+                /* a phase held back keeps the status's times until it is written */
+                timers(ps, d.phase ? d.phase : old->phase, &next);
                 if (next.next_ns > 0)
                         cx->requeue_after_ns = next.next_ns + NS_PER_S / 10;
         }
+        if (d.recheck_ns)
+                cx->requeue_after_ns = sooner(cx->requeue_after_ns, d.recheck_ns + NS_PER_S / 10);
         return write_status(ps, &d, err);
 }
 

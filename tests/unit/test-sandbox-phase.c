@@ -101,6 +101,11 @@ static const struct row rows[] = {
                 {RUNTIME, .runtime_suspended = true, .ready = "False", .ready_reason = "SandboxSuspended",
                         .stop_wanted = true},
                 "Stopped", "StoppedByUser", SB_ACT_NONE, NULL, false, true, true, "Admitted"},
+        {"pod still going",
+                {RUNTIME, .runtime_suspended = true, .ready = "False", .ready_reason = "SandboxSuspended",
+                        .suspended = "False", .stop_wanted = true},
+                "Stopping", "StoppedByUser", SB_ACT_NONE, "waiting for the pod to stop", false, true, true,
+                "Admitted"},
         {"stopped for idleness", {SUSPENDED, .stop_wanted = true, .old_reason = "IdleTimeout"}, "Stopped",
                 "IdleTimeout", SB_ACT_NONE, NULL, false, true, true, "Admitted"},
         {"start over maxRunning", {SUSPENDED, .start_blocked = "project p allows 1 running sandboxes"},
@@ -176,6 +181,81 @@ START_TEST(test_conditions_follow_the_phase) {
         sandbox_decide(&o, &d);
         ck_assert_str_eq(d.conds[SB_COND_PROJECTED].reason, "NotProjected");
         ck_assert_str_eq(d.message, "the spec is invalid");
+}
+END_TEST
+
+/* What a start or a deletion passes through goes unwritten while it is young: the decision then keeps the
+ * status as it is and asks to look again when the window ends. */
+START_TEST(test_settle) {
+        const struct timestamp t0 = {1000, 0}, young = {1002, 0}, old = {1000 + SB_SETTLE_NS / S, 0};
+        struct sandbox_obs o = {CLAIMED, .since = t0, .now = young};
+        struct sandbox_decision d;
+
+        /* a new sandbox's first Starting */
+        sandbox_decide(&o, &d);
+        ck_assert_ptr_null(d.phase);
+        ck_assert_int_eq(d.recheck_ns, SB_SETTLE_NS - 2 * S);
+        o.now = old;
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.phase, "Starting");
+        ck_assert_int_eq(d.recheck_ns, 0);
+        /* a start is over in time: Running is written at once */
+        o = (struct sandbox_obs){READY, .since = t0, .now = young};
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.phase, "Running");
+        ck_assert_int_eq(d.recheck_ns, 0);
+        /* Starting after Stopped (or Pending) is written at once: a task must not see Stopped */
+        o = (struct sandbox_obs){SUSPENDED, .old_phase = "Stopped", .since = young, .now = young};
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.phase, "Starting");
+        ck_assert_int_eq(d.act, SB_ACT_RESUME);
+        o = (struct sandbox_obs){CLAIMED, .old_phase = "Pending", .since = t0, .now = young};
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.phase, "Starting");
+        /* the runtime's progress within Starting keeps the status's reason and message while young */
+        o = (struct sandbox_obs){RUNTIME, .ready = "False", .ready_reason = "DependenciesNotReady",
+                .ready_message = "Pod exists with phase: Pending", .old_phase = "Starting",
+                .old_reason = "SandboxSuspended", .old_message = "Sandbox is suspended", .since = t0,
+                .now = young};
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.phase, "Starting");
+        ck_assert_str_eq(d.reason, "SandboxSuspended");
+        ck_assert_str_eq(d.message, "Sandbox is suspended");
+        ck_assert_str_eq(d.conds[SB_COND_READY].reason, "SandboxSuspended");
+        ck_assert_int_gt(d.recheck_ns, 0);
+        o.now = old;
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.reason, "DependenciesNotReady");
+        ck_assert_str_eq(d.message, "Pod exists with phase: Pending");
+        /* Terminating, from the deletion */
+        o = (struct sandbox_obs){.deleting = true,
+                .deleting_waits = SB_WAIT_POD,
+                .old_phase = "Running",
+                .since = t0,
+                .now = young};
+        sandbox_decide(&o, &d);
+        ck_assert_ptr_null(d.phase);
+        ck_assert_int_eq(d.act, SB_ACT_NONE);
+        ck_assert_int_gt(d.recheck_ns, 0);
+        o.now = old;
+        sandbox_decide(&o, &d);
+        ck_assert_str_eq(d.phase, "Terminating");
+        /* nothing left: released at once */
+        o = (struct sandbox_obs){.deleting = true, .since = t0, .now = young};
+        sandbox_decide(&o, &d);
+        ck_assert_int_eq(d.act, SB_ACT_RELEASE);
+        /* other phases are never held; an unknown start is not either */
+        const struct sandbox_obs never[] = {
+                {READY, .stop_wanted = true, .since = t0, .now = young},
+                {SUSPENDED, .stop_wanted = true, .since = t0, .now = young},
+                {RUNTIME, .ready = "False", .ready_reason = "PodFailed", .since = t0, .now = young},
+                {.problem_reason = "QuotaExceeded", .problem = "q", .since = t0, .now = young},
+                {CLAIMED, .now = young},
+        };
+        for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+                sandbox_decide(&never[i], &d);
+                ck_assert_msg(d.phase && d.recheck_ns == 0, "%zu", i);
+        }
 }
 END_TEST
 
@@ -295,6 +375,7 @@ static Suite *suite(void) {
         TCase *tc = tcase_create("core");
         tcase_add_loop_test(tc, test_decide, 0, (int) (sizeof(rows) / sizeof(rows[0])));
         tcase_add_test(tc, test_conditions_follow_the_phase);
+        tcase_add_test(tc, test_settle);
         tcase_add_test(tc, test_would_start);
         tcase_add_test(tc, test_idle_stopped);
         tcase_add_test(tc, test_timers);
