@@ -628,6 +628,26 @@ static void timers(struct pass *ps, const char *phase, struct sandbox_timer *ret
         sandbox_timers(&ps->life, &ps->times, phase, tasks, &ps->now, ret);
 }
 
+/* What the user wants, and the timers as the status has them (with the project resolved). */
+static void wanted(struct pass *ps) {
+        const struct sandbox_status *old = &ps->sb->status;
+        ps->obs.stop_wanted = (ps->sb->spec.state && strcmp(ps->sb->spec.state, "Stopped") == 0) ||
+                              sandbox_idle_stopped(old->phase, old->reason, ps->sb->meta.generation,
+                                      old->observed_generation, &old->stopped_at, &old->last_activity_at) ||
+                              api_str_equal(old->phase, "Expired");
+        if (!ps->p)
+                return;
+        lifetimes(ps);
+        ps->times = (struct sandbox_times){.created = created(ps->obj),
+                .started = old->started_at,
+                .stopped = old->stopped_at,
+                .activity = old->last_activity_at};
+        timers(ps, old->phase, &ps->timer);
+        ps->obs.expired = ps->timer.expired;
+        ps->obs.idle_due = ps->timer.idle_due;
+        ps->obs.retention_over = ps->timer.retention_over;
+}
+
 /* ---- the reconcile ---- */
 
 static int reconcile(struct pass *ps, struct merr *err) {
@@ -656,44 +676,15 @@ static int reconcile(struct pass *ps, struct merr *err) {
                 return write_status(ps, &d, err);
         }
         const struct sandbox_status *old = &ps->sb->status;
-
         ps->claim = op_get(op, RES_AS_CLAIM, ps->key);
         if (ps->claim && (rc = op_set_finalizer(cx, RES_SANDBOX, ps->obj, true, err)) < 0)
                 return rc;
         resolve(ps);
-        if (!ps->claim) {
-                /* a sandbox that waits for its start counts as running */
-                ps->obs.stop_wanted = ps->sb->spec.state && strcmp(ps->sb->spec.state, "Stopped") == 0;
-                ps->obs.stop_wanted =
-                        ps->obs.stop_wanted ||
-                        sandbox_idle_stopped(old->phase, old->reason, ps->sb->meta.generation,
-                                old->observed_generation, &old->stopped_at, &old->last_activity_at) ||
-                        api_str_equal(old->phase, "Expired");
-                if (ps->p) {
-                        lifetimes(ps);
-                        ps->times.created = created(ps->obj);
-                        timers(ps, old->phase, &ps->timer);
-                        ps->obs.expired = ps->timer.expired;
-                }
-                return admit(ps, err);
-        }
-        if (ps->obs.problem_reason)
+        if (ps->claim && ps->obs.problem_reason)
                 return 0; /* the runtime stays as it is until the problem is solved */
-
-        /* what is wanted, and the timers as the status has them */
-        ps->obs.stop_wanted = (ps->sb->spec.state && strcmp(ps->sb->spec.state, "Stopped") == 0) ||
-                              sandbox_idle_stopped(old->phase, old->reason, ps->sb->meta.generation,
-                                      old->observed_generation, &old->stopped_at, &old->last_activity_at) ||
-                              api_str_equal(old->phase, "Expired");
-        lifetimes(ps);
-        ps->times = (struct sandbox_times){.created = created(ps->obj),
-                .started = old->started_at,
-                .stopped = old->stopped_at,
-                .activity = old->last_activity_at};
-        timers(ps, old->phase, &ps->timer);
-        ps->obs.expired = ps->timer.expired;
-        ps->obs.idle_due = ps->timer.idle_due;
-        ps->obs.retention_over = ps->timer.retention_over;
+        wanted(ps);
+        if (!ps->claim)
+                return admit(ps, err);
 
         observe_runtime(ps);
         struct sandbox_decision d;
