@@ -75,6 +75,7 @@ struct sandbox_cond {
 
 enum { SB_COND_READY, SB_COND_ADMITTED, SB_COND_PROJECTED, SB_COND__MAX };
 
+/* Strings are static or borrowed from the observations the decision was made from. */
 struct sandbox_decision {
         const char *phase; /* NULL: status is left as it is */
         const char *reason;
