@@ -27,12 +27,32 @@ struct sandbox *sandbox_free(struct sandbox *s) {
         api_duration_release(&s->spec.lifetime.max_lifetime);
         api_duration_release(&s->spec.lifetime.idle_timeout);
         free(s->spec.service_account_name);
-        free(s->status.phase);
-        free(s->status.reason);
-        free(s->status.message);
-        api_conditions_release(&s->status.conditions);
+        sandbox_status_release(&s->status);
         free(s);
         return NULL;
+}
+
+void sandbox_status_release(struct sandbox_status *st) {
+        free(st->phase);
+        free(st->reason);
+        free(st->message);
+        free(st->project);
+        free(st->template_name);
+        free(st->template_namespace);
+        free(st->template_version);
+        free(st->claim_name);
+        free(st->sandbox_name);
+        free(st->pod_name);
+        free(st->pod_ip);
+        free(st->service_fqdn);
+        for (size_t i = 0; i < st->n_preview_urls; i++) {
+                free(st->preview_urls[i].name);
+                free(st->preview_urls[i].visibility);
+                free(st->preview_urls[i].url);
+        }
+        free(st->preview_urls);
+        api_conditions_release(&st->conditions);
+        *st = (struct sandbox_status){0};
 }
 
 static void parse_ports(json_object *spec, struct sandbox_spec *s, struct api_errors *e) {
@@ -122,10 +142,94 @@ static void parse_spec(json_object *spec, struct sandbox_spec *s, struct api_err
                 s->service_account_name = api_strdup("mbox-sandbox", e);
 }
 
-int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err) {
+static void parse_preview_urls(json_object *st, struct sandbox_status *s, struct api_errors *e) {
+        static const char *const vis[] = {"Private", "Project", "Public", NULL};
+        static const struct api_str_rule name_rule = {
+                .required = true, .min_len = 1, .max_len = 15, .pattern = API_PAT_IANA_SVC};
+        static const struct api_str_rule vis_rule = {.enum_values = vis};
+        static const struct api_str_rule url_rule = {.required = true, .max_len = 2048};
+        char ip[API_PATH_MAX];
+        json_object *arr = NULL;
+        char **keys;
+        size_t n;
+
+        if (api_get_arr(st, "previewURLs", "status", false, 0, 32, &arr, e) <= 0)
+                return;
+        n = json_object_array_length(arr);
+        s->preview_urls = calloc(n ? n : 1, sizeof(*s->preview_urls));
+        keys = calloc(n ? n : 1, sizeof(char *));
+        if (!s->preview_urls || !keys) {
+                free(keys);
+                e->oom = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(arr, i);
+                struct sandbox_preview_url *u = &s->preview_urls[s->n_preview_urls];
+
+                api_path_idx(ip, sizeof(ip), "status.previewURLs", i);
+                if (!it || !json_object_is_type(it, json_type_object)) {
+                        api_errors_add(e, ip, "must be of type object");
+                        continue;
+                }
+                s->n_preview_urls++;
+                (void) api_get_str(it, "name", ip, &name_rule, &u->name, e);
+                keys[i] = u->name;
+                (void) api_get_int(it, "port", ip, true, 1, 65535, &u->port, e);
+                (void) api_get_str(it, "visibility", ip, &vis_rule, &u->visibility, e);
+                (void) api_get_str(it, "url", ip, &url_rule, &u->url, e);
+        }
+        api_check_unique_keys(keys, n, "status.previewURLs", e);
+        free(keys);
+}
+
+/* A time of status: absent when it does not parse (see sandbox.h). */
+static void parse_time(json_object *st, const char *key, struct timestamp *ret, struct api_errors *e) {
+        static const struct api_str_rule time_rule = {.max_len = 64};
+        char *t = NULL;
+
+        if (api_get_str(st, key, "status", &time_rule, &t, e) > 0 && timestamp_parse(t, ret, NULL) < 0)
+                *ret = (struct timestamp){0};
+        free(t);
+}
+
+static void parse_status(json_object *st, struct sandbox_status *s, struct api_errors *e) {
         static const char *const phases[] = {"Pending", "Starting", "Running", "Stopping", "Stopped",
                 "Failed", "Expired", "Terminating", NULL};
         static const struct api_str_rule phase_rule = {.enum_values = phases};
+        static const struct api_str_rule r64 = {.max_len = 64};
+        static const struct api_str_rule r128 = {.max_len = 128};
+        static const struct api_str_rule r253 = {.max_len = 253};
+        static const struct api_str_rule subdomain = {.max_len = 253, .pattern = API_PAT_DNS_SUBDOMAIN};
+        json_object *conds = NULL, *t = NULL;
+
+        s->has_observed_generation = api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
+                                             &s->observed_generation, e) > 0;
+        (void) api_get_str(st, "phase", "status", &phase_rule, &s->phase, e);
+        (void) api_get_str(st, "reason", "status", &reason_rule, &s->reason, e);
+        (void) api_get_str(st, "message", "status", &message_rule, &s->message, e);
+        (void) api_get_str(st, "project", "status", &label63, &s->project, e);
+        if (api_get_obj(st, "template", "status", false, &t, e) > 0) {
+                s->has_template = true;
+                (void) api_get_str(t, "name", "status.template", &label63, &s->template_name, e);
+                (void) api_get_str(t, "namespace", "status.template", &label63, &s->template_namespace, e);
+        }
+        (void) api_get_str(st, "templateVersion", "status", &r128, &s->template_version, e);
+        (void) api_get_str(st, "claimName", "status", &subdomain, &s->claim_name, e);
+        (void) api_get_str(st, "sandboxName", "status", &subdomain, &s->sandbox_name, e);
+        (void) api_get_str(st, "podName", "status", &subdomain, &s->pod_name, e);
+        (void) api_get_str(st, "podIP", "status", &r64, &s->pod_ip, e);
+        (void) api_get_str(st, "serviceFQDN", "status", &r253, &s->service_fqdn, e);
+        parse_preview_urls(st, s, e);
+        parse_time(st, "startedAt", &s->started_at, e);
+        parse_time(st, "stoppedAt", &s->stopped_at, e);
+        parse_time(st, "lastActivityAt", &s->last_activity_at, e);
+        parse_time(st, "expiresAt", &s->expires_at, e);
+        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, e) > 0)
+                (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
+}
+
+int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err) {
         struct api_errors e = API_ERRORS_INIT;
         struct sandbox *s = calloc(1, sizeof(*s));
         json_object *spec = NULL, *st = NULL;
@@ -137,17 +241,8 @@ int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err) 
                 (void) api_get_obj(obj, "spec", "", false, &spec, &e);
                 parse_spec(spec, &s->spec, &e);
                 if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        json_object *conds = NULL;
                         s->has_status = true;
-                        s->status.has_observed_generation =
-                                api_get_int(st, "observedGeneration", "status", false, 0, INT64_MAX,
-                                        &s->status.observed_generation, &e) > 0;
-                        (void) api_get_str(st, "phase", "status", &phase_rule, &s->status.phase, &e);
-                        (void) api_get_str(st, "reason", "status", &reason_rule, &s->status.reason, &e);
-                        (void) api_get_str(st, "message", "status", &message_rule, &s->status.message, &e);
-                        if (api_get_arr(st, "conditions", "status", false, 0, 32, &conds, &e) > 0)
-                                (void) api_conditions_from_json(
-                                        conds, "status.conditions", &s->status.conditions, &e);
+                        parse_status(st, &s->status, &e);
                 }
         }
         r = api_errors_to_merr(&e, err);
@@ -256,26 +351,88 @@ int sandbox_to_json(const struct sandbox *s, json_object **ret) {
         return 0;
 }
 
-int sandbox_status_to_json(const struct sandbox *s, json_object **ret) {
-        const struct sandbox_status *st = &s->status;
-        json_object *o = json_object_new_object();
+static int put_time(json_object *o, const char *key, const struct timestamp *t) {
+        char buf[TIMESTAMP_STR_MAX];
+
+        if (t->sec == 0 && t->nsec == 0)
+                return 0;
+        if (timestamp_format(t, buf, sizeof(buf)) < 0)
+                return 0; /* out of RFC 3339's years: absent, as on parse */
+        return api_put_str(o, key, buf);
+}
+
+static json_object *status_to_json(const struct sandbox_status *st) {
+        json_object *o = json_object_new_object(), *x;
         int r = 0;
 
         if (!o)
-                return -ENOMEM;
+                return NULL;
         if (st->has_observed_generation)
                 r |= api_put_int(o, "observedGeneration", st->observed_generation);
         r |= api_put_str(o, "phase", st->phase);
         r |= api_put_str(o, "reason", st->reason);
         r |= api_put_str(o, "message", st->message);
+        r |= api_put_str(o, "project", st->project);
+        if (st->has_template) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "template", x);
+                if (x) {
+                        r |= api_put_str(x, "name", st->template_name);
+                        r |= api_put_str(x, "namespace", st->template_namespace);
+                }
+        }
+        r |= api_put_str(o, "templateVersion", st->template_version);
+        r |= api_put_str(o, "claimName", st->claim_name);
+        r |= api_put_str(o, "sandboxName", st->sandbox_name);
+        r |= api_put_str(o, "podName", st->pod_name);
+        r |= api_put_str(o, "podIP", st->pod_ip);
+        r |= api_put_str(o, "serviceFQDN", st->service_fqdn);
+        if (st->n_preview_urls > 0) {
+                json_object *a = json_object_new_array();
+                r |= api_put_obj(o, "previewURLs", a);
+                for (size_t i = 0; a && i < st->n_preview_urls; i++) {
+                        const struct sandbox_preview_url *u = &st->preview_urls[i];
+                        x = json_object_new_object();
+                        if (!x || json_object_array_add(a, x) < 0) {
+                                json_object_put(x);
+                                r = -1;
+                                break;
+                        }
+                        r |= api_put_str(x, "name", u->name);
+                        r |= api_put_int(x, "port", u->port);
+                        r |= api_put_str(x, "visibility", u->visibility);
+                        r |= api_put_str(x, "url", u->url);
+                }
+        }
+        r |= put_time(o, "startedAt", &st->started_at);
+        r |= put_time(o, "stoppedAt", &st->stopped_at);
+        r |= put_time(o, "lastActivityAt", &st->last_activity_at);
+        r |= put_time(o, "expiresAt", &st->expires_at);
         if (st->conditions.n > 0)
                 r |= api_put_obj(o, "conditions", api_conditions_to_json(&st->conditions));
         if (r != 0) {
                 json_object_put(o);
-                return -ENOMEM;
+                return NULL;
         }
+        return o;
+}
+
+int sandbox_status_to_json(const struct sandbox *s, json_object **ret) {
+        json_object *o = status_to_json(&s->status);
+
+        if (!o)
+                return -ENOMEM;
         *ret = o;
         return 0;
+}
+
+bool sandbox_status_equal(const struct sandbox_status *a, const struct sandbox_status *b) {
+        json_object *x = status_to_json(a), *y = status_to_json(b);
+        bool eq = x && y && json_object_equal(x, y);
+
+        json_object_put(x);
+        json_object_put(y);
+        return eq;
 }
 
 bool sandbox_equal(const struct sandbox *a, const struct sandbox *b) {
@@ -288,12 +445,7 @@ bool sandbox_equal(const struct sandbox *a, const struct sandbox *b) {
                 return false;
         if (!a->has_status)
                 return true;
-        x = y = NULL;
-        eq = sandbox_status_to_json(a, &x) == 0 && sandbox_status_to_json(b, &y) == 0 &&
-             json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
+        return sandbox_status_equal(&a->status, &b->status);
 }
 
 struct sandbox *sandbox_new(const char *name, const char *namespace) {

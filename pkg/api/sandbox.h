@@ -33,13 +33,37 @@ struct sandbox_spec {
         char *service_account_name; /* default mbox-sandbox */
 };
 
-/* Only these status fields are modelled; others are dropped on parse. */
+/* One open preview (status.previewURLs). */
+struct sandbox_preview_url {
+        char *name;
+        int64_t port;
+        char *visibility; /* Private, Project, Public; NULL: not emitted */
+        char *url;
+};
+
+/* The status mbox-operator writes (crds/mbox.dev_sandboxes.yaml); fields the CRD does not define are dropped
+ * on parse. A NULL string and a zero timestamp are absent. Timestamps are whole seconds when emitted; one
+ * that does not parse is taken as absent (status is the operator's, and a bad time must not fail the
+ * object). */
 struct sandbox_status {
         bool has_observed_generation;
         int64_t observed_generation;
         char *phase; /* Pending, Starting, Running, Stopping, Stopped, Failed, Expired, Terminating */
         char *reason;
         char *message;
+        char *project;
+        bool has_template;
+        char *template_name;
+        char *template_namespace;
+        char *template_version;
+        char *claim_name;
+        char *sandbox_name; /* the agent-sandbox Sandbox */
+        char *pod_name;
+        char *pod_ip;
+        char *service_fqdn;
+        struct sandbox_preview_url *preview_urls;
+        size_t n_preview_urls;
+        struct timestamp started_at, stopped_at, last_activity_at, expires_at;
         struct api_conditions conditions;
 };
 
@@ -56,6 +80,10 @@ int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err);
 int sandbox_validate_update(const struct sandbox *old, const struct sandbox *new, struct merr *err);
 int sandbox_to_json(const struct sandbox *s, json_object **ret);
 int sandbox_status_to_json(const struct sandbox *s, json_object **ret);
+/* Whether two statuses would be emitted the same (conditions with their lastTransitionTime). */
+bool sandbox_status_equal(const struct sandbox_status *a, const struct sandbox_status *b);
+/* Frees every field of st and zeroes it. */
+void sandbox_status_release(struct sandbox_status *st);
 bool sandbox_equal(const struct sandbox *a, const struct sandbox *b);
 /* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
  * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()

@@ -9,6 +9,10 @@
  * underlying reason, and lifetimes are applied here: max lifetime expires (stops) a sandbox, idle timeout
  * stops it, and stopped retention deletes it. Deletion goes through a finalizer that removes the claim
  * and waits until the Sandbox, its Pod and its PVCs are gone.
+ *
+ * One pass: resolve (project, template) -> admit (policy, account, quota; the claim) -> runtime (what the
+ * claim and its Sandbox show, stop and start) -> timers -> the decision (sandbox-phase.c, pure) -> its
+ * actions -> one status, built through the typed view and written only when it differs.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,51 +27,74 @@
 #include "log.h"
 #include "operator/internal.h"
 #include "operator/runtime.h"
+#include "operator/sandbox-phase.h"
 #include "timestamp.h"
 
 #define NS_PER_S 1000000000LL
 
-struct view {
-        const char *phase;
-        const char *reason;
-        char message[512];
-        bool ready;
-        const char *ready_reason;
-        const char *project;
-        const char *template_name, *template_ns, *version;
-        const char *claim, *sandbox, *pod, *pod_ip, *fqdn;
-        bool runtime_projected;
-        const char *runtime_reason;
-        bool admitted;
-        const char *admitted_reason;
+/* Everything one pass holds. Objects are copies of the cache (owned); strings borrow from them. */
+struct pass {
+        struct op_ctx *cx;
+        struct mbox_operator *op;
+        const char *key, *name;
+        char ns[128], pname[128], tkey[300], pool[128];
+        json_object *obj; /* the Sandbox */
+        struct sandbox *sb;
+        json_object *pobj, *tobj, *claim, *as;
+        struct project *p;
+        struct template *t;
+        bool has_project;        /* the namespace names its project (pname) */
+        const char *tname, *tns; /* the template, once resolved */
+        const char *as_name;     /* the claim's agent-sandbox Sandbox */
+        char problem[512], blocked[512];
+        struct sandbox_obs obs;
+        struct sandbox_lifetimes life;
+        struct sandbox_times times;
+        struct sandbox_timer timer;
+        struct timestamp now;
 };
 
-static void set_msg(struct view *v, const char *fmt, ...) _printf_(2, 3);
-static void set_msg(struct view *v, const char *fmt, ...) {
+static void pass_release(struct pass *ps) {
+        json_object_put(ps->obj);
+        json_object_put(ps->pobj);
+        json_object_put(ps->tobj);
+        json_object_put(ps->claim);
+        json_object_put(ps->as);
+        sandbox_free(ps->sb);
+        project_free(ps->p);
+        template_free(ps->t);
+}
+
+/* The cached Sandbox's own status, typed (NULL when it did not parse). */
+static const struct sandbox_status *old_status(const struct pass *ps) {
+        return ps->sb ? &ps->sb->status : NULL;
+}
+
+static void problem(struct pass *ps, const char *reason, const char *fmt, ...) _printf_(3, 4);
+static void problem(struct pass *ps, const char *reason, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(v->message, sizeof(v->message), fmt, ap);
+        vsnprintf(ps->problem, sizeof(ps->problem), fmt, ap);
         va_end(ap);
+        ps->obs.problem = ps->problem;
+        ps->obs.problem_reason = reason;
 }
 
-static bool get_time(json_object *obj, const char *path, struct timestamp *t) {
+static struct timestamp time_at(json_object *obj, const char *path) {
+        struct timestamp t = {0};
         const char *s = kube_str(obj, path);
-        return s && timestamp_parse(s, t, NULL) == 0;
+        if (s)
+                (void) timestamp_parse(s, &t, NULL);
+        return t;
 }
 
-static void put(json_object *o, const char *k, const char *v) {
-        if (v && *v)
-                json_object_object_add(o, k, json_object_new_string(v));
+static struct timestamp created(json_object *obj) {
+        return time_at(obj, "metadata.creationTimestamp");
 }
 
-static void put_time(json_object *o, const char *k, const struct timestamp *t) {
-        char buf[64];
-        if (!t || (t->sec == 0 && t->nsec == 0))
-                return;
-        struct timestamp w = *t;
-        w.nsec = 0;
-        timestamp_format(&w, buf, sizeof(buf));
-        json_object_object_add(o, k, json_object_new_string(buf));
+/* Sooner of two requeues (0: none). */
+static int64_t sooner(int64_t a, int64_t b) {
+        return a && (!b || a < b) ? a : b;
 }
 
 /* ---- admission against the project's quota ---- */
@@ -79,34 +106,24 @@ struct admission {
         int64_t all, running;
 };
 
-/* Whether a sandbox stopped for inactivity stays stopped: it has seen no activity (status.lastActivityAt)
- * since the stop (status.stoppedAt, set when the idle timeout stopped it) and no new spec. spec.state
- * stays the user's (Running) through an idle stop, so GitOps sees no drift. */
-static bool idle_stopped(json_object *sb) {
-        const char *phase = kube_str(sb, "status.phase"), *reason = kube_str(sb, "status.reason");
+/* Whether another cached Sandbox counts as running. Cached objects are only looked at, never copied or
+ * parsed: this runs under the admission lock for every sandbox of a namespace. */
+static bool counts_running(json_object *sb) {
+        const char *state = kube_str(sb, "spec.state"), *phase = kube_str(sb, "status.phase");
         struct timestamp stopped = {0}, activity = {0};
         int64_t gen = 0, observed = 0;
-        if (!reason || strcmp(reason, "IdleTimeout") != 0 || !phase ||
-                (strcmp(phase, "Stopping") != 0 && strcmp(phase, "Stopped") != 0))
+        const char *s;
+        if (kube_str(sb, "metadata.deletionTimestamp") || (state && strcmp(state, "Stopped") == 0) ||
+                (phase && strcmp(phase, "Expired") == 0))
                 return false;
         json_get_int64(sb, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
         json_get_int64(sb, "status.observedGeneration", JSON_OPTIONAL, &observed, NULL);
-        if (gen != observed)
-                return false;
-        get_time(sb, "status.stoppedAt", &stopped);
-        get_time(sb, "status.lastActivityAt", &activity);
-        return !stopped.sec || timestamp_cmp(&activity, &stopped) <= 0;
-}
-
-static bool wants_running(json_object *sb) {
-        const char *state = kube_str(sb, "spec.state"), *phase = kube_str(sb, "status.phase");
-        if (!sb || kube_str(sb, "metadata.deletionTimestamp"))
-                return false;
-        if (state && strcmp(state, "Stopped") == 0)
-                return false;
-        if (idle_stopped(sb))
-                return false;
-        return !(phase && strcmp(phase, "Expired") == 0);
+        if ((s = kube_str(sb, "status.stoppedAt")))
+                (void) timestamp_parse(s, &stopped, NULL);
+        if ((s = kube_str(sb, "status.lastActivityAt")))
+                (void) timestamp_parse(s, &activity, NULL);
+        return !sandbox_idle_stopped(
+                phase, kube_str(sb, "status.reason"), gen, observed, &stopped, &activity);
 }
 
 static void admission_claim_fn(const char *key, json_object *obj, void *ud) {
@@ -126,13 +143,13 @@ static void admission_sandbox_fn(const char *key, json_object *obj, void *ud) {
                 kube_str(obj, "metadata.deletionTimestamp"))
                 return;
         a->all++;
-        if (wants_running(obj))
+        if (counts_running(obj))
                 a->running++;
 }
 
 /* Counts the admitted sandboxes of ns other than self: those with a claim in the cache, and those given one
- * so recently that the cache does not show it yet; sandboxes being deleted no longer count. Cached objects
- * are only looked at, never copied. Call with op->lock held. Returns 0 or -ENOMEM. */
+ * so recently that the cache does not show it yet; sandboxes being deleted no longer count. Call with
+ * op->lock held. Returns 0 or -ENOMEM. */
 static int count_admitted(struct mbox_operator *op, const char *ns, const char *self, struct admission *a) {
         *a = (struct admission){.op = op, .ns = ns, .self = self, .keys = strmap_new(NULL)};
         if (!a->keys)
@@ -166,7 +183,420 @@ static const char *quota_problem(
         return NULL;
 }
 
-/* ---- lifetimes ---- */
+/* ---- status ---- */
+
+static int set_str(char **field, const char *v) {
+        if (!v || !*v)
+                return 0;
+        return (*field = strdup(v)) ? 0 : -ENOMEM;
+}
+
+static int set_preview_urls(struct pass *ps, struct sandbox_status *st) {
+        const struct sandbox_spec *spec = &ps->sb->spec;
+        const char *base = ps->op->opt.preview_base_url ? ps->op->opt.preview_base_url : "";
+        if (!spec->n_ports)
+                return 0;
+        if (!(st->preview_urls = calloc(spec->n_ports, sizeof(*st->preview_urls))))
+                return -ENOMEM;
+        for (size_t i = 0; i < spec->n_ports; i++) {
+                const struct sandbox_port *p = &spec->ports[i];
+                struct sandbox_preview_url *u = &st->preview_urls[st->n_preview_urls++];
+                char url[1024];
+                snprintf(url, sizeof(url),
+                        "%s/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/previews/%s-%s/proxy/", base, ps->ns,
+                        ps->sb->meta.name, p->name);
+                u->port = p->port;
+                if (set_str(&u->name, p->name) < 0 ||
+                        set_str(&u->visibility, p->visibility ? p->visibility : "Private") < 0 ||
+                        set_str(&u->url, url) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The pod's name and address, as the runtime shows them. */
+static int set_pod(struct pass *ps, struct sandbox_status *st) {
+        const char *pod = kube_str(ps->as, "metadata.annotations.agents\\.x-k8s\\.io/pod-name");
+        json_object *ips = kube_field(ps->as, "status.podIPs");
+        const char *ip = ips && json_object_is_type(ips, json_type_array) && json_object_array_length(ips) > 0
+                                 ? json_object_get_string(json_object_array_get_idx(ips, 0))
+                                 : NULL;
+        if (set_str(&st->pod_name, pod ? pod : ps->as_name) < 0 || set_str(&st->pod_ip, ip) < 0 ||
+                set_str(&st->service_fqdn, kube_str(ps->as, "status.serviceFQDN")) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Builds the status decision d describes into st. Conditions start from the object's own, so that a
+ * condition's lastTransitionTime moves only when its status does. */
+static int build_status(struct pass *ps, const struct sandbox_decision *d, struct sandbox_status *st) {
+        const struct sandbox_status *old = old_status(ps);
+        struct timestamp now = ps->now;
+        int64_t gen = 0;
+        now.nsec = 0;
+        if (ps->sb)
+                gen = ps->sb->meta.generation;
+        else
+                json_get_int64(ps->obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
+        st->has_observed_generation = true;
+        st->observed_generation = gen;
+        if (set_str(&st->phase, d->phase) < 0 || set_str(&st->reason, d->reason) < 0 ||
+                set_str(&st->message, d->message) < 0)
+                return -ENOMEM;
+        if (ps->obs.deleting) {
+                if (old && set_str(&st->project, old->project) < 0)
+                        return -ENOMEM;
+        } else if (!ps->obs.invalid) {
+                if (set_str(&st->project, ps->has_project ? ps->pname : NULL) < 0)
+                        return -ENOMEM;
+                if (ps->tname) {
+                        st->has_template = true;
+                        if (set_str(&st->template_name, ps->tname) < 0 ||
+                                set_str(&st->template_namespace, ps->tns) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (ps->claim && !ps->obs.deleting) {
+                if (set_str(&st->template_version, kube_label(ps->claim, LABEL_TEMPLATE_VER)) < 0 ||
+                        set_str(&st->claim_name, ps->name) < 0 || set_str(&st->sandbox_name, ps->as_name) < 0)
+                        return -ENOMEM;
+                if (d->show_runtime && ps->as && (set_pod(ps, st) < 0 || set_preview_urls(ps, st) < 0))
+                        return -ENOMEM;
+                st->started_at = ps->times.started;
+                st->stopped_at = ps->times.stopped;
+                st->last_activity_at = ps->times.activity;
+                st->expires_at = ps->timer.expires;
+        }
+        for (size_t i = 0; i < SB_COND__MAX; i++) {
+                const struct sandbox_cond *c = &d->conds[i];
+                const struct api_condition *was = old ? api_condition_find(&old->conditions, c->type) : NULL;
+                if (was && api_condition_set(&st->conditions, was->type, was->status, was->reason,
+                                   was->message, was->observed_generation, &was->last_transition_time) < 0)
+                        return -ENOMEM;
+                if (api_condition_set(&st->conditions, c->type, c->status ? "True" : "False", c->reason,
+                            c->message ? c->message : d->message, gen, &now) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Writes the status d describes unless the object already shows it. */
+static int write_status(struct pass *ps, const struct sandbox_decision *d, struct merr *err) {
+        _cleanup_(sandbox_status_release) struct sandbox_status st = {0};
+        const struct sandbox_status *old = old_status(ps);
+        if (!d->phase)
+                return 0;
+        if (build_status(ps, d, &st) < 0)
+                return merr_set(err, -ENOMEM, "building the status of %s", ps->key);
+        if (old && ps->sb->has_status && sandbox_status_equal(old, &st))
+                return 0;
+        struct sandbox view = {.status = st};
+        _cleanup_json_ json_object *json = NULL;
+        int rc = sandbox_status_to_json(&view, &json);
+        if (rc < 0)
+                return merr_set(err, rc, "building the status of %s", ps->key);
+        rc = op_write_status(ps->cx, RES_SANDBOX, ps->obj, json, err);
+        return rc < 0 ? rc : 0;
+}
+
+/* ---- deletion ---- */
+
+static int finalize(struct pass *ps, struct merr *err) {
+        struct op_ctx *cx = ps->cx;
+        char akey[512], rkey[300];
+        int rc;
+        if (!op_has_finalizer(ps->obj))
+                return 0;
+        ps->claim = op_get(cx->op, RES_AS_CLAIM, ps->key);
+        const char *as_name = old_status(ps) ? old_status(ps)->sandbox_name : NULL;
+        if (!as_name && ps->claim)
+                as_name = kube_str(ps->claim, "status.sandbox.name");
+        if (!as_name)
+                as_name = ps->name; /* the cold path names the Sandbox like the claim */
+        if (ps->claim && !kube_str(ps->claim, "metadata.deletionTimestamp")) {
+                rc = op_delete(cx, RES_AS_CLAIM, ps->ns, ps->name, err);
+                if (rc < 0)
+                        return rc;
+                op_event(cx, ps->obj, "Normal", "Deleting", "Deleting SandboxClaim %s and its runtime",
+                        ps->name);
+        }
+        snprintf(akey, sizeof(akey), "%s/%s", ps->ns, as_name);
+        _cleanup_json_ json_object *as = op_get(cx->op, RES_AS_SANDBOX, akey);
+        size_t pods = 0, pvcs = 0;
+        if (!ps->claim && !as && op_runtime_index_value(ps->ns, as_name, rkey, sizeof(rkey))) {
+                pods = informer_index_count(cx->op->inf[RES_POD], INDEX_RUNTIME, rkey);
+                pvcs = informer_index_count(cx->op->inf[RES_PVC], INDEX_RUNTIME, rkey);
+        }
+        ps->obs.deleting_waits = (ps->claim ? SB_WAIT_CLAIM : 0) | (as ? SB_WAIT_RUNTIME : 0) |
+                                 (pods ? SB_WAIT_POD : 0) | (pvcs ? SB_WAIT_VOLUME : 0);
+        ps->obs.since = time_at(ps->obj, "metadata.deletionTimestamp");
+        struct sandbox_decision d;
+        sandbox_decide(&ps->obs, &d);
+        if (d.act == SB_ACT_RELEASE) {
+                rc = op_set_finalizer(cx, RES_SANDBOX, ps->obj, false, err);
+                if (rc < 0)
+                        return rc;
+                pthread_mutex_lock(&cx->op->lock);
+                strmap_remove(cx->op->admitted, ps->key);
+                pthread_mutex_unlock(&cx->op->lock);
+                return 0;
+        }
+        /* each of them wakes this sandbox when it goes (route()); the look every 10 s covers an
+         * agent-sandbox Sandbox that names no claim as its owner */
+        cx->requeue_after_ns = sooner(10 * NS_PER_S, d.recheck_ns ? d.recheck_ns + NS_PER_S / 10 : 0);
+        return write_status(ps, &d, err);
+}
+
+/* ---- resolve: the project and the template ---- */
+
+/* 0 with the project and template in ps, or with the problem in ps->obs. */
+static int resolve(struct pass *ps) {
+        struct mbox_operator *op = ps->op;
+        const struct sandbox_spec *spec = &ps->sb->spec;
+        struct merr perr = MERR_INIT;
+        if (!op_project_of_namespace(op, ps->ns, ps->pname, sizeof(ps->pname))) {
+                problem(ps, "ProjectNotFound",
+                        "namespace %s belongs to no mbox Project: create a Project with spec.namespace: %s",
+                        ps->ns, ps->ns);
+                return 0;
+        }
+        ps->has_project = true;
+        if (spec->project_ref_name && strcmp(spec->project_ref_name, ps->pname) != 0) {
+                problem(ps, "ProjectMismatch",
+                        "spec.projectRef names project %s, but namespace %s belongs to project %s",
+                        spec->project_ref_name, ps->ns, ps->pname);
+                return 0;
+        }
+        ps->pobj = op_get(op, RES_PROJECT, ps->pname);
+        if (!ps->pobj || project_from_json(ps->pobj, &ps->p, &perr) < 0 ||
+                kube_str(ps->pobj, "metadata.deletionTimestamp")) {
+                problem(ps, "ProjectNotFound", "project %s %s", ps->pname,
+                        ps->pobj ? "is being deleted or invalid" : "does not exist");
+                ps->p = project_free(ps->p);
+                return 0;
+        }
+
+        /* spec.templateRef, else the project's default; local or library only */
+        const char *tname = spec->template_ref_name, *tns = spec->template_ref_namespace;
+        if (!spec->has_template_ref && ps->p->spec.has_default_template) {
+                tname = ps->p->spec.default_template.name;
+                tns = ps->p->spec.default_template.namespace;
+        }
+        if (!tns)
+                tns = ps->ns;
+        if (!tname) {
+                problem(ps, "TemplateNotSpecified",
+                        "spec.templateRef is not set and project %s has no spec.defaultTemplate", ps->pname);
+                return 0;
+        }
+        ps->tname = tname;
+        ps->tns = tns;
+        if (strcmp(tns, ps->ns) != 0 && strcmp(tns, op->opt.library_namespace) != 0) {
+                problem(ps, "TemplateNotAllowed",
+                        "template %s/%s is in another project's namespace; use a template of namespace %s or "
+                        "the "
+                        "library namespace %s",
+                        tns, tname, ps->ns, op->opt.library_namespace);
+                return 0;
+        }
+        snprintf(ps->tkey, sizeof(ps->tkey), "%s/%s", tns, tname);
+        /* with a claim, the runtime is built already: a template deleted since does not matter */
+        if (!ps->claim && (!(ps->tobj = op_get(op, RES_TEMPLATE, ps->tkey)) ||
+                                  template_from_json(ps->tobj, &ps->t, &perr) < 0)) {
+                problem(ps, "TemplateNotFound", "EnvironmentTemplate %s not found in namespace %s", tname,
+                        tns);
+                return 0;
+        }
+        return 0;
+}
+
+/* ---- admit: policy, ServiceAccount and quota, then the claim ---- */
+
+/* 1 when ServiceAccount sa does not exist in ns (the problem in ps), 0 when it does. The operator watches
+ * only the accounts it made, so this asks the API server. */
+static int service_account_missing(struct pass *ps, const char *sa, struct merr *err) {
+        struct kube_resource r = op_resource(RES_SERVICEACCOUNT, ps->ns, sa);
+        _cleanup_json_ json_object *got = NULL;
+        int rc = kube_get(ps->cx->c, &r, &got, err);
+        if (rc == -ENOENT) {
+                merr_clear(err);
+                problem(ps, "ServiceAccountNotFound",
+                        "ServiceAccount %s named by spec.serviceAccountName does not exist in namespace %s: "
+                        "create it, or remove spec.serviceAccountName to run as mbox-sandbox",
+                        sa, ps->ns);
+                return 1;
+        }
+        return rc < 0 ? merr_wrap(err, rc, "looking up ServiceAccount %s/%s", ps->ns, sa) : 0;
+}
+
+/* Creates the claim through the pool of the template's current version. 1 created, 0 there already. */
+static int claim(struct pass *ps, const char *sa, struct merr *err) {
+        char version[9];
+        _cleanup_json_ json_object *c = NULL;
+        int rc = runtime_version(ps->t, sa, version);
+        if (rc < 0)
+                return merr_set(err, rc, "rendering template %s", ps->tkey);
+        if (!(c = runtime_claim(ps->name, ps->ns, ps->pname, ps->pool, version, ps->sb, ps->obj)))
+                return merr_set(err, -ENOMEM, "rendering the SandboxClaim of %s", ps->key);
+        rc = op_create(ps->cx, RES_AS_CLAIM, c, err);
+        if (rc > 0)
+                op_event(ps->cx, ps->obj, "Normal", "ClaimCreated",
+                        "Created SandboxClaim %s from template %s (version %s)", ps->name, ps->tkey, version);
+        return rc;
+}
+
+/* A sandbox without a claim: admitted, it gets one (this pass's only write; its finalizer and status come
+ * with the next pass, which the claim's own ADDED event brings: under a burst, workers go on to the next new
+ * sandbox's claim instead of waiting for two more writes; should the sandbox go before its finalizer is set,
+ * the claim's controller reference has the garbage collector remove the claim). Else it waits, Pending. */
+static int admit(struct pass *ps, struct merr *err) {
+        struct mbox_operator *op = ps->op;
+        const char *policy_reason = NULL, *sa = NULL;
+        bool counted = false;
+        char buf[512];
+        int rc;
+        if (!ps->obs.problem_reason &&
+                op_policy_problem(ps->p, ps->t, ps->ns, ps->tns, ps->tname, &policy_reason, buf, sizeof(buf)))
+                problem(ps, policy_reason, "%s", buf);
+        if (!ps->obs.problem_reason && (sa = runtime_own_sa(ps->sb->spec.service_account_name)) &&
+                (rc = service_account_missing(ps, sa, err)) != 0) {
+                if (rc < 0)
+                        return rc;
+                ps->cx->requeue_after_ns = 5 * NS_PER_S; /* the account's creation is not watched */
+        }
+        if (!ps->obs.problem_reason) {
+                rc = runtime_project(ps->cx, ps->t, ps->tobj, ps->ns, sa, ps->pool, sizeof(ps->pool), err);
+                if (rc < 0)
+                        return rc;
+                /* with a sandbox-count quota, deciding and claiming happen under one lock */
+                counted = ps->p->spec.quota.has_max_sandboxes || ps->p->spec.quota.has_max_running;
+                if (counted) {
+                        struct admission a;
+                        pthread_mutex_lock(&op->lock);
+                        if (count_admitted(op, ps->ns, ps->key, &a) < 0) {
+                                pthread_mutex_unlock(&op->lock);
+                                return merr_set(err, -ENOMEM, "counting the sandboxes of %s", ps->ns);
+                        }
+                        const char *why = quota_problem(
+                                ps->p, &a, !ps->obs.stop_wanted && !ps->obs.expired, buf, sizeof(buf));
+                        if (why)
+                                problem(ps, "QuotaExceeded", "%s", why);
+                }
+        }
+        struct sandbox_decision d;
+        sandbox_decide(&ps->obs, &d);
+        rc = 0;
+        if (d.act == SB_ACT_CLAIM) {
+                rc = claim(ps, sa, err);
+                if (counted && rc >= 0)
+                        rc = strmap_put(op->admitted, ps->key, NULL);
+        }
+        if (counted)
+                pthread_mutex_unlock(&op->lock);
+        if (rc < 0)
+                return rc;
+        if (d.warn && !(old_status(ps) && api_str_equal(old_status(ps)->reason, d.reason)))
+                op_event(ps->cx, ps->obj, "Warning", d.reason, "%s", d.message);
+        return write_status(ps, &d, err);
+}
+
+/* ---- runtime: what the claim and its Sandbox show ---- */
+
+/* When the runtime's current start began: Suspended turned False then (at its creation for the first one).
+ * While agent-sandbox still shows it suspended, a start has only now been asked for. */
+static struct timestamp runtime_since(json_object *as, const char *suspended, const struct timestamp *now) {
+        json_object *conds = kube_field(as, "status.conditions");
+        if (!suspended)
+                return created(as);
+        if (strcmp(suspended, "False") != 0)
+                return *now;
+        for (size_t i = 0;
+                conds && json_object_is_type(conds, json_type_array) && i < json_object_array_length(conds);
+                i++) {
+                json_object *c = json_object_array_get_idx(conds, i);
+                const char *type = kube_str(c, "type");
+                if (type && strcmp(type, "Suspended") == 0) {
+                        struct timestamp t = time_at(c, "lastTransitionTime");
+                        return t.sec ? t : created(as);
+                }
+        }
+        return created(as);
+}
+
+static void observe_runtime(struct pass *ps) {
+        struct sandbox_obs *o = &ps->obs;
+        char akey[512];
+        o->has_claim = true;
+        kube_condition(ps->claim, "status.conditions", "Ready", &o->claim_reason, &o->claim_message);
+        if ((ps->as_name = kube_str(ps->claim, "status.sandbox.name"))) {
+                snprintf(akey, sizeof(akey), "%s/%s", ps->ns, ps->as_name);
+                ps->as = op_get(ps->op, RES_AS_SANDBOX, akey);
+        }
+        if (!ps->as) {
+                o->since = created(ps->claim);
+                return;
+        }
+        const char *mode = kube_str(ps->as, "spec.operatingMode");
+        o->has_runtime = true;
+        o->runtime_suspended = mode && strcmp(mode, "Suspended") == 0;
+        o->ready = kube_condition(ps->as, "status.conditions", "Ready", &o->ready_reason, &o->ready_message);
+        o->suspended = kube_condition(ps->as, "status.conditions", "Suspended", NULL, NULL);
+        o->since = runtime_since(ps->as, o->suspended, &ps->now);
+        if (sandbox_would_start(o)) {
+                /* a start counts against maxRunning like a launch */
+                struct admission a;
+                pthread_mutex_lock(&ps->op->lock);
+                int rc = count_admitted(ps->op, ps->ns, ps->key, &a);
+                if (rc == 0 && ps->p->spec.quota.has_max_running &&
+                        a.running >= ps->p->spec.quota.max_running)
+                        o->start_blocked = quota_problem(ps->p, &a, true, ps->blocked, sizeof(ps->blocked));
+                pthread_mutex_unlock(&ps->op->lock);
+        }
+}
+
+static int set_mode(struct pass *ps, const char *mode, struct merr *err) {
+        char patch[64];
+        if (!ps->as_name)
+                return 0;
+        snprintf(patch, sizeof(patch), "{\"spec\":{\"operatingMode\":\"%s\"}}", mode);
+        return op_patch(ps->cx, RES_AS_SANDBOX, ps->ns, ps->as_name, patch, err);
+}
+
+/* Carries out the decision's action on the runtime. 1 when the pass ends there (the Sandbox is deleted). */
+static int act(struct pass *ps, const struct sandbox_decision *d, struct merr *err) {
+        struct op_ctx *cx = ps->cx;
+        const char *idle = ps->sb->spec.lifetime.idle_timeout.text;
+        int rc = 0;
+        switch (d->act) {
+        case SB_ACT_RESUME:
+                if ((rc = set_mode(ps, "Running", err)) >= 0)
+                        op_event(cx, ps->obj, "Normal", "Starting",
+                                "Starting the sandbox again on its workspace volume");
+                break;
+        case SB_ACT_SUSPEND:
+                if ((rc = set_mode(ps, "Suspended", err)) >= 0)
+                        op_event(cx, ps->obj, ps->obs.expired ? "Warning" : "Normal",
+                                ps->obs.expired ? "Expired" : "Stopping",
+                                ps->obs.expired ? "The sandbox reached its maximum lifetime; stopping it"
+                                                : "Stopping the sandbox; its workspace volume is kept");
+                break;
+        case SB_ACT_IDLE_STOP:
+                if ((rc = set_mode(ps, "Suspended", err)) >= 0)
+                        op_event(cx, ps->obj, "Normal", "IdleTimeout",
+                                "No activity for %s; stopping the sandbox", idle ? idle : "the idle timeout");
+                break;
+        case SB_ACT_DELETE:
+                op_event(cx, ps->obj, "Normal", "RetentionExpired",
+                        "Stopped longer than the project's stopped retention; deleting the sandbox");
+                rc = op_delete(cx, RES_SANDBOX, ps->ns, ps->name, err);
+                return rc < 0 ? rc : 1;
+        default:
+                break;
+        }
+        return rc < 0 ? rc : 0;
+}
+
+/* ---- timers: lifetimes, within the template's and the project's ---- */
 
 static int64_t min_dur(int64_t a, int64_t b) {
         if (!a)
@@ -176,511 +606,127 @@ static int64_t min_dur(int64_t a, int64_t b) {
         return a < b ? a : b;
 }
 
-/* ---- status ---- */
-
-static int write_status(struct op_ctx *cx, json_object *obj, const struct view *v, json_object *claim_ports,
-        const struct timestamp *started, const struct timestamp *stopped, const struct timestamp *activity,
-        const struct timestamp *expires, struct merr *err) {
-        int64_t gen = 0;
-        json_object *old = NULL;
-        json_get_int64(obj, "metadata.generation", JSON_OPTIONAL, &gen, NULL);
-        old = kube_field(obj, "status.conditions");
-        _cleanup_json_ json_object *st = json_object_new_object();
-        json_object_object_add(st, "observedGeneration", json_object_new_int64(gen));
-        put(st, "phase", v->phase);
-        put(st, "reason", v->reason);
-        put(st, "message", v->message);
-        put(st, "project", v->project);
-        if (v->template_name) {
-                json_object *t = json_object_new_object();
-                put(t, "name", v->template_name);
-                put(t, "namespace", v->template_ns);
-                json_object_object_add(st, "template", t);
+static void lifetimes(struct pass *ps) {
+        const struct sandbox_spec *s = &ps->sb->spec;
+        const struct project *p = ps->p;
+        ps->life.max_lifetime =
+                min_dur(s->lifetime.max_lifetime.ns, p->spec.policy.lifecycle.max_lifetime.ns);
+        ps->life.idle_timeout =
+                min_dur(s->lifetime.idle_timeout.ns, p->spec.policy.lifecycle.idle_timeout.ns);
+        ps->life.stopped_retention = p->spec.policy.lifecycle.stopped_retention.ns;
+        if (ps->t) {
+                ps->life.max_lifetime = min_dur(ps->life.max_lifetime, ps->t->spec.lifecycle.max_lifetime.ns);
+                ps->life.idle_timeout = min_dur(ps->life.idle_timeout, ps->t->spec.lifecycle.idle_timeout.ns);
         }
-        put(st, "templateVersion", v->version);
-        put(st, "claimName", v->claim);
-        put(st, "sandboxName", v->sandbox);
-        put(st, "podName", v->pod);
-        put(st, "podIP", v->pod_ip);
-        put(st, "serviceFQDN", v->fqdn);
-        if (claim_ports)
-                json_object_object_add(st, "previewURLs", json_object_get(claim_ports));
-        put_time(st, "startedAt", started);
-        put_time(st, "stoppedAt", stopped);
-        put_time(st, "lastActivityAt", activity);
-        put_time(st, "expiresAt", expires);
-        json_object *conds = json_object_new_array();
-        op_condition(conds, old, "Ready", v->ready,
-                v->ready_reason ? v->ready_reason
-                : v->reason     ? v->reason
-                                : v->phase,
-                v->message, gen);
-        op_condition(conds, old, "Admitted", v->admitted,
-                v->admitted_reason ? v->admitted_reason : "Admitted",
-                v->admitted ? "within the project's quota" : v->message, gen);
-        op_condition(conds, old, "RuntimeProjected", v->runtime_projected,
-                v->runtime_reason ? v->runtime_reason
-                                  : (v->runtime_projected ? "ClaimCreated" : "NotProjected"),
-                v->runtime_projected ? "SandboxClaim created through the template's warm pool" : v->message,
-                gen);
-        json_object_object_add(st, "conditions", conds);
-        return op_write_status(cx, RES_SANDBOX, obj, st, err);
 }
 
-static json_object *preview_urls(struct mbox_operator *op, const struct sandbox *sb, const char *ns) {
-        if (!sb->spec.n_ports)
-                return NULL;
-        json_object *arr = json_object_new_array();
-        const char *base = op->opt.preview_base_url ? op->opt.preview_base_url : "";
-        for (size_t i = 0; i < sb->spec.n_ports; i++) {
-                const struct sandbox_port *p = &sb->spec.ports[i];
-                char url[1024];
-                snprintf(url, sizeof(url),
-                        "%s/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/previews/%s-%s/proxy/", base, ns,
-                        sb->meta.name, p->name);
-                json_object *o = json_object_new_object();
-                put(o, "name", p->name);
-                json_object_object_add(o, "port", json_object_new_int64(p->port));
-                put(o, "visibility", p->visibility ? p->visibility : "Private");
-                put(o, "url", url);
-                json_object_array_add(arr, o);
-        }
-        return arr;
+/* The timers for phase: a command running in the sandbox is asked for only when an idle timeout could
+ * stop it. */
+static void timers(struct pass *ps, const char *phase, struct sandbox_timer *ret) {
+        bool tasks = ps->life.idle_timeout && phase && strcmp(phase, "Running") == 0 &&
+                     op_tasks_running_in(ps->op, ps->ns, ps->name);
+        sandbox_timers(&ps->life, &ps->times, phase, tasks, &ps->now, ret);
 }
 
-/* ---- deletion ---- */
-
-static int finalize(struct op_ctx *cx, json_object *obj, const char *key, const char *ns, const char *name,
-        struct merr *err) {
-        char ckey[512], akey[512], rkey[300];
-        int rc;
-        if (!op_has_finalizer(obj))
-                return 0;
-        snprintf(ckey, sizeof(ckey), "%s/%s", ns, name);
-        _cleanup_json_ json_object *claim = op_get(cx->op, RES_AS_CLAIM, ckey);
-        const char *as_name = kube_str(obj, "status.sandboxName");
-        if (!as_name && claim)
-                as_name = kube_str(claim, "status.sandbox.name");
-        if (!as_name)
-                as_name = name; /* the cold path names the Sandbox like the claim */
-        struct view v = {
-                .phase = "Terminating", .reason = "Deleting", .project = kube_str(obj, "status.project")};
-        if (claim && !kube_str(claim, "metadata.deletionTimestamp")) {
-                rc = op_delete(cx, RES_AS_CLAIM, ns, name, err);
-                if (rc < 0)
-                        return rc;
-                op_event(cx, obj, "Normal", "Deleting", "Deleting SandboxClaim %s and its runtime", name);
-        }
-        snprintf(akey, sizeof(akey), "%s/%s", ns, as_name);
-        _cleanup_json_ json_object *as = op_get(cx->op, RES_AS_SANDBOX, akey);
-        size_t pods = 0, pvcs = 0;
-        if (!claim && !as && op_runtime_index_value(ns, as_name, rkey, sizeof(rkey))) {
-                pods = informer_index_count(cx->op->inf[RES_POD], INDEX_RUNTIME, rkey);
-                pvcs = informer_index_count(cx->op->inf[RES_PVC], INDEX_RUNTIME, rkey);
-        }
-        if (claim || as || pods || pvcs) {
-                set_msg(&v, "waiting for %s%s%s%s to be deleted", claim ? "the claim " : "",
-                        as ? "the Sandbox " : "", pods ? "the Pod " : "", pvcs ? "the workspace volume" : "");
-                /* each of them wakes this sandbox when it goes (route()); the look every 10 s covers an
-                 * agent-sandbox Sandbox that names no claim as its owner */
-                cx->requeue_after_ns = 10 * NS_PER_S;
-                rc = write_status(cx, obj, &v, NULL, NULL, NULL, NULL, NULL, err);
-                return rc < 0 ? rc : 0;
-        }
-        rc = op_set_finalizer(cx, RES_SANDBOX, obj, false, err);
-        if (rc < 0)
-                return rc;
-        pthread_mutex_lock(&cx->op->lock);
-        strmap_remove(cx->op->admitted, key);
-        pthread_mutex_unlock(&cx->op->lock);
-        return 0;
+/* What the user wants, and the timers as the status has them (with the project resolved). */
+static void wanted(struct pass *ps) {
+        const struct sandbox_status *old = &ps->sb->status;
+        ps->obs.stop_wanted = (ps->sb->spec.state && strcmp(ps->sb->spec.state, "Stopped") == 0) ||
+                              sandbox_idle_stopped(old->phase, old->reason, ps->sb->meta.generation,
+                                      old->observed_generation, &old->stopped_at, &old->last_activity_at) ||
+                              api_str_equal(old->phase, "Expired");
+        if (!ps->p)
+                return;
+        lifetimes(ps);
+        ps->times = (struct sandbox_times){.created = created(ps->obj),
+                .started = old->started_at,
+                .stopped = old->stopped_at,
+                .activity = old->last_activity_at};
+        timers(ps, old->phase, &ps->timer);
+        ps->obs.expired = ps->timer.expired;
+        ps->obs.idle_due = ps->timer.idle_due;
+        ps->obs.retention_over = ps->timer.retention_over;
 }
 
 /* ---- the reconcile ---- */
 
-static int waiting(struct op_ctx *cx, json_object *obj, struct view *v, const char *reason, bool warn,
-        struct merr *err) {
-        const char *old_reason = kube_str(obj, "status.reason");
-        v->phase = "Pending";
-        v->reason = reason;
-        if (warn && (!old_reason || strcmp(old_reason, reason) != 0))
-                op_event(cx, obj, "Warning", reason, "%s", v->message);
-        int rc = write_status(cx, obj, v, NULL, NULL, NULL, NULL, NULL, err);
-        return rc < 0 ? rc : 0;
-}
-
-/* 1 when ServiceAccount sa does not exist in ns (the reason and message in v), 0 when it does. The
- * operator watches only the accounts it made, so this asks the API server. */
-static int service_account_missing(
-        struct op_ctx *cx, const char *ns, const char *sa, struct view *v, struct merr *err) {
-        struct kube_resource r = op_resource(RES_SERVICEACCOUNT, ns, sa);
-        _cleanup_json_ json_object *got = NULL;
-        int rc = kube_get(cx->c, &r, &got, err);
-        if (rc == -ENOENT) {
-                merr_clear(err);
-                set_msg(v,
-                        "ServiceAccount %s named by spec.serviceAccountName does not exist in namespace %s: "
-                        "create it, or remove spec.serviceAccountName to run as mbox-sandbox",
-                        sa, ns);
-                v->admitted_reason = v->runtime_reason = "ServiceAccountNotFound";
-                return 1;
+static int reconcile(struct pass *ps, struct merr *err) {
+        struct op_ctx *cx = ps->cx;
+        struct mbox_operator *op = ps->op;
+        struct merr perr = MERR_INIT;
+        int rc;
+        timestamp_now(&ps->now);
+        if (sandbox_from_json(ps->obj, &ps->sb, &perr) < 0)
+                ps->sb = NULL;
+        ps->obs.now = ps->now;
+        if (ps->sb) {
+                ps->obs.old_phase = ps->sb->status.phase;
+                ps->obs.old_reason = ps->sb->status.reason;
+                ps->obs.old_message = ps->sb->status.message;
         }
-        return rc < 0 ? merr_wrap(err, rc, "looking up ServiceAccount %s/%s", ns, sa) : 0;
+        if (kube_str(ps->obj, "metadata.deletionTimestamp")) {
+                ps->obs.deleting = true;
+                return finalize(ps, err);
+        }
+        if (!ps->sb) {
+                struct sandbox_decision d;
+                ps->obs.invalid = true;
+                ps->obs.problem = merr_msg(&perr);
+                sandbox_decide(&ps->obs, &d);
+                return write_status(ps, &d, err);
+        }
+        const struct sandbox_status *old = &ps->sb->status;
+        ps->claim = op_get(op, RES_AS_CLAIM, ps->key);
+        if (ps->claim && (rc = op_set_finalizer(cx, RES_SANDBOX, ps->obj, true, err)) < 0)
+                return rc;
+        resolve(ps);
+        if (ps->claim && ps->obs.problem_reason)
+                return 0; /* the runtime stays as it is until the problem is solved */
+        wanted(ps);
+        if (!ps->claim)
+                return admit(ps, err);
+
+        observe_runtime(ps);
+        struct sandbox_decision d;
+        sandbox_decide(&ps->obs, &d);
+        rc = act(ps, &d, err);
+        if (rc != 0)
+                return rc < 0 ? rc : 0;
+
+        bool changed = d.phase && !api_str_equal(old->phase, d.phase);
+        sandbox_times_after(d.phase, changed, &ps->now, &ps->times);
+        if (d.act == SB_ACT_IDLE_STOP) {
+                ps->times.stopped = ps->now;
+                ps->times.stopped.nsec = 0;
+        }
+        if (changed && d.act != SB_ACT_IDLE_STOP && !ps->obs.start_blocked &&
+                strcmp(d.phase, "Starting") != 0)
+                op_event(cx, ps->obj, strcmp(d.phase, "Failed") == 0 ? "Warning" : "Normal", d.phase, "%s",
+                        d.message);
+        if (d.act != SB_ACT_IDLE_STOP && !ps->obs.start_blocked) {
+                struct sandbox_timer next;
+                /* a phase held back keeps the status's times until it is written */
+                timers(ps, d.phase ? d.phase : old->phase, &next);
+                if (next.next_ns > 0)
+                        cx->requeue_after_ns = next.next_ns + NS_PER_S / 10;
+        }
+        if (d.recheck_ns)
+                cx->requeue_after_ns = sooner(cx->requeue_after_ns, d.recheck_ns + NS_PER_S / 10);
+        return write_status(ps, &d, err);
 }
 
 int op_reconcile_sandbox(struct op_ctx *cx, const char *key, struct merr *err) {
-        struct mbox_operator *op = cx->op;
-        char ns[128], pname[128], tkey[300], pool[128], buf[512];
-        const char *name;
+        struct pass ps = {.cx = cx, .op = cx->op, .key = key};
         int rc;
-        if (kube_split_key(key, ns, sizeof(ns), &name) < 0)
+        if (kube_split_key(key, ps.ns, sizeof(ps.ns), &ps.name) < 0)
                 return 0;
-        _cleanup_json_ json_object *obj = op_get(op, RES_SANDBOX, key);
-        if (!obj) {
-                pthread_mutex_lock(&op->lock);
-                strmap_remove(op->admitted, key);
-                pthread_mutex_unlock(&op->lock);
-                return 0;
-        }
-        if (kube_str(obj, "metadata.deletionTimestamp"))
-                return finalize(cx, obj, key, ns, name, err);
-
-        struct view v = {0};
-        _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
-        struct merr perr = MERR_INIT;
-        if (sandbox_from_json(obj, &sb, &perr) < 0) {
-                set_msg(&v, "%s", merr_msg(&perr));
-                v.phase = "Failed";
-                v.reason = "InvalidSpec";
-                rc = write_status(cx, obj, &v, NULL, NULL, NULL, NULL, NULL, err);
-                return rc < 0 ? rc : 0;
-        }
-
-        /* the project: the owner of this namespace */
-        _cleanup_json_ json_object *claim = NULL;
-        snprintf(buf, sizeof(buf), "%s/%s", ns, name);
-        claim = op_get(op, RES_AS_CLAIM, buf);
-        if (claim && (rc = op_set_finalizer(cx, RES_SANDBOX, obj, true, err)) < 0)
-                return rc;
-        v.claim = claim ? name : NULL;
-        v.admitted = claim != NULL;
-        v.runtime_projected = claim != NULL;
-        if (!op_project_of_namespace(op, ns, pname, sizeof(pname))) {
-                set_msg(&v,
-                        "namespace %s belongs to no mbox Project: create a Project with spec.namespace: %s",
-                        ns, ns);
-                v.admitted_reason = v.runtime_reason = "ProjectNotFound";
-                return claim ? 0 : waiting(cx, obj, &v, "ProjectNotFound", true, err);
-        }
-        v.project = pname;
-        if (sb->spec.project_ref_name && strcmp(sb->spec.project_ref_name, pname) != 0) {
-                set_msg(&v, "spec.projectRef names project %s, but namespace %s belongs to project %s",
-                        sb->spec.project_ref_name, ns, pname);
-                v.admitted_reason = v.runtime_reason = "ProjectMismatch";
-                return claim ? 0 : waiting(cx, obj, &v, "ProjectMismatch", true, err);
-        }
-        _cleanup_json_ json_object *pobj = op_get(op, RES_PROJECT, pname);
-        _cleanup_(project_freep) struct project *p = NULL;
-        if (!pobj || project_from_json(pobj, &p, &perr) < 0 || kube_str(pobj, "metadata.deletionTimestamp")) {
-                set_msg(&v, "project %s %s", pname, pobj ? "is being deleted or invalid" : "does not exist");
-                v.admitted_reason = v.runtime_reason = "ProjectNotFound";
-                return claim ? 0 : waiting(cx, obj, &v, "ProjectNotFound", true, err);
-        }
-
-        /* the template: spec.templateRef, else the project's default; local or library only */
-        const char *tname = sb->spec.template_ref_name, *tns = sb->spec.template_ref_namespace;
-        if (!sb->spec.has_template_ref && p->spec.has_default_template) {
-                tname = p->spec.default_template.name;
-                tns = p->spec.default_template.namespace;
-        }
-        if (!tns)
-                tns = ns;
-        if (!tname) {
-                set_msg(&v, "spec.templateRef is not set and project %s has no spec.defaultTemplate", pname);
-                v.admitted_reason = v.runtime_reason = "TemplateNotSpecified";
-                return claim ? 0 : waiting(cx, obj, &v, "TemplateNotSpecified", true, err);
-        }
-        v.template_name = tname;
-        v.template_ns = tns;
-        if (strcmp(tns, ns) != 0 && strcmp(tns, op->opt.library_namespace) != 0) {
-                set_msg(&v,
-                        "template %s/%s is in another project's namespace; use a template of namespace %s or "
-                        "the "
-                        "library namespace %s",
-                        tns, tname, ns, op->opt.library_namespace);
-                v.admitted_reason = v.runtime_reason = "TemplateNotAllowed";
-                return claim ? 0 : waiting(cx, obj, &v, "TemplateNotAllowed", true, err);
-        }
-        snprintf(tkey, sizeof(tkey), "%s/%s", tns, tname);
-        _cleanup_json_ json_object *tobj = op_get(op, RES_TEMPLATE, tkey);
-        _cleanup_(template_freep) struct template *t = NULL;
-        if (!claim && (!tobj || template_from_json(tobj, &t, &perr) < 0)) {
-                set_msg(&v, "EnvironmentTemplate %s not found in namespace %s", tname, tns);
-                v.admitted_reason = v.runtime_reason = "TemplateNotFound";
-                return waiting(cx, obj, &v, "TemplateNotFound", true, err);
-        }
-
-        bool want_running = wants_running(obj);
-        struct timestamp now, created = {0}, started = {0}, stopped = {0}, activity = {0}, expires = {0};
-        timestamp_now(&now);
-        get_time(obj, "metadata.creationTimestamp", &created);
-        get_time(obj, "status.startedAt", &started);
-        get_time(obj, "status.stoppedAt", &stopped);
-        get_time(obj, "status.lastActivityAt", &activity);
-
-        /* lifetimes: the sandbox's own values within the template's and the project's */
-        int64_t max_life =
-                min_dur(sb->spec.lifetime.max_lifetime.ns, p->spec.policy.lifecycle.max_lifetime.ns);
-        int64_t idle = min_dur(sb->spec.lifetime.idle_timeout.ns, p->spec.policy.lifecycle.idle_timeout.ns);
-        int64_t retention = p->spec.policy.lifecycle.stopped_retention.ns;
-        if (t) {
-                max_life = min_dur(max_life, t->spec.lifecycle.max_lifetime.ns);
-                idle = min_dur(idle, t->spec.lifecycle.idle_timeout.ns);
-        }
-        bool expired = false;
-        if (max_life) {
-                timestamp_add(&created, max_life, &expires);
-                expired = timestamp_cmp(&now, &expires) >= 0;
-        }
-        if (expired)
-                want_running = false;
-
-        if (!claim) {
-                const char *policy_reason = NULL;
-                if (op_policy_problem(p, t, ns, tns, tname, &policy_reason, buf, sizeof(buf))) {
-                        set_msg(&v, "%s", buf);
-                        v.admitted_reason = v.runtime_reason = policy_reason;
-                        return waiting(cx, obj, &v, policy_reason, true, err);
-                }
-                const char *sa = runtime_own_sa(sb->spec.service_account_name);
-                if (sa && (rc = service_account_missing(cx, ns, sa, &v, err)) != 0) {
-                        if (rc < 0)
-                                return rc;
-                        cx->requeue_after_ns = 5 * NS_PER_S; /* the account's creation is not watched */
-                        return waiting(cx, obj, &v, v.admitted_reason, true, err);
-                }
-                rc = runtime_project(cx, t, tobj, ns, sa, pool, sizeof(pool), err);
-                if (rc < 0)
-                        return rc;
-                /* with a sandbox-count quota, deciding and claiming happen under one lock */
-                bool counted = p->spec.quota.has_max_sandboxes || p->spec.quota.has_max_running;
-                const char *why = NULL;
-                if (counted) {
-                        pthread_mutex_lock(&op->lock);
-                        struct admission a;
-                        if (count_admitted(op, ns, key, &a) < 0) {
-                                pthread_mutex_unlock(&op->lock);
-                                return merr_set(err, -ENOMEM, "counting the sandboxes of %s", ns);
-                        }
-                        why = quota_problem(p, &a, want_running, buf, sizeof(buf));
-                }
-                if (why) {
-                        pthread_mutex_unlock(&op->lock);
-                        set_msg(&v, "%s", why);
-                        v.admitted_reason = v.runtime_reason = "QuotaExceeded";
-                        v.ready_reason = "QuotaExceeded";
-                        return waiting(cx, obj, &v, "QuotaExceeded", true, err);
-                }
-                char version[9];
-                _cleanup_json_ json_object *c = NULL;
-                rc = runtime_version(t, sa, version);
-                if (rc < 0)
-                        rc = merr_set(err, rc, "rendering template %s", tkey);
-                else if (!(c = runtime_claim(name, ns, pname, pool, version, sb, obj)))
-                        rc = merr_set(err, -ENOMEM, "rendering the SandboxClaim of %s", key);
-                else
-                        rc = op_create(cx, RES_AS_CLAIM, c, err);
-                bool made = rc > 0;
-                if (counted) {
-                        if (rc >= 0)
-                                rc = strmap_put(op->admitted, key, NULL);
-                        pthread_mutex_unlock(&op->lock);
-                }
-                if (rc < 0)
-                        return rc;
-                /* The claim is this pass's only write. Its finalizer and status come with the next pass,
-                 * which the claim's own ADDED event brings: under a burst, workers go on to the next new
-                 * sandbox's claim instead of waiting for two more writes. Should the sandbox go before
-                 * its finalizer is set, the claim's controller reference has the garbage collector remove
-                 * the claim. */
-                if (made)
-                        op_event(cx, obj, "Normal", "ClaimCreated",
-                                "Created SandboxClaim %s from template %s (version %s)", name, tkey, version);
+        if (!(ps.obj = op_get(cx->op, RES_SANDBOX, key))) {
+                pthread_mutex_lock(&cx->op->lock);
+                strmap_remove(cx->op->admitted, key);
+                pthread_mutex_unlock(&cx->op->lock);
                 return 0;
         }
-
-        /* the runtime, through the claim */
-        v.version = kube_label(claim, LABEL_TEMPLATE_VER);
-        const char *as_name = kube_str(claim, "status.sandbox.name");
-        _cleanup_json_ json_object *as = NULL;
-        if (as_name) {
-                snprintf(buf, sizeof(buf), "%s/%s", ns, as_name);
-                as = op_get(op, RES_AS_SANDBOX, buf);
-        }
-        if (as && want_running) {
-                const char *mode = kube_str(as, "spec.operatingMode");
-                if (mode && strcmp(mode, "Suspended") == 0) {
-                        /* a start counts against maxRunning like a launch */
-                        pthread_mutex_lock(&op->lock);
-                        struct admission a;
-                        int crc = count_admitted(op, ns, key, &a);
-                        const char *why = crc < 0 ? NULL : quota_problem(p, &a, true, buf, sizeof(buf));
-                        pthread_mutex_unlock(&op->lock);
-                        if (why && p->spec.quota.has_max_running && a.running >= p->spec.quota.max_running) {
-                                set_msg(&v, "%s", why);
-                                v.phase = "Stopped";
-                                v.reason = "QuotaExceeded";
-                                v.admitted = false;
-                                v.admitted_reason = "QuotaExceeded";
-                                rc = write_status(cx, obj, &v, NULL, &started, &stopped, &activity,
-                                        max_life ? &expires : NULL, err);
-                                return rc < 0 ? rc : 0;
-                        }
-                        rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
-                                "{\"spec\":{\"operatingMode\":\"Running\"}}", err);
-                        if (rc < 0)
-                                return rc;
-                        op_event(cx, obj, "Normal", "Starting",
-                                "Starting the sandbox again on its workspace volume");
-                }
-        } else if (as) {
-                const char *mode = kube_str(as, "spec.operatingMode");
-                if (!mode || strcmp(mode, "Suspended") != 0) {
-                        rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
-                                "{\"spec\":{\"operatingMode\":\"Suspended\"}}", err);
-                        if (rc < 0)
-                                return rc;
-                        op_event(cx, obj, expired ? "Warning" : "Normal", expired ? "Expired" : "Stopping",
-                                expired ? "The sandbox reached its maximum lifetime; stopping it"
-                                        : "Stopping the sandbox; its workspace volume is kept");
-                }
-        }
-
-        /* phase */
-        const char *reason = NULL, *message = NULL;
-        const char *ready = as ? kube_condition(as, "status.conditions", "Ready", &reason, &message) : NULL;
-        const char *suspended = as ? kube_condition(as, "status.conditions", "Suspended", NULL, NULL) : NULL;
-        v.sandbox = as_name;
-        if (!as) {
-                const char *cr = NULL, *cm = NULL;
-                kube_condition(claim, "status.conditions", "Ready", &cr, &cm);
-                v.phase = "Starting";
-                v.reason = cr ? cr : "SandboxCreatePending";
-                set_msg(&v, "%s", cm ? cm : "waiting for agent-sandbox to provide a Sandbox");
-        } else if (!want_running) {
-                bool pod_gone = (suspended && strcmp(suspended, "True") == 0) ||
-                                (reason && strcmp(reason, "SandboxSuspended") == 0 && ready &&
-                                        strcmp(ready, "False") == 0);
-                v.phase = pod_gone ? (expired ? "Expired" : "Stopped") : "Stopping";
-                v.reason = expired ? "MaxLifetimeExceeded"
-                                   : (kube_str(obj, "status.reason") && strcmp(kube_str(obj, "status.reason"),
-                                                                                "IdleTimeout") == 0
-                                                     ? "IdleTimeout"
-                                                     : "StoppedByUser");
-                set_msg(&v, "%s",
-                        expired    ? "the sandbox reached its maximum lifetime"
-                        : pod_gone ? "the pod is gone; the workspace volume is kept"
-                                   : "waiting for the pod to stop");
-        } else if (ready && strcmp(ready, "True") == 0) {
-                v.phase = "Running";
-                v.reason = "Ready";
-                v.ready = true;
-                set_msg(&v, "the sandbox is running");
-        } else if (reason &&
-                   (strcmp(reason, "PodFailed") == 0 || strcmp(reason, "ReconcilerError") == 0 ||
-                           strcmp(reason, "MultiplePods") == 0 || strcmp(reason, "SandboxExpired") == 0)) {
-                v.phase = "Failed";
-                v.reason = reason;
-                set_msg(&v, "%s", message ? message : reason);
-        } else {
-                v.phase = "Starting";
-                v.reason = reason ? reason : "SandboxNotReady";
-                set_msg(&v, "%s", message && *message ? message : "waiting for the sandbox pod to be ready");
-        }
-        if (as && v.ready) {
-                const char *pn = NULL;
-                json_object *ann = NULL, *pv = NULL, *ips = NULL;
-                if ((ann = kube_field(as, "metadata.annotations")) &&
-                        json_object_object_get_ex(ann, "agents.x-k8s.io/pod-name", &pv))
-                        pn = json_object_get_string(pv);
-                v.pod = pn ? pn : as_name;
-                if ((ips = kube_field(as, "status.podIPs")) && json_object_array_length(ips) > 0)
-                        v.pod_ip = json_object_get_string(json_object_array_get_idx(ips, 0));
-                v.fqdn = kube_str(as, "status.serviceFQDN");
-        }
-
-        /* timestamps */
-        const char *old_phase = kube_str(obj, "status.phase");
-        bool phase_changed = !old_phase || strcmp(old_phase, v.phase) != 0;
-        if (strcmp(v.phase, "Running") == 0) {
-                if (phase_changed || !started.sec)
-                        started = now;
-                memset(&stopped, 0, sizeof(stopped));
-                if (!activity.sec || timestamp_cmp(&activity, &started) < 0)
-                        activity = started;
-        } else if (strcmp(v.phase, "Stopped") == 0 || strcmp(v.phase, "Expired") == 0) {
-                /* kept when set: an idle stop records the time it decided */
-                if (!stopped.sec)
-                        stopped = now;
-        } else if (strcmp(v.phase, "Starting") == 0)
-                memset(&stopped, 0, sizeof(stopped));
-        if (phase_changed && strcmp(v.phase, "Starting") != 0)
-                op_event(cx, obj, strcmp(v.phase, "Failed") == 0 ? "Warning" : "Normal", v.phase, "%s",
-                        v.message);
-
-        /* idle timeout and stopped retention */
-        int64_t next = 0;
-        if (strcmp(v.phase, "Running") == 0 && idle) {
-                struct timestamp deadline;
-                timestamp_add(&activity, idle, &deadline);
-                int64_t left = 0;
-                timestamp_diff(&deadline, &now, &left);
-                /* a command running in it is activity, however long it takes: look again later */
-                if (left <= 0 && op_tasks_running_in(op, ns, name))
-                        left = idle;
-                if (left <= 0) {
-                        /* through the runtime only: spec.state stays the user's, and the next activity
-                         * (idle_stopped()) starts the sandbox again */
-                        if (as_name && (rc = op_patch(cx, RES_AS_SANDBOX, ns, as_name,
-                                                "{\"spec\":{\"operatingMode\":\"Suspended\"}}", err)) < 0)
-                                return rc;
-                        op_event(cx, obj, "Normal", "IdleTimeout", "No activity for %s; stopping the sandbox",
-                                sb->spec.lifetime.idle_timeout.text ? sb->spec.lifetime.idle_timeout.text
-                                                                    : "the idle timeout");
-                        v.phase = "Stopping";
-                        v.reason = "IdleTimeout";
-                        v.ready = false;
-                        set_msg(&v, "stopped after the idle timeout; the next task, terminal or preview "
-                                    "starts it");
-                        stopped = now;
-                        rc = write_status(cx, obj, &v, NULL, &started, &stopped, &activity,
-                                max_life ? &expires : NULL, err);
-                        return rc < 0 ? rc : 0;
-                }
-                next = left;
-        }
-        if ((strcmp(v.phase, "Stopped") == 0 || strcmp(v.phase, "Expired") == 0) && retention) {
-                struct timestamp deadline;
-                timestamp_add(&stopped, retention, &deadline);
-                int64_t left = 0;
-                timestamp_diff(&deadline, &now, &left);
-                if (left <= 0) {
-                        op_event(cx, obj, "Normal", "RetentionExpired",
-                                "Stopped longer than the project's stopped retention; deleting the sandbox");
-                        rc = op_delete(cx, RES_SANDBOX, ns, name, err);
-                        return rc < 0 ? rc : 0;
-                }
-                next = next ? (left < next ? left : next) : left;
-        }
-        if (max_life && !expired) {
-                int64_t left = 0;
-                timestamp_diff(&expires, &now, &left);
-                next = next ? (left < next ? left : next) : left;
-        }
-        if (next > 0)
-                cx->requeue_after_ns = next + NS_PER_S / 10;
-
-        _cleanup_json_ json_object *urls = strcmp(v.phase, "Running") == 0 ? preview_urls(op, sb, ns) : NULL;
-        rc = write_status(cx, obj, &v, urls, &started, &stopped, &activity, max_life ? &expires : NULL, err);
-        return rc < 0 ? rc : 0;
+        rc = reconcile(&ps, err);
+        pass_release(&ps);
+        return rc;
 }

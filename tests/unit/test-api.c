@@ -706,6 +706,76 @@ START_TEST(test_condition_next) {
 }
 END_TEST
 
+/* Every status field the operator writes (crds/mbox.dev_sandboxes.yaml) parses, emits the same JSON and
+ * compares; a bad time is absent rather than an error, and the CRD's rules hold. */
+START_TEST(test_sandbox_status) {
+        static const char *const full =
+                "apiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s, namespace: n, generation: 2}\n"
+                "status:\n"
+                "  observedGeneration: 2\n"
+                "  phase: Running\n"
+                "  reason: Ready\n"
+                "  message: the sandbox is running\n"
+                "  project: demo\n"
+                "  template: {name: python, namespace: mbox-system}\n"
+                "  templateVersion: 0a1b2c3d\n"
+                "  claimName: s\n"
+                "  sandboxName: s\n"
+                "  podName: s-abcde\n"
+                "  podIP: 10.0.0.7\n"
+                "  serviceFQDN: s.n.svc.cluster.local\n"
+                "  previewURLs:\n"
+                "  - {name: web, port: 8080, visibility: Private, url: 'https://x/apis/p/proxy/'}\n"
+                "  startedAt: '2026-01-02T03:04:05Z'\n"
+                "  lastActivityAt: '2026-01-02T03:04:06Z'\n"
+                "  expiresAt: '2026-01-03T03:04:05Z'\n"
+                "  conditions:\n"
+                "  - {type: Ready, status: 'True', observedGeneration: 2,\n"
+                "     lastTransitionTime: '2026-01-02T03:04:05Z', reason: Ready, message: running}\n";
+        json_object *doc = parse(full), *st = NULL, *out = NULL;
+        struct sandbox *s = NULL, *back = NULL;
+        struct merr err = MERR_INIT;
+
+        ck_assert_msg(sandbox_from_json(doc, &s, &err) == 0, "%s", merr_msg(&err));
+        ck_assert_str_eq(s->status.template_namespace, "mbox-system");
+        ck_assert_str_eq(s->status.pod_ip, "10.0.0.7");
+        ck_assert_uint_eq(s->status.n_preview_urls, 1);
+        ck_assert_int_eq(s->status.preview_urls[0].port, 8080);
+        ck_assert_int_eq(s->status.stopped_at.sec, 0);
+        ck_assert_int_ne(s->status.started_at.sec, 0);
+        ck_assert_int_eq(sandbox_status_to_json(s, &out), 0);
+        ck_assert_int_eq(json_object_object_get_ex(doc, "status", &st), 1);
+        ck_assert_msg(json_object_equal(st, out), "%s", json_object_to_json_string(out));
+        json_object_put(out);
+
+        /* equality is the emitted JSON: a condition's time is part of it, an unparsable time is not */
+        ck_assert_int_eq(sandbox_from_json(doc, &back, NULL), 0);
+        ck_assert(sandbox_status_equal(&s->status, &back->status));
+        back->status.conditions.items[0].last_transition_time.sec++;
+        ck_assert(!sandbox_status_equal(&s->status, &back->status));
+        sandbox_free(back);
+        json_object_object_add(st, "stoppedAt", json_object_new_string("yesterday"));
+        ck_assert_msg(sandbox_from_json(doc, &back, &err) == 0, "%s", merr_msg(&err));
+        ck_assert_int_eq(back->status.stopped_at.sec, 0);
+        ck_assert(sandbox_status_equal(&s->status, &back->status));
+        sandbox_free(back);
+
+        /* the CRD's rules */
+        json_object_object_add(st, "podName", json_object_new_string("Not_A_Name"));
+        json_object_object_add(st, "previewURLs", json_tokener_parse("[{\"name\":\"web\",\"port\":0}]"));
+        ck_assert_int_eq(sandbox_from_json(doc, &back, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "status.podName"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "status.previewURLs[0].port"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "status.previewURLs[0].url: Required value"));
+
+        sandbox_status_release(&s->status);
+        ck_assert_ptr_null(s->status.phase);
+        ck_assert_uint_eq(s->status.n_preview_urls, 0);
+        sandbox_free(s);
+        json_object_put(doc);
+}
+END_TEST
+
 START_TEST(test_updates) {
         json_object *a = parse("apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
                                "spec: {sandboxRef: {name: s}, command: [x]}\n");
@@ -995,6 +1065,7 @@ static Suite *api_suite(void) {
         tcase_add_test(tc, test_status_round_trip);
         tcase_add_test(tc, test_condition_next);
         tcase_add_test(tc, test_status_alone);
+        tcase_add_test(tc, test_sandbox_status);
         tcase_add_test(tc, test_updates);
         tcase_add_test(tc, test_update_rules);
         tcase_add_test(tc, test_errors_json);
