@@ -328,6 +328,25 @@ static int exec_ok(PGconn *conn, const char *sql, struct merr *err, const char *
         return r;
 }
 
+int store_exec(PGconn *conn, const char *sql, struct merr *err) {
+        return exec_ok(conn, sql, err, NULL);
+}
+
+int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], struct merr *err) {
+        const char *params[] = {ns};
+        PGresult *res = PQexecParams(conn, "SELECT project_uid FROM namespace_projects WHERE namespace = $1",
+                1, NULL, params, NULL, NULL, 0);
+        int r = 0;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                r = store_error(err, res, "reading the namespace's project");
+        else if (PQntuples(res) > 0) {
+                snprintf(ret_uid, 37, "%s", PQgetvalue(res, 0, 0));
+                r = 1;
+        }
+        PQclear(res);
+        return r;
+}
+
 int store_migrate(PGconn *conn, struct merr *err) {
         int r = exec_ok(conn,
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT "

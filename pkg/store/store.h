@@ -63,6 +63,9 @@ int store_versioned(PGconn *conn, const char *lock,
  * succeed), -EIO otherwise (connection, server, or anything a retry may mend). */
 int store_error(struct merr *err, const PGresult *res, const char *what);
 
+/* Runs sql (no parameters, no rows wanted: BEGIN, COMMIT, SET LOCAL ...) on conn. */
+int store_exec(PGconn *conn, const char *sql, struct merr *err);
+
 /* The schema version the migrations lead to. */
 int store_schema_version(void);
 
@@ -73,3 +76,6 @@ int store_schema_version(void);
 #define STORE_IN_PROJECT_NOW(n)                                                                              \
         " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace " \
         "= $" n ")"
+/* The project that owns namespace ns now (namespace_projects): 1 with its uid in ret_uid, 0 when none
+ * does, < 0 on failure ("reading the namespace's project: ..."). */
+int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], struct merr *err);
