@@ -37,7 +37,7 @@ START_TEST(test_parse_path) {
 }
 END_TEST
 
-static const struct api_field fields[] = {{"object.kind", "kind"}, {"type", "event"}, {NULL, NULL}};
+static const struct store_field fields[] = {{"object.kind", "kind"}, {"type", "event"}, {NULL, NULL}};
 
 /* sel as SQL conditions and their parameters, joined with '|' */
 static void selector(bool labels, const char *sel, const char *where, const char *params) {
