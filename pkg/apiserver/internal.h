@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "kube/pool.h"
 #include "metrics.h"
+#include "store/project.h"
 #include "store/store.h"
 #include "strmap.h"
 

@@ -5,7 +5,80 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/migration.h"
+#include "store/project.h"
 #include "store/artifact.h"
+
+/* ---- schema ---- */
+
+/* artifacts (task_artifacts, from migration 2, was replaced by it in 4) */
+const struct store_migration store_artifact_migrations[] = {
+        {2, "task artifacts",
+                "CREATE TABLE task_artifacts ("
+                "  task_uid uuid NOT NULL,"
+                "  name text NOT NULL,"
+                "  namespace text NOT NULL,"
+                "  task_name text NOT NULL,"
+                "  sandbox text NOT NULL,"
+                "  pod text NOT NULL,"
+                "  path text NOT NULL,"
+                "  uri text NOT NULL,"
+                "  content_type text NOT NULL,"
+                "  size_bytes bigint NOT NULL,"
+                "  digest text NOT NULL,"
+                "  artifact_name text NOT NULL,"
+                "  created_at timestamptz NOT NULL DEFAULT now(),"
+                "  PRIMARY KEY (task_uid, name));"
+                "CREATE INDEX task_artifacts_by_name ON task_artifacts (namespace, artifact_name);"},
+        {4, "artifacts",
+                /* every artifact, from a task's declared outputs or registered through the API, in one
+                 * table; a deletion keeps the row as a tombstone so that watches see it, a change of its
+                 * labels or annotations moves modified_rv. Versions come
+                 * from one sequence, taken under ARTIFACT_LOCK (artifact.c) so that they commit in order */
+                "CREATE SEQUENCE artifact_versions;"
+                "CREATE TABLE artifacts ("
+                "  uid uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+                "  namespace text NOT NULL,"
+                "  name text NOT NULL,"
+                "  kind text NOT NULL,"
+                "  title text NOT NULL DEFAULT '',"
+                "  uri text NOT NULL,"
+                "  path text NOT NULL DEFAULT '',"
+                "  content_type text NOT NULL DEFAULT '',"
+                "  size_bytes bigint,"
+                "  digest text NOT NULL DEFAULT '',"
+                "  task_name text NOT NULL DEFAULT '',"
+                "  task_uid uuid,"
+                "  sandbox text NOT NULL DEFAULT '',"
+                "  pod text NOT NULL DEFAULT '',"
+                "  labels jsonb NOT NULL DEFAULT '{}',"
+                "  annotations jsonb NOT NULL DEFAULT '{}',"
+                "  source text NOT NULL CHECK (source IN ('Task', 'Registered')),"
+                "  registered_by text NOT NULL DEFAULT '',"
+                "  created_at timestamptz NOT NULL DEFAULT now(),"
+                "  created_rv bigint NOT NULL,"
+                "  modified_rv bigint,"
+                "  deleted_at timestamptz,"
+                "  deleted_rv bigint);"
+                "CREATE UNIQUE INDEX artifacts_live ON artifacts (namespace, name) WHERE deleted_rv IS NULL;"
+                "CREATE UNIQUE INDEX artifacts_of_task ON artifacts (task_uid, title) WHERE source = 'Task';"
+                "CREATE INDEX artifacts_by_created ON artifacts (created_rv);"
+                "CREATE INDEX artifacts_by_modified ON artifacts (modified_rv) WHERE modified_rv IS NOT NULL;"
+                "CREATE INDEX artifacts_by_deleted ON artifacts (deleted_rv) WHERE deleted_rv IS NOT NULL;"
+                /* what migration 2 recorded: the newest run of a task name is the live one */
+                "INSERT INTO artifacts (namespace, name, kind, title, uri, path, content_type, size_bytes,"
+                "  digest, task_name, task_uid, sandbox, pod, source, created_at, created_rv, deleted_at,"
+                "  deleted_rv)"
+                "  SELECT namespace, artifact_name, 'file', name, uri, path, content_type, size_bytes, "
+                "digest,"
+                "    task_name, task_uid, sandbox, pod, 'Task', created_at, nextval('artifact_versions'),"
+                "    CASE WHEN n > 1 THEN created_at END,"
+                "    CASE WHEN n > 1 THEN nextval('artifact_versions') END"
+                "  FROM (SELECT *, row_number() OVER (PARTITION BY namespace, artifact_name"
+                "    ORDER BY created_at DESC) AS n FROM task_artifacts ORDER BY created_at) t;"
+                "DROP TABLE task_artifacts;"},
+        {0},
+};
 
 /* ---- reads ---- */
 

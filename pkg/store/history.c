@@ -8,7 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/migration.h"
 #include "store/history.h"
+
+/* ---- schema ---- */
+
+/* object_history and mirror_state */
+const struct store_migration store_history_migrations[] = {
+        {3, "object history",
+                /* one row per state of an object as a watch delivered it; (uid, resource_version) is the
+                 * state, so a replayed event or a relist finds its row and adds nothing */
+                "CREATE TABLE object_history ("
+                "  id bigserial PRIMARY KEY,"
+                "  api_version text NOT NULL,"
+                "  kind text NOT NULL,"
+                "  namespace text NOT NULL,"
+                "  name text NOT NULL,"
+                "  uid uuid NOT NULL,"
+                "  resource_version text NOT NULL,"
+                "  event text NOT NULL CHECK (event IN ('ADDED', 'MODIFIED', 'DELETED')),"
+                "  phase text NOT NULL DEFAULT '',"
+                "  changed_at timestamptz NOT NULL,"
+                "  recorded_at timestamptz NOT NULL DEFAULT now(),"
+                "  object jsonb NOT NULL,"
+                "  UNIQUE (uid, resource_version));"
+                "CREATE INDEX object_history_by_object ON object_history (namespace, name, id);"
+                "CREATE INDEX object_history_by_uid ON object_history (uid, id);"
+                "CREATE INDEX object_history_by_kind ON object_history (kind, id);"
+                /* where each watched resource's mirror resumes: the resourceVersion of the newest event
+                 * whose row is stored, written in the same transaction as the rows */
+                "CREATE TABLE mirror_state ("
+                "  resource text PRIMARY KEY,"
+                "  resource_version text NOT NULL,"
+                "  updated_at timestamptz NOT NULL DEFAULT now());"},
+        {0},
+};
 
 /* ---- reads ---- */
 

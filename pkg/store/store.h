@@ -2,8 +2,9 @@
 /*
  * mbox's Postgres database: a small pool of libpq connections to one URL, and the schema, kept by
  * versioned migrations that run once, under an advisory lock, the first time any mbox program connects
- * (docs/store.md). Each table has one writer: the operator writes task output (taskoutput.h), the
- * apiserver everything it mirrors.
+ * (docs/store.md). Each table's file holds its migrations (migration.h), its writes and its reads:
+ * taskoutput.h, artifact.h, history.h, project.h; retention.h prunes. Each table has one writer: the
+ * operator writes task output, the apiserver everything it mirrors.
  *
  * The store never blocks start-up: store_new() only records the URL; connections are made on demand and
  * a database that is down is an error of that call, so callers can report it and carry on.
@@ -68,14 +69,3 @@ int store_exec(PGconn *conn, const char *sql, struct merr *err);
 
 /* The schema version the migrations lead to. */
 int store_schema_version(void);
-
-/* SQL, after a condition on namespace = $N: the record (a row with namespace and project_uid) belongs to
- * the project that owns that namespace now (migration 6), so a new project on an old namespace name sees
- * none of an old project's records; in a namespace without a project, the records written while it had
- * none. N is the parameter's number, as text. */
-#define STORE_IN_PROJECT_NOW(n)                                                                              \
-        " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace " \
-        "= $" n ")"
-/* The project that owns namespace ns now (namespace_projects): 1 with its uid in ret_uid, 0 when none
- * does, < 0 on failure ("reading the namespace's project: ..."). */
-int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], struct merr *err);

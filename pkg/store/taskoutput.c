@@ -6,8 +6,55 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/migration.h"
+#include "store/project.h"
 #include "store/taskoutput.h"
 #include "timestamp.h"
+
+/* ---- schema ---- */
+
+/* task_outputs and task_output_chunks; migration 7 also indexes the task artifacts retention.c prunes */
+const struct store_migration store_task_output_migrations[] = {
+        {1, "task output",
+                "CREATE TABLE task_outputs ("
+                "  task_uid uuid PRIMARY KEY,"
+                "  namespace text NOT NULL,"
+                "  task_name text NOT NULL,"
+                "  stdout_bytes bigint NOT NULL DEFAULT 0,"
+                "  stderr_bytes bigint NOT NULL DEFAULT 0,"
+                "  complete boolean NOT NULL DEFAULT false,"
+                "  error text,"
+                "  started_at timestamptz NOT NULL DEFAULT now(),"
+                "  finished_at timestamptz);"
+                "CREATE INDEX task_outputs_by_task ON task_outputs (namespace, task_name, started_at);"
+                "CREATE TABLE task_output_chunks ("
+                "  task_uid uuid NOT NULL REFERENCES task_outputs ON DELETE CASCADE,"
+                "  stream smallint NOT NULL CHECK (stream IN (1, 2)),"
+                "  seq integer NOT NULL,"
+                "  data bytea NOT NULL,"
+                "  PRIMARY KEY (task_uid, stream, seq));"},
+        {5, "task output versions",
+                /* a task output's resourceVersion for watches, as for artifacts: the start, the end */
+                "CREATE SEQUENCE task_output_versions;"
+                "ALTER TABLE task_outputs ADD COLUMN created_rv bigint, ADD COLUMN modified_rv bigint;"
+                "UPDATE task_outputs t SET created_rv = v.n FROM (SELECT task_uid, "
+                "  nextval('task_output_versions') AS n FROM (SELECT task_uid FROM task_outputs"
+                "  ORDER BY started_at) o) v WHERE t.task_uid = v.task_uid;"
+                "ALTER TABLE task_outputs ALTER COLUMN created_rv SET NOT NULL;"
+                "CREATE INDEX task_outputs_by_created ON task_outputs (created_rv);"
+                "CREATE INDEX task_outputs_by_modified ON task_outputs (modified_rv) WHERE modified_rv IS "
+                "NOT "
+                "NULL;"},
+        {7, "bounded task output and retention",
+                /* the cap a task's output was stored under and how many bytes past it were dropped; the
+                 * indexes are what the operator's retention pass reads, oldest first */
+                "ALTER TABLE task_outputs ADD COLUMN limit_bytes bigint,"
+                "  ADD COLUMN dropped_bytes bigint NOT NULL DEFAULT 0;"
+                "CREATE INDEX task_outputs_by_end ON task_outputs ((coalesce(finished_at, started_at)));"
+                "CREATE INDEX artifacts_of_tasks_by_created ON artifacts (created_at) WHERE source = "
+                "'Task';"},
+        {0},
+};
 
 /* ---- reads ---- */
 
