@@ -7,19 +7,21 @@
  * Builds N states of Sandbox objects (a realistic object of about 1.5 KB each, 100 namespaces) as the
  * mirror's rows, then into an emptied object_history of DATABASE-URL:
  *   mirror:   what the mirror's writer does with new states, in batches of 1000: BEGIN,
- *             api_history_store() (COPY, each state at most once), the resume point upsert, COMMIT;
+ *             store_history_append() (COPY, each state at most once), store_mirror_save(), COMMIT;
  *   replayed: the same batches again, as after a restart: every state is there already, so each batch's
  *             COPY fails and the batch goes through the scratch table, adding nothing;
  *   copy:     the same rows, the same columns, in one plain COPY FROM STDIN.
  * Rows are built before the clocks start. Prints key=value lines: rows, mirror_s, replayed_s, copy_s.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "apiserver/internal.h"
 #include "buf.h"
+#include "store/history.h"
+#include "store/store.h"
 
 #define BATCH 1000
 
@@ -106,12 +108,9 @@ int main(int argc, char **argv) {
                 double t0 = now_s();
                 for (int b = 0; b < batches; b++) {
                         exec_ok(conn, "BEGIN");
-                        if (api_history_store(conn, buf_str(&rows[b]), rows[b].len, false, &err) < 0)
+                        if (store_history_append(conn, buf_str(&rows[b]), rows[b].len, false, &err) < 0 ||
+                                store_mirror_save(conn, "bench", "1", &err) < 0)
                                 die("mirror", merr_msg(&err));
-                        exec_ok(conn,
-                                "INSERT INTO mirror_state (resource, resource_version) VALUES ('bench', '1') "
-                                "ON CONFLICT (resource) DO UPDATE SET resource_version = "
-                                "EXCLUDED.resource_version, updated_at = now()");
                         exec_ok(conn, "COMMIT");
                 }
                 t[pass] = now_s() - t0;

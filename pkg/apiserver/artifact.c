@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Artifact (runtime.mbox.dev/v1alpha1, namespaced): a reference to a file, with what it is and where it
- * came from, kept in the artifacts table (pkg/store/artifact.h). The operator records the files a task
- * declared and produced (named <task>-<artifact>); callers register others with create. get, list (label
- * selectors; field selectors on metadata.name, spec.kind, spec.task.name, spec.sandbox, status.source;
- * limit/continue), watch (ADDED, MODIFIED, DELETED), create, patch (a merge patch of labels and
- * annotations: nothing else changes), delete. A named task is looked up and vouches for the provenance:
- * its uid, sandbox and pod are filled in, and contradicting them is refused.
+ * The writes of Artifact (the resource itself, its reads, is an entry of resources.c): a reference to a
+ * file, with what it is and where it came from, kept in the artifacts table (pkg/store/artifact.h). The
+ * operator records the files a task declared and produced (named <task>-<artifact>); callers register
+ * others with create. patch is a merge patch of labels and annotations: nothing else changes. A named task
+ * is looked up and vouches for the provenance: its uid, sandbox and pod are filled in, and contradicting
+ * them is refused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,160 +20,6 @@
 #include "log.h"
 #include "store/artifact.h"
 #include "timestamp.h"
-
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define COLUMNS                                                                                           \
-        "SELECT rv, type, version, namespace, name, uid, kind, title, uri, path, content_type, "          \
-        "coalesce(size_bytes::text, ''), digest, task_name, coalesce(task_uid::text, ''), sandbox, pod, " \
-        "labels::text, annotations::text, source, registered_by, " TS("created_at") " FROM "
-/* records: listed in the order they were created; their resourceVersion is their newest change */
-static const char SELECT[] =
-        COLUMNS "(SELECT created_rv AS rv, 'ADDED' AS type, greatest(created_rv, modified_rv) AS version, * "
-                "FROM artifacts WHERE deleted_rv IS NULL) a WHERE true";
-/* changes: the creation, the newest change of labels or annotations, the deletion */
-static const char EVENTS[] = COLUMNS
-        "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, * FROM artifacts UNION ALL "
-        "SELECT modified_rv, 'MODIFIED', modified_rv, * FROM artifacts WHERE modified_rv IS NOT NULL "
-        "UNION ALL SELECT deleted_rv, 'DELETED', deleted_rv, * FROM artifacts WHERE deleted_rv IS NOT NULL) "
-        "a "
-        "WHERE true";
-
-enum {
-        C_RV,
-        C_TYPE,
-        C_VERSION,
-        C_NS,
-        C_NAME,
-        C_UID,
-        C_KIND,
-        C_TITLE,
-        C_URI,
-        C_PATH,
-        C_CONTENT_TYPE,
-        C_SIZE,
-        C_DIGEST,
-        C_TASK,
-        C_TASK_UID,
-        C_SANDBOX,
-        C_POD,
-        C_LABELS,
-        C_ANNOTATIONS,
-        C_SOURCE,
-        C_REGISTERED_BY,
-        C_CREATED
-};
-
-static const struct api_field fields[] = {
-        {"metadata.name", "name"},
-        {"metadata.namespace", "namespace"},
-        {"project.uid", "project_uid::text"},
-        {"spec.kind", "kind"},
-        {"spec.task.name", "task_name"},
-        {"spec.sandbox", "sandbox"},
-        {"status.source", "source"},
-        {NULL, NULL},
-};
-
-/* o[key] = the value of column c in row i, when it is not empty. */
-static void put_col(json_object *o, const char *key, PGresult *res, int i, int c) {
-        if (*PQgetvalue(res, i, c))
-                api_put(o, key, PQgetvalue(res, i, c));
-}
-
-static void put_map(json_object *o, const char *key, const char *json) {
-        json_object *m = json_tokener_parse(json);
-        if (m && json_object_is_type(m, json_type_object) && json_object_object_length(m) > 0)
-                json_object_object_add(o, key, m);
-        else
-                json_object_put(m);
-}
-
-static json_object *record(PGresult *res, int i) {
-        json_object *o = json_object_new_object(), *meta = json_object_new_object(),
-                    *spec = json_object_new_object(), *st = json_object_new_object();
-        api_put(o, "apiVersion", API_GV);
-        api_put(o, "kind", "Artifact");
-        api_put(meta, "name", PQgetvalue(res, i, C_NAME));
-        api_put(meta, "namespace", PQgetvalue(res, i, C_NS));
-        api_put(meta, "uid", PQgetvalue(res, i, C_UID));
-        api_put(meta, "resourceVersion", PQgetvalue(res, i, C_VERSION));
-        api_put(meta, "creationTimestamp", PQgetvalue(res, i, C_CREATED));
-        put_map(meta, "labels", PQgetvalue(res, i, C_LABELS));
-        put_map(meta, "annotations", PQgetvalue(res, i, C_ANNOTATIONS));
-        json_object_object_add(o, "metadata", meta);
-        api_put(spec, "kind", PQgetvalue(res, i, C_KIND));
-        put_col(spec, "name", res, i, C_TITLE);
-        api_put(spec, "uri", PQgetvalue(res, i, C_URI));
-        put_col(spec, "path", res, i, C_PATH);
-        put_col(spec, "contentType", res, i, C_CONTENT_TYPE);
-        if (*PQgetvalue(res, i, C_SIZE))
-                json_object_object_add(spec, "sizeBytes",
-                        json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10)));
-        put_col(spec, "digest", res, i, C_DIGEST);
-        if (*PQgetvalue(res, i, C_TASK)) {
-                json_object *task = json_object_new_object();
-                api_put(task, "name", PQgetvalue(res, i, C_TASK));
-                put_col(task, "uid", res, i, C_TASK_UID);
-                json_object_object_add(spec, "task", task);
-        }
-        put_col(spec, "sandbox", res, i, C_SANDBOX);
-        put_col(spec, "pod", res, i, C_POD);
-        json_object_object_add(o, "spec", spec);
-        api_put(st, "source", PQgetvalue(res, i, C_SOURCE));
-        put_col(st, "registeredBy", res, i, C_REGISTERED_BY);
-        json_object_object_add(o, "status", st);
-        return o;
-}
-
-static json_object *table(PGresult *res, int from, int to) {
-        json_object *cols = json_object_new_array();
-        json_object_array_add(cols, api_column("Name", "string", "name", "Name of the artifact."));
-        json_object_array_add(cols, api_column("Kind", "string", "", "What it is (file, report, ...)."));
-        json_object_array_add(cols, api_column("Task", "string", "", "ExecutionTask that produced it."));
-        json_object_array_add(cols, api_column("Sandbox", "string", "", "Sandbox it was produced in."));
-        json_object_array_add(cols, api_column("Type", "string", "", "Media type."));
-        json_object_array_add(cols, api_column("Size", "integer", "", "Size in bytes."));
-        json_object_array_add(cols, api_column("Age", "string", "", "Time since it was recorded."));
-        json_object *t = api_table(cols);
-        for (int i = from; i < to; i++) {
-                json_object *cells = json_object_new_array();
-                char a[32];
-                api_age(PQgetvalue(res, i, C_CREATED), a, sizeof(a));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_NAME)));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_KIND)));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_TASK)));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_SANDBOX)));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_CONTENT_TYPE)));
-                json_object_array_add(
-                        cells, *PQgetvalue(res, i, C_SIZE)
-                                       ? json_object_new_int64(strtoll(PQgetvalue(res, i, C_SIZE), NULL, 10))
-                                       : json_object_new_null());
-                json_object_array_add(cells, json_object_new_string(a));
-                json_object *meta = api_table_row(t, cells, PQgetvalue(res, i, C_NS),
-                        PQgetvalue(res, i, C_NAME), PQgetvalue(res, i, C_UID), PQgetvalue(res, i, C_CREATED));
-                put_map(meta, "labels", PQgetvalue(res, i, C_LABELS));
-        }
-        return t;
-}
-
-static const struct api_source source = {.resource = "artifacts",
-        .kind = "Artifact",
-        .select = SELECT,
-        .events = EVENTS,
-        .rv = "rv",
-        .version = "version",
-        .name_col = "name",
-        .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM artifacts), "
-                  "(SELECT coalesce(max(modified_rv), 0) FROM artifacts), "
-                  "(SELECT coalesce(max(deleted_rv), 0) FROM artifacts))",
-        .fields = fields,
-        .labels = "labels",
-        .time = NULL,
-        .token = "a1.",
-        .c_rv = C_RV,
-        .c_type = C_TYPE,
-        .record = record,
-        .table = table};
 
 /* ---- create ---- */
 
@@ -308,24 +153,24 @@ static void warn_dropped(struct httpd_request *req, int mode, const char *droppe
 }
 
 /* Answers with the live artifact ns/name as stored (status 200 or 201). */
-static void respond_stored(
-        struct httpd_request *req, PGconn *conn, const char *ns, const char *name, int status) {
-        char sql[sizeof(SELECT) + 256];
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2" STORE_IN_PROJECT_NOW("1"), SELECT);
-        const char *params[] = {ns, name};
-        PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-                _cleanup_json_ json_object *o = record(res, 0);
-                api_respond_json(req, status, o);
-        } else if (PQresultStatus(res) == PGRES_TUPLES_OK)
-                httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
-        else
-                api_respond_db_error(req, res, "reading the artifact");
+static void respond_stored(const struct api_request *r, PGconn *conn, const char *name, int status) {
+        struct merr err = MERR_INIT;
+        PGresult *res = NULL;
+        if (artifact_get_live(conn, r->namespace, name, &res, &err) < 0)
+                api_respond_store_error(r->req, &err);
+        else if (PQntuples(res) == 1) {
+                _cleanup_json_ json_object *o = api_record(r->res, res, 0);
+                api_respond_json(r->req, status, o);
+        } else
+                api_respond_not_found(r->req, r->res->name, name);
         PQclear(res);
 }
 
-static void create(
-        struct httpd_request *req, struct apiserver *s, const struct api_user *user, const char *ns) {
+void api_artifact_create(const struct api_request *r) {
+        struct httpd_request *req = r->req;
+        struct apiserver *s = r->s;
+        const struct api_user *user = r->user;
+        const char *ns = r->namespace;
         const char *ct = httpd_request_header(req, "Content-Type");
         struct api_artifact a = {0};
         struct merr err = MERR_INIT;
@@ -334,7 +179,7 @@ static void create(
         _cleanup_free_ char *labels = NULL, *annotations = NULL;
         size_t len = 0;
         const char *body = httpd_request_body(req, &len);
-        int r;
+        int k;
         if (!ns) {
                 httpd_respond_status(req, 405, "MethodNotAllowed", "artifacts are created in a namespace");
                 return;
@@ -351,12 +196,12 @@ static void create(
         int mode = field_validation(req);
         if (mode < 0)
                 return;
-        r = api_artifact_parse(body, len, mode == FIELDS_STRICT, &a, &err);
-        if (r == -EBADMSG) {
+        k = api_artifact_parse(body, len, mode == FIELDS_STRICT, &a, &err);
+        if (k == -EBADMSG) {
                 httpd_respond_status(req, 400, "BadRequest", "%s", merr_msg(&err));
                 return;
         }
-        if (r < 0) {
+        if (k < 0) {
                 httpd_respond_status(req, 422, "Invalid", "Artifact.%s \"%s\" is invalid: %s", API_GROUP,
                         a.name ? a.name : "", merr_msg(&err));
                 return;
@@ -368,7 +213,7 @@ static void create(
                         "request");
                 goto out;
         }
-        if (provenance(req, s, ns, &a, &task) < 0 || api_source_connect(req, s, &source, &conn) < 0)
+        if (provenance(req, s, ns, &a, &task) < 0 || api_connect(req, s, r->res, &conn) < 0)
                 goto out;
         labels = map_json(&a.labels);
         annotations = map_json(&a.annotations);
@@ -397,22 +242,22 @@ static void create(
                 else
                         generate_name(a.generate_name, name, sizeof(name));
                 merr_clear(&err);
-                r = artifact_create(conn, &rec, uid, &err);
-                if (r != -EEXIST || a.name)
+                k = artifact_create(conn, &rec, uid, &err);
+                if (k != -EEXIST || a.name)
                         break;
         }
-        if (r == -EEXIST) {
+        if (k == -EEXIST) {
                 httpd_respond_status(
                         req, 409, "AlreadyExists", "artifacts.%s \"%s\" already exists", API_GROUP, name);
                 goto out;
         }
-        if (r < 0) {
+        if (k < 0) {
                 httpd_respond_status(
                         req, 503, "ServiceUnavailable", "storing the artifact: %s", merr_msg(&err));
                 goto out;
         }
         log_info("artifact registered", "namespace", ns, "name", name, "user", user->name);
-        respond_stored(req, conn, ns, name, 201);
+        respond_stored(r, conn, name, 201);
 out:
         if (conn)
                 store_release(s->store, conn);
@@ -430,7 +275,10 @@ static json_object *parse_object(const char *text) {
         return json_object_new_object();
 }
 
-static void patch(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name) {
+void api_artifact_patch(const struct api_request *r) {
+        struct httpd_request *req = r->req;
+        struct apiserver *s = r->s;
+        const char *ns = r->namespace, *name = r->name;
         const char *ct = httpd_request_header(req, "Content-Type");
         struct merr err = MERR_INIT;
         PGconn *conn = NULL;
@@ -448,38 +296,33 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
                 return;
         }
         int mode = field_validation(req);
-        if (mode < 0 || api_source_connect(req, s, &source, &conn) < 0)
+        if (mode < 0 || api_connect(req, s, r->res, &conn) < 0)
                 return;
-        char sql[sizeof(SELECT) + 256];
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND name = $2" STORE_IN_PROJECT_NOW("1"), SELECT);
-        const char *params[] = {ns, name};
         /* read, merge, write if nothing changed in between; again if something did */
         int tries;
         for (tries = 0; tries < 5; tries++) {
                 struct api_artifact_patch p = {0};
-                PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                        api_respond_db_error(req, res, "reading the artifact");
-                        PQclear(res);
+                PGresult *res = NULL;
+                if (artifact_get_live(conn, ns, name, &res, &err) < 0) {
+                        api_respond_store_error(req, &err);
                         break;
                 }
                 if (PQntuples(res) == 0) {
-                        httpd_respond_status(
-                                req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
+                        api_respond_not_found(req, r->res->name, name);
                         PQclear(res);
                         break;
                 }
-                json_object *labels = parse_object(PQgetvalue(res, 0, C_LABELS)),
-                            *annotations = parse_object(PQgetvalue(res, 0, C_ANNOTATIONS));
+                json_object *labels = parse_object(PQgetvalue(res, 0, STORE_ARTIFACT_LABELS)),
+                            *annotations = parse_object(PQgetvalue(res, 0, STORE_ARTIFACT_ANNOTATIONS));
                 char version[32], uid[40];
-                snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, C_VERSION));
-                snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, C_UID));
+                snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, STORE_ARTIFACT_VERSION));
+                snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, STORE_ARTIFACT_UID));
                 PQclear(res);
-                int r = api_artifact_merge_meta(
+                int k = api_artifact_merge_meta(
                         body, len, mode == FIELDS_STRICT, labels, annotations, &p, &err);
-                if (r == -EBADMSG)
+                if (k == -EBADMSG)
                         httpd_respond_status(req, 400, "BadRequest", "%s", merr_msg(&err));
-                else if (r < 0)
+                else if (k < 0)
                         httpd_respond_status(req, 422, "Invalid", "Artifact.%s \"%s\" is invalid: %s",
                                 API_GROUP, name, merr_msg(&err));
                 else if (p.name && strcmp(p.name, name) != 0)
@@ -499,23 +342,22 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
                         const char *l = json_object_to_json_string_ext(labels, JSON_C_TO_STRING_PLAIN),
                                    *a = json_object_to_json_string_ext(annotations, JSON_C_TO_STRING_PLAIN);
                         merr_clear(&err);
-                        r = artifact_update_meta(conn, ns, name, version, l, a, &err);
-                        if (r == -ESTALE && !p.resource_version) {
+                        k = artifact_update_meta(conn, ns, name, version, l, a, &err);
+                        if (k == -ESTALE && !p.resource_version) {
                                 json_object_put(labels);
                                 json_object_put(annotations);
                                 api_artifact_patch_release(&p);
                                 continue; /* changed in between: merge into what it is now */
                         }
-                        if (r == -ENOENT)
-                                httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found",
-                                        API_GROUP, name);
-                        else if (r == -ESTALE)
+                        if (k == -ENOENT)
+                                api_respond_not_found(req, r->res->name, name);
+                        else if (k == -ESTALE)
                                 httpd_respond_status(req, 409, "Conflict", "%s", merr_msg(&err));
-                        else if (r < 0)
+                        else if (k < 0)
                                 httpd_respond_status(req, 503, "ServiceUnavailable",
                                         "updating the artifact: %s", merr_msg(&err));
                         else
-                                respond_stored(req, conn, ns, name, 200);
+                                respond_stored(r, conn, name, 200);
                 }
                 json_object_put(labels);
                 json_object_put(annotations);
@@ -530,7 +372,10 @@ static void patch(struct httpd_request *req, struct apiserver *s, const char *ns
 
 /* ---- delete ---- */
 
-static void delete (struct httpd_request *req, struct apiserver *s, const char *ns, const char *name) {
+void api_artifact_delete(const struct api_request *r) {
+        struct httpd_request *req = r->req;
+        struct apiserver *s = r->s;
+        const char *ns = r->namespace, *name = r->name;
         struct merr err = MERR_INIT;
         PGconn *conn = NULL;
         size_t len = 0;
@@ -556,41 +401,17 @@ static void delete (struct httpd_request *req, struct apiserver *s, const char *
                         return;
                 }
         }
-        if (api_source_connect(req, s, &source, &conn) < 0)
+        if (api_connect(req, s, r->res, &conn) < 0)
                 return;
-        int r = artifact_delete(conn, ns, name, uid, &err);
+        int k = artifact_delete(conn, ns, name, uid, &err);
         store_release(s->store, conn);
-        if (r == -ENOENT)
-                httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
-        else if (r == -ESTALE)
+        if (k == -ENOENT)
+                api_respond_not_found(req, r->res->name, name);
+        else if (k == -ESTALE)
                 httpd_respond_status(req, 409, "Conflict", "Precondition failed: %s", merr_msg(&err));
-        else if (r < 0)
+        else if (k < 0)
                 httpd_respond_status(
                         req, 503, "ServiceUnavailable", "deleting the artifact: %s", merr_msg(&err));
-        else {
-                _cleanup_json_ json_object *st = json_object_new_object();
-                json_object *details = json_object_new_object();
-                api_put(st, "kind", "Status");
-                api_put(st, "apiVersion", "v1");
-                json_object_object_add(st, "metadata", json_object_new_object());
-                api_put(st, "status", "Success");
-                api_put(details, "name", name);
-                api_put(details, "group", API_GROUP);
-                api_put(details, "kind", "artifacts");
-                json_object_object_add(st, "details", details);
-                api_respond_json(req, 200, st);
-        }
-}
-
-void api_artifacts(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
-        const char *ns, const char *name, bool watch) {
-        const char *method = httpd_request_method(req);
-        if (strcmp(method, "POST") == 0)
-                create(req, s, user, ns);
-        else if (strcmp(method, "DELETE") == 0)
-                delete (req, s, ns, name);
-        else if (strcmp(method, "PATCH") == 0)
-                patch(req, s, ns, name);
         else
-                api_serve(req, s, &source, ns, name, watch);
+                api_respond_deleted(req, r->res->name, name);
 }

@@ -24,6 +24,7 @@
 #include "jsonutil.h"
 #include "kube/exec.h"
 #include "log.h"
+#include "store/artifact.h"
 
 #define CONTENT_TIMEOUT_MS (3600 * 1000L) /* a download ends after an hour */
 
@@ -193,54 +194,47 @@ static int sandbox_pod(struct httpd_request *req, struct content *c, const char 
         return 0;
 }
 
-void api_artifact_content(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name) {
+void api_artifact_content(const struct api_request *r) {
+        struct httpd_request *req = r->req;
+        struct apiserver *s = r->s;
+        const char *ns = r->namespace, *name = r->name;
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
+        struct artifact_location *at = calloc(1, sizeof(*at));
         char sandbox[256] = "", uri[64] = "", content_type[256] = "application/octet-stream";
         struct content *c = calloc(1, sizeof(*c));
-        if (!c || !(c->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+        if (!at || !c || !(c->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
                 if (c)
                         EVP_MD_CTX_free(c->md);
                 free(c);
+                free(at);
                 return;
         }
         c->s = s;
         c->fd[0] = c->fd[1] = -1;
         snprintf(c->ns, sizeof(c->ns), "%s", ns ? ns : "");
         snprintf(c->name, sizeof(c->name), "%s", name);
-        if (!s->store) {
-                httpd_respond_status(req, 503, "ServiceUnavailable",
-                        "artifacts are not available: mbox-apiserver runs without a database");
+        if (api_connect(req, s, r->res, &conn) < 0) {
                 content_free(c);
+                free(at);
                 return;
         }
-        if (store_acquire(s->store, &conn, &err) < 0) {
-                api_respond_unavailable(req, "artifacts are not available", &err);
-                content_free(c);
-                return;
-        }
-        const char *params[] = {c->ns, name};
-        PGresult *res = PQexecParams(conn,
-                "SELECT path, sandbox, digest, coalesce(size_bytes, -1), left(uri, 40), content_type FROM "
-                "artifacts "
-                "WHERE namespace = $1 AND name = $2 AND deleted_rv IS NULL" STORE_IN_PROJECT_NOW("1"),
-                2, NULL, params, NULL, NULL, 0);
-        int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : -1;
+        int rows = artifact_locate(conn, c->ns, name, at, &err);
         if (rows > 0) {
-                snprintf(c->path, sizeof(c->path), "%s", PQgetvalue(res, 0, 0));
-                snprintf(sandbox, sizeof(sandbox), "%s", PQgetvalue(res, 0, 1));
-                snprintf(c->digest, sizeof(c->digest), "%s", PQgetvalue(res, 0, 2));
-                c->size = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-                snprintf(uri, sizeof(uri), "%s", PQgetvalue(res, 0, 4));
-                if (*PQgetvalue(res, 0, 5))
-                        snprintf(content_type, sizeof(content_type), "%s", PQgetvalue(res, 0, 5));
+                snprintf(c->path, sizeof(c->path), "%s", at->path);
+                snprintf(sandbox, sizeof(sandbox), "%s", at->sandbox);
+                snprintf(c->digest, sizeof(c->digest), "%s", at->digest);
+                c->size = at->size;
+                snprintf(uri, sizeof(uri), "%s", at->uri);
+                if (*at->content_type)
+                        snprintf(content_type, sizeof(content_type), "%s", at->content_type);
         } else if (rows < 0)
-                api_respond_db_error(req, res, "reading artifacts");
-        PQclear(res);
+                api_respond_store_error(req, &err);
+        free(at);
         store_release(s->store, conn);
         if (rows == 0)
-                httpd_respond_status(req, 404, "NotFound", "artifacts.%s \"%s\" not found", API_GROUP, name);
+                api_respond_not_found(req, r->res->name, name);
         else if (rows > 0 && (strncmp(uri, "workspace://", 12) != 0 || !*c->path))
                 httpd_respond_status(req, 400, "BadRequest",
                         "artifact %s is not in a workspace (%s...): fetch it from where its URI points", name,
@@ -251,11 +245,11 @@ void api_artifact_content(struct httpd_request *req, struct apiserver *s, const 
         else if (rows > 0 && sandbox_pod(req, c, sandbox) >= 0) {
                 /* is the file there? Answered before the stream starts: its status cannot change after */
                 const char *const test[] = {"test", "-f", c->path, NULL};
-                int r = run(c, test, NULL, &err);
-                if (r < 0)
+                int k = run(c, test, NULL, &err);
+                if (k < 0)
                         httpd_respond_status(req, 503, "ServiceUnavailable", "reading sandbox %s: %s",
                                 sandbox, merr_msg(&err));
-                else if (r != 0)
+                else if (k != 0)
                         httpd_respond_status(req, 404, "NotFound", "%s is no longer a file in sandbox %s",
                                 c->path, sandbox);
                 else if (pipe2(c->fd, O_CLOEXEC) < 0 || pthread_create(&c->thread, NULL, produce, c) != 0)

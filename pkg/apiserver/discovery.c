@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Discovery documents (/apis, /apis/runtime.mbox.dev, /apis/runtime.mbox.dev/v1alpha1), as kubectl and
- * kube-apiserver's aggregator read them. */
+ * kube-apiserver's aggregator read them; the resources are the table's (resources.c). */
 #include <string.h>
 
 #include "apiserver/internal.h"
@@ -22,16 +22,19 @@ static json_object *group(void) {
         return g;
 }
 
+static const char *const verb_names[] = {"get", "list", "watch", "create", "patch", "delete"};
+
 static json_object *resource(
-        const char *name, const char *singular, const char *kind, const char *const *verbs) {
+        const char *name, const char *singular, const char *kind, bool namespaced, unsigned verbs) {
         json_object *r = json_object_new_object(), *v = json_object_new_array(),
                     *cats = json_object_new_array();
         json_object_object_add(r, "name", json_object_new_string(name));
         json_object_object_add(r, "singularName", json_object_new_string(singular));
-        json_object_object_add(r, "namespaced", json_object_new_boolean(1));
+        json_object_object_add(r, "namespaced", json_object_new_boolean(namespaced));
         json_object_object_add(r, "kind", json_object_new_string(kind));
-        for (; *verbs; verbs++)
-                json_object_array_add(v, json_object_new_string(*verbs));
+        for (size_t i = 0; i < ARRAY_SIZE(verb_names); i++)
+                if (verbs & (1u << i))
+                        json_object_array_add(v, json_object_new_string(verb_names[i]));
         json_object_object_add(r, "verbs", v);
         if (!strchr(name, '/')) {
                 json_object_array_add(cats, json_object_new_string("mbox"));
@@ -61,17 +64,13 @@ void api_discovery(struct httpd_request *req, void *userdata) {
                 json_object_object_add(doc, "kind", json_object_new_string("APIResourceList"));
                 json_object_object_add(doc, "apiVersion", json_object_new_string("v1"));
                 json_object_object_add(doc, "groupVersion", json_object_new_string(API_GV));
-                json_object_array_add(res, resource("taskoutputs", "taskoutput", "TaskOutput",
-                                                   (const char *const[]){"get", "list", "watch", NULL}));
-                json_object_array_add(res,
-                        resource("taskoutputs/log", "", "TaskOutput", (const char *const[]){"get", NULL}));
-                json_object_array_add(res, resource("artifacts", "artifact", "Artifact",
-                                                   (const char *const[]){"get", "list", "watch", "create",
-                                                           "patch", "delete", NULL}));
-                json_object_array_add(res,
-                        resource("artifacts/content", "", "Artifact", (const char *const[]){"get", NULL}));
-                json_object_array_add(res, resource("objecthistories", "objecthistory", "ObjectHistory",
-                                                   (const char *const[]){"get", "list", "watch", NULL}));
+                for (const struct api_resource *r = api_resources; r->name; r++) {
+                        json_object_array_add(
+                                res, resource(r->name, r->singular, r->kind, r->namespaced, r->verbs));
+                        for (const struct api_subresource *sub = r->subresources; sub && sub->name; sub++)
+                                json_object_array_add(
+                                        res, resource(sub->label, "", r->kind, r->namespaced, sub->verbs));
+                }
                 json_object_object_add(doc, "resources", res);
         }
         api_respond_json(req, 200, doc);

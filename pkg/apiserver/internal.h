@@ -6,10 +6,12 @@
 #include <pthread.h>
 
 #include "apiserver/apiserver.h"
+#include "apiserver/resource.h"
 #include "buf.h"
 #include "httpd.h"
 #include "kube/pool.h"
 #include "metrics.h"
+#include "store/project.h"
 #include "store/store.h"
 #include "strmap.h"
 
@@ -87,7 +89,7 @@ int api_call_admit(struct api_call *c, struct httpd_request *req, const struct a
 /* Metrics (metrics.c): the registry's families; GET /metrics (authorized as a non-resource URL). */
 int api_metrics_new(struct apiserver *s);
 void api_metrics(struct httpd_request *req, void *userdata);
-
+/* Responses (respond.c): every handler answers through these or httpd_respond_status(). */
 /* o[key] = the string value (not NULL). */
 void api_put(json_object *o, const char *key, const char *value);
 /* Responds with obj as JSON. */
@@ -95,8 +97,15 @@ void api_respond_json(struct httpd_request *req, int status, json_object *obj);
 /* Responds 503 ServiceUnavailable with Retry-After for a database connection that could not be had (all
  * in use: -EBUSY, or the database away): "<what>: <why>". */
 void api_respond_unavailable(struct httpd_request *req, const char *what, const struct merr *err);
-/* Responds 503 ServiceUnavailable for the failed query res: "<what>: <the database's message>". */
+/* Responds for a store function's failure, err as store_error() made it: 504 Timeout for a statement past
+ * --request-timeout (-ETIMEDOUT), else 503 ServiceUnavailable; the message is err's. */
+void api_respond_store_error(struct httpd_request *req, const struct merr *err);
+/* The same for the failed query res: "<what>: <the database's message>". */
 void api_respond_db_error(struct httpd_request *req, const PGresult *res, const char *what);
+/* 404 NotFound: <resource>.<group> "<name>" not found. */
+void api_respond_not_found(struct httpd_request *req, const char *resource, const char *name);
+/* 200 with a metav1.Status of Success for the deletion of resource/name. */
+void api_respond_deleted(struct httpd_request *req, const char *resource, const char *name);
 
 /* A resource path after API_PREFIX ("/namespaces/NS/RESOURCE/NAME/SUB", namespace and the last two
  * optional), split into buf (size bytes) and pointed at by the fields. Returns 0, or -ENOENT when the path
@@ -106,30 +115,13 @@ struct api_path {
 };
 int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret);
 
-/* Table output (table.c). */
-bool api_wants_table(struct httpd_request *req);
-void api_age(const char *rfc3339, char *buf, size_t size); /* kubectl's age: 42s, 5m, 3h, 2d */
-json_object *api_column(const char *name, const char *type, const char *format, const char *desc);
-json_object *api_table(json_object *columns); /* takes columns */
-/* Adds a row (takes cells); returns its object's metadata (borrowed), for labels (kubectl --show-labels). */
-json_object *api_table_row(json_object *table, json_object *cells, const char *ns, const char *name,
-        const char *uid, const char *created);
-
-/* Handlers. */
+/* Documents (discovery.c, openapi.c), both made from the resource table. */
 void api_discovery(struct httpd_request *req, void *userdata); /* /apis, group, version */
 void api_openapi(
         struct httpd_request *req, void *userdata); /* /openapi/v2, /openapi/v3[/apis/GROUP/VERSION] */
-void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
-        const char *sub, bool watch); /* taskoutputs[/name[/log]] */
-void api_artifacts(struct httpd_request *req, struct apiserver *s, const struct api_user *user,
-        const char *ns, const char *name,
-        bool watch); /* artifacts[/name]: get, list, watch, create, delete */
-/* artifacts/NAME/content: the bytes of a workspace artifact from its running sandbox (content.c). */
-void api_artifact_content(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name);
-void api_objecthistories(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
-        bool watch); /* objecthistories[/name] */
 
-/* The history mirror (mirror.c): watches the mbox kinds and stores every state in object_history. */
+/* The history mirror (mirror.c): watches the mbox kinds and stores every state in object_history
+ * (pkg/store/history.h). */
 struct api_mirror;
 /* With opt.leader_elect the mirror runs while this replica holds the Lease, else from start to stop. */
 int api_mirror_start(struct apiserver *s, struct api_mirror **ret, struct merr *err);
@@ -143,15 +135,10 @@ struct api_mirror_stats {
         long long lag_ms; /* how long the oldest of them has waited (0: none waits) */
 };
 struct api_mirror_stats api_mirror_stats(struct api_mirror *m);
-/* Stores states, len bytes of lines in COPY's text format (api_version, kind, namespace, name, uid,
- * resource_version, event, phase, changed_at, object; event SYNC for a listed state), inside the caller's
- * transaction, each state at most once. maybe_stored: some may be stored already (go the careful way at
- * once); otherwise COPY is tried first. What the mirror does with a batch, and what bench/apiserver
- * measures. */
-int api_history_store(PGconn *conn, const char *lines, size_t len, bool maybe_stored, struct merr *err);
 
 /* Selectors as SQL (selector.c): conditions appended to where (each " AND (...)"), values as parameters
- * $1..$n. Start with q = {.where = BUF_INIT(cap)}; api_query_free() after. */
+ * $1..$n. Start with q = {.where = BUF_INIT(cap)}; api_query_free() after. Field names and their SQL come
+ * from the table's store_source. */
 #define API_QUERY_MAX_PARAMS 96
 struct api_query {
         struct buf where;
@@ -159,37 +146,14 @@ struct api_query {
         int n;
         long long snapshot; /* a later page of a history: the version of its first page, else 0 */
 };
-struct api_field {
-        const char *name, *sql; /* "object.kind", "kind"; the table ends with {NULL} */
-};
 void api_query_free(struct api_query *q);
 int api_query_param(struct api_query *q, const char *s, size_t len);
 /* labels: the SQL expression of the jsonb labels object. -EINVAL with a message for a bad selector. */
 int api_label_selector(const char *sel, const char *labels, struct api_query *q, struct merr *err);
 int api_field_selector(
-        const char *sel, const struct api_field *fields, struct api_query *q, struct merr *err);
+        const char *sel, const struct store_field *fields, struct api_query *q, struct merr *err);
 
-/* A kind whose records are rows numbered by a version column, the resourceVersion (list.c, watch.c). */
-struct api_source {
-        const char *resource, *kind; /* "artifacts", "Artifact" */
-        const char *select;          /* "SELECT ... WHERE true": the records (get, list), conditions follow */
-        const char *events;          /* the same columns for every change (watch); the same as select for a
-                                      * history, where each record is a change */
-        const char *rv;              /* the version column in both */
-        const char *version;  /* a record's resourceVersion in select (its newest change), unless a history */
-        const char *name_col; /* the column of metadata.name (api_serve()) */
-        const char *newest;   /* SQL: the newest version */
-        const struct api_field *fields;
-        const char *labels; /* SQL of the jsonb labels */
-        const char *time;   /* the column since/until select on, or NULL */
-        const char *token;  /* continue tokens start with it: "h1." */
-        int c_rv, c_type;   /* result columns: the version; the watch event's type (-1: all are ADDED) */
-        /* each record is a change, never modified: sendInitialEvents sends every change (not the records a
-         * list shows), and the pages of a list are one snapshot */
-        bool history;
-        json_object *(*record)(PGresult *res, int row);
-        json_object *(*table)(PGresult *res, int from, int to);
-};
+/* Queries and pages shared by get/list and watch (page.c). */
 /* A decimal in [min, max] that is all of s. */
 bool api_parse_num(const char *s, long long min, long long max, long long *ret);
 /* Appends the condition "lhs $n", value being parameter n ("name =", "id >"). Returns 0 or -E2BIG. */
@@ -200,21 +164,29 @@ int api_query_namespace(struct api_query *q, const char *ns);
 /* The conditions of a list's query parameters (selectors, since/until, continue) into q, and its limit;
  * answers 400 and returns < 0 when one is bad. */
 int api_list_query(
-        struct httpd_request *req, const struct api_source *src, struct api_query *q, long long *limit);
+        struct httpd_request *req, const struct api_resource *res, struct api_query *q, long long *limit);
 /* Pages cut by size: sql (rows with the unique version column rv) wrapped so that it returns, in version
  * order, the rows that start within max_bytes of text (the first one always), then the next row if there
  * is one, with two columns added at the end of each; api_page_cut() says whether that next row came, to
  * be dropped (and the page continued after the row before it). */
 int api_page_sql(struct buf *out, const char *sql, const char *rv, size_t max_bytes);
 bool api_page_cut(PGresult *res, size_t max_bytes);
-/* A database connection, or < 0 with the request answered 503. */
-int api_source_connect(
-        struct httpd_request *req, struct apiserver *s, const struct api_source *src, PGconn **conn);
+/* A database connection for the records of res, or < 0 with the request answered 503. */
+int api_connect(
+        struct httpd_request *req, struct apiserver *s, const struct api_resource *res, PGconn **conn);
+
+/* get and list (list.c), watch (watch.c) of a resource's records. */
 /* One record: the first row that q's conditions select (404 when none). */
-void api_get(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns,
-        const char *name, struct api_query *q);
-void api_list(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns);
-void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns);
-/* watch, list, or get of the record whose name_col is name. */
-void api_serve(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns,
-        const char *name, bool watch);
+void api_get(const struct api_request *r, struct api_query *q);
+/* The record named r->name: by the resource's name hook, else its store's name column. */
+void api_get_named(const struct api_request *r);
+void api_list(const struct api_request *r);
+void api_watch(const struct api_request *r);
+
+/* Records and Tables from rows (record.c), as the resource's columns say. */
+bool api_wants_table(struct httpd_request *req);
+void api_age(const char *rfc3339, char *buf, size_t size); /* kubectl's age: 42s, 5m, 3h, 2d */
+/* Row row of res as the resource's object. */
+json_object *api_record(const struct api_resource *r, PGresult *res, int row);
+/* Rows [from, to) of res as a metav1 Table. */
+json_object *api_table(const struct api_resource *r, PGresult *res, int from, int to);

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "apiserver/internal.h"
+#include "store/history.h"
 #include "buf.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -161,36 +162,8 @@ static bool owned_by_claim(json_object *obj) {
         return false;
 }
 
-/* Appends s as a field of COPY's text format: backslash, tab, newline and carriage return escaped. */
-/* jsonb has no NUL character: a "\u0000" in a string (a task's output tail may hold one) becomes U+FFFD,
- * or the whole batch would be refused, again and again. text is JSON as json-c writes it. */
-static void scrub_nul(char *text) {
-        for (char *p = text; *p; p++) {
-                if (*p != '\\')
-                        continue;
-                if (!p[1])
-                        break;
-                if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
-                        memcpy(p + 2, "fffd", 4);
-                p++; /* the escaped character (a \uXXXX's digits hold no backslash) */
-        }
-}
-
-static int copy_field(struct buf *b, const char *s, char end) {
-        for (; *s; s++) {
-                const char *esc = *s == '\\'   ? "\\\\"
-                                  : *s == '\t' ? "\\t"
-                                  : *s == '\n' ? "\\n"
-                                  : *s == '\r' ? "\\r"
-                                               : NULL;
-                if ((esc ? buf_puts(b, esc) : buf_putc(b, *s)) < 0)
-                        return -ENOMEM;
-        }
-        return buf_putc(b, end);
-}
-
 /* The row of obj's state (obj is changed: metadata.managedFields goes) as a line of COPY's text format in
- * the columns of HISTORY_COLUMNS; NULL when obj has no uid or the row cannot be built. event "SYNC": from a
+ * the form of store_history_line(); NULL when obj has no uid or the row cannot be built. event "SYNC": from a
  * list, the event is worked out when stored. */
 static char *row_of(const struct mirror_resource *r, json_object *obj, const char *event) {
         const char *name = NULL, *ns = "", *uid = NULL, *rv = NULL, *phase = "", *changed = NULL;
@@ -232,12 +205,9 @@ static char *row_of(const struct mirror_resource *r, json_object *obj, const cha
                 changed = now;
         }
         snprintf(api_version, sizeof(api_version), "%s/%s", r->group, r->version);
-        struct buf line = BUF_INIT(SIZE_MAX);
-        int k = 0;
-        const char *const fields[] = {api_version, r->kind, ns, name, uid, rv, event, phase, changed};
-        for (size_t i = 0; k >= 0 && i < ARRAY_SIZE(fields); i++)
-                k = copy_field(&line, fields[i], '\t');
-        /* the fields are written: now managedFields may go */
+        /* managedFields goes from the stored object: keep the time read from it */
+        char changed_at[64];
+        snprintf(changed_at, sizeof(changed_at), "%s", changed);
         if (json_object_object_get_ex(obj, "metadata", &meta))
                 json_object_object_del(meta, "managedFields");
         if (!json_object_object_get_ex(obj, "kind", NULL)) {
@@ -245,10 +215,18 @@ static char *row_of(const struct mirror_resource *r, json_object *obj, const cha
                 json_object_object_add(obj, "kind", json_object_new_string(r->kind));
         }
         const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
-        _cleanup_free_ char *scrubbed = text ? strdup(text) : NULL;
-        if (scrubbed)
-                scrub_nul(scrubbed);
-        if (k < 0 || !scrubbed || copy_field(&line, scrubbed, '\n') < 0) {
+        struct buf line = BUF_INIT(SIZE_MAX);
+        struct store_history_state st = {.api_version = api_version,
+                .kind = r->kind,
+                .namespace = ns,
+                .name = name,
+                .uid = uid,
+                .resource_version = rv,
+                .event = event,
+                .phase = phase,
+                .changed_at = changed_at,
+                .object = text};
+        if (!text || store_history_line(&line, &st) < 0) {
                 buf_release(&line);
                 return NULL;
         }
@@ -257,24 +235,9 @@ static char *row_of(const struct mirror_resource *r, json_object *obj, const cha
 
 /* The stored resume point of resource res: 1 with *ret set, 0 when there is none, < 0 on failure. */
 static int load_rv(struct api_mirror *m, size_t res, char **ret, struct merr *err) {
-        PGconn *conn = NULL;
         char key[160];
-        int r = store_acquire(m->s->store, &conn, err);
-        if (r < 0)
-                return r;
         snprintf(key, sizeof(key), "%s/%s", resources[res].group, resources[res].resource);
-        const char *params[] = {key};
-        PGresult *pr = PQexecParams(conn, "SELECT resource_version FROM mirror_state WHERE resource = $1", 1,
-                NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(pr) != PGRES_TUPLES_OK)
-                r = store_error(err, pr, "reading mirror_state");
-        else if (PQntuples(pr) == 1) {
-                *ret = strdup(PQgetvalue(pr, 0, 0));
-                r = *ret ? 1 : merr_set(err, -ENOMEM, "out of memory");
-        }
-        PQclear(pr);
-        store_release(m->s->store, conn);
-        return r;
+        return store_mirror_resume_point(m->s->store, key, ret, err);
 }
 
 /* Lists resource res in pages, queueing each object's state, then the uids listed. *rv: the list's. */
@@ -436,116 +399,6 @@ static void *watcher(void *arg) {
         return NULL;
 }
 
-#define HISTORY_COLUMNS \
-        "api_version, kind, namespace, name, uid, resource_version, event, phase, changed_at, object"
-
-/* States that may be stored already (replayed after a restart, or listed) go through a scratch table:
- * each is inserted unless its (uid, resourceVersion) is there, and a listed one is ADDED when its object
- * is new to the history, MODIFIED otherwise. */
-static const char *const DEDUPE[] = {
-        "SET LOCAL client_min_messages = warning",
-        "CREATE TEMP TABLE IF NOT EXISTS mirror_batch (ord bigserial, api_version text, kind text, namespace "
-        "text, "
-        "name text, uid uuid, resource_version text, event text, phase text, changed_at timestamptz, object "
-        "jsonb) ON COMMIT DELETE ROWS",
-        "COPY mirror_batch (" HISTORY_COLUMNS ") FROM STDIN",
-        "INSERT INTO object_history (" HISTORY_COLUMNS ") "
-        "SELECT b.api_version, b.kind, b.namespace, b.name, b.uid, b.resource_version, "
-        "CASE WHEN b.event <> 'SYNC' THEN b.event "
-        "WHEN EXISTS (SELECT 1 FROM object_history h WHERE h.uid = b.uid) THEN 'MODIFIED' ELSE 'ADDED' END, "
-        "b.phase, b.changed_at, b.object FROM mirror_batch b ORDER BY b.ord "
-        "ON CONFLICT (uid, resource_version) DO NOTHING",
-        "DELETE FROM mirror_batch",
-};
-
-/* After a relist: what the history has alive of this kind and the list had not is gone. An object whose
- * newest stored state is newer than the list ($5) is left alone: it was stored after the
- * list (a replica that had not yet stopped, or an older leader's last batch), so its absence from the list
- * says nothing of a deletion. Kubernetes resourceVersions are etcd revisions, numbers: $5 is the list's
- * when it is one (else NULL); were either not a number, the list decides alone. The CASE keeps a stored
- * version that is no number from being cast. */
-static const char INSERT_GONE[] =
-        "INSERT INTO object_history (api_version, kind, namespace, name, uid, resource_version, event, "
-        "phase, changed_at, object) "
-        "SELECT l.api_version, l.kind, l.namespace, l.name, l.uid, $3, 'DELETED', l.phase, now(), l.object "
-        "FROM (SELECT DISTINCT ON (uid) * FROM object_history WHERE api_version = $1 AND kind = $2 "
-        "ORDER BY uid, id DESC) l "
-        "WHERE l.event <> 'DELETED' AND l.uid::text NOT IN (SELECT jsonb_array_elements_text($4::jsonb)) "
-        "AND NOT COALESCE(CASE WHEN l.resource_version ~ '^[0-9]{1,30}$' THEN l.resource_version::numeric "
-        "END "
-        "> $5::numeric, false) "
-        "ON CONFLICT (uid, resource_version) DO NOTHING";
-
-static bool is_revision(const char *rv) {
-        size_t n = rv ? strspn(rv, "0123456789") : 0;
-        return n > 0 && n <= 30 && rv[n] == '\0';
-}
-
-static const char SAVE_RV[] =
-        "INSERT INTO mirror_state (resource, resource_version) VALUES ($1, $2) ON CONFLICT (resource) DO "
-        "UPDATE SET resource_version = EXCLUDED.resource_version, updated_at = now()";
-
-static int exec_params(PGconn *conn, const char *sql, int n, const char *const *params, struct merr *err) {
-        PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-        int r = 0;
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-                r = store_error(err, res, NULL);
-        PQclear(res);
-        return r;
-}
-
-/* COPY ... FROM STDIN of len bytes of lines. */
-static int copy_in(PGconn *conn, const char *sql, const char *lines, size_t len, struct merr *err) {
-        PGresult *res = PQexec(conn, sql);
-        int r = 0;
-        if (PQresultStatus(res) != PGRES_COPY_IN)
-                r = store_error(err, res, NULL);
-        PQclear(res);
-        if (r < 0)
-                return r;
-        for (size_t off = 0; off < len;) {
-                int n = len - off > (1 << 20) ? (1 << 20) : (int) (len - off);
-                if (PQputCopyData(conn, lines + off, n) != 1)
-                        break;
-                off += (size_t) n;
-        }
-        if (PQputCopyEnd(conn, NULL) != 1)
-                return merr_set(err, -EIO, "%s", PQerrorMessage(conn));
-        while ((res = PQgetResult(conn))) {
-                if (r >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
-                        r = store_error(err, res, NULL); /* -EEXIST: a state stored before */
-                PQclear(res);
-        }
-        return r;
-}
-
-int api_history_store(PGconn *conn, const char *lines, size_t len, bool maybe_stored, struct merr *err) {
-        int r;
-        if (len == 0)
-                return 0;
-        if (!maybe_stored) {
-                /* new states, the steady case: straight in with COPY; if one was stored after all, the
-                 * savepoint takes the attempt back and the states go the careful way */
-                r = exec_params(conn, "SAVEPOINT rows", 0, NULL, err);
-                if (r >= 0)
-                        r = copy_in(conn, "COPY object_history (" HISTORY_COLUMNS ") FROM STDIN", lines, len,
-                                err);
-                if (r >= 0)
-                        return exec_params(conn, "RELEASE SAVEPOINT rows", 0, NULL, err);
-                if (r != -EEXIST)
-                        return r;
-                merr_clear(err);
-                r = exec_params(conn, "ROLLBACK TO SAVEPOINT rows", 0, NULL, err);
-                if (r < 0)
-                        return r;
-        }
-        r = 0;
-        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(DEDUPE); i++)
-                r = strncmp(DEDUPE[i], "COPY", 4) == 0 ? copy_in(conn, DEDUPE[i], lines, len, err)
-                                                       : exec_params(conn, DEDUPE[i], 0, NULL, err);
-        return r;
-}
-
 /* Stores the first n queued items in one transaction. */
 static int store_batch(struct api_mirror *m, struct item *first, size_t n, struct merr *err) {
         _cleanup_(buf_release) struct buf rows = BUF_INIT(SIZE_MAX);
@@ -558,11 +411,11 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
         pthread_mutex_lock(&m->lock);
         m->writing = conn; /* halt() cancels what it runs */
         pthread_mutex_unlock(&m->lock);
-        r = exec_params(conn, "BEGIN", 0, NULL, err);
+        r = store_exec(conn, "BEGIN", err);
         /* a relist's batch compares with the whole history: not bounded by --request-timeout, but by
          * halt(), which cancels it */
         if (r >= 0)
-                r = exec_params(conn, "SET LOCAL statement_timeout = 0", 0, NULL, err);
+                r = store_exec(conn, "SET LOCAL statement_timeout = 0", err);
         struct item *it = first;
         for (size_t i = 0; r >= 0 && i < n; i++, it = it->next) {
                 if (it->rv)
@@ -575,28 +428,25 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
                         char api_version[128];
                         const struct mirror_resource *res = &resources[it->res];
                         snprintf(api_version, sizeof(api_version), "%s/%s", res->group, res->version);
-                        const char *params[] = {api_version, res->kind, it->rv, it->data ? it->data : "[]",
-                                is_revision(it->rv) ? it->rv : NULL};
-                        r = api_history_store(conn, buf_str(&rows), rows.len, maybe_stored, err);
+                        r = store_history_append(conn, buf_str(&rows), rows.len, maybe_stored, err);
                         buf_reset(&rows);
                         if (r >= 0)
-                                r = exec_params(conn, INSERT_GONE, 5, params, err);
+                                r = store_history_gone(conn, api_version, res->kind, it->rv, it->data, err);
                 }
         }
         if (r >= 0)
-                r = api_history_store(conn, buf_str(&rows), rows.len, maybe_stored, err);
+                r = store_history_append(conn, buf_str(&rows), rows.len, maybe_stored, err);
         for (size_t i = 0; r >= 0 && i < N_RESOURCES; i++) {
                 char key[160];
                 if (!resume[i])
                         continue;
                 snprintf(key, sizeof(key), "%s/%s", resources[i].group, resources[i].resource);
-                const char *params[] = {key, resume[i]};
-                r = exec_params(conn, SAVE_RV, 2, params, err);
+                r = store_mirror_save(conn, key, resume[i], err);
         }
         if (r >= 0)
-                r = exec_params(conn, "COMMIT", 0, NULL, err);
+                r = store_exec(conn, "COMMIT", err);
         else
-                (void) exec_params(conn, "ROLLBACK", 0, NULL, NULL);
+                (void) store_exec(conn, "ROLLBACK", NULL);
         pthread_mutex_lock(&m->lock);
         m->writing = NULL;
         pthread_mutex_unlock(&m->lock);
@@ -606,7 +456,7 @@ static int store_batch(struct api_mirror *m, struct item *first, size_t n, struc
 
 /* A gap in the history: the one queued item the database refuses, dropped (kept, it would be refused again
  * and again, and nothing after it would be stored), counted and logged with its object. A row's first
- * fields are its apiVersion, kind, namespace, name, uid and resourceVersion (HISTORY_COLUMNS). */
+ * fields are its apiVersion, kind, namespace, name, uid and resourceVersion (store_history_line()). */
 static void record_gap(struct api_mirror *m, const struct item *it, const struct merr *err) {
         char f[6][256] = {""};
         size_t i = 0, n = 0;
@@ -695,17 +545,10 @@ static void *writer(void *arg) {
         return NULL;
 }
 
-/* Retention: the oldest states go first, a few thousand at a time. States are stored in id order as time
- * goes, so the head of the id index is where expired rows are; nothing else is read. */
-static const char PRUNE[] =
-        "DELETE FROM object_history WHERE id IN (SELECT id FROM object_history ORDER BY id LIMIT 5000) "
-        "AND recorded_at < now() - make_interval(secs => $1::double precision / 1000)";
-
+/* Retention: the oldest states go first, a batch at a time (store_history_prune()). */
 static void *pruner(void *arg) {
         struct api_mirror *m = arg;
         long long every = m->s->opt.history_retention_ms / 4;
-        char keep[32];
-        snprintf(keep, sizeof(keep), "%lld", m->s->opt.history_retention_ms);
         if (every > 60000)
                 every = 60000;
         if (every < 250)
@@ -715,20 +558,13 @@ static void *pruner(void *arg) {
                 struct merr err = MERR_INIT;
                 PGconn *conn = NULL;
                 long long pruned = 0;
-                for (int n = 5000; n == 5000 && !atomic_load(&m->stop);) {
-                        const char *params[] = {keep};
-                        PGresult *res = NULL;
+                for (long long n = STORE_HISTORY_PRUNE_BATCH;
+                        n == STORE_HISTORY_PRUNE_BATCH && !atomic_load(&m->stop);) {
                         n = 0;
                         if (store_acquire(m->s->store, &conn, &err) < 0)
                                 break;
-                        res = PQexecParams(conn, PRUNE, 1, NULL, params, NULL, NULL, 0);
-                        if (PQresultStatus(res) == PGRES_COMMAND_OK)
-                                n = (int) strtol(PQcmdTuples(res), NULL, 10);
-                        else {
-                                (void) store_error(&err, res, NULL);
+                        if (store_history_prune(conn, m->s->opt.history_retention_ms, &n, &err) < 0)
                                 log_warn("history: pruning failed", "error", merr_msg(&err));
-                        }
-                        PQclear(res);
                         store_release(m->s->store, conn);
                         pruned += n;
                 }

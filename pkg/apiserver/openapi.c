@@ -11,7 +11,7 @@
 
 #include "apiserver/internal.h"
 
-#define OPENAPI_HASH "mbox-v1alpha1-4" /* changes with the document: clients cache by it */
+#define OPENAPI_HASH "mbox-v1alpha1-5" /* changes with the document: clients cache by it */
 #define GV_PATH      "apis/" API_GROUP "/" API_VERSION
 #define SCHEMA_PFX   "dev.mbox.runtime.v1alpha1."
 
@@ -124,27 +124,29 @@ static json_object *field_validation(void) {
         return params;
 }
 
-/* The collection's path: get (list); and when writable, post (create) there and patch (labels and
- * annotations) on the item's path. */
-static void add_path(
-        json_object *paths, const char *resource, const char *kind, const char *what, bool writable) {
-        char path[160], list[80];
+/* The collection's path: get (list); post (create) there with API_CREATE, and patch (labels and
+ * annotations) on the item's path with API_PATCH. */
+static void add_path(json_object *paths, const char *resource, const char *kind, unsigned verbs) {
+        char path[160], list[80], what[96];
         json_object *item = json_object_new_object();
         snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s", resource);
         snprintf(list, sizeof(list), "%sList", kind);
+        snprintf(what, sizeof(what), "list or watch %s", kind);
         json_object_object_add(item, "get", operation(kind, what, "200", list));
-        if (writable) {
-                json_object *post = operation(kind, "create", "201", kind), *body = json_object_new_object(),
-                            *one = json_object_new_object(),
-                            *patch = operation(kind,
-                                    "merge patch of metadata.labels and metadata.annotations", "200", kind),
-                            *pbody = json_object_new_object(), *pcontent = json_object_new_object(),
-                            *pjson = json_object_new_object();
+        if (verbs & API_CREATE) {
+                json_object *post = operation(kind, "create", "201", kind), *body = json_object_new_object();
                 json_object_object_add(body, "content", json_content(kind));
                 json_object_object_add(body, "required", json_object_new_boolean(1));
                 json_object_object_add(post, "requestBody", body);
                 json_object_object_add(post, "parameters", field_validation());
                 json_object_object_add(item, "post", post);
+        }
+        if (verbs & API_PATCH) {
+                json_object *one = json_object_new_object(),
+                            *patch = operation(kind,
+                                    "merge patch of metadata.labels and metadata.annotations", "200", kind),
+                            *pbody = json_object_new_object(), *pcontent = json_object_new_object(),
+                            *pjson = json_object_new_object();
                 json_object_object_add(pjson, "schema", typed("object", NULL, "A JSON merge patch."));
                 json_object_object_add(pcontent, "application/merge-patch+json", pjson);
                 json_object_object_add(pbody, "content", pcontent);
@@ -158,6 +160,93 @@ static void add_path(
         json_object_object_add(paths, path, item);
 }
 
+json_object *api_schema_objecthistory(void) {
+        json_object *type = str(
+                            "ADDED: the first state seen; MODIFIED: a change; DELETED: the object was gone "
+                            "(its last state)."),
+                    *enm = json_object_new_array(), *state;
+        json_object_array_add(enm, json_object_new_string("ADDED"));
+        json_object_array_add(enm, json_object_new_string("MODIFIED"));
+        json_object_array_add(enm, json_object_new_string("DELETED"));
+        json_object_object_add(type, "enum", enm);
+        state = typed("object", NULL, "The whole object as it was, without metadata.managedFields.");
+        json_object_object_add(state, "x-kubernetes-preserve-unknown-fields", json_object_new_boolean(1));
+        return object("One state of an mbox object (Project, EnvironmentTemplate, Sandbox, ExecutionTask, "
+                      "and the "
+                      "SandboxClaims and agent-sandbox Sandboxes under them) as mbox-apiserver saw it in a "
+                      "watch "
+                      "and stored it, kept after the object is gone. Named <object>.<sequence number>. list "
+                      "and "
+                      "watch take field selectors on object.kind, object.name, object.uid, "
+                      "object.apiVersion, "
+                      "type and phase, label selectors on the object's labels, and since/until times.",
+                "object",
+                object("The object this state belongs to.", "apiVersion",
+                        str("Its group and version, e.g. mbox.dev/v1alpha1."), "kind",
+                        str("Its kind, e.g. Sandbox."), "name", str("Its name."), "uid",
+                        str("Its uid: one object across recreations of the same name."), "resourceVersion",
+                        str("Its resourceVersion in this state."), NULL),
+                "type", type, "phase", str("The object's status.phase in this state, if it has one."),
+                "changedAt",
+                when("When the state came to be: the newest write of any field manager, to the "
+                     "second "
+                     "(a deletion: when it was seen)."),
+                "recordedAt", when("When mbox-apiserver stored it."), "state", state, NULL);
+}
+
+json_object *api_schema_taskoutput(void) {
+        return object("The full output of an ExecutionTask as mbox-operator stored it, named like the task "
+                      "(the "
+                      "latest run when a name was reused); watch sends ADDED when a run starts and MODIFIED "
+                      "when its output "
+                      "ends. Its log subresource returns one stream's bytes: "
+                      "stream=stdout|stderr, limitBytes=N, follow=true while the task runs.",
+                "status",
+                object("What was stored.", "taskUID", str("uid of the ExecutionTask run."), "stdoutBytes",
+                        typed("integer", "int64", "Bytes the command wrote to standard output."),
+                        "stderrBytes",
+                        typed("integer", "int64", "Bytes the command wrote to standard error."), "complete",
+                        typed("boolean", NULL, "Whether every byte the command wrote is stored."), "error",
+                        str("Why the output is not complete."), "limitBytes",
+                        typed("integer", "int64", "Most bytes of output (both streams) stored for the task."),
+                        "truncated",
+                        typed("boolean", NULL,
+                                "Whether the command wrote more than limitBytes, so that only the "
+                                "beginning is stored."),
+                        "droppedBytes",
+                        typed("integer", "int64", "Bytes written past limitBytes, not stored."), "startedAt",
+                        when("When the command started."), "finishedAt", when("When its output ended."),
+                        NULL),
+                NULL);
+}
+
+json_object *api_schema_artifact(void) {
+        json_object *status = object("Set by the server.", "source",
+                str("Task: recorded by mbox-operator from the task's declared outputs; Registered: created "
+                    "through this API."),
+                "registeredBy", str("Who created it (Registered)."), NULL);
+        return object("A reference to a file, with what it is and where it came from. mbox-operator records "
+                      "the files an ExecutionTask declared and produced (named <task>-<artifact>); anyone "
+                      "with create on artifacts registers others. A named task vouches for the provenance: "
+                      "the server fills in its uid, sandbox and pod and refuses values that contradict it.",
+                "spec",
+                object("The file and where it came from.", "kind",
+                        str("What it is, a DNS label: file (the default), report, log, ..."), "name",
+                        str("A name for people; for a task's artifact, its name in the task."), "uri",
+                        str("Where it is: workspace:///<absolute path in the sandbox workspace>, or "
+                            "another scheme://... URI. Required."),
+                        "path", str("For a workspace URI, its path (filled in)."), "contentType",
+                        str("Media type, e.g. application/json."), "sizeBytes",
+                        typed("integer", "int64", "Size in bytes."), "digest",
+                        str("sha256:<64 hex digits> (or sha512:) of its content."), "task",
+                        object("The ExecutionTask that produced it.", "name",
+                                str("Its name, in the artifact's namespace."), "uid",
+                                str("Its uid (filled in from the task)."), NULL),
+                        "sandbox", str("The Sandbox it was produced in (filled in from the task)."), "pod",
+                        str("The pod the command ran in (filled in from the task)."), NULL),
+                "status", status, NULL);
+}
+
 static char *document;
 
 static void build(void) {
@@ -168,9 +257,8 @@ static void build(void) {
         api_put(info, "title", "mbox-apiserver");
         api_put(info, "version", API_VERSION);
         json_object_object_add(doc, "info", info);
-        add_path(paths, "objecthistories", "ObjectHistory", "list or watch ObjectHistory", false);
-        add_path(paths, "taskoutputs", "TaskOutput", "list or watch TaskOutput", false);
-        add_path(paths, "artifacts", "Artifact", "list or watch Artifact", true);
+        for (const struct api_resource *r = api_resources; r->name; r++)
+                add_path(paths, r->name, r->kind, r->verbs);
         json_object_object_add(doc, "paths", paths);
 
         json_object *labels = typed("object", NULL, "Labels (Artifact): for label selectors."),
@@ -195,98 +283,10 @@ static void build(void) {
                         str("Where a watch that follows this list starts."), "continue",
                         str("Give it back as continue for the next page; absent on the last page."), NULL));
 
-        json_object *type = str(
-                            "ADDED: the first state seen; MODIFIED: a change; DELETED: the object was gone "
-                            "(its last state)."),
-                    *enm = json_object_new_array(), *state;
-        json_object_array_add(enm, json_object_new_string("ADDED"));
-        json_object_array_add(enm, json_object_new_string("MODIFIED"));
-        json_object_array_add(enm, json_object_new_string("DELETED"));
-        json_object_object_add(type, "enum", enm);
-        state = typed("object", NULL, "The whole object as it was, without metadata.managedFields.");
-        json_object_object_add(state, "x-kubernetes-preserve-unknown-fields", json_object_new_boolean(1));
-        add_kind(schemas, "ObjectHistory",
-                object("One state of an mbox object (Project, EnvironmentTemplate, Sandbox, ExecutionTask, "
-                       "and the "
-                       "SandboxClaims and agent-sandbox Sandboxes under them) as mbox-apiserver saw it in a "
-                       "watch "
-                       "and stored it, kept after the object is gone. Named <object>.<sequence number>. list "
-                       "and "
-                       "watch take field selectors on object.kind, object.name, object.uid, "
-                       "object.apiVersion, "
-                       "type and phase, label selectors on the object's labels, and since/until times.",
-                        "object",
-                        object("The object this state belongs to.", "apiVersion",
-                                str("Its group and version, e.g. mbox.dev/v1alpha1."), "kind",
-                                str("Its kind, e.g. Sandbox."), "name", str("Its name."), "uid",
-                                str("Its uid: one object across recreations of the same name."),
-                                "resourceVersion", str("Its resourceVersion in this state."), NULL),
-                        "type", type, "phase", str("The object's status.phase in this state, if it has one."),
-                        "changedAt",
-                        when("When the state came to be: the newest write of any field manager, to the "
-                             "second "
-                             "(a deletion: when it was seen)."),
-                        "recordedAt", when("When mbox-apiserver stored it."), "state", state, NULL),
-                "ObjectMeta");
-        add_list(schemas, "ObjectHistory", "States of mbox objects.");
-
-        add_kind(schemas, "TaskOutput",
-                object("The full output of an ExecutionTask as mbox-operator stored it, named like the task "
-                       "(the "
-                       "latest run when a name was reused); watch sends ADDED when a run starts and MODIFIED "
-                       "when its output "
-                       "ends. Its log subresource returns one stream's bytes: "
-                       "stream=stdout|stderr, limitBytes=N, follow=true while the task runs.",
-                        "status",
-                        object("What was stored.", "taskUID", str("uid of the ExecutionTask run."),
-                                "stdoutBytes",
-                                typed("integer", "int64", "Bytes the command wrote to standard output."),
-                                "stderrBytes",
-                                typed("integer", "int64", "Bytes the command wrote to standard error."),
-                                "complete",
-                                typed("boolean", NULL, "Whether every byte the command wrote is stored."),
-                                "error", str("Why the output is not complete."), "limitBytes",
-                                typed("integer", "int64",
-                                        "Most bytes of output (both streams) stored for the task."),
-                                "truncated",
-                                typed("boolean", NULL,
-                                        "Whether the command wrote more than limitBytes, so that only the "
-                                        "beginning is stored."),
-                                "droppedBytes",
-                                typed("integer", "int64", "Bytes written past limitBytes, not stored."),
-                                "startedAt", when("When the command started."), "finishedAt",
-                                when("When its output ended."), NULL),
-                        NULL),
-                "ObjectMeta");
-        add_list(schemas, "TaskOutput", "Task outputs.");
-
-        json_object *status = object("Set by the server.", "source",
-                str("Task: recorded by mbox-operator from the task's declared outputs; Registered: created "
-                    "through this API."),
-                "registeredBy", str("Who created it (Registered)."), NULL);
-        add_kind(schemas, "Artifact",
-                object("A reference to a file, with what it is and where it came from. mbox-operator records "
-                       "the files an ExecutionTask declared and produced (named <task>-<artifact>); anyone "
-                       "with create on artifacts registers others. A named task vouches for the provenance: "
-                       "the server fills in its uid, sandbox and pod and refuses values that contradict it.",
-                        "spec",
-                        object("The file and where it came from.", "kind",
-                                str("What it is, a DNS label: file (the default), report, log, ..."), "name",
-                                str("A name for people; for a task's artifact, its name in the task."), "uri",
-                                str("Where it is: workspace:///<absolute path in the sandbox workspace>, or "
-                                    "another scheme://... URI. Required."),
-                                "path", str("For a workspace URI, its path (filled in)."), "contentType",
-                                str("Media type, e.g. application/json."), "sizeBytes",
-                                typed("integer", "int64", "Size in bytes."), "digest",
-                                str("sha256:<64 hex digits> (or sha512:) of its content."), "task",
-                                object("The ExecutionTask that produced it.", "name",
-                                        str("Its name, in the artifact's namespace."), "uid",
-                                        str("Its uid (filled in from the task)."), NULL),
-                                "sandbox", str("The Sandbox it was produced in (filled in from the task)."),
-                                "pod", str("The pod the command ran in (filled in from the task)."), NULL),
-                        "status", status, NULL),
-                "ObjectMeta");
-        add_list(schemas, "Artifact", "Artifacts.");
+        for (const struct api_resource *r = api_resources; r->name; r++) {
+                add_kind(schemas, r->kind, r->schema(), "ObjectMeta");
+                add_list(schemas, r->kind, r->list_description);
+        }
 
         json_object_object_add(comp, "schemas", schemas);
         json_object_object_add(doc, "components", comp);

@@ -167,7 +167,7 @@ int api_label_selector(const char *sel, const char *labels, struct api_query *q,
 }
 
 int api_field_selector(
-        const char *sel, const struct api_field *fields, struct api_query *q, struct merr *err) {
+        const char *sel, const struct store_field *fields, struct api_query *q, struct merr *err) {
         const char *p = sel;
         int terms = 0;
         if (!*p)
@@ -188,7 +188,7 @@ int api_field_selector(
                         return merr_set(
                                 err, -EINVAL, "invalid field selector \"%.200s\": expected field=value", sel);
                 size_t flen = (size_t) (op - p);
-                const struct api_field *f = fields;
+                const struct store_field *f = fields;
                 while (f->name && (strlen(f->name) != flen || strncmp(f->name, p, flen) != 0))
                         f++;
                 if (!f->name)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The server: routes, the request path of the one resource group (authenticate, authorize, dispatch), and
- * health. Discovery documents are discovery.c, resources one file each.
+ * The server: routes, the request path of the one resource group (authenticate, admit, authorize, dispatch
+ * through the resource table of resources.c), and health. Responses are respond.c's; discovery documents
+ * discovery.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,37 +16,6 @@
 #include "log.h"
 #include "timestamp.h"
 
-void api_put(json_object *o, const char *key, const char *value) {
-        json_object_object_add(o, key, json_object_new_string(value));
-}
-
-void api_respond_json(struct httpd_request *req, int status, json_object *obj) {
-        size_t len = 0;
-        const char *s = json_object_to_json_string_length(
-                obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!s) {
-                httpd_respond_status(req, 500, "InternalError", "out of memory");
-                return;
-        }
-        httpd_respond(req, status, "application/json", s, len);
-}
-
-void api_respond_db_error(struct httpd_request *req, const PGresult *res, const char *what) {
-        struct merr err = MERR_INIT;
-
-        /* a statement past --request-timeout: a timeout, as kube-apiserver answers one */
-        if (store_error(&err, res, what) == -ETIMEDOUT)
-                httpd_respond_status(req, 504, "Timeout", "%s", merr_msg(&err));
-        else
-                httpd_respond_status(req, 503, "ServiceUnavailable", "%s", merr_msg(&err));
-}
-
-void api_respond_unavailable(struct httpd_request *req, const char *what, const struct merr *err) {
-        /* every connection in use, or the database away: come back shortly */
-        (void) httpd_request_add_header(req, "Retry-After", err->code == -EBUSY ? "1" : "5");
-        httpd_respond_status(req, 503, "ServiceUnavailable", "%s: %s", what, merr_msg(err));
-}
-
 /* Discovery: any authenticated caller (kube-apiserver's aggregator reads it as itself). */
 static void on_discovery(struct httpd_request *req, void *userdata) {
         struct apiserver *s = userdata;
@@ -55,19 +25,6 @@ static void on_discovery(struct httpd_request *req, void *userdata) {
                 api_call_admit(c, req, &user, "get", "discovery", false) < 0)
                 return;
         api_discovery(req, s);
-}
-
-/* The resource as a metric label: one of a fixed set, whatever the path said. */
-static const char *resource_label(const struct api_path *ap) {
-        static const char *const known[] = {
-                "taskoutputs", "taskoutputs/log", "artifacts", "artifacts/content", "objecthistories"};
-        char name[64];
-        snprintf(name, sizeof(name), "%s%s%s", ap->resource, ap->subresource ? "/" : "",
-                ap->subresource ? ap->subresource : "");
-        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-                if (strcmp(known[i], name) == 0)
-                        return known[i];
-        return "unknown";
 }
 
 int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret) {
@@ -103,7 +60,27 @@ int api_parse_path(const char *path, char *buf, size_t size, struct api_path *re
         return 0;
 }
 
-/* /apis/runtime.mbox.dev/v1alpha1/[namespaces/NS/]RESOURCE[/NAME[/SUB]] */
+/* Whether the query parameter is true. */
+static bool query_true(struct httpd_request *req, const char *key) {
+        const char *v = httpd_request_query(req, key);
+        return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+/* The verb of a write method (POST, DELETE, PATCH) on res: API_CREATE on the collection, API_DELETE and
+ * API_PATCH by name; 0 for any other. */
+static unsigned write_verb(const char *method, const struct api_path *ap) {
+        if (strcmp(method, "POST") == 0 && !ap->name)
+                return API_CREATE;
+        if (strcmp(method, "DELETE") == 0 && ap->name)
+                return API_DELETE;
+        if (strcmp(method, "PATCH") == 0 && ap->name)
+                return API_PATCH;
+        return 0;
+}
+
+/* /apis/runtime.mbox.dev/v1alpha1/[namespaces/NS/]RESOURCE[/NAME[/SUB]]: the resource table's entry, and
+ * its subresource's, say what is served; requests are authenticated, admitted (counted under the entry's
+ * name as metrics label), authorized, then handed to the entry's handler. */
 static void on_resources(struct httpd_request *req, void *userdata) {
         struct apiserver *s = userdata;
         struct api_user user;
@@ -128,23 +105,26 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                         req, 404, "NotFound", "the server could not find the requested resource");
                 return;
         }
+        const struct api_resource *res = api_resource_find(ap.resource);
+        const struct api_subresource *sub =
+                res && ap.subresource ? api_subresource_find(res, ap.subresource) : NULL;
+        bool known = res && (!ap.subresource || sub);
         const char *method = httpd_request_method(req);
-        bool artifacts = strcmp(ap.resource, "artifacts") == 0 && !ap.subresource,
-             content = strcmp(ap.resource, "artifacts") == 0 && ap.subresource &&
-                       strcmp(ap.subresource, "content") == 0;
-        /* artifacts are created in their collection, patched and deleted by name; the rest is read */
-        bool writable = artifacts &&
-                        ((strcmp(method, "POST") == 0 && !ap.name) ||
-                                ((strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0) && ap.name));
-        if (strcmp(method, "GET") != 0 && !writable) {
+        bool get = strcmp(method, "GET") == 0;
+        /* a subresource takes the methods of its verbs (GET: get, POST: create); a resource reads, and
+         * takes the writes of its verbs by name or on the collection; what is not known, reads (404) */
+        unsigned verb = !known ? 0
+                        : sub  ? (strcmp(method, "POST") == 0 ? API_CREATE : 0)
+                               : write_verb(method, &ap);
+        bool allowed =
+                sub ? (get ? sub->verbs & API_GET : verb & sub->verbs) : get || (res && (verb & res->verbs));
+        if (!allowed) {
                 httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s", method,
                         ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "");
                 return;
         }
-        const char *watch = httpd_request_query(req, "watch");
-        bool watching = strcmp(method, "GET") == 0 && watch &&
-                        (strcmp(watch, "true") == 0 || strcmp(watch, "1") == 0);
-        if (watching && (ap.name || ap.subresource)) {
+        bool watching = get && query_true(req, "watch");
+        if (watching && (ap.name || ap.subresource || (res && !(res->verbs & API_WATCH)))) {
                 httpd_respond_status(
                         req, 405, "MethodNotAllowed", "watch is not supported on %s", ap.resource);
                 return;
@@ -159,39 +139,38 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                 .resource = ap.resource,
                 .subresource = ap.subresource,
                 .name = ap.name};
-        const char *follow = httpd_request_query(req, "follow");
-        bool following = ap.subresource && strcmp(ap.subresource, "log") == 0 && follow &&
-                         (strcmp(follow, "true") == 0 || strcmp(follow, "1") == 0);
+        /* the metrics label: one of the table's names, whatever the path said */
+        const char *label = !known ? "unknown" : sub ? sub->label : res->name;
+        bool long_running = watching || (sub && sub->long_running && sub->long_running(req));
         /* counted before it is authorized: a flood of refused requests is bounded too */
-        if (api_call_admit(c, req, &user, attrs.verb, resource_label(&ap), watching || following) < 0)
+        if (api_call_admit(c, req, &user, attrs.verb, label, long_running) < 0)
                 return;
-        if (strcmp(ap.resource, "taskoutputs") == 0 &&
-                (!ap.subresource || strcmp(ap.subresource, "log") == 0)) {
-                if (api_authorize(s, req, &user, &attrs) < 0)
-                        return;
-                api_taskoutputs(req, s, ap.namespace, ap.name, ap.subresource, watching);
+        if (!known) {
+                httpd_respond_status(req, 404, "NotFound",
+                        "the server could not find the requested resource (%s)", ap.resource);
                 return;
         }
-        if (content) {
-                if (api_authorize(s, req, &user, &attrs) < 0)
-                        return;
-                api_artifact_content(req, s, ap.namespace, ap.name);
+        if (api_authorize(s, req, &user, &attrs) < 0)
                 return;
-        }
-        if (artifacts) {
-                if (api_authorize(s, req, &user, &attrs) < 0)
-                        return;
-                api_artifacts(req, s, &user, ap.namespace, ap.name, watching);
-                return;
-        }
-        if (strcmp(ap.resource, "objecthistories") == 0 && !ap.subresource) {
-                if (api_authorize(s, req, &user, &attrs) < 0)
-                        return;
-                api_objecthistories(req, s, ap.namespace, ap.name, watching);
-                return;
-        }
-        httpd_respond_status(
-                req, 404, "NotFound", "the server could not find the requested resource (%s)", ap.resource);
+        const struct api_request ar = {
+                .req = req, .s = s, .user = &user, .res = res, .namespace = ap.namespace, .name = ap.name};
+        if (sub)
+                sub->handle(&ar);
+        else if (verb == API_CREATE)
+                res->create(&ar);
+        else if (verb == API_PATCH)
+                res->patch(&ar);
+        else if (verb == API_DELETE)
+                res->remove(&ar);
+        else if (watching)
+                api_watch(&ar);
+        else if (ap.name && (res->verbs & API_GET))
+                api_get_named(&ar);
+        else if (!ap.name && (res->verbs & API_LIST))
+                api_list(&ar);
+        else
+                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s", method,
+                        ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "");
 }
 
 /* Ready when the database answers (checked at most every 2 s): records come from it. Without a database

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * TaskOutput (runtime.mbox.dev/v1alpha1, namespaced, read-only): the full output of an ExecutionTask, as
- * the operator stored it (pkg/store/taskoutput.h). Named like its task; when a task name was used more
- * than once, the latest run. get, list (field selectors on metadata.name, status.complete; limit and
- * continue) and watch (ADDED when a run starts, MODIFIED when its output ends) return the record (byte
- * counts, complete, the limit and what was dropped past it, times), also as a Table for kubectl get; the log subresource streams the bytes of one stream (?stream=stdout|stderr,
- * ?limitBytes=N for the first N, ?follow=true to go on until the command's output is finished).
+ * The log subresource of TaskOutput (taskoutputs/NAME/log; the resource itself is an entry of resources.c):
+ * the bytes of one stream of the latest run of a task (?stream=stdout|stderr, ?limitBytes=N for the first
+ * N, ?follow=true to go on until the command's output is finished), as the operator stored them
+ * (pkg/store/taskoutput.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,140 +13,20 @@
 #include <time.h>
 
 #include "apiserver/internal.h"
-#include "buf.h"
-#include "jsonutil.h"
 #include "log.h"
+#include "store/taskoutput.h"
 #include "timestamp.h"
 
 #define FOLLOW_POLL_MS 250  /* how often a follower looks for new output */
 #define FOLLOW_MAX_S   3600 /* a follow ends after this, finished or not */
-
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define COLUMNS                                                                                            \
-        "SELECT rv, type, version, namespace, task_name, task_uid, stdout_bytes, stderr_bytes, complete, " \
-        "coalesce(error, ''), " TS("started_at") ", coalesce(" TS(                                         \
-                "finished_at") ", ''), "                                                                   \
-                               "coalesce(limit_bytes::text, ''), dropped_bytes FROM "
-/* records: the latest run of each task name, in the order they started; resourceVersion: the newest change */
-static const char SELECT[] =
-        COLUMNS "(SELECT DISTINCT ON (namespace, task_name) created_rv AS rv, 'ADDED' AS type, "
-                "greatest(created_rv, modified_rv) AS version, * FROM task_outputs "
-                "ORDER BY namespace, task_name, started_at DESC) o WHERE true";
-/* changes: an output started (ADDED), its newest change (MODIFIED: it ended) */
-static const char EVENTS[] = COLUMNS
-        "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, * FROM task_outputs UNION ALL "
-        "SELECT modified_rv, 'MODIFIED', modified_rv, * FROM task_outputs WHERE modified_rv IS NOT NULL) o "
-        "WHERE true";
-
-enum {
-        C_RV,
-        C_TYPE,
-        C_VERSION,
-        C_NS,
-        C_NAME,
-        C_UID,
-        C_STDOUT,
-        C_STDERR,
-        C_COMPLETE,
-        C_ERROR,
-        C_STARTED,
-        C_FINISHED,
-        C_LIMIT,
-        C_DROPPED
-};
-
-static const struct api_field fields[] = {
-        {"metadata.name", "task_name"},
-        {"metadata.namespace", "namespace"},
-        {"project.uid", "project_uid::text"},
-        {"status.complete", "complete::text"},
-        {NULL, NULL},
-};
-
-static json_object *record(PGresult *res, int row) {
-        json_object *o = json_object_new_object(), *meta = json_object_new_object(),
-                    *st = json_object_new_object();
-        api_put(o, "apiVersion", API_GV);
-        api_put(o, "kind", "TaskOutput");
-        api_put(meta, "name", PQgetvalue(res, row, C_NAME));
-        api_put(meta, "namespace", PQgetvalue(res, row, C_NS));
-        api_put(meta, "uid", PQgetvalue(res, row, C_UID));
-        api_put(meta, "resourceVersion", PQgetvalue(res, row, C_VERSION));
-        api_put(meta, "creationTimestamp", PQgetvalue(res, row, C_STARTED));
-        json_object_object_add(o, "metadata", meta);
-        api_put(st, "taskUID", PQgetvalue(res, row, C_UID));
-        json_object_object_add(
-                st, "stdoutBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, C_STDOUT), NULL, 10)));
-        json_object_object_add(
-                st, "stderrBytes", json_object_new_int64(strtoll(PQgetvalue(res, row, C_STDERR), NULL, 10)));
-        json_object_object_add(
-                st, "complete", json_object_new_boolean(PQgetvalue(res, row, C_COMPLETE)[0] == 't'));
-        if (*PQgetvalue(res, row, C_ERROR))
-                api_put(st, "error", PQgetvalue(res, row, C_ERROR));
-        api_put(st, "startedAt", PQgetvalue(res, row, C_STARTED));
-        if (*PQgetvalue(res, row, C_FINISHED))
-                api_put(st, "finishedAt", PQgetvalue(res, row, C_FINISHED));
-        if (*PQgetvalue(res, row, C_LIMIT))
-                json_object_object_add(st, "limitBytes",
-                        json_object_new_int64(strtoll(PQgetvalue(res, row, C_LIMIT), NULL, 10)));
-        long long dropped = strtoll(PQgetvalue(res, row, C_DROPPED), NULL, 10);
-        json_object_object_add(st, "truncated", json_object_new_boolean(dropped > 0));
-        if (dropped > 0)
-                json_object_object_add(st, "droppedBytes", json_object_new_int64(dropped));
-        json_object_object_add(o, "status", st);
-        return o;
-}
-
-static json_object *table(PGresult *res, int from, int to) {
-        json_object *cols = json_object_new_array();
-        json_object_array_add(cols, api_column("Name", "string", "name", "Name of the ExecutionTask."));
-        json_object_array_add(cols, api_column("Stdout", "integer", "", "Bytes written to standard output."));
-        json_object_array_add(cols, api_column("Stderr", "integer", "", "Bytes written to standard error."));
-        json_object_array_add(cols, api_column("Complete", "boolean", "", "Whether every byte was stored."));
-        json_object_array_add(cols, api_column("Age", "string", "", "Time since the command started."));
-        json_object *t = api_table(cols);
-        for (int i = from; i < to; i++) {
-                json_object *cells = json_object_new_array();
-                char a[32];
-                api_age(PQgetvalue(res, i, C_STARTED), a, sizeof(a));
-                json_object_array_add(cells, json_object_new_string(PQgetvalue(res, i, C_NAME)));
-                json_object_array_add(
-                        cells, json_object_new_int64(strtoll(PQgetvalue(res, i, C_STDOUT), NULL, 10)));
-                json_object_array_add(
-                        cells, json_object_new_int64(strtoll(PQgetvalue(res, i, C_STDERR), NULL, 10)));
-                json_object_array_add(
-                        cells, json_object_new_boolean(PQgetvalue(res, i, C_COMPLETE)[0] == 't'));
-                json_object_array_add(cells, json_object_new_string(a));
-                api_table_row(t, cells, PQgetvalue(res, i, C_NS), PQgetvalue(res, i, C_NAME),
-                        PQgetvalue(res, i, C_UID), PQgetvalue(res, i, C_STARTED));
-        }
-        return t;
-}
-
-static const struct api_source source = {.resource = "taskoutputs",
-        .kind = "TaskOutput",
-        .select = SELECT,
-        .events = EVENTS,
-        .rv = "rv",
-        .version = "version",
-        .name_col = "task_name",
-        .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM task_outputs), "
-                  "(SELECT coalesce(max(modified_rv), 0) FROM task_outputs))",
-        .fields = fields,
-        .labels = "'{}'::jsonb",
-        .time = NULL,
-        .token = "t1.",
-        .c_rv = C_RV,
-        .c_type = C_TYPE,
-        .record = record,
-        .table = table};
 
 /* The log of one stream, sent chunk by chunk as stored; with follow, new chunks as they come until the
  * output is finished (or FOLLOW_MAX_S). It holds no database connection while it waits: each look takes
  * one from the pool and gives it back, so a thousand followers cost a few connections, not a thousand. */
 struct log_stream {
         struct store *store;
-        char uid[64], stream[2];
+        char uid[64];
+        enum task_stream stream;
         int seq;
         long long sent, limit; /* limit 0: all */
         bool follow;
@@ -163,9 +41,8 @@ static void log_free(void *ud) {
         free(l);
 }
 
-/* One query of the log: its result, or NULL when no connection could be had or the query failed. */
-static PGresult *log_query(
-        struct log_stream *l, const char *sql, int n, const char *const *params, int binary) {
+/* A database connection for one look at the log, or NULL (logged: the log ends). */
+static PGconn *log_connect(struct log_stream *l) {
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
         if (store_acquire(l->store, &conn, &err) < 0) {
@@ -173,24 +50,19 @@ static PGresult *log_query(
                         merr_msg(&err));
                 return NULL;
         }
-        PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, binary);
-        store_release(l->store, conn);
-        return res;
+        return conn;
 }
 
 /* Chunk seq into l->chunk: 1, 0 when it is not there (yet), < 0 on failure. */
 static int next_chunk(struct log_stream *l) {
-        char seq[16];
-        snprintf(seq, sizeof(seq), "%d", l->seq);
-        const char *params[] = {l->uid, l->stream, seq};
-        PGresult *res = log_query(l,
-                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 AND seq = $3", 3,
-                params, 1);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
-                int r = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -EIO;
-                PQclear(res);
+        PGresult *res = NULL;
+        PGconn *conn = log_connect(l);
+        if (!conn)
+                return -EIO;
+        int r = task_output_chunk(conn, l->uid, l->stream, l->seq, &res);
+        store_release(l->store, conn);
+        if (r <= 0)
                 return r;
-        }
         PQclear(l->chunk);
         l->chunk = res;
         l->off = 0;
@@ -200,13 +72,11 @@ static int next_chunk(struct log_stream *l) {
 
 /* Whether the command's output is all stored (finished_at is set after the last chunk). */
 static int finished(struct log_stream *l) {
-        const char *params[] = {l->uid};
-        PGresult *res = log_query(
-                l, "SELECT finished_at IS NOT NULL FROM task_outputs WHERE task_uid = $1", 1, params, 0);
-        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? -EIO
-                : PQntuples(res) == 0                  ? 1 /* the record went away */
-                                                       : PQgetvalue(res, 0, 0)[0] == 't';
-        PQclear(res);
+        PGconn *conn = log_connect(l);
+        if (!conn)
+                return -EIO;
+        int r = task_output_finished(conn, l->uid);
+        store_release(l->store, conn);
         return r;
 }
 
@@ -259,9 +129,9 @@ static void log_of(struct httpd_request *req, struct apiserver *s, const char *u
         const char *stream = httpd_request_query(req, "stream"),
                    *limit_s = httpd_request_query(req, "limitBytes"),
                    *follow_s = httpd_request_query(req, "follow");
-        const char *st = !stream || strcmp(stream, "stdout") == 0 ? "1"
-                         : strcmp(stream, "stderr") == 0          ? "2"
-                                                                  : NULL;
+        enum task_stream st = !stream || strcmp(stream, "stdout") == 0 ? TASK_STDOUT
+                              : strcmp(stream, "stderr") == 0          ? TASK_STDERR
+                                                                       : 0;
         long long limit = 0;
         bool follow;
         struct merr err = MERR_INIT;
@@ -291,7 +161,7 @@ static void log_of(struct httpd_request *req, struct apiserver *s, const char *u
         }
         l->store = s->store;
         snprintf(l->uid, sizeof(l->uid), "%s", uid);
-        snprintf(l->stream, sizeof(l->stream), "%s", st);
+        l->stream = st;
         l->limit = limit;
         l->follow = follow;
         l->deadline_ms = timestamp_monotonic_ms() + FOLLOW_MAX_S * 1000LL;
@@ -308,30 +178,24 @@ static void log_of(struct httpd_request *req, struct apiserver *s, const char *u
         (void) httpd_respond_stream(req, 200, "text/plain", log_read, l, log_free);
 }
 
-void api_taskoutputs(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
-        const char *sub, bool watch) {
-        if (!sub) {
-                api_serve(req, s, &source, ns, name, watch);
-                return;
-        }
-        /* the log: of the latest run of the task name */
+bool api_taskoutput_log_follows(struct httpd_request *req) {
+        const char *follow = httpd_request_query(req, "follow");
+        return follow && (strcmp(follow, "true") == 0 || strcmp(follow, "1") == 0);
+}
+
+/* The log: of the latest run of the task name. */
+void api_taskoutput_log(const struct api_request *r) {
+        struct merr err = MERR_INIT;
         PGconn *conn = NULL;
-        char sql[sizeof(SELECT) + 256], uid[64] = "";
-        if (api_source_connect(req, s, &source, &conn) < 0)
+        char uid[64] = "";
+        if (api_connect(r->req, r->s, r->res, &conn) < 0)
                 return;
-        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2" STORE_IN_PROJECT_NOW("1"),
-                SELECT);
-        const char *params[] = {ns ? ns : "", name};
-        PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                api_respond_db_error(req, res, "reading taskoutputs");
-        else if (PQntuples(res) == 0)
-                httpd_respond_status(
-                        req, 404, "NotFound", "taskoutputs.%s \"%s\" not found", API_GROUP, name);
+        int k = task_output_latest(conn, r->namespace ? r->namespace : "", r->name, uid, &err);
+        store_release(r->s->store, conn);
+        if (k < 0)
+                api_respond_store_error(r->req, &err);
+        else if (k == 0)
+                api_respond_not_found(r->req, r->res->name, r->name);
         else
-                snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, C_UID));
-        PQclear(res);
-        store_release(s->store, conn);
-        if (*uid)
-                log_of(req, s, uid, name);
+                log_of(r->req, r->s, uid, r->name);
 }

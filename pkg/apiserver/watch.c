@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * watch of a kind whose changes are rows numbered by a version column (struct api_source): every change
+ * watch of a kind whose changes are rows numbered by a version column (a struct api_resource with a store_source): every change
  * after the resourceVersion the watch starts from, polled from the database every WATCH_POLL_MS on the
  * connection's own thread. resourceVersion "" or "0" starts from now, after the objects there are as ADDED
  * events (a history: none); sendInitialEvents=true sends those (a history: all of it), then the
@@ -24,7 +24,8 @@
 
 struct watch {
         struct apiserver *s;
-        const struct api_source *src;
+        const struct api_resource *res;
+        const struct store_source *src; /* res->store */
         struct api_query q;
         long long last;
         /* the records there are at version initial_upto, as ADDED events, read page by page before the
@@ -62,7 +63,7 @@ static int emit_bookmark(struct watch *w, bool initial_end) {
         char rv[32];
         snprintf(rv, sizeof(rv), "%lld", w->last);
         api_put(o, "apiVersion", API_GV);
-        api_put(o, "kind", w->src->kind);
+        api_put(o, "kind", w->res->kind);
         api_put(meta, "resourceVersion", rv);
         if (initial_end) {
                 json_object *ann = json_object_new_object();
@@ -76,7 +77,7 @@ static int emit_bookmark(struct watch *w, bool initial_end) {
 /* Queues the first n rows of res as events (type ADDED when the kind has no type column). */
 static int emit_rows(struct watch *w, PGresult *res, int n, struct merr *err) {
         for (int i = 0; i < n; i++) {
-                json_object *obj = w->table ? w->src->table(res, i, i + 1) : w->src->record(res, i),
+                json_object *obj = w->table ? api_table(w->res, res, i, i + 1) : api_record(w->res, res, i),
                             *meta = NULL;
                 /* a watcher resumes from the resourceVersion of the last event's object, a Table's too */
                 if (w->table && json_object_object_get_ex(obj, "metadata", &meta))
@@ -216,7 +217,7 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
         struct merr err = MERR_INIT;
         PGconn *conn = NULL;
         PGresult *res = NULL;
-        int r = api_source_connect(req, w->s, w->src, &conn);
+        int r = api_connect(req, w->s, w->res, &conn);
         if (r < 0)
                 return r;
         res = PQexec(conn, w->src->newest);
@@ -229,8 +230,8 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
                 w->initial_upto = w->last;
         store_release(w->s->store, conn);
         if (r < 0)
-                httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s",
-                        w->src->resource, merr_msg(&err));
+                httpd_respond_status(req, 503, "ServiceUnavailable", "%s are not available: %s", w->res->name,
+                        merr_msg(&err));
         return r;
 }
 
@@ -240,29 +241,31 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
 static int watch_scope(struct httpd_request *req, struct apiserver *s, struct api_query *q, const char *ns) {
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
+        char project[37];
         if (store_acquire(s->store, &conn, &err) < 0) {
                 api_respond_unavailable(req, "watching is not available", &err);
                 return -ENOTCONN;
         }
-        const char *params[] = {ns};
-        PGresult *res = PQexecParams(conn, "SELECT project_uid FROM namespace_projects WHERE namespace = $1",
-                1, NULL, params, NULL, NULL, 0);
-        int r = 0;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-                api_respond_db_error(req, res, "reading the namespace's project");
-                r = -EIO;
-        } else if (api_query_cond(q, "namespace =", ns) < 0 ||
-                   (PQntuples(res) > 0 ? api_query_cond(q, "project_uid =", PQgetvalue(res, 0, 0))
-                                       : buf_puts(&q->where, " AND project_uid IS NULL")) < 0) {
-                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
-                r = -E2BIG;
-        }
-        PQclear(res);
+        int r = store_namespace_project(conn, ns, project, &err);
         store_release(s->store, conn);
-        return r;
+        if (r < 0) {
+                api_respond_store_error(req, &err);
+                return -EIO;
+        }
+        if (api_query_cond(q, "namespace =", ns) < 0 ||
+                (r > 0 ? api_query_cond(q, "project_uid =", project)
+                       : buf_puts(&q->where, " AND project_uid IS NULL")) < 0) {
+                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+                return -E2BIG;
+        }
+        return 0;
 }
 
-void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_source *src, const char *ns) {
+void api_watch(const struct api_request *r) {
+        struct httpd_request *req = r->req;
+        struct apiserver *s = r->s;
+        const struct store_source *src = r->res->store;
+        const char *ns = r->namespace;
         const char *rv = httpd_request_query(req, "resourceVersion"),
                    *initial = httpd_request_query(req, "sendInitialEvents"),
                    *timeout = httpd_request_query(req, "timeoutSeconds"),
@@ -276,12 +279,13 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
                 return;
         }
         w->s = s;
+        w->res = r->res;
         w->src = src;
         w->q.where = (struct buf) BUF_INIT(64 * 1024);
         w->out = (struct buf) BUF_INIT(SIZE_MAX);
         if (!s->store)
                 httpd_respond_status(req, 503, "ServiceUnavailable",
-                        "%s are not available: mbox-apiserver runs without a database", src->resource);
+                        "%s are not available: mbox-apiserver runs without a database", r->res->name);
         else if (timeout && *timeout && !api_parse_num(timeout, 1, WATCH_TIMEOUT_MAX, &secs))
                 httpd_respond_status(req, 400, "BadRequest",
                         "timeoutSeconds: expected 1 to %d, got \"%.32s\"", WATCH_TIMEOUT_MAX, timeout);
@@ -294,7 +298,7 @@ void api_watch(struct httpd_request *req, struct apiserver *s, const struct api_
         else if (cont && *cont)
                 httpd_respond_status(req, 400, "BadRequest",
                         "continue: a watch starts from a resourceVersion, not from a page of a list");
-        else if (api_list_query(req, src, &w->q, &limit) < 0)
+        else if (api_list_query(req, r->res, &w->q, &limit) < 0)
                 ; /* answered */
         else if (ns && watch_scope(req, s, &w->q, ns) < 0)
                 ; /* answered */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "merr.h"
+#include "store/source.h"
 #include "store/store.h"
 
 struct artifact {
@@ -45,3 +46,46 @@ int artifact_update_meta(PGconn *conn, const char *ns, const char *name, const c
 /* Deletes the live artifact ns/name, leaving its tombstone. Returns 0, or -ENOENT. With uid (not NULL or
  * ""), only that artifact: -ESTALE when the live one has another uid. */
 int artifact_delete(PGconn *conn, const char *ns, const char *name, const char *uid, struct merr *err);
+
+/* Reads: the live artifacts, listed in the order they were created, a record's resourceVersion its newest
+ * change; a watch sees ADDED, MODIFIED (labels, annotations) and DELETED. The columns of its select and
+ * events: */
+extern const struct store_source store_artifact_source;
+enum {
+        STORE_ARTIFACT_RV,
+        STORE_ARTIFACT_TYPE,
+        STORE_ARTIFACT_VERSION,
+        STORE_ARTIFACT_NS,
+        STORE_ARTIFACT_NAME,
+        STORE_ARTIFACT_UID,
+        STORE_ARTIFACT_KIND,
+        STORE_ARTIFACT_TITLE,
+        STORE_ARTIFACT_URI,
+        STORE_ARTIFACT_PATH,
+        STORE_ARTIFACT_CONTENT_TYPE,
+        STORE_ARTIFACT_SIZE,
+        STORE_ARTIFACT_DIGEST,
+        STORE_ARTIFACT_TASK,
+        STORE_ARTIFACT_TASK_UID,
+        STORE_ARTIFACT_SANDBOX,
+        STORE_ARTIFACT_POD,
+        STORE_ARTIFACT_LABELS,
+        STORE_ARTIFACT_ANNOTATIONS,
+        STORE_ARTIFACT_SOURCE,
+        STORE_ARTIFACT_REGISTERED_BY,
+        STORE_ARTIFACT_CREATED,
+};
+/* The live artifact ns/name (of the project that owns ns now) in store_artifact_source's columns: *ret
+ * holds 0 or 1 rows (PQclear() it); < 0 on failure ("reading the artifact: ..."). */
+int artifact_get_live(PGconn *conn, const char *ns, const char *name, PGresult **ret, struct merr *err);
+
+/* Where the bytes of the live artifact ns/name are, for a download. */
+struct artifact_location {
+        char path[4096], sandbox[256], digest[160];
+        char uri[64];           /* the first 40 characters of its URI */
+        char content_type[256]; /* "" when it has none */
+        long long size;         /* -1: not known */
+};
+/* 1 with ret set, 0 when there is no such artifact, < 0 on failure ("reading artifacts: ..."). */
+int artifact_locate(
+        PGconn *conn, const char *ns, const char *name, struct artifact_location *ret, struct merr *err);

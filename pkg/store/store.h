@@ -2,8 +2,9 @@
 /*
  * mbox's Postgres database: a small pool of libpq connections to one URL, and the schema, kept by
  * versioned migrations that run once, under an advisory lock, the first time any mbox program connects
- * (docs/store.md). Each table has one writer: the operator writes task output (taskoutput.h), the
- * apiserver everything it mirrors.
+ * (docs/store.md). Each table's file holds its migrations (migration.h), its writes and its reads:
+ * taskoutput.h, artifact.h, history.h, project.h; retention.h prunes. Each table has one writer: the
+ * operator writes task output, the apiserver everything it mirrors.
  *
  * The store never blocks start-up: store_new() only records the URL; connections are made on demand and
  * a database that is down is an error of that call, so callers can report it and carry on.
@@ -63,13 +64,8 @@ int store_versioned(PGconn *conn, const char *lock,
  * succeed), -EIO otherwise (connection, server, or anything a retry may mend). */
 int store_error(struct merr *err, const PGresult *res, const char *what);
 
+/* Runs sql (no parameters, no rows wanted: BEGIN, COMMIT, SET LOCAL ...) on conn. */
+int store_exec(PGconn *conn, const char *sql, struct merr *err);
+
 /* The schema version the migrations lead to. */
 int store_schema_version(void);
-
-/* SQL, after a condition on namespace = $N: the record (a row with namespace and project_uid) belongs to
- * the project that owns that namespace now (migration 6), so a new project on an old namespace name sees
- * none of an old project's records; in a namespace without a project, the records written while it had
- * none. N is the parameter's number, as text. */
-#define STORE_IN_PROJECT_NOW(n)                                                                              \
-        " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace " \
-        "= $" n ")"

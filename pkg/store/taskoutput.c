@@ -6,8 +6,146 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/migration.h"
+#include "store/project.h"
 #include "store/taskoutput.h"
 #include "timestamp.h"
+
+/* ---- schema ---- */
+
+/* task_outputs and task_output_chunks; migration 7 also indexes the task artifacts retention.c prunes */
+const struct store_migration store_task_output_migrations[] = {
+        {1, "task output",
+                "CREATE TABLE task_outputs ("
+                "  task_uid uuid PRIMARY KEY,"
+                "  namespace text NOT NULL,"
+                "  task_name text NOT NULL,"
+                "  stdout_bytes bigint NOT NULL DEFAULT 0,"
+                "  stderr_bytes bigint NOT NULL DEFAULT 0,"
+                "  complete boolean NOT NULL DEFAULT false,"
+                "  error text,"
+                "  started_at timestamptz NOT NULL DEFAULT now(),"
+                "  finished_at timestamptz);"
+                "CREATE INDEX task_outputs_by_task ON task_outputs (namespace, task_name, started_at);"
+                "CREATE TABLE task_output_chunks ("
+                "  task_uid uuid NOT NULL REFERENCES task_outputs ON DELETE CASCADE,"
+                "  stream smallint NOT NULL CHECK (stream IN (1, 2)),"
+                "  seq integer NOT NULL,"
+                "  data bytea NOT NULL,"
+                "  PRIMARY KEY (task_uid, stream, seq));"},
+        {5, "task output versions",
+                /* a task output's resourceVersion for watches, as for artifacts: the start, the end */
+                "CREATE SEQUENCE task_output_versions;"
+                "ALTER TABLE task_outputs ADD COLUMN created_rv bigint, ADD COLUMN modified_rv bigint;"
+                "UPDATE task_outputs t SET created_rv = v.n FROM (SELECT task_uid, "
+                "  nextval('task_output_versions') AS n FROM (SELECT task_uid FROM task_outputs"
+                "  ORDER BY started_at) o) v WHERE t.task_uid = v.task_uid;"
+                "ALTER TABLE task_outputs ALTER COLUMN created_rv SET NOT NULL;"
+                "CREATE INDEX task_outputs_by_created ON task_outputs (created_rv);"
+                "CREATE INDEX task_outputs_by_modified ON task_outputs (modified_rv) WHERE modified_rv IS "
+                "NOT "
+                "NULL;"},
+        {7, "bounded task output and retention",
+                /* the cap a task's output was stored under and how many bytes past it were dropped; the
+                 * indexes are what the operator's retention pass reads, oldest first */
+                "ALTER TABLE task_outputs ADD COLUMN limit_bytes bigint,"
+                "  ADD COLUMN dropped_bytes bigint NOT NULL DEFAULT 0;"
+                "CREATE INDEX task_outputs_by_end ON task_outputs ((coalesce(finished_at, started_at)));"
+                "CREATE INDEX artifacts_of_tasks_by_created ON artifacts (created_at) WHERE source = "
+                "'Task';"},
+        {0},
+};
+
+/* ---- reads ---- */
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define COLUMNS                                                                                            \
+        "SELECT rv, type, version, namespace, task_name, task_uid, stdout_bytes, stderr_bytes, complete, " \
+        "coalesce(error, ''), " TS("started_at") ", coalesce(" TS(                                         \
+                "finished_at") ", ''), "                                                                   \
+                               "coalesce(limit_bytes::text, ''), dropped_bytes FROM "
+/* records: the latest run of each task name, in the order they started; resourceVersion: the newest change */
+static const char SELECT[] =
+        COLUMNS "(SELECT DISTINCT ON (namespace, task_name) created_rv AS rv, 'ADDED' AS type, "
+                "greatest(created_rv, modified_rv) AS version, * FROM task_outputs "
+                "ORDER BY namespace, task_name, started_at DESC) o WHERE true";
+/* changes: an output started (ADDED), its newest change (MODIFIED: it ended) */
+static const char EVENTS[] = COLUMNS
+        "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, * FROM task_outputs UNION ALL "
+        "SELECT modified_rv, 'MODIFIED', modified_rv, * FROM task_outputs WHERE modified_rv IS NOT NULL) o "
+        "WHERE true";
+
+static const struct store_field fields[] = {
+        {"metadata.name", "task_name"},
+        {"metadata.namespace", "namespace"},
+        {"project.uid", "project_uid::text"},
+        {"status.complete", "complete::text"},
+        {NULL, NULL},
+};
+
+const struct store_source store_task_output_source = {
+        .select = SELECT,
+        .events = EVENTS,
+        .rv = "rv",
+        .version = "version",
+        .name_col = "task_name",
+        .newest = "SELECT greatest((SELECT coalesce(max(created_rv), 0) FROM task_outputs), "
+                  "(SELECT coalesce(max(modified_rv), 0) FROM task_outputs))",
+        .fields = fields,
+        .labels = "'{}'::jsonb",
+        .time = NULL,
+        .c_rv = STORE_TASK_OUTPUT_RV,
+        .c_type = STORE_TASK_OUTPUT_TYPE,
+};
+
+int task_output_latest(
+        PGconn *conn, const char *ns, const char *name, char ret_uid[static 64], struct merr *err) {
+        char sql[sizeof(SELECT) + 256];
+        snprintf(sql, sizeof(sql), "%s AND namespace = $1 AND task_name = $2" STORE_IN_PROJECT_NOW("1"),
+                SELECT);
+        const char *params[] = {ns, name};
+        PGresult *res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
+        int r = 0;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                r = store_error(err, res, "reading taskoutputs");
+        else if (PQntuples(res) > 0) {
+                snprintf(ret_uid, 64, "%s", PQgetvalue(res, 0, STORE_TASK_OUTPUT_UID));
+                r = 1;
+        }
+        PQclear(res);
+        return r;
+}
+
+int task_output_chunk(PGconn *conn, const char *uid, enum task_stream stream, int seq, PGresult **ret) {
+        char st[4], n[16];
+        snprintf(st, sizeof(st), "%d", (int) stream);
+        snprintf(n, sizeof(n), "%d", seq);
+        const char *params[] = {uid, st, n};
+        PGresult *res = PQexecParams(conn,
+                "SELECT data FROM task_output_chunks WHERE task_uid = $1 AND stream = $2 AND seq = $3", 3,
+                NULL, params, NULL, NULL, 1);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) {
+                int r = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -EIO;
+                PQclear(res);
+                return r;
+        }
+        *ret = res;
+        return 1;
+}
+
+int task_output_finished(PGconn *conn, const char *uid) {
+        const char *params[] = {uid};
+        PGresult *res =
+                PQexecParams(conn, "SELECT finished_at IS NOT NULL FROM task_outputs WHERE task_uid = $1", 1,
+                        NULL, params, NULL, NULL, 0);
+        int r = PQresultStatus(res) != PGRES_TUPLES_OK ? -EIO
+                : PQntuples(res) == 0                  ? 1 /* the record went away */
+                                                       : PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        return r;
+}
+
+/* ---- writes ---- */
 
 struct stream_buf {
         char *data;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "merr.h"
+#include "store/source.h"
 #include "store/store.h"
 
 #define TASK_OUTPUT_CHUNK    (256 * 1024)
@@ -43,3 +44,33 @@ uint64_t task_output_dropped(const struct task_output *o);
 int task_output_end(struct task_output *o, bool complete, const char *error, struct merr *err);
 /* Frees o without writing anything more (the task_outputs row stays incomplete). */
 void task_output_abandon(struct task_output *o);
+
+/* Reads: TaskOutput records, the latest run of each task name, named like the task; a watch sees ADDED
+ * when a run starts, MODIFIED when its output ends. The columns of its select and events: */
+extern const struct store_source store_task_output_source;
+enum {
+        STORE_TASK_OUTPUT_RV,
+        STORE_TASK_OUTPUT_TYPE,
+        STORE_TASK_OUTPUT_VERSION,
+        STORE_TASK_OUTPUT_NS,
+        STORE_TASK_OUTPUT_NAME,
+        STORE_TASK_OUTPUT_UID,
+        STORE_TASK_OUTPUT_STDOUT,
+        STORE_TASK_OUTPUT_STDERR,
+        STORE_TASK_OUTPUT_COMPLETE,
+        STORE_TASK_OUTPUT_ERROR,
+        STORE_TASK_OUTPUT_STARTED,
+        STORE_TASK_OUTPUT_FINISHED,
+        STORE_TASK_OUTPUT_LIMIT,
+        STORE_TASK_OUTPUT_DROPPED,
+};
+/* The uid of the latest run of task name in namespace ns (of the project that owns it now): 1 with
+ * ret_uid set, 0 when there is none, < 0 on failure ("reading taskoutputs: ..."). */
+int task_output_latest(
+        PGconn *conn, const char *ns, const char *name, char ret_uid[static 64], struct merr *err);
+/* Chunk seq of stream of the run uid: 1 with *ret the result (one row, its bytes in column 0, binary;
+ * PQclear() it), 0 when it is not there (yet), < 0 on failure. */
+int task_output_chunk(PGconn *conn, const char *uid, enum task_stream stream, int seq, PGresult **ret);
+/* Whether the output of the run uid is all stored (its end written after its last chunk; a record gone
+ * counts as ended): 1, 0, or < 0 on failure. */
+int task_output_finished(PGconn *conn, const char *uid);

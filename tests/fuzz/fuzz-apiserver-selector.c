@@ -14,7 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct api_field fields[] = {{"object.kind", "kind"}, {"object.name", "name"}, {NULL, NULL}};
+static const struct store_field fields[] = {{"object.kind", "kind"}, {"object.name", "name"}, {NULL, NULL}};
 
 static void check(bool ok) {
         if (!ok)

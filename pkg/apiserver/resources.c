@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The resources of runtime.mbox.dev/v1alpha1, one entry each (resource.h): what they are called, their
+ * verbs and subresources, where their records come from (pkg/store), and how a row is shown, as an object
+ * and as a row of kubectl get. Everything else (routing, get, list, watch, Tables, discovery, OpenAPI) is
+ * made from these entries.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiserver/internal.h"
+#include "store/artifact.h"
+#include "store/history.h"
+#include "store/taskoutput.h"
+
+#define S(c) \
+        { API_STRING, (c), 0, NULL }
+#define S_SET(c) \
+        { API_STRING_SET, (c), 0, NULL }
+#define INT(c) \
+        { API_INT, (c), 0, NULL }
+
+/* ---- TaskOutput: the full output of an ExecutionTask, as the operator stored it (pkg/store/taskoutput.h).
+ * Named like its task; when a task name was used more than once, the latest run. ---- */
+
+static const struct api_field_out taskoutput_fields[] = {
+        {"metadata.name", S(STORE_TASK_OUTPUT_NAME)},
+        {"metadata.namespace", S(STORE_TASK_OUTPUT_NS)},
+        {"metadata.uid", S(STORE_TASK_OUTPUT_UID)},
+        {"metadata.resourceVersion", S(STORE_TASK_OUTPUT_VERSION)},
+        {"metadata.creationTimestamp", S(STORE_TASK_OUTPUT_STARTED)},
+        {"status.taskUID", S(STORE_TASK_OUTPUT_UID)},
+        {"status.stdoutBytes", INT(STORE_TASK_OUTPUT_STDOUT)},
+        {"status.stderrBytes", INT(STORE_TASK_OUTPUT_STDERR)},
+        {"status.complete", {API_BOOL, STORE_TASK_OUTPUT_COMPLETE, 0, NULL}},
+        {"status.error", S_SET(STORE_TASK_OUTPUT_ERROR)},
+        {"status.startedAt", S(STORE_TASK_OUTPUT_STARTED)},
+        {"status.finishedAt", S_SET(STORE_TASK_OUTPUT_FINISHED)},
+        {"status.limitBytes", {API_INT_SET, STORE_TASK_OUTPUT_LIMIT, 0, NULL}},
+        {"status.truncated", {API_POSITIVE, STORE_TASK_OUTPUT_DROPPED, 0, NULL}},
+        {"status.droppedBytes", {API_INT_POSITIVE, STORE_TASK_OUTPUT_DROPPED, 0, NULL}},
+        {NULL},
+};
+
+static const struct api_table_column taskoutput_columns[] = {
+        {"Name", "string", "name", "Name of the ExecutionTask.", S(STORE_TASK_OUTPUT_NAME)},
+        {"Stdout", "integer", "", "Bytes written to standard output.", INT(STORE_TASK_OUTPUT_STDOUT)},
+        {"Stderr", "integer", "", "Bytes written to standard error.", INT(STORE_TASK_OUTPUT_STDERR)},
+        {"Complete", "boolean", "", "Whether every byte was stored.",
+                {API_BOOL, STORE_TASK_OUTPUT_COMPLETE, 0, NULL}},
+        {"Age", "string", "", "Time since the command started.",
+                {API_AGE, STORE_TASK_OUTPUT_STARTED, 0, NULL}},
+        {NULL},
+};
+
+static const struct api_subresource taskoutput_subresources[] = {
+        /* one stream's bytes: ?stream=stdout|stderr, ?limitBytes=N, ?follow=true until the output ends */
+        {"log", "taskoutputs/log", API_GET, api_taskoutput_log_follows, api_taskoutput_log},
+        {NULL},
+};
+
+/* ---- Artifact: a reference to a file, with what it is and where it came from (pkg/store/artifact.h) ---- */
+
+static const struct api_field_out artifact_fields[] = {
+        {"metadata.name", S(STORE_ARTIFACT_NAME)},
+        {"metadata.namespace", S(STORE_ARTIFACT_NS)},
+        {"metadata.uid", S(STORE_ARTIFACT_UID)},
+        {"metadata.resourceVersion", S(STORE_ARTIFACT_VERSION)},
+        {"metadata.creationTimestamp", S(STORE_ARTIFACT_CREATED)},
+        {"metadata.labels", {API_MAP, STORE_ARTIFACT_LABELS, 0, NULL}},
+        {"metadata.annotations", {API_MAP, STORE_ARTIFACT_ANNOTATIONS, 0, NULL}},
+        {"spec.kind", S(STORE_ARTIFACT_KIND)},
+        {"spec.name", S_SET(STORE_ARTIFACT_TITLE)},
+        {"spec.uri", S(STORE_ARTIFACT_URI)},
+        {"spec.path", S_SET(STORE_ARTIFACT_PATH)},
+        {"spec.contentType", S_SET(STORE_ARTIFACT_CONTENT_TYPE)},
+        {"spec.sizeBytes", {API_INT_SET, STORE_ARTIFACT_SIZE, 0, NULL}},
+        {"spec.digest", S_SET(STORE_ARTIFACT_DIGEST)},
+        {"spec.task.name", S_SET(STORE_ARTIFACT_TASK)},
+        {"spec.task.uid", S_SET(STORE_ARTIFACT_TASK_UID), .in_parent = true},
+        {"spec.sandbox", S_SET(STORE_ARTIFACT_SANDBOX)},
+        {"spec.pod", S_SET(STORE_ARTIFACT_POD)},
+        {"status.source", S(STORE_ARTIFACT_SOURCE)},
+        {"status.registeredBy", S_SET(STORE_ARTIFACT_REGISTERED_BY)},
+        {NULL},
+};
+
+static const struct api_table_column artifact_columns[] = {
+        {"Name", "string", "name", "Name of the artifact.", S(STORE_ARTIFACT_NAME)},
+        {"Kind", "string", "", "What it is (file, report, ...).", S(STORE_ARTIFACT_KIND)},
+        {"Task", "string", "", "ExecutionTask that produced it.", S(STORE_ARTIFACT_TASK)},
+        {"Sandbox", "string", "", "Sandbox it was produced in.", S(STORE_ARTIFACT_SANDBOX)},
+        {"Type", "string", "", "Media type.", S(STORE_ARTIFACT_CONTENT_TYPE)},
+        {"Size", "integer", "", "Size in bytes.", {API_INT_SET, STORE_ARTIFACT_SIZE, 0, NULL}},
+        {"Age", "string", "", "Time since it was recorded.", {API_AGE, STORE_ARTIFACT_CREATED, 0, NULL}},
+        {NULL},
+};
+
+static const struct api_subresource artifact_subresources[] = {
+        /* the bytes of a workspace artifact, from its running sandbox */
+        {"content", "artifacts/content", API_GET, NULL, api_artifact_content},
+        {NULL},
+};
+
+/* ---- ObjectHistory: one state of an mbox object as the mirror stored it (pkg/store/history.h), kept
+ * after the object is gone; named <object>.<id>, ordered by id (the order the states were seen). A
+ * Project's states are in its namespace. ---- */
+
+#define HISTORY_NAME \
+        { API_DOTTED, STORE_HISTORY_NAME, STORE_HISTORY_ID, NULL }
+
+static const struct api_field_out history_fields[] = {
+        {"metadata.name", HISTORY_NAME},
+        {"metadata.namespace", S(STORE_HISTORY_NS)},
+        {"metadata.resourceVersion", S(STORE_HISTORY_ID)},
+        {"metadata.creationTimestamp", S(STORE_HISTORY_CHANGED)},
+        {"object.apiVersion", S(STORE_HISTORY_API_VERSION)},
+        {"object.kind", S(STORE_HISTORY_KIND)},
+        {"object.name", S(STORE_HISTORY_NAME)},
+        {"object.uid", S(STORE_HISTORY_UID)},
+        {"object.resourceVersion", S(STORE_HISTORY_RV)},
+        {"type", S(STORE_HISTORY_EVENT)},
+        {"phase", S(STORE_HISTORY_PHASE)},
+        {"changedAt", S(STORE_HISTORY_CHANGED)},
+        {"recordedAt", S(STORE_HISTORY_RECORDED)},
+        {"state", {API_JSON, STORE_HISTORY_OBJECT, 0, NULL}},
+        {NULL},
+};
+
+/* Kind.group for what is not mbox.dev's, as kubectl names resources. */
+static json_object *history_kind(PGresult *res, int row) {
+        const char *av = PQgetvalue(res, row, STORE_HISTORY_API_VERSION);
+        char kind[300];
+        if (strncmp(av, "mbox.dev/", 9) == 0)
+                snprintf(kind, sizeof(kind), "%s", PQgetvalue(res, row, STORE_HISTORY_KIND));
+        else
+                snprintf(kind, sizeof(kind), "%s.%.*s", PQgetvalue(res, row, STORE_HISTORY_KIND),
+                        (int) strcspn(av, "/"), av);
+        return json_object_new_string(kind);
+}
+
+static const struct api_table_column history_columns[] = {
+        {"Name", "string", "name", "<object>.<sequence number>.", HISTORY_NAME},
+        {"Kind", "string", "", "Kind of the object.", {API_FUNC, 0, 0, history_kind}},
+        {"Object", "string", "", "Name of the object.", S(STORE_HISTORY_NAME)},
+        {"Type", "string", "", "ADDED, MODIFIED or DELETED.", S(STORE_HISTORY_EVENT)},
+        {"Phase", "string", "", "status.phase in this state.", S(STORE_HISTORY_PHASE)},
+        {"Changed", "string", "date-time", "When the state came to be.", S(STORE_HISTORY_CHANGED)},
+        {NULL},
+};
+
+/* <object>.<id>: the state id of the object, which no other has. */
+static int history_name(const struct api_resource *res, const char *name, struct api_query *q) {
+        const char *dot = strrchr(name, '.');
+        long long id;
+        char a[24], lhs[64];
+        if (!dot || !api_parse_num(dot + 1, 1, 999999999999999999LL, &id))
+                return -ENOENT;
+        snprintf(a, sizeof(a), "%lld", id);
+        _cleanup_free_ char *object = strndup(name, (size_t) (dot - name));
+        if (!object)
+                return -ENOMEM;
+        snprintf(lhs, sizeof(lhs), "%s =", res->store->rv);
+        if (api_query_cond(q, lhs, a) < 0)
+                return -E2BIG;
+        snprintf(lhs, sizeof(lhs), "%s =", res->store->name_col);
+        return api_query_cond(q, lhs, object) < 0 ? -E2BIG : 0;
+}
+
+/* ---- the table ---- */
+
+const struct api_resource api_resources[] = {
+        {
+                .name = "taskoutputs",
+                .singular = "taskoutput",
+                .kind = "TaskOutput",
+                .namespaced = true,
+                .verbs = API_GET | API_LIST | API_WATCH,
+                .store = &store_task_output_source,
+                .token = "t1.",
+                .fields = taskoutput_fields,
+                .columns = taskoutput_columns,
+                .row = {STORE_TASK_OUTPUT_NS, STORE_TASK_OUTPUT_UID, STORE_TASK_OUTPUT_STARTED, -1},
+                .subresources = taskoutput_subresources,
+                .schema = api_schema_taskoutput,
+                .list_description = "Task outputs.",
+        },
+        {
+                .name = "artifacts",
+                .singular = "artifact",
+                .kind = "Artifact",
+                .namespaced = true,
+                .verbs = API_GET | API_LIST | API_WATCH | API_CREATE | API_PATCH | API_DELETE,
+                .store = &store_artifact_source,
+                .token = "a1.",
+                .fields = artifact_fields,
+                .columns = artifact_columns,
+                .row = {STORE_ARTIFACT_NS, STORE_ARTIFACT_UID, STORE_ARTIFACT_CREATED, STORE_ARTIFACT_LABELS},
+                .create = api_artifact_create,
+                .patch = api_artifact_patch,
+                .remove = api_artifact_delete,
+                .subresources = artifact_subresources,
+                .schema = api_schema_artifact,
+                .list_description = "Artifacts.",
+        },
+        {
+                .name = "objecthistories",
+                .singular = "objecthistory",
+                .kind = "ObjectHistory",
+                .namespaced = true,
+                .verbs = API_GET | API_LIST | API_WATCH,
+                .store = &store_history_source,
+                .token = "h1.",
+                .fields = history_fields,
+                .columns = history_columns,
+                .row = {STORE_HISTORY_NS, -1, STORE_HISTORY_CHANGED, -1},
+                .name_query = history_name,
+                .schema = api_schema_objecthistory,
+                .list_description = "States of mbox objects.",
+        },
+        {NULL},
+};
+
+const struct api_resource *api_resource_find(const char *name) {
+        for (const struct api_resource *r = api_resources; r->name; r++)
+                if (strcmp(r->name, name) == 0)
+                        return r;
+        return NULL;
+}
+
+const struct api_subresource *api_subresource_find(const struct api_resource *res, const char *name) {
+        for (const struct api_subresource *sub = res->subresources; sub && sub->name; sub++)
+                if (strcmp(sub->name, name) == 0)
+                        return sub;
+        return NULL;
+}
