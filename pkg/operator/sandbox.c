@@ -227,8 +227,8 @@ static int set_pod(struct pass *ps, struct sandbox_status *st) {
         return 0;
 }
 
-/* Builds the status decision d describes into st. Conditions start from the object's own, so that a
- * condition's lastTransitionTime moves only when its status does. */
+/* Builds the status decision d describes into st. A condition's lastTransitionTime is taken from the
+ * object's own when its status stays the same (api_condition_next()). */
 static int build_status(struct pass *ps, const struct sandbox_decision *d, struct sandbox_status *st) {
         const struct sandbox_status *old = old_status(ps);
         struct timestamp now = ps->now;
@@ -269,12 +269,9 @@ static int build_status(struct pass *ps, const struct sandbox_decision *d, struc
         }
         for (size_t i = 0; i < SB_COND__MAX; i++) {
                 const struct sandbox_cond *c = &d->conds[i];
-                const struct api_condition *was = old ? api_condition_find(&old->conditions, c->type) : NULL;
-                if (was && api_condition_set(&st->conditions, was->type, was->status, was->reason,
-                                   was->message, was->observed_generation, &was->last_transition_time) < 0)
-                        return -ENOMEM;
-                if (api_condition_set(&st->conditions, c->type, c->status ? "True" : "False", c->reason,
-                            c->message ? c->message : d->message, gen, &now) < 0)
+                if (api_condition_next(&st->conditions, old ? &old->conditions : NULL, c->type,
+                            c->status ? "True" : "False", c->reason, c->message ? c->message : d->message,
+                            gen, &now) < 0)
                         return -ENOMEM;
         }
         return 0;
