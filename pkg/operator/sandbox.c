@@ -397,12 +397,17 @@ static int resolve(struct pass *ps) {
                 return 0;
         }
         snprintf(ps->tkey, sizeof(ps->tkey), "%s/%s", tns, tname);
-        /* with a claim, the runtime is built already: a template deleted since does not matter */
-        if (!ps->claim && (!(ps->tobj = op_get(op, RES_TEMPLATE, ps->tkey)) ||
-                                  template_from_json(ps->tobj, &ps->t, &perr) < 0)) {
-                problem(ps, "TemplateNotFound", "EnvironmentTemplate %s not found in namespace %s", tname,
-                        tns);
-                return 0;
+        /* The template's lifecycle bounds the sandbox's lifetimes for as long as it lives, so the cached
+         * template is read on every pass. With a claim the runtime is built already: a template deleted
+         * (or made invalid) since does not matter, and its lifetimes are then the sandbox's and the
+         * project's alone. A template is a few hundred bytes of JSON, parsed in microseconds: no more than
+         * the Sandbox's own parse each pass makes. */
+        if (!(ps->tobj = op_get(op, RES_TEMPLATE, ps->tkey)) ||
+                template_from_json(ps->tobj, &ps->t, &perr) < 0) {
+                ps->t = template_free(ps->t);
+                if (!ps->claim)
+                        problem(ps, "TemplateNotFound", "EnvironmentTemplate %s not found in namespace %s",
+                                tname, tns);
         }
         return 0;
 }
