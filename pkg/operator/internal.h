@@ -217,7 +217,7 @@ int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *na
  * in keep (NULL-terminated). Returns how many deletes were sent, or a negative errno. */
 int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,
         struct merr *err);
-/* A merge patch of obj. */
+/* A merge patch of obj; the object it returns is remembered (op_remember()) until the watch shows it. */
 int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
         struct merr *err);
 /* Records an Event about obj (best effort; failures are logged). */
