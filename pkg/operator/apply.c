@@ -84,6 +84,7 @@ int op_write_status(
         if (rc < 0)
                 return merr_wrap(err, rc, "updating the status of %s %s", op_res_info[res].kind, r.name);
         op_remember(cx->op, res, updated);
+        op_status_written(cx->op, res, obj);
         return 1;
 }
 

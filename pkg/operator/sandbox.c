@@ -661,6 +661,7 @@ static int reconcile(struct pass *ps, struct merr *err) {
         if (sandbox_from_json(ps->obj, &ps->sb, &perr) < 0)
                 ps->sb = NULL;
         ps->obs.now = ps->now;
+        ps->obs.written = op_status_written_at(op, RES_SANDBOX, ps->key);
         if (ps->sb) {
                 ps->obs.old_phase = ps->sb->status.phase;
                 ps->obs.old_reason = ps->sb->status.reason;
