@@ -84,6 +84,7 @@ int op_write_status(
         if (rc < 0)
                 return merr_wrap(err, rc, "updating the status of %s %s", op_res_info[res].kind, r.name);
         op_remember(cx->op, res, updated);
+        op_status_written(cx->op, res, obj);
         return 1;
 }
 
@@ -150,11 +151,14 @@ int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *nam
         struct merr *err) {
         struct kube_resource r = op_resource(res, ns, name);
         struct kube_write_opts wo = {.field_manager = OP_FIELD_MANAGER};
+        _cleanup_json_ json_object *updated = NULL;
         count_write(cx, res, "patch");
-        int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), &wo, NULL, err);
+        int rc = kube_patch(cx->c, &r, KUBE_PATCH_MERGE, patch, strlen(patch), &wo, &updated, err);
         if (rc < 0)
                 return merr_wrap(err, rc, "patching %s %s%s%s", op_res_info[res].kind, ns ? ns : "",
                         ns ? "/" : "", name);
+        /* a pass before the watch shows the patch would otherwise see the old object and send it again */
+        op_remember(cx->op, res, updated);
         return 1;
 }
 

@@ -24,7 +24,7 @@ struct op_written {
 int op_cache_init(struct mbox_operator *op) {
         pthread_mutex_init(&op->written_lock, NULL);
         for (int i = 0; i < RES__MAX; i++)
-                if (!(op->written[i] = strmap_new(free)))
+                if (!(op->written[i] = strmap_new(free)) || !(op->status_at[i] = strmap_new(free)))
                         return -ENOMEM;
         return 0;
 }
@@ -33,6 +33,8 @@ void op_cache_release(struct mbox_operator *op) {
         for (int i = 0; i < RES__MAX; i++) {
                 strmap_free(op->written[i]);
                 op->written[i] = NULL;
+                strmap_free(op->status_at[i]);
+                op->status_at[i] = NULL;
         }
         pthread_mutex_destroy(&op->written_lock);
 }
@@ -101,4 +103,37 @@ const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, ch
                 return NULL;
         snprintf(buf, size, "%s", v);
         return buf;
+}
+
+void op_status_written(struct mbox_operator *op, enum op_res res, json_object *obj) {
+        char key[512];
+        struct timestamp *t;
+        if (!op->status_at[res] || kube_object_key(obj, key, sizeof(key)) < 0 || !(t = malloc(sizeof(*t))))
+                return;
+        timestamp_now(t);
+        pthread_mutex_lock(&op->written_lock);
+        if (strmap_put(op->status_at[res], key, t) < 0)
+                free(t);
+        pthread_mutex_unlock(&op->written_lock);
+}
+
+struct timestamp op_status_written_at(struct mbox_operator *op, enum op_res res, const char *key) {
+        struct timestamp at = {0};
+        if (!op->status_at[res])
+                return at;
+        pthread_mutex_lock(&op->written_lock);
+        const struct timestamp *t = strmap_get(op->status_at[res], key);
+        if (t)
+                at = *t;
+        pthread_mutex_unlock(&op->written_lock);
+        return at;
+}
+
+void op_forget(struct mbox_operator *op, enum op_res res, const char *key) {
+        pthread_mutex_lock(&op->written_lock);
+        if (op->written[res])
+                strmap_remove(op->written[res], key);
+        if (op->status_at[res])
+                strmap_remove(op->status_at[res], key);
+        pthread_mutex_unlock(&op->written_lock);
 }

@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "operator/operator.h"
 #include "strmap.h"
+#include "timestamp.h"
 
 #define OP_FIELD_MANAGER "mbox-operator"
 #define OP_FINALIZER     "mbox.dev/cleanup"
@@ -113,7 +114,9 @@ struct mbox_operator {
         pthread_mutex_t written_lock;
         struct strmap
                 *written[RES__MAX]; /* key -> struct op_written: our writes the cache does not show yet */
-        struct kube_pool *clients;  /* for task threads */
+        struct strmap
+                *status_at[RES__MAX];     /* key -> struct timestamp: our last status write (written_lock) */
+        struct kube_pool *clients;        /* for task threads */
         struct kube_transport *transport; /* the workers' requests, multiplexed on one connection */
         struct store *store;              /* task output; NULL without --database-url */
         pthread_t records_thread;         /* the retention of task records (records.c) */
@@ -176,6 +179,13 @@ json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key);
  * version until the informer catches up (client-go's mutation cache): the next pass then neither rewrites
  * what it just wrote nor sends a resourceVersion the API server refuses as a conflict. */
 void op_remember(struct mbox_operator *op, enum op_res res, json_object *written);
+/* Records that a status write of obj succeeded now (op_write_status()). */
+void op_status_written(struct mbox_operator *op, enum op_res res, json_object *obj);
+/* When this operator last wrote the status of the object at key (op_write_status()), for a controller that
+ * paces its status writes; zero when it has not since it started, or the object has gone since. */
+struct timestamp op_status_written_at(struct mbox_operator *op, enum op_res res, const char *key);
+/* Forgets what the cache remembers of an object that has gone. */
+void op_forget(struct mbox_operator *op, enum op_res res, const char *key);
 /* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
 const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, char *buf, size_t size);
 
@@ -217,7 +227,7 @@ int op_delete(struct op_ctx *cx, enum op_res res, const char *ns, const char *na
  * in keep (NULL-terminated). Returns how many deletes were sent, or a negative errno. */
 int op_prune(struct op_ctx *cx, enum op_res res, const char *ns, const char *project, const char *const *keep,
         struct merr *err);
-/* A merge patch of obj. */
+/* A merge patch of obj; the object it returns is remembered (op_remember()) until the watch shows it. */
 int op_patch(struct op_ctx *cx, enum op_res res, const char *ns, const char *name, const char *patch,
         struct merr *err);
 /* Records an Event about obj (best effort; failures are logged). */

@@ -54,6 +54,8 @@ static void on_update(const char *key, json_object *old_obj, json_object *new_ob
 }
 
 static void on_delete(const char *key, json_object *obj, void *ud) {
+        const struct op_route *r = ud;
+        op_forget(r->op, r->res, key);
         route(ud, key, NULL, obj, true);
 }
 

@@ -115,32 +115,42 @@ static void runtime_phase(const struct sandbox_obs *o, struct sandbox_decision *
                                                       : "waiting for the sandbox pod to be ready");
 }
 
-/* Time left of the settling window, 0 when it is over or unknown. */
-static int64_t settling(const struct sandbox_obs *o) {
+/* Time left of the window of SB_SETTLE_NS from from, 0 when it is over or from is unknown. */
+static int64_t window_left(const struct timestamp *from, const struct timestamp *now) {
         struct timestamp end;
         int64_t left = 0;
-        if (!o->since.sec)
+        if (!from->sec)
                 return 0;
-        timestamp_add(&o->since, SB_SETTLE_NS, &end);
-        timestamp_diff(&end, &o->now, &left);
+        timestamp_add(from, SB_SETTLE_NS, &end);
+        timestamp_diff(&end, now, &left);
         return left > 0 ? left : 0;
 }
 
-/* Holds back what a start or a deletion passes through while it is young (SB_SETTLE_NS): the first Starting
- * of a new sandbox (it has no phase yet), Terminating, and, within Starting or Terminating, a new reason or
- * message of the runtime (the status keeps the ones it shows). Phases that say what the user may do, and a
- * phase that follows another (Starting after Stopped), are always written. */
+/* Holds back what a start or a deletion passes through: the first Starting of a new sandbox (it has no phase
+ * yet) and Terminating while the start or deletion is young (SB_SETTLE_NS from since), and, within Starting
+ * or Terminating, a new reason or message of the runtime (the status keeps the ones it shows) while it is
+ * young or the status was written less than SB_SETTLE_NS ago: a slow start under load costs one write per
+ * window for its progress, not one per message. Phases that say what the user may do, and a phase that
+ * follows another (Starting after Stopped), are always written at once. */
 static void settle(const struct sandbox_obs *o, struct sandbox_decision *d) {
-        int64_t left = settling(o);
-        if (!left || !d->phase)
+        int64_t left = window_left(&o->since, &o->now);
+        if (!d->phase)
                 return;
         bool same = eq(o->old_phase, d->phase);
         if (same && (eq(d->phase, "Starting") || eq(d->phase, "Terminating")) && o->old_reason &&
                 o->old_message) {
+                if (!left) {
+                        /* past the young start: held only when it differs, until the write window ends */
+                        if (eq(d->reason, o->old_reason) && strcmp(d->message, o->old_message) == 0)
+                                return;
+                        if (!(left = window_left(&o->written, &o->now)))
+                                return;
+                }
                 d->reason = o->old_reason;
                 set_msg(d, "%s", o->old_message);
                 d->conds[SB_COND_READY].reason = d->reason;
-        } else if ((eq(d->phase, "Starting") && !o->old_phase) || (eq(d->phase, "Terminating") && !same))
+        } else if (left &&
+                   ((eq(d->phase, "Starting") && !o->old_phase) || (eq(d->phase, "Terminating") && !same)))
                 d->phase = NULL;
         else
                 return;

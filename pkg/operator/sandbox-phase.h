@@ -49,11 +49,13 @@ struct sandbox_obs {
          * claim, or the runtime's last start; zero: unknown, nothing is held back) */
         const char *old_phase, *old_message;
         struct timestamp since, now;
+        struct timestamp written; /* the last status write of this sandbox (zero: unknown) */
 };
 
 /* How long a passing state may go unwritten: the first Starting of a new sandbox, Terminating, and the
  * runtime's progress messages within Starting or Terminating. A start or a deletion that is over sooner costs
- * no status write for it; one that lasts longer shows it, and its progress, from then on. */
+ * no status write for it; one that lasts longer shows it, and its progress at most once per SB_SETTLE_NS
+ * since the status was last written (the latest reason and message when that time is up). */
 #define SB_SETTLE_NS (5 * 1000000000LL)
 
 enum sandbox_act {

@@ -227,8 +227,8 @@ static int set_pod(struct pass *ps, struct sandbox_status *st) {
         return 0;
 }
 
-/* Builds the status decision d describes into st. Conditions start from the object's own, so that a
- * condition's lastTransitionTime moves only when its status does. */
+/* Builds the status decision d describes into st. A condition's lastTransitionTime is taken from the
+ * object's own when its status stays the same (api_condition_next()). */
 static int build_status(struct pass *ps, const struct sandbox_decision *d, struct sandbox_status *st) {
         const struct sandbox_status *old = old_status(ps);
         struct timestamp now = ps->now;
@@ -269,12 +269,9 @@ static int build_status(struct pass *ps, const struct sandbox_decision *d, struc
         }
         for (size_t i = 0; i < SB_COND__MAX; i++) {
                 const struct sandbox_cond *c = &d->conds[i];
-                const struct api_condition *was = old ? api_condition_find(&old->conditions, c->type) : NULL;
-                if (was && api_condition_set(&st->conditions, was->type, was->status, was->reason,
-                                   was->message, was->observed_generation, &was->last_transition_time) < 0)
-                        return -ENOMEM;
-                if (api_condition_set(&st->conditions, c->type, c->status ? "True" : "False", c->reason,
-                            c->message ? c->message : d->message, gen, &now) < 0)
+                if (api_condition_next(&st->conditions, old ? &old->conditions : NULL, c->type,
+                            c->status ? "True" : "False", c->reason, c->message ? c->message : d->message,
+                            gen, &now) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -400,12 +397,17 @@ static int resolve(struct pass *ps) {
                 return 0;
         }
         snprintf(ps->tkey, sizeof(ps->tkey), "%s/%s", tns, tname);
-        /* with a claim, the runtime is built already: a template deleted since does not matter */
-        if (!ps->claim && (!(ps->tobj = op_get(op, RES_TEMPLATE, ps->tkey)) ||
-                                  template_from_json(ps->tobj, &ps->t, &perr) < 0)) {
-                problem(ps, "TemplateNotFound", "EnvironmentTemplate %s not found in namespace %s", tname,
-                        tns);
-                return 0;
+        /* The template's lifecycle bounds the sandbox's lifetimes for as long as it lives, so the cached
+         * template is read on every pass. With a claim the runtime is built already: a template deleted
+         * (or made invalid) since does not matter, and its lifetimes are then the sandbox's and the
+         * project's alone. A template is a few hundred bytes of JSON, parsed in microseconds: no more than
+         * the Sandbox's own parse each pass makes. */
+        if (!(ps->tobj = op_get(op, RES_TEMPLATE, ps->tkey)) ||
+                template_from_json(ps->tobj, &ps->t, &perr) < 0) {
+                ps->t = template_free(ps->t);
+                if (!ps->claim)
+                        problem(ps, "TemplateNotFound", "EnvironmentTemplate %s not found in namespace %s",
+                                tname, tns);
         }
         return 0;
 }
@@ -659,6 +661,7 @@ static int reconcile(struct pass *ps, struct merr *err) {
         if (sandbox_from_json(ps->obj, &ps->sb, &perr) < 0)
                 ps->sb = NULL;
         ps->obs.now = ps->now;
+        ps->obs.written = op_status_written_at(op, RES_SANDBOX, ps->key);
         if (ps->sb) {
                 ps->obs.old_phase = ps->sb->status.phase;
                 ps->obs.old_reason = ps->sb->status.reason;

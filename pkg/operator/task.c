@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/project.h"
+#include "api/sandbox.h"
 #include "api/task.h"
 #include "duration.h"
 #include "jsonutil.h"
@@ -391,12 +392,19 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                         "namespace)",
                         sbname, ns);
         }
-        const char *sphase = kube_str(sb, "status.phase"), *pod = kube_str(sb, "status.podName");
-        const char *ready = kube_condition(sb, "status.conditions", "Ready", NULL, NULL);
         if (kube_str(sb, "metadata.deletionTimestamp"))
                 return finish_early(cx, obj, t, "Failed", "SandboxTerminating", err,
                         "Sandbox %s is being deleted", sbname);
-        const char *sreason = kube_str(sb, "status.reason"), *sstate = kube_str(sb, "spec.state");
+        /* a spec that does not parse leaves the sandbox Failed (InvalidSpec) for good */
+        _cleanup_(sandbox_freep) struct sandbox *sv = NULL;
+        struct merr serr = MERR_INIT;
+        if (sandbox_from_json(sb, &sv, &serr) < 0)
+                return finish_early(cx, obj, t, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s",
+                        sbname, merr_msg(&serr));
+        const struct api_condition *rcond = api_condition_find(&sv->status.conditions, "Ready");
+        const char *sphase = sv->status.phase, *pod = sv->status.pod_name,
+                   *ready = rcond ? rcond->status : NULL;
+        const char *sreason = sv->status.reason, *sstate = sv->spec.state;
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0) && sreason &&
                 strcmp(sreason, "IdleTimeout") == 0 && !(sstate && strcmp(sstate, "Stopped") == 0)) {
                 /* stopped for inactivity while its user wants it running: this task is activity, and
@@ -409,12 +417,10 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                               strcmp(sphase, "Expired") == 0))
                 return finish_early(cx, obj, t, "Failed", "SandboxStopped", err,
                         "Sandbox %s is %s (%s); start it (spec.state: Running) and create the task again",
-                        sbname, sphase,
-                        kube_str(sb, "status.reason") ? kube_str(sb, "status.reason") : "stopped");
+                        sbname, sphase, sreason ? sreason : "stopped");
         if (sphase && strcmp(sphase, "Failed") == 0)
                 return finish_early(cx, obj, t, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s",
-                        sbname,
-                        kube_str(sb, "status.message") ? kube_str(sb, "status.message") : "no details");
+                        sbname, sv->status.message ? sv->status.message : "no details");
         if (!sphase || strcmp(sphase, "Running") != 0 || !ready || strcmp(ready, "True") != 0 || !pod) {
                 if (age >= bound) {
                         char d[DURATION_STR_MAX] = "";

@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api/sandbox.h"
 #include "buf.h"
 #include "duration.h"
 #include "jsonutil.h"
@@ -254,11 +255,11 @@ static void touch_sandbox(struct kube_client *c, struct task_run *run) {
         struct timestamp last, t;
         snprintf(key, sizeof(key), "%s/%s", run->ns, run->sandbox);
         _cleanup_json_ json_object *sb = op_get(run->op, RES_SANDBOX, key);
-        const char *s = sb ? kube_str(sb, "status.lastActivityAt") : NULL;
+        _cleanup_(sandbox_freep) struct sandbox *sv = NULL;
         int64_t since = 0;
         timestamp_now(&t);
-        if (s && timestamp_parse(s, &last, NULL) == 0 && timestamp_diff(&t, &last, &since) == 0 &&
-                since < ACTIVITY_STEP_S * NS_PER_S)
+        if (sb && sandbox_from_json(sb, &sv, NULL) == 0 && (last = sv->status.last_activity_at).sec &&
+                timestamp_diff(&t, &last, &since) == 0 && since < ACTIVITY_STEP_S * NS_PER_S)
                 return;
         task_record_activity(run->op, c, run->ns, run->sandbox);
 }

@@ -64,6 +64,8 @@ static void use_fn(const char *key, json_object *obj, void *ud) {
                 u->used = true;
 }
 
+/* A raw read of one field of every cached Sandbox of the namespace: a full parse of each, per pass of a
+ * template with a ServiceAccount of its own, would cost more than the scan. */
 static void sa_use_fn(const char *key, json_object *obj, void *ud) {
         struct use *u = ud;
         const char *sa = kube_str(obj, "spec.serviceAccountName");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/sandbox.h"
 #include "api/task.h"
 #include "api/template.h"
 #include "jsonutil.h"
@@ -49,6 +50,9 @@ struct ready_scan {
         char found[128];
 };
 
+/* Raw reads of five status fields: this scans every cached Sandbox of the namespace (all of them, for a
+ * library template) on each pass of an unvalidated template, and a full parse of each would cost more than
+ * the scan. */
 static void ready_fn(const char *key, json_object *obj, void *ud) {
         struct ready_scan *s = ud;
         const char *v = kube_str(obj, "status.templateVersion"), *t = kube_str(obj, "status.template.name"),
@@ -88,16 +92,16 @@ static json_object *desired_meta(json_object *tpl, const char *name, const char 
         return meta;
 }
 
-/* The validation Sandbox (raw: the Sandbox view is not used to build objects yet). */
+/* The validation Sandbox, built through its view: a sandbox of template tname. NULL when out of memory. */
 static json_object *desired_sandbox(json_object *tpl, const char *tname, const char *name, const char *ns) {
-        json_object *o = json_object_new_object(), *spec = json_object_new_object(),
-                    *ref = json_object_new_object();
-        json_object_object_add(o, "apiVersion", json_object_new_string(API_GROUP_VERSION));
-        json_object_object_add(o, "kind", json_object_new_string("Sandbox"));
+        _cleanup_(sandbox_freep) struct sandbox *sb = sandbox_new(name, ns);
+        json_object *o = NULL;
+        if (!sb || !(sb->spec.template_ref_name = strdup(tname)))
+                return NULL;
+        sb->spec.has_template_ref = true;
+        if (sandbox_to_json(sb, &o) < 0)
+                return NULL;
         json_object_object_add(o, "metadata", desired_meta(tpl, name, ns));
-        json_object_object_add(ref, "name", json_object_new_string(tname));
-        json_object_object_add(spec, "templateRef", ref);
-        json_object_object_add(o, "spec", spec);
         return o;
 }
 
@@ -162,7 +166,8 @@ int op_template_validation(struct op_ctx *cx, json_object *obj, const struct tem
                 vt = NULL; /* the API server validated it: not expected; waits for the timeout below */
         if (!sb) {
                 _cleanup_json_ json_object *d = desired_sandbox(obj, tname, name, ns);
-                rc = op_ensure(cx, RES_SANDBOX, d, err);
+                rc = d ? op_ensure(cx, RES_SANDBOX, d, err)
+                       : merr_set(err, -ENOMEM, "building a validation sandbox");
                 if (rc > 0)
                         op_event(cx, obj, "Normal", "Validating", "validating version %s in Sandbox %s",
                                 version, name);
@@ -205,16 +210,19 @@ int op_template_validation(struct op_ctx *cx, json_object *obj, const struct tem
         struct timestamp created, tnow;
         int64_t age = 0, bound = t->spec.check.timeout_seconds * NS_PER_S;
         const char *c = sb ? kube_str(sb, "metadata.creationTimestamp") : NULL;
+        _cleanup_(sandbox_freep) struct sandbox *sv = NULL;
         timestamp_now(&tnow);
         if (c && timestamp_parse(c, &created, NULL) == 0)
                 timestamp_diff(&tnow, &created, &age);
         if (sb && age >= bound) {
                 char msg[1200];
+                if (sandbox_from_json(sb, &sv, NULL) < 0)
+                        sv = NULL;
                 snprintf(msg, sizeof(msg),
                         "validation did not finish within %lld s (spec.check.timeoutSeconds): sandbox %s, "
                         "task %s",
                         (long long) t->spec.check.timeout_seconds,
-                        kube_str(sb, "status.phase") ? kube_str(sb, "status.phase") : "not started",
+                        sv && sv->status.phase ? sv->status.phase : "not started",
                         phase ? phase : "not started");
                 if (result(ret, "Failed", version, msg, now, NULL) < 0)
                         return merr_set(err, -ENOMEM, "the validation of template %s", tname);

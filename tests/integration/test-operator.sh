@@ -302,6 +302,25 @@ test_lifetimes() {
         wait_timed "short deleted after the stopped retention of 6s" 90 gone "$ns" sandboxes.mbox.dev short
 }
 
+# the template's lifecycle applies for the whole life of a sandbox, not only until its claim is made
+test_template_lifecycle() {
+        setup_operator
+        local p ns
+        p=$(new_project)
+        ns=mbox-$p
+        template "$ns" idlebox "  lifecycle: {idleTimeout: 3s}"
+        template "$ns" shortbox "  lifecycle: {maxLifetime: 15s}"
+        TEMPLATE=idlebox sandbox "$ns" idle
+        TEMPLATE=shortbox sandbox "$ns" short
+        wait_for "idle Running" 60 phase_is "$ns" idle Running
+        wait_for "short Running" 60 phase_is "$ns" short Running
+        wait_timed "idle stopped by its template's idle timeout of 3s" 60 reason_is "$ns" idle IdleTimeout
+        wait_for "idle Stopped" 60 phase_is "$ns" idle Stopped
+        wait_timed "short Expired after its template's maxLifetime of 15s" 90 phase_is "$ns" short Expired
+        assert_eq MaxLifetimeExceeded "$(reason "$ns" short)" "reason of a sandbox expired by its template"
+        assert_eq 0 "$(count "$ns" pods)" "pods of the stopped and the expired sandbox"
+}
+
 test_bad_references() {
         setup_operator
         local p q ns

@@ -244,6 +244,80 @@ START_TEST(test_settle) {
         o = (struct sandbox_obs){.deleting = true, .since = t0, .now = young};
         sandbox_decide(&o, &d);
         ck_assert_int_eq(d.act, SB_ACT_RELEASE);
+        /* past the young start, the runtime's progress within Starting or Terminating costs at most one write
+         * per SB_SETTLE_NS since the last status write: held (looking again when that window ends), then
+         * written with the latest reason and message */
+        const struct timestamp late = {1000 + 3 * SB_SETTLE_NS / S, 0};
+        const struct timestamp just = {late.sec - 1, 0}, long_ago = {late.sec - SB_SETTLE_NS / S, 0};
+        const struct {
+                struct sandbox_obs obs;
+                const char *reason; /* the reason decided */
+                int64_t recheck_ns;
+        } paced[] = {
+                /* a new message written 1 s ago: held for the rest of the window */
+                {{RUNTIME, .ready = "False", .ready_reason = "DependenciesNotReady",
+                         .ready_message = "Pod Pending", .old_phase = "Starting",
+                         .old_reason = "SandboxNotReady", .old_message = "m", .since = t0, .now = late,
+                         .written = just},
+                        "SandboxNotReady", SB_SETTLE_NS - S},
+                /* the window is over: written */
+                {{RUNTIME, .ready = "False", .ready_reason = "DependenciesNotReady",
+                         .ready_message = "Pod Pending", .old_phase = "Starting",
+                         .old_reason = "SandboxNotReady", .old_message = "m", .since = t0, .now = late,
+                         .written = long_ago},
+                        "DependenciesNotReady", 0},
+                /* no write known (a new operator): written */
+                {{RUNTIME, .ready = "False", .ready_reason = "DependenciesNotReady",
+                         .ready_message = "Pod Pending", .old_phase = "Starting",
+                         .old_reason = "SandboxNotReady", .old_message = "m", .since = t0, .now = late},
+                        "DependenciesNotReady", 0},
+                /* a message-only change is held too */
+                {{RUNTIME, .ready = "False", .ready_reason = "SandboxNotReady", .ready_message = "new",
+                         .old_phase = "Starting", .old_reason = "SandboxNotReady", .old_message = "old",
+                         .since = t0, .now = late, .written = just},
+                        "SandboxNotReady", SB_SETTLE_NS - S},
+                /* nothing new: nothing held, nothing to look at again */
+                {{RUNTIME, .ready = "False", .ready_reason = "SandboxNotReady", .ready_message = "m",
+                         .old_phase = "Starting", .old_reason = "SandboxNotReady", .old_message = "m",
+                         .since = t0, .now = late, .written = just},
+                        "SandboxNotReady", 0},
+                /* the claim's progress before the runtime exists */
+                {{CLAIMED, .claim_reason = "SandboxNotReady", .old_phase = "Starting",
+                         .old_reason = "SandboxCreatePending", .old_message = "m", .since = t0, .now = late,
+                         .written = just},
+                        "SandboxCreatePending", SB_SETTLE_NS - S},
+                /* a phase change is written at once: Running, Failed */
+                {{READY, .old_phase = "Starting", .old_reason = "SandboxNotReady", .old_message = "m",
+                         .since = t0, .now = late, .written = just},
+                        "Ready", 0},
+                {{RUNTIME, .ready = "False", .ready_reason = "PodFailed", .old_phase = "Starting",
+                         .old_reason = "SandboxNotReady", .old_message = "m", .since = t0, .now = late,
+                         .written = just},
+                        "PodFailed", 0},
+                /* within Terminating, what the deletion waits for */
+                {{.deleting = true,
+                         .deleting_waits = SB_WAIT_POD,
+                         .old_phase = "Terminating",
+                         .old_reason = "Deleting",
+                         .old_message = "waiting for the claim to be deleted",
+                         .since = t0,
+                         .now = late,
+                         .written = just},
+                        "Deleting", SB_SETTLE_NS - S},
+                /* other phases are not paced: a Stopping whose reason changes */
+                {{SUSPENDING, .stop_wanted = true, .old_phase = "Stopping", .old_reason = "IdleTimeout",
+                         .old_message = "m", .since = t0, .now = late, .written = just},
+                        "IdleTimeout", 0},
+        };
+        for (size_t i = 0; i < sizeof(paced) / sizeof(paced[0]); i++) {
+                sandbox_decide(&paced[i].obs, &d);
+                ck_assert_msg(d.phase, "paced %zu: no phase", i);
+                ck_assert_msg(strcmp(d.reason, paced[i].reason) == 0 && d.recheck_ns == paced[i].recheck_ns,
+                        "paced %zu: %s, recheck %lld", i, d.reason, (long long) d.recheck_ns);
+                ck_assert_str_eq(d.conds[SB_COND_READY].reason, d.reason);
+                if (paced[i].recheck_ns)
+                        ck_assert_str_eq(d.message, paced[i].obs.old_message);
+        }
         /* other phases are never held; an unknown start is not either */
         const struct sandbox_obs never[] = {
                 {READY, .stop_wanted = true, .since = t0, .now = young},
