@@ -115,7 +115,8 @@ static void runtime_phase(const struct sandbox_obs *o, struct sandbox_decision *
                                                       : "waiting for the sandbox pod to be ready");
 }
 
-/* Time left of the window of SB_SETTLE_NS from from, 0 when it is over or from is unknown. */
+/* Time left of the window of SB_SETTLE_NS from from, 0 when it is over or from is unknown; never more
+ * than the window, even when from is ahead of this clock (it is the API server's). */
 static int64_t window_left(const struct timestamp *from, const struct timestamp *now) {
         struct timestamp end;
         int64_t left = 0;
@@ -123,7 +124,7 @@ static int64_t window_left(const struct timestamp *from, const struct timestamp 
                 return 0;
         timestamp_add(from, SB_SETTLE_NS, &end);
         timestamp_diff(&end, now, &left);
-        return left > 0 ? left : 0;
+        return left > SB_SETTLE_NS ? SB_SETTLE_NS : left > 0 ? left : 0;
 }
 
 /* Holds back what a start or a deletion passes through: the first Starting of a new sandbox (it has no phase

@@ -505,13 +505,14 @@ static int admit(struct pass *ps, struct merr *err) {
 /* ---- runtime: what the claim and its Sandbox show ---- */
 
 /* When the runtime's current start began: Suspended turned False then (at its creation for the first one).
- * While agent-sandbox still shows it suspended, a start has only now been asked for. */
-static struct timestamp runtime_since(json_object *as, const char *suspended, const struct timestamp *now) {
+ * While agent-sandbox still shows it suspended (or does not know), that time is unknown: zero, so that
+ * nothing is held back, rather than now, which would start a new window at every pass. */
+static struct timestamp runtime_since(json_object *as, const char *suspended) {
         json_object *conds = kube_field(as, "status.conditions");
         if (!suspended)
                 return created(as);
         if (strcmp(suspended, "False") != 0)
-                return *now;
+                return (struct timestamp){0};
         for (size_t i = 0;
                 conds && json_object_is_type(conds, json_type_array) && i < json_object_array_length(conds);
                 i++) {
@@ -543,7 +544,7 @@ static void observe_runtime(struct pass *ps) {
         o->runtime_suspended = mode && strcmp(mode, "Suspended") == 0;
         o->ready = kube_condition(ps->as, "status.conditions", "Ready", &o->ready_reason, &o->ready_message);
         o->suspended = kube_condition(ps->as, "status.conditions", "Suspended", NULL, NULL);
-        o->since = runtime_since(ps->as, o->suspended, &ps->now);
+        o->since = runtime_since(ps->as, o->suspended);
         if (sandbox_would_start(o)) {
                 /* a start counts against maxRunning like a launch */
                 struct admission a;
