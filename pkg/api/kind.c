@@ -117,25 +117,3 @@ void *api_object_new(const struct api_kind *k, const char *name, const char *nam
                 return api_object_free(k, o);
         return o;
 }
-
-int api_object_validate(const struct api_kind *k, const void *o, struct merr *err) {
-        json_object *j = NULL;
-        void *back = NULL;
-        int r;
-
-        r = api_object_to_json(k, o, &j);
-        if (r < 0)
-                return merr_set(err, r, "emit %s", k->kind);
-        if (*(const bool *) CAT(o, k->has_status_offset)) {
-                json_object *st = NULL;
-                r = api_object_status_to_json(k, o, &st);
-                if (r < 0 || api_put_obj(j, "status", st) < 0) {
-                        json_object_put(j);
-                        return merr_set(err, -ENOMEM, "emit %s status", k->kind);
-                }
-        }
-        r = api_object_from_json(k, j, &back, err);
-        json_object_put(j);
-        api_object_free(k, back);
-        return r;
-}
