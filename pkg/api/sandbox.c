@@ -238,33 +238,6 @@ static void parse_status(json_object *st, void *ret, struct api_errors *e) {
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
-int sandbox_validate_update(const struct sandbox *old, const struct sandbox *new, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        int r;
-
-        if (!api_str_equal(old->spec.slug ? old->spec.slug : old->meta.name,
-                    new->spec.slug ? new->spec.slug : new->meta.name))
-                api_errors_add(&e, "spec.slug",
-                        "Invalid value: spec.slug is immutable: a sandbox keeps the slug it was created with "
-                        "(default metadata.name)");
-        if (old->spec.has_template_ref != new->spec.has_template_ref ||
-                !api_str_equal(old->spec.template_ref_name, new->spec.template_ref_name) ||
-                !api_str_equal(old->spec.template_ref_namespace, new->spec.template_ref_namespace))
-                api_errors_add(&e, "spec.templateRef",
-                        "Invalid value: templateRef is immutable: it cannot be added, changed or removed "
-                        "after "
-                        "creation");
-        if (old->spec.has_project_ref != new->spec.has_project_ref ||
-                !api_str_equal(old->spec.project_ref_name, new->spec.project_ref_name))
-                api_errors_add(&e, "spec.projectRef",
-                        "Invalid value: projectRef is immutable: it cannot be added, changed or removed "
-                        "after "
-                        "creation");
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        return r;
-}
-
 static json_object *spec_to_json(const void *p) {
         const struct sandbox_spec *s = p;
         json_object *o = json_object_new_object(), *x;

@@ -78,8 +78,5 @@ struct sandbox {
 
 API_KIND_DECLARE(sandbox, struct sandbox, struct sandbox_status);
 
-/* templateRef and projectRef cannot be added, changed or removed; the effective slug (spec.slug or
- * metadata.name) is kept. */
-int sandbox_validate_update(const struct sandbox *old, const struct sandbox *new, struct merr *err);
 /* Whether two statuses would be emitted the same (conditions with their lastTransitionTime). */
 bool sandbox_status_equal(const struct sandbox_status *a, const struct sandbox_status *b);

@@ -352,14 +352,6 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
         }
 }
 
-int template_validate_update(const struct template *old, const struct template *new, struct merr *err) {
-        if (!api_str_equal(old->meta.name, new->meta.name))
-                return merr_set(err, -EINVAL, "metadata.name: Invalid value: field is immutable");
-        if (!api_str_equal(old->meta.namespace, new->meta.namespace))
-                return merr_set(err, -EINVAL, "metadata.namespace: Invalid value: field is immutable");
-        return 0;
-}
-
 static int put_strv_item_obj(json_object *a, json_object *o) {
         if (!o || json_object_array_add(a, o) < 0) {
                 json_object_put(o);
