@@ -351,23 +351,6 @@ void api_map_release(struct api_map *m) {
         m->n = 0;
 }
 
-const char *api_map_get(const struct api_map *m, const char *key) {
-        for (size_t i = 0; i < m->n; i++)
-                if (strcmp(m->items[i].key, key) == 0)
-                        return m->items[i].value;
-        return NULL;
-}
-
-/* Maps are unordered: same size and every key of a maps to the same value in b (keys are unique). */
-bool api_map_equal(const struct api_map *a, const struct api_map *b) {
-        if (a->n != b->n)
-                return false;
-        for (size_t i = 0; i < a->n; i++)
-                if (!api_str_equal(a->items[i].value, api_map_get(b, a->items[i].key)))
-                        return false;
-        return true;
-}
-
 /* ---- paths and field parsers ---- */
 
 const char *api_path(char *buf, size_t size, const char *path, const char *key) {
@@ -1027,11 +1010,6 @@ int api_meta_to_json_gv(
         if (r >= 0 && m->annotations.n > 0)
                 r = api_put_obj(md, "annotations", map_to_json(&m->annotations));
         return r;
-}
-
-bool api_meta_equal(const struct api_meta *a, const struct api_meta *b) {
-        return api_str_equal(a->name, b->name) && api_str_equal(a->namespace, b->namespace) &&
-               api_map_equal(&a->labels, &b->labels) && api_map_equal(&a->annotations, &b->annotations);
 }
 
 void api_meta_release(struct api_meta *m) {

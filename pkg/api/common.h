@@ -73,12 +73,9 @@ struct api_map {
 void api_strv_release(struct api_strv *v);
 void api_map_release(struct api_map *m);
 bool api_str_equal(const char *a, const char *b); /* NULL equals only NULL */
-bool api_map_equal(const struct api_map *a, const struct api_map *b);
-const char *api_map_get(const struct api_map *m, const char *key);
 
 /* Object metadata. generation, uid and resourceVersion are set by the API server: parsed when present,
- * resourceVersion emitted (for optimistic concurrency), uid and generation never emitted and not compared
- * by api_meta_equal(). */
+ * resourceVersion emitted (for optimistic concurrency), uid and generation never emitted. */
 struct api_meta {
         char *name;
         char *namespace;
@@ -105,7 +102,6 @@ int api_meta_from_json_gv(json_object *obj, const char *group_version, const cha
         enum api_name_rule rule, size_t max_len, bool namespaced, struct api_meta *ret, struct api_errors *e);
 int api_meta_to_json_gv(
         const struct api_meta *m, const char *group_version, const char *kind, json_object *obj);
-bool api_meta_equal(const struct api_meta *a, const struct api_meta *b);
 void api_meta_release(struct api_meta *m);
 
 /* metav1.Condition. status is "True", "False" or "Unknown". */

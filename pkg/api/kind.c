@@ -85,26 +85,6 @@ int api_object_status_to_json(const struct api_kind *k, const void *o, json_obje
         return k->status_emit(CAT(o, k->status_offset), ret);
 }
 
-bool api_object_equal(const struct api_kind *k, const void *a, const void *b) {
-        json_object *x = k->spec_emit(CAT(a, k->spec_offset)), *y = k->spec_emit(CAT(b, k->spec_offset));
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(a, b);
-        bool has_a = *(const bool *) CAT(a, k->has_status_offset),
-             has_b = *(const bool *) CAT(b, k->has_status_offset);
-
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || has_a != has_b)
-                return false;
-        if (!has_a)
-                return true;
-        x = y = NULL;
-        eq = api_object_status_to_json(k, a, &x) == 0 && api_object_status_to_json(k, b, &y) == 0 &&
-             json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
-}
-
 void *api_object_new(const struct api_kind *k, const char *name, const char *namespace) {
         void *o = calloc(1, k->size);
         struct api_meta *m = o;

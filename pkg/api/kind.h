@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One descriptor per mbox.dev kind (struct api_kind) and the functions every typed view shares, written
- * once over it: parse (metadata, spec, status), emit, compare, build, free. A kind supplies only what is its own:
+ * once over it: parse (metadata, spec, status), emit, build, free. A kind supplies only what is its own:
  * how its spec and status parse, emit and release, and its CRD defaults (docs/api.md, "Kinds").
  *
  * Every view struct has the same head, which the descriptor's offsets point into:
@@ -14,7 +14,7 @@
  * A kind's header declares its standard functions with API_KIND_DECLARE(), inline over the api_object_*
  * functions and the kind's descriptor <kind>_kind (defined in its .c file, beside API_KIND_DEFINE()):
  * <kind>_from_json(), _to_json(), _status_to_json(), _status_emit(), _status_from_json(),
- * _status_release(), _equal(), _new(), _free() and the cleanup helper <kind>_freep. What each does is written here
+ * _status_release(), _new(), _free() and the cleanup helper <kind>_freep. What each does is written here
  * once:
  *
  * - from_json: parses and validates obj (borrowed), applying the CRD defaults. On success *ret is a new
@@ -25,7 +25,6 @@
  *   operator builds them).
  * - status_from_json: the status of obj alone, its spec unread (for an object whose spec may not parse),
  *   into *ret (zeroed when absent; owned by the caller, released with status_release).
- * - equal: metadata (name, namespace, labels, annotations), spec and status.
  * - new: an object named name (in namespace, for namespaced kinds; ignored otherwise) with the CRD
  *   defaults applied and every other field empty, for callers that build objects: fill it in (strings are
  *   owned, so strdup() them). NULL when out of memory.
@@ -60,7 +59,6 @@ int api_object_from_json(const struct api_kind *k, json_object *obj, void **ret,
 int api_object_to_json(const struct api_kind *k, const void *o, json_object **ret);
 int api_object_status_to_json(const struct api_kind *k, const void *o, json_object **ret);
 int api_object_status_from_json(const struct api_kind *k, json_object *obj, void *ret, struct merr *err);
-bool api_object_equal(const struct api_kind *k, const void *a, const void *b);
 void *api_object_new(const struct api_kind *k, const char *name, const char *namespace);
 void *api_object_free(const struct api_kind *k, void *o);
 
@@ -90,9 +88,6 @@ void *api_object_free(const struct api_kind *k, void *o);
         static inline void prefix##_status_release(status_type *s) {                                        \
                 if (s)                                                                                      \
                         prefix##_kind.status_release(s);                                                    \
-        }                                                                                                   \
-        static inline bool prefix##_equal(const type *a, const type *b) {                                   \
-                return api_object_equal(&prefix##_kind, a, b);                                              \
         }                                                                                                   \
         static inline type *prefix##_new(const char *name, const char *namespace) {                         \
                 return api_object_new(&prefix##_kind, name, namespace);                                     \

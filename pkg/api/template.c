@@ -120,13 +120,6 @@ static void parse_status(json_object *st, void *ret, struct api_errors *e) {
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
-const struct template_port *template_find_port(const struct template *t, const char *name) {
-        for (size_t i = 0; i < t->spec.n_ports; i++)
-                if (api_str_equal(t->spec.ports[i].name, name))
-                        return &t->spec.ports[i];
-        return NULL;
-}
-
 static void parse_entrypoints(json_object *spec, struct template_spec *s, struct api_errors *e) {
         static const char *const types[] = {"Terminal", "Preview", "IDE", "Notebook", NULL};
         static const struct api_str_rule name_rule = {

@@ -124,16 +124,23 @@ static int any_to_json(const struct any *a, json_object **ret) {
         return task_to_json(a->obj, ret);
 }
 
-static bool any_equal(const struct any *a, const struct any *b) {
-        if (strcmp(a->kind, b->kind) != 0)
-                return false;
+static int any_status_to_json(const struct any *a, json_object **ret) {
         if (strcmp(a->kind, "Project") == 0)
-                return project_equal(a->obj, b->obj);
+                return project_status_to_json(a->obj, ret);
         if (strcmp(a->kind, "EnvironmentTemplate") == 0)
-                return template_equal(a->obj, b->obj);
+                return template_status_to_json(a->obj, ret);
         if (strcmp(a->kind, "Sandbox") == 0)
-                return sandbox_equal(a->obj, b->obj);
-        return task_equal(a->obj, b->obj);
+                return sandbox_status_to_json(a->obj, ret);
+        return task_status_to_json(a->obj, ret);
+}
+
+/* The same kind, emitting the same object and the same status. */
+static bool any_equal(const struct any *a, const struct any *b) {
+        _cleanup_json_ json_object *x = NULL, *y = NULL, *sx = NULL, *sy = NULL;
+
+        return strcmp(a->kind, b->kind) == 0 && any_to_json(a, &x) == 0 && any_to_json(b, &y) == 0 &&
+               json_object_equal(x, y) && any_status_to_json(a, &sx) == 0 &&
+               any_status_to_json(b, &sy) == 0 && json_object_equal(sx, sy);
 }
 
 static json_object *load_yaml(const char *path, char **ret_text) {
