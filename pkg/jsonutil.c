@@ -202,7 +202,7 @@ static int check_numbers(json_object *o, bool compact, struct merr *err) {
         case json_type_object: {
                 if (compact)
                         compact_one(o);
-                json_object_object_foreach(o, k, v) {
+                json_object_object_foreach (o, k, v) {
                         (void) k;
                         r = check_numbers(v, compact, err);
                         if (r < 0)
@@ -238,7 +238,7 @@ void json_compact(json_object *obj) {
                 return;
         case json_type_object: {
                 compact_one(obj);
-                json_object_object_foreach(obj, k, v) {
+                json_object_object_foreach (obj, k, v) {
                         (void) k;
                         json_compact(v);
                 }
@@ -545,7 +545,8 @@ int json_lookup(json_object *obj, const char *path, json_object **ret, struct me
                         idx = strtoul(p + 1, &end, 10);
                         if (errno != 0 || *end != ']')
                                 return merr_set(err, -EINVAL, "json path '%s' has a bad index", path);
-                        if (!json_object_is_type(cur, json_type_array) || idx >= json_object_array_length(cur))
+                        if (!json_object_is_type(cur, json_type_array) ||
+                                idx >= json_object_array_length(cur))
                                 return 0;
                         cur = json_object_array_get_idx(cur, idx);
                         p = end + 1;
@@ -564,8 +565,8 @@ int json_lookup(json_object *obj, const char *path, json_object **ret, struct me
         return 1;
 }
 
-static int get_typed(json_object *obj, const char *path, unsigned flags, json_type want, const char *want_label,
-        json_object **ret, struct merr *err) {
+static int get_typed(json_object *obj, const char *path, unsigned flags, json_type want,
+        const char *want_label, json_object **ret, struct merr *err) {
         json_object *v = NULL;
         int r;
 
@@ -636,14 +637,4 @@ int json_get_int_range(json_object *obj, const char *path, unsigned flags, int64
 
 int json_get_int64(json_object *obj, const char *path, unsigned flags, int64_t *ret, struct merr *err) {
         return json_get_int_range(obj, path, flags, INT64_MIN, INT64_MAX, ret, err);
-}
-
-int json_get_double(json_object *obj, const char *path, unsigned flags, double *ret, struct merr *err) {
-        json_object *v;
-        int r;
-
-        r = get_typed(obj, path, flags, json_type_double, "number", &v, err);
-        if (r > 0)
-                *ret = json_object_get_double(v);
-        return r;
 }

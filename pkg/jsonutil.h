@@ -78,7 +78,6 @@ int json_get_bool(json_object *obj, const char *path, unsigned flags, bool *ret,
 int json_get_int64(json_object *obj, const char *path, unsigned flags, int64_t *ret, struct merr *err);
 int json_get_int_range(json_object *obj, const char *path, unsigned flags, int64_t min, int64_t max,
         int64_t *ret, struct merr *err);
-int json_get_double(json_object *obj, const char *path, unsigned flags, double *ret, struct merr *err);
 
 /* A short name of a value's JSON type for messages: "object", "array", "string", "integer", "number",
  * "boolean", "null". */

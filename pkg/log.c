@@ -28,21 +28,6 @@ void log_setup(enum log_level level, enum log_format format, int fd) {
         cur_fd = fd;
 }
 
-int log_level_from_string(const char *s) {
-        for (size_t i = 0; i < ARRAY_SIZE(level_names); i++)
-                if (s && strcmp(s, level_names[i]) == 0)
-                        return (int) i;
-        return -EINVAL;
-}
-
-int log_format_from_string(const char *s) {
-        if (s && strcmp(s, "text") == 0)
-                return LOG_FORMAT_TEXT;
-        if (s && strcmp(s, "json") == 0)
-                return LOG_FORMAT_JSON;
-        return -EINVAL;
-}
-
 const char *log_level_to_string(enum log_level level) {
         if ((size_t) level >= ARRAY_SIZE(level_names))
                 return "unknown";

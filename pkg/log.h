@@ -43,10 +43,6 @@ enum log_format {
 /* Process-wide settings, made once by the program before it starts threads. */
 void log_setup(enum log_level level, enum log_format format, int fd);
 
-/* Parse a --log-level / --log-format value ("debug", "info", "warn", "error"; "text", "json").
- * Return the value or -EINVAL. */
-int log_level_from_string(const char *s);
-int log_format_from_string(const char *s);
 const char *log_level_to_string(enum log_level level);
 
 bool log_enabled(enum log_level level);

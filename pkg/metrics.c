@@ -358,22 +358,6 @@ double metric_get(struct metric *mt, const char *const *values) {
         return v;
 }
 
-void metric_reset(struct metric *mt) {
-        assert(mt && mt->type == METRIC_GAUGE);
-        pthread_mutex_lock(&mt->lock);
-        for (size_t i = 0; i < mt->n_series; i++) {
-                if (mt->n_labels == 0) {
-                        /* The one series of an unlabelled gauge stays, at 0, so that it keeps rendering. */
-                        mt->series[i]->value = 0;
-                        continue;
-                }
-                series_free(mt->series[i], mt->n_labels);
-        }
-        if (mt->n_labels > 0)
-                mt->n_series = 0;
-        pthread_mutex_unlock(&mt->lock);
-}
-
 /* Go's strconv.FormatFloat(v, 'g', -1, 64), which Prometheus clients print: the fewest digits that read back
  * as the same double, in exponent form only when the exponent is < -4 or >= max(digits, 6); and "+Inf",
  * "-Inf", "NaN". Matching it keeps our output byte-identical to client_golang's for the same values. */

@@ -12,8 +12,7 @@
  *
  * Names are the programmer's, not the user's: an invalid metric or label name, a type mismatch (metric_set
  * on a counter) or a negative counter increment is a bug and fails an assert. Label values may be anything;
- * they are escaped on output. Series are never dropped except by metric_reset(), so label values must come
- * from bounded sets (controller names, phases, results), never from object names.
+ * they are escaped on output. Series are never dropped, so label values must come from bounded sets (controller names, phases, results), never from object names.
  */
 #pragma once
 
@@ -55,9 +54,6 @@ void metric_observe(struct metric *mt, const char *const *values, double v); /* 
 
 /* A counter's or gauge's value, or a histogram's count of observations; 0 for a series never seen. */
 double metric_get(struct metric *mt, const char *const *values);
-
-/* Drops every series of a gauge family, for gauges recomputed from scratch (objects per phase). */
-void metric_reset(struct metric *mt);
 
 /*
  * Appends the Prometheus text exposition format 0.0.4 to out: families in registration order (a labelled

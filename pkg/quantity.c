@@ -359,41 +359,8 @@ int quantity_cmp(const struct quantity *a, const struct quantity *b) {
         return (a->nano > b->nano) - (a->nano < b->nano);
 }
 
-bool quantity_is_zero(const struct quantity *q) {
-        return q->nano == 0;
-}
-
 int quantity_sign(const struct quantity *q) {
         return (q->nano > 0) - (q->nano < 0);
-}
-
-static int arith(const struct quantity *a, const struct quantity *b, bool sub, struct quantity *ret,
-        struct merr *err) {
-        bool overflow;
-        i128 v;
-
-        if (!a || !b || !ret)
-                return merr_set(err, -EINVAL, "quantity: missing argument");
-        overflow = sub ? __builtin_sub_overflow(a->nano, b->nano, &v)
-                       : __builtin_add_overflow(a->nano, b->nano, &v);
-        if (overflow || v == I128_MIN) {
-                char sa[QUANTITY_STR_MAX], sb[QUANTITY_STR_MAX];
-
-                (void) quantity_format(a, sa, sizeof(sa));
-                (void) quantity_format(b, sb, sizeof(sb));
-                return merr_set(
-                        err, -ERANGE, "quantity '%s' %c '%s': result out of range", sa, sub ? '-' : '+', sb);
-        }
-        *ret = (struct quantity){.nano = v, .fmt = a->nano == 0 ? b->fmt : a->fmt};
-        return 0;
-}
-
-int quantity_add(const struct quantity *a, const struct quantity *b, struct quantity *ret, struct merr *err) {
-        return arith(a, b, false, ret, err);
-}
-
-int quantity_sub(const struct quantity *a, const struct quantity *b, struct quantity *ret, struct merr *err) {
-        return arith(a, b, true, ret, err);
 }
 
 /* q / unit in nano-units, rounded away from zero. */
@@ -418,28 +385,4 @@ static int scaled(const struct quantity *q, i128 unit, const char *what, int64_t
 
 int quantity_value(const struct quantity *q, int64_t *ret, struct merr *err) {
         return scaled(q, NANO, "integer", ret, err);
-}
-
-int quantity_milli_value(const struct quantity *q, int64_t *ret, struct merr *err) {
-        return scaled(q, NANO / 1000, "milli", ret, err);
-}
-
-struct quantity quantity_from_int64(int64_t value, enum quantity_fmt fmt) {
-        return (struct quantity){.nano = (i128) value * NANO, .fmt = fmt};
-}
-
-struct quantity quantity_from_milli(int64_t milli, enum quantity_fmt fmt) {
-        return (struct quantity){.nano = (i128) milli * (NANO / 1000), .fmt = fmt};
-}
-
-const char *quantity_fmt_name(enum quantity_fmt fmt) {
-        switch (fmt) {
-        case QUANTITY_DECIMAL_SI:
-                return "DecimalSI";
-        case QUANTITY_BINARY_SI:
-                return "BinarySI";
-        case QUANTITY_DECIMAL_EXPONENT:
-                return "DecimalExponent";
-        }
-        return "unknown";
 }

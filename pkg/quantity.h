@@ -66,27 +66,11 @@ int quantity_format(const struct quantity *q, char *buf, size_t size);
 /* Exact comparison of the values, whatever their formats: -1, 0 or 1. 1Gi == 1024Mi == 1073741824. */
 int quantity_cmp(const struct quantity *a, const struct quantity *b);
 
-bool quantity_is_zero(const struct quantity *q);
-
 /* -1, 0 or 1. */
 int quantity_sign(const struct quantity *q);
 
-/* *ret = a + b or a - b. The result keeps a's format, or takes b's when a is zero (as Quantity.Add and
- * Quantity.Sub do). Returns 0, or -ERANGE on overflow with *ret untouched. */
-int quantity_add(const struct quantity *a, const struct quantity *b, struct quantity *ret, struct merr *err);
-int quantity_sub(const struct quantity *a, const struct quantity *b, struct quantity *ret, struct merr *err);
-
-/* The value in units (Quantity.Value()) or in milli-units (Quantity.MilliValue()), rounded up away from
- * zero ("1.1" is 2, "-1.1" is -2; "0.1m" is 1 milli). Returns 0, or -ERANGE when it does not fit an int64,
+/* The value in units (Quantity.Value()), rounded up away from zero ("1.1" is 2, "-1.1" is -2). Returns 0, or -ERANGE when it does not fit an int64,
  * where Kubernetes would silently overflow. Kubernetes rounds this way for values it holds as int64; for
  * negative values it holds as big decimals it adds one to the truncated value instead ("-0.1n" gives 1),
  * which is not reproduced. */
 int quantity_value(const struct quantity *q, int64_t *ret, struct merr *err);
-int quantity_milli_value(const struct quantity *q, int64_t *ret, struct merr *err);
-
-/* Quantities of value units or value milli-units in the given format (NewQuantity, NewMilliQuantity). */
-struct quantity quantity_from_int64(int64_t value, enum quantity_fmt fmt);
-struct quantity quantity_from_milli(int64_t milli, enum quantity_fmt fmt);
-
-/* "DecimalSI", "BinarySI" or "DecimalExponent"; "unknown" for anything else. Static, never NULL. */
-const char *quantity_fmt_name(enum quantity_fmt fmt);

@@ -196,27 +196,6 @@ int timestamp_to_civil(const struct timestamp *t, struct timestamp_civil *ret) {
         return 0;
 }
 
-int timestamp_from_civil(const struct timestamp_civil *c, struct timestamp *ret) {
-        __int128 sec;
-
-        if (!c || !ret)
-                return -EINVAL;
-        if (c->month < 1 || c->month > 12 || c->hour < 0 || c->hour > 23 || c->minute < 0 || c->minute > 59 ||
-                c->second < 0 || c->second > 59 || c->nsec < 0 || c->nsec >= NSEC_PER_SEC)
-                return -EINVAL;
-        if (c->year > YEAR_LIMIT || c->year < -YEAR_LIMIT)
-                return -ERANGE;
-        if (c->day < 1 || c->day > days_in_month(c->year, c->month))
-                return -EINVAL;
-        /* In 128 bits: the first second of a day can overflow where a later one of the same day does not. */
-        sec = (__int128) timestamp_days_from_civil(c->year, c->month, c->day) * SEC_PER_DAY + c->hour * 3600 +
-              c->minute * 60 + c->second;
-        if (sec > INT64_MAX || sec < INT64_MIN)
-                return -ERANGE;
-        *ret = (struct timestamp){.sec = (int64_t) sec, .nsec = c->nsec};
-        return 0;
-}
-
 static int format(const struct timestamp *t, bool micro, char *buf, size_t size) {
         struct timestamp_civil c;
         char out[96];

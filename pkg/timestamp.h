@@ -76,10 +76,5 @@ int timestamp_diff(const struct timestamp *a, const struct timestamp *b, int64_t
 int64_t timestamp_days_from_civil(int64_t year, int month, int day);
 void timestamp_civil_from_days(int64_t days, int64_t *ret_year, int *ret_month, int *ret_day);
 
-/* Builds a timestamp from a UTC civil time after validating every field as the parser does, except that
- * the year may be any whose seconds fit an int64. Returns 0, -EINVAL for a field out of range or -ERANGE
- * for a year too far away. */
-int timestamp_from_civil(const struct timestamp_civil *c, struct timestamp *ret);
-
 /* Breaks t down in UTC. Returns 0, or -EINVAL when nsec is out of range. */
 int timestamp_to_civil(const struct timestamp *t, struct timestamp_civil *ret);

@@ -169,29 +169,6 @@ static int put_meta(json_object *o, const char *kind, const struct api_meta *m,
         return r ? -ENOMEM : 0;
 }
 
-static bool meta_equal(const struct api_meta *am, const struct as_owner_ref *a, size_t an,
-        const struct api_meta *bm, const struct as_owner_ref *b, size_t bn) {
-        if (!api_meta_equal(am, bm) || an != bn)
-                return false;
-        for (size_t i = 0; i < an; i++)
-                if (!api_str_equal(a[i].api_version, b[i].api_version) ||
-                        !api_str_equal(a[i].kind, b[i].kind) || !api_str_equal(a[i].name, b[i].name) ||
-                        !api_str_equal(a[i].uid, b[i].uid) || a[i].controller != b[i].controller ||
-                        a[i].block_owner_deletion != b[i].block_owner_deletion)
-                        return false;
-        return true;
-}
-
-/* Emits both with fn and compares the JSON. */
-static bool json_equal_by(const void *a, const void *b, int (*fn)(const void *, json_object **)) {
-        json_object *x = NULL, *y = NULL;
-        bool eq = fn(a, &x) == 0 && fn(b, &y) == 0 && json_object_equal(x, y);
-
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
-}
-
 /* ---- SandboxTemplate ---- */
 
 static void container_release(struct as_container *c) {
@@ -887,15 +864,6 @@ int as_template_to_json(const struct as_template *t, json_object **ret) {
         return 0;
 }
 
-static int template_spec_json(const void *t, json_object **ret) {
-        return as_template_spec_to_json(&((const struct as_template *) t)->spec, ret);
-}
-
-bool as_template_equal(const struct as_template *a, const struct as_template *b) {
-        return meta_equal(&a->meta, a->owners, a->n_owners, &b->meta, b->owners, b->n_owners) &&
-               json_equal_by(a, b, template_spec_json);
-}
-
 /* ---- SandboxWarmPool ---- */
 
 struct as_warmpool *as_warmpool_free(struct as_warmpool *p) {
@@ -961,11 +929,6 @@ int as_warmpool_to_json(const struct as_warmpool *p, json_object **ret) {
         }
         *ret = o;
         return 0;
-}
-
-bool as_warmpool_equal(const struct as_warmpool *a, const struct as_warmpool *b) {
-        return meta_equal(&a->meta, a->owners, a->n_owners, &b->meta, b->owners, b->n_owners) &&
-               json_equal_by(a, b, warmpool_spec_json);
 }
 
 /* ---- SandboxClaim ---- */
@@ -1042,9 +1005,4 @@ int as_claim_to_json(const struct as_claim *c, json_object **ret) {
         }
         *ret = o;
         return 0;
-}
-
-bool as_claim_equal(const struct as_claim *a, const struct as_claim *b) {
-        return meta_equal(&a->meta, a->owners, a->n_owners, &b->meta, b->owners, b->n_owners) &&
-               json_equal_by(a, b, claim_spec_json);
 }

@@ -184,11 +184,6 @@ int as_template_spec_to_json(const struct as_template_spec *s, json_object **ret
 int as_warmpool_to_json(const struct as_warmpool *p, json_object **ret);
 int as_claim_to_json(const struct as_claim *c, json_object **ret);
 
-/* Same name, namespace, labels, annotations, owner references and spec. */
-bool as_template_equal(const struct as_template *a, const struct as_template *b);
-bool as_warmpool_equal(const struct as_warmpool *a, const struct as_warmpool *b);
-bool as_claim_equal(const struct as_claim *a, const struct as_claim *b);
-
 void as_template_spec_release(struct as_template_spec *s);
 struct as_template *as_template_free(struct as_template *t);
 struct as_warmpool *as_warmpool_free(struct as_warmpool *p);

@@ -51,22 +51,6 @@ int api_errors_to_merr(const struct api_errors *e, struct merr *err) {
         return merr_set(err, e->oom ? -ENOMEM : -EINVAL, "%s", msg);
 }
 
-json_object *api_errors_to_json(const struct api_errors *e) {
-        json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        for (size_t i = 0; i < e->n; i++) {
-                json_object *s = json_object_new_string(e->items[i]);
-                if (!s || json_object_array_add(a, s) < 0) {
-                        json_object_put(s);
-                        json_object_put(a);
-                        return NULL;
-                }
-        }
-        return a;
-}
-
 void api_errors_release(struct api_errors *e) {
         for (size_t i = 0; i < e->n; i++)
                 free(e->items[i]);
@@ -132,16 +116,6 @@ static bool match_subdomain(const char *s, size_t n) {
         return true;
 }
 
-bool api_is_dns_label(const char *s) {
-        size_t n = strlen(s);
-        return n <= 63 && match_label(s, n, false);
-}
-
-bool api_is_dns1035_label(const char *s) {
-        size_t n = strlen(s);
-        return n <= 63 && match_label(s, n, true);
-}
-
 bool api_is_dns_subdomain(const char *s) {
         size_t n = strlen(s);
         return n <= 253 && match_subdomain(s, n);
@@ -154,11 +128,6 @@ static bool iana_extra(const char *s) {
                 if (*p >= 'a' && *p <= 'z')
                         letter = true;
         return letter && !strstr(s, "--");
-}
-
-bool api_is_iana_svc_name(const char *s) {
-        size_t n = strlen(s);
-        return n >= 1 && n <= 15 && match_label(s, n, false) && iana_extra(s);
 }
 
 /* ^([0-9]+(\.[0-9]+)?(ns|us|µs|μs|ms|s|m|h))+$ */
@@ -372,15 +341,6 @@ void api_strv_release(struct api_strv *v) {
         v->n = 0;
 }
 
-bool api_strv_equal(const struct api_strv *a, const struct api_strv *b) {
-        if (a->n != b->n)
-                return false;
-        for (size_t i = 0; i < a->n; i++)
-                if (!api_str_equal(a->v[i], b->v[i]))
-                        return false;
-        return true;
-}
-
 void api_map_release(struct api_map *m) {
         for (size_t i = 0; i < m->n; i++) {
                 free(m->items[i].key);
@@ -389,23 +349,6 @@ void api_map_release(struct api_map *m) {
         free(m->items);
         m->items = NULL;
         m->n = 0;
-}
-
-const char *api_map_get(const struct api_map *m, const char *key) {
-        for (size_t i = 0; i < m->n; i++)
-                if (strcmp(m->items[i].key, key) == 0)
-                        return m->items[i].value;
-        return NULL;
-}
-
-/* Maps are unordered: same size and every key of a maps to the same value in b (keys are unique). */
-bool api_map_equal(const struct api_map *a, const struct api_map *b) {
-        if (a->n != b->n)
-                return false;
-        for (size_t i = 0; i < a->n; i++)
-                if (!api_str_equal(a->items[i].value, api_map_get(b, a->items[i].key)))
-                        return false;
-        return true;
 }
 
 /* ---- paths and field parsers ---- */
@@ -847,12 +790,6 @@ int api_get_quantity(json_object *obj, const char *key, const char *path, bool r
         return 1;
 }
 
-bool api_quantity_equal(const struct api_quantity *a, const struct api_quantity *b) {
-        if (!a->text || !b->text)
-                return a->text == b->text;
-        return a->is_int == b->is_int && strcmp(a->text, b->text) == 0;
-}
-
 void api_quantity_release(struct api_quantity *q) {
         free(q->text);
         q->text = NULL;
@@ -873,10 +810,6 @@ int api_get_duration(
         ret->text = s;
         ret->ns = ns;
         return 1;
-}
-
-bool api_duration_equal(const struct api_duration *a, const struct api_duration *b) {
-        return api_str_equal(a->text, b->text);
 }
 
 void api_duration_release(struct api_duration *d) {
@@ -1079,11 +1012,6 @@ int api_meta_to_json_gv(
         return r;
 }
 
-bool api_meta_equal(const struct api_meta *a, const struct api_meta *b) {
-        return api_str_equal(a->name, b->name) && api_str_equal(a->namespace, b->namespace) &&
-               api_map_equal(&a->labels, &b->labels) && api_map_equal(&a->annotations, &b->annotations);
-}
-
 void api_meta_release(struct api_meta *m) {
         free(m->name);
         free(m->namespace);
@@ -1246,20 +1174,6 @@ json_object *api_conditions_to_json(const struct api_conditions *c) {
         return a;
 }
 
-bool api_conditions_equal(const struct api_conditions *a, const struct api_conditions *b) {
-        if (a->n != b->n)
-                return false;
-        for (size_t i = 0; i < a->n; i++) {
-                const struct api_condition *x = &a->items[i], *y = &b->items[i];
-                if (!api_str_equal(x->type, y->type) || !api_str_equal(x->status, y->status) ||
-                        x->observed_generation != y->observed_generation ||
-                        x->last_transition_time.sec != y->last_transition_time.sec ||
-                        !api_str_equal(x->reason, y->reason) || !api_str_equal(x->message, y->message))
-                        return false;
-        }
-        return true;
-}
-
 void api_conditions_release(struct api_conditions *c) {
         for (size_t i = 0; i < c->n; i++) {
                 free(c->items[i].type);
@@ -1368,18 +1282,6 @@ int api_put_env(json_object *obj, const char *key, const struct api_env *env) {
                         return -ENOMEM;
         }
         return 0;
-}
-
-bool api_env_equal(const struct api_env *a, const struct api_env *b) {
-        if (a->set != b->set || a->n != b->n)
-                return false;
-        for (size_t i = 0; i < a->n; i++)
-                if (!api_str_equal(a->items[i].name, b->items[i].name) ||
-                        !api_str_equal(a->items[i].value, b->items[i].value) ||
-                        !api_str_equal(a->items[i].secret_name, b->items[i].secret_name) ||
-                        !api_str_equal(a->items[i].secret_key, b->items[i].secret_key))
-                        return false;
-        return true;
 }
 
 void api_env_release(struct api_env *env) {

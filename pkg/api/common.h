@@ -48,18 +48,10 @@ bool api_errors_any(const struct api_errors *e);
 /* Returns 0 when nothing was recorded; otherwise -EINVAL (-ENOMEM when memory ran out) with all problems,
  * joined by "; ", in err (which may be NULL). */
 int api_errors_to_merr(const struct api_errors *e, struct merr *err);
-/* The problems as a JSON array of strings (new reference), NULL when out of memory. */
-json_object *api_errors_to_json(const struct api_errors *e);
 void api_errors_release(struct api_errors *e);
 
-/* Name checks, as Kubernetes' IsDNS1123Label (max 63), IsDNS1035Label (max 63) and IsDNS1123Subdomain
- * (max 253). */
-bool api_is_dns_label(const char *s);
-bool api_is_dns1035_label(const char *s);
+/* A name as Kubernetes' IsDNS1123Subdomain (max 253). */
 bool api_is_dns_subdomain(const char *s);
-/* An IANA service name as the CRDs require for port names: a DNS label of at most 15 characters with at
- * least one letter and no "--". */
-bool api_is_iana_svc_name(const char *s);
 /* isCIDR() of CEL (Go's netip.ParsePrefix): "10.0.0.0/8", "2001:db8::/32". */
 bool api_is_cidr(const char *s);
 /* cidr(outer).containsCIDR(inner); false when either does not parse or the families differ. */
@@ -81,13 +73,9 @@ struct api_map {
 void api_strv_release(struct api_strv *v);
 void api_map_release(struct api_map *m);
 bool api_str_equal(const char *a, const char *b); /* NULL equals only NULL */
-bool api_strv_equal(const struct api_strv *a, const struct api_strv *b);
-bool api_map_equal(const struct api_map *a, const struct api_map *b);
-const char *api_map_get(const struct api_map *m, const char *key);
 
 /* Object metadata. generation, uid and resourceVersion are set by the API server: parsed when present,
- * resourceVersion emitted (for optimistic concurrency), uid and generation never emitted and not compared
- * by api_meta_equal(). */
+ * resourceVersion emitted (for optimistic concurrency), uid and generation never emitted. */
 struct api_meta {
         char *name;
         char *namespace;
@@ -114,7 +102,6 @@ int api_meta_from_json_gv(json_object *obj, const char *group_version, const cha
         enum api_name_rule rule, size_t max_len, bool namespaced, struct api_meta *ret, struct api_errors *e);
 int api_meta_to_json_gv(
         const struct api_meta *m, const char *group_version, const char *kind, json_object *obj);
-bool api_meta_equal(const struct api_meta *a, const struct api_meta *b);
 void api_meta_release(struct api_meta *m);
 
 /* metav1.Condition. status is "True", "False" or "Unknown". */
@@ -145,7 +132,6 @@ int api_condition_next(struct api_conditions *next, const struct api_conditions 
 int api_conditions_from_json(
         json_object *arr, const char *path, struct api_conditions *ret, struct api_errors *e);
 json_object *api_conditions_to_json(const struct api_conditions *c);
-bool api_conditions_equal(const struct api_conditions *a, const struct api_conditions *b);
 void api_conditions_release(struct api_conditions *c);
 
 /* ---- Field parsers used by the kinds. ----
@@ -214,7 +200,6 @@ struct api_quantity {
 };
 int api_get_quantity(json_object *obj, const char *key, const char *path, bool required,
         struct api_quantity *ret, struct api_errors *e);
-bool api_quantity_equal(const struct api_quantity *a, const struct api_quantity *b);
 void api_quantity_release(struct api_quantity *q);
 
 /* A positive Go duration string of at most 32 characters matching the CRDs' pattern. */
@@ -224,7 +209,6 @@ struct api_duration {
 };
 int api_get_duration(
         json_object *obj, const char *key, const char *path, struct api_duration *ret, struct api_errors *e);
-bool api_duration_equal(const struct api_duration *a, const struct api_duration *b);
 void api_duration_release(struct api_duration *d);
 
 /* Records "Duplicate value" at path[i] for the second of two items with the same key. keys may hold NULL
@@ -260,5 +244,4 @@ struct api_env {
 int api_get_env(
         json_object *obj, const char *path, bool allow_value_from, struct api_env *ret, struct api_errors *e);
 int api_put_env(json_object *obj, const char *key, const struct api_env *env);
-bool api_env_equal(const struct api_env *a, const struct api_env *b);
 void api_env_release(struct api_env *env);

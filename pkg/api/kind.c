@@ -85,26 +85,6 @@ int api_object_status_to_json(const struct api_kind *k, const void *o, json_obje
         return k->status_emit(CAT(o, k->status_offset), ret);
 }
 
-bool api_object_equal(const struct api_kind *k, const void *a, const void *b) {
-        json_object *x = k->spec_emit(CAT(a, k->spec_offset)), *y = k->spec_emit(CAT(b, k->spec_offset));
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(a, b);
-        bool has_a = *(const bool *) CAT(a, k->has_status_offset),
-             has_b = *(const bool *) CAT(b, k->has_status_offset);
-
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || has_a != has_b)
-                return false;
-        if (!has_a)
-                return true;
-        x = y = NULL;
-        eq = api_object_status_to_json(k, a, &x) == 0 && api_object_status_to_json(k, b, &y) == 0 &&
-             json_object_equal(x, y);
-        json_object_put(x);
-        json_object_put(y);
-        return eq;
-}
-
 void *api_object_new(const struct api_kind *k, const char *name, const char *namespace) {
         void *o = calloc(1, k->size);
         struct api_meta *m = o;
@@ -116,26 +96,4 @@ void *api_object_new(const struct api_kind *k, const char *name, const char *nam
                 (k->spec_defaults && k->spec_defaults(AT(o, k->spec_offset)) < 0))
                 return api_object_free(k, o);
         return o;
-}
-
-int api_object_validate(const struct api_kind *k, const void *o, struct merr *err) {
-        json_object *j = NULL;
-        void *back = NULL;
-        int r;
-
-        r = api_object_to_json(k, o, &j);
-        if (r < 0)
-                return merr_set(err, r, "emit %s", k->kind);
-        if (*(const bool *) CAT(o, k->has_status_offset)) {
-                json_object *st = NULL;
-                r = api_object_status_to_json(k, o, &st);
-                if (r < 0 || api_put_obj(j, "status", st) < 0) {
-                        json_object_put(j);
-                        return merr_set(err, -ENOMEM, "emit %s status", k->kind);
-                }
-        }
-        r = api_object_from_json(k, j, &back, err);
-        json_object_put(j);
-        api_object_free(k, back);
-        return r;
 }

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One descriptor per mbox.dev kind (struct api_kind) and the functions every typed view shares, written
- * once over it: parse (metadata, spec, status), emit, compare, build, validate by a round trip, free. A kind
- * supplies only what is its own: how its spec and status parse, emit and release, and its CRD defaults
- * (docs/api.md, "Kinds").
+ * once over it: parse (metadata, spec, status), emit, build, free. A kind supplies only what is its own:
+ * how its spec and status parse, emit and release, and its CRD defaults (docs/api.md, "Kinds").
  *
  * Every view struct has the same head, which the descriptor's offsets point into:
  *
@@ -12,10 +11,11 @@
  *     bool has_status;
  *     struct <kind>_status status;
  *
- * A kind's header declares its standard functions with API_KIND_DECLARE() and its .c file defines them
- * with API_KIND_DEFINE(): <kind>_from_json(), _to_json(), _status_to_json(), _status_emit(),
- * _status_from_json(), _status_release(), _equal(), _new(), _validate(), _free() and the cleanup helper
- * <kind>_freep. What each does is written here once:
+ * A kind's header declares its standard functions with API_KIND_DECLARE(), inline over the api_object_*
+ * functions and the kind's descriptor <kind>_kind (defined in its .c file, beside API_KIND_DEFINE()):
+ * <kind>_from_json(), _to_json(), _status_to_json(), _status_emit(), _status_from_json(),
+ * _status_release(), _new(), _free() and the cleanup helper <kind>_freep. What each does is written here
+ * once:
  *
  * - from_json: parses and validates obj (borrowed), applying the CRD defaults. On success *ret is a new
  *   object owned by the caller; on failure err lists every problem ("spec.quota.cpu: ...") and *ret is
@@ -25,11 +25,9 @@
  *   operator builds them).
  * - status_from_json: the status of obj alone, its spec unread (for an object whose spec may not parse),
  *   into *ret (zeroed when absent; owned by the caller, released with status_release).
- * - equal: metadata (name, namespace, labels, annotations), spec and status.
  * - new: an object named name (in namespace, for namespaced kinds; ignored otherwise) with the CRD
  *   defaults applied and every other field empty, for callers that build objects: fill it in (strings are
- *   owned, so strdup() them) and check it with validate. NULL when out of memory.
- * - validate: applies every rule of from_json to an object built in C (by emitting and parsing it again).
+ *   owned, so strdup() them). NULL when out of memory.
  * - free: accepts NULL and returns NULL.
  */
 #pragma once
@@ -61,60 +59,44 @@ int api_object_from_json(const struct api_kind *k, json_object *obj, void **ret,
 int api_object_to_json(const struct api_kind *k, const void *o, json_object **ret);
 int api_object_status_to_json(const struct api_kind *k, const void *o, json_object **ret);
 int api_object_status_from_json(const struct api_kind *k, json_object *obj, void *ret, struct merr *err);
-bool api_object_equal(const struct api_kind *k, const void *a, const void *b);
 void *api_object_new(const struct api_kind *k, const char *name, const char *namespace);
-int api_object_validate(const struct api_kind *k, const void *o, struct merr *err);
 void *api_object_free(const struct api_kind *k, void *o);
 
-#define API_KIND_DECLARE(prefix, type, status_type)                                          \
-        extern const struct api_kind prefix##_kind;                                          \
-        int prefix##_from_json(json_object *obj, type **ret, struct merr *err);              \
-        int prefix##_to_json(const type *o, json_object **ret);                              \
-        int prefix##_status_to_json(const type *o, json_object **ret);                       \
-        int prefix##_status_emit(const status_type *s, json_object **ret);                   \
-        int prefix##_status_from_json(json_object *obj, status_type *ret, struct merr *err); \
-        void prefix##_status_release(status_type *s);                                        \
-        bool prefix##_equal(const type *a, const type *b);                                   \
-        type *prefix##_new(const char *name, const char *namespace);                         \
-        int prefix##_validate(const type *o, struct merr *err);                              \
-        type *prefix##_free(type *o);                                                        \
+/* Declares the descriptor prefix##_kind, which the kind's .c file defines, and the kind's standard functions
+ * as inline wrappers over the api_object_* functions: a wrapper nobody calls costs nothing. */
+#define API_KIND_DECLARE(prefix, type, status_type)                                                         \
+        extern const struct api_kind prefix##_kind;                                                         \
+        static inline int prefix##_from_json(json_object *obj, type **ret, struct merr *err) {              \
+                void *o = NULL;                                                                             \
+                int r = api_object_from_json(&prefix##_kind, obj, &o, err);                                 \
+                if (r >= 0)                                                                                 \
+                        *ret = o;                                                                           \
+                return r;                                                                                   \
+        }                                                                                                   \
+        static inline int prefix##_to_json(const type *o, json_object **ret) {                              \
+                return api_object_to_json(&prefix##_kind, o, ret);                                          \
+        }                                                                                                   \
+        static inline int prefix##_status_to_json(const type *o, json_object **ret) {                       \
+                return api_object_status_to_json(&prefix##_kind, o, ret);                                   \
+        }                                                                                                   \
+        static inline int prefix##_status_emit(const status_type *s, json_object **ret) {                   \
+                return prefix##_kind.status_emit(s, ret);                                                   \
+        }                                                                                                   \
+        static inline int prefix##_status_from_json(json_object *obj, status_type *ret, struct merr *err) { \
+                return api_object_status_from_json(&prefix##_kind, obj, ret, err);                          \
+        }                                                                                                   \
+        static inline void prefix##_status_release(status_type *s) {                                        \
+                if (s)                                                                                      \
+                        prefix##_kind.status_release(s);                                                    \
+        }                                                                                                   \
+        static inline type *prefix##_new(const char *name, const char *namespace) {                         \
+                return api_object_new(&prefix##_kind, name, namespace);                                     \
+        }                                                                                                   \
+        static inline type *prefix##_free(type *o) {                                                        \
+                return api_object_free(&prefix##_kind, o);                                                  \
+        }                                                                                                   \
         DEFINE_TRIVIAL_CLEANUP_FUNC(type *, prefix##_free)
 
-/* The functions API_KIND_DECLARE() declares, over the descriptor prefix##_kind. */
-#define API_KIND_DEFINE(prefix, type, status_type)                                            \
-        _Static_assert(offsetof(type, meta) == 0, #type ": the metadata comes first");        \
-        int prefix##_from_json(json_object *obj, type **ret, struct merr *err) {              \
-                void *o = NULL;                                                               \
-                int r = api_object_from_json(&prefix##_kind, obj, &o, err);                   \
-                if (r >= 0)                                                                   \
-                        *ret = o;                                                             \
-                return r;                                                                     \
-        }                                                                                     \
-        int prefix##_to_json(const type *o, json_object **ret) {                              \
-                return api_object_to_json(&prefix##_kind, o, ret);                            \
-        }                                                                                     \
-        int prefix##_status_to_json(const type *o, json_object **ret) {                       \
-                return api_object_status_to_json(&prefix##_kind, o, ret);                     \
-        }                                                                                     \
-        int prefix##_status_emit(const status_type *s, json_object **ret) {                   \
-                return prefix##_kind.status_emit(s, ret);                                     \
-        }                                                                                     \
-        int prefix##_status_from_json(json_object *obj, status_type *ret, struct merr *err) { \
-                return api_object_status_from_json(&prefix##_kind, obj, ret, err);            \
-        }                                                                                     \
-        void prefix##_status_release(status_type *s) {                                        \
-                if (s)                                                                        \
-                        prefix##_kind.status_release(s);                                      \
-        }                                                                                     \
-        bool prefix##_equal(const type *a, const type *b) {                                   \
-                return api_object_equal(&prefix##_kind, a, b);                                \
-        }                                                                                     \
-        type *prefix##_new(const char *name, const char *namespace) {                         \
-                return api_object_new(&prefix##_kind, name, namespace);                       \
-        }                                                                                     \
-        int prefix##_validate(const type *o, struct merr *err) {                              \
-                return api_object_validate(&prefix##_kind, o, err);                           \
-        }                                                                                     \
-        type *prefix##_free(type *o) {                                                        \
-                return api_object_free(&prefix##_kind, o);                                    \
-        }
+/* In the kind's .c file, beside its descriptor: checks the layout the descriptor's offsets assume. */
+#define API_KIND_DEFINE(prefix, type, status_type) \
+        _Static_assert(offsetof(type, meta) == 0, #type ": the metadata comes first");

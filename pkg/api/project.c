@@ -384,26 +384,6 @@ const char *project_namespace(const struct project *p, char *buf, size_t size) {
         return buf;
 }
 
-int project_validate_update(const struct project *old, const struct project *new, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        char a[128], b[128];
-        int r;
-
-        if (!api_str_equal(project_namespace(old, a, sizeof(a)), project_namespace(new, b, sizeof(b))))
-                api_errors_add(&e, "spec.namespace",
-                        "Invalid value: spec.namespace is immutable: a project keeps the namespace it was "
-                        "created "
-                        "with (default mbox-<name>)");
-        if (!api_str_equal(old->spec.slug ? old->spec.slug : old->meta.name,
-                    new->spec.slug ? new->spec.slug : new->meta.name))
-                api_errors_add(&e, "spec.slug",
-                        "Invalid value: spec.slug is immutable: a project keeps the slug it was created with "
-                        "(default metadata.name)");
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        return r;
-}
-
 static json_object *spec_to_json(const void *p) {
         const struct project_spec *s = p;
 

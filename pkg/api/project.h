@@ -100,8 +100,6 @@ struct project {
 
 API_KIND_DECLARE(project, struct project, struct project_status);
 
-/* The rules for an update from old to new (spec.namespace and spec.slug keep their effective values). */
-int project_validate_update(const struct project *old, const struct project *new, struct merr *err);
 /* spec.quota.maxTaskOutput in bytes; 0 when p is NULL or sets none. */
 int64_t project_max_task_output(const struct project *p);
 /* The namespace the project owns: spec.namespace or mbox-<name>. Borrowed or written into buf. */

@@ -2,37 +2,44 @@
 #include "api/sandbox.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 static const struct api_str_rule label63 = {.max_len = 63, .pattern = API_PAT_DNS_LABEL};
 static const struct api_str_rule reason_rule = {.max_len = 1024, .pattern = API_PAT_REASON};
 static const struct api_str_rule message_rule = {.max_len = 4096};
 
-struct sandbox *sandbox_free(struct sandbox *s) {
-        if (!s)
-                return NULL;
-        api_meta_release(&s->meta);
-        free(s->spec.display_name);
-        free(s->spec.slug);
-        free(s->spec.project_ref_name);
-        free(s->spec.template_ref_name);
-        free(s->spec.template_ref_namespace);
-        free(s->spec.state);
-        for (size_t i = 0; i < s->spec.n_ports; i++) {
-                free(s->spec.ports[i].name);
-                free(s->spec.ports[i].visibility);
+static void spec_release(void *p) {
+        struct sandbox_spec *s = p;
+
+        free(s->display_name);
+        free(s->slug);
+        free(s->project_ref_name);
+        free(s->template_ref_name);
+        free(s->template_ref_namespace);
+        free(s->state);
+        for (size_t i = 0; i < s->n_ports; i++) {
+                free(s->ports[i].name);
+                free(s->ports[i].visibility);
         }
-        free(s->spec.ports);
-        api_env_release(&s->spec.env);
-        api_duration_release(&s->spec.lifetime.max_lifetime);
-        api_duration_release(&s->spec.lifetime.idle_timeout);
-        free(s->spec.service_account_name);
-        sandbox_status_release(&s->status);
-        free(s);
-        return NULL;
+        free(s->ports);
+        api_env_release(&s->env);
+        api_duration_release(&s->lifetime.max_lifetime);
+        api_duration_release(&s->lifetime.idle_timeout);
+        free(s->service_account_name);
 }
 
-void sandbox_status_release(struct sandbox_status *st) {
+static int spec_defaults(void *p) {
+        struct sandbox_spec *s = p;
+
+        s->state = strdup("Running");
+        s->service_account_name = strdup("mbox-sandbox");
+        return s->state && s->service_account_name ? 0 : -ENOMEM;
+}
+
+static void status_release(void *p) {
+        struct sandbox_status *st = p;
+
         free(st->phase);
         free(st->reason);
         free(st->message);
@@ -103,7 +110,8 @@ static void parse_ports(json_object *spec, struct sandbox_spec *s, struct api_er
                         }
 }
 
-static void parse_spec(json_object *spec, struct sandbox_spec *s, struct api_errors *e) {
+static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
+        struct sandbox_spec *s = ret;
         static const char *const states[] = {"Running", "Stopped", NULL};
         static const struct api_str_rule r128 = {.max_len = 128};
         static const struct api_str_rule state_rule = {.enum_values = states};
@@ -193,7 +201,8 @@ static void parse_time(json_object *st, const char *key, struct timestamp *ret, 
         free(t);
 }
 
-static void parse_status(json_object *st, struct sandbox_status *s, struct api_errors *e) {
+static void parse_status(json_object *st, void *ret, struct api_errors *e) {
+        struct sandbox_status *s = ret;
         static const char *const phases[] = {"Pending", "Starting", "Running", "Stopping", "Stopped",
                 "Failed", "Expired", "Terminating", NULL};
         static const struct api_str_rule phase_rule = {.enum_values = phases};
@@ -229,60 +238,8 @@ static void parse_status(json_object *st, struct sandbox_status *s, struct api_e
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
-int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        struct sandbox *s = calloc(1, sizeof(*s));
-        json_object *spec = NULL, *st = NULL;
-        int r;
-
-        if (!s)
-                return merr_set(err, -ENOMEM, "out of memory");
-        if (api_meta_from_json(obj, "Sandbox", API_NAME_DNS1035_LABEL, 63, true, &s->meta, &e) > 0) {
-                (void) api_get_obj(obj, "spec", "", false, &spec, &e);
-                parse_spec(spec, &s->spec, &e);
-                if (api_get_obj(obj, "status", "", false, &st, &e) > 0) {
-                        s->has_status = true;
-                        parse_status(st, &s->status, &e);
-                }
-        }
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        if (r < 0) {
-                sandbox_free(s);
-                return r;
-        }
-        *ret = s;
-        return 0;
-}
-
-int sandbox_validate_update(const struct sandbox *old, const struct sandbox *new, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        int r;
-
-        if (!api_str_equal(old->spec.slug ? old->spec.slug : old->meta.name,
-                    new->spec.slug ? new->spec.slug : new->meta.name))
-                api_errors_add(&e, "spec.slug",
-                        "Invalid value: spec.slug is immutable: a sandbox keeps the slug it was created with "
-                        "(default metadata.name)");
-        if (old->spec.has_template_ref != new->spec.has_template_ref ||
-                !api_str_equal(old->spec.template_ref_name, new->spec.template_ref_name) ||
-                !api_str_equal(old->spec.template_ref_namespace, new->spec.template_ref_namespace))
-                api_errors_add(&e, "spec.templateRef",
-                        "Invalid value: templateRef is immutable: it cannot be added, changed or removed "
-                        "after "
-                        "creation");
-        if (old->spec.has_project_ref != new->spec.has_project_ref ||
-                !api_str_equal(old->spec.project_ref_name, new->spec.project_ref_name))
-                api_errors_add(&e, "spec.projectRef",
-                        "Invalid value: projectRef is immutable: it cannot be added, changed or removed "
-                        "after "
-                        "creation");
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        return r;
-}
-
-static json_object *spec_to_json(const struct sandbox_spec *s) {
+static json_object *spec_to_json(const void *p) {
+        const struct sandbox_spec *s = p;
         json_object *o = json_object_new_object(), *x;
         int r = 0;
 
@@ -337,20 +294,6 @@ static json_object *spec_to_json(const struct sandbox_spec *s) {
         return o;
 }
 
-int sandbox_to_json(const struct sandbox *s, json_object **ret) {
-        json_object *o = json_object_new_object();
-
-        if (!o)
-                return -ENOMEM;
-        if (api_meta_to_json(&s->meta, "Sandbox", o) < 0 ||
-                api_put_obj(o, "spec", spec_to_json(&s->spec)) < 0) {
-                json_object_put(o);
-                return -ENOMEM;
-        }
-        *ret = o;
-        return 0;
-}
-
 static int put_time(json_object *o, const char *key, const struct timestamp *t) {
         char buf[TIMESTAMP_STR_MAX];
 
@@ -361,12 +304,13 @@ static int put_time(json_object *o, const char *key, const struct timestamp *t) 
         return api_put_str(o, key, buf);
 }
 
-static json_object *status_to_json(const struct sandbox_status *st) {
+static int status_emit(const void *p, json_object **ret) {
+        const struct sandbox_status *st = p;
         json_object *o = json_object_new_object(), *x;
         int r = 0;
 
         if (!o)
-                return NULL;
+                return -ENOMEM;
         if (st->has_observed_generation)
                 r |= api_put_int(o, "observedGeneration", st->observed_generation);
         r |= api_put_str(o, "phase", st->phase);
@@ -412,82 +356,39 @@ static json_object *status_to_json(const struct sandbox_status *st) {
                 r |= api_put_obj(o, "conditions", api_conditions_to_json(&st->conditions));
         if (r != 0) {
                 json_object_put(o);
-                return NULL;
-        }
-        return o;
-}
-
-int sandbox_status_to_json(const struct sandbox *s, json_object **ret) {
-        json_object *o = status_to_json(&s->status);
-
-        if (!o)
                 return -ENOMEM;
+        }
         *ret = o;
         return 0;
 }
 
 bool sandbox_status_equal(const struct sandbox_status *a, const struct sandbox_status *b) {
-        json_object *x = status_to_json(a), *y = status_to_json(b);
-        bool eq = x && y && json_object_equal(x, y);
+        json_object *x = NULL, *y = NULL;
+        bool eq = status_emit(a, &x) == 0 && status_emit(b, &y) == 0 && json_object_equal(x, y);
 
         json_object_put(x);
         json_object_put(y);
         return eq;
 }
 
-bool sandbox_equal(const struct sandbox *a, const struct sandbox *b) {
-        json_object *x = spec_to_json(&a->spec), *y = spec_to_json(&b->spec);
-        bool eq = x && y && json_object_equal(x, y) && api_meta_equal(&a->meta, &b->meta);
+const struct api_kind sandbox_kind = {
+        .kind = "Sandbox",
+        .name_rule = API_NAME_DNS1035_LABEL,
+        .name_max = 63,
+        .namespaced = true,
+        .spec_required = false,
+        .size = sizeof(struct sandbox),
+        .spec_offset = offsetof(struct sandbox, spec),
+        .has_status_offset = offsetof(struct sandbox, has_status),
+        .status_offset = offsetof(struct sandbox, status),
+        .status_size = sizeof(struct sandbox_status),
+        .spec_parse = parse_spec,
+        .spec_emit = spec_to_json,
+        .spec_release = spec_release,
+        .spec_defaults = spec_defaults,
+        .status_parse = parse_status,
+        .status_emit = status_emit,
+        .status_release = status_release,
+};
 
-        json_object_put(x);
-        json_object_put(y);
-        if (!eq || a->has_status != b->has_status)
-                return false;
-        if (!a->has_status)
-                return true;
-        return sandbox_status_equal(&a->status, &b->status);
-}
-
-struct sandbox *sandbox_new(const char *name, const char *namespace) {
-        struct sandbox *s = calloc(1, sizeof(*s));
-
-        if (!s)
-                return NULL;
-        if (!(s->meta.name = strdup(name))) {
-                sandbox_free(s);
-                return NULL;
-        }
-        if (namespace && !(s->meta.namespace = strdup(namespace))) {
-                sandbox_free(s);
-                return NULL;
-        }
-        s->spec.state = strdup("Running");
-        s->spec.service_account_name = strdup("mbox-sandbox");
-        if (!s->spec.state || !s->spec.service_account_name) {
-                sandbox_free(s);
-                return NULL;
-        }
-        return s;
-}
-
-int sandbox_validate(const struct sandbox *s, struct merr *err) {
-        json_object *o = NULL;
-        struct sandbox *back = NULL;
-        int r;
-
-        r = sandbox_to_json(s, &o);
-        if (r < 0)
-                return merr_set(err, r, "emit Sandbox");
-        if (s->has_status) {
-                json_object *st = NULL;
-                r = sandbox_status_to_json(s, &st);
-                if (r < 0 || api_put_obj(o, "status", st) < 0) {
-                        json_object_put(o);
-                        return merr_set(err, -ENOMEM, "emit Sandbox status");
-                }
-        }
-        r = sandbox_from_json(o, &back, err);
-        json_object_put(o);
-        sandbox_free(back);
-        return r;
-}
+API_KIND_DEFINE(sandbox, struct sandbox, struct sandbox_status)

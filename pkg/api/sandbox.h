@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed view of mbox.dev/v1alpha1 Sandbox (namespaced): parse with the validation and defaults of
- * crds/mbox.dev_sandboxes.yaml, check updates, compare and emit. See common.h for ownership and messages.
+ * crds/mbox.dev_sandboxes.yaml, check updates, compare and emit. The standard functions (sandbox_from_json()
+ * and the rest) are declared by API_KIND_DECLARE and described in kind.h; see common.h for ownership and
+ * messages.
  */
 #pragma once
 
-#include "api/common.h"
+#include "api/kind.h"
 
 struct sandbox_port {
         char *name;
@@ -74,22 +76,7 @@ struct sandbox {
         struct sandbox_status status;
 };
 
-int sandbox_from_json(json_object *obj, struct sandbox **ret, struct merr *err);
-/* templateRef and projectRef cannot be added, changed or removed; the effective slug (spec.slug or
- * metadata.name) is kept. */
-int sandbox_validate_update(const struct sandbox *old, const struct sandbox *new, struct merr *err);
-int sandbox_to_json(const struct sandbox *s, json_object **ret);
-int sandbox_status_to_json(const struct sandbox *s, json_object **ret);
+API_KIND_DECLARE(sandbox, struct sandbox, struct sandbox_status);
+
 /* Whether two statuses would be emitted the same (conditions with their lastTransitionTime). */
 bool sandbox_status_equal(const struct sandbox_status *a, const struct sandbox_status *b);
-/* Frees every field of st and zeroes it. */
-void sandbox_status_release(struct sandbox_status *st);
-bool sandbox_equal(const struct sandbox *a, const struct sandbox *b);
-/* A new object named name (in namespace, for namespaced kinds; NULL otherwise) with the CRD defaults applied
- * and every other field empty, for callers that build objects: fill it in (strings are owned, so strdup()
- * them) and check it with sandbox_validate(). NULL when out of memory. */
-struct sandbox *sandbox_new(const char *name, const char *namespace);
-/* Applies every rule of sandbox_from_json() to an object built in C (by emitting and parsing it again). */
-int sandbox_validate(const struct sandbox *s, struct merr *err);
-struct sandbox *sandbox_free(struct sandbox *s);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct sandbox *, sandbox_free);

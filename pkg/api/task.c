@@ -317,51 +317,6 @@ static void parse_status(json_object *st, void *ret, struct api_errors *e) {
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
-static bool artifacts_equal(const struct task_spec *a, const struct task_spec *b) {
-        if (a->has_artifacts != b->has_artifacts || a->n_artifacts != b->n_artifacts)
-                return false;
-        for (size_t i = 0; i < a->n_artifacts; i++) {
-                const struct task_artifact *x = &a->artifacts[i], *y = &b->artifacts[i];
-                if (!api_str_equal(x->name, y->name) || !api_str_equal(x->path, y->path) ||
-                        !api_str_equal(x->content_type, y->content_type) || x->optional != y->optional)
-                        return false;
-        }
-        return true;
-}
-
-int task_validate_update(const struct task *old, const struct task *new, struct merr *err) {
-        struct api_errors e = API_ERRORS_INIT;
-        const char *suffix = "is immutable: create a new ExecutionTask to run something else";
-        int r;
-
-        if (!api_str_equal(old->spec.sandbox_ref_name, new->spec.sandbox_ref_name))
-                api_errors_add(&e, "spec.sandboxRef", "Invalid value: sandboxRef %s", suffix);
-        if (!api_strv_equal(&old->spec.command, &new->spec.command))
-                api_errors_add(&e, "spec.command", "Invalid value: command %s", suffix);
-        if (!api_str_equal(old->spec.working_dir, new->spec.working_dir))
-                api_errors_add(&e, "spec.workingDir", "Invalid value: workingDir %s", suffix);
-        if (!api_env_equal(&old->spec.env, &new->spec.env))
-                api_errors_add(&e, "spec.env", "Invalid value: env %s", suffix);
-        if (!api_str_equal(old->spec.stdin_data, new->spec.stdin_data))
-                api_errors_add(&e, "spec.stdin", "Invalid value: stdin %s", suffix);
-        if (old->spec.timeout_seconds != new->spec.timeout_seconds)
-                api_errors_add(&e, "spec.timeoutSeconds", "Invalid value: timeoutSeconds %s", suffix);
-        if (!artifacts_equal(&old->spec, &new->spec))
-                api_errors_add(&e, "spec.artifacts", "Invalid value: artifacts %s", suffix);
-        if (old->spec.has_metadata != new->spec.has_metadata ||
-                !api_map_equal(&old->spec.metadata, &new->spec.metadata))
-                api_errors_add(&e, "spec.metadata", "Invalid value: metadata %s", suffix);
-        if (old->spec.cancel && !new->spec.cancel)
-                api_errors_add(
-                        &e, "spec.cancel", "Forbidden: cancel cannot be set back to false once it is true");
-        if (old->has_status && new->has_status && task_phase_is_final(old->status.phase) &&
-                !api_str_equal(old->status.phase, new->status.phase))
-                api_errors_add(&e, "status.phase", "Invalid value: a finished task keeps its phase");
-        r = api_errors_to_merr(&e, err);
-        api_errors_release(&e);
-        return r;
-}
-
 static json_object *spec_to_json(const void *p) {
         const struct task_spec *s = p;
         json_object *o = json_object_new_object(), *x;

@@ -85,8 +85,5 @@ struct task {
 
 API_KIND_DECLARE(task, struct task, struct task_status);
 
-/* Everything but cancel and ttlSecondsAfterFinished is immutable; cancel only goes from false to true; a
- * finished task (Succeeded, Failed, Canceled, TimedOut) keeps its phase. */
-int task_validate_update(const struct task *old, const struct task *new, struct merr *err);
 /* True for the phases a task does not leave. */
 bool task_phase_is_final(const char *phase);

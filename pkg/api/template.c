@@ -120,13 +120,6 @@ static void parse_status(json_object *st, void *ret, struct api_errors *e) {
                 (void) api_conditions_from_json(conds, "status.conditions", &s->conditions, e);
 }
 
-const struct template_port *template_find_port(const struct template *t, const char *name) {
-        for (size_t i = 0; i < t->spec.n_ports; i++)
-                if (api_str_equal(t->spec.ports[i].name, name))
-                        return &t->spec.ports[i];
-        return NULL;
-}
-
 static void parse_entrypoints(json_object *spec, struct template_spec *s, struct api_errors *e) {
         static const char *const types[] = {"Terminal", "Preview", "IDE", "Notebook", NULL};
         static const struct api_str_rule name_rule = {
@@ -350,14 +343,6 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
                 (void) api_get_int(
                         o, "timeoutSeconds", "spec.check", false, 1, 3600, &s->check.timeout_seconds, e);
         }
-}
-
-int template_validate_update(const struct template *old, const struct template *new, struct merr *err) {
-        if (!api_str_equal(old->meta.name, new->meta.name))
-                return merr_set(err, -EINVAL, "metadata.name: Invalid value: field is immutable");
-        if (!api_str_equal(old->meta.namespace, new->meta.namespace))
-                return merr_set(err, -EINVAL, "metadata.namespace: Invalid value: field is immutable");
-        return 0;
 }
 
 static int put_strv_item_obj(json_object *a, json_object *o) {

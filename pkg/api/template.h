@@ -97,10 +97,6 @@ struct template {
 
 API_KIND_DECLARE(template, struct template, struct template_status);
 
-/* Templates have no transition rules in the CRD; this checks that name and namespace did not change. */
-int template_validate_update(const struct template *old, const struct template *new, struct merr *err);
 /* Copies v into *ret (released first). Returns 0 or -ENOMEM. */
 int template_validation_copy(struct template_validation *ret, const struct template_validation *v);
 void template_validation_release(struct template_validation *v);
-/* Borrowed pointer to the port of that name, or NULL. */
-const struct template_port *template_find_port(const struct template *t, const char *name);

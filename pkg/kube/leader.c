@@ -280,10 +280,6 @@ void leader_stop(struct leader *l) {
         l->running = false;
 }
 
-bool leader_is_leader(struct leader *l) {
-        return atomic_load(&l->leading);
-}
-
 void leader_default_identity(char *buf, size_t size) {
         char host[128] = "";
 

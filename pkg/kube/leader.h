@@ -44,7 +44,6 @@ int leader_start(struct leader *l, struct merr *err);
 /* Stops campaigning; a leader calls stopped(), then releases the Lease (so no one else leads before the
  * work has stopped). */
 void leader_stop(struct leader *l);
-bool leader_is_leader(struct leader *l);
 
 /* The conventional identity of this candidate: <hostname>_<pid> (a pod's hostname is its name). */
 void leader_default_identity(char *buf, size_t size);

@@ -127,10 +127,6 @@ struct kube_list_stream *kube_list_stream_free(struct kube_list_stream *s) {
         return NULL;
 }
 
-size_t kube_list_stream_items(const struct kube_list_stream *s) {
-        return s->items;
-}
-
 static bool is_ws(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }

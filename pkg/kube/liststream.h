@@ -75,6 +75,3 @@ int kube_list_stream_feed(struct kube_list_stream *s, const char *data, size_t l
  * outside the items is not valid JSON.
  */
 int kube_list_stream_finish(struct kube_list_stream *s, json_object **ret, struct merr *err);
-
-/* Items delivered so far. */
-size_t kube_list_stream_items(const struct kube_list_stream *s);

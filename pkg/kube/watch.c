@@ -15,7 +15,6 @@
 struct kube_watch_decoder {
         struct buf line;
         unsigned long events; /* delivered so far, for messages */
-        char rv[RV_MAX];
 };
 
 static const char *const type_names[] = {
@@ -46,10 +45,6 @@ struct kube_watch_decoder *kube_watch_decoder_free(struct kube_watch_decoder *d)
         buf_release(&d->line);
         free(d);
         return NULL;
-}
-
-const char *kube_watch_decoder_resource_version(const struct kube_watch_decoder *d) {
-        return d->rv[0] ? d->rv : NULL;
 }
 
 bool kube_watch_event_is_expired(const struct kube_watch_event *ev) {
@@ -117,7 +112,6 @@ static int decode_one(struct kube_watch_decoder *d, const char *data, size_t len
                         }
                         ev.initial_events_end = anno && strcmp(anno, "true") == 0;
                 }
-                (void) snprintf(d->rv, sizeof(d->rv), "%s", ev.resource_version);
         }
         d->events++;
         r = cb ? cb(&ev, userdata) : 0;

@@ -59,9 +59,6 @@ int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size
 /* The stream ended. Returns 0, or -EPIPE when it ended inside an event. */
 int kube_watch_decoder_finish(struct kube_watch_decoder *d, struct merr *err);
 
-/* The newest resourceVersion seen so far (NULL before any), borrowed. */
-const char *kube_watch_decoder_resource_version(const struct kube_watch_decoder *d);
-
 /* True for an ERROR event that means "resourceVersion too old, relist" (410 Expired or Gone). */
 bool kube_watch_event_is_expired(const struct kube_watch_event *ev);
 

@@ -305,15 +305,6 @@ void workqueue_forget(struct workqueue *q, const char *key) {
         (void) pthread_mutex_unlock(&q->lock);
 }
 
-unsigned workqueue_num_requeues(struct workqueue *q, const char *key) {
-        unsigned n;
-
-        (void) pthread_mutex_lock(&q->lock);
-        n = (unsigned) (uintptr_t) strmap_get(q->failures, key);
-        (void) pthread_mutex_unlock(&q->lock);
-        return n;
-}
-
 /* Moves delayed keys whose time has come into the FIFO; returns the next ready time or 0. */
 static int64_t promote_locked(struct workqueue *q) {
         int64_t now = now_ns();
@@ -329,10 +320,6 @@ static int64_t promote_locked(struct workqueue *q) {
                 free(d.key);
         }
         return q->nheap > 0 ? q->heap[0].ready_at : 0;
-}
-
-int workqueue_get(struct workqueue *q, char **ret_key) {
-        return workqueue_get_waited(q, ret_key, NULL);
 }
 
 int workqueue_get_waited(struct workqueue *q, char **ret_key, int64_t *ret_waited_ns) {
@@ -391,15 +378,6 @@ void workqueue_shutdown(struct workqueue *q) {
         (void) pthread_mutex_lock(&q->lock);
         q->shutting_down = true;
         (void) pthread_cond_broadcast(&q->cond);
-        (void) pthread_mutex_unlock(&q->lock);
-}
-
-void workqueue_shutdown_drain(struct workqueue *q) {
-        (void) pthread_mutex_lock(&q->lock);
-        q->shutting_down = true;
-        (void) pthread_cond_broadcast(&q->cond);
-        while (strmap_size(q->processing) > 0)
-                (void) pthread_cond_wait(&q->cond, &q->lock);
         (void) pthread_mutex_unlock(&q->lock);
 }
 

@@ -12,8 +12,7 @@
  *   - workqueue_add_first() queues a key ahead of every waiting one that did not come through it, and
  *     after those that did (work that others wait on, such as a new object's first reconcile, done in the
  *     order it came); a key already waiting keeps its place;
- *   - workqueue_shutdown() stops handing out keys; workqueue_shutdown_drain() also waits until the keys
- *     workers hold are done.
+ *   - workqueue_shutdown() stops handing out keys.
  *
  * Thread-safe. Keys are copied in; workqueue_get() hands the worker its own copy to free().
  */
@@ -45,17 +44,18 @@ int workqueue_add_rate_limited(struct workqueue *q, const char *key);
 
 /* Resets the key's failure count (call after a successful reconcile). */
 void workqueue_forget(struct workqueue *q, const char *key);
-unsigned workqueue_num_requeues(struct workqueue *q, const char *key);
 
-/* Blocks until a key is ready and returns it (caller frees) with 0, or -ESHUTDOWN once shut down. */
-int workqueue_get(struct workqueue *q, char **ret_key);
-/* The same, also telling how long the key waited in the queue once it was ready (queue latency). */
+/* Blocks until a key is ready and returns it (caller frees) with 0, or -ESHUTDOWN once shut down; and how
+ * long the key waited in the queue once it was ready (queue latency) in *ret_waited_ns, unless NULL. */
 int workqueue_get_waited(struct workqueue *q, char **ret_key, int64_t *ret_waited_ns);
+/* workqueue_get_waited() without the wait. */
+static inline int workqueue_get(struct workqueue *q, char **ret_key) {
+        return workqueue_get_waited(q, ret_key, NULL);
+}
 /* Marks the key no longer held; if it was added meanwhile it is queued now. */
 void workqueue_done(struct workqueue *q, const char *key);
 
 void workqueue_shutdown(struct workqueue *q);
-void workqueue_shutdown_drain(struct workqueue *q);
 
 /* Keys waiting to be handed out now (not delayed ones, not held ones). */
 size_t workqueue_len(struct workqueue *q);

@@ -15,13 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* beyond the round trip: an object may always be updated to its own copy, and its status emits */
-#define KIND(T, doc)                                         \
-        ROUND_TRIP(T, doc, {                                 \
-                json_object *st = NULL;                      \
-                check(T##_validate_update(a, b, NULL) == 0); \
-                check(T##_status_to_json(a, &st) == 0);      \
-                json_object_put(st);                         \
+/* beyond the round trip: its status emits */
+#define KIND(T, doc)                                    \
+        ROUND_TRIP(T, doc, {                            \
+                json_object *st = NULL;                 \
+                check(T##_status_to_json(a, &st) == 0); \
+                json_object_put(st);                    \
         })
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

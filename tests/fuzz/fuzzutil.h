@@ -21,9 +21,8 @@ static inline void check_refusal(int r, const struct merr *err) {
         check(err->code == r && err->msg[0] != '\0');
 }
 
-/* The round trip of a typed view T (T_from_json, T_to_json, T_equal, T_free) over doc: a refusal leaves
- * nothing behind; an accepted object emits JSON that parses back to an equal object (b), and emitting
- * that gives the same text. EXTRA (a statement) runs with both objects, a and b, before they are freed. */
+/* The round trip of a typed view T (T_from_json, T_to_json, T_free) over doc: a refusal leaves nothing
+ * behind; an accepted object emits JSON that parses back (b), and emitting b gives the same text. EXTRA (a statement) runs with both objects, a and b, before they are freed. */
 #define ROUND_TRIP(T, doc, EXTRA)                                                                  \
         do {                                                                                       \
                 struct merr err = MERR_INIT;                                                       \
@@ -37,7 +36,6 @@ static inline void check_refusal(int r, const struct merr *err) {
                 }                                                                                  \
                 check(T##_to_json(a, &out) == 0);                                                  \
                 check(T##_from_json(out, &b, &err) == 0);                                          \
-                check(T##_equal(a, b));                                                            \
                 check(T##_to_json(b, &out2) == 0);                                                 \
                 check(strcmp(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN),          \
                               json_object_to_json_string_ext(out2, JSON_C_TO_STRING_PLAIN)) == 0); \

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The typed views of the mbox.dev kinds against the CRD test tables: every tests/integration/testdata/
- * invalid/ manifest is refused with an error naming its "# field:" path (update cases through *_validate_update
- * from their "# update-of:" base), every valid/, base/ and examples/ manifest is accepted and round-trips
+ * invalid/ manifest is refused with an error naming its "# field:" path (but the update cases, "# update-of:",
+ * whose transition rules only the API server enforces), every valid/, base/ and examples/ manifest is
+ * accepted and round-trips
  * through to_json and from_json to an equal object.
  *
  * MBOX_TESTDATA (default tests/integration/testdata) and MBOX_EXAMPLES (default examples) locate the data,
@@ -123,27 +124,23 @@ static int any_to_json(const struct any *a, json_object **ret) {
         return task_to_json(a->obj, ret);
 }
 
-static bool any_equal(const struct any *a, const struct any *b) {
-        if (strcmp(a->kind, b->kind) != 0)
-                return false;
+static int any_status_to_json(const struct any *a, json_object **ret) {
         if (strcmp(a->kind, "Project") == 0)
-                return project_equal(a->obj, b->obj);
+                return project_status_to_json(a->obj, ret);
         if (strcmp(a->kind, "EnvironmentTemplate") == 0)
-                return template_equal(a->obj, b->obj);
+                return template_status_to_json(a->obj, ret);
         if (strcmp(a->kind, "Sandbox") == 0)
-                return sandbox_equal(a->obj, b->obj);
-        return task_equal(a->obj, b->obj);
+                return sandbox_status_to_json(a->obj, ret);
+        return task_status_to_json(a->obj, ret);
 }
 
-static int any_validate_update(const struct any *old, const struct any *new, struct merr *err) {
-        ck_assert_str_eq(old->kind, new->kind);
-        if (strcmp(old->kind, "Project") == 0)
-                return project_validate_update(old->obj, new->obj, err);
-        if (strcmp(old->kind, "EnvironmentTemplate") == 0)
-                return template_validate_update(old->obj, new->obj, err);
-        if (strcmp(old->kind, "Sandbox") == 0)
-                return sandbox_validate_update(old->obj, new->obj, err);
-        return task_validate_update(old->obj, new->obj, err);
+/* The same kind, emitting the same object and the same status. */
+static bool any_equal(const struct any *a, const struct any *b) {
+        _cleanup_json_ json_object *x = NULL, *y = NULL, *sx = NULL, *sy = NULL;
+
+        return strcmp(a->kind, b->kind) == 0 && any_to_json(a, &x) == 0 && any_to_json(b, &y) == 0 &&
+               json_object_equal(x, y) && any_status_to_json(a, &sx) == 0 &&
+               any_status_to_json(b, &sy) == 0 && json_object_equal(sx, sy);
 }
 
 static json_object *load_yaml(const char *path, char **ret_text) {
@@ -266,21 +263,13 @@ START_TEST(test_invalid) {
                 int r;
 
                 ck_assert_msg(header(text, "field", field, sizeof(field)), "%s: no '# field:'", files[i]);
+                /* an update: its transition rules are the API server's (test-crds.sh checks them) */
                 if (header(text, "update-of", base, sizeof(base))) {
-                        char bpath[1024];
-                        struct any old = {0};
-                        json_object *bdoc;
-
-                        (void) snprintf(bpath, sizeof(bpath), "%s/%s", dir, base);
-                        bdoc = load_yaml(bpath, NULL);
-                        ck_assert_msg(any_from_json(bdoc, &old, &err) == 0, "%s: %s", bpath, merr_msg(&err));
-                        ck_assert_msg(any_from_json(doc, &a, &err) == 0, "%s: new object refused: %s",
-                                files[i], merr_msg(&err));
-                        r = any_validate_update(&old, &a, &err);
-                        any_free(&old);
-                        json_object_put(bdoc);
-                } else
-                        r = any_from_json(doc, &a, &err);
+                        json_object_put(doc);
+                        free(text);
+                        continue;
+                }
+                r = any_from_json(doc, &a, &err);
                 ck_assert_msg(r == -EINVAL, "%s: accepted (%d)", files[i], r);
                 ck_assert_msg(strstr(merr_msg(&err), field), "%s: error does not name '%s': %s", files[i],
                         field, merr_msg(&err));
@@ -529,17 +518,8 @@ START_TEST(test_errors_collected) {
 END_TEST
 
 START_TEST(test_names_cidr) {
-        ck_assert(api_is_dns_label("a-1"));
-        ck_assert(!api_is_dns_label("a."));
-        ck_assert(!api_is_dns_label("-a"));
-        ck_assert(api_is_dns1035_label("a1"));
-        ck_assert(!api_is_dns1035_label("1a"));
         ck_assert(api_is_dns_subdomain("a.b-c.d"));
         ck_assert(!api_is_dns_subdomain("a..b"));
-        ck_assert(api_is_iana_svc_name("http-alt"));
-        ck_assert(!api_is_iana_svc_name("8080"));
-        ck_assert(!api_is_iana_svc_name("a--b"));
-        ck_assert(!api_is_iana_svc_name("abcdefghijklmnop"));
         ck_assert(api_is_cidr("10.0.0.0/8"));
         ck_assert(api_is_cidr("2001:db8::/32"));
         ck_assert(api_is_cidr("0.0.0.0/0"));
@@ -557,7 +537,7 @@ START_TEST(test_conditions) {
         struct api_conditions c = {NULL, 0};
         struct timestamp t1 = {1000, 0}, t2 = {2000, 0}, t3 = {3000, 0};
         const struct api_condition *x;
-        json_object *j;
+        json_object *j, *again;
         struct api_errors e = API_ERRORS_INIT;
         struct api_conditions back = {NULL, 0};
 
@@ -574,7 +554,9 @@ START_TEST(test_conditions) {
         ck_assert_ptr_nonnull(j);
         ck_assert_int_eq(api_conditions_from_json(j, "status.conditions", &back, &e), 1);
         ck_assert(!api_errors_any(&e));
-        ck_assert(api_conditions_equal(&c, &back));
+        again = api_conditions_to_json(&back);
+        ck_assert(json_object_equal(j, again));
+        json_object_put(again);
         json_object_put(j);
         api_conditions_release(&back);
         api_conditions_release(&c);
@@ -710,7 +692,8 @@ END_TEST
  * compares; a bad time is absent rather than an error, and the CRD's rules hold. */
 START_TEST(test_sandbox_status) {
         static const char *const full =
-                "apiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s, namespace: n, generation: 2}\n"
+                "apiVersion: mbox.dev/v1alpha1\nkind: Sandbox\nmetadata: {name: s, namespace: n, generation: "
+                "2}\n"
                 "status:\n"
                 "  observedGeneration: 2\n"
                 "  phase: Running\n"
@@ -776,155 +759,37 @@ START_TEST(test_sandbox_status) {
 }
 END_TEST
 
-START_TEST(test_updates) {
-        json_object *a = parse("apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
-                               "spec: {sandboxRef: {name: s}, command: [x]}\n");
-        json_object *b = parse(
-                "apiVersion: mbox.dev/v1alpha1\nkind: ExecutionTask\nmetadata: {name: t}\n"
-                "spec: {sandboxRef: {name: s}, command: [x], cancel: true, ttlSecondsAfterFinished: 5}\n");
-        struct task *ta = NULL, *tb = NULL;
-        struct merr err = MERR_INIT;
-
-        ck_assert_int_eq(task_from_json(a, &ta, NULL), 0);
-        ck_assert_int_eq(task_from_json(b, &tb, NULL), 0);
-        ck_assert_int_eq(task_validate_update(ta, tb, &err), 0);
-        ck_assert_int_eq(task_validate_update(tb, ta, &err), -EINVAL);
-        ck_assert_ptr_nonnull(strstr(err.msg, "spec.cancel"));
-        ck_assert_int_eq(task_validate_update(ta, ta, NULL), 0);
-        task_free(ta);
-        task_free(tb);
-        json_object_put(a);
-        json_object_put(b);
-}
-END_TEST
-
-START_TEST(test_update_rules) {
-        static const struct {
-                const char *old, *new, *field; /* field NULL: the update is allowed */
-        } cases[] = {
-                {S "spec: {projectRef: {name: a}}", S "spec: {projectRef: {name: b}}", "spec.projectRef"},
-                {S "spec: {}", S "spec: {projectRef: {name: b}}", "spec.projectRef"},
-                {S "spec: {}", S "spec: {slug: s}", NULL}, /* the effective slug stays metadata.name */
-                {S "spec: {}", S "spec: {slug: t}", "spec.slug"},
-                {S "spec: {state: Running, templateRef: {name: a}}",
-                        S "spec: {state: Stopped, templateRef: {name: a}}", NULL},
-                {S "spec: {templateRef: {name: a}}", S "spec: {templateRef: {name: a, namespace: b}}",
-                        "spec.templateRef"},
-                {P "spec: {}", P "spec: {namespace: mbox-p}", NULL},
-                {P "spec: {}", P "spec: {namespace: other}", "spec.namespace"},
-                {P "spec: {displayName: a}", P "spec: {displayName: b}", NULL},
-                {X "spec: {sandboxRef: {name: s}, command: [x]}",
-                        X "spec: {sandboxRef: {name: s}, command: [x], "
-                          "timeoutSeconds: 600}",
-                        NULL},
-                {X "spec: {sandboxRef: {name: s}, command: [x]}",
-                        X "spec: {sandboxRef: {name: s}, command: [x], "
-                          "timeoutSeconds: 60}",
-                        "spec.timeoutSeconds"},
-                {X "spec: {sandboxRef: {name: s}, command: [x]}",
-                        X "spec: {sandboxRef: {name: t}, command: [x]}", "spec.sandboxRef"},
-                {X "spec: {sandboxRef: {name: s}, command: [x]}",
-                        X "spec: {sandboxRef: {name: s}, command: [x], "
-                          "env: [{name: A}]}",
-                        "spec.env"},
-                {X "spec: {sandboxRef: {name: s}, command: [x], metadata: {a: b}}",
-                        X "spec: {sandboxRef: {name: s}, command: [x], metadata: {a: c}}", "spec.metadata"},
-                {X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Succeeded}",
-                        X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Failed}",
-                        "status.phase"},
-                {X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Running}",
-                        X "spec: {sandboxRef: {name: s}, command: [x]}\nstatus: {phase: Failed}", NULL},
-                {T "spec: {image: a}", T "spec: {image: b}", NULL},
-        };
-
-        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                json_object *o = parse(cases[i].old), *n = parse(cases[i].new);
-                struct any a = {0}, b = {0};
-                struct merr err = MERR_INIT;
-                int r;
-
-                ck_assert_msg(any_from_json(o, &a, &err) == 0, "%zu: %s", i, merr_msg(&err));
-                ck_assert_msg(any_from_json(n, &b, &err) == 0, "%zu: %s", i, merr_msg(&err));
-                r = any_validate_update(&a, &b, &err);
-                if (!cases[i].field)
-                        ck_assert_msg(r == 0, "%zu: refused: %s", i, merr_msg(&err));
-                else {
-                        ck_assert_msg(r == -EINVAL, "%zu: allowed", i);
-                        ck_assert_msg(strstr(err.msg, cases[i].field), "%zu: %s", i, err.msg);
-                }
-                any_free(&a);
-                any_free(&b);
-                json_object_put(o);
-                json_object_put(n);
-        }
-}
-END_TEST
-
-START_TEST(test_errors_json) {
+START_TEST(test_errors_kept) {
         struct api_errors e = API_ERRORS_INIT;
         struct merr err = MERR_INIT;
-        json_object *j;
 
         ck_assert_int_eq(api_errors_to_merr(&e, &err), 0);
         for (int i = 0; i < API_ERRORS_MAX + 3; i++)
                 api_errors_add(&e, "spec.x", "rule %d", i);
         ck_assert_int_eq(api_errors_to_merr(&e, &err), -EINVAL);
         ck_assert_ptr_nonnull(strstr(err.msg, "spec.x: rule 0; spec.x: rule 1"));
-        j = api_errors_to_json(&e);
-        ck_assert_ptr_nonnull(j);
-        ck_assert_uint_eq(json_object_array_length(j), API_ERRORS_MAX);
+        ck_assert_uint_eq(e.n, API_ERRORS_MAX);
         ck_assert_uint_eq(e.dropped, 3);
-        json_object_put(j);
         api_errors_release(&e);
         ck_assert(!api_errors_any(&e));
 }
 END_TEST
 
-START_TEST(test_build) {
-        struct merr err = MERR_INIT;
-        struct sandbox *s = sandbox_new("demo", "mbox-demo");
-        struct task *t = task_new("run", "mbox-demo");
-        struct template *tp = template_new("tpl", "mbox-demo");
-        struct project *p = project_new("demo", NULL);
+/* A status built in C, as the operator builds it: a condition set with api_condition_set is emitted as
+ * metav1.Condition. */
+START_TEST(test_build_status) {
+        _cleanup_(sandbox_status_release) struct sandbox_status st = {0};
         struct timestamp now = {1700000000, 0};
         json_object *j = NULL, *v = NULL;
 
-        ck_assert(s && t && tp && p);
-        ck_assert_int_eq(sandbox_validate(s, &err), 0);
-        ck_assert_int_eq(project_validate(p, &err), 0);
-        ck_assert_int_eq(template_validate(tp, &err), -EINVAL);
-        ck_assert_ptr_nonnull(strstr(err.msg, "spec.image: Required value"));
-        tp->spec.image = strdup("busybox:1.36");
-        ck_assert_int_eq(template_validate(tp, &err), 0);
-
-        ck_assert_int_eq(task_validate(t, &err), -EINVAL);
-        ck_assert_ptr_nonnull(strstr(err.msg, "spec.sandboxRef.name: Required value"));
-        ck_assert_ptr_nonnull(strstr(err.msg, "spec.command: Required value"));
-        t->spec.sandbox_ref_name = strdup("demo");
-        t->spec.command.v = calloc(2, sizeof(char *));
-        t->spec.command.v[0] = strdup("true");
-        t->spec.command.n = 1;
-        ck_assert_int_eq(task_validate(t, &err), 0);
-
-        /* status: a condition set in C is emitted as metav1.Condition and validates */
-        s->has_status = true;
-        s->status.phase = strdup("Running");
-        ck_assert_int_eq(
-                api_condition_set(&s->status.conditions, "Ready", "True", "Running", "", 1, &now), 1);
-        ck_assert_int_eq(sandbox_validate(s, &err), 0);
-        ck_assert_int_eq(sandbox_status_to_json(s, &j), 0);
+        st.phase = strdup("Running");
+        ck_assert_int_eq(api_condition_set(&st.conditions, "Ready", "True", "Running", "", 1, &now), 1);
+        ck_assert_int_eq(sandbox_status_emit(&st, &j), 0);
         ck_assert_int_eq(json_lookup(j, "conditions[0].lastTransitionTime", &v, NULL), 1);
         ck_assert_str_eq(json_object_get_string(v), "2023-11-14T22:13:20Z");
+        ck_assert_int_eq(json_lookup(j, "phase", &v, NULL), 1);
+        ck_assert_str_eq(json_object_get_string(v), "Running");
         json_object_put(j);
-        free(s->status.phase);
-        s->status.phase = strdup("Sleeping");
-        ck_assert_int_eq(sandbox_validate(s, &err), -EINVAL);
-        ck_assert_ptr_nonnull(strstr(err.msg, "status.phase: Unsupported value"));
-
-        sandbox_free(s);
-        task_free(t);
-        template_free(tp);
-        project_free(p);
 }
 END_TEST
 
@@ -1066,10 +931,8 @@ static Suite *api_suite(void) {
         tcase_add_test(tc, test_condition_next);
         tcase_add_test(tc, test_status_alone);
         tcase_add_test(tc, test_sandbox_status);
-        tcase_add_test(tc, test_updates);
-        tcase_add_test(tc, test_update_rules);
-        tcase_add_test(tc, test_errors_json);
-        tcase_add_test(tc, test_build);
+        tcase_add_test(tc, test_errors_kept);
+        tcase_add_test(tc, test_build_status);
         tcase_add_test(tc, test_artifact_parse);
         tcase_add_test(tc, test_artifact_merge_meta);
         suite_add_tcase(s, tc);

@@ -56,7 +56,6 @@ START_TEST(test_whole_stream) {
         ck_assert_int_eq(kube_watch_decoder_feed(d, stream, strlen(stream), record, &s, &e), 5);
         ck_assert_int_eq(kube_watch_decoder_finish(d, &e), 0);
         ck_assert_str_eq(s.log, expected);
-        ck_assert_str_eq(kube_watch_decoder_resource_version(d), "21");
 }
 END_TEST
 
@@ -140,7 +139,6 @@ START_TEST(test_callback_stops) {
         ck_assert_int_eq(kube_watch_decoder_new(1 << 20, &d), 0);
         ck_assert_int_eq(kube_watch_decoder_feed(d, stream, strlen(stream), record, &s, NULL), -ECANCELED);
         ck_assert_int_eq(s.n, 2);
-        ck_assert_str_eq(kube_watch_decoder_resource_version(d), "12");
 }
 END_TEST
 

@@ -156,8 +156,7 @@ START_TEST(test_parse_format) {
 
                 r = quantity_parse(valid[i].in, &q, &err);
                 ck_assert_msg(r == 0, "parse '%s': %d %s", valid[i].in, r, merr_msg(&err));
-                ck_assert_msg(
-                        q.fmt == valid[i].fmt, "'%s': format %s", valid[i].in, quantity_fmt_name(q.fmt));
+                ck_assert_msg(q.fmt == valid[i].fmt, "'%s': format %d", valid[i].in, (int) q.fmt);
                 r = quantity_format(&q, buf, sizeof(buf));
                 ck_assert_int_eq(r, (int) strlen(valid[i].out));
                 ck_assert_msg(strcmp(buf, valid[i].out) == 0, "'%s' formatted as '%s', expected '%s'",
@@ -308,7 +307,7 @@ START_TEST(test_huge) {
         /* a megabyte of zeros is zero */
         s = repeat('0', MB, "", "");
         ck_assert_int_eq(quantity_parse(s, &q, NULL), 0);
-        ck_assert(quantity_is_zero(&q));
+        ck_assert_int_eq(quantity_sign(&q), 0);
         free(s);
 
         /* a megabyte of fractional zeros before a 1 is rounded up to 1n */
@@ -405,117 +404,50 @@ START_TEST(test_sign) {
         struct quantity q;
 
         q = parse_ok("0");
-        ck_assert(quantity_is_zero(&q));
         ck_assert_int_eq(quantity_sign(&q), 0);
         q = parse_ok("-0.0Ki");
-        ck_assert(quantity_is_zero(&q));
         ck_assert_int_eq(quantity_sign(&q), 0);
         q = parse_ok("1n");
-        ck_assert(!quantity_is_zero(&q));
         ck_assert_int_eq(quantity_sign(&q), 1);
         q = parse_ok("-0.1n");
-        ck_assert(!quantity_is_zero(&q));
         ck_assert_int_eq(quantity_sign(&q), -1);
         q = parse_ok("-8Ei");
         ck_assert_int_eq(quantity_sign(&q), -1);
 }
 END_TEST
 
-static void check_arith(const char *a, const char *b, bool sub, const char *want, enum quantity_fmt fmt) {
-        struct quantity qa = parse_ok(a), qb = parse_ok(b), res;
-        struct merr err = MERR_INIT;
-        char buf[QUANTITY_STR_MAX];
-        int r;
-
-        r = sub ? quantity_sub(&qa, &qb, &res, &err) : quantity_add(&qa, &qb, &res, &err);
-        ck_assert_msg(r == 0, "%s %c %s: %s", a, sub ? '-' : '+', b, merr_msg(&err));
-        ck_assert_int_ge(quantity_format(&res, buf, sizeof(buf)), 1);
-        ck_assert_msg(
-                strcmp(buf, want) == 0, "%s %c %s = '%s', expected '%s'", a, sub ? '-' : '+', b, buf, want);
-        ck_assert_int_eq(res.fmt, fmt);
-}
-
-START_TEST(test_add_sub) {
-        struct quantity max, min, one, res = {.nano = 7};
-        struct merr err = MERR_INIT;
-
-        check_arith("1Gi", "512Mi", false, "1536Mi", QUANTITY_BINARY_SI);
-        check_arith("1Gi", "1Gi", false, "2Gi", QUANTITY_BINARY_SI);
-        check_arith("250m", "750m", false, "1", QUANTITY_DECIMAL_SI);
-        check_arith("1", "250m", true, "750m", QUANTITY_DECIMAL_SI);
-        check_arith("1", "2", true, "-1", QUANTITY_DECIMAL_SI);
-        check_arith("1Gi", "1Gi", true, "0", QUANTITY_BINARY_SI);
-        check_arith("1e3", "1", false, "1001", QUANTITY_DECIMAL_EXPONENT);
-        check_arith("1k", "1Ki", false, "2024", QUANTITY_DECIMAL_SI);
-        /* a zero left operand takes the right operand's format, as Quantity.Add and Sub do */
-        check_arith("0", "1Gi", false, "1Gi", QUANTITY_BINARY_SI);
-        check_arith("0", "1Gi", true, "-1Gi", QUANTITY_BINARY_SI);
-        check_arith("0Ki", "1k", false, "1k", QUANTITY_DECIMAL_SI);
-        check_arith("1n", "-1n", false, "0", QUANTITY_DECIMAL_SI);
-        check_arith("8Ei", "8Ei", false, "18446744073709551614", QUANTITY_BINARY_SI);
-
-        max = parse_ok("170141183460469231731687303715.884105727");
-        min = parse_ok("-170141183460469231731687303715.884105727");
-        one = parse_ok("1n");
-        ck_assert_int_eq(quantity_add(&max, &one, &res, &err), -ERANGE);
-        ck_assert_str_eq(merr_msg(&err),
-                "quantity '170141183460469231731687303715884105727n' + '1n': result out of range");
-        ck_assert(res.nano == 7);
-        ck_assert_int_eq(quantity_sub(&min, &one, &res, NULL), -ERANGE);
-        ck_assert_int_eq(quantity_add(&max, &max, &res, NULL), -ERANGE);
-        ck_assert_int_eq(quantity_sub(&max, &min, &res, NULL), -ERANGE);
-        ck_assert_int_eq(quantity_sub(&min, &max, &res, NULL), -ERANGE);
-        ck_assert(res.nano == 7);
-        ck_assert_int_eq(quantity_add(&max, &min, &res, NULL), 0);
-        ck_assert(quantity_is_zero(&res));
-        ck_assert_int_eq(quantity_sub(&max, &one, &res, NULL), 0);
-        ck_assert_int_eq(quantity_add(&res, &one, &res, NULL), 0); /* ret may alias an operand */
-        ck_assert_int_eq(quantity_cmp(&res, &max), 0);
-        ck_assert_int_eq(quantity_add(NULL, &one, &res, NULL), -EINVAL);
-}
-END_TEST
-
 START_TEST(test_value) {
         static const struct {
                 const char *in;
-                int64_t value, milli;
+                int64_t value;
         } cases[] = {
-                {"0", 0, 0},
-                {"1", 1, 1000},
-                {"1.1", 2, 1100},
-                {"-1.1", -2, -1100},
-                {"250m", 1, 250},
-                {"-250m", -1, -250},
-                {"0.1m", 1, 1},
-                {"-0.1m", -1, -1},
-                {"1n", 1, 1},
-                {"1Gi", 1073741824, 1073741824000},
-                {"1e3", 1000, 1000000},
-                {"7Ei", INT64_C(8070450532247928832), 0}, /* milli overflows, checked below */
-                {"8Ei", INT64_MAX, 0},
-                {"-8Ei", -INT64_MAX, 0},
-                {"9223372036854775807", INT64_MAX, 0},
-                {"-9223372036854775808", INT64_MIN, 0},
-                {"9223372036854775.807", INT64_C(9223372036854776), INT64_MAX},
-                {"-9223372036854775.808", INT64_C(-9223372036854776), INT64_MIN},
+                {"0", 0},
+                {"1", 1},
+                {"1.1", 2},
+                {"-1.1", -2},
+                {"250m", 1},
+                {"-250m", -1},
+                {"0.1m", 1},
+                {"-0.1m", -1},
+                {"1n", 1},
+                {"1Gi", 1073741824},
+                {"1e3", 1000},
+                {"7Ei", INT64_C(8070450532247928832)},
+                {"8Ei", INT64_MAX},
+                {"-8Ei", -INT64_MAX},
+                {"9223372036854775807", INT64_MAX},
+                {"-9223372036854775808", INT64_MIN},
+                {"9223372036854775.807", INT64_C(9223372036854776)},
+                {"-9223372036854775.808", INT64_C(-9223372036854776)},
         };
         struct merr err = MERR_INIT;
         struct quantity q;
         int64_t v = 99;
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                int r;
-
                 q = parse_ok(cases[i].in);
                 ck_assert_int_eq(quantity_value(&q, &v, NULL), 0);
                 ck_assert_msg(v == cases[i].value, "value('%s') = %lld", cases[i].in, (long long) v);
-                r = quantity_milli_value(&q, &v, NULL);
-                if (cases[i].milli != 0 || quantity_is_zero(&q)) {
-                        ck_assert_int_eq(r, 0);
-                        ck_assert_msg(v == cases[i].milli, "milli('%s') = %lld", cases[i].in, (long long) v);
-                } else {
-                        ck_assert_int_eq(r, -ERANGE);
-                }
         }
 
         q = parse_ok("9223372036854775808");
@@ -528,48 +460,10 @@ START_TEST(test_value) {
         ck_assert_int_eq(quantity_value(&q, &v, NULL), -ERANGE);
         q = parse_ok("-9223372036854775808.1");
         ck_assert_int_eq(quantity_value(&q, &v, NULL), -ERANGE);
-        q = parse_ok("9223372036854775.8075");
-        merr_clear(&err);
-        ck_assert_int_eq(quantity_milli_value(&q, &v, &err), -ERANGE);
-        ck_assert_str_eq(
-                merr_msg(&err), "quantity '9223372036854775807500u': milli value does not fit in 64 bits");
         q = parse_ok("1e29");
         ck_assert_int_eq(quantity_value(&q, &v, NULL), -ERANGE);
         ck_assert_int_eq(quantity_value(NULL, &v, NULL), -EINVAL);
         ck_assert_int_eq(quantity_value(&q, NULL, NULL), -EINVAL);
-}
-END_TEST
-
-START_TEST(test_constructors) {
-        char buf[QUANTITY_STR_MAX];
-        struct quantity q;
-        int64_t v;
-
-        q = quantity_from_int64(1536 * 1024, QUANTITY_BINARY_SI);
-        ck_assert_int_eq(quantity_format(&q, buf, sizeof(buf)), 6);
-        ck_assert_str_eq(buf, "1536Ki");
-        q = quantity_from_int64(INT64_MIN, QUANTITY_DECIMAL_SI);
-        ck_assert_int_eq(quantity_value(&q, &v, NULL), 0);
-        ck_assert(v == INT64_MIN);
-        ck_assert_int_ge(quantity_format(&q, buf, sizeof(buf)), 1);
-        ck_assert_str_eq(buf, "-9223372036854775808");
-        q = quantity_from_milli(1500, QUANTITY_DECIMAL_SI);
-        ck_assert_int_ge(quantity_format(&q, buf, sizeof(buf)), 1);
-        ck_assert_str_eq(buf, "1500m");
-        q = quantity_from_milli(500, QUANTITY_BINARY_SI);
-        ck_assert_int_ge(quantity_format(&q, buf, sizeof(buf)), 1);
-        ck_assert_str_eq(buf, "500m");
-        q = quantity_from_milli(INT64_MAX, QUANTITY_DECIMAL_SI);
-        ck_assert_int_eq(quantity_milli_value(&q, &v, NULL), 0);
-        ck_assert(v == INT64_MAX);
-        q = quantity_from_int64(1000, QUANTITY_DECIMAL_EXPONENT);
-        ck_assert_int_ge(quantity_format(&q, buf, sizeof(buf)), 1);
-        ck_assert_str_eq(buf, "1e3");
-
-        ck_assert_str_eq(quantity_fmt_name(QUANTITY_DECIMAL_SI), "DecimalSI");
-        ck_assert_str_eq(quantity_fmt_name(QUANTITY_BINARY_SI), "BinarySI");
-        ck_assert_str_eq(quantity_fmt_name(QUANTITY_DECIMAL_EXPONENT), "DecimalExponent");
-        ck_assert_str_eq(quantity_fmt_name((enum quantity_fmt) 42), "unknown");
 }
 END_TEST
 
@@ -630,9 +524,7 @@ static Suite *quantity_suite(void) {
         tcase_add_test(tc, test_huge);
         tcase_add_test(tc, test_cmp);
         tcase_add_test(tc, test_sign);
-        tcase_add_test(tc, test_add_sub);
         tcase_add_test(tc, test_value);
-        tcase_add_test(tc, test_constructors);
         tcase_add_test(tc, test_format_buffer);
         tcase_add_test(tc, test_null_args);
         suite_add_tcase(s, tc);
