@@ -240,10 +240,6 @@ void op_event(struct op_ctx *cx, json_object *obj, const char *type, const char 
 bool op_json_subset(json_object *want, json_object *have);
 json_object *op_meta(const char *name, const char *ns, const char *project); /* new metadata with labels */
 void op_owner_ref(json_object *meta, json_object *owner, bool controller);
-/* metav1.Condition list handling: sets type in conds (array, new or existing), keeping lastTransitionTime
- * when the status did not change relative to old (the object's current conditions, may be NULL). */
-void op_condition(json_object *conds, json_object *old, const char *type, bool status, const char *reason,
-        const char *message, int64_t generation);
 void op_now(char *buf, size_t size); /* RFC 3339 now */
 /* FNV-1a 32 of s as 8 hex digits into buf (at least 9 bytes). */
 const char *op_hash(const char *s, char *buf);

@@ -79,45 +79,11 @@ void op_owner_ref(json_object *meta, json_object *owner, bool controller) {
         json_object_object_add(meta, "ownerReferences", refs);
 }
 
-static json_object *find_condition(json_object *conds, const char *type) {
-        if (!conds || !json_object_is_type(conds, json_type_array))
-                return NULL;
-        for (size_t i = 0; i < json_object_array_length(conds); i++) {
-                json_object *c = json_object_array_get_idx(conds, i);
-                const char *t = kube_str(c, "type");
-                if (t && strcmp(t, type) == 0)
-                        return c;
-        }
-        return NULL;
-}
-
 void op_now(char *buf, size_t size) {
         struct timestamp now;
         timestamp_now(&now);
         now.nsec = 0; /* metav1.Time has whole seconds */
         timestamp_format(&now, buf, size);
-}
-
-void op_condition(json_object *conds, json_object *old, const char *type, bool status, const char *reason,
-        const char *message, int64_t generation) {
-        const char *st = status ? "True" : "False";
-        json_object *prev = find_condition(old, type);
-        const char *ltt = NULL;
-        char now[64];
-        if (prev && kube_str(prev, "status") && strcmp(kube_str(prev, "status"), st) == 0)
-                ltt = kube_str(prev, "lastTransitionTime");
-        if (!ltt) {
-                op_now(now, sizeof(now));
-                ltt = now;
-        }
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "type", json_object_new_string(type));
-        json_object_object_add(c, "status", json_object_new_string(st));
-        json_object_object_add(c, "observedGeneration", json_object_new_int64(generation));
-        json_object_object_add(c, "lastTransitionTime", json_object_new_string(ltt));
-        json_object_object_add(c, "reason", json_object_new_string(reason));
-        json_object_object_add(c, "message", json_object_new_string(message ? message : ""));
-        json_object_array_add(conds, c);
 }
 
 const char *op_hash(const char *s, char *buf) {
