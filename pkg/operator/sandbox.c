@@ -40,6 +40,9 @@ struct pass {
         char ns[128], pname[128], tkey[300], pool[128];
         json_object *obj; /* the Sandbox */
         struct sandbox *sb;
+        /* its status alone, when the whole does not parse (an invalid spec): what it shows stays known */
+        struct sandbox_status status_only;
+        bool has_status_only;
         json_object *pobj, *tobj, *claim, *as;
         struct project *p;
         struct template *t;
@@ -61,13 +64,15 @@ static void pass_release(struct pass *ps) {
         json_object_put(ps->claim);
         json_object_put(ps->as);
         sandbox_free(ps->sb);
+        if (ps->has_status_only)
+                sandbox_status_release(&ps->status_only);
         project_free(ps->p);
         template_free(ps->t);
 }
 
-/* The cached Sandbox's own status, typed (NULL when it did not parse). */
+/* The cached Sandbox's own status, typed (NULL when not even the status parses). */
 static const struct sandbox_status *old_status(const struct pass *ps) {
-        return ps->sb ? &ps->sb->status : NULL;
+        return ps->sb ? &ps->sb->status : ps->has_status_only ? &ps->status_only : NULL;
 }
 
 static void problem(struct pass *ps, const char *reason, const char *fmt, ...) _printf_(3, 4);
@@ -285,7 +290,7 @@ static int write_status(struct pass *ps, const struct sandbox_decision *d, struc
                 return 0;
         if (build_status(ps, d, &st) < 0)
                 return merr_set(err, -ENOMEM, "building the status of %s", ps->key);
-        if (old && ps->sb->has_status && sandbox_status_equal(old, &st))
+        if (old && sandbox_status_equal(old, &st))
                 return 0;
         struct sandbox view = {.status = st};
         _cleanup_json_ json_object *json = NULL;
@@ -659,14 +664,16 @@ static int reconcile(struct pass *ps, struct merr *err) {
         struct merr perr = MERR_INIT;
         int rc;
         timestamp_now(&ps->now);
-        if (sandbox_from_json(ps->obj, &ps->sb, &perr) < 0)
+        if (sandbox_from_json(ps->obj, &ps->sb, &perr) < 0) {
                 ps->sb = NULL;
+                ps->has_status_only = sandbox_status_from_json(ps->obj, &ps->status_only, NULL) >= 0;
+        }
         ps->obs.now = ps->now;
         ps->obs.written = op_status_written_at(op, RES_SANDBOX, ps->key);
-        if (ps->sb) {
-                ps->obs.old_phase = ps->sb->status.phase;
-                ps->obs.old_reason = ps->sb->status.reason;
-                ps->obs.old_message = ps->sb->status.message;
+        if (old_status(ps)) {
+                ps->obs.old_phase = old_status(ps)->phase;
+                ps->obs.old_reason = old_status(ps)->reason;
+                ps->obs.old_message = old_status(ps)->message;
         }
         if (kube_str(ps->obj, "metadata.deletionTimestamp")) {
                 ps->obs.deleting = true;
