@@ -338,23 +338,25 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                 return 0;
         _cleanup_(task_freep) struct task *t = NULL;
         struct merr perr = MERR_INIT;
-        if (obj && task_from_json(obj, &t, &perr) < 0) {
-                /* the API server validated it; a mismatch means a newer schema than this operator knows */
-                op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
-                return 0;
-        }
+        /* the API server validated it; a failure means a newer schema than this operator knows, which
+         * must not keep a running command from its cancel (read raw then) or its deletion */
+        if (obj && task_from_json(obj, &t, &perr) < 0)
+                t = NULL;
+        const char *uid = kube_str(obj, "metadata.uid");
+        json_object *cancel = t ? NULL : kube_field(obj, "spec.cancel");
+        bool cancelled = t ? t->spec.cancel : cancel && json_object_get_boolean(cancel);
 
         /* a run of this process: deletion and spec.cancel stop it; its thread writes the end. A task
          * waiting on a limit is listed again below if it still has to wait. */
         pthread_mutex_lock(&op->lock);
         strmap_remove(op->limited, key);
         struct task_run *run = strmap_get(op->runs, key);
-        bool mine = run && t && strcmp(run->uid, t->meta.uid ? t->meta.uid : "") == 0;
+        bool mine = run && uid && strcmp(run->uid, uid) == 0;
         if (run && !mine) {
                 atomic_store(&run->end, END_DELETED);
                 atomic_store(&run->cancel, true);
         } else if (mine) {
-                if (t->spec.cancel && !atomic_load(&run->cancel)) {
+                if (cancelled && !atomic_load(&run->cancel)) {
                         atomic_store(&run->end, END_CANCEL);
                         atomic_store(&run->cancel, true);
                 }
@@ -362,6 +364,10 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         pthread_mutex_unlock(&op->lock);
         if (!obj || mine)
                 return 0;
+        if (!t) {
+                op_event(cx, obj, "Warning", "InvalidSpec", "%s", merr_msg(&perr));
+                return 0;
+        }
         if (run) { /* a task recreated under the name of one still being stopped */
                 cx->requeue_after_ns = NS_PER_S;
                 return 0;

@@ -203,15 +203,19 @@ static int write_final(struct kube_client *c, struct task_run *run, const struct
                         return rc;
                 if (rc == 0) {
                         _cleanup_(task_freep) struct task *t = NULL;
+                        const char *uid = kube_str(cur, "metadata.uid"), *phase = NULL;
                         json_object *st = NULL;
-                        if ((rc = task_from_json(cur, &t, err)) < 0)
-                                return rc;
-                        if (!t->meta.uid || strcmp(t->meta.uid, run->uid) != 0)
+                        if (!uid || strcmp(uid, run->uid) != 0)
                                 return -ENOENT;
-                        if (task_phase_is_final(t->status.phase))
-                                return merr_set(
-                                        err, -EALREADY, "the task already ended as %s", t->status.phase);
-                        if (task_build_status(t, oc, run, found, &st) < 0)
+                        /* a task that no longer parses (a schema newer than this operator) still gets its
+                         * end, built over the view the run started with */
+                        if (task_from_json(cur, &t, NULL) >= 0)
+                                phase = t->status.phase;
+                        else
+                                phase = kube_str(cur, "status.phase");
+                        if (task_phase_is_final(phase))
+                                return merr_set(err, -EALREADY, "the task already ended as %s", phase);
+                        if (task_build_status(t ? t : run->t, oc, run, found, &st) < 0)
                                 return merr_set(err, -ENOMEM, "building the status of task %s", run->key);
                         json_object_object_add(cur, "status", st);
                         struct kube_resource rs = r;
