@@ -176,6 +176,9 @@ int flag_parse(const struct flag *flags, int argc, char *const *argv, struct mer
                 const char *a = argv[i];
                 if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
                         return FLAG_HELP;
+                /* "--" ends the flags, as for getopt; the programs take no arguments after it */
+                if (strcmp(a, "--") == 0 && i + 1 == argc)
+                        break;
                 if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
                         return merr_set(err, -EINVAL, "unexpected argument '%s' (see --help)", a);
                 const char *name = a + 2, *eq = strchr(name, '=');

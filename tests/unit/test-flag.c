@@ -177,7 +177,7 @@ START_TEST(test_table_errors_name_the_flag) {
                 {{"--even=abc"}, "--even: 'abc' has an odd length"},
                 {{"--name"}, "--name: a value is required"},
                 {{"--nmae=x"}, "unknown flag '--nmae' (see --help)"},
-                {{"--"}, "unexpected argument '--' (see --help)"},
+                {{"--", "box"}, "unexpected argument '--' (see --help)"},
                 {{"box"}, "unexpected argument 'box' (see --help)"},
                 {{"-x"}, "unexpected argument '-x' (see --help)"},
         };
@@ -194,6 +194,10 @@ START_TEST(test_table_errors_name_the_flag) {
                                                                                        "--help", NULL};
         ck_assert_int_eq(parse(&v, &err, help), FLAG_HELP); /* what follows -h is not parsed */
         ck_assert_int_eq(parse(&v, &err, help2), FLAG_HELP);
+        /* a last "--" ends the flags, as getopt's did */
+        const char *const end[] = {"--workers=3", "--", NULL};
+        ck_assert_int_eq(parse(&v, &err, end), 0);
+        ck_assert_int_eq(v.workers, 3);
 }
 END_TEST
 
