@@ -343,8 +343,8 @@ static int finalize(struct pass *ps, struct merr *err) {
                 pthread_mutex_unlock(&cx->op->lock);
                 return 0;
         }
-        /* each of them wakes this sandbox when it goes (route()); the look every 10 s covers an
-         * agent-sandbox Sandbox that names no claim as its owner */
+        /* each of them wakes this sandbox when it goes (the mappers of sandbox-watch.c); the look every
+         * 10 s covers an agent-sandbox Sandbox that names no claim as its owner */
         cx->requeue_after_ns = sooner(10 * NS_PER_S, d.recheck_ns ? d.recheck_ns + NS_PER_S / 10 : 0);
         return write_status(ps, &d, err);
 }
