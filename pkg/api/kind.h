@@ -12,7 +12,7 @@
  *     struct <kind>_status status;
  *
  * A kind's header declares its standard functions with API_KIND_DECLARE(), inline over the api_object_*
- * functions and the kind's descriptor <kind>_kind (defined in its .c file, beside API_KIND_DEFINE()):
+ * functions and the kind's descriptor <kind>_kind (defined by API_KIND_DEFINE() in its .c file):
  * <kind>_from_json(), _to_json(), _status_to_json(), _status_emit(), _status_from_json(),
  * _status_release(), _new(), _free() and the cleanup helper <kind>_freep. What each does is written here
  * once:
@@ -97,6 +97,22 @@ void *api_object_free(const struct api_kind *k, void *o);
         }                                                                                                   \
         DEFINE_TRIVIAL_CLEANUP_FUNC(type *, prefix##_free)
 
-/* In the kind's .c file, beside its descriptor: checks the layout the descriptor's offsets assume. */
-#define API_KIND_DEFINE(prefix, type, status_type) \
-        _Static_assert(offsetof(type, meta) == 0, #type ": the metadata comes first");
+/* In the kind's .c file: defines its descriptor prefix##_kind over the file's static functions parse_spec,
+ * spec_to_json, spec_release, spec_defaults, parse_status, status_emit and status_release, with what is the
+ * kind's own given as designated initializers (.kind, .name_rule, .name_max, .namespaced,
+ * .spec_required), and checks the layout the descriptor's offsets assume. */
+#define API_KIND_DEFINE(prefix, type, status_type, ...)                                \
+        _Static_assert(offsetof(type, meta) == 0, #type ": the metadata comes first"); \
+        const struct api_kind prefix##_kind = {.size = sizeof(type),                   \
+                .spec_offset = offsetof(type, spec),                                   \
+                .has_status_offset = offsetof(type, has_status),                       \
+                .status_offset = offsetof(type, status),                               \
+                .status_size = sizeof(status_type),                                    \
+                .spec_parse = parse_spec,                                              \
+                .spec_emit = spec_to_json,                                             \
+                .spec_release = spec_release,                                          \
+                .spec_defaults = spec_defaults,                                        \
+                .status_parse = parse_status,                                          \
+                .status_emit = status_emit,                                            \
+                .status_release = status_release,                                      \
+                __VA_ARGS__}

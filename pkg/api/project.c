@@ -552,24 +552,5 @@ static int spec_defaults(void *p) {
         return 0;
 }
 
-const struct api_kind project_kind = {
-        .kind = "Project",
-        .name_rule = API_NAME_DNS_LABEL,
-        .name_max = 58,
-        .namespaced = false,
-        .spec_required = false,
-        .size = sizeof(struct project),
-        .spec_offset = offsetof(struct project, spec),
-        .has_status_offset = offsetof(struct project, has_status),
-        .status_offset = offsetof(struct project, status),
-        .status_size = sizeof(struct project_status),
-        .spec_parse = parse_spec,
-        .spec_emit = spec_to_json,
-        .spec_release = spec_release,
-        .spec_defaults = spec_defaults,
-        .status_parse = parse_status,
-        .status_emit = status_emit,
-        .status_release = status_release,
-};
-
-API_KIND_DEFINE(project, struct project, struct project_status)
+API_KIND_DEFINE(project, struct project, struct project_status, .kind = "Project",
+        .name_rule = API_NAME_DNS_LABEL, .name_max = 58, .namespaced = false, .spec_required = false);

@@ -371,24 +371,5 @@ bool sandbox_status_equal(const struct sandbox_status *a, const struct sandbox_s
         return eq;
 }
 
-const struct api_kind sandbox_kind = {
-        .kind = "Sandbox",
-        .name_rule = API_NAME_DNS1035_LABEL,
-        .name_max = 63,
-        .namespaced = true,
-        .spec_required = false,
-        .size = sizeof(struct sandbox),
-        .spec_offset = offsetof(struct sandbox, spec),
-        .has_status_offset = offsetof(struct sandbox, has_status),
-        .status_offset = offsetof(struct sandbox, status),
-        .status_size = sizeof(struct sandbox_status),
-        .spec_parse = parse_spec,
-        .spec_emit = spec_to_json,
-        .spec_release = spec_release,
-        .spec_defaults = spec_defaults,
-        .status_parse = parse_status,
-        .status_emit = status_emit,
-        .status_release = status_release,
-};
-
-API_KIND_DEFINE(sandbox, struct sandbox, struct sandbox_status)
+API_KIND_DEFINE(sandbox, struct sandbox, struct sandbox_status, .kind = "Sandbox",
+        .name_rule = API_NAME_DNS1035_LABEL, .name_max = 63, .namespaced = true, .spec_required = false);

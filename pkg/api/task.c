@@ -432,24 +432,5 @@ static int status_emit(const void *p, json_object **ret) {
         return 0;
 }
 
-const struct api_kind task_kind = {
-        .kind = "ExecutionTask",
-        .name_rule = API_NAME_DNS_SUBDOMAIN,
-        .name_max = 253,
-        .namespaced = true,
-        .spec_required = true,
-        .size = sizeof(struct task),
-        .spec_offset = offsetof(struct task, spec),
-        .has_status_offset = offsetof(struct task, has_status),
-        .status_offset = offsetof(struct task, status),
-        .status_size = sizeof(struct task_status),
-        .spec_parse = parse_spec,
-        .spec_emit = spec_to_json,
-        .spec_release = spec_release,
-        .spec_defaults = spec_defaults,
-        .status_parse = parse_status,
-        .status_emit = status_emit,
-        .status_release = status_release,
-};
-
-API_KIND_DEFINE(task, struct task, struct task_status)
+API_KIND_DEFINE(task, struct task, struct task_status, .kind = "ExecutionTask",
+        .name_rule = API_NAME_DNS_SUBDOMAIN, .name_max = 253, .namespaced = true, .spec_required = true);

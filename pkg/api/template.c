@@ -515,24 +515,5 @@ static int spec_defaults(void *p) {
         return 0;
 }
 
-const struct api_kind template_kind = {
-        .kind = "EnvironmentTemplate",
-        .name_rule = API_NAME_DNS_LABEL,
-        .name_max = 63,
-        .namespaced = true,
-        .spec_required = true,
-        .size = sizeof(struct template),
-        .spec_offset = offsetof(struct template, spec),
-        .has_status_offset = offsetof(struct template, has_status),
-        .status_offset = offsetof(struct template, status),
-        .status_size = sizeof(struct template_status),
-        .spec_parse = parse_spec,
-        .spec_emit = spec_to_json,
-        .spec_release = spec_release,
-        .spec_defaults = spec_defaults,
-        .status_parse = parse_status,
-        .status_emit = status_emit,
-        .status_release = status_release,
-};
-
-API_KIND_DEFINE(template, struct template, struct template_status)
+API_KIND_DEFINE(template, struct template, struct template_status, .kind = "EnvironmentTemplate",
+        .name_rule = API_NAME_DNS_LABEL, .name_max = 63, .namespaced = true, .spec_required = true);
