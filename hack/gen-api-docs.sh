@@ -191,31 +191,6 @@ def emit(crds):
                     text += "<br>" + "; ".join(cons)
                 p(f"| `{path}` | {typ} | {'yes' if req else ''} | {text} |")
             p()
-    p("## The kinds in C")
-    p()
-    p("The operator, mbox-apiserver and the CLI read and write these kinds through one typed view per kind in "
-      "`pkg/api/<kind>.h` (`struct task` for ExecutionTask: `meta`, `spec`, `has_status`, `status`), with the "
-      "validation and defaults of the CRD. What every view does the same "
-      "way (parse metadata, spec and status; emit; build a new object with its defaults; free) is written "
-      "once in `pkg/api/kind.c` over a descriptor, `struct api_kind`: the kind's name rule and scope, the "
-      "offsets of spec and status in its struct, and its own spec and status functions. "
-      "`API_KIND_DECLARE(task, struct task, struct task_status)` in the header gives each kind the same named "
-      "functions (`task_from_json`, `task_to_json`, `task_status_emit`, `task_status_from_json`, `task_new`, "
-      "`task_free`, ...) as static inline wrappers over the generic `api_object_*` functions, so a wrapper "
-      "nobody calls is no library symbol; the .c file defines the descriptor `task_kind` beside "
-      "`API_KIND_DEFINE`, which checks the struct's layout. Two objects are equal when they emit the same JSON "
-      "(the tests compare that way). Update rules (`x-kubernetes-validations` with `oldSelf`) are "
-      "kube-apiserver's alone: nothing in mbox checks an update in C. "
-      "The descriptor is written by hand rather than generated from `crds/`: the rules that are not in the "
-      "schema (CEL messages, cross-field checks, defaults that depend on other fields) live beside the fields "
-      "they check, and a generator would need them as special cases anyway.")
-    p()
-    p("A new field goes into the CRD (`crds/`, then `hack/gen-api-docs.sh`), its member into the kind's spec or "
-      "status struct, and one line each into the kind's parse and emit functions (and its release when it owns "
-      "memory); `tests/unit/test-api.c` round-trips it. A controller then sets the member in the status it "
-      "builds (for example `struct task_status` in `pkg/operator/taskrun.c`) and writes it with its kind's "
-      "`_status_emit`.")
-    p()
 
 
 crds = load(sys.argv[1])
