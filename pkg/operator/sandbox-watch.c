@@ -159,12 +159,14 @@ static void map_project(const struct op_change *ch) {
                         ch, op_project_namespace_of(ch->obj, buf, sizeof(buf)), !ch->old_obj || ch->deleted);
 }
 
-/* A template can only unblock sandboxes still waiting for a claim: those of its namespace, or of every
- * namespace for a template of the library. */
+/* A template's spec change or deletion concerns the sandboxes of its namespace, or of every namespace for a
+ * template of the library: its lifecycle applies to running ones too. A new template can only unblock
+ * sandboxes still waiting for a claim. */
 static void map_template(const struct op_change *ch) {
         const char *ns = kube_str(ch->obj, "metadata.namespace");
         if (op_spec_changed(ch->old_obj, ch->obj) || ch->deleted)
-                enqueue_sandboxes(ch, ns && strcmp(ns, ch->op->opt.library_namespace) == 0 ? NULL : ns, true);
+                enqueue_sandboxes(ch, ns && strcmp(ns, ch->op->opt.library_namespace) == 0 ? NULL : ns,
+                        !ch->old_obj && !ch->deleted);
 }
 
 static void map_claim(const struct op_change *ch) {
