@@ -248,10 +248,15 @@ static int build_status(struct pass *ps, const struct sandbox_decision *d, struc
         if (set_str(&st->phase, d->phase) < 0 || set_str(&st->reason, d->reason) < 0 ||
                 set_str(&st->message, d->message) < 0)
                 return -ENOMEM;
-        if (ps->obs.deleting) {
-                if (old && set_str(&st->project, old->project) < 0)
+        if (ps->obs.deleting || ps->obs.invalid) {
+                /* what the sandbox was given stays shown: a deletion finds its runtime by sandboxName (a
+                 * warm pool's Sandbox has another name than the claim) */
+                if (old && (set_str(&st->project, old->project) < 0 ||
+                                   set_str(&st->claim_name, old->claim_name) < 0 ||
+                                   set_str(&st->sandbox_name, old->sandbox_name) < 0 ||
+                                   set_str(&st->template_version, old->template_version) < 0))
                         return -ENOMEM;
-        } else if (!ps->obs.invalid) {
+        } else {
                 if (set_str(&st->project, ps->has_project ? ps->pname : NULL) < 0)
                         return -ENOMEM;
                 if (ps->tname) {
@@ -669,7 +674,7 @@ static int reconcile(struct pass *ps, struct merr *err) {
                 ps->has_status_only = sandbox_status_from_json(ps->obj, &ps->status_only, NULL) >= 0;
         }
         ps->obs.now = ps->now;
-        ps->obs.written = op_status_written_at(op, RES_SANDBOX, ps->key);
+        ps->obs.written = op_status_written_at(op, RES_SANDBOX, ps->key, &ps->now);
         if (old_status(ps)) {
                 ps->obs.old_phase = old_status(ps)->phase;
                 ps->obs.old_reason = old_status(ps)->reason;
