@@ -24,7 +24,8 @@ struct op_written {
 int op_cache_init(struct mbox_operator *op) {
         pthread_mutex_init(&op->written_lock, NULL);
         for (int i = 0; i < RES__MAX; i++)
-                if (!(op->written[i] = strmap_new(free)) || !(op->status_at[i] = strmap_new(free)))
+                if (!(op->written[i] = strmap_new(free)) ||
+                        (i == RES_SANDBOX && !(op->status_at[i] = strmap_new(free))))
                         return -ENOMEM;
         return 0;
 }
@@ -107,25 +108,29 @@ const char *op_project_of_namespace(struct mbox_operator *op, const char *ns, ch
 
 void op_status_written(struct mbox_operator *op, enum op_res res, json_object *obj) {
         char key[512];
-        struct timestamp *t;
+        int64_t *t;
         if (!op->status_at[res] || kube_object_key(obj, key, sizeof(key)) < 0 || !(t = malloc(sizeof(*t))))
                 return;
-        timestamp_now(t);
+        *t = timestamp_monotonic_ms(); /* this process's own time: a step of the wall clock moves nothing */
         pthread_mutex_lock(&op->written_lock);
         if (strmap_put(op->status_at[res], key, t) < 0)
                 free(t);
         pthread_mutex_unlock(&op->written_lock);
 }
 
-struct timestamp op_status_written_at(struct mbox_operator *op, enum op_res res, const char *key) {
+struct timestamp op_status_written_at(
+        struct mbox_operator *op, enum op_res res, const char *key, const struct timestamp *now) {
         struct timestamp at = {0};
+        int64_t age = -1;
         if (!op->status_at[res])
                 return at;
         pthread_mutex_lock(&op->written_lock);
-        const struct timestamp *t = strmap_get(op->status_at[res], key);
+        const int64_t *t = strmap_get(op->status_at[res], key);
         if (t)
-                at = *t;
+                age = timestamp_monotonic_ms() - *t;
         pthread_mutex_unlock(&op->written_lock);
+        if (age >= 0)
+                timestamp_add(now, -age * 1000000, &at);
         return at;
 }
 

@@ -181,9 +181,12 @@ json_object *op_get(struct mbox_operator *op, enum op_res res, const char *key);
 void op_remember(struct mbox_operator *op, enum op_res res, json_object *written);
 /* Records that a status write of obj succeeded now (op_write_status()). */
 void op_status_written(struct mbox_operator *op, enum op_res res, json_object *obj);
-/* When this operator last wrote the status of the object at key (op_write_status()), for a controller that
- * paces its status writes; zero when it has not since it started, or the object has gone since. */
-struct timestamp op_status_written_at(struct mbox_operator *op, enum op_res res, const char *key);
+/* When this operator last wrote the status of the object at key (op_write_status()), as a time of now's
+ * clock (measured on the monotonic clock, so a step of the wall clock moves nothing), for a controller that
+ * paces its status writes; zero when it has not since it started, or the object has gone since. Recorded
+ * for mbox Sandboxes only, the one kind whose writes are paced. */
+struct timestamp op_status_written_at(
+        struct mbox_operator *op, enum op_res res, const char *key, const struct timestamp *now);
 /* Forgets what the cache remembers of an object that has gone. */
 void op_forget(struct mbox_operator *op, enum op_res res, const char *key);
 /* The name of the Project owning namespace ns (from the namespace's label), written into buf; NULL. */
