@@ -344,7 +344,9 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                 t = NULL;
         const char *uid = kube_str(obj, "metadata.uid");
         json_object *cancel = t ? NULL : kube_field(obj, "spec.cancel");
-        bool cancelled = t ? t->spec.cancel : cancel && json_object_get_boolean(cancel);
+        bool cancelled = t ? t->spec.cancel
+                           : cancel && json_object_is_type(cancel, json_type_boolean) &&
+                                         json_object_get_boolean(cancel);
 
         /* a run of this process: deletion and spec.cancel stop it; its thread writes the end. A task
          * waiting on a limit is listed again below if it still has to wait. */
@@ -401,16 +403,22 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
         if (kube_str(sb, "metadata.deletionTimestamp"))
                 return finish_early(cx, obj, t, "Failed", "SandboxTerminating", err,
                         "Sandbox %s is being deleted", sbname);
-        /* a spec that does not parse leaves the sandbox Failed (InvalidSpec) for good */
         _cleanup_(sandbox_freep) struct sandbox *sv = NULL;
-        struct merr serr = MERR_INIT;
-        if (sandbox_from_json(sb, &sv, &serr) < 0)
-                return finish_early(cx, obj, t, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s",
-                        sbname, merr_msg(&serr));
-        const struct api_condition *rcond = api_condition_find(&sv->status.conditions, "Ready");
-        const char *sphase = sv->status.phase, *pod = sv->status.pod_name,
-                   *ready = rcond ? rcond->status : NULL;
-        const char *sreason = sv->status.reason, *sstate = sv->spec.state;
+        _cleanup_(sandbox_status_release) struct sandbox_status alone = {0};
+        const struct sandbox_status *ss = &alone;
+        const char *sstate;
+        if (sandbox_from_json(sb, &sv, NULL) >= 0) {
+                ss = &sv->status;
+                sstate = sv->spec.state;
+        } else {
+                /* a spec this operator cannot parse: the sandbox controller shows it Failed (InvalidSpec)
+                 * in its status, which is read alone (until then the task waits) */
+                (void) sandbox_status_from_json(sb, &alone, NULL);
+                sstate = kube_str(sb, "spec.state");
+        }
+        const struct api_condition *rcond = api_condition_find(&ss->conditions, "Ready");
+        const char *sphase = ss->phase, *pod = ss->pod_name, *ready = rcond ? rcond->status : NULL;
+        const char *sreason = ss->reason;
         if (sphase && (strcmp(sphase, "Stopped") == 0 || strcmp(sphase, "Stopping") == 0) && sreason &&
                 strcmp(sreason, "IdleTimeout") == 0 && !(sstate && strcmp(sstate, "Stopped") == 0)) {
                 /* stopped for inactivity while its user wants it running: this task is activity, and
@@ -426,7 +434,7 @@ int op_reconcile_task(struct op_ctx *cx, const char *key, struct merr *err) {
                         sbname, sphase, sreason ? sreason : "stopped");
         if (sphase && strcmp(sphase, "Failed") == 0)
                 return finish_early(cx, obj, t, "Failed", "SandboxFailed", err, "Sandbox %s failed: %s",
-                        sbname, sv->status.message ? sv->status.message : "no details");
+                        sbname, ss->message ? ss->message : "no details");
         if (!sphase || strcmp(sphase, "Running") != 0 || !ready || strcmp(ready, "True") != 0 || !pod) {
                 if (age >= bound) {
                         char d[DURATION_STR_MAX] = "";

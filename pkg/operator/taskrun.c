@@ -217,6 +217,9 @@ static int write_final(struct kube_client *c, struct task_run *run, const struct
                                 return merr_set(err, -EALREADY, "the task already ended as %s", phase);
                         if (task_build_status(t ? t : run->t, oc, run, found, &st) < 0)
                                 return merr_set(err, -ENOMEM, "building the status of task %s", run->key);
+                        if (!t) /* the generation is the object's, not that of the view the run began with */
+                                json_object_object_add(st, "observedGeneration",
+                                        json_object_get(kube_field(cur, "metadata.generation")));
                         json_object_object_add(cur, "status", st);
                         struct kube_resource rs = r;
                         rs.subresource = "status";
