@@ -7,7 +7,8 @@
 set -euo pipefail
 build=${1:-build}
 allowed=$(sed 's/[[:space:]]*#.*//; /^$/d' hack/unused-allowed.txt)
-mapfile -t objs < <(git ls-files 'pkg/*.c' | sed "s|^|$build/|; s|\.c\$|.o|")
+# the sources the Makefile builds into the library (a wildcard: new files too, added to git or not)
+mapfile -t objs < <(ls pkg/*.c pkg/*/*.c | sed "s|^|$build/|; s|\.c\$|.o|")
 # every symbol an object of the library needs from another: the calls between files, macros expanded
 used=$(for o in "${objs[@]}"; do nm --undefined-only "$o" | awk '{print $2}'; done | sort -u)
 status=0
