@@ -27,6 +27,10 @@ struct watch {
         const struct api_resource *res;
         const struct store_source *src; /* res->store */
         struct api_query q;
+        /* a watch in a namespace no project owned when it started: the namespace, and the index in q.params
+         * of the project it follows, NULL until a project takes the namespace (-1: none pending) */
+        char *ns;
+        int project_param;
         long long last;
         /* the records there are at version initial_upto, as ADDED events, read page by page before the
          * changes after it (0: none, or sent) */
@@ -40,6 +44,7 @@ struct watch {
 static void watch_free(void *ud) {
         struct watch *w = ud;
         api_query_free(&w->q);
+        free(w->ns);
         buf_release(&w->out);
         free(w);
 }
@@ -115,6 +120,18 @@ static PGresult *query(struct watch *w, PGconn *conn, const char *sql, const cha
         return res;
 }
 
+/* A watch that follows no project yet takes the project that owns its namespace now, if one does. */
+static int watch_adopt_project(struct watch *w, PGconn *conn, struct merr *err) {
+        char project[37];
+        int r = w->project_param < 0 ? 0 : store_namespace_project(conn, w->ns, project, err);
+        if (r <= 0)
+                return r;
+        if (!(w->q.params[w->project_param] = strdup(project)))
+                return merr_set(err, -ENOMEM, "out of memory");
+        w->project_param = -1;
+        return 0;
+}
+
 /* The next page into w->out: of the initial records while there are, else of the changes after w->last;
  * a page is at most WATCH_BATCH rows and ends once they pass the byte limit of a list, so memory stays
  * bounded however many records there are. Returns how many rows, 0 when there was nothing more, or < 0
@@ -144,6 +161,8 @@ static int watch_fetch(struct watch *w, bool *more) {
                 r = merr_set(&err, r, "out of memory");
         else
                 r = store_acquire(w->s->store, &conn, &err);
+        if (r >= 0)
+                r = watch_adopt_project(w, conn, &err);
         if (r >= 0 && !(res = query(w, conn, buf_str(&sql), after, &err)))
                 r = -EIO;
         if (r >= 0) {
@@ -237,28 +256,44 @@ static int watch_start(struct httpd_request *req, struct watch *w, bool initial)
 
 /* A watch in a namespace follows the project that owns it when it starts, for its whole life: when another
  * project takes the namespace, the watch of the old one's member does not go on with the new one's
- * records. Answers the request when it fails. */
-static int watch_scope(struct httpd_request *req, struct apiserver *s, struct api_query *q, const char *ns) {
+ * records. A watch that starts before any project owns the namespace (a project just created, whose
+ * record the history has not stored yet) follows the first that takes it (watch_adopt_project()), and
+ * until then the records of no project. Answers the request when it fails. */
+static int watch_scope(struct httpd_request *req, struct watch *w, const char *ns) {
         PGconn *conn = NULL;
         struct merr err = MERR_INIT;
         char project[37];
-        if (store_acquire(s->store, &conn, &err) < 0) {
+        if (store_acquire(w->s->store, &conn, &err) < 0) {
                 api_respond_unavailable(req, "watching is not available", &err);
                 return -ENOTCONN;
         }
         int r = store_namespace_project(conn, ns, project, &err);
-        store_release(s->store, conn);
+        store_release(w->s->store, conn);
         if (r < 0) {
                 api_respond_store_error(req, &err);
                 return -EIO;
         }
-        if (api_query_cond(q, "namespace =", ns) < 0 ||
-                (r > 0 ? api_query_cond(q, "project_uid =", project)
-                       : buf_puts(&q->where, " AND project_uid IS NULL")) < 0) {
-                httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
-                return -E2BIG;
+        if (api_query_cond(&w->q, "namespace =", ns) < 0)
+                goto too_many;
+        if (r > 0) {
+                if (api_query_cond(&w->q, "project_uid =", project) < 0)
+                        goto too_many;
+                return 0;
         }
+        if (!(w->ns = strdup(ns))) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+                return -ENOMEM;
+        }
+        int k = api_query_param(&w->q, "", 0);
+        if (k < 0 || buf_printf(&w->q.where, " AND project_uid IS NOT DISTINCT FROM $%d::uuid", k) < 0)
+                goto too_many;
+        free(w->q.params[k - 1]);
+        w->q.params[k - 1] = NULL; /* SQL NULL: no project, until one takes the namespace */
+        w->project_param = k - 1;
         return 0;
+too_many:
+        httpd_respond_status(req, 400, "BadRequest", "too many selector terms");
+        return -E2BIG;
 }
 
 void api_watch(const struct api_request *r) {
@@ -281,6 +316,7 @@ void api_watch(const struct api_request *r) {
         w->s = s;
         w->res = r->res;
         w->src = src;
+        w->project_param = -1;
         w->q.where = (struct buf) BUF_INIT(64 * 1024);
         w->out = (struct buf) BUF_INIT(SIZE_MAX);
         if (!s->store)
@@ -300,7 +336,7 @@ void api_watch(const struct api_request *r) {
                         "continue: a watch starts from a resourceVersion, not from a page of a list");
         else if (api_list_query(req, r->res, &w->q, &limit) < 0)
                 ; /* answered */
-        else if (ns && watch_scope(req, s, &w->q, ns) < 0)
+        else if (ns && watch_scope(req, w, ns) < 0)
                 ; /* answered */
         else if (w->q.n >= API_QUERY_MAX_PARAMS)
                 httpd_respond_status(req, 400, "BadRequest", "too many selector terms");

@@ -627,3 +627,42 @@ YAML
                 jq -r '"\(.type) \(.object.metadata.name // "")"' | sort | paste -sd' ')
         assert_eq "ADDED by-erin ADDED lax ADDED test-report BOOKMARK " "$(sed -E 's/ADDED log-[a-z0-9]{5} //' <<<"$out")" "initial events"
 }
+
+test_artifacts_watch_from_before_the_project() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        local name ns watched wpid
+        name="t-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        ns=mbox-$name
+        # a watch of a project's artifacts opened before the project is there, as a client that creates the
+        # project and then waits for what comes out of it does: it follows the project that takes the namespace
+        watched=$(mktemp)
+        printf 'file %s\nproject %s\n' "$watched" "$name" >>"$_cleanup_file"
+        # a streaming list (an informer's WatchList): its initial-events-end bookmark says that it is open
+        kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/artifacts?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true" >"$watched" 2>&1 &
+        wpid=$!
+        printf 'pid %s\n' "$wpid" >>"$_cleanup_file"
+        wait_for "the watch to open" 20 grep -q initial-events-end "$watched"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Project
+metadata: {name: $name}
+spec: {displayName: Test $name}
+YAML
+        wait_for "project $name Ready" 30 kubectl wait --for=condition=Ready "projects.mbox.dev/$name" --timeout=1s
+        # the project's record is stored once the history has its NamespaceReady state; a new artifact
+        # belongs to the project from then on
+        recorded() { [ "$(psql_ -Atc "SELECT count(*) FROM namespace_projects WHERE namespace = '$ns'")" = 1 ]; }
+        wait_for "the history to record the project" 20 recorded
+        kubectl -n "$ns" create -f - >/dev/null <<YAML || fail "kubectl create"
+apiVersion: runtime.mbox.dev/v1alpha1
+kind: Artifact
+metadata: {name: report}
+spec: {uri: "workspace:///report.json"}
+YAML
+        kubectl -n "$ns" delete artifact report >/dev/null || fail "kubectl delete"
+        events() { jq -r 'select(.object.metadata.name == "report") | .type' "$watched" | paste -sd' '; }
+        streamed() { [ "$(events)" = "ADDED DELETED" ]; }
+        wait_for "the watch to stream the changes" 20 streamed
+        kill "$wpid"
+}
