@@ -154,46 +154,6 @@ static long content_read(struct httpd_stream *hs, void *ud, char *buf, size_t ma
         }
 }
 
-/* The pod of the artifact's sandbox while it runs, into c->pod; or < 0 with the request answered. */
-static int sandbox_pod(struct httpd_request *req, struct content *c, const char *sandbox) {
-        struct kube_client *kc = NULL;
-        struct merr err = MERR_INIT;
-        json_object *sb = NULL;
-        const char *phase = NULL, *pod = NULL;
-        struct kube_resource rs = {.group = "mbox.dev",
-                .version = "v1alpha1",
-                .resource = "sandboxes",
-                .namespace = c->ns,
-                .name = sandbox};
-        int r = kube_pool_get(c->s->clients, &kc, &err);
-        if (r >= 0) {
-                r = kube_get(kc, &rs, &sb, &err);
-                kube_pool_put(c->s->clients, kc);
-        }
-        if (r == -ENOENT) {
-                httpd_respond_status(req, 404, "NotFound",
-                        "the sandbox %s of artifact %s is gone, and its workspace with it", sandbox, c->name);
-                return r;
-        }
-        if (r < 0) {
-                httpd_respond_status(
-                        req, 503, "ServiceUnavailable", "looking up sandbox %s: %s", sandbox, merr_msg(&err));
-                return r;
-        }
-        (void) json_get_string(sb, "status.phase", JSON_OPTIONAL, &phase, NULL);
-        (void) json_get_string(sb, "status.podName", JSON_OPTIONAL, &pod, NULL);
-        if (!phase || strcmp(phase, "Running") != 0 || !pod) {
-                httpd_respond_status(req, 409, "Conflict",
-                        "the sandbox %s is %s: its workspace is read while it runs (spec.state: Running)",
-                        sandbox, phase ? phase : "not running yet");
-                json_object_put(sb);
-                return -EAGAIN;
-        }
-        snprintf(c->pod, sizeof(c->pod), "%s", pod);
-        json_object_put(sb);
-        return 0;
-}
-
 void api_artifact_content(const struct api_request *r) {
         struct httpd_request *req = r->req;
         struct apiserver *s = r->s;
@@ -202,6 +162,7 @@ void api_artifact_content(const struct api_request *r) {
         struct merr err = MERR_INIT;
         struct artifact_location *at = calloc(1, sizeof(*at));
         char sandbox[256] = "", uri[64] = "", content_type[256] = "application/octet-stream";
+        struct api_sandbox sb;
         struct content *c = calloc(1, sizeof(*c));
         if (!at || !c || !(c->md = EVP_MD_CTX_new()) || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
@@ -242,7 +203,8 @@ void api_artifact_content(const struct api_request *r) {
         else if (rows > 0 && !*sandbox)
                 httpd_respond_status(
                         req, 400, "BadRequest", "artifact %s names no sandbox to read it from", name);
-        else if (rows > 0 && sandbox_pod(req, c, sandbox) >= 0) {
+        else if (rows > 0 && api_sandbox_running(req, s, c->ns, sandbox, &sb) >= 0) {
+                snprintf(c->pod, sizeof(c->pod), "%s", sb.pod);
                 /* is the file there? Answered before the stream starts: its status cannot change after */
                 const char *const test[] = {"test", "-f", c->path, NULL};
                 int k = run(c, test, NULL, &err);

@@ -22,7 +22,7 @@ static json_object *group(void) {
         return g;
 }
 
-static const char *const verb_names[] = {"get", "list", "watch", "create", "patch", "delete"};
+static const char *const verb_names[] = {"get", "list", "watch", "create", "patch", "delete", "update"};
 
 static json_object *resource(
         const char *name, const char *singular, const char *kind, bool namespaced, unsigned verbs) {
@@ -36,7 +36,7 @@ static json_object *resource(
                 if (verbs & (1u << i))
                         json_object_array_add(v, json_object_new_string(verb_names[i]));
         json_object_object_add(r, "verbs", v);
-        if (!strchr(name, '/')) {
+        if (verbs & API_LIST) { /* kubectl get mbox: what can be listed */
                 json_object_array_add(cats, json_object_new_string("mbox"));
                 json_object_object_add(r, "categories", cats);
         } else

@@ -47,6 +47,16 @@ struct apiserver {
         char identity[256];          /* of this replica in leader election, unless opt.leader names one */
 };
 
+/* A running sandbox (sandbox.c): where a request on it goes. */
+struct api_sandbox {
+        char ns[64], name[254], pod[254];
+        char template_ns[64], template_name[254]; /* the template it was made from ("": unknown) */
+};
+/* The mbox.dev Sandbox ns/name while it runs, with its pod, into ret; or < 0 with the request answered: 404
+ * when there is no such sandbox, 409 when it does not run, 503 when it cannot be read. */
+int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
+        struct api_sandbox *ret);
+
 /* The caller, from the front-proxy headers. */
 struct api_user {
         char name[256];

@@ -258,7 +258,8 @@ static void build(void) {
         api_put(info, "version", API_VERSION);
         json_object_object_add(doc, "info", info);
         for (const struct api_resource *r = api_resources; r->name; r++)
-                add_path(paths, r->name, r->kind, r->verbs);
+                if (r->store) /* a resource of connect subresources alone has no records */
+                        add_path(paths, r->name, r->kind, r->verbs);
         json_object_object_add(doc, "paths", paths);
 
         json_object *labels = typed("object", NULL, "Labels (Artifact): for label selectors."),
@@ -284,6 +285,8 @@ static void build(void) {
                         str("Give it back as continue for the next page; absent on the last page."), NULL));
 
         for (const struct api_resource *r = api_resources; r->name; r++) {
+                if (!r->schema)
+                        continue;
                 add_kind(schemas, r->kind, r->schema(), "ObjectMeta");
                 add_list(schemas, r->kind, r->list_description);
         }

@@ -36,8 +36,8 @@ struct api_request {
         const char *name;      /* NULL: the collection */
 };
 
-/* Verbs, as SubjectAccessReviews and discovery name them. A subresource's HTTP methods are its verbs:
- * GET is get, POST create. */
+/* Verbs, as SubjectAccessReviews and discovery name them. A subresource's HTTP methods are its verbs, as
+ * kube-apiserver's connect subresources: GET is get, POST create, PUT update, DELETE delete. */
 enum {
         API_GET = 1 << 0,
         API_LIST = 1 << 1,
@@ -45,6 +45,7 @@ enum {
         API_CREATE = 1 << 3, /* POST on the collection */
         API_PATCH = 1 << 4,  /* PATCH by name */
         API_DELETE = 1 << 5, /* DELETE by name */
+        API_UPDATE = 1 << 6, /* PUT: subresources only */
 };
 
 /* A value of a record's JSON or a Table's cell, from the columns of a row. Absent values are left out of a
@@ -93,11 +94,14 @@ struct api_row_meta {
 struct api_subresource {
         const char *name;  /* "log" */
         const char *label; /* "taskoutputs/log": the metrics label and the name in discovery */
-        unsigned verbs;    /* API_GET (GET), API_CREATE (POST) */
+        unsigned verbs;    /* API_GET (GET), API_CREATE (POST), API_UPDATE (PUT), API_DELETE (DELETE) */
         /* whether this request is long-running (a log follow, an exec session): limits of its own, no
          * latency; NULL: never */
         bool (*long_running)(struct httpd_request *req);
         void (*handle)(const struct api_request *r);
+        /* a WebSocket session (exec, terminal; verbs API_GET | API_CREATE): its GET, the upgrade, is
+         * authorized as create, as kube-apiserver authorizes pods/exec */
+        bool upgrade;
 };
 
 struct api_resource {

@@ -169,6 +169,13 @@ static int history_name(const struct api_resource *res, const char *name, struct
         return api_query_cond(q, lhs, object) < 0 ? -E2BIG : 0;
 }
 
+/* ---- Sandbox: a way into a running mbox.dev Sandbox, as pods/exec and pods/log are into a pod. No
+ * records: only its connect subresources (docs/sessions.md). ---- */
+
+static const struct api_subresource sandbox_subresources[] = {
+        {NULL},
+};
+
 /* ---- the table ---- */
 
 const struct api_resource api_resources[] = {
@@ -219,6 +226,13 @@ const struct api_resource api_resources[] = {
                 .name_query = history_name,
                 .schema = api_schema_objecthistory,
                 .list_description = "States of mbox objects.",
+        },
+        {
+                .name = "sandboxes",
+                .singular = "sandbox",
+                .kind = "Sandbox",
+                .namespaced = true,
+                .subresources = sandbox_subresources,
         },
         {NULL},
 };

@@ -78,6 +78,19 @@ static unsigned write_verb(const char *method, const struct api_path *ap) {
         return 0;
 }
 
+/* The verb of method on a subresource: its HTTP methods are its verbs (GET get, POST create, PUT update,
+ * DELETE delete); 0 for any other. */
+static unsigned sub_verb(const char *method) {
+        static const struct {
+                const char *method;
+                unsigned verb;
+        } verbs[] = {{"GET", API_GET}, {"POST", API_CREATE}, {"PUT", API_UPDATE}, {"DELETE", API_DELETE}};
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (strcmp(method, verbs[i].method) == 0)
+                        return verbs[i].verb;
+        return 0;
+}
+
 /* /apis/runtime.mbox.dev/v1alpha1/[namespaces/NS/]RESOURCE[/NAME[/SUB]]: the resource table's entry, and
  * its subresource's, say what is served; requests are authenticated, admitted (counted under the entry's
  * name as metrics label), authorized, then handed to the entry's handler. */
@@ -111,16 +124,14 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         bool known = res && (!ap.subresource || sub);
         const char *method = httpd_request_method(req);
         bool get = strcmp(method, "GET") == 0;
-        /* a subresource takes the methods of its verbs (GET: get, POST: create); a resource reads, and
-         * takes the writes of its verbs by name or on the collection; what is not known, reads (404) */
-        unsigned verb = !known ? 0
-                        : sub  ? (strcmp(method, "POST") == 0 ? API_CREATE : 0)
-                               : write_verb(method, &ap);
-        bool allowed =
-                sub ? (get ? sub->verbs & API_GET : verb & sub->verbs) : get || (res && (verb & res->verbs));
+        /* a subresource takes the methods of its verbs; a resource reads, and takes the writes of its verbs
+         * by name or on the collection; what is not known, reads (404) */
+        unsigned verb = !known ? 0 : sub ? sub_verb(method) : write_verb(method, &ap);
+        bool allowed = sub ? verb & sub->verbs : get || (res && (verb & res->verbs));
         if (!allowed) {
-                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s", method,
-                        ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "");
+                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s%s%s", method,
+                        ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "", ap.subresource ? "/" : "",
+                        ap.subresource ? ap.subresource : "");
                 return;
         }
         bool watching = get && query_true(req, "watch");
@@ -129,12 +140,13 @@ static void on_resources(struct httpd_request *req, void *userdata) {
                         req, 405, "MethodNotAllowed", "watch is not supported on %s", ap.resource);
                 return;
         }
-        struct api_attrs attrs = {.verb = strcmp(method, "POST") == 0     ? "create"
-                                          : strcmp(method, "DELETE") == 0 ? "delete"
-                                          : strcmp(method, "PATCH") == 0  ? "patch"
-                                          : watching                      ? "watch"
-                                          : ap.name                       ? "get"
-                                                                          : "list",
+        struct api_attrs attrs = {.verb = verb == API_CREATE || (sub && sub->upgrade) ? "create"
+                                          : verb == API_DELETE                        ? "delete"
+                                          : verb == API_PATCH                         ? "patch"
+                                          : verb == API_UPDATE                        ? "update"
+                                          : watching                                  ? "watch"
+                                          : ap.name                                   ? "get"
+                                                                                      : "list",
                 .namespace = ap.namespace,
                 .resource = ap.resource,
                 .subresource = ap.subresource,
