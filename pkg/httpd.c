@@ -80,8 +80,16 @@ struct httpd {
 /* What we keep of one request between libmicrohttpd's callbacks: it hands the raw URI only to the URI log
  * callback, and the query must be decoded from it (its own decoding differs from Go's, see
  * httpd_query_value()). */
+/* httpd_respond_upgrade()'s: fn, once the 101 went out (started), or with fd -1 when it never did */
+struct upgrade {
+        httpd_upgrade_fn fn;
+        void *ud;
+        bool started;
+};
+
 struct conn_state {
         void (*done)(void *ud, int status); /* httpd_request_on_done() */
+        struct upgrade *upgrade;
         void *done_ud;
         int status;        /* of the response queued */
         bool headers_seen; /* the first call, with the headers only, is over */
@@ -320,6 +328,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
         if (st) {
                 st->done = NULL;
                 st->done_ud = NULL;
+                st->upgrade = NULL;
                 st->status = 0;
                 st->headers_seen = false;
                 st->answered = false;
@@ -336,6 +345,10 @@ static void on_completed(
 
         (void) toe;
         slot_busy(cls, conn, false);
+        if (st && st->upgrade && !st->upgrade->started)
+                st->upgrade->fn(NULL, -1, NULL, 0, st->upgrade->ud);
+        if (st)
+                free(st->upgrade);
         if (st && st->done)
                 st->done(st->done_ud, st->status);
         if (st)
@@ -587,8 +600,9 @@ int httpd_start(struct httpd *h, struct merr *err) {
                         tls[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, h->client_ca};
                 tls[n_tls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
         }
-        if (h->thread_per_connection)
-                flags = (flags & ~(unsigned) MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+        if (h->thread_per_connection) /* streams, and connections upgraded to WebSockets */
+                flags = (flags & ~(unsigned) MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                        MHD_ALLOW_UPGRADE;
         /* a new connection is untrusted: it gets the short timeout until a handler trusts it */
         h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, tls,
                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd, MHD_OPTION_THREAD_POOL_SIZE,
@@ -812,6 +826,32 @@ const char *httpd_request_query(struct httpd_request *r, const char *key) {
         return d->value;
 }
 
+size_t httpd_request_query_each(
+        struct httpd_request *r, const char *key, void (*fn)(const char *value, void *ud), void *ud) {
+        _cleanup_free_ char *k = NULL;
+        size_t len, n = 0;
+        const char *p, *end;
+
+        if (!r->query)
+                return 0;
+        len = strlen(r->query);
+        if (!(k = malloc(len + 1)))
+                return 0;
+        for (p = r->query, end = r->query + len; p < end;) {
+                const char *amp = memchr(p, '&', (size_t) (end - p));
+                const char *pair_end = amp ? amp : end;
+                char *v = NULL;
+
+                if (query_pair(p, pair_end, key, k, &v) > 0) {
+                        fn(v, ud);
+                        free(v);
+                        n++;
+                }
+                p = pair_end + 1;
+        }
+        return n;
+}
+
 int httpd_request_add_header(struct httpd_request *r, const char *name, const char *value) {
         size_t n = strlen(name), v = strlen(value);
         struct decoded *d, **tail = &r->headers;
@@ -921,6 +961,51 @@ int httpd_respond_stream(struct httpd_request *r, int status, const char *conten
                 return -ENOMEM;
         }
         return queue(r, status, content_type, resp);
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra, size_t n,
+        MHD_socket sock, struct MHD_UpgradeResponseHandle *urh) {
+        struct upgrade *up = cls;
+        (void) conn, (void) con_cls;
+        up->started = true;
+        up->fn((struct httpd_upgraded *) urh, sock, extra, n, up->ud);
+}
+
+int httpd_respond_upgrade(struct httpd_request *r, const char *upgrade, httpd_upgrade_fn fn, void *ud) {
+        struct MHD_Response *resp;
+        struct upgrade *up;
+        enum MHD_Result ok;
+
+        if (r->status != 0)
+                return -EALREADY;
+        if (!r->h->thread_per_connection)
+                return -EOPNOTSUPP;
+        if (!r->st || !(up = calloc(1, sizeof(*up))))
+                return -ENOMEM;
+        *up = (struct upgrade){.fn = fn, .ud = ud};
+        resp = MHD_create_response_for_upgrade(on_upgrade, up);
+        if (!resp) {
+                free(up);
+                return -ENOMEM;
+        }
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, upgrade);
+        for (struct decoded *h = r->headers; h && ok == MHD_YES; h = h->next)
+                ok = MHD_add_response_header(resp, h->value, h->value + strlen(h->value) + 1);
+        if (ok == MHD_YES)
+                ok = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+        MHD_destroy_response(resp);
+        if (ok != MHD_YES) {
+                free(up); /* the response was not queued: on_upgrade is never called */
+                return -EPIPE;
+        }
+        r->st->upgrade = up; /* on_completed() frees it, and tells fn when the switch never happened */
+        r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+        r->st->status = r->status;
+        return 0;
+}
+
+void httpd_upgraded_close(struct httpd_upgraded *u) {
+        (void) MHD_upgrade_action((struct MHD_UpgradeResponseHandle *) u, MHD_UPGRADE_ACTION_CLOSE);
 }
 
 int httpd_respond_status(struct httpd_request *r, int status, const char *reason, const char *fmt, ...) {

@@ -108,6 +108,10 @@ const char *httpd_request_path(struct httpd_request *r);
 /* The decoded value of the first query parameter named key ("" for "?key" or "?key="), or NULL when absent
  * or when memory runs out. */
 const char *httpd_request_query(struct httpd_request *r, const char *key);
+/* Calls fn(value, ud) with the decoded value of every query parameter named key, in order (a pods/exec
+ * command= per word). Returns how many. */
+size_t httpd_request_query_each(
+        struct httpd_request *r, const char *key, void (*fn)(const char *value, void *ud), void *ud);
 /* The request body (len bytes, followed by a NUL; "" when there was none). */
 const void *httpd_request_body(struct httpd_request *r, size_t *len);
 /* A request header by case-insensitive name, or NULL. */
@@ -143,6 +147,19 @@ int httpd_respond_stream(struct httpd_request *r, int status, const char *conten
         void *ud, void (*done)(void *ud));
 /* True once the client has closed its side of the connection. */
 bool httpd_stream_peer_gone(struct httpd_stream *s);
+
+/* Switches the connection to another protocol (a WebSocket), only with thread_per_connection: sends 101
+ * with the handler's headers (httpd_request_add_header(): Sec-WebSocket-Accept, ...) and "Upgrade:
+ * upgrade"; then calls fn(u, fd, extra, n, ud) on the connection's thread with the socket of the new
+ * protocol (for TLS, one end of a socket pair whose bytes the server encrypts) and the bytes already read
+ * past the request. fn must return soon (hand fd to a thread of its own: for TLS the bytes flow once it
+ * returns) and the owner must end the connection with httpd_upgraded_close(u) exactly once, never
+ * close(fd). When the 101 cannot be sent, fn is called with u NULL and fd -1 instead. httpd_request_on_done()'s
+ * fn runs after the connection ends. Returns like httpd_respond(); when it fails, fn is never called. */
+struct httpd_upgraded;
+typedef void (*httpd_upgrade_fn)(struct httpd_upgraded *u, int fd, const char *extra, size_t n, void *ud);
+int httpd_respond_upgrade(struct httpd_request *r, const char *upgrade, httpd_upgrade_fn fn, void *ud);
+void httpd_upgraded_close(struct httpd_upgraded *u);
 
 /* Responds with a metav1.Status object, as Kubernetes API servers report errors: reason is its machine
  * reason ("NotFound", "ServiceUnavailable"), the message is formatted. Returns like httpd_respond(). */
