@@ -79,20 +79,17 @@ static int send_resize(struct session *s, unsigned w, unsigned h) {
         return queue(s, 4, json, (size_t) n);
 }
 
-/* The exit code from the status channel (kube-protocols.md §1.4): never from the message text. */
-static int decode_status(struct session *s, struct merr *err) {
+int kube_exec_exit_code(const char *status_json, size_t len, int *ret, struct merr *err) {
         _cleanup_json_ json_object *st = NULL;
         const char *status = NULL, *reason = NULL, *message = NULL;
         json_object *causes = NULL;
         int r;
 
-        if (s->status.len == 0)
-                return merr_set(err, -ECONNRESET, "exec: the connection ended without an exit status");
-        r = json_parse(s->status.data, s->status.len, 32, &st, err);
+        r = json_parse(status_json, len, 32, &st, err);
         if (r < 0 || json_get_string(st, "status", 0, &status, err) < 0)
                 return merr_wrap(err, -EPROTO, "exec: bad status");
         if (strcmp(status, "Success") == 0) {
-                s->res->exit_code = 0;
+                *ret = 0;
                 return 0;
         }
         (void) json_get_string(st, "reason", JSON_OPTIONAL, &reason, NULL);
@@ -113,11 +110,18 @@ static int decode_status(struct session *s, struct merr *err) {
                         v = strtol(cm, &end, 10);
                         if (errno != 0 || *end || end == cm || v < 0 || v > 255)
                                 return merr_set(err, -EPROTO, "exec: bad exit code '%.16s'", cm);
-                        s->res->exit_code = (int) v;
+                        *ret = (int) v;
                         return 0;
                 }
         return merr_set(err, -EIO, "exec failed: %s%s%s", reason ? reason : "Failure", message ? ": " : "",
                 message ? message : "");
+}
+
+/* The exit code from the status channel. */
+static int decode_status(struct session *s, struct merr *err) {
+        if (s->status.len == 0)
+                return merr_set(err, -ECONNRESET, "exec: the connection ended without an exit status");
+        return kube_exec_exit_code(s->status.data, s->status.len, &s->res->exit_code, err);
 }
 
 static int append_query(struct kube_client *c, struct buf *b, const char *k, const char *v) {
@@ -150,51 +154,74 @@ int kube_exec(struct kube_client *c, const struct kube_exec_opts *o, struct kube
         return r;
 }
 
+int kube_exec_dial(struct kube_client *c, const struct kube_exec_request *rq, const char *const *protocols,
+        struct kws *w, struct merr *err) {
+        _cleanup_(buf_release) struct buf path = BUF_INIT(128 * 1024);
+        struct kube_resource pod = {.version = "v1",
+                .resource = "pods",
+                .namespace = rq->namespace,
+                .name = rq->pod,
+                .subresource = "exec"};
+        int r;
+
+        if (!rq->target && (!rq->command || !rq->command[0]))
+                return merr_set(err, -EINVAL, "exec: empty command");
+        r = kube_resource_path(rq->target ? rq->target : &pod, &path, err);
+        for (size_t i = 0; r >= 0 && rq->command && rq->command[i]; i++)
+                r = append_query(c, &path, "command", rq->command[i]);
+        if (r >= 0 && rq->container)
+                r = append_query(c, &path, "container", rq->container);
+        if (r >= 0)
+                r = append_query(c, &path, "stdin", rq->stdin ? "true" : "false");
+        if (r >= 0)
+                r = append_query(c, &path, "stdout", rq->stdout ? "true" : "false");
+        if (r >= 0)
+                r = append_query(c, &path, "stderr", rq->stderr ? "true" : "false");
+        if (r >= 0)
+                r = append_query(c, &path, "tty", rq->tty ? "true" : "false");
+        if (r < 0) {
+                kws_close(w);
+                return merr_set(err, r, "exec: request too long");
+        }
+        r = kws_connect(w, c, buf_str(&path), protocols, "exec", err);
+        if (r < 0 && rq->target)
+                return merr_wrap(err, r, "%s of %s '%s/%s'", rq->target->subresource, rq->target->resource,
+                        rq->target->namespace, rq->target->name);
+        if (r < 0)
+                return merr_wrap(err, r, "exec in pod '%s/%s'", rq->namespace, rq->pod);
+        return 0;
+}
+
 static int exec_session(struct kube_client *c, const struct kube_exec_opts *o, struct kube_exec_result *ret,
         struct merr *err) {
         static const char *const protocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io", NULL};
-        _cleanup_(buf_release) struct buf path = BUF_INIT(128 * 1024);
         struct kube_exec_result res = {0};
         struct session s = {.w = KWS_INIT, .o = o, .res = &res};
-        struct kube_resource pod = {.version = "v1",
-                .resource = "pods",
-                .namespace = o->namespace,
-                .name = o->pod,
-                .subresource = "exec"};
         size_t stdin_off = 0;
         bool stdin_open = o->has_stdin || o->stdin_fd >= 0;
         long long deadline = o->timeout_ms > 0 ? mono_ms() + o->timeout_ms : 0, next_resize = 0;
         int r;
 
         buf_init(&s.status, STATUS_MAX);
-        if (!o->command || !o->command[0])
-                return merr_set(err, -EINVAL, "exec: empty command");
-        r = kube_resource_path(&pod, &path, err);
-        for (size_t i = 0; r >= 0 && o->command[i]; i++)
-                r = append_query(c, &path, "command", o->command[i]);
-        if (r >= 0 && o->container)
-                r = append_query(c, &path, "container", o->container);
-        if (r >= 0)
-                r = append_query(c, &path, "stdin", stdin_open ? "true" : "false");
-        if (r >= 0)
-                r = append_query(c, &path, "stdout", "true");
-        if (r >= 0)
-                r = append_query(c, &path, "stderr", o->tty ? "false" : "true");
-        if (r >= 0)
-                r = append_query(c, &path, "tty", o->tty ? "true" : "false");
-        if (r < 0)
-                return merr_set(err, r, "exec: request too long");
-
         s.w.on_msg = on_msg;
         s.w.userdata = &s;
         /* the connection is made within the command's time limit (30 s at most) and cancels with it */
         s.w.deadline_ms = timestamp_monotonic_ms() +
                           (o->timeout_ms > 0 && o->timeout_ms < 30000 ? o->timeout_ms : 30000);
         s.w.cancel = o->cancel;
-        r = kws_connect(&s.w, c, buf_str(&path), protocols, "exec", err);
+        const struct kube_exec_request rq = {.namespace = o->namespace,
+                .pod = o->pod,
+                .target = o->target,
+                .container = o->container,
+                .command = o->command,
+                .stdin = stdin_open,
+                .stdout = true,
+                .stderr = !o->tty,
+                .tty = o->tty};
+        r = kube_exec_dial(c, &rq, protocols, &s.w, err);
         if (r < 0) {
                 session_close(&s);
-                return merr_wrap(err, r, "exec in pod '%s/%s'", o->namespace, o->pod);
+                return r;
         }
         s.v5 = strcmp(s.w.protocol, "v5.channel.k8s.io") == 0;
         (void) snprintf(res.protocol, sizeof(res.protocol), "%s", s.w.protocol);

@@ -24,6 +24,9 @@
 struct kube_exec_opts {
         const char *namespace;
         const char *pod;
+        /* another resource that speaks the pods/exec protocol (mbox's sandboxes/NAME/exec and terminal)
+         * instead of pods/POD/exec; its command may then be NULL (the server chooses) */
+        const struct kube_resource *target;
         const char *container;      /* NULL: the pod's only container */
         const char *const *command; /* NULL-terminated argv */
         bool tty;                   /* stderr is merged into stdout by the pty */
@@ -61,3 +64,25 @@ struct kube_exec_result {
  * container that is not running, a lost connection, a timeout: -ETIMEDOUT, a cancel: -ECANCELED). */
 int kube_exec(struct kube_client *c, const struct kube_exec_opts *o, struct kube_exec_result *ret,
         struct merr *err);
+
+/*
+ * pods/exec for a relay (mbox-apiserver's sandboxes/NAME/exec and terminal): the WebSocket is opened with
+ * the streams and the protocol a client asked for, and then carries the client's channel messages as they
+ * are. kube_exec() runs on the same two functions.
+ */
+struct kube_exec_request {
+        const char *namespace;
+        const char *pod;
+        const struct kube_resource *target; /* as kube_exec_opts' */
+        const char *container;              /* NULL: the pod's only container */
+        const char *const *command;
+        bool stdin, stdout, stderr, tty;
+};
+struct kws;
+/* Opens w (KWS_INIT, with its callbacks, deadline and cancel set; websocket.h) to the request's pods/exec,
+ * offering protocols in order. Returns 0, or < 0 with w closed: the API server's refusal as its Status. */
+int kube_exec_dial(struct kube_client *c, const struct kube_exec_request *rq, const char *const *protocols,
+        struct kws *w, struct merr *err);
+/* The exit code in the body of a status channel message (kube-protocols.md §1.4; never from its text):
+ * 0..255 into ret, or < 0: -EIO with the failure's reason and message, -EPROTO for a malformed one. */
+int kube_exec_exit_code(const char *status, size_t len, int *ret, struct merr *err);
