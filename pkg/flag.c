@@ -171,16 +171,63 @@ static const struct flag *find_flag(const struct flag *flags, const char *name, 
         return NULL;
 }
 
-int flag_parse(const struct flag *flags, int argc, char *const *argv, struct merr *err) {
+static const struct flag *find_short(const struct flag *flags, char c) {
+        for (const struct flag *f = flags; f->kind != FLAG_END; f++)
+                if (f->short_name && f->short_name == c)
+                        return f;
+        return NULL;
+}
+
+/* -x, -x VALUE, -xVALUE, and bools together (-it). */
+static int parse_short(const struct flag *flags, int argc, char *const *argv, int *i, struct merr *err) {
+        const char *a = argv[*i];
+        for (const char *p = a + 1; *p; p++) {
+                const struct flag *f = find_short(flags, *p);
+                if (!f)
+                        return merr_set(err, -EINVAL, "unknown flag '-%c' (see --help)", *p);
+                if (f->kind == FLAG_BOOL) {
+                        int r = parse_value(f, NULL, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                const char *arg = p[1] ? p + 1 : NULL;
+                if (!arg) {
+                        if (*i + 1 >= argc)
+                                return merr_set(err, -EINVAL, "-%c: a value is required", *p);
+                        arg = argv[++*i];
+                }
+                return parse_value(f, arg, err);
+        }
+        return 0;
+}
+
+static int parse(
+        const struct flag *flags, int argc, char *const *argv, struct flag_args *args, struct merr *err) {
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
                 if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
                         return FLAG_HELP;
-                /* "--" ends the flags, as for getopt; the programs take no arguments after it */
-                if (strcmp(a, "--") == 0 && i + 1 == argc)
+                /* "--" ends the flags, as for getopt: what follows is the command's (flag_parse_args()) */
+                if (strcmp(a, "--") == 0 && (args || i + 1 == argc)) {
+                        if (args) {
+                                args->rest = argv + i + 1;
+                                args->n_rest = argc - i - 1;
+                        }
                         break;
-                if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
-                        return merr_set(err, -EINVAL, "unexpected argument '%s' (see --help)", a);
+                }
+                if (args && a[0] == '-' && a[1] && a[1] != '-') {
+                        int r = parse_short(flags, argc, argv, &i, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+                        if (!args || args->n_pos >= FLAG_ARGS_MAX)
+                                return merr_set(err, -EINVAL, "unexpected argument '%s' (see --help)", a);
+                        args->pos[args->n_pos++] = a;
+                        continue;
+                }
                 const char *name = a + 2, *eq = strchr(name, '=');
                 size_t len = eq ? (size_t) (eq - name) : strlen(name);
                 const struct flag *f = find_flag(flags, name, len);
@@ -197,6 +244,16 @@ int flag_parse(const struct flag *flags, int argc, char *const *argv, struct mer
                         return r;
         }
         return 0;
+}
+
+int flag_parse(const struct flag *flags, int argc, char *const *argv, struct merr *err) {
+        return parse(flags, argc, argv, NULL, err);
+}
+
+int flag_parse_args(
+        const struct flag *flags, int argc, char *const *argv, struct flag_args *args, struct merr *err) {
+        *args = (struct flag_args){0};
+        return parse(flags, argc, argv, args, err);
 }
 
 /* Writes text from column col on, wrapped at HELP_WIDTH, continued at HELP_COLUMN. */
@@ -224,7 +281,8 @@ static void usage_line(FILE *out, const struct flag *f) {
         const char *arg = f->kind == FLAG_BOOL ? "[=BOOL]" : f->arg;
         char left[128];
         if (f->short_name)
-                snprintf(left, sizeof(left), "  -%c, --%s", f->short_name, f->name);
+                snprintf(left, sizeof(left), "  -%c, --%s%s%s", f->short_name, f->name,
+                        arg && f->kind != FLAG_BOOL ? "=" : "", arg && f->kind != FLAG_BOOL ? arg : "");
         else
                 snprintf(left, sizeof(left), "      --%s%s%s", f->name,
                         arg && f->kind != FLAG_BOOL ? "=" : "", arg ? arg : "");
@@ -257,16 +315,26 @@ void flag_usage(const struct flag *flags, const char *usage, FILE *out) {
         usage_line(out, &(const struct flag){"help", FLAG_BOOL, .short_name = 'h', .help = "this help"});
 }
 
-int flag_main(const char *prog, const char *usage, const struct flag *flags, int argc, char *const *argv) {
-        struct merr err = MERR_INIT;
-        int r = flag_parse(flags, argc, argv, &err);
+static int main_result(
+        const char *prog, const char *usage, const struct flag *flags, int r, struct merr *err) {
         if (r == FLAG_HELP) {
                 flag_usage(flags, usage, stdout);
                 return 0;
         }
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", prog, merr_msg(&err));
+                fprintf(stderr, "%s: %s\n", prog, merr_msg(err));
                 return 2;
         }
         return -1;
+}
+
+int flag_main(const char *prog, const char *usage, const struct flag *flags, int argc, char *const *argv) {
+        struct merr err = MERR_INIT;
+        return main_result(prog, usage, flags, flag_parse(flags, argc, argv, &err), &err);
+}
+
+int flag_main_args(const char *prog, const char *usage, const struct flag *flags, int argc, char *const *argv,
+        struct flag_args *args) {
+        struct merr err = MERR_INIT;
+        return main_result(prog, usage, flags, flag_parse_args(flags, argc, argv, args, &err), &err);
 }

@@ -72,6 +72,20 @@ struct flag {
  * follows it is not parsed); -EINVAL with what was wrong in err: an unknown flag, a missing or bad value,
  * an argument that is not a flag. */
 int flag_parse(const struct flag *flags, int argc, char *const *argv, struct merr *err);
+/* A command's arguments besides its flags (flag_parse_args()): the words that are not flags, in order, and
+ * what follows "--" (argv's own strings). */
+#define FLAG_ARGS_MAX 8
+struct flag_args {
+        const char *pos[FLAG_ARGS_MAX];
+        int n_pos;
+        char *const *rest;
+        int n_rest;
+};
+/* flag_parse() for a command that takes arguments (the mbox CLI's verbs): words that are not flags go to
+ * args->pos (at most FLAG_ARGS_MAX), everything after "--" to args->rest; the flags' one-letter aliases
+ * are accepted too (-n NS, -nNS, -it). */
+int flag_parse_args(
+        const struct flag *flags, int argc, char *const *argv, struct flag_args *args, struct merr *err);
 /* Writes usage (as it is), then each entry of the table: its flag, padded, and its help with its default,
  * wrapped, then -h, --help. */
 void flag_usage(const struct flag *flags, const char *usage, FILE *f);
@@ -79,6 +93,9 @@ void flag_usage(const struct flag *flags, const char *usage, FILE *f);
  * "prog: what was wrong" to stderr after an error. -1 when the program goes on, else its exit status: 0
  * after the help, 2 after an error. */
 int flag_main(const char *prog, const char *usage, const struct flag *flags, int argc, char *const *argv);
+/* flag_main() with flag_parse_args(). */
+int flag_main_args(const char *prog, const char *usage, const struct flag *flags, int argc, char *const *argv,
+        struct flag_args *args);
 
 /* A whole number in [min, max]. */
 int flag_count(const char *name, const char *arg, long min, long max, long *ret, struct merr *err);
