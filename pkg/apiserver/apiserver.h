@@ -29,6 +29,10 @@ struct apiserver_options {
         unsigned max_long_running, max_long_running_per_user; /* defaults 160 and 64 */
         long request_timeout_ms; /* a request's database statement is cancelled after this (0: 60 s) */
         size_t max_list_bytes;   /* a page of a list ends once its records pass this (0: 4 MiB) */
+        /* exec and terminal sessions (docs/sessions.md) open at once on a replica, per sandbox and per user
+         * (0: the default), and how long one may pass without a message either way (0: 30 min) */
+        unsigned max_sessions_per_sandbox, max_sessions_per_user; /* defaults 16 and 32 */
+        long long session_idle_timeout_ms;
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;
@@ -41,6 +45,9 @@ struct apiserver_options {
 #define API_MAX_LONG_RUNNING_PER_USER 64
 #define API_REQUEST_TIMEOUT_MS        60000
 #define API_MAX_LIST_BYTES            (4 * 1024 * 1024)
+#define API_MAX_SESSIONS_PER_SANDBOX  16
+#define API_MAX_SESSIONS_PER_USER     32
+#define API_SESSION_IDLE_TIMEOUT_MS   (30 * 60 * 1000LL)
 
 struct apiserver;
 

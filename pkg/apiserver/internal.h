@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "apiserver/apiserver.h"
 #include "apiserver/resource.h"
@@ -38,6 +39,12 @@ struct apiserver {
         /* requests in flight (inflight.c), under lock */
         struct strmap *loads; /* by user name: struct api_load */
         unsigned n_short, n_long;
+        /* exec and terminal sessions (session.c), under lock: open ones by "s\tNS/SANDBOX" and "u\tUSER"
+         * (long), and their count, which api_sessions_stop() waits to see at 0 */
+        struct strmap *sessions;
+        long n_sessions;
+        pthread_cond_t sessions_done;
+        atomic_bool sessions_stopping;
         /* metrics.c */
         struct metrics *metrics;
         struct metric *m_requests, *m_latency, *m_in_flight, *m_rejected, *m_connections, *m_evicted,
@@ -56,6 +63,9 @@ struct api_sandbox {
  * when there is no such sandbox, 409 when it does not run, 503 when it cannot be read. */
 int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         struct api_sandbox *ret);
+
+/* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
+void api_sessions_stop(struct apiserver *s);
 
 /* The caller, from the front-proxy headers. */
 struct api_user {

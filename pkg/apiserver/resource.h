@@ -141,6 +141,9 @@ void api_artifact_delete(const struct api_request *r);
 void api_artifact_content(const struct api_request *r); /* artifacts/NAME/content (content.c) */
 void api_taskoutput_log(const struct api_request *r);   /* taskoutputs/NAME/log (taskoutput.c) */
 bool api_taskoutput_log_follows(struct httpd_request *req);
+void api_sandbox_exec(const struct api_request *r); /* sandboxes/NAME/exec, terminal (session.c) */
+void api_sandbox_terminal(const struct api_request *r);
+bool api_session_long_running(struct httpd_request *req);
 /* The kinds' schemas (openapi.c). */
 json_object *api_schema_taskoutput(void);
 json_object *api_schema_artifact(void);

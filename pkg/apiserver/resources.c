@@ -173,6 +173,12 @@ static int history_name(const struct api_resource *res, const char *name, struct
  * records: only its connect subresources (docs/sessions.md). ---- */
 
 static const struct api_subresource sandbox_subresources[] = {
+        /* a command in the main container, the pods/exec WebSocket protocol (query as pods/exec's) */
+        {"exec", "sandboxes/exec", API_GET | API_CREATE, api_session_long_running, api_sandbox_exec,
+                .upgrade = true},
+        /* the template's Terminal entrypoint (else a login shell) on a TTY, the same protocol */
+        {"terminal", "sandboxes/terminal", API_GET | API_CREATE, api_session_long_running,
+                api_sandbox_terminal, .upgrade = true},
         {NULL},
 };
 

@@ -18,8 +18,11 @@ int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const ch
         struct merr err = MERR_INIT;
         json_object *sb = NULL;
         const char *phase = NULL, *pod = NULL, *tmpl = NULL, *tmpl_ns = NULL;
-        struct kube_resource rs = {
-                .group = "mbox.dev", .version = "v1alpha1", .resource = "sandboxes", .namespace = ns, .name = name};
+        struct kube_resource rs = {.group = "mbox.dev",
+                .version = "v1alpha1",
+                .resource = "sandboxes",
+                .namespace = ns,
+                .name = name};
         *ret = (struct api_sandbox){0};
         int r = kube_pool_get(s->clients, &kc, &err);
         if (r >= 0) {
@@ -27,7 +30,8 @@ int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const ch
                 kube_pool_put(s->clients, kc);
         }
         if (r == -ENOENT) {
-                httpd_respond_status(req, 404, "NotFound", "sandbox \"%s\" not found in namespace %s", name, ns);
+                httpd_respond_status(
+                        req, 404, "NotFound", "sandbox \"%s\" not found in namespace %s", name, ns);
                 return r;
         }
         if (r < 0) {

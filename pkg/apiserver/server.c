@@ -129,9 +129,9 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         unsigned verb = !known ? 0 : sub ? sub_verb(method) : write_verb(method, &ap);
         bool allowed = sub ? verb & sub->verbs : get || (res && (verb & res->verbs));
         if (!allowed) {
-                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s%s%s", method,
-                        ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "", ap.subresource ? "/" : "",
-                        ap.subresource ? ap.subresource : "");
+                httpd_respond_status(req, 405, "MethodNotAllowed", "%s is not supported on %s%s%s%s%s",
+                        method, ap.resource, ap.name ? "/" : "", ap.name ? ap.name : "",
+                        ap.subresource ? "/" : "", ap.subresource ? ap.subresource : "");
                 return;
         }
         bool watching = get && query_true(req, "watch");
@@ -236,6 +236,7 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
         }
         pthread_mutex_init(&s->lock, NULL);
         pthread_mutex_init(&s->scrape_lock, NULL);
+        pthread_cond_init(&s->sessions_done, NULL);
         s->authz = strmap_new(free);
         s->tokens = strmap_new(free);
         size_t n = 0;
@@ -263,8 +264,15 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 s->opt.request_timeout_ms = API_REQUEST_TIMEOUT_MS;
         if (!s->opt.max_list_bytes)
                 s->opt.max_list_bytes = API_MAX_LIST_BYTES;
+        if (!s->opt.max_sessions_per_sandbox)
+                s->opt.max_sessions_per_sandbox = API_MAX_SESSIONS_PER_SANDBOX;
+        if (!s->opt.max_sessions_per_user)
+                s->opt.max_sessions_per_user = API_MAX_SESSIONS_PER_USER;
+        if (!s->opt.session_idle_timeout_ms)
+                s->opt.session_idle_timeout_ms = API_SESSION_IDLE_TIMEOUT_MS;
         s->loads = strmap_new(free);
-        if (!s->loads || api_metrics_new(s) < 0) {
+        s->sessions = strmap_new(free);
+        if (!s->loads || !s->sessions || api_metrics_new(s) < 0) {
                 apiserver_free(s);
                 return merr_set(err, -ENOMEM, "allocating the apiserver");
         }
@@ -330,7 +338,9 @@ int apiserver_port(struct apiserver *s) {
 struct apiserver *apiserver_free(struct apiserver *s) {
         if (!s)
                 return NULL;
-        /* requests first: a scrape of /metrics reads the mirror */
+        /* sessions, then requests (a scrape of /metrics reads the mirror) */
+        if (s->sessions)
+                api_sessions_stop(s);
         httpd_free(s->httpd);
         api_mirror_stop(s->mirror);
         kube_pool_free(s->clients);
@@ -338,6 +348,8 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         strmap_free(s->authz);
         strmap_free(s->tokens);
         strmap_free(s->loads);
+        strmap_free(s->sessions);
+        pthread_cond_destroy(&s->sessions_done);
         metrics_free(s->metrics);
         pthread_mutex_destroy(&s->scrape_lock);
         for (size_t i = 0; s->allowed && s->allowed[i]; i++)

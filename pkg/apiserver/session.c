@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sessions in a sandbox (docs/sessions.md): sandboxes/NAME/exec and sandboxes/NAME/terminal, WebSockets
+ * that speak exactly the pods/exec protocol (kube-protocols.md §1), relayed to the pods/exec of the
+ * sandbox's main container.
+ *
+ * The request is checked whole before anything is switched: a WebSocket of v5.channel.k8s.io or
+ * v4.channel.k8s.io, the sandbox running, the limits. Then the exec to kube-apiserver is opened with the
+ * protocol the client chose, and only once kube-apiserver has switched protocols is the client answered
+ * 101: a refusal reaches the client as the Status it is, and no connection is ever left open as a tunnel
+ * that nothing checked (the CVE-2018-1002105 class). From then on one thread per session carries whole
+ * channel messages both ways, as they are: what the client may send is stdin (0), resize (4) and close
+ * (255); what kube-apiserver sends goes back unchanged, its status channel (3) read for the exit code.
+ *
+ * Each side reads only while the other side's queue is small, so a slow reader slows the writer down
+ * instead of filling memory. The client gets a ping every SESSION_PING_S seconds; a session with no
+ * message either way for the idle timeout is ended. Every session is a Session record (pkg/store/session.h):
+ * who, what, when, bytes each way, exit code and how it ended.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <wslay/wslay.h>
+
+#include "apiserver/internal.h"
+#include "jsonutil.h"
+#include "kube/exec.h"
+#include "kube/websocket.h"
+#include "log.h"
+#include "timestamp.h"
+
+#define SESSION_CONTAINER "sandbox"  /* the sandbox's main container (the operator's RUNTIME_CONTAINER) */
+#define SESSION_QUEUE_MAX (1u << 20) /* bytes queued toward one side before the other is no longer read */
+#define SESSION_PING_S    30
+#define SESSION_POLL_MS   200
+#define SESSION_CLOSE_MS  5000 /* the client answers the close within this */
+#define SESSION_ARGS_MAX  256  /* command words */
+#define WS_GUID           "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+static const char *const protocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io", NULL};
+
+struct session {
+        struct apiserver *s;
+        struct api_sandbox sb;
+        char user[256], kind[16], protocol[32], key[600];
+        char **argv;
+        size_t argc;
+        bool tty, stdin, stdout, stderr;
+        /* the client's side: the upgraded connection, and what it sent before the switch */
+        struct httpd_upgraded *up;
+        int fd;
+        const char *extra;
+        size_t extra_len, extra_off;
+        char *extra_copy;
+        wslay_event_context_ptr ws;
+        bool client_closed;
+        /* kube-apiserver's side */
+        struct kws up_ws;
+        struct buf status; /* channel 3 */
+        /* what the record says */
+        long long bytes_in, bytes_out, last_ms;
+        int exit_code; /* -1: unknown */
+        const char *reason;
+};
+
+/* ---- the limits: sessions open on this replica, by sandbox and by user ---- */
+
+static int count(struct apiserver *s, const char *key, int delta, unsigned max) {
+        int r = 0;
+        pthread_mutex_lock(&s->lock);
+        long *n = strmap_get(s->sessions, key);
+        if (delta > 0 && n && (unsigned long) *n >= max)
+                r = -EUSERS;
+        else if (n) {
+                *n += delta;
+                if (*n <= 0)
+                        strmap_remove(s->sessions, key);
+        } else if (delta > 0) {
+                long *v = malloc(sizeof(*v));
+                if (!v || strmap_put(s->sessions, key, v) < 0) {
+                        free(v);
+                        r = -ENOMEM;
+                } else
+                        *v = delta;
+        }
+        if (r == 0)
+                s->n_sessions += delta;
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+/* Takes a place for the session by its sandbox and by its user; answers 429 when either is full. */
+static int admit(struct httpd_request *req, struct session *x) {
+        char user_key[300];
+        snprintf(x->key, sizeof(x->key), "s\t%s/%s", x->sb.ns, x->sb.name);
+        snprintf(user_key, sizeof(user_key), "u\t%s", x->user);
+        if (atomic_load(&x->s->sessions_stopping)) {
+                httpd_respond_status(req, 503, "ServiceUnavailable", "mbox-apiserver is shutting down");
+                return -ESHUTDOWN;
+        }
+        int r = count(x->s, x->key, 1, x->s->opt.max_sessions_per_sandbox);
+        if (r == -EUSERS) {
+                (void) httpd_request_add_header(req, "Retry-After", "5");
+                httpd_respond_status(req, 429, "TooManyRequests",
+                        "sandbox %s has %u sessions open, the most it may: close one first", x->sb.name,
+                        x->s->opt.max_sessions_per_sandbox);
+                return r;
+        }
+        if (r >= 0) {
+                r = count(x->s, user_key, 1, x->s->opt.max_sessions_per_user);
+                if (r < 0)
+                        (void) count(x->s, x->key, -1, 0);
+        }
+        if (r == -EUSERS) {
+                (void) httpd_request_add_header(req, "Retry-After", "5");
+                httpd_respond_status(req, 429, "TooManyRequests",
+                        "%s has %u sessions open, the most one user may: close one first", x->user,
+                        x->s->opt.max_sessions_per_user);
+        } else if (r < 0)
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+        return r;
+}
+
+static void release(struct session *x) {
+        char user_key[300];
+        snprintf(user_key, sizeof(user_key), "u\t%s", x->user);
+        (void) count(x->s, x->key, -1, 0);
+        (void) count(x->s, user_key, -1, 0);
+        pthread_mutex_lock(&x->s->lock);
+        pthread_cond_broadcast(&x->s->sessions_done);
+        pthread_mutex_unlock(&x->s->lock);
+}
+
+static void session_free(struct session *x) {
+        if (!x)
+                return;
+        for (size_t i = 0; i < x->argc; i++)
+                free(x->argv[i]);
+        free(x->argv);
+        free(x->extra_copy);
+        if (x->ws)
+                wslay_event_context_free(x->ws);
+        kws_close(&x->up_ws);
+        buf_release(&x->status);
+        free(x);
+}
+
+/* ---- the request ---- */
+
+static bool query_bool(struct httpd_request *req, const char *key, bool dflt) {
+        const char *v = httpd_request_query(req, key);
+        if (!v)
+                return dflt;
+        return strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+}
+
+static void add_word(const char *value, void *ud) {
+        struct session *x = ud;
+        char **grown;
+        if (x->argc + 1 >= SESSION_ARGS_MAX || !(grown = realloc(x->argv, (x->argc + 2) * sizeof(*grown))))
+                return;
+        x->argv = grown;
+        if ((x->argv[x->argc] = strdup(value)))
+                x->argv[++x->argc] = NULL;
+}
+
+/* Whether the comma-separated header value list has token (case-insensitive). */
+static bool has_token(const char *list, const char *token) {
+        size_t n = strlen(token);
+        for (const char *p = list; p && *p;) {
+                p += strspn(p, " \t,");
+                size_t len = strcspn(p, " \t,");
+                if (len == n && strncasecmp(p, token, n) == 0)
+                        return true;
+                p += len;
+        }
+        return false;
+}
+
+/* The WebSocket handshake of the request (RFC 6455 §4.2.1): the protocol chosen into x->protocol, the
+ * Sec-WebSocket-Accept into accept; or < 0 with the request answered. */
+static int handshake(struct httpd_request *req, struct session *x, char accept[static 64]) {
+        const char *upgrade = httpd_request_header(req, "Upgrade"),
+                   *connection = httpd_request_header(req, "Connection"),
+                   *version = httpd_request_header(req, "Sec-WebSocket-Version"),
+                   *key = httpd_request_header(req, "Sec-WebSocket-Key"),
+                   *offered = httpd_request_header(req, "Sec-WebSocket-Protocol");
+        if (strcmp(httpd_request_method(req), "GET") != 0 || !upgrade ||
+                strcasecmp(upgrade, "websocket") != 0 || !connection || !has_token(connection, "upgrade")) {
+                httpd_respond_status(req, 400, "BadRequest",
+                        "sandboxes/%s is a WebSocket (GET with Upgrade: websocket and Sec-WebSocket-Protocol "
+                        "v5.channel.k8s.io or v4.channel.k8s.io), as pods/exec; SPDY is not served",
+                        x->kind);
+                return -EPROTO;
+        }
+        if (!version || strcmp(version, "13") != 0) {
+                (void) httpd_request_add_header(req, "Sec-WebSocket-Version", "13");
+                httpd_respond_status(req, 426, "UpgradeRequired", "Sec-WebSocket-Version must be 13");
+                return -EPROTO;
+        }
+        if (!key || strlen(key) != 24) {
+                httpd_respond_status(req, 400, "BadRequest", "Sec-WebSocket-Key must be 16 bytes in base64");
+                return -EPROTO;
+        }
+        /* the first the client offers that is served, as kube-apiserver chooses */
+        *x->protocol = '\0';
+        for (const char *p = offered; p && *p && !*x->protocol;) {
+                p += strspn(p, " \t,");
+                size_t len = strcspn(p, " \t,");
+                for (size_t i = 0; protocols[i] && !*x->protocol; i++)
+                        if (len == strlen(protocols[i]) && strncmp(p, protocols[i], len) == 0)
+                                snprintf(x->protocol, sizeof(x->protocol), "%s", protocols[i]);
+                p += len;
+        }
+        if (!*x->protocol) {
+                httpd_respond_status(req, 400, "BadRequest",
+                        "Sec-WebSocket-Protocol offers none of v5.channel.k8s.io, v4.channel.k8s.io (got "
+                        "\"%.128s\")",
+                        offered ? offered : "");
+                return -EPROTO;
+        }
+        unsigned char sha[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        char text[64];
+        snprintf(text, sizeof(text), "%s" WS_GUID, key);
+        if (EVP_Digest(text, strlen(text), sha, &n, EVP_sha1(), NULL) != 1) {
+                httpd_respond_status(req, 500, "InternalError", "cannot hash the WebSocket key");
+                return -EIO;
+        }
+        EVP_EncodeBlock((unsigned char *) accept, sha, (int) n);
+        return 0;
+}
+
+/* The command of a terminal: the template's Terminal entrypoint, else a login shell. */
+static int terminal_command(struct session *x, struct merr *err) {
+        struct kube_client *kc = NULL;
+        json_object *t = NULL, *eps = NULL;
+        struct kube_resource rs = {.group = "mbox.dev",
+                .version = "v1alpha1",
+                .resource = "environmenttemplates",
+                .namespace = x->sb.template_ns,
+                .name = x->sb.template_name};
+        int r = 0;
+        if (*x->sb.template_name && (r = kube_pool_get(x->s->clients, &kc, err)) >= 0) {
+                r = kube_get(kc, &rs, &t, err);
+                kube_pool_put(x->s->clients, kc);
+        }
+        if (r == -ENOENT)
+                r = 0; /* the template is gone: a shell */
+        if (r < 0)
+                return r;
+        if (t && json_get_array(t, "spec.entrypoints", JSON_OPTIONAL, &eps, NULL) > 0)
+                for (size_t i = 0; i < json_object_array_length(eps) && x->argc == 0; i++) {
+                        json_object *ep = json_object_array_get_idx(eps, i), *cmd = NULL;
+                        const char *type = NULL;
+                        if (json_get_string(ep, "type", 0, &type, NULL) <= 0 ||
+                                strcmp(type, "Terminal") != 0 ||
+                                json_get_array(ep, "command", JSON_OPTIONAL, &cmd, NULL) <= 0)
+                                continue;
+                        for (size_t k = 0; k < json_object_array_length(cmd); k++) {
+                                const char *w = json_object_get_string(json_object_array_get_idx(cmd, k));
+                                add_word(w ? w : "", x);
+                        }
+                }
+        json_object_put(t);
+        if (x->argc == 0) {
+                add_word("sh", x);
+                add_word("-l", x);
+        }
+        return x->argc > 0 ? 0 : merr_set(err, -ENOMEM, "out of memory");
+}
+
+/* ---- the relay ---- */
+
+static ssize_t client_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
+        struct session *x = ud;
+        (void) flags;
+        if (x->extra_off < x->extra_len) {
+                size_t n = x->extra_len - x->extra_off < len ? x->extra_len - x->extra_off : len;
+                memcpy(buf, x->extra + x->extra_off, n);
+                x->extra_off += n;
+                return (ssize_t) n;
+        }
+        ssize_t n = recv(x->fd, buf, len, 0);
+        if (n > 0)
+                return n;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        else
+                wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+}
+
+static ssize_t client_send(
+        wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *ud) {
+        struct session *x = ud;
+        (void) flags;
+        ssize_t n = send(x->fd, data, len, MSG_NOSIGNAL);
+        if (n >= 0)
+                return n;
+        wslay_event_set_error(ctx, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+                                           ? WSLAY_ERR_WOULDBLOCK
+                                           : WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+}
+
+/* A message from the client: stdin, a resize or the close of stdin go to kube-apiserver as they are. */
+static void client_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *ud) {
+        struct session *x = ud;
+        (void) ctx;
+        if (arg->opcode != WSLAY_BINARY_FRAME || arg->msg_length == 0)
+                return; /* pings are answered by wslay; a close is seen by the loop */
+        uint8_t channel = arg->msg[0];
+        if (channel != 0 && channel != 4 && channel != 255)
+                return; /* output and status channels are the server's */
+        x->last_ms = timestamp_monotonic_ms();
+        if (channel == 0)
+                x->bytes_in += (long long) arg->msg_length - 1;
+        if (kws_queue_raw(&x->up_ws, arg->msg, arg->msg_length) < 0 && !x->reason)
+                x->reason = "Error";
+}
+
+/* A message from kube-apiserver: to the client unchanged; the status channel is kept for the exit code. */
+static void upstream_msg(struct kws *w, const uint8_t *msg, size_t len, void *ud) {
+        struct session *x = ud;
+        struct wslay_event_msg m = {.opcode = WSLAY_BINARY_FRAME, .msg = msg, .msg_length = len};
+        (void) w;
+        if (len > 1)
+                x->last_ms = timestamp_monotonic_ms();
+        if (msg[0] == 1 || msg[0] == 2)
+                x->bytes_out += (long long) len - 1;
+        else if (msg[0] == 3)
+                (void) buf_append(&x->status, msg + 1, len - 1);
+        if (!x->client_closed && wslay_event_queue_msg(x->ws, &m) != 0 && !x->reason)
+                x->reason = "Error";
+}
+
+/* kube-apiserver is read while the client takes what it sent. */
+static bool upstream_can_recv(void *ud) {
+        struct session *x = ud;
+        return wslay_event_get_queued_msg_length(x->ws) < SESSION_QUEUE_MAX;
+}
+
+static void relay(struct session *x) {
+        long long idle_ms = x->s->opt.session_idle_timeout_ms, next_ping = 0;
+        x->last_ms = timestamp_monotonic_ms();
+        next_ping = x->last_ms + SESSION_PING_S * 1000LL;
+        while (!x->reason) {
+                long long now = timestamp_monotonic_ms();
+                if (atomic_load(&x->s->sessions_stopping)) {
+                        x->reason = "ServerShutdown";
+                        break;
+                }
+                if (idle_ms > 0 && now - x->last_ms >= idle_ms) {
+                        x->reason = "IdleTimeout";
+                        break;
+                }
+                if (now >= next_ping) {
+                        struct wslay_event_msg ping = {.opcode = WSLAY_PING};
+                        (void) wslay_event_queue_msg(x->ws, &ping);
+                        next_ping = now + SESSION_PING_S * 1000LL;
+                }
+                if (!kws_active(&x->up_ws)) {
+                        x->reason = x->status.len > 0 ? "Exited" : "SandboxClosed";
+                        break;
+                }
+                if (!wslay_event_want_read(x->ws) || wslay_event_get_close_received(x->ws)) {
+                        x->reason = "ClientClosed";
+                        break;
+                }
+                /* the client is read while kube-apiserver takes what it sent */
+                bool read_client = wslay_event_get_queued_msg_length(x->up_ws.ws) < SESSION_QUEUE_MAX;
+                struct pollfd p[2] = {
+                        {.fd = x->fd,
+                                .events = (short) ((read_client ? POLLIN : 0) |
+                                                   (wslay_event_want_write(x->ws) ? POLLOUT : 0))},
+                        {.fd = x->up_ws.fd, .events = kws_events(&x->up_ws)},
+                };
+                bool pending = kws_pending(&x->up_ws) || (read_client && x->extra_off < x->extra_len);
+                if (poll(p, 2, pending ? 0 : SESSION_POLL_MS) < 0 && errno != EINTR) {
+                        x->reason = "Error";
+                        break;
+                }
+                if (read_client &&
+                        ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) || x->extra_off < x->extra_len) &&
+                        wslay_event_recv(x->ws) != 0) {
+                        x->client_closed = true;
+                        x->reason = "ClientClosed";
+                }
+                if (!x->client_closed && wslay_event_want_write(x->ws) && wslay_event_send(x->ws) != 0) {
+                        x->client_closed = true;
+                        x->reason = "ClientClosed";
+                }
+                kws_dispatch(&x->up_ws, p[1].revents);
+        }
+        /* the closing handshake: what kube-apiserver sent last (the status) goes out, then the close, and the
+         * connection ends once the client has answered it (it has read everything by then), within a few
+         * seconds: closing the connection at once could drop bytes still on their way */
+        if (!x->client_closed) {
+                long long until = timestamp_monotonic_ms() + SESSION_CLOSE_MS;
+                bool closing = false;
+                while (!wslay_event_get_close_received(x->ws) && timestamp_monotonic_ms() < until) {
+                        /* wslay sends a control frame before data still queued: the close waits for the
+                         * data to be out */
+                        if (!closing && wslay_event_get_queued_msg_count(x->ws) == 0) {
+                                (void) wslay_event_queue_close(x->ws, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+                                closing = true;
+                        }
+                        struct pollfd p = {.fd = x->fd,
+                                .events = (short) (POLLIN | (wslay_event_want_write(x->ws) ? POLLOUT : 0))};
+                        if (poll(&p, 1, 100) < 0 && errno != EINTR)
+                                break;
+                        if ((p.revents & POLLOUT) && wslay_event_send(x->ws) != 0)
+                                break;
+                        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && wslay_event_recv(x->ws) != 0)
+                                break;
+                }
+        }
+        if (x->status.len > 0) {
+                struct merr err = MERR_INIT;
+                if (kube_exec_exit_code(x->status.data, x->status.len, &x->exit_code, &err) < 0)
+                        x->exit_code = -1;
+        }
+}
+
+static void *session_thread(void *ud) {
+        struct session *x = ud;
+        sigset_t old;
+        kws_sigpipe_block(&old);
+        relay(x);
+        kws_sigpipe_restore(&old);
+        log_info("session ended", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
+                x->user, "reason", x->reason);
+        httpd_upgraded_close(x->up);
+        release(x);
+        session_free(x);
+        return NULL;
+}
+
+/* The client's connection has switched: the relay runs on a thread of its own. */
+static void on_switched(struct httpd_upgraded *u, int fd, const char *extra, size_t n, void *ud) {
+        struct session *x = ud;
+        static const struct wslay_event_callbacks cb = {.recv_callback = client_recv,
+                .send_callback = client_send,
+                .on_msg_recv_callback = client_msg};
+        pthread_t t;
+        pthread_attr_t attr;
+        x->up = u;
+        x->fd = fd;
+        if (!u) { /* the 101 never went out */
+                release(x);
+                session_free(x);
+                return;
+        }
+        if (n > 0 && (x->extra_copy = malloc(n))) {
+                memcpy(x->extra_copy, extra, n);
+                x->extra = x->extra_copy;
+                x->extra_len = n;
+        }
+        int flags = fcntl(fd, F_GETFL);
+        (void) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        if (wslay_event_context_server_init(&x->ws, &cb, x) != 0 ||
+                (wslay_event_config_set_max_recv_msg_length(x->ws, KWS_MAX_MSG),
+                        pthread_create(&t, &attr, session_thread, x) != 0)) {
+                log_error("cannot start a session", "sandbox", x->sb.name);
+                httpd_upgraded_close(u);
+                release(x);
+                session_free(x);
+        }
+        pthread_attr_destroy(&attr);
+}
+
+/* exec and terminal: the request checked, kube-apiserver's exec opened, then the switch. */
+static void open_session(const struct api_request *r, bool terminal) {
+        struct httpd_request *req = r->req;
+        struct merr err = MERR_INIT;
+        char accept[64];
+        struct session *x = calloc(1, sizeof(*x));
+        if (!x) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+                return;
+        }
+        x->s = r->s;
+        x->fd = -1;
+        x->exit_code = -1;
+        x->up_ws = (struct kws) KWS_INIT;
+        buf_init(&x->status, 64 * 1024);
+        snprintf(x->kind, sizeof(x->kind), "%s", terminal ? "terminal" : "exec");
+        snprintf(x->user, sizeof(x->user), "%s", r->user->name);
+        if (handshake(req, x, accept) < 0)
+                goto fail;
+        if (terminal) {
+                x->tty = x->stdin = x->stdout = true;
+                x->stderr = false;
+        } else {
+                x->tty = query_bool(req, "tty", false);
+                /* a TTY always has its stdin open: KWOK's exec breaks down on a TTY without one */
+                x->stdin = query_bool(req, "stdin", false) || x->tty;
+                x->stdout = query_bool(req, "stdout", true);
+                x->stderr = query_bool(req, "stderr", !x->tty) && !x->tty;
+                if (httpd_request_query_each(req, "command", add_word, x) == 0 || x->argc == 0) {
+                        httpd_respond_status(req, 400, "BadRequest",
+                                "command: give the command to run, one word per command= parameter");
+                        goto fail;
+                }
+                if (x->argc + 1 >= SESSION_ARGS_MAX) {
+                        httpd_respond_status(
+                                req, 400, "BadRequest", "command: at most %d words", SESSION_ARGS_MAX - 2);
+                        goto fail;
+                }
+                if (!x->stdin && !x->stdout && !x->stderr) {
+                        httpd_respond_status(req, 400, "BadRequest",
+                                "you must specify at least one of stdin, stdout, stderr");
+                        goto fail;
+                }
+        }
+        if (api_sandbox_running(req, r->s, r->namespace, r->name, &x->sb) < 0)
+                goto fail;
+        if (terminal && terminal_command(x, &err) < 0) {
+                httpd_respond_status(
+                        req, 503, "ServiceUnavailable", "reading the sandbox's template: %s", merr_msg(&err));
+                goto fail;
+        }
+        if (admit(req, x) < 0)
+                goto fail;
+        /* kube-apiserver's exec first, with the protocol the client chose: only its 101 lets the client's */
+        const char *const chosen[] = {x->protocol, NULL};
+        const struct kube_exec_request rq = {.namespace = x->sb.ns,
+                .pod = x->sb.pod,
+                .container = SESSION_CONTAINER,
+                .command = (const char *const *) x->argv,
+                .stdin = x->stdin,
+                .stdout = x->stdout,
+                .stderr = x->stderr,
+                .tty = x->tty};
+        struct kube_client *kc = NULL;
+        x->up_ws.on_msg = upstream_msg;
+        x->up_ws.can_recv = upstream_can_recv;
+        x->up_ws.userdata = x;
+        x->up_ws.deadline_ms = timestamp_monotonic_ms() + 30000;
+        int k = kube_pool_get(r->s->clients, &kc, &err);
+        if (k >= 0) {
+                /* the client lends its configuration: the WebSocket is a connection of its own */
+                k = kube_exec_dial(kc, &rq, chosen, &x->up_ws, &err);
+                kube_pool_put(r->s->clients, kc);
+        }
+        if (k < 0) {
+                int code = k == -ENOENT ? 404 : k == -ETIMEDOUT ? 504 : 502;
+                httpd_respond_status(req, code,
+                        code == 404   ? "NotFound"
+                        : code == 504 ? "Timeout"
+                                      : "BadGateway",
+                        "%s in sandbox %s: %s", x->kind, x->sb.name, merr_msg(&err));
+                release(x);
+                goto fail;
+        }
+        if (httpd_request_add_header(req, "Sec-WebSocket-Accept", accept) < 0 ||
+                httpd_request_add_header(req, "Sec-WebSocket-Protocol", x->protocol) < 0 ||
+                httpd_respond_upgrade(req, "websocket", on_switched, x) < 0) {
+                httpd_respond_status(req, 500, "InternalError", "cannot switch protocols");
+                release(x);
+                goto fail;
+        }
+        log_info("session started", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
+                x->user, "protocol", x->protocol);
+        return;
+fail:
+        session_free(x);
+}
+
+void api_sandbox_exec(const struct api_request *r) {
+        open_session(r, false);
+}
+
+void api_sandbox_terminal(const struct api_request *r) {
+        open_session(r, true);
+}
+
+bool api_session_long_running(struct httpd_request *req) {
+        (void) req;
+        return true;
+}
+
+void api_sessions_stop(struct apiserver *s) {
+        pthread_mutex_lock(&s->lock);
+        atomic_store(&s->sessions_stopping, true);
+        while (s->n_sessions > 0)
+                pthread_cond_wait(&s->sessions_done, &s->lock);
+        pthread_mutex_unlock(&s->lock);
+}
