@@ -27,7 +27,7 @@ ITEST_SRC := $(sort $(wildcard tests/integration/c/test-*.c))
 ITEST_BIN := $(ITEST_SRC:tests/integration/c/%.c=$(BUILD)/itests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)-fuzz/%)
-PROGRAMS := $(BUILD)/mbox-operator $(BUILD)/mbox-apiserver
+PROGRAMS := $(BUILD)/mbox-operator $(BUILD)/mbox-apiserver $(BUILD)/mbox
 C_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 DEPS_STAMP := $(BUILD)/.deps-installed
@@ -78,6 +78,11 @@ $(LIB): $(PKG_OBJ)
 $(BUILD)/mbox-%: $$(wildcard %/*.c) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
+
+# The command line, cli/.
+$(BUILD)/mbox: $(wildcard cli/*.c) $(wildcard cli/*.h) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Icli -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)

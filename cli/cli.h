@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the mbox command's files share. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "flag.h"
+#include "kube/client.h"
+#include "merr.h"
+
+struct cli_command {
+        const char *name, *help;
+        int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+};
+
+/* The flags every command takes: where the cluster is, and which project's namespace. */
+struct cli_target {
+        const char *kubeconfig, *context, *namespace, *project;
+};
+#define CLI_TARGET_FLAGS(t)                                                                           \
+        FLAG_HEADING("Where:"),                                                                       \
+                {"namespace", FLAG_STRING, .value = &(t)->namespace, .arg = "NS", .short_name = 'n',  \
+                        .help = "the namespace (default: the context's)"},                            \
+                {"project", FLAG_STRING, .value = &(t)->project, .arg = "PROJECT", .short_name = 'p', \
+                        .help = "the namespace of this mbox project instead"},                        \
+                {"kubeconfig", FLAG_STRING, .value = &(t)->kubeconfig, .arg = "PATHS",                \
+                        .help = "kubeconfig files (default: $KUBECONFIG, else ~/.kube/config)"},      \
+        {                                                                                             \
+                "context", FLAG_STRING, .value = &(t)->context, .arg = "NAME",                        \
+                                        .help = "the kubeconfig context (default: the current one)"   \
+        }
+
+/* A client for t, and the namespace it names into ns. Returns 0, or < 0 with the reason in err. */
+int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[static 64], struct merr *err);
+
+/* Prints "mbox: <what went wrong>" on stderr and returns 1. */
+int cli_fail(const struct merr *err);
+
+int cli_exec(int argc, char **argv);
+int cli_terminal(int argc, char **argv);

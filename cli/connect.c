@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cluster and the namespace a command works in. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "api/project.h"
+#include "cli.h"
+#include "kube/config.h"
+
+int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[static 64], struct merr *err) {
+        struct kube_config *cfg = NULL;
+        struct kube_client *c = NULL;
+        int r = t->kubeconfig ? kube_config_load(t->kubeconfig, t->context, &cfg, err)
+                              : kube_config_default(t->context, &cfg, err);
+        if (r < 0)
+                return r;
+        snprintf(ns, 64, "%s", t->namespace ? t->namespace : cfg->namespace);
+        r = kube_client_new(cfg, &c, err); /* takes cfg */
+        if (r < 0)
+                return r;
+        if (t->project) {
+                /* the namespace the project owns, as its spec says */
+                struct kube_resource rs = {.group = "mbox.dev",
+                        .version = "v1alpha1",
+                        .resource = "projects",
+                        .name = t->project};
+                json_object *obj = NULL;
+                struct project *p = NULL;
+                char buf[64];
+                r = kube_get(c, &rs, &obj, err);
+                if (r == -ENOENT)
+                        r = merr_set(err, r, "project \"%s\" not found", t->project);
+                if (r >= 0 && (r = project_from_json(obj, &p, err)) >= 0)
+                        snprintf(ns, 64, "%s", project_namespace(p, buf, sizeof(buf)));
+                project_free(p);
+                json_object_put(obj);
+        }
+        if (r < 0) {
+                kube_client_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+int cli_fail(const struct merr *err) {
+        fprintf(stderr, "mbox: %s\n", merr_msg(err));
+        return 1;
+}

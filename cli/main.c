@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox: the command line (docs/cli.md). main() picks the command; each command parses its own flags, the
+ * common ones (kubeconfig, context, namespace or project) among them, and runs over pkg/.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_command commands[] = {
+        {"exec", "run a command in a sandbox", cli_exec},
+        {"terminal", "open a sandbox's terminal", cli_terminal},
+        {NULL},
+};
+
+static void usage(FILE *f) {
+        fputs("Usage: mbox COMMAND [OPTION]... [ARG]...\n"
+              "Works with mbox sandboxes on the cluster of the current kubeconfig context.\n\nCommands:\n",
+                f);
+        for (const struct cli_command *c = commands; c->name; c++)
+                fprintf(f, "  %-12s%s\n", c->name, c->help);
+        fputs("\nmbox COMMAND --help tells more about each.\n"
+              "Exit status: 0 ok, 1 an error, 2 bad usage; exec passes on the command's own.\n",
+                f);
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                usage(stderr);
+                return 2;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+                usage(stdout);
+                return 0;
+        }
+        for (const struct cli_command *c = commands; c->name; c++)
+                if (strcmp(argv[1], c->name) == 0)
+                        return c->run(argc - 1, argv + 1);
+        fprintf(stderr, "mbox: unknown command '%s' (see mbox --help)\n", argv[1]);
+        return 2;
+}

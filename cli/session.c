@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mbox exec and mbox terminal: a session through runtime.mbox.dev's sandboxes/NAME/exec and terminal, in
+ * the pods/exec protocol (pkg/kube/exec.h). The local terminal is put in raw mode for a TTY and restored
+ * on every way out; its size is sent when it changes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "kube/exec.h"
+
+/* ---- the local terminal, restored however the program ends ---- */
+
+static struct termios saved_tio;
+static bool raw_on;
+static int saved_flags = -1;
+
+static void restore(void) {
+        if (raw_on)
+                (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+        raw_on = false;
+        if (saved_flags >= 0)
+                (void) fcntl(STDIN_FILENO, F_SETFL, saved_flags);
+        saved_flags = -1;
+}
+
+static void on_fatal_signal(int sig) {
+        restore();
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static int raw_mode(void) {
+        struct termios t;
+        if (tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+                return -errno;
+        t = saved_tio;
+        cfmakeraw(&t);
+        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+                return -errno;
+        raw_on = true;
+        return 0;
+}
+
+/* stdin is read without blocking while the session runs (kube_exec_opts.stdin_fd); the flags come back
+ * at the end, as the shell shares them */
+static void stdin_nonblocking(void) {
+        saved_flags = fcntl(STDIN_FILENO, F_GETFL);
+        if (saved_flags >= 0)
+                (void) fcntl(STDIN_FILENO, F_SETFL, saved_flags | O_NONBLOCK);
+}
+
+static void guard(void) {
+        static const int sigs[] = {SIGHUP, SIGTERM, SIGQUIT, SIGINT};
+        atexit(restore);
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+                signal(sigs[i], on_fatal_signal);
+}
+
+struct size {
+        unsigned w, h;
+};
+
+/* The terminal's size; true when it changed since the last call. */
+static bool get_size(unsigned *w, unsigned *h, void *ud) {
+        struct size *last = ud;
+        struct winsize ws;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0)
+                return false;
+        *w = ws.ws_col;
+        *h = ws.ws_row;
+        bool changed = *w != last->w || *h != last->h;
+        last->w = *w;
+        last->h = *h;
+        return changed;
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static int to_stdout(const char *data, size_t len, void *ud) {
+        (void) ud;
+        return write_all(STDOUT_FILENO, data, len);
+}
+
+static int to_stderr(const char *data, size_t len, void *ud) {
+        (void) ud;
+        return write_all(STDERR_FILENO, data, len);
+}
+
+/* Runs the session on sandbox/sub; returns the command's exit code, or 1 with the reason printed. */
+static int run(const struct cli_target *t, const char *sandbox, const char *sub, char *const *command,
+        bool interactive, bool tty) {
+        struct merr err = MERR_INIT;
+        struct kube_client *c = NULL;
+        char ns[64];
+        struct size last = {0};
+        int r = cli_connect(t, &c, ns, &err);
+        if (r < 0)
+                return cli_fail(&err);
+        struct kube_resource target = {.group = "runtime.mbox.dev",
+                .version = "v1alpha1",
+                .resource = "sandboxes",
+                .namespace = ns,
+                .name = sandbox,
+                .subresource = sub};
+        struct kube_exec_opts o = {.namespace = ns,
+                .pod = sandbox,
+                .target = &target,
+                .command = (const char *const *) command,
+                .tty = tty,
+                .stdin_fd = interactive ? STDIN_FILENO : -1,
+                .on_stdout = to_stdout,
+                .on_stderr = to_stderr,
+                .get_size = tty ? get_size : NULL,
+                .userdata = &last};
+        struct kube_exec_result res;
+        guard();
+        if (tty && isatty(STDIN_FILENO) && raw_mode() < 0) {
+                kube_client_free(c);
+                fprintf(stderr, "mbox: cannot put the terminal in raw mode: %s\n", strerror(errno));
+                return 1;
+        }
+        if (interactive)
+                stdin_nonblocking();
+        r = kube_exec(c, &o, &res, &err);
+        restore();
+        kube_client_free(c);
+        if (r < 0)
+                return cli_fail(&err);
+        return res.exit_code;
+}
+
+static const char exec_usage[] =
+        "Usage: mbox exec SANDBOX [OPTION]... -- COMMAND [ARG]...\n"
+        "Runs a command in the sandbox's main container, as `kubectl exec` does in a pod, and exits with "
+        "its\n"
+        "exit code. Needs create on sandboxes/exec in runtime.mbox.dev (project Developers have it).\n"
+        "\nExamples:\n"
+        "  mbox exec -p demo demo-sandbox -- ls -l /workspace\n"
+        "  mbox exec -p demo -it demo-sandbox -- sh\n";
+
+int cli_exec(int argc, char **argv) {
+        struct cli_target t = {0};
+        bool interactive = false, tty = false;
+        struct flag_args args;
+        const struct flag flags[] = {
+                FLAG_HEADING("Session:"),
+                {"stdin", FLAG_BOOL, .value = &interactive, .short_name = 'i',
+                        .help = "pass this program's stdin to the command"},
+                {"tty", FLAG_BOOL, .value = &tty, .short_name = 't',
+                        .help = "run the command on a terminal (with --stdin: this one, in raw mode)"},
+                CLI_TARGET_FLAGS(&t),
+                {0},
+        };
+        int rc = flag_main_args("mbox exec", exec_usage, flags, argc, argv, &args);
+        if (rc >= 0)
+                return rc;
+        if (args.n_pos != 1 || args.n_rest < 1) {
+                fprintf(stderr, "mbox exec: give one SANDBOX, then -- and the command (see --help)\n");
+                return 2;
+        }
+        char **command = calloc((size_t) args.n_rest + 1, sizeof(*command));
+        if (!command)
+                return 1;
+        for (int i = 0; i < args.n_rest; i++)
+                command[i] = args.rest[i];
+        rc = run(&t, args.pos[0], "exec", command, interactive, tty);
+        free(command);
+        return rc;
+}
+
+static const char terminal_usage[] =
+        "Usage: mbox terminal SANDBOX [OPTION]...\n"
+        "Opens the sandbox's terminal: its template's Terminal entrypoint, else a login shell, on a TTY "
+        "that\n"
+        "follows this terminal's size. Exit the shell to leave. Needs create on sandboxes/terminal in\n"
+        "runtime.mbox.dev (project Developers have it).\n"
+        "\nExample:\n"
+        "  mbox terminal -p demo demo-sandbox\n";
+
+int cli_terminal(int argc, char **argv) {
+        struct cli_target t = {0};
+        struct flag_args args;
+        const struct flag flags[] = {
+                CLI_TARGET_FLAGS(&t),
+                {0},
+        };
+        int rc = flag_main_args("mbox terminal", terminal_usage, flags, argc, argv, &args);
+        if (rc >= 0)
+                return rc;
+        if (args.n_pos != 1 || args.n_rest > 0) {
+                fprintf(stderr, "mbox terminal: give one SANDBOX (see --help)\n");
+                return 2;
+        }
+        return run(&t, args.pos[0], "terminal", NULL, true, true);
+}

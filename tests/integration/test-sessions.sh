@@ -1,0 +1,106 @@
+# Sessions in a sandbox through runtime.mbox.dev (docs/sessions.md): sandboxes/NAME/exec and terminal,
+# driven as a user does, with the mbox command (and its terminal inside tmux).
+
+MBOX=$root/build/mbox
+
+# session_sandbox: the operator and mbox-apiserver, a project and its Running sandbox box; sets NS.
+session_sandbox() {
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        start_apiserver
+        NS=mbox-$(new_project)
+        template "$NS" box "${1:-}"
+        sandbox "$NS" box
+        wait_for "sandbox box Running" 60 phase_is "$NS" box Running
+}
+
+# token_kubeconfig FILE SA: a kubeconfig for ServiceAccount SA of NS, as a member hands one out.
+token_kubeconfig() {
+        local tok
+        tok=$(kubectl -n "$NS" create token "$2") || fail "no token for $2"
+        cp "$KUBECONFIG" "$1"
+        printf 'file %s\n' "$1" >>"$_cleanup_file"
+        KUBECONFIG=$1 kubectl config set-credentials "$2" --token="$tok" >/dev/null
+        KUBECONFIG=$1 kubectl config set-context --current --user="$2" >/dev/null
+}
+
+test_exec_streams_and_exit_code() {
+        session_sandbox
+        local out err rc
+        out=$(mktemp) err=$(mktemp)
+        printf 'file %s\nfile %s\n' "$out" "$err" >>"$_cleanup_file"
+        rc=0
+        "$MBOX" exec -n "$NS" box -- sh -c 'echo out; echo err >&2; exit 3' >"$out" 2>"$err" || rc=$?
+        assert_eq 3 "$rc" "the command's exit code, passed on"
+        assert_eq out "$(cat "$out")" "stdout"
+        assert_eq err "$(cat "$err")" "stderr"
+        assert_eq hello "$(printf hello | "$MBOX" exec -i -n "$NS" box -- cat)" "stdin, to its end"
+        # the project flag finds the namespace
+        assert_eq ok "$("$MBOX" exec -p "${NS#mbox-}" box -- echo ok)" "by project"
+        # what cannot be run is refused with the reason
+        assert_contains "$("$MBOX" exec -n "$NS" nosuch -- true 2>&1)" 'sandbox "nosuch" not found in namespace' "a sandbox that is not there"
+        assert_contains "$("$MBOX" exec -n "$NS" box 2>&1)" "give one SANDBOX, then -- and the command" "no command"
+        assert_contains "$(kubectl get --raw "/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/box/exec?command=true" 2>&1)" \
+                "is a WebSocket" "a plain GET"
+}
+
+test_terminal_in_tmux() {
+        session_sandbox
+        local sock=mbox-test-$$ pane
+        tmux_() { tmux -L "$sock" "$@"; }
+        tmux_ new-session -d -s t -x 80 -y 24 "$MBOX terminal -n $NS box; echo mbox-exit=\$?; sleep 60" ||
+                fail "tmux did not start"
+        printf 'pid %s\n' "$(tmux_ display -p '#{pid}')" >>"$_cleanup_file"
+        screen() { tmux_ capture-pane -p -t t; }
+        shows() { screen | grep -q -- "$1"; }
+        tmux_ send-keys -t t 'echo $((6*7))' Enter
+        wait_for "the shell to answer 42" 20 shows '^42'
+        tmux_ send-keys -t t 'stty size' Enter
+        wait_for "the terminal's size" 20 shows '^24 80'
+        tmux_ resize-window -t t -x 100 -y 40
+        tmux_ send-keys -t t 'clear; stty size' Enter
+        wait_for "the new size after a resize" 20 shows '^40 100'
+        tmux_ send-keys -t t 'exit 0' Enter
+        wait_for "mbox terminal to end with the shell" 20 shows '^mbox-exit=0' || fail "the screen: $(screen)"
+        tmux_ kill-server
+}
+
+test_who_may_open_sessions() {
+        session_sandbox
+        local viewer dev stranger
+        kubectl -n "$NS" create serviceaccount viewer >/dev/null
+        kubectl -n "$NS" create serviceaccount dev >/dev/null
+        kubectl -n "$NS" create serviceaccount stranger >/dev/null
+        kubectl -n "$NS" create rolebinding viewer --clusterrole=mbox-viewer --serviceaccount="$NS:viewer" >/dev/null
+        kubectl -n "$NS" create rolebinding dev --clusterrole=mbox-developer --serviceaccount="$NS:dev" >/dev/null
+        viewer=$(mktemp) dev=$(mktemp) stranger=$(mktemp)
+        token_kubeconfig "$viewer" viewer
+        token_kubeconfig "$dev" dev
+        token_kubeconfig "$stranger" stranger
+        wait_for "the developer's role to apply" 20 "$MBOX" exec --kubeconfig "$dev" -n "$NS" box -- true
+        assert_eq yes "$("$MBOX" exec --kubeconfig "$dev" -n "$NS" box -- echo yes)" "a developer execs"
+        assert_contains "$("$MBOX" exec --kubeconfig "$viewer" -n "$NS" box -- true 2>&1)" \
+                '403 Forbidden: sandboxes.runtime.mbox.dev "box" is forbidden: User "system:serviceaccount:'"$NS"':viewer" cannot get resource "sandboxes/exec"' "a viewer may not exec"
+        assert_contains "$("$MBOX" terminal --kubeconfig "$viewer" -n "$NS" box 2>&1 </dev/null)" \
+                'viewer" cannot get resource "sandboxes/terminal"' "a viewer may not open a terminal"
+        assert_contains "$("$MBOX" exec --kubeconfig "$stranger" -n "$NS" box -- true 2>&1)" \
+                'stranger" cannot get resource "sandboxes/exec"' "no role, no exec"
+        # kube-apiserver lets a WebSocket GET through with get; mbox-apiserver wants create as well
+        local peeker
+        peeker=$(mktemp)
+        kubectl -n "$NS" create serviceaccount peeker >/dev/null
+        kubectl -n "$NS" apply -f - >/dev/null <<YAML
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: exec-get, namespace: $NS}
+rules: [{apiGroups: [runtime.mbox.dev], resources: [sandboxes/exec], verbs: [get]}]
+YAML
+        kubectl -n "$NS" create rolebinding peeker --role=exec-get --serviceaccount="$NS:peeker" >/dev/null
+        token_kubeconfig "$peeker" peeker
+        assert_contains "$("$MBOX" exec --kubeconfig "$peeker" -n "$NS" box -- true 2>&1)" \
+                'peeker" cannot create resource "sandboxes/exec"' "get alone is not enough"
+        # a stopped sandbox is not entered: 409 with the reason
+        kubectl -n "$NS" patch msb box --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
+        wait_for "sandbox box Stopped" 60 phase_is "$NS" box Stopped
+        assert_contains "$("$MBOX" exec -n "$NS" box -- true 2>&1)" "sandbox box is Stopped: it must be running" \
+                "a stopped sandbox"
+}
