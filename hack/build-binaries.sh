@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local control plane's binaries from Go modules into a cache outside the repository:
 # kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd, KWOK and
-# the agent-sandbox controller. Each component is skipped when its versioned directory is complete.
-# Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox ...]   (default: all)
+# the agent-sandbox controller; and remotecommand, the integration tests' client-go exec program. Each
+# component is skipped when its versioned directory is complete.
+# Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox|remotecommand ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -156,14 +157,32 @@ GO
         rm -rf "$AGENT_SANDBOX_BIN" && mv "$AGENT_SANDBOX_BIN.tmp" "$AGENT_SANDBOX_BIN"
 }
 
+# remotecommand: tests/integration/go/remotecommand, a module of this repository with a complete go.sum.
+# It is built from a copy, read-only as to its module files, so a build never edits the checkout.
+build_remotecommand() {
+        complete "$REMOTECOMMAND_BIN" remotecommand && { log "remotecommand ${REMOTECOMMAND_BIN##*-} cached"; return; }
+        log "remotecommand ${REMOTECOMMAND_BIN##*-}: building"
+        # client-go at the release of the Kubernetes it is checked against
+        [ "$(awk '$1 == "k8s.io/client-go" {print $2}' "$REMOTECOMMAND_SRC/go.mod")" = "v0.${K8S_VERSION#1.}" ] || {
+                log "remotecommand: go.mod must require k8s.io/client-go v0.${K8S_VERSION#1.} (K8S_VERSION $K8S_VERSION)"
+                exit 1
+        }
+        local d=$work/remotecommand
+        rm -rf "$d" && mkdir -p "$d" && cp "$REMOTECOMMAND_SRC"/{go.mod,go.sum,main.go} "$d/" && cd "$d"
+        mkdir -p "$REMOTECOMMAND_BIN.tmp"
+        go build -mod=readonly -trimpath -ldflags "-s -w" -o "$REMOTECOMMAND_BIN.tmp/remotecommand" .
+        rm -rf "$REMOTECOMMAND_BIN" && mv "$REMOTECOMMAND_BIN.tmp" "$REMOTECOMMAND_BIN"
+}
+
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s)
+[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand)
 for w in "${what[@]}"; do
         case $w in
         k8s) dir=$K8S_BIN ;;
         etcd) dir=$ETCD_BIN ;;
         kwok) dir=$KWOK_BIN ;;
         agent-sandbox) dir=$AGENT_SANDBOX_BIN ;;
+        remotecommand) dir=$REMOTECOMMAND_BIN ;;
         *) log "unknown component '$w'"; exit 2 ;;
         esac
         cached=0
@@ -174,6 +193,7 @@ for w in "${what[@]}"; do
         etcd) (build_etcd) ;;
         kwok) (build_kwok) ;;
         agent-sandbox) (build_agent_sandbox) ;;
+        remotecommand) (build_remotecommand) ;;
         esac
         # the cold build time, kept beside the binaries for bench/cluster.sh
         [ $cached -eq 1 ] || echo $((SECONDS - t0)) >"$dir/.build-seconds"

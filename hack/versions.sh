@@ -13,6 +13,11 @@ K8S_BIN=$MBOX_CACHE_DIR/k8s-v$K8S_VERSION
 ETCD_BIN=$MBOX_CACHE_DIR/etcd-v$ETCD_VERSION
 KWOK_BIN=$MBOX_CACHE_DIR/kwok-v$KWOK_VERSION-$KWOK_BUILD
 AGENT_SANDBOX_BIN=$MBOX_CACHE_DIR/agent-sandbox-v$AGENT_SANDBOX_VERSION
+# The integration tests' client-go exec program is keyed by a hash of its sources, not a version: editing
+# them (a client-go bump included) makes the next build land in a new directory.
+REMOTECOMMAND_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/go/remotecommand
+REMOTECOMMAND_BIN=$MBOX_CACHE_DIR/remotecommand-$( (cd "$REMOTECOMMAND_SRC" && cat go.mod go.sum main.go || true) 2>/dev/null |
+        sha256sum | cut -c1-16)
 
 # The Go that builds them: the machine's own when it is GO_VERSION's minor line or newer, else the go
 # command fetches GO_VERSION through the module proxy (hack/install-deps.sh installs a go that can).
