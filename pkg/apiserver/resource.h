@@ -145,3 +145,4 @@ bool api_taskoutput_log_follows(struct httpd_request *req);
 json_object *api_schema_taskoutput(void);
 json_object *api_schema_artifact(void);
 json_object *api_schema_objecthistory(void);
+json_object *api_schema_session(void);
