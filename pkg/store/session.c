@@ -63,11 +63,18 @@ const struct store_migration store_session_migrations[] = {
 /* records: listed in the order they opened; their resourceVersion is their newest change */
 static const char SELECT[] = COLUMNS "(SELECT created_rv AS rv, 'ADDED' AS type, greatest(created_rv, "
                                      "modified_rv) AS version, " PHASE ", * FROM sessions) s WHERE true";
-/* changes: the start (ADDED), the end (MODIFIED) */
-static const char EVENTS[] = COLUMNS
-        "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, " PHASE ", * FROM sessions "
-        "UNION ALL SELECT modified_rv, 'MODIFIED', modified_rv, " PHASE ", * FROM sessions "
-        "WHERE modified_rv IS NOT NULL) s WHERE true";
+/* changes: the start (ADDED, the session as it opened), the end (MODIFIED) */
+#define OPENED                                                                                          \
+        "uid, namespace, name, project_uid, sandbox, pod, kind, user_name, user_uid, groups, command, " \
+        "tty, started_at"
+static const char EVENTS[] =
+        COLUMNS "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, 'Active' AS phase, " OPENED
+                ", NULL::timestamptz AS ended_at, 0::bigint AS bytes_in, 0::bigint AS bytes_out, "
+                "NULL::integer AS exit_code, NULL::text AS end_reason FROM sessions "
+                "UNION ALL SELECT modified_rv, 'MODIFIED', modified_rv, 'Ended', " OPENED
+                ", ended_at, bytes_in, bytes_out, exit_code, end_reason FROM sessions WHERE modified_rv IS "
+                "NOT NULL) s "
+                "WHERE true";
 
 static const struct store_field fields[] = {
         {"metadata.name", "name"},
