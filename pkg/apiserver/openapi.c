@@ -11,7 +11,7 @@
 
 #include "apiserver/internal.h"
 
-#define OPENAPI_HASH "mbox-v1alpha1-5" /* changes with the document: clients cache by it */
+#define OPENAPI_HASH "mbox-v1alpha1-6" /* changes with the document: clients cache by it */
 #define GV_PATH      "apis/" API_GROUP "/" API_VERSION
 #define SCHEMA_PFX   "dev.mbox.runtime.v1alpha1."
 
@@ -247,6 +247,41 @@ json_object *api_schema_artifact(void) {
                 "status", status, NULL);
 }
 
+/* An array of strings. */
+static json_object *strings(const char *desc) {
+        json_object *o = typed("array", NULL, desc);
+        json_object_object_add(o, "items", str("A string."));
+        return o;
+}
+
+json_object *api_schema_session(void) {
+        return object("An exec or terminal session opened on a Sandbox (sandboxes/NAME/exec, "
+                      "sandboxes/NAME/terminal), recorded by mbox-apiserver when it opens and again when it "
+                      "ends; watch sends ADDED when a session opens and MODIFIED when it ends. Named "
+                      "<sandbox>-<5 characters>; kept after the sandbox is gone, for the retention of task "
+                      "records. List and watch take field selectors on spec.sandbox, spec.kind, "
+                      "spec.user.name, status.phase and status.reason.",
+                "spec",
+                object("What was opened, and by whom.", "sandbox", str("The Sandbox it was opened on."),
+                        "pod", str("The pod the command ran in."), "kind", str("exec or terminal."),
+                        "command", strings("The command and its arguments."), "tty",
+                        typed("boolean", NULL, "Whether the session has a terminal."), "user",
+                        object("Who opened it, as the API server authenticated them.", "name",
+                                str("User name."), "uid", str("User uid, if the authenticator gave one."),
+                                "groups", strings("The user's groups."), NULL),
+                        NULL),
+                "status",
+                object("How it went.", "phase", str("Active while the session is open, then Ended."),
+                        "startedAt", when("When it opened."), "endedAt", when("When it ended."), "bytesIn",
+                        typed("integer", "int64", "Bytes sent to the command (standard input)."), "bytesOut",
+                        typed("integer", "int64", "Bytes the command sent back (its output)."), "exitCode",
+                        typed("integer", "int32", "The command's exit code, when known."), "reason",
+                        str("Why it ended: Exited, ClientClosed, IdleTimeout, SandboxStopped, Limit, "
+                            "Error."),
+                        NULL),
+                NULL);
+}
+
 static char *document;
 
 static void build(void) {
@@ -275,7 +310,7 @@ static void build(void) {
                             "after."),
                         "creationTimestamp",
                         when("When the record was made (for an ObjectHistory, when the state came to be)."),
-                        "uid", str("Unique for the record's lifetime (Artifact, TaskOutput)."),
+                        "uid", str("Unique for the record's lifetime (Artifact, TaskOutput, Session)."),
                         "generateName",
                         str("Create only (Artifact): a name made of this prefix and five random characters."),
                         "labels", labels, "annotations", annotations, NULL));

@@ -148,3 +148,4 @@ bool api_session_long_running(struct httpd_request *req);
 json_object *api_schema_taskoutput(void);
 json_object *api_schema_artifact(void);
 json_object *api_schema_objecthistory(void);
+json_object *api_schema_session(void);

@@ -13,6 +13,7 @@
 #include "apiserver/internal.h"
 #include "store/artifact.h"
 #include "store/history.h"
+#include "store/session.h"
 #include "store/taskoutput.h"
 
 #define S(c) \
@@ -169,6 +170,46 @@ static int history_name(const struct api_resource *res, const char *name, struct
         return api_query_cond(q, lhs, object) < 0 ? -E2BIG : 0;
 }
 
+/* ---- Session: an exec or terminal session opened on a Sandbox, as mbox-apiserver recorded it
+ * (pkg/store/session.h): who, where, what command, and how it ended. Named <sandbox>-<5 characters>. ---- */
+
+static const struct api_field_out session_fields[] = {
+        {"metadata.name", S(STORE_SESSION_NAME)},
+        {"metadata.namespace", S(STORE_SESSION_NS)},
+        {"metadata.uid", S(STORE_SESSION_UID)},
+        {"metadata.resourceVersion", S(STORE_SESSION_VERSION)},
+        {"metadata.creationTimestamp", S(STORE_SESSION_STARTED)},
+        {"spec.sandbox", S(STORE_SESSION_SANDBOX)},
+        {"spec.pod", S_SET(STORE_SESSION_POD)},
+        {"spec.kind", S(STORE_SESSION_KIND)},
+        {"spec.command", {API_JSON, STORE_SESSION_COMMAND, 0, NULL}},
+        {"spec.tty", {API_BOOL, STORE_SESSION_TTY, 0, NULL}},
+        {"spec.user.name", S(STORE_SESSION_USER)},
+        {"spec.user.uid", S_SET(STORE_SESSION_USER_UID)},
+        {"spec.user.groups", {API_JSON, STORE_SESSION_GROUPS, 0, NULL}},
+        {"status.phase", S(STORE_SESSION_PHASE)},
+        {"status.startedAt", S(STORE_SESSION_STARTED)},
+        {"status.endedAt", S_SET(STORE_SESSION_ENDED)},
+        {"status.bytesIn", INT(STORE_SESSION_BYTES_IN)},
+        {"status.bytesOut", INT(STORE_SESSION_BYTES_OUT)},
+        {"status.exitCode", {API_INT_SET, STORE_SESSION_EXIT_CODE, 0, NULL}},
+        {"status.reason", S_SET(STORE_SESSION_REASON)},
+        {NULL},
+};
+
+static const struct api_table_column session_columns[] = {
+        {"Name", "string", "name", "Name of the session.", S(STORE_SESSION_NAME)},
+        {"Sandbox", "string", "", "Sandbox it was opened on.", S(STORE_SESSION_SANDBOX)},
+        {"Kind", "string", "", "exec or terminal.", S(STORE_SESSION_KIND)},
+        {"User", "string", "", "Who opened it.", S(STORE_SESSION_USER)},
+        {"Command", "string", "", "The command, its words joined.", S(STORE_SESSION_COMMAND_LINE)},
+        {"Phase", "string", "", "Active or Ended.", S(STORE_SESSION_PHASE)},
+        {"Exit code", "integer", "", "Exit code of the command, when known.",
+                {API_INT_SET, STORE_SESSION_EXIT_CODE, 0, NULL}},
+        {"Age", "string", "", "Time since it opened.", {API_AGE, STORE_SESSION_STARTED, 0, NULL}},
+        {NULL},
+};
+
 /* ---- Sandbox: a way into a running mbox.dev Sandbox, as pods/exec and pods/log are into a pod. No
  * records: only its connect subresources (docs/sessions.md). ---- */
 
@@ -232,6 +273,20 @@ const struct api_resource api_resources[] = {
                 .name_query = history_name,
                 .schema = api_schema_objecthistory,
                 .list_description = "States of mbox objects.",
+        },
+        {
+                .name = "sessions",
+                .singular = "session",
+                .kind = "Session",
+                .namespaced = true,
+                .verbs = API_GET | API_LIST | API_WATCH,
+                .store = &store_session_source,
+                .token = "s1.",
+                .fields = session_fields,
+                .columns = session_columns,
+                .row = {STORE_SESSION_NS, STORE_SESSION_UID, STORE_SESSION_STARTED, -1},
+                .schema = api_schema_session,
+                .list_description = "Exec and terminal sessions.",
         },
         {
                 .name = "sandboxes",

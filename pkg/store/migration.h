@@ -20,3 +20,4 @@ extern const struct store_migration store_task_output_migrations[]; /* taskoutpu
 extern const struct store_migration store_artifact_migrations[];    /* artifact.c: 2, 4 */
 extern const struct store_migration store_history_migrations[];     /* history.c: 3 */
 extern const struct store_migration store_project_migrations[];     /* project.c: 6 */
+extern const struct store_migration store_session_migrations[];     /* session.c: 8 */

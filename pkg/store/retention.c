@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,17 @@ static const char PRUNE_ARTIFACTS[] =
         "DELETE FROM artifacts WHERE uid IN (SELECT uid FROM a WHERE keep_ms > 0 "
         "AND created_at < now() - keep_ms * interval '1 millisecond' ORDER BY created_at LIMIT $5)";
 
+/* Sessions that ended longer ago than their namespace's retention; open ones stay. */
+static const char PRUNE_SESSIONS[] =
+        "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
+        "s AS (SELECT uid, ended_at, "
+        "coalesce((SELECT CASE WHEN bool_or(keep_ms = 0) THEN 0 ELSE max(keep_ms) END FROM p "
+        "WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "FROM sessions t "
+        "WHERE ended_at < now() - $4::bigint * interval '1 millisecond') "
+        "DELETE FROM sessions WHERE uid IN (SELECT uid FROM s WHERE keep_ms > 0 "
+        "AND ended_at < now() - keep_ms * interval '1 millisecond' ORDER BY ended_at LIMIT $5)";
+
 /* v as a Postgres array literal: {"a","b"}. */
 static int put_array(struct buf *b, const char *const *v, size_t n) {
         int r = buf_putc(b, '{');
@@ -58,42 +70,77 @@ static int64_t run(
         return count;
 }
 
-int store_prune_task_records(PGconn *conn, const struct store_retention *r, int64_t *ret_outputs,
-        int64_t *ret_artifacts, struct merr *err) {
-        _cleanup_(buf_release) struct buf ns = BUF_INIT(1 << 20);
-        _cleanup_(buf_release) struct buf keep = BUF_INIT(1 << 20);
-        _cleanup_(buf_release) struct buf running = BUF_INIT(1 << 20);
+/* The parameters of the prune statements (v: $1 to $6, as above); keep_all when no retention is in force. */
+struct prune_params {
+        struct buf ns, keep, running;
+        char def[32], min[32], batch[16];
+        const char *v[6];
+        bool keep_all;
+};
+
+static void prune_params_release(struct prune_params *p) {
+        buf_release(&p->ns);
+        buf_release(&p->keep);
+        buf_release(&p->running);
+}
+
+static int prune_params(struct prune_params *p, const struct store_retention *r, struct merr *err) {
         int64_t shortest = r->default_ms; /* of the retentions that are not 0 */
-        int rc = buf_putc(&keep, '{');
+        buf_init(&p->ns, 1 << 20);
+        buf_init(&p->keep, 1 << 20);
+        buf_init(&p->running, 1 << 20);
+        int rc = buf_putc(&p->keep, '{');
         for (size_t i = 0; rc >= 0 && i < r->n; i++) {
                 if (r->keep_ms[i] > 0 && (shortest == 0 || r->keep_ms[i] < shortest))
                         shortest = r->keep_ms[i];
-                rc = buf_printf(&keep, "%s%" PRId64, i == 0 ? "" : ",", r->keep_ms[i]);
+                rc = buf_printf(&p->keep, "%s%" PRId64, i == 0 ? "" : ",", r->keep_ms[i]);
         }
         if (rc >= 0)
-                rc = buf_putc(&keep, '}');
+                rc = buf_putc(&p->keep, '}');
         if (rc >= 0)
-                rc = put_array(&ns, r->namespaces, r->n);
+                rc = put_array(&p->ns, r->namespaces, r->n);
         if (rc >= 0)
-                rc = put_array(&running, r->running, r->n_running);
+                rc = put_array(&p->running, r->running, r->n_running);
         if (rc < 0)
                 return merr_set(err, rc, "task record retention: too many namespaces or running tasks");
-        if (shortest <= 0) { /* everything is kept */
+        snprintf(p->def, sizeof(p->def), "%" PRId64, r->default_ms);
+        snprintf(p->min, sizeof(p->min), "%" PRId64, shortest);
+        snprintf(p->batch, sizeof(p->batch), "%d", STORE_PRUNE_BATCH);
+        const char *v[] = {p->ns.data, p->keep.data, p->def, p->min, p->batch, p->running.data};
+        memcpy(p->v, v, sizeof(v));
+        p->keep_all = shortest <= 0;
+        return 0;
+}
+
+int store_prune_task_records(PGconn *conn, const struct store_retention *r, int64_t *ret_outputs,
+        int64_t *ret_artifacts, struct merr *err) {
+        _cleanup_(prune_params_release) struct prune_params p = {0};
+        int rc = prune_params(&p, r, err);
+        if (rc < 0)
+                return rc;
+        if (p.keep_all) {
                 *ret_outputs = *ret_artifacts = 0;
                 return 0;
         }
-        char def[32], min[32], batch[16];
-        snprintf(def, sizeof(def), "%" PRId64, r->default_ms);
-        snprintf(min, sizeof(min), "%" PRId64, shortest);
-        snprintf(batch, sizeof(batch), "%d", STORE_PRUNE_BATCH);
-        const char *params[] = {ns.data, keep.data, def, min, batch, running.data};
-        int64_t outputs = run(conn, PRUNE_OUTPUTS, 6, params, "pruning task outputs", err);
+        int64_t outputs = run(conn, PRUNE_OUTPUTS, 6, p.v, "pruning task outputs", err);
         if (outputs < 0)
                 return (int) outputs;
-        int64_t artifacts = run(conn, PRUNE_ARTIFACTS, 5, params, "pruning task artifacts", err);
+        int64_t artifacts = run(conn, PRUNE_ARTIFACTS, 5, p.v, "pruning task artifacts", err);
         if (artifacts < 0)
                 return (int) artifacts;
         *ret_outputs = outputs;
         *ret_artifacts = artifacts;
+        return 0;
+}
+
+int store_prune_sessions(PGconn *conn, const struct store_retention *r, int64_t *ret, struct merr *err) {
+        _cleanup_(prune_params_release) struct prune_params p = {0};
+        int rc = prune_params(&p, r, err);
+        if (rc < 0)
+                return rc;
+        int64_t n = p.keep_all ? 0 : run(conn, PRUNE_SESSIONS, 5, p.v, "pruning sessions", err);
+        if (n < 0)
+                return (int) n;
+        *ret = n;
         return 0;
 }

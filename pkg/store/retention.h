@@ -8,6 +8,9 @@
  *
  * An output's end is finished_at; an output that never ended (its operator died) counts from its start,
  * unless its task is still running. The operator, the only writer of these records, prunes them.
+ *
+ * The records of exec and terminal sessions (session.h) follow the same retention, counted from their end;
+ * an open session stays.
  */
 #pragma once
 
@@ -34,3 +37,7 @@ struct store_retention {
  * batch. */
 int store_prune_task_records(PGconn *conn, const struct store_retention *r, int64_t *ret_outputs,
         int64_t *ret_artifacts, struct merr *err);
+
+/* Deletes up to STORE_PRUNE_BATCH sessions that ended longer ago than the retention of their namespace,
+ * oldest first, and sets how many went. Call it again while the count is the batch. */
+int store_prune_sessions(PGconn *conn, const struct store_retention *r, int64_t *ret, struct merr *err);

@@ -20,6 +20,7 @@ static const struct store_migration *const tables[] = {
         store_artifact_migrations,
         store_history_migrations,
         store_project_migrations,
+        store_session_migrations,
 };
 
 /* The migration of version v, or NULL. */

@@ -3,7 +3,7 @@
  * mbox's Postgres database: a small pool of libpq connections to one URL, and the schema, kept by
  * versioned migrations that run once, under an advisory lock, the first time any mbox program connects
  * (docs/store.md). Each table's file holds its migrations (migration.h), its writes and its reads:
- * taskoutput.h, artifact.h, history.h, project.h; retention.h prunes. Each table has one writer: the
+ * taskoutput.h, artifact.h, history.h, project.h, session.h; retention.h prunes. Each table has one writer: the
  * operator writes task output, the apiserver everything it mirrors.
  *
  * The store never blocks start-up: store_new() only records the URL; connections are made on demand and
@@ -54,6 +54,7 @@ int store_migrate(PGconn *conn, struct merr *err);
  * that sees version N has seen every change before it. Commits, or rolls back when run() fails. */
 #define STORE_LOCK_ARTIFACTS    "7238201936"
 #define STORE_LOCK_TASK_OUTPUTS "7238201937"
+#define STORE_LOCK_SESSIONS     "7238201938"
 int store_versioned(PGconn *conn, const char *lock,
         int (*run)(PGconn *conn, const void *ud, struct merr *err), const void *ud, struct merr *err);
 
