@@ -83,6 +83,11 @@ struct api_pod_stream_hooks {
 void api_pod_stream(struct httpd_request *req, struct apiserver *s, const struct api_pod_command *cmd,
         const char *content_type, const struct api_pod_stream_hooks *hooks, void *ud);
 
+/* The listing of a directory as sandboxes/files reads it from inside the sandbox (files.c), the len bytes
+ * at data, into a new array of FileList items. Returns 0, or -EINVAL with what is wrong where (the bytes
+ * are untrusted), -ENOMEM. */
+int api_files_parse_listing(const char *data, size_t len, json_object **ret, struct merr *err);
+
 /* The caller, from the front-proxy headers. */
 struct api_user {
         char name[256];

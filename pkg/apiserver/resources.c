@@ -173,6 +173,8 @@ static int history_name(const struct api_resource *res, const char *name, struct
  * records: only its connect subresources (docs/sessions.md). ---- */
 
 static const struct api_subresource sandbox_subresources[] = {
+        /* list, download (GET), upload (PUT) and remove (DELETE) files in its main container */
+        {"files", "sandboxes/files", API_GET | API_UPDATE | API_DELETE, NULL, api_sandbox_files},
         {NULL},
 };
 
