@@ -41,6 +41,9 @@ test_files_of_a_running_sandbox() {
         kubectl replace --raw "$BASE?path=$WD/big.dat&mode=0600" -f "$tmp/big" >/dev/null
         cmp "$tmp/bin" "$WD/bin.dat" || fail "the uploaded binary file differs on disk"
         cmp "$tmp/big" "$WD/big.dat" || fail "the uploaded 300 KiB file differs on disk"
+        : >"$tmp/empty"
+        kubectl replace --raw "$BASE?path=$WD/empty" -f "$tmp/empty" >/dev/null
+        [ -f "$WD/empty" ] && [ ! -s "$WD/empty" ] || fail "an empty upload is an empty file"
 
         # the directory lists them with type, size and mode; a symlink with its target; a subdirectory
         ln -s bin.dat "$WD/link"
@@ -95,6 +98,7 @@ test_files_of_a_running_sandbox() {
 
         # removal: a file, then 404; a directory only when empty, or with recursive=true
         kubectl delete --raw "$BASE?path=$WD/big.dat" >/dev/null
+        kubectl delete --raw "$BASE?path=$WD/empty" >/dev/null
         [ ! -e "$WD/big.dat" ] || fail "big.dat is still there"
         refused "a removed file" "NotFound" kubectl get --raw "$BASE?path=$WD/big.dat"
         refused "removing a missing file" "not found in sandbox box" kubectl delete --raw "$BASE?path=$WD/big.dat"
