@@ -210,8 +210,7 @@ int api_files_parse_listing(const char *data, size_t len, json_object **ret, str
 
 /* ---- requests ---- */
 
-/* Why path is not one this API takes (NULL: it is): absolute, clean, bounded. */
-static const char *path_problem(const char *path) {
+const char *api_files_path_problem(const char *path) {
         size_t len = path ? strlen(path) : 0;
         if (!path || !*path)
                 return "path is required: ?path=/absolute/path/in/the/sandbox";
@@ -436,7 +435,7 @@ void api_sandbox_files(const struct api_request *r) {
         struct httpd_request *req = r->req;
         const char *method = httpd_request_method(req);
         const char *path = httpd_request_query(req, "path");
-        const char *why = path_problem(path);
+        const char *why = api_files_path_problem(path);
         struct api_sandbox sb;
         if (why) {
                 httpd_respond_status(req, 400, "BadRequest", "%s", why);

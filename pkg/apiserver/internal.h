@@ -87,6 +87,9 @@ void api_pod_stream(struct httpd_request *req, struct apiserver *s, const struct
  * at data, into a new array of FileList items. Returns 0, or -EINVAL with what is wrong where (the bytes
  * are untrusted), -ENOMEM. */
 int api_files_parse_listing(const char *data, size_t len, json_object **ret, struct merr *err);
+/* Why path is not one sandboxes/files takes, for a 400 that names path (NULL: it is): absolute, without
+ * empty, "." or ".." segments or control characters, at most 4095 bytes and 255 a segment. */
+const char *api_files_path_problem(const char *path);
 
 /* The caller, from the front-proxy headers. */
 struct api_user {
