@@ -303,7 +303,11 @@ static void respond_failure(
         struct httpd_request *req, const struct api_sandbox *sb, const char *path, int k, struct said *w) {
         char msg[FILES_STDERR_MAX];
         message_of(w, msg, sizeof(msg));
-        if (k == FILES_MISSING) {
+        /* the container's user may not: whatever the step, as the tool said */
+        if (strstr(msg, "Permission denied") || strstr(msg, "Operation not permitted") ||
+                strstr(msg, "Read-only file system"))
+                httpd_respond_status(req, 403, "Forbidden", "%s in sandbox %s: %s", path, sb->name, msg);
+        else if (k == FILES_MISSING) {
                 /* "stat: can't stat '/x': No such file or directory": the reason is after the last ": " */
                 const char *why = strrchr(msg, ':');
                 httpd_respond_status(req, 404, "NotFound", "%s not found in sandbox %s: %s", path, sb->name,
@@ -312,9 +316,6 @@ static void respond_failure(
                 httpd_respond_status(req, 409, "Conflict", "%s (in sandbox %s)", msg, sb->name);
         else if (k == FILES_BAD)
                 httpd_respond_status(req, 400, "BadRequest", "%s (in sandbox %s)", msg, sb->name);
-        else if (strstr(msg, "Permission denied") || strstr(msg, "Operation not permitted") ||
-                 strstr(msg, "Read-only file system"))
-                httpd_respond_status(req, 403, "Forbidden", "%s in sandbox %s: %s", path, sb->name, msg);
         else
                 httpd_respond_status(req, 500, "InternalError", "%s in sandbox %s: %s (exit code %d)", path,
                         sb->name, *msg ? msg : "the command failed", k);
