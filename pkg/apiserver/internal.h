@@ -10,6 +10,7 @@
 #include "apiserver/resource.h"
 #include "buf.h"
 #include "httpd.h"
+#include "kube/exec.h"
 #include "kube/pool.h"
 #include "metrics.h"
 #include "store/project.h"
@@ -66,6 +67,38 @@ int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const ch
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
 void api_sessions_stop(struct apiserver *s);
+/* Commands in a running sandbox's pod (podexec.c), through pods/exec with mbox-apiserver's own client. */
+/* Runs o to its end: the exit code (0..255), or < 0 with err (kube_exec()'s failures). */
+int api_pod_exec(struct apiserver *s, const struct kube_exec_opts *o, struct merr *err);
+struct api_pod_command {
+        const char *ns, *pod;
+        const char *container;   /* NULL: the pod's only container */
+        const char *const *argv; /* NULL-terminated, at most 8 */
+        long timeout_ms;         /* 0: none */
+};
+/* What a stream's owner hears, and frees; ud is its own. */
+struct api_pod_stream_hooks {
+        /* each piece as it goes out, on the connection's thread; NULL: none */
+        void (*on_data)(const char *data, size_t len, void *ud);
+        /* at the end of the output, with the command's exit code or < 0 (and err): true ends the response
+         * cleanly, false breaks the connection off so that the client sees an incomplete download */
+        bool (*on_end)(int result, const struct merr *err, void *ud);
+        void (*free)(void *ud); /* NULL: nothing to free */
+};
+/* Responds 200 with the stdout of cmd (copied) as it comes, as content_type: the command runs on a thread
+ * of its own and writes into a pipe the connection's thread reads (httpd_respond_stream()), so a slow
+ * client slows the command down instead of filling memory. ud is handed over: hooks->free(ud) is called
+ * once in every case, also when the stream cannot start (then the request is answered 500). */
+void api_pod_stream(struct httpd_request *req, struct apiserver *s, const struct api_pod_command *cmd,
+        const char *content_type, const struct api_pod_stream_hooks *hooks, void *ud);
+
+/* The listing of a directory as sandboxes/files reads it from inside the sandbox (files.c), the len bytes
+ * at data, into a new array of FileList items. Returns 0, or -EINVAL with what is wrong where (the bytes
+ * are untrusted), -ENOMEM. */
+int api_files_parse_listing(const char *data, size_t len, json_object **ret, struct merr *err);
+/* Why path is not one sandboxes/files takes, for a 400 that names path (NULL: it is): absolute, without
+ * empty, "." or ".." segments or control characters, at most 4095 bytes and 255 a segment. */
+const char *api_files_path_problem(const char *path);
 
 /* The caller, from the front-proxy headers. */
 struct api_user {

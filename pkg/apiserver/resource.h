@@ -3,7 +3,7 @@
  * The resources mbox-apiserver serves (resources.c): one entry each, which drives routing, admission and
  * authorization (server.c), get, list and watch of its records (list.c, watch.c), their JSON and Table
  * (record.c), discovery and OpenAPI. What no entry can say is a handler: writes (artifact.c) and
- * subresources (taskoutput.c, content.c). Private to pkg/apiserver, through internal.h.
+ * subresources (taskoutput.c, content.c, files.c). Private to pkg/apiserver, through internal.h.
  *
  * Adding a resource: its table's file in pkg/store (schema migration, writes, a struct store_source with
  * its columns), then one entry in resources.c (records: the JSON path of each column; Table: its columns),
@@ -144,6 +144,7 @@ bool api_taskoutput_log_follows(struct httpd_request *req);
 void api_sandbox_exec(const struct api_request *r); /* sandboxes/NAME/exec, terminal (session.c) */
 void api_sandbox_terminal(const struct api_request *r);
 bool api_session_long_running(struct httpd_request *req);
+void api_sandbox_files(const struct api_request *r); /* sandboxes/NAME/files (files.c) */
 /* The kinds' schemas (openapi.c). */
 json_object *api_schema_taskoutput(void);
 json_object *api_schema_artifact(void);

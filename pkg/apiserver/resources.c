@@ -220,6 +220,8 @@ static const struct api_subresource sandbox_subresources[] = {
         /* the template's Terminal entrypoint (else a login shell) on a TTY, the same protocol */
         {"terminal", "sandboxes/terminal", API_GET | API_CREATE, api_session_long_running,
                 api_sandbox_terminal, .upgrade = true},
+        /* list, download (GET), upload (PUT) and remove (DELETE) files in its main container */
+        {"files", "sandboxes/files", API_GET | API_UPDATE | API_DELETE, NULL, api_sandbox_files},
         {NULL},
 };
 
