@@ -141,6 +141,8 @@ void api_artifact_delete(const struct api_request *r);
 void api_artifact_content(const struct api_request *r); /* artifacts/NAME/content (content.c) */
 void api_taskoutput_log(const struct api_request *r);   /* taskoutputs/NAME/log (taskoutput.c) */
 bool api_taskoutput_log_follows(struct httpd_request *req);
+void api_sandbox_log(const struct api_request *r); /* sandboxes/NAME/log (sandboxlog.c) */
+bool api_sandbox_log_follows(struct httpd_request *req);
 /* The kinds' schemas (openapi.c). */
 json_object *api_schema_taskoutput(void);
 json_object *api_schema_artifact(void);

@@ -173,6 +173,8 @@ static int history_name(const struct api_resource *res, const char *name, struct
  * records: only its connect subresources (docs/sessions.md). ---- */
 
 static const struct api_subresource sandbox_subresources[] = {
+        /* the main container's log, with pods/log's query parameters (follow, tailLines, ...) */
+        {"log", "sandboxes/log", API_GET, api_sandbox_log_follows, api_sandbox_log},
         {NULL},
 };
 
