@@ -25,6 +25,7 @@
 #include "apiserver/internal.h"
 #include "kube/client.h"
 #include "log.h"
+#include "macro.h"
 #include "operator/runtime.h"
 #include "timestamp.h"
 
@@ -133,7 +134,7 @@ static void build_query(struct sandbox_log *l) {
                 const char *key, *value;
         } nums[] = {{"sinceSeconds", l->q.since_seconds}, {"sinceTime", l->q.since_time},
                 {"tailLines", l->q.tail_lines}, {"limitBytes", l->q.limit_bytes}};
-        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        for (size_t i = 0; i < ARRAY_SIZE(nums); i++)
                 if (*nums[i].value) {
                         l->query[n++] = nums[i].key;
                         l->query[n++] = nums[i].value;
@@ -243,13 +244,13 @@ static void respond_refusal(struct httpd_request *req, const struct sandbox_log 
         const struct kube_error *e = &l->error;
         if (e->http_code == 401 || e->http_code == 403)
                 httpd_respond_status(req, 500, "InternalError",
-                        "mbox-apiserver may not read the log of pod %s (grant its ServiceAccount get on "
-                        "pods/log): "
-                        "%s",
-                        l->pod, e->message);
+                        "mbox-apiserver's account may not read pods/log of pod %s: %s", l->pod, e->message);
         else if (e->http_code >= 400)
-                httpd_respond_status(
-                        req, e->http_code, *e->reason ? e->reason : "BadRequest", "%s", e->message);
+                httpd_respond_status(req, e->http_code,
+                        *e->reason           ? e->reason
+                        : e->http_code < 500 ? "BadRequest"
+                                             : "InternalError",
+                        "%s", e->message);
         else
                 httpd_respond_status(req, 503, "ServiceUnavailable", "reading the log of sandbox %s: %s",
                         l->name, merr_msg(&l->err));
