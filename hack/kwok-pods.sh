@@ -4,6 +4,16 @@
 # after the pod they serve; the directory is keyed by namespace and pod name, so a pod recreated under the
 # same name (a resumed sandbox) finds its files again. New pods are batched into one apply.
 #
+# Logs: KWOK runs no container, so a pod's log would only ever be what something writes into its log file.
+# To give the log the output a container would have, the command (and args) of the pod's first container
+# runs on the host in the pod's directory (hack/kwok/pod-command.sh), the way `kubectl exec` runs there,
+# and its stdout and stderr become the log, in the CRI format a kubelet writes. It runs once per pod (by
+# UID: a pod recreated under the same name gets a new log and a new run, an existing pod is not run again
+# when this script restarts) and is ended, with what it started, when the pod is deleted or the cluster
+# stops. What it cannot be: the image's own filesystem and entrypoint (a container without a command runs
+# nothing), its environment, a restart after it exits (the pod stays Running, as KWOK says). The Logs
+# object names that container: the others have no log.
+#
 # Port-forward: a KWOK pod has no network namespace, so its ports cannot be host ports (two pods would
 # collide). Each port the pod declares (spec.containers[].ports[].containerPort) gets a PortForward entry
 # whose command runs the executable .kwok-port-<port> from the pod's directory, once per forwarded
@@ -21,15 +31,40 @@ kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$kubeconfig" "$@"; }
 
 declare -A seen
 
+# One line per pod and change: namespace, name, UID, deletion time or <none>, declared ports (comma-separated)
+# or <none>, the first container's name, and its command and args as shell words in base64 (- without a
+# command). The command is not on the line as it is: its words may hold any character.
+pod_line='.spec.containers[0] as $c | [.metadata.namespace, .metadata.name, .metadata.uid,
+        (.metadata.deletionTimestamp // "<none>"),
+        ([.spec.containers[].ports[]?.containerPort | tostring] | join(",") | if . == "" then "<none>" else . end),
+        $c.name, (if ($c.command // []) != [] then $c.command + ($c.args // []) | @sh | @base64 else "-" end)] | join(" ")'
+
 # The server of a forwarded port: $0 is the pod's directory, $1 the port. stderr ends up in KWOK's error.
 serve='cd "$0" || exit 1; [ -x "./.kwok-port-$1" ] || { echo "pod port $1 has no server: no executable .kwok-port-$1 in the pod directory" >&2; exit 1; }; exec "./.kwok-port-$1"'
 
-doc() { # ns pod ports
-        local d=$dir/$1/$2 p
+stop() { # ns pod: ends the command of the pod's container if it still runs
+        local f=$dir/$1/$2/.kwok-pod.pid pid
+        pid=$(cat "$f" 2>/dev/null) && kill "$pid" 2>/dev/null
+        rm -f "$f"
+}
+
+run() { # ns pod uid command: a pod seen for the first time gets a new log, and its container's command runs
+        local d=$dir/$1/$2 words
         mkdir -p "$d"
+        [ "$(cat "$d/.kwok-pod.uid" 2>/dev/null)" = "$3" ] && return
+        stop "$1" "$2" # the pod of the same name before it
+        printf '%s\n' "$3" >"$d/.kwok-pod.uid"
         # kubelet's CRI log format, which KWOK parses: time, stream, P(artial)/F(ull), message
-        [ -f "$d/.kwok-pod.log" ] || printf '%s stdout F pod %s/%s started on a KWOK node; commands run in %s\n' \
+        printf '%s stdout F pod %s/%s started on a KWOK node; commands run in %s\n' \
                 "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$1" "$2" "$d" >"$d/.kwok-pod.log"
+        [ "$4" = - ] && return
+        words=$(printf '%s' "$4" | base64 -d) || return
+        eval "set -- $words" # @sh quoted every word
+        bash "$here/kwok/pod-command.sh" "$d" "$@" </dev/null >/dev/null &
+}
+
+doc() { # ns pod ports container
+        local d=$dir/$1/$2 p
         cat <<YAML
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -45,7 +80,8 @@ kind: Logs
 metadata: {name: $2, namespace: $1}
 spec:
   logs:
-  - logsFile: $d/.kwok-pod.log
+  - containers: [$4]
+    logsFile: $d/.kwok-pod.log
     follow: true
 YAML
         [ -z "$3" ] || [ "$3" = "<none>" ] && return
@@ -56,17 +92,19 @@ YAML
 }
 
 while true; do
-        kubectl get pods -A --watch --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,DEL:.metadata.deletionTimestamp,PORTS:'.spec.containers[*].ports[*].containerPort' 2>/dev/null |
-                while read -r ns name del ports; do
+        kubectl get pods -A --watch -o json 2>/dev/null | jq --unbuffered -r "$pod_line" |
+                while read -r ns name uid del ports container command; do
                         batch=""
                         while :; do
                                 if [ "$del" = "<none>" ] && [ -z "${seen[$ns/$name]:-}" ]; then
                                         seen[$ns/$name]=1
-                                        batch+=$(doc "$ns" "$name" "$ports")$'\n'
+                                        run "$ns" "$name" "$uid" "$command"
+                                        batch+=$(doc "$ns" "$name" "$ports" "$container")$'\n'
                                 elif [ "$del" != "<none>" ]; then
                                         unset "seen[$ns/$name]"
+                                        stop "$ns" "$name"
                                 fi
-                                read -r -t 0.05 ns name del ports || break
+                                read -r -t 0.05 ns name uid del ports container command || break
                         done
                         [ -n "$batch" ] && printf '%s' "$batch" | kubectl apply --server-side --force-conflicts -f - >/dev/null
                 done

@@ -222,6 +222,8 @@ static const struct api_subresource sandbox_subresources[] = {
                 api_sandbox_terminal, .upgrade = true},
         /* list, download (GET), upload (PUT) and remove (DELETE) files in its main container */
         {"files", "sandboxes/files", API_GET | API_UPDATE | API_DELETE, NULL, api_sandbox_files},
+        /* the main container's log, with pods/log's query parameters (follow, tailLines, ...) */
+        {"log", "sandboxes/log", API_GET, api_sandbox_log_follows, api_sandbox_log},
         {NULL},
 };
 

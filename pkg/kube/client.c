@@ -35,6 +35,10 @@ struct kube_client {
         kube_list_item_fn list_fn;
         void *list_userdata;
 
+        /* set only during kube_get_stream(): a 2xx body goes to its receiver as it arrives */
+        const struct kube_stream_opts *bytes;
+        bool bytes_started;
+
         const atomic_bool *cancel;        /* when set and true, the request in flight is abandoned */
         struct kube_transport *transport; /* borrowed; NULL: the client's own connection */
         const char *accept;               /* set only for a metadata-only list or watch */
@@ -83,6 +87,16 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
                 }
                 return size * n;
         }
+        if (ok && c->bytes) {
+                int r = c->bytes->on_data(data, size * n, c->bytes->userdata);
+
+                if (r < 0) {
+                        c->stream_r = r;
+                        (void) merr_set(&c->stream_err, r, "the receiver of the body stopped it");
+                        return 0;
+                }
+                return size * n;
+        }
         if (ok && !c->stream) {
                 if (size * n > c->max_body - c->received) {
                         c->overflow = true;
@@ -112,6 +126,22 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata) {
         if (buf_append(&c->body, data, size * n) < 0) {
                 c->overflow = true;
                 return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+        }
+        return size * n;
+}
+
+/* The end of a header block (the empty line): a 2xx answer's body comes next. Earlier blocks (100 Continue)
+ * are not 2xx. */
+static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
+        struct kube_client *c = userdata;
+        long code = 0;
+
+        if (c->bytes && !c->bytes_started && size * n <= 2 && (data[0] == '\r' || data[0] == '\n') &&
+                curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+                code <= 299) {
+                c->bytes_started = true;
+                if (c->bytes->on_start)
+                        c->bytes->on_start(c->bytes->userdata);
         }
         return size * n;
 }
@@ -405,7 +435,7 @@ static int request(struct kube_client *c, const char *method, const char *path, 
                 memset(hdr.data, 0, hdr.len);
 
         if (cc != CURLE_OK) {
-                if ((c->stream || c->list) && c->stream_r < 0) {
+                if ((c->stream || c->list || c->bytes) && c->stream_r < 0) {
                         (void) merr_set(err, c->stream_r, "%s", merr_msg(&c->stream_err));
                         return request_error(method, path, c->stream_r, err);
                 }
@@ -790,4 +820,37 @@ int kube_watch(struct kube_client *c, const struct kube_resource *r, const struc
         if (k < 0)
                 return merr_wrap(err, k, "watch '%s'", buf_str(&p));
         return 0;
+}
+
+int kube_get_stream(struct kube_client *c, const struct kube_resource *r, const struct kube_stream_opts *o,
+        struct merr *err) {
+        _cleanup_(buf_release) struct buf p = BUF_INIT(64 * 1024);
+        long saved_timeout = c->timeout_ms;
+        const atomic_bool *saved_cancel = c->cancel;
+        int k = build_path(r, &p, "GET", err);
+
+        for (const char *const *q = o->query; k >= 0 && q && q[0] && q[1]; q += 2)
+                k = query_add(c, &p, q[0], q[1], err);
+        if (k < 0)
+                return k;
+        if (curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+                curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c) != CURLE_OK)
+                return merr_set(err, -ENOMEM, "GET '%s': cannot watch the headers", buf_str(&p));
+        c->bytes = o;
+        c->bytes_started = false;
+        c->stream_r = 0;
+        merr_clear(&c->stream_err);
+        c->timeout_ms = o->timeout_ms;
+        if (o->cancel)
+                c->cancel = o->cancel;
+        /* what kubectl logs asks for: the body is text, an error a Status */
+        c->accept = "application/json, */*";
+        k = kube_request(c, "GET", buf_str(&p), NULL, NULL, 0, NULL, err);
+        c->accept = NULL;
+        c->cancel = saved_cancel;
+        c->timeout_ms = saved_timeout;
+        c->bytes = NULL;
+        (void) curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, NULL);
+        (void) curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, NULL);
+        return k < 0 ? k : 0;
 }

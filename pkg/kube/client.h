@@ -158,6 +158,28 @@ int kube_delete(struct kube_client *c, const struct kube_resource *r, const stru
 int kube_request(struct kube_client *c, const char *method, const char *path_and_query,
         const char *content_type, const char *body, size_t len, json_object **ret, struct merr *err);
 
+/* A GET whose successful body is handed over as it arrives, never held (pods/log, a follow included). */
+struct kube_stream_opts {
+        const char *const
+                *query; /* name, value, name, value, ..., NULL: the query, escaped here; NULL: none */
+        /* once the answer is known to be a success, before any of its body (NULL: not told) */
+        void (*on_start)(void *userdata);
+        /* each piece of the body as it arrives; returning < 0 ends the request with that error */
+        int (*on_data)(const char *data, size_t len, void *userdata);
+        void *userdata;
+        long timeout_ms; /* the whole request, body included (0: none); the client's timeout does not apply */
+        /* set from another thread to abandon the request (seen within about a second: -ECANCELED); NULL:
+         * the client's flag (kube_client_set_cancel()) */
+        const atomic_bool *cancel;
+};
+
+/* GETs r (a subresource such as pods/log) and streams its 2xx body to o->on_data as it arrives. Returns 0
+ * when the body has ended, what on_data returned when it stopped it, or a negative errno; a non-2xx answer
+ * is decoded as a Status (kube_client_last_error()), as for every request, and then on_start was never
+ * called. on_start and on_data run on the transport's thread when the client has one (keep them short). */
+int kube_get_stream(struct kube_client *c, const struct kube_resource *r, const struct kube_stream_opts *o,
+        struct merr *err);
+
 struct kube_watch_opts {
         const char *resource_version; /* resume after this; NULL or "" for the current state first */
         const char *label_selector;
