@@ -779,7 +779,9 @@ static int query_pair(const char *p, const char *end, const char *key, char *k, 
         v = malloc(vlen + 1);
         if (!v)
                 return -ENOMEM;
-        if (query_unescape(eq ? eq + 1 : end, vlen, v) < 0)
+        /* a value with a NUL in it (%00) is malformed too: it would read as a shorter one */
+        ssize_t n = query_unescape(eq ? eq + 1 : end, vlen, v);
+        if (n < 0 || strlen(v) != (size_t) n)
                 return 0;
         *ret = TAKE_PTR(v);
         return 1;

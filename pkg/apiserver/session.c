@@ -36,6 +36,7 @@
 #include "kube/exec.h"
 #include "kube/websocket.h"
 #include "log.h"
+#include "store/session.h"
 #include "timestamp.h"
 
 #define SESSION_CONTAINER "sandbox"  /* the sandbox's main container (the operator's RUNTIME_CONTAINER) */
@@ -52,6 +53,7 @@ struct session {
         struct apiserver *s;
         struct api_sandbox sb;
         char user[256], kind[16], protocol[32], key[600];
+        char record[37]; /* the uid of its Session record ("": none, without a database) */
         char **argv;
         size_t argc;
         bool tty, stdin, stdout, stderr;
@@ -279,6 +281,73 @@ static int terminal_command(struct session *x, struct merr *err) {
         return x->argc > 0 ? 0 : merr_set(err, -ENOMEM, "out of memory");
 }
 
+/* ---- the record ---- */
+
+static int json_words(struct buf *b, const char *const *words, size_t n) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, json_object_new_string(words[i]));
+        const char *text = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
+        int r = text ? buf_puts(b, text) : -ENOMEM;
+        json_object_put(a);
+        return r;
+}
+
+/* The Session record of the session that opens now; or < 0 with the request answered (503): a session
+ * that cannot be recorded is not opened. Without a database there is no record. */
+static int record_begin(struct httpd_request *req, struct session *x, const struct api_user *user) {
+        _cleanup_(buf_release) struct buf groups = BUF_INIT(64 * 1024), command = BUF_INIT(64 * 1024);
+        const char *g[256];
+        size_t n = 0;
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        char name[64];
+        if (!x->s->store)
+                return 0;
+        for (const char *p = user->groups; *p && n < 256; p += strlen(p) + 1)
+                g[n++] = p;
+        int r = json_words(&groups, g, n);
+        if (r >= 0)
+                r = json_words(&command, (const char *const *) x->argv, x->argc);
+        if (r < 0) {
+                httpd_respond_status(req, 500, "InternalError", "out of memory");
+                return r;
+        }
+        const struct store_session rec = {.namespace = x->sb.ns,
+                .sandbox = x->sb.name,
+                .pod = x->sb.pod,
+                .kind = x->kind,
+                .user = user->name,
+                .user_uid = user->uid,
+                .groups = buf_str(&groups),
+                .command = buf_str(&command),
+                .tty = x->tty};
+        r = store_acquire(x->s->store, &conn, &err);
+        if (r >= 0)
+                r = store_session_begin(conn, &rec, name, x->record, &err);
+        store_release(x->s->store, conn);
+        if (r < 0)
+                httpd_respond_status(req, 503, "ServiceUnavailable",
+                        "the session cannot be recorded, so it is not opened: %s", merr_msg(&err));
+        else /* the client learns its record's name with the switch */
+                (void) httpd_request_add_header(req, "Mbox-Session", name);
+        return r;
+}
+
+static void record_end(struct session *x) {
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        if (!*x->record)
+                return;
+        int r = store_acquire(x->s->store, &conn, &err);
+        if (r >= 0)
+                r = store_session_end(conn, x->record, x->bytes_in, x->bytes_out, x->exit_code,
+                        x->reason ? x->reason : "Error", &err);
+        store_release(x->s->store, conn);
+        if (r < 0)
+                log_error("cannot record the end of a session", "session", x->record, "error", merr_msg(&err));
+}
+
 /* ---- the relay ---- */
 
 static ssize_t client_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
@@ -441,6 +510,7 @@ static void *session_thread(void *ud) {
         log_info("session ended", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
                 x->user, "reason", x->reason);
         httpd_upgraded_close(x->up);
+        record_end(x);
         release(x);
         session_free(x);
         return NULL;
@@ -457,6 +527,8 @@ static void on_switched(struct httpd_upgraded *u, int fd, const char *extra, siz
         x->up = u;
         x->fd = fd;
         if (!u) { /* the 101 never went out */
+                x->reason = "ClientClosed";
+                record_end(x);
                 release(x);
                 session_free(x);
                 return;
@@ -476,6 +548,8 @@ static void on_switched(struct httpd_upgraded *u, int fd, const char *extra, siz
                         pthread_create(&t, &attr, session_thread, x) != 0)) {
                 log_error("cannot start a session", "sandbox", x->sb.name);
                 httpd_upgraded_close(u);
+                x->reason = "Error";
+                record_end(x);
                 release(x);
                 session_free(x);
         }
@@ -566,15 +640,21 @@ static void open_session(const struct api_request *r, bool terminal) {
                 release(x);
                 goto fail;
         }
+        if (record_begin(req, x, r->user) < 0) {
+                release(x);
+                goto fail;
+        }
         if (httpd_request_add_header(req, "Sec-WebSocket-Accept", accept) < 0 ||
                 httpd_request_add_header(req, "Sec-WebSocket-Protocol", x->protocol) < 0 ||
                 httpd_respond_upgrade(req, "websocket", on_switched, x) < 0) {
                 httpd_respond_status(req, 500, "InternalError", "cannot switch protocols");
+                x->reason = "Error";
+                record_end(x);
                 release(x);
                 goto fail;
         }
         log_info("session started", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
-                x->user, "protocol", x->protocol);
+                x->user, "protocol", x->protocol, "session", x->record);
         return;
 fail:
         session_free(x);

@@ -89,14 +89,17 @@ static int64_t prune(struct mbox_operator *op) {
                 .default_ms = pol.flag_ms,
                 .running = (const char *const *) running,
                 .n_running = n_running};
-        int64_t outputs = 0, artifacts = 0;
+        int64_t outputs = 0, artifacts = 0, sessions = 0;
         for (bool more = running != NULL; more && !atomic_load(&op->records_stop);) {
                 struct merr err = MERR_INIT;
                 PGconn *conn = NULL;
-                int64_t o = 0, a = 0;
+                int64_t o = 0, a = 0, se = 0;
                 int rc = store_acquire(op->store, &conn, &err);
                 if (rc >= 0)
                         rc = store_prune_task_records(conn, &r, &o, &a, &err);
+                /* ended sessions go with the task records (store/session.h) */
+                if (rc >= 0)
+                        rc = store_prune_sessions(conn, &r, &se, &err);
                 store_release(op->store, conn);
                 if (rc < 0) {
                         log_warn("task records: pruning failed", "error", merr_msg(&err));
@@ -104,7 +107,8 @@ static int64_t prune(struct mbox_operator *op) {
                 }
                 outputs += o;
                 artifacts += a;
-                more = o == STORE_PRUNE_BATCH || a == STORE_PRUNE_BATCH;
+                sessions += se;
+                more = o == STORE_PRUNE_BATCH || a == STORE_PRUNE_BATCH || se == STORE_PRUNE_BATCH;
         }
         for (size_t i = 0; running && i < n_running; i++)
                 free(running[i]);
@@ -113,12 +117,15 @@ static int64_t prune(struct mbox_operator *op) {
         if (op->m_records_pruned) {
                 metric_add(op->m_records_pruned, (const char *const[]){"output", NULL}, (double) outputs);
                 metric_add(op->m_records_pruned, (const char *const[]){"artifact", NULL}, (double) artifacts);
+                metric_add(op->m_records_pruned, (const char *const[]){"session", NULL}, (double) sessions);
         }
-        if (outputs > 0 || artifacts > 0) {
-                char no[24], na[24];
+        if (outputs > 0 || artifacts > 0 || sessions > 0) {
+                char no[24], na[24], ns[24];
                 snprintf(no, sizeof(no), "%" PRId64, outputs);
                 snprintf(na, sizeof(na), "%" PRId64, artifacts);
-                log_info("task records: pruned past their retention", "outputs", no, "artifacts", na);
+                snprintf(ns, sizeof(ns), "%" PRId64, sessions);
+                log_info("task records: pruned past their retention", "outputs", no, "artifacts", na, "sessions",
+                        ns);
         }
         if (op->m_record_passes)
                 metric_add(op->m_record_passes, NULL, 1);

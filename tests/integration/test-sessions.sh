@@ -62,6 +62,12 @@ test_terminal_in_tmux() {
         tmux_ send-keys -t t 'exit 0' Enter
         wait_for "mbox terminal to end with the shell" 20 shows '^mbox-exit=0' || fail "the screen: $(screen)"
         tmux_ kill-server
+        # the session is a record: a terminal, on a TTY, that ended with the shell
+        ended() { [ "$(kubectl -n "$NS" get sessions -o jsonpath='{.items[0].status.phase}')" = Ended ]; }
+        wait_for "the session's record to end" 20 ended
+        assert_eq '["terminal",true,"Exited",0,["sh","-l"]]' "$(kubectl -n "$NS" get sessions -o json |
+                jq -c '.items[0] | [.spec.kind, .spec.tty, .status.reason, .status.exitCode, .spec.command]')" "the record"
+        assert_contains "$(kubectl -n "$NS" get sessions)" "terminal" "kubectl get sessions"
 }
 
 test_who_may_open_sessions() {
