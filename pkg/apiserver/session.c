@@ -45,6 +45,7 @@
 #define SESSION_POLL_MS   200
 #define SESSION_CLOSE_MS  5000 /* the client answers the close within this */
 #define SESSION_ARGS_MAX  256  /* command words */
+#define SESSION_ACTIVITY_S 60 /* how often an active session moves its sandbox's lastActivityAt */
 #define WS_GUID           "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 static const char *const protocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io", NULL};
@@ -69,7 +70,7 @@ struct session {
         struct kws up_ws;
         struct buf status; /* channel 3 */
         /* what the record says */
-        long long bytes_in, bytes_out, last_ms;
+        long long bytes_in, bytes_out, last_ms, activity_ms; /* activity_ms: last told to the sandbox */
         int exit_code; /* -1: unknown */
         const char *reason;
 };
@@ -348,6 +349,33 @@ static void record_end(struct session *x) {
                 log_error("cannot record the end of a session", "session", x->record, "error", merr_msg(&err));
 }
 
+/* Session activity is sandbox activity: the sandbox's status.lastActivityAt moves to now, so that its idle
+ * timeout does not stop it under a working user (best effort, as the operator's for tasks). */
+static void record_activity(struct session *x) {
+        struct kube_client *kc = NULL;
+        struct merr err = MERR_INIT;
+        struct timestamp now;
+        char when[64], patch[128];
+        struct kube_resource rs = {.group = "mbox.dev",
+                .version = "v1alpha1",
+                .resource = "sandboxes",
+                .namespace = x->sb.ns,
+                .name = x->sb.name,
+                .subresource = "status"};
+        x->activity_ms = timestamp_monotonic_ms();
+        if (timestamp_now(&now) < 0 || timestamp_format(&now, when, sizeof(when)) < 0)
+                return;
+        snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", when);
+        int r = kube_pool_get(x->s->clients, &kc, &err);
+        if (r >= 0) {
+                r = kube_patch(kc, &rs, KUBE_PATCH_MERGE, patch, strlen(patch), NULL, NULL, &err);
+                kube_pool_put(x->s->clients, kc);
+        }
+        if (r < 0)
+                log_warn("cannot record sandbox activity", "sandbox", x->sb.name, "namespace", x->sb.ns, "error",
+                        merr_msg(&err));
+}
+
 /* ---- the relay ---- */
 
 static ssize_t client_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
@@ -433,6 +461,8 @@ static void relay(struct session *x) {
                         x->reason = "IdleTimeout";
                         break;
                 }
+                if (x->last_ms > x->activity_ms && now - x->activity_ms >= SESSION_ACTIVITY_S * 1000LL)
+                        record_activity(x);
                 if (now >= next_ping) {
                         struct wslay_event_msg ping = {.opcode = WSLAY_PING};
                         (void) wslay_event_queue_msg(x->ws, &ping);
@@ -505,6 +535,7 @@ static void *session_thread(void *ud) {
         struct session *x = ud;
         sigset_t old;
         kws_sigpipe_block(&old);
+        record_activity(x);
         relay(x);
         kws_sigpipe_restore(&old);
         log_info("session ended", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",

@@ -226,17 +226,20 @@ test_local_overlay_applies_and_roles_aggregate() {
         assert_eq yes "$(can list executiontasks.mbox.dev -n "$ns" --as=erin)" "erin (view) list tasks"
         assert_eq no "$(can get sandboxes.mbox.dev -n default --as=erin)" "erin outside her namespace"
         # runtime.mbox.dev is checked by SubjectAccessReview (no discovery needed, the APIService is gone)
-        sar() { # user verb resource
+        sar() { # user verb resource [subresource]
                 kubectl create -o jsonpath='{.status.allowed}' -f - <<JSON
 {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
- "spec": {"user": "$1", "resourceAttributes": {"namespace": "$ns", "group": "runtime.mbox.dev", "verb": "$2", "resource": "$3"}}}
+ "spec": {"user": "$1", "resourceAttributes": {"namespace": "$ns", "group": "runtime.mbox.dev", "verb": "$2", "resource": "$3", "subresource": "${4:-}"}}}
 JSON
         }
-        assert_eq true "$(sar dana create sessions)" "dana opens a terminal session"
+        assert_eq true "$(sar dana create sandboxes terminal)" "dana opens a terminal"
+        assert_eq true "$(sar dana get sessions)" "dana reads session records"
+        assert_eq false "$(sar dana create sessions)" "session records are mbox-apiserver's to write"
         assert_eq true "$(sar dana create artifacts)" "dana registers an artifact"
         assert_eq true "$(sar erin get objecthistories)" "erin reads history"
         assert_eq true "$(sar erin get previews)" "erin opens a preview"
-        assert_eq false "$(sar erin create sessions)" "erin opens a terminal session"
+        assert_eq false "$(sar erin create sandboxes terminal)" "erin opens a terminal"
+        assert_eq true "$(sar erin get sandboxes log)" "erin reads a sandbox's log"
         assert_eq true "$(sar fred deletecollection artifacts)" "fred (admin) removes artifacts"
 }
 
