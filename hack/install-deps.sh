@@ -9,7 +9,7 @@ sudo=
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(
-        build-essential pkg-config git curl ca-certificates openssl jq iproute2 procps util-linux python3 python3-yaml
+        build-essential pkg-config git curl ca-certificates openssl jq iproute2 procps util-linux python3 python3-yaml tmux
         libcurl4-openssl-dev libjson-c-dev libyaml-dev libssl-dev libpq-dev check libsubunit-dev libwslay-dev libmicrohttpd-dev libgnutls28-dev libzstd-dev
         postgresql postgresql-client
         clang llvm libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind bear

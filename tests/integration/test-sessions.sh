@@ -52,15 +52,24 @@ test_terminal_in_tmux() {
         printf 'pid %s\n' "$(tmux_ display -p '#{pid}')" >>"$_cleanup_file"
         screen() { tmux_ capture-pane -p -t t; }
         shows() { screen | grep -q -- "$1"; }
+        # see WHAT PATTERN: waits up to 20 s for the pane to show a line matching PATTERN
+        see() {
+                local i
+                for ((i = 0; i < 80; i++)); do
+                        shows "$2" && return 0
+                        sleep 0.25
+                done
+                fail "timed out waiting for $1; the screen: $(screen)"
+        }
         tmux_ send-keys -t t 'echo $((6*7))' Enter
-        wait_for "the shell to answer 42" 20 shows '^42'
+        see "the shell to answer 42" '^42'
         tmux_ send-keys -t t 'stty size' Enter
-        wait_for "the terminal's size" 20 shows '^24 80'
+        see "the terminal's size" '^24 80'
         tmux_ resize-window -t t -x 100 -y 40
         tmux_ send-keys -t t 'clear; stty size' Enter
-        wait_for "the new size after a resize" 20 shows '^40 100'
+        see "the new size after a resize" '^40 100'
         tmux_ send-keys -t t 'exit 0' Enter
-        wait_for "mbox terminal to end with the shell" 20 shows '^mbox-exit=0' || fail "the screen: $(screen)"
+        see "mbox terminal to end with the shell" '^mbox-exit=0'
         tmux_ kill-server
         # the session is a record: a terminal, on a TTY, that ended with the shell
         ended() { [ "$(kubectl -n "$NS" get sessions -o jsonpath='{.items[0].status.phase}')" = Ended ]; }
