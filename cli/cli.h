@@ -38,3 +38,4 @@ int cli_fail(const struct merr *err);
 
 int cli_exec(int argc, char **argv);
 int cli_terminal(int argc, char **argv);
+int cli_logs(int argc, char **argv);

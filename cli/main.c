@@ -11,6 +11,7 @@
 static const struct cli_command commands[] = {
         {"exec", "run a command in a sandbox", cli_exec},
         {"terminal", "open a sandbox's terminal", cli_terminal},
+        {"logs", "print a sandbox's log", cli_logs},
         {NULL},
 };
 

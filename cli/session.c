@@ -134,7 +134,8 @@ static int run(const struct cli_target *t, const char *sandbox, const char *sub,
                 .userdata = &last};
         struct kube_exec_result res;
         guard();
-        if (tty && isatty(STDIN_FILENO) && raw_mode() < 0) {
+        /* raw mode only when this terminal's keys go to the command: without --stdin, Ctrl-C stays ours */
+        if (tty && interactive && isatty(STDIN_FILENO) && raw_mode() < 0) {
                 kube_client_free(c);
                 fprintf(stderr, "mbox: cannot put the terminal in raw mode: %s\n", strerror(errno));
                 return 1;

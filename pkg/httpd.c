@@ -760,8 +760,8 @@ static ssize_t query_unescape(const char *s, size_t n, char *dst) {
         return (ssize_t) j;
 }
 
-/* Looks at one "k=v" pair of [p, end): 1 with the decoded value in *ret when its key is key, 0 when not or
- * when the pair is malformed, -ENOMEM. k is scratch space of end - p + 1 bytes at least. */
+/* Looks at one "k=v" pair of [p, end): 1 with the decoded value in *ret when its key is key, 0 when not (or
+ * when the pair is skipped), -EINVAL when its key is key but its value is malformed, -ENOMEM. k is scratch space of end - p + 1 bytes at least. */
 static int query_pair(const char *p, const char *end, const char *key, char *k, char **ret) {
         const char *eq = memchr(p, '=', (size_t) (end - p));
         const char *key_end = eq ? eq : end;
@@ -782,7 +782,7 @@ static int query_pair(const char *p, const char *end, const char *key, char *k, 
         /* a value with a NUL in it (%00) is malformed too: it would read as a shorter one */
         ssize_t n = query_unescape(eq ? eq + 1 : end, vlen, v);
         if (n < 0 || strlen(v) != (size_t) n)
-                return 0;
+                return -EINVAL;
         *ret = TAKE_PTR(v);
         return 1;
 }
@@ -804,9 +804,9 @@ int httpd_query_value(const char *query, size_t len, const char *key, char **ret
                 const char *pair_end = amp ? amp : end;
                 int r = query_pair(p, pair_end, key, k, ret);
 
-                if (r != 0)
+                if (r > 0 || r == -ENOMEM)
                         return r;
-                p = pair_end + 1;
+                p = pair_end + 1; /* another key, or a malformed value: skipped */
         }
         return 0;
 }
@@ -828,23 +828,27 @@ const char *httpd_request_query(struct httpd_request *r, const char *key) {
         return d->value;
 }
 
-size_t httpd_request_query_each(
+long httpd_request_query_each(
         struct httpd_request *r, const char *key, void (*fn)(const char *value, void *ud), void *ud) {
         _cleanup_free_ char *k = NULL;
-        size_t len, n = 0;
+        size_t len;
+        long n = 0;
         const char *p, *end;
 
         if (!r->query)
                 return 0;
         len = strlen(r->query);
         if (!(k = malloc(len + 1)))
-                return 0;
+                return -ENOMEM;
         for (p = r->query, end = r->query + len; p < end;) {
                 const char *amp = memchr(p, '&', (size_t) (end - p));
                 const char *pair_end = amp ? amp : end;
                 char *v = NULL;
+                int q = query_pair(p, pair_end, key, k, &v);
 
-                if (query_pair(p, pair_end, key, k, &v) > 0) {
+                if (q < 0)
+                        return q;
+                if (q > 0) {
                         fn(v, ud);
                         free(v);
                         n++;
@@ -965,12 +969,33 @@ int httpd_respond_stream(struct httpd_request *r, int status, const char *conten
         return queue(r, status, content_type, resp);
 }
 
+/* The switched connection: the request's end (httpd_request_on_done()) waits for httpd_upgraded_close(),
+ * as libmicrohttpd reports the request complete at the switch. */
+struct httpd_upgraded {
+        struct MHD_UpgradeResponseHandle *urh;
+        void (*done)(void *ud, int status);
+        void *done_ud;
+};
+
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra, size_t n,
         MHD_socket sock, struct MHD_UpgradeResponseHandle *urh) {
         struct upgrade *up = cls;
-        (void) conn, (void) con_cls;
+        struct conn_state *st = con_cls;
+        struct httpd_upgraded *u = calloc(1, sizeof(*u));
+        (void) conn;
         up->started = true;
-        up->fn((struct httpd_upgraded *) urh, sock, extra, n, up->ud);
+        if (!u) {
+                (void) MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+                up->fn(NULL, -1, NULL, 0, up->ud);
+                return;
+        }
+        u->urh = urh;
+        if (st) { /* the end of the request is the end of the connection */
+                u->done = st->done;
+                u->done_ud = st->done_ud;
+                st->done = NULL;
+        }
+        up->fn(u, sock, extra, n, up->ud);
 }
 
 int httpd_respond_upgrade(struct httpd_request *r, const char *upgrade, httpd_upgrade_fn fn, void *ud) {
@@ -1007,7 +1032,10 @@ int httpd_respond_upgrade(struct httpd_request *r, const char *upgrade, httpd_up
 }
 
 void httpd_upgraded_close(struct httpd_upgraded *u) {
-        (void) MHD_upgrade_action((struct MHD_UpgradeResponseHandle *) u, MHD_UPGRADE_ACTION_CLOSE);
+        (void) MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+        if (u->done)
+                u->done(u->done_ud, MHD_HTTP_SWITCHING_PROTOCOLS);
+        free(u);
 }
 
 int httpd_respond_status(struct httpd_request *r, int status, const char *reason, const char *fmt, ...) {

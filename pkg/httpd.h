@@ -109,8 +109,9 @@ const char *httpd_request_path(struct httpd_request *r);
  * or when memory runs out. */
 const char *httpd_request_query(struct httpd_request *r, const char *key);
 /* Calls fn(value, ud) with the decoded value of every query parameter named key, in order (a pods/exec
- * command= per word). Returns how many. */
-size_t httpd_request_query_each(
+ * command= per word). Returns how many, -EINVAL when one is malformed (a bad escape, a NUL: none may be
+ * skipped), or -ENOMEM. */
+long httpd_request_query_each(
         struct httpd_request *r, const char *key, void (*fn)(const char *value, void *ud), void *ud);
 /* The request body (len bytes, followed by a NUL; "" when there was none). */
 const void *httpd_request_body(struct httpd_request *r, size_t *len);

@@ -36,27 +36,29 @@
 #include "kube/exec.h"
 #include "kube/websocket.h"
 #include "log.h"
+#include "operator/runtime.h"
 #include "store/session.h"
 #include "timestamp.h"
 
-#define SESSION_CONTAINER "sandbox"  /* the sandbox's main container (the operator's RUNTIME_CONTAINER) */
-#define SESSION_QUEUE_MAX (1u << 20) /* bytes queued toward one side before the other is no longer read */
-#define SESSION_PING_S    30
-#define SESSION_POLL_MS   200
-#define SESSION_CLOSE_MS  5000 /* the client answers the close within this */
-#define SESSION_ARGS_MAX  256  /* command words */
-#define SESSION_ACTIVITY_S 60 /* how often an active session moves its sandbox's lastActivityAt */
-#define WS_GUID           "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define SESSION_QUEUE_MAX  (1u << 20) /* bytes queued toward one side before the other is no longer read */
+#define SESSION_MSG_MAX    (1u << 20) /* a message from the client (stdin, a resize) */
+#define SESSION_PING_S     30
+#define SESSION_POLL_MS    200
+#define SESSION_CLOSE_MS   5000 /* the client answers the close within this */
+#define SESSION_ARGS_MAX   256  /* command words */
+#define SESSION_ACTIVITY_S 60   /* how often an active session moves its sandbox's lastActivityAt */
+#define WS_GUID            "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 static const char *const protocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io", NULL};
 
 struct session {
         struct apiserver *s;
         struct api_sandbox sb;
-        char user[256], kind[16], protocol[32], key[600];
+        char user[256], kind[16], protocol[32], key[600], user_key[300];
         char record[37]; /* the uid of its Session record ("": none, without a database) */
         char **argv;
         size_t argc;
+        bool words_lost;
         bool tty, stdin, stdout, stderr;
         /* the client's side: the upgraded connection, and what it sent before the switch */
         struct httpd_upgraded *up;
@@ -71,76 +73,86 @@ struct session {
         struct buf status; /* channel 3 */
         /* what the record says */
         long long bytes_in, bytes_out, last_ms, activity_ms; /* activity_ms: last told to the sandbox */
-        int exit_code; /* -1: unknown */
+        int exit_code;                                       /* -1: unknown */
         const char *reason;
 };
 
 /* ---- the limits: sessions open on this replica, by sandbox and by user ---- */
 
-static int count(struct apiserver *s, const char *key, int delta, unsigned max) {
-        int r = 0;
-        pthread_mutex_lock(&s->lock);
+/* Adds delta to the count at key (under s->lock); a count that reaches 0 goes. */
+static int add(struct apiserver *s, const char *key, long delta) {
         long *n = strmap_get(s->sessions, key);
-        if (delta > 0 && n && (unsigned long) *n >= max)
-                r = -EUSERS;
-        else if (n) {
+        if (n) {
                 *n += delta;
                 if (*n <= 0)
                         strmap_remove(s->sessions, key);
-        } else if (delta > 0) {
-                long *v = malloc(sizeof(*v));
-                if (!v || strmap_put(s->sessions, key, v) < 0) {
-                        free(v);
-                        r = -ENOMEM;
-                } else
-                        *v = delta;
+                return 0;
         }
-        if (r == 0)
-                s->n_sessions += delta;
-        pthread_mutex_unlock(&s->lock);
-        return r;
+        long *v = malloc(sizeof(*v));
+        if (!v || strmap_put(s->sessions, key, v) < 0) {
+                free(v);
+                return -ENOMEM;
+        }
+        *v = delta;
+        return 0;
 }
 
-/* Takes a place for the session by its sandbox and by its user; answers 429 when either is full. */
+static long get(struct apiserver *s, const char *key) {
+        long *n = strmap_get(s->sessions, key);
+        return n ? *n : 0;
+}
+
+/* Takes a place for the session by its sandbox and by its user, in one step under the lock (and not once
+ * api_sessions_stop() has begun); answers 429 when either is full. */
 static int admit(struct httpd_request *req, struct session *x) {
-        char user_key[300];
+        struct apiserver *s = x->s;
+        int r = 0;
         snprintf(x->key, sizeof(x->key), "s\t%s/%s", x->sb.ns, x->sb.name);
-        snprintf(user_key, sizeof(user_key), "u\t%s", x->user);
-        if (atomic_load(&x->s->sessions_stopping)) {
+        snprintf(x->user_key, sizeof(x->user_key), "u\t%s", x->user);
+        pthread_mutex_lock(&s->lock);
+        bool stopping = atomic_load(&s->sessions_stopping);
+        long in_sandbox = get(s, x->key), of_user = get(s, x->user_key);
+        if (!stopping && in_sandbox < (long) s->opt.max_sessions_per_sandbox &&
+                of_user < (long) s->opt.max_sessions_per_user) {
+                r = add(s, x->key, 1);
+                if (r >= 0 && (r = add(s, x->user_key, 1)) < 0)
+                        (void) add(s, x->key, -1);
+                if (r >= 0)
+                        s->n_sessions++;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (stopping) {
                 httpd_respond_status(req, 503, "ServiceUnavailable", "mbox-apiserver is shutting down");
                 return -ESHUTDOWN;
         }
-        int r = count(x->s, x->key, 1, x->s->opt.max_sessions_per_sandbox);
-        if (r == -EUSERS) {
+        if (in_sandbox >= (long) s->opt.max_sessions_per_sandbox ||
+                of_user >= (long) s->opt.max_sessions_per_user) {
                 (void) httpd_request_add_header(req, "Retry-After", "5");
-                httpd_respond_status(req, 429, "TooManyRequests",
-                        "sandbox %s has %u sessions open, the most it may: close one first", x->sb.name,
-                        x->s->opt.max_sessions_per_sandbox);
-                return r;
+                if (in_sandbox >= (long) s->opt.max_sessions_per_sandbox)
+                        httpd_respond_status(req, 429, "TooManyRequests",
+                                "sandbox %s has %u sessions open, the most it may: close one first",
+                                x->sb.name, s->opt.max_sessions_per_sandbox);
+                else
+                        httpd_respond_status(req, 429, "TooManyRequests",
+                                "%s has %u sessions open, the most one user may: close one first", x->user,
+                                s->opt.max_sessions_per_user);
+                return -EUSERS;
         }
-        if (r >= 0) {
-                r = count(x->s, user_key, 1, x->s->opt.max_sessions_per_user);
-                if (r < 0)
-                        (void) count(x->s, x->key, -1, 0);
-        }
-        if (r == -EUSERS) {
-                (void) httpd_request_add_header(req, "Retry-After", "5");
-                httpd_respond_status(req, 429, "TooManyRequests",
-                        "%s has %u sessions open, the most one user may: close one first", x->user,
-                        x->s->opt.max_sessions_per_user);
-        } else if (r < 0)
+        if (r < 0)
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
         return r;
 }
 
+/* Gives the place back, in one step under the lock: api_sessions_stop() may free s as soon as it sees the
+ * last one go. */
 static void release(struct session *x) {
-        char user_key[300];
-        snprintf(user_key, sizeof(user_key), "u\t%s", x->user);
-        (void) count(x->s, x->key, -1, 0);
-        (void) count(x->s, user_key, -1, 0);
-        pthread_mutex_lock(&x->s->lock);
-        pthread_cond_broadcast(&x->s->sessions_done);
-        pthread_mutex_unlock(&x->s->lock);
+        struct apiserver *s = x->s;
+        pthread_mutex_lock(&s->lock);
+        (void) add(s, x->key, -1);
+        (void) add(s, x->user_key, -1);
+        s->n_sessions--;
+        pthread_cond_broadcast(&s->sessions_done);
+        pthread_mutex_unlock(&s->lock);
 }
 
 static void session_free(struct session *x) {
@@ -166,14 +178,20 @@ static bool query_bool(struct httpd_request *req, const char *key, bool dflt) {
         return strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 }
 
+/* One more word of the command; a word that cannot be kept (too many, no memory) sets x->words_lost, so
+ * that no other command than the one asked for runs. */
 static void add_word(const char *value, void *ud) {
         struct session *x = ud;
         char **grown;
-        if (x->argc + 1 >= SESSION_ARGS_MAX || !(grown = realloc(x->argv, (x->argc + 2) * sizeof(*grown))))
+        if (x->argc + 1 >= SESSION_ARGS_MAX || !(grown = realloc(x->argv, (x->argc + 2) * sizeof(*grown)))) {
+                x->words_lost = true;
                 return;
+        }
         x->argv = grown;
         if ((x->argv[x->argc] = strdup(value)))
                 x->argv[++x->argc] = NULL;
+        else
+                x->words_lost = true;
 }
 
 /* Whether the comma-separated header value list has token (case-insensitive). */
@@ -279,7 +297,9 @@ static int terminal_command(struct session *x, struct merr *err) {
                 add_word("sh", x);
                 add_word("-l", x);
         }
-        return x->argc > 0 ? 0 : merr_set(err, -ENOMEM, "out of memory");
+        return x->argc > 0 && !x->words_lost
+                       ? 0
+                       : merr_set(err, -E2BIG, "the Terminal entrypoint's command is too long");
 }
 
 /* ---- the record ---- */
@@ -346,7 +366,8 @@ static void record_end(struct session *x) {
                         x->reason ? x->reason : "Error", &err);
         store_release(x->s->store, conn);
         if (r < 0)
-                log_error("cannot record the end of a session", "session", x->record, "error", merr_msg(&err));
+                log_error(
+                        "cannot record the end of a session", "session", x->record, "error", merr_msg(&err));
 }
 
 /* Session activity is sandbox activity: the sandbox's status.lastActivityAt moves to now, so that its idle
@@ -372,8 +393,8 @@ static void record_activity(struct session *x) {
                 kube_pool_put(x->s->clients, kc);
         }
         if (r < 0)
-                log_warn("cannot record sandbox activity", "sandbox", x->sb.name, "namespace", x->sb.ns, "error",
-                        merr_msg(&err));
+                log_warn("cannot record sandbox activity", "sandbox", x->sb.name, "namespace", x->sb.ns,
+                        "error", merr_msg(&err));
 }
 
 /* ---- the relay ---- */
@@ -381,6 +402,12 @@ static void record_activity(struct session *x) {
 static ssize_t client_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud) {
         struct session *x = ud;
         (void) flags;
+        /* the client is read while kube-apiserver takes what it sent: one wslay_event_recv() reads on
+         * until the socket would block, so the cap on what waits for kube-apiserver is checked here */
+        if (wslay_event_get_queued_msg_length(x->up_ws.ws) >= SESSION_QUEUE_MAX) {
+                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+                return -1;
+        }
         if (x->extra_off < x->extra_len) {
                 size_t n = x->extra_len - x->extra_off < len ? x->extra_len - x->extra_off : len;
                 memcpy(buf, x->extra + x->extra_off, n);
@@ -518,12 +545,17 @@ static void relay(struct session *x) {
                                 .events = (short) (POLLIN | (wslay_event_want_write(x->ws) ? POLLOUT : 0))};
                         if (poll(&p, 1, 100) < 0 && errno != EINTR)
                                 break;
+                        size_t queued = wslay_event_get_queued_msg_length(x->ws);
                         if ((p.revents & POLLOUT) && wslay_event_send(x->ws) != 0)
                                 break;
+                        /* a slow reader that still takes what is sent gets its time */
+                        if (wslay_event_get_queued_msg_length(x->ws) < queued)
+                                until = timestamp_monotonic_ms() + SESSION_CLOSE_MS;
                         if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && wslay_event_recv(x->ws) != 0)
                                 break;
                 }
-        }
+        } else if (wslay_event_want_write(x->ws)) /* the answer to the client's close */
+                (void) wslay_event_send(x->ws);
         if (x->status.len > 0) {
                 struct merr err = MERR_INIT;
                 if (kube_exec_exit_code(x->status.data, x->status.len, &x->exit_code, &err) < 0)
@@ -575,7 +607,7 @@ static void on_switched(struct httpd_upgraded *u, int fd, const char *extra, siz
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 256 * 1024);
         if (wslay_event_context_server_init(&x->ws, &cb, x) != 0 ||
-                (wslay_event_config_set_max_recv_msg_length(x->ws, KWS_MAX_MSG),
+                (wslay_event_config_set_max_recv_msg_length(x->ws, SESSION_MSG_MAX),
                         pthread_create(&t, &attr, session_thread, x) != 0)) {
                 log_error("cannot start a session", "sandbox", x->sb.name);
                 httpd_upgraded_close(u);
@@ -597,6 +629,12 @@ static void open_session(const struct api_request *r, bool terminal) {
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
                 return;
         }
+        if (!r->namespace) { /* sandboxes live in namespaces */
+                httpd_respond_status(
+                        req, 404, "NotFound", "the server could not find the requested resource");
+                free(x);
+                return;
+        }
         x->s = r->s;
         x->fd = -1;
         x->exit_code = -1;
@@ -615,12 +653,18 @@ static void open_session(const struct api_request *r, bool terminal) {
                 x->stdin = query_bool(req, "stdin", false) || x->tty;
                 x->stdout = query_bool(req, "stdout", true);
                 x->stderr = query_bool(req, "stderr", !x->tty) && !x->tty;
-                if (httpd_request_query_each(req, "command", add_word, x) == 0 || x->argc == 0) {
+                long words = httpd_request_query_each(req, "command", add_word, x);
+                if (words == -EINVAL) {
+                        httpd_respond_status(req, 400, "BadRequest",
+                                "command: a word is malformed (a bad %%-escape or a NUL in it)");
+                        goto fail;
+                }
+                if (words <= 0 || x->argc == 0) {
                         httpd_respond_status(req, 400, "BadRequest",
                                 "command: give the command to run, one word per command= parameter");
                         goto fail;
                 }
-                if (x->argc + 1 >= SESSION_ARGS_MAX) {
+                if (x->words_lost) {
                         httpd_respond_status(
                                 req, 400, "BadRequest", "command: at most %d words", SESSION_ARGS_MAX - 2);
                         goto fail;
@@ -644,7 +688,7 @@ static void open_session(const struct api_request *r, bool terminal) {
         const char *const chosen[] = {x->protocol, NULL};
         const struct kube_exec_request rq = {.namespace = x->sb.ns,
                 .pod = x->sb.pod,
-                .container = SESSION_CONTAINER,
+                .container = RUNTIME_CONTAINER,
                 .command = (const char *const *) x->argv,
                 .stdin = x->stdin,
                 .stdout = x->stdout,

@@ -551,7 +551,9 @@ void kws_dispatch(struct kws *w, short revents) {
         if ((kws_pending(w) || (revents & (POLLIN | POLLHUP | POLLERR))) && may_recv(w) &&
                 wslay_event_recv(w->ws) != 0)
                 w->closed = true;
-        if (!w->closed && wslay_event_want_write(w->ws) && wslay_event_send(w->ws) != 0)
+        /* after the server's close, its answer (queued by wslay) still goes out: the server waits for it */
+        if ((!w->closed || wslay_event_get_close_received(w->ws)) && wslay_event_want_write(w->ws) &&
+                wslay_event_send(w->ws) != 0)
                 w->closed = true;
 }
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Internal to pkg/kube: the WebSocket connection that pods/exec and pods/portforward share (kube-protocols.md
- * §1 and §2). Dials the API server, speaks TLS with the config's in-memory credentials, sends the HTTP
- * upgrade, checks it exactly (101, Sec-WebSocket-Accept, a subprotocol that was offered), decodes a refusal
- * before the upgrade as a Status, and frames messages with wslay. Callers are exec.c and portforward.c; no
- * public header includes this one.
+ * The WebSocket connection that pods/exec and pods/portforward share (kube-protocols.md §1 and §2), used by
+ * pkg/kube's exec.c and portforward.c and by mbox-apiserver's session relay (pkg/apiserver/session.c), which
+ * carries a client's messages over one opened by kube_exec_dial(). Dials the API server, speaks TLS with the
+ * config's in-memory credentials, sends the HTTP upgrade, checks it exactly (101, Sec-WebSocket-Accept, a
+ * subprotocol that was offered), decodes a refusal before the upgrade as a Status, and frames messages with
+ * wslay. No public header includes this one.
  *
  * The replay functions run the message handling of exec and port-forward over server bytes held in memory
  * (the fuzz target tests/fuzz/fuzz-websocket.c), through the same wslay receive path as a real session.

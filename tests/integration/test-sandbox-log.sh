@@ -38,6 +38,10 @@ test_sandbox_log() {
         assert_contains "$out" "to stderr" "stderr in the log"
         assert_contains "$out" $'first line\nsecond line' "stdout in the log, in order"
         assert_eq "second line" "$(kubectl get --raw "$LOG?tailLines=1")" "tailLines=1"
+        # the same through the mbox command
+        assert_eq "second line" "$("$root/build/mbox" logs -n "$NS" talker --tail=1)" "mbox logs --tail=1"
+        assert_contains "$("$root/build/mbox" logs -p "${NS#mbox-}" talker --since=1h)" $'first line\nsecond line' "mbox logs --since"
+        assert_contains "$("$root/build/mbox" logs -n "$NS" nosuch 2>&1)" 'sandbox "nosuch" not found' "mbox logs of no sandbox"
         assert_eq "first" "$(kubectl get --raw "$LOG?tailLines=2&limitBytes=5")" "limitBytes"
         [[ $(kubectl get --raw "$LOG?timestamps=true&tailLines=1") =~ ^20[0-9-]+T[0-9:.]+Z\ second\ line$ ]] ||
                 fail "timestamps=true: $(kubectl get --raw "$LOG?timestamps=true&tailLines=1")"

@@ -2,11 +2,12 @@
 # driven as a user does, with the mbox command (and its terminal inside tmux).
 
 MBOX=$root/build/mbox
+API_FLAGS=()
 
 # session_sandbox: the operator and mbox-apiserver, a project and its Running sandbox box; sets NS.
 session_sandbox() {
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
-        start_apiserver
+        start_apiserver "" "${API_FLAGS[@]}"
         NS=mbox-$(new_project)
         template "$NS" box "${1:-}"
         sandbox "$NS" box
@@ -61,6 +62,8 @@ test_terminal_in_tmux() {
                 done
                 fail "timed out waiting for $1; the screen: $(screen)"
         }
+        # keys typed before mbox has the terminal would be flushed with the switch to raw mode
+        see "the shell's prompt" '^[#$]'
         tmux_ send-keys -t t 'echo $((6*7))' Enter
         see "the shell to answer 42" '^42'
         tmux_ send-keys -t t 'stty size' Enter
@@ -118,4 +121,23 @@ YAML
         wait_for "sandbox box Stopped" 60 phase_is "$NS" box Stopped
         assert_contains "$("$MBOX" exec -n "$NS" box -- true 2>&1)" "sandbox box is Stopped: it must be running" \
                 "a stopped sandbox"
+}
+
+test_session_limits() {
+        API_FLAGS=(--max-sessions-per-sandbox=1 --session-idle-timeout=3s)
+        session_sandbox
+        # one session holds the sandbox's only place: the next is refused with the reason
+        "$MBOX" exec -n "$NS" box -- sleep 3 &
+        local holder=$!
+        printf 'pid %s\n' "$holder" >>"$_cleanup_file"
+        active() { [ "$(kubectl -n "$NS" get sessions --field-selector status.phase=Active -o name | wc -l)" = 1 ]; }
+        wait_for "the first session to open" 10 active
+        busy() { "$MBOX" exec -n "$NS" box -- true 2>&1 | grep -q "sandbox box has 1 sessions open, the most it may"; }
+        wait_for "a second session to be refused" 10 busy
+        wait "$holder" || fail "the first session did not end well"
+        assert_eq ok "$("$MBOX" exec -n "$NS" box -- echo ok)" "the place is free again"
+        # a session with no message either way for the idle timeout is ended, and its record says so
+        "$MBOX" exec -n "$NS" box -- sleep 30 >/dev/null 2>&1 || true
+        assert_eq IdleTimeout "$(kubectl -n "$NS" get sessions --field-selector spec.kind=exec -o json |
+                jq -r '[.items[] | select(.spec.command == ["sleep","30"])][0].status.reason')" "the idle session's record"
 }
