@@ -66,6 +66,7 @@ static void spec_release(void *p) {
         api_duration_release(&s->policy.lifecycle.idle_timeout);
         api_duration_release(&s->policy.lifecycle.stopped_retention);
         api_duration_release(&s->policy.lifecycle.task_output_retention);
+        api_duration_release(&s->policy.lifecycle.session_idle_timeout);
         for (size_t i = 0; i < s->policy.n_credentials; i++) {
                 struct project_credential *c = &s->policy.credentials[i];
                 free(c->secret_name);
@@ -298,6 +299,12 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
                 s->quota.has_max_running_tasks_per_sandbox =
                         api_get_int(o, "maxRunningTasksPerSandbox", "spec.quota", false, 1, 10000,
                                 &s->quota.max_running_tasks_per_sandbox, e) > 0;
+                s->quota.has_max_sessions_per_sandbox =
+                        api_get_int(o, "maxSessionsPerSandbox", "spec.quota", false, 1, 10000,
+                                &s->quota.max_sessions_per_sandbox, e) > 0;
+                s->quota.has_max_sessions_per_user =
+                        api_get_int(o, "maxSessionsPerUser", "spec.quota", false, 1, 10000,
+                                &s->quota.max_sessions_per_user, e) > 0;
                 (void) api_get_quantity(o, "cpu", "spec.quota", false, &s->quota.cpu, e);
                 (void) api_get_quantity(o, "memory", "spec.quota", false, &s->quota.memory, e);
                 (void) api_get_quantity(o, "storage", "spec.quota", false, &s->quota.storage, e);
@@ -337,6 +344,8 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
                 (void) api_get_duration(o, "stoppedRetention", lp, &s->policy.lifecycle.stopped_retention, e);
                 (void) api_get_duration(
                         o, "taskOutputRetention", lp, &s->policy.lifecycle.task_output_retention, e);
+                (void) api_get_duration(
+                        o, "sessionIdleTimeout", lp, &s->policy.lifecycle.session_idle_timeout, e);
                 if (s->policy.lifecycle.max_lifetime.text && s->policy.lifecycle.idle_timeout.text &&
                         s->policy.lifecycle.idle_timeout.ns > s->policy.lifecycle.max_lifetime.ns)
                         api_errors_add(e, "spec.policy.lifecycle.idleTimeout",
@@ -412,6 +421,11 @@ static json_object *spec_to_json(const void *p) {
                         if (s->quota.has_max_running_tasks_per_sandbox)
                                 r |= api_put_int(q, "maxRunningTasksPerSandbox",
                                         s->quota.max_running_tasks_per_sandbox);
+                        if (s->quota.has_max_sessions_per_sandbox)
+                                r |= api_put_int(
+                                        q, "maxSessionsPerSandbox", s->quota.max_sessions_per_sandbox);
+                        if (s->quota.has_max_sessions_per_user)
+                                r |= api_put_int(q, "maxSessionsPerUser", s->quota.max_sessions_per_user);
                         r |= api_put_quantity(q, "cpu", &s->quota.cpu);
                         r |= api_put_quantity(q, "memory", &s->quota.memory);
                         r |= api_put_quantity(q, "storage", &s->quota.storage);
@@ -485,6 +499,8 @@ static json_object *spec_to_json(const void *p) {
                         r |= api_put_str(l, "stoppedRetention", s->policy.lifecycle.stopped_retention.text);
                         r |= api_put_str(
                                 l, "taskOutputRetention", s->policy.lifecycle.task_output_retention.text);
+                        r |= api_put_str(
+                                l, "sessionIdleTimeout", s->policy.lifecycle.session_idle_timeout.text);
                 }
         }
         r |= api_put_bool(pol, "allowPublicPreviews", s->policy.allow_public_previews);

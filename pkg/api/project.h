@@ -56,6 +56,9 @@ struct project_spec {
                 int64_t max_sandboxes, max_running;
                 bool has_max_running_tasks, has_max_running_tasks_per_sandbox;
                 int64_t max_running_tasks, max_running_tasks_per_sandbox;
+                /* exec and terminal sessions open at once (mbox-apiserver; docs/sessions.md) */
+                bool has_max_sessions_per_sandbox, has_max_sessions_per_user;
+                int64_t max_sessions_per_sandbox, max_sessions_per_user;
                 struct api_quantity cpu, memory, storage;
                 struct api_quantity max_task_output; /* bytes of one task's output that are stored */
         } quota;
@@ -75,6 +78,7 @@ struct project_spec {
                 struct {
                         struct api_duration max_lifetime, idle_timeout, stopped_retention;
                         struct api_duration task_output_retention; /* of a finished task's records */
+                        struct api_duration session_idle_timeout;  /* an exec or terminal session's */
                 } lifecycle;
                 bool allow_public_previews; /* default false */
                 struct project_credential *credentials;

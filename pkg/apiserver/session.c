@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <wslay/wslay.h>
 
+#include "api/project.h"
 #include "apiserver/internal.h"
 #include "jsonutil.h"
 #include "kube/exec.h"
@@ -54,7 +55,10 @@ static const char *const protocols[] = {"v5.channel.k8s.io", "v4.channel.k8s.io"
 struct session {
         struct apiserver *s;
         struct api_sandbox sb;
-        char user[256], kind[16], protocol[32], key[600], user_key[300];
+        char user[256], kind[16], protocol[32], key[600], user_key[300], project_key[600];
+        /* the limits: the project's (spec.quota, spec.policy.lifecycle), else the flags'; 0: none */
+        long max_in_sandbox, max_in_project;
+        long long idle_ms;
         char record[37]; /* the uid of its Session record ("": none, without a database) */
         char **argv;
         size_t argc;
@@ -102,6 +106,44 @@ static long get(struct apiserver *s, const char *key) {
         return n ? *n : 0;
 }
 
+/* The limits of the session: the project's that owns the namespace (spec.quota.maxSessionsPerSandbox and
+ * maxSessionsPerUser, spec.policy.lifecycle.sessionIdleTimeout), else the flags'. The project is read for
+ * each session (its limits change with it); when it cannot be, the flags' apply. */
+static void limits(struct session *x) {
+        struct apiserver *s = x->s;
+        struct merr err = MERR_INIT;
+        PGconn *conn = NULL;
+        struct kube_client *kc = NULL;
+        char uid[37], name[256] = "";
+        json_object *obj = NULL;
+        _cleanup_(project_freep) struct project *p = NULL;
+        x->max_in_sandbox = (long) s->opt.max_sessions_per_sandbox;
+        x->max_in_project = 0;
+        x->idle_ms = s->opt.session_idle_timeout_ms;
+        int r = s->store ? store_acquire(s->store, &conn, &err) : -ENOTCONN;
+        if (r >= 0)
+                r = store_namespace_project(conn, x->sb.ns, uid, name, sizeof(name), &err);
+        if (s->store)
+                store_release(s->store, conn);
+        if (r <= 0)
+                return;
+        struct kube_resource rs = {
+                .group = "mbox.dev", .version = "v1alpha1", .resource = "projects", .name = name};
+        if (kube_pool_get(s->clients, &kc, &err) < 0)
+                return;
+        r = kube_get(kc, &rs, &obj, &err);
+        kube_pool_put(s->clients, kc);
+        if (r >= 0 && project_from_json(obj, &p, &err) >= 0) {
+                if (p->spec.quota.has_max_sessions_per_sandbox)
+                        x->max_in_sandbox = (long) p->spec.quota.max_sessions_per_sandbox;
+                if (p->spec.quota.has_max_sessions_per_user)
+                        x->max_in_project = (long) p->spec.quota.max_sessions_per_user;
+                if (p->spec.policy.lifecycle.session_idle_timeout.text)
+                        x->idle_ms = p->spec.policy.lifecycle.session_idle_timeout.ns / 1000000;
+        }
+        json_object_put(obj);
+}
+
 /* Takes a place for the session by its sandbox and by its user, in one step under the lock (and not once
  * api_sessions_stop() has begun); answers 429 when either is full. */
 static int admit(struct httpd_request *req, struct session *x) {
@@ -109,14 +151,20 @@ static int admit(struct httpd_request *req, struct session *x) {
         int r = 0;
         snprintf(x->key, sizeof(x->key), "s\t%s/%s", x->sb.ns, x->sb.name);
         snprintf(x->user_key, sizeof(x->user_key), "u\t%s", x->user);
+        snprintf(x->project_key, sizeof(x->project_key), "p\t%s\t%s", x->sb.ns, x->user);
         pthread_mutex_lock(&s->lock);
         bool stopping = atomic_load(&s->sessions_stopping);
-        long in_sandbox = get(s, x->key), of_user = get(s, x->user_key);
-        if (!stopping && in_sandbox < (long) s->opt.max_sessions_per_sandbox &&
-                of_user < (long) s->opt.max_sessions_per_user) {
+        bool full_sandbox = get(s, x->key) >= x->max_in_sandbox,
+             full_user = get(s, x->user_key) >= (long) s->opt.max_sessions_per_user,
+             full_here = x->max_in_project > 0 && get(s, x->project_key) >= x->max_in_project;
+        if (!stopping && !full_sandbox && !full_user && !full_here) {
                 r = add(s, x->key, 1);
                 if (r >= 0 && (r = add(s, x->user_key, 1)) < 0)
                         (void) add(s, x->key, -1);
+                if (r >= 0 && (r = add(s, x->project_key, 1)) < 0) {
+                        (void) add(s, x->key, -1);
+                        (void) add(s, x->user_key, -1);
+                }
                 if (r >= 0)
                         s->n_sessions++;
         }
@@ -125,13 +173,17 @@ static int admit(struct httpd_request *req, struct session *x) {
                 httpd_respond_status(req, 503, "ServiceUnavailable", "mbox-apiserver is shutting down");
                 return -ESHUTDOWN;
         }
-        if (in_sandbox >= (long) s->opt.max_sessions_per_sandbox ||
-                of_user >= (long) s->opt.max_sessions_per_user) {
+        if (full_sandbox || full_user || full_here) {
                 (void) httpd_request_add_header(req, "Retry-After", "5");
-                if (in_sandbox >= (long) s->opt.max_sessions_per_sandbox)
+                if (full_sandbox)
                         httpd_respond_status(req, 429, "TooManyRequests",
-                                "sandbox %s has %u sessions open, the most it may: close one first",
-                                x->sb.name, s->opt.max_sessions_per_sandbox);
+                                "sandbox %s has %ld sessions open, the most it may: close one first",
+                                x->sb.name, x->max_in_sandbox);
+                else if (full_here)
+                        httpd_respond_status(req, 429, "TooManyRequests",
+                                "%s has %ld sessions open in this project, the most one user may "
+                                "(spec.quota.maxSessionsPerUser): close one first",
+                                x->user, x->max_in_project);
                 else
                         httpd_respond_status(req, 429, "TooManyRequests",
                                 "%s has %u sessions open, the most one user may: close one first", x->user,
@@ -150,6 +202,7 @@ static void release(struct session *x) {
         pthread_mutex_lock(&s->lock);
         (void) add(s, x->key, -1);
         (void) add(s, x->user_key, -1);
+        (void) add(s, x->project_key, -1);
         s->n_sessions--;
         pthread_cond_broadcast(&s->sessions_done);
         pthread_mutex_unlock(&s->lock);
@@ -475,7 +528,7 @@ static bool upstream_can_recv(void *ud) {
 }
 
 static void relay(struct session *x) {
-        long long idle_ms = x->s->opt.session_idle_timeout_ms, next_ping = 0;
+        long long idle_ms = x->idle_ms, next_ping = 0;
         x->last_ms = timestamp_monotonic_ms();
         next_ping = x->last_ms + SESSION_PING_S * 1000LL;
         while (!x->reason) {
@@ -682,6 +735,7 @@ static void open_session(const struct api_request *r, bool terminal) {
                         req, 503, "ServiceUnavailable", "reading the sandbox's template: %s", merr_msg(&err));
                 goto fail;
         }
+        limits(x);
         if (admit(req, x) < 0)
                 goto fail;
         /* kube-apiserver's exec first, with the protocol the client chose: only its 101 lets the client's */

@@ -123,7 +123,7 @@ static PGresult *query(struct watch *w, PGconn *conn, const char *sql, const cha
 /* A watch that follows no project yet takes the project that owns its namespace now, if one does. */
 static int watch_adopt_project(struct watch *w, PGconn *conn, struct merr *err) {
         char project[37];
-        int r = w->project_param < 0 ? 0 : store_namespace_project(conn, w->ns, project, err);
+        int r = w->project_param < 0 ? 0 : store_namespace_project(conn, w->ns, project, NULL, 0, err);
         if (r <= 0)
                 return r;
         if (!(w->q.params[w->project_param] = strdup(project)))
@@ -267,7 +267,7 @@ static int watch_scope(struct httpd_request *req, struct watch *w, const char *n
                 api_respond_unavailable(req, "watching is not available", &err);
                 return -ENOTCONN;
         }
-        int r = store_namespace_project(conn, ns, project, &err);
+        int r = store_namespace_project(conn, ns, project, NULL, 0, &err);
         store_release(w->s->store, conn);
         if (r < 0) {
                 api_respond_store_error(req, &err);

@@ -95,15 +95,19 @@ const struct store_migration store_project_migrations[] = {
         {0},
 };
 
-int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], struct merr *err) {
+int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], char *ret_name,
+        size_t name_size, struct merr *err) {
         const char *params[] = {ns};
-        PGresult *res = PQexecParams(conn, "SELECT project_uid FROM namespace_projects WHERE namespace = $1",
-                1, NULL, params, NULL, NULL, 0);
+        PGresult *res = PQexecParams(conn,
+                "SELECT project_uid, project_name FROM namespace_projects WHERE namespace = $1", 1, NULL,
+                params, NULL, NULL, 0);
         int r = 0;
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
                 r = store_error(err, res, "reading the namespace's project");
         else if (PQntuples(res) > 0) {
                 snprintf(ret_uid, 37, "%s", PQgetvalue(res, 0, 0));
+                if (ret_name)
+                        snprintf(ret_name, name_size, "%s", PQgetvalue(res, 0, 1));
                 r = 1;
         }
         PQclear(res);

@@ -17,6 +17,7 @@
 #define STORE_IN_PROJECT_NOW(n)                                                                              \
         " AND project_uid IS NOT DISTINCT FROM (SELECT project_uid FROM namespace_projects WHERE namespace " \
         "= $" n ")"
-/* The project that owns namespace ns now (namespace_projects): 1 with its uid in ret_uid, 0 when none
- * does, < 0 on failure ("reading the namespace's project: ..."). */
-int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], struct merr *err);
+/* The project that owns namespace ns now (namespace_projects): 1 with its uid in ret_uid (and its name in
+ * ret_name, unless NULL), 0 when none does, < 0 on failure ("reading the namespace's project: ..."). */
+int store_namespace_project(PGconn *conn, const char *ns, char ret_uid[static 37], char *ret_name,
+        size_t name_size, struct merr *err);

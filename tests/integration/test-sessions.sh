@@ -8,7 +8,7 @@ API_FLAGS=()
 session_sandbox() {
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
         start_apiserver "" "${API_FLAGS[@]}"
-        NS=mbox-$(new_project)
+        NS=mbox-$(new_project "${PROJECT_SPEC:-}")
         template "$NS" box "${1:-}"
         sandbox "$NS" box
         wait_for "sandbox box Running" 60 phase_is "$NS" box Running
@@ -124,7 +124,8 @@ YAML
 }
 
 test_session_limits() {
-        API_FLAGS=(--max-sessions-per-sandbox=1 --session-idle-timeout=3s)
+        # the project's limits (the flags of mbox-apiserver apply where it says nothing)
+        PROJECT_SPEC=$'  quota: {maxSessionsPerSandbox: 1}\n  policy: {lifecycle: {sessionIdleTimeout: 3s}}'
         session_sandbox
         # one session holds the sandbox's only place: the next is refused with the reason
         "$MBOX" exec -n "$NS" box -- sleep 3 &
