@@ -7,7 +7,8 @@
 #   2. exec of `true`, connect -> exit code, p50/p99 over BENCH_EXECS runs one after another, beside
 #      pods/exec; and the same as a user runs it, `mbox exec` beside `kubectl exec`, a process per run;
 #   3. memory: BENCH_SESSIONS terminals held open and idle over BENCH_SANDBOXES sandboxes; mbox-apiserver's
-#      RSS before and with them, per session; kube-apiserver's the same way.
+#      RSS before and with them, per session, and by kind of mapping; kube-apiserver's the same way, beside
+#      its growth with as many pods/exec terminals over the same pods.
 # Every session is opened by one client (bench/sessions/go, client-go's WebSocket executor, as kubectl exec
 # uses it). The operator and mbox-apiserver run as their ServiceAccounts; one Project, deleted at the end.
 # Knobs: BENCH_KEYS (500), BENCH_EXECS (100), BENCH_CLI (20), BENCH_SESSIONS (200), BENCH_SANDBOXES (4).
@@ -66,6 +67,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# rss_by_kind PID: the RSS (KiB) of the process's mappings by kind, "stacks heap other": a thread stack is an
+# anonymous mapping right above its guard page (4 KiB, no access); the heap is the main heap and malloc's
+# arenas (anonymous, aligned to their 64 MiB)
+rss_by_kind() {
+        perl -ne 'if (/^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\S+)\s*(\S*)/) {
+                        ($lo, $hi, $anon) = (hex $1, hex $2, $4 eq "0" && $5 eq "");
+                        $kind = $5 eq "[heap]" || ($anon && $lo % 67108864 == 0) ? "h"
+                                : $anon && $lo == $guard_end ? "s" : "o";
+                        $guard_end = $anon && $3 eq "---p" && $hi - $lo == 4096 ? $hi : -1;
+                        next }
+                $rss{$kind} += $1 if /^Rss:\s+(\d+)/;
+                END { printf "%d %d %d", $rss{s}, $rss{h}, $rss{o} }' "/proc/$1/smaps"
+}
 vm_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 drive() { # drive PREFIX ARGS...: runs the client, sets PREFIX<key> for each key=value it prints
         local prefix=$1
@@ -131,23 +145,46 @@ say "memory: $SESSIONS terminals over $SANDBOXES sandboxes"
 drained() { [ "$(grep -c 'msg="session started"' "$APILOG")" = "$(grep -c 'msg="session ended"' "$APILOG")" ]; }
 wait_for "the earlier sessions to end" 30 drained
 sleep 2
+read -r st0 h0 o0 <<<"$(rss_by_kind "$APIPID")"
 m0=$(vm_kb "$APIPID" VmRSS) k0=$(vm_kb "$KAPID" VmRSS) t0=$(vm_kb "$APIPID" Threads) f0=$(ls "/proc/$APIPID/fd" | wc -l)
+hold() { # hold MEASURE ARGS...: opens SESSIONS terminals (ARGS: the client's paths and command), runs MEASURE
+        # once they are all open and quiet, then closes them
+        local measure=$1
+        shift
+        rm -f "$tmp/hold.in" "$tmp/hold.out"
+        mkfifo "$tmp/hold.in"
+        "$drv" --kubeconfig="$KUBECONFIG" --mode=hold --n="$SESSIONS" "$@" <"$tmp/hold.in" >"$tmp/hold.out" &
+        holder=$!
+        exec 3>"$tmp/hold.in"
+        until grep -q '^open=' "$tmp/hold.out"; do
+                kill -0 "$holder" 2>/dev/null || { echo "bench-sessions: the client failed to open the terminals" >&2; exit 1; }
+                sleep 0.5
+        done
+        sleep 3
+        "$measure"
+        exec 3>&-
+        wait "$holder" || { echo "bench-sessions: the client failed closing the terminals" >&2; exit 1; }
+        holder=
+}
+with_mbox() {
+        read -r st1 h1 o1 <<<"$(rss_by_kind "$APIPID")"
+        m1=$(vm_kb "$APIPID" VmRSS) k1=$(vm_kb "$KAPID" VmRSS) t1=$(vm_kb "$APIPID" Threads)
+        f1=$(ls "/proc/$APIPID/fd" | wc -l)
+}
+with_pods() { kp1=$(vm_kb "$KAPID" VmRSS); }
 paths=()
 for i in $(seq 0 $((SANDBOXES - 1))); do paths+=("--path=$SB/s$i/terminal"); done
-mkfifo "$tmp/hold.in"
-"$drv" --kubeconfig="$KUBECONFIG" --mode=hold --n="$SESSIONS" "${paths[@]}" <"$tmp/hold.in" >"$tmp/hold.out" &
-holder=$!
-exec 3>"$tmp/hold.in"
-until grep -q '^open=' "$tmp/hold.out"; do
-        kill -0 "$holder" 2>/dev/null || { echo "bench-sessions: the client failed to open the terminals" >&2; exit 1; }
-        sleep 0.5
+hold with_mbox "${paths[@]}"
+# for context, kube-apiserver with as many pods/exec terminals (sh -l, as the terminal runs) over the same pods
+say "memory: $SESSIONS pods/exec terminals over the same pods"
+paths=()
+for i in $(seq 0 $((SANDBOXES - 1))); do
+        paths+=("--path=/api/v1/namespaces/$NS/pods/$(kubectl -n "$NS" get sandboxes.mbox.dev "s$i" -o jsonpath='{.status.podName}')/exec")
 done
-sleep 3
-m1=$(vm_kb "$APIPID" VmRSS) k1=$(vm_kb "$KAPID" VmRSS) t1=$(vm_kb "$APIPID" Threads)
-f1=$(ls "/proc/$APIPID/fd" | wc -l)
-exec 3>&-
-wait "$holder" || { echo "bench-sessions: the client failed closing the terminals" >&2; exit 1; }
-holder=
+wait_for "the terminals to end" 30 drained
+sleep 2
+kp0=$(vm_kb "$KAPID" VmRSS)
+hold with_pods "${paths[@]}" -- sh -l
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
@@ -162,5 +199,8 @@ printf '| `mbox exec` / `kubectl exec` of `true`, p50 (ms), %s processes | %s | 
         "$(pctl 0.5 <"$tmp/mcli")" "$(pctl 0.5 <"$tmp/kcli")" "$(ratio "$(pctl 0.5 <"$tmp/mcli")" "$(pctl 0.5 <"$tmp/kcli")")"
 printf '| mbox-apiserver RSS before / with %s terminals (MiB) | %s / %s | | | |\n' "$SESSIONS" "$(mib "$m0")" "$(mib "$m1")"
 printf '| mbox-apiserver RSS per terminal (KiB) | %s | | | ≤ 64 |\n' "$(per "$m0" "$m1")"
+printf '| of which thread stacks / malloc heap and arenas / the rest (KiB per terminal) | %s / %s / %s | | | |\n' \
+        "$(per "$st0" "$st1")" "$(per "$h0" "$h1")" "$(per "$o0" "$o1")"
 printf '| mbox-apiserver threads / open files before / with them | %s / %s, %s / %s | | | |\n' "$t0" "$f0" "$t1" "$f1"
-printf '| kube-apiserver RSS before / with them (MiB); per terminal (KiB) | %s / %s; %s | | | |\n' "$(mib "$k0")" "$(mib "$k1")" "$(per "$k0" "$k1")"
+printf '| kube-apiserver RSS before / with %s terminals (MiB) | %s / %s | %s / %s | | |\n' "$SESSIONS" "$(mib "$k0")" "$(mib "$k1")" "$(mib "$kp0")" "$(mib "$kp1")"
+printf '| kube-apiserver RSS per terminal (KiB) | %s | %s | %s | |\n' "$(per "$k0" "$k1")" "$(per "$kp0" "$kp1")" "$(ratio "$(per "$k0" "$k1")" "$(per "$kp0" "$kp1")")"
