@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -71,7 +70,7 @@ type session struct {
 	stop   context.CancelFunc
 }
 
-func url_(config *rest.Config, path string, command []string, tty bool) (string, error) {
+func execURL(config *rest.Config, path string, command []string, tty bool) (string, error) {
 	server, _, err := rest.DefaultServerUrlFor(config)
 	if err != nil {
 		return "", err
@@ -115,7 +114,7 @@ func open(config *rest.Config, u string) (*session, error) {
 	return s, nil
 }
 
-// quiet reads stdout until nothing came for gap (at most limit); false when the session ended.
+// quiet reads stdout until nothing came for gap (at most limit); an error when the session ended first.
 func (s *session) quiet(gap, limit time.Duration) error {
 	end := time.After(limit)
 	for {
@@ -197,7 +196,7 @@ func main() {
 	config.QPS, config.Burst = -1, 0
 	urls := make([]string, len(ps))
 	for i, p := range ps {
-		if urls[i], err = url_(config, p, flag.Args(), *mode != "exec"); err != nil {
+		if urls[i], err = execURL(config, p, flag.Args(), *mode != "exec"); err != nil {
 			fail(err)
 		}
 	}
@@ -272,7 +271,7 @@ func main() {
 			fail(err)
 		}
 		fmt.Printf("open=%d\n", *n)
-		_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
+		_, _ = io.Copy(io.Discard, os.Stdin)
 		for _, s := range ss {
 			wg.Add(1)
 			go func(s *session) { defer wg.Done(); s.close() }(s)
