@@ -7,6 +7,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -30,8 +31,10 @@
 #define HTTPD_DEFAULT_UNTRUSTED_S 10
 #define HTTPD_DEFAULT_BODY        (1024 * 1024)
 #define HTTPD_STATUS_MAX          (64 * 1024)
-/* Per connection: request line and headers must fit (libmicrohttpd answers 431 otherwise). */
-#define HTTPD_CONNECTION_MEMORY (64 * 1024)
+/* Per connection: request line and headers must fit (libmicrohttpd answers 431 otherwise), and what is left
+ * is the buffers of a connection switched to a WebSocket over TLS (with none left, libmicrohttpd relays it a
+ * few bytes at a time). */
+#define HTTPD_CONNECTION_MEMORY (128 * 1024)
 
 struct route {
         char *path;
@@ -982,7 +985,6 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
         struct upgrade *up = cls;
         struct conn_state *st = con_cls;
         struct httpd_upgraded *u = calloc(1, sizeof(*u));
-        (void) conn;
         up->started = true;
         if (!u) {
                 (void) MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -990,6 +992,10 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
                 return;
         }
         u->urh = urh;
+        /* a session's messages are small both ways (a keystroke, its echo): none waits for more */
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci)
+                (void) setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
         if (st) { /* the end of the request is the end of the connection */
                 u->done = st->done;
                 u->done_ud = st->done_ud;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -87,7 +89,9 @@ static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *h
                 return merr_set(err, -ENOMEM, "TLS: %s", ssl_error());
         (void) SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
         /* wslay resends the rest of a frame after a partial or blocked write, from a buffer that may move */
-        (void) SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        /* a session may idle for hours: its record buffers go back between messages */
+        (void) SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                                 SSL_MODE_RELEASE_BUFFERS);
         if (cfg->insecure)
                 SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
         else {
@@ -189,6 +193,8 @@ static int dial(struct kws *w, const char *host, const char *port, struct merr *
                 w->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
                 if (w->fd < 0)
                         continue;
+                /* sessions are small messages both ways (a keystroke, its echo): none waits for more */
+                (void) setsockopt(w->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
                 if (connect(w->fd, a->ai_addr, a->ai_addrlen) == 0)
                         r = 0;
                 else if (errno != EINPROGRESS)
