@@ -213,6 +213,7 @@ cmd_demo() {
         done
         [ "$phase" = Running ] || { echo "demo-sandbox is not Running: kubectl -n mbox-demo describe sandboxes.mbox.dev demo-sandbox" >&2; exit 1; }
         kubectl -n mbox-demo get sandboxes.mbox.dev,environmenttemplates.mbox.dev
+        echo "Enter it: build/mbox terminal -p demo demo-sandbox     (or: build/mbox exec -p demo demo-sandbox -- ls)"
         echo "Stop it:  kubectl -n mbox-demo patch msb demo-sandbox --type=merge -p '{\"spec\":{\"state\":\"Stopped\"}}'"
 }
 
