@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,11 +84,17 @@ static bool get_size(unsigned *w, unsigned *h, void *ud) {
         return changed;
 }
 
+/* Writes it all: stdin's O_NONBLOCK is the terminal's, so stdout may be non-blocking too (EAGAIN while the
+ * terminal catches up). */
 static int write_all(int fd, const char *data, size_t len) {
         while (len > 0) {
                 ssize_t n = write(fd, data, len);
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        (void) poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 1000);
+                        continue;
+                }
                 if (n < 0)
                         return -errno;
                 data += n;

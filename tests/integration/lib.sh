@@ -64,11 +64,17 @@ _cleanup() {
         # the test body ran under set -e; cleanup must go through every entry whatever fails
         set +e
         # the list is read on fd 3: commands in the loop (kubectl) must not eat it from stdin
+        # the processes first, wherever they were listed: an operator drains its workers, and must be gone
+        # before its objects are forgotten (one started after a project was listed would put its
+        # finalizers back)
+        while read -r kind v <&3; do
+                [ "$kind" = pid ] || continue
+                kill "$v" 2>/dev/null
+                for _ in $(seq 1 120); do kill -0 "$v" 2>/dev/null || break; sleep 0.25; done
+        done 3<"$_cleanup_file"
         while read -r kind v <&3; do
                 case $kind in
-                pid) # an operator drains its workers first: it must be gone before its objects are forgotten
-                        kill "$v" 2>/dev/null
-                        for _ in $(seq 1 120); do kill -0 "$v" 2>/dev/null || break; sleep 0.25; done ;;
+                pid) ;;
                 file) rm -f "$v" ;;
                 dir) rm -rf "$v" ;;
                 db) psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "DROP DATABASE IF EXISTS $v WITH (FORCE)" >/dev/null 2>&1 ;;

@@ -72,7 +72,7 @@ test_terminal_in_tmux() {
         tmux_ send-keys -t t 'clear; stty size' Enter
         see "the new size after a resize" '^40 100'
         tmux_ send-keys -t t 'exit 0' Enter
-        see "mbox terminal to end with the shell" '^mbox-exit=0'
+        see "mbox terminal to end with the shell" 'mbox-exit=0'
         tmux_ kill-server
         # the session is a record: a terminal, on a TTY, that ended with the shell
         ended() { [ "$(kubectl -n "$NS" get sessions -o jsonpath='{.items[0].status.phase}')" = Ended ]; }
