@@ -278,6 +278,9 @@ json_object *api_schema_session(void) {
                         typed("integer", "int32", "The command's exit code, when known."), "reason",
                         str("Why it ended: Exited, ClientClosed, IdleTimeout, SandboxStopped, Limit, "
                             "Error."),
+                        "recording",
+                        str("The Artifact its recording became (a template's spec.sessions.record), once it "
+                            "ended."),
                         NULL),
                 NULL);
 }

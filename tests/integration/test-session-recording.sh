@@ -78,6 +78,8 @@ test_terminal_recording_with_input() {
                         .spec.sandbox, .metadata.labels["runtime.mbox.dev/session"], .status.source]')" "the artifact"
         assert_eq "$name" "$(kubectl -n "$NS" get artifacts -l "runtime.mbox.dev/session=$name" -o name | sed 's|.*/||')" \
                 "found by the session's label"
+        assert_eq "$name" "$(kubectl -n "$NS" get session "$name" -o jsonpath='{.status.recording}')" \
+                "the session's record names its recording"
         cast=$(mktemp --suffix=.cast)
         printf 'file %s\n' "$cast" >>"$_cleanup_file"
         content "$name" >"$cast" || fail "no content"
@@ -130,6 +132,7 @@ test_output_only_and_no_recording() {
         local plain
         plain=$(terminal plain)
         [ -n "$plain" ] || fail "no session record"
+        assert_eq "" "$(kubectl -n "$NS" get session "$plain" -o jsonpath='{.status.recording}')" "no recording named"
         sleep 2
         assert_eq "$name" "$(kubectl -n "$NS" get artifacts -o name | sed 's|.*/||')" "only the recorded session's artifact"
 }
