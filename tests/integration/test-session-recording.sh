@@ -136,3 +136,45 @@ test_output_only_and_no_recording() {
         sleep 2
         assert_eq "$name" "$(kubectl -n "$NS" get artifacts -o name | sed 's|.*/||')" "only the recorded session's artifact"
 }
+
+# remotecommand ARGS...: client-go's WebSocket exec client (test-exec-interop.sh), built when missing
+remotecommand() {
+        local out
+        if [ ! -x "$REMOTECOMMAND_BIN/remotecommand" ]; then
+                out=$(bash "$root/hack/build-binaries.sh" remotecommand 2>&1) ||
+                        fail "cannot build tests/integration/go/remotecommand: $(tail -n 5 <<<"$out")"
+        fi
+        "$REMOTECOMMAND_BIN/remotecommand" --kubeconfig "$KUBECONFIG" "$@"
+}
+
+test_a_recording_stops_at_its_limit() {
+        recording_sandboxes big:Output
+        local name cast out
+        # 70 MB of output, more than a recording keeps (64 MiB), through client-go's client: the terminal
+        # reads its commands from this stdin (kept open: its end would end the terminal) and writes to a
+        # file as fast as they come (this stack's exec carries about 1 MB/s: two minutes)
+        out=$(mktemp)
+        printf 'file %s\n' "$out" >>"$_cleanup_file"
+        { printf 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 70000000; echo; echo done-$((6*7)); exit 0\n'; sleep 600; } |
+                remotecommand --path "/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/big/terminal" \
+                        --stdin --tty -- sh >"$out" &
+        printf 'pid %s\n' "$!" >>"$_cleanup_file"
+        session_of() { kubectl -n "$NS" get sessions -o json | jq -r '.items[] | select(.status.phase == "Ended") | .metadata.name'; }
+        ended() { [ -n "$(session_of)" ]; }
+        wait_for "the session to end" 300 ended
+        # the client may write its last bytes after the record ends
+        (wait_for "the client to have the whole output" 30 grep -q '^done-42' "$out") ||
+                fail "the output did not end: $(tail -c 300 "$out")"
+        name=$(session_of)
+        wait_for "the recording's artifact" 20 kubectl -n "$NS" get artifact "$name"
+        assert_contains "$(kubectl -n "$NS" get artifact "$name" -o jsonpath='{.metadata.annotations}')" \
+                "it reached its limit of 67108864 bytes" "the artifact says the recording is short"
+        cast=$(mktemp --suffix=.cast)
+        printf 'file %s\n' "$cast" >>"$_cleanup_file"
+        content "$name" >"$cast" || fail "no content"
+        [ "$(stat -c %s "$cast")" -le 67108864 ] || fail "the recording is larger than 64 MiB: $(stat -c %s "$cast")"
+        [ "$(stat -c %s "$cast")" -gt 67000000 ] || fail "the recording stopped early: $(stat -c %s "$cast")"
+        assert_eq '"recording truncated: it reached its limit of 64 MiB"' "$(tail -n 1 "$cast" | jq -c '.[2]')" \
+                "the last event is the marker"
+        check_cast "$cast"
+}
