@@ -45,7 +45,7 @@ terminal() {
         resized() { tmux_ send-keys -t t 'stty size' Enter; sleep 0.5; shows '^40 100'; }
         wait_for "the new size after a resize" 20 resized
         tmux_ send-keys -t t 'exit 0' Enter
-        wait_for "mbox terminal to end with the shell" 20 shows '^mbox-exit=0' || fail "the screen: $(screen)"
+        (wait_for "mbox terminal to end with the shell" 20 shows 'mbox-exit=0') || fail "the screen: $(screen)"
         tmux_ kill-server
         session_of() { kubectl -n "$NS" get sessions -o json | jq -r --arg sb "$1" \
                 '.items[] | select(.spec.sandbox == $sb and .status.phase == "Ended") | .metadata.name'; }
