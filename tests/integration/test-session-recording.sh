@@ -150,16 +150,18 @@ remotecommand() {
 
 test_a_recording_stops_at_its_limit() {
         recording_sandboxes big:Output
-        local name cast out
+        local name cast out fifo
         # 70 MB of output, more than a recording keeps (64 MiB), through client-go's client: the terminal
         # reads its commands from this stdin (kept open: its end would end the terminal) and writes to a
         # file as fast as they come (this stack's exec carries about 1 MB/s: two minutes)
-        out=$(mktemp)
-        printf 'file %s\n' "$out" >>"$_cleanup_file"
-        { printf 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 70000000; echo; echo done-$((6*7)); exit 0\n'; sleep 600; } |
-                remotecommand --path "/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/big/terminal" \
-                        --stdin --tty -- sh >"$out" &
+        out=$(mktemp) fifo=$(mktemp -u)
+        mkfifo "$fifo"
+        printf 'file %s\nfile %s\n' "$out" "$fifo" >>"$_cleanup_file"
+        remotecommand --path "/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/big/terminal" \
+                --stdin --tty -- sh <"$fifo" >"$out" &
         printf 'pid %s\n' "$!" >>"$_cleanup_file"
+        exec 3>"$fifo" # open until the test ends
+        printf 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 70000000; echo; echo done-$((6*7)); exit 0\n' >&3
         session_of() { kubectl -n "$NS" get sessions -o json | jq -r '.items[] | select(.status.phase == "Ended") | .metadata.name'; }
         ended() { [ -n "$(session_of)" ]; }
         wait_for "the session to end" 300 ended
