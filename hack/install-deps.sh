@@ -13,6 +13,7 @@ pkgs=(
         libcurl4-openssl-dev libjson-c-dev libyaml-dev libssl-dev libpq-dev check libsubunit-dev libwslay-dev libmicrohttpd-dev libgnutls28-dev libzstd-dev
         postgresql postgresql-client
         clang llvm libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind bear
+        asciinema
 )
 
 missing=()

@@ -75,7 +75,7 @@ static bool is_hex(const char *s, size_t n) {
 }
 
 /* scheme://rest (RFC 3986 scheme), printable ASCII without spaces; for workspace:// an absolute path
- * without . or .. segments, returned in *path. */
+ * without . or .. segments, returned in *path; never session:// (recordings, which no client creates). */
 static void check_uri(const char *uri, const char **path, struct api_errors *e) {
         size_t n = strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
         *path = NULL;
@@ -95,6 +95,12 @@ static void check_uri(const char *uri, const char **path, struct api_errors *e) 
                                 uri);
                         return;
                 }
+        if (strncmp(uri, ARTIFACT_SESSION, strlen(ARTIFACT_SESSION)) == 0) {
+                api_errors_add(e, "spec.uri",
+                        "Forbidden: a session:// URI names the recording of a terminal session, which "
+                        "mbox-apiserver registers itself when the session ends; it cannot be created");
+                return;
+        }
         if (strncmp(uri, ARTIFACT_WORKSPACE, strlen(ARTIFACT_WORKSPACE)) != 0)
                 return;
         const char *p = uri + strlen(ARTIFACT_WORKSPACE);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Typed view of runtime.mbox.dev/v1alpha1 Artifact as a client sends it to be created: a reference to a
- * file (workspace:///path, or a URL elsewhere) with what it is and where it came from. The server fills in
+ * file (workspace:///path, or a URL elsewhere; session:// is mbox-apiserver's own, for recordings) with what it is and where it came from. The server fills in
  * the rest (uid, times, the task's uid, sandbox and pod when a task is named). See common.h for ownership
  * and messages.
  */
@@ -11,6 +11,7 @@
 
 #define ARTIFACT_API_VERSION "runtime.mbox.dev/v1alpha1"
 #define ARTIFACT_WORKSPACE   "workspace://"
+#define ARTIFACT_SESSION     "session://" /* a session's recording: registered by mbox-apiserver only */
 
 struct api_artifact {
         char *name, *generate_name, *namespace; /* metadata; one of name and generate_name */

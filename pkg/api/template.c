@@ -45,6 +45,7 @@ static void spec_release(void *p) {
         api_duration_release(&s->lifecycle.max_lifetime);
         api_duration_release(&s->lifecycle.idle_timeout);
         api_strv_release(&s->check.command);
+        free(s->sessions.record);
 }
 
 void template_validation_release(struct template_validation *v) {
@@ -243,6 +244,7 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
         static const char *const pull[] = {"Always", "IfNotPresent", "Never", NULL};
         static const char *const presets[] = {"Small", "Medium", "Large", NULL};
         static const char *const egress[] = {"Denied", "Restricted", "Allowed", NULL};
+        static const char *const record[] = {"None", "Output", "OutputAndInput", NULL};
         static const struct api_str_rule r128 = {.max_len = 128};
         static const struct api_str_rule r1024 = {.max_len = 1024};
         static const struct api_str_rule r63 = {.max_len = 63};
@@ -253,6 +255,7 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
         static const struct api_str_rule pull_rule = {.enum_values = pull};
         static const struct api_str_rule preset_rule = {.enum_values = presets};
         static const struct api_str_rule egress_rule = {.enum_values = egress};
+        static const struct api_str_rule record_rule = {.enum_values = record};
         static const struct api_str_rule abs_rule = {.max_len = 1024, .pattern = API_PAT_ABS_PATH};
         static const struct api_str_rule sub_rule = {.max_len = 253, .pattern = API_PAT_DNS_SUBDOMAIN};
         json_object *o = NULL, *x = NULL;
@@ -326,6 +329,13 @@ static void parse_spec(json_object *spec, void *ret, struct api_errors *e) {
                 s->has_lifecycle = true;
                 (void) api_get_duration(o, "maxLifetime", "spec.lifecycle", &s->lifecycle.max_lifetime, e);
                 (void) api_get_duration(o, "idleTimeout", "spec.lifecycle", &s->lifecycle.idle_timeout, e);
+        }
+        o = NULL;
+        if (api_get_obj(spec, "sessions", "spec", false, &o, e) > 0) {
+                s->has_sessions = true;
+                if (api_get_str(o, "record", "spec.sessions", &record_rule, &s->sessions.record, e) == 0 &&
+                        !api_has(o, "record"))
+                        s->sessions.record = api_strdup("None", e);
         }
         o = NULL;
         if (api_get_obj(spec, "warmPool", "spec", false, &o, e) > 0)
@@ -445,6 +455,12 @@ static json_object *spec_to_json(const void *p) {
                         r |= api_put_str(x, "maxLifetime", s->lifecycle.max_lifetime.text);
                         r |= api_put_str(x, "idleTimeout", s->lifecycle.idle_timeout.text);
                 }
+        }
+        if (s->has_sessions) {
+                x = json_object_new_object();
+                r |= api_put_obj(o, "sessions", x);
+                if (x)
+                        r |= api_put_str(x, "record", s->sessions.record);
         }
         x = json_object_new_object();
         r |= api_put_obj(o, "warmPool", x);

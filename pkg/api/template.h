@@ -60,6 +60,10 @@ struct template_spec {
                 struct api_duration max_lifetime, idle_timeout;
         } lifecycle;
         int64_t warm_pool_replicas; /* default 0 */
+        bool has_sessions;
+        struct {
+                char *record; /* None (default), Output, OutputAndInput */
+        } sessions;
         bool has_check;
         struct {
                 struct api_strv command;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The content subresource of an Artifact (artifacts/NAME/content): the bytes of a workspace:// artifact,
- * read from its sandbox's pod through pods/exec and streamed as they come. The sandbox must be running;
+ * read from its sandbox's pod through pods/exec and streamed as they come; those of a session's recording
+ * (session://) from the database (recording.c). The sandbox must be running;
  * the file must still be there (404 otherwise). While streaming the bytes are counted and hashed: when the
  * artifact records a size or digest and the file no longer matches it, the stream is broken off instead of
  * ending cleanly, so a client never takes a changed file for the recorded one.
@@ -13,8 +14,10 @@
 #include <string.h>
 
 #include "apiserver/internal.h"
+#include "apiserver/recording.h"
 #include "log.h"
 #include "store/artifact.h"
+#include "store/recording.h"
 
 #define CONTENT_TIMEOUT_MS (3600 * 1000L) /* a download ends after an hour */
 
@@ -112,6 +115,8 @@ void api_artifact_content(const struct api_request *r) {
         store_release(s->store, conn);
         if (rows == 0)
                 api_respond_not_found(req, r->res->name, name);
+        else if (rows > 0 && strncmp(uri, RECORDING_URI, strlen(RECORDING_URI)) == 0)
+                api_recording_content(req, s, c->ns, name); /* a session's recording, in the database */
         else if (rows > 0 && (strncmp(uri, "workspace://", 12) != 0 || !*path))
                 httpd_respond_status(req, 400, "BadRequest",
                         "artifact %s is not in a workspace (%s...): fetch it from where its URI points", name,

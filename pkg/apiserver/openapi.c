@@ -223,8 +223,9 @@ json_object *api_schema_taskoutput(void) {
 json_object *api_schema_artifact(void) {
         json_object *status = object("Set by the server.", "source",
                 str("Task: recorded by mbox-operator from the task's declared outputs; Registered: created "
-                    "through this API."),
-                "registeredBy", str("Who created it (Registered)."), NULL);
+                    "through this API; Recorded: a terminal session's recording, registered by mbox-apiserver "
+                    "when the session ended."),
+                "registeredBy", str("Who created it (Registered), or opened the session (Recorded)."), NULL);
         return object("A reference to a file, with what it is and where it came from. mbox-operator records "
                       "the files an ExecutionTask declared and produced (named <task>-<artifact>); anyone "
                       "with create on artifacts registers others. A named task vouches for the provenance: "
@@ -278,6 +279,9 @@ json_object *api_schema_session(void) {
                         typed("integer", "int32", "The command's exit code, when known."), "reason",
                         str("Why it ended: Exited, ClientClosed, IdleTimeout, SandboxStopped, Limit, "
                             "Error."),
+                        "recording",
+                        str("The Artifact its recording became (a template's spec.sessions.record), once it "
+                            "ended."),
                         NULL),
                 NULL);
 }

@@ -194,6 +194,7 @@ static const struct api_field_out session_fields[] = {
         {"status.bytesOut", INT(STORE_SESSION_BYTES_OUT)},
         {"status.exitCode", {API_INT_SET, STORE_SESSION_EXIT_CODE, 0, NULL}},
         {"status.reason", S_SET(STORE_SESSION_REASON)},
+        {"status.recording", S_SET(STORE_SESSION_RECORDING)},
         {NULL},
 };
 

@@ -33,6 +33,7 @@
 
 #include "api/project.h"
 #include "apiserver/internal.h"
+#include "apiserver/recording.h"
 #include "jsonutil.h"
 #include "kube/exec.h"
 #include "kube/websocket.h"
@@ -79,6 +80,9 @@ struct session {
         long long bytes_in, bytes_out, last_ms, activity_ms; /* activity_ms: last told to the sandbox */
         int exit_code;                                       /* -1: unknown */
         const char *reason;
+        /* its recording (recording.h): what the template asks for, and the recording while it runs */
+        enum api_record record_mode;
+        struct api_recording *recording;
 };
 
 /* ---- the limits: sessions open on this replica, by sandbox and by user ---- */
@@ -345,6 +349,7 @@ static int terminal_command(struct session *x, struct merr *err) {
                                 add_word(w ? w : "", x);
                         }
                 }
+        x->record_mode = api_recording_mode(t);
         json_object_put(t);
         if (x->argc == 0) {
                 add_word("sh", x);
@@ -502,6 +507,7 @@ static void client_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_
         x->last_ms = timestamp_monotonic_ms();
         if (channel == 0)
                 x->bytes_in += (long long) arg->msg_length - 1;
+        api_recording_client(x->recording, arg->msg, arg->msg_length);
         if (kws_queue_raw(&x->up_ws, arg->msg, arg->msg_length) < 0 && !x->reason)
                 x->reason = "Error";
 }
@@ -511,6 +517,7 @@ static void upstream_msg(struct kws *w, const uint8_t *msg, size_t len, void *ud
         struct session *x = ud;
         struct wslay_event_msg m = {.opcode = WSLAY_BINARY_FRAME, .msg = msg, .msg_length = len};
         (void) w;
+        api_recording_upstream(x->recording, msg, len);
         if (len > 1)
                 x->last_ms = timestamp_monotonic_ms();
         if (msg[0] == 1 || msg[0] == 2)
@@ -621,11 +628,20 @@ static void *session_thread(void *ud) {
         sigset_t old;
         kws_sigpipe_block(&old);
         record_activity(x);
+        const struct api_recording_session rs = {.uid = x->record,
+                .namespace = x->sb.ns,
+                .sandbox = x->sb.name,
+                .pod = x->sb.pod,
+                .user = x->user,
+                .kind = x->kind,
+                .shell = x->argc > 0 ? x->argv[0] : NULL};
+        x->recording = api_recording_start(x->s, x->record_mode, &rs);
         relay(x);
         kws_sigpipe_restore(&old);
         log_info("session ended", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
                 x->user, "reason", x->reason);
         httpd_upgraded_close(x->up);
+        api_recording_end(x->recording); /* before the record's end, which a watch sees with it */
         record_end(x);
         release(x);
         session_free(x);

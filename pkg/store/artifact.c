@@ -191,7 +191,10 @@ static int insert(PGconn *conn, const struct artifact *a, char uid[static 37], s
                 nz(a->content_type), a->has_size ? size : NULL, nz(a->digest), nz(a->task_name),
                 a->task_uid && *a->task_uid ? a->task_uid : NULL, nz(a->sandbox), nz(a->pod),
                 a->labels ? a->labels : "{}", a->annotations ? a->annotations : "{}",
-                a->registered_by ? "Registered" : "Task", nz(a->registered_by)};
+                a->source          ? a->source
+                : a->registered_by ? "Registered"
+                                   : "Task",
+                nz(a->registered_by)};
         PGresult *res = PQexecParams(conn,
                 "INSERT INTO artifacts (namespace, name, kind, title, uri, path, content_type, size_bytes, "
                 "digest, task_name, task_uid, sandbox, pod, labels, annotations, source, registered_by, "

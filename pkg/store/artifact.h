@@ -26,6 +26,7 @@ struct artifact {
         const char *sandbox, *pod;
         const char *labels, *annotations; /* JSON objects, NULL for {} */
         const char *registered_by;        /* NULL: recorded from a task by the operator */
+        const char *source; /* NULL: Registered with registered_by, else Task (recording.h: Recorded) */
 };
 
 /* Records an artifact a task produced (the operator, once the command exited). Recording the same task

@@ -21,3 +21,4 @@ extern const struct store_migration store_artifact_migrations[];    /* artifact.
 extern const struct store_migration store_history_migrations[];     /* history.c: 3 */
 extern const struct store_migration store_project_migrations[];     /* project.c: 6 */
 extern const struct store_migration store_session_migrations[];     /* session.c: 8 */
+extern const struct store_migration store_recording_migrations[];   /* recording.c: 9 */

@@ -34,16 +34,21 @@ static const char PRUNE_ARTIFACTS[] =
         "DELETE FROM artifacts WHERE uid IN (SELECT uid FROM a WHERE keep_ms > 0 "
         "AND created_at < now() - keep_ms * interval '1 millisecond' ORDER BY created_at LIMIT $5)";
 
-/* Sessions that ended longer ago than their namespace's retention; open ones stay. */
+/* Sessions that ended longer ago than their namespace's retention; open ones stay. Their recordings go with
+ * them: the chunks by the foreign key, the artifact they became here. */
 static const char PRUNE_SESSIONS[] =
         "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
         "s AS (SELECT uid, ended_at, "
         "coalesce((SELECT CASE WHEN bool_or(keep_ms = 0) THEN 0 ELSE max(keep_ms) END FROM p "
         "WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
         "FROM sessions t "
-        "WHERE ended_at < now() - $4::bigint * interval '1 millisecond') "
-        "DELETE FROM sessions WHERE uid IN (SELECT uid FROM s WHERE keep_ms > 0 "
-        "AND ended_at < now() - keep_ms * interval '1 millisecond' ORDER BY ended_at LIMIT $5)";
+        "WHERE ended_at < now() - $4::bigint * interval '1 millisecond'), "
+        "gone AS (SELECT uid FROM s WHERE keep_ms > 0 "
+        "AND ended_at < now() - keep_ms * interval '1 millisecond' ORDER BY ended_at LIMIT $5), "
+        "recordings AS (DELETE FROM artifacts WHERE source = 'Recorded' AND (namespace, name) IN "
+        "(SELECT namespace, recording FROM sessions WHERE uid IN (SELECT uid FROM gone) "
+        "AND recording IS NOT NULL)) "
+        "DELETE FROM sessions WHERE uid IN (SELECT uid FROM gone)";
 
 /* v as a Postgres array literal: {"a","b"}. */
 static int put_array(struct buf *b, const char *const *v, size_t n) {

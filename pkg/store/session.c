@@ -58,7 +58,8 @@ const struct store_migration store_session_migrations[] = {
         "left(array_to_string(ARRAY(SELECT jsonb_array_elements_text(command)), ' '), 256), tty, "  \
         "phase, " TS("started_at") ", coalesce(" TS(                                                \
                 "ended_at") ", ''), bytes_in, bytes_out, "                                          \
-                            "coalesce(exit_code::text, ''), coalesce(end_reason, '') FROM "
+                            "coalesce(exit_code::text, ''), coalesce(end_reason, ''), "                     \
+                            "coalesce(recording, '') FROM "
 #define PHASE "CASE WHEN ended_at IS NULL THEN 'Active' ELSE 'Ended' END AS phase"
 /* records: listed in the order they opened; their resourceVersion is their newest change */
 static const char SELECT[] = COLUMNS "(SELECT created_rv AS rv, 'ADDED' AS type, greatest(created_rv, "
@@ -70,9 +71,10 @@ static const char SELECT[] = COLUMNS "(SELECT created_rv AS rv, 'ADDED' AS type,
 static const char EVENTS[] =
         COLUMNS "(SELECT created_rv AS rv, 'ADDED' AS type, created_rv AS version, 'Active' AS phase, " OPENED
                 ", NULL::timestamptz AS ended_at, 0::bigint AS bytes_in, 0::bigint AS bytes_out, "
-                "NULL::integer AS exit_code, NULL::text AS end_reason FROM sessions "
+                "NULL::integer AS exit_code, NULL::text AS end_reason, NULL::text AS recording FROM sessions "
                 "UNION ALL SELECT modified_rv, 'MODIFIED', modified_rv, 'Ended', " OPENED
-                ", ended_at, bytes_in, bytes_out, exit_code, end_reason FROM sessions WHERE modified_rv IS "
+                ", ended_at, bytes_in, bytes_out, exit_code, end_reason, recording FROM sessions WHERE "
+                "modified_rv IS "
                 "NOT NULL) s "
                 "WHERE true";
 

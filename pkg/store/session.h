@@ -68,4 +68,5 @@ enum {
         STORE_SESSION_BYTES_OUT,
         STORE_SESSION_EXIT_CODE, /* "" when not known */
         STORE_SESSION_REASON,    /* "" while open */
+        STORE_SESSION_RECORDING, /* the artifact its recording became (recording.h), "" for none */
 };

@@ -21,6 +21,7 @@ static const struct store_migration *const tables[] = {
         store_history_migrations,
         store_project_migrations,
         store_session_migrations,
+        store_recording_migrations,
 };
 
 /* The migration of version v, or NULL. */
