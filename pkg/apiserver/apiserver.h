@@ -33,6 +33,7 @@ struct apiserver_options {
          * (0: the default), and how long one may pass without a message either way (0: 30 min) */
         unsigned max_sessions_per_sandbox, max_sessions_per_user; /* defaults 16 and 32 */
         long long session_idle_timeout_ms;
+        size_t max_recording_bytes; /* of one terminal recording (0: RECORDING_MAX_BYTES, 64 MiB) */
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;

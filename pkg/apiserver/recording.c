@@ -2,7 +2,7 @@
 /*
  * A session's recording (recording.h). It runs on the session's thread: each message through the relay is
  * encoded as it passes, into one chunk that goes to the database when it is full or a few seconds old, so a
- * crash loses seconds, not the session. The recording stops at RECORDING_MAX_BYTES with a marker event
+ * crash loses seconds, not the session. The recording stops at --max-recording-size (RECORDING_MAX_BYTES) with a marker event
  * ("m") and its artifact says why it is short; a write the database refuses stops it the same way. The
  * header waits for the first event: a resize before any output gives the terminal's real size.
  */
@@ -36,7 +36,8 @@ struct api_recording {
         char uid[37], ns[64], sandbox[254], pod[254], user[256], shell[256], title[600];
         long long timestamp; /* Unix time of the start */
         int64_t start_ms, flushed_ms;
-        long long stored; /* bytes in the database */
+        long long stored;    /* bytes in the database */
+        long long max_bytes; /* past it, the recording stops with a marker */
         int seq;
         struct buf chunk;
         struct asciicast_text out[2], in;
@@ -71,6 +72,7 @@ struct api_recording *api_recording_start(
                 return NULL;
         }
         r->store = s->store;
+        r->max_bytes = s->opt.max_recording_bytes ? (long long) s->opt.max_recording_bytes : RECORDING_MAX_BYTES;
         r->input = mode == API_RECORD_INPUT;
         buf_init(&r->chunk, RECORDING_CHUNK + RECORDING_SLACK);
         snprintf(r->uid, sizeof(r->uid), "%s", session->uid);
@@ -116,11 +118,12 @@ static bool room(struct api_recording *r, double t, size_t more) {
         static const long long marker = 128;
         if (r->stopped)
                 return false;
-        if (r->stored + (long long) (r->chunk.len + more) + marker <= RECORDING_MAX_BYTES)
+        if (r->stored + (long long) (r->chunk.len + more) + marker <= r->max_bytes)
                 return true;
-        (void) asciicast_marker(&r->chunk, t, "recording truncated: it reached its limit of 64 MiB");
-        snprintf(r->truncated, sizeof(r->truncated), "it reached its limit of %lld bytes",
-                RECORDING_MAX_BYTES);
+        char why[96];
+        snprintf(why, sizeof(why), "recording truncated: it reached its limit of %lld bytes", r->max_bytes);
+        (void) asciicast_marker(&r->chunk, t, why);
+        snprintf(r->truncated, sizeof(r->truncated), "it reached its limit of %lld bytes", r->max_bytes);
         flush(r);
         r->stopped = true;
         return false;

@@ -6,9 +6,11 @@ MBOX=$root/build/mbox
 
 # recording_sandboxes NAME:RECORD...: the operator and mbox-apiserver, a project, and for each pair a
 # template and a Running sandbox NAME whose template records RECORD (none: no spec.sessions); sets NS.
+API_FLAGS=()
+
 recording_sandboxes() {
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
-        start_apiserver
+        start_apiserver "" "${API_FLAGS[@]}"
         NS=mbox-$(new_project)
         local pair name record
         for pair in "$@"; do
@@ -149,11 +151,12 @@ remotecommand() {
 }
 
 test_a_recording_stops_at_its_limit() {
+        # a small limit, so that a few MB pass it (the default is 64 MiB)
+        API_FLAGS=(--max-recording-size=1Mi)
         recording_sandboxes big:Output
         local name cast out fifo
-        # 70 MB of output, more than a recording keeps (64 MiB), through client-go's client: the terminal
-        # reads its commands from this stdin (kept open: its end would end the terminal) and writes to a
-        # file as fast as they come (this stack's exec carries about 1 MB/s: two minutes)
+        # 3 MB of output, more than the recording keeps, through client-go's client: the terminal reads its
+        # commands from this stdin (kept open: its end would end the terminal) and writes to a file
         out=$(mktemp) fifo=$(mktemp -u)
         mkfifo "$fifo"
         printf 'file %s\nfile %s\n' "$out" "$fifo" >>"$_cleanup_file"
@@ -161,23 +164,23 @@ test_a_recording_stops_at_its_limit() {
                 --stdin --tty -- sh <"$fifo" >"$out" &
         printf 'pid %s\n' "$!" >>"$_cleanup_file"
         exec 3>"$fifo" # open until the test ends
-        printf 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 70000000; echo; echo done-$((6*7)); exit 0\n' >&3
+        printf 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 3000000; echo; echo done-$((6*7)); exit 0\n' >&3
         session_of() { kubectl -n "$NS" get sessions -o json | jq -r '.items[] | select(.status.phase == "Ended") | .metadata.name'; }
         ended() { [ -n "$(session_of)" ]; }
-        wait_for "the session to end" 300 ended
+        wait_for "the session to end" 120 ended
         # all of it went through: the recording's limit is no limit of the session
-        [ "$(kubectl -n "$NS" get sessions -o jsonpath='{.items[0].status.bytesOut}')" -ge 70000000 ] ||
+        [ "$(kubectl -n "$NS" get sessions -o jsonpath='{.items[0].status.bytesOut}')" -ge 3000000 ] ||
                 fail "the session did not carry the output: $(kubectl -n "$NS" get sessions -o yaml)"
         name=$(session_of)
         wait_for "the recording's artifact" 20 kubectl -n "$NS" get artifact "$name"
         assert_contains "$(kubectl -n "$NS" get artifact "$name" -o jsonpath='{.metadata.annotations}')" \
-                "it reached its limit of 67108864 bytes" "the artifact says the recording is short"
+                "it reached its limit of 1048576 bytes" "the artifact says the recording is short"
         cast=$(mktemp --suffix=.cast)
         printf 'file %s\n' "$cast" >>"$_cleanup_file"
         content "$name" >"$cast" || fail "no content"
-        [ "$(stat -c %s "$cast")" -le 67108864 ] || fail "the recording is larger than 64 MiB: $(stat -c %s "$cast")"
-        [ "$(stat -c %s "$cast")" -gt 67000000 ] || fail "the recording stopped early: $(stat -c %s "$cast")"
-        assert_eq '"recording truncated: it reached its limit of 64 MiB"' "$(tail -n 1 "$cast" | jq -c '.[2]')" \
+        [ "$(stat -c %s "$cast")" -le 1048576 ] || fail "the recording is larger than its limit: $(stat -c %s "$cast")"
+        [ "$(stat -c %s "$cast")" -gt 1000000 ] || fail "the recording stopped early: $(stat -c %s "$cast")"
+        assert_eq '"recording truncated: it reached its limit of 1048576 bytes"' "$(tail -n 1 "$cast" | jq -c '.[2]')" \
                 "the last event is the marker"
         check_cast "$cast"
 }
