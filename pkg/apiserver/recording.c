@@ -72,7 +72,8 @@ struct api_recording *api_recording_start(
                 return NULL;
         }
         r->store = s->store;
-        r->max_bytes = s->opt.max_recording_bytes ? (long long) s->opt.max_recording_bytes : RECORDING_MAX_BYTES;
+        r->max_bytes =
+                s->opt.max_recording_bytes ? (long long) s->opt.max_recording_bytes : RECORDING_MAX_BYTES;
         r->input = mode == API_RECORD_INPUT;
         buf_init(&r->chunk, RECORDING_CHUNK + RECORDING_SLACK);
         snprintf(r->uid, sizeof(r->uid), "%s", session->uid);
