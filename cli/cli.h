@@ -33,6 +33,10 @@ struct cli_target {
 /* A client for t, and the namespace it names into ns. Returns 0, or < 0 with the reason in err. */
 int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[static 64], struct merr *err);
 
+/* Writes it all to fd, waiting while it would block (a terminal's stdout shares stdin's O_NONBLOCK in a
+ * session). Returns 0 or -errno (the reader is gone). */
+int cli_write(int fd, const char *data, size_t len);
+
 /* Prints "mbox: <what went wrong>" on stderr and returns 1. */
 int cli_fail(const struct merr *err);
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The cluster and the namespace a command works in. */
+/* The cluster and the namespace a command works in, and what every command writes with. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "api/project.h"
 #include "cli.h"
@@ -46,4 +48,21 @@ int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[st
 int cli_fail(const struct merr *err) {
         fprintf(stderr, "mbox: %s\n", merr_msg(err));
         return 1;
+}
+
+int cli_write(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        (void) poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 1000);
+                        continue;
+                }
+                if (n < 0)
+                        return -errno;
+                data += n;
+                len -= (size_t) n;
+        }
+        return 0;
 }

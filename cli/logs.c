@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mbox logs: a sandbox's log through runtime.mbox.dev's sandboxes/NAME/log, streamed as it comes. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,16 +8,7 @@
 
 static int to_stdout(const char *data, size_t len, void *ud) {
         (void) ud;
-        while (len > 0) {
-                ssize_t n = write(STDOUT_FILENO, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno; /* stdout is gone (a pager quit): stop */
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
+        return cli_write(STDOUT_FILENO, data, len); /* stdout gone (a pager quit): stop */
 }
 
 static const char logs_usage[] =

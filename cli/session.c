@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,33 +83,14 @@ static bool get_size(unsigned *w, unsigned *h, void *ud) {
         return changed;
 }
 
-/* Writes it all: stdin's O_NONBLOCK is the terminal's, so stdout may be non-blocking too (EAGAIN while the
- * terminal catches up). */
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                        (void) poll(&(struct pollfd){.fd = fd, .events = POLLOUT}, 1, 1000);
-                        continue;
-                }
-                if (n < 0)
-                        return -errno;
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static int to_stdout(const char *data, size_t len, void *ud) {
         (void) ud;
-        return write_all(STDOUT_FILENO, data, len);
+        return cli_write(STDOUT_FILENO, data, len);
 }
 
 static int to_stderr(const char *data, size_t len, void *ud) {
         (void) ud;
-        return write_all(STDERR_FILENO, data, len);
+        return cli_write(STDERR_FILENO, data, len);
 }
 
 /* Runs the session on sandbox/sub; returns the command's exit code, or 1 with the reason printed. */

@@ -319,3 +319,14 @@ wait_timed() {
         ms=$((($(date +%s%N) - t0) / 1000000))
         log "$1: after $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s (limit $2s)"
 }
+
+# remotecommand ARGS...: client-go's WebSocket exec client (tests/integration/go/remotecommand), built
+# first when its sources changed since the last build
+remotecommand() {
+        local out
+        if [ ! -x "$REMOTECOMMAND_BIN/remotecommand" ]; then
+                out=$(bash "$root/hack/build-binaries.sh" remotecommand 2>&1) ||
+                        fail "cannot build tests/integration/go/remotecommand: $(tail -n 5 <<<"$out")"
+        fi
+        "$REMOTECOMMAND_BIN/remotecommand" --kubeconfig "$KUBECONFIG" "$@"
+}

@@ -3,15 +3,6 @@
 # mbox-apiserver's sandboxes/exec, which must speak the same protocol. The client is the program in
 # tests/integration/go/remotecommand, built by hack/build-binaries.sh into the cache.
 
-# remotecommand ARGS...: the program, built first when its sources changed since the last build
-remotecommand() {
-        local out
-        if [ ! -x "$REMOTECOMMAND_BIN/remotecommand" ]; then
-                out=$(bash "$root/hack/build-binaries.sh" remotecommand 2>&1) ||
-                        fail "cannot build tests/integration/go/remotecommand: $(tail -n 5 <<<"$out")"
-        fi
-        "$REMOTECOMMAND_BIN/remotecommand" --kubeconfig "$KUBECONFIG" "$@"
-}
 
 # running_sandbox: a project with one Running sandbox s1 whose pod answers exec; sets NS and POD.
 running_sandbox() {

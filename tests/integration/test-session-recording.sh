@@ -140,15 +140,6 @@ test_output_only_and_no_recording() {
         assert_eq "$name" "$(kubectl -n "$NS" get artifacts -o name | sed 's|.*/||')" "only the recorded session's artifact"
 }
 
-# remotecommand ARGS...: client-go's WebSocket exec client (test-exec-interop.sh), built when missing
-remotecommand() {
-        local out
-        if [ ! -x "$REMOTECOMMAND_BIN/remotecommand" ]; then
-                out=$(bash "$root/hack/build-binaries.sh" remotecommand 2>&1) ||
-                        fail "cannot build tests/integration/go/remotecommand: $(tail -n 5 <<<"$out")"
-        fi
-        "$REMOTECOMMAND_BIN/remotecommand" --kubeconfig "$KUBECONFIG" "$@"
-}
 
 test_a_recording_stops_at_its_limit() {
         # a small limit, so that a few MB pass it (the default is 64 MiB)
