@@ -9,8 +9,8 @@
 #include "merr.h"
 
 struct cli_command {
-        const char *name, *help;
-        int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+        const char *name, *help;           /* name: "exec", or a noun and its verb: "sandbox list" */
+        int (*run)(int argc, char **argv); /* argv[0] is the command's name (the verb's for "noun verb") */
 };
 
 /* The flags every command takes: where the cluster is, and which project's namespace. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mbox: the command line (docs/cli.md). main() picks the command; each command parses its own flags, the
- * common ones (kubeconfig, context, namespace or project) among them, and runs over pkg/.
+ * mbox: the command line (docs/cli.md). main() picks the command, one word ("exec") or a noun and its verb
+ * ("sandbox list"); each command parses its own flags, the common ones (kubeconfig, context, namespace or
+ * project) among them, and runs over pkg/.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static void usage(FILE *f) {
               "Works with mbox sandboxes on the cluster of the current kubeconfig context.\n\nCommands:\n",
                 f);
         for (const struct cli_command *c = commands; c->name; c++)
-                fprintf(f, "  %-12s%s\n", c->name, c->help);
+                fprintf(f, "  %-18s%s\n", c->name, c->help);
         fputs("\nmbox COMMAND --help tells more about each.\n"
               "Exit status: 0 ok, 1 an error, 2 bad usage; exec passes on the command's own.\n",
                 f);
@@ -35,6 +36,12 @@ int main(int argc, char **argv) {
                 usage(stdout);
                 return 0;
         }
+        /* "noun verb" first: argv[1] is the noun, argv[2] the verb, and the command sees argv[2] as its name */
+        size_t n = strlen(argv[1]);
+        for (const struct cli_command *c = commands; argc > 2 && c->name; c++)
+                if (strncmp(c->name, argv[1], n) == 0 && c->name[n] == ' ' &&
+                        strcmp(c->name + n + 1, argv[2]) == 0)
+                        return c->run(argc - 2, argv + 2);
         for (const struct cli_command *c = commands; c->name; c++)
                 if (strcmp(argv[1], c->name) == 0)
                         return c->run(argc - 1, argv + 1);
