@@ -92,9 +92,13 @@ static int parse_flags(struct settings *s, int argc, char **argv) {
                         .max = 1000, .help = "concurrent EnvironmentTemplate reconciles", .def = "2"},
                 {"sandbox-workers", FLAG_COUNT, FLAG_INTO(&s->o.sandbox_workers), .arg = "N", .min = 1,
                         .max = 1000, .help = "concurrent Sandbox reconciles", .def = "8"},
-                {"preview-base-url", FLAG_STRING, .value = &s->o.preview_base_url, .arg = "URL",
-                        .help = "prefix of the preview URLs written to sandbox status, e.g. the "
-                                "kube-apiserver's address (default: none, URLs are paths)"},
+                {"preview-domain", FLAG_STRING, .value = &s->o.preview_domain, .arg = "HOST[:PORT]",
+                        .help = "domain of mbox-apiserver's preview gateway: sandbox status names each "
+                                "preview "
+                                "as SCHEME://PORT--SANDBOX--PROJECT.DOMAIN/ (default: none, no preview "
+                                "URLs)"},
+                {"preview-scheme", FLAG_STRING, .value = &s->o.preview_scheme, .arg = "SCHEME",
+                        .help = "scheme of the preview URLs: https behind a TLS ingress", .def = "http"},
                 {"resync", FLAG_DURATION, FLAG_INTO(&s->resync_ms), .arg = "DURATION", .min = 1,
                         .help = "reconcile every object again after this long", .def = "10m"},
                 FLAG_HEADING("Execution tasks:"),

@@ -34,7 +34,9 @@ struct operator_options {
         const char *leader_name;      /* default mbox-operator */
         const char *leader_identity;  /* default <hostname>_<pid> */
         long lease_duration_ms, renew_deadline_ms, retry_period_ms;
-        const char *preview_base_url;     /* preview URLs are <base>/<namespace>/<sandbox>/<port>/ */
+        /* preview URLs are <scheme>://<port>--<sandbox slug>--<project slug>.<domain>/ (the gateway of
+         * mbox-apiserver); NULL domain: sandboxes show none */
+        const char *preview_domain, *preview_scheme;
         int64_t resync_ns;                /* every object is reconciled again after this (default 10 min) */
         int task_workers;                 /* concurrent ExecutionTask reconciles (default 4) */
         int max_running_tasks;            /* commands running at once, over all projects (default 64) */

@@ -196,26 +196,46 @@ static int set_str(char **field, const char *v) {
         return (*field = strdup(v)) ? 0 : -ENOMEM;
 }
 
+/* Adds or replaces (by name) one preview of st: its gateway URL, SCHEME://PORT--SANDBOX--PROJECT.DOMAIN/
+ * (docs/previews.md), and the visibility that applies: Public only where the project allows it. */
+static int add_preview_url(
+        struct pass *ps, struct sandbox_status *st, const char *name, int64_t port, const char *visibility) {
+        const struct operator_options *o = &ps->op->opt;
+        const char *sb_slug = ps->sb->spec.slug ? ps->sb->spec.slug : ps->sb->meta.name;
+        const char *p_slug = ps->p->spec.slug ? ps->p->spec.slug : ps->p->meta.name;
+        if (!visibility || (strcmp(visibility, "Public") == 0 && !ps->p->spec.policy.allow_public_previews))
+                visibility = visibility ? "Project" : "Private";
+        struct sandbox_preview_url *u = NULL;
+        for (size_t i = 0; i < st->n_preview_urls && !u; i++)
+                if (strcmp(st->preview_urls[i].name, name) == 0)
+                        u = &st->preview_urls[i];
+        if (!u)
+                u = &st->preview_urls[st->n_preview_urls++];
+        char url[512];
+        snprintf(url, sizeof(url), "%s://%s--%s--%s.%s/", o->preview_scheme ? o->preview_scheme : "http",
+                name, sb_slug, p_slug, o->preview_domain);
+        u->port = port;
+        free(u->name), free(u->visibility), free(u->url);
+        u->name = strdup(name), u->visibility = strdup(visibility), u->url = strdup(url);
+        return u->name && u->visibility && u->url ? 0 : -ENOMEM;
+}
+
+/* The previews of the sandbox: the template's ports (Private), then the sandbox's, which override them by
+ * name. They are shown whatever the phase: a request to an idle-stopped sandbox's preview wakes it. */
 static int set_preview_urls(struct pass *ps, struct sandbox_status *st) {
         const struct sandbox_spec *spec = &ps->sb->spec;
-        const char *base = ps->op->opt.preview_base_url ? ps->op->opt.preview_base_url : "";
-        if (!spec->n_ports)
+        size_t n = spec->n_ports + (ps->t ? ps->t->spec.n_ports : 0);
+        if (!ps->op->opt.preview_domain || !ps->p || !n)
                 return 0;
-        if (!(st->preview_urls = calloc(spec->n_ports, sizeof(*st->preview_urls))))
+        if (!(st->preview_urls = calloc(n, sizeof(*st->preview_urls))))
                 return -ENOMEM;
-        for (size_t i = 0; i < spec->n_ports; i++) {
-                const struct sandbox_port *p = &spec->ports[i];
-                struct sandbox_preview_url *u = &st->preview_urls[st->n_preview_urls++];
-                char url[1024];
-                snprintf(url, sizeof(url),
-                        "%s/apis/runtime.mbox.dev/v1alpha1/namespaces/%s/previews/%s-%s/proxy/", base, ps->ns,
-                        ps->sb->meta.name, p->name);
-                u->port = p->port;
-                if (set_str(&u->name, p->name) < 0 ||
-                        set_str(&u->visibility, p->visibility ? p->visibility : "Private") < 0 ||
-                        set_str(&u->url, url) < 0)
+        for (size_t i = 0; ps->t && i < ps->t->spec.n_ports; i++)
+                if (add_preview_url(ps, st, ps->t->spec.ports[i].name, ps->t->spec.ports[i].port, NULL) < 0)
                         return -ENOMEM;
-        }
+        for (size_t i = 0; i < spec->n_ports; i++)
+                if (add_preview_url(ps, st, spec->ports[i].name, spec->ports[i].port,
+                            spec->ports[i].visibility ? spec->ports[i].visibility : "Private") < 0)
+                        return -ENOMEM;
         return 0;
 }
 
@@ -270,7 +290,9 @@ static int build_status(struct pass *ps, const struct sandbox_decision *d, struc
                 if (set_str(&st->template_version, kube_label(ps->claim, LABEL_TEMPLATE_VER)) < 0 ||
                         set_str(&st->claim_name, ps->name) < 0 || set_str(&st->sandbox_name, ps->as_name) < 0)
                         return -ENOMEM;
-                if (d->show_runtime && ps->as && (set_pod(ps, st) < 0 || set_preview_urls(ps, st) < 0))
+                if (d->show_runtime && ps->as && set_pod(ps, st) < 0)
+                        return -ENOMEM;
+                if (set_preview_urls(ps, st) < 0)
                         return -ENOMEM;
                 st->started_at = ps->times.started;
                 st->stopped_at = ps->times.stopped;
