@@ -87,6 +87,19 @@ static int invalid(struct httpd_request *req, const char *field, const char *why
         return -EINVAL;
 }
 
+/* Whether s (at most max bytes) is a lowercase RFC 1123 name: [a-z0-9] at both ends, [-a-z0-9] between,
+ * and dots too when dots is set (a DNS subdomain, as object names are). */
+static bool is_name(const char *s, size_t max, bool dots) {
+        size_t n = strlen(s);
+        if (n == 0 || n > max || s[0] == '-' || s[0] == '.' || s[n - 1] == '-' || s[n - 1] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+                            (dots && s[i] == '.')))
+                        return false;
+        return true;
+}
+
 /* Parses the body into g (borrowing from *doc); answers 400/415/422 and returns < 0 when it is not one. */
 static int parse_request(
         struct httpd_request *req, const char *ns, json_object **doc, struct grant_request *g) {
@@ -139,12 +152,16 @@ static int parse_request(
                 return -EINVAL;
         if (json_get_string(spec, "sandbox", JSON_REQUIRED, &g->sandbox, NULL) <= 0 || !*g->sandbox)
                 return invalid(req, "spec.sandbox", "Required value: the name of a Sandbox in the namespace");
-        if (strlen(g->sandbox) > 253)
-                return invalid(req, "spec.sandbox", "must be no more than 253 characters");
+        if (!is_name(g->sandbox, 253, true))
+                return invalid(req, "spec.sandbox",
+                        "Invalid value: must be a Sandbox name (lowercase letters, digits, '-' and '.', at "
+                        "most "
+                        "253)");
         if (json_get_string(spec, "port", JSON_REQUIRED, &g->port, NULL) <= 0 || !*g->port)
                 return invalid(req, "spec.port", "Required value: the name of one of the sandbox's ports");
-        if (strlen(g->port) > 15)
-                return invalid(req, "spec.port", "must be no more than 15 characters (a port name)");
+        if (!is_name(g->port, 15, false))
+                return invalid(req, "spec.port",
+                        "Invalid value: must be a port name (lowercase letters, digits and '-', at most 15)");
         int r = json_get_int_range(spec, "ttlSeconds", JSON_OPTIONAL, TTL_MIN, TTL_MAX, &g->ttl, NULL);
         if (r == -ERANGE || r == -EINVAL)
                 return invalid(req, "spec.ttlSeconds",

@@ -138,6 +138,7 @@ YAML
         refused "an unknown port" 'NotFound' grant alice app nope
         assert_contains "$REFUSAL" 'sandbox app has no port "nope"; its ports: web, admin' "the ports named"
         refused "an unknown sandbox" 'sandbox "ghost" not found' grant alice ghost web
+        refused "a sandbox name that is no name" "spec.sandbox: Invalid value: must be a Sandbox name" grant alice ../x web
         refused "ttlSeconds too short" "spec.ttlSeconds: Invalid value: must be an integer from 60 to 3600" grant alice app web 5
         refused "ttlSeconds too long" "spec.ttlSeconds" grant alice app web 3601
         refused "an unknown field" 'unknown field "spec.colour"' kubectl -n "$NS" --as=alice create -f - <<YAML
