@@ -84,6 +84,12 @@ static int parse_flags(struct settings *s, int argc, char **argv) {
                         .help = "for SubjectAccessReviews (default: $KUBECONFIG, ~/.kube/config, then the "
                                 "in-cluster ServiceAccount)"},
                 {"context", FLAG_STRING, .value = &s->o.context, .arg = "NAME", .help = "kubeconfig context"},
+                {"preview-signing-key-file", FLAG_STRING, .value = &s->o.preview_key_file, .arg = "FILE",
+                        .help = "HMAC key (at least 32 bytes, the whole file) that signs preview grants; "
+                                "give "
+                                "every replica the same one",
+                        .def = "a random key at start: grants do not survive a restart nor work on another "
+                               "replica"},
                 {"authorization-cache-ttl", FLAG_COUNT, FLAG_INTO(&s->o.authz_cache_ms), .arg = "MS",
                         .min = 1, .max = 86400000, .help = "reuse a SubjectAccessReview answer this long",
                         .def = "10000"},
@@ -198,6 +204,10 @@ int main(int argc, char **argv) {
         o->requestheader_ca_pem = ca;
         o->allowed_names = allowed;
 
+        if (!o->preview_key_file)
+                log_warn(
+                        "no --preview-signing-key-file: preview grants are signed with a random key, so they "
+                        "do not survive a restart nor work across replicas");
         _cleanup_(apiserver_freep) struct apiserver *srv = NULL;
         if (apiserver_new(o, &srv, &err) < 0 || apiserver_start(srv, &err) < 0) {
                 log_error("cannot start", "error", merr_msg(&err));

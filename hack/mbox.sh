@@ -41,6 +41,7 @@ cmd_install() {
         kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
         kubectl apply -f "$root/manifests/base/namespace.yaml" -f "$root/manifests/base/serviceaccounts.yaml" \
                 -f "$root/manifests/base/rbac-operator.yaml" -f "$root/manifests/base/admission-runtime.yaml" \
+                -f "$root/manifests/base/admission-creator.yaml" \
                 -f "$root/manifests/base/rbac-apiserver.yaml" \
                 -f "$root/manifests/base/rbac-user-roles.yaml" >/dev/null
 }
@@ -96,6 +97,7 @@ start_apiserver() {
         setsid "$root/build/mbox-apiserver" --bind-address=127.0.0.1 --secure-port="$API_PORT" \
                 --tls-cert-file="$dir/tls.crt" --tls-private-key-file="$dir/tls.key" \
                 --kubeconfig="$STATE/mbox-apiserver.kubeconfig" --database-url="$DATABASE_URL" --leader-elect \
+                --preview-signing-key-file="$pki/preview-signing.key" \
                 >>"$API_LOG" 2>&1 </dev/null &
         echo $! >"$API_PIDFILE"
         for ((i = 0; i < 40; i++)); do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the local cluster's PKI with the openssl CLI: a cluster CA, a separate front-proxy CA for the
-# aggregation layer, the service-account signing key, and serving and client certificates for each
-# component. Existing files are kept, so a second run changes nothing.
+# aggregation layer, the service-account signing key, serving and client certificates for each
+# component, and the key mbox-apiserver signs preview grants with. Existing files are kept, so a second
+# run changes nothing.
 # Usage: hack/pki.sh DIR
 set -euo pipefail
 dir=$1
@@ -49,4 +50,7 @@ mkcert kwok-serving ca "/CN=localhost" serverAuth "DNS:localhost,IP:127.0.0.1"
         openssl genrsa -out sa.key 2048 2>/dev/null
         openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 }
+# mbox-apiserver's --preview-signing-key-file: 32 random bytes, the same for every replica, so that a
+# preview grant outlives a restart and opens on any replica
+[ -f preview-signing.key ] || (umask 077 && openssl rand -out preview-signing.key 32)
 rm -f ./*.csr

@@ -34,6 +34,9 @@ struct apiserver_options {
         unsigned max_sessions_per_sandbox, max_sessions_per_user; /* defaults 16 and 32 */
         long long session_idle_timeout_ms;
         size_t max_recording_bytes; /* of one terminal recording (0: RECORDING_MAX_BYTES, 64 MiB) */
+        /* the key that signs preview grants (at least 32 bytes); NULL: a random one, so that grants do
+         * not outlive the process nor work on another replica */
+        const char *preview_key_file;
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;

@@ -348,44 +348,50 @@ static int authz_key(
         return 0;
 }
 
-int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
-        const struct api_attrs *a) {
-        char key[2 * SHA256_DIGEST_LENGTH + 1], why[256] = "";
-        if (authz_key(user, a, key) < 0) {
-                httpd_respond_status(req, 500, "InternalError", "authorization failed: no SHA-256");
-                return -ENOMEM;
-        }
+int api_access(struct apiserver *s, const struct api_user *user, const struct api_attrs *a, char *why,
+        size_t size, struct merr *err) {
+        char key[2 * SHA256_DIGEST_LENGTH + 1];
+        if (authz_key(user, a, key) < 0)
+                return merr_set(err, -ENOMEM, "no SHA-256");
         long long now = timestamp_monotonic_ms();
         int r = -1;
         pthread_mutex_lock(&s->lock);
         struct cached *c = strmap_get(s->authz, key);
         if (c && c->expires_ms > now) {
                 r = c->allowed;
-                snprintf(why, sizeof(why), "%s", c->reason);
+                snprintf(why, size, "%s", c->reason);
         }
         pthread_mutex_unlock(&s->lock);
+        if (r >= 0)
+                return r;
+        r = review(s, user, a, why, size, err);
+        if (r < 0)
+                return r;
+        struct cached *nc = malloc(sizeof(*nc));
+        if (nc) {
+                *nc = (struct cached){.expires_ms = now + s->opt.authz_cache_ms, .allowed = r == 1};
+                snprintf(nc->reason, sizeof(nc->reason), "%s", why);
+                pthread_mutex_lock(&s->lock);
+                if (strmap_size(s->authz) >= AUTHZ_CACHE_MAX) {
+                        strmap_free(s->authz);
+                        s->authz = strmap_new(free);
+                }
+                if (!s->authz || strmap_put(s->authz, key, nc) < 0)
+                        free(nc);
+                pthread_mutex_unlock(&s->lock);
+        }
+        return r;
+}
+
+int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,
+        const struct api_attrs *a) {
+        char why[256] = "";
+        struct merr err = MERR_INIT;
+        int r = api_access(s, user, a, why, sizeof(why), &err);
         if (r < 0) {
-                struct merr err = MERR_INIT;
-                r = review(s, user, a, why, sizeof(why), &err);
-                if (r < 0) {
-                        log_warn("SubjectAccessReview failed", "user", user->name, "error", merr_msg(&err));
-                        httpd_respond_status(
-                                req, 500, "InternalError", "authorization failed: %s", merr_msg(&err));
-                        return r;
-                }
-                struct cached *nc = malloc(sizeof(*nc));
-                if (nc) {
-                        *nc = (struct cached){.expires_ms = now + s->opt.authz_cache_ms, .allowed = r == 1};
-                        snprintf(nc->reason, sizeof(nc->reason), "%s", why);
-                        pthread_mutex_lock(&s->lock);
-                        if (strmap_size(s->authz) >= AUTHZ_CACHE_MAX) {
-                                strmap_free(s->authz);
-                                s->authz = strmap_new(free);
-                        }
-                        if (!s->authz || strmap_put(s->authz, key, nc) < 0)
-                                free(nc);
-                        pthread_mutex_unlock(&s->lock);
-                }
+                log_warn("SubjectAccessReview failed", "user", user->name, "error", merr_msg(&err));
+                httpd_respond_status(req, 500, "InternalError", "authorization failed: %s", merr_msg(&err));
+                return r;
         }
         if (r == 1)
                 return 0;

@@ -53,6 +53,9 @@ struct apiserver {
                 *m_mirror_lag, *m_mirror_gaps, *m_mirror_relists;
         pthread_mutex_t scrape_lock; /* one scrape at a time sets the counters it reads */
         char identity[256];          /* of this replica in leader election, unless opt.leader names one */
+        /* signs and verifies preview grants and their cookies (pkg/previewtoken.h): the key of
+         * opt.preview_key_file, else one made at start */
+        struct preview_key *preview_key;
 };
 
 /* A running sandbox (sandbox.c): where a request on it goes. */
@@ -64,6 +67,13 @@ struct api_sandbox {
  * when there is no such sandbox, 409 when it does not run, 503 when it cannot be read. */
 int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         struct api_sandbox *ret);
+
+/* Whether user may open a Private port of the mbox.dev Sandbox ns/sandbox (sandbox_obj, as read from
+ * Kubernetes) (previewgrant.c): its creator (the annotation mbox.dev/creator) may, and so may whoever a
+ * SubjectAccessReview allows the verb "private" on sandboxes/proxy in ns (project admins). Returns 1
+ * allowed, 0 not, < 0 with err when the review could not be made. */
+int api_preview_private_allowed(struct apiserver *s, const struct api_user *user, const char *ns,
+        const char *sandbox, json_object *sandbox_obj, struct merr *err);
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
 void api_sessions_stop(struct apiserver *s);
@@ -121,6 +131,11 @@ struct api_attrs {
 /* Authenticates the request (front-proxy client certificate + headers) into user. On failure the request
  * has been answered (401) and a negative errno is returned. */
 int api_authenticate(struct apiserver *s, struct httpd_request *req, struct api_user *user);
+/* Whether user may do attrs, by a SubjectAccessReview (cached): 1 allowed, 0 not (the reviewer's reason,
+ * if any, into why), < 0 with err when it could not be asked. Answers nothing: for checks past the
+ * request's own. */
+int api_access(struct apiserver *s, const struct api_user *user, const struct api_attrs *attrs, char *why,
+        size_t size, struct merr *err);
 /* Authorizes user for attrs with a SubjectAccessReview (cached). On refusal or failure the request has
  * been answered (403, 500) and a negative errno is returned. */
 int api_authorize(struct apiserver *s, struct httpd_request *req, const struct api_user *user,

@@ -11,7 +11,7 @@
 
 #include "apiserver/internal.h"
 
-#define OPENAPI_HASH "mbox-v1alpha1-6" /* changes with the document: clients cache by it */
+#define OPENAPI_HASH "mbox-v1alpha1-8" /* changes with the document: clients cache by it */
 #define GV_PATH      "apis/" API_GROUP "/" API_VERSION
 #define SCHEMA_PFX   "dev.mbox.runtime.v1alpha1."
 
@@ -124,15 +124,16 @@ static json_object *field_validation(void) {
         return params;
 }
 
-/* The collection's path: get (list); post (create) there with API_CREATE, and patch (labels and
- * annotations) on the item's path with API_PATCH. */
+/* The collection's path: get (list) with API_LIST; post (create) there with API_CREATE, and patch (labels
+ * and annotations) on the item's path with API_PATCH. */
 static void add_path(json_object *paths, const char *resource, const char *kind, unsigned verbs) {
         char path[160], list[80], what[96];
         json_object *item = json_object_new_object();
         snprintf(path, sizeof(path), "/" GV_PATH "/namespaces/{namespace}/%s", resource);
         snprintf(list, sizeof(list), "%sList", kind);
         snprintf(what, sizeof(what), "list or watch %s", kind);
-        json_object_object_add(item, "get", operation(kind, what, "200", list));
+        if (verbs & API_LIST)
+                json_object_object_add(item, "get", operation(kind, what, "200", list));
         if (verbs & API_CREATE) {
                 json_object *post = operation(kind, "create", "201", kind), *body = json_object_new_object();
                 json_object_object_add(body, "content", json_content(kind));
@@ -141,10 +142,17 @@ static void add_path(json_object *paths, const char *resource, const char *kind,
                 json_object_object_add(post, "parameters", field_validation());
                 json_object_object_add(item, "post", post);
         }
-        if (verbs & API_PATCH) {
+        /* kubectl leaves checking fields to the server only when the kind's PATCH takes fieldValidation
+         * (cli-runtime's query parameter verifier reads no other operation): a kind that is only created
+         * lists one too, saying it is not served, or kubectl create would validate on the client */
+        if (verbs & (API_PATCH | API_CREATE)) {
+                bool served = verbs & API_PATCH;
                 json_object *one = json_object_new_object(),
                             *patch = operation(kind,
-                                    "merge patch of metadata.labels and metadata.annotations", "200", kind),
+                                    served ? "merge patch of metadata.labels and metadata.annotations"
+                                           : "not served (405): listed for the fieldValidation parameter "
+                                             "of create",
+                                    "200", kind),
                             *pbody = json_object_new_object(), *pcontent = json_object_new_object(),
                             *pjson = json_object_new_object();
                 json_object_object_add(pjson, "schema", typed("object", NULL, "A JSON merge patch."));
@@ -223,7 +231,8 @@ json_object *api_schema_taskoutput(void) {
 json_object *api_schema_artifact(void) {
         json_object *status = object("Set by the server.", "source",
                 str("Task: recorded by mbox-operator from the task's declared outputs; Registered: created "
-                    "through this API; Recorded: a terminal session's recording, registered by mbox-apiserver "
+                    "through this API; Recorded: a terminal session's recording, registered by "
+                    "mbox-apiserver "
                     "when the session ended."),
                 "registeredBy", str("Who created it (Registered), or opened the session (Recorded)."), NULL);
         return object("A reference to a file, with what it is and where it came from. mbox-operator records "
@@ -286,6 +295,27 @@ json_object *api_schema_session(void) {
                 NULL);
 }
 
+json_object *api_schema_previewgrant(void) {
+        return object("A short-lived signed link to one port of a Sandbox (docs/previews.md), for a browser: "
+                      "create only, nothing is stored. Who may mint one for a Private port: the sandbox's "
+                      "creator and project admins; for a Project or Public port: anyone allowed to create "
+                      "previewgrants in the namespace.",
+                "spec",
+                object("What the link opens.", "sandbox", str("The Sandbox, in the grant's namespace."),
+                        "port", str("The name of one of its ports (status.previewURLs[].name)."),
+                        "ttlSeconds",
+                        typed("integer", "int64",
+                                "How long the link is valid: 60 to 3600 seconds, 300 by "
+                                "default."),
+                        NULL),
+                "status",
+                object("Set by the server.", "url",
+                        str("The port's preview URL with the signed token: open it in a browser, which then "
+                            "gets a cookie for the port."),
+                        "expirationTimestamp", when("When the link stops working."), NULL),
+                NULL);
+}
+
 static char *document;
 
 static void build(void) {
@@ -297,7 +327,7 @@ static void build(void) {
         api_put(info, "version", API_VERSION);
         json_object_object_add(doc, "info", info);
         for (const struct api_resource *r = api_resources; r->name; r++)
-                if (r->store) /* a resource of connect subresources alone has no records */
+                if (r->store || r->create) /* a resource of connect subresources alone has none */
                         add_path(paths, r->name, r->kind, r->verbs);
         json_object_object_add(doc, "paths", paths);
 
@@ -327,7 +357,8 @@ static void build(void) {
                 if (!r->schema)
                         continue;
                 add_kind(schemas, r->kind, r->schema(), "ObjectMeta");
-                add_list(schemas, r->kind, r->list_description);
+                if (r->verbs & API_LIST)
+                        add_list(schemas, r->kind, r->list_description);
         }
 
         json_object_object_add(comp, "schemas", schemas);

@@ -144,11 +144,13 @@ bool api_taskoutput_log_follows(struct httpd_request *req);
 void api_sandbox_exec(const struct api_request *r); /* sandboxes/NAME/exec, terminal (session.c) */
 void api_sandbox_terminal(const struct api_request *r);
 bool api_session_long_running(struct httpd_request *req);
-void api_sandbox_files(const struct api_request *r); /* sandboxes/NAME/files (files.c) */
-void api_sandbox_log(const struct api_request *r); /* sandboxes/NAME/log (sandboxlog.c) */
+void api_sandbox_files(const struct api_request *r);       /* sandboxes/NAME/files (files.c) */
+void api_sandbox_log(const struct api_request *r);         /* sandboxes/NAME/log (sandboxlog.c) */
+void api_previewgrant_create(const struct api_request *r); /* previewgrants (previewgrant.c) */
 bool api_sandbox_log_follows(struct httpd_request *req);
 /* The kinds' schemas (openapi.c). */
 json_object *api_schema_taskoutput(void);
 json_object *api_schema_artifact(void);
 json_object *api_schema_objecthistory(void);
 json_object *api_schema_session(void);
+json_object *api_schema_previewgrant(void);

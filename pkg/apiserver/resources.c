@@ -294,6 +294,17 @@ const struct api_resource api_resources[] = {
                 .list_description = "Exec and terminal sessions.",
         },
         {
+                /* create-only, like a TokenRequest: a signed link to one port of a sandbox, not stored
+                 * (previewgrant.c) */
+                .name = "previewgrants",
+                .singular = "previewgrant",
+                .kind = "PreviewGrant",
+                .namespaced = true,
+                .verbs = API_CREATE,
+                .create = api_previewgrant_create,
+                .schema = api_schema_previewgrant,
+        },
+        {
                 .name = "sandboxes",
                 .singular = "sandbox",
                 .kind = "Sandbox",

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "health.h"
 #include "log.h"
+#include "previewtoken.h"
 #include "timestamp.h"
 
 /* Discovery: any authenticated caller (kube-apiserver's aggregator reads it as itself). */
@@ -276,6 +277,12 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 apiserver_free(s);
                 return merr_set(err, -ENOMEM, "allocating the apiserver");
         }
+        r = o->preview_key_file ? preview_key_load(o->preview_key_file, &s->preview_key, err)
+                                : preview_key_random(&s->preview_key, err);
+        if (r < 0) {
+                apiserver_free(s);
+                return r;
+        }
         /* Room for every request the limits admit, and for connections that have not authenticated yet:
          * those are few, short-lived, and the oldest goes when a new one comes, so clients that connect
          * and say nothing cannot take the slots of kube-apiserver's requests. */
@@ -349,6 +356,7 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         strmap_free(s->tokens);
         strmap_free(s->loads);
         strmap_free(s->sessions);
+        preview_key_free(s->preview_key);
         pthread_cond_destroy(&s->sessions_done);
         metrics_free(s->metrics);
         pthread_mutex_destroy(&s->scrape_lock);
