@@ -54,7 +54,10 @@ struct settings {
         struct apiserver_options o;
         const char *bind, *port, *cert_file, *key_file, *ca_file, *names;
         int log_format, log_level;
+        int preview_transport;
 };
+
+static const char *const preview_transports[] = {"auto", "pod-ip", "port-forward", NULL};
 
 /* Parses the flags into s: -1 when the program goes on, else its exit status. */
 static int parse_flags(struct settings *s, int argc, char **argv) {
@@ -138,6 +141,33 @@ static int parse_flags(struct settings *s, int argc, char **argv) {
                         .help = "a page of a list, or of a watch's events, ends once its records pass this "
                                 "size, "
                                 "e.g. 4Mi (default 4Mi); the rest follows with continue"},
+                FLAG_HEADING("Previews (docs/previews.md):"),
+                {"preview-listen", FLAG_STRING, .value = &s->o.preview_listen, .arg = "HOST:PORT",
+                        .help = "serve the preview gateway for browsers here, plain HTTP (default: no "
+                                "gateway)"},
+                {"preview-domain", FLAG_STRING, .value = &s->o.preview_domain, .arg = "HOST[:PORT]",
+                        .help = "the gateway serves hosts PORT--SANDBOX--PROJECT.DOMAIN; the operator's "
+                                "--preview-domain"},
+                {"preview-scheme", FLAG_STRING, .value = &s->o.preview_scheme, .arg = "SCHEME",
+                        .help = "the scheme browsers use (https behind a TLS ingress: cookies are then "
+                                "Secure)",
+                        .def = "http"},
+                {"preview-transport", FLAG_CHOICE, FLAG_INTO(&s->preview_transport), .arg = "WAY",
+                        .choices = preview_transports,
+                        .help = "how previews reach pods: auto (the pod IP, else port-forward), pod-ip, "
+                                "port-forward",
+                        .def = "auto"},
+                {"preview-wake-timeout", FLAG_DURATION, FLAG_INTO(&s->o.preview_wake_timeout_ms),
+                        .arg = "DURATION", .min = 1000,
+                        .help = "how long a request to an idle-stopped sandbox waits for it to run",
+                        .def = "60s"},
+                {"preview-idle-timeout", FLAG_DURATION, FLAG_INTO(&s->o.preview_idle_timeout_ms),
+                        .arg = "DURATION", .min = 1000,
+                        .help = "a gateway connection silent this long is closed", .def = "5m"},
+                {"preview-session-ttl", FLAG_DURATION, FLAG_INTO(&s->o.preview_session_ms), .arg = "DURATION",
+                        .min = 60000, .help = "how long the cookie a preview grant sets lasts", .def = "12h"},
+                {"preview-max-connections", FLAG_COUNT, FLAG_INTO(&s->o.preview_max_connections), .arg = "N",
+                        .min = 1, .max = 1024, .help = "gateway connections at once", .def = "1024"},
                 FLAG_HEADING("Leader election (a coordination.k8s.io/v1 Lease; every replica serves, one "
                              "mirrors):"),
                 {"leader-elect", FLAG_BOOL, .value = &s->o.leader_elect,
@@ -158,6 +188,7 @@ static int parse_flags(struct settings *s, int argc, char **argv) {
                                 "(see --help)\n");
                 return 2;
         }
+        s->o.preview_transport = preview_transports[s->preview_transport];
         if (!s->o.database_url) {
                 const char *url = secure_getenv("MBOX_DATABASE_URL");
                 s->o.database_url = url && *url ? url : NULL;

@@ -14,7 +14,8 @@
 #                  127.0.0.1:PORT; waits until Available (tests use it)
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
 # 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091); mbox-apiserver logs to logs/mbox-apiserver.log and serves
-# HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA. Both
+# HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA, and
+# its preview gateway on http://127.0.0.1:$MBOX_PREVIEW_PORT (default 18480; hosts *.preview.localhost). Both
 # take their Lease in mbox-system (--leader-elect), so a second replica started beside them stands by.
 # The console joins `up` when it exists.
 set -euo pipefail
@@ -28,7 +29,9 @@ LOG=$STATE/logs/mbox-operator.log
 API_PIDFILE=$STATE/pids/mbox-apiserver.pid
 API_LOG=$STATE/logs/mbox-apiserver.log
 use_ports() {
-        OPERATOR_PORT=$MBOX_OPERATOR_PORT API_PORT=$MBOX_APISERVER_LOCAL_PORT
+        OPERATOR_PORT=$MBOX_OPERATOR_PORT API_PORT=$MBOX_APISERVER_LOCAL_PORT PREVIEW_PORT=$MBOX_PREVIEW_PORT
+        # the preview gateway of mbox-apiserver: *.localhost is loopback in browsers (docs/previews.md)
+        PREVIEW_DOMAIN=preview.localhost:$PREVIEW_PORT
         DATABASE_URL="postgresql://postgres@127.0.0.1:$MBOX_PG_PORT/mbox"
 }
 use_ports
@@ -98,6 +101,8 @@ start_apiserver() {
                 --tls-cert-file="$dir/tls.crt" --tls-private-key-file="$dir/tls.key" \
                 --kubeconfig="$STATE/mbox-apiserver.kubeconfig" --database-url="$DATABASE_URL" --leader-elect \
                 --preview-signing-key-file="$pki/preview-signing.key" \
+                --preview-listen="127.0.0.1:$PREVIEW_PORT" --preview-domain="$PREVIEW_DOMAIN" \
+                --preview-transport=port-forward \
                 >>"$API_LOG" 2>&1 </dev/null &
         echo $! >"$API_PIDFILE"
         for ((i = 0; i < 40; i++)); do
@@ -155,6 +160,7 @@ cmd_up() {
                 echo "Starting mbox-operator (log: $LOG)"
                 setsid "$root/build/mbox-operator" --kubeconfig="$STATE/mbox-operator.kubeconfig" \
                         --health-address="127.0.0.1:$OPERATOR_PORT" --leader-elect \
+                        --preview-domain="$PREVIEW_DOMAIN" \
                         --database-url="$DATABASE_URL" \
                         >>"$LOG" 2>&1 </dev/null &
                 echo $! >"$PIDFILE"
@@ -171,7 +177,7 @@ cmd_up() {
         cat <<MSG
 
 mbox is up: the local control plane, mbox-operator (metrics: http://127.0.0.1:$OPERATOR_PORT/metrics) and
-mbox-apiserver (runtime.mbox.dev through kube-apiserver).
+mbox-apiserver (runtime.mbox.dev through kube-apiserver; previews at http://*.$PREVIEW_DOMAIN/).
   export KUBECONFIG=$KUBECONFIG
   export PATH=$K8S_BIN:\$PATH
   make demo                                  # the walkthrough: a project, templates, a running sandbox

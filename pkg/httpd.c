@@ -696,6 +696,10 @@ const char *httpd_request_path(struct httpd_request *r) {
         return r->path;
 }
 
+const char *httpd_request_target(struct httpd_request *r) {
+        return r->st ? r->st->uri : r->path;
+}
+
 const char *httpd_request_header(struct httpd_request *r, const char *name) {
         return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }

@@ -105,6 +105,8 @@ int httpd_request_on_done(struct httpd_request *r, void (*fn)(void *ud, int stat
 const char *httpd_request_method(struct httpd_request *r);
 /* The URL-decoded path, without the query ("/metrics"). Dot segments are left as sent: routes match bytes. */
 const char *httpd_request_path(struct httpd_request *r);
+/* The request target as the client sent it: the path still escaped, then the query ("/a%20b?x=1"). */
+const char *httpd_request_target(struct httpd_request *r);
 /* The decoded value of the first query parameter named key ("" for "?key" or "?key="), or NULL when absent
  * or when memory runs out. */
 const char *httpd_request_query(struct httpd_request *r, const char *key);

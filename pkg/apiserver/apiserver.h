@@ -37,6 +37,13 @@ struct apiserver_options {
         /* the key that signs preview grants (at least 32 bytes); NULL: a random one, so that grants do
          * not outlive the process nor work on another replica */
         const char *preview_key_file;
+        /* previews (docs/previews.md): the gateway's listen address (NULL: no gateway), the domain its
+         * hosts end in, its scheme as browsers see it, the way to pods (auto, pod-ip, port-forward) */
+        const char *preview_listen, *preview_domain, *preview_scheme, *preview_transport;
+        long long preview_wake_timeout_ms; /* how long a request waits for a woken sandbox (0: 60 s) */
+        long long preview_idle_timeout_ms; /* a gateway connection silent this long closes (0: 5 min) */
+        long long preview_session_ms;      /* how long the cookie a grant sets lasts (0: 12 h) */
+        unsigned preview_max_connections;  /* gateway connections at once (0: 1024) */
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;
@@ -52,6 +59,10 @@ struct apiserver_options {
 #define API_MAX_SESSIONS_PER_SANDBOX  16
 #define API_MAX_SESSIONS_PER_USER     32
 #define API_SESSION_IDLE_TIMEOUT_MS   (30 * 60 * 1000LL)
+#define API_PREVIEW_WAKE_TIMEOUT_MS   (60 * 1000LL)
+#define API_PREVIEW_IDLE_TIMEOUT_MS   (5 * 60 * 1000LL)
+#define API_PREVIEW_SESSION_MS        (12 * 60 * 60 * 1000LL)
+#define API_PREVIEW_MAX_CONNECTIONS   1024
 
 struct apiserver;
 

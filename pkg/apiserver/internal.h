@@ -10,6 +10,7 @@
 #include "apiserver/resource.h"
 #include "buf.h"
 #include "httpd.h"
+#include "httpmsg.h"
 #include "kube/exec.h"
 #include "kube/pool.h"
 #include "metrics.h"
@@ -56,6 +57,8 @@ struct apiserver {
         /* signs and verifies preview grants and their cookies (pkg/previewtoken.h): the key of
          * opt.preview_key_file, else one made at start */
         struct preview_key *preview_key;
+        struct api_previews *previews; /* previews.c */
+        struct api_gateway *gateway;   /* gateway.c; NULL without opt.preview_listen */
 };
 
 /* A running sandbox (sandbox.c): where a request on it goes. */
@@ -68,12 +71,63 @@ struct api_sandbox {
 int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const char *ns, const char *name,
         struct api_sandbox *ret);
 
-/* Whether user may open a Private port of the mbox.dev Sandbox ns/sandbox (sandbox_obj, as read from
- * Kubernetes) (previewgrant.c): its creator (the annotation mbox.dev/creator) may, and so may whoever a
+/* Whether user may open a Private port of the mbox.dev Sandbox ns/sandbox (previewgrant.c): its creator
+ * (the annotation mbox.dev/creator; NULL or "": not recorded) may, and so may whoever a
  * SubjectAccessReview allows the verb "private" on sandboxes/proxy in ns (project admins). Returns 1
  * allowed, 0 not, < 0 with err when the review could not be made. */
 int api_preview_private_allowed(struct apiserver *s, const struct api_user *user, const char *ns,
-        const char *sandbox, json_object *sandbox_obj, struct merr *err);
+        const char *sandbox, const char *creator, struct merr *err);
+/* ---- previews (previews.c, gateway.c, sandboxproxy.c; docs/previews.md) */
+
+/* One preview port of a sandbox, as the sandbox cache has it. */
+struct api_preview_target {
+        char ns[64], name[254], uid[64], creator[256];
+        char phase[32], reason[64], state[16], pod[254], pod_ip[64];
+        char port_name[16], visibility[16], url[512];
+        uint16_t port;
+        bool running;      /* Running, with a pod */
+        bool idle_stopped; /* stopped by its idle timeout: a request wakes it */
+};
+int api_previews_new(struct apiserver *s, struct merr *err);
+int api_previews_start(struct apiserver *s, struct merr *err);
+void api_previews_free(struct apiserver *s);
+/* The preview whose gateway host label is label (PORT--SANDBOX--PROJECT), or with label NULL the port
+ * named port of sandbox ns/name, into ret. Returns 0, -ENOENT for no such sandbox (or no such label),
+ * -ENXIO for a sandbox without that port (ret has the sandbox). */
+int api_preview_find(struct apiserver *s, const char *label, const char *ns, const char *name,
+        const char *port, struct api_preview_target *ret);
+/* Makes sure t runs: 0 when it does; an idle-stopped sandbox is woken (an Event names who) and waited for
+ * up to wait_ms, t refreshed: 0 once Running, -EINPROGRESS while it starts; -EAGAIN for a sandbox that a
+ * request does not start (stopped by its user, failed), -ENOENT once it is gone. */
+int api_preview_ready(struct apiserver *s, struct api_preview_target *t, long wait_ms, const char *who);
+/* A request reached t: its sandbox's lastActivityAt moves (at most every 2 s). */
+void api_preview_activity(struct apiserver *s, const struct api_preview_target *t);
+/* A connected socket to t's port (its pod's IP or a port-forward, --preview-transport), or < 0 with err. */
+int api_preview_connect(struct apiserver *s, const struct api_preview_target *t, struct merr *err);
+int api_gateway_start(struct apiserver *s, struct merr *err);
+/* upstream.c: sockets with time limits: read what is there (> 0, 0 at the end, -ETIMEDOUT, -errno);
+ * write it all (0 or < 0) */
+ssize_t api_sock_read(int fd, void *buf, size_t len, long timeout_ms);
+int api_sock_write(int fd, const void *data, size_t len, long timeout_ms);
+/* A connection to a preview's pod, and what was read from it and not yet used. */
+struct api_upstream {
+        int fd; /* -1: none */
+        char buf[16 * 1024];
+        size_t len;
+};
+void api_upstream_close(struct api_upstream *u);
+/* Drops the first n buffered bytes. */
+void api_upstream_consume(struct api_upstream *u, size_t n);
+/* Reads the pod's response head into u->buf (it stays there: consume it): its size, or -E2BIG past 16 KiB,
+ * -EBADMSG, -ETIMEDOUT, -EPIPE. */
+long api_upstream_read_head(struct api_upstream *u, struct http_head *h, long timeout_ms);
+/* The next piece of body b into out (at most max): from the len bytes buffered at buf first, then from
+ * fd. Bytes past the body's end stay in buf. Returns the piece's size, 0 at the body's end, or < 0. */
+ssize_t api_body_next(
+        struct http_body *b, int fd, char *buf, size_t *len, char *out, size_t max, long timeout_ms);
+/* Passes bytes both ways between a and b until one ends or both are silent for idle_ms, counting them. */
+void api_relay(int a, int b, long idle_ms, uint64_t *a_to_b, uint64_t *b_to_a);
+void api_gateway_stop(struct apiserver *s);
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
 void api_sessions_stop(struct apiserver *s);
@@ -175,11 +229,12 @@ void api_respond_not_found(struct httpd_request *req, const char *resource, cons
 /* 200 with a metav1.Status of Success for the deletion of resource/name. */
 void api_respond_deleted(struct httpd_request *req, const char *resource, const char *name);
 
-/* A resource path after API_PREFIX ("/namespaces/NS/RESOURCE/NAME/SUB", namespace and the last two
- * optional), split into buf (size bytes) and pointed at by the fields. Returns 0, or -ENOENT when the path
- * has no such shape, -ENAMETOOLONG when it does not fit. */
+/* A resource path after API_PREFIX ("/namespaces/NS/RESOURCE/NAME/SUB[/TAIL]", namespace and the last
+ * three optional), split into buf (size bytes) and pointed at by the fields. Returns 0, or -ENOENT when the
+ * path has no such shape, -ENAMETOOLONG when it does not fit. */
 struct api_path {
         const char *namespace, *resource, *name, *subresource;
+        const char *tail; /* what follows SUB/ (a proxy's path, maybe ""); NULL: nothing */
 };
 int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret);
 

@@ -31,11 +31,8 @@
 #define CREATOR_ANNOTATION "mbox.dev/creator"
 
 int api_preview_private_allowed(struct apiserver *s, const struct api_user *user, const char *ns,
-        const char *sandbox, json_object *sandbox_obj, struct merr *err) {
-        const char *creator = NULL;
+        const char *sandbox, const char *creator, struct merr *err) {
         char why[256];
-        (void) json_get_string(
-                sandbox_obj, "metadata.annotations.mbox\\.dev/creator", JSON_OPTIONAL, &creator, NULL);
         if (creator && *creator && strcmp(creator, user->name) == 0)
                 return 1;
         const struct api_attrs attrs = {.verb = "private",
@@ -282,7 +279,10 @@ void api_previewgrant_create(const struct api_request *r) {
                 goto out;
         const char *visibility = u->visibility ? u->visibility : "Private";
         if (strcmp(visibility, "Private") == 0) {
-                int k = api_preview_private_allowed(s, r->user, ns, g.sandbox, obj, &err);
+                const char *creator = NULL;
+                (void) json_get_string(
+                        obj, "metadata.annotations.mbox\\.dev/creator", JSON_OPTIONAL, &creator, NULL);
+                int k = api_preview_private_allowed(s, r->user, ns, g.sandbox, creator, &err);
                 if (k < 0) {
                         log_warn(
                                 "SubjectAccessReview failed", "user", r->user->name, "error", merr_msg(&err));
@@ -291,9 +291,6 @@ void api_previewgrant_create(const struct api_request *r) {
                         goto out;
                 }
                 if (k == 0) {
-                        const char *creator = NULL;
-                        (void) json_get_string(obj, "metadata.annotations.mbox\\.dev/creator", JSON_OPTIONAL,
-                                &creator, NULL);
                         httpd_respond_status(req, 403, "Forbidden",
                                 "the port \"%s\" of sandbox %s is Private: only its creator (%s) and project "
                                 "admins (allowed the verb private on sandboxes/proxy) may open it; ask one "

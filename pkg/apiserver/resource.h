@@ -34,6 +34,7 @@ struct api_request {
         const struct api_resource *res;
         const char *namespace; /* NULL: every namespace */
         const char *name;      /* NULL: the collection */
+        const char *tail;      /* a subresource's rest of the path (.tail subresources), decoded */
 };
 
 /* Verbs, as SubjectAccessReviews and discovery name them. A subresource's HTTP methods are its verbs, as
@@ -94,7 +95,8 @@ struct api_row_meta {
 struct api_subresource {
         const char *name;  /* "log" */
         const char *label; /* "taskoutputs/log": the metrics label and the name in discovery */
-        unsigned verbs;    /* API_GET (GET), API_CREATE (POST), API_UPDATE (PUT), API_DELETE (DELETE) */
+        unsigned
+                verbs; /* API_GET (GET, HEAD, OPTIONS), API_CREATE (POST), API_UPDATE (PUT), API_PATCH (PATCH), API_DELETE (DELETE) */
         /* whether this request is long-running (a log follow, an exec session): limits of its own, no
          * latency; NULL: never */
         bool (*long_running)(struct httpd_request *req);
@@ -102,6 +104,8 @@ struct api_subresource {
         /* a WebSocket session (exec, terminal; verbs API_GET | API_CREATE): its GET, the upgrade, is
          * authorized as create, as kube-apiserver authorizes pods/exec */
         bool upgrade;
+        /* takes a path after its name (proxy/PORT/...: api_request.tail) */
+        bool tail;
 };
 
 struct api_resource {
@@ -147,6 +151,7 @@ bool api_session_long_running(struct httpd_request *req);
 void api_sandbox_files(const struct api_request *r);       /* sandboxes/NAME/files (files.c) */
 void api_sandbox_log(const struct api_request *r);         /* sandboxes/NAME/log (sandboxlog.c) */
 void api_previewgrant_create(const struct api_request *r); /* previewgrants (previewgrant.c) */
+void api_sandbox_proxy(const struct api_request *r); /* sandboxes/NAME/proxy/PORT/... (sandboxproxy.c) */
 bool api_sandbox_log_follows(struct httpd_request *req);
 /* The kinds' schemas (openapi.c). */
 json_object *api_schema_taskoutput(void);

@@ -223,6 +223,9 @@ static const struct api_subresource sandbox_subresources[] = {
                 api_sandbox_terminal, .upgrade = true},
         /* list, download (GET), upload (PUT) and remove (DELETE) files in its main container */
         {"files", "sandboxes/files", API_GET | API_UPDATE | API_DELETE, NULL, api_sandbox_files},
+        /* a preview for API clients: proxy/PORT/PATH, every method (docs/previews.md) */
+        {"proxy", "sandboxes/proxy", API_GET | API_CREATE | API_UPDATE | API_PATCH | API_DELETE,
+                api_session_long_running, api_sandbox_proxy, .tail = true},
         /* the main container's log, with pods/log's query parameters (follow, tailLines, ...) */
         {"log", "sandboxes/log", API_GET, api_sandbox_log_follows, api_sandbox_log},
         {NULL},

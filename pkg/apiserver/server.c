@@ -29,13 +29,15 @@ static void on_discovery(struct httpd_request *req, void *userdata) {
 }
 
 int api_parse_path(const char *path, char *buf, size_t size, struct api_path *ret) {
-        char *parts[6];
+        char *parts[5];
         size_t n = 0, i = 0;
         if (strlen(path) >= size)
                 return -ENAMETOOLONG;
         memcpy(buf, path, strlen(path) + 1);
-        /* empty segments ("//") are refused, not skipped: a path names one thing */
-        for (char *p = buf; n < ARRAY_SIZE(parts);) {
+        *ret = (struct api_path){0};
+        /* empty segments ("//") are refused, not skipped: a path names one thing; past a subresource the
+         * rest is its tail, as it is (a proxy's path) */
+        for (char *p = buf;;) {
                 if (*p != '/')
                         return -ENOENT;
                 *p++ = '\0';
@@ -43,17 +45,20 @@ int api_parse_path(const char *path, char *buf, size_t size, struct api_path *re
                         return -ENOENT;
                 parts[n++] = p;
                 p += strcspn(p, "/");
+                size_t max = n >= 2 && strcmp(parts[0], "namespaces") == 0 ? 5 : 3;
                 if (*p == '\0')
                         break;
+                if (n == max) {
+                        *p = '\0';
+                        ret->tail = p + 1;
+                        break;
+                }
         }
-        if (n == ARRAY_SIZE(parts) && parts[n - 1][strcspn(parts[n - 1], "/")] != '\0')
-                return -ENOENT;
-        *ret = (struct api_path){0};
         if (n >= 2 && strcmp(parts[0], "namespaces") == 0) {
                 ret->namespace = parts[1];
                 i = 2;
         }
-        if (n <= i || n - i > 3)
+        if (n <= i || n - i > 3 || (ret->tail && n - i != 3))
                 return -ENOENT;
         ret->resource = parts[i];
         ret->name = n - i >= 2 ? parts[i + 1] : NULL;
@@ -79,13 +84,14 @@ static unsigned write_verb(const char *method, const struct api_path *ap) {
         return 0;
 }
 
-/* The verb of method on a subresource: its HTTP methods are its verbs (GET get, POST create, PUT update,
- * DELETE delete); 0 for any other. */
+/* The verb of method on a subresource: its HTTP methods are its verbs (GET, HEAD and OPTIONS get, POST
+ * create, PUT update, PATCH patch, DELETE delete); 0 for any other. */
 static unsigned sub_verb(const char *method) {
         static const struct {
                 const char *method;
                 unsigned verb;
-        } verbs[] = {{"GET", API_GET}, {"POST", API_CREATE}, {"PUT", API_UPDATE}, {"DELETE", API_DELETE}};
+        } verbs[] = {{"GET", API_GET}, {"HEAD", API_GET}, {"OPTIONS", API_GET}, {"POST", API_CREATE},
+                {"PUT", API_UPDATE}, {"PATCH", API_PATCH}, {"DELETE", API_DELETE}};
         for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                 if (strcmp(method, verbs[i].method) == 0)
                         return verbs[i].verb;
@@ -122,7 +128,7 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         const struct api_resource *res = api_resource_find(ap.resource);
         const struct api_subresource *sub =
                 res && ap.subresource ? api_subresource_find(res, ap.subresource) : NULL;
-        bool known = res && (!ap.subresource || sub);
+        bool known = res && (!ap.subresource || sub) && (!ap.tail || sub->tail);
         const char *method = httpd_request_method(req);
         bool get = strcmp(method, "GET") == 0;
         /* a subresource takes the methods of its verbs; a resource reads, and takes the writes of its verbs
@@ -165,8 +171,13 @@ static void on_resources(struct httpd_request *req, void *userdata) {
         }
         if (api_authorize(s, req, &user, &attrs) < 0)
                 return;
-        const struct api_request ar = {
-                .req = req, .s = s, .user = &user, .res = res, .namespace = ap.namespace, .name = ap.name};
+        const struct api_request ar = {.req = req,
+                .s = s,
+                .user = &user,
+                .res = res,
+                .namespace = ap.namespace,
+                .name = ap.name,
+                .tail = ap.tail};
         if (sub)
                 sub->handle(&ar);
         else if (verb == API_CREATE)
@@ -271,6 +282,14 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 s->opt.max_sessions_per_user = API_MAX_SESSIONS_PER_USER;
         if (!s->opt.session_idle_timeout_ms)
                 s->opt.session_idle_timeout_ms = API_SESSION_IDLE_TIMEOUT_MS;
+        if (s->opt.preview_wake_timeout_ms <= 0)
+                s->opt.preview_wake_timeout_ms = API_PREVIEW_WAKE_TIMEOUT_MS;
+        if (s->opt.preview_idle_timeout_ms <= 0)
+                s->opt.preview_idle_timeout_ms = API_PREVIEW_IDLE_TIMEOUT_MS;
+        if (s->opt.preview_session_ms <= 0)
+                s->opt.preview_session_ms = API_PREVIEW_SESSION_MS;
+        if (!s->opt.preview_max_connections)
+                s->opt.preview_max_connections = API_PREVIEW_MAX_CONNECTIONS;
         s->loads = strmap_new(free);
         s->sessions = strmap_new(free);
         if (!s->loads || !s->sessions || api_metrics_new(s) < 0) {
@@ -306,6 +325,8 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 }
         }
         if (r >= 0)
+                r = api_previews_new(s, err);
+        if (r >= 0)
                 r = health_serve(s->httpd, NULL, ready, s);
         if (r >= 0)
                 r = httpd_handle(s->httpd, "/apis", on_discovery, s);
@@ -333,6 +354,10 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
 
 int apiserver_start(struct apiserver *s, struct merr *err) {
         int r = httpd_start(s->httpd, err);
+        if (r >= 0)
+                r = api_previews_start(s, err);
+        if (r >= 0 && s->opt.preview_listen)
+                r = api_gateway_start(s, err);
         if (r >= 0 && s->store && !s->mirror)
                 r = api_mirror_start(s, &s->mirror, err);
         return r;
@@ -348,7 +373,9 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         /* sessions, then requests (a scrape of /metrics reads the mirror) */
         if (s->sessions)
                 api_sessions_stop(s);
+        api_gateway_stop(s);
         httpd_free(s->httpd);
+        api_previews_free(s);
         api_mirror_stop(s->mirror);
         kube_pool_free(s->clients);
         store_free(s->store);

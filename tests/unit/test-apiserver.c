@@ -17,6 +17,14 @@ static void ok(const char *path, const char *ns, const char *res, const char *na
         ck_assert_pstr_eq(p.subresource, sub);
 }
 
+/* The tail of path (what follows its subresource), in a static buffer. */
+static const char *tail(const char *path) {
+        static char buf[256];
+        struct api_path p;
+        ck_assert_msg(api_parse_path(path, buf, sizeof(buf), &p) == 0, "%s", path);
+        return p.tail;
+}
+
 static void bad(const char *path, int code) {
         char buf[40];
         struct api_path p;
@@ -29,7 +37,11 @@ START_TEST(test_parse_path) {
         ok("/namespaces/a/taskoutputs/t", "a", "taskoutputs", "t", NULL);
         ok("/namespaces/a/taskoutputs/t/log", "a", "taskoutputs", "t", "log");
         ok("/namespaces", NULL, "namespaces", NULL, NULL);
-        bad("/namespaces/a/taskoutputs/t/log/x", -ENOENT);
+        ok("/namespaces/a/sandboxes/s/proxy", "a", "sandboxes", "s", "proxy");
+        ck_assert_pstr_eq(tail("/namespaces/a/sandboxes/s/proxy/web/x//y/"), "web/x//y/");
+        ck_assert_pstr_eq(tail("/sandboxes/s/proxy/"), "");
+        ck_assert_pstr_eq(tail("/namespaces/a/sandboxes/s/proxy"), NULL);
+        bad("/namespaces/a/sandboxes//proxy/web", -ENOENT);
         bad("/namespaces/a", -ENOENT);
         bad("//taskoutputs", -ENOENT);
         bad("/taskoutputs/", -ENOENT);

@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The preview gateway (docs/previews.md): an HTTP/1.1 listener of its own for browsers, one origin per
+ * sandbox port (PORT--SANDBOX--PROJECT.<--preview-domain>), so that an app owns "/" and its cookies.
+ * A thread per connection reads a request head, finds the preview by its Host, checks who may open it
+ * (Public: anyone, where the project allows it; else the cookie a grant set), makes sure the sandbox runs
+ * (waking it), and passes the request on to the pod with its body as it comes, then the response the same
+ * way, over one upstream connection kept for the client connection's life. A WebSocket (or any upgrade) is
+ * switched only when the pod answers 101; then bytes flow both ways until one side ends.
+ *
+ * Not libmicrohttpd (httpd.c): that reads request bodies whole, and a proxy must stream them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apiserver/internal.h"
+#include "httpmsg.h"
+#include "log.h"
+#include "previewtoken.h"
+#include "timestamp.h"
+
+#define GW_HEAD_MAX    (16 * 1024) /* bytes of a request or response head */
+#define GW_IO_BUF      (64 * 1024)
+#define GW_COOKIE      "mbox_preview"
+#define GW_GRANT_PATH  "/.mbox/grant"
+#define GW_RESPONSE_MS 60000 /* how long the pod may take to start its response */
+
+struct api_gateway {
+        struct apiserver *s;
+        int fd;
+        pthread_t thread;
+        int wake[2]; /* a byte stops the accept loop */
+        pthread_mutex_t lock;
+        pthread_cond_t idle;
+        unsigned conns; /* connection threads alive */
+        bool stopping;
+        int clients[API_PREVIEW_MAX_CONNECTIONS]; /* their sockets, shut down on stop (-1: free) */
+};
+
+struct conn {
+        struct api_gateway *g;
+        struct apiserver *s;
+        int fd, slot;
+        char peer[64];
+        struct api_upstream up;
+        char up_key[600]; /* the preview the upstream connection goes to */
+        char in[GW_HEAD_MAX];
+        size_t in_len;
+        /* the request in progress */
+        struct http_head req;
+        char method[16];
+        struct api_preview_target t;
+        char user[256], grant[33];
+        uint64_t bytes_in, bytes_out;
+        int status;
+};
+
+/* ---- answers of the gateway itself */
+
+static void html_escape(struct buf *b, const char *s) {
+        for (; *s; s++)
+                switch (*s) {
+                case '<':
+                        buf_puts(b, "&lt;");
+                        break;
+                case '>':
+                        buf_puts(b, "&gt;");
+                        break;
+                case '&':
+                        buf_puts(b, "&amp;");
+                        break;
+                case '"':
+                        buf_puts(b, "&quot;");
+                        break;
+                default:
+                        buf_putc(b, *s);
+                }
+}
+
+/* A small page (or plain text for a client that does not ask for HTML), with the connection closed after
+ * it unless keep is set. extra: more header lines, each ending in CRLF. */
+static void page(struct conn *c, int status, const char *reason, const char *title, const char *text,
+        const char *extra, bool refresh, bool keep) {
+        _cleanup_(buf_release) struct buf body = BUF_INIT(64 * 1024), head = BUF_INIT(64 * 1024);
+        size_t n;
+        const char *accept = http_head_get(&c->req, "accept", &n);
+        bool html = accept && memmem(accept, n, "text/html", 9);
+        if (html) {
+                buf_puts(&body, "<!doctype html><html><head><meta charset=\"utf-8\"><title>");
+                html_escape(&body, title);
+                buf_puts(&body, "</title>");
+                if (refresh)
+                        buf_puts(&body, "<meta http-equiv=\"refresh\" content=\"2\">");
+                buf_puts(&body, "<style>body{font:16px system-ui,sans-serif;margin:15vh auto;max-width:36em;"
+                                "padding:0 1em;color:#222}</style></head><body><h1>");
+                html_escape(&body, title);
+                buf_puts(&body, "</h1><p>");
+                html_escape(&body, text);
+                buf_puts(&body, "</p></body></html>\n");
+        } else
+                buf_printf(&body, "%s: %s\n", title, text);
+        buf_printf(&head,
+                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
+                status, reason, html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8", body.len,
+                extra ? extra : "", keep ? "" : "Connection: close\r\n");
+        c->status = status;
+        c->bytes_out += body.len;
+        if (api_sock_write(c->fd, head.data, head.len, 5000) == 0 && strcmp(c->method, "HEAD") != 0)
+                (void) api_sock_write(c->fd, body.data, body.len, 5000);
+}
+
+/* ---- who may open a preview */
+
+/* The next "name=value" pair of a Cookie field's value, from *p up to e: false at the end. */
+static bool next_pair(const char **p, const char *e, const char **pair, size_t *len) {
+        const char *q = *p;
+        while (q < e && (*q == ' ' || *q == ';'))
+                q++;
+        size_t n = 0;
+        while (q + n < e && q[n] != ';')
+                n++;
+        *pair = q, *len = n, *p = q + n;
+        return n > 0;
+}
+
+static bool is_ours(const char *pair, size_t len) {
+        return len > strlen(GW_COOKIE) && memcmp(pair, GW_COOKIE "=", strlen(GW_COOKIE) + 1) == 0;
+}
+
+/* The value of the gateway's cookie in the request's Cookie fields, into out; false when absent. */
+static bool our_cookie(const struct http_head *h, char *out, size_t size) {
+        size_t skip = strlen(GW_COOKIE) + 1;
+        for (size_t i = 0; i < h->n_fields; i++) {
+                const struct http_field *f = &h->fields[i];
+                const char *p = f->value, *pair;
+                size_t len;
+                if (f->name_len != 6 || strncasecmp(f->name, "cookie", 6) != 0)
+                        continue;
+                while (next_pair(&p, f->value + f->value_len, &pair, &len))
+                        if (is_ours(pair, len) && len - skip < size) {
+                                memcpy(out, pair + skip, len - skip);
+                                out[len - skip] = 0;
+                                return true;
+                        }
+        }
+        return false;
+}
+
+static bool claims_match(const struct preview_claims *cl, const struct api_preview_target *t) {
+        return strcmp(cl->namespace, t->ns) == 0 && strcmp(cl->sandbox, t->name) == 0 &&
+               strcmp(cl->sandbox_uid, t->uid) == 0 && strcmp(cl->port, t->port_name) == 0;
+}
+
+/* Whether the request may open the preview: Public ports always (the operator shows Public only where the
+ * project allows it), others with the cookie a grant for this very port set. */
+static bool admitted(struct conn *c) {
+        char tok[2100];
+        struct preview_claims cl;
+        if (strcmp(c->t.visibility, "Public") == 0)
+                return true;
+        if (!our_cookie(&c->req, tok, sizeof(tok)) || !c->s->preview_key ||
+                preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl) < 0 ||
+                cl.kind != PREVIEW_TOKEN_COOKIE || !claims_match(&cl, &c->t))
+                return false;
+        snprintf(c->user, sizeof(c->user), "%s", cl.user);
+        snprintf(c->grant, sizeof(c->grant), "%s", cl.id);
+        return true;
+}
+
+/* A query parameter of the request target, decoded, into out; false when absent or malformed. */
+static bool query_param(const struct http_head *h, const char *key, char *out, size_t size) {
+        const char *q = memchr(h->target, '?', h->target_len);
+        char *v = NULL;
+        if (!q || httpd_query_value(q + 1, (size_t) (h->target + h->target_len - q - 1), key, &v) <= 0)
+                return false;
+        bool ok = strlen(v) < size;
+        if (ok)
+                memcpy(out, v, strlen(v) + 1);
+        free(v);
+        return ok;
+}
+
+/* GET /.mbox/grant?token=LINK[&next=/path]: the link of a preview grant. A valid one sets the cookie that
+ * opens this preview (host-only: no Domain, so no other sandbox or port gets it) and sends the browser
+ * on to next. */
+static void grant(struct conn *c) {
+        char tok[2100], next[2048] = "/";
+        struct preview_claims cl;
+        int r = !c->s->preview_key ? -EBADMSG
+                : !query_param(&c->req, "token", tok, sizeof(tok))
+                        ? -ENOENT
+                        : preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl);
+        if (r == 0 && (cl.kind != PREVIEW_TOKEN_LINK || !claims_match(&cl, &c->t)))
+                r = -EPERM;
+        if (r < 0) {
+                page(c, 403, "Forbidden", "This preview link does not open this preview",
+                        r == -EKEYEXPIRED
+                                ? "The link has expired: ask for a new one (mbox preview open, or kubectl "
+                                  "create a PreviewGrant)."
+                        : r == -ENOENT ? "The link has no token."
+                        : r == -EPERM  ? "The link was made for another sandbox or port."
+                                       : "The link is not valid.",
+                        NULL, false, false);
+                return;
+        }
+        /* next: a path on this origin only */
+        if (!query_param(&c->req, "next", next, sizeof(next)) || next[0] != '/' || next[1] == '/' ||
+                strpbrk(next, "\\\r\n"))
+                snprintf(next, sizeof(next), "/");
+        struct preview_claims ck = cl;
+        ck.kind = PREVIEW_TOKEN_COOKIE;
+        ck.expires = time(NULL) + c->s->opt.preview_session_ms / 1000;
+        _cleanup_free_ char *value = NULL;
+        if (preview_token_sign(c->s->preview_key, &ck, &value) < 0) {
+                page(c, 500, "Internal Server Error", "Cannot open the preview", "Signing its cookie failed.",
+                        NULL, false, false);
+                return;
+        }
+        const char *scheme = c->s->opt.preview_scheme ? c->s->opt.preview_scheme : "http";
+        _cleanup_(buf_release) struct buf extra = BUF_INIT(64 * 1024);
+        buf_printf(&extra,
+                "Location: %s\r\nSet-Cookie: " GW_COOKIE
+                "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Lax%s\r\n",
+                next, value, c->s->opt.preview_session_ms / 1000,
+                strcmp(scheme, "https") == 0 ? "; Secure" : "");
+        snprintf(c->user, sizeof(c->user), "%s", cl.user);
+        snprintf(c->grant, sizeof(c->grant), "%s", cl.id);
+        page(c, 303, "See Other", "Opening the preview", "Go on to the preview.", extra.data, false, true);
+}
+
+/* ---- passing a request on */
+
+static void note(struct conn *c, int64_t started_ms) {
+        (void) c, (void) started_ms; /* the access log */
+}
+
+/* The request head as the pod gets it: hop-by-hop fields and the gateway's cookie out, X-Forwarded-* in. */
+static void forward_head(struct conn *c, struct buf *b, bool upgrade) {
+        const struct http_head *h = &c->req;
+        size_t n;
+        const char *host = http_head_get(h, "host", &n);
+        buf_printf(
+                b, "%.*s %.*s HTTP/1.1\r\n", (int) h->method_len, h->method, (int) h->target_len, h->target);
+        for (size_t i = 0; i < h->n_fields; i++) {
+                const struct http_field *f = &h->fields[i];
+                if (http_field_hop_by_hop(h, f) ||
+                        (f->name_len == 15 && strncasecmp(f->name, "x-forwarded-for", 15) == 0))
+                        continue;
+                if (f->name_len == 6 && strncasecmp(f->name, "cookie", 6) == 0) {
+                        /* the other cookies are the app's */
+                        _cleanup_(buf_release) struct buf kept = BUF_INIT(64 * 1024);
+                        const char *p = f->value, *pair;
+                        size_t len;
+                        while (next_pair(&p, f->value + f->value_len, &pair, &len))
+                                if (!is_ours(pair, len))
+                                        buf_printf(&kept, "%s%.*s", kept.len ? "; " : "", (int) len, pair);
+                        if (kept.len)
+                                buf_printf(b, "Cookie: %.*s\r\n", (int) kept.len, kept.data);
+                        continue;
+                }
+                buf_printf(b, "%.*s: %.*s\r\n", (int) f->name_len, f->name, (int) f->value_len, f->value);
+        }
+        const char *xff = http_head_get(h, "x-forwarded-for", &n);
+        if (xff)
+                buf_printf(b, "X-Forwarded-For: %.*s, %s\r\n", (int) n, xff, c->peer);
+        else
+                buf_printf(b, "X-Forwarded-For: %s\r\n", c->peer);
+        http_head_get(h, "host", &n);
+        if (host)
+                buf_printf(b, "X-Forwarded-Host: %.*s\r\n", (int) n, host);
+        buf_printf(
+                b, "X-Forwarded-Proto: %s\r\n", c->s->opt.preview_scheme ? c->s->opt.preview_scheme : "http");
+        if (upgrade) {
+                const char *u = http_head_get(h, "upgrade", &n);
+                buf_printf(b, "Connection: Upgrade\r\nUpgrade: %.*s\r\n", (int) n, u);
+        }
+        buf_puts(b, "\r\n");
+}
+
+/* Passes a body from one socket to the other as it comes: first what is buffered (len bytes at buf, taken
+ * from the front; what follows the body stays there), then what from sends. 0 at its end, or < 0. */
+static int pass_body(
+        struct http_body *b, int from, char *buf, size_t *len, int to, uint64_t *count, long timeout_ms) {
+        char io[GW_IO_BUF];
+        for (;;) {
+                ssize_t n = api_body_next(b, from, buf, len, io, sizeof(io), timeout_ms);
+                if (n <= 0)
+                        return (int) n;
+                if (api_sock_write(to, io, (size_t) n, timeout_ms) < 0)
+                        return -EPIPE;
+                *count += (uint64_t) n;
+        }
+}
+
+static void close_upstream(struct conn *c) {
+        api_upstream_close(&c->up);
+        c->up_key[0] = 0;
+}
+
+/* Forwards the request in c->req (its head c->req.size bytes at c->in) and the pod's answer. Returns true
+ * when the client connection can serve another request. */
+static bool proxy(struct conn *c) {
+        long idle = c->s->opt.preview_idle_timeout_ms;
+        size_t n;
+        bool upgrade = http_head_has_token(&c->req, "connection", "upgrade") &&
+                       http_head_get(&c->req, "upgrade", &n);
+        char key[600];
+        snprintf(key, sizeof(key), "%s/%s/%u/%s", c->t.ns, c->t.pod, c->t.port, c->t.pod_ip);
+        if (c->up.fd >= 0 && strcmp(key, c->up_key) != 0)
+                close_upstream(c);
+        struct merr err = MERR_INIT;
+        if (c->up.fd < 0) {
+                int fd = api_preview_connect(c->s, &c->t, &err);
+                if (fd < 0) {
+                        char msg[600];
+                        snprintf(msg, sizeof(msg),
+                                "The sandbox does not answer on port %u (%s): is the app running?", c->t.port,
+                                merr_msg(&err));
+                        page(c, 502, "Bad Gateway", "The preview does not answer", msg, NULL, false, false);
+                        return false;
+                }
+                c->up.fd = fd;
+                snprintf(c->up_key, sizeof(c->up_key), "%s", key);
+        }
+        struct http_body body;
+        if (http_body_init(&body, &c->req, HTTP_REQUEST, NULL) < 0) {
+                page(c, 400, "Bad Request", "Bad request", "The request's framing is not valid.", NULL, false,
+                        false);
+                return false;
+        }
+        _cleanup_(buf_release) struct buf head = BUF_INIT(64 * 1024);
+        forward_head(c, &head, upgrade);
+        size_t consumed = c->req.size;
+        memmove(c->in, c->in + consumed, c->in_len - consumed);
+        c->in_len -= consumed;
+        if (api_sock_write(c->up.fd, head.data, head.len, idle) < 0) {
+                /* a kept connection the pod closed meanwhile: once more on a new one */
+                close_upstream(c);
+                int fd = api_preview_connect(c->s, &c->t, &err);
+                if (fd < 0 || api_sock_write(fd, head.data, head.len, idle) < 0) {
+                        if (fd >= 0)
+                                close(fd);
+                        page(c, 502, "Bad Gateway", "The preview does not answer",
+                                "The sandbox closed the connection.", NULL, false, false);
+                        return false;
+                }
+                c->up.fd = fd;
+                snprintf(c->up_key, sizeof(c->up_key), "%s", key);
+        }
+        if (pass_body(&body, c->fd, c->in, &c->in_len, c->up.fd, &c->bytes_in, idle) < 0) {
+                c->status = 499;
+                return false;
+        }
+        struct http_head rh;
+        long hn;
+        for (;;) {
+                hn = api_upstream_read_head(&c->up, &rh, GW_RESPONSE_MS);
+                if (hn < 0) {
+                        page(c, 502, "Bad Gateway", "The preview sent no valid answer",
+                                hn == -ETIMEDOUT ? "The app took too long to answer."
+                                                 : "The app's response was not HTTP/1.x.",
+                                NULL, false, false);
+                        return false;
+                }
+                if (rh.status == 101 || rh.status >= 200)
+                        break;
+                /* 100 Continue and other interim answers pass as they are */
+                if (api_sock_write(c->fd, c->up.buf, (size_t) hn, idle) < 0)
+                        return false;
+                api_upstream_consume(&c->up, (size_t) hn);
+        }
+        c->status = rh.status;
+        if (rh.status == 101) {
+                if (!upgrade) {
+                        page(c, 502, "Bad Gateway", "The preview sent no valid answer",
+                                "The app switched protocols without being asked to.", NULL, false, false);
+                        return false;
+                }
+                /* the pod's 101 as it is: its Upgrade and Connection fields belong to the switch */
+                /* then what either side sent past the switch, then both ways */
+                if (api_sock_write(c->fd, c->up.buf, c->up.len, idle) < 0 ||
+                        api_sock_write(c->up.fd, c->in, c->in_len, idle) < 0)
+                        return false;
+                c->bytes_out += c->up.len - (size_t) hn, c->bytes_in += c->in_len;
+                c->up.len = c->in_len = 0;
+                api_relay(c->fd, c->up.fd, idle, &c->bytes_in, &c->bytes_out);
+                return false;
+        }
+        struct http_body rb;
+        if (http_body_init(&rb, &rh, HTTP_RESPONSE, c->method) < 0) {
+                page(c, 502, "Bad Gateway", "The preview sent no valid answer",
+                        "The app's response framing is not valid.", NULL, false, false);
+                return false;
+        }
+        bool keep = http_head_keep_alive(&c->req) && rb.framing != HTTP_BODY_UNTIL_CLOSE && !upgrade;
+        bool up_keep = http_head_keep_alive(&rh) && rb.framing != HTTP_BODY_UNTIL_CLOSE;
+        head.len = 0;
+        buf_printf(&head, "HTTP/1.1 %d %.*s\r\n", rh.status, (int) rh.reason_len, rh.reason);
+        for (size_t i = 0; i < rh.n_fields; i++) {
+                const struct http_field *f = &rh.fields[i];
+                if (!http_field_hop_by_hop(&rh, f))
+                        buf_printf(&head, "%.*s: %.*s\r\n", (int) f->name_len, f->name, (int) f->value_len,
+                                f->value);
+        }
+        buf_puts(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
+        api_upstream_consume(&c->up, (size_t) hn);
+        if (api_sock_write(c->fd, head.data, head.len, idle) < 0)
+                return false;
+        if (pass_body(&rb, c->up.fd, c->up.buf, &c->up.len, c->fd, &c->bytes_out, idle) < 0)
+                return false;
+        if (!up_keep || c->up.len)
+                close_upstream(c);
+        return keep;
+}
+
+/* ---- a connection */
+
+/* The host label of the request (the part before .<domain>), into label; false when the Host is not one
+ * of the gateway's. */
+static bool host_label(struct conn *c, char *label, size_t size) {
+        size_t n;
+        const char *host = http_head_get(&c->req, "host", &n);
+        const char *domain = c->s->opt.preview_domain ? c->s->opt.preview_domain : "";
+        size_t dn = strcspn(domain, ":");
+        if (!host)
+                return false;
+        const char *colon = memchr(host, ':', n);
+        size_t hn = colon ? (size_t) (colon - host) : n;
+        if (hn <= dn + 1 || host[hn - dn - 1] != '.' || strncasecmp(host + hn - dn, domain, dn) != 0 ||
+                hn - dn - 1 >= size)
+                return false;
+        for (size_t i = 0; i < hn - dn - 1; i++) {
+                char ch = host[i];
+                if (ch >= 'A' && ch <= 'Z')
+                        ch = (char) (ch - 'A' + 'a');
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
+                        return false;
+                label[i] = ch;
+        }
+        label[hn - dn - 1] = 0;
+        return true;
+}
+
+static bool is_browser(struct conn *c) {
+        size_t n;
+        const char *accept = http_head_get(&c->req, "accept", &n);
+        return (strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0) && accept &&
+               memmem(accept, n, "text/html", 9);
+}
+
+/* Serves one request whose head is in c->req; true when the connection may carry another. */
+static bool serve(struct conn *c) {
+        char label[256];
+        int64_t started = timestamp_monotonic_ms();
+        c->status = 0, c->bytes_in = c->bytes_out = 0, c->user[0] = c->grant[0] = 0;
+        snprintf(c->method, sizeof(c->method), "%.*s",
+                (int) (c->req.method_len < 15 ? c->req.method_len : 15), c->req.method);
+        if (!host_label(c, label, sizeof(label)) ||
+                api_preview_find(c->s, label, NULL, NULL, NULL, &c->t) < 0) {
+                page(c, 404, "Not Found", "No such preview",
+                        "No sandbox has a preview at this address. Its URL is in the sandbox's "
+                        "status.previewURLs.",
+                        NULL, false, false);
+                return false;
+        }
+        bool keep = false;
+        size_t pn = strcspn(c->req.target, "?");
+        if (pn > c->req.target_len)
+                pn = c->req.target_len;
+        if (pn == strlen(GW_GRANT_PATH) && memcmp(c->req.target, GW_GRANT_PATH, pn) == 0) {
+                grant(c);
+                keep = c->status == 303 && http_head_keep_alive(&c->req);
+        } else if (!admitted(c)) {
+                char msg[700];
+                snprintf(msg, sizeof(msg),
+                        "Port %s of sandbox %s is %s: open it with a preview link (mbox preview open %s %s, "
+                        "or "
+                        "kubectl create a PreviewGrant in namespace %s).",
+                        c->t.port_name, c->t.name,
+                        strcmp(c->t.visibility, "Private") == 0 ? "private" : "for project members",
+                        c->t.name, c->t.port_name, c->t.ns);
+                page(c, 401, "Unauthorized", "This preview needs a preview link", msg, NULL, false, false);
+        } else {
+                int r = api_preview_ready(
+                        c->s, &c->t, is_browser(c) ? 0 : c->s->opt.preview_wake_timeout_ms, c->user);
+                if (r == -EINPROGRESS && is_browser(c))
+                        page(c, 503, "Service Unavailable", "Starting the sandbox…",
+                                "The sandbox was stopped after its idle time and is starting again. This "
+                                "page reloads by itself.",
+                                "Retry-After: 2\r\n", true, false);
+                else if (r < 0) {
+                        char msg[600];
+                        snprintf(msg, sizeof(msg), "Sandbox %s is %s%s%s.", c->t.name,
+                                c->t.phase[0] ? c->t.phase : "not running",
+                                r == -EINPROGRESS ? " and still starting" : "",
+                                r == -EAGAIN ? ": start it (spec.state: Running) to open its preview" : "");
+                        page(c, 503, "Service Unavailable", "The preview is not running", msg,
+                                "Retry-After: 5\r\n", false, false);
+                } else {
+                        api_preview_activity(c->s, &c->t);
+                        keep = proxy(c);
+                }
+        }
+        note(c, started);
+        return keep;
+}
+
+static void *conn_main(void *arg) {
+        struct conn *c = arg;
+        long idle = c->s->opt.preview_idle_timeout_ms;
+        for (;;) {
+                long n;
+                while ((n = http_head_parse(c->in, c->in_len, HTTP_REQUEST, &c->req)) == 0) {
+                        if (c->in_len == sizeof(c->in)) {
+                                n = -E2BIG;
+                                break;
+                        }
+                        ssize_t k = api_sock_read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, idle);
+                        if (k <= 0)
+                                goto out;
+                        c->in_len += (size_t) k;
+                }
+                if (n < 0) {
+                        c->req = (struct http_head){0};
+                        c->method[0] = 0;
+                        if (n == -E2BIG)
+                                page(c, 431, "Request Header Fields Too Large", "Request too large",
+                                        "The request's head is larger than 16 KiB.", NULL, false, false);
+                        else
+                                page(c, 400, "Bad Request", "Bad request",
+                                        "The request is not valid HTTP/1.1.", NULL, false, false);
+                        break;
+                }
+                if (!serve(c))
+                        break;
+        }
+out:
+        close_upstream(c);
+        struct api_gateway *g = c->g;
+        pthread_mutex_lock(&g->lock);
+        g->clients[c->slot] = -1;
+        close(c->fd);
+        if (--g->conns == 0)
+                pthread_cond_broadcast(&g->idle);
+        pthread_mutex_unlock(&g->lock);
+        free(c);
+        return NULL;
+}
+
+static void *accept_main(void *arg) {
+        struct api_gateway *g = arg;
+        struct pollfd p[2] = {{.fd = g->fd, .events = POLLIN}, {.fd = g->wake[0], .events = POLLIN}};
+        for (;;) {
+                if (poll(p, 2, -1) < 0 && errno != EINTR)
+                        break;
+                if (p[1].revents)
+                        break;
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof(ss);
+                int fd = accept4(g->fd, (struct sockaddr *) &ss, &sl, SOCK_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                int one = 1;
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                struct conn *c = calloc(1, sizeof(*c));
+                pthread_mutex_lock(&g->lock);
+                int slot = -1;
+                for (unsigned i = 0; c && i < g->s->opt.preview_max_connections && slot < 0; i++)
+                        if (g->clients[i] < 0)
+                                slot = (int) i;
+                if (slot < 0) { /* full: the client may try again */
+                        pthread_mutex_unlock(&g->lock);
+                        static const char busy[] =
+                                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: "
+                                "0\r\nConnection: close\r\n\r\n";
+                        (void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        close(fd);
+                        free(c);
+                        continue;
+                }
+                g->clients[slot] = fd;
+                g->conns++;
+                pthread_mutex_unlock(&g->lock);
+                *c = (struct conn){.g = g, .s = g->s, .fd = fd, .slot = slot};
+                c->up.fd = -1;
+                if (ss.ss_family == AF_INET)
+                        inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, c->peer, sizeof(c->peer));
+                else if (ss.ss_family == AF_INET6)
+                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, c->peer,
+                                sizeof(c->peer));
+                pthread_t t;
+                pthread_attr_t a;
+                pthread_attr_init(&a);
+                pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+                pthread_attr_setstacksize(&a, 512 * 1024);
+                if (pthread_create(&t, &a, conn_main, c) != 0) {
+                        pthread_mutex_lock(&g->lock);
+                        g->clients[slot] = -1;
+                        g->conns--;
+                        pthread_mutex_unlock(&g->lock);
+                        close(fd);
+                        free(c);
+                }
+                pthread_attr_destroy(&a);
+        }
+        return NULL;
+}
+
+/* "127.0.0.1:8080", "[::1]:0", ":8080" */
+static int listen_on(const char *addr, struct merr *err) {
+        char host[128];
+        const char *colon = strrchr(addr, ':');
+        if (!colon || (size_t) (colon - addr) >= sizeof(host))
+                return merr_set(err, -EINVAL, "--preview-listen %s: want HOST:PORT", addr);
+        memcpy(host, addr, (size_t) (colon - addr));
+        host[colon - addr] = 0;
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port < 0 || port > 65535)
+                return merr_set(err, -EINVAL, "--preview-listen %s: bad port", addr);
+        struct sockaddr_storage ss = {0};
+        socklen_t len;
+        char *h = host;
+        if (*h == '[' && h[strlen(h) - 1] == ']')
+                h++, h[strlen(h) - 1] = 0;
+        struct sockaddr_in *a4 = (struct sockaddr_in *) &ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &ss;
+        if (!*h) {
+                a6->sin6_family = AF_INET6, a6->sin6_addr = in6addr_any,
+                a6->sin6_port = htons((uint16_t) port);
+                len = sizeof(*a6);
+        } else if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
+                a4->sin_family = AF_INET, a4->sin_port = htons((uint16_t) port), len = sizeof(*a4);
+        } else if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
+                a6->sin6_family = AF_INET6, a6->sin6_port = htons((uint16_t) port), len = sizeof(*a6);
+        } else
+                return merr_set(err, -EINVAL, "--preview-listen %s: the host must be an IP address", addr);
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0)
+                return merr_set(err, -errno, "socket: %s", strerror(errno));
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, 512) < 0) {
+                int e = errno;
+                close(fd);
+                return merr_set(err, -e, "preview gateway on %s: %s", addr, strerror(e));
+        }
+        return fd;
+}
+
+int api_gateway_start(struct apiserver *s, struct merr *err) {
+        if (!s->opt.preview_domain)
+                return merr_set(
+                        err, -EINVAL, "--preview-listen needs --preview-domain (the hosts it serves)");
+        if (s->opt.preview_max_connections > API_PREVIEW_MAX_CONNECTIONS)
+                s->opt.preview_max_connections = API_PREVIEW_MAX_CONNECTIONS;
+        struct api_gateway *g = calloc(1, sizeof(*g));
+        if (!g)
+                return merr_set(err, -ENOMEM, "preview gateway");
+        g->s = s;
+        g->wake[0] = g->wake[1] = -1;
+        for (size_t i = 0; i < ARRAY_SIZE(g->clients); i++)
+                g->clients[i] = -1;
+        pthread_mutex_init(&g->lock, NULL);
+        pthread_cond_init(&g->idle, NULL);
+        s->gateway = g;
+        g->fd = listen_on(s->opt.preview_listen, err);
+        if (g->fd < 0)
+                return g->fd;
+        if (pipe2(g->wake, O_CLOEXEC) < 0)
+                return merr_set(err, -errno, "pipe: %s", strerror(errno));
+        if (pthread_create(&g->thread, NULL, accept_main, g) != 0) {
+                close(g->wake[0]), close(g->wake[1]);
+                g->wake[0] = g->wake[1] = -1;
+                return merr_set(err, -EAGAIN, "preview gateway: no thread");
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        getsockname(g->fd, (struct sockaddr *) &ss, &sl);
+        char port[16];
+        snprintf(port, sizeof(port), "%u",
+                ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
+                                              : ((struct sockaddr_in6 *) &ss)->sin6_port));
+        log_info("preview gateway listening", "address", s->opt.preview_listen, "port", port, "domain",
+                s->opt.preview_domain);
+        return 0;
+}
+
+void api_gateway_stop(struct apiserver *s) {
+        struct api_gateway *g = s->gateway;
+        if (!g)
+                return;
+        if (g->wake[1] >= 0) {
+                if (write(g->wake[1], "x", 1) < 0)
+                        log_warn("preview gateway: cannot stop the accept loop");
+                pthread_join(g->thread, NULL);
+                close(g->wake[0]), close(g->wake[1]);
+        }
+        if (g->fd >= 0)
+                close(g->fd);
+        /* the connections end when their sockets shut down */
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < ARRAY_SIZE(g->clients); i++)
+                if (g->clients[i] >= 0)
+                        shutdown(g->clients[i], SHUT_RDWR);
+        while (g->conns)
+                pthread_cond_wait(&g->idle, &g->lock);
+        pthread_mutex_unlock(&g->lock);
+        pthread_cond_destroy(&g->idle);
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+        s->gateway = NULL;
+}

@@ -1,0 +1,182 @@
+# Previews as users open them (docs/previews.md): the URL in a sandbox's status.previewURLs, fetched with curl
+# (a browser's requests: Host PORT--SANDBOX--PROJECT.preview.localhost) from the preview gateway of
+# mbox-apiserver, which passes them to an app in the sandbox.
+#
+# KWOK pods have no network: the gateway reaches them through pods/portforward, which KWOK serves by
+# running the pod directory's .kwok-port-PORT once per connection with the connection on stdin and stdout
+# (hack/kwok-pods.sh). The app (testdata/preview-app.py) is written for that: it serves one connection.
+
+TIMEOUT_test_preview_gateway=300
+TIMEOUT_test_preview_wakes_an_idle_sandbox=240
+
+APP=$root/tests/integration/testdata/preview-app.py
+# install_app NAME PORT...: the shell commands that write the app into the working directory and make it the
+# server of each PORT (its pages name NAME); compressed, as a command's argument holds at most 4 KiB
+install_app() {
+        local p
+        printf 'echo %s | base64 -d | gunzip >app.py' "$(gzip -9c "$APP" | base64 -w0)"
+        for p in "${@:2}"; do
+                printf " && printf '#!/bin/sh\\nAPP_NAME=%s exec python3 app.py\\n' >.kwok-port-%s && chmod +x .kwok-port-%s" "$1" "$p" "$p"
+        done
+}
+
+# free_port: a free loopback port
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# setup_previews [OPERATOR-FLAG...]: the operator and mbox-apiserver with a preview gateway on PP (domain
+# preview.localhost:PP)
+setup_previews() {
+        PP=$(free_port)
+        setup_operator --preview-domain="preview.localhost:$PP" "$@"
+        start_apiserver "" --preview-listen="127.0.0.1:$PP" --preview-domain="preview.localhost:$PP" \
+                --preview-transport=port-forward
+}
+
+# preview_url NS SANDBOX PORT: the URL status.previewURLs names for the port
+preview_url() {
+        kubectl -n "$1" get sandboxes.mbox.dev "$2" -o json | jq -r --arg p "$3" '.status.previewURLs[]? | select(.name == $p) | .url'
+}
+
+# start_app NS SANDBOX TASK NAME PORT...: an ExecutionTask that installs the app in the sandbox as the
+# server of each PORT, its pages naming NAME
+start_app() {
+        jq -n --arg ns "$1" --arg sb "$2" --arg name "$3" --arg s "$(install_app "${@:4}")" '{apiVersion: "mbox.dev/v1alpha1",
+                kind: "ExecutionTask", metadata: {name: $name, namespace: $ns},
+                spec: {sandboxRef: {name: $sb}, command: ["sh", "-c", $s]}}' | kubectl apply -f - >/dev/null
+        wait_for "task $3 Succeeded" 60 task_succeeded "$1" "$3"
+}
+task_succeeded() { [ "$(kubectl -n "$1" get executiontasks.mbox.dev "$2" -o jsonpath='{.status.phase}')" = Succeeded ]; }
+
+# gw URL [CURL-ARGS...]: curl to a preview URL; prints the body, then the status on a last line
+gw() {
+        local url=$1
+        shift
+        curl -sS --max-time 60 -w '\n%{http_code}' "$@" "$url"
+}
+
+# ws_echo URL MESSAGE: a WebSocket client: the handshake, one text message, the echo printed
+ws_echo() {
+        python3 - "$1" "$2" <<'PY'
+import base64, os, socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", u.port), timeout=30)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall((f"GET {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+print(head.split(b"\r\n")[0].decode())
+msg = sys.argv[2].encode()
+mask = os.urandom(4)
+s.sendall(bytes([0x81, 0x80 | len(msg)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(msg)))
+h = s.recv(2)
+print(s.recv(h[1] & 0x7F).decode())
+PY
+}
+
+test_preview_gateway() {
+        setup_previews
+        local p ns url out tmp rss0 rss1
+        p=$(new_project "  policy: {allowPublicPreviews: true}")
+        ns=mbox-$p
+        template "$ns" box "  ports: [{name: web, port: 8080}, {name: api, port: 8081}]"
+        sandbox "$ns" box "  ports: [{name: web, port: 8080, visibility: Public}]"
+        wait_for "sandbox box Running" 60 phase_is "$ns" box Running
+        url=$(preview_url "$ns" box web)
+        assert_eq "http://web--box--$p.preview.localhost:$PP/" "$url" "the preview URL in status"
+        assert_eq "Public Private" "$(kubectl -n "$ns" get sandboxes.mbox.dev box -o json |
+                jq -r '[.status.previewURLs[] | .visibility] | join(" ")')" "the visibility of each port in status"
+
+        start_app "$ns" box app box-app 8080 8081
+        out=$(gw "$url")
+        assert_eq 200 "$(tail -n 1 <<<"$out")" "the app's page"
+        assert_contains "$out" "hello from box-app" "the app's page"
+        # keep-alive: curl's second request goes over the same connection, and so does the gateway's
+        out=$(curl -sS "$url" "$url")
+        assert_contains "$out" "request 2 on this connection" "one upstream connection for a kept-alive client"
+
+        # what the app is told, and what it is not: the gateway's cookie goes, the app's stays
+        out=$(curl -sS -H 'Cookie: mbox_preview=secret; app=1' -H 'X-Forwarded-For: 10.1.2.3' "${url}headers")
+        assert_eq "app=1" "$(jq -r .cookie <<<"$out")" "the app's cookies only"
+        assert_eq "10.1.2.3, 127.0.0.1" "$(jq -r '.["x-forwarded-for"]' <<<"$out")" "X-Forwarded-For"
+        assert_eq "web--box--$p.preview.localhost:$PP" "$(jq -r '.["x-forwarded-host"]' <<<"$out")" "X-Forwarded-Host"
+        assert_eq "http" "$(jq -r '.["x-forwarded-proto"]' <<<"$out")" "X-Forwarded-Proto"
+        assert_eq "hello world" "$(curl -sS "${url}chunked")" "a chunked response"
+        assert_contains "$(curl -sS -i "${url}set-cookie")" "Set-Cookie: app=1; Path=/" "the app sets its own cookies"
+
+        # bodies stream both ways: a 64 MiB chunked upload and a 100 MiB download, with flat memory
+        tmp=$(mktemp -d)
+        printf 'dir %s\n' "$tmp" >>"$_cleanup_file"
+        head -c $((64 * 1024 * 1024)) /dev/urandom >"$tmp/up"
+        rss0=$(awk '/VmHWM/ {print $2}' "/proc/$APIPID/status")
+        out=$(curl -sS -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/up" "${url}sum")
+        assert_eq "$(sha256sum <"$tmp/up" | cut -d' ' -f1) 67108864" "$out" "the upload as the app read it"
+        out=$(curl -sS "${url}bytes?n=104857600" | wc -c)
+        assert_eq 104857600 "$out" "a 100 MiB download"
+        rss1=$(awk '/VmHWM/ {print $2}' "/proc/$APIPID/status")
+        log "mbox-apiserver peak RSS ${rss0} KiB before, ${rss1} KiB after 164 MiB through the gateway"
+        [ $((rss1 - rss0)) -lt 32768 ] || fail "mbox-apiserver's peak memory grew by $((rss1 - rss0)) KiB: bodies are held"
+
+        # a WebSocket through the gateway, switched only once the app answered 101
+        out=$(ws_echo "${url}ws" "hi there")
+        assert_eq "HTTP/1.1 101 Switching Protocols" "$(head -n 1 <<<"$out")" "the app's 101"
+        assert_eq "echo: hi there" "$(tail -n 1 <<<"$out")" "the echo"
+
+        # a port of the template (Private) needs a grant; so does Public where the project does not allow it
+        url=$(preview_url "$ns" box api)
+        out=$(gw "$url" -H 'Accept: text/html')
+        assert_eq 401 "$(tail -n 1 <<<"$out")" "a private port without a grant"
+        assert_contains "$out" "Port api of sandbox box is private" "why"
+        out=$(gw "$url" -H 'Cookie: mbox_preview=forged.token')
+        assert_eq 401 "$(tail -n 1 <<<"$out")" "a forged cookie"
+
+        # hosts that are not a preview, and requests that are not HTTP
+        out=$(gw "http://nope--box--$p.preview.localhost:$PP/")
+        assert_eq 404 "$(tail -n 1 <<<"$out")" "an unknown preview host"
+        out=$(gw "http://127.0.0.1:$PP/")
+        assert_eq 404 "$(tail -n 1 <<<"$out")" "the gateway's address without a preview host"
+        out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n' |
+                timeout 10 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",'"$PP"')); s.sendall(sys.stdin.buffer.read()); print(s.recv(100).decode().split("\r\n")[0])')
+        assert_eq "HTTP/1.1 400 Bad Request" "$out" "a request with two framings (smuggling) is refused"
+        out=$(python3 -c 'import socket; s=socket.create_connection(("127.0.0.1",'"$PP"')); s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"); print(s.recv(100).decode().split("\r\n")[0])')
+        assert_eq "HTTP/1.1 431 Request Header Fields Too Large" "$out" "a head past 16 KiB"
+}
+
+test_preview_wakes_an_idle_sandbox() {
+        setup_previews
+        local p ns url out
+        p=$(new_project "  policy: {allowPublicPreviews: true}")
+        ns=mbox-$p
+        # the template's own command serves the app, so a new pod after a stop serves it again
+        template "$ns" web "  ports: [{name: web, port: 8080}]"
+        kubectl -n "$ns" patch environmenttemplates.mbox.dev web --type=merge \
+                -p "$(jq -n --arg s "$(install_app woken 8080) && exec tail -f /dev/null" '{spec: {command: ["sh", "-c", $s]}}')" >/dev/null
+        TEMPLATE=web sandbox "$ns" idle "  ports: [{name: web, port: 8080, visibility: Public}]
+  lifetime: {idleTimeout: 4s}"
+        wait_for "sandbox idle Running" 60 phase_is "$ns" idle Running
+        url=$(preview_url "$ns" idle web)
+        wait_for "the app answers" 30 curl -fsS -o /dev/null "$url"
+        wait_for "sandbox idle stopped by its idle timeout" 60 phase_is "$ns" idle Stopped
+        assert_eq IdleTimeout "$(reason "$ns" idle)" "why it stopped"
+        assert_eq "$url" "$(preview_url "$ns" idle web)" "a stopped sandbox keeps its preview URL"
+
+        # a browser gets a page that reloads itself while the sandbox starts
+        out=$(gw "$url" -H 'Accept: text/html')
+        assert_eq 503 "$(tail -n 1 <<<"$out")" "a browser while the sandbox starts"
+        assert_contains "$out" 'http-equiv="refresh"' "the starting page reloads itself"
+        # an API client's request is held until the sandbox runs, then served
+        out=$(gw "$url")
+        assert_eq 200 "$(tail -n 1 <<<"$out")" "a held request, served once the sandbox runs"
+        assert_contains "$out" "hello from woken" "the app of the new pod"
+        phase_is "$ns" idle Running || fail "the sandbox runs again"
+        wait_for "a Woken event" 20 event_is "$ns" idle reason Woken
+        assert_eq 1 "$(kubectl -n "$ns" get events --field-selector involvedObject.name=idle,reason=Woken -o name | wc -l)" \
+                "one wake, one event"
+        # requests are activity: the sandbox does not stop under them
+        for _ in 1 2 3 4 5 6; do
+                curl -fsS -o /dev/null "$url" || fail "a request while the sandbox runs"
+                sleep 1
+        done
+        phase_is "$ns" idle Running || fail "requests every second keep a sandbox with a 4s idle timeout running"
+}
