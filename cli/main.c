@@ -13,6 +13,7 @@ static const struct cli_command commands[] = {
         {"exec", "run a command in a sandbox", cli_exec},
         {"terminal", "open a sandbox's terminal", cli_terminal},
         {"logs", "print a sandbox's log", cli_logs},
+        {"cp", "copy a file into or out of a sandbox", cli_cp},
         {NULL},
 };
 
