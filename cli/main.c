@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
         {"exec", "run a command in a sandbox", cli_exec},
         {"terminal", "open a sandbox's terminal", cli_terminal},
         {"logs", "print a sandbox's log", cli_logs},
+        {"artifact get", "write an artifact's bytes", cli_artifact_get},
+        {"artifact push", "register a sandbox's file as an artifact", cli_artifact_push},
         {"cp", "copy a file into or out of a sandbox", cli_cp},
         {NULL},
 };
