@@ -51,6 +51,10 @@ int cli_logs(int argc, char **argv);
 int cli_download(struct kube_client *c, const struct kube_resource *r, const char *const *query,
         const char *local, const char *refuse, struct merr *err);
 
+int cli_task_run(int argc, char **argv);
+int cli_task_logs(int argc, char **argv);
+int cli_task_cancel(int argc, char **argv);
+int cli_task_wait(int argc, char **argv);
 int cli_artifact_get(int argc, char **argv);
 int cli_artifact_push(int argc, char **argv);
 int cli_cp(int argc, char **argv);
