@@ -250,7 +250,9 @@ static int download(struct kube_client *c, const struct kube_resource *r, const 
                 return merr_set(err, -ENOMEM, "out of memory");
         }
         free(copy);
-        /* a directory's answer is its listing: refused rather than written into a file */
+        /* a directory's answer is its listing (JSON), refused rather than written into a file; a stream
+         * does not see the content type, so the listing is known by how it begins, which only a file
+         * forged to hold a listing of its own path would share */
         _cleanup_json_ json_object *head = json_object_new_object();
         char *listing = NULL;
         if (head && json_object_object_add(head, "kind", json_object_new_string("FileList")) == 0 &&
@@ -279,12 +281,11 @@ static const char cp_usage[] =
         "Usage: mbox cp [OPTION]... LOCAL SANDBOX:PATH\n"
         "   or: mbox cp [OPTION]... SANDBOX:PATH LOCAL\n"
         "Copies one file into a running sandbox or out of it, as `kubectl cp` does for a pod. PATH is\n"
-        "absolute; a PATH ending with / or naming a directory takes the file by its own name, and so does a\n"
-        "LOCAL directory. Uploads keep the file's mode and are limited to 1 MiB (mbox-apiserver's limit);\n"
-        "downloads stream whatever their size, with a progress line when stderr is a terminal, and LOCAL - "
-        "is\n"
-        "stdout. Needs get (download) or update (upload) on sandboxes/files in runtime.mbox.dev: project\n"
-        "Viewers download, Developers also upload.\n"
+        "absolute; a PATH ending with / or naming a directory takes the file by its own name, and so does\n"
+        "a LOCAL directory; LOCAL - is stdout. Uploads keep the file's mode and are limited to 1 MiB\n"
+        "(mbox-apiserver's limit). Downloads stream whatever their size, with a progress line when stderr\n"
+        "is a terminal. Needs get (download) or update (upload) on sandboxes/files in runtime.mbox.dev:\n"
+        "project Viewers download, Developers also upload.\n"
         "\nExamples:\n"
         "  mbox cp -p demo ./config.json demo-sandbox:/workspace/\n"
         "  mbox cp -p demo demo-sandbox:/workspace/out/report.html .\n"
