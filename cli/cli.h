@@ -43,3 +43,18 @@ int cli_fail(const struct merr *err);
 int cli_exec(int argc, char **argv);
 int cli_terminal(int argc, char **argv);
 int cli_logs(int argc, char **argv);
+
+/* GETs r (query as for kube_stream_opts) and streams its body to the file local (NULL or "-": stdout), by
+ * way of a temporary file beside it renamed at the end, so a broken download leaves no file; with a
+ * progress line on stderr when it is a terminal and the body is large. A body that begins with refuse
+ * (NULL: none) is stopped with -EISDIR. Returns 0, or < 0 with the reason in err. */
+int cli_download(struct kube_client *c, const struct kube_resource *r, const char *const *query,
+        const char *local, const char *refuse, struct merr *err);
+
+int cli_task_run(int argc, char **argv);
+int cli_task_logs(int argc, char **argv);
+int cli_task_cancel(int argc, char **argv);
+int cli_task_wait(int argc, char **argv);
+int cli_artifact_get(int argc, char **argv);
+int cli_artifact_push(int argc, char **argv);
+int cli_cp(int argc, char **argv);

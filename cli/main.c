@@ -13,6 +13,13 @@ static const struct cli_command commands[] = {
         {"exec", "run a command in a sandbox", cli_exec},
         {"terminal", "open a sandbox's terminal", cli_terminal},
         {"logs", "print a sandbox's log", cli_logs},
+        {"task run", "run a command as a task and follow it", cli_task_run},
+        {"task logs", "print a task's output", cli_task_logs},
+        {"task cancel", "cancel a task", cli_task_cancel},
+        {"task wait", "wait until a task ends", cli_task_wait},
+        {"artifact get", "write an artifact's bytes", cli_artifact_get},
+        {"artifact push", "register a sandbox's file as an artifact", cli_artifact_push},
+        {"cp", "copy a file into or out of a sandbox", cli_cp},
         {NULL},
 };
 
@@ -23,7 +30,8 @@ static void usage(FILE *f) {
         for (const struct cli_command *c = commands; c->name; c++)
                 fprintf(f, "  %-18s%s\n", c->name, c->help);
         fputs("\nmbox COMMAND --help tells more about each.\n"
-              "Exit status: 0 ok, 1 an error, 2 bad usage; exec passes on the command's own.\n",
+              "Exit status: 0 ok, 1 an error, 2 bad usage; exec and task run and wait pass on the command's "
+              "own.\n",
                 f);
 }
 
