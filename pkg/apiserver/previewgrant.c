@@ -151,14 +151,13 @@ static int parse_request(
                 return invalid(req, "spec.sandbox", "Required value: the name of a Sandbox in the namespace");
         if (!is_name(g->sandbox, 253, true))
                 return invalid(req, "spec.sandbox",
-                        "Invalid value: must be a Sandbox name (lowercase letters, digits, '-' and '.', at "
-                        "most "
-                        "253)");
+                        "Invalid value: must be a Sandbox name (at most 253 lowercase letters, digits, "
+                        "'-' and '.')");
         if (json_get_string(spec, "port", JSON_REQUIRED, &g->port, NULL) <= 0 || !*g->port)
                 return invalid(req, "spec.port", "Required value: the name of one of the sandbox's ports");
         if (!is_name(g->port, 15, false))
                 return invalid(req, "spec.port",
-                        "Invalid value: must be a port name (lowercase letters, digits and '-', at most 15)");
+                        "Invalid value: must be a port name (at most 15 lowercase letters, digits and '-')");
         int r = json_get_int_range(spec, "ttlSeconds", JSON_OPTIONAL, TTL_MIN, TTL_MAX, &g->ttl, NULL);
         if (r == -ERANGE || r == -EINVAL)
                 return invalid(req, "spec.ttlSeconds",
