@@ -34,6 +34,8 @@ struct apiserver_options {
         unsigned max_sessions_per_sandbox, max_sessions_per_user; /* defaults 16 and 32 */
         long long session_idle_timeout_ms;
         size_t max_recording_bytes; /* of one terminal recording (0: RECORDING_MAX_BYTES, 64 MiB) */
+        /* the access log of previews is written this often (0: 10 s) */
+        long long preview_access_flush_ms;
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;
@@ -49,6 +51,7 @@ struct apiserver_options {
 #define API_MAX_SESSIONS_PER_SANDBOX  16
 #define API_MAX_SESSIONS_PER_USER     32
 #define API_SESSION_IDLE_TIMEOUT_MS   (30 * 60 * 1000LL)
+#define API_PREVIEW_ACCESS_FLUSH_MS   10000
 
 struct apiserver;
 

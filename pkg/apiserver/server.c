@@ -270,9 +270,11 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 s->opt.max_sessions_per_user = API_MAX_SESSIONS_PER_USER;
         if (!s->opt.session_idle_timeout_ms)
                 s->opt.session_idle_timeout_ms = API_SESSION_IDLE_TIMEOUT_MS;
+        if (s->opt.preview_access_flush_ms <= 0)
+                s->opt.preview_access_flush_ms = API_PREVIEW_ACCESS_FLUSH_MS;
         s->loads = strmap_new(free);
         s->sessions = strmap_new(free);
-        if (!s->loads || !s->sessions || api_metrics_new(s) < 0) {
+        if (!s->loads || !s->sessions || api_metrics_new(s) < 0 || api_preview_log_new(s) < 0) {
                 apiserver_free(s);
                 return merr_set(err, -ENOMEM, "allocating the apiserver");
         }
@@ -328,6 +330,8 @@ int apiserver_start(struct apiserver *s, struct merr *err) {
         int r = httpd_start(s->httpd, err);
         if (r >= 0 && s->store && !s->mirror)
                 r = api_mirror_start(s, &s->mirror, err);
+        if (r >= 0)
+                r = api_preview_log_start(s, err);
         return r;
 }
 
@@ -338,10 +342,12 @@ int apiserver_port(struct apiserver *s) {
 struct apiserver *apiserver_free(struct apiserver *s) {
         if (!s)
                 return NULL;
-        /* sessions, then requests (a scrape of /metrics reads the mirror) */
+        /* sessions, then requests (a scrape of /metrics reads the mirror), then the access log of the
+         * previews they served */
         if (s->sessions)
                 api_sessions_stop(s);
         httpd_free(s->httpd);
+        api_preview_log_stop(s);
         api_mirror_stop(s->mirror);
         kube_pool_free(s->clients);
         store_free(s->store);
