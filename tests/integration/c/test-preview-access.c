@@ -82,7 +82,8 @@ static char ns[64]; /* each test's own namespace: records stay in the database a
 static void setup(void) {
         store = open_store();
         db = conn(store);
-        snprintf(ns, sizeof(ns), "preview-itest-%d-%ld", (int) getpid(), (long) time(NULL));
+        static int n; /* tests share a process under CK_FORK=no */
+        snprintf(ns, sizeof(ns), "preview-itest-%d-%ld-%d", (int) getpid(), (long) time(NULL), ++n);
 }
 
 static void teardown(void) {
