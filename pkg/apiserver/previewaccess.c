@@ -354,6 +354,14 @@ void api_preview_log_stop(struct apiserver *s) {
                 l->started = false;
         } else if (s->store)
                 flush(l);
+        /* what the last flush could not store is lost: said once */
+        struct strmap *left = api_preview_access_take(l->pa);
+        if (left && strmap_size(left) > 0) {
+                char n[24];
+                snprintf(n, sizeof(n), "%zu", strmap_size(left));
+                log_warn("preview access: windows not stored at shutdown", "windows", n);
+        }
+        strmap_free(left);
         s->preview_log = NULL;
         api_preview_access_free(l->pa);
         pthread_cond_destroy(&l->wake);
