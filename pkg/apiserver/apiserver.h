@@ -44,6 +44,8 @@ struct apiserver_options {
         long long preview_idle_timeout_ms; /* a gateway connection silent this long closes (0: 5 min) */
         long long preview_session_ms;      /* how long the cookie a grant sets lasts (0: 12 h) */
         unsigned preview_max_connections;  /* gateway connections at once (0: 1024) */
+        /* the access log of previews is written this often (0: 10 s) */
+        long long preview_access_flush_ms;
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;
@@ -63,6 +65,7 @@ struct apiserver_options {
 #define API_PREVIEW_IDLE_TIMEOUT_MS   (5 * 60 * 1000LL)
 #define API_PREVIEW_SESSION_MS        (12 * 60 * 60 * 1000LL)
 #define API_PREVIEW_MAX_CONNECTIONS   1024
+#define API_PREVIEW_ACCESS_FLUSH_MS   10000
 
 struct apiserver;
 

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "apiserver/apiserver.h"
 #include "apiserver/resource.h"
@@ -47,11 +48,12 @@ struct apiserver {
         long n_sessions;
         pthread_cond_t sessions_done;
         atomic_bool sessions_stopping;
+        struct api_preview_log *preview_log; /* the access log of previews (previewaccess.c) */
         /* metrics.c */
         struct metrics *metrics;
         struct metric *m_requests, *m_latency, *m_in_flight, *m_rejected, *m_connections, *m_evicted,
                 *m_db_connections, *m_db_max, *m_db_waits, *m_db_busy, *m_mirror_leading, *m_mirror_queued,
-                *m_mirror_lag, *m_mirror_gaps, *m_mirror_relists;
+                *m_mirror_lag, *m_mirror_gaps, *m_mirror_relists, *m_preview_requests, *m_preview_dropped;
         pthread_mutex_t scrape_lock; /* one scrape at a time sets the counters it reads */
         char identity[256];          /* of this replica in leader election, unless opt.leader names one */
         /* signs and verifies preview grants and their cookies (pkg/previewtoken.h): the key of
@@ -131,6 +133,46 @@ void api_gateway_stop(struct apiserver *s);
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
 void api_sessions_stop(struct apiserver *s);
+/*
+ * The access log of previews (previewaccess.c; docs/previews-access.md): the preview gateway and the
+ * sandboxes/NAME/proxy subresource note every request they answered, and the notes are added up by key and
+ * minute and written as PreviewAccess records (pkg/store/previewaccess.h) every
+ * --preview-access-flush-interval and at shutdown.
+ */
+struct api_preview_hit {
+        const char *namespace, *sandbox, *sandbox_uid, *port;
+        const char *user;  /* the Kubernetes user, or "" for an anonymous request to a Public port */
+        const char *grant; /* the grant id that admitted a browser request, or NULL */
+        const char *via;   /* "Gateway" or "Proxy" */
+        int status;        /* the HTTP status sent to the client (101 for a WebSocket) */
+        uint64_t bytes_in, bytes_out; /* body bytes (whole connection bytes for an upgrade) */
+        int64_t duration_us;
+};
+/* Thread-safe, never blocks on the database: adds h to the in-memory aggregate. A hit that cannot be kept
+ * (no database, API_PREVIEW_ACCESS_MAX_KEYS windows held, a name past its bound, via neither Gateway nor
+ * Proxy) is counted in mbox_preview_access_dropped_total. Call it only between apiserver_new() and the end
+ * of the request in apiserver_free(). */
+void api_preview_access_note(struct apiserver *s, const struct api_preview_hit *h);
+/* The aggregate and its flush thread, made by apiserver_new() (-ENOMEM), started by apiserver_start() when
+ * there is a database, stopped by apiserver_free() once no request runs: a last flush (also when it was
+ * never started), then freed. */
+int api_preview_log_new(struct apiserver *s);
+int api_preview_log_start(struct apiserver *s, struct merr *err);
+void api_preview_log_stop(struct apiserver *s);
+
+/* The aggregate itself, apart from the apiserver (its unit test). Thread-safe. */
+#define API_PREVIEW_ACCESS_MAX_KEYS 10000 /* windows (key and minute) held in memory at most */
+struct api_preview_access;
+struct api_preview_access *api_preview_access_new(size_t max_keys);
+struct api_preview_access *api_preview_access_free(struct api_preview_access *pa);
+/* Adds h, answered at now_us (microseconds since the epoch), to the window of its key and minute: 0, or
+ * -ENOSPC when that window is new and max_keys are held, -EINVAL for a hit that cannot be a row, -ENOMEM;
+ * the hit is dropped then. */
+int api_preview_access_add(struct api_preview_access *pa, const struct api_preview_hit *h, int64_t now_us);
+/* Hands over every window held and starts afresh: a map (the caller frees it with strmap_free()) whose
+ * values are struct store_preview_access (pkg/store/previewaccess.h); NULL when out of memory. */
+struct strmap *api_preview_access_take(struct api_preview_access *pa);
+
 /* Commands in a running sandbox's pod (podexec.c), through pods/exec with mbox-apiserver's own client. */
 /* Runs o to its end: the exit code (0..255), or < 0 with err (kube_exec()'s failures). */
 int api_pod_exec(struct apiserver *s, const struct kube_exec_opts *o, struct merr *err);

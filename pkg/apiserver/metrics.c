@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mbox-apiserver's metrics (docs/apiserver.md lists them): requests by verb, resource and code, their
- * latency, requests in flight and those refused for it (inflight.c), counted as they happen; connections,
+ * latency, requests in flight and those refused for it (inflight.c), preview requests and those the access
+ * log dropped (previewaccess.c), counted as they happen; connections,
  * the database pool and the history mirror (whether it leads, its queue and lag, gaps, relists), read when
  * /metrics is scraped. /metrics is served on the secure
  * port to callers allowed to get that non-resource URL, as kube-apiserver serves its own.
@@ -58,10 +59,18 @@ int api_metrics_new(struct apiserver *s) {
                 "States the database refused: logged with their object, not stored.", NULL);
         s->m_mirror_relists = metrics_counter(m, "mbox_apiserver_mirror_relists_total",
                 "Lists made because a watch's resume point was gone (410).", NULL);
+        s->m_preview_requests = metrics_counter(m, "mbox_preview_requests_total",
+                "Requests to sandbox previews answered, by way in (Gateway, Proxy) and status class (1xx to "
+                "5xx, other).",
+                (const char *const[]){"via", "code_class", NULL});
+        s->m_preview_dropped = metrics_counter(m, "mbox_preview_access_dropped_total",
+                "Preview requests left out of the access log: no database, too many windows held, or "
+                "refused by the database.",
+                NULL);
         if (!s->m_requests || !s->m_latency || !s->m_in_flight || !s->m_rejected || !s->m_connections ||
                 !s->m_evicted || !s->m_db_connections || !s->m_db_max || !s->m_db_waits || !s->m_db_busy ||
                 !s->m_mirror_leading || !s->m_mirror_queued || !s->m_mirror_lag || !s->m_mirror_gaps ||
-                !s->m_mirror_relists)
+                !s->m_mirror_relists || !s->m_preview_requests || !s->m_preview_dropped)
                 return -ENOMEM;
         /* the kinds in flight render from the start */
         metric_add(s->m_in_flight, (const char *const[]){"short"}, 0);

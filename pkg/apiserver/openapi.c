@@ -11,7 +11,7 @@
 
 #include "apiserver/internal.h"
 
-#define OPENAPI_HASH "mbox-v1alpha1-8" /* changes with the document: clients cache by it */
+#define OPENAPI_HASH "mbox-v1alpha1-9" /* changes with the document: clients cache by it */
 #define GV_PATH      "apis/" API_GROUP "/" API_VERSION
 #define SCHEMA_PFX   "dev.mbox.runtime.v1alpha1."
 
@@ -313,6 +313,45 @@ json_object *api_schema_previewgrant(void) {
                         str("The port's preview URL with the signed token: open it in a browser, which then "
                             "gets a cookie for the port."),
                         "expirationTimestamp", when("When the link stops working."), NULL),
+                NULL);
+}
+
+static json_object *count(const char *desc) {
+        return typed("integer", "int64", desc);
+}
+
+json_object *api_schema_preview_access(void) {
+        return object("The requests to one port of a Sandbox's previews in one minute, by one user or grant, "
+                      "one way in, added up: the access log of previews, written by mbox-apiserver every "
+                      "--preview-access-flush-interval (10s), so a minute's counts grow until it is over; "
+                      "watch sends ADDED when a minute's first requests are stored and MODIFIED with its "
+                      "newest counts. Named <sandbox>.<port>.<YYYYMMDDhhmm>.<8 hex digits>; kept after the "
+                      "sandbox is gone, for the retention of task records. List and watch take field "
+                      "selectors on spec.sandbox, spec.port, spec.user, spec.grant and spec.via.",
+                "spec",
+                object("What was opened, by whom, how and when.", "sandbox", str("The Sandbox."),
+                        "sandboxUID", str("The Sandbox's uid, which tells apart sandboxes of one name."),
+                        "port", str("The port, by its name in the template."), "user",
+                        str("The Kubernetes user, as the API server authenticated them; absent for requests "
+                            "without one (a browser's with a grant, an anonymous one to a Public port)."),
+                        "grant", str("The preview grant that admitted a browser's requests."), "via",
+                        str("Gateway (a browser, at the preview URL) or Proxy (sandboxes/NAME/proxy)."),
+                        "window",
+                        object("The minute the requests were answered in.", "start", when("Its start."),
+                                "end", when("Its end, a minute later."), NULL),
+                        NULL),
+                "status",
+                object("The requests of the minute, added up.", "requests", count("Requests answered."),
+                        "responses",
+                        object("Requests by the class of the status sent (a WebSocket is 101).", "1xx",
+                                count("Informational, 101 Switching Protocols among them."), "2xx",
+                                count("Successful."), "3xx", count("Redirections."), "4xx",
+                                count("Client errors."), "5xx", count("Server errors."), NULL),
+                        "bytesIn", count("Body bytes from the clients (a WebSocket's whole connection)."),
+                        "bytesOut", count("Body bytes to the clients (a WebSocket's whole connection)."),
+                        "firstRequestAt", when("When the first of them was answered."), "lastRequestAt",
+                        when("When the last of them was answered."), "maxDurationMicroseconds",
+                        count("How long the longest took, in microseconds."), NULL),
                 NULL);
 }
 

@@ -159,3 +159,4 @@ json_object *api_schema_artifact(void);
 json_object *api_schema_objecthistory(void);
 json_object *api_schema_session(void);
 json_object *api_schema_previewgrant(void);
+json_object *api_schema_preview_access(void);

@@ -13,6 +13,7 @@
 #include "apiserver/internal.h"
 #include "store/artifact.h"
 #include "store/history.h"
+#include "store/previewaccess.h"
 #include "store/session.h"
 #include "store/taskoutput.h"
 
@@ -211,6 +212,57 @@ static const struct api_table_column session_columns[] = {
         {NULL},
 };
 
+/* ---- PreviewAccess: the requests to one port of a sandbox's previews in one minute, by one user or grant,
+ * one way in, added up (pkg/store/previewaccess.h). Named <sandbox>.<port>.<YYYYMMDDhhmm>.<8 hex
+ * digits>. ---- */
+
+static const struct api_field_out preview_access_fields[] = {
+        {"metadata.name", S(STORE_PREVIEW_ACCESS_NAME)},
+        {"metadata.namespace", S(STORE_PREVIEW_ACCESS_NS)},
+        {"metadata.uid", S(STORE_PREVIEW_ACCESS_UID)},
+        {"metadata.resourceVersion", S(STORE_PREVIEW_ACCESS_VERSION)},
+        {"metadata.creationTimestamp", S(STORE_PREVIEW_ACCESS_FIRST_S)},
+        {"spec.sandbox", S(STORE_PREVIEW_ACCESS_SANDBOX)},
+        {"spec.sandboxUID", S_SET(STORE_PREVIEW_ACCESS_SANDBOX_UID)},
+        {"spec.port", S(STORE_PREVIEW_ACCESS_PORT)},
+        {"spec.user", S_SET(STORE_PREVIEW_ACCESS_USER)},
+        {"spec.grant", S_SET(STORE_PREVIEW_ACCESS_GRANT)},
+        {"spec.via", S(STORE_PREVIEW_ACCESS_VIA)},
+        {"spec.window.start", S(STORE_PREVIEW_ACCESS_WINDOW)},
+        {"spec.window.end", S(STORE_PREVIEW_ACCESS_WINDOW_END)},
+        {"status.requests", INT(STORE_PREVIEW_ACCESS_REQUESTS)},
+        {"status.responses.1xx", INT(STORE_PREVIEW_ACCESS_1XX)},
+        {"status.responses.2xx", INT(STORE_PREVIEW_ACCESS_2XX)},
+        {"status.responses.3xx", INT(STORE_PREVIEW_ACCESS_3XX)},
+        {"status.responses.4xx", INT(STORE_PREVIEW_ACCESS_4XX)},
+        {"status.responses.5xx", INT(STORE_PREVIEW_ACCESS_5XX)},
+        {"status.bytesIn", INT(STORE_PREVIEW_ACCESS_BYTES_IN)},
+        {"status.bytesOut", INT(STORE_PREVIEW_ACCESS_BYTES_OUT)},
+        {"status.firstRequestAt", S(STORE_PREVIEW_ACCESS_FIRST)},
+        {"status.lastRequestAt", S(STORE_PREVIEW_ACCESS_LAST)},
+        {"status.maxDurationMicroseconds", INT(STORE_PREVIEW_ACCESS_MAX_DURATION_US)},
+        {NULL},
+};
+
+static const struct api_table_column preview_access_columns[] = {
+        {"Name", "string", "name", "Name of the record.", S(STORE_PREVIEW_ACCESS_NAME)},
+        {"Sandbox", "string", "", "Sandbox whose port was opened.", S(STORE_PREVIEW_ACCESS_SANDBOX)},
+        {"Port", "string", "", "Its port.", S(STORE_PREVIEW_ACCESS_PORT)},
+        {"User", "string", "", "Who: the user, else grant:<id>, else anonymous (a Public port).",
+                S(STORE_PREVIEW_ACCESS_WHO)},
+        {"Via", "string", "", "Gateway (a browser) or Proxy (sandboxes/NAME/proxy).",
+                S(STORE_PREVIEW_ACCESS_VIA)},
+        {"Requests", "integer", "", "Requests answered in the minute.", INT(STORE_PREVIEW_ACCESS_REQUESTS)},
+        {"2xx", "integer", "", "Of them answered 2xx.", INT(STORE_PREVIEW_ACCESS_2XX)},
+        {"4xx", "integer", "", "Of them answered 4xx.", INT(STORE_PREVIEW_ACCESS_4XX)},
+        {"5xx", "integer", "", "Of them answered 5xx.", INT(STORE_PREVIEW_ACCESS_5XX)},
+        {"Bytes-out", "integer", "", "Bytes sent to the clients.", INT(STORE_PREVIEW_ACCESS_BYTES_OUT)},
+        {"Window", "string", "date-time", "The minute, from its start.", S(STORE_PREVIEW_ACCESS_WINDOW)},
+        {"Age", "string", "", "Time since the first request of the minute.",
+                {API_AGE, STORE_PREVIEW_ACCESS_FIRST_S, 0, NULL}},
+        {NULL},
+};
+
 /* ---- Sandbox: a way into a running mbox.dev Sandbox, as pods/exec and pods/log are into a pod. No
  * records: only its connect subresources (docs/sessions.md). ---- */
 
@@ -306,6 +358,20 @@ const struct api_resource api_resources[] = {
                 .verbs = API_CREATE,
                 .create = api_previewgrant_create,
                 .schema = api_schema_previewgrant,
+        },
+        {
+                .name = "previewaccesses",
+                .singular = "previewaccess",
+                .kind = "PreviewAccess",
+                .namespaced = true,
+                .verbs = API_GET | API_LIST | API_WATCH,
+                .store = &store_preview_access_source,
+                .token = "p1.",
+                .fields = preview_access_fields,
+                .columns = preview_access_columns,
+                .row = {STORE_PREVIEW_ACCESS_NS, STORE_PREVIEW_ACCESS_UID, STORE_PREVIEW_ACCESS_FIRST_S, -1},
+                .schema = api_schema_preview_access,
+                .list_description = "The access log of previews: requests by port, user and minute.",
         },
         {
                 .name = "sandboxes",

@@ -290,9 +290,11 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 s->opt.preview_session_ms = API_PREVIEW_SESSION_MS;
         if (!s->opt.preview_max_connections)
                 s->opt.preview_max_connections = API_PREVIEW_MAX_CONNECTIONS;
+        if (s->opt.preview_access_flush_ms <= 0)
+                s->opt.preview_access_flush_ms = API_PREVIEW_ACCESS_FLUSH_MS;
         s->loads = strmap_new(free);
         s->sessions = strmap_new(free);
-        if (!s->loads || !s->sessions || api_metrics_new(s) < 0) {
+        if (!s->loads || !s->sessions || api_metrics_new(s) < 0 || api_preview_log_new(s) < 0) {
                 apiserver_free(s);
                 return merr_set(err, -ENOMEM, "allocating the apiserver");
         }
@@ -360,6 +362,8 @@ int apiserver_start(struct apiserver *s, struct merr *err) {
                 r = api_gateway_start(s, err);
         if (r >= 0 && s->store && !s->mirror)
                 r = api_mirror_start(s, &s->mirror, err);
+        if (r >= 0)
+                r = api_preview_log_start(s, err);
         return r;
 }
 
@@ -370,12 +374,14 @@ int apiserver_port(struct apiserver *s) {
 struct apiserver *apiserver_free(struct apiserver *s) {
         if (!s)
                 return NULL;
-        /* sessions, then requests (a scrape of /metrics reads the mirror) */
+        /* sessions, then requests (a scrape of /metrics reads the mirror), then the access log of the
+         * previews they served */
         if (s->sessions)
                 api_sessions_stop(s);
         api_gateway_stop(s);
         httpd_free(s->httpd);
         api_previews_free(s);
+        api_preview_log_stop(s);
         api_mirror_stop(s->mirror);
         kube_pool_free(s->clients);
         store_free(s->store);

@@ -22,3 +22,5 @@ extern const struct store_migration store_history_migrations[];     /* history.c
 extern const struct store_migration store_project_migrations[];     /* project.c: 6 */
 extern const struct store_migration store_session_migrations[];     /* session.c: 8 */
 extern const struct store_migration store_recording_migrations[];   /* recording.c: 9 */
+/* previewaccess.c: 10 */
+extern const struct store_migration store_preview_access_migrations[];

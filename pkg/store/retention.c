@@ -50,6 +50,17 @@ static const char PRUNE_SESSIONS[] =
         "AND recording IS NOT NULL)) "
         "DELETE FROM sessions WHERE uid IN (SELECT uid FROM gone)";
 
+/* Preview access windows whose last request is older than their namespace's retention. */
+static const char PRUNE_PREVIEW_ACCESSES[] =
+        "WITH p AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS p(namespace, keep_ms)), "
+        "a AS (SELECT uid, last_at, "
+        "coalesce((SELECT CASE WHEN bool_or(keep_ms = 0) THEN 0 ELSE max(keep_ms) END FROM p "
+        "WHERE p.namespace = t.namespace), $3::bigint) AS keep_ms "
+        "FROM preview_accesses t "
+        "WHERE last_at < now() - $4::bigint * interval '1 millisecond') "
+        "DELETE FROM preview_accesses WHERE uid IN (SELECT uid FROM a WHERE keep_ms > 0 "
+        "AND last_at < now() - keep_ms * interval '1 millisecond' ORDER BY last_at LIMIT $5)";
+
 /* v as a Postgres array literal: {"a","b"}. */
 static int put_array(struct buf *b, const char *const *v, size_t n) {
         int r = buf_putc(b, '{');
@@ -144,6 +155,20 @@ int store_prune_sessions(PGconn *conn, const struct store_retention *r, int64_t 
         if (rc < 0)
                 return rc;
         int64_t n = p.keep_all ? 0 : run(conn, PRUNE_SESSIONS, 5, p.v, "pruning sessions", err);
+        if (n < 0)
+                return (int) n;
+        *ret = n;
+        return 0;
+}
+
+int store_prune_preview_accesses(
+        PGconn *conn, const struct store_retention *r, int64_t *ret, struct merr *err) {
+        _cleanup_(prune_params_release) struct prune_params p = {0};
+        int rc = prune_params(&p, r, err);
+        if (rc < 0)
+                return rc;
+        int64_t n =
+                p.keep_all ? 0 : run(conn, PRUNE_PREVIEW_ACCESSES, 5, p.v, "pruning preview accesses", err);
         if (n < 0)
                 return (int) n;
         *ret = n;

@@ -10,7 +10,8 @@
  * unless its task is still running. The operator, the only writer of these records, prunes them.
  *
  * The records of exec and terminal sessions (session.h) follow the same retention, counted from their end;
- * an open session stays.
+ * an open session stays. So do the windows of the preview access log (previewaccess.h), counted from their
+ * last request.
  */
 #pragma once
 
@@ -41,3 +42,8 @@ int store_prune_task_records(PGconn *conn, const struct store_retention *r, int6
 /* Deletes up to STORE_PRUNE_BATCH sessions that ended longer ago than the retention of their namespace,
  * oldest first, and sets how many went. Call it again while the count is the batch. */
 int store_prune_sessions(PGconn *conn, const struct store_retention *r, int64_t *ret, struct merr *err);
+
+/* Deletes up to STORE_PRUNE_BATCH preview access windows whose last request is older than the retention of
+ * their namespace, oldest first, and sets how many went. Call it again while the count is the batch. */
+int store_prune_preview_accesses(
+        PGconn *conn, const struct store_retention *r, int64_t *ret, struct merr *err);

@@ -22,6 +22,7 @@ static const struct store_migration *const tables[] = {
         store_project_migrations,
         store_session_migrations,
         store_recording_migrations,
+        store_preview_access_migrations,
 };
 
 /* The migration of version v, or NULL. */

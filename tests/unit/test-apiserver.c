@@ -140,7 +140,7 @@ START_TEST(test_resource_table) {
                         ck_assert_msg(!o->token || strcmp(o->token, r->token) != 0, "%s: its continue tokens",
                                 r->name);
         }
-        ck_assert_uint_eq(n, 6);
+        ck_assert_uint_eq(n, 7);
         ck_assert_ptr_null(api_resource_find("widgets"));
 }
 END_TEST
