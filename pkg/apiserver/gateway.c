@@ -241,8 +241,22 @@ static void grant(struct conn *c) {
 
 /* ---- passing a request on */
 
+/* The access log (previewaccess.c): every request to a preview that was found. */
 static void note(struct conn *c, int64_t started_ms) {
-        (void) c, (void) started_ms; /* the access log */
+        if (!c->t.ns[0] || !c->status)
+                return;
+        struct api_preview_hit h = {.namespace = c->t.ns,
+                .sandbox = c->t.name,
+                .sandbox_uid = c->t.uid,
+                .port = c->t.port_name,
+                .user = c->user,
+                .grant = c->grant[0] ? c->grant : NULL,
+                .via = "Gateway",
+                .status = c->status,
+                .bytes_in = c->bytes_in,
+                .bytes_out = c->bytes_out,
+                .duration_us = (timestamp_monotonic_ms() - started_ms) * 1000};
+        api_preview_access_note(c->s, &h);
 }
 
 /* The request head as the pod gets it: hop-by-hop fields and the gateway's cookie out, X-Forwarded-* in. */
@@ -464,6 +478,7 @@ static bool serve(struct conn *c) {
         char label[256];
         int64_t started = timestamp_monotonic_ms();
         c->status = 0, c->bytes_in = c->bytes_out = 0, c->user[0] = c->grant[0] = 0;
+        c->t = (struct api_preview_target){0};
         snprintf(c->method, sizeof(c->method), "%.*s",
                 (int) (c->req.method_len < 15 ? c->req.method_len : 15), c->req.method);
         if (!host_label(c, label, sizeof(label)) ||

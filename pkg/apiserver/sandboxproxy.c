@@ -17,6 +17,7 @@
 
 #include "apiserver/internal.h"
 #include "log.h"
+#include "timestamp.h"
 
 #define PROXY_RESPONSE_MS 60000 /* how long the pod may take to start its response */
 
@@ -25,10 +26,35 @@ struct proxied {
         struct api_upstream up;
         struct http_body body;
         long idle_ms;
+        /* for the access log */
+        struct api_preview_target t;
+        char user[256];
+        int status;
+        uint64_t bytes_in, bytes_out;
+        int64_t started_ms;
 };
+
+/* The access log (previewaccess.c): every request to a preview that was found. */
+static void note(struct apiserver *s, const struct api_preview_target *t, const char *user, int status,
+        uint64_t bytes_in, uint64_t bytes_out, int64_t started_ms) {
+        if (!status)
+                return;
+        struct api_preview_hit h = {.namespace = t->ns,
+                .sandbox = t->name,
+                .sandbox_uid = t->uid,
+                .port = t->port_name,
+                .user = user,
+                .via = "Proxy",
+                .status = status,
+                .bytes_in = bytes_in,
+                .bytes_out = bytes_out,
+                .duration_us = (timestamp_monotonic_ms() - started_ms) * 1000};
+        api_preview_access_note(s, &h);
+}
 
 static void proxied_free(void *ud) {
         struct proxied *p = ud;
+        note(p->s, &p->t, p->user, p->status, p->bytes_in, p->bytes_out, p->started_ms);
         api_upstream_close(&p->up);
         free(p);
 }
@@ -105,6 +131,8 @@ static long stream_body(struct httpd_stream *hs, void *ud, char *buf, size_t max
         long waited = 0;
         for (;;) {
                 ssize_t n = api_body_next(&p->body, p->up.fd, p->up.buf, &p->up.len, buf, max, 1000);
+                if (n > 0)
+                        p->bytes_out += (uint64_t) n;
                 if (n != -ETIMEDOUT)
                         return n;
                 waited += 1000;
@@ -121,8 +149,7 @@ struct switched {
 
 static void *relay_thread(void *ud) {
         struct switched *sw = ud;
-        uint64_t in = 0, out = 0;
-        api_relay(sw->fd, sw->p->up.fd, sw->p->idle_ms, &in, &out);
+        api_relay(sw->fd, sw->p->up.fd, sw->p->idle_ms, &sw->p->bytes_in, &sw->p->bytes_out);
         httpd_upgraded_close(sw->u);
         proxied_free(sw->p);
         free(sw);
@@ -172,6 +199,7 @@ static void respond(struct httpd_request *req, struct proxied *p, bool upgrade) 
                 httpd_respond_status(req, 502, "BadGateway",
                         "the sandbox's app sent no valid HTTP/1.x response%s",
                         hn == -ETIMEDOUT ? " in time" : "");
+                p->status = 502;
                 proxied_free(p);
                 return;
         }
@@ -190,6 +218,7 @@ static void respond(struct httpd_request *req, struct proxied *p, bool upgrade) 
                         (void) httpd_request_add_header(req, name, value);
         }
         api_upstream_consume(&p->up, (size_t) hn);
+        p->status = h.status;
         if (h.status == 101) {
                 size_t n;
                 const char *proto = http_head_get(&h, "upgrade", &n);
@@ -215,6 +244,7 @@ void api_sandbox_proxy(const struct api_request *r) {
         struct merr err = MERR_INIT;
         char port[64];
         const char *tail = r->tail ? r->tail : "";
+        int64_t started = timestamp_monotonic_ms();
         size_t pn = strcspn(tail, "/");
         if (pn == 0 || pn >= sizeof(port)) {
                 httpd_respond_status(req, 404, "NotFound",
@@ -246,6 +276,7 @@ void api_sandbox_proxy(const struct api_request *r) {
                                          "admins (verb "
                                          "private on sandboxes/proxy) may open it",
                                 rc < 0 ? merr_msg(&err) : port, r->name);
+                        note(s, &t, r->user->name, rc < 0 ? 500 : 403, 0, 0, started);
                         return;
                 }
         }
@@ -278,7 +309,9 @@ void api_sandbox_proxy(const struct api_request *r) {
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
                 return;
         }
-        p->s = s, p->idle_ms = s->opt.preview_idle_timeout_ms;
+        p->s = s, p->idle_ms = s->opt.preview_idle_timeout_ms, p->t = t, p->started_ms = started;
+        p->bytes_in = body_len;
+        snprintf(p->user, sizeof(p->user), "%s", r->user->name);
         p->up.fd = api_preview_connect(s, &t, &err);
         if (p->up.fd < 0) {
                 httpd_respond_status(req, 502, "BadGateway", "sandbox %s does not answer on port %u: %s",
@@ -289,6 +322,7 @@ void api_sandbox_proxy(const struct api_request *r) {
         if (api_sock_write(p->up.fd, head.data, head.len, p->idle_ms) < 0 ||
                 (body_len && api_sock_write(p->up.fd, body, body_len, p->idle_ms) < 0)) {
                 httpd_respond_status(req, 502, "BadGateway", "sandbox %s closed the connection", r->name);
+                p->status = 502;
                 proxied_free(p);
                 return;
         }

@@ -89,17 +89,20 @@ static int64_t prune(struct mbox_operator *op) {
                 .default_ms = pol.flag_ms,
                 .running = (const char *const *) running,
                 .n_running = n_running};
-        int64_t outputs = 0, artifacts = 0, sessions = 0;
+        int64_t outputs = 0, artifacts = 0, sessions = 0, accesses = 0;
         for (bool more = running != NULL; more && !atomic_load(&op->records_stop);) {
                 struct merr err = MERR_INIT;
                 PGconn *conn = NULL;
-                int64_t o = 0, a = 0, se = 0;
+                int64_t o = 0, a = 0, se = 0, pa = 0;
                 int rc = store_acquire(op->store, &conn, &err);
                 if (rc >= 0)
                         rc = store_prune_task_records(conn, &r, &o, &a, &err);
                 /* ended sessions go with the task records (store/session.h) */
                 if (rc >= 0)
                         rc = store_prune_sessions(conn, &r, &se, &err);
+                /* and so does the access log of previews (store/previewaccess.h) */
+                if (rc >= 0)
+                        rc = store_prune_preview_accesses(conn, &r, &pa, &err);
                 store_release(op->store, conn);
                 if (rc < 0) {
                         log_warn("task records: pruning failed", "error", merr_msg(&err));
@@ -108,7 +111,9 @@ static int64_t prune(struct mbox_operator *op) {
                 outputs += o;
                 artifacts += a;
                 sessions += se;
-                more = o == STORE_PRUNE_BATCH || a == STORE_PRUNE_BATCH || se == STORE_PRUNE_BATCH;
+                accesses += pa;
+                more = o == STORE_PRUNE_BATCH || a == STORE_PRUNE_BATCH || se == STORE_PRUNE_BATCH ||
+                       pa == STORE_PRUNE_BATCH;
         }
         for (size_t i = 0; running && i < n_running; i++)
                 free(running[i]);
@@ -118,14 +123,17 @@ static int64_t prune(struct mbox_operator *op) {
                 metric_add(op->m_records_pruned, (const char *const[]){"output", NULL}, (double) outputs);
                 metric_add(op->m_records_pruned, (const char *const[]){"artifact", NULL}, (double) artifacts);
                 metric_add(op->m_records_pruned, (const char *const[]){"session", NULL}, (double) sessions);
+                metric_add(op->m_records_pruned, (const char *const[]){"previewaccess", NULL},
+                        (double) accesses);
         }
-        if (outputs > 0 || artifacts > 0 || sessions > 0) {
-                char no[24], na[24], ns[24];
+        if (outputs > 0 || artifacts > 0 || sessions > 0 || accesses > 0) {
+                char no[24], na[24], ns[24], npa[24];
                 snprintf(no, sizeof(no), "%" PRId64, outputs);
                 snprintf(na, sizeof(na), "%" PRId64, artifacts);
                 snprintf(ns, sizeof(ns), "%" PRId64, sessions);
-                log_info("task records: pruned past their retention", "outputs", no, "artifacts", na, "sessions",
-                        ns);
+                snprintf(npa, sizeof(npa), "%" PRId64, accesses);
+                log_info("task records: pruned past their retention", "outputs", no, "artifacts", na,
+                        "sessions", ns, "previewaccesses", npa);
         }
         if (op->m_record_passes)
                 metric_add(op->m_record_passes, NULL, 1);
