@@ -249,7 +249,7 @@ static void note(struct conn *c, int64_t started_ms) {
                 .sandbox = c->t.name,
                 .sandbox_uid = c->t.uid,
                 .port = c->t.port_name,
-                .user = c->user,
+                .user = "", /* a browser has no Kubernetes identity: the grant that let it in says who */
                 .grant = c->grant[0] ? c->grant : NULL,
                 .via = "Gateway",
                 .status = c->status,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The access log of previews (docs/previews-access.md): every request the preview gateway or the
+ * The access log of previews (docs/previews.md, "Access log"): every request the preview gateway or the
  * sandboxes/NAME/proxy subresource answers is noted here, on the request's thread, and added up in memory
  * by key (namespace, sandbox, sandbox uid, port, user, grant, way in) and minute. A thread of its own
  * writes what was added up every --preview-access-flush-interval and at shutdown, a batch at a time, each

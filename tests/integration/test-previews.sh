@@ -153,7 +153,7 @@ test_preview_wakes_an_idle_sandbox() {
         kubectl -n "$ns" patch environmenttemplates.mbox.dev web --type=merge \
                 -p "$(jq -n --arg s "$(install_app woken 8080) && exec tail -f /dev/null" '{spec: {command: ["sh", "-c", $s]}}')" >/dev/null
         TEMPLATE=web sandbox "$ns" idle "  ports: [{name: web, port: 8080, visibility: Public}]
-  lifetime: {idleTimeout: 4s}"
+  lifetime: {idleTimeout: 10s}"
         wait_for "sandbox idle Running" 60 phase_is "$ns" idle Running
         url=$(preview_url "$ns" idle web)
         wait_for "the app answers" 30 curl -fsS -o /dev/null "$url"
@@ -174,9 +174,112 @@ test_preview_wakes_an_idle_sandbox() {
         assert_eq 1 "$(kubectl -n "$ns" get events --field-selector involvedObject.name=idle,reason=Woken -o name | wc -l)" \
                 "one wake, one event"
         # requests are activity: the sandbox does not stop under them
-        for _ in 1 2 3 4 5 6; do
+        for _ in $(seq 15); do
                 curl -fsS -o /dev/null "$url" || fail "a request while the sandbox runs"
                 sleep 1
         done
-        phase_is "$ns" idle Running || fail "requests every second keep a sandbox with a 4s idle timeout running"
+        phase_is "$ns" idle Running || fail "requests every second keep a sandbox with a 10s idle timeout running"
+}
+
+# grant_url NS USER SANDBOX PORT [TTL]: a preview link minted by USER (kubectl create of a PreviewGrant)
+grant_url() {
+        kubectl -n "$1" --as="$2" create -o jsonpath='{.status.url}' -f - <<YAML
+apiVersion: runtime.mbox.dev/v1alpha1
+kind: PreviewGrant
+spec: {sandbox: $3, port: $4${5:+, ttlSeconds: $5}}
+YAML
+}
+
+TIMEOUT_test_preview_grants_and_the_proxy=300
+
+test_preview_grants_and_the_proxy() {
+        setup_previews
+        local p ns web api other url jar out expiring started raw
+        p=$(new_project "  members:
+    - {kind: User, name: alice, role: Developer}
+    - {kind: User, name: bob, role: Developer}
+    - {kind: User, name: dave, role: Admin}")
+        ns=mbox-$p
+        wait_for "alice may create sandboxes" 30 \
+                bash -c "[ \"\$(kubectl auth can-i create sandboxes.mbox.dev -n $ns --as=alice)\" = yes ]"
+        template "$ns" box "  ports: [{name: web, port: 8080}, {name: api, port: 8081}]"
+        # alice's sandbox: web for the project, api (the template's) private; Public asked for but not allowed
+        kubectl --as=alice apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Sandbox
+metadata: {name: box, namespace: $ns}
+spec:
+  templateRef: {name: box}
+  ports: [{name: web, port: 8080, visibility: Project}, {name: pub, port: 8082, visibility: Public}]
+YAML
+        sandbox "$ns" box2 "  ports: [{name: web, port: 8080, visibility: Project}]"
+        wait_for "sandbox box Running" 60 phase_is "$ns" box Running
+        wait_for "sandbox box2 Running" 60 phase_is "$ns" box2 Running
+        start_app "$ns" box app box-app 8080 8081 8082
+        start_app "$ns" box2 app2 box2-app 8080
+        web=$(preview_url "$ns" box web) api=$(preview_url "$ns" box api) other=$(preview_url "$ns" box2 web)
+        assert_eq Project "$(kubectl -n "$ns" get sandboxes.mbox.dev box -o json |
+                jq -r '.status.previewURLs[] | select(.name == "pub") | .visibility')" "Public where the project does not allow it"
+        expiring=$(grant_url "$ns" bob box web 60)
+        started=$(date +%s)
+
+        # without a grant: refused, saying how to get one
+        out=$(gw "$web" -H 'Accept: text/html')
+        assert_eq 401 "$(tail -n 1 <<<"$out")" "a Project port without a grant"
+        assert_contains "$out" "preview link" "the page says what opens it"
+        out=$(gw "$(preview_url "$ns" box pub)")
+        assert_eq 401 "$(tail -n 1 <<<"$out")" "a Public port in a project without public previews"
+
+        # a grant's link sets a host-only HttpOnly cookie and goes on to the page; the cookie opens the port
+        url=$(grant_url "$ns" bob box web)
+        assert_contains "$url" "${web}.mbox/grant?token=" "the link is the preview URL with a token"
+        jar=$(mktemp)
+        printf 'file %s\n' "$jar" >>"$_cleanup_file"
+        out=$(curl -sS -i -c "$jar" "$url&next=/headers")
+        assert_contains "$out" "HTTP/1.1 303" "the link redirects"
+        assert_contains "$out" "Location: /headers" "to the page asked for"
+        assert_contains "$(grep -i '^Set-Cookie' <<<"$out")" "HttpOnly; SameSite=Lax" "the cookie is HttpOnly"
+        [[ $(grep -i '^Set-Cookie' <<<"$out") != *Domain=* ]] || fail "the cookie names no Domain: host-only"
+        out=$(gw "$web" -b "$jar")
+        assert_eq 200 "$(tail -n 1 <<<"$out")" "the port with the grant's cookie"
+        assert_contains "$out" "hello from box-app" "the app's page"
+        out=$(curl -sS -b "$jar" "${web}headers")
+        [ "$(jq -r '.cookie // ""' <<<"$out")" = "" ] || fail "the gateway's cookie reached the app: $out"
+        # the cookie opens neither another port nor another sandbox, even sent there by hand
+        raw=$(awk '$6 == "mbox_preview" {print $7}' "$jar")
+        [ -n "$raw" ] || fail "no cookie in the jar"
+        assert_eq 401 "$(gw "$api" -H "Cookie: mbox_preview=$raw" | tail -n 1)" "the cookie on another port"
+        assert_eq 401 "$(gw "$other" -H "Cookie: mbox_preview=$raw" | tail -n 1)" "the cookie on another sandbox"
+        # nor does a link on another port's host
+        out=$(gw "${api}.mbox/grant?token=${url##*token=}")
+        assert_eq 403 "$(tail -n 1 <<<"$out")" "a link used on another port"
+        assert_contains "$out" "made for another sandbox or port" "why"
+
+        # the private port: bob (a Developer who did not create it) may not mint; alice and dave may
+        refused "bob's grant for alice's private port" "Private" grant_url "$ns" bob box api
+        out=$(curl -sS -L -c "$jar" -b "$jar" "$(grant_url "$ns" alice box api)")
+        assert_contains "$out" "hello from box-app" "the creator opens the private port"
+        out=$(curl -sS -L -c "$jar" -b "$jar" "$(grant_url "$ns" dave box api)")
+        assert_contains "$out" "hello from box-app" "a project admin opens the private port"
+
+        # sandboxes/proxy for API clients: kubectl get --raw and create --raw, authorized per user
+        raw=/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/sandboxes/box/proxy
+        assert_contains "$(kubectl --as=bob get --raw "$raw/web/")" "hello from box-app" "GET through sandboxes/proxy"
+        out=$(kubectl --as=bob get --raw "$raw/web/headers")
+        assert_eq "" "$(jq -r '(.authorization // ""), (.["x-remote-user"] // ""), (.["impersonate-user"] // "")' <<<"$out" | tr -d '\n')" \
+                "no credentials reach the app"
+        head -c 300000 /dev/urandom >"$jar.up"
+        printf 'file %s\n' "$jar.up" >>"$_cleanup_file"
+        out=$(kubectl --as=bob create --raw "$raw/web/sum" -f "$jar.up")
+        assert_eq "$(sha256sum <"$jar.up" | cut -d' ' -f1) 300000" "$out" "a POST body through sandboxes/proxy"
+        refused "bob through the proxy to a private port" "is Private" kubectl --as=bob get --raw "$raw/api/"
+        assert_contains "$(kubectl --as=alice get --raw "$raw/api/")" "hello from box-app" "alice, its creator"
+        refused "an outsider" "Forbidden" kubectl --as=mallory get --raw "$raw/web/"
+        refused "a port the sandbox does not have" "no preview port named" kubectl --as=bob get --raw "$raw/nope/"
+
+        # a link past its expiry no longer opens the preview
+        sleep $((started + 62 - $(date +%s)))
+        out=$(gw "$expiring")
+        assert_eq 403 "$(tail -n 1 <<<"$out")" "an expired link"
+        assert_contains "$out" "expired" "why"
 }
