@@ -302,6 +302,12 @@ static void forward_head(struct conn *c, struct buf *b, bool upgrade) {
         buf_puts(b, "\r\n");
 }
 
+/* Drops the first n bytes read from the client (a request's head, once it is answered). */
+static void consume(struct conn *c, size_t n) {
+        memmove(c->in, c->in + n, c->in_len - n);
+        c->in_len -= n;
+}
+
 /* Passes a body from one socket to the other as it comes: first what is buffered (len bytes at buf, taken
  * from the front; what follows the body stays there), then what from sends. 0 at its end, or < 0. */
 static int pass_body(
@@ -355,9 +361,7 @@ static bool proxy(struct conn *c) {
         }
         _cleanup_(buf_release) struct buf head = BUF_INIT(64 * 1024);
         forward_head(c, &head, upgrade);
-        size_t consumed = c->req.size;
-        memmove(c->in, c->in + consumed, c->in_len - consumed);
-        c->in_len -= consumed;
+        consume(c, c->req.size);
         if (api_sock_write(c->up.fd, head.data, head.len, idle) < 0) {
                 /* a kept connection the pod closed meanwhile: once more on a new one */
                 close_upstream(c);
@@ -477,6 +481,7 @@ static bool is_browser(struct conn *c) {
 static bool serve(struct conn *c) {
         char label[256];
         int64_t started = timestamp_monotonic_ms();
+        size_t n;
         c->status = 0, c->bytes_in = c->bytes_out = 0, c->user[0] = c->grant[0] = 0;
         c->t = (struct api_preview_target){0};
         snprintf(c->method, sizeof(c->method), "%.*s",
@@ -490,12 +495,15 @@ static bool serve(struct conn *c) {
                 return false;
         }
         bool keep = false;
-        size_t pn = strcspn(c->req.target, "?");
-        if (pn > c->req.target_len)
-                pn = c->req.target_len;
+        const char *q = memchr(c->req.target, '?', c->req.target_len);
+        size_t pn = q ? (size_t) (q - c->req.target) : c->req.target_len;
         if (pn == strlen(GW_GRANT_PATH) && memcmp(c->req.target, GW_GRANT_PATH, pn) == 0) {
                 grant(c);
-                keep = c->status == 303 && http_head_keep_alive(&c->req);
+                /* a GET without a body: what follows its head is the next request */
+                keep = c->status == 303 && http_head_keep_alive(&c->req) &&
+                       !http_head_get(&c->req, "content-length", &n) &&
+                       !http_head_get(&c->req, "transfer-encoding", &n);
+                consume(c, c->req.size);
         } else if (!admitted(c)) {
                 char msg[700];
                 snprintf(msg, sizeof(msg),

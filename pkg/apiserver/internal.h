@@ -84,7 +84,7 @@ int api_preview_private_allowed(struct apiserver *s, const struct api_user *user
 /* One preview port of a sandbox, as the sandbox cache has it. */
 struct api_preview_target {
         char ns[64], name[254], uid[64], creator[256];
-        char phase[32], reason[64], state[16], pod[254], pod_ip[64];
+        char phase[32], reason[64], state[16], pod[254], pod_ip[64], stopped_at[40];
         char port_name[16], visibility[16], url[512];
         uint16_t port;
         bool running;      /* Running, with a pod */
@@ -93,6 +93,8 @@ struct api_preview_target {
 int api_previews_new(struct apiserver *s, struct merr *err);
 int api_previews_start(struct apiserver *s, struct merr *err);
 void api_previews_free(struct apiserver *s);
+/* Requests that wait for a sandbox to run give up now (shutdown). */
+void api_previews_stopping(struct apiserver *s);
 /* The preview whose gateway host label is label (PORT--SANDBOX--PROJECT), or with label NULL the port
  * named port of sandbox ns/name, into ret. Returns 0, -ENOENT for no such sandbox (or no such label),
  * -ENXIO for a sandbox without that port (ret has the sandbox). */

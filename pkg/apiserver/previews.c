@@ -51,6 +51,7 @@ struct api_previews {
         struct strmap *forwards; /* "ns/pod/port" -> struct forward */
         struct strmap *touched;  /* "ns/name" -> int64_t ms of the last activity patch or wake ("w\t...") */
         struct strmap *no_ip;    /* "ns/pod/ip": pods whose IP did not answer (auto) */
+        bool stopping;           /* under lock: requests waiting for a sandbox give up */
 };
 
 /* ---- the sandbox cache */
@@ -117,7 +118,7 @@ static int fill(json_object *obj, const char *port, const char *label, size_t la
                 json_object *e = json_object_array_get_idx(urls, i);
                 const char *l = NULL;
                 if (port ? (kube_str(e, "name") && strcmp(kube_str(e, "name"), port) == 0)
-                         : (url_label(kube_str(e, "url"), &l) == label_len &&
+                         : (label && url_label(kube_str(e, "url"), &l) == label_len &&
                                    memcmp(l, label, label_len) == 0))
                         u = e;
         }
@@ -131,6 +132,7 @@ static int fill(json_object *obj, const char *port, const char *label, size_t la
         copy(t->pod, sizeof(t->pod), kube_str(obj, "status.podName"));
         copy(t->pod_ip, sizeof(t->pod_ip), kube_str(obj, "status.podIP"));
         copy(t->state, sizeof(t->state), kube_str(obj, "spec.state"));
+        copy(t->stopped_at, sizeof(t->stopped_at), kube_str(obj, "status.stoppedAt"));
         if (!u)
                 return -ENXIO;
         int64_t n = 0;
@@ -181,10 +183,12 @@ int api_preview_find(struct apiserver *s, const char *label, const char *ns, con
 
 /* ---- activity and waking */
 
+/* Moves the sandbox's status.lastActivityAt to now, or past its stop when that was in this very second
+ * (the status has whole seconds, and an activity at its stop's time does not start it again). */
 static void patch_activity(struct apiserver *s, const struct api_preview_target *t) {
         struct kube_client *kc = NULL;
         struct merr err = MERR_INIT;
-        struct timestamp now;
+        struct timestamp now, stopped = {0};
         char when[64], patch[128];
         struct kube_resource rs = {.group = "mbox.dev",
                 .version = "v1alpha1",
@@ -192,7 +196,13 @@ static void patch_activity(struct apiserver *s, const struct api_preview_target 
                 .namespace = t->ns,
                 .name = t->name,
                 .subresource = "status"};
-        if (timestamp_now(&now) < 0 || timestamp_format(&now, when, sizeof(when)) < 0)
+        if (timestamp_now(&now) < 0)
+                return;
+        now.nsec = 0;
+        if (t->stopped_at[0] && timestamp_parse(t->stopped_at, &stopped, NULL) == 0 &&
+                timestamp_cmp(&now, &stopped) <= 0)
+                (void) timestamp_add(&stopped, 1000000000LL, &now);
+        if (timestamp_format(&now, when, sizeof(when)) < 0)
                 return;
         snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", when);
         int r = kube_pool_get(s->clients, &kc, &err);
@@ -277,8 +287,12 @@ int api_preview_ready(struct apiserver *s, struct api_preview_target *t, long wa
                 ts.tv_nsec += (step % 1000) * 1000000;
                 if (ts.tv_nsec >= 1000000000)
                         ts.tv_sec++, ts.tv_nsec -= 1000000000;
-                pthread_cond_timedwait(&p->changed, &p->lock, &ts);
+                if (!p->stopping)
+                        pthread_cond_timedwait(&p->changed, &p->lock, &ts);
+                bool stopping = p->stopping;
                 pthread_mutex_unlock(&p->lock);
+                if (stopping)
+                        return -EINPROGRESS;
                 char ns[sizeof(t->ns)], name[sizeof(t->name)];
                 copy(ns, sizeof(ns), t->ns);
                 copy(name, sizeof(name), t->name);
@@ -469,6 +483,16 @@ int api_previews_new(struct apiserver *s, struct merr *err) {
         else
                 kube_config_free(ecfg);
         return r;
+}
+
+void api_previews_stopping(struct apiserver *s) {
+        struct api_previews *p = s->previews;
+        if (!p)
+                return;
+        pthread_mutex_lock(&p->lock);
+        p->stopping = true;
+        pthread_cond_broadcast(&p->changed);
+        pthread_mutex_unlock(&p->lock);
 }
 
 int api_previews_start(struct apiserver *s, struct merr *err) {

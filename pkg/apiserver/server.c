@@ -378,6 +378,7 @@ struct apiserver *apiserver_free(struct apiserver *s) {
          * previews they served */
         if (s->sessions)
                 api_sessions_stop(s);
+        api_previews_stopping(s);
         api_gateway_stop(s);
         httpd_free(s->httpd);
         api_previews_free(s);
