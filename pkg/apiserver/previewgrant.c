@@ -126,13 +126,16 @@ static int parse_request(
         }
         if (check_keys(req, *doc, "", TOP, strict) < 0)
                 return -EINVAL;
-        if (json_get_string(*doc, "apiVersion", JSON_OPTIONAL, &v, NULL) < 0 ||
-                (v && strcmp(v, API_GV) != 0) || json_get_string(*doc, "kind", JSON_OPTIONAL, &v, NULL) < 0 ||
-                (v && strcmp(v, "PreviewGrant") != 0)) {
+        const char *gv = NULL, *kind = NULL;
+        if (json_get_string(*doc, "apiVersion", JSON_OPTIONAL, &gv, NULL) < 0 ||
+                (gv && strcmp(gv, API_GV) != 0) ||
+                json_get_string(*doc, "kind", JSON_OPTIONAL, &kind, NULL) < 0 ||
+                (kind && strcmp(kind, "PreviewGrant") != 0)) {
                 httpd_respond_status(req, 400, "BadRequest",
                         "the body must be a PreviewGrant of " API_GV " (apiVersion, kind)");
                 return -EINVAL;
         }
+        v = NULL; /* an absent field leaves v as it was */
         if (json_get_string(*doc, "metadata.namespace", JSON_OPTIONAL, &v, NULL) < 0 ||
                 (v && strcmp(v, ns) != 0)) {
                 httpd_respond_status(req, 400, "BadRequest",
