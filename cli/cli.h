@@ -58,3 +58,5 @@ int cli_task_wait(int argc, char **argv);
 int cli_artifact_get(int argc, char **argv);
 int cli_artifact_push(int argc, char **argv);
 int cli_cp(int argc, char **argv);
+int cli_preview_url(int argc, char **argv);
+int cli_preview_open(int argc, char **argv);

@@ -20,6 +20,8 @@ static const struct cli_command commands[] = {
         {"artifact get", "write an artifact's bytes", cli_artifact_get},
         {"artifact push", "register a sandbox's file as an artifact", cli_artifact_push},
         {"cp", "copy a file into or out of a sandbox", cli_cp},
+        {"preview url", "print a link to a sandbox's preview", cli_preview_url},
+        {"preview open", "open a sandbox's preview in a browser", cli_preview_open},
         {NULL},
 };
 

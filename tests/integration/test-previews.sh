@@ -123,6 +123,9 @@ test_preview_gateway() {
         assert_eq "HTTP/1.1 101 Switching Protocols" "$(head -n 1 <<<"$out")" "the app's 101"
         assert_eq "echo: hi there" "$(tail -n 1 <<<"$out")" "the echo"
 
+        # mbox preview url: a Public port's link is its URL
+        assert_eq "$url" "$("$root/build/mbox" preview url -n "$ns" box web)" "mbox preview url of a Public port"
+
         # a port of the template (Private) needs a grant; so does Public where the project does not allow it
         url=$(preview_url "$ns" box api)
         out=$(gw "$url" -H 'Accept: text/html')
@@ -261,6 +264,14 @@ YAML
         assert_contains "$out" "hello from box-app" "the creator opens the private port"
         out=$(curl -sS -L -c "$jar" -b "$jar" "$(grant_url "$ns" dave box api)")
         assert_contains "$out" "hello from box-app" "a project admin opens the private port"
+
+        # mbox preview url mints a grant with the caller's rights (here the cluster admin's)
+        out=$("$root/build/mbox" preview url -n "$ns" box web --ttl 2m)
+        assert_contains "$out" "${web}.mbox/grant?token=" "mbox preview url of a Project port"
+        assert_contains "$(curl -sS -L -c "$jar.2" -b "$jar.2" "$out")" "hello from box-app" "its link opens the preview"
+        printf 'file %s\n' "$jar.2" >>"$_cleanup_file"
+        refused "mbox preview url of a port the sandbox does not have" 'has no preview port "nope"' \
+                "$root/build/mbox" preview url -n "$ns" box nope
 
         # sandboxes/proxy for API clients: kubectl get --raw and create --raw, authorized per user
         raw=/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/sandboxes/box/proxy
