@@ -13,6 +13,23 @@ static const struct cli_command commands[] = {
         {"exec", "run a command in a sandbox", cli_exec},
         {"terminal", "open a sandbox's terminal", cli_terminal},
         {"logs", "print a sandbox's log", cli_logs},
+        {"project list", "list projects", cli_project_list},
+        {"project create", "create a project", cli_project_create},
+        {"project delete", "delete projects", cli_project_delete},
+        {"project describe", "show a project, its conditions and events", cli_project_describe},
+        {"template list", "list a project's environment templates", cli_template_list},
+        {"template describe", "show a template, its conditions and events", cli_template_describe},
+        {"template validate", "show a template's validation result and output", cli_template_validate},
+        {"sandbox list", "list a project's sandboxes", cli_sandbox_list},
+        {"sandbox create", "create a sandbox from a template", cli_sandbox_create},
+        {"sandbox delete", "delete sandboxes", cli_sandbox_delete},
+        {"sandbox stop", "stop a sandbox, keeping its workspace", cli_sandbox_stop},
+        {"sandbox start", "start a stopped sandbox", cli_sandbox_start},
+        {"sandbox describe", "show a sandbox, its conditions and events", cli_sandbox_describe},
+        {"session list", "list the exec and terminal sessions opened", cli_session_list},
+        {"task list", "list a project's execution tasks", cli_task_list},
+        {"artifact list", "list a project's artifacts", cli_artifact_list},
+        {"history", "the states an object went through", cli_history},
         {NULL},
 };
 
@@ -21,9 +38,12 @@ static void usage(FILE *f) {
               "Works with mbox sandboxes on the cluster of the current kubeconfig context.\n\nCommands:\n",
                 f);
         for (const struct cli_command *c = commands; c->name; c++)
-                fprintf(f, "  %-18s%s\n", c->name, c->help);
-        fputs("\nmbox COMMAND --help tells more about each.\n"
-              "Exit status: 0 ok, 1 an error, 2 bad usage; exec passes on the command's own.\n",
+                fprintf(f, "  %-20s%s\n", c->name, c->help);
+        fputs("\nmbox COMMAND --help tells more about each. The resource commands take -o "
+              "table|wide|json|yaml|name\n"
+              "and every command --verbose (each HTTP request on stderr).\n"
+              "Exit status: 0 ok, 1 an error (one line on stderr), 2 bad usage (a flag or argument);\n"
+              "exec passes on the command's own.\n",
                 f);
 }
 
