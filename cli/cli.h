@@ -125,3 +125,8 @@ int cli_session_list(int argc, char **argv);
 int cli_task_list(int argc, char **argv);
 int cli_artifact_list(int argc, char **argv);
 int cli_history(int argc, char **argv);
+
+/* Shell completion (complete.c): the command table main() runs, the scripts, the candidates. */
+extern const struct cli_command *cli_commands;
+int cli_completion(int argc, char **argv);
+int cli_complete(int argc, char **argv);

@@ -30,6 +30,8 @@ static const struct cli_command commands[] = {
         {"task list", "list a project's execution tasks", cli_task_list},
         {"artifact list", "list a project's artifacts", cli_artifact_list},
         {"history", "the states an object went through", cli_history},
+        {"completion", "print the bash or zsh completion script", cli_completion},
+        {"__complete", NULL, cli_complete}, /* what the completion scripts ask; not in the help */
         {NULL},
 };
 
@@ -38,7 +40,8 @@ static void usage(FILE *f) {
               "Works with mbox sandboxes on the cluster of the current kubeconfig context.\n\nCommands:\n",
                 f);
         for (const struct cli_command *c = commands; c->name; c++)
-                fprintf(f, "  %-20s%s\n", c->name, c->help);
+                if (c->help)
+                        fprintf(f, "  %-20s%s\n", c->name, c->help);
         fputs("\nmbox COMMAND --help tells more about each. The resource commands take -o "
               "table|wide|json|yaml|name\n"
               "and every command --verbose (each HTTP request on stderr).\n"
@@ -48,6 +51,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+        cli_commands = commands;
+        if (strstr(argv[0], "kubectl_complete-")) /* kubectl's completion of the plugin */
+                return cli_complete(argc, argv);
         if (argc < 2) {
                 usage(stderr);
                 return 2;
