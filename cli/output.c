@@ -247,7 +247,11 @@ static bool needs_quotes(const char *s) {
                 if (strcasecmp(s, *w) == 0)
                         return true;
         (void) strtod(s, &end);
-        return *end == '\0' || isspace((unsigned char) s[0]);
+        if (*end == '\0' || isspace((unsigned char) s[0]))
+                return true;
+        /* a date reads back as a timestamp: quoted, as kubectl writes creationTimestamp */
+        return strlen(s) >= 10 && isdigit((unsigned char) s[0]) && isdigit((unsigned char) s[3]) &&
+               s[4] == '-' && s[7] == '-';
 }
 
 static int yaml_value(yaml_emitter_t *e, json_object *v) {
@@ -392,32 +396,44 @@ static void none_found(const struct cli_ctx *x, const struct cli_kind *k) {
         fprintf(stderr, "No %s found%s.\n", k->resource, cli_where(x, k, where, sizeof(where)));
 }
 
+/* One object's row comes from a list of its name: every kind serves a Table for a list (mbox-apiserver not
+ * for a get), and the columns are the same as the whole list's. */
 static int get_table(struct cli_ctx *x, const struct cli_kind *k, const char *name,
         const struct kube_list_opts *lo, struct merr *err) {
-        struct kube_resource r = resource(x, k, name);
+        struct kube_resource r = resource(x, k, NULL);
         struct kube_list_opts o = *lo;
         struct table t = {0};
-        char *token = NULL;
+        char *token = NULL, sel[512];
         int rc = 0;
+        if (name) {
+                snprintf(sel, sizeof(sel), "metadata.name=%s%s%s", name, lo->field_selector ? "," : "",
+                        lo->field_selector ? lo->field_selector : "");
+                o.field_selector = sel;
+        }
         kube_client_set_accept(x->c, ACCEPT_TABLE);
         do {
                 json_object *page = NULL;
                 const char *next = NULL;
                 o.continue_token = token;
-                rc = name ? kube_get(x->c, &r, &page, err) : kube_list(x->c, &r, &o, &page, err);
+                rc = kube_list(x->c, &r, &o, &page, err);
                 if (rc >= 0 && (rc = table_page(&t, page, x->out == CLI_OUT_WIDE)) < 0)
                         rc = merr_set(err, rc, "the server's answer is not a Table");
                 free(token);
                 token = NULL;
-                if (rc >= 0 && !name &&
-                        json_get_string(page, "metadata.continue", JSON_OPTIONAL, &next, NULL) > 0 && *next)
+                if (rc >= 0 && json_get_string(page, "metadata.continue", JSON_OPTIONAL, &next, NULL) > 0 &&
+                        *next)
                         token = strdup(next);
                 json_object_put(page);
         } while (rc >= 0 && token);
         kube_client_set_accept(x->c, NULL);
-        if (rc >= 0 && t.nrows <= 1)
+        if (rc >= 0 && t.nrows <= 1 && name) {
+                /* not listed: the server's own answer for the name (404) */
+                struct kube_resource one = resource(x, k, name);
+                rc = kube_get(x->c, &one, NULL, err);
+        }
+        if (rc >= 0 && t.nrows <= 1 && !name)
                 none_found(x, k);
-        else if (rc >= 0)
+        else if (rc >= 0 && t.nrows > 1)
                 table_print(&t, 0);
         table_free(&t);
         return rc < 0 ? rc : 0;

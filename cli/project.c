@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/project.h"
 #include "cli.h"
 #include "jsonutil.h"
 #include "timestamp.h"
@@ -17,22 +18,16 @@ int cli_project_describe(int argc, char **argv) {
         return cli_describe_kind(&cli_projects, argc, argv);
 }
 
-/* the Ready condition's status and message */
+/* the Ready condition's status, and its message */
 static bool ready(json_object *obj, const char **message) {
-        json_object *cs = NULL;
-        if (json_get_array(obj, "status.conditions", JSON_OPTIONAL, &cs, NULL) <= 0)
+        _cleanup_(project_freep) struct project *p = NULL;
+        if (project_from_json(obj, &p, NULL) < 0)
                 return false;
-        for (size_t i = 0; i < json_object_array_length(cs); i++) {
-                json_object *c = json_object_array_get_idx(cs, i);
-                const char *type = "", *status = "";
-                (void) json_get_string(c, "type", JSON_OPTIONAL, &type, NULL);
-                (void) json_get_string(c, "status", JSON_OPTIONAL, &status, NULL);
-                if (strcmp(type, "Ready") == 0) {
-                        (void) json_get_string(c, "message", JSON_OPTIONAL, message, NULL);
-                        return strcmp(status, "True") == 0;
-                }
-        }
-        return false;
+        const struct api_condition *c = api_condition_find(&p->status.conditions, "Ready");
+        static char msg[512];
+        snprintf(msg, sizeof(msg), "%s", c && c->message ? c->message : "");
+        *message = msg;
+        return c && c->status && strcmp(c->status, "True") == 0;
 }
 
 static const char create_usage[] =

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/sandbox.h"
 #include "cli.h"
 #include "jsonutil.h"
 #include "timestamp.h"
@@ -34,7 +35,7 @@ struct progress {
 
 static int on_change(const struct kube_watch_event *ev, void *ud) {
         struct progress *p = ud;
-        const char *phase = "", *reason = "", *message = "";
+        _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
         if (ev->type == KUBE_EVENT_ERROR)
                 return -EPROTO;
         if (ev->type == KUBE_EVENT_BOOKMARK || !ev->object)
@@ -44,18 +45,17 @@ static int on_change(const struct kube_watch_event *ev, void *ud) {
                 p->done = -1;
                 return -ECANCELED;
         }
-        (void) json_get_string(ev->object, "status.phase", JSON_OPTIONAL, &phase, NULL);
-        (void) json_get_string(ev->object, "status.reason", JSON_OPTIONAL, &reason, NULL);
-        (void) json_get_string(ev->object, "status.message", JSON_OPTIONAL, &message, NULL);
-        if (!*phase || strcmp(phase, p->phase) == 0)
+        if (sandbox_from_json(ev->object, &sb, NULL) < 0 || !sb->status.phase ||
+                strcmp(sb->status.phase, p->phase) == 0)
                 return 0;
-        snprintf(p->phase, sizeof(p->phase), "%s", phase);
-        printf("sandbox \"%s\" %s%s%s%s%s\n", p->name, phase, *reason ? ": " : "", reason,
-                *message ? ": " : "", message);
+        const struct sandbox_status *st = &sb->status;
+        snprintf(p->phase, sizeof(p->phase), "%s", st->phase);
+        printf("sandbox \"%s\" %s%s%s%s%s\n", p->name, st->phase, st->reason ? ": " : "",
+                st->reason ? st->reason : "", st->message ? ": " : "", st->message ? st->message : "");
         fflush(stdout);
-        if (strcmp(phase, p->want) == 0)
+        if (strcmp(st->phase, p->want) == 0)
                 p->done = 1;
-        else if (strcmp(phase, "Failed") == 0 || strcmp(phase, "Expired") == 0)
+        else if (strcmp(st->phase, "Failed") == 0 || strcmp(st->phase, "Expired") == 0)
                 p->done = -1;
         return p->done ? -ECANCELED : 0; /* ends the watch */
 }

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/template.h"
 #include "cli.h"
-#include "jsonutil.h"
 #include "timestamp.h"
 
 int cli_template_list(int argc, char **argv) {
@@ -16,17 +16,13 @@ int cli_template_describe(int argc, char **argv) {
         return cli_describe_kind(&cli_templates, argc, argv);
 }
 
-static const char *str(json_object *o, const char *path) {
-        const char *s = NULL;
-        return json_get_string(o, path, JSON_OPTIONAL, &s, NULL) > 0 ? s : "";
-}
-
 /* the result of the current version: NotTested until a run of this version ended */
-static const char *result(json_object *tpl) {
-        const char *status = str(tpl, "status.validation.status");
-        if (!*status || strcmp(str(tpl, "status.validation.version"), str(tpl, "status.version")) != 0)
+static const char *result(const struct template *t) {
+        const struct template_validation *v = &t->status.validation;
+        if (!t->status.has_validation || !v->status || !v->version || !t->status.version ||
+                strcmp(v->version, t->status.version) != 0)
                 return "NotTested";
-        return status;
+        return v->status;
 }
 
 static const char validate_usage[] =
@@ -65,14 +61,20 @@ int cli_template_validate(int argc, char **argv) {
                 .resource = cli_templates.resource,
                 .namespace = x.ns,
                 .name = args.pos[0]};
-        json_object *tpl = NULL;
+        json_object *obj = NULL;
+        struct template *tpl = NULL;
         int64_t deadline = timestamp_monotonic_ms() + timeout_ms;
         bool told = false;
         for (;;) {
-                json_object_put(tpl);
-                tpl = NULL;
-                if (kube_get(x.c, &r, &tpl, &err) < 0) {
+                json_object_put(obj);
+                obj = NULL;
+                tpl = template_free(tpl);
+                if (kube_get(x.c, &r, &obj, &err) < 0) {
                         rc = cli_error(&x, "get", &cli_templates, args.pos[0], &err);
+                        goto out;
+                }
+                if (template_from_json(obj, &tpl, &err) < 0) {
+                        rc = cli_fail(&err);
                         goto out;
                 }
                 if (!wait || strcmp(result(tpl), "NotTested") != 0)
@@ -85,24 +87,27 @@ int cli_template_validate(int argc, char **argv) {
                 }
                 if (!told)
                         printf("template \"%s\" version %s: waiting for its validation\n", args.pos[0],
-                                str(tpl, "status.version"));
+                                tpl->status.version ? tpl->status.version : "(not known yet)");
                 told = true;
                 fflush(stdout);
                 sleep(1);
         }
-        const char *status = result(tpl), *message = str(tpl, "status.validation.message"),
-                   *output = str(tpl, "status.validation.output");
-        printf("template \"%s\" version %s: %s", args.pos[0], str(tpl, "status.version"), status);
-        if (strcmp(status, "NotTested") != 0)
-                printf(" at %s", str(tpl, "status.validation.time"));
+        const char *status = result(tpl);
+        const struct template_validation *v = &tpl->status.validation;
+        bool tested = strcmp(status, "NotTested") != 0;
+        printf("template \"%s\" version %s: %s", args.pos[0],
+                tpl->status.version ? tpl->status.version : "(not known yet)", status);
+        if (tested && v->time)
+                printf(" at %s", v->time);
         putchar('\n');
-        if (*message && strcmp(status, "NotTested") != 0)
-                printf("Message: %s\n", message);
-        if (*output && strcmp(status, "NotTested") != 0)
-                printf("Output:\n%s%s", output, output[strlen(output) - 1] == '\n' ? "" : "\n");
+        if (tested && v->message)
+                printf("Message: %s\n", v->message);
+        if (tested && v->output && *v->output)
+                printf("Output:\n%s%s", v->output, v->output[strlen(v->output) - 1] == '\n' ? "" : "\n");
         rc = strcmp(status, "Failed") == 0 ? 1 : 0;
 out:
-        json_object_put(tpl);
+        json_object_put(obj);
+        template_free(tpl);
         cli_close(&x);
         return rc;
 }

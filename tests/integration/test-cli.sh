@@ -51,9 +51,9 @@ test_sandbox_lifecycle() {
         assert_eq web "$("$MBOX" sandbox list -p "$P" -o json | jq -r '.items[0].metadata.name')" "-o json: a List"
         assert_eq List "$("$MBOX" sandbox list -p "$P" -o json | jq -r .kind)" "-o json: kind List"
         assert_eq Running "$("$MBOX" sandbox list -p "$P" web -o json | jq -r .status.phase)" "-o json of one"
-        assert_eq "Sandbox 8080 None" "$("$MBOX" sandbox list -p "$P" web -o yaml |
-                python3 -c 'import sys, yaml; o = yaml.safe_load(sys.stdin); print(o["kind"], o["spec"]["ports"][0]["port"], o["metadata"].get("managedFields"))')" \
-                "-o yaml parses back, without managedFields"
+        assert_eq "Sandbox 8080 None <class 'str'>" "$("$MBOX" sandbox list -p "$P" web -o yaml |
+                python3 -c 'import sys, yaml; o = yaml.safe_load(sys.stdin); m = o["metadata"]; print(o["kind"], o["spec"]["ports"][0]["port"], m.get("managedFields"), type(m["creationTimestamp"]))')" \
+                "-o yaml parses back, without managedFields, times as strings"
         assert_eq sandbox.mbox.dev/web "$("$MBOX" sandbox list -p "$P" -o name)" "-o name"
         # describe: fields, conditions, events
         run_mbox sandbox describe -p "$P" web
@@ -213,6 +213,9 @@ YAML
         run_mbox artifact list -p "$P"
         assert_contains "$(sed -n 2p <<<"$OUT")" "report" "artifact list"
         assert_eq report "$("$MBOX" artifact list -p "$P" -o json | jq -r '.items[0].metadata.name')" "artifact list -o json"
+        assert_contains "$("$MBOX" artifact list -p "$P" report -o wide | sed -n 2p)" "report" "one artifact's row"
+        assert_eq "report https://example.com/r.json" "$("$MBOX" artifact list -p "$P" report -o yaml | yq -r '.metadata.name + " " + .spec.uri')" \
+                "one artifact, -o yaml"
         # history: the sandbox's states, and -w for the next ones
         wait_for "the history of box" 20 sh -c "'$MBOX' history -p '$P' sandbox/box | grep -q Running"
         run_mbox history -p "$P" sandbox/box
