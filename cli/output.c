@@ -7,10 +7,10 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -351,14 +351,14 @@ static int print_object(const struct cli_kind *k, enum cli_output out, json_obje
                         if (json_get_object(json_object_array_get_idx(items, i), "metadata", JSON_OPTIONAL,
                                     &md, NULL) > 0)
                                 json_object_object_del(md, "managedFields");
-        if (out == CLI_OUT_NAME) {
+        if (out == CLI_OUT_NAME)
                 print_name(k, obj);
-                return 0;
-        }
-        if (out == CLI_OUT_YAML)
+        else if (out == CLI_OUT_YAML)
                 return print_yaml(obj);
-        puts(json_object_to_json_string_ext(
-                obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+        else
+                puts(json_object_to_json_string_ext(obj,
+                        JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(stdout); /* a watch's lines as they come */
         return 0;
 }
 
@@ -512,8 +512,16 @@ struct follow {
         const struct cli_kind *k;
         enum cli_output out;
         struct table t;
-        char *rv; /* where the watch resumes */
+        char *rv;       /* where the watch resumes */
+        size_t printed; /* objects so far: YAML documents after the first start with --- */
 };
+
+static int follow_print(struct follow *f, json_object *obj) {
+        if (f->out == CLI_OUT_YAML && f->printed > 0)
+                fputs("---\n", stdout);
+        f->printed++;
+        return print_object(f->k, f->out, obj);
+}
 
 static int on_event(const struct kube_watch_event *ev, void *ud) {
         struct follow *f = ud;
@@ -526,7 +534,7 @@ static int on_event(const struct kube_watch_event *ev, void *ud) {
         if (ev->type == KUBE_EVENT_BOOKMARK || !ev->object)
                 return 0;
         if (f->out != CLI_OUT_TABLE && f->out != CLI_OUT_WIDE)
-                return print_object(f->k, f->out, ev->object);
+                return follow_print(f, ev->object);
         size_t from = f->t.header ? f->t.nrows : 0;
         if (table_page(&f->t, ev->object, f->out == CLI_OUT_WIDE) < 0)
                 return -EPROTO;
@@ -552,7 +560,7 @@ int cli_watch(
                 table_print(&f.t, 0);
         else if (rc >= 0 && json_get_array(list, "items", JSON_OPTIONAL, &items, NULL) > 0)
                 for (size_t i = 0; i < json_object_array_length(items); i++)
-                        (void) print_object(k, x->out, json_object_array_get_idx(items, i));
+                        (void) follow_print(&f, json_object_array_get_idx(items, i));
         json_object_put(list);
         while (rc >= 0 && f.rv) {
                 struct kube_watch_opts o = {.resource_version = f.rv,

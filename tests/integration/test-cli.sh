@@ -227,8 +227,16 @@ YAML
         printf 'file %s\n' "$w" >>"$_cleanup_file"
         bg_start "$MBOX" history -p "$P" sandbox/box -w >"$w" 2>&1
         wait_for "history -w to list" 20 grep -q ADDED "$w"
+        # and list -w: the objects as they change, here as a stream of YAML documents
+        local y
+        y=$(mktemp)
+        printf 'file %s\n' "$y" >>"$_cleanup_file"
+        bg_start "$MBOX" sandbox list -p "$P" -w -o yaml >"$y" 2>&1
+        wait_for "list -w to list" 20 grep -q "^kind: Sandbox" "$y"
         "$MBOX" sandbox stop -p "$P" box >/dev/null
         wait_for "history -w to show the stop" 60 grep -q Stopped "$w"
+        stopped_doc() { python3 -c 'import sys, yaml; sys.exit(0 if "Stopped" in [d["status"].get("phase") for d in yaml.safe_load_all(open(sys.argv[1]))] else 1)' "$y"; }
+        wait_for "list -w -o yaml to show the stop, as YAML documents" 60 stopped_doc
 }
 
 test_kubectl_plugin_and_completion() {
