@@ -44,8 +44,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ms_now() { date +%s%N | awk '{printf "%.3f", $1 / 1e6}'; }
-# alternate N FILE-A FILE-B CMD-A... :: CMD-B...: runs A then B, N times, each wall time (ms) to its file
+# alternate N FILE-A FILE-B CMD-A... :: CMD-B...: runs A then B, N times, each wall time (ms) to its file;
+# the clock is bash's own (EPOCHREALTIME), so no process of the measuring is inside the measure
 alternate() {
         local n=$1 fa=$2 fb=$3 a=() b=() t0 t1
         shift 3
@@ -53,13 +53,18 @@ alternate() {
         shift
         b=("$@")
         for _ in $(seq 1 "$n"); do
-                t0=$(ms_now); "${a[@]}" >/dev/null; t1=$(ms_now)
-                awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", b - a}' >>"$fa"
-                t0=$(ms_now); "${b[@]}" >/dev/null; t1=$(ms_now)
-                awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", b - a}' >>"$fb"
+                t0=$EPOCHREALTIME
+                "${a[@]}" >/dev/null
+                t1=$EPOCHREALTIME
+                echo "$t0 $t1" >>"$fa"
+                t0=$EPOCHREALTIME
+                "${b[@]}" >/dev/null
+                t1=$EPOCHREALTIME
+                echo "$t0 $t1" >>"$fb"
         done
 }
-pctl() { sort -n "$2" | awk -v p="$1" '{a[NR] = $1} END {i = int(p * NR + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", a[i]}'; }
+# pctl P FILE: the P-quantile of FILE's "start end" pairs (seconds), in ms
+pctl() { awk '{printf "%.3f\n", ($2 - $1) * 1000}' "$2" | sort -n | awk -v p="$1" '{a[NR] = $1} END {i = int(p * NR + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", a[i]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # ---- 1. exec ----
