@@ -105,41 +105,43 @@ struct list {
         int n;
 };
 
+/* --port name:port[:visibility] into a spec.ports item */
+static int parse_port(const char *arg, struct sandbox_port *ret, struct merr *err) {
+        char name[64], vis[32] = "";
+        int port = 0, used = 0;
+        if (sscanf(arg, "%63[^:]:%d%n", name, &port, &used) < 2 || port < 1 || port > 65535 ||
+                (arg[used] && (arg[used] != ':' || sscanf(arg + used + 1, "%31s", vis) != 1)))
+                return merr_set(
+                        err, -EINVAL, "'%s' is not NAME:PORT[:VISIBILITY] (e.g. web:8080:project)", arg);
+        static const char *const visibilities[] = {"Private", "Project", "Public"};
+        const char *v = NULL;
+        for (size_t i = 0; *vis && i < 3; i++)
+                if (strcasecmp(vis, visibilities[i]) == 0)
+                        v = visibilities[i];
+        if (*vis && !v)
+                return merr_set(err, -EINVAL, "visibility '%s' is not private, project or public", vis);
+        ret->name = strdup(name);
+        ret->port = port;
+        ret->visibility = v ? strdup(v) : NULL;
+        return 0;
+}
+
 static int add_item(const struct flag *f, const char *arg, struct merr *err) {
         struct list *l = f->value;
         if (l->n == MAX_ITEMS)
                 return merr_set(err, -EINVAL, "at most %d", MAX_ITEMS);
         if (strcmp(f->name, "env") == 0 && (!strchr(arg, '=') || arg[0] == '='))
                 return merr_set(err, -EINVAL, "'%s' is not NAME=VALUE", arg);
+        if (strcmp(f->name, "port") == 0) {
+                struct sandbox_port p = {0};
+                int r = parse_port(arg, &p, err);
+                free(p.name);
+                free(p.visibility);
+                if (r < 0)
+                        return r;
+        }
         l->items[l->n++] = arg;
         return 0;
-}
-
-/* --port name:port[:visibility] as a spec.ports item */
-static json_object *port_item(const char *arg, struct merr *err) {
-        char name[64], vis[32] = "";
-        int port = 0, used = 0;
-        if (sscanf(arg, "%63[^:]:%d%n", name, &port, &used) < 2 || port < 1 || port > 65535 ||
-                (arg[used] && (arg[used] != ':' || sscanf(arg + used + 1, "%31s", vis) != 1))) {
-                merr_set(err, -EINVAL, "--port: '%s' is not NAME:PORT[:VISIBILITY] (e.g. web:8080:project)",
-                        arg);
-                return NULL;
-        }
-        static const char *const visibilities[] = {"Private", "Project", "Public"};
-        const char *v = NULL;
-        for (size_t i = 0; *vis && i < 3; i++)
-                if (strcasecmp(vis, visibilities[i]) == 0)
-                        v = visibilities[i];
-        if (*vis && !v) {
-                merr_set(err, -EINVAL, "--port: visibility '%s' is not private, project or public", vis);
-                return NULL;
-        }
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(name));
-        json_object_object_add(o, "port", json_object_new_int(port));
-        if (v)
-                json_object_object_add(o, "visibility", json_object_new_string(v));
-        return o;
 }
 
 static const char create_usage[] =
@@ -179,48 +181,32 @@ int cli_sandbox_create(int argc, char **argv) {
         if (args.n_pos != 1 || args.n_rest > 0)
                 return cli_usage_error("mbox sandbox create", "give one NAME");
         struct merr err = MERR_INIT;
-        json_object *spec = json_object_new_object(), *body = json_object_new_object(),
-                    *md = json_object_new_object();
-        if (tpl) {
-                json_object *ref = json_object_new_object();
-                json_object_object_add(ref, "name", json_object_new_string(tpl));
-                json_object_object_add(spec, "templateRef", ref);
+        struct cli_ctx x = {.out = (enum cli_output) out};
+        if (cli_open(&t, &x))
+                return 1;
+        _cleanup_(sandbox_freep) struct sandbox *sb = sandbox_new(args.pos[0], x.ns);
+        json_object *body = NULL;
+        if (sb && tpl) {
+                sb->spec.has_template_ref = true;
+                sb->spec.template_ref_name = strdup(tpl);
         }
-        if (env.n) {
-                json_object *a = json_object_new_array();
+        if (sb && (sb->spec.env.items = calloc(MAX_ITEMS, sizeof(*sb->spec.env.items))))
                 for (int i = 0; i < env.n; i++) {
                         const char *eq = strchr(env.items[i], '=');
-                        json_object *e = json_object_new_object();
-                        json_object_object_add(e, "name",
-                                json_object_new_string_len(env.items[i], (int) (eq - env.items[i])));
-                        json_object_object_add(e, "value", json_object_new_string(eq + 1));
-                        json_object_array_add(a, e);
+                        struct api_env_var *v = &sb->spec.env.items[sb->spec.env.n++];
+                        v->name = strndup(env.items[i], (size_t) (eq - env.items[i]));
+                        v->value = strdup(eq + 1);
                 }
-                json_object_object_add(spec, "env", a);
+        if (sb && (sb->spec.ports = calloc(MAX_ITEMS, sizeof(*sb->spec.ports))))
+                for (int i = 0; i < ports.n; i++) /* checked by add_item() */
+                        (void) parse_port(ports.items[i], &sb->spec.ports[sb->spec.n_ports++], &err);
+        if (sb) {
+                sb->spec.env.set = env.n > 0;
+                sb->spec.has_ports = ports.n > 0;
         }
-        if (ports.n) {
-                json_object *a = json_object_new_array();
-                json_object_object_add(spec, "ports", a);
-                for (int i = 0; i < ports.n; i++) {
-                        json_object *p = port_item(ports.items[i], &err);
-                        if (!p) {
-                                json_object_put(spec);
-                                json_object_put(body);
-                                json_object_put(md);
-                                fprintf(stderr, "mbox sandbox create: %s\n", merr_msg(&err));
-                                return 2;
-                        }
-                        json_object_array_add(a, p);
-                }
-        }
-        json_object_object_add(body, "apiVersion", json_object_new_string("mbox.dev/v1alpha1"));
-        json_object_object_add(body, "kind", json_object_new_string("Sandbox"));
-        json_object_object_add(md, "name", json_object_new_string(args.pos[0]));
-        json_object_object_add(body, "metadata", md);
-        json_object_object_add(body, "spec", spec);
-        struct cli_ctx x = {.out = (enum cli_output) out};
-        if (cli_open(&t, &x)) {
-                json_object_put(body);
+        if (!sb || !sb->spec.env.items || !sb->spec.ports || sandbox_to_json(sb, &body) < 0) {
+                cli_close(&x);
+                fputs("mbox: out of memory\n", stderr);
                 return 1;
         }
         json_object *made = NULL;
