@@ -34,9 +34,10 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
 .PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions
+        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions \
+        man install bench-cli
 
-all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
+all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
 
 help:
 	@echo 'up / down        start / stop the main job: the local control plane and mbox-operator'
@@ -59,6 +60,8 @@ help:
 	@echo 'bench-tasks      ExecutionTasks beside kubectl exec: latency, throughput, operator memory, output'
 	@echo 'bench-apiserver  history: mirror ingest beside COPY, one object of 1,000,000 rows, RSS'
 	@echo 'bench-sessions   terminal and exec sessions beside pods/exec: keystroke echo, exec, RSS per session'
+	@echo 'bench-cli        the mbox command beside kubectl: exec, and a list of 1000 sandboxes'
+	@echo 'install          mbox, kubectl-mbox, its man page and completions into PREFIX (/usr/local), DESTDIR'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -84,6 +87,24 @@ $(BUILD)/mbox-%: $$(wildcard %/*.c) $(LIB)
 $(BUILD)/mbox: $(wildcard cli/*.c) $(wildcard cli/*.h) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Icli -o $@ $(filter %.c,$^) $(LIB) $(LIBS)
+
+# Its man page, generated from its help text; `make install` puts it with the program, the kubectl plugin
+# links (kubectl-mbox, kubectl_complete-mbox) and the completion scripts under DESTDIR/PREFIX.
+PREFIX ?= /usr/local
+$(BUILD)/mbox.1: $(BUILD)/mbox cli/mkman.sh
+	bash cli/mkman.sh $(BUILD)/mbox >$@.tmp && mv $@.tmp $@
+
+man: $(BUILD)/mbox.1
+
+install: $(BUILD)/mbox $(BUILD)/mbox.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0755 $(BUILD)/mbox $(DESTDIR)$(PREFIX)/bin/mbox
+	ln -sf mbox $(DESTDIR)$(PREFIX)/bin/kubectl-mbox
+	ln -sf mbox $(DESTDIR)$(PREFIX)/bin/kubectl_complete-mbox
+	install -m 0644 $(BUILD)/mbox.1 $(DESTDIR)$(PREFIX)/share/man/man1/mbox.1
+	$(BUILD)/mbox completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/mbox
+	$(BUILD)/mbox completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mbox
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -212,6 +233,9 @@ bench-apiserver: all
 
 bench-sessions: all
 	@bash bench/sessions/run.sh
+
+bench-cli: all
+	@bash bench/cli/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down

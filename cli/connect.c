@@ -9,6 +9,15 @@
 #include "cli.h"
 #include "kube/config.h"
 
+/* --verbose: each request as it ends, as kubectl -v=6 shows it */
+static void trace(const char *method, const char *url, int code, double secs, void *ud) {
+        (void) ud;
+        if (code > 0)
+                fprintf(stderr, "%s %s %d in %.0f ms\n", method, url, code, secs * 1000);
+        else
+                fprintf(stderr, "%s %s: no answer after %.0f ms\n", method, url, secs * 1000);
+}
+
 int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[static 64], struct merr *err) {
         struct kube_config *cfg = NULL;
         struct kube_client *c = NULL;
@@ -20,6 +29,8 @@ int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[st
         r = kube_client_new(cfg, &c, err); /* takes cfg */
         if (r < 0)
                 return r;
+        if (t->verbose)
+                kube_client_set_trace(c, trace, NULL);
         if (t->project) {
                 /* the namespace the project owns, as its spec says */
                 struct kube_resource rs = {.group = "mbox.dev",

@@ -42,6 +42,9 @@ struct kube_client {
         const atomic_bool *cancel;        /* when set and true, the request in flight is abandoned */
         struct kube_transport *transport; /* borrowed; NULL: the client's own connection */
         const char *accept;               /* set only for a metadata-only list or watch */
+        const char *default_accept;       /* kube_client_set_accept(); NULL: application/json */
+        kube_trace_fn trace;              /* kube_client_set_trace() */
+        void *trace_userdata;
 
         /* a 2xx body is parsed as it arrives (parse set: the caller wants it) or dropped, never buffered */
         struct json_stream *parse;
@@ -157,6 +160,15 @@ static int on_progress(
 
 void kube_client_set_cancel(struct kube_client *c, const atomic_bool *flag) {
         c->cancel = flag;
+}
+
+void kube_client_set_accept(struct kube_client *c, const char *accept) {
+        c->default_accept = accept;
+}
+
+void kube_client_set_trace(struct kube_client *c, kube_trace_fn fn, void *userdata) {
+        c->trace = fn;
+        c->trace_userdata = userdata;
 }
 
 void kube_client_set_transport(struct kube_client *c, struct kube_transport *t) {
@@ -380,7 +392,10 @@ static int request(struct kube_client *c, const char *method, const char *path, 
         if (buf_puts(&url, c->cfg->server) < 0 || buf_puts(&url, path) < 0)
                 return merr_set(err, -ENOBUFS, "%s '%.64s...': URL too long", method, path);
 
-        (void) buf_printf(&hdr, "Accept: %s", c->accept ? c->accept : "application/json");
+        (void) buf_printf(&hdr, "Accept: %s",
+                c->accept           ? c->accept
+                : c->default_accept ? c->default_accept
+                                    : "application/json");
         h = curl_slist_append(headers, buf_str(&hdr));
         buf_reset(&hdr);
         if (h)
@@ -427,6 +442,14 @@ static int request(struct kube_client *c, const char *method, const char *path, 
 
                 if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0)
                         c->connections += (unsigned long) n;
+        }
+        if (c->trace) {
+                long status = 0;
+                double secs = 0;
+
+                (void) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+                (void) curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &secs);
+                c->trace(method, buf_str(&url), (int) status, secs, c->trace_userdata);
         }
         (void) curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
         (void) curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);

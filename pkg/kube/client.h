@@ -55,6 +55,17 @@ void kube_client_set_max_body(struct kube_client *c, size_t max);
  * -ECANCELED. The flag is borrowed; NULL removes it. */
 void kube_client_set_cancel(struct kube_client *c, const atomic_bool *flag);
 
+/* The Accept header of the requests that do not choose their own (kube_get_stream() and metadata-only
+ * lists do), e.g. "application/json;as=Table;v=v1;g=meta.k8s.io, application/json" for kubectl get's
+ * Tables; borrowed; NULL goes back to application/json. */
+void kube_client_set_accept(struct kube_client *c, const char *accept);
+
+/* Called once each request is over with its method, URL, HTTP status (0 when no answer came) and how long
+ * it took, e.g. for a command's --verbose; NULL removes it. */
+typedef void (*kube_trace_fn)(
+        const char *method, const char *url, int http_code, double seconds, void *userdata);
+void kube_client_set_trace(struct kube_client *c, kube_trace_fn fn, void *userdata);
+
 /* Requests go through t (kube/transport.h: one multiplexed connection for many clients) instead of the
  * client's own connection; NULL goes back to it. t is borrowed and must outlive the client's requests. */
 struct kube_transport;
