@@ -34,7 +34,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 .SECONDEXPANSION:
 
 .PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
-        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions
+        cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions bench-previews
 
 all: $(LIB) $(PROGRAMS) $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
 
@@ -59,6 +59,7 @@ help:
 	@echo 'bench-tasks      ExecutionTasks beside kubectl exec: latency, throughput, operator memory, output'
 	@echo 'bench-apiserver  history: mirror ingest beside COPY, one object of 1,000,000 rows, RSS'
 	@echo 'bench-sessions   terminal and exec sessions beside pods/exec: keystroke echo, exec, RSS per session'
+	@echo 'bench-previews   the preview gateway beside kubectl port-forward and the app itself: requests/s, p50/p99'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -212,6 +213,9 @@ bench-apiserver: all
 
 bench-sessions: all
 	@bash bench/sessions/run.sh
+
+bench-previews: all
+	@bash bench/previews/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down
