@@ -4,12 +4,13 @@
 #   direct        the server itself on loopback: the floor;
 #   port-forward  `kubectl port-forward` of the sandbox pod's port;
 #   gateway       mbox-apiserver's preview gateway (docs/previews.md), Host = the preview URL's host, with
-#                 --preview-transport=port-forward (the KWOK pods have no network).
+#                 --preview-transport=port-forward by default (the KWOK pods have no network).
 # Each is driven with keep-alive by one connection (latency) and by BENCH_CONNS connections (requests/s),
 # then with a new connection per request; BENCH_SECONDS each. The pod's port is served the way KWOK serves
 # one: its .kwok-port-8080 runs once per forwarded connection and joins it to the server (the client's
 # `pipe` mode). The operator and mbox-apiserver run as their ServiceAccounts; one Project, deleted at the end.
-# Knobs: BENCH_CONNS (8), BENCH_SECONDS (5).
+# Knobs: BENCH_CONNS (8), BENCH_SECONDS (5), BENCH_TRANSPORT (port-forward: the gateway's
+# --preview-transport; pod-ip or auto once the pods run on real nodes).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../tests/integration/lib.sh
@@ -17,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 CONNS=${BENCH_CONNS:-8}
 SECONDS_EACH=${BENCH_SECONDS:-5}
+TRANSPORT=${BENCH_TRANSPORT:-port-forward}
 
 # shellcheck source=../lib.sh
 . "$here/../lib.sh"
@@ -79,7 +81,7 @@ PORT=$(start_operator "$tmp/operator.log" --resync=10m --database-url="postgresq
         --preview-domain="preview.localhost:$PP")
 say "starting mbox-apiserver with the preview gateway on 127.0.0.1:$PP"
 start_apiserver "postgresql://postgres@127.0.0.1:$PG_PORT/mbox" --preview-listen="127.0.0.1:$PP" \
-        --preview-domain="preview.localhost:$PP" --preview-transport=port-forward
+        --preview-domain="preview.localhost:$PP" --preview-transport="$TRANSPORT"
 KAPID=$(cat "$MBOX_STATE_DIR/pids/kube-apiserver.pid")
 KWOKPID=$(cat "$MBOX_STATE_DIR/pids/kwok.pid" 2>/dev/null || true)
 printf 'project %s\n' "$P" >>"$_cleanup_file"
@@ -163,8 +165,8 @@ row() { # row LABEL NAME FLOOR-NAME
 }
 met() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {ok = op == ">=" ? a >= b : a <= b; print ok ? "met" : "not met"}'; }
 
-printf '\nbench-previews: one sandbox (KWOK pod), gateway transport port-forward, %ss per line, %s\n\n' \
-        "$SECONDS_EACH" "$(date -u +%FT%TZ)"
+printf '\nbench-previews: one sandbox, gateway transport %s, %ss per line, %s\n\n' \
+        "$TRANSPORT" "$SECONDS_EACH" "$(date -u +%FT%TZ)"
 printf '| target | requests/s | p50 (ms) | p99 (ms) | added p50 (ms) | added p99 (ms) | errors | CPU µs per request: mbox-apiserver / kube-apiserver / kwok / kubectl |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 row "direct (floor), keep-alive, 1 conn" d1 d1
