@@ -35,7 +35,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
         cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions \
-        man install bench-cli
+        man install bench-cli bench-previews
 
 all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
 
@@ -62,6 +62,7 @@ help:
 	@echo 'bench-sessions   terminal and exec sessions beside pods/exec: keystroke echo, exec, RSS per session'
 	@echo 'bench-cli        the mbox command beside kubectl: exec, and a list of 1000 sandboxes'
 	@echo 'install          mbox, kubectl-mbox, its man page and completions into PREFIX (/usr/local), DESTDIR'
+	@echo 'bench-previews   the preview gateway beside kubectl port-forward and the app itself: requests/s, p50/p99'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -236,6 +237,9 @@ bench-sessions: all
 
 bench-cli: all
 	@bash bench/cli/run.sh
+
+bench-previews: all
+	@bash bench/previews/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down

@@ -1,0 +1,3 @@
+module mbox.dev/bench/previews
+
+go 1.26.0
