@@ -14,7 +14,11 @@ pkgs=(
         postgresql postgresql-client
         clang llvm libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind bear
         asciinema
+        chromium
 )
+# Node.js and npm run the browser tests (tests/browser/): Debian's nodejs and npm unless a node is on PATH
+# already (a node of another origin brings its own npm, which Debian's npm package would conflict with)
+command -v node >/dev/null || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -46,3 +50,11 @@ if [ "${go_minor:-0}" -lt 21 ]; then
 fi
 . "$here/versions.sh"
 [ "$GOTOOLCHAIN" = local ] || echo "install-deps: go $(go env GOVERSION) fetches go$GO_VERSION through the module proxy" >&2
+
+# the browser tests' modules (tests/browser/package-lock.json), again only when the lockfile changed
+browser=$here/../tests/browser
+if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.mbox-lock.json"; then
+        echo "install-deps: npm ci in tests/browser" >&2
+        (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error) >&2
+        cp "$browser/package-lock.json" "$browser/node_modules/.mbox-lock.json"
+fi
