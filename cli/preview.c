@@ -121,7 +121,7 @@ static int run(int argc, char **argv, bool open_it) {
                 return 0;
         }
         /* $BROWSER, else xdg-open; the link is printed too, for a terminal without a browser */
-        const char *browser = getenv("BROWSER");
+        const char *browser = secure_getenv("BROWSER");
         fprintf(stderr, "Opening %s\n", url);
         pid_t pid = fork();
         if (pid == 0) {

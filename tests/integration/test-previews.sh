@@ -29,7 +29,7 @@ setup_previews() {
         PP=$(free_port)
         setup_operator --preview-domain="preview.localhost:$PP" "$@"
         start_apiserver "" --preview-listen="127.0.0.1:$PP" --preview-domain="preview.localhost:$PP" \
-                --preview-transport=port-forward
+                --preview-transport=port-forward --preview-access-flush-interval=1s
 }
 
 # preview_url NS SANDBOX PORT: the URL status.previewURLs names for the port
@@ -287,6 +287,16 @@ YAML
         assert_contains "$(kubectl --as=alice get --raw "$raw/api/")" "hello from box-app" "alice, its creator"
         refused "an outsider" "Forbidden" kubectl --as=mallory get --raw "$raw/web/"
         refused "a port the sandbox does not have" "no preview port named" kubectl --as=bob get --raw "$raw/nope/"
+
+        # the access log: bob's requests through the proxy by name, the browser's by the grant that let it in
+        wait_for "bob's proxy requests in the access log" 20 \
+                bash -c "kubectl -n $ns get previewaccesses --field-selector spec.user=bob,spec.via=Proxy -o name | grep -q ."
+        out=$(kubectl -n "$ns" get previewaccesses --field-selector spec.user=bob,spec.via=Proxy -o json |
+                jq -r '[.items[].status.requests] | add')
+        [ "$out" -ge 4 ] || fail "bob's proxy requests counted: $out"
+        out=$(kubectl -n "$ns" get previewaccesses --field-selector spec.via=Gateway,spec.sandbox=box -o json |
+                jq -r '[.items[] | select(.spec.grant != null and .spec.port == "web") | .status.responses["2xx"]] | add')
+        [ "${out:-0}" -ge 2 ] || fail "the browser's requests with bob's grant counted: $out"
 
         # a link past its expiry no longer opens the preview
         sleep $((started + 62 - $(date +%s)))
