@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for api_parse_path(), which splits every request path of runtime.mbox.dev:
  *   - never crash or read past the input;
- *   - on success no part is empty or holds a '/', and the parts joined again give the path back.
+ *   - on success no part is empty or holds a '/', a tail comes only after a subresource, and the parts
+ *     joined again (the tail as it was) give the path back.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +21,7 @@ static void check(bool ok) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        char *path = malloc(size + 1), buf[512], again[1100];
+        char *path = malloc(size + 1), buf[512], again[1700];
         struct api_path p;
         if (!path)
                 return 0;
@@ -30,10 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 const char *parts[] = {p.namespace, p.resource, p.name, p.subresource};
                 for (size_t i = 0; i < 4; i++)
                         check(!parts[i] || (*parts[i] && !strchr(parts[i], '/')));
-                check(p.resource != NULL && (!p.subresource || p.name));
-                snprintf(again, sizeof(again), "%s%s%s/%s%s%s%s%s", p.namespace ? "/namespaces/" : "",
+                check(p.resource != NULL && (!p.subresource || p.name) && (!p.tail || p.subresource));
+                snprintf(again, sizeof(again), "%s%s%s/%s%s%s%s%s%s%s", p.namespace ? "/namespaces/" : "",
                         p.namespace ? p.namespace : "", "", p.resource, p.name ? "/" : "",
-                        p.name ? p.name : "", p.subresource ? "/" : "", p.subresource ? p.subresource : "");
+                        p.name ? p.name : "", p.subresource ? "/" : "", p.subresource ? p.subresource : "",
+                        p.tail ? "/" : "", p.tail ? p.tail : "");
                 check(strcmp(again, path) == 0);
         }
         free(path);
