@@ -67,7 +67,33 @@ static void guard(void) {
 
 struct size {
         unsigned w, h;
+        /* the escape to leave a terminal, as ssh's: Enter ~ . leaves, ~ ~ sends one ~ */
+        bool line_start, tilde;
 };
+
+/* Passes the keys typed on, but for the escape: "~." at the start of a line ends the session. */
+static int escape(const char *in, size_t len, char *out, size_t *out_len, void *ud) {
+        struct size *st = ud;
+        size_t m = 0;
+        for (size_t i = 0; i < len; i++) {
+                char c = in[i];
+                if (st->tilde) {
+                        st->tilde = false;
+                        if (c == '.')
+                                return -ECANCELED;
+                        if (c != '~')
+                                out[m++] = '~';
+                        out[m++] = c;
+                } else if (st->line_start && c == '~') {
+                        st->tilde = true;
+                        continue;
+                } else
+                        out[m++] = c;
+                st->line_start = c == '\r' || c == '\n';
+        }
+        *out_len = m;
+        return 0;
+}
 
 /* The terminal's size; true when it changed since the last call. */
 static bool get_size(unsigned *w, unsigned *h, void *ud) {
@@ -99,7 +125,7 @@ static int run(const struct cli_target *t, const char *sandbox, const char *sub,
         struct merr err = MERR_INIT;
         struct kube_client *c = NULL;
         char ns[64];
-        struct size last = {0};
+        struct size last = {.line_start = true};
         int r = cli_connect(t, &c, ns, &err);
         if (r < 0)
                 return cli_fail(&err);
@@ -115,6 +141,7 @@ static int run(const struct cli_target *t, const char *sandbox, const char *sub,
                 .command = (const char *const *) command,
                 .tty = tty,
                 .stdin_fd = interactive ? STDIN_FILENO : -1,
+                .filter_stdin = tty && interactive && isatty(STDIN_FILENO) ? escape : NULL,
                 .on_stdout = to_stdout,
                 .on_stderr = to_stderr,
                 .get_size = tty ? get_size : NULL,
@@ -132,6 +159,10 @@ static int run(const struct cli_target *t, const char *sandbox, const char *sub,
         r = kube_exec(c, &o, &res, &err);
         restore();
         kube_client_free(c);
+        if (r == -ECANCELED) {
+                fprintf(stderr, "\r\nmbox: left the session (~.)\n");
+                return 0;
+        }
         if (r < 0)
                 return cli_fail(&err);
         return res.exit_code;
@@ -180,7 +211,8 @@ static const char terminal_usage[] =
         "Usage: mbox terminal SANDBOX [OPTION]...\n"
         "Opens the sandbox's terminal: its template's Terminal entrypoint, else a login shell, on a TTY "
         "that\n"
-        "follows this terminal's size. Exit the shell to leave. Needs create on sandboxes/terminal in\n"
+        "follows this terminal's size. Exit the shell to leave, or type Enter ~ . to leave at once (~ ~\n"
+        "types one ~). Needs create on sandboxes/terminal in\n"
         "runtime.mbox.dev (project Developers have it).\n"
         "\nExample:\n"
         "  mbox terminal -p demo demo-sandbox\n";

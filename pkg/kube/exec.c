@@ -265,6 +265,18 @@ static int exec_session(struct kube_client *c, const struct kube_exec_opts *o, s
                                 memcpy(chunk, o->stdin_data + stdin_off, (size_t) n);
                                 stdin_off += (size_t) n;
                         }
+                        if (n > 0 && o->stdin_fd >= 0 && o->filter_stdin) {
+                                char out[2 * STDIN_CHUNK];
+                                size_t m = 0;
+                                int fr = o->filter_stdin(chunk, (size_t) n, out, &m, o->userdata);
+                                if (fr < 0) {
+                                        s.abort_r = fr;
+                                        break;
+                                }
+                                if (m > 0 && queue(&s, 0, out, m) < 0)
+                                        break;
+                                continue;
+                        }
                         if (n > 0) {
                                 if (queue(&s, 0, chunk, (size_t) n) < 0)
                                         break;
@@ -289,8 +301,8 @@ static int exec_session(struct kube_client *c, const struct kube_exec_opts *o, s
                 }
         }
         if (r >= 0 && s.abort_r < 0)
-                r = merr_set(err, s.abort_r, "exec in pod '%s/%s': stopped by the output handler",
-                        o->namespace, o->pod);
+                r = merr_set(
+                        err, s.abort_r, "exec in pod '%s/%s': ended by its caller", o->namespace, o->pod);
         if (r >= 0) {
                 r = decode_status(&s, err);
                 if (r < 0)

@@ -34,11 +34,15 @@ struct kube_exec_opts {
         /* stdin: read(2) from stdin_fd (non-blocking: a blocking read would stall the session) until EOF
          * (then half-close), or the bytes in stdin_data */
         int stdin_fd; /* -1: none */
+        /* what is read from stdin_fd passes through here first (a terminal's escape keys): it puts what to
+         * send into out (room for 2 * len bytes) and its length into *out_len; < 0 ends the session with that
+         * error (-ECANCELED: the user left). NULL: sent as read. */
+        int (*filter_stdin)(const char *in, size_t len, char *out, size_t *out_len, void *userdata);
         const char *stdin_data;
         size_t stdin_len;
         bool has_stdin;
 
-        /* output sinks; returning < 0 aborts the exec with that error */
+        /* output sinks; returning < 0 aborts the exec with that error (as filter_stdin's does) */
         int (*on_stdout)(const char *data, size_t len, void *userdata);
         int (*on_stderr)(const char *data, size_t len, void *userdata);
         /* TTY size: the first call gives the initial size; later calls, about every 100 ms, may report a

@@ -74,6 +74,17 @@ test_terminal_in_tmux() {
         tmux_ send-keys -t t 'exit 0' Enter
         see "mbox terminal to end with the shell" 'mbox-exit=0'
         tmux_ kill-server
+        # the escape: Enter ~ . leaves a terminal whose shell still runs; ~ ~ types one ~
+        tmux_ new-session -d -s t -x 80 -y 24 "$MBOX terminal -n $NS box; echo mbox-exit=\$?; sleep 60" ||
+                fail "tmux did not start"
+        printf 'pid %s\n' "$(tmux_ display -p '#{pid}')" >>"$_cleanup_file"
+        see "the shell's prompt" '^[#$]'
+        tmux_ send-keys -t t '~~x' Enter
+        see "~~ typed as one ~ (the command ~x)" ': ~x: not found'
+        tmux_ send-keys -t t Enter '~.'
+        see "the escape to leave" 'left the session'
+        see "mbox to exit 0" 'mbox-exit=0'
+        tmux_ kill-server
         # the session is a record: a terminal, on a TTY, that ended with the shell
         ended() { [ "$(kubectl -n "$NS" get sessions -o jsonpath='{.items[0].status.phase}')" = Ended ]; }
         wait_for "the session's record to end" 20 ended
