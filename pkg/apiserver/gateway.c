@@ -34,6 +34,7 @@
 #define GW_COOKIE      "mbox_preview"
 #define GW_GRANT_PATH  "/.mbox/grant"
 #define GW_RESPONSE_MS 60000 /* how long the pod may take to start its response */
+#define GW_HEAD_MS     30000 /* how long a request's head may take once it has begun */
 
 struct api_gateway {
         struct apiserver *s;
@@ -45,6 +46,7 @@ struct api_gateway {
         unsigned conns; /* connection threads alive */
         bool stopping;
         int clients[API_PREVIEW_MAX_CONNECTIONS]; /* their sockets, shut down on stop (-1: free) */
+        int ups[API_PREVIEW_MAX_CONNECTIONS];     /* and their connections to pods (-1: none) */
 };
 
 struct conn {
@@ -138,8 +140,9 @@ static bool is_ours(const char *pair, size_t len) {
         return len > strlen(GW_COOKIE) && memcmp(pair, GW_COOKIE "=", strlen(GW_COOKIE) + 1) == 0;
 }
 
-/* The value of the gateway's cookie in the request's Cookie fields, into out; false when absent. */
-static bool our_cookie(const struct http_head *h, char *out, size_t size) {
+/* The value of the n-th gateway cookie in the request's Cookie fields (another preview's app may have set
+ * one of the same name for a parent domain: each is tried), into out; false when there is no n-th. */
+static bool our_cookie(const struct http_head *h, size_t n, char *out, size_t size) {
         size_t skip = strlen(GW_COOKIE) + 1;
         for (size_t i = 0; i < h->n_fields; i++) {
                 const struct http_field *f = &h->fields[i];
@@ -148,7 +151,9 @@ static bool our_cookie(const struct http_head *h, char *out, size_t size) {
                 if (f->name_len != 6 || strncasecmp(f->name, "cookie", 6) != 0)
                         continue;
                 while (next_pair(&p, f->value + f->value_len, &pair, &len))
-                        if (is_ours(pair, len) && len - skip < size) {
+                        if (is_ours(pair, len) && n-- == 0) {
+                                if (len - skip >= size)
+                                        return false;
                                 memcpy(out, pair + skip, len - skip);
                                 out[len - skip] = 0;
                                 return true;
@@ -169,13 +174,14 @@ static bool admitted(struct conn *c) {
         struct preview_claims cl;
         if (strcmp(c->t.visibility, "Public") == 0)
                 return true;
-        if (!our_cookie(&c->req, tok, sizeof(tok)) || !c->s->preview_key ||
-                preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl) < 0 ||
-                cl.kind != PREVIEW_TOKEN_COOKIE || !claims_match(&cl, &c->t))
-                return false;
-        snprintf(c->user, sizeof(c->user), "%s", cl.user);
-        snprintf(c->grant, sizeof(c->grant), "%s", cl.id);
-        return true;
+        for (size_t n = 0; c->s->preview_key && n < 8 && our_cookie(&c->req, n, tok, sizeof(tok)); n++)
+                if (preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl) == 0 &&
+                        cl.kind == PREVIEW_TOKEN_COOKIE && claims_match(&cl, &c->t)) {
+                        snprintf(c->user, sizeof(c->user), "%s", cl.user);
+                        snprintf(c->grant, sizeof(c->grant), "%s", cl.id);
+                        return true;
+                }
+        return false;
 }
 
 /* A query parameter of the request target, decoded, into out; false when absent or malformed. */
@@ -189,6 +195,17 @@ static bool query_param(const struct http_head *h, const char *key, char *out, s
                 memcpy(out, v, strlen(v) + 1);
         free(v);
         return ok;
+}
+
+/* Whether p is a path on this origin: "/" then printable ASCII, not "//" nor "/\\" (which browsers take
+ * for another host; they also drop tabs and newlines, so none may come between). */
+static bool local_path(const char *p) {
+        if (p[0] != '/' || p[1] == '/' || p[1] == '\\')
+                return false;
+        for (; *p; p++)
+                if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f || *p == '\\')
+                        return false;
+        return true;
 }
 
 /* GET /.mbox/grant?token=LINK[&next=/path]: the link of a preview grant. A valid one sets the cookie that
@@ -215,8 +232,7 @@ static void grant(struct conn *c) {
                 return;
         }
         /* next: a path on this origin only */
-        if (!query_param(&c->req, "next", next, sizeof(next)) || next[0] != '/' || next[1] == '/' ||
-                strpbrk(next, "\\\r\n"))
+        if (!query_param(&c->req, "next", next, sizeof(next)) || !local_path(next))
                 snprintf(next, sizeof(next), "/");
         struct preview_claims ck = cl;
         ck.kind = PREVIEW_TOKEN_COOKIE;
@@ -259,17 +275,30 @@ static void note(struct conn *c, int64_t started_ms) {
         api_preview_access_note(c->s, &h);
 }
 
+/* The fields that say where a request came from: the gateway sets them (X-Forwarded-For with the
+ * client's chain before it), a client cannot. */
+static bool forwarded(const struct http_field *f) {
+        static const char *const names[] = {"forwarded", "x-forwarded-for", "x-forwarded-host",
+                "x-forwarded-proto", "x-forwarded-port", "x-real-ip", NULL};
+        for (const char *const *n = names; *n; n++)
+                if (f->name_len == strlen(*n) && strncasecmp(f->name, *n, f->name_len) == 0)
+                        return true;
+        return false;
+}
+
 /* The request head as the pod gets it: hop-by-hop fields and the gateway's cookie out, X-Forwarded-* in. */
 static void forward_head(struct conn *c, struct buf *b, bool upgrade) {
         const struct http_head *h = &c->req;
         size_t n;
         const char *host = http_head_get(h, "host", &n);
-        buf_printf(
-                b, "%.*s %.*s HTTP/1.1\r\n", (int) h->method_len, h->method, (int) h->target_len, h->target);
+        /* the client's HTTP version: an HTTP/1.0 client gets no chunked body from the pod */
+        buf_printf(b, "%.*s %.*s HTTP/1.%d\r\n", (int) h->method_len, h->method, (int) h->target_len,
+                h->target, h->minor);
         for (size_t i = 0; i < h->n_fields; i++) {
                 const struct http_field *f = &h->fields[i];
-                if (http_field_hop_by_hop(h, f) ||
-                        (f->name_len == 15 && strncasecmp(f->name, "x-forwarded-for", 15) == 0))
+                /* Expect: 100-continue is answered by the gateway itself (proxy()) */
+                if (http_field_hop_by_hop(h, f) || forwarded(f) ||
+                        (f->name_len == 6 && strncasecmp(f->name, "expect", 6) == 0))
                         continue;
                 if (f->name_len == 6 && strncasecmp(f->name, "cookie", 6) == 0) {
                         /* the other cookies are the app's */
@@ -310,11 +339,11 @@ static void consume(struct conn *c, size_t n) {
 
 /* Passes a body from one socket to the other as it comes: first what is buffered (len bytes at buf, taken
  * from the front; what follows the body stays there), then what from sends. 0 at its end, or < 0. */
-static int pass_body(
-        struct http_body *b, int from, char *buf, size_t *len, int to, uint64_t *count, long timeout_ms) {
+static int pass_body(struct http_body *b, int from, char *buf, size_t *len, size_t cap, int to,
+        uint64_t *count, long timeout_ms) {
         char io[GW_IO_BUF];
         for (;;) {
-                ssize_t n = api_body_next(b, from, buf, len, io, sizeof(io), timeout_ms);
+                ssize_t n = api_body_next(b, from, buf, len, cap, io, sizeof(io), timeout_ms);
                 if (n <= 0)
                         return (int) n;
                 if (api_sock_write(to, io, (size_t) n, timeout_ms) < 0)
@@ -323,7 +352,30 @@ static int pass_body(
         }
 }
 
+static void relay_active(void *ud) {
+        struct conn *c = ud;
+        api_preview_activity(c->s, &c->t);
+}
+
+/* Whether the kept connection to the pod is still good for another request: a pod that closed it (or
+ * sent what nobody asked for) makes it readable. */
+static bool upstream_idle(struct conn *c) {
+        struct pollfd p = {.fd = c->up.fd, .events = POLLIN};
+        return c->up.len == 0 && poll(&p, 1, 0) == 0;
+}
+
+/* The connection to the pod, known to api_gateway_stop() so that a request waiting on it ends at once. */
+static void set_upstream(struct conn *c, int fd) {
+        pthread_mutex_lock(&c->g->lock);
+        c->up.fd = fd;
+        c->g->ups[c->slot] = fd;
+        pthread_mutex_unlock(&c->g->lock);
+}
+
 static void close_upstream(struct conn *c) {
+        pthread_mutex_lock(&c->g->lock);
+        c->g->ups[c->slot] = -1;
+        pthread_mutex_unlock(&c->g->lock);
         api_upstream_close(&c->up);
         c->up_key[0] = 0;
 }
@@ -337,7 +389,7 @@ static bool proxy(struct conn *c) {
                        http_head_get(&c->req, "upgrade", &n);
         char key[600];
         snprintf(key, sizeof(key), "%s/%s/%u/%s", c->t.ns, c->t.pod, c->t.port, c->t.pod_ip);
-        if (c->up.fd >= 0 && strcmp(key, c->up_key) != 0)
+        if (c->up.fd >= 0 && (strcmp(key, c->up_key) != 0 || !upstream_idle(c)))
                 close_upstream(c);
         struct merr err = MERR_INIT;
         if (c->up.fd < 0) {
@@ -350,7 +402,7 @@ static bool proxy(struct conn *c) {
                         page(c, 502, "Bad Gateway", "The preview does not answer", msg, NULL, false, false);
                         return false;
                 }
-                c->up.fd = fd;
+                set_upstream(c, fd);
                 snprintf(c->up_key, sizeof(c->up_key), "%s", key);
         }
         struct http_body body;
@@ -373,10 +425,15 @@ static bool proxy(struct conn *c) {
                                 "The sandbox closed the connection.", NULL, false, false);
                         return false;
                 }
-                c->up.fd = fd;
+                set_upstream(c, fd);
                 snprintf(c->up_key, sizeof(c->up_key), "%s", key);
         }
-        if (pass_body(&body, c->fd, c->in, &c->in_len, c->up.fd, &c->bytes_in, idle) < 0) {
+        /* a client that waits for 100 Continue before its body gets it from here: the pod never saw Expect */
+        static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (!http_body_done(&body) && http_head_has_token(&c->req, "expect", "100-continue") &&
+                api_sock_write(c->fd, go_on, sizeof(go_on) - 1, idle) < 0)
+                return false;
+        if (pass_body(&body, c->fd, c->in, &c->in_len, sizeof(c->in), c->up.fd, &c->bytes_in, idle) < 0) {
                 c->status = 499;
                 return false;
         }
@@ -412,7 +469,8 @@ static bool proxy(struct conn *c) {
                         return false;
                 c->bytes_out += c->up.len - (size_t) hn, c->bytes_in += c->in_len;
                 c->up.len = c->in_len = 0;
-                api_relay(c->fd, c->up.fd, idle, &c->bytes_in, &c->bytes_out);
+                const struct api_relay_opts ro = {.idle_ms = idle, .active = relay_active, .ud = c};
+                api_relay(c->fd, c->up.fd, &ro, &c->bytes_in, &c->bytes_out);
                 return false;
         }
         struct http_body rb;
@@ -435,7 +493,8 @@ static bool proxy(struct conn *c) {
         api_upstream_consume(&c->up, (size_t) hn);
         if (api_sock_write(c->fd, head.data, head.len, idle) < 0)
                 return false;
-        if (pass_body(&rb, c->up.fd, c->up.buf, &c->up.len, c->fd, &c->bytes_out, idle) < 0)
+        if (pass_body(&rb, c->up.fd, c->up.buf, &c->up.len, sizeof(c->up.buf), c->fd, &c->bytes_out, idle) <
+                0)
                 return false;
         if (!up_keep || c->up.len)
                 close_upstream(c);
@@ -486,8 +545,19 @@ static bool serve(struct conn *c) {
         c->t = (struct api_preview_target){0};
         snprintf(c->method, sizeof(c->method), "%.*s",
                 (int) (c->req.method_len < 15 ? c->req.method_len : 15), c->req.method);
-        if (!host_label(c, label, sizeof(label)) ||
-                api_preview_find(c->s, label, NULL, NULL, NULL, &c->t) < 0) {
+        int r = host_label(c, label, sizeof(label)) ? api_preview_find(c->s, label, NULL, NULL, NULL, &c->t)
+                                                    : -ENOENT;
+        if (r == -EEXIST) {
+                c->t = (struct api_preview_target){0};
+                page(c, 409, "Conflict", "Two sandboxes share this preview address",
+                        "Their slugs (spec.slug) and their projects' make one host name: give one of them "
+                        "another "
+                        "slug.",
+                        NULL, false, false);
+                return false;
+        }
+        if (r < 0) {
+                c->t = (struct api_preview_target){0};
                 page(c, 404, "Not Found", "No such preview",
                         "No sandbox has a preview at this address. Its URL is in the sandbox's "
                         "status.previewURLs.",
@@ -515,7 +585,7 @@ static bool serve(struct conn *c) {
                         c->t.name, c->t.port_name, c->t.ns);
                 page(c, 401, "Unauthorized", "This preview needs a preview link", msg, NULL, false, false);
         } else {
-                int r = api_preview_ready(
+                r = api_preview_ready(
                         c->s, &c->t, is_browser(c) ? 0 : c->s->opt.preview_wake_timeout_ms, c->user);
                 if (r == -EINPROGRESS && is_browser(c))
                         page(c, 503, "Service Unavailable", "Starting the sandbox…",
@@ -544,12 +614,23 @@ static void *conn_main(void *arg) {
         long idle = c->s->opt.preview_idle_timeout_ms;
         for (;;) {
                 long n;
+                /* between requests the connection may idle; once a head has begun it must come whole in time
+                 * (a client that sends a byte now and then cannot hold a connection) */
+                int64_t begun = c->in_len ? timestamp_monotonic_ms() : 0;
                 while ((n = http_head_parse(c->in, c->in_len, HTTP_REQUEST, &c->req)) == 0) {
                         if (c->in_len == sizeof(c->in)) {
                                 n = -E2BIG;
                                 break;
                         }
-                        ssize_t k = api_sock_read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, idle);
+                        long wait = idle;
+                        if (begun) {
+                                wait = GW_HEAD_MS - (long) (timestamp_monotonic_ms() - begun);
+                                if (wait <= 0)
+                                        goto out;
+                        }
+                        ssize_t k = api_sock_read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, wait);
+                        if (k > 0 && !begun)
+                                begun = timestamp_monotonic_ms();
                         if (k <= 0)
                                 goto out;
                         c->in_len += (size_t) k;
@@ -594,8 +675,12 @@ static void *accept_main(void *arg) {
                 struct sockaddr_storage ss;
                 socklen_t sl = sizeof(ss);
                 int fd = accept4(g->fd, (struct sockaddr *) &ss, &sl, SOCK_CLOEXEC);
-                if (fd < 0)
+                if (fd < 0) {
+                        /* out of descriptors or memory: the connection waits in the backlog, the loop does not spin */
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                poll(NULL, 0, 100);
                         continue;
+                }
                 int one = 1;
                 (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 struct conn *c = calloc(1, sizeof(*c));
@@ -696,7 +781,7 @@ int api_gateway_start(struct apiserver *s, struct merr *err) {
         g->s = s;
         g->wake[0] = g->wake[1] = -1;
         for (size_t i = 0; i < ARRAY_SIZE(g->clients); i++)
-                g->clients[i] = -1;
+                g->clients[i] = g->ups[i] = -1;
         pthread_mutex_init(&g->lock, NULL);
         pthread_cond_init(&g->idle, NULL);
         s->gateway = g;
@@ -737,8 +822,11 @@ void api_gateway_stop(struct apiserver *s) {
         /* the connections end when their sockets shut down */
         pthread_mutex_lock(&g->lock);
         for (size_t i = 0; i < ARRAY_SIZE(g->clients); i++)
-                if (g->clients[i] >= 0)
+                if (g->clients[i] >= 0) {
                         shutdown(g->clients[i], SHUT_RDWR);
+                        if (g->ups[i] >= 0)
+                                shutdown(g->ups[i], SHUT_RDWR);
+                }
         while (g->conns)
                 pthread_cond_wait(&g->idle, &g->lock);
         pthread_mutex_unlock(&g->lock);

@@ -97,7 +97,7 @@ void api_previews_free(struct apiserver *s);
 void api_previews_stopping(struct apiserver *s);
 /* The preview whose gateway host label is label (PORT--SANDBOX--PROJECT), or with label NULL the port
  * named port of sandbox ns/name, into ret. Returns 0, -ENOENT for no such sandbox (or no such label),
- * -ENXIO for a sandbox without that port (ret has the sandbox). */
+ * -ENXIO for a sandbox without that port (ret has the sandbox), -EEXIST for a label two sandboxes share. */
 int api_preview_find(struct apiserver *s, const char *label, const char *ns, const char *name,
         const char *port, struct api_preview_target *ret);
 /* Makes sure t runs: 0 when it does; an idle-stopped sandbox is woken (an Event names who) and waited for
@@ -125,12 +125,21 @@ void api_upstream_consume(struct api_upstream *u, size_t n);
 /* Reads the pod's response head into u->buf (it stays there: consume it): its size, or -E2BIG past 16 KiB,
  * -EBADMSG, -ETIMEDOUT, -EPIPE. */
 long api_upstream_read_head(struct api_upstream *u, struct http_head *h, long timeout_ms);
-/* The next piece of body b into out (at most max): from the len bytes buffered at buf first, then from
- * fd. Bytes past the body's end stay in buf. Returns the piece's size, 0 at the body's end, or < 0. */
-ssize_t api_body_next(
-        struct http_body *b, int fd, char *buf, size_t *len, char *out, size_t max, long timeout_ms);
-/* Passes bytes both ways between a and b until one ends or both are silent for idle_ms, counting them. */
-void api_relay(int a, int b, long idle_ms, uint64_t *a_to_b, uint64_t *b_to_a);
+/* The next piece of body b into out (at most max): from the len bytes buffered at buf (cap bytes of room)
+ * first, then from fd. Bytes past the body's end stay in buf. Returns the piece's size, 0 at the body's
+ * end, or < 0. */
+ssize_t api_body_next(struct http_body *b, int fd, char *buf, size_t *len, size_t cap, char *out, size_t max,
+        long timeout_ms);
+/* Passes bytes both ways between a and b (an upgraded connection), counting them, until one side ends, both
+ * are silent for idle_ms, or *stop is set; active(ud) is called after each second in which bytes moved (an
+ * open WebSocket is the sandbox's activity). */
+struct api_relay_opts {
+        long idle_ms;
+        const atomic_bool *stop; /* NULL: none */
+        void (*active)(void *ud);
+        void *ud;
+};
+void api_relay(int a, int b, const struct api_relay_opts *o, uint64_t *a_to_b, uint64_t *b_to_a);
 void api_gateway_stop(struct apiserver *s);
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */

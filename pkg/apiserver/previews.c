@@ -157,8 +157,8 @@ struct by_label {
 static void found(const char *key, json_object *obj, void *ud) {
         struct by_label *b = ud;
         (void) key;
-        if (b->r == -ENOENT) /* the first; two sandboxes with one host label cannot both be served */
-                b->r = fill(obj, NULL, b->label, b->len, b->t);
+        /* two sandboxes whose slugs make one host label: neither is served, rather than either */
+        b->r = b->r == -ENOENT ? fill(obj, NULL, b->label, b->len, b->t) : -EEXIST;
 }
 
 int api_preview_find(struct apiserver *s, const char *label, const char *ns, const char *name,

@@ -130,7 +130,8 @@ static long stream_body(struct httpd_stream *hs, void *ud, char *buf, size_t max
         struct proxied *p = ud;
         long waited = 0;
         for (;;) {
-                ssize_t n = api_body_next(&p->body, p->up.fd, p->up.buf, &p->up.len, buf, max, 1000);
+                ssize_t n = api_body_next(
+                        &p->body, p->up.fd, p->up.buf, &p->up.len, sizeof(p->up.buf), buf, max, 1000);
                 if (n > 0)
                         p->bytes_out += (uint64_t) n;
                 if (n != -ETIMEDOUT)
@@ -147,12 +148,41 @@ struct switched {
         int fd;
 };
 
+static void relay_active(void *ud) {
+        struct proxied *p = ud;
+        api_preview_activity(p->s, &p->t);
+}
+
+/* An upgraded connection is counted with the sessions, so that shutdown ends it and waits for it
+ * (api_sessions_stop()) before freeing what it uses. */
+static bool relay_begin(struct apiserver *s) {
+        pthread_mutex_lock(&s->lock);
+        bool ok = !atomic_load(&s->sessions_stopping);
+        if (ok)
+                s->n_sessions++;
+        pthread_mutex_unlock(&s->lock);
+        return ok;
+}
+
+static void relay_end(struct apiserver *s) {
+        pthread_mutex_lock(&s->lock);
+        s->n_sessions--;
+        pthread_cond_broadcast(&s->sessions_done);
+        pthread_mutex_unlock(&s->lock);
+}
+
 static void *relay_thread(void *ud) {
         struct switched *sw = ud;
-        api_relay(sw->fd, sw->p->up.fd, sw->p->idle_ms, &sw->p->bytes_in, &sw->p->bytes_out);
+        struct apiserver *s = sw->p->s;
+        const struct api_relay_opts o = {.idle_ms = sw->p->idle_ms,
+                .stop = &s->sessions_stopping,
+                .active = relay_active,
+                .ud = sw->p};
+        api_relay(sw->fd, sw->p->up.fd, &o, &sw->p->bytes_in, &sw->p->bytes_out);
         httpd_upgraded_close(sw->u);
         proxied_free(sw->p);
         free(sw);
+        relay_end(s);
         return NULL;
 }
 
@@ -175,13 +205,21 @@ static void on_switched(struct httpd_upgraded *u, int fd, const char *extra, siz
         }
         p->up.len = 0;
         *sw = (struct switched){p, u, fd};
+        if (!relay_begin(p->s)) { /* shutting down */
+                httpd_upgraded_close(u);
+                proxied_free(p);
+                free(sw);
+                return;
+        }
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 256 * 1024);
         if (pthread_create(&t, &attr, relay_thread, sw) != 0) {
+                struct apiserver *s = p->s;
                 httpd_upgraded_close(u);
                 proxied_free(p);
                 free(sw);
+                relay_end(s);
         }
         pthread_attr_destroy(&attr);
 }

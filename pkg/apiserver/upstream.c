@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "apiserver/internal.h"
+#include "timestamp.h"
 
 ssize_t api_sock_read(int fd, void *buf, size_t len, long timeout_ms) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -72,8 +73,8 @@ long api_upstream_read_head(struct api_upstream *u, struct http_head *h, long ti
         }
 }
 
-ssize_t api_body_next(
-        struct http_body *b, int fd, char *buf, size_t *len, char *out, size_t max, long timeout_ms) {
+ssize_t api_body_next(struct http_body *b, int fd, char *buf, size_t *len, size_t cap, char *out, size_t max,
+        long timeout_ms) {
         if (http_body_done(b))
                 return 0;
         if (*len) { /* what was read past the head first */
@@ -86,7 +87,8 @@ ssize_t api_body_next(
                 *len -= take;
                 return (ssize_t) take;
         }
-        ssize_t k = api_sock_read(fd, out, max, timeout_ms);
+        /* what follows the body's end stays in buf: never read more than it holds */
+        ssize_t k = api_sock_read(fd, out, max < cap ? max : cap, timeout_ms);
         if (k == 0 && b->framing == HTTP_BODY_UNTIL_CLOSE) {
                 b->done = true;
                 return 0;
@@ -103,22 +105,33 @@ ssize_t api_body_next(
         return (ssize_t) take;
 }
 
-void api_relay(int a, int b, long idle_ms, uint64_t *a_to_b, uint64_t *b_to_a) {
+void api_relay(int a, int b, const struct api_relay_opts *o, uint64_t *a_to_b, uint64_t *b_to_a) {
         char io[64 * 1024];
         struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+        int64_t last_io = timestamp_monotonic_ms();
         for (;;) {
-                int r = poll(p, 2, (int) idle_ms);
+                /* in slices of a second, to notice a stop and to report activity */
+                int r = poll(p, 2, 1000);
                 if (r < 0 && errno == EINTR)
                         continue;
-                if (r <= 0)
+                if (r < 0 || (o->stop && atomic_load(o->stop)))
                         return;
+                int64_t now = timestamp_monotonic_ms();
+                if (r == 0) {
+                        if (now - last_io >= o->idle_ms)
+                                return;
+                        continue;
+                }
                 for (int i = 0; i < 2; i++) {
                         if (!p[i].revents)
                                 continue;
                         ssize_t n = recv(p[i].fd, io, sizeof(io), 0);
-                        if (n <= 0 || api_sock_write(p[1 - i].fd, io, (size_t) n, idle_ms) < 0)
+                        if (n <= 0 || api_sock_write(p[1 - i].fd, io, (size_t) n, o->idle_ms) < 0)
                                 return;
                         *(i == 0 ? a_to_b : b_to_a) += (uint64_t) n;
                 }
+                last_io = now;
+                if (o->active)
+                        o->active(o->ud);
         }
 }
