@@ -59,8 +59,9 @@ struct conn {
         char in[GW_HEAD_MAX];
         size_t in_len;
         /* the request in progress */
-        struct http_head req;
+        struct http_head req; /* points into in: good until its head is consumed */
         char method[16];
+        bool html, keep_alive; /* what the request said, kept past its head's consumption */
         struct api_preview_target t;
         char user[256], grant[33];
         uint64_t bytes_in, bytes_out;
@@ -94,9 +95,7 @@ static void html_escape(struct buf *b, const char *s) {
 static void page(struct conn *c, int status, const char *reason, const char *title, const char *text,
         const char *extra, bool refresh, bool keep) {
         _cleanup_(buf_release) struct buf body = BUF_INIT(64 * 1024), head = BUF_INIT(64 * 1024);
-        size_t n;
-        const char *accept = http_head_get(&c->req, "accept", &n);
-        bool html = accept && memmem(accept, n, "text/html", 9);
+        bool html = c->html;
         if (html) {
                 buf_puts(&body, "<!doctype html><html><head><meta charset=\"utf-8\"><title>");
                 html_escape(&body, title);
@@ -385,6 +384,7 @@ static void close_upstream(struct conn *c) {
 static bool proxy(struct conn *c) {
         long idle = c->s->opt.preview_idle_timeout_ms;
         size_t n;
+        bool expect = http_head_has_token(&c->req, "expect", "100-continue");
         bool upgrade = http_head_has_token(&c->req, "connection", "upgrade") &&
                        http_head_get(&c->req, "upgrade", &n);
         char key[600];
@@ -430,8 +430,7 @@ static bool proxy(struct conn *c) {
         }
         /* a client that waits for 100 Continue before its body gets it from here: the pod never saw Expect */
         static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (!http_body_done(&body) && http_head_has_token(&c->req, "expect", "100-continue") &&
-                api_sock_write(c->fd, go_on, sizeof(go_on) - 1, idle) < 0)
+        if (!http_body_done(&body) && expect && api_sock_write(c->fd, go_on, sizeof(go_on) - 1, idle) < 0)
                 return false;
         if (pass_body(&body, c->fd, c->in, &c->in_len, sizeof(c->in), c->up.fd, &c->bytes_in, idle) < 0) {
                 c->status = 499;
@@ -479,7 +478,7 @@ static bool proxy(struct conn *c) {
                         "The app's response framing is not valid.", NULL, false, false);
                 return false;
         }
-        bool keep = http_head_keep_alive(&c->req) && rb.framing != HTTP_BODY_UNTIL_CLOSE && !upgrade;
+        bool keep = c->keep_alive && rb.framing != HTTP_BODY_UNTIL_CLOSE && !upgrade;
         bool up_keep = http_head_keep_alive(&rh) && rb.framing != HTTP_BODY_UNTIL_CLOSE;
         head.len = 0;
         buf_printf(&head, "HTTP/1.1 %d %.*s\r\n", rh.status, (int) rh.reason_len, rh.reason);
@@ -530,10 +529,7 @@ static bool host_label(struct conn *c, char *label, size_t size) {
 }
 
 static bool is_browser(struct conn *c) {
-        size_t n;
-        const char *accept = http_head_get(&c->req, "accept", &n);
-        return (strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0) && accept &&
-               memmem(accept, n, "text/html", 9);
+        return (strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0) && c->html;
 }
 
 /* Serves one request whose head is in c->req; true when the connection may carry another. */
@@ -542,6 +538,9 @@ static bool serve(struct conn *c) {
         int64_t started = timestamp_monotonic_ms();
         size_t n;
         c->status = 0, c->bytes_in = c->bytes_out = 0, c->user[0] = c->grant[0] = 0;
+        const char *accept = http_head_get(&c->req, "accept", &n);
+        c->html = accept && memmem(accept, n, "text/html", 9);
+        c->keep_alive = http_head_keep_alive(&c->req);
         c->t = (struct api_preview_target){0};
         snprintf(c->method, sizeof(c->method), "%.*s",
                 (int) (c->req.method_len < 15 ? c->req.method_len : 15), c->req.method);
@@ -570,8 +569,7 @@ static bool serve(struct conn *c) {
         if (pn == strlen(GW_GRANT_PATH) && memcmp(c->req.target, GW_GRANT_PATH, pn) == 0) {
                 grant(c);
                 /* a GET without a body: what follows its head is the next request */
-                keep = c->status == 303 && http_head_keep_alive(&c->req) &&
-                       !http_head_get(&c->req, "content-length", &n) &&
+                keep = c->status == 303 && c->keep_alive && !http_head_get(&c->req, "content-length", &n) &&
                        !http_head_get(&c->req, "transfer-encoding", &n);
                 consume(c, c->req.size);
         } else if (!admitted(c)) {
@@ -638,6 +636,7 @@ static void *conn_main(void *arg) {
                 if (n < 0) {
                         c->req = (struct http_head){0};
                         c->method[0] = 0;
+                        c->html = false;
                         if (n == -E2BIG)
                                 page(c, 431, "Request Header Fields Too Large", "Request too large",
                                         "The request's head is larger than 16 KiB.", NULL, false, false);
@@ -647,6 +646,14 @@ static void *conn_main(void *arg) {
                         break;
                 }
                 if (!serve(c))
+                        break;
+        }
+        /* A lingering close: closing with unread bytes would reset the connection, and the client could
+         * lose the answer already sent; what comes for a second more is read and dropped first. */
+        shutdown(c->fd, SHUT_WR);
+        for (int64_t end = timestamp_monotonic_ms() + 1000; timestamp_monotonic_ms() < end;) {
+                char sink[4096];
+                if (api_sock_read(c->fd, sink, sizeof(sink), 200) <= 0)
                         break;
         }
 out:
