@@ -209,9 +209,9 @@ static const struct sandbox_preview_url *find_port(
         size_t n = 0;
         if (!st->n_preview_urls) {
                 httpd_respond_status(req, 409, "Conflict",
-                        "sandbox %s has no preview URLs yet: it needs ports (spec.ports or its template's) "
-                        "and must be Running (it is %s)",
-                        sb->meta.name, st->phase ? st->phase : "not started");
+                        "sandbox %s has no preview URLs: it needs ports (spec.ports or its template's), "
+                        "and mbox-operator a --preview-domain (it is %s)",
+                        sb->meta.name, st->phase ? st->phase : "not resolved yet");
                 return NULL;
         }
         for (size_t i = 0; i < st->n_preview_urls; i++) {

@@ -73,7 +73,8 @@ YAML
 }
 
 test_preview_grants() {
-        setup_operator
+        # the operator writes preview URLs for a gateway's domain (no gateway runs here: grants only)
+        setup_operator --preview-domain=preview.localhost:18480
         start_apiserver
         grants_project
         local url web admin j now exp
@@ -146,9 +147,9 @@ apiVersion: runtime.mbox.dev/v1alpha1
 kind: PreviewGrant
 spec: {sandbox: app, port: web, colour: red}
 YAML
-        # a sandbox that shows no preview URLs (stopped): what it needs
+        # a stopped sandbox keeps its preview URLs (a request to one stopped by its idle timeout wakes it):
+        # a grant for it is made as for a running one
         kubectl --as=alice -n "$NS" patch sandboxes.mbox.dev app --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
         wait_for "sandbox app Stopped" 60 phase_is "$NS" app Stopped
-        refused "a stopped sandbox" "sandbox app has no preview URLs yet" grant alice app web
-        assert_contains "$REFUSAL" "must be Running" "what a grant needs"
+        assert_contains "$(grant alice app web | jq -r .status.url)" "${web}.mbox/grant?token=" "a grant for a stopped sandbox"
 }

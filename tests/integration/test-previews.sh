@@ -118,6 +118,31 @@ test_preview_gateway() {
         log "mbox-apiserver peak RSS ${rss0} KiB before, ${rss1} KiB after 164 MiB through the gateway"
         [ $((rss1 - rss0)) -lt 32768 ] || fail "mbox-apiserver's peak memory grew by $((rss1 - rss0)) KiB: bodies are held"
 
+        # what a client sends past a short body is the next request, however much comes in one burst (a
+        # request of 60 KB after a body of 1 byte: 431 for it, and the gateway goes on serving)
+        out=$(python3 - "$url" <<'PY'
+import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", u.port), timeout=30)
+s.sendall((f"POST /sum HTTP/1.1\r\nHost: {u.netloc}\r\nContent-Length: 1\r\n\r\nx").encode() + b"y" * 60000)
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(" ".join(l.split(" ")[1] for l in got.decode(errors="replace").split("\r\n") if l.startswith("HTTP/1.1 ")))
+PY
+)
+        assert_eq "200 431" "$out" "a 1-byte body followed by 60 KB: the answer, then 431 for what followed"
+        assert_contains "$(curl -sS "$url")" "hello from box-app" "the gateway serves on"
+        # a client cannot say where the request came from
+        out=$(curl -sS -H 'X-Forwarded-Host: evil.example' -H 'X-Forwarded-Proto: https' -H 'Forwarded: host=evil' \
+                "${url}headers")
+        assert_eq "web--box--$p.preview.localhost:$PP http null" \
+                "$(jq -r '[.["x-forwarded-host"], .["x-forwarded-proto"], (.forwarded // "null")] | join(" ")' <<<"$out")" \
+                "forged X-Forwarded-Host, -Proto and Forwarded are replaced"
+
         # a WebSocket through the gateway, switched only once the app answered 101
         out=$(ws_echo "${url}ws" "hi there")
         assert_eq "HTTP/1.1 101 Switching Protocols" "$(head -n 1 <<<"$out")" "the app's 101"
@@ -257,6 +282,11 @@ YAML
         out=$(gw "${api}.mbox/grant?token=${url##*token=}")
         assert_eq 403 "$(tail -n 1 <<<"$out")" "a link used on another port"
         assert_contains "$out" "made for another sandbox or port" "why"
+        # next= stays on the preview's host, whatever it hides (a tab browsers drop, //host, /\\host)
+        for bad in '/%09/evil.example' '//evil.example' '/%5Cevil.example' 'https://evil.example'; do
+                out=$(curl -sS -i "$url&next=$bad" | tr -d '\r' | grep -i '^Location:')
+                assert_eq "Location: /" "$out" "next=$bad"
+        done
 
         # the private port: bob (a Developer who did not create it) may not mint; alice and dave may
         refused "bob's grant for alice's private port" "Private" grant_url "$ns" bob box api
