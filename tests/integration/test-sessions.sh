@@ -138,8 +138,9 @@ test_session_limits() {
         # the project's limits (the flags of mbox-apiserver apply where it says nothing)
         PROJECT_SPEC=$'  quota: {maxSessionsPerSandbox: 1}\n  policy: {lifecycle: {sessionIdleTimeout: 3s}}'
         session_sandbox
-        # one session holds the sandbox's only place: the next is refused with the reason
-        "$MBOX" exec -n "$NS" box -- sleep 3 &
+        # one session holds the sandbox's only place: the next is refused with the reason (the holder
+        # writes every second, so the 3 s idle timeout does not end it)
+        "$MBOX" exec -n "$NS" box -- sh -c 'for i in 1 2 3 4 5; do echo .; sleep 1; done' >/dev/null &
         local holder=$!
         printf 'pid %s\n' "$holder" >>"$_cleanup_file"
         active() { [ "$(kubectl -n "$NS" get sessions --field-selector status.phase=Active -o name | wc -l)" = 1 ]; }
