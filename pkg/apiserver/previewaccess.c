@@ -92,12 +92,17 @@ static int window_key(const struct store_preview_access *w, char *buf, size_t si
 
 #define KEY_MAX (MAX_NAMESPACE + 3 * MAX_NAME + MAX_UID + MAX_USER + 7 + 7 * 4 + 24)
 
+/* a + b for counters (b >= 0), at most INT64_MAX: bytes past what the database counts stay at its most */
+static int64_t sat_add(int64_t a, int64_t b) {
+        return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static void add_counts(struct store_preview_access *to, const struct store_preview_access *w) {
-        to->requests += w->requests;
+        to->requests = sat_add(to->requests, w->requests);
         for (size_t c = 0; c < ARRAY_SIZE(to->classes); c++)
-                to->classes[c] += w->classes[c];
-        to->bytes_in += w->bytes_in;
-        to->bytes_out += w->bytes_out;
+                to->classes[c] = sat_add(to->classes[c], w->classes[c]);
+        to->bytes_in = sat_add(to->bytes_in, w->bytes_in);
+        to->bytes_out = sat_add(to->bytes_out, w->bytes_out);
         if (w->first_us < to->first_us)
                 to->first_us = w->first_us;
         if (w->last_us > to->last_us)
