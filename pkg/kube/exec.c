@@ -300,6 +300,9 @@ static int exec_session(struct kube_client *c, const struct kube_exec_opts *o, s
                         break;
                 }
         }
+        /* a session its caller ends (the user left, an output that cannot be written) closes as a WebSocket */
+        if (s.abort_r < 0 || r == -ECANCELED)
+                kws_close_normally(&s.w, 1000);
         if (r >= 0 && s.abort_r < 0)
                 r = merr_set(
                         err, s.abort_r, "exec in pod '%s/%s': ended by its caller", o->namespace, o->pod);

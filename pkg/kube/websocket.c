@@ -91,7 +91,7 @@ static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *h
         /* wslay resends the rest of a frame after a partial or blocked write, from a buffer that may move */
         /* a session may idle for hours: its record buffers go back between messages */
         (void) SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                                 SSL_MODE_RELEASE_BUFFERS);
+                                                SSL_MODE_RELEASE_BUFFERS);
         if (cfg->insecure)
                 SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
         else {
@@ -486,6 +486,15 @@ int kws_replay_init(struct kws *w, const uint8_t *data, size_t len) {
         w->replay_len = len;
         w->replay_off = 0;
         return ws_init(w);
+}
+
+void kws_close_normally(struct kws *w, int timeout_ms) {
+        if (!w->ws || w->closed || w->replaying)
+                return;
+        (void) wslay_event_queue_close(w->ws, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+        for (int waited = 0; waited < timeout_ms && !w->closed && wslay_event_want_write(w->ws); waited += 50)
+                if (kws_pump(w, 50) < 0)
+                        break;
 }
 
 void kws_close(struct kws *w) {

@@ -66,6 +66,9 @@ int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, co
 int kws_replay_init(struct kws *w, const uint8_t *data, size_t len);
 
 void kws_close(struct kws *w);
+/* Sends the close frame (1000) and what is queued before it, waiting up to timeout_ms: a peer that is
+ * left then knows the session ended on purpose. kws_close() still frees w. */
+void kws_close_normally(struct kws *w, int timeout_ms);
 
 /* Queues one binary message: the channel byte, then data (wslay copies it). */
 int kws_queue(struct kws *w, uint8_t channel, const void *data, size_t len);
