@@ -19,6 +19,9 @@
 #include "store/store.h"
 #include "strmap.h"
 
+struct informer;
+struct project;
+
 #define API_GROUP   "runtime.mbox.dev"
 #define API_VERSION "v1alpha1"
 #define API_GV      API_GROUP "/" API_VERSION
@@ -60,6 +63,7 @@ struct apiserver {
          * opt.preview_key_file, else one made at start */
         struct preview_key *preview_key;
         struct api_previews *previews; /* previews.c */
+        struct informer *projects;     /* projects.c */
         struct api_gateway *gateway;   /* gateway.c; NULL without opt.preview_listen */
 };
 
@@ -79,6 +83,13 @@ int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const ch
  * allowed, 0 not, < 0 with err when the review could not be made. */
 int api_preview_private_allowed(struct apiserver *s, const struct api_user *user, const char *ns,
         const char *sandbox, const char *creator, struct merr *err);
+/* ---- projects (projects.c) */
+int api_projects_new(struct apiserver *s, struct merr *err);
+int api_projects_start(struct apiserver *s, struct merr *err);
+void api_projects_free(struct apiserver *s);
+/* The Project name, from the cache, else from kube-apiserver (-ENOENT: no such project). */
+int api_project_get(struct apiserver *s, const char *name, struct project **ret, struct merr *err);
+
 /* ---- previews (previews.c, gateway.c, sandboxproxy.c; docs/previews.md) */
 
 /* One preview port of a sandbox, as the sandbox cache has it. */
@@ -91,6 +102,8 @@ struct api_preview_target {
         bool idle_stopped; /* stopped by its idle timeout: a request wakes it */
 };
 int api_previews_new(struct apiserver *s, struct merr *err);
+/* The Sandbox ns/name as the sandbox cache has it (a copy, the caller's), or NULL. */
+json_object *api_sandbox_cached(struct apiserver *s, const char *ns, const char *name);
 int api_previews_start(struct apiserver *s, struct merr *err);
 void api_previews_free(struct apiserver *s);
 /* Requests that wait for a sandbox to run give up now (shutdown). */

@@ -171,14 +171,20 @@ int api_preview_find(struct apiserver *s, const char *label, const char *ns, con
                 int r = informer_index_foreach(p->sandboxes, "previewhost", label, found, &b);
                 return r < 0 ? r : b.r;
         }
-        char key[512];
-        snprintf(key, sizeof(key), "%s/%s", ns, name);
-        json_object *obj = informer_get(p->sandboxes, key);
+        json_object *obj = api_sandbox_cached(s, ns, name);
         if (!obj)
                 return -ENOENT;
         int r = fill(obj, port, NULL, 0, ret);
         json_object_put(obj);
         return r;
+}
+
+json_object *api_sandbox_cached(struct apiserver *s, const char *ns, const char *name) {
+        char key[512];
+        if (!s->previews)
+                return NULL;
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        return informer_get(s->previews->sandboxes, key);
 }
 
 /* ---- activity and waking */

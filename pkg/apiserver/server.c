@@ -329,6 +329,8 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
         if (r >= 0)
                 r = api_previews_new(s, err);
         if (r >= 0)
+                r = api_projects_new(s, err);
+        if (r >= 0)
                 r = health_serve(s->httpd, NULL, ready, s);
         if (r >= 0)
                 r = httpd_handle(s->httpd, "/apis", on_discovery, s);
@@ -358,6 +360,8 @@ int apiserver_start(struct apiserver *s, struct merr *err) {
         int r = httpd_start(s->httpd, err);
         if (r >= 0)
                 r = api_previews_start(s, err);
+        if (r >= 0)
+                r = api_projects_start(s, err);
         if (r >= 0 && s->opt.preview_listen)
                 r = api_gateway_start(s, err);
         if (r >= 0 && s->store && !s->mirror)
@@ -382,6 +386,7 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         api_gateway_stop(s);
         httpd_free(s->httpd);
         api_previews_free(s);
+        api_projects_free(s);
         api_preview_log_stop(s);
         api_mirror_stop(s->mirror);
         kube_pool_free(s->clients);

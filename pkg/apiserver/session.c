@@ -78,7 +78,8 @@ struct session {
         struct buf status; /* channel 3 */
         /* what the record says */
         long long bytes_in, bytes_out, last_ms, activity_ms; /* activity_ms: last told to the sandbox */
-        int exit_code;                                       /* -1: unknown */
+        bool activity_told;
+        int exit_code; /* -1: unknown */
         const char *reason;
         /* its recording (recording.h): what the template asks for, and the recording while it runs */
         enum api_record record_mode;
@@ -111,15 +112,14 @@ static long get(struct apiserver *s, const char *key) {
 }
 
 /* The limits of the session: the project's that owns the namespace (spec.quota.maxSessionsPerSandbox and
- * maxSessionsPerUser, spec.policy.lifecycle.sessionIdleTimeout), else the flags'. The project is read for
- * each session (its limits change with it); when it cannot be, the flags' apply. */
+ * maxSessionsPerUser, spec.policy.lifecycle.sessionIdleTimeout), else the flags'. The project is looked up
+ * for each session (its limits change with it), in the projects' cache; when it cannot be, the flags'
+ * apply. */
 static void limits(struct session *x) {
         struct apiserver *s = x->s;
         struct merr err = MERR_INIT;
         PGconn *conn = NULL;
-        struct kube_client *kc = NULL;
         char uid[37], name[256] = "";
-        json_object *obj = NULL;
         _cleanup_(project_freep) struct project *p = NULL;
         x->max_in_sandbox = (long) s->opt.max_sessions_per_sandbox;
         x->max_in_project = 0;
@@ -129,23 +129,14 @@ static void limits(struct session *x) {
                 r = store_namespace_project(conn, x->sb.ns, uid, name, sizeof(name), &err);
         if (s->store)
                 store_release(s->store, conn);
-        if (r <= 0)
+        if (r <= 0 || api_project_get(s, name, &p, &err) < 0)
                 return;
-        struct kube_resource rs = {
-                .group = "mbox.dev", .version = "v1alpha1", .resource = "projects", .name = name};
-        if (kube_pool_get(s->clients, &kc, &err) < 0)
-                return;
-        r = kube_get(kc, &rs, &obj, &err);
-        kube_pool_put(s->clients, kc);
-        if (r >= 0 && project_from_json(obj, &p, &err) >= 0) {
-                if (p->spec.quota.has_max_sessions_per_sandbox)
-                        x->max_in_sandbox = (long) p->spec.quota.max_sessions_per_sandbox;
-                if (p->spec.quota.has_max_sessions_per_user)
-                        x->max_in_project = (long) p->spec.quota.max_sessions_per_user;
-                if (p->spec.policy.lifecycle.session_idle_timeout.text)
-                        x->idle_ms = p->spec.policy.lifecycle.session_idle_timeout.ns / 1000000;
-        }
-        json_object_put(obj);
+        if (p->spec.quota.has_max_sessions_per_sandbox)
+                x->max_in_sandbox = (long) p->spec.quota.max_sessions_per_sandbox;
+        if (p->spec.quota.has_max_sessions_per_user)
+                x->max_in_project = (long) p->spec.quota.max_sessions_per_user;
+        if (p->spec.policy.lifecycle.session_idle_timeout.text)
+                x->idle_ms = p->spec.policy.lifecycle.session_idle_timeout.ns / 1000000;
 }
 
 /* Takes a place for the session by its sandbox and by its user, in one step under the lock (and not once
@@ -372,45 +363,74 @@ static int json_words(struct buf *b, const char *const *words, size_t n) {
         return r;
 }
 
-/* The Session record of the session that opens now; or < 0 with the request answered (503): a session
- * that cannot be recorded is not opened. Without a database there is no record. */
-static int record_begin(struct httpd_request *req, struct session *x, const struct api_user *user) {
+/* The Session record of the session that opens now, written while kube-apiserver's exec is dialed
+ * (record_start(), record_wait()): a session that cannot be recorded is not opened (503), and one recorded
+ * whose exec could not be opened ends at once (Error). Without a database there is no record. */
+struct record_begin {
+        struct session *x;
+        const struct api_user *user;
+        char name[64];
+        int r;
+        struct merr err;
+        pthread_t thread;
+        bool started;
+};
+
+static void *record_write(void *ud) {
+        struct record_begin *b = ud;
+        struct session *x = b->x;
         _cleanup_(buf_release) struct buf groups = BUF_INIT(64 * 1024), command = BUF_INIT(64 * 1024);
         const char *g[256];
         size_t n = 0;
-        struct merr err = MERR_INIT;
         PGconn *conn = NULL;
-        char name[64];
-        if (!x->s->store)
-                return 0;
-        for (const char *p = user->groups; *p && n < 256; p += strlen(p) + 1)
+        for (const char *p = b->user->groups; *p && n < 256; p += strlen(p) + 1)
                 g[n++] = p;
-        int r = json_words(&groups, g, n);
-        if (r >= 0)
-                r = json_words(&command, (const char *const *) x->argv, x->argc);
-        if (r < 0) {
-                httpd_respond_status(req, 500, "InternalError", "out of memory");
-                return r;
+        b->r = json_words(&groups, g, n);
+        if (b->r >= 0)
+                b->r = json_words(&command, (const char *const *) x->argv, x->argc);
+        if (b->r < 0) {
+                merr_set(&b->err, b->r, "out of memory");
+                return NULL;
         }
         const struct store_session rec = {.namespace = x->sb.ns,
                 .sandbox = x->sb.name,
                 .pod = x->sb.pod,
                 .kind = x->kind,
-                .user = user->name,
-                .user_uid = user->uid,
+                .user = b->user->name,
+                .user_uid = b->user->uid,
                 .groups = buf_str(&groups),
                 .command = buf_str(&command),
                 .tty = x->tty};
-        r = store_acquire(x->s->store, &conn, &err);
-        if (r >= 0)
-                r = store_session_begin(conn, &rec, name, x->record, &err);
+        b->r = store_acquire(x->s->store, &conn, &b->err);
+        if (b->r >= 0)
+                b->r = store_session_begin(conn, &rec, b->name, x->record, &b->err);
         store_release(x->s->store, conn);
-        if (r < 0)
+        return NULL;
+}
+
+static void record_start(struct record_begin *b) {
+        if (!b->x->s->store)
+                return;
+        /* without a thread, the record is written before the dial */
+        b->started = pthread_create(&b->thread, NULL, record_write, b) == 0;
+        if (!b->started)
+                (void) record_write(b);
+}
+
+/* 0 once recorded (the client learns its record's name with the switch), or < 0 with the request answered */
+static int record_wait(struct httpd_request *req, struct record_begin *b) {
+        if (b->started)
+                pthread_join(b->thread, NULL);
+        b->started = false;
+        if (!b->x->s->store)
+                return 0;
+        if (b->r < 0) {
                 httpd_respond_status(req, 503, "ServiceUnavailable",
-                        "the session cannot be recorded, so it is not opened: %s", merr_msg(&err));
-        else /* the client learns its record's name with the switch */
-                (void) httpd_request_add_header(req, "Mbox-Session", name);
-        return r;
+                        "the session cannot be recorded, so it is not opened: %s", merr_msg(&b->err));
+                return b->r;
+        }
+        (void) httpd_request_add_header(req, "Mbox-Session", b->name);
+        return 0;
 }
 
 static void record_end(struct session *x) {
@@ -442,6 +462,7 @@ static void record_activity(struct session *x) {
                 .name = x->sb.name,
                 .subresource = "status"};
         x->activity_ms = timestamp_monotonic_ms();
+        x->activity_told = true;
         if (timestamp_now(&now) < 0 || timestamp_format(&now, when, sizeof(when)) < 0)
                 return;
         snprintf(patch, sizeof(patch), "{\"status\":{\"lastActivityAt\":\"%s\"}}", when);
@@ -538,6 +559,9 @@ static void relay(struct session *x) {
         long long idle_ms = x->idle_ms, next_ping = 0;
         x->last_ms = timestamp_monotonic_ms();
         next_ping = x->last_ms + SESSION_PING_S * 1000LL;
+        /* the first activity a second into the session, not before its first bytes: a short session's is
+         * told at its end, after the client has its answer */
+        x->activity_ms = x->last_ms - (SESSION_ACTIVITY_S - 1) * 1000LL;
         while (!x->reason) {
                 long long now = timestamp_monotonic_ms();
                 if (atomic_load(&x->s->sessions_stopping)) {
@@ -627,7 +651,6 @@ static void *session_thread(void *ud) {
         struct session *x = ud;
         sigset_t old;
         kws_sigpipe_block(&old);
-        record_activity(x);
         const struct api_recording_session rs = {.uid = x->record,
                 .namespace = x->sb.ns,
                 .sandbox = x->sb.name,
@@ -641,6 +664,8 @@ static void *session_thread(void *ud) {
         log_info("session ended", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
                 x->user, "reason", x->reason);
         httpd_upgraded_close(x->up);
+        if (!x->activity_told)
+                record_activity(x);
         api_recording_end(x->recording); /* before the record's end, which a watch sees with it */
         record_end(x);
         release(x);
@@ -765,15 +790,21 @@ static void open_session(const struct api_request *r, bool terminal) {
                 .stderr = x->stderr,
                 .tty = x->tty};
         struct kube_client *kc = NULL;
+        struct record_begin rb = {.x = x, .user = r->user, .err = MERR_INIT};
         x->up_ws.on_msg = upstream_msg;
         x->up_ws.can_recv = upstream_can_recv;
         x->up_ws.userdata = x;
         x->up_ws.deadline_ms = timestamp_monotonic_ms() + 30000;
+        record_start(&rb);
         int k = kube_pool_get(r->s->clients, &kc, &err);
         if (k >= 0) {
                 /* the client lends its configuration: the WebSocket is a connection of its own */
                 k = kube_exec_dial(kc, &rq, chosen, &x->up_ws, &err);
                 kube_pool_put(r->s->clients, kc);
+        }
+        if (record_wait(req, &rb) < 0) {
+                release(x);
+                goto fail;
         }
         if (k < 0) {
                 int code = k == -ENOENT ? 404 : k == -ETIMEDOUT ? 504 : 502;
@@ -782,10 +813,8 @@ static void open_session(const struct api_request *r, bool terminal) {
                         : code == 504 ? "Timeout"
                                       : "BadGateway",
                         "%s in sandbox %s: %s", x->kind, x->sb.name, merr_msg(&err));
-                release(x);
-                goto fail;
-        }
-        if (record_begin(req, x, r->user) < 0) {
+                x->reason = "Error";
+                record_end(x);
                 release(x);
                 goto fail;
         }
