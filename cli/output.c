@@ -396,8 +396,8 @@ static void none_found(const struct cli_ctx *x, const struct cli_kind *k) {
         fprintf(stderr, "No %s found%s.\n", k->resource, cli_where(x, k, where, sizeof(where)));
 }
 
-/* One object's row comes from a list of its name: every kind serves a Table for a list (mbox-apiserver not
- * for a get), and the columns are the same as the whole list's. */
+/* One object's row comes from a list of its name, which takes the other selectors too; the columns are the
+ * same as the whole list's. */
 static int get_table(struct cli_ctx *x, const struct cli_kind *k, const char *name,
         const struct kube_list_opts *lo, struct merr *err) {
         struct kube_resource r = resource(x, k, NULL);

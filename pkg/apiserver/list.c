@@ -65,8 +65,9 @@ static void serve(const struct api_request *r, struct api_query *q, long long li
                 api_respond_db_error(req, res, what);
         } else if (name && rows == 0)
                 api_respond_not_found(req, r->res->name, name);
-        else if (name) {
-                _cleanup_json_ json_object *o = api_record(r->res, res, 0);
+        else if (name) { /* kubectl get KIND NAME asks for a Table of one row */
+                _cleanup_json_ json_object *o =
+                        api_wants_table(req) ? api_table(r->res, res, 0, 1) : api_record(r->res, res, 0);
                 api_respond_json(req, 200, o);
         } else {
                 char token[64] = "";

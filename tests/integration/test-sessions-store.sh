@@ -30,6 +30,9 @@ test_sessions_through_kubectl() {
         assert_contains "$(grep "^$a " <<<"$out")" "$a box exec alice sh -c echo hi Ended 3 " "the ended session's row"
         assert_contains "$(grep "^$b " <<<"$out")" "$b box terminal bob bash Active " "the open session's row"
 
+        out=$(kubectl -n "$ns" get session "$a" | tr -s ' ')
+        assert_eq "NAME SANDBOX KIND USER COMMAND PHASE EXIT CODE AGE" "$(head -n 1 <<<"$out")" "one session's Table columns"
+        assert_contains "$(sed -n 2p <<<"$out")" "$a box exec alice sh -c echo hi Ended 3 " "one session's row"
         out=$(kubectl -n "$ns" get session "$a" -o yaml)
         for want in "kind: Session" "apiVersion: runtime.mbox.dev/v1alpha1" "uid: $a_uid" "sandbox: box" "pod: box" \
                 "- sh" "- echo hi" "tty: false" "name: alice" "uid: uid-of-someone" "- devs" "phase: Ended" \
