@@ -171,6 +171,15 @@ void kube_client_set_trace(struct kube_client *c, kube_trace_fn fn, void *userda
         c->trace_userdata = userdata;
 }
 
+bool kube_client_traced(const struct kube_client *c) {
+        return c->trace != NULL;
+}
+
+void kube_client_trace(struct kube_client *c, const char *method, const char *url, int code, double seconds) {
+        if (c->trace)
+                c->trace(method, url, code, seconds, c->trace_userdata);
+}
+
 void kube_client_set_transport(struct kube_client *c, struct kube_transport *t) {
         c->transport = t;
 }

@@ -65,6 +65,10 @@ void kube_client_set_accept(struct kube_client *c, const char *accept);
 typedef void (*kube_trace_fn)(
         const char *method, const char *url, int http_code, double seconds, void *userdata);
 void kube_client_set_trace(struct kube_client *c, kube_trace_fn fn, void *userdata);
+/* For the requests that do not go through the client's own handle (a WebSocket's upgrade): whether a trace
+ * is set, and a call of it. */
+bool kube_client_traced(const struct kube_client *c);
+void kube_client_trace(struct kube_client *c, const char *method, const char *url, int code, double seconds);
 
 /* Requests go through t (kube/transport.h: one multiplexed connection for many clients) instead of the
  * client's own connection; NULL goes back to it. t is borrowed and must outlive the client's requests. */

@@ -256,7 +256,7 @@ static const char *header_value(const char *headers, const char *name, char *out
 }
 
 static int handshake(struct kws *s, const char *token, const char *host, const char *port, const char *path,
-        const char *const *protocols, const char *what, struct merr *err) {
+        const char *const *protocols, const char *what, long *ret_code, struct merr *err) {
         _cleanup_(buf_release) struct buf req = BUF_INIT(256 * 1024), resp = BUF_INIT(HANDSHAKE_MAX);
         unsigned char nonce[16], sha[EVP_MAX_MD_SIZE];
         char key[32], accept[64], want[64], proto[64], keyguid[128];
@@ -306,6 +306,7 @@ static int handshake(struct kws *s, const char *token, const char *host, const c
                 return merr_set(err, -EPROTO, "%s: not an HTTP/1.1 response", what);
         errno = 0;
         code = strtol(buf_str(&resp) + 9, &end, 10);
+        *ret_code = code;
         if (errno != 0 || end == buf_str(&resp) + 9)
                 return merr_set(err, -EPROTO, "%s: bad status line", what);
         if (code != 101) {
@@ -450,6 +451,8 @@ int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, co
         const struct kube_config *cfg = kube_client_config(c);
         char host[256], port[16];
         const char *prefix = "", *token = NULL;
+        long code = 0;
+        int64_t t0 = timestamp_monotonic_ms();
         int r;
 
         r = parse_server(cfg->server, host, sizeof(host), port, sizeof(port), &prefix, err);
@@ -460,18 +463,21 @@ int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, co
         if (!w->deadline_ms)
                 w->deadline_ms = timestamp_monotonic_ms() + CONNECT_TIMEOUT_MS;
         r = dial(w, host, port, err);
-        if (r < 0) {
-                kws_close(w);
-                return r;
-        }
         /* the token first: an exec credential plugin that runs again may also renew the certificate */
-        r = kube_config_token((struct kube_config *) cfg, &token, err);
+        if (r >= 0)
+                r = kube_config_token((struct kube_config *) cfg, &token, err);
         if (r >= 0 || token)
                 r = tls_setup(w, cfg, host, err);
         if (r >= 0)
-                r = handshake(w, token, host, port, buf_str(&path), protocols, what, err);
+                r = handshake(w, token, host, port, buf_str(&path), protocols, what, &code, err);
         if (r >= 0 && ws_init(w) < 0)
                 r = merr_set(err, -ENOMEM, "out of memory");
+        if (kube_client_traced(c)) {
+                _cleanup_(buf_release) struct buf url = BUF_INIT(256 * 1024);
+                (void) buf_printf(&url, "%s%s", cfg->server, path_query);
+                kube_client_trace(
+                        c, "GET", buf_str(&url), (int) code, (double) (timestamp_monotonic_ms() - t0) / 1000);
+        }
         if (r < 0) {
                 kws_close(w);
                 return r;

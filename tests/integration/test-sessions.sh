@@ -37,6 +37,11 @@ test_exec_streams_and_exit_code() {
         assert_eq hello "$(printf hello | "$MBOX" exec -i -n "$NS" box -- cat)" "stdin, to its end"
         # the project flag finds the namespace
         assert_eq ok "$("$MBOX" exec -p "${NS#mbox-}" box -- echo ok)" "by project"
+        # --verbose shows the WebSocket's upgrade as it shows any request
+        assert_contains "$("$MBOX" exec --verbose -n "$NS" box -- true 2>&1 >/dev/null)" \
+                "GET https://127.0.0.1:$APISERVER_PORT/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/box/exec?" \
+                "--verbose: the upgrade's URL"
+        assert_contains "$("$MBOX" exec --verbose -n "$NS" box -- true 2>&1 >/dev/null)" " 101 in " "--verbose: the switch"
         # what cannot be run is refused with the reason
         assert_contains "$("$MBOX" exec -n "$NS" nosuch -- true 2>&1)" 'sandbox "nosuch" not found in namespace' "a sandbox that is not there"
         assert_contains "$("$MBOX" exec -n "$NS" box 2>&1)" "give one SANDBOX, then -- and the command" "no command"
