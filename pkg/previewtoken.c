@@ -164,8 +164,47 @@ static const struct {
         FIELD("uid", sandbox_uid),
         FIELD("port", port),
         FIELD("user", user),
+        FIELD("uuid", user_uid),
         FIELD("id", id),
 };
+
+/* The groups as a JSON array, or NULL when they do not end (an empty string) within their field. */
+static json_object *groups_json(const struct preview_claims *c) {
+        json_object *a = json_object_new_array();
+        size_t at = 0;
+        while (a && at < sizeof(c->groups) && c->groups[at]) {
+                size_t n = strnlen(c->groups + at, sizeof(c->groups) - at);
+                if (at + n >= sizeof(c->groups) - 1) /* no room left for the closing empty string */
+                        break;
+                json_object_array_add(a, json_object_new_string_len(c->groups + at, (int) n));
+                at += n + 1;
+        }
+        if (a && (at >= sizeof(c->groups) || c->groups[at])) {
+                json_object_put(a);
+                return NULL;
+        }
+        return a;
+}
+
+/* The JSON array of strings a into groups; -EBADMSG when it is not one, or does not fit. */
+static int groups_from_json(json_object *a, struct preview_claims *c) {
+        size_t at = 0;
+        if (!json_object_is_type(a, json_type_array))
+                return -EBADMSG;
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *g = json_object_array_get_idx(a, i);
+                if (!json_object_is_type(g, json_type_string))
+                        return -EBADMSG;
+                size_t n = (size_t) json_object_get_string_len(g);
+                const char *v = json_object_get_string(g);
+                if (n == 0 || memchr(v, '\0', n) || at + n + 2 > sizeof(c->groups))
+                        return -EBADMSG;
+                memcpy(c->groups + at, v, n + 1);
+                at += n + 1;
+        }
+        c->groups[at] = 0;
+        return 0;
+}
 
 int preview_token_sign(const struct preview_key *k, const struct preview_claims *c, char **ret) {
         unsigned char sig[MAC_LEN];
@@ -181,6 +220,10 @@ int preview_token_sign(const struct preview_key *k, const struct preview_claims 
                         return -EINVAL;
                 json_object_object_add(o, STRINGS[i].key, json_object_new_string(v));
         }
+        json_object *groups = groups_json(c);
+        if (!groups)
+                return -E2BIG;
+        json_object_object_add(o, "grp", groups);
         json_object_object_add(o, "exp", json_object_new_int64(c->expires));
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         if (!text)
@@ -204,8 +247,11 @@ static int parse_claims(const char *text, size_t len, struct preview_claims *c) 
         _cleanup_json_ json_object *o = NULL;
         int64_t kind = 0;
         *c = (struct preview_claims){0};
-        if (json_parse(text, len, 2, &o, NULL) < 0 || !json_object_is_type(o, json_type_object) ||
-                json_object_object_length(o) != (int) ARRAY_SIZE(STRINGS) + 2)
+        if (json_parse(text, len, 3, &o, NULL) < 0 || !json_object_is_type(o, json_type_object) ||
+                json_object_object_length(o) != (int) ARRAY_SIZE(STRINGS) + 3)
+                return -EBADMSG;
+        json_object *groups = NULL;
+        if (!json_object_object_get_ex(o, "grp", &groups) || groups_from_json(groups, c) < 0)
                 return -EBADMSG;
         if (json_get_int_range(o, "k", 0, PREVIEW_TOKEN_LINK, PREVIEW_TOKEN_COOKIE, &kind, NULL) < 0 ||
                 json_get_int64(o, "exp", 0, &c->expires, NULL) < 0)

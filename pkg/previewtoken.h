@@ -19,14 +19,18 @@
 
 #define PREVIEW_KEY_MIN       32   /* bytes of a key, at least */
 #define PREVIEW_KEY_MAX       4096 /* and at most (a key file is read whole) */
-#define PREVIEW_TOKEN_MAX_LEN 2048 /* longer tokens are refused unread */
+#define PREVIEW_TOKEN_MAX_LEN 3072 /* longer tokens are refused unread (a cookie holds 4096 bytes) */
+#define PREVIEW_GROUPS_MAX    1536 /* bytes of the minter's groups, NUL-separated: more is not signed */
 
 enum preview_token_kind { PREVIEW_TOKEN_LINK = 1, PREVIEW_TOKEN_COOKIE = 2 };
 
 struct preview_claims {
         enum preview_token_kind kind;
         char namespace[64], sandbox[254], sandbox_uid[64], port[16];
-        char user[256];  /* who minted the grant */
+        /* who minted the grant, as kube-apiserver authenticated them: the gateway asks again, request by
+         * request, whether they may still open the port */
+        char user[256], user_uid[128];
+        char groups[PREVIEW_GROUPS_MAX]; /* NUL-separated, ends with an empty string */
         char id[33];     /* the grant's random id (hex), the same in the link and the cookie made from it */
         int64_t expires; /* unix seconds */
 };
@@ -45,7 +49,7 @@ struct preview_key *preview_key_free(struct preview_key *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct preview_key *, preview_key_free);
 
 /* Signs c into a token (*ret, malloc'd, NUL-terminated). -EINVAL when a string of c is not NUL-terminated
- * within its field or kind is unknown, -ENOMEM. */
+ * within its field or kind is unknown, -E2BIG when groups does not end within its field, -ENOMEM. */
 int preview_token_sign(const struct preview_key *k, const struct preview_claims *c, char **ret);
 /* Checks the len bytes of token (untrusted) against k, then its expiry against now (unix seconds). Returns
  * 0 with *ret filled; -EBADMSG when it is malformed, longer than PREVIEW_TOKEN_MAX_LEN or its signature is

@@ -64,6 +64,7 @@ struct conn {
         bool html, keep_alive; /* what the request said, kept past its head's consumption */
         struct api_preview_target t;
         char user[256], grant[33];
+        char denied[600]; /* why a grant's maker may no longer open the preview */
         uint64_t bytes_in, bytes_out;
         int status;
 };
@@ -166,21 +167,61 @@ static bool claims_match(const struct preview_claims *cl, const struct api_previ
                strcmp(cl->sandbox_uid, t->uid) == 0 && strcmp(cl->port, t->port_name) == 0;
 }
 
+/* Whether the grant's maker may still open the port, asked as they were authenticated when they made it
+ * (SubjectAccessReview, cached as every other): a member who left the project, or a port made Private
+ * that they may not open, ends the grant's links and cookies within the cache's time. 1 yes, 0 no (why
+ * into c->denied), < 0 when it cannot be asked. */
+_Static_assert(
+        sizeof(((struct api_user *) NULL)->groups) >= PREVIEW_GROUPS_MAX, "a link's groups fit a user's");
+static int maker_allowed(struct conn *c, const struct preview_claims *cl) {
+        struct api_user u = {0};
+        struct merr err = MERR_INIT;
+        char why[256];
+        snprintf(u.name, sizeof(u.name), "%s", cl->user);
+        snprintf(u.uid, sizeof(u.uid), "%s", cl->user_uid);
+        for (const char *g = cl->groups; *g; g += strlen(g) + 1)
+                u.n_groups++;
+        memcpy(u.groups, cl->groups, sizeof(cl->groups));
+        const struct api_attrs attrs = {.verb = "get",
+                .namespace = c->t.ns,
+                .resource = "sandboxes",
+                .subresource = "proxy",
+                .name = c->t.name};
+        int r = api_access(c->s, &u, &attrs, why, sizeof(why), &err);
+        if (r == 0)
+                snprintf(c->denied, sizeof(c->denied),
+                        "%s, who made this preview link, may no longer open previews of sandbox %s.",
+                        cl->user, c->t.name);
+        else if (r > 0 && strcmp(c->t.visibility, "Private") == 0 &&
+                 (r = api_preview_private_allowed(c->s, &u, c->t.ns, c->t.name, c->t.creator, &err)) == 0)
+                snprintf(c->denied, sizeof(c->denied),
+                        "Port %s of sandbox %s is Private now, and %s, who made this preview link, may not "
+                        "open it.",
+                        c->t.port_name, c->t.name, cl->user);
+        if (r < 0)
+                log_warn("cannot check a preview link's maker", "user", cl->user, "sandbox", c->t.name,
+                        "error", merr_msg(&err));
+        return r;
+}
+
 /* Whether the request may open the preview: Public ports always (the operator shows Public only where the
- * project allows it), others with the cookie a grant for this very port set. */
-static bool admitted(struct conn *c) {
-        char tok[2100];
+ * project allows it), others with the cookie a grant for this very port set, while its maker may still
+ * open it. 1 yes, 0 no cookie for it, -EACCES its maker may no longer (c->denied says why), other < 0 the
+ * check failed. */
+static int admitted(struct conn *c) {
+        char tok[PREVIEW_TOKEN_MAX_LEN + 1];
         struct preview_claims cl;
         if (strcmp(c->t.visibility, "Public") == 0)
-                return true;
+                return 1;
         for (size_t n = 0; c->s->preview_key && n < 8 && our_cookie(&c->req, n, tok, sizeof(tok)); n++)
                 if (preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl) == 0 &&
                         cl.kind == PREVIEW_TOKEN_COOKIE && claims_match(&cl, &c->t)) {
                         snprintf(c->user, sizeof(c->user), "%s", cl.user);
                         snprintf(c->grant, sizeof(c->grant), "%s", cl.id);
-                        return true;
+                        int r = maker_allowed(c, &cl);
+                        return r == 0 ? -EACCES : r;
                 }
-        return false;
+        return 0;
 }
 
 /* A query parameter of the request target, decoded, into out; false when absent or malformed. */
@@ -211,7 +252,7 @@ static bool local_path(const char *p) {
  * opens this preview (host-only: no Domain, so no other sandbox or port gets it) and sends the browser
  * on to next. */
 static void grant(struct conn *c) {
-        char tok[2100], next[2048] = "/";
+        char tok[PREVIEW_TOKEN_MAX_LEN + 1], next[2048] = "/";
         struct preview_claims cl;
         int r = !c->s->preview_key ? -EBADMSG
                 : !query_param(&c->req, "token", tok, sizeof(tok))
@@ -219,6 +260,18 @@ static void grant(struct conn *c) {
                         : preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl);
         if (r == 0 && (cl.kind != PREVIEW_TOKEN_LINK || !claims_match(&cl, &c->t)))
                 r = -EPERM;
+        if (r == 0 && (r = maker_allowed(c, &cl)) <= 0) {
+                snprintf(c->user, sizeof(c->user), "%s", cl.user);
+                snprintf(c->grant, sizeof(c->grant), "%s", cl.id);
+                if (r == 0)
+                        page(c, 403, "Forbidden", "This preview link no longer opens this preview", c->denied,
+                                NULL, false, false);
+                else
+                        page(c, 503, "Service Unavailable", "Cannot check this preview link",
+                                "Whether its maker may still open the preview could not be asked; try again.",
+                                "Retry-After: 5\r\n", false, false);
+                return;
+        }
         if (r < 0) {
                 page(c, 403, "Forbidden", "This preview link does not open this preview",
                         r == -EKEYEXPIRED
@@ -537,7 +590,7 @@ static bool serve(struct conn *c) {
         char label[256];
         int64_t started = timestamp_monotonic_ms();
         size_t n;
-        c->status = 0, c->bytes_in = c->bytes_out = 0, c->user[0] = c->grant[0] = 0;
+        c->status = 0, c->bytes_in = c->bytes_out = 0, c->user[0] = c->grant[0] = c->denied[0] = 0;
         const char *accept = http_head_get(&c->req, "accept", &n);
         c->html = accept && memmem(accept, n, "text/html", 9);
         c->keep_alive = http_head_keep_alive(&c->req);
@@ -572,7 +625,14 @@ static bool serve(struct conn *c) {
                 keep = c->status == 303 && c->keep_alive && !http_head_get(&c->req, "content-length", &n) &&
                        !http_head_get(&c->req, "transfer-encoding", &n);
                 consume(c, c->req.size);
-        } else if (!admitted(c)) {
+        } else if ((r = admitted(c)) == -EACCES)
+                page(c, 403, "Forbidden", "This preview link no longer opens this preview", c->denied, NULL,
+                        false, false);
+        else if (r < 0)
+                page(c, 503, "Service Unavailable", "Cannot check this preview link",
+                        "Whether its maker may still open the preview could not be asked; try again.",
+                        "Retry-After: 5\r\n", false, false);
+        else if (r == 0) {
                 char msg[700];
                 snprintf(msg, sizeof(msg),
                         "Port %s of sandbox %s is %s: open it with a preview link (mbox preview open %s %s, "

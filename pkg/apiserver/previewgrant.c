@@ -317,6 +317,19 @@ void api_previewgrant_create(const struct api_request *r) {
         snprintf(c.sandbox_uid, sizeof(c.sandbox_uid), "%s", sb->meta.uid ? sb->meta.uid : "");
         snprintf(c.port, sizeof(c.port), "%s", g.port);
         snprintf(c.user, sizeof(c.user), "%s", r->user->name);
+        snprintf(c.user_uid, sizeof(c.user_uid), "%s", r->user->uid);
+        /* the maker's groups go with the link: the gateway asks with them whether the maker still may */
+        size_t glen = 0;
+        for (const char *p = r->user->groups; *p; p += strlen(p) + 1)
+                glen += strlen(p) + 1;
+        if (glen + 1 > sizeof(c.groups)) {
+                httpd_respond_status(req, 400, "BadRequest",
+                        "%s is in groups of %zu bytes, more than a preview link carries (%zu): ask a project "
+                        "member in fewer groups for the link",
+                        r->user->name, glen, sizeof(c.groups) - 1);
+                goto out;
+        }
+        memcpy(c.groups, r->user->groups, glen + 1);
         timestamp_format(&now, created, sizeof(created));
         timestamp_format(&until, expires, sizeof(expires));
         if (preview_token_sign(s->preview_key, &c, &token) < 0 ||

@@ -330,6 +330,26 @@ YAML
                 jq -r '[.items[] | select(.spec.grant != null and .spec.port == "web") | .status.responses["2xx"]] | add')
         [ "${out:-0}" -ge 2 ] || fail "the browser's requests with bob's grant counted: $out"
 
+        # a grant's maker is asked again while the cookie lives: the port made Private closes it to bob (not
+        # its creator, no admin), Project again opens it
+        kubectl --as=alice -n "$ns" patch sandboxes.mbox.dev box --type=json \
+                -p '[{"op": "replace", "path": "/spec/ports/0/visibility", "value": "Private"}]' >/dev/null
+        web_is() { [ "$(gw "$web" -b "$jar" | tail -n 1)" = "$1" ]; }
+        wait_for "bob's cookie refused once web is Private" 30 web_is 403
+        assert_contains "$(gw "$web" -b "$jar" -H 'Accept: text/html')" \
+                "Port web of sandbox box is Private now, and bob, who made this preview link, may not open it." "why"
+        kubectl --as=alice -n "$ns" patch sandboxes.mbox.dev box --type=json \
+                -p '[{"op": "replace", "path": "/spec/ports/0/visibility", "value": "Project"}]' >/dev/null
+        wait_for "bob's cookie opens web once it is Project again" 30 web_is 200
+        # bob leaves the project: his cookie and his links end within the authorization cache's time
+        kubectl patch projects.mbox.dev "$p" --type=json -p '[{"op": "remove", "path": "/spec/members/1"}]' >/dev/null
+        wait_for "bob's cookie refused once he left the project" 40 web_is 403
+        assert_contains "$(gw "$web" -b "$jar")" "bob, who made this preview link, may no longer open previews of sandbox box." \
+                "why, once he left"
+        out=$(gw "$url")
+        assert_eq 403 "$(tail -n 1 <<<"$out")" "bob's link, once he left"
+        assert_contains "$out" "may no longer open previews" "why the link no longer opens it"
+
         # a link past its expiry no longer opens the preview
         sleep $((started + 62 - $(date +%s)))
         out=$(gw "$expiring")

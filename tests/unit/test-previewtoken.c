@@ -15,6 +15,8 @@ static struct preview_claims claims(void) {
         snprintf(c.sandbox_uid, sizeof(c.sandbox_uid), "5f0c1a2b-0000-4000-8000-000000000001");
         snprintf(c.port, sizeof(c.port), "web");
         snprintf(c.user, sizeof(c.user), "alice \"the admin\" <\xc3\xa9>");
+        snprintf(c.user_uid, sizeof(c.user_uid), "uid-of-alice");
+        memcpy(c.groups, "devs\0system:authenticated\0", sizeof("devs\0system:authenticated\0"));
         snprintf(c.id, sizeof(c.id), "0123456789abcdef0123456789abcdef");
         return c;
 }
@@ -46,6 +48,8 @@ START_TEST(test_round_trip) {
         ck_assert_str_eq(got.sandbox_uid, c.sandbox_uid);
         ck_assert_str_eq(got.port, c.port);
         ck_assert_str_eq(got.user, c.user);
+        ck_assert_str_eq(got.user_uid, c.user_uid);
+        ck_assert_mem_eq(got.groups, c.groups, sizeof("devs\0system:authenticated\0"));
         ck_assert_str_eq(got.id, c.id);
         ck_assert_int_eq(got.expires, c.expires);
 
@@ -102,6 +106,24 @@ START_TEST(test_refused) {
         memset(c.port, 'p', sizeof(c.port));
         char *t2 = NULL;
         ck_assert_int_eq(preview_token_sign(k, &c, &t2), -EINVAL);
+        /* groups that do not end within their field */
+        c = claims();
+        memset(c.groups, 'g', sizeof(c.groups));
+        ck_assert_int_eq(preview_token_sign(k, &c, &t2), -E2BIG);
+        /* as many as fit: signed, and read back whole */
+        c = claims();
+        size_t at = 0;
+        while (at + 12 <= sizeof(c.groups) - 1) {
+                memcpy(c.groups + at, "group-0123\0", 11);
+                at += 11;
+        }
+        c.groups[at] = 0;
+        ck_assert_int_eq(preview_token_sign(k, &c, &t2), 0);
+        ck_assert_uint_le(strlen(t2), PREVIEW_TOKEN_MAX_LEN);
+        ck_assert_int_eq(preview_token_verify(k, t2, strlen(t2), 0, &got), 0);
+        ck_assert_mem_eq(got.groups, c.groups, at + 1);
+        free(t2);
+        t2 = NULL;
         c = claims();
         c.kind = 3;
         ck_assert_int_eq(preview_token_sign(k, &c, &t2), -EINVAL);
