@@ -3,7 +3,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import { PROTOCOL } from './channel.js';
 import { ExecSession, Terminal } from './exec.js';
-import { MboxApiError, NotFoundError } from './errors.js';
+import { ForbiddenError, MboxApiError, NotFoundError } from './errors.js';
 import type { EnvironmentTemplate, ExecutionTask, ExecutionTaskSpec, Project, Sandbox, SandboxSpec } from './generated/crds.js';
 import type { List, Status } from './meta.js';
 import type { Artifact, FileList, ObjectHistory, PreviewGrant, Session, TaskOutput } from './runtime.js';
@@ -132,11 +132,16 @@ export class MboxClient {
     }
   }
 
-  /** The namespace the client works in: the project's (status.namespace, else spec.namespace, else mbox-NAME). */
+  /**
+   * The namespace the client works in: the project's (status.namespace, else spec.namespace, else
+   * mbox-NAME). Project members whose role does not let them read the cluster-scoped Project get the
+   * default, mbox-NAME; a project with another namespace is then given with the namespace option.
+   */
   namespace(o: CallOptions = {}): Promise<string> {
     this.ns ??= this.getProject(this.project!, o).then(
       (p) => p.status?.namespace || p.spec?.namespace || `mbox-${p.metadata.name}`,
       (e) => {
+        if (e instanceof ForbiddenError) return `mbox-${this.project}`;
         this.ns = undefined;
         throw e;
       },
@@ -193,6 +198,11 @@ export class MboxClient {
   }
   async *watchSandboxes(o: WatchOptions = {}): AsyncGenerator<WatchEvent<Sandbox>> {
     yield* watchCollection<Sandbox>(this.transport, await this.nsPath(MBOX, 'sandboxes', undefined, undefined, o), o);
+  }
+
+  /** The path of the project's Sandboxes, for waitFor(). */
+  async sandboxesPath(o: CallOptions = {}): Promise<string> {
+    return this.nsPath(MBOX, 'sandboxes', undefined, undefined, o);
   }
 
   /** Creates a sandbox (from the project's default template unless o.template names one). */
@@ -263,7 +273,8 @@ export class MboxClient {
         if (done(ev.object)) return ev.object;
       }
     } catch (e) {
-      if (signal.aborted && !o.signal?.aborted) throw new MboxApiError({ status: 'Failure', reason: 'Timeout', message: `timed out waiting for "${name}"` });
+      if (o.signal?.aborted) throw o.signal.reason;
+      if (signal.aborted) throw new MboxApiError({ status: 'Failure', reason: 'Timeout', message: `timed out waiting for "${name}"` });
       throw e;
     }
     throw new MboxApiError({ status: 'Failure', message: `the watch of "${name}" ended` });
@@ -333,6 +344,7 @@ export class MboxClient {
   async getTaskOutput(name: string, o: CallOptions = {}): Promise<TaskOutput> {
     return this.transport.json(await this.nsPath(RUNTIME, 'taskoutputs', name, undefined, o), { signal: o.signal });
   }
+  /** The path of the project's TaskOutputs, for waitFor(). */
   async taskOutputsPath(o: CallOptions = {}): Promise<string> {
     return this.nsPath(RUNTIME, 'taskoutputs', undefined, undefined, o);
   }
@@ -344,6 +356,7 @@ export class MboxClient {
       signal: o.signal,
     });
   }
+  /** The path of the project's ExecutionTasks, for waitFor(). */
   async tasksPath(o: CallOptions = {}): Promise<string> {
     return this.nsPath(MBOX, 'executiontasks', undefined, undefined, o);
   }

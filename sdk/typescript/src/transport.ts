@@ -69,7 +69,7 @@ export class Transport {
     const mod = url.protocol === 'http:' ? http : https;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = mod.request(url, opts, resolve);
-      req.on('error', reject);
+      req.on('error', (e) => reject(o.signal?.aborted ? o.signal.reason : e));
       if (payload instanceof Readable) {
         payload.on('error', (e) => req.destroy(e));
         payload.pipe(req);
@@ -77,14 +77,20 @@ export class Transport {
     });
     const code = res.statusCode ?? 0;
     if (code >= 200 && code < 300) return res;
-    const body = await readText(res, 1 << 20);
+    const body = await readText(res, 1 << 20).catch((e) => {
+      throw o.signal?.aborted ? o.signal.reason : e;
+    });
     throw errorFromResponse(code, body, res.headers['retry-after'] as string | undefined);
   }
 
   /** A request whose answer is JSON, parsed. */
   async json<T>(path: string, o: RequestOptions = {}): Promise<T> {
     const res = await this.request(path, o);
-    return JSON.parse(await readText(res, MAX_JSON_BYTES)) as T;
+    try {
+      return JSON.parse(await readText(res, MAX_JSON_BYTES)) as T;
+    } catch (e) {
+      throw o.signal?.aborted ? o.signal.reason : e;
+    }
   }
 
   /** Opens a WebSocket on path with the given subprotocols; a refusal before the upgrade is its typed error. */

@@ -21,6 +21,8 @@ export interface WatchOptions extends CallOptions {
   resourceVersion?: string;
   /** How long the server keeps one watch open before the SDK opens the next one (default 300 s). */
   timeoutSeconds?: number;
+  /** Called each time the watch lists again after 410 Gone (what changed meanwhile follows as events). */
+  onRelist?: () => void;
 }
 
 type Obj = { metadata: ObjectMeta };
@@ -95,6 +97,16 @@ const MAX_RETRIES = 5;
 
 /** The watch of collection path (…/sandboxes), as an async iterator of its events. */
 export async function* watchCollection<T extends Obj>(t: Transport, path: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+  try {
+    yield* watchLoop<T>(t, path, o);
+  } catch (e) {
+    // a connection the signal cut ends with the signal's reason (an AbortError or TimeoutError), not a reset
+    if (o.signal?.aborted) throw o.signal.reason;
+    throw e;
+  }
+}
+
+async function* watchLoop<T extends Obj>(t: Transport, path: string, o: WatchOptions): AsyncGenerator<WatchEvent<T>> {
   const known = new Map<string, T>();
   let rv = o.resourceVersion ?? '';
   let needList = !rv;
@@ -121,6 +133,7 @@ export async function* watchCollection<T extends Obj>(t: Transport, path: string
     } catch (e) {
       if (e instanceof GoneError) {
         needList = true;
+        o.onRelist?.();
         continue;
       }
       if (e instanceof MboxApiError || o.signal?.aborted || ++failures > MAX_RETRIES) throw e;
@@ -133,6 +146,7 @@ export async function* watchCollection<T extends Obj>(t: Transport, path: string
         const step = stepFor<T>(raw, rv);
         if (step.kind === 'relist') {
           needList = true;
+          o.onRelist?.();
           break;
         }
         if (step.kind === 'fail') throw step.error;
