@@ -18,7 +18,7 @@ export {
   errorFromResponse,
 } from './errors.js';
 export { watchCollection, stepFor, relistEvents, ndjson } from './watch.js';
-export type { WatchEvent, WatchEventType, WatchOptions, Step, RawWatchEvent } from './watch.js';
+export type { WatchEvent, WatchEventType, WatchOptions, Step, RawWatchEvent, KubeObject } from './watch.js';
 export { Transport } from './transport.js';
 export type { CallOptions, RequestOptions } from './transport.js';
 export type * from './generated/crds.js';

@@ -25,7 +25,8 @@ export interface WatchOptions extends CallOptions {
   onRelist?: () => void;
 }
 
-type Obj = { metadata: ObjectMeta };
+/** What a watch needs of an object: its metadata. */
+export type KubeObject = { metadata: ObjectMeta };
 
 /** A raw event of a watch stream. */
 export interface RawWatchEvent {
@@ -40,7 +41,7 @@ export type Step<T> =
   | { kind: 'relist' }
   | { kind: 'fail'; error: MboxApiError };
 
-export function stepFor<T extends Obj>(raw: RawWatchEvent, resourceVersion: string): Step<T> {
+export function stepFor<T extends KubeObject>(raw: RawWatchEvent, resourceVersion: string): Step<T> {
   if (raw.type === 'ERROR') {
     const err = errorFromStatus(raw.object as Status);
     return err instanceof GoneError ? { kind: 'relist' } : { kind: 'fail', error: err };
@@ -54,7 +55,7 @@ export function stepFor<T extends Obj>(raw: RawWatchEvent, resourceVersion: stri
 }
 
 /** The key of an object in a watch's set of known objects. */
-export function keyOf(o: Obj): string {
+export function keyOf(o: KubeObject): string {
   return `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 }
 
@@ -62,7 +63,7 @@ export function keyOf(o: Obj): string {
  * The events that take a watcher from the objects it knew (key -> resourceVersion) to the list's items:
  * ADDED for new ones, MODIFIED for changed ones, DELETED for those gone (pure).
  */
-export function relistEvents<T extends Obj>(known: Map<string, T>, items: T[]): WatchEvent<T>[] {
+export function relistEvents<T extends KubeObject>(known: Map<string, T>, items: T[]): WatchEvent<T>[] {
   const out: WatchEvent<T>[] = [];
   const seen = new Set<string>();
   for (const item of items) {
@@ -96,7 +97,7 @@ export async function* ndjson(stream: Readable, maxLine = 16 << 20): AsyncGenera
 const MAX_RETRIES = 5;
 
 /** The watch of collection path (…/sandboxes), as an async iterator of its events. */
-export async function* watchCollection<T extends Obj>(t: Transport, path: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+export async function* watchCollection<T extends KubeObject>(t: Transport, path: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
   try {
     yield* watchLoop<T>(t, path, o);
   } catch (e) {
@@ -106,7 +107,7 @@ export async function* watchCollection<T extends Obj>(t: Transport, path: string
   }
 }
 
-async function* watchLoop<T extends Obj>(t: Transport, path: string, o: WatchOptions): AsyncGenerator<WatchEvent<T>> {
+async function* watchLoop<T extends KubeObject>(t: Transport, path: string, o: WatchOptions): AsyncGenerator<WatchEvent<T>> {
   const known = new Map<string, T>();
   let rv = o.resourceVersion ?? '';
   let needList = !rv;
