@@ -49,6 +49,8 @@ export interface CreateSandboxOptions extends CallOptions {
 export interface WaitOptions extends CallOptions {
   /** How long to wait, in milliseconds (default 5 minutes). */
   timeoutMs?: number;
+  /** Watch from this version of the object (one the caller just wrote) instead of listing it first. */
+  resourceVersion?: string;
 }
 
 export interface RunTaskOptions extends CallOptions {
@@ -215,7 +217,8 @@ export class MboxClient {
       body,
       signal: o.signal,
     });
-    return o.waitUntilRunning ? this.waitForSandboxPhase(name, 'Running', o) : created;
+    if (!o.waitUntilRunning) return created;
+    return this.waitForSandboxPhase(name, 'Running', { ...o, resourceVersion: created.metadata.resourceVersion });
   }
 
   /**
@@ -252,7 +255,9 @@ export class MboxClient {
       contentType: 'application/merge-patch+json',
       signal: o.signal,
     });
-    return o.wait ? this.waitForSandboxPhase(name, state, o) : sb;
+    if (!o.wait) return sb;
+    const done = (x: Sandbox) => x.status?.phase === state && (x.status?.observedGeneration ?? 0) >= (x.metadata.generation ?? 0);
+    return done(sb) ? sb : this.waitForSandboxPhase(name, state, { ...o, resourceVersion: sb.metadata.resourceVersion });
   }
 
   /** Deletes a sandbox with its workspace; with wait, returns once it is gone. */
@@ -264,11 +269,13 @@ export class MboxClient {
 
   // ---- waiting on one object, by a watch ----
 
-  /** Waits until done(object) for the object name of collection path; a list, then a watch. */
+  /** Waits until done(object) for the object name of collection path: a list (unless o.resourceVersion
+   * is given), then a watch. */
   async waitFor<T extends { metadata: { name?: string } }>(path: string, name: string, done: (o: T) => boolean, o: WaitOptions = {}): Promise<T> {
     const signal = within(o.signal, o.timeoutMs ?? 300_000);
     try {
-      for await (const ev of watchCollection<T>(this.transport, path, { fieldSelector: `metadata.name=${name}`, signal })) {
+      const w = { fieldSelector: `metadata.name=${name}`, resourceVersion: o.resourceVersion, signal };
+      for await (const ev of watchCollection<T>(this.transport, path, w)) {
         if (ev.type === 'DELETED') throw new NotFoundError({ status: 'Failure', reason: 'NotFound', code: 404, message: `"${name}" was deleted while waiting for it` });
         if (done(ev.object)) return ev.object;
       }

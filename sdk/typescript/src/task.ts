@@ -61,7 +61,13 @@ export class TaskHandle {
   /** Waits (a watch) until the task ends. */
   async wait(o: CallOptions & { timeoutMs?: number } = {}): Promise<TaskResult> {
     if (this.result) return this.result;
-    const t = await this.client.waitFor<ExecutionTask>(await this.client.tasksPath(o), this.name, isFinal, { timeoutMs: o.timeoutMs ?? 24 * 3600_000, signal: o.signal });
+    if (isFinal(this.created)) return (this.result = resultOf(this.created));
+    // from the version the task was created with: every change since comes as an event, without a list
+    const t = await this.client.waitFor<ExecutionTask>(await this.client.tasksPath(o), this.name, isFinal, {
+      timeoutMs: o.timeoutMs ?? 24 * 3600_000,
+      resourceVersion: this.created.metadata.resourceVersion,
+      signal: o.signal,
+    });
     this.result = resultOf(t);
     return this.result;
   }
@@ -76,11 +82,12 @@ export class TaskHandle {
    * is finished. Without a stored output (no database), the tails of the task's status at its end.
    */
   async *output(o: CallOptions = {}): AsyncGenerator<OutputChunk> {
-    const started = await this.client.waitFor<ExecutionTask>(
+    const startedOrEnded = (t: ExecutionTask) => isFinal(t) || t.status?.phase === 'Running';
+    const started = startedOrEnded(this.created) ? this.created : await this.client.waitFor<ExecutionTask>(
       await this.client.tasksPath(o),
       this.name,
-      (t) => isFinal(t) || t.status?.phase === 'Running',
-      { timeoutMs: 24 * 3600_000, signal: o.signal },
+      startedOrEnded,
+      { timeoutMs: 24 * 3600_000, resourceVersion: this.created.metadata.resourceVersion, signal: o.signal },
     );
     let stored = !!started.status?.startTime;
     if (stored) {
