@@ -78,7 +78,22 @@ test_sdk_pack() {
         local bad
         bad=$(grep -vE '^(dist/.*\.(js|d\.ts)|README\.md|package\.json)$' <<<"$files" || true)
         assert_eq "" "$bad" "nothing else is packed (no sources, tests, maps or scripts)"
-        # every packed module's imports resolve inside the package or to its dependencies
-        (cd "$SDK" && node -e 'import("./dist/index.js").then((m) => { if (!m.MboxClient) process.exit(1) })') ||
-                fail "dist/index.js does not load"
+        # the tarball installed as a user installs it (no build step), loaded and type-checked by a consumer
+        local app
+        app=$(mktemp -d)
+        printf 'dir %s\n' "$app" >>"$_cleanup_file"
+        (cd "$SDK" && npm pack --pack-destination "$app" --ignore-scripts --silent) >/dev/null || fail "npm pack"
+        printf '{"name": "app", "private": true, "type": "module"}\n' >"$app/package.json"
+        (cd "$app" && npm install --prefer-offline --no-audit --no-fund --loglevel=error ./mbox-sdk-*.tgz) >&2 ||
+                fail "the tarball does not install"
+        cat >"$app/app.ts" <<'TS'
+import { MboxClient, InvalidError, type Sandbox, type Artifact } from '@mbox/sdk';
+const sb: Sandbox = { metadata: { name: 'x' }, spec: { state: 'Stopped', templateRef: { name: 'box' } } };
+const art: Artifact['spec'] = { uri: 'workspace:///workspace/report.txt' };
+export const use = [MboxClient, InvalidError, sb, art];
+TS
+        assert_eq "function" "$(cd "$app" && node -e 'import("@mbox/sdk").then((m) => console.log(typeof m.MboxClient))')" \
+                "the installed package loads"
+        (cd "$app" && "$SDK/node_modules/.bin/tsc" --noEmit --strict --module nodenext --moduleResolution nodenext app.ts) >&2 ||
+                fail "its declarations do not type-check in a consumer (strict, libraries checked)"
 }
