@@ -64,19 +64,35 @@ class Session {
   }
 }
 
-/** A command running in a sandbox: stdin to write (end() closes it), stdout and stderr to read, exitCode. */
+/** How much of stdout or stderr waits for its reader before the socket, and so the command, waits too. */
+const BUFFER_BYTES = 1 << 20;
+
+/**
+ * A command running in a sandbox: stdin to write (end() closes it), stdout and stderr to read, exitCode.
+ * Read both streams (or resume() the one you do not need): when one holds 1 MiB nobody read, the session
+ * waits for its reader, as a child process's pipes do.
+ */
 export class ExecSession {
-  readonly stdout = new PassThrough();
-  readonly stderr = new PassThrough();
+  readonly stdout = new PassThrough({ highWaterMark: BUFFER_BYTES });
+  readonly stderr = new PassThrough({ highWaterMark: BUFFER_BYTES });
   readonly stdin: Writable;
   /** The command's exit code; rejects with the Status's error when the command could not run. */
   readonly exitCode: Promise<number>;
   private readonly session: Session;
   /** sessionName: the session's record (runtime.mbox.dev sessions), from the answer's Mbox-Session header. */
   constructor(ws: WebSocket, readonly sessionName?: string) {
+    // a reader that falls behind pauses the socket (and so the command), instead of filling memory
+    const resume = () => {
+      if (!this.stdout.writableNeedDrain && !this.stderr.writableNeedDrain) ws.resume();
+    };
+    this.stdout.on('drain', resume);
+    this.stderr.on('drain', resume);
     this.session = new Session(
       ws,
-      (c, d) => void (c === ch.STDOUT ? this.stdout : c === ch.STDERR ? this.stderr : null)?.write(d),
+      (c, d) => {
+        const out = c === ch.STDOUT ? this.stdout : c === ch.STDERR ? this.stderr : null;
+        if (out && !out.write(d)) ws.pause();
+      },
       (e) => {
         this.stdout.end();
         this.stderr.end();
@@ -102,14 +118,21 @@ export class Terminal extends Duplex {
   private readonly session: Session;
   constructor(ws: WebSocket, readonly sessionName?: string) {
     super();
+    this.ws = ws;
     this.session = new Session(
       ws,
-      (c, d) => void (c === ch.STDOUT && this.push(d)),
+      (c, d) => {
+        // a reader that falls behind pauses the socket until it reads again
+        if (c === ch.STDOUT && !this.push(d)) ws.pause();
+      },
       (e) => (e ? this.destroy(e) : this.push(null)),
     );
     this.exitCode = this.session.exitCode;
   }
-  _read(): void {}
+  private readonly ws: WebSocket;
+  _read(): void {
+    if (this.ws.isPaused) this.ws.resume();
+  }
   _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.session.send(ch.encodeFrame(ch.STDIN, chunk)).then(() => cb(), cb);
   }

@@ -18,6 +18,13 @@ test('exec: stdout, stderr and the exit code apart; stdin to its end', async (t)
   const cat = await dev.exec(name, ['cat']);
   cat.stdin.end('typed\nlines');
   assert.deepEqual(await Promise.all([text(cat.stdout), cat.exitCode]), ['typed\nlines', 0]);
+  // a reader that starts late gets every byte (the socket waits for it)
+  const big = await dev.exec(name, ['head', '-c', '3000000', '/dev/zero'], { stdin: false });
+  await new Promise((r) => setTimeout(r, 1000));
+  let n = 0;
+  for await (const c of big.stdout) n += c.length;
+  assert.equal(n, 3000000);
+  assert.equal(await big.exitCode, 0);
   // the sessions are recorded
   const sessions = await dev.listSessions({ fieldSelector: `spec.sandbox=${name}` });
   assert.ok(sessions.items.length >= 3, `${sessions.items.length} sessions recorded`);
