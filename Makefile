@@ -35,7 +35,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
         cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions \
-        man install bench-cli bench-previews
+        man install bench-cli bench-previews sdk sdk-unit bench-sdk
 
 all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
 
@@ -63,6 +63,8 @@ help:
 	@echo 'bench-cli        the mbox command beside kubectl: exec, and a list of 1000 sandboxes'
 	@echo 'install          mbox, kubectl-mbox, its man page and completions into PREFIX (/usr/local), DESTDIR'
 	@echo 'bench-previews   the preview gateway beside kubectl port-forward and the app itself: requests/s, p50/p99'
+	@echo 'sdk              the TypeScript SDK (sdk/typescript): npm ci of its pinned modules, then dist/ by tsc'
+	@echo 'bench-sdk        the TypeScript SDK beside the mbox command: create to Running, task run true to its end'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
 
 # Installs missing Debian packages once per build directory (hack/install-deps.sh is idempotent).
@@ -134,8 +136,22 @@ endif
 
 -include $(PKG_OBJ:.o=.d)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) sdk-unit
 	@bash tests/run-unit.sh $(UNIT_BIN)
+
+# The TypeScript SDK: its modules from the lockfile (again only when it changed), then dist/ by tsc; its
+# unit tests (pure functions, no cluster) run with `make unit`, its integration suites in
+# tests/integration/test-sdk.sh.
+SDK := sdk/typescript
+$(SDK)/node_modules/.mbox-lock.json: $(SDK)/package-lock.json
+	cd $(SDK) && npm ci --no-audit --no-fund --loglevel=error
+	cp $< $@
+
+sdk: $(SDK)/node_modules/.mbox-lock.json
+	cd $(SDK) && npm run --silent build
+
+sdk-unit: sdk
+	@cd $(SDK) && node --test test/unit/
 
 # The integration tests run the programs: they are built first, so no test ever runs a stale binary.
 test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS)
@@ -240,6 +256,9 @@ bench-cli: all
 
 bench-previews: all
 	@bash bench/previews/run.sh
+
+bench-sdk: all sdk
+	@bash bench/sdk/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down

@@ -58,3 +58,11 @@ if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.mbox-lock.json"
         (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error) >&2
         cp "$browser/package-lock.json" "$browser/node_modules/.mbox-lock.json"
 fi
+
+# the TypeScript SDK's modules (sdk/typescript/package-lock.json), likewise only when the lockfile changed
+sdk=$here/../sdk/typescript
+if ! cmp -s "$sdk/package-lock.json" "$sdk/node_modules/.mbox-lock.json"; then
+        echo "install-deps: npm ci in sdk/typescript" >&2
+        (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error) >&2
+        cp "$sdk/package-lock.json" "$sdk/node_modules/.mbox-lock.json"
+fi

@@ -1,0 +1,149 @@
+// Requests to the cluster of a KubeConfig with Node's own http/https and ws: the KubeConfig gives the
+// server, its CA, the client certificate or token (exec credential plugins included), nothing else.
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
+import WebSocket from 'ws';
+import { MboxApiError, errorFromResponse } from './errors.js';
+
+/** What every call takes: an AbortSignal that ends it (the request, the stream or the wait). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface RequestOptions extends CallOptions {
+  method?: string;
+  query?: Record<string, string | number | boolean | string[] | undefined>;
+  /** A JSON value, or the raw bytes (string, Buffer or a stream) to send. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+}
+
+/** Most bytes of an error answer or a JSON answer read into memory. */
+const MAX_JSON_BYTES = 64 << 20;
+
+/** The query string of q: arrays repeat the name (command=sh&command=-c), undefined is left out. */
+export function queryString(q: RequestOptions['query']): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q ?? {})) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) p.append(k, String(one));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export class Transport {
+  constructor(readonly kubeConfig: KubeConfig) {}
+
+  get server(): URL {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster: set a current context');
+    return new URL(cluster.server);
+  }
+
+  /** The TLS and credential options of the current context for one request. */
+  private async options(extra: https.RequestOptions & { headers?: http.OutgoingHttpHeaders }): Promise<https.RequestOptions> {
+    const opts: https.RequestOptions = { ...extra, headers: { ...extra.headers } };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    return opts;
+  }
+
+  /** Sends one request; resolves with the answer once its status line is in, having turned a failure into
+   * its typed error. The caller reads (or discards) the body. */
+  async request(path: string, o: RequestOptions = {}): Promise<http.IncomingMessage> {
+    o.signal?.throwIfAborted();
+    const url = new URL(this.server.pathname.replace(/\/$/, '') + path + queryString(o.query), this.server);
+    const headers: http.OutgoingHttpHeaders = { Accept: o.accept ?? 'application/json' };
+    let payload: Buffer | string | Readable | undefined;
+    if (o.body !== undefined) {
+      if (typeof o.body === 'string' || Buffer.isBuffer(o.body) || o.body instanceof Readable) payload = o.body as Buffer | string | Readable;
+      else if (o.body instanceof Uint8Array) payload = Buffer.from(o.body);
+      else payload = JSON.stringify(o.body);
+      headers['Content-Type'] = o.contentType ?? 'application/json';
+      if (!(payload instanceof Readable)) headers['Content-Length'] = Buffer.byteLength(payload);
+    }
+    const opts = await this.options({ method: o.method ?? 'GET', headers, signal: o.signal });
+    const mod = url.protocol === 'http:' ? http : https;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = mod.request(url, opts, resolve);
+      req.on('error', (e) => reject(o.signal?.aborted ? o.signal.reason : e));
+      if (payload instanceof Readable) {
+        payload.on('error', (e) => req.destroy(e));
+        payload.pipe(req);
+      } else req.end(payload);
+    });
+    const code = res.statusCode ?? 0;
+    if (code >= 200 && code < 300) return res;
+    const body = await readText(res, 1 << 20).catch((e) => {
+      throw o.signal?.aborted ? o.signal.reason : e;
+    });
+    throw errorFromResponse(code, body, res.headers['retry-after'] as string | undefined);
+  }
+
+  /** A request whose answer is JSON, parsed. */
+  async json<T>(path: string, o: RequestOptions = {}): Promise<T> {
+    const res = await this.request(path, o);
+    try {
+      return JSON.parse(await readText(res, MAX_JSON_BYTES)) as T;
+    } catch (e) {
+      throw o.signal?.aborted ? o.signal.reason : e;
+    }
+  }
+
+  /** Opens a WebSocket on path with the given subprotocols; a refusal before the upgrade is its typed error. */
+  /** Resolves with the socket and the Mbox-Session header of the 101 (the session's record). */
+  async websocket(path: string, query: RequestOptions['query'], protocols: string[], signal?: AbortSignal): Promise<{ ws: WebSocket; session?: string }> {
+    signal?.throwIfAborted();
+    const base = this.server;
+    const url = new URL(base.pathname.replace(/\/$/, '') + path + queryString(query), base);
+    url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+    const opts = await this.options({ headers: {} });
+    const ws = new WebSocket(url, protocols, { ...(opts as WebSocket.ClientOptions), perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    let session: string | undefined;
+    ws.once('upgrade', (res) => {
+      session = res.headers['mbox-session'] as string | undefined;
+    });
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        ws.terminate();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      ws.once('open', () => {
+        done();
+        resolve({ ws, session });
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        done();
+        readText(res, 1 << 20).then(
+          (body) => reject(errorFromResponse(res.statusCode ?? 0, body, res.headers['retry-after'] as string | undefined)),
+          reject,
+        );
+      });
+      ws.once('error', (e) => {
+        done();
+        reject(e);
+      });
+    });
+  }
+}
+
+/** The body of res as text, at most max bytes (an error beyond). */
+export async function readText(res: Readable, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res) {
+    n += (chunk as Buffer).length;
+    if (n > max) {
+      res.destroy();
+      throw new MboxApiError({ status: 'Failure', message: `the answer is larger than ${max} bytes` });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
