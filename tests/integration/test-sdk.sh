@@ -65,6 +65,13 @@ test_sdk_example() {
                 "the report's bytes, through the artifact"
 }
 
+# the SDK's unit tests, with the check that the types generated from crds/ are current, run here too:
+# `make test` is what CI runs
+test_sdk_unit_and_generated_types() {
+        sdk_build
+        (cd "$SDK" && node --test test/unit/) >&2 || fail "the SDK's unit tests failed (above)"
+}
+
 test_sdk_pack() {
         sdk_build
         local files
