@@ -225,7 +225,8 @@ int preview_token_sign(const struct preview_key *k, const struct preview_claims 
                 return -E2BIG;
         json_object_object_add(o, "grp", groups);
         json_object_object_add(o, "exp", json_object_new_int64(c->expires));
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        const char *text =
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;
         size_t n = strlen(text);
@@ -233,6 +234,8 @@ int preview_token_sign(const struct preview_key *k, const struct preview_claims 
         if (!out)
                 return -ENOMEM;
         size_t m = b64url_encode((const unsigned char *) text, n, out);
+        if (m + 1 + MAC_B64_LEN > PREVIEW_TOKEN_MAX_LEN) /* verify would refuse it unread */
+                return -E2BIG;
         if (!mac(k, out, m, sig))
                 return -ENOMEM;
         out[m++] = '.';

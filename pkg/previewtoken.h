@@ -49,7 +49,8 @@ struct preview_key *preview_key_free(struct preview_key *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct preview_key *, preview_key_free);
 
 /* Signs c into a token (*ret, malloc'd, NUL-terminated). -EINVAL when a string of c is not NUL-terminated
- * within its field or kind is unknown, -E2BIG when groups does not end within its field, -ENOMEM. */
+ * within its field or kind is unknown, -E2BIG when groups does not end within its field or the token would
+ * be longer than PREVIEW_TOKEN_MAX_LEN, -ENOMEM. */
 int preview_token_sign(const struct preview_key *k, const struct preview_claims *c, char **ret);
 /* Checks the len bytes of token (untrusted) against k, then its expiry against now (unix seconds). Returns
  * 0 with *ret filled; -EBADMSG when it is malformed, longer than PREVIEW_TOKEN_MAX_LEN or its signature is

@@ -279,6 +279,27 @@ void api_previewgrant_create(const struct api_request *r) {
         const struct sandbox_preview_url *u = find_port(req, sb, g.port);
         if (!u)
                 goto out;
+        /* the gateway asks this of the maker on every request the link opens: a link that could never
+         * open is refused here */
+        const struct api_attrs open_attrs = {.verb = "get",
+                .namespace = ns,
+                .resource = "sandboxes",
+                .subresource = "proxy",
+                .name = g.sandbox};
+        char why[256];
+        int may = api_access(s, r->user, &open_attrs, why, sizeof(why), &err);
+        if (may < 0) {
+                httpd_respond_status(req, 500, "InternalError", "authorization failed: %s", merr_msg(&err));
+                goto out;
+        }
+        if (may == 0) {
+                httpd_respond_status(req, 403, "Forbidden",
+                        "%s may not open previews of sandbox %s (get on sandboxes/proxy), so a link of "
+                        "theirs "
+                        "would not open it",
+                        r->user->name, g.sandbox);
+                goto out;
+        }
         const char *visibility = u->visibility ? u->visibility : "Private";
         if (strcmp(visibility, "Private") == 0) {
                 const char *creator = NULL;
@@ -322,18 +343,21 @@ void api_previewgrant_create(const struct api_request *r) {
         size_t glen = 0;
         for (const char *p = r->user->groups; *p; p += strlen(p) + 1)
                 glen += strlen(p) + 1;
-        if (glen + 1 > sizeof(c.groups)) {
-                httpd_respond_status(req, 400, "BadRequest",
-                        "%s is in groups of %zu bytes, more than a preview link carries (%zu): ask a project "
-                        "member in fewer groups for the link",
-                        r->user->name, glen, sizeof(c.groups) - 1);
-                goto out;
-        }
-        memcpy(c.groups, r->user->groups, glen + 1);
+        if (glen + 1 <= sizeof(c.groups))
+                memcpy(c.groups, r->user->groups, glen + 1);
+        else
+                memset(c.groups, 'g', sizeof(c.groups)); /* does not end: refused by the signing below */
         timestamp_format(&now, created, sizeof(created));
         timestamp_format(&until, expires, sizeof(expires));
-        if (preview_token_sign(s->preview_key, &c, &token) < 0 ||
-                asprintf(&url, "%s.mbox/grant?token=%s", u->url, token) < 0) {
+        int k = preview_token_sign(s->preview_key, &c, &token);
+        if (k == -E2BIG) {
+                httpd_respond_status(req, 400, "BadRequest",
+                        "%s is in too many groups (%zu bytes of names) for a preview link to carry: ask a "
+                        "project member in fewer groups for the link",
+                        r->user->name, glen);
+                goto out;
+        }
+        if (k < 0 || asprintf(&url, "%s.mbox/grant?token=%s", u->url, token) < 0) {
                 url = NULL;
                 httpd_respond_status(req, 500, "InternalError", "signing the grant: out of memory");
                 goto out;

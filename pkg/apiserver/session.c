@@ -78,8 +78,8 @@ struct session {
         struct buf status; /* channel 3 */
         /* what the record says */
         long long bytes_in, bytes_out, last_ms, activity_ms; /* activity_ms: last told to the sandbox */
-        bool activity_told;
-        int exit_code; /* -1: unknown */
+        bool activity_told, messages;                        /* messages: any passed, either way */
+        int exit_code;                                       /* -1: unknown */
         const char *reason;
         /* its recording (recording.h): what the template asks for, and the recording while it runs */
         enum api_record record_mode;
@@ -526,6 +526,7 @@ static void client_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_
         if (channel != 0 && channel != 4 && channel != 255)
                 return; /* output and status channels are the server's */
         x->last_ms = timestamp_monotonic_ms();
+        x->messages = true;
         if (channel == 0)
                 x->bytes_in += (long long) arg->msg_length - 1;
         api_recording_client(x->recording, arg->msg, arg->msg_length);
@@ -539,8 +540,10 @@ static void upstream_msg(struct kws *w, const uint8_t *msg, size_t len, void *ud
         struct wslay_event_msg m = {.opcode = WSLAY_BINARY_FRAME, .msg = msg, .msg_length = len};
         (void) w;
         api_recording_upstream(x->recording, msg, len);
-        if (len > 1)
+        if (len > 1) {
                 x->last_ms = timestamp_monotonic_ms();
+                x->messages = true;
+        }
         if (msg[0] == 1 || msg[0] == 2)
                 x->bytes_out += (long long) len - 1;
         else if (msg[0] == 3)
@@ -559,9 +562,7 @@ static void relay(struct session *x) {
         long long idle_ms = x->idle_ms, next_ping = 0;
         x->last_ms = timestamp_monotonic_ms();
         next_ping = x->last_ms + SESSION_PING_S * 1000LL;
-        /* the first activity a second into the session, not before its first bytes: a short session's is
-         * told at its end, after the client has its answer */
-        x->activity_ms = x->last_ms - (SESSION_ACTIVITY_S - 1) * 1000LL;
+        x->activity_ms = x->last_ms;
         while (!x->reason) {
                 long long now = timestamp_monotonic_ms();
                 if (atomic_load(&x->s->sessions_stopping)) {
@@ -572,7 +573,10 @@ static void relay(struct session *x) {
                         x->reason = "IdleTimeout";
                         break;
                 }
-                if (x->last_ms > x->activity_ms && now - x->activity_ms >= SESSION_ACTIVITY_S * 1000LL)
+                /* a message since the last activity told: the first a second into the session (a short
+                 * session's at its end, after the client has its answer), then every SESSION_ACTIVITY_S */
+                if (x->last_ms > x->activity_ms &&
+                        now - x->activity_ms >= (x->activity_told ? SESSION_ACTIVITY_S * 1000LL : 1000))
                         record_activity(x);
                 if (now >= next_ping) {
                         struct wslay_event_msg ping = {.opcode = WSLAY_PING};
@@ -664,7 +668,7 @@ static void *session_thread(void *ud) {
         log_info("session ended", "kind", x->kind, "sandbox", x->sb.name, "namespace", x->sb.ns, "user",
                 x->user, "reason", x->reason);
         httpd_upgraded_close(x->up);
-        if (!x->activity_told)
+        if (!x->activity_told && x->messages)
                 record_activity(x);
         api_recording_end(x->recording); /* before the record's end, which a watch sees with it */
         record_end(x);

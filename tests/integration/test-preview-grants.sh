@@ -134,6 +134,12 @@ YAML
 
         # a member of another project cannot mint one here
         refused "eve from another project" 'cannot create resource "previewgrants"' grant eve app web
+        # nor can someone allowed to create grants but not to open previews: the link would never open
+        kubectl -n "$NS" create role grants-only --verb=create --resource=previewgrants.runtime.mbox.dev >/dev/null
+        kubectl -n "$NS" create rolebinding frank --role=grants-only --user=frank >/dev/null
+        wait_for "frank may create grants" 20 bash -c "[ \"\$(kubectl auth can-i create previewgrants.runtime.mbox.dev -n $NS --as=frank)\" = yes ]"
+        refused "frank, who may not open previews" "frank may not open previews of sandbox app (get on sandboxes/proxy)" \
+                grant frank app web
 
         # what to fix, each with its status
         refused "an unknown port" 'NotFound' grant alice app nope

@@ -124,6 +124,16 @@ START_TEST(test_refused) {
         ck_assert_mem_eq(got.groups, c.groups, at + 1);
         free(t2);
         t2 = NULL;
+        /* groups that fit their field, but whose token would be longer than verify reads: not signed */
+        c = claims();
+        at = 0;
+        while (at + 3 <= sizeof(c.groups) - 1) {
+                memcpy(c.groups + at, "/g\0", 3);
+                at += 3;
+        }
+        c.groups[at] = 0;
+        ck_assert_int_eq(preview_token_sign(k, &c, &t2), -E2BIG);
+        ck_assert_ptr_null(t2);
         c = claims();
         c.kind = 3;
         ck_assert_int_eq(preview_token_sign(k, &c, &t2), -EINVAL);
