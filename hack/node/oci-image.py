@@ -71,6 +71,7 @@ def main():
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.index.v1+json",
             "manifests": [dict(m, mediaType="application/vnd.oci.image.manifest.v1+json",
+                               platform={"architecture": "amd64", "os": "linux"},
                                annotations={"io.containerd.image.name": name,
                                             "org.opencontainers.image.ref.name": name.rsplit(":", 1)[1]})],
         }
