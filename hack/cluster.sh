@@ -160,7 +160,7 @@ up_apiserver() {
                 --service-account-issuer=https://kubernetes.default.svc.cluster.local \
                 --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
                 --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction --allow-privileged=true \
-                --kubelet-preferred-address-types=InternalIP \
+                --kubelet-preferred-address-types=InternalIP,Hostname \
                 --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
                 --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
                 --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
