@@ -94,10 +94,10 @@ up_bridge() {
         ip link set "$BRIDGE" up
 }
 
-cgroup_dirs() { # every cgroup v1 hierarchy's copy of the node's cgroup root
+cgroup_dirs() { # every hierarchy's copy of the node's cgroup root (v1 ones, and the hybrid's unified one)
         local h
         for h in /sys/fs/cgroup/*/; do
-                [ -f "$h/cgroup.procs" ] && [ "${h%/}" != /sys/fs/cgroup/unified ] && printf '%s\n' "${h%/}$CGROUP_ROOT"
+                [ -f "$h/cgroup.procs" ] && printf '%s\n' "${h%/}$CGROUP_ROOT"
         done
 }
 
