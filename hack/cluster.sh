@@ -310,7 +310,7 @@ cmd_up() {
         waitfor kube-controller-manager curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
         waitfor kube-scheduler curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
         waitfor "the default ServiceAccount" kctl -n default get serviceaccount default
-        waitfor "kwok nodes" kctl wait --for=condition=Ready node --all --timeout=1s
+        waitfor "kwok nodes" kctl wait --for=condition=Ready node -l type=kwok --timeout=1s
         waitfor agent-sandbox curl -fsS "http://127.0.0.1:$AGENT_SANDBOX_HEALTH_PORT/readyz"
         wait "$pg" || die "postgres did not start; see $LOGS/postgres.log"
         bash "$here/node.sh" up

@@ -23,7 +23,9 @@ setup_real() {
         kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
         wait_for "project demo Ready" 60 kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=1s
         kubectl apply -f "$root/examples/02-template-busybox.yaml" >/dev/null
-        TEMPLATE=busybox-terminal sandbox "$NS" box
+        # on a stack that just started, mbox.dev kinds can be Established a moment before they are served
+        new_box() { TEMPLATE=busybox-terminal sandbox "$NS" box 2>/dev/null; }
+        wait_for "sandbox box created" 30 new_box
         wait_timed "sandbox box Running on the real node" 120 phase_is "$NS" box Running
         POD=$(kubectl -n "$NS" get sandboxes.mbox.dev box -o jsonpath='{.status.podName}')
         kubectl -n "$NS" wait --for=condition=Ready "pod/$POD" --timeout=60s >/dev/null || fail "pod $POD not Ready"
