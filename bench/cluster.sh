@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Figures for the local control plane (`make bench-cluster`), printed as one table:
 #   - the cold build time of each binary set, as recorded by hack/build-binaries.sh when it built them;
-#   - cluster-up to ready with a new state directory (PKI, initdb), and again with that state kept;
+#   - cluster-up to ready with a new state directory (PKI, initdb), and again with that state kept (the
+#     real node included when run as root, hack/node.sh);
 # measured on a cluster of its own (free ports, its own state directory), which is removed afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,5 +31,11 @@ printf '%-58s %s\n' "cold build: kubernetes v$K8S_VERSION (4 binaries)" "$(build
 printf '%-58s %s\n' "cold build: etcd v$ETCD_VERSION" "$(build "$ETCD_BIN")"
 printf '%-58s %s\n' "cold build: kwok v$KWOK_VERSION" "$(build "$KWOK_BIN")"
 printf '%-58s %s\n' "cold build: agent-sandbox v$AGENT_SANDBOX_VERSION" "$(build "$AGENT_SANDBOX_BIN")"
+printf '%-58s %s\n' "cold build: kubelet v$K8S_VERSION (real node)" "$(build "$KUBELET_BIN")"
+printf '%-58s %s\n' "cold build: containerd v$CONTAINERD_VERSION (real node)" "$(build "$CONTAINERD_BIN")"
+printf '%-58s %s\n' "cold build: runc v$RUNC_VERSION (real node)" "$(build "$RUNC_BIN")"
+printf '%-58s %s\n' "cold build: CNI plugins v$CNI_PLUGINS_VERSION (real node)" "$(build "$CNI_BIN")"
+printf '%-58s %s\n' "cold build: crictl v$CRI_TOOLS_VERSION (real node)" "$(build "$CRICTL_BIN")"
+printf '%-58s %s\n' "build: the real node's images" "$(build "$NODE_IMAGES_DIR")"
 printf '%-58s %s s\n' "cluster-up to ready, new state (target < 30 s)" "$fresh"
 printf '%-58s %s s\n' "cluster-up to ready, state kept (target < 30 s)" "$kept"

@@ -3,7 +3,9 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd, KWOK and
 # the agent-sandbox controller; and remotecommand, the integration tests' client-go exec program. Each
 # component is skipped when its versioned directory is complete.
-# Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox|remotecommand ...]   (default: all)
+# The real node's binaries come the same way: kubelet, containerd, runc, the CNI plugins and crictl.
+# Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox|remotecommand|kubelet|containerd|runc|
+#                                cni-plugins|crictl|node-images ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -41,20 +43,26 @@ complete() { # dir binaries...
         for b in "$@"; do [ -x "$d/$b" ] || return 1; done
 }
 
-build_k8s() {
-        local out=$K8S_BIN bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-        complete "$out" "${bins[@]}" && { log "kubernetes v$K8S_VERSION cached"; return; }
-        log "kubernetes v$K8S_VERSION: building ${bins[*]} (cold: tens of minutes on 2 cores)"
-        local d=$work/k8s-v$K8S_VERSION m gomod minor=${K8S_VERSION#1.}
-        minor=${minor%%.*}
-        rm -rf "$d" && mkdir -p "$d" && cd "$d"
-        printf 'module mbox.local/k8sbins\n\ngo 1.26.0\n' >go.mod
+# A wrapper module in dir that can build k8s.io/kubernetes commands at K8S_VERSION.
+k8s_module() { # dir module-name
+        local m gomod
+        rm -rf "$1" && mkdir -p "$1" && cd "$1"
+        printf 'module %s\n\ngo 1.26.0\n' "$2" >go.mod
         # k8s.io/kubernetes requires its staging modules at v0.0.0 and resolves them with replace lines that
         # Go ignores in dependencies, so each one is replaced here by its published v0.X.Y twin.
         gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
         for m in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod"); do
                 go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"
         done
+}
+
+build_k8s() {
+        local out=$K8S_BIN bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+        complete "$out" "${bins[@]}" && { log "kubernetes v$K8S_VERSION cached"; return; }
+        log "kubernetes v$K8S_VERSION: building ${bins[*]} (cold: tens of minutes on 2 cores)"
+        local d=$work/k8s-v$K8S_VERSION minor=${K8S_VERSION#1.}
+        minor=${minor%%.*}
+        k8s_module "$d" mbox.local/k8sbins
         cat >tools.go <<'GO'
 //go:build tools
 
@@ -157,6 +165,108 @@ GO
         rm -rf "$AGENT_SANDBOX_BIN" && mv "$AGENT_SANDBOX_BIN.tmp" "$AGENT_SANDBOX_BIN"
 }
 
+# kubelet, the real node's agent (hack/node.sh), from the same Kubernetes release. Its own component, so the
+# control plane's cached set is never rebuilt for it; the Go build cache shares most packages between them.
+build_kubelet() {
+        complete "$KUBELET_BIN" kubelet && { log "kubelet v$K8S_VERSION cached"; return; }
+        log "kubelet v$K8S_VERSION: building"
+        local d=$work/kubelet-v$K8S_VERSION minor=${K8S_VERSION#1.}
+        minor=${minor%%.*}
+        k8s_module "$d" mbox.local/kubeletbin
+        printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kubelet"\n' >tools.go
+        go get "k8s.io/kubernetes@v$K8S_VERSION"
+        go mod tidy
+        mkdir -p "$KUBELET_BIN.tmp"
+        go build -p 2 -trimpath -ldflags "$(stamp "v$K8S_VERSION" 1 "$minor")" -o "$KUBELET_BIN.tmp/" \
+                k8s.io/kubernetes/cmd/kubelet
+        rm -rf "$KUBELET_BIN" && mv "$KUBELET_BIN.tmp" "$KUBELET_BIN"
+}
+
+# Builds packages of one module at an exact version through a wrapper module (the proxy does not list the
+# versions of every module, and an exact require needs no list) into out.
+wrapped_build() { # out module version tags ldflags packages...
+        local out=$1 mod=$2 ver=$3 tags=$4 ldflags=$5 d=$work/${1##*/} p
+        shift 5
+        rm -rf "$d" && mkdir -p "$d" && cd "$d"
+        printf 'module mbox.local/wrapped\n\ngo 1.26.0\n' >go.mod
+        { printf '//go:build tools\n\npackage tools\n\nimport (\n'
+          for p in "$@"; do printf '\t_ "%s"\n' "$p"; done
+          printf ')\n'; } >tools.go
+        go mod edit -require="$mod@$ver"
+        go mod tidy
+        mkdir -p "$out.tmp"
+        go build -p 2 -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out.tmp/" "$@"
+        rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
+# containerd 2.x, its runc shim and ctr. The snapshotters that need C libraries (btrfs, devmapper, zfs) are
+# left out: the node uses overlayfs.
+build_containerd() {
+        complete "$CONTAINERD_BIN" containerd containerd-shim-runc-v2 ctr &&
+                { log "containerd v$CONTAINERD_VERSION cached"; return; }
+        log "containerd v$CONTAINERD_VERSION: building"
+        local m=github.com/containerd/containerd/v2
+        wrapped_build "$CONTAINERD_BIN" $m "v$CONTAINERD_VERSION" \
+                no_btrfs,no_devmapper,no_zfs,no_aufs \
+                "-s -w -X $m/version.Version=v$CONTAINERD_VERSION" \
+                $m/cmd/containerd $m/cmd/containerd-shim-runc-v2 $m/cmd/ctr
+}
+
+# runc needs cgo: its nsexec is C that runs before the Go runtime, and seccomp filters come from
+# libseccomp (Debian's libseccomp-dev, hack/install-deps.sh). Linked against Debian's libseccomp.
+build_runc() {
+        complete "$RUNC_BIN" runc && { log "runc v$RUNC_VERSION cached"; return; }
+        log "runc v$RUNC_VERSION: building"
+        CGO_ENABLED=1 wrapped_build "$RUNC_BIN" github.com/opencontainers/runc "v$RUNC_VERSION" \
+                seccomp,urfave_cli_no_docs \
+                "-s -w -X main.version=$RUNC_VERSION" \
+                github.com/opencontainers/runc
+}
+
+# The CNI plugins the node's network config uses (hack/node.sh).
+build_cni_plugins() {
+        complete "$CNI_BIN" bridge host-local loopback portmap && { log "cni plugins v$CNI_PLUGINS_VERSION cached"; return; }
+        log "cni plugins v$CNI_PLUGINS_VERSION: building"
+        local m=github.com/containernetworking/plugins
+        wrapped_build "$CNI_BIN" $m "v$CNI_PLUGINS_VERSION" "" "-s -w" \
+                $m/plugins/main/bridge $m/plugins/ipam/host-local $m/plugins/main/loopback $m/plugins/meta/portmap
+}
+
+# crictl, to look at the node's pods and containers (docs/local-cluster.md).
+build_crictl() {
+        complete "$CRICTL_BIN" crictl && { log "crictl v$CRI_TOOLS_VERSION cached"; return; }
+        log "crictl v$CRI_TOOLS_VERSION: building"
+        wrapped_build "$CRICTL_BIN" sigs.k8s.io/cri-tools "v$CRI_TOOLS_VERSION" \
+                "" \
+                "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION" \
+                sigs.k8s.io/cri-tools/cmd/crictl
+}
+
+# The node's images as OCI archives (hack/node/oci-image.py): the pause container from Kubernetes' own
+# pause.c, compiled static; busybox from Debian's busybox-static, with its applets linked and a sandbox user
+# (uid 1000, the uid mbox runs sandboxes as) in /etc/passwd.
+build_node_images() {
+        complete "$NODE_IMAGES_DIR" pause.tar busybox.tar && { log "node images cached"; return; }
+        log "node images: building"
+        local d=$work/node-images src bb
+        rm -rf "$d" && mkdir -p "$d/pause" "$d/busybox/bin" "$d/busybox/etc" "$d/busybox/tmp" "$NODE_IMAGES_DIR.tmp"
+        src=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+        gcc -static -Os -s -o "$d/pause/pause" "$src/build/pause/linux/pause.c" \
+                -DVERSION="k8s-$K8S_VERSION"
+        python3 "$here/node/oci-image.py" "$d/pause" "$NODE_PAUSE_IMAGE" "$NODE_IMAGES_DIR.tmp/pause.tar" --cmd /pause
+        bb=$(dpkg -L busybox-static | grep -m 1 '/busybox$') ||
+                { log "busybox-static is not installed; run hack/install-deps.sh"; exit 1; }
+        cp "$bb" "$d/busybox/bin/busybox"
+        for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$d/busybox/bin/$a"; done
+        printf 'root:x:0:0:root:/root:/bin/sh\nsandbox:x:1000:1000:sandbox:/workspace:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
+                >"$d/busybox/etc/passwd"
+        printf 'root:x:0:\nsandbox:x:1000:\nnogroup:x:65534:\n' >"$d/busybox/etc/group"
+        chmod 1777 "$d/busybox/tmp"
+        python3 "$here/node/oci-image.py" "$d/busybox" "$NODE_BUSYBOX_IMAGE" "$NODE_IMAGES_DIR.tmp/busybox.tar" \
+                --version "$(dpkg-query -W -f='${Version}' busybox-static)" --cmd sh
+        rm -rf "$NODE_IMAGES_DIR" && mv "$NODE_IMAGES_DIR.tmp" "$NODE_IMAGES_DIR"
+}
+
 # remotecommand: tests/integration/go/remotecommand, a module of this repository with a complete go.sum.
 # It is built from a copy, read-only as to its module files, so a build never edits the checkout.
 build_remotecommand() {
@@ -175,7 +285,7 @@ build_remotecommand() {
 }
 
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand)
+[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand kubelet containerd runc cni-plugins crictl node-images)
 for w in "${what[@]}"; do
         case $w in
         k8s) dir=$K8S_BIN ;;
@@ -183,6 +293,12 @@ for w in "${what[@]}"; do
         kwok) dir=$KWOK_BIN ;;
         agent-sandbox) dir=$AGENT_SANDBOX_BIN ;;
         remotecommand) dir=$REMOTECOMMAND_BIN ;;
+        kubelet) dir=$KUBELET_BIN ;;
+        containerd) dir=$CONTAINERD_BIN ;;
+        runc) dir=$RUNC_BIN ;;
+        cni-plugins) dir=$CNI_BIN ;;
+        crictl) dir=$CRICTL_BIN ;;
+        node-images) dir=$NODE_IMAGES_DIR ;;
         *) log "unknown component '$w'"; exit 2 ;;
         esac
         cached=0
@@ -194,6 +310,12 @@ for w in "${what[@]}"; do
         kwok) (build_kwok) ;;
         agent-sandbox) (build_agent_sandbox) ;;
         remotecommand) (build_remotecommand) ;;
+        kubelet) (build_kubelet) ;;
+        containerd) (build_containerd) ;;
+        runc) (build_runc) ;;
+        cni-plugins) (build_cni_plugins) ;;
+        crictl) (build_crictl) ;;
+        node-images) (build_node_images) ;;
         esac
         # the cold build time, kept beside the binaries for bench/cluster.sh
         [ $cached -eq 1 ] || echo $((SECONDS - t0)) >"$dir/.build-seconds"

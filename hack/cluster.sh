@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local control plane: etcd, kube-apiserver (with the aggregation layer), kube-controller-manager,
 # kube-scheduler, KWOK (a fake node with simulated exec, logs and port-forward, and a volume provisioner),
-# the agent-sandbox controller with its extensions, and PostgreSQL — all plain processes on loopback.
+# the agent-sandbox controller with its extensions, and PostgreSQL — all plain processes on loopback; and,
+# when run as root, a real node (hack/node.sh: containerd and a kubelet) for pods that ask for it.
 #
 # Usage: hack/cluster.sh up|down|status|env
 #
@@ -159,6 +160,7 @@ up_apiserver() {
                 --service-account-issuer=https://kubernetes.default.svc.cluster.local \
                 --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
                 --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction --allow-privileged=true \
+                --kubelet-preferred-address-types=InternalIP,Hostname \
                 --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
                 --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
                 --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
@@ -212,7 +214,7 @@ YAML
                         --config="$STAGES/pod/fast/pod-delete.yaml" \
                         --config="$STAGES/volume/fast/pvc-provision.yaml" --config="$STAGES/volume/fast/pv-bind.yaml" \
                         --config="$STAGES/volume/fast/pvc-delete.yaml" --config="$STAGES/volume/fast/pv-delete.yaml" \
-                        --manage-all-nodes=true --node-name=localhost --node-port="$KWOK_PORT" \
+                        --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --node-name=localhost --node-port="$KWOK_PORT" \
                         --server-address="127.0.0.1:$KWOK_PORT" \
                         --tls-cert-file="$PKI/kwok-serving.crt" --tls-private-key-file="$PKI/kwok-serving.key" \
                         --node-lease-duration-seconds=40 \
@@ -284,7 +286,7 @@ cmd_up() {
         check_binaries
         mkdir -p "$STATE" "$LOGS" "$PIDS"
         local n
-        for n in "${COMPONENTS[@]}"; do alive "$n" && break; n=; done
+        for n in "${COMPONENTS[@]}" containerd kubelet; do alive "$n" && break; n=; done
         # nothing runs: the ports are chosen anew (the ones in ports.env may have been taken since)
         [ -n "$n" ] || { stack_fix_ports; use_ports; }
         check_ports
@@ -308,15 +310,17 @@ cmd_up() {
         waitfor kube-controller-manager curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
         waitfor kube-scheduler curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
         waitfor "the default ServiceAccount" kctl -n default get serviceaccount default
-        waitfor "kwok nodes" kctl wait --for=condition=Ready node --all --timeout=1s
+        waitfor "kwok nodes" kctl wait --for=condition=Ready node -l type=kwok --timeout=1s
         waitfor agent-sandbox curl -fsS "http://127.0.0.1:$AGENT_SANDBOX_HEALTH_PORT/readyz"
         wait "$pg" || die "postgres did not start; see $LOGS/postgres.log"
+        bash "$here/node.sh" up
         say "ready in $((SECONDS - t0))s"
         cmd_env
 }
 
 cmd_down() {
         local n p i
+        bash "$here/node.sh" down "$@"
         for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
                 n=${COMPONENTS[$i]}
                 alive "$n" || { rm -f "$PIDS/$n.pid"; continue; }
@@ -348,8 +352,9 @@ cmd_status() {
                         ok=1
                 fi
         done
+        bash "$here/node.sh" status
         if alive kube-apiserver; then
-                kctl get nodes 2>/dev/null || true
+                kctl get nodes -L mbox.dev/node 2>/dev/null || true
         fi
         return $ok
 }

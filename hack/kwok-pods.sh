@@ -31,11 +31,12 @@ kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$kubeconfig" "$@"; }
 
 declare -A seen
 
-# One line per pod and change: namespace, name, UID, deletion time or <none>, declared ports (comma-separated)
+# One line per pod and change: namespace, name, UID, deletion time or <none>, its node or <none>, declared
+# ports (comma-separated)
 # or <none>, the first container's name, and its command and args as shell words in base64 (- without a
 # command). The command is not on the line as it is: its words may hold any character.
 pod_line='.spec.containers[0] as $c | [.metadata.namespace, .metadata.name, .metadata.uid,
-        (.metadata.deletionTimestamp // "<none>"),
+        (.metadata.deletionTimestamp // "<none>"), (.spec.nodeName // "<none>"),
         ([.spec.containers[].ports[]?.containerPort | tostring] | join(",") | if . == "" then "<none>" else . end),
         $c.name, (if ($c.command // []) != [] then $c.command + ($c.args // []) | @sh | @base64 else "-" end)] | join(" ")'
 
@@ -93,10 +94,14 @@ YAML
 
 while true; do
         kubectl get pods -A --watch -o json 2>/dev/null | jq --unbuffered -r "$pod_line" |
-                while read -r ns name uid del ports container command; do
+                while read -r ns name uid del node ports container command; do
                         batch=""
                         while :; do
-                                if [ "$del" = "<none>" ] && [ -z "${seen[$ns/$name]:-}" ]; then
+                                # only pods scheduled to a KWOK node: a pod of the real node (hack/node.sh)
+                                # is a real container, and one not yet scheduled may become one
+                                if [ "$del" = "<none>" ] && [[ $node != kwok-node-* ]]; then
+                                        :
+                                elif [ "$del" = "<none>" ] && [ -z "${seen[$ns/$name]:-}" ]; then
                                         seen[$ns/$name]=1
                                         run "$ns" "$name" "$uid" "$command"
                                         batch+=$(doc "$ns" "$name" "$ports" "$container")$'\n'
@@ -104,7 +109,7 @@ while true; do
                                         unset "seen[$ns/$name]"
                                         stop "$ns" "$name"
                                 fi
-                                read -r -t 0.05 ns name uid del ports container command || break
+                                read -r -t 0.05 ns name uid del node ports container command || break
                         done
                         [ -n "$batch" ] && printf '%s' "$batch" | kubectl apply --server-side --force-conflicts -f - >/dev/null
                 done

@@ -140,6 +140,19 @@ YAML
         }
 }
 
+# The walkthrough's busybox sandboxes run on the real node when the stack has one (hack/node.sh); without
+# one, the placement policy is removed, or their pods would wait for a node that never comes.
+place_walkthrough() {
+        local policy=$root/manifests/overlays/local/real-node-placement.yaml
+        if [ -n "$(kubectl get nodes -l mbox.dev/node=real -o name)" ]; then
+                echo "The walkthrough's busybox sandboxes run on the real node"
+                kubectl apply -f "$policy" >/dev/null
+        else
+                echo "No real node (not root?): every sandbox runs on KWOK, as host processes (docs/local-cluster.md)"
+                kubectl delete --ignore-not-found -f "$policy" >/dev/null
+        fi
+}
+
 cmd_up() {
         bash "$here/cluster.sh" up
         # the ports the stack runs on, chosen by that up when it started from nothing
@@ -148,6 +161,7 @@ cmd_up() {
         [ -x "$root/build/mbox-operator" ] || { echo "build/mbox-operator is missing: run make first" >&2; exit 1; }
         echo "Installing the mbox CRDs, namespace and RBAC"
         cmd_install
+        place_walkthrough
         if running; then
                 echo "mbox-operator is already running (pid $(cat "$PIDFILE"))"
         else

@@ -3,7 +3,9 @@
 # aggregation layer, the service-account signing key, serving and client certificates for each
 # component, and the key mbox-apiserver signs preview grants with. Existing files are kept, so a second
 # run changes nothing.
-# Usage: hack/pki.sh DIR
+# With a node name and IP it also makes the real node's kubelet certificates (hack/node.sh): its client
+# certificate (system:node:NAME in system:nodes, for the Node authorizer) and its serving certificate.
+# Usage: hack/pki.sh DIR [NODE_NAME NODE_IP]
 set -euo pipefail
 dir=$1
 mkdir -p "$dir"
@@ -53,4 +55,9 @@ mkcert kwok-serving ca "/CN=localhost" serverAuth "DNS:localhost,IP:127.0.0.1"
 # mbox-apiserver's --preview-signing-key-file: 32 random bytes, the same for every replica, so that a
 # preview grant outlives a restart and opens on any replica
 [ -f preview-signing.key ] || (umask 077 && openssl rand -out preview-signing.key 32)
+if [ -n "${2:-}" ]; then
+        id=${2##*-}
+        mkcert "kubelet-$id" ca "/O=system:nodes/CN=system:node:$2" clientAuth
+        mkcert "kubelet-serving-$id" ca "/CN=$2" serverAuth "DNS:$2,IP:$3,IP:127.0.0.1"
+fi
 rm -f ./*.csr

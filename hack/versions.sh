@@ -6,6 +6,11 @@ KWOK_VERSION=0.8.0
 # bumped whenever hack/ changes how KWOK is built (hack/kwok/), so a stale cached binary is never reused
 KWOK_BUILD=mbox2
 AGENT_SANDBOX_VERSION=1.0.3
+# the real node (hack/node.sh): kubelet is built from K8S_VERSION, the runtime and its tools from these
+CONTAINERD_VERSION=2.4.2
+RUNC_VERSION=1.5.3
+CNI_PLUGINS_VERSION=1.10.0
+CRI_TOOLS_VERSION=1.37.0
 
 # Built binaries live outside the repository, keyed by version, and are reused when present.
 MBOX_CACHE_DIR=${MBOX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mbox}
@@ -13,6 +18,18 @@ K8S_BIN=$MBOX_CACHE_DIR/k8s-v$K8S_VERSION
 ETCD_BIN=$MBOX_CACHE_DIR/etcd-v$ETCD_VERSION
 KWOK_BIN=$MBOX_CACHE_DIR/kwok-v$KWOK_VERSION-$KWOK_BUILD
 AGENT_SANDBOX_BIN=$MBOX_CACHE_DIR/agent-sandbox-v$AGENT_SANDBOX_VERSION
+KUBELET_BIN=$MBOX_CACHE_DIR/kubelet-v$K8S_VERSION
+CONTAINERD_BIN=$MBOX_CACHE_DIR/containerd-v$CONTAINERD_VERSION
+RUNC_BIN=$MBOX_CACHE_DIR/runc-v$RUNC_VERSION
+CNI_BIN=$MBOX_CACHE_DIR/cni-plugins-v$CNI_PLUGINS_VERSION
+CRICTL_BIN=$MBOX_CACHE_DIR/cri-tools-v$CRI_TOOLS_VERSION
+# The real node's images, built from Debian packages and Kubernetes' pause.c, never pulled (hack/node.sh
+# imports them into its containerd). The busybox tag names the Debian release it comes from; the exact
+# package version is in the image's config (org.opencontainers.image.version).
+NODE_PAUSE_IMAGE=localhost/mbox/pause:k8s-$K8S_VERSION
+NODE_BUSYBOX_IMAGE=localhost/mbox/busybox-debian:bookworm
+NODE_IMAGES_DIR=$MBOX_CACHE_DIR/node-images-k8s-$K8S_VERSION-$( (cat "$(dirname "${BASH_SOURCE[0]}")/node/oci-image.py" &&
+        dpkg-query -W -f='${Version}' busybox-static) 2>/dev/null | sha256sum | cut -c1-16)
 # The integration tests' client-go exec program is keyed by a hash of its sources, not a version: editing
 # them (a client-go bump included) makes the next build land in a new directory.
 REMOTECOMMAND_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/go/remotecommand

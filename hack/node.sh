@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# The local cluster's real node: containerd (with runc and the CNI bridge) and a kubelet joined to the
+# stack's kube-apiserver, beside the KWOK nodes. Pods scheduled here are real containers: their own
+# namespaces, a pod IP on the stack's bridge, reachable from the host.
+#
+# The node is labelled mbox.dev/node=real and tainted mbox.dev/node=real:NoSchedule, so only pods that
+# tolerate the taint and select the label land here (the local overlay does that for the walkthrough's
+# busybox sandboxes); everything else stays on KWOK.
+#
+# Everything the node makes is the stack's own, so two stacks on one machine never share anything: the
+# state under $MBOX_STATE_DIR/node, containerd's socket, root and state there, the kubelet's ports (ports.env),
+# and, named by a short hash of the state directory: the node name, the bridge, the pod CIDR (a free /24 of
+# 10.234.0.0/16, kept in node.env) and the cgroup root. `down` removes the pods through the runtime (CNI
+# DEL, unmounts), stops the kubelet and containerd by PID, then removes what is left: shims, mounts,
+# network namespaces, the bridge and the cgroups.
+#
+# This host has cgroup v1 (hybrid): the kubelet runs with failCgroupV1: false and the cgroupfs driver.
+# Needs root (namespaces, mounts, cgroups, the bridge); without it `up` says so and starts nothing.
+#
+# Usage: hack/node.sh up|down|status     (run by hack/cluster.sh; MBOX_REAL_NODE=0 leaves the node out)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
+. "$here/stack.sh"
+
+STATE=$MBOX_STATE_DIR
+N=$STATE/node
+PKI=$STATE/pki
+LOGS=$STATE/logs
+PIDS=$STATE/pids
+SOCK=$N/run/containerd.sock
+WAIT=${MBOX_WAIT_SECONDS:-120}
+ID=$(printf '%s' "$STATE" | sha256sum | cut -c1-6)
+NODE_NAME=mbox-real-$ID
+BRIDGE=mbox$ID
+CGROUP_ROOT=/mbox-$ID
+NODE_COMPONENTS=(containerd kubelet)
+
+say() { printf 'node: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+kctl() { "$K8S_BIN/kubectl" --kubeconfig="$STATE/kubeconfig" "$@"; }
+crictl() { "$CRICTL_BIN/crictl" --runtime-endpoint "unix://$SOCK" --image-endpoint "unix://$SOCK" "$@"; }
+ctr() { "$CONTAINERD_BIN/ctr" --address "$SOCK" --namespace k8s.io "$@"; }
+
+pid_of() { [ -f "$PIDS/$1.pid" ] && cat "$PIDS/$1.pid"; }
+alive() {
+        local p
+        p=$(pid_of "$1") || return 1
+        [ -n "$p" ] && kill -0 "$p" 2>/dev/null
+}
+
+start() { # name command...
+        local name=$1
+        shift
+        mkdir -p "$LOGS" "$PIDS"
+        setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+        echo $! >"$PIDS/$name.pid"
+}
+
+waitfor() { # what component command...
+        local what=$1 comp=$2 i
+        shift 2
+        for ((i = 0; i < WAIT * 4; i++)); do
+                "$@" >/dev/null 2>&1 && return 0
+                if ! alive "$comp"; then
+                        tail -n 5 "$LOGS/$comp.log" >&2
+                        die "$comp exited; see $LOGS/$comp.log"
+                fi
+                sleep 0.25
+        done
+        die "$what not ready after ${WAIT}s; see $LOGS/$comp.log"
+}
+
+# The pod CIDR: chosen once per stack, a /24 of 10.234.0.0/16 that no route of this machine overlaps.
+pod_cidr() {
+        local i n
+        # shellcheck disable=SC1091
+        [ -f "$N/node.env" ] && . "$N/node.env" && [ -n "${NODE_POD_NET:-}" ] && return
+        n=$((16#${ID:0:2}))
+        for ((i = 0; i < 256; i++)); do
+                NODE_POD_NET=10.234.$(((n + i) % 256))
+                ip -4 route show | grep -q "^$NODE_POD_NET\." || break
+        done
+        mkdir -p "$N"
+        printf 'NODE_POD_NET=%s\n' "$NODE_POD_NET" >"$N/node.env"
+}
+
+# The bridge exists before the kubelet starts: its gateway address is the node's IP (a kubelet refuses a
+# loopback node IP), where the kubelet listens and kube-apiserver reaches it.
+up_bridge() {
+        ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+        ip -4 addr show dev "$BRIDGE" | grep -q "inet $NODE_POD_NET.1/" ||
+                ip addr add "$NODE_POD_NET.1/24" dev "$BRIDGE"
+        ip link set "$BRIDGE" up
+}
+
+cgroup_dirs() { # every hierarchy's copy of the node's cgroup root (v1 ones, and the hybrid's unified one)
+        local h
+        for h in /sys/fs/cgroup/*/; do
+                [ -f "$h/cgroup.procs" ] && printf '%s\n' "${h%/}$CGROUP_ROOT"
+        done
+}
+
+up_cgroups() {
+        local d
+        for d in $(cgroup_dirs); do
+                [ -d "$d" ] && continue
+                mkdir "$d"
+                # a cpuset cgroup takes no task until it has CPUs and memory nodes
+                if [ -f "$d/cpuset.cpus" ]; then
+                        cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
+                        cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
+                fi
+        done
+}
+
+write_cni() {
+        mkdir -p "$N/cni"
+        cat >"$N/cni/10-mbox.conflist" <<JSON
+{
+  "cniVersion": "1.0.0",
+  "name": "mbox-$ID",
+  "plugins": [
+    {
+      "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+      "ipam": {
+        "type": "host-local", "dataDir": "$N/cni-ipam",
+        "ranges": [[{"subnet": "$NODE_POD_NET.0/24", "gateway": "$NODE_POD_NET.1"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+JSON
+}
+
+write_containerd_config() {
+        mkdir -p "$N/run" "$N/containerd"
+        cat >"$N/containerd.toml" <<TOML
+version = 3
+root = "$N/containerd/root"
+state = "$N/containerd/state"
+# NRI would listen on a machine-wide socket
+disabled_plugins = ["io.containerd.nri.v1.nri"]
+
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$SOCK.ttrpc"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$N/containerd/opt"
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "$NODE_PAUSE_IMAGE"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  enable_cdi = false
+  # this host's root has no CAP_SYS_RESOURCE, so no process may lower its oom_score_adj below
+  # containerd's (0): without this every pod fails ("failed to update /proc/self/oom_score_adj: Permission
+  # denied"); pods then share the host's OOM ranking instead of the kubelet's per-QoS scores
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        BinaryName = "$RUNC_BIN/runc"
+        Root = "$N/runc"
+        SystemdCgroup = false
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["$CNI_BIN"]
+    conf_dir = "$N/cni"
+    max_conf_num = 1
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+TOML
+}
+
+write_kubelet_config() {
+        mkdir -p "$N/kubelet" "$N/pod-logs"
+        cat >"$N/kubelet.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: mbox-local
+  cluster: {server: "https://127.0.0.1:$MBOX_APISERVER_PORT", certificate-authority: $PKI/ca.crt}
+users:
+- name: $NODE_NAME
+  user: {client-certificate: $PKI/kubelet-$ID.crt, client-key: $PKI/kubelet-$ID.key}
+contexts:
+- name: mbox-local
+  context: {cluster: mbox-local, user: $NODE_NAME}
+current-context: mbox-local
+KC
+        cat >"$N/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# this host's cgroups are v1 (hybrid): kubelet 1.35+ refuses to start on v1 unless told
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: $CGROUP_ROOT
+cgroupsPerQOS: true
+enforceNodeAllocatable: [pods]
+containerRuntimeEndpoint: unix://$SOCK
+address: $NODE_POD_NET.1
+port: $MBOX_KUBELET_PORT
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $MBOX_KUBELET_HEALTHZ_PORT
+tlsCertFile: $PKI/kubelet-serving-$ID.crt
+tlsPrivateKeyFile: $PKI/kubelet-serving-$ID.key
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $PKI/ca.crt}
+authorization: {mode: Webhook}
+registerWithTaints:
+- {key: mbox.dev/node, value: real, effect: NoSchedule}
+podLogsDir: $N/pod-logs
+failSwapOn: false
+# a developer's machine: evict only when it is really short, never collect the imported images
+evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
+imageGCHighThresholdPercent: 100
+maxPods: 50
+YAML
+}
+
+import_images() {
+        local t
+        for t in pause busybox; do
+                ctr images import "$NODE_IMAGES_DIR/$t.tar" >/dev/null
+        done
+}
+
+cmd_up() {
+        [ "${MBOX_REAL_NODE:-1}" != 0 ] || return 0
+        [ "$(id -u)" -eq 0 ] || { say "not root: no real node (it needs namespaces, mounts, cgroups and a bridge); pods run on KWOK only"; return 0; }
+        local b p
+        for b in "$KUBELET_BIN/kubelet" "$CONTAINERD_BIN/containerd" "$RUNC_BIN/runc" "$CNI_BIN/bridge" \
+                "$CRICTL_BIN/crictl" "$NODE_IMAGES_DIR/busybox.tar"; do
+                [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl node-images; break; }
+        done
+        if ! alive kubelet; then
+                for p in MBOX_KUBELET_PORT MBOX_KUBELET_HEALTHZ_PORT; do
+                        ! ss -Hltn "sport = :${!p}" 2>/dev/null | grep -q . ||
+                                die "port ${!p} for kubelet is already in use by a process this script did not start; set $p to a free port or stop that process"
+                done
+        fi
+        pod_cidr
+        bash "$here/pki.sh" "$PKI" "$NODE_NAME" "$NODE_POD_NET.1"
+        up_bridge
+        up_cgroups
+        write_cni
+        if ! alive containerd; then
+                write_containerd_config
+                PATH=$CONTAINERD_BIN:$PATH start containerd "$CONTAINERD_BIN/containerd" --config "$N/containerd.toml"
+        fi
+        waitfor containerd containerd crictl info
+        import_images
+        if ! alive kubelet; then
+                write_kubelet_config
+                start kubelet "$KUBELET_BIN/kubelet" --config="$N/kubelet.yaml" --kubeconfig="$N/kubelet.kubeconfig" \
+                        --root-dir="$N/kubelet" --hostname-override="$NODE_NAME" --node-ip="$NODE_POD_NET.1" \
+                        --node-labels=mbox.dev/node=real
+        fi
+        waitfor "the node $NODE_NAME" kubelet kctl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+}
+
+stop_pid() { # name
+        local p j
+        alive "$1" || { rm -f "$PIDS/$1.pid"; return 0; }
+        p=$(pid_of "$1")
+        kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true
+        for ((j = 0; j < 40; j++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
+        kill -0 "$p" 2>/dev/null && kill -9 -- "-$p" 2>/dev/null
+        rm -f "$PIDS/$1.pid"
+        say "stopped $1 (pid $p)"
+}
+
+cmd_down() {
+        [ -d "$N" ] || return 0
+        stop_pid kubelet
+        # the runtime removes its pods properly: CNI DEL (addresses, iptables rules), unmounts, shims
+        if alive containerd; then
+                crictl rmp --force --all >/dev/null 2>&1 || true
+        fi
+        stop_pid containerd
+        local p m d
+        # shims of this containerd that outlived it (they are not its children)
+        for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK( |$)" || true); do kill -9 "$p" 2>/dev/null || true; done
+        # mounts under the node's state (overlay rootfs, netns, volumes), deepest first
+        for m in $(awk -v n="$N/" 'index($2, n) == 1 {print $2}' /proc/self/mounts | sort -r); do
+                umount -l "$m" 2>/dev/null || true
+        done
+        ip link del "$BRIDGE" 2>/dev/null || true
+        # cgroups, deepest first, once their processes are gone
+        for d in $(cgroup_dirs); do
+                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+        done
+        if [ "${1:-}" = --purge ]; then
+                rm -rf "$N" 2>/dev/null || true
+        fi
+}
+
+cmd_status() {
+        local n
+        for n in "${NODE_COMPONENTS[@]}"; do
+                if alive "$n"; then
+                        printf '%-26s running (pid %s)\n' "$n" "$(pid_of "$n")"
+                elif [ -f "$PIDS/$n.pid" ] || [ -d "$N" ]; then
+                        printf '%-26s stopped\n' "$n"
+                fi
+        done
+        [ -f "$N/node.env" ] || return 0
+        pod_cidr
+        printf '%-26s %s, bridge %s, pods %s.0/24, kubelet port %s, containerd %s\n' "real node" "$NODE_NAME" \
+                "$BRIDGE" "$NODE_POD_NET" "$MBOX_KUBELET_PORT" "$SOCK"
+}
+
+case ${1:-} in
+up) cmd_up ;;
+down) shift; cmd_down "$@" ;;
+status) cmd_status ;;
+*) echo "usage: $0 up|down [--purge]|status" >&2; exit 2 ;;
+esac

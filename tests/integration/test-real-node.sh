@@ -1,0 +1,106 @@
+# The walkthrough's busybox sandbox on the stack's real node (hack/node.sh), as a user sees it: kubectl,
+# ExecutionTasks and a terminal exec. There the sandbox is a real container, so what mbox promises about
+# isolation can be checked inside it: a non-root uid, no effective capabilities, no service-account token,
+# a real PTY, and a timed-out or canceled task leaves no process behind.
+
+# setup_real: operator (with the database), the demo project and its busybox template from examples/, the
+# placement policy of the local overlay, and a Running sandbox "box" from that template; sets NS, POD, NODE.
+setup_real() {
+        NODE=$(kubectl get nodes -l mbox.dev/node=real -o jsonpath='{.items[0].metadata.name}')
+        [ -n "$NODE" ] || fail "the stack has no real node (hack/node.sh runs only as root): $(tail -n 3 "$MBOX_STATE_DIR/logs/kubelet.log" 2>&1)"
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        NS=mbox-demo
+        # the examples name their project and namespace: a demo left by `make demo` makes room first
+        if kubectl get projects.mbox.dev demo >/dev/null 2>&1; then
+                log "replacing the existing project demo (from make demo)"
+                kubectl delete projects.mbox.dev demo --timeout=90s >/dev/null || forget_project demo
+                wait_for "namespace $NS to go" 120 gone "" namespace $NS
+        fi
+        printf 'project demo\n' >>"$_cleanup_file"
+        kubectl apply -f "$root/manifests/overlays/local/real-node-placement.yaml" >/dev/null
+        printf 'object mutatingadmissionpolicy/mbox-local-real-node\nobject mutatingadmissionpolicybinding/mbox-local-real-node\n' \
+                >>"$_cleanup_file"
+        kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
+        wait_for "project demo Ready" 60 kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=1s
+        kubectl apply -f "$root/examples/02-template-busybox.yaml" >/dev/null
+        # on a stack that just started, mbox.dev kinds can be Established a moment before they are served
+        new_box() { TEMPLATE=busybox-terminal sandbox "$NS" box 2>/dev/null; }
+        wait_for "sandbox box created" 30 new_box
+        wait_timed "sandbox box Running on the real node" 120 phase_is "$NS" box Running
+        POD=$(kubectl -n "$NS" get sandboxes.mbox.dev box -o jsonpath='{.status.podName}')
+        kubectl -n "$NS" wait --for=condition=Ready "pod/$POD" --timeout=60s >/dev/null || fail "pod $POD not Ready"
+}
+
+# task NAME COMMAND-JSON [EXTRA-SPEC-YAML]: an ExecutionTask in the sandbox box
+task() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: ExecutionTask
+metadata: {name: $1, namespace: $NS}
+spec:
+  sandboxRef: {name: box}
+  command: $2
+${3:-}
+YAML
+}
+tget() { kubectl -n "$NS" get executiontasks.mbox.dev "$1" -o jsonpath="{$2}"; }
+tphase_is() { [ "$(tget "$1" .status.phase)" = "$2" ]; }
+finished() { case $(tget "$1" .status.phase) in Succeeded | Failed | Canceled | TimedOut) return 0 ;; esac; return 1; }
+# run_task NAME COMMAND-JSON: a task that must succeed; prints its stdout
+run_task() {
+        task "$1" "$2"
+        wait_for "task $1 finished" 60 finished "$1"
+        assert_eq Succeeded "$(tget "$1" .status.phase)" "task $1 ($2): $(tget "$1" .status.stderrTail)"
+        tget "$1" .status.stdoutTail
+}
+# sleeps_in_pod: the sleep processes in the sandbox's container, seen from inside it
+sleeps_in_pod() { kubectl -n "$NS" exec "$POD" -- ps -o args | grep -c '^sleep 60[0-9]' || true; }
+no_sleeps() { [ "$(sleeps_in_pod)" -eq 0 ]; }
+
+test_busybox_sandbox_is_a_real_container() {
+        setup_real
+        assert_eq "$NODE" "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.nodeName}')" "the sandbox's node"
+        assert_eq localhost/mbox/busybox-debian:bookworm "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.containers[0].image}')" \
+                "the image the node has, built from Debian's busybox-static"
+        # a pod IP on the node's bridge, answering from this machine
+        local ip
+        ip=$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.status.podIP}')
+        assert_contains "$(ip -4 route show dev "mbox${NODE##*-}")" "${ip%.*}.0/24" "the pod IP $ip is on the node's bridge"
+
+        local out
+        out=$(run_task id '["id"]')
+        assert_contains "$out" "uid=1000" "id in a task"
+        case $out in *"uid=0("*) fail "a task runs as root: $out" ;; esac
+        out=$(run_task caps '["grep", "^CapEff", "/proc/self/status"]')
+        assert_eq "$(printf 'CapEff:\t0000000000000000')" "$out" "effective capabilities of a task"
+        out=$(run_task token '["sh", "-c", "ls /var/run/secrets/kubernetes.io/serviceaccount 2>&1 || true"]')
+        assert_contains "$out" "No such file or directory" "the service-account token directory"
+        # the container's own process tree: its first process is the template's command, not a host process
+        out=$(run_task pid1 '["cat", "/proc/1/cmdline"]')
+        assert_contains "$out" "tail" "PID 1 of the container"
+}
+
+test_terminal_exec_has_a_pty() {
+        setup_real
+        local out
+        # kubectl exec -it under a terminal of its own (script), as a user at a terminal runs it
+        # (the terminal echoes what script's end of input sends, such as ^@, around the answer)
+        out=$(script -qec "kubectl -n $NS exec -it $POD -- tty" /dev/null </dev/null | tr -cd '[:print:]')
+        [[ $out =~ /dev/pts/[0-9]+ ]] || fail "tty in an exec with a TTY printed '$out', expected /dev/pts/N"
+        case $out in *"not a tty"*) fail "tty in an exec with a TTY printed '$out'" ;; esac
+        out=$(kubectl -n "$NS" exec "$POD" -- tty 2>/dev/null || true)
+        assert_eq "not a tty" "$out" "tty in an exec without a TTY"
+}
+
+test_timed_out_and_canceled_tasks_leave_no_process() {
+        setup_real
+        task slow '["sh", "-c", "sleep 601 & sleep 602"]' '  timeoutSeconds: 3'
+        task stopme '["sh", "-c", "sleep 603 & sleep 604"]'
+        wait_for "stopme Running" 30 tphase_is stopme Running
+        has_sleeps() { [ "$(sleeps_in_pod)" -gt 0 ]; }
+        wait_for "the tasks' sleeps in the container" 30 has_sleeps
+        wait_timed "slow TimedOut (timeoutSeconds 3)" 60 tphase_is slow TimedOut
+        kubectl -n "$NS" patch mtask stopme --type=merge -p '{"spec":{"cancel":true}}' >/dev/null
+        wait_timed "stopme Canceled" 60 tphase_is stopme Canceled
+        wait_timed "no sleep left in the container" 30 no_sleeps
+}
