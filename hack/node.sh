@@ -34,7 +34,7 @@ ID=$(printf '%s' "$STATE" | sha256sum | cut -c1-6)
 NODE_NAME=mbox-real-$ID
 BRIDGE=mbox$ID
 CGROUP_ROOT=/mbox-$ID
-NODE_COMPONENTS=(containerd kubelet)
+NODE_COMPONENTS=(containerd kubelet volumes)
 
 say() { printf 'node: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -239,6 +239,25 @@ import_images() {
         done
 }
 
+# volumes: KWOK's provisioner makes each PersistentVolume a host directory
+# (/tmp/kwok-local-path-provisioner/pvc-UID) that kubelet would create as root, mode 0755, on its first
+# mount, where a sandbox's non-root user cannot write its workspace (fsGroup does not apply to host
+# directories). This keeper makes each directory as its PersistentVolume appears (the storage class binds at
+# once, long before a pod mounts the volume), mode 1777 as /tmp: any user of the pod can write it, and of
+# this machine too; it is a local cluster's stand-in for a provisioner that honours fsGroup.
+volume_keeper() {
+        local p
+        while :; do
+                kctl get pv --watch -o jsonpath='{.spec.hostPath.path}{"\n"}' 2>/dev/null |
+                        while read -r p; do
+                                case $p in
+                                /tmp/kwok-local-path-provisioner/pvc-*) mkdir -p "$p" && chmod 1777 "$p" ;;
+                                esac
+                        done
+                sleep 1
+        done
+}
+
 cmd_up() {
         [ "${MBOX_REAL_NODE:-1}" != 0 ] || return 0
         [ "$(id -u)" -eq 0 ] || { say "not root: no real node (it needs namespaces, mounts, cgroups and a bridge); pods run on KWOK only"; return 0; }
@@ -270,6 +289,7 @@ cmd_up() {
                         --root-dir="$N/kubelet" --hostname-override="$NODE_NAME" --node-ip="$NODE_POD_NET.1" \
                         --node-labels=mbox.dev/node=real
         fi
+        alive volumes || start volumes bash -c "$(declare -f kctl volume_keeper); K8S_BIN='$K8S_BIN' STATE='$STATE' volume_keeper"
         waitfor "the node $NODE_NAME" kubelet kctl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
 }
 
@@ -286,6 +306,7 @@ stop_pid() { # name
 
 cmd_down() {
         [ -d "$N" ] || return 0
+        stop_pid volumes
         stop_pid kubelet
         # the runtime removes its pods properly: CNI DEL (addresses, iptables rules), unmounts, shims
         if alive containerd; then

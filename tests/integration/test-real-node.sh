@@ -104,3 +104,21 @@ test_timed_out_and_canceled_tasks_leave_no_process() {
         wait_timed "stopme Canceled" 60 tphase_is stopme Canceled
         wait_timed "no sleep left in the container" 30 no_sleeps
 }
+
+# the workspace is a volume the sandbox user writes, and it outlives the pod: a stop and a start give the
+# sandbox a new pod on the node with the same workspace
+test_the_workspace_outlives_a_stop() {
+        setup_real
+        local out pod
+        out=$(run_task write '["sh", "-c", "echo kept-$((6 * 7)) > kept && pwd && id -u"]')
+        assert_contains "$out" "1000" "the task's user"
+        pod=$POD
+        kubectl -n "$NS" patch sandboxes.mbox.dev box --type=merge -p '{"spec":{"state":"Stopped"}}' >/dev/null
+        wait_timed "sandbox box Stopped" 90 phase_is "$NS" box Stopped
+        kubectl -n "$NS" patch sandboxes.mbox.dev box --type=merge -p '{"spec":{"state":"Running"}}' >/dev/null
+        wait_timed "sandbox box Running again" 120 phase_is "$NS" box Running
+        POD=$(kubectl -n "$NS" get sandboxes.mbox.dev box -o jsonpath='{.status.podName}')
+        [ "$POD" != "$pod" ] || log "the same pod name after the start: $POD"
+        assert_eq "$NODE" "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.nodeName}')" "the new pod's node"
+        assert_eq kept-42 "$(run_task read '["cat", "kept"]')" "the file written before the stop"
+}
