@@ -25,3 +25,16 @@ bench_needs() {
 }
 
 bench_release() { stack_release "$root"; }
+
+# bench_project NAME: the Project NAME (its namespace mbox-NAME), removed by the bench's cleanup; waits until
+# it is Ready.
+bench_project() {
+        printf 'project %s\n' "$1" >>"$_cleanup_file"
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: mbox.dev/v1alpha1
+kind: Project
+metadata: {name: $1}
+spec: {displayName: ${2:-$1}}
+YAML
+        kubectl wait --for=condition=Ready "projects.mbox.dev/$1" --timeout=60s >/dev/null
+}

@@ -70,14 +70,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 # ---- 1. exec ----
 setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
 start_apiserver ""
-printf 'project %s\n' "$P" >>"$_cleanup_file"
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: Project
-metadata: {name: $P}
-spec: {displayName: bench-cli}
-YAML
-kubectl wait --for=condition=Ready "projects.mbox.dev/$P" --timeout=60s >/dev/null
+bench_project "$P" bench-cli
 template "$NS" box
 sandbox "$NS" sb
 wait_for "sandbox sb Running" 120 phase_is "$NS" sb Running

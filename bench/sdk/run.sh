@@ -29,14 +29,7 @@ trap 'exit 130' INT TERM
 
 setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
 start_apiserver ""
-printf 'project %s\n' "$P" >>"$_cleanup_file"
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: Project
-metadata: {name: $P}
-spec: {displayName: bench-sdk}
-YAML
-kubectl wait --for=condition=Ready "projects.mbox.dev/$P" --timeout=60s >/dev/null
+bench_project "$P" bench-sdk
 template "$NS" box
 kubectl patch projects.mbox.dev "$P" --type=merge -p '{"spec":{"defaultTemplate":{"name":"box"}}}' >/dev/null
 # the bench imports the package by its name, from its own directory's node_modules link

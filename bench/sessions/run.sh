@@ -112,14 +112,7 @@ start_apiserver "postgresql://postgres@127.0.0.1:$PG_PORT/mbox" --max-sessions-p
         --max-sessions-per-user=$((SESSIONS + 10)) --max-long-running=$((SESSIONS + 10)) \
         --max-long-running-per-user=$((SESSIONS + 10))
 KAPID=$(cat "$MBOX_STATE_DIR/pids/kube-apiserver.pid")
-printf 'project %s\n' "$P" >>"$_cleanup_file"
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: Project
-metadata: {name: $P}
-spec: {displayName: bench-sessions}
-YAML
-kubectl wait --for=condition=Ready "projects.mbox.dev/$P" --timeout=60s >/dev/null
+bench_project "$P" bench-sessions
 template "$NS" box
 for i in $(seq 0 $((SANDBOXES - 1))); do sandbox "$NS" "s$i"; done
 say "waiting for $SANDBOXES sandboxes"

@@ -73,14 +73,7 @@ say "starting mbox-operator (log $OPLOG)"
 PORT=$(start_operator "$OPLOG" --resync=10m --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox" \
         --max-task-output="$((BYTES > 67108864 ? BYTES : 67108864))")
 OPPID=$(awk '$1 == "pid" {p = $2} END {print p}' "$_cleanup_file")
-printf 'project %s\n' "$P" >>"$_cleanup_file"
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: mbox.dev/v1alpha1
-kind: Project
-metadata: {name: $P}
-spec: {displayName: bench-tasks}
-YAML
-kubectl wait --for=condition=Ready "projects.mbox.dev/$P" --timeout=60s >/dev/null
+bench_project "$P" bench-tasks
 template "$NS" box
 names=()
 for i in $(seq 0 $((SANDBOXES - 1))); do
