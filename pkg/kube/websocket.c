@@ -83,21 +83,24 @@ static const char *why(int rc) {
         return rc == -ETIMEDOUT ? "timed out" : rc == -ECANCELED ? "cancelled" : NULL;
 }
 
-static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *host, struct merr *err) {
-        s->ctx = SSL_CTX_new(TLS_client_method());
-        if (!s->ctx)
-                return merr_set(err, -ENOMEM, "TLS: %s", ssl_error());
-        (void) SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+/* A new TLS context for cfg: its CA (or the system's), its client certificate, TLS 1.2 at least. */
+static SSL_CTX *ctx_new(const struct kube_config *cfg, struct merr *err) {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+        if (!ctx) {
+                merr_set(err, -ENOMEM, "TLS: %s", ssl_error());
+                return NULL;
+        }
+        (void) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
         /* wslay resends the rest of a frame after a partial or blocked write, from a buffer that may move */
         /* a session may idle for hours: its record buffers go back between messages */
-        (void) SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                                SSL_MODE_RELEASE_BUFFERS);
+        (void) SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                             SSL_MODE_RELEASE_BUFFERS);
         if (cfg->insecure)
-                SSL_CTX_set_verify(s->ctx, SSL_VERIFY_NONE, NULL);
+                SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
         else {
-                SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER, NULL);
+                SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
                 if (cfg->ca.len > 0) {
-                        X509_STORE *store = SSL_CTX_get_cert_store(s->ctx);
+                        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
                         BIO *bio = BIO_new_mem_buf(cfg->ca.data, (int) cfg->ca.len);
                         X509 *x;
                         int n = 0;
@@ -109,30 +112,152 @@ static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *h
                         }
                         BIO_free(bio);
                         ERR_clear_error();
-                        if (n == 0)
-                                return merr_set(
-                                        err, -EINVAL, "%s: no CA certificate could be read", cfg->source);
-                } else if (SSL_CTX_set_default_verify_paths(s->ctx) != 1)
-                        return merr_set(err, -EIO, "TLS: cannot load the system CAs");
+                        if (n == 0) {
+                                SSL_CTX_free(ctx);
+                                merr_set(err, -EINVAL, "%s: no CA certificate could be read", cfg->source);
+                                return NULL;
+                        }
+                } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+                        SSL_CTX_free(ctx);
+                        merr_set(err, -EIO, "TLS: cannot load the system CAs");
+                        return NULL;
+                }
         }
         if (cfg->cert.len > 0) {
                 BIO *cb = BIO_new_mem_buf(cfg->cert.data, (int) cfg->cert.len);
                 BIO *kb = BIO_new_mem_buf(cfg->key.data, (int) cfg->key.len);
                 X509 *cert = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
                 EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
-                bool ok = cert && key && SSL_CTX_use_certificate(s->ctx, cert) == 1 &&
-                          SSL_CTX_use_PrivateKey(s->ctx, key) == 1;
+                bool ok = cert && key && SSL_CTX_use_certificate(ctx, cert) == 1 &&
+                          SSL_CTX_use_PrivateKey(ctx, key) == 1;
 
                 X509_free(cert);
                 EVP_PKEY_free(key);
                 BIO_free(cb);
                 BIO_free(kb);
-                if (!ok)
-                        return merr_set(err, -EINVAL, "%s: client certificate: %s", cfg->source, ssl_error());
+                if (!ok) {
+                        merr_set(err, -EINVAL, "%s: client certificate: %s", cfg->source, ssl_error());
+                        SSL_CTX_free(ctx);
+                        return NULL;
+                }
         }
+        return ctx;
+}
+
+/* ---- TLS contexts and sessions, kept across dials ----
+ *
+ * Every dial to the same server with the same credentials shares one context (its CA store and key parsed
+ * once) and resumes the last TLS session the server gave (no certificate exchange): an exec through
+ * mbox-apiserver dials kube-apiserver once per session. A context is keyed by a digest of the server and
+ * everything that shapes it, so a renewed client certificate makes a new one; the least recently used of
+ * CTX_CACHE_MAX goes. */
+
+#define CTX_CACHE_MAX 8
+
+struct ctx_entry {
+        unsigned char id[32];
+        SSL_CTX *ctx;         /* one reference held here */
+        SSL_SESSION *session; /* the newest the server gave, or NULL */
+        unsigned long long used;
+};
+
+static struct ctx_entry ctx_cache[CTX_CACHE_MAX];
+static unsigned long long ctx_clock;
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool ctx_id(const struct kube_config *cfg, unsigned char id[32]) {
+        unsigned int n = 0;
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        bool ok =
+                md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+                EVP_DigestUpdate(md, cfg->server, strlen(cfg->server) + 1) == 1 &&
+                EVP_DigestUpdate(md, cfg->insecure ? "i" : "v", 1) == 1 &&
+                EVP_DigestUpdate(md, cfg->ca.data ? (const void *) cfg->ca.data : "", cfg->ca.len) == 1 &&
+                EVP_DigestUpdate(md, "\n--\n", 4) == 1 &&
+                EVP_DigestUpdate(md, cfg->cert.data ? (const void *) cfg->cert.data : "", cfg->cert.len) ==
+                        1 &&
+                EVP_DigestUpdate(md, "\n--\n", 4) == 1 &&
+                EVP_DigestUpdate(md, cfg->key.data ? (const void *) cfg->key.data : "", cfg->key.len) == 1 &&
+                EVP_DigestFinal_ex(md, id, &n) == 1 && n == 32;
+        EVP_MD_CTX_free(md);
+        return ok;
+}
+
+/* The server gave a session (TLS 1.3 sends it after the handshake): the newest is kept for the next dial. */
+static int on_new_session(SSL *ssl, SSL_SESSION *session) {
+        SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+        int kept = 0;
+        pthread_mutex_lock(&ctx_lock);
+        for (size_t i = 0; i < CTX_CACHE_MAX && !kept; i++)
+                if (ctx_cache[i].ctx == ctx) {
+                        if (ctx_cache[i].session)
+                                SSL_SESSION_free(ctx_cache[i].session);
+                        ctx_cache[i].session = session;
+                        kept = 1;
+                }
+        pthread_mutex_unlock(&ctx_lock);
+        return kept; /* 1: the reference is ours now */
+}
+
+/* The context for cfg (a reference for the caller) and, into ssl once it exists, the session to resume. */
+static SSL_CTX *ctx_get(const struct kube_config *cfg, struct merr *err) {
+        unsigned char id[32];
+        if (!ctx_id(cfg, id))
+                return ctx_new(cfg, err);
+        pthread_mutex_lock(&ctx_lock);
+        for (size_t i = 0; i < CTX_CACHE_MAX; i++)
+                if (ctx_cache[i].ctx && memcmp(ctx_cache[i].id, id, sizeof(id)) == 0) {
+                        SSL_CTX *ctx = ctx_cache[i].ctx;
+                        ctx_cache[i].used = ++ctx_clock;
+                        SSL_CTX_up_ref(ctx);
+                        pthread_mutex_unlock(&ctx_lock);
+                        return ctx;
+                }
+        pthread_mutex_unlock(&ctx_lock);
+        SSL_CTX *ctx = ctx_new(cfg, err);
+        if (!ctx)
+                return NULL;
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+        pthread_mutex_lock(&ctx_lock);
+        size_t lru = 0;
+        for (size_t i = 1; i < CTX_CACHE_MAX; i++)
+                if (ctx_cache[i].used < ctx_cache[lru].used)
+                        lru = i;
+        struct ctx_entry *e = &ctx_cache[lru];
+        if (e->session)
+                SSL_SESSION_free(e->session);
+        if (e->ctx)
+                SSL_CTX_free(e->ctx); /* dials still using it hold their own references */
+        *e = (struct ctx_entry){.ctx = ctx, .used = ++ctx_clock};
+        memcpy(e->id, id, sizeof(id));
+        SSL_CTX_up_ref(ctx);
+        pthread_mutex_unlock(&ctx_lock);
+        return ctx;
+}
+
+/* The session to resume on ssl, if its context's server gave one. */
+static void ctx_resume(SSL *ssl) {
+        SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+        pthread_mutex_lock(&ctx_lock);
+        for (size_t i = 0; i < CTX_CACHE_MAX; i++)
+                if (ctx_cache[i].ctx == ctx && ctx_cache[i].session) {
+                        (void) SSL_set_session(ssl, ctx_cache[i].session);
+                        break;
+                }
+        pthread_mutex_unlock(&ctx_lock);
+}
+
+static int tls_setup(struct kws *s, const struct kube_config *cfg, const char *host, struct merr *err) {
+        struct merr fail = MERR_INIT;
+        s->ctx = ctx_get(cfg, &fail);
+        if (!s->ctx)
+                return merr_set(err, fail.code ? fail.code : -ENOMEM, "%s",
+                        fail.code ? fail.msg : "TLS: out of memory");
         s->ssl = SSL_new(s->ctx);
         if (!s->ssl || SSL_set_fd(s->ssl, s->fd) != 1)
                 return merr_set(err, -ENOMEM, "TLS: %s", ssl_error());
+        ctx_resume(s->ssl);
         (void) SSL_set_tlsext_host_name(s->ssl, host);
         if (!cfg->insecure) {
                 /* an IP address is matched against IP SANs, a name against DNS SANs */
