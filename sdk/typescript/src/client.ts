@@ -374,22 +374,19 @@ export class MboxClient {
   async exec(sandbox: string, command: string[], o: ExecOptions = {}): Promise<ExecSession> {
     if (!command.length) throw new TypeError('exec needs a command');
     const stdin = o.stdin ?? true;
-    const { ws, session } = await this.transport.websocket(
+    return this.transport.websocket(
       await this.nsPath(RUNTIME, 'sandboxes', sandbox, 'exec', o),
       { command, stdin, stdout: true, stderr: !o.tty, tty: !!o.tty },
       [PROTOCOL],
       o.signal,
+      (ws, session) => new ExecSession(ws, session, o.signal),
     );
-    const s = new ExecSession(ws, session);
-    o.signal?.addEventListener('abort', () => s.close(), { once: true });
-    return s;
   }
 
   /** Opens the sandbox's terminal (its template's Terminal entrypoint, else a login shell) on a TTY. */
   async openTerminal(sandbox: string, o: CallOptions & { columns?: number; rows?: number } = {}): Promise<Terminal> {
-    const { ws, session } = await this.transport.websocket(await this.nsPath(RUNTIME, 'sandboxes', sandbox, 'terminal', o), {}, [PROTOCOL], o.signal);
-    const t = new Terminal(ws, session);
-    o.signal?.addEventListener('abort', () => t.close(), { once: true });
+    const path = await this.nsPath(RUNTIME, 'sandboxes', sandbox, 'terminal', o);
+    const t = await this.transport.websocket(path, {}, [PROTOCOL], o.signal, (ws, session) => new Terminal(ws, session, o.signal));
     if (o.columns && o.rows) await t.resize(o.columns, o.rows);
     return t;
   }

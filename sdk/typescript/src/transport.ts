@@ -24,6 +24,9 @@ export interface RequestOptions extends CallOptions {
 /** Most bytes of an error answer or a JSON answer read into memory. */
 const MAX_JSON_BYTES = 64 << 20;
 
+/** How long a WebSocket's upgrade may take. */
+const HANDSHAKE_MS = 30_000;
+
 /** The query string of q: arrays repeat the name (command=sh&command=-c), undefined is left out. */
 export function queryString(q: RequestOptions['query']): string {
   const p = new URLSearchParams();
@@ -93,36 +96,61 @@ export class Transport {
     }
   }
 
-  /** Opens a WebSocket on path with the given subprotocols; a refusal before the upgrade is its typed error. */
-  /** Resolves with the socket and the Mbox-Session header of the 101 (the session's record). */
-  async websocket(path: string, query: RequestOptions['query'], protocols: string[], signal?: AbortSignal): Promise<{ ws: WebSocket; session?: string }> {
+  /**
+   * Opens a WebSocket on path with the given subprotocols; a refusal before the upgrade is its typed error.
+   * attach(ws, session) runs in the 'open' event itself, so its listeners see every frame, even those that
+   * came in the same packet as the 101 (session: the 101's Mbox-Session header, the session's record).
+   */
+  async websocket<T>(
+    path: string,
+    query: RequestOptions['query'],
+    protocols: string[],
+    signal: AbortSignal | undefined,
+    attach: (ws: WebSocket, session?: string) => T,
+  ): Promise<T> {
     signal?.throwIfAborted();
     const base = this.server;
     const url = new URL(base.pathname.replace(/\/$/, '') + path + queryString(query), base);
     url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
     const opts = await this.options({ headers: {} });
-    const ws = new WebSocket(url, protocols, { ...(opts as WebSocket.ClientOptions), perMessageDeflate: false });
+    const ws = new WebSocket(url, protocols, { ...(opts as WebSocket.ClientOptions), perMessageDeflate: false, handshakeTimeout: HANDSHAKE_MS });
     ws.binaryType = 'nodebuffer';
     let session: string | undefined;
     ws.once('upgrade', (res) => {
       session = res.headers['mbox-session'] as string | undefined;
     });
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
+      // a socket given up before it opened: torn down, its late 'error' heard by nobody else
+      const teardown = () => {
+        ws.on('error', () => undefined);
         ws.terminate();
+      };
+      const onAbort = () => {
+        teardown();
         reject(signal?.reason ?? new Error('aborted'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);
       ws.once('open', () => {
         done();
-        resolve({ ws, session });
+        try {
+          resolve(attach(ws, session));
+        } catch (e) {
+          teardown();
+          reject(e);
+        }
       });
       ws.once('unexpected-response', (_req, res) => {
         done();
         readText(res, 1 << 20).then(
-          (body) => reject(errorFromResponse(res.statusCode ?? 0, body, res.headers['retry-after'] as string | undefined)),
-          reject,
+          (body) => {
+            teardown();
+            reject(errorFromResponse(res.statusCode ?? 0, body, res.headers['retry-after'] as string | undefined));
+          },
+          (e) => {
+            teardown();
+            reject(e);
+          },
         );
       });
       ws.once('error', (e) => {
