@@ -5,7 +5,7 @@ import { PROTOCOL } from './channel.js';
 import { ExecSession, Terminal } from './exec.js';
 import { ForbiddenError, MboxApiError, NotFoundError } from './errors.js';
 import type { EnvironmentTemplate, ExecutionTask, ExecutionTaskSpec, Project, Sandbox, SandboxSpec } from './generated/crds.js';
-import type { List, Status } from './meta.js';
+import type { List, ObjectMeta, Status } from './meta.js';
 import type { Artifact, FileList, ObjectHistory, PreviewGrant, Session, TaskOutput } from './runtime.js';
 import { TaskHandle } from './task.js';
 import { type CallOptions, Transport } from './transport.js';
@@ -287,15 +287,18 @@ export class MboxClient {
     throw new MboxApiError({ status: 'Failure', message: `the watch of "${name}" ended` });
   }
 
+  /** Waits until the object is gone: its DELETED event, watched from the version a GET read (a list
+   * after the GET could already miss the object, and then no event would ever come). */
   private async waitGone(path: string, name: string, o: WaitOptions): Promise<void> {
+    let rv: string | undefined;
     try {
-      await this.transport.json(`${path}/${enc(name)}`, { signal: o.signal });
+      rv = (await this.transport.json<{ metadata: ObjectMeta }>(`${path}/${enc(name)}`, { signal: o.signal })).metadata.resourceVersion;
     } catch (e) {
       if (e instanceof NotFoundError) return;
       throw e;
     }
     try {
-      await this.waitFor(path, name, () => false, o);
+      await this.waitFor(path, name, () => false, { ...o, resourceVersion: rv });
     } catch (e) {
       if (e instanceof NotFoundError) return;
       throw e;
