@@ -222,8 +222,8 @@ export class MboxClient {
   }
 
   /**
-   * Waits (a watch) until the sandbox is in phase; fails at once when it reaches a phase it will not leave
-   * by itself (Failed, Expired, or Stopped while Running is awaited), when it is deleted, or at the timeout.
+   * Waits (a watch) until the sandbox is in phase (and status.observedGeneration has caught up with the
+   * spec); fails at once when it is Failed or Expired, or deleted, and otherwise at the timeout.
    */
   async waitForSandboxPhase(name: string, phase: 'Running' | 'Stopped', o: WaitOptions = {}): Promise<Sandbox> {
     const dead = ['Failed', 'Expired'];
