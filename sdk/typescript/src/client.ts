@@ -98,6 +98,9 @@ export interface HistoryQuery extends ListOptions {
   until?: Date | string;
 }
 
+/** What watchHistory takes: the selectors of a history query, and a watch's options. */
+export type WatchHistoryQuery = Pick<HistoryQuery, 'kind' | 'name'> & WatchOptions;
+
 function enc(s: string): string {
   return encodeURIComponent(s);
 }
@@ -498,8 +501,9 @@ export class MboxClient {
       signal: q.signal,
     });
   }
-  /** The states so far (a list), then each new one as it is stored. */
-  async *watchHistory(q: HistoryQuery & WatchOptions = {}): AsyncGenerator<WatchEvent<ObjectHistory>> {
+  /** The states so far (a list), then each new one as it is stored. A watch takes no time range (since,
+   * until) nor paging (limit, continue): list with listHistory for those. */
+  async *watchHistory(q: WatchHistoryQuery = {}): AsyncGenerator<WatchEvent<ObjectHistory>> {
     const path = await this.nsPath(RUNTIME, 'objecthistories', undefined, undefined, q);
     yield* watchCollection<ObjectHistory>(this.transport, path, { ...q, fieldSelector: this.historySelectors(q) });
   }
