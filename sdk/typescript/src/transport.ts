@@ -38,7 +38,20 @@ export function queryString(q: RequestOptions['query']): string {
   return s ? `?${s}` : '';
 }
 
+/** The TLS options an agent is made from (what a context's cluster and user give, a credential plugin's
+ * client certificate included). */
+const TLS_FIELDS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+/** What one context's requests share: its agent (kept-alive connections, TLS sessions) and the TLS options
+ * it was made from. */
+interface ContextAgent {
+  context: string;
+  tls: unknown[];
+  agent: http.Agent;
+}
+
 export class Transport {
+  private cached?: ContextAgent;
   constructor(readonly kubeConfig: KubeConfig) {}
 
   get server(): URL {
@@ -47,10 +60,25 @@ export class Transport {
     return new URL(cluster.server);
   }
 
-  /** The TLS and credential options of the current context for one request. */
+  /**
+   * The TLS and credential options of the current context for one request. The KubeConfig makes a new
+   * agent each time it applies them; the first one of a context is kept for all its requests (so
+   * connections are reused) while the credentials (an exec plugin's token, which can change) are read
+   * afresh for each; a context switch or new TLS material (a rotated client certificate) keeps the new one.
+   */
   private async options(extra: https.RequestOptions & { headers?: http.OutgoingHttpHeaders }): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { ...extra, headers: { ...extra.headers } };
     await this.kubeConfig.applyToHTTPSOptions(opts);
+    const context = this.kubeConfig.getCurrentContext();
+    const tls = TLS_FIELDS.map((f) => opts[f]);
+    const c = this.cached;
+    if (c && c.context === context && c.tls.every((v, i) => sameTls(v, tls[i]))) {
+      (opts.agent as http.Agent | undefined)?.destroy();
+      opts.agent = c.agent;
+    } else {
+      // the agent of the context before is left to the requests still using it
+      this.cached = { context, tls, agent: opts.agent as http.Agent };
+    }
     return opts;
   }
 
@@ -159,6 +187,12 @@ export class Transport {
       });
     });
   }
+}
+
+/** Whether two values of a TLS option are the same (buffers by their bytes). */
+function sameTls(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b;
 }
 
 /** The body of res as text, at most max bytes (an error beyond). */
