@@ -135,9 +135,9 @@ export class ExecSession {
 
 /**
  * A terminal: a duplex stream of what is typed and what the terminal shows, with resize(). end() closes
- * its input as an exec's stdin.end() does (the v5 close message: the shell reads its end and exits);
- * close() or destroy() ends the session at once. However it ends, the readable side ends (no error
- * event); how it ended is exitCode.
+ * its input as an exec's stdin.end() does (the v5 close message), which a shell on a TTY does not read as
+ * its end (that is Ctrl-D): the session stays open until the shell exits. close() or destroy() ends it at
+ * once. However it ends, the readable side ends (no error event); how it ended is exitCode.
  */
 export class Terminal extends Duplex {
   /** The shell's exit code once it ends; rejects as an ExecSession's does. */
