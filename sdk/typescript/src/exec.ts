@@ -6,6 +6,9 @@ import * as ch from './channel.js';
 import { MboxApiError, errorFromStatus } from './errors.js';
 import type { Status } from './meta.js';
 
+/** How long the server has to answer a close the client sent before the socket is cut. */
+const CLOSE_GRACE_MS = 2000;
+
 /** The error of a session the client closed (close(), or a terminal's destroy()) without an abort. */
 function clientClosed(): MboxApiError {
   return new MboxApiError({ status: 'Failure', reason: 'ClientClosed', message: 'the session was closed by the client before the command ended' });
@@ -20,6 +23,7 @@ function clientClosed(): MboxApiError {
 class Session {
   readonly exitCode: Promise<number>;
   private closedBy?: unknown;
+  private finish!: (err?: unknown, code?: number) => void;
   private readonly onAbort = () => this.close(this.signal?.reason);
   constructor(
     private readonly ws: WebSocket,
@@ -30,7 +34,7 @@ class Session {
     this.exitCode = new Promise<number>((resolve, reject) => {
       let status: Status | undefined;
       let ended = false;
-      const end = (err?: unknown, code?: number) => {
+      const end = (this.finish = (err?: unknown, code?: number) => {
         if (ended) return;
         ended = true;
         signal?.removeEventListener('abort', this.onAbort);
@@ -41,9 +45,10 @@ class Session {
         }
         onEnd(this.closedBy !== undefined ? undefined : (err as Error));
         reject(err);
-      };
+      });
       ws.on('message', (msg: Buffer, isBinary: boolean) => {
-        if (!isBinary) return;
+        // after a close by the client the streams have ended: what still comes is dropped
+        if (!isBinary || ended) return;
         const f = ch.decodeFrame(msg);
         if (!f) return;
         if (f.channel === ch.ERROR) {
@@ -55,6 +60,7 @@ class Session {
         } else if (f.data.length) onData(f.channel, f.data);
       });
       ws.on('close', () => {
+        clearTimeout(this.grace);
         if (!status) {
           end(this.closedBy ?? new MboxApiError({ status: 'Failure', reason: 'SandboxClosed', message: 'the session ended without an exit status' }));
           return;
@@ -75,10 +81,17 @@ class Session {
     return new Promise((resolve, reject) => this.ws.send(frame, { binary: true }, (e) => (e ? reject(e) : resolve())));
   }
 
-  /** Ends the session at once (the command is not waited for); exitCode rejects with reason. */
+  private grace?: NodeJS.Timeout;
+
+  /** Ends the session at once (the command is not waited for): the streams end and exitCode rejects with
+   * reason now; the socket is closed, and cut if the server has not answered the close within 2 s. */
   close(reason: unknown = clientClosed()): void {
-    this.closedBy ??= reason;
+    if (this.closedBy !== undefined) return;
+    this.closedBy = reason;
+    this.finish(reason);
     this.ws.close(1000);
+    this.grace = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+    this.grace.unref();
   }
 }
 
