@@ -42,8 +42,8 @@ export function queryString(q: RequestOptions['query']): string {
  * client certificate included). */
 const TLS_FIELDS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
-/** What one context's requests share: its agent (kept-alive connections, TLS sessions) and the TLS options
- * it was made from. */
+/** What one context's requests share: its agent (whose cache of TLS sessions lets a new connection resume
+ * one instead of a full handshake) and the TLS options it was made from. */
 interface ContextAgent {
   context: string;
   tls: unknown[];
@@ -62,8 +62,8 @@ export class Transport {
 
   /**
    * The TLS and credential options of the current context for one request. The KubeConfig makes a new
-   * agent each time it applies them; the first one of a context is kept for all its requests (so
-   * connections are reused) while the credentials (an exec plugin's token, which can change) are read
+   * agent each time it applies them; the first one of a context is kept for all its requests (so TLS
+   * sessions are resumed) while the credentials (an exec plugin's token, which can change) are read
    * afresh for each; a context switch or new TLS material (a rotated client certificate) keeps the new one.
    */
   private async options(extra: https.RequestOptions & { headers?: http.OutgoingHttpHeaders }): Promise<https.RequestOptions> {
