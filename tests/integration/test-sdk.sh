@@ -73,7 +73,10 @@ test_sdk_unit_and_generated_types() {
 }
 
 test_sdk_pack() {
+        # a file a removed source left in dist/ must not be packed: the build starts from an empty dist/
+        mkdir -p "$SDK/dist" && echo 'export {};' >"$SDK/dist/removed-source.js"
         sdk_build
+        [ ! -e "$SDK/dist/removed-source.js" ] || fail "the build left a stale file in dist/"
         local files
         files=$(cd "$SDK" && npm pack --dry-run --json --ignore-scripts 2>/dev/null | jq -r '.[0].files[].path' | sort) ||
                 fail "npm pack --dry-run"

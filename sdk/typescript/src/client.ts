@@ -5,7 +5,7 @@ import { PROTOCOL } from './channel.js';
 import { ExecSession, Terminal } from './exec.js';
 import { ForbiddenError, MboxApiError, NotFoundError } from './errors.js';
 import type { EnvironmentTemplate, ExecutionTask, ExecutionTaskSpec, Project, Sandbox, SandboxSpec } from './generated/crds.js';
-import type { List, Status } from './meta.js';
+import type { List, ObjectMeta, Status } from './meta.js';
 import type { Artifact, FileList, ObjectHistory, PreviewGrant, Session, TaskOutput } from './runtime.js';
 import { TaskHandle } from './task.js';
 import { type CallOptions, Transport } from './transport.js';
@@ -97,6 +97,9 @@ export interface HistoryQuery extends ListOptions {
   /** Changed before this time. */
   until?: Date | string;
 }
+
+/** What watchHistory takes: the selectors of a history query, and a watch's options. */
+export type WatchHistoryQuery = Pick<HistoryQuery, 'kind' | 'name'> & WatchOptions;
 
 function enc(s: string): string {
   return encodeURIComponent(s);
@@ -222,8 +225,8 @@ export class MboxClient {
   }
 
   /**
-   * Waits (a watch) until the sandbox is in phase; fails at once when it reaches a phase it will not leave
-   * by itself (Failed, Expired, or Stopped while Running is awaited), when it is deleted, or at the timeout.
+   * Waits (a watch) until the sandbox is in phase (and status.observedGeneration has caught up with the
+   * spec); fails at once when it is Failed or Expired, or deleted, and otherwise at the timeout.
    */
   async waitForSandboxPhase(name: string, phase: 'Running' | 'Stopped', o: WaitOptions = {}): Promise<Sandbox> {
     const dead = ['Failed', 'Expired'];
@@ -287,15 +290,18 @@ export class MboxClient {
     throw new MboxApiError({ status: 'Failure', message: `the watch of "${name}" ended` });
   }
 
+  /** Waits until the object is gone: its DELETED event, watched from the version a GET read (a list
+   * after the GET could already miss the object, and then no event would ever come). */
   private async waitGone(path: string, name: string, o: WaitOptions): Promise<void> {
+    let rv: string | undefined;
     try {
-      await this.transport.json(`${path}/${enc(name)}`, { signal: o.signal });
+      rv = (await this.transport.json<{ metadata: ObjectMeta }>(`${path}/${enc(name)}`, { signal: o.signal })).metadata.resourceVersion;
     } catch (e) {
       if (e instanceof NotFoundError) return;
       throw e;
     }
     try {
-      await this.waitFor(path, name, () => false, o);
+      await this.waitFor(path, name, () => false, { ...o, resourceVersion: rv });
     } catch (e) {
       if (e instanceof NotFoundError) return;
       throw e;
@@ -374,22 +380,19 @@ export class MboxClient {
   async exec(sandbox: string, command: string[], o: ExecOptions = {}): Promise<ExecSession> {
     if (!command.length) throw new TypeError('exec needs a command');
     const stdin = o.stdin ?? true;
-    const { ws, session } = await this.transport.websocket(
+    return this.transport.websocket(
       await this.nsPath(RUNTIME, 'sandboxes', sandbox, 'exec', o),
       { command, stdin, stdout: true, stderr: !o.tty, tty: !!o.tty },
       [PROTOCOL],
       o.signal,
+      (ws, session) => new ExecSession(ws, session, o.signal),
     );
-    const s = new ExecSession(ws, session);
-    o.signal?.addEventListener('abort', () => s.close(), { once: true });
-    return s;
   }
 
   /** Opens the sandbox's terminal (its template's Terminal entrypoint, else a login shell) on a TTY. */
   async openTerminal(sandbox: string, o: CallOptions & { columns?: number; rows?: number } = {}): Promise<Terminal> {
-    const { ws, session } = await this.transport.websocket(await this.nsPath(RUNTIME, 'sandboxes', sandbox, 'terminal', o), {}, [PROTOCOL], o.signal);
-    const t = new Terminal(ws, session);
-    o.signal?.addEventListener('abort', () => t.close(), { once: true });
+    const path = await this.nsPath(RUNTIME, 'sandboxes', sandbox, 'terminal', o);
+    const t = await this.transport.websocket(path, {}, [PROTOCOL], o.signal, (ws, session) => new Terminal(ws, session, o.signal));
     if (o.columns && o.rows) await t.resize(o.columns, o.rows);
     return t;
   }
@@ -498,8 +501,9 @@ export class MboxClient {
       signal: q.signal,
     });
   }
-  /** The states so far (a list), then each new one as it is stored. */
-  async *watchHistory(q: HistoryQuery & WatchOptions = {}): AsyncGenerator<WatchEvent<ObjectHistory>> {
+  /** The states so far (a list), then each new one as it is stored. A watch takes no time range (since,
+   * until) nor paging (limit, continue): list with listHistory for those. */
+  async *watchHistory(q: WatchHistoryQuery = {}): AsyncGenerator<WatchEvent<ObjectHistory>> {
     const path = await this.nsPath(RUNTIME, 'objecthistories', undefined, undefined, q);
     yield* watchCollection<ObjectHistory>(this.transport, path, { ...q, fieldSelector: this.historySelectors(q) });
   }

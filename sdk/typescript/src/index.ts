@@ -1,6 +1,6 @@
 // @mbox/sdk: the TypeScript SDK of mbox.
 export { MboxClient } from './client.js';
-export type { MboxClientOptions, ListOptions, CreateSandboxOptions, WaitOptions, RunTaskOptions, ExecOptions, CreateArtifactOptions, HistoryQuery } from './client.js';
+export type { MboxClientOptions, ListOptions, CreateSandboxOptions, WaitOptions, RunTaskOptions, ExecOptions, CreateArtifactOptions, HistoryQuery, WatchHistoryQuery } from './client.js';
 export { TaskHandle, isFinal, resultOf } from './task.js';
 export type { TaskResult, TaskPhase, OutputChunk } from './task.js';
 export { ExecSession, Terminal } from './exec.js';

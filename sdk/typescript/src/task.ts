@@ -127,8 +127,12 @@ export class TaskHandle {
   }
 }
 
-/** The chunks of several streams, as they arrive. */
-async function* merge(sources: Array<{ stream: OutputChunk['stream']; body: Readable }>): AsyncGenerator<OutputChunk> {
+/** How many chunks the merged output holds for its reader before it pauses the streams it reads. */
+const MERGE_CHUNKS = 16;
+
+/** The chunks of several streams, as they arrive. The streams are paused while MERGE_CHUNKS wait for the
+ * reader and resumed as it takes them, so a slow reader holds the server back instead of filling memory. */
+export async function* merge(sources: Array<{ stream: OutputChunk['stream']; body: Readable }>): AsyncGenerator<OutputChunk> {
   const queue: OutputChunk[] = [];
   let wake: (() => void) | undefined;
   let open = sources.length;
@@ -136,6 +140,7 @@ async function* merge(sources: Array<{ stream: OutputChunk['stream']; body: Read
   for (const s of sources) {
     s.body.on('data', (d: Buffer) => {
       queue.push({ stream: s.stream, data: d });
+      if (queue.length >= MERGE_CHUNKS) for (const x of sources) x.body.pause();
       wake?.();
     });
     s.body.on('end', () => {
@@ -150,7 +155,11 @@ async function* merge(sources: Array<{ stream: OutputChunk['stream']; body: Read
   }
   try {
     for (;;) {
-      while (queue.length) yield queue.shift()!;
+      while (queue.length) {
+        const c = queue.shift()!;
+        if (queue.length < MERGE_CHUNKS / 2) for (const x of sources) if (x.body.isPaused()) x.body.resume();
+        yield c;
+      }
       if (failure) throw failure;
       if (open <= 0) return;
       await new Promise<void>((r) => (wake = r));

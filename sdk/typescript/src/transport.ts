@@ -24,6 +24,9 @@ export interface RequestOptions extends CallOptions {
 /** Most bytes of an error answer or a JSON answer read into memory. */
 const MAX_JSON_BYTES = 64 << 20;
 
+/** How long a WebSocket's upgrade may take. */
+const HANDSHAKE_MS = 30_000;
+
 /** The query string of q: arrays repeat the name (command=sh&command=-c), undefined is left out. */
 export function queryString(q: RequestOptions['query']): string {
   const p = new URLSearchParams();
@@ -35,7 +38,20 @@ export function queryString(q: RequestOptions['query']): string {
   return s ? `?${s}` : '';
 }
 
+/** The TLS options an agent is made from (what a context's cluster and user give, a credential plugin's
+ * client certificate included). */
+const TLS_FIELDS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+/** What one context's requests share: its agent (whose cache of TLS sessions lets a new connection resume
+ * one instead of a full handshake) and the TLS options it was made from. */
+interface ContextAgent {
+  context: string;
+  tls: unknown[];
+  agent: http.Agent;
+}
+
 export class Transport {
+  private cached?: ContextAgent;
   constructor(readonly kubeConfig: KubeConfig) {}
 
   get server(): URL {
@@ -44,10 +60,25 @@ export class Transport {
     return new URL(cluster.server);
   }
 
-  /** The TLS and credential options of the current context for one request. */
+  /**
+   * The TLS and credential options of the current context for one request. The KubeConfig makes a new
+   * agent each time it applies them; the first one of a context is kept for all its requests (so TLS
+   * sessions are resumed) while the credentials (an exec plugin's token, which can change) are read
+   * afresh for each; a context switch or new TLS material (a rotated client certificate) keeps the new one.
+   */
   private async options(extra: https.RequestOptions & { headers?: http.OutgoingHttpHeaders }): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { ...extra, headers: { ...extra.headers } };
     await this.kubeConfig.applyToHTTPSOptions(opts);
+    const context = this.kubeConfig.getCurrentContext();
+    const tls = TLS_FIELDS.map((f) => opts[f]);
+    const c = this.cached;
+    if (c && c.context === context && c.tls.every((v, i) => sameTls(v, tls[i]))) {
+      (opts.agent as http.Agent | undefined)?.destroy();
+      opts.agent = c.agent;
+    } else {
+      // the agent of the context before is left to the requests still using it
+      this.cached = { context, tls, agent: opts.agent as http.Agent };
+    }
     return opts;
   }
 
@@ -93,36 +124,61 @@ export class Transport {
     }
   }
 
-  /** Opens a WebSocket on path with the given subprotocols; a refusal before the upgrade is its typed error. */
-  /** Resolves with the socket and the Mbox-Session header of the 101 (the session's record). */
-  async websocket(path: string, query: RequestOptions['query'], protocols: string[], signal?: AbortSignal): Promise<{ ws: WebSocket; session?: string }> {
+  /**
+   * Opens a WebSocket on path with the given subprotocols; a refusal before the upgrade is its typed error.
+   * attach(ws, session) runs in the 'open' event itself, so its listeners see every frame, even those that
+   * came in the same packet as the 101 (session: the 101's Mbox-Session header, the session's record).
+   */
+  async websocket<T>(
+    path: string,
+    query: RequestOptions['query'],
+    protocols: string[],
+    signal: AbortSignal | undefined,
+    attach: (ws: WebSocket, session?: string) => T,
+  ): Promise<T> {
     signal?.throwIfAborted();
     const base = this.server;
     const url = new URL(base.pathname.replace(/\/$/, '') + path + queryString(query), base);
     url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
     const opts = await this.options({ headers: {} });
-    const ws = new WebSocket(url, protocols, { ...(opts as WebSocket.ClientOptions), perMessageDeflate: false });
+    const ws = new WebSocket(url, protocols, { ...(opts as WebSocket.ClientOptions), perMessageDeflate: false, handshakeTimeout: HANDSHAKE_MS });
     ws.binaryType = 'nodebuffer';
     let session: string | undefined;
     ws.once('upgrade', (res) => {
       session = res.headers['mbox-session'] as string | undefined;
     });
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
+      // a socket given up before it opened: torn down, its late 'error' heard by nobody else
+      const teardown = () => {
+        ws.on('error', () => undefined);
         ws.terminate();
+      };
+      const onAbort = () => {
+        teardown();
         reject(signal?.reason ?? new Error('aborted'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);
       ws.once('open', () => {
         done();
-        resolve({ ws, session });
+        try {
+          resolve(attach(ws, session));
+        } catch (e) {
+          teardown();
+          reject(e);
+        }
       });
       ws.once('unexpected-response', (_req, res) => {
         done();
         readText(res, 1 << 20).then(
-          (body) => reject(errorFromResponse(res.statusCode ?? 0, body, res.headers['retry-after'] as string | undefined)),
-          reject,
+          (body) => {
+            teardown();
+            reject(errorFromResponse(res.statusCode ?? 0, body, res.headers['retry-after'] as string | undefined));
+          },
+          (e) => {
+            teardown();
+            reject(e);
+          },
         );
       });
       ws.once('error', (e) => {
@@ -131,6 +187,12 @@ export class Transport {
       });
     });
   }
+}
+
+/** Whether two values of a TLS option are the same (buffers by their bytes). */
+function sameTls(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b;
 }
 
 /** The body of res as text, at most max bytes (an error beyond). */

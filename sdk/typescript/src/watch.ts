@@ -1,7 +1,9 @@
 // Watches as async iterators: a list, then a watch from the list's resourceVersion, resumed from the last
 // version seen when the server ends the stream or the connection drops, and a list again (with the
-// difference sent as events) when the server answers 410 Gone.
+// difference sent as events) when the server answers 410 Gone. A list is read to its end (the server cuts
+// long ones into pages with a continue token, asked for or not).
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { GoneError, MboxApiError, errorFromStatus } from './errors.js';
 import type { List, ObjectMeta, Status } from './meta.js';
 import type { CallOptions, Transport } from './transport.js';
@@ -77,11 +79,40 @@ export function relistEvents<T extends KubeObject>(known: Map<string, T>, items:
   return out;
 }
 
-/** The newline-delimited JSON events of a watch answer, each line at most maxLine bytes. */
+/** How many times a list starts again when its continue token expired (410) before it gives up. */
+const MAX_LIST_RESTARTS = 3;
+
+/**
+ * Every item of a list, following its continue tokens to the end: the items, and the FIRST page's
+ * resourceVersion (every page is that one snapshot; a watch from it gets what changed after). page(token)
+ * reads one page (the first without a token). A token that expired meanwhile (410) reads it all again.
+ */
+export async function listAll<T>(page: (continueToken?: string) => Promise<List<T>>): Promise<{ items: T[]; resourceVersion: string }> {
+  for (let restarts = 0; ; restarts++) {
+    const first = await page();
+    const items = [...(first.items ?? [])];
+    let token = first.metadata?.continue;
+    try {
+      while (token) {
+        const next = await page(token);
+        items.push(...(next.items ?? []));
+        token = next.metadata?.continue;
+      }
+    } catch (e) {
+      if (e instanceof GoneError && restarts < MAX_LIST_RESTARTS) continue;
+      throw e;
+    }
+    return { items, resourceVersion: first.metadata?.resourceVersion ?? '' };
+  }
+}
+
+/** The newline-delimited JSON events of a watch answer, each line at most maxLine bytes. A character
+ * whose bytes two chunks split is decoded whole. */
 export async function* ndjson(stream: Readable, maxLine = 16 << 20): AsyncGenerator<RawWatchEvent> {
+  const decoder = new StringDecoder('utf8');
   let pending = '';
   for await (const chunk of stream) {
-    pending += (chunk as Buffer).toString('utf8');
+    pending += decoder.write(chunk as Buffer);
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl).trim();
@@ -90,11 +121,35 @@ export async function* ndjson(stream: Readable, maxLine = 16 << 20): AsyncGenera
     }
     if (pending.length > maxLine) throw new MboxApiError({ status: 'Failure', message: `a watch event is longer than ${maxLine} bytes` });
   }
+  pending += decoder.end();
   if (pending.trim()) yield JSON.parse(pending) as RawWatchEvent;
 }
 
 /** Consecutive failed connections after which a watch gives up. */
 const MAX_RETRIES = 5;
+
+/** A watch stream that ends within this many milliseconds with nothing in it ended "at once". */
+const QUICK_END_MS = 1000;
+
+/** How long to wait before the next attempt after n failures (or n streams in a row that ended at once):
+ * 500 ms, doubling, at most 5 s (pure). */
+export function backoffMs(n: number): number {
+  return n <= 0 ? 0 : Math.min(250 * 2 ** n, 5000);
+}
+
+/**
+ * The pace of a watch's streams: a stream the server ends at once with no event (not even a bookmark)
+ * makes the next wait longer and longer, so a server that keeps doing that is not asked in a hot loop;
+ * any other stream starts over (pure).
+ */
+export class StreamPace {
+  private quick = 0;
+  /** The delay before the next stream, after one that lasted ms and held events events. */
+  ended(events: number, ms: number): number {
+    this.quick = events === 0 && ms < QUICK_END_MS ? this.quick + 1 : 0;
+    return backoffMs(this.quick);
+  }
+}
 
 /** The watch of collection path (…/sandboxes), as an async iterator of its events. */
 export async function* watchCollection<T extends KubeObject>(t: Transport, path: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
@@ -112,17 +167,18 @@ async function* watchLoop<T extends KubeObject>(t: Transport, path: string, o: W
   let rv = o.resourceVersion ?? '';
   let needList = !rv;
   let failures = 0;
+  const pace = new StreamPace();
   const selectors = { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector };
   for (;;) {
     o.signal?.throwIfAborted();
     if (needList) {
-      const list = await t.json<List<T>>(path, { query: selectors, signal: o.signal });
-      for (const ev of relistEvents(known, list.items ?? [])) {
+      const list = await listAll((token) => t.json<List<T>>(path, { query: { ...selectors, continue: token }, signal: o.signal }));
+      for (const ev of relistEvents(known, list.items)) {
         if (ev.type === 'DELETED') known.delete(keyOf(ev.object));
         else known.set(keyOf(ev.object), ev.object);
         yield ev;
       }
-      rv = list.metadata?.resourceVersion ?? '';
+      rv = list.resourceVersion;
       needList = false;
     }
     let res: Readable;
@@ -138,12 +194,15 @@ async function* watchLoop<T extends KubeObject>(t: Transport, path: string, o: W
         continue;
       }
       if (e instanceof MboxApiError || o.signal?.aborted || ++failures > MAX_RETRIES) throw e;
-      await sleep(Math.min(250 * 2 ** failures, 5000), o.signal);
+      await sleep(backoffMs(failures), o.signal);
       continue;
     }
     failures = 0;
+    const opened = Date.now();
+    let events = 0;
     try {
       for await (const raw of ndjson(res)) {
+        events++;
         const step = stepFor<T>(raw, rv);
         if (step.kind === 'relist') {
           needList = true;
@@ -163,19 +222,23 @@ async function* watchLoop<T extends KubeObject>(t: Transport, path: string, o: W
     } finally {
       res.destroy();
     }
+    const delay = pace.ended(events, Date.now() - opened);
+    if (delay) await sleep(delay, o.signal);
   }
 }
 
+/** Resolves after ms; rejects with the signal's reason when it aborts first (and leaves no listener). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -31,6 +31,38 @@ test('exec: stdout, stderr and the exit code apart; stdin to its end', async (t)
   assert.ok(sessions.items.some((x) => x.spec.kind === 'exec' && x.spec.command?.[0] === 'cat'));
 });
 
+test('exec: a fast command always gets its output and exit code (frames sent with the 101)', async (t) => {
+  const sb = await runningSandbox(t, 'fast');
+  const name = sb.metadata.name;
+  for (let i = 0; i < 30; i++) {
+    const s = await dev.exec(name, ['echo', 'hello'], { stdin: false });
+    assert.deepEqual(await Promise.all([text(s.stdout), s.exitCode]), ['hello\n', 0], `exec ${i + 1} of 30`);
+  }
+});
+
+test('exec: abort and close end the session; exitCode rejects with the reason; no listener is left', async (t) => {
+  const sb = await runningSandbox(t, 'abort');
+  const name = sb.metadata.name;
+  const ac = new AbortController();
+  const s = await dev.exec(name, ['sleep', '30'], { signal: ac.signal });
+  const reason = new Error('enough');
+  ac.abort(reason);
+  await assert.rejects(s.exitCode, (e) => e === reason);
+  assert.equal(await text(s.stdout), '', 'stdout ends');
+  const c = await dev.exec(name, ['sleep', '30']);
+  c.close();
+  await assert.rejects(c.exitCode, (e) => e.reason === 'ClientClosed');
+  c.stdin.write('after the end goes nowhere');
+  // a signal that outlives many sessions keeps no listener of theirs
+  const long = new AbortController();
+  for (let i = 0; i < 3; i++) {
+    const e = await dev.exec(name, ['true'], { stdin: false, signal: long.signal });
+    assert.equal(await e.exitCode, 0);
+  }
+  const { getEventListeners } = await import('node:events');
+  assert.equal(getEventListeners(long.signal, 'abort').length, 0, 'the ended sessions removed their abort listeners');
+});
+
 test('typed errors: NotFound, Forbidden, Invalid with causes, Conflict', async (t) => {
   await assert.rejects(dev.getSandbox('no-such-sandbox'), (e) => {
     assert.ok(e instanceof NotFoundError, e.name);

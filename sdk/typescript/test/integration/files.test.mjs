@@ -59,3 +59,49 @@ test('openTerminal: a command typed and its output; resize; the shell exit code'
   term.write('exit 5\n');
   assert.equal(await term.exitCode, 5);
 });
+
+/** p, or a failure naming what did not happen within 20 s. */
+function within(p, what) {
+  let timer;
+  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), 20_000)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+test('openTerminal: abort, close and destroy end it without an error event', async (t) => {
+  const sb = await runningSandbox(t, 'termend');
+  const name = sb.metadata.name;
+  const errors = [];
+  const ac = new AbortController();
+  const term = await dev.openTerminal(name, { signal: ac.signal });
+  term.on('error', (e) => errors.push(e));
+  term.write('echo $((6*7))\n');
+  await until(term, /(^|\s)42\r?\n/);
+  const reason = new Error('user left');
+  ac.abort(reason);
+  await within(assert.rejects(term.exitCode, (e) => e === reason), 'exitCode after the abort');
+  // no listener for 'error' on these two: an error event would end this process
+  const closed = await dev.openTerminal(name);
+  closed.resume();
+  closed.close();
+  await within(assert.rejects(closed.exitCode, (e) => e.reason === 'ClientClosed'), 'exitCode after close()');
+  const destroyed = await dev.openTerminal(name);
+  destroyed.destroy();
+  await within(assert.rejects(destroyed.exitCode, (e) => e.reason === 'ClientClosed'), 'exitCode after destroy()');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(errors, [], 'no error event');
+});
+
+test("openTerminal: end() closes the terminal's input, not the session", async (t) => {
+  const sb = await runningSandbox(t, 'termeof');
+  const term = await dev.openTerminal(sb.metadata.name);
+  t.after(() => term.close());
+  term.write('echo $((6*7))\n');
+  term.end();
+  // what was typed before the end still runs, and its output still comes
+  await until(term, /(^|\s)42\r?\n/);
+  // a shell on a TTY reads no end of input from it (that is Ctrl-D): the session stays open
+  const settled = await Promise.race([term.exitCode.then((c) => `exit ${c}`, (e) => `rejected ${e.reason}`), new Promise((r) => setTimeout(() => r('open'), 2000))]);
+  assert.equal(settled, 'open');
+  term.close();
+  await within(assert.rejects(term.exitCode, (e) => e.reason === 'ClientClosed'), 'exitCode after close()');
+});

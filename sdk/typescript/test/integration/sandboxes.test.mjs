@@ -19,6 +19,13 @@ test('createSandbox with waitUntilRunning returns it Running; stop, start and de
   assert.ok(!names.includes(name), 'gone from the list');
 });
 
+test('deleteSandbox with wait returns once each is gone, however fast it goes', async (t) => {
+  const names = await Promise.all([1, 2, 3, 4, 5].map(async () => (await runningSandbox(t, 'gone')).metadata.name));
+  await Promise.all(names.map((n) => dev.deleteSandbox(n, { wait: true, timeoutMs: 30_000 })));
+  const left = (await dev.listSandboxes()).items.map((s) => s.metadata.name);
+  assert.deepEqual(names.filter((n) => left.includes(n)), [], 'all gone');
+});
+
 test('an AbortSignal ends a wait at once', async (t) => {
   const sb = await runningSandbox(t, 'abort');
   const ac = new AbortController();
