@@ -43,7 +43,13 @@ int cli_connect(const struct cli_target *t, struct kube_client **ret, char ns[st
                 r = kube_get(c, &rs, &obj, err);
                 if (r == -ENOENT)
                         r = merr_set(err, r, "project \"%s\" not found", t->project);
-                if (r >= 0 && (r = project_from_json(obj, &p, err)) >= 0)
+                if (r == -EACCES) {
+                        /* Projects are cluster-scoped: members may not read theirs. Its default namespace
+                         * then (a project with another one is given with -n). */
+                        snprintf(ns, 64, "mbox-%s", t->project);
+                        merr_clear(err);
+                        r = 0;
+                } else if (r >= 0 && (r = project_from_json(obj, &p, err)) >= 0)
                         snprintf(ns, 64, "%s", project_namespace(p, buf, sizeof(buf)));
                 project_free(p);
                 json_object_put(obj);

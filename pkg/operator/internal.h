@@ -61,8 +61,6 @@ enum op_res {
         RES_RESOURCEQUOTA,
         RES_LIMITRANGE,
         RES_ROLEBINDING,
-        RES_CLUSTERROLE,        /* a project's own: its members read their Project */
-        RES_CLUSTERROLEBINDING, /* and its binding to them */
         RES_AS_TEMPLATE,
         RES_AS_POOL,
         RES_AS_CLAIM,

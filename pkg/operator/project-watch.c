@@ -50,8 +50,6 @@ const struct op_controller op_project_controller = {
                         {RES_RESOURCEQUOTA, map_owned},
                         {RES_LIMITRANGE, map_owned},
                         {RES_ROLEBINDING, map_owned},
-                        {RES_CLUSTERROLE, map_owned},
-                        {RES_CLUSTERROLEBINDING, map_owned},
                         {RES_SANDBOX, map_sandbox},
                         {0},
                 },

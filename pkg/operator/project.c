@@ -293,52 +293,6 @@ static json_object *role_binding(const struct project *p, const struct project_m
         return binding(p->meta.name, ns, owner, name, role_cluster_role(m->role), subjects);
 }
 
-/* A Project is cluster-scoped, so no RoleBinding in its namespace lets a member read it (mbox -p, the
- * SDK's project option, kubectl get project): a ClusterRole that reads this project alone, and its binding
- * to every member, both owned by the project. */
-static json_object *reader_role(const char *project, const char *name, json_object *owner) {
-        json_object *meta = op_meta(name, NULL, project);
-        op_owner_ref(meta, owner, true);
-        json_object *o = obj_new("rbac.authorization.k8s.io/v1", "ClusterRole", meta),
-                    *rules = json_object_new_array(), *rule = json_object_new_object(),
-                    *groups = json_object_new_array(), *resources = json_object_new_array(),
-                    *names = json_object_new_array(), *verbs = json_object_new_array();
-        json_object_array_add(groups, json_object_new_string("mbox.dev"));
-        json_object_array_add(resources, json_object_new_string("projects"));
-        json_object_array_add(names, json_object_new_string(project));
-        json_object_array_add(verbs, json_object_new_string("get"));
-        json_object_array_add(verbs, json_object_new_string("watch"));
-        json_object_object_add(rule, "apiGroups", groups);
-        json_object_object_add(rule, "resources", resources);
-        json_object_object_add(rule, "resourceNames", names);
-        json_object_object_add(rule, "verbs", verbs);
-        json_object_array_add(rules, rule);
-        json_object_object_add(o, "rules", rules);
-        return o;
-}
-
-static json_object *reader_binding(
-        const struct project *p, const char *ns, const char *name, json_object *owner) {
-        json_object *meta = op_meta(name, NULL, p->meta.name);
-        op_owner_ref(meta, owner, true);
-        json_object *o = obj_new("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", meta),
-                    *ref = json_object_new_object(), *subjects = json_object_new_array();
-        json_object_object_add(ref, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
-        json_object_object_add(ref, "kind", json_object_new_string("ClusterRole"));
-        json_object_object_add(ref, "name", json_object_new_string(name));
-        json_object_object_add(o, "roleRef", ref);
-        for (size_t i = 0; i < p->spec.n_members; i++) {
-                const struct project_member *m = &p->spec.members[i];
-                json_object_array_add(subjects, subject(m->kind, m->name, m->namespace ? m->namespace : ns));
-        }
-        /* none: no field, as the API server keeps it (an empty list would differ from it on every pass) */
-        if (json_object_array_length(subjects) > 0)
-                json_object_object_add(o, "subjects", subjects);
-        else
-                json_object_put(subjects);
-        return o;
-}
-
 /* mbox's own access to the project's pods (exec, port-forward, logs: tasks, validation, terminals,
  * previews), granted here and nowhere else: the ClusterRole RUNTIME_ROLE is bound to nobody cluster-wide. */
 static json_object *runtime_binding(
@@ -632,11 +586,6 @@ int op_reconcile_project(struct op_ctx *cx, const char *key, struct merr *err) {
                 n_keep++;
         }
         if ((rc = op_prune(cx, RES_ROLEBINDING, ns, p->meta.name, keep, err)) < 0)
-                return rc;
-        char reader[300];
-        snprintf(reader, sizeof(reader), "mbox-project-%s", p->meta.name);
-        if ((rc = ensure_owned(cx, RES_CLUSTERROLE, reader_role(p->meta.name, reader, obj), err)) < 0 ||
-                (rc = ensure_owned(cx, RES_CLUSTERROLEBINDING, reader_binding(p, ns, reader, obj), err)) < 0)
                 return rc;
 
         rc = write_status(cx, obj, &p->status, ns, true, "Provisioned",

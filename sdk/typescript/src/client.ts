@@ -139,8 +139,8 @@ export class MboxClient {
 
   /**
    * The namespace the client works in: the project's (status.namespace, else spec.namespace, else
-   * mbox-NAME). Members read their own Project (mbox-operator binds them to it); a caller who may not read
-   * it gets the default, mbox-NAME; a project with another namespace is then given with the namespace option.
+   * mbox-NAME). Project members whose role does not let them read the cluster-scoped Project get the
+   * default, mbox-NAME; a project with another namespace is then given with the namespace option.
    */
   namespace(o: CallOptions = {}): Promise<string> {
     this.ns ??= this.getProject(this.project!, o).then(
