@@ -62,9 +62,10 @@ struct apiserver {
         /* signs and verifies preview grants and their cookies (pkg/previewtoken.h): the key of
          * opt.preview_key_file, else one made at start */
         struct preview_key *preview_key;
-        struct api_previews *previews; /* previews.c */
-        struct informer *projects;     /* projects.c */
-        struct api_gateway *gateway;   /* gateway.c; NULL without opt.preview_listen */
+        struct api_previews *previews;         /* previews.c */
+        struct informer *projects;             /* projects.c */
+        struct api_output_waits *output_waits; /* outputwait.c; NULL without a database */
+        struct api_gateway *gateway;           /* gateway.c; NULL without opt.preview_listen */
 };
 
 /* A running sandbox (sandbox.c): where a request on it goes. */
@@ -83,6 +84,16 @@ int api_sandbox_running(struct httpd_request *req, struct apiserver *s, const ch
  * allowed, 0 not, < 0 with err when the review could not be made. */
 int api_preview_private_allowed(struct apiserver *s, const struct api_user *user, const char *ns,
         const char *sandbox, const char *creator, struct merr *err);
+/* ---- followers of task output (outputwait.c) */
+int api_output_waits_start(struct apiserver *s, struct merr *err);
+void api_output_waits_stop(struct apiserver *s);
+/* A follower of task uid's output begins (its notifications are counted from now on): the count so far. */
+unsigned long long api_output_follow(struct apiserver *s, const char *uid);
+void api_output_unfollow(struct apiserver *s, const char *uid);
+/* Waits until uid's output is notified past seen, or timeout_ms: the count now. */
+unsigned long long api_output_wait(
+        struct apiserver *s, const char *uid, unsigned long long seen, long timeout_ms);
+
 /* ---- projects (projects.c) */
 int api_projects_new(struct apiserver *s, struct merr *err);
 int api_projects_start(struct apiserver *s, struct merr *err);

@@ -366,6 +366,8 @@ int apiserver_start(struct apiserver *s, struct merr *err) {
                 r = api_gateway_start(s, err);
         if (r >= 0 && s->store && !s->mirror)
                 r = api_mirror_start(s, &s->mirror, err);
+        if (r >= 0 && !s->output_waits)
+                r = api_output_waits_start(s, err);
         if (r >= 0)
                 r = api_preview_log_start(s, err);
         return r;
@@ -385,6 +387,7 @@ struct apiserver *apiserver_free(struct apiserver *s) {
         api_previews_stopping(s);
         api_gateway_stop(s);
         httpd_free(s->httpd);
+        api_output_waits_stop(s); /* after the requests: followers wait on it */
         api_previews_free(s);
         api_projects_free(s);
         api_preview_log_stop(s);

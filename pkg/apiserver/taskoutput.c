@@ -17,19 +17,21 @@
 #include "store/taskoutput.h"
 #include "timestamp.h"
 
-#define FOLLOW_POLL_MS 250  /* how often a follower looks for new output */
+#define FOLLOW_POLL_MS 250  /* how often a follower looks for new output unless it hears of it first */
 #define FOLLOW_MAX_S   3600 /* a follow ends after this, finished or not */
 
 /* The log of one stream, sent chunk by chunk as stored; with follow, new chunks as they come until the
  * output is finished (or FOLLOW_MAX_S). It holds no database connection while it waits: each look takes
  * one from the pool and gives it back, so a thousand followers cost a few connections, not a thousand. */
 struct log_stream {
+        struct apiserver *s;
         struct store *store;
         char uid[64];
         enum task_stream stream;
         int seq;
         long long sent, limit; /* limit 0: all */
         bool follow;
+        unsigned long long heard; /* notifications of this output heard (outputwait.c) */
         long long deadline_ms;
         PGresult *chunk;
         size_t off;
@@ -37,6 +39,8 @@ struct log_stream {
 
 static void log_free(void *ud) {
         struct log_stream *l = ud;
+        if (l->follow)
+                api_output_unfollow(l->s, l->uid);
         PQclear(l->chunk);
         free(l);
 }
@@ -96,6 +100,8 @@ static long log_read(struct httpd_stream *hs, void *ud, char *buf, size_t max) {
                         l->sent += (long long) n;
                         return (long) n;
                 }
+                /* what is heard from here on wakes the wait below: nothing written meanwhile is missed */
+                unsigned long long heard = l->heard;
                 int r = next_chunk(l);
                 if (r < 0)
                         return -1;
@@ -115,7 +121,7 @@ static long log_read(struct httpd_stream *hs, void *ud, char *buf, size_t max) {
                 }
                 if (httpd_stream_peer_gone(hs) || timestamp_monotonic_ms() >= l->deadline_ms)
                         return httpd_stream_peer_gone(hs) ? -1 : 0;
-                nanosleep(&(struct timespec){.tv_nsec = FOLLOW_POLL_MS * 1000000L}, NULL);
+                l->heard = api_output_wait(l->s, l->uid, heard, FOLLOW_POLL_MS);
         }
 }
 
@@ -159,11 +165,14 @@ static void log_of(struct httpd_request *req, struct apiserver *s, const char *u
                 httpd_respond_status(req, 500, "InternalError", "out of memory");
                 return;
         }
+        l->s = s;
         l->store = s->store;
         snprintf(l->uid, sizeof(l->uid), "%s", uid);
         l->stream = st;
         l->limit = limit;
         l->follow = follow;
+        if (follow)
+                l->heard = api_output_follow(s, uid);
         l->deadline_ms = timestamp_monotonic_ms() + FOLLOW_MAX_S * 1000LL;
         /* the database answers before the 200 goes out */
         PGconn *conn = NULL;

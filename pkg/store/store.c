@@ -294,3 +294,43 @@ void store_release(struct store *s, PGconn *conn) {
         pthread_mutex_unlock(&s->lock);
         PQfinish(conn);
 }
+
+int store_listen(struct store *s, const char *channel, PGconn **ret, struct merr *err) {
+        /* one of the connections the pool may open, while there are two at least */
+        pthread_mutex_lock(&s->lock);
+        bool room = s->max_open >= 2 && s->n_open < s->max_open;
+        if (room)
+                s->n_open++;
+        pthread_mutex_unlock(&s->lock);
+        if (!room)
+                return merr_set(err, -EBUSY, "no database connection to spare for listening (%zu in all)",
+                        s->max_open);
+        PGconn *conn = PQconnectdb(s->url);
+        if (!conn || PQstatus(conn) != CONNECTION_OK) {
+                const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+                int r = merr_set(
+                        err, -EIO, "connecting to the database: %.*s", (int) strcspn(msg, "\n"), msg);
+                store_unlisten(s, conn);
+                return r;
+        }
+        PQsetNoticeProcessor(conn, ignore_notice, NULL);
+        char *quoted = PQescapeIdentifier(conn, channel, strlen(channel));
+        char sql[256];
+        snprintf(sql, sizeof(sql), "LISTEN %s", quoted ? quoted : "");
+        PQfreemem(quoted);
+        int r = quoted ? exec_ok(conn, sql, err, "listening for notifications")
+                       : merr_set(err, -ENOMEM, "LISTEN");
+        if (r < 0) {
+                store_unlisten(s, conn);
+                return r;
+        }
+        *ret = conn;
+        return 0;
+}
+
+void store_unlisten(struct store *s, PGconn *conn) {
+        PQfinish(conn);
+        pthread_mutex_lock(&s->lock);
+        closed_locked(s);
+        pthread_mutex_unlock(&s->lock);
+}

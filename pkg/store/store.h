@@ -44,6 +44,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct store *, store_free);
 /* A connection with the schema up to date: an idle one from the pool or a new one; -EBUSY when every
  * connection the limits allow is in use and none came back in time. */
 int store_acquire(struct store *s, PGconn **ret, struct merr *err);
+/* A connection that listens on channel, for a thread that waits for notifications (PQconsumeInput(),
+ * PQnotifies()): one of the pool's, held until store_unlisten() (-EBUSY when the pool has none to spare, or
+ * only one in all). */
+int store_listen(struct store *s, const char *channel, PGconn **ret, struct merr *err);
+void store_unlisten(struct store *s, PGconn *conn);
 /* Gives conn back (kept when healthy and the pool has room, closed otherwise). */
 void store_release(struct store *s, PGconn *conn);
 

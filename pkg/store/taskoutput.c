@@ -184,14 +184,15 @@ static int run_begin(PGconn *conn, const void *ud, struct merr *err) {
 
 static int run_end(PGconn *conn, const void *ud, struct merr *err) {
         const char *const *params = ud;
+        /* followers waiting for the end hear of it at the commit (TASK_OUTPUT_CHANNEL) */
         PGresult *res = PQexecParams(conn,
-                "UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, error = $5, "
-                "dropped_bytes = $6, finished_at = now(), modified_rv = nextval('task_output_versions') "
-                "WHERE "
-                "task_uid = $1",
+                "WITH u AS (UPDATE task_outputs SET stdout_bytes = $2, stderr_bytes = $3, complete = $4, "
+                "error = $5, dropped_bytes = $6, finished_at = now(), modified_rv = "
+                "nextval('task_output_versions') WHERE task_uid = $1 RETURNING task_uid) "
+                "SELECT pg_notify('" TASK_OUTPUT_CHANNEL "', task_uid::text) FROM u",
                 6, NULL, params, NULL, NULL, 0);
-        int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
-                                                        : store_error(err, res, "finishing the task output");
+        int r = PQresultStatus(res) == PGRES_TUPLES_OK ? 0
+                                                       : store_error(err, res, "finishing the task output");
         PQclear(res);
         return r;
 }
@@ -236,11 +237,13 @@ static int flush(struct task_output *o, enum task_stream stream, struct merr *er
         const char *params[] = {o->uid, st, seq, b->data};
         const int lengths[] = {0, 0, 0, (int) b->len};
         const int formats[] = {0, 0, 0, 1}; /* data goes as binary: no escaping, no copy */
+        /* and its followers hear of it (TASK_OUTPUT_CHANNEL) */
         PGresult *res = PQexecParams(o->conn,
-                "INSERT INTO task_output_chunks (task_uid, stream, seq, data) VALUES ($1, $2, $3, $4)", 4,
-                NULL, params, lengths, formats, 0);
+                "WITH c AS (INSERT INTO task_output_chunks (task_uid, stream, seq, data) VALUES ($1, $2, $3, "
+                "$4) RETURNING task_uid) SELECT pg_notify('" TASK_OUTPUT_CHANNEL "', task_uid::text) FROM c",
+                4, NULL, params, lengths, formats, 0);
         int r = 0;
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
                 r = o->failed = store_error(err, res, "writing task output");
         PQclear(res);
         if (r == 0) {

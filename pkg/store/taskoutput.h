@@ -22,6 +22,9 @@
 
 #define TASK_OUTPUT_CHUNK    (256 * 1024)
 #define TASK_OUTPUT_FLUSH_MS 1000
+/* The Postgres notification channel of new output: every chunk written and every output's end notify it
+ * with the task's uid as the payload (the log's followers listen, instead of looking again and again). */
+#define TASK_OUTPUT_CHANNEL "mbox_task_output"
 
 enum task_stream { TASK_STDOUT = 1, TASK_STDERR = 2 };
 

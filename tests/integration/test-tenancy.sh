@@ -258,7 +258,10 @@ spec:
   sandboxRef: {name: box}
   command: ["echo", "project a's output"]
 YAML
-        # project a's viewer sees its task's output and history
+        # project a's viewer sees its task's output and history (the record exists from the task's start;
+        # its bytes once the task has finished)
+        done_() { [ "$(kubectl -n "$ns" get executiontasks.mbox.dev secret-work -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        wait_for "task secret-work Succeeded" 60 done_
         wait_for "ann sees the task output" 60 kubectl --as="ann-$tag" -n "$ns" get taskoutputs secret-work
         assert_contains "$(kubectl --as="ann-$tag" -n "$ns" get --raw \
                 "/apis/runtime.mbox.dev/v1alpha1/namespaces/$ns/taskoutputs/secret-work/log")" "project a's output" \
