@@ -296,9 +296,10 @@ void store_release(struct store *s, PGconn *conn) {
 }
 
 int store_listen(struct store *s, const char *channel, PGconn **ret, struct merr *err) {
-        /* one of the connections the pool may open, while there are two at least */
+        /* one of the connections the pool may open, when it may open STORE_LISTEN_MIN at least: a smaller
+         * pool keeps them all for requests */
         pthread_mutex_lock(&s->lock);
-        bool room = s->max_open >= 2 && s->n_open < s->max_open;
+        bool room = s->max_open >= STORE_LISTEN_MIN && s->n_open < s->max_open;
         if (room)
                 s->n_open++;
         pthread_mutex_unlock(&s->lock);

@@ -46,7 +46,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct store *, store_free);
 int store_acquire(struct store *s, PGconn **ret, struct merr *err);
 /* A connection that listens on channel, for a thread that waits for notifications (PQconsumeInput(),
  * PQnotifies()): one of the pool's, held until store_unlisten() (-EBUSY when the pool has none to spare, or
- * only one in all). */
+ * may open fewer than STORE_LISTEN_MIN in all). */
+#define STORE_LISTEN_MIN 4
 int store_listen(struct store *s, const char *channel, PGconn **ret, struct merr *err);
 void store_unlisten(struct store *s, PGconn *conn);
 /* Gives conn back (kept when healthy and the pool has room, closed otherwise). */
