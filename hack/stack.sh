@@ -33,9 +33,20 @@ stack_load() {
         done
         # shellcheck disable=SC1091
         [ -f "$MBOX_STATE_DIR/ports.env" ] && . "$MBOX_STATE_DIR/ports.env"
+        local taken=" " port
+        [ -f "$MBOX_STATE_DIR/ports.env" ] && taken+="$(cut -d= -f2 "$MBOX_STATE_DIR/ports.env" | tr '\n' ' ')"
         for kv in "${STACK_PORTS[@]}"; do
                 name=${kv%%=*}
-                [ -n "${!name:-}" ] || printf -v "$name" '%s' "${kv#*=}"
+                [ -z "${!name:-}" ] || continue
+                # a port a newer hack/ added to a private stack made before it: a free one, kept from now on
+                if [ "${MBOX_FREE_PORTS:-0}" = 1 ] && [ -f "$MBOX_STATE_DIR/ports.env" ]; then
+                        port=$(stack_free_port "$taken")
+                        taken+="$port "
+                        printf '%s=%s\n' "$name" "$port" >>"$MBOX_STATE_DIR/ports.env"
+                        printf -v "$name" '%s' "$port"
+                else
+                        printf -v "$name" '%s' "${kv#*=}"
+                fi
         done
 }
 
