@@ -5,6 +5,22 @@
 
 # setup_real: operator (with the database), the demo project and its busybox template from examples/, the
 # placement policy of the local overlay, and a Running sandbox "box" from that template; sets NS, POD, NODE.
+# placement_in_force: a busybox-terminal pod in mbox-demo (server-side dry run) gets the real node's selector
+placement_in_force() {
+        kubectl -n mbox-demo create --dry-run=server -o jsonpath='{.spec.nodeSelector.mbox\.dev/node}' -f - 2>/dev/null <<YAML |
+apiVersion: v1
+kind: Pod
+metadata: {generateName: placement-check-, labels: {mbox.dev/template: busybox-terminal}}
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: sandbox
+      image: busybox:1.36
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+                grep -qx real
+}
+
 setup_real() {
         NODE=$(kubectl get nodes -l mbox.dev/node=real -o jsonpath='{.items[0].metadata.name}')
         [ -n "$NODE" ] || fail "the stack has no real node (hack/node.sh runs only as root): $(tail -n 3 "$MBOX_STATE_DIR/logs/kubelet.log" 2>&1)"
@@ -17,11 +33,14 @@ setup_real() {
                 wait_for "namespace $NS to go" 120 gone "" namespace $NS
         fi
         printf 'project demo\n' >>"$_cleanup_file"
+        kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
+        wait_for "project demo Ready" 60 kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=1s
         kubectl apply -f "$root/manifests/overlays/local/real-node-placement.yaml" >/dev/null
         printf 'object mutatingadmissionpolicy/mbox-local-real-node\nobject mutatingadmissionpolicybinding/mbox-local-real-node\n' \
                 >>"$_cleanup_file"
-        kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
-        wait_for "project demo Ready" 60 kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=1s
+        # kube-apiserver applies a new admission policy once its informer has it: the template's warm pod
+        # must not come before (it would land on KWOK)
+        wait_for "the placement policy in force" 30 placement_in_force
         kubectl apply -f "$root/examples/02-template-busybox.yaml" >/dev/null
         # on a stack that just started, mbox.dev kinds can be Established a moment before they are served
         new_box() { TEMPLATE=busybox-terminal sandbox "$NS" box 2>/dev/null; }
