@@ -11,6 +11,10 @@ CONTAINERD_VERSION=2.4.2
 RUNC_VERSION=1.5.3
 CNI_PLUGINS_VERSION=1.10.0
 CRI_TOOLS_VERSION=1.37.0
+# NetworkPolicy on the real node; built with hack/netpol/*.go, whose hash keys the cache too
+NETPOL_VERSION=0.8.0
+# bumped whenever hack/build-binaries.sh changes how it is built
+NETPOL_BUILD=mbox1
 
 # Built binaries live outside the repository, keyed by version, and are reused when present.
 MBOX_CACHE_DIR=${MBOX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mbox}
@@ -23,6 +27,7 @@ CONTAINERD_BIN=$MBOX_CACHE_DIR/containerd-v$CONTAINERD_VERSION
 RUNC_BIN=$MBOX_CACHE_DIR/runc-v$RUNC_VERSION
 CNI_BIN=$MBOX_CACHE_DIR/cni-plugins-v$CNI_PLUGINS_VERSION
 CRICTL_BIN=$MBOX_CACHE_DIR/cri-tools-v$CRI_TOOLS_VERSION
+NETPOL_BIN=$MBOX_CACHE_DIR/kube-network-policies-v$NETPOL_VERSION-$NETPOL_BUILD-$(cat "$(dirname "${BASH_SOURCE[0]}")"/netpol/*.go 2>/dev/null | sha256sum | cut -c1-12)
 # The real node's images, built from Debian packages and Kubernetes' pause.c, never pulled (hack/node.sh
 # imports them into its containerd). The busybox tag names the Debian release it comes from; the exact
 # package version is in the image's config (org.opencontainers.image.version).
