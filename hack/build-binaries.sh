@@ -3,10 +3,10 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd, KWOK and
 # the agent-sandbox controller; and remotecommand, the integration tests' client-go exec program. Each
 # component is skipped when its versioned directory is complete.
-# The real node's binaries come the same way: kubelet, containerd, runc, the CNI plugins, crictl and
-# the NetworkPolicy agent.
+# The real node's binaries come the same way: kubelet, containerd, runc, the CNI plugins, crictl, crane
+# (its image registry) and the NetworkPolicy agent.
 # Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox|remotecommand|kubelet|containerd|runc|
-#                                cni-plugins|crictl|netpol|node-images ...]   (default: all)
+#                                cni-plugins|crictl|crane|netpol|node-images ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -243,6 +243,14 @@ build_crictl() {
                 sigs.k8s.io/cri-tools/cmd/crictl
 }
 
+# crane: the node's image registry (`crane registry serve`) and what pushes the node's images to it.
+build_crane() {
+        complete "$CRANE_BIN" crane && { log "crane v$GGCR_VERSION cached"; return; }
+        log "crane v$GGCR_VERSION: building"
+        wrapped_build "$CRANE_BIN" github.com/google/go-containerregistry "v$GGCR_VERSION" "" "-s -w" \
+                github.com/google/go-containerregistry/cmd/crane
+}
+
 # The node's NetworkPolicy agent: sigs.k8s.io/kube-network-policies' controller behind hack/netpol/main.go
 # (a kubeconfig, and the stack's own nftables table and queue), with two changes (below).
 build_netpol() {
@@ -318,7 +326,7 @@ build_remotecommand() {
 }
 
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand kubelet containerd runc cni-plugins crictl netpol node-images)
+[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand kubelet containerd runc cni-plugins crictl crane netpol node-images)
 for w in "${what[@]}"; do
         case $w in
         k8s) dir=$K8S_BIN ;;
@@ -331,6 +339,7 @@ for w in "${what[@]}"; do
         runc) dir=$RUNC_BIN ;;
         cni-plugins) dir=$CNI_BIN ;;
         crictl) dir=$CRICTL_BIN ;;
+        crane) dir=$CRANE_BIN ;;
         netpol) dir=$NETPOL_BIN ;;
         node-images) dir=$NODE_IMAGES_DIR ;;
         *) log "unknown component '$w'"; exit 2 ;;
@@ -349,6 +358,7 @@ for w in "${what[@]}"; do
         runc) (build_runc) ;;
         cni-plugins) (build_cni_plugins) ;;
         crictl) (build_crictl) ;;
+        crane) (build_crane) ;;
         netpol) (build_netpol) ;;
         node-images) (build_node_images) ;;
         esac

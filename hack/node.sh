@@ -53,7 +53,7 @@ NETPOL_TABLE=mbox-netpol-$ID # kube-network-policies' own
 NETPOL_QUEUE=$((1000 + 16#${ID:0:4} % 60000))
 RT_TABLE=$((20000 + 16#${ID:0:4} % 10000)) # the pods' route to 169.254.169.254
 METADATA_IP=169.254.169.254
-NODE_COMPONENTS=(containerd kubelet volumes netpol api-relay api-relay-outside)
+NODE_COMPONENTS=(containerd registry kubelet volumes netpol api-relay api-relay-outside)
 
 say() { printf 'node: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -260,6 +260,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$N/certs.d"
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = "$NODE_PAUSE_IMAGE"
 
@@ -338,11 +340,36 @@ maxPods: 50
 YAML
 }
 
-import_images() {
-        local t
-        for t in pause busybox; do
-                ctr images import "$NODE_IMAGES_DIR/$t.tar" >/dev/null
+# The registry: `crane registry serve` on loopback, blobs under node/registry (its manifests live in memory,
+# so each start pushes the images again; the blobs are there already). containerd reaches it under the
+# name $NODE_REGISTRY, the same on every stack, through a hosts.toml that points at this stack's port.
+up_registry() {
+        mkdir -p "$N/registry" "$N/certs.d/$NODE_REGISTRY"
+        cat >"$N/certs.d/$NODE_REGISTRY/hosts.toml" <<TOML
+server = "http://127.0.0.1:$MBOX_REGISTRY_PORT"
+[host."http://127.0.0.1:$MBOX_REGISTRY_PORT"]
+  capabilities = ["pull", "resolve"]
+TOML
+        alive registry && return 0
+        ! ss -Hltn "sport = :$MBOX_REGISTRY_PORT" 2>/dev/null | grep -q . ||
+                die "port $MBOX_REGISTRY_PORT for the image registry is already in use by a process this script did not start; set MBOX_REGISTRY_PORT to a free port or stop that process"
+        start registry "$CRANE_BIN/crane" registry serve --address "127.0.0.1:$MBOX_REGISTRY_PORT" --disk "$N/registry"
+        waitfor "the image registry" registry curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/"
+        local t ref d
+        for t in busybox; do
+                ref=NODE_${t^^}_IMAGE
+                ref=${!ref}
+                d=$(mktemp -d)
+                tar -xf "$NODE_IMAGES_DIR/$t.tar" -C "$d"
+                "$CRANE_BIN/crane" push --insecure "$d" "127.0.0.1:$MBOX_REGISTRY_PORT/${ref#"$NODE_REGISTRY"/}" >/dev/null 2>"$LOGS/registry-push.log" ||
+                        { rm -rf "$d"; die "pushing $t to the registry failed: $(cat "$LOGS/registry-push.log")"; }
+                rm -rf "$d"
         done
+}
+
+# the pod sandbox image is pinned and never pulled: imported
+import_images() {
+        ctr images import "$NODE_IMAGES_DIR/pause.tar" >/dev/null
 }
 
 # volumes: KWOK's provisioner makes each PersistentVolume a host directory
@@ -369,8 +396,8 @@ cmd_up() {
         [ "$(id -u)" -eq 0 ] || { say "not root: no real node (it needs namespaces, mounts, cgroups and a bridge); pods run on KWOK only"; return 0; }
         local b p
         for b in "$KUBELET_BIN/kubelet" "$CONTAINERD_BIN/containerd" "$RUNC_BIN/runc" "$CNI_BIN/bridge" \
-                "$CRICTL_BIN/crictl" "$NETPOL_BIN/kube-network-policies" "$NODE_IMAGES_DIR/busybox.tar"; do
-                [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl netpol node-images; break; }
+                "$CRICTL_BIN/crictl" "$CRANE_BIN/crane" "$NETPOL_BIN/kube-network-policies" "$NODE_IMAGES_DIR/busybox.tar"; do
+                [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl crane netpol node-images; break; }
         done
         if ! alive kubelet; then
                 for p in MBOX_KUBELET_PORT MBOX_KUBELET_HEALTHZ_PORT; do
@@ -389,6 +416,7 @@ cmd_up() {
         fi
         waitfor containerd containerd crictl info
         import_images
+        up_registry
         if ! alive kubelet; then
                 write_kubelet_config
                 start kubelet "$KUBELET_BIN/kubelet" --config="$N/kubelet.yaml" --kubeconfig="$N/kubelet.kubeconfig" \
@@ -421,6 +449,7 @@ cmd_down() {
                 crictl rmp --force --all >/dev/null 2>&1 || true
         fi
         stop_pid containerd
+        stop_pid registry
         stop_pid netpol
         nft delete table inet "$NETPOL_TABLE" 2>/dev/null || true
         stop_pid api-relay-outside
@@ -456,6 +485,8 @@ cmd_status() {
         pod_cidr
         printf '%-26s %s, bridge %s, pods %s.0/24, kubelet port %s, containerd %s\n' "real node" "$NODE_NAME" \
                 "$BRIDGE" "$NODE_POD_NET" "$MBOX_KUBELET_PORT" "$SOCK"
+        printf '%-26s %s -> http://127.0.0.1:%s (%s)\n' "image registry" "$NODE_REGISTRY" "$MBOX_REGISTRY_PORT" \
+                "$(curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/_catalog" 2>/dev/null | tr -d '\n')"
         out_net
         printf '%-26s nftables table inet %s, queue %s\n' "network policy" "$NETPOL_TABLE" "$NETPOL_QUEUE"
         printf '%-26s netns %s, %s.0/24 (kube-apiserver at %s.2:6443, as 10.96.0.1:443 from pods), %s\n' \
