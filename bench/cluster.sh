@@ -36,6 +36,8 @@ printf '%-58s %s\n' "cold build: containerd v$CONTAINERD_VERSION (real node)" "$
 printf '%-58s %s\n' "cold build: runc v$RUNC_VERSION (real node)" "$(build "$RUNC_BIN")"
 printf '%-58s %s\n' "cold build: CNI plugins v$CNI_PLUGINS_VERSION (real node)" "$(build "$CNI_BIN")"
 printf '%-58s %s\n' "cold build: crictl v$CRI_TOOLS_VERSION (real node)" "$(build "$CRICTL_BIN")"
+printf '%-58s %s\n' "cold build: crane v$GGCR_VERSION (real node's registry)" "$(build "$CRANE_BIN")"
+printf '%-58s %s\n' "cold build: kube-network-policies v$NETPOL_VERSION (real node)" "$(build "$NETPOL_BIN")"
 printf '%-58s %s\n' "build: the real node's images" "$(build "$NODE_IMAGES_DIR")"
 printf '%-58s %s s\n' "cluster-up to ready, new state (target < 30 s)" "$fresh"
 printf '%-58s %s s\n' "cluster-up to ready, state kept (target < 30 s)" "$kept"

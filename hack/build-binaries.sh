@@ -3,9 +3,10 @@
 # kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd, KWOK and
 # the agent-sandbox controller; and remotecommand, the integration tests' client-go exec program. Each
 # component is skipped when its versioned directory is complete.
-# The real node's binaries come the same way: kubelet, containerd, runc, the CNI plugins and crictl.
+# The real node's binaries come the same way: kubelet, containerd, runc, the CNI plugins, crictl, crane
+# (its image registry) and the NetworkPolicy agent.
 # Usage: hack/build-binaries.sh [k8s|etcd|kwok|agent-sandbox|remotecommand|kubelet|containerd|runc|
-#                                cni-plugins|crictl|node-images ...]   (default: all)
+#                                cni-plugins|crictl|crane|netpol|node-images ...]   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
@@ -242,6 +243,46 @@ build_crictl() {
                 sigs.k8s.io/cri-tools/cmd/crictl
 }
 
+# crane: the node's image registry (`crane registry serve`) and what pushes the node's images to it.
+build_crane() {
+        complete "$CRANE_BIN" crane && { log "crane v$GGCR_VERSION cached"; return; }
+        log "crane v$GGCR_VERSION: building"
+        wrapped_build "$CRANE_BIN" github.com/google/go-containerregistry "v$GGCR_VERSION" "" "-s -w" \
+                github.com/google/go-containerregistry/cmd/crane
+}
+
+# The node's NetworkPolicy agent: sigs.k8s.io/kube-network-policies' controller behind hack/netpol/main.go
+# (a kubeconfig, and the stack's own nftables table and queue), with two changes (below).
+build_netpol() {
+        complete "$NETPOL_BIN" kube-network-policies && { log "kube-network-policies v$NETPOL_VERSION cached"; return; }
+        log "kube-network-policies v$NETPOL_VERSION: building"
+        local d=$work/netpol src p
+        src=$(go mod download -json "sigs.k8s.io/kube-network-policies@v$NETPOL_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+        rm -rf "$d" && mkdir -p "$d" && cp -r "$src" "$d/module" && chmod -R u+w "$d" && cd "$d"
+        # nftables' queue expression is missing from kernels built without CONFIG_NFT_QUEUE (this host's):
+        # its two uses go through the x_tables NFQUEUE target instead (hack/netpol/xt_queue.go); the build
+        # fails loudly if the lines they touch ever change upstream.
+        p=module/pkg/networkpolicy
+        cp "$here/netpol/xt_queue.go" "$p/mbox_xt_queue.go"
+        perl -0pi -e 's/queue := &expr\.Queue\{Num: uint16\(c\.config\.QueueID\)\}\n\tif c\.config\.FailOpen \{\n\t\tqueue\.Flag = expr\.QueueFlagBypass\n\t\}/queue := xtNFQueue(c.config.QueueID, c.config.FailOpen)/g' \
+                "$p/controller.go"
+        # Without NRI (its socket is the machine's, not the stack's) a packet to an address that is no pod's
+        # crashed the agent: the lookup asked an NRI plugin that does not exist.
+        perl -0pi -e 's/(func \(p \*nriPlugin\) GetPodFromIP\(ip string\) string \{\n)/$1\tif p == nil {\n\t\treturn ""\n\t}\n/' \
+                "$p/nri.go"
+        [ "$(grep -c 'xtNFQueue(c.config.QueueID' "$p/controller.go")" = 2 ] && ! grep -q 'expr.Queue{' "$p/controller.go" &&
+                grep -q 'if p == nil' "$p/nri.go" ||
+                { log "kube-network-policies: controller.go or nri.go changed upstream; update hack/build-binaries.sh"; exit 1; }
+        printf 'module mbox.local/netpol\n\ngo 1.26.0\n' >go.mod
+        cp "$here/netpol/main.go" .
+        go mod edit -require="sigs.k8s.io/kube-network-policies@v$NETPOL_VERSION" \
+                -replace="sigs.k8s.io/kube-network-policies=./module"
+        go mod tidy
+        mkdir -p "$NETPOL_BIN.tmp"
+        go build -p 2 -trimpath -ldflags "-s -w" -o "$NETPOL_BIN.tmp/kube-network-policies" .
+        rm -rf "$NETPOL_BIN" && mv "$NETPOL_BIN.tmp" "$NETPOL_BIN"
+}
+
 # The node's images as OCI archives (hack/node/oci-image.py): the pause container from Kubernetes' own
 # pause.c, compiled static; busybox from Debian's busybox-static, with its applets linked and a sandbox user
 # (uid 1000, the uid mbox runs sandboxes as) in /etc/passwd.
@@ -285,7 +326,7 @@ build_remotecommand() {
 }
 
 what=("$@")
-[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand kubelet containerd runc cni-plugins crictl node-images)
+[ ${#what[@]} -gt 0 ] || what=(etcd kwok agent-sandbox k8s remotecommand kubelet containerd runc cni-plugins crictl crane netpol node-images)
 for w in "${what[@]}"; do
         case $w in
         k8s) dir=$K8S_BIN ;;
@@ -298,6 +339,8 @@ for w in "${what[@]}"; do
         runc) dir=$RUNC_BIN ;;
         cni-plugins) dir=$CNI_BIN ;;
         crictl) dir=$CRICTL_BIN ;;
+        crane) dir=$CRANE_BIN ;;
+        netpol) dir=$NETPOL_BIN ;;
         node-images) dir=$NODE_IMAGES_DIR ;;
         *) log "unknown component '$w'"; exit 2 ;;
         esac
@@ -315,6 +358,8 @@ for w in "${what[@]}"; do
         runc) (build_runc) ;;
         cni-plugins) (build_cni_plugins) ;;
         crictl) (build_crictl) ;;
+        crane) (build_crane) ;;
+        netpol) (build_netpol) ;;
         node-images) (build_node_images) ;;
         esac
         # the cold build time, kept beside the binaries for bench/cluster.sh

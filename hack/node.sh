@@ -14,6 +14,18 @@
 # DEL, unmounts), stops the kubelet and containerd by PID, then removes what is left: shims, mounts,
 # network namespaces, the bridge and the cgroups.
 #
+# NetworkPolicy is enforced by sigs.k8s.io/kube-network-policies (hack/netpol/main.go): the first packet of
+# each connection to or from a pod that a policy selects goes to an NFQUEUE and is judged by the agent;
+# it owns an nftables table and a queue number of the stack's own.
+#
+# Beside the node, a network namespace stands for the world beyond it (the "outside"): routed from the pods
+# through the host, so NetworkPolicy applies to it as to any destination off the node (traffic a pod sends
+# to the host's own addresses is not routed, and no NetworkPolicy implementation of this kind judges it).
+# There, kube-apiserver is reachable as pods are told it is (the kubernetes Service, 10.96.0.1:443, by a
+# relay into the loopback-bound kube-apiserver), and tests start servers: at 169.254.169.254 (pods only:
+# a routing rule for the bridge, the host's own route to that address is left alone) and at the other
+# addresses of $NODE_OUT_NET.0/24.
+#
 # This host has cgroup v1 (hybrid): the kubelet runs with failCgroupV1: false and the cgroupfs driver.
 # Needs root (namespaces, mounts, cgroups, the bridge); without it `up` says so and starts nothing.
 #
@@ -34,7 +46,14 @@ ID=$(printf '%s' "$STATE" | sha256sum | cut -c1-6)
 NODE_NAME=mbox-real-$ID
 BRIDGE=mbox$ID
 CGROUP_ROOT=/mbox-$ID
-NODE_COMPONENTS=(containerd kubelet volumes)
+OUT_NS=mbox-out-$ID
+OUT_VETH=mboxo$ID
+NFT_TABLE=mbox-node-$ID    # the outside's routing: the kubernetes Service address
+NETPOL_TABLE=mbox-netpol-$ID # kube-network-policies' own
+NETPOL_QUEUE=$((1000 + 16#${ID:0:4} % 60000))
+RT_TABLE=$((20000 + 16#${ID:0:4} % 10000)) # the pods' route to 169.254.169.254
+METADATA_IP=169.254.169.254
+NODE_COMPONENTS=(containerd registry kubelet volumes netpol api-relay api-relay-outside)
 
 say() { printf 'node: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -83,6 +102,93 @@ pod_cidr() {
         done
         mkdir -p "$N"
         printf 'NODE_POD_NET=%s\n' "$NODE_POD_NET" >"$N/node.env"
+}
+
+# The outside network: 10.235.X.0/24 for the pods' 10.234.X.0/24; the host is .1, the outside .2
+# (kube-apiserver's relay); tests add addresses of their own to $OUT_NS.
+out_net() { NODE_OUT_NET=10.235.${NODE_POD_NET##*.}; }
+
+up_outside() {
+        out_net
+        ip netns list | grep -qw "$OUT_NS" || ip netns add "$OUT_NS"
+        if ! ip link show "$OUT_VETH" >/dev/null 2>&1; then
+                ip link add "$OUT_VETH" type veth peer name out0 netns "$OUT_NS"
+                ip addr add "$NODE_OUT_NET.1/24" dev "$OUT_VETH"
+                ip link set "$OUT_VETH" up
+                ip -n "$OUT_NS" addr add "$NODE_OUT_NET.2/24" dev out0
+                ip -n "$OUT_NS" addr add "$METADATA_IP/32" dev out0
+                ip -n "$OUT_NS" link set lo up
+                ip -n "$OUT_NS" link set out0 up
+                ip -n "$OUT_NS" route add default via "$NODE_OUT_NET.1"
+        fi
+        ip route show table "$RT_TABLE" | grep -q . ||
+                ip route add "$METADATA_IP/32" via "$NODE_OUT_NET.2" dev "$OUT_VETH" table "$RT_TABLE"
+        ip rule show | grep -q "lookup $RT_TABLE" ||
+                ip rule add iif "$BRIDGE" to "$METADATA_IP/32" lookup "$RT_TABLE" pref "$RT_TABLE"
+        nft -f - <<NFT
+table inet $NFT_TABLE
+delete table inet $NFT_TABLE
+table inet $NFT_TABLE {
+        chain prerouting {
+                type nat hook prerouting priority dstnat; policy accept;
+                iifname "$BRIDGE" ip daddr 10.96.0.1 tcp dport 443 dnat ip to $NODE_OUT_NET.2:6443
+        }
+}
+NFT
+        # kube-apiserver listens on loopback only: a relay in the outside hands each connection through a
+        # socket file to one on the host
+        alive api-relay || start api-relay socat "UNIX-LISTEN:$N/apiserver.sock,fork,unlink-early,mode=600" \
+                "TCP:127.0.0.1:$MBOX_APISERVER_PORT"
+        alive api-relay-outside || start api-relay-outside ip netns exec "$OUT_NS" socat \
+                "TCP-LISTEN:6443,bind=$NODE_OUT_NET.2,fork,reuseaddr" "UNIX-CONNECT:$N/apiserver.sock"
+}
+
+down_outside() {
+        ip rule del lookup "$RT_TABLE" 2>/dev/null || true
+        ip route flush table "$RT_TABLE" 2>/dev/null || true
+        nft delete table inet "$NFT_TABLE" 2>/dev/null || true
+        # processes tests started in the outside die with it
+        local p
+        for p in $(ip netns pids "$OUT_NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        ip link del "$OUT_VETH" 2>/dev/null || true
+        ip netns del "$OUT_NS" 2>/dev/null || true
+}
+
+# kube-network-policies reads pods, namespaces and NetworkPolicies as kube-network-policies (its own
+# certificate, hack/pki.sh), with upstream's ClusterRole.
+up_netpol() {
+        kctl apply -f - >/dev/null <<YAML
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kube-network-policies}
+rules:
+- {apiGroups: [""], resources: [pods, namespaces], verbs: [list, watch]}
+- {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kube-network-policies}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-network-policies}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: kube-network-policies}
+YAML
+        cat >"$N/netpol.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: mbox-local
+  cluster: {server: "https://127.0.0.1:$MBOX_APISERVER_PORT", certificate-authority: $PKI/ca.crt}
+users:
+- name: kube-network-policies
+  user: {client-certificate: $PKI/netpol.crt, client-key: $PKI/netpol.key}
+contexts:
+- name: mbox-local
+  context: {cluster: mbox-local, user: kube-network-policies}
+current-context: mbox-local
+KC
+        alive netpol || start netpol "$NETPOL_BIN/kube-network-policies" --kubeconfig="$N/netpol.kubeconfig" \
+                --node-name="$NODE_NAME" --nftables-table="$NETPOL_TABLE" --nfqueue-id="$NETPOL_QUEUE"
+        waitfor "kube-network-policies" netpol nft list table inet "$NETPOL_TABLE"
 }
 
 # The bridge exists before the kubelet starts: its gateway address is the node's IP (a kubelet refuses a
@@ -154,6 +260,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$N/certs.d"
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = "$NODE_PAUSE_IMAGE"
 
@@ -232,11 +340,36 @@ maxPods: 50
 YAML
 }
 
-import_images() {
-        local t
-        for t in pause busybox; do
-                ctr images import "$NODE_IMAGES_DIR/$t.tar" >/dev/null
+# The registry: `crane registry serve` on loopback, blobs under node/registry (its manifests live in memory,
+# so each start pushes the images again; the blobs are there already). containerd reaches it under the
+# name $NODE_REGISTRY, the same on every stack, through a hosts.toml that points at this stack's port.
+up_registry() {
+        mkdir -p "$N/registry" "$N/certs.d/$NODE_REGISTRY"
+        cat >"$N/certs.d/$NODE_REGISTRY/hosts.toml" <<TOML
+server = "http://127.0.0.1:$MBOX_REGISTRY_PORT"
+[host."http://127.0.0.1:$MBOX_REGISTRY_PORT"]
+  capabilities = ["pull", "resolve"]
+TOML
+        alive registry && return 0
+        ! ss -Hltn "sport = :$MBOX_REGISTRY_PORT" 2>/dev/null | grep -q . ||
+                die "port $MBOX_REGISTRY_PORT for the image registry is already in use by a process this script did not start; set MBOX_REGISTRY_PORT to a free port or stop that process"
+        start registry "$CRANE_BIN/crane" registry serve --address "127.0.0.1:$MBOX_REGISTRY_PORT" --disk "$N/registry"
+        waitfor "the image registry" registry curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/"
+        local t ref d
+        for t in busybox; do
+                ref=NODE_${t^^}_IMAGE
+                ref=${!ref}
+                d=$(mktemp -d)
+                tar -xf "$NODE_IMAGES_DIR/$t.tar" -C "$d"
+                "$CRANE_BIN/crane" push --insecure "$d" "127.0.0.1:$MBOX_REGISTRY_PORT/${ref#"$NODE_REGISTRY"/}" >/dev/null 2>"$LOGS/registry-push.log" ||
+                        { rm -rf "$d"; die "pushing $t to the registry failed: $(cat "$LOGS/registry-push.log")"; }
+                rm -rf "$d"
         done
+}
+
+# the pod sandbox image is pinned and never pulled: imported
+import_images() {
+        ctr images import "$NODE_IMAGES_DIR/pause.tar" >/dev/null
 }
 
 # volumes: KWOK's provisioner makes each PersistentVolume a host directory
@@ -263,8 +396,8 @@ cmd_up() {
         [ "$(id -u)" -eq 0 ] || { say "not root: no real node (it needs namespaces, mounts, cgroups and a bridge); pods run on KWOK only"; return 0; }
         local b p
         for b in "$KUBELET_BIN/kubelet" "$CONTAINERD_BIN/containerd" "$RUNC_BIN/runc" "$CNI_BIN/bridge" \
-                "$CRICTL_BIN/crictl" "$NODE_IMAGES_DIR/busybox.tar"; do
-                [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl node-images; break; }
+                "$CRICTL_BIN/crictl" "$CRANE_BIN/crane" "$NETPOL_BIN/kube-network-policies" "$NODE_IMAGES_DIR/busybox.tar"; do
+                [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl crane netpol node-images; break; }
         done
         if ! alive kubelet; then
                 for p in MBOX_KUBELET_PORT MBOX_KUBELET_HEALTHZ_PORT; do
@@ -283,12 +416,15 @@ cmd_up() {
         fi
         waitfor containerd containerd crictl info
         import_images
+        up_registry
         if ! alive kubelet; then
                 write_kubelet_config
                 start kubelet "$KUBELET_BIN/kubelet" --config="$N/kubelet.yaml" --kubeconfig="$N/kubelet.kubeconfig" \
                         --root-dir="$N/kubelet" --hostname-override="$NODE_NAME" --node-ip="$NODE_POD_NET.1" \
                         --node-labels=mbox.dev/node=real
         fi
+        up_netpol
+        up_outside
         alive volumes || start volumes bash -c "$(declare -f kctl volume_keeper); K8S_BIN='$K8S_BIN' STATE='$STATE' volume_keeper"
         waitfor "the node $NODE_NAME" kubelet kctl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
 }
@@ -313,6 +449,12 @@ cmd_down() {
                 crictl rmp --force --all >/dev/null 2>&1 || true
         fi
         stop_pid containerd
+        stop_pid registry
+        stop_pid netpol
+        nft delete table inet "$NETPOL_TABLE" 2>/dev/null || true
+        stop_pid api-relay-outside
+        stop_pid api-relay
+        down_outside
         local p m d
         # shims of this containerd that outlived it (they are not its children)
         for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $SOCK( |$)" || true); do kill -9 "$p" 2>/dev/null || true; done
@@ -343,6 +485,12 @@ cmd_status() {
         pod_cidr
         printf '%-26s %s, bridge %s, pods %s.0/24, kubelet port %s, containerd %s\n' "real node" "$NODE_NAME" \
                 "$BRIDGE" "$NODE_POD_NET" "$MBOX_KUBELET_PORT" "$SOCK"
+        printf '%-26s %s -> http://127.0.0.1:%s (%s)\n' "image registry" "$NODE_REGISTRY" "$MBOX_REGISTRY_PORT" \
+                "$(curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/_catalog" 2>/dev/null | tr -d '\n')"
+        out_net
+        printf '%-26s nftables table inet %s, queue %s\n' "network policy" "$NETPOL_TABLE" "$NETPOL_QUEUE"
+        printf '%-26s netns %s, %s.0/24 (kube-apiserver at %s.2:6443, as 10.96.0.1:443 from pods), %s\n' \
+                "outside" "$OUT_NS" "$NODE_OUT_NET" "$NODE_OUT_NET" "$METADATA_IP"
 }
 
 case ${1:-} in

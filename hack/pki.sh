@@ -4,7 +4,8 @@
 # component, and the key mbox-apiserver signs preview grants with. Existing files are kept, so a second
 # run changes nothing.
 # With a node name and IP it also makes the real node's kubelet certificates (hack/node.sh): its client
-# certificate (system:node:NAME in system:nodes, for the Node authorizer) and its serving certificate.
+# certificate (system:node:NAME in system:nodes, for the Node authorizer) and its serving certificate, and
+# the node's NetworkPolicy agent's client certificate.
 # Usage: hack/pki.sh DIR [NODE_NAME NODE_IP]
 set -euo pipefail
 dir=$1
@@ -59,5 +60,6 @@ if [ -n "${2:-}" ]; then
         id=${2##*-}
         mkcert "kubelet-$id" ca "/O=system:nodes/CN=system:node:$2" clientAuth
         mkcert "kubelet-serving-$id" ca "/CN=$2" serverAuth "DNS:$2,IP:$3,IP:127.0.0.1"
+        mkcert netpol ca "/CN=kube-network-policies" clientAuth
 fi
 rm -f ./*.csr

@@ -11,6 +11,12 @@ CONTAINERD_VERSION=2.4.2
 RUNC_VERSION=1.5.3
 CNI_PLUGINS_VERSION=1.10.0
 CRI_TOOLS_VERSION=1.37.0
+# NetworkPolicy on the real node; built with hack/netpol/*.go, whose hash keys the cache too
+NETPOL_VERSION=0.8.0
+# the node's image registry (crane registry serve) and the tool that pushes to it
+GGCR_VERSION=0.22.1
+# bumped whenever hack/build-binaries.sh changes how it is built
+NETPOL_BUILD=mbox1
 
 # Built binaries live outside the repository, keyed by version, and are reused when present.
 MBOX_CACHE_DIR=${MBOX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mbox}
@@ -23,11 +29,17 @@ CONTAINERD_BIN=$MBOX_CACHE_DIR/containerd-v$CONTAINERD_VERSION
 RUNC_BIN=$MBOX_CACHE_DIR/runc-v$RUNC_VERSION
 CNI_BIN=$MBOX_CACHE_DIR/cni-plugins-v$CNI_PLUGINS_VERSION
 CRICTL_BIN=$MBOX_CACHE_DIR/cri-tools-v$CRI_TOOLS_VERSION
+CRANE_BIN=$MBOX_CACHE_DIR/crane-v$GGCR_VERSION
+NETPOL_BIN=$MBOX_CACHE_DIR/kube-network-policies-v$NETPOL_VERSION-$NETPOL_BUILD-$(cat "$(dirname "${BASH_SOURCE[0]}")"/netpol/*.go 2>/dev/null | sha256sum | cut -c1-12)
 # The real node's images, built from Debian packages and Kubernetes' pause.c, never pulled (hack/node.sh
 # imports them into its containerd). The busybox tag names the Debian release it comes from; the exact
 # package version is in the image's config (org.opencontainers.image.version).
 NODE_PAUSE_IMAGE=localhost/mbox/pause:k8s-$K8S_VERSION
-NODE_BUSYBOX_IMAGE=localhost/mbox/busybox-debian:bookworm
+# The images other than pause are served to the node by a registry on loopback (hack/node.sh): its name
+# below is the same on every stack (a .localhost name, never resolved: containerd's hosts.toml for it points
+# at the stack's registry port).
+NODE_REGISTRY=registry.mbox.localhost
+NODE_BUSYBOX_IMAGE=$NODE_REGISTRY/mbox/busybox-debian:bookworm
 NODE_IMAGES_DIR=$MBOX_CACHE_DIR/node-images-k8s-$K8S_VERSION-$( (cat "$(dirname "${BASH_SOURCE[0]}")/node/oci-image.py" &&
         dpkg-query -W -f='${Version}' busybox-static) 2>/dev/null | sha256sum | cut -c1-16)
 # The integration tests' client-go exec program is keyed by a hash of its sources, not a version: editing

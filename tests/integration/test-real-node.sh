@@ -79,8 +79,11 @@ no_sleeps() { [ "$(sleeps_in_pod)" -eq 0 ]; }
 test_busybox_sandbox_is_a_real_container() {
         setup_real
         assert_eq "$NODE" "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.nodeName}')" "the sandbox's node"
-        assert_eq localhost/mbox/busybox-debian:bookworm "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.containers[0].image}')" \
-                "the image the node has, built from Debian's busybox-static"
+        assert_eq registry.mbox.localhost/mbox/busybox-debian:bookworm "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.containers[0].image}')" \
+                "the image of the node's registry, built from Debian's busybox-static"
+        # pulled from that registry (by digest), not imported
+        assert_contains "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.status.containerStatuses[0].imageID}')" \
+                "registry.mbox.localhost/mbox/busybox-debian@sha256:" "the image the node pulled"
         # a pod IP on the node's bridge, answering from this machine
         local ip
         ip=$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.status.podIP}')
