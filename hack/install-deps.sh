@@ -15,8 +15,8 @@ pkgs=(
         clang llvm libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind bear
         asciinema
         chromium
-        # the real node (hack/node.sh): runc's seccomp, the busybox image, the CNI bridge's NAT rules
-        libseccomp-dev busybox-static iptables
+        # the real node (hack/node.sh): runc's seccomp, the busybox and Node.js images, the CNI bridge's NAT rules
+        libseccomp-dev busybox-static mmdebstrap iptables
 )
 # Node.js and npm run the browser tests (tests/browser/): Debian's nodejs and npm unless a node is on PATH
 # already (a node of another origin brings its own npm, which Debian's npm package would conflict with)

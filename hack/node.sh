@@ -232,11 +232,21 @@ maxPods: 50
 YAML
 }
 
+# The node's images, imported into its containerd: pause and busybox (hack/build-binaries.sh) and Node.js
+# (nodejs_image). An image the containerd already has, with the same manifest, is not imported again.
 import_images() {
-        local t
-        for t in pause busybox; do
-                ctr images import "$NODE_IMAGES_DIR/$t.tar" >/dev/null
+        local a want
+        for a in "$NODE_IMAGES_DIR/pause.tar" "$NODE_IMAGES_DIR/busybox.tar" "$NODE_NODEJS_IMAGE_DIR/nodejs.tar"; do
+                want=$(tar -xOf "$a" index.json | jq -r '.manifests[0] | .digest + " " + .annotations["io.containerd.image.name"]')
+                ctr images ls "name==${want#* }" 2>/dev/null | awk 'NR > 1 {print $3}' | grep -qx "${want%% *}" ||
+                        ctr images import "$a" >/dev/null
         done
+}
+
+# The Node.js image (Debian bookworm's nodejs, hack/node/nodejs-image.sh), built when its cache directory
+# has none: about 20 s, from Debian's mirror.
+nodejs_image() {
+        [ -f "$NODE_NODEJS_IMAGE_DIR/nodejs.tar" ] || bash "$here/node/nodejs-image.sh"
 }
 
 # volumes: KWOK's provisioner makes each PersistentVolume a host directory
@@ -266,6 +276,7 @@ cmd_up() {
                 "$CRICTL_BIN/crictl" "$NODE_IMAGES_DIR/busybox.tar"; do
                 [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl node-images; break; }
         done
+        nodejs_image
         if ! alive kubelet; then
                 for p in MBOX_KUBELET_PORT MBOX_KUBELET_HEALTHZ_PORT; do
                         ! ss -Hltn "sport = :${!p}" 2>/dev/null | grep -q . ||
