@@ -39,6 +39,8 @@ work=$MBOX_CACHE_DIR/src/nodejs-image
 root=$work/rootfs
 rm -rf "$work" "$out.tmp"
 mkdir -p "$root" "$out.tmp"
+# a failed build leaves no half-made image (mmdebstrap's log stays in $work)
+trap 'rm -rf "$out.tmp"' EXIT
 # merged-usr: bookworm's usr-is-merged instead of the usrmerge package and the Perl it needs
 mmdebstrap --quiet --variant=essential --include=nodejs,ca-certificates \
         --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
