@@ -39,5 +39,6 @@ printf '%-58s %s\n' "cold build: crictl v$CRI_TOOLS_VERSION (real node)" "$(buil
 printf '%-58s %s\n' "cold build: crane v$GGCR_VERSION (real node's registry)" "$(build "$CRANE_BIN")"
 printf '%-58s %s\n' "cold build: kube-network-policies v$NETPOL_VERSION (real node)" "$(build "$NETPOL_BIN")"
 printf '%-58s %s\n' "build: the real node's images" "$(build "$NODE_IMAGES_DIR")"
+printf '%-58s %s\n' "build: the real node's Node.js image (mmdebstrap)" "$(build "$NODE_NODEJS_IMAGE_DIR")"
 printf '%-58s %s s\n' "cluster-up to ready, new state (target < 30 s)" "$fresh"
 printf '%-58s %s s\n' "cluster-up to ready, state kept (target < 30 s)" "$kept"

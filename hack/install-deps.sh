@@ -15,9 +15,9 @@ pkgs=(
         clang llvm libclang-rt-14-dev clang-format clang-tidy cppcheck valgrind bear
         asciinema
         chromium
-        # the real node (hack/node.sh): runc's seccomp, the busybox image, the CNI bridge's NAT rules, the
-        # outside network's routing and kube-apiserver relay
-        libseccomp-dev busybox-static iptables nftables socat
+        # the real node (hack/node.sh): runc's seccomp, the busybox and Node.js images, the CNI bridge's NAT
+        # rules, the outside network's routing and kube-apiserver relay
+        libseccomp-dev busybox-static mmdebstrap iptables nftables socat
 )
 # Node.js and npm run the browser tests (tests/browser/): Debian's nodejs and npm unless a node is on PATH
 # already (a node of another origin brings its own npm, which Debian's npm package would conflict with)

@@ -140,12 +140,12 @@ YAML
         }
 }
 
-# The walkthrough's busybox sandboxes run on the real node when the stack has one (hack/node.sh); without
+# The walkthrough's sandboxes (Node.js and busybox) run on the real node when the stack has one (hack/node.sh); without
 # one, the placement policy is removed, or their pods would wait for a node that never comes.
 place_walkthrough() {
         local policy=$root/manifests/overlays/local/real-node-placement.yaml
         if [ -n "$(kubectl get nodes -l mbox.dev/node=real -o name)" ]; then
-                echo "The walkthrough's busybox sandboxes run on the real node"
+                echo "The walkthrough's sandboxes (Node.js and busybox) run on the real node"
                 kubectl apply -f "$policy" >/dev/null
         else
                 echo "No real node (not root?): every sandbox runs on KWOK, as host processes (docs/local-cluster.md)"

@@ -5,7 +5,7 @@
 #
 # The node is labelled mbox.dev/node=real and tainted mbox.dev/node=real:NoSchedule, so only pods that
 # tolerate the taint and select the label land here (the local overlay does that for the walkthrough's
-# busybox sandboxes); everything else stays on KWOK.
+# sandboxes, Node.js and busybox); everything else stays on KWOK.
 #
 # Everything the node makes is the stack's own, so two stacks on one machine never share anything: the
 # state under $MBOX_STATE_DIR/node, containerd's socket, root and state there, the kubelet's ports (ports.env),
@@ -341,7 +341,7 @@ YAML
 }
 
 # The registry: `crane registry serve` on loopback, blobs under node/registry (its manifests live in memory,
-# so each start pushes the images again; the blobs are there already). containerd reaches it under the
+# so a new registry gets the images pushed again; the blobs are there already). containerd reaches it under the
 # name $NODE_REGISTRY, the same on every stack, through a hosts.toml that points at this stack's port.
 up_registry() {
         mkdir -p "$N/registry" "$N/certs.d/$NODE_REGISTRY"
@@ -350,26 +350,39 @@ server = "http://127.0.0.1:$MBOX_REGISTRY_PORT"
 [host."http://127.0.0.1:$MBOX_REGISTRY_PORT"]
   capabilities = ["pull", "resolve"]
 TOML
-        alive registry && return 0
-        ! ss -Hltn "sport = :$MBOX_REGISTRY_PORT" 2>/dev/null | grep -q . ||
-                die "port $MBOX_REGISTRY_PORT for the image registry is already in use by a process this script did not start; set MBOX_REGISTRY_PORT to a free port or stop that process"
-        start registry "$CRANE_BIN/crane" registry serve --address "127.0.0.1:$MBOX_REGISTRY_PORT" --disk "$N/registry"
-        waitfor "the image registry" registry curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/"
-        local t ref d
-        for t in busybox; do
-                ref=NODE_${t^^}_IMAGE
-                ref=${!ref}
+        if ! alive registry; then
+                ! ss -Hltn "sport = :$MBOX_REGISTRY_PORT" 2>/dev/null | grep -q . ||
+                        die "port $MBOX_REGISTRY_PORT for the image registry is already in use by a process this script did not start; set MBOX_REGISTRY_PORT to a free port or stop that process"
+                start registry "$CRANE_BIN/crane" registry serve --address "127.0.0.1:$MBOX_REGISTRY_PORT" --disk "$N/registry"
+                waitfor "the image registry" registry curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/"
+        fi
+        # each image the registry does not serve as built (a new registry, a rebuilt image)
+        local a ref d
+        for a in "$NODE_IMAGES_DIR/busybox.tar=$NODE_BUSYBOX_IMAGE" "$NODE_NODEJS_IMAGE_DIR/nodejs.tar=$NODE_NODEJS_IMAGE"; do
+                ref=127.0.0.1:$MBOX_REGISTRY_PORT/${a#*="$NODE_REGISTRY"/}
+                a=${a%%=*}
+                [ "$("$CRANE_BIN/crane" digest --insecure "$ref" 2>/dev/null)" = "$(tar -xOf "$a" index.json | jq -r '.manifests[0].digest')" ] &&
+                        continue
                 d=$(mktemp -d)
-                tar -xf "$NODE_IMAGES_DIR/$t.tar" -C "$d"
-                "$CRANE_BIN/crane" push --insecure "$d" "127.0.0.1:$MBOX_REGISTRY_PORT/${ref#"$NODE_REGISTRY"/}" >/dev/null 2>"$LOGS/registry-push.log" ||
-                        { rm -rf "$d"; die "pushing $t to the registry failed: $(cat "$LOGS/registry-push.log")"; }
+                tar -xf "$a" -C "$d"
+                "$CRANE_BIN/crane" push --insecure "$d" "$ref" >/dev/null 2>"$LOGS/registry-push.log" ||
+                        { rm -rf "$d"; die "pushing $ref to the registry failed: $(cat "$LOGS/registry-push.log")"; }
                 rm -rf "$d"
         done
 }
 
-# the pod sandbox image is pinned and never pulled: imported
+# The pod sandbox image is pinned and never pulled: imported, unless containerd has that manifest already.
 import_images() {
-        ctr images import "$NODE_IMAGES_DIR/pause.tar" >/dev/null
+        local a=$NODE_IMAGES_DIR/pause.tar want
+        want=$(tar -xOf "$a" index.json | jq -r '.manifests[0] | .digest + " " + .annotations["io.containerd.image.name"]')
+        ctr images ls "name==${want#* }" 2>/dev/null | awk 'NR > 1 {print $3}' | grep -qx "${want%% *}" ||
+                ctr images import "$a" >/dev/null
+}
+
+# The Node.js image (Debian bookworm's nodejs, hack/node/nodejs-image.sh), built when its cache directory
+# has none: about 20 s, from Debian's mirror.
+nodejs_image() {
+        [ -f "$NODE_NODEJS_IMAGE_DIR/nodejs.tar" ] || bash "$here/node/nodejs-image.sh"
 }
 
 # volumes: KWOK's provisioner makes each PersistentVolume a host directory
@@ -399,6 +412,7 @@ cmd_up() {
                 "$CRICTL_BIN/crictl" "$CRANE_BIN/crane" "$NETPOL_BIN/kube-network-policies" "$NODE_IMAGES_DIR/busybox.tar"; do
                 [ -e "$b" ] || { bash "$here/build-binaries.sh" kubelet containerd runc cni-plugins crictl crane netpol node-images; break; }
         done
+        nodejs_image
         if ! alive kubelet; then
                 for p in MBOX_KUBELET_PORT MBOX_KUBELET_HEALTHZ_PORT; do
                         ! ss -Hltn "sport = :${!p}" 2>/dev/null | grep -q . ||

@@ -42,6 +42,12 @@ NODE_REGISTRY=registry.mbox.localhost
 NODE_BUSYBOX_IMAGE=$NODE_REGISTRY/mbox/busybox-debian:bookworm
 NODE_IMAGES_DIR=$MBOX_CACHE_DIR/node-images-k8s-$K8S_VERSION-$( (cat "$(dirname "${BASH_SOURCE[0]}")/node/oci-image.py" &&
         dpkg-query -W -f='${Version}' busybox-static) 2>/dev/null | sha256sum | cut -c1-16)
+# The Node.js image (hack/node/nodejs-image.sh) is Debian bookworm's nodejs, made with mmdebstrap from the
+# mirror; its directory is keyed by the scripts that make it, so a changed build never reuses an old image.
+# A warm cluster-up reuses it as long as it is there: remove the directory to take a newer Debian update.
+NODE_NODEJS_IMAGE=$NODE_REGISTRY/mbox/nodejs-debian:bookworm
+NODE_NODEJS_IMAGE_DIR=$MBOX_CACHE_DIR/node-image-nodejs-bookworm-$(cat "$(dirname "${BASH_SOURCE[0]}")"/node/{oci-image.py,nodejs-image.sh} 2>/dev/null |
+        sha256sum | cut -c1-16)
 # The integration tests' client-go exec program is keyed by a hash of its sources, not a version: editing
 # them (a client-go bump included) makes the next build land in a new directory.
 REMOTECOMMAND_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/go/remotecommand

@@ -1,10 +1,12 @@
 # The walkthrough's busybox sandbox on the stack's real node (hack/node.sh), as a user sees it: kubectl,
 # ExecutionTasks and a terminal exec. There the sandbox is a real container, so what mbox promises about
 # isolation can be checked inside it: a non-root uid, no effective capabilities, no service-account token,
-# a real PTY, and a timed-out or canceled task leaves no process behind.
+# a real PTY, and a timed-out or canceled task leaves no process behind. The walkthrough's Node.js sandbox
+# runs there too, on the node's image of Debian's nodejs.
 
-# setup_real: operator (with the database), the demo project and its busybox template from examples/, the
-# placement policy of the local overlay, and a Running sandbox "box" from that template; sets NS, POD, NODE.
+# setup_real [TEMPLATE-FILE TEMPLATE]: operator (with the database), the demo project and a template from
+# examples/ (by default the busybox one), the placement policy of the local overlay, and a Running sandbox
+# "box" from that template; sets NS, POD, NODE.
 # placement_in_force: a busybox-terminal pod in mbox-demo (server-side dry run) gets the real node's selector
 placement_in_force() {
         kubectl -n mbox-demo create --dry-run=server -o jsonpath='{.spec.nodeSelector.mbox\.dev/node}' -f - 2>/dev/null <<YAML |
@@ -41,9 +43,10 @@ setup_real() {
         # kube-apiserver applies a new admission policy once its informer has it: the template's warm pod
         # must not come before (it would land on KWOK)
         wait_for "the placement policy in force" 30 placement_in_force
-        kubectl apply -f "$root/examples/02-template-busybox.yaml" >/dev/null
+        local file=${1:-02-template-busybox.yaml} template=${2:-busybox-terminal}
+        kubectl apply -f "$root/examples/$file" >/dev/null
         # on a stack that just started, mbox.dev kinds can be Established a moment before they are served
-        new_box() { TEMPLATE=busybox-terminal sandbox "$NS" box 2>/dev/null; }
+        new_box() { TEMPLATE=$template sandbox "$NS" box 2>/dev/null; }
         wait_for "sandbox box created" 30 new_box
         wait_timed "sandbox box Running on the real node" 120 phase_is "$NS" box Running
         POD=$(kubectl -n "$NS" get sandboxes.mbox.dev box -o jsonpath='{.status.podName}')
@@ -143,4 +146,26 @@ test_the_workspace_outlives_a_stop() {
         [ "$POD" != "$pod" ] || log "the same pod name after the start: $POD"
         assert_eq "$NODE" "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.nodeName}')" "the new pod's node"
         assert_eq kept-42 "$(run_task read '["cat", "kept"]')" "the file written before the stop"
+}
+
+# the walkthrough's Node.js template (demo-sandbox's, the project's default) on the real node: its image is
+# the node's, made from Debian bookworm's nodejs package, and node runs there as the sandbox user
+test_nodejs_sandbox_is_a_real_container() {
+        setup_real 01-template-nodejs.yaml nodejs-workspace
+        # the NODE column of kubectl get pod -o wide
+        assert_eq "$NODE" "$(kubectl -n "$NS" get pod "$POD" -o wide --no-headers | awk '{print $(NF - 2)}')" "the sandbox's node"
+        assert_eq "$NODE_NODEJS_IMAGE" "$(kubectl -n "$NS" get pod "$POD" -o jsonpath='{.spec.containers[0].image}')" \
+                "the image the node has, built from Debian's nodejs (the template names node:22-bookworm-slim)"
+        local deb out
+        deb=$(run_task deb '["dpkg-query", "-W", "-f=${Version}", "nodejs"]')
+        [[ $deb =~ ^18\.[0-9]+\.[0-9]+\+dfsg ]] || fail "Debian bookworm's nodejs package in the image: '$deb'"
+        # the image says which nodejs it holds (org.opencontainers.image.version)
+        out=$("$CRICTL_BIN/crictl" --image-endpoint "unix://$MBOX_STATE_DIR/node/run/containerd.sock" inspecti -o json \
+                "$NODE_NODEJS_IMAGE" 2>/dev/null | jq -r '.info.imageSpec.config.Labels["org.opencontainers.image.version"]')
+        assert_eq "$deb" "$out" "the image's org.opencontainers.image.version"
+        out=$(run_task node '["node", "-e", "console.log(process.version, process.getuid())"]')
+        assert_eq "v${deb%%+*} 1000" "$out" "node's version and uid in a task"
+        # HOME of the sandbox user is its workspace, the working directory of the template
+        out=$(run_task where '["sh", "-c", "pwd; echo $HOME; id -un"]')
+        assert_eq "$(printf '/workspace\n/workspace\nsandbox')" "$out" "the task's directory, HOME and user name"
 }
