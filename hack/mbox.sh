@@ -140,8 +140,9 @@ YAML
         }
 }
 
-# The walkthrough's sandboxes (Node.js and busybox) run on the real node when the stack has one (hack/node.sh); without
-# one, the placement policy is removed, or their pods would wait for a node that never comes.
+# The walkthrough's sandboxes (Node.js and busybox) run on the real node when the stack has one
+# (hack/node.sh); without one, the placement policy is removed, or their pods would wait for a node that
+# never comes.
 place_walkthrough() {
         local policy=$root/manifests/overlays/local/real-node-placement.yaml
         if [ -n "$(kubectl get nodes -l mbox.dev/node=real -o name)" ]; then
