@@ -217,7 +217,8 @@ ws_exec() {
 
 test_websocket_exec() {
         local jar out err rc=0 url pod
-        [ -d "$root/sdk/typescript/node_modules/ws" ] || fail "no ws package in sdk/typescript/node_modules: run make"
+        # the ws package of the SDK's pinned modules (npm ci when its lockfile changed)
+        make -s -C "$root" sdk/typescript/node_modules/.mbox-lock.json >&2 || fail "npm ci in sdk/typescript"
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
         dev_console
         jar=$JAR err=$(new_jar)
