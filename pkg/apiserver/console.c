@@ -195,8 +195,11 @@ static void review_failed(struct console_conn *c, int code, const char *msg, boo
                         "kubectl create token SERVICEACCOUNT -n NAMESPACE",
                         msg);
         else
-                console_status(c, code, code == 503 ? "ServiceUnavailable" : "BadGateway", NULL,
-                        "cannot ask kube-apiserver who the token is: %s", msg);
+                console_status(c, code,
+                        code == 403   ? "Forbidden"
+                        : code == 503 ? "ServiceUnavailable"
+                                      : "BadGateway",
+                        NULL, "cannot ask kube-apiserver who the token is: %s", msg);
 }
 
 static void signin(struct console_conn *c) {
