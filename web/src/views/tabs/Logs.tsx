@@ -44,7 +44,7 @@ export function LogsTab(p: TabProps) {
         {state === 'loading' ? 'Opening the log…' : state === 'following' ? 'Following the log.' : 'The log ended (the container stopped).'}
       </p>
       {error !== undefined && <ErrorBox error={error} what="read the log" />}
-      <pre ref={pre} class="output tall" tabIndex={0} aria-label="Container log">
+      <pre ref={pre} class="output tall" tabIndex={0} role="log" aria-label="Container log">
         {text || (state === 'following' ? '(nothing logged yet)' : '')}
       </pre>
     </>

@@ -46,8 +46,13 @@ function Output(p: { ns: string; task: ExecutionTask }) {
       </p>
       {s.message && <p class="note">{s.message}</p>}
       {!started && <p class="state">Waiting for the task to start…</p>}
+      {mode === 'following' && chunks.length === 0 && (
+        <p class="state" role="status">
+          Loading the output…
+        </p>
+      )}
       {error !== undefined && <ErrorBox error={error} what="read the output" />}
-      <pre class="output" tabIndex={0} aria-live="polite" aria-label="Task output">
+      <pre class="output" tabIndex={0} role="log" aria-label="Task output">
         {shown.map((c, i) => (
           <span key={i} class={c.stream}>
             {c.text}
