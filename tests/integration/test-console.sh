@@ -17,8 +17,8 @@ TIMEOUT_test_console_in_a_browser=900
 start_console() {
         [ -f "$root/web/dist/index.html" ] || fail "web/dist is not built: run make web"
         start_apiserver "" --console-listen=127.0.0.1:0 --console-dir="$root/web/dist"
-        wait_for "the console listener" 20 grep -q 'msg="serving the console"' "$APILOG"
-        CONSOLE_URL=$(sed -nE 's/.*msg="serving the console" .*port=([0-9]+).*/http:\/\/127.0.0.1:\1/p' "$APILOG" | head -n 1)
+        wait_for "the console listener" 20 grep -q 'msg="console listening"' "$APILOG"
+        CONSOLE_URL=$(sed -nE 's/.*msg="console listening" .*port=([0-9]+).*/http:\/\/127.0.0.1:\1/p' "$APILOG" | head -n 1)
         [ -n "$CONSOLE_URL" ] || fail "no console port in the apiserver's log: $(grep -i console "$APILOG" | tail -3)"
 }
 

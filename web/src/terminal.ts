@@ -20,6 +20,14 @@ export function openTerminal(el: HTMLElement, ns: string, name: string, ev: Term
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(el);
+  // Ctrl+] leaves the terminal for the page (every other key, Tab included, goes to the shell)
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.type === 'keydown' && e.ctrlKey && e.key === ']') {
+      document.getElementById('tab-terminal')?.focus();
+      return false;
+    }
+    return true;
+  });
   fit.fit();
   const ws = new WebSocket(ch.wsUrl(nsPath(RUNTIME, ns, 'sandboxes', name, 'terminal')), [ch.PROTOCOL]);
   ws.binaryType = 'arraybuffer';

@@ -84,3 +84,12 @@ export function Confirm(p: { title: string; body: ComponentChildren; action: str
     </dialog>
   );
 }
+
+/** A wide table's box: it scrolls sideways on a small screen, and takes focus so keys can scroll it. */
+export function Scroll(p: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={p.label}>
+      {p.children}
+    </div>
+  );
+}

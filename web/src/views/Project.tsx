@@ -4,7 +4,7 @@ import { MBOX } from '../lib/api';
 import { age, useWatch } from '../lib/hooks';
 import { nsPath, rememberProject, useProject } from '../lib/project';
 import type { Sandbox } from '../lib/types';
-import { Empty, ErrorBox, Link, Loading, Phase } from '../ui';
+import { Empty, ErrorBox, Link, Loading, Phase, Scroll } from '../ui';
 import { policySummary } from './Projects';
 import { SandboxActions } from './SandboxActions';
 
@@ -58,7 +58,7 @@ export function ProjectView(p: { project: string }) {
         </Empty>
       )}
       {items.length > 0 && (
-        <div class="table-wrap">
+        <Scroll label="Sandboxes">
           <table id="sandboxes">
             <caption class="sr-only">Sandboxes</caption>
             <thead>
@@ -89,7 +89,7 @@ export function ProjectView(p: { project: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </>
   );

@@ -4,7 +4,7 @@ import { ApiError, MBOX } from '../lib/api';
 import { navigate, useWatch } from '../lib/hooks';
 import { recentProjects } from '../lib/project';
 import type { Project } from '../lib/types';
-import { Empty, ErrorBox, Link, Loading } from '../ui';
+import { Empty, ErrorBox, Link, Loading, Scroll } from '../ui';
 
 export function policySummary(p: Project): string {
   const pol = p.spec?.policy ?? {};
@@ -70,7 +70,7 @@ export function Projects() {
       {!synced && error === undefined && <Loading what="projects" />}
       {synced && items.length === 0 && <Empty>No projects yet. A cluster admin creates one with a Project object (kubectl apply).</Empty>}
       {items.length > 0 && (
-        <div class="table-wrap">
+        <Scroll label="Projects">
           <table>
             <caption class="sr-only">Projects</caption>
             <thead>
@@ -106,7 +106,7 @@ export function Projects() {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <OpenByName />
     </>

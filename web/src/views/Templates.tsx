@@ -6,7 +6,7 @@ import { navigate, useLoad, useWatch } from '../lib/hooks';
 import { errorFor, fieldErrors } from '../lib/invalid';
 import { nsPath, useProject } from '../lib/project';
 import type { EnvironmentTemplate } from '../lib/types';
-import { Empty, ErrorBox, Link, Loading } from '../ui';
+import { Empty, ErrorBox, Link, Loading, Scroll } from '../ui';
 
 function Validation(p: { t: EnvironmentTemplate }) {
   const v = p.t.status?.validation;
@@ -45,7 +45,7 @@ export function Templates(p: { project: string }) {
       {ns && !live.synced && live.error === undefined && <Loading what="templates" />}
       {live.synced && items.length === 0 && <Empty>No templates in this project yet.</Empty>}
       {items.length > 0 && (
-        <div class="table-wrap">
+        <Scroll label="Templates">
           <table>
             <caption class="sr-only">Templates</caption>
             <thead>
@@ -83,7 +83,7 @@ export function Templates(p: { project: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </>
   );

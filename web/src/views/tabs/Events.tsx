@@ -2,7 +2,7 @@
 import { useWatch, age } from '../../lib/hooks';
 import { nsPath } from '../../lib/project';
 import type { KubeEvent } from '../../lib/types';
-import { Empty, ErrorBox, Loading } from '../../ui';
+import { Empty, ErrorBox, Loading, Scroll } from '../../ui';
 import type { TabProps } from '../Workspace';
 
 export function EventsTab(p: TabProps) {
@@ -20,7 +20,7 @@ export function EventsTab(p: TabProps) {
       {!live.synced && live.error === undefined && <Loading what="events" />}
       {live.synced && items.length === 0 && <Empty>No events about this sandbox (Events are kept for an hour).</Empty>}
       {items.length > 0 && (
-        <div class="table-wrap">
+        <Scroll label="Events">
           <table>
             <caption class="sr-only">Events</caption>
             <thead>
@@ -49,7 +49,7 @@ export function EventsTab(p: TabProps) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </>
   );

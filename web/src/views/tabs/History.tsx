@@ -5,7 +5,7 @@ import { diff } from '../../lib/diff';
 import { useWatch } from '../../lib/hooks';
 import { nsPath } from '../../lib/project';
 import type { ObjectHistory } from '../../lib/types';
-import { Empty, ErrorBox, Loading, Phase } from '../../ui';
+import { Empty, ErrorBox, Loading, Phase, Scroll } from '../../ui';
 import type { TabProps } from '../Workspace';
 
 const when = (h: ObjectHistory) => h.changedAt ?? h.recordedAt ?? h.metadata.creationTimestamp ?? '';
@@ -26,6 +26,7 @@ export function HistoryTab(p: TabProps) {
         {!live.synced && live.error === undefined && <Loading what="history" />}
         {live.synced && states.length === 0 && <Empty>No states stored yet.</Empty>}
         {states.length > 0 && (
+          <Scroll label="States">
           <table id="history">
             <caption>
               {states.length} state{states.length === 1 ? '' : 's'}; pick two to compare
@@ -60,12 +61,14 @@ export function HistoryTab(p: TabProps) {
               ))}
             </tbody>
           </table>
+          </Scroll>
         )}
       </div>
       <section aria-label="Difference" class="diff">
         {!(a && b) && <p class="state">Pick two states to see what changed between them.</p>}
         {a && b && changes.length === 0 && <p class="state">The two states are the same.</p>}
         {changes.length > 0 && (
+          <Scroll label="What changed">
           <table>
             <caption>What changed</caption>
             <thead>
@@ -87,6 +90,7 @@ export function HistoryTab(p: TabProps) {
               ))}
             </tbody>
           </table>
+          </Scroll>
         )}
       </section>
     </div>

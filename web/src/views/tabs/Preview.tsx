@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { RUNTIME, json } from '../../lib/api';
 import { nsPath } from '../../lib/project';
 import type { PreviewGrant } from '../../lib/types';
-import { Empty, ErrorBox } from '../../ui';
+import { Empty, ErrorBox, Scroll } from '../../ui';
 import type { TabProps } from '../Workspace';
 
 export function PreviewTab(p: TabProps) {
@@ -33,6 +33,7 @@ export function PreviewTab(p: TabProps) {
   return (
     <>
       {error !== undefined && <ErrorBox error={error} what="make a preview link" />}
+      <Scroll label="Ports">
       <table>
         <caption class="sr-only">Ports</caption>
         <thead>
@@ -73,6 +74,7 @@ export function PreviewTab(p: TabProps) {
           ))}
         </tbody>
       </table>
+      </Scroll>
       <p class="help">A link is a short-lived grant (5 minutes) for your browser; it sets a cookie for that one preview host.</p>
     </>
   );

@@ -3,7 +3,7 @@ import { RUNTIME } from '../../lib/api';
 import { age, useWatch } from '../../lib/hooks';
 import { nsPath } from '../../lib/project';
 import type { Artifact, Session } from '../../lib/types';
-import { Empty, ErrorBox, Loading, Phase } from '../../ui';
+import { Empty, ErrorBox, Loading, Phase, Scroll } from '../../ui';
 import type { TabProps } from '../Workspace';
 
 function size(n?: number): string {
@@ -23,6 +23,7 @@ export function ArtifactsTab(p: TabProps) {
       {!live.synced && live.error === undefined && <Loading what="artifacts" />}
       {live.synced && items.length === 0 && <Empty>No artifacts. A task's spec.artifacts, or mbox artifact create, registers files.</Empty>}
       {items.length > 0 && (
+        <Scroll label="Artifacts">
         <table>
           <caption class="sr-only">Artifacts</caption>
           <thead>
@@ -58,6 +59,7 @@ export function ArtifactsTab(p: TabProps) {
             ))}
           </tbody>
         </table>
+        </Scroll>
       )}
     </>
   );
@@ -73,7 +75,7 @@ export function SessionsTab(p: TabProps) {
       {!live.synced && live.error === undefined && <Loading what="sessions" />}
       {live.synced && items.length === 0 && <Empty>No exec or terminal sessions yet.</Empty>}
       {items.length > 0 && (
-        <div class="table-wrap">
+        <Scroll label="Sessions">
           <table>
             <caption class="sr-only">Sessions</caption>
             <thead>
@@ -105,7 +107,7 @@ export function SessionsTab(p: TabProps) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </>
   );

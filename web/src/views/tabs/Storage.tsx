@@ -2,7 +2,7 @@
 import { useWatch } from '../../lib/hooks';
 import { nsPath } from '../../lib/project';
 import type { Pvc } from '../../lib/types';
-import { Empty, ErrorBox, Loading } from '../../ui';
+import { Empty, ErrorBox, Loading, Scroll } from '../../ui';
 import type { TabProps } from '../Workspace';
 
 export function StorageTab(p: TabProps) {
@@ -19,6 +19,7 @@ export function StorageTab(p: TabProps) {
       {!live.synced && live.error === undefined && <Loading what="volumes" />}
       {live.synced && pvcs.length === 0 && <Empty>This sandbox has no persistent workspace (its template sets no storage).</Empty>}
       {pvcs.length > 0 && (
+        <Scroll label="Volumes">
         <table>
           <caption class="sr-only">Volumes</caption>
           <thead>
@@ -42,6 +43,7 @@ export function StorageTab(p: TabProps) {
             ))}
           </tbody>
         </table>
+        </Scroll>
       )}
     </>
   );

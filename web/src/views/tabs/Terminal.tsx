@@ -34,7 +34,7 @@ export function TerminalTab(p: TabProps) {
     <div class="terminal-tab">
       <p class="status-line" role="status" aria-live="polite">
         {state.kind === 'loading' && 'Connecting…'}
-        {state.kind === 'open' && 'Connected. Keys go to the sandbox; Tab goes to the shell (use the page links to move on).'}
+        {state.kind === 'open' && 'Connected. Keys go to the shell, Tab included; Ctrl+] leaves the terminal.'}
         {state.kind === 'ended' && `Session ended: ${state.text}`}
         {state.kind === 'error' && <span class="error-text">{state.text}</span>}
         {(state.kind === 'ended' || state.kind === 'error') && (
