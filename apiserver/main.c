@@ -172,6 +172,18 @@ static int parse_flags(struct settings *s, int argc, char **argv) {
                         .min = 60000, .help = "how long the cookie a preview grant sets lasts", .def = "12h"},
                 {"preview-max-connections", FLAG_COUNT, FLAG_INTO(&s->o.preview_max_connections), .arg = "N",
                         .min = 1, .max = 1024, .help = "gateway connections at once", .def = "1024"},
+                FLAG_HEADING("Web console (docs/console.md):"),
+                {"console-listen", FLAG_STRING, .value = &s->o.console_listen, .arg = "HOST:PORT",
+                        .help = "serve the web console here, plain HTTP (default: no console); it signs "
+                                "users in with their own Kubernetes tokens"},
+                {"console-dir", FLAG_STRING, .value = &s->o.console_dir, .arg = "DIR",
+                        .help = "the console's files (web/dist, built by make web)"},
+                {"console-idle-timeout", FLAG_DURATION, FLAG_INTO(&s->o.console_idle_timeout_ms),
+                        .arg = "DURATION", .min = 1000,
+                        .help = "a console connection silent this long between requests is closed",
+                        .def = "5m"},
+                {"console-max-connections", FLAG_COUNT, FLAG_INTO(&s->o.console_max_connections), .arg = "N",
+                        .min = 1, .max = 4096, .help = "console connections at once", .def = "256"},
                 FLAG_HEADING("Leader election (a coordination.k8s.io/v1 Lease; every replica serves, one "
                              "mirrors):"),
                 {"leader-elect", FLAG_BOOL, .value = &s->o.leader_elect,
@@ -193,6 +205,10 @@ static int parse_flags(struct settings *s, int argc, char **argv) {
                 return 2;
         }
         s->o.preview_transport = preview_transports[s->preview_transport];
+        if (s->o.console_listen && !s->o.console_dir) {
+                fprintf(stderr, "mbox-apiserver: --console-listen needs --console-dir (see --help)\n");
+                return 2;
+        }
         if (!s->o.database_url) {
                 const char *url = secure_getenv("MBOX_DATABASE_URL");
                 s->o.database_url = url && *url ? url : NULL;

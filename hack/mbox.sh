@@ -12,12 +12,16 @@
 #                     token valid 24 h)
 #   register PORT  the Service and APIService that route runtime.mbox.dev to an mbox-apiserver on
 #                  127.0.0.1:PORT; waits until Available (tests use it)
+#   console-token  prints a new sign-in token (1 h) for the console's demo user, ServiceAccount
+#                  mbox-demo/console-demo, a Developer member of Project demo
 # The operator logs to $MBOX_STATE_DIR/logs/mbox-operator.log and serves /healthz, /readyz and /metrics on
 # 127.0.0.1:$MBOX_OPERATOR_PORT (default 18091); mbox-apiserver logs to logs/mbox-apiserver.log and serves
 # HTTPS on 127.0.0.1:$MBOX_APISERVER_LOCAL_PORT (default 18443), with a certificate from the cluster CA, and
-# its preview gateway on http://127.0.0.1:$MBOX_PREVIEW_PORT (default 18480; hosts *.preview.localhost). Both
-# take their Lease in mbox-system (--leader-elect), so a second replica started beside them stands by.
-# The console joins `up` when it exists.
+# its preview gateway on http://127.0.0.1:$MBOX_PREVIEW_PORT (default 18480; hosts *.preview.localhost) and
+# the web console on http://127.0.0.1:$MBOX_CONSOLE_PORT/ (default 18490; files from web/dist, built by
+# make web; docs/console.md). Both take their Lease in mbox-system (--leader-elect), so a second replica
+# started beside them stands by. `up` also applies Project demo (examples/00-project.yaml) with the
+# console's demo user as a Developer member.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -30,6 +34,7 @@ API_PIDFILE=$STATE/pids/mbox-apiserver.pid
 API_LOG=$STATE/logs/mbox-apiserver.log
 use_ports() {
         OPERATOR_PORT=$MBOX_OPERATOR_PORT API_PORT=$MBOX_APISERVER_LOCAL_PORT PREVIEW_PORT=$MBOX_PREVIEW_PORT
+        CONSOLE_PORT=$MBOX_CONSOLE_PORT
         # the preview gateway of mbox-apiserver: *.localhost is loopback in browsers (docs/previews.md)
         PREVIEW_DOMAIN=preview.localhost:$PREVIEW_PORT
         DATABASE_URL="postgresql://postgres@127.0.0.1:$MBOX_PG_PORT/mbox"
@@ -84,6 +89,10 @@ start_apiserver() {
                 echo "port $API_PORT is taken by another process: set MBOX_APISERVER_LOCAL_PORT" >&2
                 exit 1
         fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$CONSOLE_PORT") 2>/dev/null; then
+                echo "port $CONSOLE_PORT is taken by another process: set MBOX_CONSOLE_PORT" >&2
+                exit 1
+        fi
         mkdir -p "$dir"
         if [ ! -f "$dir/tls.crt" ] || ! openssl x509 -checkend 86400 -noout -in "$dir/tls.crt" >/dev/null; then
                 (
@@ -103,6 +112,7 @@ start_apiserver() {
                 --preview-signing-key-file="$pki/preview-signing.key" \
                 --preview-listen="127.0.0.1:$PREVIEW_PORT" --preview-domain="$PREVIEW_DOMAIN" \
                 --preview-transport=port-forward \
+                --console-listen="127.0.0.1:$CONSOLE_PORT" --console-dir="$root/web/dist" \
                 >>"$API_LOG" 2>&1 </dev/null &
         echo $! >"$API_PIDFILE"
         for ((i = 0; i < 40; i++)); do
@@ -153,6 +163,33 @@ place_walkthrough() {
         fi
 }
 
+# The console's demo user: ServiceAccount mbox-demo/console-demo, a Developer member of Project demo (applied
+# here as make demo applies it; the member is added to whatever members the project has).
+console_demo() {
+        local member='{"kind":"ServiceAccount","name":"console-demo","namespace":"mbox-demo","role":"Developer"}' i
+        kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
+        kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=60s >/dev/null
+        kubectl -n mbox-demo create serviceaccount console-demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+        if ! kubectl get projects.mbox.dev demo -o jsonpath='{range .spec.members[*]}{.kind}/{.namespace}/{.name}{"\n"}{end}' |
+                grep -qx ServiceAccount/mbox-demo/console-demo; then
+                if [ -n "$(kubectl get projects.mbox.dev demo -o jsonpath='{.spec.members}')" ]; then
+                        kubectl patch projects.mbox.dev demo --type=json -p "[{\"op\":\"add\",\"path\":\"/spec/members/-\",\"value\":$member}]" >/dev/null
+                else
+                        kubectl patch projects.mbox.dev demo --type=json -p "[{\"op\":\"add\",\"path\":\"/spec/members\",\"value\":[$member]}]" >/dev/null
+                fi
+        fi
+        # the operator binds the role in mbox-demo
+        for ((i = 0; i < 60; i++)); do
+                kubectl auth can-i list sandboxes.mbox.dev -n mbox-demo --as=system:serviceaccount:mbox-demo:console-demo >/dev/null 2>&1 && return
+                sleep 0.5
+        done
+        echo "console-demo is not yet a Developer in mbox-demo (kubectl get projects.mbox.dev demo -o yaml)" >&2
+}
+
+cmd_console_token() {
+        kubectl create token console-demo -n mbox-demo --duration=1h
+}
+
 cmd_up() {
         bash "$here/cluster.sh" up
         # the ports the stack runs on, chosen by that up when it started from nothing
@@ -188,6 +225,10 @@ cmd_up() {
                         { tail -n 20 "$LOG" >&2; echo "mbox-operator is not ready" >&2; exit 1; }
         fi
         start_apiserver
+        echo "Adding the console's demo user to Project demo"
+        console_demo
+        local web="web/dist is there"
+        [ -f "$root/web/dist/index.html" ] || web="run make web first: it answers 503 until then"
         cat <<MSG
 
 mbox is up: the local control plane, mbox-operator (metrics: http://127.0.0.1:$OPERATOR_PORT/metrics) and
@@ -198,7 +239,12 @@ mbox-apiserver (runtime.mbox.dev through kube-apiserver; previews at http://*.$P
   kubectl get mbox -A                        # every mbox object
   kubectl -n mbox-demo get taskoutputs       # the full output of the demo's tasks (runtime.mbox.dev)
   kubectl -n mbox-demo get objecthistories -w  # every state of the demo's objects, and what comes next
-Not yet part of up: the console. Stop everything with: make down
+Stop everything with: make down
+
+Console: http://127.0.0.1:$CONSOLE_PORT/   ($web)
+Sign in as mbox-demo/console-demo (a Developer of Project demo) with this token, valid 1 h
+(a new one: hack/mbox.sh console-token):
+$(cmd_console_token)
 MSG
 }
 
@@ -246,5 +292,6 @@ demo) cmd_demo ;;
 install) cmd_install ;;
 kubeconfig) cmd_kubeconfig "$2" "${3:-}" ;;
 register) cmd_register "$2" ;;
-*) echo "usage: $0 up|down|demo|install|kubeconfig FILE [SERVICEACCOUNT]|register PORT" >&2; exit 2 ;;
+console-token) cmd_console_token ;;
+*) echo "usage: $0 up|down|demo|install|kubeconfig FILE [SERVICEACCOUNT]|register PORT|console-token" >&2; exit 2 ;;
 esac

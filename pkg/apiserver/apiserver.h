@@ -46,6 +46,12 @@ struct apiserver_options {
         unsigned preview_max_connections;  /* gateway connections at once (0: 1024) */
         /* the access log of previews is written this often (0: 10 s) */
         long long preview_access_flush_ms;
+        /* the web console (docs/console.md): its listen address (NULL: none), the directory of its files
+         * (web/dist), connections at once (0: 256) and how long one may stay silent between requests
+         * (0: 5 min) */
+        const char *console_listen, *console_dir;
+        unsigned console_max_connections;
+        long long console_idle_timeout_ms;
         /* only the holder of a Lease mirrors the history (replicas share the database); all serve. The
          * Lease: namespace mbox-system, name mbox-apiserver, identity <hostname>_<pid> unless given */
         bool leader_elect;
@@ -66,6 +72,8 @@ struct apiserver_options {
 #define API_PREVIEW_SESSION_MS        (12 * 60 * 60 * 1000LL)
 #define API_PREVIEW_MAX_CONNECTIONS   1024
 #define API_PREVIEW_ACCESS_FLUSH_MS   10000
+#define API_CONSOLE_MAX_CONNECTIONS   256
+#define API_CONSOLE_IDLE_TIMEOUT_MS   (5 * 60 * 1000LL)
 
 struct apiserver;
 

@@ -29,34 +29,22 @@
 #include "previewtoken.h"
 #include "timestamp.h"
 
-#define GW_HEAD_MAX    (16 * 1024) /* bytes of a request or response head */
-#define GW_IO_BUF      (64 * 1024)
 #define GW_COOKIE      "mbox_preview"
 #define GW_GRANT_PATH  "/.mbox/grant"
 #define GW_RESPONSE_MS 60000 /* how long the pod may take to start its response */
-#define GW_HEAD_MS     30000 /* how long a request's head may take once it has begun */
 
 struct api_gateway {
-        struct apiserver *s;
-        int fd;
-        pthread_t thread;
-        int wake[2]; /* a byte stops the accept loop */
-        pthread_mutex_t lock;
-        pthread_cond_t idle;
-        unsigned conns; /* connection threads alive */
-        bool stopping;
-        int clients[API_PREVIEW_MAX_CONNECTIONS]; /* their sockets, shut down on stop (-1: free) */
-        int ups[API_PREVIEW_MAX_CONNECTIONS];     /* and their connections to pods (-1: none) */
+        struct api_listener l;
 };
 
 struct conn {
-        struct api_gateway *g;
+        struct api_listener *l;
         struct apiserver *s;
         int fd, slot;
-        char peer[64];
+        const char *peer;
         struct api_upstream up;
         char up_key[600]; /* the preview the upstream connection goes to */
-        char in[GW_HEAD_MAX];
+        char in[API_HEAD_MAX];
         size_t in_len;
         /* the request in progress */
         struct http_head req; /* points into in: good until its head is consumed */
@@ -124,44 +112,6 @@ static void page(struct conn *c, int status, const char *reason, const char *tit
 
 /* ---- who may open a preview */
 
-/* The next "name=value" pair of a Cookie field's value, from *p up to e: false at the end. */
-static bool next_pair(const char **p, const char *e, const char **pair, size_t *len) {
-        const char *q = *p;
-        while (q < e && (*q == ' ' || *q == ';'))
-                q++;
-        size_t n = 0;
-        while (q + n < e && q[n] != ';')
-                n++;
-        *pair = q, *len = n, *p = q + n;
-        return n > 0;
-}
-
-static bool is_ours(const char *pair, size_t len) {
-        return len > strlen(GW_COOKIE) && memcmp(pair, GW_COOKIE "=", strlen(GW_COOKIE) + 1) == 0;
-}
-
-/* The value of the n-th gateway cookie in the request's Cookie fields (another preview's app may have set
- * one of the same name for a parent domain: each is tried), into out; false when there is no n-th. */
-static bool our_cookie(const struct http_head *h, size_t n, char *out, size_t size) {
-        size_t skip = strlen(GW_COOKIE) + 1;
-        for (size_t i = 0; i < h->n_fields; i++) {
-                const struct http_field *f = &h->fields[i];
-                const char *p = f->value, *pair;
-                size_t len;
-                if (f->name_len != 6 || strncasecmp(f->name, "cookie", 6) != 0)
-                        continue;
-                while (next_pair(&p, f->value + f->value_len, &pair, &len))
-                        if (is_ours(pair, len) && n-- == 0) {
-                                if (len - skip >= size)
-                                        return false;
-                                memcpy(out, pair + skip, len - skip);
-                                out[len - skip] = 0;
-                                return true;
-                        }
-        }
-        return false;
-}
-
 static bool claims_match(const struct preview_claims *cl, const struct api_preview_target *t) {
         return strcmp(cl->namespace, t->ns) == 0 && strcmp(cl->sandbox, t->name) == 0 &&
                strcmp(cl->sandbox_uid, t->uid) == 0 && strcmp(cl->port, t->port_name) == 0;
@@ -213,7 +163,8 @@ static int admitted(struct conn *c) {
         struct preview_claims cl;
         if (strcmp(c->t.visibility, "Public") == 0)
                 return 1;
-        for (size_t n = 0; c->s->preview_key && n < 8 && our_cookie(&c->req, n, tok, sizeof(tok)); n++)
+        for (size_t n = 0;
+                c->s->preview_key && n < 8 && api_cookie_get(&c->req, GW_COOKIE, n, tok, sizeof(tok)); n++)
                 if (preview_token_verify(c->s->preview_key, tok, strlen(tok), time(NULL), &cl) == 0 &&
                         cl.kind == PREVIEW_TOKEN_COOKIE && claims_match(&cl, &c->t)) {
                         snprintf(c->user, sizeof(c->user), "%s", cl.user);
@@ -357,8 +308,8 @@ static void forward_head(struct conn *c, struct buf *b, bool upgrade) {
                         _cleanup_(buf_release) struct buf kept = BUF_INIT(64 * 1024);
                         const char *p = f->value, *pair;
                         size_t len;
-                        while (next_pair(&p, f->value + f->value_len, &pair, &len))
-                                if (!is_ours(pair, len))
+                        while (api_cookie_next(&p, f->value + f->value_len, &pair, &len))
+                                if (!api_cookie_is(pair, len, GW_COOKIE))
                                         buf_printf(&kept, "%s%.*s", kept.len ? "; " : "", (int) len, pair);
                         if (kept.len)
                                 buf_printf(b, "Cookie: %.*s\r\n", (int) kept.len, kept.data);
@@ -389,21 +340,6 @@ static void consume(struct conn *c, size_t n) {
         c->in_len -= n;
 }
 
-/* Passes a body from one socket to the other as it comes: first what is buffered (len bytes at buf, taken
- * from the front; what follows the body stays there), then what from sends. 0 at its end, or < 0. */
-static int pass_body(struct http_body *b, int from, char *buf, size_t *len, size_t cap, int to,
-        uint64_t *count, long timeout_ms) {
-        char io[GW_IO_BUF];
-        for (;;) {
-                ssize_t n = api_body_next(b, from, buf, len, cap, io, sizeof(io), timeout_ms);
-                if (n <= 0)
-                        return (int) n;
-                if (api_sock_write(to, io, (size_t) n, timeout_ms) < 0)
-                        return -EPIPE;
-                *count += (uint64_t) n;
-        }
-}
-
 static void relay_active(void *ud) {
         struct conn *c = ud;
         api_preview_activity(c->s, &c->t);
@@ -418,16 +354,12 @@ static bool upstream_idle(struct conn *c) {
 
 /* The connection to the pod, known to api_gateway_stop() so that a request waiting on it ends at once. */
 static void set_upstream(struct conn *c, int fd) {
-        pthread_mutex_lock(&c->g->lock);
         c->up.fd = fd;
-        c->g->ups[c->slot] = fd;
-        pthread_mutex_unlock(&c->g->lock);
+        api_listener_set_upstream(c->l, c->slot, fd);
 }
 
 static void close_upstream(struct conn *c) {
-        pthread_mutex_lock(&c->g->lock);
-        c->g->ups[c->slot] = -1;
-        pthread_mutex_unlock(&c->g->lock);
+        api_listener_set_upstream(c->l, c->slot, -1);
         api_upstream_close(&c->up);
         c->up_key[0] = 0;
 }
@@ -485,7 +417,7 @@ static bool proxy(struct conn *c) {
         static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
         if (!http_body_done(&body) && expect && api_sock_write(c->fd, go_on, sizeof(go_on) - 1, idle) < 0)
                 return false;
-        if (pass_body(&body, c->fd, c->in, &c->in_len, sizeof(c->in), c->up.fd, &c->bytes_in, idle) < 0) {
+        if (api_pass_body(&body, c->fd, c->in, &c->in_len, sizeof(c->in), c->up.fd, &c->bytes_in, idle) < 0) {
                 c->status = 499;
                 return false;
         }
@@ -545,8 +477,8 @@ static bool proxy(struct conn *c) {
         api_upstream_consume(&c->up, (size_t) hn);
         if (api_sock_write(c->fd, head.data, head.len, idle) < 0)
                 return false;
-        if (pass_body(&rb, c->up.fd, c->up.buf, &c->up.len, sizeof(c->up.buf), c->fd, &c->bytes_out, idle) <
-                0)
+        if (api_pass_body(
+                    &rb, c->up.fd, c->up.buf, &c->up.len, sizeof(c->up.buf), c->fd, &c->bytes_out, idle) < 0)
                 return false;
         if (!up_keep || c->up.len)
                 close_upstream(c);
@@ -667,34 +599,19 @@ static bool serve(struct conn *c) {
         return keep;
 }
 
-static void *conn_main(void *arg) {
-        struct conn *c = arg;
-        long idle = c->s->opt.preview_idle_timeout_ms;
+/* A connection, on its own thread: its requests one after the other. */
+static void serve_conn(struct api_listener *l, int fd, int slot, const char *peer) {
+        struct conn *c = calloc(1, sizeof(*c));
+        if (!c)
+                return;
+        *c = (struct conn){.l = l, .s = l->ud, .fd = fd, .slot = slot, .peer = peer};
+        c->up.fd = -1;
         for (;;) {
-                long n;
-                /* between requests the connection may idle; once a head has begun it must come whole in time
-                 * (a client that sends a byte now and then cannot hold a connection) */
-                int64_t begun = c->in_len ? timestamp_monotonic_ms() : 0;
-                while ((n = http_head_parse(c->in, c->in_len, HTTP_REQUEST, &c->req)) == 0) {
-                        if (c->in_len == sizeof(c->in)) {
-                                n = -E2BIG;
-                                break;
-                        }
-                        long wait = idle;
-                        if (begun) {
-                                wait = GW_HEAD_MS - (long) (timestamp_monotonic_ms() - begun);
-                                if (wait <= 0)
-                                        goto out;
-                        }
-                        ssize_t k = api_sock_read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, wait);
-                        if (k > 0 && !begun)
-                                begun = timestamp_monotonic_ms();
-                        if (k <= 0)
-                                goto out;
-                        c->in_len += (size_t) k;
-                }
+                long n = api_read_request_head(
+                        fd, c->in, sizeof(c->in), &c->in_len, &c->req, c->s->opt.preview_idle_timeout_ms);
+                if (n == 0)
+                        goto out;
                 if (n < 0) {
-                        c->req = (struct http_head){0};
                         c->method[0] = 0;
                         c->html = false;
                         if (n == -E2BIG)
@@ -708,132 +625,10 @@ static void *conn_main(void *arg) {
                 if (!serve(c))
                         break;
         }
-        /* A lingering close: closing with unread bytes would reset the connection, and the client could
-         * lose the answer already sent; what comes for a second more is read and dropped first. */
-        shutdown(c->fd, SHUT_WR);
-        for (int64_t end = timestamp_monotonic_ms() + 1000; timestamp_monotonic_ms() < end;) {
-                char sink[4096];
-                if (api_sock_read(c->fd, sink, sizeof(sink), 200) <= 0)
-                        break;
-        }
+        api_linger_close(fd);
 out:
         close_upstream(c);
-        struct api_gateway *g = c->g;
-        pthread_mutex_lock(&g->lock);
-        g->clients[c->slot] = -1;
-        close(c->fd);
-        if (--g->conns == 0)
-                pthread_cond_broadcast(&g->idle);
-        pthread_mutex_unlock(&g->lock);
         free(c);
-        return NULL;
-}
-
-static void *accept_main(void *arg) {
-        struct api_gateway *g = arg;
-        struct pollfd p[2] = {{.fd = g->fd, .events = POLLIN}, {.fd = g->wake[0], .events = POLLIN}};
-        for (;;) {
-                if (poll(p, 2, -1) < 0 && errno != EINTR)
-                        break;
-                if (p[1].revents)
-                        break;
-                if (!(p[0].revents & POLLIN))
-                        continue;
-                struct sockaddr_storage ss;
-                socklen_t sl = sizeof(ss);
-                int fd = accept4(g->fd, (struct sockaddr *) &ss, &sl, SOCK_CLOEXEC);
-                if (fd < 0) {
-                        /* out of descriptors or memory: the connection waits in the backlog, the loop does not spin */
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                                poll(NULL, 0, 100);
-                        continue;
-                }
-                int one = 1;
-                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                struct conn *c = calloc(1, sizeof(*c));
-                pthread_mutex_lock(&g->lock);
-                int slot = -1;
-                for (unsigned i = 0; c && i < g->s->opt.preview_max_connections && slot < 0; i++)
-                        if (g->clients[i] < 0)
-                                slot = (int) i;
-                if (slot < 0) { /* full: the client may try again */
-                        pthread_mutex_unlock(&g->lock);
-                        static const char busy[] =
-                                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: "
-                                "0\r\nConnection: close\r\n\r\n";
-                        (void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-                        close(fd);
-                        free(c);
-                        continue;
-                }
-                g->clients[slot] = fd;
-                g->conns++;
-                pthread_mutex_unlock(&g->lock);
-                *c = (struct conn){.g = g, .s = g->s, .fd = fd, .slot = slot};
-                c->up.fd = -1;
-                if (ss.ss_family == AF_INET)
-                        inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, c->peer, sizeof(c->peer));
-                else if (ss.ss_family == AF_INET6)
-                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, c->peer,
-                                sizeof(c->peer));
-                pthread_t t;
-                pthread_attr_t a;
-                pthread_attr_init(&a);
-                pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-                pthread_attr_setstacksize(&a, 512 * 1024);
-                if (pthread_create(&t, &a, conn_main, c) != 0) {
-                        pthread_mutex_lock(&g->lock);
-                        g->clients[slot] = -1;
-                        g->conns--;
-                        pthread_mutex_unlock(&g->lock);
-                        close(fd);
-                        free(c);
-                }
-                pthread_attr_destroy(&a);
-        }
-        return NULL;
-}
-
-/* "127.0.0.1:8080", "[::1]:0", ":8080" */
-static int listen_on(const char *addr, struct merr *err) {
-        char host[128];
-        const char *colon = strrchr(addr, ':');
-        if (!colon || (size_t) (colon - addr) >= sizeof(host))
-                return merr_set(err, -EINVAL, "--preview-listen %s: want HOST:PORT", addr);
-        memcpy(host, addr, (size_t) (colon - addr));
-        host[colon - addr] = 0;
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (*end || port < 0 || port > 65535)
-                return merr_set(err, -EINVAL, "--preview-listen %s: bad port", addr);
-        struct sockaddr_storage ss = {0};
-        socklen_t len;
-        char *h = host;
-        if (*h == '[' && h[strlen(h) - 1] == ']')
-                h++, h[strlen(h) - 1] = 0;
-        struct sockaddr_in *a4 = (struct sockaddr_in *) &ss;
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &ss;
-        if (!*h) {
-                a6->sin6_family = AF_INET6, a6->sin6_addr = in6addr_any,
-                a6->sin6_port = htons((uint16_t) port);
-                len = sizeof(*a6);
-        } else if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
-                a4->sin_family = AF_INET, a4->sin_port = htons((uint16_t) port), len = sizeof(*a4);
-        } else if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
-                a6->sin6_family = AF_INET6, a6->sin6_port = htons((uint16_t) port), len = sizeof(*a6);
-        } else
-                return merr_set(err, -EINVAL, "--preview-listen %s: the host must be an IP address", addr);
-        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int one = 1;
-        if (fd < 0)
-                return merr_set(err, -errno, "socket: %s", strerror(errno));
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, 512) < 0) {
-                int e = errno;
-                close(fd);
-                return merr_set(err, -e, "preview gateway on %s: %s", addr, strerror(e));
-        }
-        return fd;
 }
 
 int api_gateway_start(struct apiserver *s, struct merr *err) {
@@ -845,30 +640,16 @@ int api_gateway_start(struct apiserver *s, struct merr *err) {
         struct api_gateway *g = calloc(1, sizeof(*g));
         if (!g)
                 return merr_set(err, -ENOMEM, "preview gateway");
-        g->s = s;
-        g->wake[0] = g->wake[1] = -1;
-        for (size_t i = 0; i < ARRAY_SIZE(g->clients); i++)
-                g->clients[i] = g->ups[i] = -1;
-        pthread_mutex_init(&g->lock, NULL);
-        pthread_cond_init(&g->idle, NULL);
         s->gateway = g;
-        g->fd = listen_on(s->opt.preview_listen, err);
-        if (g->fd < 0)
-                return g->fd;
-        if (pipe2(g->wake, O_CLOEXEC) < 0)
-                return merr_set(err, -errno, "pipe: %s", strerror(errno));
-        if (pthread_create(&g->thread, NULL, accept_main, g) != 0) {
-                close(g->wake[0]), close(g->wake[1]);
-                g->wake[0] = g->wake[1] = -1;
-                return merr_set(err, -EAGAIN, "preview gateway: no thread");
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(g->fd, (struct sockaddr *) &ss, &sl);
+        g->l = (struct api_listener){.what = "preview gateway",
+                .max = s->opt.preview_max_connections,
+                .serve = serve_conn,
+                .ud = s};
+        int r = api_listener_start(&g->l, "preview-listen", s->opt.preview_listen, err);
+        if (r < 0)
+                return r;
         char port[16];
-        snprintf(port, sizeof(port), "%u",
-                ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
-                                              : ((struct sockaddr_in6 *) &ss)->sin6_port));
+        snprintf(port, sizeof(port), "%d", g->l.port);
         log_info("preview gateway listening", "address", s->opt.preview_listen, "port", port, "domain",
                 s->opt.preview_domain);
         return 0;
@@ -878,27 +659,7 @@ void api_gateway_stop(struct apiserver *s) {
         struct api_gateway *g = s->gateway;
         if (!g)
                 return;
-        if (g->wake[1] >= 0) {
-                if (write(g->wake[1], "x", 1) < 0)
-                        log_warn("preview gateway: cannot stop the accept loop");
-                pthread_join(g->thread, NULL);
-                close(g->wake[0]), close(g->wake[1]);
-        }
-        if (g->fd >= 0)
-                close(g->fd);
-        /* the connections end when their sockets shut down */
-        pthread_mutex_lock(&g->lock);
-        for (size_t i = 0; i < ARRAY_SIZE(g->clients); i++)
-                if (g->clients[i] >= 0) {
-                        shutdown(g->clients[i], SHUT_RDWR);
-                        if (g->ups[i] >= 0)
-                                shutdown(g->ups[i], SHUT_RDWR);
-                }
-        while (g->conns)
-                pthread_cond_wait(&g->idle, &g->lock);
-        pthread_mutex_unlock(&g->lock);
-        pthread_cond_destroy(&g->idle);
-        pthread_mutex_destroy(&g->lock);
+        api_listener_stop(&g->l);
         free(g);
         s->gateway = NULL;
 }

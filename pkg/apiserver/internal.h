@@ -66,6 +66,7 @@ struct apiserver {
         struct informer *projects;             /* projects.c */
         struct api_output_waits *output_waits; /* outputwait.c; NULL without a database */
         struct api_gateway *gateway;           /* gateway.c; NULL without opt.preview_listen */
+        struct api_console *console;           /* console.c; NULL without opt.console_listen */
 };
 
 /* A running sandbox (sandbox.c): where a request on it goes. */
@@ -164,7 +165,67 @@ struct api_relay_opts {
         void *ud;
 };
 void api_relay(int a, int b, const struct api_relay_opts *o, uint64_t *a_to_b, uint64_t *b_to_a);
+/* Passes body b from one socket to the other as it comes: first what is buffered (*len bytes at buf, cap
+ * bytes of room, taken from the front; what follows the body stays there), then what from sends, adding
+ * to *count. 0 at its end, or < 0. */
+int api_pass_body(struct http_body *b, int from, char *buf, size_t *len, size_t cap, int to, uint64_t *count,
+        long timeout_ms);
 void api_gateway_stop(struct apiserver *s);
+
+/* ---- listeners of their own for browsers (listener.c): the preview gateway and the console */
+
+#define API_HEAD_MAX (16 * 1024) /* bytes of a request or response head */
+
+struct api_listener {
+        /* set by the owner before api_listener_start() */
+        const char *what; /* "preview gateway": names it in messages */
+        unsigned max;     /* connections at once; more are answered 503 and closed */
+        /* runs one connection on a thread of its own and returns when it is over; the listener closes fd */
+        void (*serve)(struct api_listener *l, int fd, int slot, const char *peer);
+        void *ud;
+        /* the listener's */
+        int fd, port;
+        pthread_t thread;
+        int wake[2]; /* a byte stops the accept loop */
+        pthread_mutex_t lock;
+        pthread_cond_t idle;
+        unsigned conns;     /* connection threads alive */
+        int *clients, *ups; /* per slot: the client's socket and its upstream's, shut down on stop (-1) */
+};
+/* Binds addr ("127.0.0.1:8080", "[::1]:0", ":8080"; flag names it in messages) and accepts on a thread.
+ * Returns 0 or < 0 with err; call api_listener_stop() either way. */
+int api_listener_start(struct api_listener *l, const char *flag, const char *addr, struct merr *err);
+/* Stops accepting, shuts every connection down and waits until their threads are over. */
+void api_listener_stop(struct api_listener *l);
+/* The socket that the connection in slot waits on upstream (-1: none): shut down on stop too. */
+void api_listener_set_upstream(struct api_listener *l, int slot, int fd);
+/* Reads a request head into buf (*len bytes there already, cap of room): its size (> 0), 0 when the
+ * connection ended or was silent idle_ms between requests (or 30 s within a head), -E2BIG for a head
+ * larger than cap, -EBADMSG for one that is not HTTP/1.1. */
+long api_read_request_head(int fd, char *buf, size_t cap, size_t *len, struct http_head *h, long idle_ms);
+/* Ends the connection's sending side, drops what the client still sends for a second (so that it does not
+ * get a reset instead of the answer), and returns; the caller closes fd. */
+void api_linger_close(int fd);
+/* The next "name=value" pair of a Cookie field's value, from *p up to e: false at the end. */
+bool api_cookie_next(const char **p, const char *e, const char **pair, size_t *len);
+/* Whether the pair is the cookie named name. */
+bool api_cookie_is(const char *pair, size_t len, const char *name);
+/* The value of the n-th cookie named name in the request's Cookie fields into out; false when there is no
+ * n-th, or its value does not fit size. */
+bool api_cookie_get(const struct http_head *h, const char *name, size_t n, char *out, size_t size);
+
+/* ---- the console (console.c, consoleproxy.c; docs/console.md) */
+int api_console_start(struct apiserver *s, struct merr *err);
+void api_console_stop(struct apiserver *s);
+/* The bearer token of a sign-in body ({"token":"…"}) into out. Returns 0, -EBADMSG for a body that is not
+ * such an object, -EINVAL for a token that is empty or holds a character that a cookie cannot carry
+ * (tokens are printable ASCII), -E2BIG for one that does not fit size. */
+int api_console_signin_token(const char *body, size_t len, char *out, size_t size);
+/* The file below the console's directory that a request path (as sent: escaped, without the query) names,
+ * into out ("" for "/"), percent-decoded. Returns 0, -EINVAL for a path that does not start with '/', has
+ * a malformed escape, a NUL, a backslash, an empty, "." or ".." segment (before or after decoding), or
+ * -E2BIG when it does not fit size. */
+int api_console_file(const char *path, size_t len, char *out, size_t size);
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
 void api_sessions_stop(struct apiserver *s);

@@ -292,6 +292,10 @@ int apiserver_new(const struct apiserver_options *o, struct apiserver **ret, str
                 s->opt.preview_max_connections = API_PREVIEW_MAX_CONNECTIONS;
         if (s->opt.preview_access_flush_ms <= 0)
                 s->opt.preview_access_flush_ms = API_PREVIEW_ACCESS_FLUSH_MS;
+        if (!s->opt.console_max_connections)
+                s->opt.console_max_connections = API_CONSOLE_MAX_CONNECTIONS;
+        if (s->opt.console_idle_timeout_ms <= 0)
+                s->opt.console_idle_timeout_ms = API_CONSOLE_IDLE_TIMEOUT_MS;
         s->loads = strmap_new(free);
         s->sessions = strmap_new(free);
         if (!s->loads || !s->sessions || api_metrics_new(s) < 0 || api_preview_log_new(s) < 0) {
@@ -364,6 +368,8 @@ int apiserver_start(struct apiserver *s, struct merr *err) {
                 r = api_projects_start(s, err);
         if (r >= 0 && s->opt.preview_listen)
                 r = api_gateway_start(s, err);
+        if (r >= 0 && s->opt.console_listen)
+                r = api_console_start(s, err);
         if (r >= 0 && s->store && !s->mirror)
                 r = api_mirror_start(s, &s->mirror, err);
         if (r >= 0 && !s->output_waits)
@@ -386,6 +392,7 @@ struct apiserver *apiserver_free(struct apiserver *s) {
                 api_sessions_stop(s);
         api_previews_stopping(s);
         api_gateway_stop(s);
+        api_console_stop(s);
         httpd_free(s->httpd);
         api_output_waits_stop(s); /* after the requests: followers wait on it */
         api_previews_free(s);

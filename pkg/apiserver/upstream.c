@@ -105,6 +105,19 @@ ssize_t api_body_next(struct http_body *b, int fd, char *buf, size_t *len, size_
         return (ssize_t) take;
 }
 
+int api_pass_body(struct http_body *b, int from, char *buf, size_t *len, size_t cap, int to, uint64_t *count,
+        long timeout_ms) {
+        char io[64 * 1024];
+        for (;;) {
+                ssize_t n = api_body_next(b, from, buf, len, cap, io, sizeof(io), timeout_ms);
+                if (n <= 0)
+                        return (int) n;
+                if (api_sock_write(to, io, (size_t) n, timeout_ms) < 0)
+                        return -EPIPE;
+                *count += (uint64_t) n;
+        }
+}
+
 void api_relay(int a, int b, const struct api_relay_opts *o, uint64_t *a_to_b, uint64_t *b_to_a) {
         char io[64 * 1024];
         struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};

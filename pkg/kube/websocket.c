@@ -2,6 +2,7 @@
 #include "kube/websocket.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -608,6 +609,112 @@ int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, co
                 return r;
         }
         (void) fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) | O_NONBLOCK);
+        return 0;
+}
+
+/* ---- a TLS tunnel for someone else's requests */
+
+struct tunnel {
+        struct kws w; /* the TLS side */
+        int plain;    /* the tunnel's end of the socket pair */
+};
+
+/* Passes bytes between the plain end of the pair and TLS until either side ends. */
+static void *tunnel_main(void *arg) {
+        struct tunnel *t = arg;
+        struct kws *w = &t->w;
+        char io[64 * 1024];
+        sigset_t old;
+        kws_sigpipe_block(&old);
+        struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = t->plain, .events = POLLIN}};
+        for (;;) {
+                if (SSL_pending(w->ssl) == 0 && poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (SSL_pending(w->ssl) > 0 || p[0].revents) {
+                        int n = SSL_read(w->ssl, io, sizeof(io));
+                        if (n <= 0) {
+                                int e = SSL_get_error(w->ssl, n);
+                                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                                        continue;
+                                break;
+                        }
+                        size_t off = 0;
+                        while (off < (size_t) n) {
+                                ssize_t k = send(p[1].fd, io + off, (size_t) n - off, MSG_NOSIGNAL);
+                                if (k < 0 && errno == EINTR)
+                                        continue;
+                                if (k <= 0)
+                                        goto out;
+                                off += (size_t) k;
+                        }
+                        p[0].revents = 0;
+                        continue;
+                }
+                if (p[1].revents) {
+                        ssize_t n = recv(p[1].fd, io, sizeof(io), MSG_DONTWAIT);
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        if (n <= 0 || ssl_write_all(w, io, (size_t) n) < 0)
+                                break;
+                }
+        }
+out:
+        close(t->plain);
+        kws_close(w);
+        free(t);
+        kws_sigpipe_restore(&old);
+        return NULL;
+}
+
+int kube_tls_tunnel(const struct kube_config *cfg, long timeout_ms, int *ret_fd, const char **ret_prefix,
+        struct merr *err) {
+        char host[256], port[16];
+        const char *prefix = "";
+        int pair[2];
+        int r = parse_server(cfg->server, host, sizeof(host), port, sizeof(port), &prefix, err);
+        if (r < 0)
+                return r;
+        /* the server and its CA only: whoever uses the tunnel authenticates on it */
+        const struct kube_config anon = {
+                .source = cfg->source, .server = cfg->server, .ca = cfg->ca, .insecure = cfg->insecure};
+        struct tunnel *t = calloc(1, sizeof(*t));
+        if (!t)
+                return merr_set(err, -ENOMEM, "out of memory");
+        struct kws *w = &t->w;
+        w->fd = -1;
+        w->deadline_ms = timestamp_monotonic_ms() + timeout_ms;
+        r = dial(w, host, port, err);
+        if (r >= 0)
+                r = tls_setup(w, &anon, host, err);
+        if (r >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                r = merr_set(err, -errno, "socketpair: %s", strerror(errno));
+        if (r < 0) {
+                kws_close(w);
+                free(t);
+                return r;
+        }
+        /* the socket stays non-blocking; a write waits as long as it takes */
+        w->deadline_ms = LLONG_MAX;
+        t->plain = pair[1];
+        pthread_t th;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&a, 256 * 1024);
+        r = pthread_create(&th, &a, tunnel_main, t);
+        pthread_attr_destroy(&a);
+        if (r != 0) {
+                close(pair[0]), close(pair[1]);
+                kws_close(w);
+                free(t);
+                return merr_set(err, -EAGAIN, "no thread for a connection to '%s'", cfg->server);
+        }
+        *ret_fd = pair[0];
+        if (ret_prefix)
+                *ret_prefix = prefix;
         return 0;
 }
 

@@ -62,6 +62,16 @@ struct kws {
 int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, const char *const *protocols,
         const char *what, struct merr *err);
 
+/*
+ * A connection to the API server of cfg that carries someone else's credentials: TLS checked against cfg's
+ * CA, but no client certificate and no token of cfg's. *ret_fd is one end of a socket pair whose bytes a
+ * thread of its own passes over TLS both ways until either side closes; the caller closes it. The connect
+ * and handshake end within timeout_ms. Returns 0, or < 0 with err. ret_prefix (may be NULL) gets the
+ * server's path prefix ("" or "/prefix"), borrowed from cfg.
+ */
+int kube_tls_tunnel(const struct kube_config *cfg, long timeout_ms, int *ret_fd, const char **ret_prefix,
+        struct merr *err);
+
 /* Sets w up to read the given server bytes instead of a socket. */
 int kws_replay_init(struct kws *w, const uint8_t *data, size_t len);
 
