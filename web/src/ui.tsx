@@ -52,7 +52,7 @@ export function ErrorBox(p: { error: unknown; what?: string }) {
 
 /** Phase as a badge. */
 export function Phase(p: { phase?: string }) {
-  const ph = p.phase || 'Unknown';
+  const ph = p.phase || 'Pending';
   return <span class={`phase phase-${ph.toLowerCase()}`}>{ph}</span>;
 }
 

@@ -11,9 +11,9 @@ import type { TabProps } from '../Workspace';
 function Output(p: { ns: string; task: ExecutionTask }) {
   const [chunks, setChunks] = useState<Chunk[]>([]);
   const [error, setError] = useState<unknown>();
-  const [mode, setMode] = useState<'waiting' | 'following' | 'stored' | 'tails'>('waiting');
   const t = p.task;
   const started = !!t.status?.startTime || isFinal(t);
+  const [mode, setMode] = useState<'waiting' | 'following' | 'stored' | 'tails'>(started ? 'following' : 'waiting');
   useEffect(() => {
     if (!started) return;
     const ac = new AbortController();
