@@ -1,0 +1,254 @@
+# The web console's server side on mbox-apiserver (docs/console.md), driven as a browser drives it: sign-in
+# with a ServiceAccount token kept in an HttpOnly cookie, the proxy that sends every API call to
+# kube-apiserver with that token (lists, watches, writes, a WebSocket exec), its guards, and the console's
+# own files.
+
+# start_console [FLAG...]: mbox-apiserver (registered for runtime.mbox.dev) with the console on a free port,
+# serving DIST (a stand-in for web/dist unless set); sets CONSOLE (its URL) and ORIGIN.
+start_console() {
+        if [ -z "${DIST:-}" ]; then
+                DIST=$(mktemp -d)
+                printf 'dir %s\n' "$DIST" >>"$_cleanup_file"
+                mkdir -p "$DIST/assets"
+                printf '<!doctype html><title>mbox console</title>\n' >"$DIST/index.html"
+                printf 'console.log("app")\n' >"$DIST/assets/index-4f3a2b.js"
+                printf 'User-agent: *\n' >"$DIST/robots.txt"
+        fi
+        start_apiserver "" --console-listen=127.0.0.1:0 --console-dir="$DIST" "$@"
+        wait_for "the console to listen" 20 grep -q 'msg="console listening"' "$APILOG"
+        local port
+        port=$(sed -nE 's/.*msg="console listening" .*port=([0-9]+).*/\1/p' "$APILOG" | head -n 1)
+        CONSOLE=http://127.0.0.1:$port ORIGIN=http://127.0.0.1:$port
+}
+
+# account NS NAME: a ServiceAccount and a token for it (1 h), printed
+account() {
+        kubectl -n "$1" create serviceaccount "$2" >/dev/null 2>&1 || true
+        kubectl -n "$1" create token "$2" --duration=1h
+}
+
+# signin TOKEN JAR: signs in, the cookie into JAR; prints the HTTP code
+signin() {
+        curl -s -o /dev/null -w '%{http_code}' -c "$2" -X POST -H 'Content-Type: application/json' \
+                --data "{\"token\":\"$1\"}" "$CONSOLE/console/signin"
+}
+
+# as JAR CURL-ARGS...: a request with the cookie in JAR; the body on stdout, the HTTP code last on its own line
+as() {
+        local jar=$1
+        shift
+        curl -s -b "$jar" -w '\n%{http_code}' "$@"
+}
+
+code_of() { tail -n 1 <<<"$1"; }
+body_of() { sed '$d' <<<"$1"; }
+
+# member_project: a project with ServiceAccount dev (Developer) of namespace SANS (the operator started
+# first unless it runs); sets NS, SANS, DEV (its token) and OUT (the token of outsider, another
+# ServiceAccount of SANS that is no member)
+member_project() {
+        [ -n "${OPLOG:-}" ] || setup_operator
+        SANS=$(new_namespace console)
+        DEV=$(account "$SANS" dev)
+        OUT=$(account "$SANS" outsider)
+        NS=mbox-$(new_project "  members:
+    - {kind: ServiceAccount, name: dev, namespace: $SANS, role: Developer}")
+        wait_for "dev to be a Developer in $NS" 30 kubectl auth can-i list sandboxes.mbox.dev -n "$NS" \
+                --as="system:serviceaccount:$SANS:dev"
+}
+
+new_jar() {
+        local jar
+        jar=$(mktemp)
+        printf 'file %s\n' "$jar" >>"$_cleanup_file"
+        printf '%s' "$jar"
+}
+
+test_signin_whoami_signout() {
+        local ns tok jar hdr body r
+        start_console
+        ns=$(new_namespace console)
+        tok=$(account "$ns" alice)
+        jar=$(new_jar) hdr=$(new_jar) body=$(new_jar)
+        curl -s -D "$hdr" -o "$body" -c "$jar" -X POST -H 'Content-Type: application/json' \
+                --data "{\"token\":\"$tok\"}" "$CONSOLE/console/signin"
+        assert_contains "$(head -n 1 "$hdr")" " 200" "sign-in with a good token"
+        assert_eq "system:serviceaccount:$ns:alice" "$(jq -r .username "$body")" "the signed-in user"
+        assert_contains "$(jq -c .groups "$body")" "system:serviceaccounts:$ns" "the user's groups"
+        ! grep -qF "$tok" "$body" || fail "the sign-in answer holds the token: JavaScript could read it"
+        r=$(grep -i '^set-cookie: mbox_console=' "$hdr") || fail "no mbox_console cookie: $(cat "$hdr")"
+        assert_contains "$r" "HttpOnly" "the cookie is out of JavaScript's reach"
+        assert_contains "$r" "SameSite=Strict" "the cookie stays on the console's own requests"
+        assert_contains "$r" "Path=/" "the cookie's path"
+
+        r=$(as "$jar" "$CONSOLE/console/whoami")
+        assert_eq 200 "$(code_of "$r")" "whoami with the cookie"
+        assert_eq "system:serviceaccount:$ns:alice" "$(body_of "$r" | jq -r .username)" "whoami's user"
+        r=$(curl -s -w '\n%{http_code}' "$CONSOLE/console/whoami")
+        assert_eq 401 "$(code_of "$r")" "whoami without a cookie"
+        assert_contains "$(body_of "$r" | jq -r .message)" "not signed in" "why whoami refused"
+
+        r=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' --data '{"token":"not-a-token"}' \
+                "$CONSOLE/console/signin")
+        assert_eq 401 "$(code_of "$r")" "sign-in with a bad token"
+        assert_eq Unauthorized "$(body_of "$r" | jq -r .reason)" "the Status reason of a bad token"
+        assert_contains "$(body_of "$r" | jq -r .message)" "does not accept this token" "why a bad token is refused"
+        r=$(curl -s -w '\n%{http_code}' -X POST --data "token=$tok" "$CONSOLE/console/signin")
+        assert_eq 415 "$(code_of "$r")" "a sign-in that is not JSON (a form another site could post)"
+        r=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' --data '{"tok":1}' \
+                "$CONSOLE/console/signin")
+        assert_eq 400 "$(code_of "$r")" "a sign-in without a token"
+        assert_contains "$(body_of "$r" | jq -r .message)" '{"token":' "what a sign-in body must be"
+
+        curl -s -D "$hdr" -o /dev/null -b "$jar" -c "$jar" -X POST "$CONSOLE/console/signout"
+        assert_contains "$(head -n 1 "$hdr")" " 204" "sign-out"
+        assert_contains "$(grep -i '^set-cookie:' "$hdr")" "Max-Age=0" "sign-out clears the cookie"
+        r=$(as "$jar" "$CONSOLE/console/whoami")
+        assert_eq 401 "$(code_of "$r")" "whoami after sign-out"
+}
+
+test_proxy_as_the_user() {
+        local jar ojar r name
+        start_console
+        member_project
+        jar=$(new_jar) ojar=$(new_jar)
+        assert_eq 200 "$(signin "$DEV" "$jar")" "dev signs in"
+        assert_eq 200 "$(signin "$OUT" "$ojar")" "outsider signs in"
+        template "$NS" box
+
+        r=$(as "$jar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/environmenttemplates")
+        assert_eq 200 "$(code_of "$r")" "a member lists the project's templates"
+        assert_eq box "$(body_of "$r" | jq -r '.items[0].metadata.name')" "the template listed"
+        r=$(as "$ojar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/environmenttemplates")
+        assert_eq 403 "$(code_of "$r")" "a non-member lists the project's templates"
+        assert_contains "$(body_of "$r" | jq -r .message)" \
+                "User \"system:serviceaccount:$SANS:outsider\" cannot list resource \"environmenttemplates\"" \
+                "kube-apiserver's own message passes through"
+        r=$(curl -s -w '\n%{http_code}' "$CONSOLE/api/v1/namespaces")
+        assert_eq 401 "$(code_of "$r")" "the proxy without a cookie"
+        assert_contains "$(body_of "$r" | jq -r .message)" "not signed in" "why the proxy refused"
+
+        # writes need X-Mbox-Console: 1 (a form or an image of another site cannot set it)
+        local sb='{"apiVersion":"mbox.dev/v1alpha1","kind":"Sandbox","metadata":{"name":"made-in-console"},"spec":{"templateRef":{"name":"box"}}}'
+        r=$(as "$jar" -X POST -H 'Content-Type: application/json' --data "$sb" \
+                "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes")
+        assert_eq 403 "$(code_of "$r")" "a POST without X-Mbox-Console"
+        assert_contains "$(body_of "$r" | jq -r .message)" "X-Mbox-Console: 1" "why the POST was refused"
+        gone "$NS" sandboxes.mbox.dev made-in-console || fail "the refused POST created the sandbox"
+        r=$(as "$jar" -X POST -H 'X-Mbox-Console: 1' -H 'Content-Type: application/json' --data "$sb" \
+                "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes")
+        assert_eq 201 "$(code_of "$r")" "a POST with X-Mbox-Console: $(body_of "$r")"
+        kubectl -n "$NS" get sandboxes.mbox.dev made-in-console >/dev/null || fail "the POST did not create the sandbox"
+        assert_eq "system:serviceaccount:$SANS:dev" "$(kubectl -n "$NS" get sandboxes.mbox.dev made-in-console \
+                -o jsonpath='{.metadata.annotations.mbox\.dev/creator}')" "the sandbox's creator is the signed-in user"
+
+        # the browser's own credentials and identity claims are dropped: the cookie's token is the only one
+        r=$(as "$jar" -X POST -H 'X-Mbox-Console: 1' -H 'Content-Type: application/json' \
+                -H 'Impersonate-User: system:admin' -H 'Impersonate-Group: system:masters' \
+                -H 'X-Remote-User: system:admin' -H 'Authorization: Bearer not-a-token' \
+                --data '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
+                "$CONSOLE/apis/authentication.k8s.io/v1/selfsubjectreviews")
+        assert_eq 201 "$(code_of "$r")" "a SelfSubjectReview with impersonation headers: $(body_of "$r")"
+        assert_eq "system:serviceaccount:$SANS:dev" "$(body_of "$r" | jq -r .status.userInfo.username)" \
+                "who kube-apiserver saw despite Impersonate-User and Authorization"
+        r=$(as "$ojar" -H 'Impersonate-User: system:admin' "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes")
+        assert_eq 403 "$(code_of "$r")" "a non-member's list with Impersonate-User stays the non-member's"
+        assert_contains "$(body_of "$r" | jq -r .message)" "system:serviceaccount:$SANS:outsider" "the refused user"
+}
+
+test_watch_streams_events() {
+        local jar rv out pid
+        start_console
+        member_project
+        jar=$(new_jar) out=$(new_jar)
+        assert_eq 200 "$(signin "$DEV" "$jar")" "dev signs in"
+        template "$NS" box
+        rv=$(curl -s -b "$jar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes" | jq -r .metadata.resourceVersion)
+        [ -n "$rv" ] && [ "$rv" != null ] || fail "no resourceVersion from the list"
+        curl -s -N -b "$jar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes?watch=1&resourceVersion=$rv&timeoutSeconds=60" >"$out" &
+        pid=$!
+        printf 'pid %s\n' "$pid" >>"$_cleanup_file"
+        sleep 1
+        sandbox "$NS" watched
+        _added() { jq -r 'select(.type == "ADDED") | .object.metadata.name' "$out" 2>/dev/null | grep -qx watched; }
+        wait_timed "the ADDED event through the console's watch" 10 _added
+        kill -0 "$pid" 2>/dev/null || fail "the watch ended after its first event"
+        kubectl -n "$NS" annotate sandboxes.mbox.dev watched console-test=1 >/dev/null
+        _modified() { jq -r 'select(.type == "MODIFIED") | .object.metadata.annotations["console-test"]' "$out" 2>/dev/null | grep -qx 1; }
+        wait_timed "the MODIFIED event on the same watch" 10 _modified
+}
+
+# ws_exec URL ORIGIN JAR: a WebSocket exec (v5.channel.k8s.io) as a browser opens it, with the cookie of
+# JAR; prints stdout, or the refusal's code and body on stderr (exit 2)
+ws_exec() {
+        local tok
+        tok=$(awk '$6 == "mbox_console" {print $7}' "$3")
+        WS_MODULE="$root/sdk/typescript/node_modules/ws" node -e '
+                const WebSocket = require(process.env.WS_MODULE);
+                const [url, origin, tok] = process.argv.slice(1);
+                const ws = new WebSocket(url, ["v5.channel.k8s.io"], {headers: {Cookie: "mbox_console=" + tok, Origin: origin}});
+                let out = "";
+                ws.on("message", (d) => { const b = Buffer.from(d); if (b[0] === 1) out += b.subarray(1).toString(); });
+                ws.on("close", () => { process.stdout.write(out); process.exit(0); });
+                ws.on("unexpected-response", (req, res) => {
+                        let body = "";
+                        res.on("data", (c) => (body += c));
+                        res.on("end", () => { process.stderr.write(res.statusCode + " " + body); process.exit(2); });
+                });
+                ws.on("error", (e) => { process.stderr.write(e.message); process.exit(1); });
+        ' "$1" "$2" "$tok"
+}
+
+test_websocket_exec() {
+        local jar out err rc=0 url pod
+        [ -d "$root/sdk/typescript/node_modules/ws" ] || fail "no ws package in sdk/typescript/node_modules: run make"
+        start_console
+        setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
+        member_project
+        jar=$(new_jar) err=$(new_jar)
+        assert_eq 200 "$(signin "$DEV" "$jar")" "dev signs in"
+        template "$NS" box
+        sandbox "$NS" s1
+        wait_for "s1 Running" 60 phase_is "$NS" s1 Running
+        pod=$(kubectl -n "$NS" get msb s1 -o jsonpath='{.status.podName}')
+        wait_for "exec config for $pod" 30 kubectl -n "$NS" get exec.kwok.x-k8s.io "$pod"
+        url="ws${CONSOLE#http}/apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/s1/exec?command=echo&command=hi&stdout=true"
+        out=$(ws_exec "$url" "$ORIGIN" "$jar" 2>"$err") || fail "the WebSocket exec failed: $(cat "$err")"
+        assert_eq hi "$(tr -d '\r' <<<"$out")" "the output of 'echo hi' through the console's WebSocket"
+        # a page of another site may open a WebSocket with the console's cookie: its Origin gives it away
+        out=$(ws_exec "$url" "http://evil.example" "$jar" 2>"$err") || rc=$?
+        assert_eq 2 "$rc" "a WebSocket from another origin (stdout: $out)"
+        assert_contains "$(cat "$err")" "403" "the refusal of another origin"
+        assert_contains "$(cat "$err")" "the console's own page" "why another origin is refused"
+}
+
+test_files_and_their_guards() {
+        local hdr r
+        start_console
+        hdr=$(new_jar)
+        r=$(curl -s -D "$hdr" "$CONSOLE/")
+        assert_contains "$r" "<title>mbox console</title>" "/ serves index.html"
+        assert_contains "$(cat "$hdr")" "Cache-Control: no-cache" "index.html is asked for again each time"
+        assert_contains "$(cat "$hdr")" "Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:" "the CSP"
+        assert_contains "$(cat "$hdr")" "X-Content-Type-Options: nosniff" "nosniff"
+        assert_contains "$(cat "$hdr")" "Referrer-Policy: no-referrer" "the referrer policy"
+        assert_contains "$(cat "$hdr")" "X-Frame-Options: DENY" "no framing"
+        r=$(curl -s -D "$hdr" "$CONSOLE/projects/demo/sandboxes/s1")
+        assert_contains "$r" "<title>mbox console</title>" "an app route falls back to index.html"
+        assert_contains "$(cat "$hdr")" "text/html" "the fallback's type"
+        r=$(curl -s -D "$hdr" "$CONSOLE/assets/index-4f3a2b.js")
+        assert_contains "$r" 'console.log("app")' "an asset"
+        assert_contains "$(cat "$hdr")" "immutable" "hashed assets are cached for long"
+        assert_contains "$(cat "$hdr")" "text/javascript" "the asset's type"
+        assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "$CONSOLE/assets/missing-1234.js")" "a missing file (not an app route)"
+        assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$CONSOLE/../../etc/passwd")" "/../"
+        assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$CONSOLE/assets/../../index.html")" "a/../"
+        assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$CONSOLE/%2e%2e/%2e%2e/etc/passwd")" "%2e%2e"
+        assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$CONSOLE/assets%2f..%2f..%2fetc%2fpasswd")" "%2f"
+        assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$CONSOLE/index.html")" "a POST to a file"
+        # before make web: a page that says what to do
+        rm -rf "$DIST"
+        r=$(curl -s -D "$hdr" "$CONSOLE/")
+        assert_contains "$(head -n 1 "$hdr")" " 503" "the console without its files"
+        assert_contains "$r" "make web" "what to do when the console is not built"
+}
