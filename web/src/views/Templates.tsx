@@ -98,6 +98,8 @@ interface Form {
   image: string;
   command: string;
   resourcePreset: string;
+  cpu: string;
+  memory: string;
   ports: string;
   storage: string;
   egress: string;
@@ -117,6 +119,8 @@ function toForm(t?: EnvironmentTemplate): Form {
     image: s?.image ?? '',
     command: (s?.command ?? []).join('\n'),
     resourcePreset: s?.resourcePreset ?? '',
+    cpu: s?.resources?.requests?.cpu !== undefined ? String(s.resources.requests.cpu) : '',
+    memory: s?.resources?.requests?.memory !== undefined ? String(s.resources.requests.memory) : '',
     ports: (s?.ports ?? []).map((p) => `${p.name}:${p.port}`).join(', '),
     storage: s?.storage ? String(s.storage.size) : '',
     egress: s?.network?.egress ?? '',
@@ -140,6 +144,8 @@ function toSpec(f: Form, before?: EnvironmentTemplate['spec']): EnvironmentTempl
   s.image = f.image.trim();
   set('command', f.command.split('\n').map((x) => x.trim()).filter(Boolean));
   set('resourcePreset', f.resourcePreset);
+  const requests = { ...(before?.resources?.requests ?? {}), cpu: f.cpu.trim() || undefined, memory: f.memory.trim() || undefined };
+  set('resources', requests.cpu || requests.memory || before?.resources?.limits ? { ...(before?.resources ?? {}), requests } : '');
   set(
     'ports',
     f.ports
@@ -211,7 +217,7 @@ export function TemplateEdit(p: { project: string; name?: string }) {
       </div>
     );
   };
-  const unplaced = Object.entries(errs).filter(([f]) => !/^(metadata\.name|spec\.(displayName|description|runtimeType|useCase|image|command|resourcePreset|ports|storage|network|lifecycle|warmPool))/.test(f));
+  const unplaced = Object.entries(errs).filter(([f]) => !/^(metadata\.name|spec\.(displayName|description|runtimeType|useCase|image|command|resourcePreset|resources|ports|storage|network|lifecycle|warmPool))/.test(f));
   return (
     <>
       <nav aria-label="Breadcrumb" class="crumbs">
@@ -258,6 +264,8 @@ export function TemplateEdit(p: { project: string; name?: string }) {
             <legend>Advanced</legend>
             {field('command', 'Command (one argument per line)', 'spec.command', { multiline: true })}
             {field('resourcePreset', 'Resource preset', 'spec.resourcePreset', { options: ['', 'Small', 'Medium', 'Large'] })}
+            {field('cpu', 'CPU request', 'spec.resources.requests.cpu', { help: 'for example 500m; overrides the preset' })}
+            {field('memory', 'Memory request', 'spec.resources.requests.memory', { help: 'for example 512Mi; overrides the preset' })}
             {field('ports', 'Ports (name:port, comma separated)', 'spec.ports', { help: 'for example web:8080' })}
             {field('storage', 'Workspace size', 'spec.storage', { help: 'for example 1Gi; empty for no persistent workspace' })}
             {field('egress', 'Network egress', 'spec.network', { options: ['', 'Denied', 'Restricted', 'Allowed'] })}
