@@ -5,15 +5,22 @@
 // stdout ({step, ok, ...what it saw}); the first step that fails prints {step, error} and exits 1.
 //
 //   node web/e2e/console.mjs URL TOKEN PROJECT TEMPLATE SANDBOX OUTDIR
+//   node web/e2e/console.mjs preview URL TOKEN PROJECT SANDBOX PORT OUTDIR
+// The second form opens the sandbox's Preview tab, opens PORT through a preview link and prints what the
+// new tab shows.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium); E2E_WAIT seconds to wait for a sandbox (default 240).
 import { readFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
-const [url, token, project, template, sandbox, outdir] = process.argv.slice(2);
+const previewMode = process.argv[2] === 'preview';
+const [url, token, project, template, sandbox, outdir] = previewMode
+  ? [process.argv[3], process.argv[4], process.argv[5], '', process.argv[6], process.argv[8]]
+  : process.argv.slice(2);
+const previewPort = process.argv[7];
 if (!outdir) {
-  console.error('usage: console.mjs URL TOKEN PROJECT TEMPLATE SANDBOX OUTDIR');
+  console.error('usage: console.mjs URL TOKEN PROJECT TEMPLATE SANDBOX OUTDIR | preview URL TOKEN PROJECT SANDBOX PORT OUTDIR');
   process.exit(2);
 }
 const wait = 1000 * Number(process.env.E2E_WAIT || 240);
@@ -86,9 +93,15 @@ async function main() {
     await axe(page, 'project');
     say({ path: new URL(page.url()).pathname });
 
-    current = 'launch';
+    // a name that is taken: the server's refusal is shown
+    current = 'launch-taken';
     await page.getByRole('link', { name: 'Launch a sandbox' }).click();
     await page.getByLabel('Template').selectOption(template);
+    await page.getByLabel('Name').fill('box');
+    await page.getByRole('button', { name: 'Launch' }).click();
+    say({ refusal: await page.locator("main [role=alert], main .field-error").first().innerText() });
+
+    current = 'launch';
     await page.getByLabel('Name').fill(sandbox);
     const derived = await page.locator('.derived').innerText();
     await shoot(page, 'flow-launch');
@@ -180,11 +193,18 @@ async function main() {
       }
     }
 
+    // a Developer may not edit templates: the refusal names what the role lacks
+    current = 'forbidden';
+    await page.goto(new URL(`${base}/templates/${encodeURIComponent(template)}`, url).href);
+    await page.getByLabel('Runtime type').fill('changed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    say({ alert: await page.locator('main .error.forbidden').innerText() });
+
     current = 'signout';
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Bearer token').waitFor();
     const after = await page.evaluate(() => fetch('/console/whoami').then((r) => r.status));
-    say({ whoamiAfter: after, consoleErrors: consoleErrors.filter((e) => !/status of 40[13]/.test(e)) });
+    say({ whoamiAfter: after, consoleErrors: consoleErrors.filter((e) => !/status of 4\d\d/.test(e)) });
   } catch (e) {
     await page.screenshot({ path: `${outdir}/failed-${current}.png` }).catch(() => undefined);
     console.log(JSON.stringify({ step: current, error: String(e?.message ?? e).slice(0, 2000), text: (await page.locator('body').innerText().catch(() => '')).slice(0, 1500) }));
@@ -194,4 +214,35 @@ async function main() {
   }
 }
 
-main();
+// the Preview tab: Open makes a grant and points a new tab at its link
+async function preview() {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
+  const context = await browser.newContext({ viewport: SIZES.desktop });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  try {
+    current = 'signin';
+    const r = await context.request.post(`${url}/console/signin`, { data: { token } });
+    if (!r.ok()) throw new Error(`sign-in: ${r.status()} ${await r.text()}`);
+    current = 'preview';
+    await page.goto(`${url}/projects/${encodeURIComponent(project)}/sandboxes/${encodeURIComponent(sandbox)}/preview`);
+    const open = page.getByRole('button', { name: `Open ${previewPort} through a preview link` });
+    await open.waitFor();
+    const ports = await page.locator('#tabpanel table').innerText();
+    const [tab] = await Promise.all([context.waitForEvent('page'), open.click()]);
+    await tab.waitForURL(/^http:\/\/.*preview/, { timeout: 30_000 });
+    await tab.waitForLoadState();
+    await shoot(page, 'flow-preview');
+    await axe(page, 'preview');
+    say({ ports, url: tab.url(), text: (await tab.locator('body').innerText()).slice(0, 500) });
+  } catch (e) {
+    await page.screenshot({ path: `${outdir}/failed-${current}.png` }).catch(() => undefined);
+    console.log(JSON.stringify({ step: current, error: String(e?.message ?? e).slice(0, 2000), text: (await page.locator('body').innerText().catch(() => '')).slice(0, 1500) }));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+if (previewMode) preview();
+else main();
