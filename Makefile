@@ -172,8 +172,9 @@ $(WEB)/dist/index.html: $(WEB)/node_modules/.mbox-lock.json $$(WEB_SRC)
 
 web: $(WEB)/dist/index.html
 
-# The integration tests run the programs: they are built first, so no test ever runs a stale binary.
-test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS)
+# The integration tests run the programs (and the console test its web/dist): they are built first, so no
+# test ever runs a stale binary.
+test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS) $(WEB_ALL)
 	@MBOX_C_ITESTS='$(ITEST_BIN)' MBOX_FUZZ_BINS='$(FUZZ_BIN)' bash tests/run.sh $(UNIT_BIN)
 
 integration: $(ITEST_BIN) $(PROGRAMS)
