@@ -5,6 +5,7 @@
  * that sends every API call with that token. mbox-apiserver's own credentials are never used for a user.
  * One HTTP/1.1 listener of its own (listener.c), a thread per connection, as the preview gateway.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -26,10 +27,6 @@
         "Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' " \
         "'unsafe-inline'; img-src 'self' data:\r\n"                                                   \
         "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n"
-
-struct api_console {
-        struct api_listener l;
-};
 
 /* ---- answers */
 
@@ -94,14 +91,7 @@ void console_status(
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        _cleanup_json_ json_object *st = json_object_new_object();
-        api_put(st, "kind", "Status");
-        api_put(st, "apiVersion", "v1");
-        json_object_object_add(st, "metadata", json_object_new_object());
-        api_put(st, "status", "Failure");
-        api_put(st, "message", msg);
-        api_put(st, "reason", reason);
-        json_object_object_add(st, "code", json_object_new_int(code));
+        _cleanup_json_ json_object *st = api_status_new("Failure", code, reason, msg);
         size_t n;
         const char *body = json_object_to_json_string_length(st, JSON_C_TO_STRING_PLAIN, &n);
         /* an unread body would be taken for the next request */
@@ -296,54 +286,39 @@ static void signout(struct console_conn *c) {
 
 /* ---- files */
 
-static int unhex(char ch) {
-        if (ch >= '0' && ch <= '9')
-                return ch - '0';
-        if (ch >= 'a' && ch <= 'f')
-                return ch - 'a' + 10;
-        if (ch >= 'A' && ch <= 'F')
-                return ch - 'A' + 10;
-        return -1;
-}
-
 int api_console_file(const char *path, size_t len, char *out, size_t size) {
-        size_t o = 0, seg = 0; /* where the current segment starts in out */
-        if (len == 0 || path[0] != '/')
+        size_t o = 0;
+        if (len == 0 || path[0] != '/' || size == 0)
                 return -EINVAL;
-        for (size_t i = 1; i <= len; i++) {
-                if (i == len || path[i] == '/') {
-                        size_t n = o - seg;
-                        /* an empty segment only at the end (a trailing slash) */
-                        if ((n == 0 && i < len) || (n == 1 && out[seg] == '.') ||
-                                (n == 2 && out[seg] == '.' && out[seg + 1] == '.'))
-                                return -EINVAL;
-                        if (i == len)
-                                break;
-                        if (o + 1 >= size)
-                                return -E2BIG;
-                        out[o++] = '/';
-                        seg = o;
-                        continue;
+        out[0] = 0;
+        /* segment by segment, each decoded on its own: an escaped '/' cannot make a segment */
+        for (size_t i = 1; i <= len;) {
+                size_t n = 0;
+                while (i + n < len && path[i + n] != '/')
+                        n++;
+                bool last = i + n >= len;
+                if (n == 0 && last) /* a trailing slash */
+                        break;
+                int dn = 0;
+                char *seg = n ? curl_easy_unescape(NULL, path + i, (int) n, &dn) : NULL;
+                if (n && !seg)
+                        return -ENOMEM;
+                bool bad = dn == 0 || memchr(seg, 0, (size_t) dn) || memchr(seg, '/', (size_t) dn) ||
+                           memchr(seg, '\\', (size_t) dn) || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0;
+                bool fits = o + (size_t) dn + 2 <= size;
+                if (!bad && fits) {
+                        memcpy(out + o, seg, (size_t) dn);
+                        o += (size_t) dn;
+                        out[o++] = last ? 0 : '/';
+                        out[o] = 0;
                 }
-                char ch = path[i];
-                if (ch == '%') {
-                        int hi = i + 2 < len ? unhex(path[i + 1]) : -1,
-                            lo = i + 2 < len ? unhex(path[i + 2]) : -1;
-                        if (hi < 0 || lo < 0)
-                                return -EINVAL;
-                        ch = (char) (hi * 16 + lo);
-                        i += 2;
-                        /* an escaped separator would make a segment of its own after decoding */
-                        if (ch == '/')
-                                return -EINVAL;
-                }
-                if (ch == 0 || ch == '\\')
+                curl_free(seg);
+                if (bad)
                         return -EINVAL;
-                if (o + 1 >= size)
+                if (!fits)
                         return -E2BIG;
-                out[o++] = ch;
+                i += n + 1;
         }
-        out[o] = 0;
         return 0;
 }
 
@@ -502,61 +477,43 @@ static bool serve(struct console_conn *c) {
         return c->keep;
 }
 
+/* The request whose head of n bytes is in c->req, or one whose head is refused (n < 0). */
+static bool serve_request(void *conn, long n) {
+        struct console_conn *c = conn;
+        if (n > 0)
+                return serve(c);
+        c->keep = false;
+        snprintf(c->method, sizeof(c->method), "GET");
+        if (n == -E2BIG)
+                console_status(c, 431, "RequestHeaderFieldsTooLarge", NULL,
+                        "the request's head is larger than 16 KiB");
+        else
+                console_status(c, 400, "BadRequest", NULL, "the request is not valid HTTP/1.1");
+        return false;
+}
+
 static void serve_conn(struct api_listener *l, int fd, int slot, const char *peer) {
         (void) peer;
         struct console_conn *c = calloc(1, sizeof(*c));
         if (!c)
                 return;
         *c = (struct console_conn){.l = l, .s = l->ud, .fd = fd, .slot = slot};
-        for (;;) {
-                long n = api_read_request_head(
-                        fd, c->in, sizeof(c->in), &c->in_len, &c->req, c->s->opt.console_idle_timeout_ms);
-                if (n == 0)
-                        goto out;
-                if (n < 0) {
-                        c->keep = false;
-                        snprintf(c->method, sizeof(c->method), "GET");
-                        if (n == -E2BIG)
-                                console_status(c, 431, "RequestHeaderFieldsTooLarge", NULL,
-                                        "the request's head is larger than 16 KiB");
-                        else
-                                console_status(
-                                        c, 400, "BadRequest", NULL, "the request is not valid HTTP/1.1");
-                        break;
-                }
-                if (!serve(c))
-                        break;
-        }
-        api_linger_close(fd);
-out:
+        api_serve_requests(fd, c->in, sizeof(c->in), &c->in_len, &c->req, c->s->opt.console_idle_timeout_ms,
+                serve_request, c);
         explicit_bzero(c->in, sizeof(c->in));
         free(c);
 }
 
 int api_console_start(struct apiserver *s, struct merr *err) {
-        struct api_console *k = calloc(1, sizeof(*k));
-        if (!k)
-                return merr_set(err, -ENOMEM, "console");
-        s->console = k;
-        k->l = (struct api_listener){
-                .what = "console", .max = s->opt.console_max_connections, .serve = serve_conn, .ud = s};
-        int r = api_listener_start(&k->l, "console-listen", s->opt.console_listen, err);
-        if (r < 0)
-                return r;
-        char port[16];
-        snprintf(port, sizeof(port), "%d", k->l.port);
-        log_info("console listening", "address", s->opt.console_listen, "port", port, "dir",
-                s->opt.console_dir);
-        if (access(s->opt.console_dir, R_OK | X_OK) < 0)
+        int r = api_listener_new("console", "console-listen", s->opt.console_listen,
+                s->opt.console_max_connections, serve_conn, s, &s->console, err);
+        if (r >= 0 && access(s->opt.console_dir, R_OK | X_OK) < 0)
                 log_warn("the console's files are not there yet: it answers 503 until make web builds them",
                         "dir", s->opt.console_dir);
-        return 0;
+        return r;
 }
 
 void api_console_stop(struct apiserver *s) {
-        if (!s->console)
-                return;
-        api_listener_stop(&s->console->l);
-        free(s->console);
+        api_listener_free(s->console);
         s->console = NULL;
 }

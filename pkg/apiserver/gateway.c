@@ -33,10 +33,6 @@
 #define GW_GRANT_PATH  "/.mbox/grant"
 #define GW_RESPONSE_MS 60000 /* how long the pod may take to start its response */
 
-struct api_gateway {
-        struct api_listener l;
-};
-
 struct conn {
         struct api_listener *l;
         struct apiserver *s;
@@ -518,6 +514,24 @@ static bool is_browser(struct conn *c) {
 }
 
 /* Serves one request whose head is in c->req; true when the connection may carry another. */
+static bool serve(struct conn *c);
+
+/* The request whose head of n bytes is in c->req, or one whose head is refused (n < 0). */
+static bool serve_request(void *conn, long n) {
+        struct conn *c = conn;
+        if (n > 0)
+                return serve(c);
+        c->method[0] = 0;
+        c->html = false;
+        if (n == -E2BIG)
+                page(c, 431, "Request Header Fields Too Large", "Request too large",
+                        "The request's head is larger than 16 KiB.", NULL, false, false);
+        else
+                page(c, 400, "Bad Request", "Bad request", "The request is not valid HTTP/1.1.", NULL, false,
+                        false);
+        return false;
+}
+
 static bool serve(struct conn *c) {
         char label[256];
         int64_t started = timestamp_monotonic_ms();
@@ -606,27 +620,8 @@ static void serve_conn(struct api_listener *l, int fd, int slot, const char *pee
                 return;
         *c = (struct conn){.l = l, .s = l->ud, .fd = fd, .slot = slot, .peer = peer};
         c->up.fd = -1;
-        for (;;) {
-                long n = api_read_request_head(
-                        fd, c->in, sizeof(c->in), &c->in_len, &c->req, c->s->opt.preview_idle_timeout_ms);
-                if (n == 0)
-                        goto out;
-                if (n < 0) {
-                        c->method[0] = 0;
-                        c->html = false;
-                        if (n == -E2BIG)
-                                page(c, 431, "Request Header Fields Too Large", "Request too large",
-                                        "The request's head is larger than 16 KiB.", NULL, false, false);
-                        else
-                                page(c, 400, "Bad Request", "Bad request",
-                                        "The request is not valid HTTP/1.1.", NULL, false, false);
-                        break;
-                }
-                if (!serve(c))
-                        break;
-        }
-        api_linger_close(fd);
-out:
+        api_serve_requests(fd, c->in, sizeof(c->in), &c->in_len, &c->req, c->s->opt.preview_idle_timeout_ms,
+                serve_request, c);
         close_upstream(c);
         free(c);
 }
@@ -637,29 +632,11 @@ int api_gateway_start(struct apiserver *s, struct merr *err) {
                         err, -EINVAL, "--preview-listen needs --preview-domain (the hosts it serves)");
         if (s->opt.preview_max_connections > API_PREVIEW_MAX_CONNECTIONS)
                 s->opt.preview_max_connections = API_PREVIEW_MAX_CONNECTIONS;
-        struct api_gateway *g = calloc(1, sizeof(*g));
-        if (!g)
-                return merr_set(err, -ENOMEM, "preview gateway");
-        s->gateway = g;
-        g->l = (struct api_listener){.what = "preview gateway",
-                .max = s->opt.preview_max_connections,
-                .serve = serve_conn,
-                .ud = s};
-        int r = api_listener_start(&g->l, "preview-listen", s->opt.preview_listen, err);
-        if (r < 0)
-                return r;
-        char port[16];
-        snprintf(port, sizeof(port), "%d", g->l.port);
-        log_info("preview gateway listening", "address", s->opt.preview_listen, "port", port, "domain",
-                s->opt.preview_domain);
-        return 0;
+        return api_listener_new("preview gateway", "preview-listen", s->opt.preview_listen,
+                s->opt.preview_max_connections, serve_conn, s, &s->gateway, err);
 }
 
 void api_gateway_stop(struct apiserver *s) {
-        struct api_gateway *g = s->gateway;
-        if (!g)
-                return;
-        api_listener_stop(&g->l);
-        free(g);
+        api_listener_free(s->gateway);
         s->gateway = NULL;
 }

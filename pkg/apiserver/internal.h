@@ -65,8 +65,8 @@ struct apiserver {
         struct api_previews *previews;         /* previews.c */
         struct informer *projects;             /* projects.c */
         struct api_output_waits *output_waits; /* outputwait.c; NULL without a database */
-        struct api_gateway *gateway;           /* gateway.c; NULL without opt.preview_listen */
-        struct api_console *console;           /* console.c; NULL without opt.console_listen */
+        struct api_listener *gateway;          /* gateway.c; NULL without opt.preview_listen */
+        struct api_listener *console;          /* console.c; NULL without opt.console_listen */
 };
 
 /* A running sandbox (sandbox.c): where a request on it goes. */
@@ -177,14 +177,12 @@ void api_gateway_stop(struct apiserver *s);
 #define API_HEAD_MAX (16 * 1024) /* bytes of a request or response head */
 
 struct api_listener {
-        /* set by the owner before api_listener_start() */
         const char *what; /* "preview gateway": names it in messages */
         unsigned max;     /* connections at once; more are answered 503 and closed */
         /* runs one connection on a thread of its own and returns when it is over; the listener closes fd */
         void (*serve)(struct api_listener *l, int fd, int slot, const char *peer);
-        void *ud;
-        /* the listener's */
-        int fd, port;
+        void *ud; /* the owner's */
+        int fd;
         pthread_t thread;
         int wake[2]; /* a byte stops the accept loop */
         pthread_mutex_t lock;
@@ -192,20 +190,24 @@ struct api_listener {
         unsigned conns;     /* connection threads alive */
         int *clients, *ups; /* per slot: the client's socket and its upstream's, shut down on stop (-1) */
 };
-/* Binds addr ("127.0.0.1:8080", "[::1]:0", ":8080"; flag names it in messages) and accepts on a thread.
- * Returns 0 or < 0 with err; call api_listener_stop() either way. */
-int api_listener_start(struct api_listener *l, const char *flag, const char *addr, struct merr *err);
-/* Stops accepting, shuts every connection down and waits until their threads are over. */
-void api_listener_stop(struct api_listener *l);
+/* Binds addr ("127.0.0.1:8080", "[::1]:0", ":8080"; flag names it in messages), accepts on a thread of
+ * its own, and logs "<what> listening" with the port. Returns 0 with *ret, or < 0 with err. */
+int api_listener_new(const char *what, const char *flag, const char *addr, unsigned max,
+        void (*serve)(struct api_listener *l, int fd, int slot, const char *peer), void *ud,
+        struct api_listener **ret, struct merr *err);
+/* Stops accepting, shuts every connection down, waits until their threads are over, and frees l. Accepts
+ * NULL. */
+void api_listener_free(struct api_listener *l);
 /* The socket that the connection in slot waits on upstream (-1: none): shut down on stop too. */
 void api_listener_set_upstream(struct api_listener *l, int slot, int fd);
-/* Reads a request head into buf (*len bytes there already, cap of room): its size (> 0), 0 when the
- * connection ended or was silent idle_ms between requests (or 30 s within a head), -E2BIG for a head
- * larger than cap, -EBADMSG for one that is not HTTP/1.1. */
-long api_read_request_head(int fd, char *buf, size_t cap, size_t *len, struct http_head *h, long idle_ms);
-/* Ends the connection's sending side, drops what the client still sends for a second (so that it does not
- * get a reset instead of the answer), and returns; the caller closes fd. */
-void api_linger_close(int fd);
+/* Reads requests from fd one after the other: each head into buf (*len bytes there already, cap of room)
+ * and h, then serve(conn, n) with its size n, which answers it (and passes its body on) and says whether
+ * the connection may carry another. A head larger than cap (n -E2BIG) or not HTTP/1.1 (-EBADMSG) is
+ * served too, to be refused; it ends the connection. Returns when the connection ends, was silent idle_ms
+ * between requests (or 30 s within a head), or serve() said so; then the client gets a second to take the
+ * last answer before the caller closes fd. */
+void api_serve_requests(int fd, char *buf, size_t cap, size_t *len, struct http_head *h, long idle_ms,
+        bool (*serve)(void *conn, long n), void *conn);
 /* The next "name=value" pair of a Cookie field's value, from *p up to e: false at the end. */
 bool api_cookie_next(const char **p, const char *e, const char **pair, size_t *len);
 /* Whether the pair is the cookie named name. */
@@ -222,9 +224,9 @@ void api_console_stop(struct apiserver *s);
  * (tokens are printable ASCII), -E2BIG for one that does not fit size. */
 int api_console_signin_token(const char *body, size_t len, char *out, size_t size);
 /* The file below the console's directory that a request path (as sent: escaped, without the query) names,
- * into out ("" for "/"), percent-decoded. Returns 0, -EINVAL for a path that does not start with '/', has
- * a malformed escape, a NUL, a backslash, an empty, "." or ".." segment (before or after decoding), or
- * -E2BIG when it does not fit size. */
+ * into out ("" for "/"), each segment percent-decoded on its own. Returns 0, -EINVAL for a path that does
+ * not start with '/', or has a segment that is empty (but for a trailing slash), "." or "..", or holds a
+ * NUL, a '/' or a backslash once decoded; -E2BIG when it does not fit size, -ENOMEM. */
 int api_console_file(const char *path, size_t len, char *out, size_t size);
 
 /* Ends every session (session.c) and waits until they are over; new ones are refused 503. */
@@ -354,6 +356,9 @@ void api_metrics(struct httpd_request *req, void *userdata);
 void api_put(json_object *o, const char *key, const char *value);
 /* Responds with obj as JSON. */
 void api_respond_json(struct httpd_request *req, int status, json_object *obj);
+/* A new metav1.Status (the caller's): status "Success" or "Failure"; code 0, reason and message NULL are
+ * left out. */
+json_object *api_status_new(const char *status, int code, const char *reason, const char *message);
 /* Responds 503 ServiceUnavailable with Retry-After for a database connection that could not be had (all
  * in use: -EBUSY, or the database away): "<what>: <why>". */
 void api_respond_unavailable(struct httpd_request *req, const char *what, const struct merr *err);

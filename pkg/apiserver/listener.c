@@ -152,36 +152,8 @@ static int listen_on(const char *flag, const char *addr, struct merr *err) {
         return fd;
 }
 
-int api_listener_start(struct api_listener *l, const char *flag, const char *addr, struct merr *err) {
-        l->fd = l->wake[0] = l->wake[1] = -1;
-        pthread_mutex_init(&l->lock, NULL);
-        pthread_cond_init(&l->idle, NULL);
-        l->clients = malloc(l->max * sizeof(int));
-        l->ups = malloc(l->max * sizeof(int));
-        if (!l->clients || !l->ups)
-                return merr_set(err, -ENOMEM, "%s: out of memory", l->what);
-        for (unsigned i = 0; i < l->max; i++)
-                l->clients[i] = l->ups[i] = -1;
-        l->fd = listen_on(flag, addr, err);
-        if (l->fd < 0)
-                return l->fd;
-        if (pipe2(l->wake, O_CLOEXEC) < 0)
-                return merr_set(err, -errno, "pipe: %s", strerror(errno));
-        if (pthread_create(&l->thread, NULL, accept_main, l) != 0) {
-                close(l->wake[0]), close(l->wake[1]);
-                l->wake[0] = l->wake[1] = -1;
-                return merr_set(err, -EAGAIN, "%s: no thread", l->what);
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(l->fd, (struct sockaddr *) &ss, &sl);
-        l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
-                                                : ((struct sockaddr_in6 *) &ss)->sin6_port);
-        return 0;
-}
-
-void api_listener_stop(struct api_listener *l) {
-        if (!l->clients)
+void api_listener_free(struct api_listener *l) {
+        if (!l)
                 return;
         if (l->wake[1] >= 0) {
                 if (write(l->wake[1], "x", 1) < 0)
@@ -193,7 +165,7 @@ void api_listener_stop(struct api_listener *l) {
                 close(l->fd);
         /* the connections end when their sockets shut down */
         pthread_mutex_lock(&l->lock);
-        for (unsigned i = 0; i < l->max; i++)
+        for (unsigned i = 0; l->clients && i < l->max; i++)
                 if (l->clients[i] >= 0) {
                         shutdown(l->clients[i], SHUT_RDWR);
                         if (l->ups[i] >= 0)
@@ -205,7 +177,50 @@ void api_listener_stop(struct api_listener *l) {
         pthread_cond_destroy(&l->idle);
         pthread_mutex_destroy(&l->lock);
         free(l->clients), free(l->ups);
-        l->clients = l->ups = NULL;
+        free(l);
+}
+
+int api_listener_new(const char *what, const char *flag, const char *addr, unsigned max,
+        void (*serve)(struct api_listener *l, int fd, int slot, const char *peer), void *ud,
+        struct api_listener **ret, struct merr *err) {
+        struct api_listener *l = calloc(1, sizeof(*l));
+        if (!l)
+                return merr_set(err, -ENOMEM, "%s: out of memory", what);
+        *l = (struct api_listener){
+                .what = what, .max = max, .serve = serve, .ud = ud, .fd = -1, .wake = {-1, -1}};
+        pthread_mutex_init(&l->lock, NULL);
+        pthread_cond_init(&l->idle, NULL);
+        l->clients = malloc(max * sizeof(int));
+        l->ups = malloc(max * sizeof(int));
+        int r = 0;
+        if (!l->clients || !l->ups)
+                r = merr_set(err, -ENOMEM, "%s: out of memory", what);
+        for (unsigned i = 0; r == 0 && i < max; i++)
+                l->clients[i] = l->ups[i] = -1;
+        if (r == 0 && (l->fd = listen_on(flag, addr, err)) < 0)
+                r = l->fd;
+        if (r == 0 && pipe2(l->wake, O_CLOEXEC) < 0)
+                r = merr_set(err, -errno, "pipe: %s", strerror(errno));
+        if (r == 0 && pthread_create(&l->thread, NULL, accept_main, l) != 0) {
+                close(l->wake[0]), close(l->wake[1]);
+                l->wake[0] = l->wake[1] = -1;
+                r = merr_set(err, -EAGAIN, "%s: no thread", what);
+        }
+        if (r < 0) {
+                api_listener_free(l);
+                return r;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        getsockname(l->fd, (struct sockaddr *) &ss, &sl);
+        char msg[64], port[16];
+        snprintf(port, sizeof(port), "%u",
+                ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
+                                              : ((struct sockaddr_in6 *) &ss)->sin6_port));
+        snprintf(msg, sizeof(msg), "%s listening", what);
+        log_info(msg, "address", addr, "port", port);
+        *ret = l;
+        return 0;
 }
 
 void api_listener_set_upstream(struct api_listener *l, int slot, int fd) {
@@ -214,7 +229,7 @@ void api_listener_set_upstream(struct api_listener *l, int slot, int fd) {
         pthread_mutex_unlock(&l->lock);
 }
 
-long api_read_request_head(int fd, char *buf, size_t cap, size_t *len, struct http_head *h, long idle_ms) {
+static long read_head(int fd, char *buf, size_t cap, size_t *len, struct http_head *h, long idle_ms) {
         long n;
         /* between requests the connection may idle; once a head has begun it must come whole in time
          * (a client that sends a byte now and then cannot hold a connection) */
@@ -240,7 +255,15 @@ long api_read_request_head(int fd, char *buf, size_t cap, size_t *len, struct ht
         return n;
 }
 
-void api_linger_close(int fd) {
+void api_serve_requests(int fd, char *buf, size_t cap, size_t *len, struct http_head *h, long idle_ms,
+        bool (*serve)(void *conn, long n), void *conn) {
+        for (;;) {
+                long n = read_head(fd, buf, cap, len, h, idle_ms);
+                if (n == 0)
+                        return;
+                if (!serve(conn, n) || n < 0)
+                        break;
+        }
         /* closing with unread bytes would reset the connection, and the client could lose the answer
          * already sent; what comes for a second more is read and dropped first */
         shutdown(fd, SHUT_WR);

@@ -45,13 +45,24 @@ void api_respond_not_found(struct httpd_request *req, const char *resource, cons
         httpd_respond_status(req, 404, "NotFound", "%s.%s \"%s\" not found", resource, API_GROUP, name);
 }
 
-void api_respond_deleted(struct httpd_request *req, const char *resource, const char *name) {
-        _cleanup_json_ json_object *st = json_object_new_object();
-        json_object *details = json_object_new_object();
+json_object *api_status_new(const char *status, int code, const char *reason, const char *message) {
+        json_object *st = json_object_new_object();
         api_put(st, "kind", "Status");
         api_put(st, "apiVersion", "v1");
         json_object_object_add(st, "metadata", json_object_new_object());
-        api_put(st, "status", "Success");
+        api_put(st, "status", status);
+        if (message)
+                api_put(st, "message", message);
+        if (reason)
+                api_put(st, "reason", reason);
+        if (code)
+                json_object_object_add(st, "code", json_object_new_int(code));
+        return st;
+}
+
+void api_respond_deleted(struct httpd_request *req, const char *resource, const char *name) {
+        _cleanup_json_ json_object *st = api_status_new("Success", 0, NULL, NULL);
+        json_object *details = json_object_new_object();
         api_put(details, "name", name);
         api_put(details, "group", API_GROUP);
         api_put(details, "kind", resource);

@@ -57,6 +57,15 @@ member_project() {
                 --as="system:serviceaccount:$SANS:dev"
 }
 
+# dev_console: the console, a member project with template box, and dev signed in, its cookie in JAR
+dev_console() {
+        start_console
+        member_project
+        JAR=$(new_jar)
+        assert_eq 200 "$(signin "$DEV" "$JAR")" "dev signs in"
+        template "$NS" box
+}
+
 new_jar() {
         local jar
         jar=$(mktemp)
@@ -108,13 +117,10 @@ test_signin_whoami_signout() {
 }
 
 test_proxy_as_the_user() {
-        local jar ojar r name
-        start_console
-        member_project
-        jar=$(new_jar) ojar=$(new_jar)
-        assert_eq 200 "$(signin "$DEV" "$jar")" "dev signs in"
+        local jar ojar r
+        dev_console
+        jar=$JAR ojar=$(new_jar)
         assert_eq 200 "$(signin "$OUT" "$ojar")" "outsider signs in"
-        template "$NS" box
 
         r=$(as "$jar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/environmenttemplates")
         assert_eq 200 "$(code_of "$r")" "a member lists the project's templates"
@@ -158,11 +164,8 @@ test_proxy_as_the_user() {
 
 test_watch_streams_events() {
         local jar rv out pid
-        start_console
-        member_project
-        jar=$(new_jar) out=$(new_jar)
-        assert_eq 200 "$(signin "$DEV" "$jar")" "dev signs in"
-        template "$NS" box
+        dev_console
+        jar=$JAR out=$(new_jar)
         rv=$(curl -s -b "$jar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes" | jq -r .metadata.resourceVersion)
         [ -n "$rv" ] && [ "$rv" != null ] || fail "no resourceVersion from the list"
         curl -s -N -b "$jar" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes?watch=1&resourceVersion=$rv&timeoutSeconds=60" >"$out" &
@@ -202,12 +205,9 @@ ws_exec() {
 test_websocket_exec() {
         local jar out err rc=0 url pod
         [ -d "$root/sdk/typescript/node_modules/ws" ] || fail "no ws package in sdk/typescript/node_modules: run make"
-        start_console
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
-        member_project
-        jar=$(new_jar) err=$(new_jar)
-        assert_eq 200 "$(signin "$DEV" "$jar")" "dev signs in"
-        template "$NS" box
+        dev_console
+        jar=$JAR err=$(new_jar)
         sandbox "$NS" s1
         wait_for "s1 Running" 60 phase_is "$NS" s1 Running
         pod=$(kubectl -n "$NS" get msb s1 -o jsonpath='{.status.podName}')
