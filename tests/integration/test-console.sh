@@ -89,6 +89,10 @@ test_console_in_a_browser() {
         [ "$(seen start .states)" -gt "$(seen stop .states)" ] || fail "the history did not grow with the start"
         assert_eq Running "$(seen start .phase)" "the phase shown after the start"
         phase_is "$NS" web1 Running || fail "web1 is not Running after the start"
+        # the keyboard: arrows between tabs, Escape cancels the stop, Tab reaches the actions
+        assert_eq tab-events "$(seen keyboard .focused)" "ArrowRight from History focuses Events"
+        assert_eq Running "$(seen keyboard .phase)" "the stop Escape cancelled did not stop"
+        assert_eq "Stop web1" "$(seen keyboard .reached)" "Tab from the top reaches the Stop button"
         # every view at both sizes, without a horizontal scroll bar on the phone
         assert_eq 28 "$(jq -s '[.[] | select(.step | test("^(desktop|phone)-"))] | length' <<<"$OUT")" "views visited"
         assert_eq "" "$(jq -r 'select(.step | test("^phone-")) | select(.horizontalOverflow > 0) | .step' <<<"$OUT")" \

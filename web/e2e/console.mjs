@@ -168,6 +168,27 @@ async function main() {
     await page.waitForFunction((n) => document.querySelectorAll('#history tbody tr').length > n, afterStop, { timeout: 30_000 });
     say({ states: await page.locator('#history tbody tr').count(), phase: await phaseBadge(page).innerText() });
 
+    // the keyboard alone: arrows move between the tabs, Escape cancels a confirmation, and from the top of
+    // the page Tab reaches the workspace's actions
+    current = 'keyboard';
+    await page.locator('#tab-history').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL('**/events');
+    const focused = await page.evaluate(() => document.activeElement?.id);
+    await page.getByRole('button', { name: `Stop ${sandbox}` }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.locator('a.skip').focus();
+    let reached = '';
+    for (let i = 0; i < 30 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      const label = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
+      if (label.startsWith('Stop ')) reached = label;
+    }
+    say({ focused, phase: await phaseBadge(page).innerText(), reached });
+
     // every view at both sizes: a screenshot and axe
     const views = [
       ['projects', '/'],
