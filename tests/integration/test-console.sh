@@ -1,9 +1,9 @@
 # The web console in a real browser: headless Chromium (Debian's, driven by web/e2e/console.mjs through
 # playwright-core) on mbox-apiserver's console listener, signed in as a Developer member of the demo
 # project with a ServiceAccount token. It launches a sandbox from the busybox template on the stack's real
-# node, types in its terminal, runs a task, watches the history grow, stops and starts it, and visits every
-# view at 1280x800 and 390x844 with a screenshot (kept in $MBOX_STATE_DIR/test-output/console) and an
-# axe-core check that finds no serious or critical violation.
+# node, types in its terminal, runs a task, watches the history grow, stops and starts it, moves with the
+# keyboard alone, and visits every view at 1280x800 and 390x844 with a screenshot (kept in
+# $MBOX_STATE_DIR/test-output/console) and an axe-core check that finds no serious or critical violation.
 # A second test opens a preview from the Preview tab: the grant's link in a new tab shows the app a task
 # started in a KWOK sandbox.
 # setup_real (the demo project, its busybox template on the real node) is that of test-real-node.sh, the
