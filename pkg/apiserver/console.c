@@ -114,7 +114,7 @@ void console_consume_head(struct console_conn *c) {
         size_t n = c->req.size;
         memmove(c->in, c->in + n, c->in_len - n);
         c->in_len -= n;
-        c->req.size = 0;
+        c->req = (struct http_head){0}; /* its fields pointed into what moved */
 }
 
 bool console_has_body(const struct console_conn *c) {
@@ -195,8 +195,11 @@ static void review_failed(struct console_conn *c, int code, const char *msg, boo
                         "kubectl create token SERVICEACCOUNT -n NAMESPACE",
                         msg);
         else
-                console_status(c, code, code == 503 ? "ServiceUnavailable" : "BadGateway", NULL,
-                        "cannot ask kube-apiserver who the token is: %s", msg);
+                console_status(c, code,
+                        code == 403   ? "Forbidden"
+                        : code == 503 ? "ServiceUnavailable"
+                                      : "BadGateway",
+                        NULL, "cannot ask kube-apiserver who the token is: %s", msg);
 }
 
 static void signin(struct console_conn *c) {
@@ -239,9 +242,9 @@ static void signin(struct console_conn *c) {
                 return;
         }
         _cleanup_(buf_release) struct buf cookie = BUF_INIT(CONSOLE_TOKEN_MAX + 256);
-        buf_printf(&cookie, "Set-Cookie: " CONSOLE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s\r\n",
-                token,
-                "" /* the listener is plain HTTP; behind TLS the browser is told so by the proxy in front */);
+        /* no Secure: the listener is plain HTTP (docs/console.md says how to serve it over TLS) */
+        buf_printf(
+                &cookie, "Set-Cookie: " CONSOLE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict\r\n", token);
         explicit_bzero(token, sizeof(token));
         json_object *name;
         log_info("console sign-in", "user",

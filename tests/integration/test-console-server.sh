@@ -114,6 +114,19 @@ test_signin_whoami_signout() {
         assert_contains "$(grep -i '^set-cookie:' "$hdr")" "Max-Age=0" "sign-out clears the cookie"
         r=$(as "$jar" "$CONSOLE/console/whoami")
         assert_eq 401 "$(code_of "$r")" "whoami after sign-out"
+
+        # a token that stops working (its ServiceAccount deleted) ends the session at the next request
+        assert_eq 200 "$(signin "$tok" "$jar")" "signing in again"
+        kubectl -n "$ns" delete serviceaccount alice >/dev/null
+        # kube-apiserver keeps a token's review for a few seconds
+        _refused() { [ "$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" "$CONSOLE/console/whoami")" = 401 ]; }
+        wait_for "the deleted ServiceAccount's token to be refused" 30 _refused
+        curl -s -D "$hdr" -o "$body" -b "$jar" "$CONSOLE/console/whoami"
+        assert_contains "$(head -n 1 "$hdr")" " 401" "whoami once the token's ServiceAccount is gone"
+        assert_contains "$(jq -r .message "$body")" "does not accept this token" "why whoami refused"
+        assert_contains "$(grep -i '^set-cookie:' "$hdr")" "Max-Age=0" "the dead token's cookie is cleared"
+        r=$(as "$jar" "$CONSOLE/api/v1/namespaces/$ns/pods")
+        assert_eq 401 "$(code_of "$r")" "the proxy with the dead token (kube-apiserver's answer)"
 }
 
 test_proxy_as_the_user() {
@@ -204,7 +217,8 @@ ws_exec() {
 
 test_websocket_exec() {
         local jar out err rc=0 url pod
-        [ -d "$root/sdk/typescript/node_modules/ws" ] || fail "no ws package in sdk/typescript/node_modules: run make"
+        # the ws package of the SDK's pinned modules (npm ci when its lockfile changed)
+        make -s -C "$root" sdk/typescript/node_modules/.mbox-lock.json >&2 || fail "npm ci in sdk/typescript"
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
         dev_console
         jar=$JAR err=$(new_jar)
@@ -246,6 +260,8 @@ test_files_and_their_guards() {
         assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$CONSOLE/%2e%2e/%2e%2e/etc/passwd")" "%2e%2e"
         assert_eq 400 "$(curl -s -o /dev/null -w '%{http_code}' --path-as-is "$CONSOLE/assets%2f..%2f..%2fetc%2fpasswd")" "%2f"
         assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$CONSOLE/index.html")" "a POST to a file"
+        assert_eq 431 "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$CONSOLE/")" \
+                "a request head over 16 KiB"
         # before make web: a page that says what to do
         rm -rf "$DIST"
         r=$(curl -s -D "$hdr" "$CONSOLE/")
