@@ -160,7 +160,7 @@ sdk-unit: sdk
 # The web console: its modules from the lockfile (only when it changed), then web/dist by tsc and vite,
 # again whenever a source (or the SDK's types it shares) is newer than the build.
 WEB := web
-WEB_SRC = $(shell find $(WEB)/src -type f) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
+WEB_SRC = $(shell find $(WEB)/src $(WEB)/test -type f) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
         $(SDK)/src/runtime.ts $(SDK)/src/meta.ts $(SDK)/src/generated/crds.ts
 $(WEB)/node_modules/.mbox-lock.json: $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
