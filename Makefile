@@ -35,9 +35,12 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
         cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions \
-        man install bench-cli bench-previews sdk sdk-unit bench-sdk
+        man install bench-cli bench-previews sdk sdk-unit bench-sdk web
 
-all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN)
+# The web console is part of the build when npm is there (hack/install-deps.sh installs it).
+WEB_ALL := $(if $(shell command -v npm 2>/dev/null),web)
+
+all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(WEB_ALL)
 
 help:
 	@echo 'up / down        start / stop the main job: the local control plane and mbox-operator'
@@ -63,6 +66,7 @@ help:
 	@echo 'bench-cli        the mbox command beside kubectl: exec, and a list of 1000 sandboxes'
 	@echo 'install          mbox, kubectl-mbox, its man page and completions into PREFIX (/usr/local), DESTDIR'
 	@echo 'bench-previews   the preview gateway beside kubectl port-forward and the app itself: requests/s, p50/p99'
+	@echo 'web              the web console (web/): npm ci of its pinned modules, then web/dist by vite build'
 	@echo 'sdk              the TypeScript SDK (sdk/typescript): npm ci of its pinned modules, then dist/ by tsc'
 	@echo 'bench-sdk        the TypeScript SDK beside the mbox command: create to Running, task run true to its end'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
@@ -153,8 +157,24 @@ sdk: $(SDK)/node_modules/.mbox-lock.json
 sdk-unit: sdk
 	@cd $(SDK) && node --test test/unit/
 
-# The integration tests run the programs: they are built first, so no test ever runs a stale binary.
-test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS)
+# The web console: its modules from the lockfile (only when it changed), then web/dist by tsc and vite,
+# again whenever a source (or the SDK's types it shares) is newer than the build.
+WEB := web
+WEB_SRC = $(shell find $(WEB)/src $(WEB)/test -type f) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
+        $(SDK)/src/runtime.ts $(SDK)/src/meta.ts $(SDK)/src/generated/crds.ts
+$(WEB)/node_modules/.mbox-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	cp $< $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.mbox-lock.json $$(WEB_SRC)
+	cd $(WEB) && npm run --silent build -- --logLevel warn
+	touch $@
+
+web: $(WEB)/dist/index.html
+
+# The integration tests run the programs (and the console test its web/dist): they are built first, so no
+# test ever runs a stale binary.
+test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS) $(WEB_ALL)
 	@MBOX_C_ITESTS='$(ITEST_BIN)' MBOX_FUZZ_BINS='$(FUZZ_BIN)' bash tests/run.sh $(UNIT_BIN)
 
 integration: $(ITEST_BIN) $(PROGRAMS)
@@ -267,4 +287,4 @@ cluster-status:
 	bash hack/cluster.sh status
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz compile_commands.json
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz compile_commands.json $(WEB)/dist
