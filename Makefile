@@ -35,12 +35,9 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 .PHONY: all deps test unit integration fuzz-replay check-asan check-valgrind fuzz format format-check lint help clean \
         cluster-up cluster-down cluster-status binaries up down demo api-docs bench-cluster bench-kube bench-operator bench-tasks bench-apiserver bench-sessions \
-        man install bench-cli bench-previews sdk sdk-unit bench-sdk web
+        man install bench-cli bench-previews sdk sdk-unit bench-sdk web bench-console
 
-# The web console is part of the build when npm is there (hack/install-deps.sh installs it).
-WEB_ALL := $(if $(shell command -v npm 2>/dev/null),web)
-
-all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(WEB_ALL)
+all: $(LIB) $(PROGRAMS) $(BUILD)/mbox.1 $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) web
 
 help:
 	@echo 'up / down        start / stop the main job: the local control plane and mbox-operator'
@@ -67,6 +64,7 @@ help:
 	@echo 'install          mbox, kubectl-mbox, its man page and completions into PREFIX (/usr/local), DESTDIR'
 	@echo 'bench-previews   the preview gateway beside kubectl port-forward and the app itself: requests/s, p50/p99'
 	@echo 'web              the web console (web/): npm ci of its pinned modules, then web/dist by vite build'
+	@echo 'bench-console    the console in Chromium: first-view JavaScript, a list of 500 sandboxes, create to screen'
 	@echo 'sdk              the TypeScript SDK (sdk/typescript): npm ci of its pinned modules, then dist/ by tsc'
 	@echo 'bench-sdk        the TypeScript SDK beside the mbox command: create to Running, task run true to its end'
 	@echo 'cluster-up, cluster-down, cluster-status   the local control plane'
@@ -162,7 +160,8 @@ sdk-unit: sdk
 WEB := web
 WEB_SRC = $(shell find $(WEB)/src $(WEB)/test -type f) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json \
         $(SDK)/src/runtime.ts $(SDK)/src/meta.ts $(SDK)/src/generated/crds.ts
-$(WEB)/node_modules/.mbox-lock.json: $(WEB)/package-lock.json
+# npm comes with the Debian packages (hack/install-deps.sh), installed first on a fresh machine
+$(WEB)/node_modules/.mbox-lock.json: $(WEB)/package-lock.json | $(DEPS_STAMP)
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	cp $< $@
 
@@ -174,7 +173,7 @@ web: $(WEB)/dist/index.html
 
 # The integration tests run the programs (and the console test its web/dist): they are built first, so no
 # test ever runs a stale binary.
-test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS) $(WEB_ALL)
+test: $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_BIN) $(PROGRAMS) web
 	@MBOX_C_ITESTS='$(ITEST_BIN)' MBOX_FUZZ_BINS='$(FUZZ_BIN)' bash tests/run.sh $(UNIT_BIN)
 
 integration: $(ITEST_BIN) $(PROGRAMS)
@@ -239,7 +238,7 @@ binaries:
 api-docs:
 	bash hack/gen-api-docs.sh
 
-# The main job. Today: the local control plane; the operator, apiserver and console join as they land.
+# The main job: the local control plane, mbox-operator, mbox-apiserver and its console.
 up: all
 	@bash hack/mbox.sh up
 
@@ -279,6 +278,9 @@ bench-previews: all
 
 bench-sdk: all sdk
 	@bash bench/sdk/run.sh
+
+bench-console: all
+	@bash bench/console/run.sh
 
 cluster-down:
 	bash hack/cluster.sh down
