@@ -99,6 +99,9 @@ test_console_in_a_browser() {
                 "phone views wider than the screen"
         [ "$(find "$out_dir" -name 'flow-*.png' -o -name 'desktop-*.png' -o -name 'phone-*.png' | wc -l)" -ge 37 ] ||
                 fail "screenshots missing in $out_dir"
+        # a member sees the sandbox's workspace claim: the template's 1Gi, Bound
+        assert_contains "$(seen storage .claims)" "1Gi" "the workspace claim's size on the Storage tab"
+        assert_contains "$(seen storage .claims)" "Bound" "the workspace claim's state on the Storage tab"
         # a 403 says what the role lacks: a Developer saving a template
         assert_contains "$(seen forbidden .alert)" 'Permission needed' "a refused template edit"
         assert_contains "$(seen forbidden .alert)" 'cannot update resource "environmenttemplates"' "the missing permission"

@@ -214,6 +214,13 @@ async function main() {
       }
     }
 
+    // the Storage tab shows the sandbox's workspace claim: its requested size and its state
+    current = 'storage';
+    await page.goto(new URL(`${ws}/storage`, url).href);
+    const claims = page.getByRole('table', { name: 'Volume claims' });
+    await claims.waitFor({ timeout: 30_000 });
+    say({ claims: await claims.innerText() });
+
     // a Developer may not edit templates: the refusal names what the role lacks
     current = 'forbidden';
     await page.goto(new URL(`${base}/templates/${encodeURIComponent(template)}`, url).href);

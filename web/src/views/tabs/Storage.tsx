@@ -37,7 +37,9 @@ export function StorageTab(p: TabProps) {
   const pvcs = live.items.filter((c) => {
     const n = c.metadata.name ?? '';
     const l = c.metadata.labels ?? {};
-    return n.includes(name) || Object.values(l).includes(name) || (p.sb.status?.claimName && n.includes(p.sb.status.claimName));
+    // agent-sandbox names a workspace claim <volume>-<its Sandbox>, and the pod after that Sandbox
+    const pod = p.sb.status?.podName;
+    return n.includes(name) || Object.values(l).includes(name) || (p.sb.status?.claimName && n.includes(p.sb.status.claimName)) || (pod && n.endsWith(`-${pod}`));
   });
   const forbidden = live.error instanceof ApiError && live.error.code === 403;
   return (
