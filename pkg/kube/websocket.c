@@ -614,54 +614,115 @@ int kws_connect(struct kws *w, struct kube_client *c, const char *path_query, co
 
 /* ---- a TLS tunnel for someone else's requests */
 
+#define TUNNEL_BUF     (64 * 1024)
+#define TUNNEL_IDLE_MS (60 * 60 * 1000) /* neither side moved a byte this long: the tunnel ends */
+
 struct tunnel {
         struct kws w; /* the TLS side */
         int plain;    /* the tunnel's end of the socket pair */
+        /* bytes read from one side and not yet written to the other: up (plain -> TLS), down (TLS -> plain) */
+        char up[TUNNEL_BUF], down[TUNNEL_BUF];
+        size_t up_len, up_off, down_len, down_off;
 };
 
-/* Passes bytes between the plain end of the pair and TLS until either side ends. */
+/* One step of each direction, never blocking: what either side has is taken only once the other side took
+ * what came before, so a peer that stops reading holds back its own direction only, never the other
+ * (a terminal that pastes a lot while its command prints a lot). Returns < 0 when the tunnel ends; sets
+ * the poll events each socket waits for, and *ready when TLS holds decrypted bytes to read at once. */
+static int tunnel_step(struct tunnel *t, short *tls_ev, short *plain_ev, bool *ready, bool *moved) {
+        struct kws *w = &t->w;
+        *tls_ev = *plain_ev = 0;
+        *ready = false;
+        /* down: TLS -> plain */
+        if (t->down_off < t->down_len) {
+                ssize_t k = send(t->plain, t->down + t->down_off, t->down_len - t->down_off,
+                        MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k > 0) {
+                        t->down_off += (size_t) k;
+                        *moved = true;
+                } else if (k < 0 && errno != EAGAIN && errno != EINTR)
+                        return -1;
+        }
+        if (t->down_off == t->down_len) {
+                t->down_off = t->down_len = 0;
+                int n = SSL_read(w->ssl, t->down, sizeof(t->down));
+                if (n > 0) {
+                        t->down_len = (size_t) n;
+                        *moved = true;
+                } else {
+                        int e = SSL_get_error(w->ssl, n);
+                        if (e == SSL_ERROR_WANT_READ)
+                                *tls_ev |= POLLIN;
+                        else if (e == SSL_ERROR_WANT_WRITE)
+                                *tls_ev |= POLLOUT;
+                        else
+                                return -1; /* closed, or broken */
+                }
+        }
+        if (t->down_off < t->down_len)
+                *plain_ev |= POLLOUT;
+        else
+                *ready = SSL_has_pending(w->ssl);
+        /* up: plain -> TLS (a write that wanted more is repeated with the same bytes, as OpenSSL asks) */
+        if (t->up_off == t->up_len) {
+                t->up_off = t->up_len = 0;
+                ssize_t n = recv(t->plain, t->up, sizeof(t->up), MSG_DONTWAIT);
+                if (n > 0) {
+                        t->up_len = (size_t) n;
+                        *moved = true;
+                } else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                        return -1;
+        }
+        if (t->up_off < t->up_len) {
+                int n = SSL_write(w->ssl, t->up + t->up_off, (int) (t->up_len - t->up_off));
+                if (n > 0) {
+                        t->up_off += (size_t) n;
+                        *moved = true;
+                } else {
+                        int e = SSL_get_error(w->ssl, n);
+                        if (e == SSL_ERROR_WANT_WRITE)
+                                *tls_ev |= POLLOUT;
+                        else if (e == SSL_ERROR_WANT_READ)
+                                *tls_ev |= POLLIN;
+                        else
+                                return -1;
+                }
+        }
+        if (t->up_off == t->up_len)
+                *plain_ev |= POLLIN;
+        return 0;
+}
+
+/* Passes bytes between the plain end of the pair and TLS until either side ends or both are idle for
+ * TUNNEL_IDLE_MS. */
 static void *tunnel_main(void *arg) {
         struct tunnel *t = arg;
         struct kws *w = &t->w;
-        char io[64 * 1024];
         sigset_t old;
         kws_sigpipe_block(&old);
-        struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = t->plain, .events = POLLIN}};
+        (void) fcntl(t->plain, F_SETFL, fcntl(t->plain, F_GETFL) | O_NONBLOCK);
+        int64_t last = timestamp_monotonic_ms();
         for (;;) {
-                if (SSL_pending(w->ssl) == 0 && poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
+                short tls_ev, plain_ev;
+                bool ready, moved = false;
+                if (tunnel_step(t, &tls_ev, &plain_ev, &ready, &moved) < 0)
                         break;
+                int64_t now = timestamp_monotonic_ms();
+                if (moved) {
+                        last = now;
+                        continue; /* step again until neither side has anything */
                 }
-                if (SSL_pending(w->ssl) > 0 || p[0].revents) {
-                        int n = SSL_read(w->ssl, io, sizeof(io));
-                        if (n <= 0) {
-                                int e = SSL_get_error(w->ssl, n);
-                                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-                                        continue;
-                                break;
-                        }
-                        size_t off = 0;
-                        while (off < (size_t) n) {
-                                ssize_t k = send(p[1].fd, io + off, (size_t) n - off, MSG_NOSIGNAL);
-                                if (k < 0 && errno == EINTR)
-                                        continue;
-                                if (k <= 0)
-                                        goto out;
-                                off += (size_t) k;
-                        }
-                        p[0].revents = 0;
+                if (now - last >= TUNNEL_IDLE_MS)
+                        break;
+                if (ready)
                         continue;
-                }
-                if (p[1].revents) {
-                        ssize_t n = recv(p[1].fd, io, sizeof(io), MSG_DONTWAIT);
-                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (n <= 0 || ssl_write_all(w, io, (size_t) n) < 0)
-                                break;
-                }
+                struct pollfd p[2] = {{.fd = w->fd, .events = tls_ev}, {.fd = t->plain, .events = plain_ev}};
+                if (poll(p, 2, (int) (TUNNEL_IDLE_MS - (now - last))) < 0 && errno != EINTR)
+                        break;
+                /* whoever used the tunnel has gone: what is left for it has no reader */
+                if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL) || p[0].revents & (POLLERR | POLLNVAL))
+                        break;
         }
-out:
         close(t->plain);
         kws_close(w);
         free(t);
@@ -696,8 +757,6 @@ int kube_tls_tunnel(const struct kube_config *cfg, long timeout_ms, int *ret_fd,
                 free(t);
                 return r;
         }
-        /* the socket stays non-blocking; a write waits as long as it takes */
-        w->deadline_ms = LLONG_MAX;
         t->plain = pair[1];
         pthread_t th;
         pthread_attr_t a;
