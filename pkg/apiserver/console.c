@@ -125,6 +125,26 @@ bool console_has_body(const struct console_conn *c) {
 
 /* ---- signing in */
 
+/* Whether v is a token as the console keeps it: cookie-octets (RFC 6265; printable ASCII but for space,
+ * '"', ',', ';' and '\'), at least one. */
+static bool token_ok(const char *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i] <= 0x20 || v[i] >= 0x7f || strchr("\",;\\", v[i]))
+                        return false;
+        return n > 0;
+}
+
+/* The signed-in token: the one mbox_console cookie, as the sign-in set it. An empty or malformed one is
+ * none (an empty token would reach kube-apiserver as an anonymous request), and so are two: cookies do not
+ * keep to a port, so another service of this host may have set one of them. */
+static bool console_token(const struct http_head *h, char *out, size_t size) {
+        bool ok = api_cookie_count(h, CONSOLE_COOKIE) == 1 &&
+                  api_cookie_get(h, CONSOLE_COOKIE, 0, out, size) && token_ok(out, strlen(out));
+        if (!ok)
+                explicit_bzero(out, size);
+        return ok;
+}
+
 int api_console_signin_token(const char *body, size_t len, char *out, size_t size) {
         json_object *tok;
         struct json_tokener *t = json_tokener_new();
@@ -145,11 +165,7 @@ int api_console_signin_token(const char *body, size_t len, char *out, size_t siz
                 size_t n = (size_t) json_object_get_string_len(tok);
                 if (n >= size)
                         r = -E2BIG;
-                /* a cookie-octet (RFC 6265): printable ASCII but for space, '"', ',', ';' and '\' */
-                for (size_t i = 0; r == 0 && i < n; i++)
-                        if (v[i] <= 0x20 || v[i] >= 0x7f || strchr("\",;\\", v[i]))
-                                r = -EINVAL;
-                if (r == 0 && n == 0)
+                else if (!token_ok(v, n))
                         r = -EINVAL;
                 if (r == 0)
                         memcpy(out, v, n + 1);
@@ -259,7 +275,7 @@ static void whoami(struct console_conn *c) {
                 console_status(c, 405, "MethodNotAllowed", "Allow: GET\r\n", "use GET /console/whoami");
                 return;
         }
-        if (!api_cookie_get(&c->req, CONSOLE_COOKIE, 0, token, sizeof(token))) {
+        if (!console_token(&c->req, token, sizeof(token))) {
                 console_status(c, 401, "Unauthorized", NULL,
                         "not signed in: POST /console/signin with {\"token\":\"<bearer token>\"}");
                 return;
@@ -464,7 +480,7 @@ static bool serve(struct console_conn *c) {
         else if (is_path(h->target, pn, "/console/signout"))
                 signout(c);
         else if (!own) {
-                if (api_cookie_get(h, CONSOLE_COOKIE, 0, token, sizeof(token)))
+                if (console_token(h, token, sizeof(token)))
                         (void) console_proxy(c, token);
                 else
                         console_status(c, 401, "Unauthorized", NULL,

@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "apiserver/console.h"
 #include "jsonutil.h"
 #include "kube/status.h"
@@ -176,6 +178,48 @@ static bool same_origin(const struct http_head *h) {
         return false;
 }
 
+/* Whether the n bytes at p, percent-decoded as kube-apiserver decodes a path, are word. */
+static bool segment_is(const char *p, size_t n, const char *word) {
+        int dn = 0;
+        char *seg = curl_easy_unescape(NULL, p, (int) n, &dn);
+        bool is = seg && (size_t) dn == strlen(word) && memcmp(seg, word, (size_t) dn) == 0;
+        curl_free(seg);
+        return is;
+}
+
+/* Whether the path (n bytes, before any query) is a proxy subresource: /api/v1/[namespaces/NS/]RES/NAME/proxy
+ * or /apis/GROUP/VERSION/[namespaces/NS/]RES/NAME/proxy, and what follows. Those answer with what a pod,
+ * a service or a node sends, which must never run on the console's origin with the console's cookie (a
+ * sandbox's app is opened through its preview, on an origin of its own). */
+static bool proxy_subresource(const char *path, size_t n) {
+        const char *seg[12];
+        size_t len[12], count = 0;
+        for (size_t i = 0; i < n && count < ARRAY_SIZE(seg);) {
+                while (i < n && path[i] == '/')
+                        i++;
+                size_t j = i;
+                while (j < n && path[j] != '/')
+                        j++;
+                if (j > i) {
+                        seg[count] = path + i;
+                        len[count++] = j - i;
+                }
+                i = j;
+        }
+        if (count < 1)
+                return false;
+        size_t base = segment_is(seg[0], len[0], "api") ? 2 : 3;
+        if (base < count && segment_is(seg[base], len[base], "namespaces"))
+                base += 2;
+        return base + 2 < count && segment_is(seg[base + 2], len[base + 2], "proxy");
+}
+
+/* Added to every answer passed on: a document from kube-apiserver (an artifact's bytes, a Status) opened in
+ * the browser runs no script and is framed nowhere; the console's own fetches do not mind. */
+#define PASSED_ON_HEADERS                                                                             \
+        "Content-Security-Policy: sandbox; default-src 'none'\r\nX-Content-Type-Options: nosniff\r\n" \
+        "X-Frame-Options: DENY\r\n"
+
 bool console_proxy(struct console_conn *c, const char *token) {
         const struct http_head *h = &c->req;
         size_t n;
@@ -188,6 +232,26 @@ bool console_proxy(struct console_conn *c, const char *token) {
                         "requests that other sites make with the console's cookie)",
                         c->method);
                 return c->keep;
+        }
+        size_t pn = h->target_len;
+        const char *q = memchr(h->target, '?', h->target_len);
+        if (q)
+                pn = (size_t) (q - h->target);
+        if (proxy_subresource(h->target, pn)) {
+                console_status(c, 403, "Forbidden", NULL,
+                        "the console does not pass on proxy subresources (what a pod, service or node "
+                        "answers must not run as the console's page): open a sandbox's app through its "
+                        "preview (the Preview tab, or mbox preview open)");
+                return c->keep;
+        }
+        /* a field that Connection names is not passed on: framing and Host must reach kube-apiserver */
+        if (http_head_has_token(h, "connection", "content-length") ||
+                http_head_has_token(h, "connection", "transfer-encoding") ||
+                http_head_has_token(h, "connection", "host")) {
+                c->keep = false;
+                console_status(c, 400, "BadRequest", NULL,
+                        "the Connection field may not name Content-Length, Transfer-Encoding or Host");
+                return false;
         }
         if (upgrade && !same_origin(h)) {
                 size_t on;
@@ -249,12 +313,16 @@ bool console_proxy(struct console_conn *c, const char *token) {
         if (!http_body_done(&body) && expect && api_sock_write(c->fd, go_on, sizeof(go_on) - 1, idle) < 0)
                 goto out;
         uint64_t count = 0;
-        if (api_pass_body(&body, c->fd, c->in, &c->in_len, sizeof(c->in), up->fd, &count, idle) < 0)
-                goto out;
+        /* kube-apiserver may answer (a refusal) before it read the whole body, and then stop reading it:
+         * that answer is still passed on, on a connection that ends after it */
+        bool partial =
+                api_pass_body(&body, c->fd, c->in, &c->in_len, sizeof(c->in), up->fd, &count, idle) < 0;
+        if (partial)
+                c->keep = false;
         struct http_head rh;
         long hn;
         for (;;) {
-                hn = api_upstream_read_head(up, &rh, RESPONSE_MS);
+                hn = api_upstream_read_head(up, &rh, partial ? DIAL_MS : RESPONSE_MS);
                 if (hn < 0) {
                         console_status(c, 502, "BadGateway", NULL, "kube-apiserver sent no valid answer (%s)",
                                 strerror((int) -hn));
@@ -292,10 +360,13 @@ bool console_proxy(struct console_conn *c, const char *token) {
         buf_printf(&head, "HTTP/1.1 %d %.*s\r\n", rh.status, (int) rh.reason_len, rh.reason);
         for (size_t i = 0; i < rh.n_fields; i++) {
                 const struct http_field *f = &rh.fields[i];
-                if (!http_field_hop_by_hop(&rh, f) && !named(f, "set-cookie", false))
+                if (!http_field_hop_by_hop(&rh, f) && !named(f, "set-cookie", false) &&
+                        !named(f, "content-security-policy", false) && !named(f, "x-frame-options", false) &&
+                        !named(f, "x-content-type-options", false))
                         buf_printf(&head, "%.*s: %.*s\r\n", (int) f->name_len, f->name, (int) f->value_len,
                                 f->value);
         }
+        buf_puts(&head, PASSED_ON_HEADERS);
         buf_puts(&head, keep ? "\r\n" : "Connection: close\r\n\r\n");
         api_upstream_consume(up, (size_t) hn);
         if (api_sock_write(c->fd, head.data, head.len, idle) < 0 ||

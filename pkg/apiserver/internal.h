@@ -212,6 +212,8 @@ void api_serve_requests(int fd, char *buf, size_t cap, size_t *len, struct http_
 bool api_cookie_next(const char **p, const char *e, const char **pair, size_t *len);
 /* Whether the pair is the cookie named name. */
 bool api_cookie_is(const char *pair, size_t len, const char *name);
+/* How many cookies named name the request carries. */
+size_t api_cookie_count(const struct http_head *h, const char *name);
 /* The value of the n-th cookie named name in the request's Cookie fields into out; false when there is no
  * n-th, or its value does not fit size. */
 bool api_cookie_get(const struct http_head *h, const char *name, size_t n, char *out, size_t size);

@@ -292,6 +292,20 @@ bool api_cookie_is(const char *pair, size_t len, const char *name) {
         return len > nl && memcmp(pair, name, nl) == 0 && pair[nl] == '=';
 }
 
+size_t api_cookie_count(const struct http_head *h, const char *name) {
+        size_t count = 0;
+        for (size_t i = 0; i < h->n_fields; i++) {
+                const struct http_field *f = &h->fields[i];
+                const char *p = f->value, *pair;
+                size_t len;
+                if (f->name_len != 6 || strncasecmp(f->name, "cookie", 6) != 0)
+                        continue;
+                while (api_cookie_next(&p, f->value + f->value_len, &pair, &len))
+                        count += api_cookie_is(pair, len, name);
+        }
+        return count;
+}
+
 bool api_cookie_get(const struct http_head *h, const char *name, size_t n, char *out, size_t size) {
         size_t skip = strlen(name) + 1;
         for (size_t i = 0; i < h->n_fields; i++) {

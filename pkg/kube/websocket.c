@@ -623,6 +623,9 @@ struct tunnel {
         /* bytes read from one side and not yet written to the other: up (plain -> TLS), down (TLS -> plain) */
         char up[TUNNEL_BUF], down[TUNNEL_BUF];
         size_t up_len, up_off, down_len, down_off;
+        /* up ended: the server stopped taking bytes (it may have answered a request before reading all of
+         * its body, then closed); what it sent still goes down */
+        bool up_done;
 };
 
 /* One step of each direction, never blocking: what either side has is taken only once the other side took
@@ -633,7 +636,7 @@ static int tunnel_step(struct tunnel *t, short *tls_ev, short *plain_ev, bool *r
         struct kws *w = &t->w;
         *tls_ev = *plain_ev = 0;
         *ready = false;
-        /* down: TLS -> plain */
+        /* down: TLS -> plain; the tunnel ends once the server has closed and all it sent is delivered */
         if (t->down_off < t->down_len) {
                 ssize_t k = send(t->plain, t->down + t->down_off, t->down_len - t->down_off,
                         MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -668,12 +671,13 @@ static int tunnel_step(struct tunnel *t, short *tls_ev, short *plain_ev, bool *r
                 t->up_off = t->up_len = 0;
                 ssize_t n = recv(t->plain, t->up, sizeof(t->up), MSG_DONTWAIT);
                 if (n > 0) {
-                        t->up_len = (size_t) n;
+                        /* once up ended, the rest is read and dropped, so the sender gets to its answer */
+                        t->up_len = t->up_done ? 0 : (size_t) n;
                         *moved = true;
                 } else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-                        return -1;
+                        return -1; /* whoever used the tunnel has gone */
         }
-        if (t->up_off < t->up_len) {
+        if (!t->up_done && t->up_off < t->up_len) {
                 int n = SSL_write(w->ssl, t->up + t->up_off, (int) (t->up_len - t->up_off));
                 if (n > 0) {
                         t->up_off += (size_t) n;
@@ -684,8 +688,11 @@ static int tunnel_step(struct tunnel *t, short *tls_ev, short *plain_ev, bool *r
                                 *tls_ev |= POLLOUT;
                         else if (e == SSL_ERROR_WANT_READ)
                                 *tls_ev |= POLLIN;
-                        else
-                                return -1;
+                        else {
+                                t->up_done = true;
+                                t->up_off = t->up_len = 0;
+                                *moved = true;
+                        }
                 }
         }
         if (t->up_off == t->up_len)
@@ -720,7 +727,7 @@ static void *tunnel_main(void *arg) {
                 if (poll(p, 2, (int) (TUNNEL_IDLE_MS - (now - last))) < 0 && errno != EINTR)
                         break;
                 /* whoever used the tunnel has gone: what is left for it has no reader */
-                if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL) || p[0].revents & (POLLERR | POLLNVAL))
+                if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
                         break;
         }
         close(t->plain);

@@ -175,6 +175,47 @@ test_proxy_as_the_user() {
         assert_contains "$(body_of "$r" | jq -r .message)" "system:serviceaccount:$SANS:outsider" "the refused user"
 }
 
+# what a pod, an app or an uploader controls never runs as the console's page
+test_passed_on_answers_run_no_script() {
+        local r h
+        dev_console
+        # answers passed on carry a sandboxing policy: an artifact's or a Status's document runs no script
+        h=$(curl -s -b "$JAR" -D - -o /dev/null "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/environmenttemplates")
+        assert_contains "$h" "Content-Security-Policy: sandbox; default-src 'none'" "the policy on a passed-on answer"
+        assert_contains "$h" "X-Content-Type-Options: nosniff" "nosniff on a passed-on answer"
+        # proxy subresources (an app's own pages) are refused, however the path is spelled
+        local path
+        for path in "api/v1/namespaces/$NS/pods/evil:8080/proxy/index.html" \
+                "api/v1/namespaces/$NS/services/web/proxy/" "api/v1/nodes/n1/proxy/metrics" \
+                "apis/runtime.mbox.dev/v1alpha1/namespaces/$NS/sandboxes/sb/proxy/8080/" \
+                "api/v1/namespaces/$NS/pods/evil/%70roxy/"; do
+                r=$(as "$JAR" "$CONSOLE/$path")
+                assert_eq 403 "$(code_of "$r")" "GET /$path through the console"
+                assert_contains "$(body_of "$r" | jq -r .message)" "does not pass on proxy subresources" "why /$path was refused"
+        done
+        # a sandbox named proxy is no subresource
+        r=$(as "$JAR" "$CONSOLE/apis/mbox.dev/v1alpha1/namespaces/$NS/sandboxes/proxy")
+        assert_eq 404 "$(code_of "$r")" "GET of a sandbox named proxy (none exists)"
+        # an empty cookie, or two of them (another service of this host may set one), is no sign-in
+        r=$(curl -s -w '\n%{http_code}' -H 'Cookie: mbox_console=' "$CONSOLE/api/v1/namespaces")
+        assert_eq 401 "$(code_of "$r")" "the proxy with an empty cookie"
+        assert_contains "$(body_of "$r" | jq -r .message)" "not signed in" "why the empty cookie was refused"
+        r=$(as "$JAR" -H "Cookie: mbox_console=$OUT" "$CONSOLE/api/v1/namespaces/$NS/events")
+        assert_eq 401 "$(code_of "$r")" "the proxy with two mbox_console cookies"
+        # a Connection field naming the framing would separate the body from its length
+        r=$(as "$JAR" -X POST -H 'X-Mbox-Console: 1' -H 'Connection: keep-alive, Content-Length' \
+                -H 'Content-Type: application/json' --data '{}' "$CONSOLE/api/v1/namespaces/$NS/configmaps")
+        assert_eq 400 "$(code_of "$r")" "a Connection field that names Content-Length"
+        assert_contains "$(body_of "$r" | jq -r .message)" "may not name Content-Length" "why it was refused"
+        # a refusal kube-apiserver sends before reading a large body still reaches the browser
+        head -c 3000000 /dev/zero | tr '\0' 'a' | jq -Rc '{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "big"}, data: {a: .}}' >"$JAR.big"
+        printf 'file %s\n' "$JAR.big" >>"$_cleanup_file"
+        r=$(as "$JAR" -X POST -H 'X-Mbox-Console: 1' -H 'Content-Type: application/json' --data-binary "@$JAR.big" \
+                "$CONSOLE/api/v1/namespaces/$NS/configmaps")
+        case $(code_of "$r") in 4??) ;; *) fail "a 3 MB ConfigMap through the console: HTTP $(code_of "$r"), expected kube-apiserver's refusal" ;; esac
+        assert_eq Status "$(body_of "$r" | jq -r .kind)" "the refusal of a 3 MB body is a Status"
+}
+
 test_watch_streams_events() {
         local jar rv out pid
         dev_console
@@ -203,9 +244,18 @@ ws_exec() {
                 const WebSocket = require(process.env.WS_MODULE);
                 const [url, origin, tok] = process.argv.slice(1);
                 const ws = new WebSocket(url, ["v5.channel.k8s.io"], {headers: {Cookie: "mbox_console=" + tok, Origin: origin}});
-                let out = "";
-                ws.on("message", (d) => { const b = Buffer.from(d); if (b[0] === 1) out += b.subarray(1).toString(); });
-                ws.on("close", () => { process.stdout.write(out); process.exit(0); });
+                let out = "", got = 0;
+                const send = Number(process.env.STDIN_BYTES || 0);
+                ws.on("message", (d) => { const b = Buffer.from(d); if (b[0] === 1) { got += b.length - 1; if (!send) out += b.subarray(1).toString(); } });
+                ws.on("close", () => { process.stdout.write(send ? String(got) : out); process.exit(0); });
+                setTimeout(() => { process.stderr.write(`stalled: ${got} bytes back after 120 s`); process.exit(3); }, 120000).unref();
+                // STDIN_BYTES: that much stdin (channel 0) as fast as the socket takes it, then its end (channel 255)
+                ws.on("open", async () => {
+                        const chunk = Buffer.concat([Buffer.from([0]), Buffer.alloc(64 * 1024, 120)]);
+                        for (let sent = 0; sent < send; sent += 64 * 1024)
+                                await new Promise((ok, bad) => ws.send(chunk, (e) => (e ? bad(e) : ok())));
+                        if (send) ws.send(Buffer.from([255, 0]));
+                });
                 ws.on("unexpected-response", (req, res) => {
                         let body = "";
                         res.on("data", (c) => (body += c));
@@ -234,6 +284,43 @@ test_websocket_exec() {
         assert_eq 2 "$rc" "a WebSocket from another origin (stdout: $out)"
         assert_contains "$(cat "$err")" "403" "the refusal of another origin"
         assert_contains "$(cat "$err")" "the console's own page" "why another origin is refused"
+}
+
+# a lot both ways at once (a large paste while the command prints it back), on a real container: the
+# kubelet stops reading stdin while its stdout waits, so a relay that moves one direction at a time stalls
+test_websocket_both_ways_at_once() {
+        local ns tok jar err out node
+        node=$(kubectl get nodes -l mbox.dev/node=real -o jsonpath='{.items[0].metadata.name}')
+        [ -n "$node" ] || fail "the stack has no real node (hack/node.sh runs only as root)"
+        make -s -C "$root" sdk/typescript/node_modules/.mbox-lock.json >&2 || fail "npm ci in sdk/typescript"
+        . "$root/hack/versions.sh"
+        start_console
+        ns=$(new_namespace console-exec)
+        tok=$(account "$ns" execer)
+        kubectl -n "$ns" create role exec --verb=get,create --resource=pods,pods/exec >/dev/null
+        kubectl -n "$ns" create rolebinding exec --role=exec --serviceaccount="$ns:execer" >/dev/null
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: cat, namespace: $ns}
+spec:
+  automountServiceAccountToken: false
+  nodeSelector: {mbox.dev/node: real}
+  tolerations: [{key: mbox.dev/node, operator: Equal, value: real, effect: NoSchedule}]
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: main
+      image: $NODE_BUSYBOX_IMAGE
+      command: ["sh", "-c", "tail -f /dev/null"]
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+        kubectl -n "$ns" wait --for=condition=Ready pod/cat --timeout=90s >/dev/null || fail "pod cat is not Ready"
+        jar=$(new_jar) err=$(new_jar)
+        assert_eq 200 "$(signin "$tok" "$jar")" "execer signs in"
+        out=$(STDIN_BYTES=$((8 * 1024 * 1024)) ws_exec \
+                "ws${CONSOLE#http}/api/v1/namespaces/$ns/pods/cat/exec?command=cat&stdin=true&stdout=true" \
+                "$ORIGIN" "$jar" 2>"$err") || fail "8 MiB through cat over the console's WebSocket: $(cat "$err")"
+        assert_eq $((8 * 1024 * 1024)) "$out" "bytes cat gave back of 8 MiB of stdin"
 }
 
 test_files_and_their_guards() {
