@@ -28,6 +28,7 @@
 #
 # This host has cgroup v1 (hybrid): the kubelet runs with failCgroupV1: false and the cgroupfs driver.
 # Needs root (namespaces, mounts, cgroups, the bridge); without it `up` says so and starts nothing.
+# (No `cmd | grep -q` in pipelines: under pipefail, a grep that ends first can fail them by SIGPIPE.)
 #
 # Usage: hack/node.sh up|down|status     (run by hack/cluster.sh; MBOX_REAL_NODE=0 leaves the node out)
 set -euo pipefail
@@ -98,7 +99,7 @@ pod_cidr() {
         n=$((16#${ID:0:2}))
         for ((i = 0; i < 256; i++)); do
                 NODE_POD_NET=10.234.$(((n + i) % 256))
-                ip -4 route show | grep -q "^$NODE_POD_NET\." || break
+                ip -4 route show | grep "^$NODE_POD_NET\." >/dev/null || break
         done
         mkdir -p "$N"
         printf 'NODE_POD_NET=%s\n' "$NODE_POD_NET" >"$N/node.env"
@@ -110,7 +111,7 @@ out_net() { NODE_OUT_NET=10.235.${NODE_POD_NET##*.}; }
 
 up_outside() {
         out_net
-        ip netns list | grep -qw "$OUT_NS" || ip netns add "$OUT_NS"
+        [ -e "/run/netns/$OUT_NS" ] || ip netns add "$OUT_NS"
         if ! ip link show "$OUT_VETH" >/dev/null 2>&1; then
                 ip link add "$OUT_VETH" type veth peer name out0 netns "$OUT_NS"
                 ip addr add "$NODE_OUT_NET.1/24" dev "$OUT_VETH"
@@ -121,10 +122,9 @@ up_outside() {
                 ip -n "$OUT_NS" link set out0 up
                 ip -n "$OUT_NS" route add default via "$NODE_OUT_NET.1"
         fi
-        ip route show table "$RT_TABLE" | grep -q . ||
-                ip route add "$METADATA_IP/32" via "$NODE_OUT_NET.2" dev "$OUT_VETH" table "$RT_TABLE"
-        ip rule show | grep -q "lookup $RT_TABLE" ||
-                ip rule add iif "$BRIDGE" to "$METADATA_IP/32" lookup "$RT_TABLE" pref "$RT_TABLE"
+        ip route replace "$METADATA_IP/32" via "$NODE_OUT_NET.2" dev "$OUT_VETH" table "$RT_TABLE"
+        ip rule del pref "$RT_TABLE" 2>/dev/null || true
+        ip rule add iif "$BRIDGE" to "$METADATA_IP/32" lookup "$RT_TABLE" pref "$RT_TABLE"
         nft -f - <<NFT
 table inet $NFT_TABLE
 delete table inet $NFT_TABLE
@@ -189,14 +189,17 @@ KC
         alive netpol || start netpol "$NETPOL_BIN/kube-network-policies" --kubeconfig="$N/netpol.kubeconfig" \
                 --node-name="$NODE_NAME" --nftables-table="$NETPOL_TABLE" --nfqueue-id="$NETPOL_QUEUE"
         waitfor "kube-network-policies" netpol nft list table inet "$NETPOL_TABLE"
+        # pods of one bridge talk at layer 2: policy sees their packets only if the host passes bridged
+        # traffic through netfilter, a setting of the whole machine that this script leaves as it finds it
+        [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] ||
+                say "warning: net.bridge.bridge-nf-call-iptables is not 1 (br_netfilter): NetworkPolicy is not enforced between pods of this node; enable it (modprobe br_netfilter; sysctl net.bridge.bridge-nf-call-iptables=1) and run cluster-up again"
 }
 
 # The bridge exists before the kubelet starts: its gateway address is the node's IP (a kubelet refuses a
 # loopback node IP), where the kubelet listens and kube-apiserver reaches it.
 up_bridge() {
         ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-        ip -4 addr show dev "$BRIDGE" | grep -q "inet $NODE_POD_NET.1/" ||
-                ip addr add "$NODE_POD_NET.1/24" dev "$BRIDGE"
+        ip addr replace "$NODE_POD_NET.1/24" dev "$BRIDGE"
         ip link set "$BRIDGE" up
 }
 
@@ -351,7 +354,7 @@ server = "http://127.0.0.1:$MBOX_REGISTRY_PORT"
   capabilities = ["pull", "resolve"]
 TOML
         if ! alive registry; then
-                ! ss -Hltn "sport = :$MBOX_REGISTRY_PORT" 2>/dev/null | grep -q . ||
+                ! ss -Hltn "sport = :$MBOX_REGISTRY_PORT" 2>/dev/null | grep . >/dev/null ||
                         die "port $MBOX_REGISTRY_PORT for the image registry is already in use by a process this script did not start; set MBOX_REGISTRY_PORT to a free port or stop that process"
                 start registry "$CRANE_BIN/crane" registry serve --address "127.0.0.1:$MBOX_REGISTRY_PORT" --disk "$N/registry"
                 waitfor "the image registry" registry curl -fsS "http://127.0.0.1:$MBOX_REGISTRY_PORT/v2/"
@@ -375,7 +378,7 @@ TOML
 import_images() {
         local a=$NODE_IMAGES_DIR/pause.tar want
         want=$(tar -xOf "$a" index.json | jq -r '.manifests[0] | .digest + " " + .annotations["io.containerd.image.name"]')
-        ctr images ls "name==${want#* }" 2>/dev/null | awk 'NR > 1 {print $3}' | grep -qx "${want%% *}" ||
+        ctr images ls "name==${want#* }" 2>/dev/null | awk 'NR > 1 {print $3}' | grep -x "${want%% *}" >/dev/null ||
                 ctr images import "$a" >/dev/null
 }
 
@@ -415,7 +418,7 @@ cmd_up() {
         nodejs_image
         if ! alive kubelet; then
                 for p in MBOX_KUBELET_PORT MBOX_KUBELET_HEALTHZ_PORT; do
-                        ! ss -Hltn "sport = :${!p}" 2>/dev/null | grep -q . ||
+                        ! ss -Hltn "sport = :${!p}" 2>/dev/null | grep . >/dev/null ||
                                 die "port ${!p} for kubelet is already in use by a process this script did not start; set $p to a free port or stop that process"
                 done
         fi

@@ -69,10 +69,10 @@ YAML
 }
 policed() { nft list set inet "mbox-netpol-${NODE##*-}" podips-v4 2>/dev/null | grep -qw "$1"; }
 
-# reach NS POD HOST PORT: TCP from inside the pod; prints what the server sent first, or "refused: ..."
+# reach NS POD HOST PORT: TCP from inside the pod; prints "ran", then "connected" or nc's complaint
 reach() {
-        kubectl -n "$1" exec "$2" -- sh -c "nc -w 3 $3 $4 </dev/null 2>&1 && echo connected" 2>&1 | tr '\n' ' ' ||
-                true
+        kubectl -n "$1" exec "$2" -- sh -c "echo ran; nc -w 3 $3 $4 </dev/null 2>&1 && echo connected" 2>&1 |
+                tr '\n' ' ' || true
 }
 reaches() { # what NS POD HOST PORT
         local out
@@ -82,6 +82,8 @@ reaches() { # what NS POD HOST PORT
 blocked() { # what NS POD HOST PORT
         local out
         out=$(reach "$2" "$3" "$4" "$5")
+        # a refusal counts only once the command ran in the pod (an exec that failed proves nothing)
+        assert_contains "$out" ran "$1: the probe ran in $3"
         case $out in *connected*) fail "$1: $3 reached $4:$5 ($out)" ;; esac
         log "$1: $4:$5 unreachable from $3 ($out)"
 }
