@@ -145,6 +145,17 @@ forget_project() {
 
 # ---- mbox objects, for the operator and task tests ----
 
+# demo_room: the examples name project demo and namespace mbox-demo; a demo left by `make demo` or by an
+# earlier test makes room first. A namespace with pods on the real node ends only after their grace period
+# and its volumes' release: that is waited for too.
+demo_room() {
+        if kubectl get projects.mbox.dev demo >/dev/null 2>&1; then
+                log "replacing the existing project demo"
+                kubectl delete projects.mbox.dev demo --timeout=90s >/dev/null || forget_project demo
+        fi
+        wait_for "namespace mbox-demo to go" 300 gone "" namespace mbox-demo
+}
+
 # new_project [SPEC-YAML]: a project named t-<random> with namespace mbox-<name>; prints the name.
 new_project() {
         local name

@@ -42,7 +42,7 @@ _created=()
 examples_setup() {
         local f
         if [ "$(ns_phase "$examples_ns")" = Terminating ]; then
-                wait_for "namespace $examples_ns to finish terminating" 120 bash -c "! kubectl get namespace $examples_ns"
+                wait_for "namespace $examples_ns to finish terminating" 300 bash -c "! kubectl get namespace $examples_ns"
         fi
         if ! kubectl get namespace "$examples_ns" >/dev/null 2>&1; then
                 kubectl create namespace "$examples_ns" >/dev/null || fail "cannot create namespace $examples_ns"

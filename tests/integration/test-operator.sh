@@ -10,12 +10,7 @@ test_walkthrough_examples() {
         setup_operator
         # the examples as they are, in their own namespace: a project, two templates, a sandbox
         local p ns=mbox-demo
-        # the examples name their project and namespace: a demo left by `make demo` makes room first
-        if kubectl get projects.mbox.dev demo >/dev/null 2>&1; then
-                log "replacing the existing project demo (from make demo)"
-                kubectl delete projects.mbox.dev demo --timeout=90s >/dev/null || forget_project demo
-                wait_for "namespace $ns to go" 120 gone "" namespace $ns
-        fi
+        demo_room
         printf 'project demo\n' >>"$_cleanup_file"
         kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
         kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=60s >/dev/null ||

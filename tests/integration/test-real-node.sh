@@ -28,12 +28,7 @@ setup_real() {
         [ -n "$NODE" ] || fail "the stack has no real node (hack/node.sh runs only as root): $(tail -n 3 "$MBOX_STATE_DIR/logs/kubelet.log" 2>&1)"
         setup_operator --database-url="postgresql://postgres@127.0.0.1:$PG_PORT/mbox"
         NS=mbox-demo
-        # the examples name their project and namespace: a demo left by `make demo` makes room first
-        if kubectl get projects.mbox.dev demo >/dev/null 2>&1; then
-                log "replacing the existing project demo (from make demo)"
-                kubectl delete projects.mbox.dev demo --timeout=90s >/dev/null || forget_project demo
-                wait_for "namespace $NS to go" 120 gone "" namespace $NS
-        fi
+        demo_room
         printf 'project demo\n' >>"$_cleanup_file"
         kubectl apply -f "$root/examples/00-project.yaml" >/dev/null
         wait_for "project demo Ready" 60 kubectl wait --for=condition=Ready projects.mbox.dev/demo --timeout=1s
