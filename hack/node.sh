@@ -172,20 +172,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-net
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: kube-network-policies}
 YAML
-        cat >"$N/netpol.kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: mbox-local
-  cluster: {server: "https://127.0.0.1:$MBOX_APISERVER_PORT", certificate-authority: $PKI/ca.crt}
-users:
-- name: kube-network-policies
-  user: {client-certificate: $PKI/netpol.crt, client-key: $PKI/netpol.key}
-contexts:
-- name: mbox-local
-  context: {cluster: mbox-local, user: kube-network-policies}
-current-context: mbox-local
-KC
+        node_kubeconfig "$N/netpol.kubeconfig" kube-network-policies netpol
         alive netpol || start netpol "$NETPOL_BIN/kube-network-policies" --kubeconfig="$N/netpol.kubeconfig" \
                 --node-name="$NODE_NAME" --nftables-table="$NETPOL_TABLE" --nfqueue-id="$NETPOL_QUEUE"
         waitfor "kube-network-policies" netpol nft list table inet "$NETPOL_TABLE"
@@ -294,22 +281,28 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 TOML
 }
 
-write_kubelet_config() {
-        mkdir -p "$N/kubelet" "$N/pod-logs"
-        cat >"$N/kubelet.kubeconfig" <<KC
+# node_kubeconfig FILE USER CERT: a kubeconfig for one of the node's programs, with its client certificate
+# (PKI/CERT.crt and .key)
+node_kubeconfig() {
+        cat >"$1" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: mbox-local
   cluster: {server: "https://127.0.0.1:$MBOX_APISERVER_PORT", certificate-authority: $PKI/ca.crt}
 users:
-- name: $NODE_NAME
-  user: {client-certificate: $PKI/kubelet-$ID.crt, client-key: $PKI/kubelet-$ID.key}
+- name: $2
+  user: {client-certificate: $PKI/$3.crt, client-key: $PKI/$3.key}
 contexts:
 - name: mbox-local
-  context: {cluster: mbox-local, user: $NODE_NAME}
+  context: {cluster: mbox-local, user: $2}
 current-context: mbox-local
 KC
+}
+
+write_kubelet_config() {
+        mkdir -p "$N/kubelet" "$N/pod-logs"
+        node_kubeconfig "$N/kubelet.kubeconfig" "$NODE_NAME" "kubelet-$ID"
         cat >"$N/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

@@ -292,36 +292,37 @@ bool api_cookie_is(const char *pair, size_t len, const char *name) {
         return len > nl && memcmp(pair, name, nl) == 0 && pair[nl] == '=';
 }
 
-size_t api_cookie_count(const struct http_head *h, const char *name) {
-        size_t count = 0;
+/* Walks the cookies named name: stops at the n-th (from 0), its value in *value and *len, and returns
+ * n + 1; when there is none, returns how many there are. */
+static size_t cookie_walk(
+        const struct http_head *h, const char *name, size_t n, const char **value, size_t *len) {
+        size_t count = 0, skip = strlen(name) + 1;
         for (size_t i = 0; i < h->n_fields; i++) {
                 const struct http_field *f = &h->fields[i];
                 const char *p = f->value, *pair;
-                size_t len;
+                size_t plen;
                 if (f->name_len != 6 || strncasecmp(f->name, "cookie", 6) != 0)
                         continue;
-                while (api_cookie_next(&p, f->value + f->value_len, &pair, &len))
-                        count += api_cookie_is(pair, len, name);
+                while (api_cookie_next(&p, f->value + f->value_len, &pair, &plen))
+                        if (api_cookie_is(pair, plen, name) && count++ == n) {
+                                *value = pair + skip;
+                                *len = plen - skip;
+                                return count;
+                        }
         }
         return count;
 }
 
+size_t api_cookie_count(const struct http_head *h, const char *name) {
+        return cookie_walk(h, name, SIZE_MAX, NULL, NULL);
+}
+
 bool api_cookie_get(const struct http_head *h, const char *name, size_t n, char *out, size_t size) {
-        size_t skip = strlen(name) + 1;
-        for (size_t i = 0; i < h->n_fields; i++) {
-                const struct http_field *f = &h->fields[i];
-                const char *p = f->value, *pair;
-                size_t len;
-                if (f->name_len != 6 || strncasecmp(f->name, "cookie", 6) != 0)
-                        continue;
-                while (api_cookie_next(&p, f->value + f->value_len, &pair, &len))
-                        if (api_cookie_is(pair, len, name) && n-- == 0) {
-                                if (len - skip >= size)
-                                        return false;
-                                memcpy(out, pair + skip, len - skip);
-                                out[len - skip] = 0;
-                                return true;
-                        }
-        }
-        return false;
+        const char *v;
+        size_t len;
+        if (cookie_walk(h, name, n, &v, &len) != n + 1 || len >= size)
+                return false;
+        memcpy(out, v, len);
+        out[len] = 0;
+        return true;
 }

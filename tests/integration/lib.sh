@@ -145,6 +145,44 @@ forget_project() {
 
 # ---- mbox objects, for the operator and task tests ----
 
+# real_node_pod NS NAME COMMAND [LABELS]: a pod on the stack's real node (its busybox image, restricted,
+# no service-account token) running sh -c COMMAND; LABELS is a YAML flow mapping's entries ("k: v, ...")
+real_node_pod() {
+        kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $2, namespace: $1, labels: {app: $2${4:+, $4}}}
+spec:
+  automountServiceAccountToken: false
+  nodeSelector: {mbox.dev/node: real}
+  tolerations: [{key: mbox.dev/node, operator: Equal, value: real, effect: NoSchedule}]
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: main
+      image: $(. "$root/hack/versions.sh" && echo "$NODE_BUSYBOX_IMAGE")
+      command: ["sh", "-c", "$3"]
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+}
+
+# placement_in_force NS TEMPLATE: a sandbox pod of TEMPLATE in NS (a server-side dry run) gets the real
+# node's selector: kube-apiserver applies a new admission policy only once its informer has it, and a pod
+# created before would land on KWOK
+placement_in_force() {
+        kubectl -n "$1" create --dry-run=server -o jsonpath='{.spec.nodeSelector.mbox\.dev/node}' -f - 2>/dev/null <<YAML |
+apiVersion: v1
+kind: Pod
+metadata: {generateName: placement-check-, labels: {mbox.dev/template: $2}}
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  containers:
+    - name: sandbox
+      image: busybox:1.36
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+                grep -x real >/dev/null
+}
+
 # demo_room: the examples name project demo and namespace mbox-demo; a demo left by `make demo` or by an
 # earlier test makes room first. A namespace with pods on the real node ends only after their grace period
 # and its volumes' release: that is waited for too.

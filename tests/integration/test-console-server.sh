@@ -293,13 +293,12 @@ test_websocket_both_ways_at_once() {
         node=$(kubectl get nodes -l mbox.dev/node=real -o jsonpath='{.items[0].metadata.name}')
         [ -n "$node" ] || fail "the stack has no real node (hack/node.sh runs only as root)"
         make -s -C "$root" sdk/typescript/node_modules/.mbox-lock.json >&2 || fail "npm ci in sdk/typescript"
-        . "$root/hack/versions.sh"
         start_console
         ns=$(new_namespace console-exec)
         tok=$(account "$ns" execer)
         kubectl -n "$ns" create role exec --verb=get,create --resource=pods,pods/exec >/dev/null
         kubectl -n "$ns" create rolebinding exec --role=exec --serviceaccount="$ns:execer" >/dev/null
-        kubectl apply -f - >/dev/null <<YAML
+        real_node_pod "$ns" cat "tail -f /dev/null"
 apiVersion: v1
 kind: Pod
 metadata: {name: cat, namespace: $ns}

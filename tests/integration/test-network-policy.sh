@@ -8,40 +8,6 @@
 # network (its network namespace, routed from the pods like anything off the node), a pod of another
 # project, and a pod labelled as the cluster DNS (TCP 53).
 
-# np_placement_in_force: a pod of a template named np-* (server-side dry run) gets the real node's selector
-np_placement_in_force() {
-        kubectl -n "$PROBE_NS" create --dry-run=server -o jsonpath='{.spec.nodeSelector.mbox\.dev/node}' -f - 2>/dev/null <<YAML |
-apiVersion: v1
-kind: Pod
-metadata: {generateName: placement-check-, labels: {mbox.dev/template: np-check}}
-spec:
-  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
-  containers:
-    - name: sandbox
-      image: $NODE_BUSYBOX_IMAGE
-      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-YAML
-                grep -qx real
-}
-
-# probe_pod NAME [LABELS] COMMAND: a pod on the real node, in PROBE_NS, that no NetworkPolicy selects
-probe_pod() {
-        kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1, namespace: $PROBE_NS, labels: {app: $1${2:+, $2}}}
-spec:
-  automountServiceAccountToken: false
-  nodeSelector: {mbox.dev/node: real}
-  tolerations: [{key: mbox.dev/node, operator: Equal, value: real, effect: NoSchedule}]
-  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
-  containers:
-    - name: main
-      image: $NODE_BUSYBOX_IMAGE
-      command: ["sh", "-c", "$3"]
-      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-YAML
-}
 pod_ip() { kubectl -n "$1" get pod "$2" -o jsonpath='{.status.podIP}'; }
 
 # np_sandbox PROJECT-SPEC-YAML TEMPLATE-SPEC-YAML: a project, its template np-box (on the real node, the
@@ -136,11 +102,12 @@ spec: {policyName: mbox-test-np-placement}
 YAML
         printf 'object mutatingadmissionpolicy/mbox-test-np-placement\nobject mutatingadmissionpolicybinding/mbox-test-np-placement\n' \
                 >>"$_cleanup_file"
-        wait_for "the test's placement policy in force" 30 np_placement_in_force
+        wait_for "the test's placement policy in force" 30 placement_in_force "$PROBE_NS" np-check
         # the destinations: a pod of no project, a pod labelled as the cluster DNS, servers outside
-        probe_pod probe "" "tail -f /dev/null"
-        probe_pod target "" "while :; do echo hello | nc -l -p 8080; done"
-        probe_pod dns "k8s-app: kube-dns" "while :; do echo hello | nc -l -p 53; done"
+        # (pods of PROBE_NS, which no NetworkPolicy selects)
+        real_node_pod "$PROBE_NS" probe "tail -f /dev/null"
+        real_node_pod "$PROBE_NS" target "while :; do echo hello | nc -l -p 8080; done"
+        real_node_pod "$PROBE_NS" dns "while :; do echo hello | nc -l -p 53; done" "k8s-app: kube-dns"
         kubectl -n "$PROBE_NS" wait --for=condition=Ready pod/probe pod/target pod/dns --timeout=90s >/dev/null ||
                 fail "the probe pods are not Ready: $(kubectl -n "$PROBE_NS" get pods -o wide 2>&1)"
         TARGET=$(pod_ip "$PROBE_NS" target)

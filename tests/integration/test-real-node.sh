@@ -7,22 +7,6 @@
 # setup_real [TEMPLATE-FILE TEMPLATE]: operator (with the database), the demo project and a template from
 # examples/ (by default the busybox one), the placement policy of the local overlay, and a Running sandbox
 # "box" from that template; sets NS, POD, NODE.
-# placement_in_force: a busybox-terminal pod in mbox-demo (server-side dry run) gets the real node's selector
-placement_in_force() {
-        kubectl -n mbox-demo create --dry-run=server -o jsonpath='{.spec.nodeSelector.mbox\.dev/node}' -f - 2>/dev/null <<YAML |
-apiVersion: v1
-kind: Pod
-metadata: {generateName: placement-check-, labels: {mbox.dev/template: busybox-terminal}}
-spec:
-  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
-  containers:
-    - name: sandbox
-      image: busybox:1.36
-      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-YAML
-                grep -qx real
-}
-
 setup_real() {
         NODE=$(kubectl get nodes -l mbox.dev/node=real -o jsonpath='{.items[0].metadata.name}')
         [ -n "$NODE" ] || fail "the stack has no real node (hack/node.sh runs only as root): $(tail -n 3 "$MBOX_STATE_DIR/logs/kubelet.log" 2>&1)"
@@ -37,7 +21,7 @@ setup_real() {
                 >>"$_cleanup_file"
         # kube-apiserver applies a new admission policy once its informer has it: the template's warm pod
         # must not come before (it would land on KWOK)
-        wait_for "the placement policy in force" 30 placement_in_force
+        wait_for "the placement policy in force" 30 placement_in_force mbox-demo busybox-terminal
         local file=${1:-02-template-busybox.yaml} template=${2:-busybox-terminal}
         kubectl apply -f "$root/examples/$file" >/dev/null
         # on a stack that just started, mbox.dev kinds can be Established a moment before they are served
