@@ -72,6 +72,11 @@ _cleanup() {
                 kill "$v" 2>/dev/null
                 for _ in $(seq 1 120); do kill -0 "$v" 2>/dev/null || break; sleep 0.25; done
         done 3<"$_cleanup_file"
+        # then an APIService whose server just stopped: while it is registered and unavailable, discovery
+        # fails and the namespace controller backs off (minutes) from every namespace being deleted
+        while read -r kind v <&3; do
+                case $kind$v in objectapiservice/*) kubectl delete $v --ignore-not-found --wait=false >/dev/null 2>&1 ;; esac
+        done 3<"$_cleanup_file"
         while read -r kind v <&3; do
                 case $kind in
                 pid) ;;
