@@ -299,20 +299,6 @@ test_websocket_both_ways_at_once() {
         kubectl -n "$ns" create role exec --verb=get,create --resource=pods,pods/exec >/dev/null
         kubectl -n "$ns" create rolebinding exec --role=exec --serviceaccount="$ns:execer" >/dev/null
         real_node_pod "$ns" cat "tail -f /dev/null"
-apiVersion: v1
-kind: Pod
-metadata: {name: cat, namespace: $ns}
-spec:
-  automountServiceAccountToken: false
-  nodeSelector: {mbox.dev/node: real}
-  tolerations: [{key: mbox.dev/node, operator: Equal, value: real, effect: NoSchedule}]
-  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
-  containers:
-    - name: main
-      image: $NODE_BUSYBOX_IMAGE
-      command: ["sh", "-c", "tail -f /dev/null"]
-      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-YAML
         kubectl -n "$ns" wait --for=condition=Ready pod/cat --timeout=90s >/dev/null || fail "pod cat is not Ready"
         jar=$(new_jar) err=$(new_jar)
         assert_eq 200 "$(signin "$tok" "$jar")" "execer signs in"

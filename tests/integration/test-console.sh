@@ -107,6 +107,10 @@ test_console_in_a_browser() {
         assert_contains "$(seen forbidden .alert)" 'cannot update resource "environmenttemplates"' "the missing permission"
         # signed out: the cookie is gone
         assert_eq 401 "$(seen signout .whoamiAfter)" "whoami after signing out"
+        # the walkthrough's project goes while the operator still runs, as a user's delete would: the tests
+        # after this one find no namespace of its still ending
+        kubectl delete projects.mbox.dev demo --timeout=120s >/dev/null || fail "project demo was not deleted"
+        wait_timed "namespace mbox-demo gone" 300 gone "" namespace mbox-demo
 }
 
 test_console_opens_a_preview() {
