@@ -252,7 +252,7 @@ cluster-up:
 	bash hack/cluster.sh up
 
 # The local control plane's figures (docs/local-cluster.md), as one table.
-bench-cluster:
+bench-cluster: all
 	@bash bench/cluster.sh
 
 bench-kube: all
