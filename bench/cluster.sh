@@ -28,8 +28,8 @@ bash "$root/hack/cluster.sh" down >/dev/null 2>&1
 kept=$(up)
 
 # Sandbox create to Running on the real node, with the walkthrough (make up, make demo): busybox-terminal
-# claiming its warm pod, busybox-terminal again with the pool used up (a pod of its own), and
-# nodejs-workspace (no warm pool). Prints "-" for each without a real node (not root).
+# claiming its warm pod, busybox-terminal again at once (its pool refilling: a warm pod if it is back,
+# else a pod of its own), and nodejs-workspace (no warm pool). Prints "-" for each without a real node.
 kctl() { "$K8S_BIN/kubectl" --kubeconfig="$MBOX_STATE_DIR/kubeconfig" "$@"; }
 running() { # seconds from create to Running of sandbox $1 from template $2 in mbox-demo
         local t0 i
@@ -78,5 +78,5 @@ printf '%-58s %s\n' "build: the real node's Node.js image (mmdebstrap)" "$(build
 printf '%-58s %s s\n' "cluster-up to ready, new state (target < 30 s)" "$fresh"
 printf '%-58s %s s\n' "cluster-up to ready, state kept (target < 30 s)" "$kept"
 printf '%-58s %s s\n' "create to Running, real node, busybox, warm pod" "$warm"
-printf '%-58s %s s\n' "create to Running, real node, busybox, pool used up" "$cold"
+printf '%-58s %s s\n' "create to Running, real node, busybox, next one (pool refilling)" "$cold"
 printf '%-58s %s s\n' "create to Running, real node, Node.js (no warm pool)" "$node"
